@@ -1,0 +1,200 @@
+/* qc.c - shared base: error names, libsodium init, SHA-256, hex, atomic file I/O, logging. */
+#include "qc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+const char *qc_strerror(int err) {
+    switch (err) {
+    case QC_OK: return "ok";
+    case QC_ERR_NOMEM: return "out of memory";
+    case QC_ERR_IO: return "I/O error";
+    case QC_ERR_INVALID: return "invalid input";
+    case QC_ERR_SIGNATURE: return "bad signature";
+    case QC_ERR_NOTFOUND: return "not found";
+    case QC_ERR_EXISTS: return "already exists";
+    case QC_ERR_TOOBIG: return "too big";
+    case QC_ERR_PERM: return "unsafe permissions";
+    case QC_ERR_CORRUPT: return "corrupt data";
+    case QC_ERR_RANGE: return "out of range";
+    case QC_ERR_STATE: return "invalid state";
+    case QC_ERR_CRYPTO: return "cryptographic failure";
+    case QC_ERR_QUORUM: return "no quorum";
+    case QC_ERR_MEMBER: return "not a member";
+    case QC_ERR_DUPLICATE: return "duplicate";
+    case QC_ERR_EXPIRED: return "expired";
+    case QC_ERR_FULL: return "full";
+    case QC_ERR_CLOSED: return "closed";
+    case QC_ERR_TIMEOUT: return "timed out";
+    default: return "unknown error";
+    }
+}
+
+void qc_assert_fail(const char *expr, const char *file, int line) {
+    fprintf(stderr, "qchain: assertion failed: %s (%s:%d)\n", expr, file, line);
+    fflush(stderr);
+    abort();
+}
+
+int qc_crypto_init(void) { return sodium_init() < 0 ? QC_ERR_CRYPTO : QC_OK; }
+
+void qc_sha256(qc_hash_t *out, const void *data, size_t len) {
+    crypto_hash_sha256(out->b, (const unsigned char *)data, (unsigned long long)len);
+}
+
+void qc_hex_encode(char *out, const uint8_t *in, size_t n) {
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[in[i] >> 4];
+        out[2 * i + 1] = digits[in[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+static int hex_nibble(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+int qc_hex_decode(uint8_t *out, size_t n, const char *hex) {
+    if (hex == NULL || strlen(hex) != 2 * n) return QC_ERR_INVALID;
+    for (size_t i = 0; i < n; i++) {
+        int hi = hex_nibble(hex[2 * i]), lo = hex_nibble(hex[2 * i + 1]);
+        if (hi < 0 || lo < 0) return QC_ERR_INVALID;
+        out[i] = (uint8_t)((hi << 4) | lo);
+    }
+    return QC_OK;
+}
+
+char *qc_hash_hex(char buf[65], const qc_hash_t *h) {
+    qc_hex_encode(buf, h->b, QC_HASH_BYTES);
+    return buf;
+}
+
+int qc_file_read(const char *path, size_t max_bytes, uint8_t **out, size_t *len) {
+    *out = NULL;
+    *len = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return errno == ENOENT ? QC_ERR_NOTFOUND : QC_ERR_IO;
+    struct stat st;
+    if (fstat(fd, &st) != 0) { close(fd); return QC_ERR_IO; }
+    if (!S_ISREG(st.st_mode)) { close(fd); return QC_ERR_INVALID; }
+    if ((uint64_t)st.st_size > max_bytes) { close(fd); return QC_ERR_TOOBIG; }
+    size_t cap = (size_t)st.st_size;
+    uint8_t *buf = malloc(cap + 1);
+    if (buf == NULL) { close(fd); return QC_ERR_NOMEM; }
+    size_t got = 0;
+    while (got < cap) {
+        ssize_t r = read(fd, buf + got, cap - got);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) break; /* file shrank underneath us: return what is there */
+        got += (size_t)r;
+    }
+    close(fd);
+    buf[got] = '\0';
+    *out = buf;
+    *len = got;
+    return QC_OK;
+}
+
+static int fsync_dir_of(const char *path) {
+    char *copy = strdup(path);
+    if (copy == NULL) return QC_ERR_NOMEM;
+    int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    free(copy);
+    if (fd < 0) return QC_ERR_IO;
+    int rc = fsync(fd) == 0 ? QC_OK : QC_ERR_IO;
+    close(fd);
+    return rc;
+}
+
+int qc_file_write_atomic(const char *path, const void *data, size_t len, unsigned mode,
+                         bool exclusive) {
+    if (exclusive && access(path, F_OK) == 0) return QC_ERR_EXISTS;
+    size_t plen = strlen(path);
+    char *tmp = malloc(plen + 16);
+    if (tmp == NULL) return QC_ERR_NOMEM;
+    snprintf(tmp, plen + 16, "%s.tmp%ld", path, (long)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, (mode_t)mode);
+    if (fd < 0) { free(tmp); return QC_ERR_IO; }
+    int rc = QC_OK;
+    if (fchmod(fd, (mode_t)mode) != 0) rc = QC_ERR_IO;
+    const uint8_t *p = data;
+    size_t off = 0;
+    while (rc == QC_OK && off < len) {
+        ssize_t w = write(fd, p + off, len - off);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) { rc = QC_ERR_IO; break; }
+        off += (size_t)w;
+    }
+    if (rc == QC_OK && fsync(fd) != 0) rc = QC_ERR_IO;
+    if (close(fd) != 0 && rc == QC_OK) rc = QC_ERR_IO;
+    if (rc == QC_OK && exclusive) {
+        /* link() fails if the target appeared meanwhile; never replaces. */
+        if (link(tmp, path) != 0) rc = errno == EEXIST ? QC_ERR_EXISTS : QC_ERR_IO;
+        unlink(tmp);
+    } else if (rc == QC_OK) {
+        if (rename(tmp, path) != 0) rc = QC_ERR_IO;
+    } else {
+        unlink(tmp);
+    }
+    if (rc == QC_OK) rc = fsync_dir_of(path);
+    free(tmp);
+    return rc;
+}
+
+int qc_mkdirs(const char *path, unsigned mode) {
+    char *p = strdup(path);
+    if (p == NULL) return QC_ERR_NOMEM;
+    int rc = QC_OK;
+    for (char *s = p + 1;; s++) {
+        if (*s == '/' || *s == '\0') {
+            char c = *s;
+            *s = '\0';
+            if (mkdir(p, (mode_t)mode) != 0 && errno != EEXIST) { rc = QC_ERR_IO; break; }
+            *s = c;
+            if (c == '\0') break;
+        }
+    }
+    free(p);
+    return rc;
+}
+
+static qc_log_level_t g_log_level = QC_LOG_INFO;
+static const char *g_log_tag = NULL;
+
+void qc_log_set_level(qc_log_level_t level) { g_log_level = level; }
+qc_log_level_t qc_log_get_level(void) { return g_log_level; }
+void qc_log_set_tag(const char *tag) { g_log_tag = tag; }
+
+void qc_log(qc_log_level_t level, const char *fmt, ...) {
+    static const char *names[] = {"DEBUG", "INFO", "WARN", "ERROR"};
+    if (level < g_log_level || level >= QC_LOG_OFF) return;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    char line[1024];
+    int n = snprintf(line, sizeof line, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %-5s %s%s",
+                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+                     tm.tm_sec, ts.tv_nsec / 1000000, names[level], g_log_tag ? g_log_tag : "",
+                     g_log_tag ? ": " : "");
+    if (n < 0) return;
+    va_list ap;
+    va_start(ap, fmt);
+    if ((size_t)n < sizeof line) vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "%s\n", line);
+}

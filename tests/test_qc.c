@@ -1,0 +1,83 @@
+/* test_qc.c - unit tests of the shared base: hex, SHA-256, atomic file I/O, error names. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "qc.h"
+
+static void test_hex_roundtrip(void **state) {
+    (void)state;
+    uint8_t in[4] = {0x00, 0xab, 0x10, 0xff}, out[4];
+    char hex[9];
+    qc_hex_encode(hex, in, 4);
+    assert_string_equal(hex, "00ab10ff");
+    assert_int_equal(qc_hex_decode(out, 4, "00AB10ff"), QC_OK);
+    assert_memory_equal(in, out, 4);
+    assert_int_equal(qc_hex_decode(out, 4, "00ab10f"), QC_ERR_INVALID);
+    assert_int_equal(qc_hex_decode(out, 4, "00ab10fg"), QC_ERR_INVALID);
+    assert_int_equal(qc_hex_decode(out, 4, NULL), QC_ERR_INVALID);
+}
+
+static void test_sha256_empty(void **state) {
+    (void)state;
+    qc_hash_t h;
+    char hex[65];
+    qc_sha256(&h, "", 0);
+    assert_string_equal(qc_hash_hex(hex, &h),
+                        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+}
+
+static void test_file_atomic(void **state) {
+    (void)state;
+    char dir[] = "/tmp/qc_test_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[256];
+    snprintf(path, sizeof path, "%s/a/b/f", dir);
+    char sub[256];
+    snprintf(sub, sizeof sub, "%s/a/b", dir);
+    assert_int_equal(qc_mkdirs(sub, 0700), QC_OK);
+    assert_int_equal(qc_file_write_atomic(path, "hello", 5, 0600, true), QC_OK);
+    assert_int_equal(qc_file_write_atomic(path, "again", 5, 0600, true), QC_ERR_EXISTS);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    uint8_t *buf;
+    size_t len;
+    assert_int_equal(qc_file_read(path, 100, &buf, &len), QC_OK);
+    assert_int_equal(len, 5);
+    assert_memory_equal(buf, "hello", 5);
+    free(buf);
+    assert_int_equal(qc_file_read(path, 4, &buf, &len), QC_ERR_TOOBIG);
+    assert_int_equal(qc_file_write_atomic(path, "xy", 2, 0644, false), QC_OK);
+    assert_int_equal(qc_file_read(path, 100, &buf, &len), QC_OK);
+    assert_int_equal(len, 2);
+    free(buf);
+    snprintf(path, sizeof path, "%s/missing", dir);
+    assert_int_equal(qc_file_read(path, 100, &buf, &len), QC_ERR_NOTFOUND);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+static void test_strerror_names_all(void **state) {
+    (void)state;
+    for (int e = 0; e >= QC_ERR_TIMEOUT; e--) assert_string_not_equal(qc_strerror(e), "unknown error");
+    assert_string_equal(qc_strerror(-999), "unknown error");
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_hex_roundtrip),
+        cmocka_unit_test(test_sha256_empty),
+        cmocka_unit_test(test_file_atomic),
+        cmocka_unit_test(test_strerror_names_all),
+    };
+    return cmocka_run_group_tests_name("qc", tests, NULL, NULL);
+}
