@@ -23,10 +23,18 @@ CSTD     := -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-missing-field-initializers
 CFLAGS   ?= $(OPT) -g
 ALL_CFLAGS = $(CSTD) $(WARN) $(CFLAGS) -I. -Iproto -Iconsensus -Inode -Itools -Itests/lib \
-             -I$(BUILD)/gen -I$(BUILD)/gen/proto -MMD -MP
+             -I$(BUILD)/gen -I$(BUILD)/gen/proto -I$(LLHTTP_INC) -MMD -MP
 LDLIBS   := -lsodium -lleveldb -luv -lprotobuf-c -ljansson -lpthread -lm
 TEST_LDLIBS := -lcmocka
 
+# llhttp ships as C sources in Debian's node-llhttp package; we compile them, never copy them.
+LLHTTP_DIR := /usr/share/llhttp
+LLHTTP_INC := /usr/share/include/llhttp
+
+ifeq ($(SAN),fuzz)
+  ALL_CFLAGS += -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+  LDFLAGS    += -fsanitize=address,undefined
+endif
 ifeq ($(SAN),1)
   ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
   LDFLAGS    += -fsanitize=address,undefined
@@ -53,14 +61,16 @@ LIB_PBFT    := $(BUILD)/lib/libpbft.a
 LIB_NODE    := $(BUILD)/lib/libqcnode.a
 LIB_TOOLS   := $(BUILD)/lib/libqctools.a
 LIB_TEST    := $(BUILD)/lib/libqctest.a
-LIBS        := $(LIB_TOOLS) $(LIB_NODE) $(LIB_PBFT) $(LIB_PROTO)
+LIB_LLHTTP  := $(BUILD)/lib/libllhttp.a
+LIBS        := $(LIB_TOOLS) $(LIB_NODE) $(LIB_PBFT) $(LIB_PROTO) $(LIB_LLHTTP)
+FUZZ_SRC    := $(wildcard tests/fuzz/fuzz_*.c)
 LINK_LIBS    = -Wl,--start-group $(LIBS) -Wl,--end-group
 
 BINS        := $(patsubst %_main.c,$(BUILD)/bin/%,$(notdir $(MAIN_SRC)))
 TESTS       := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 BENCHES     := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
-.PHONY: all test check asan bench sim clean deps deps-ensure
+.PHONY: all test check asan bench sim clean deps deps-ensure fuzz fuzz-short
 .DEFAULT_GOAL := all
 .SECONDARY:
 
@@ -94,6 +104,11 @@ $(LIB_PBFT):  $(call obj,$(PBFT_SRC))
 $(LIB_NODE):  $(call obj,$(NODE_SRC))
 $(LIB_TOOLS): $(call obj,$(TOOLS_SRC))
 $(LIB_TEST):  $(call obj,$(TESTLIB_SRC))
+LLHTTP_OBJ := $(patsubst $(LLHTTP_DIR)/%.c,$(BUILD)/obj/llhttp/%.o,$(wildcard $(LLHTTP_DIR)/*.c))
+$(LIB_LLHTTP): $(LLHTTP_OBJ)
+$(BUILD)/obj/llhttp/%.o: $(LLHTTP_DIR)/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(CFLAGS) $(filter -fsanitize% -fno-%,$(ALL_CFLAGS)) -I$(LLHTTP_INC) -w -c $< -o $@
 $(BUILD)/lib/%.a:
 	@mkdir -p $(dir $@)
 	@rm -f $@
@@ -127,6 +142,7 @@ $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIB_TEST) $(LIBS)
 test: deps-ensure
 	@$(MAKE) --no-print-directory check
 	@$(MAKE) --no-print-directory asan
+	@$(MAKE) --no-print-directory fuzz-short
 
 check: deps-ensure $(TESTS) $(BINS)
 	@BUILD=$(BUILD) sh tests/run.sh $(TESTS)
@@ -142,6 +158,24 @@ SEEDS ?= 2000
 sim: deps-ensure $(BUILD)/bin/qchain_sim
 	@if [ -n "$(SEED)" ]; then $(BUILD)/bin/qchain_sim --seed $(SEED) --trace; \
 	 else $(BUILD)/bin/qchain_sim --seeds $(SEEDS); fi
+
+# libFuzzer targets: tests/fuzz/fuzz_NAME.c with seed corpus tests/fuzz/corpus/NAME/.
+# `make fuzz` runs each for FUZZ_SECONDS (default 60); `make test` runs each for 10 s.
+FUZZ_SECONDS ?= 60
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,build/fuzz/fuzz-bin/%,$(FUZZ_SRC))
+build/fuzz/fuzz-bin/%: tests/fuzz/%.c FORCE_LIBS
+	@mkdir -p $(dir $@)
+	clang $(CSTD) $(WARN) -g -O1 -fsanitize=fuzzer,address,undefined -I. -Iproto -Iconsensus -Inode \
+	  -Itools -Itests/lib -Ibuild/fuzz/gen -Ibuild/fuzz/gen/proto -I$(LLHTTP_INC) -o $@ $< \
+	  -Wl,--start-group $(patsubst $(BUILD)/%,build/fuzz/%,$(LIB_TEST) $(LIBS)) -Wl,--end-group $(LDLIBS)
+.PHONY: FORCE_LIBS
+FORCE_LIBS:
+	@$(MAKE) --no-print-directory BUILD=build/fuzz CC=clang SAN=fuzz OPT=-O1 \
+	  $(patsubst $(BUILD)/%,build/fuzz/%,$(LIB_TEST) $(LIBS))
+fuzz: deps-ensure $(FUZZ_BINS)
+	@sh tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
+fuzz-short: deps-ensure $(FUZZ_BINS)
+	@sh tests/fuzz/run.sh 10 $(FUZZ_BINS)
 
 clean:
 	rm -rf build
