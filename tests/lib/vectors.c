@@ -1,0 +1,132 @@
+/* vectors.c - the published test vectors of docs/PROTOCOL.md, built from fixed keys. */
+#include "vectors.h"
+#include "merkle.h"
+#include "testkeys.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void fill(qc_hash_t *h, uint8_t start) {
+    for (int i = 0; i < 32; i++) h->b[i] = (uint8_t)(start + i);
+}
+
+int vectors_build(vectors_t *v) {
+    memset(v, 0, sizeof *v);
+    testkeys_validators(&v->vs, 4, 0);
+    qc_seckey_t seal_sk;
+    testkeys_keypair(TESTKEY_SEAL, 0, NULL, &seal_sk);
+    qc_txb_t b;
+    qc_hash_t d1, d2, old;
+    fill(&d1, 0x10);
+    fill(&d2, 0x40);
+    fill(&old, 0x80);
+    qc_txb_init(&b, VECTORS_CHAIN_ID, &v->vs.members[0].seal_key, 7, 1000);
+    qc_txb_add_record(&b, &d1, "licence", "JN-2026-000123", NULL);
+    qc_txb_add_record(&b, &d2, "sealed-document", "济南市-001", &old);
+    int rc = qc_txb_finish(&b, &seal_sk, &v->tx);
+    if (rc != QC_OK) return rc;
+
+    qc_block_t *blk = &v->block;
+    blk->txs = calloc(1, sizeof *blk->txs);
+    if (blk->txs == NULL) return QC_ERR_NOMEM;
+    rc = qc_tx_clone(&v->tx, &blk->txs[0]);
+    if (rc != QC_OK) return rc;
+    blk->tx_count = 1;
+    qc_header_t *h = &blk->header;
+    h->version = QC_FMT_VERSION;
+    snprintf(h->chain_id, sizeof h->chain_id, "%s", VECTORS_CHAIN_ID);
+    h->height = 1;
+    h->time_ms = 1795000000000ull;
+    h->proposer = 1;
+    h->view = 1;
+    h->epoch = 0;
+    qc_validators_hash(&v->vs, &h->validators_hash);
+    h->tx_count = 1;
+    qc_block_tx_root(blk, &h->tx_root);
+    qc_hash_t leaves[2];
+    for (uint16_t i = 0; i < 2; i++)
+        qc_record_leaf_hash(1, &v->tx.id, i, v->tx.records[i].digest, &leaves[i]);
+    h->log_size = 2;
+    merkle_root(&h->log_root, leaves, 2);
+    qc_header_hash(h, &v->block_hash);
+
+    v->cert.epoch = 0;
+    v->cert.height = 1;
+    v->cert.view = 1;
+    v->cert.block_hash = v->block_hash;
+    for (uint32_t i = 0; i < 3; i++) {
+        qc_seckey_t node_sk;
+        testkeys_keypair(TESTKEY_NODE, i, NULL, &node_sk);
+        v->cert.votes[i].validator = i;
+        qc_commit_vote_sign(&v->cert.votes[i].sig, &node_sk, VECTORS_CHAIN_ID, 0, 1, 1,
+                            &v->block_hash);
+    }
+    v->cert.vote_count = 3;
+    return QC_OK;
+}
+
+void vectors_free(vectors_t *v) {
+    qc_tx_free(&v->tx);
+    qc_block_free(&v->block);
+}
+
+static void print_hex(FILE *f, const char *label, const uint8_t *p, size_t n) {
+    char *hex = malloc(2 * n + 1);
+    QC_ASSERT(hex != NULL);
+    qc_hex_encode(hex, p, n);
+    fprintf(f, "%s:\n```\n", label);
+    for (size_t i = 0; i < 2 * n; i += 64) fprintf(f, "%.64s\n", hex + i);
+    fprintf(f, "```\n");
+    free(hex);
+}
+
+void vectors_print(const vectors_t *v, void *file) {
+    FILE *f = file;
+    qc_seckey_t sk;
+    for (uint32_t i = 0; i < 3; i++) {
+        testkeys_keypair(TESTKEY_NODE, i, NULL, &sk);
+        fprintf(f, "- node key of %s: seed ", v->vs.members[i].name);
+        char hex[65];
+        qc_hex_encode(hex, sk.b, 32);
+        fprintf(f, "`%s`, public ", hex);
+        qc_hex_encode(hex, sk.b + 32, 32);
+        fprintf(f, "`%s`\n", hex);
+    }
+    testkeys_keypair(TESTKEY_SEAL, 0, NULL, &sk);
+    char hex[65];
+    qc_hex_encode(hex, sk.b, 32);
+    fprintf(f, "- seal key of jinan: seed `%s`, ", hex);
+    qc_hex_encode(hex, sk.b + 32, 32);
+    fprintf(f, "public `%s`\n\n", hex);
+    qc_hash_t vh;
+    qc_validators_hash(&v->vs, &vh);
+    print_hex(f, "Validator set hash (epoch 0, 4 members, threshold 3)", vh.b, 32);
+    print_hex(f, "Transaction body (canonical)", v->tx.body, v->tx.body_len);
+    print_hex(f, "Transaction id", v->tx.id.b, 32);
+    print_hex(f, "Transaction signature (seal key of jinan)", v->tx.sig.b, 64);
+    qc_hash_t leaf;
+    qc_tx_leaf_hash(&v->tx, &leaf);
+    print_hex(f, "Transaction leaf hash (tx tree)", leaf.b, 32);
+    for (uint16_t i = 0; i < 2; i++) {
+        qc_record_leaf_hash(1, &v->tx.id, i, v->tx.records[i].digest, &leaf);
+        char label[64];
+        snprintf(label, sizeof label, "Record-log leaf hash, record %u at height 1", i);
+        print_hex(f, label, leaf.b, 32);
+    }
+    uint8_t hdr[QC_HEADER_BYTES_MAX];
+    size_t hlen;
+    qc_header_encode(&v->block.header, hdr, sizeof hdr, &hlen);
+    print_hex(f, "Block header (canonical, height 1)", hdr, hlen);
+    print_hex(f, "Block hash", v->block_hash.b, 32);
+    uint8_t vote[128];
+    size_t vlen = qc_commit_vote_bytes(vote, VECTORS_CHAIN_ID, 0, 1, 1, &v->block_hash);
+    print_hex(f, "Commit vote bytes (epoch 0, height 1, view 1), before the context prefix", vote,
+              vlen);
+    for (uint32_t i = 0; i < v->cert.vote_count; i++) {
+        char label[64];
+        snprintf(label, sizeof label, "Commit signature by %s",
+                 v->vs.members[v->cert.votes[i].validator].name);
+        print_hex(f, label, v->cert.votes[i].sig.b, 64);
+    }
+}

@@ -1,0 +1,24 @@
+/* vectors.h - builds the fixed sample objects whose bytes and hashes are published as test
+ * vectors in docs/PROTOCOL.md; used by the vector printer and by test_fmt. */
+#ifndef QC_VECTORS_H
+#define QC_VECTORS_H
+
+#include "fmt.h"
+
+#define VECTORS_CHAIN_ID "shandong-circle-test"
+
+typedef struct {
+    qc_validator_set_t vs;   /* 4 members: jinan, zibo, taian, liaocheng; epoch 0 */
+    qc_tx_t tx;              /* ANCHOR by jinan's seal key, 2 records */
+    qc_block_t block;        /* height 1 holding tx (tx owned by block) */
+    qc_hash_t block_hash;
+    qc_cert_t cert;          /* commit votes by validators 0,1,2 (quorum of 4 is 3) */
+} vectors_t;
+
+/* Builds everything deterministically. Caller frees with vectors_free. */
+int vectors_build(vectors_t *v);
+void vectors_free(vectors_t *v);
+/* Prints the vectors as Markdown to f. */
+void vectors_print(const vectors_t *v, void *file);
+
+#endif

@@ -1,0 +1,427 @@
+/* test_fmt.c - canonical formats: strict decoding, signatures, certificates, quorum math, and
+ * the published test vectors of docs/PROTOCOL.md. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fmt.h"
+#include "merkle.h"
+#include "testkeys.h"
+#include "vectors.h"
+
+/* Published in docs/PROTOCOL.md; regenerate with build/bin/qchain_vectors. */
+#define VEC_VALIDATORS_HASH \
+    "dfd868c3a51eeb5effd13fc8f7bcda257867e7bc9c6919a8fef1920dcf903001"
+#define VEC_TX_BODY \
+    "010001147368616e646f6e672d636972636c652d746573746b79c57e6a095239" \
+    "282c04818e96112f3f03a4001ba97a564c23852a3f1ea5fc0000000000000007" \
+    "00000000000003e80002101112131415161718191a1b1c1d1e1f202122232425" \
+    "262728292a2b2c2d2e2f076c6963656e6365000e4a4e2d323032362d30303031" \
+    "323300404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c" \
+    "5d5e5f0f7365616c65642d646f63756d656e74000de6b58ee58d97e5b8822d30" \
+    "303101808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c" \
+    "9d9e9f"
+#define VEC_TX_ID \
+    "079f90002483e2ea335cf9dc61d35e32a31727cb9fca549ed87e3562bc6154b6"
+#define VEC_TX_SIG \
+    "e670570639470dd7fd4b215fba1bbb04b1bc9c6aceb37b959003f6b9dccaea3a" \
+    "b5531a5a92471f7d55c7f5d1d3e5e4e51f1aa608e12aaa5e7d7fd18ea0cee008"
+#define VEC_HEADER \
+    "01147368616e646f6e672d636972636c652d7465737400000000000000010000" \
+    "0000000000000000000000000000000000000000000000000000000000000000" \
+    "01a1ee565e000000000100000000000000010000000000000000dfd868c3a51e" \
+    "eb5effd13fc8f7bcda257867e7bc9c6919a8fef1920dcf90300100000001fb26" \
+    "c085d58107edcdc049b18a57a9bd3afcc7551faa7c534584454e948ad4e50000" \
+    "00000000000221ff52d9f2aacb30a83e61c95f651a7f509d254c73a7d490b1c9" \
+    "7fb9424df5d1"
+#define VEC_BLOCK_HASH \
+    "77a338201a443d5c090bebb149a0c1474e0420b87292fade20a136fb2c16cb2b"
+#define VEC_COMMIT_SIG0 \
+    "db70b0b3aeb2d430f5f7c35019902f0f95216cb9a83dc3258d9f807129dd287e" \
+    "0388ae7027440c1675bb5ab7ec372c3f3d798c75f9284c45396f1a3fa2ef400a"
+
+static int setup(void **state) {
+    vectors_t *v = malloc(sizeof *v);
+    if (v == NULL || vectors_build(v) != QC_OK) return -1;
+    *state = v;
+    return 0;
+}
+
+static int teardown(void **state) {
+    vectors_free(*state);
+    free(*state);
+    return 0;
+}
+
+static void assert_hex(const uint8_t *p, size_t n, const char *want) {
+    char *hex = malloc(2 * n + 1);
+    assert_non_null(hex);
+    qc_hex_encode(hex, p, n);
+    assert_string_equal(hex, want);
+    free(hex);
+}
+
+/* ---------------------------------------------------------------- transactions */
+
+static void test_tx_roundtrip_and_sig(void **state) {
+    vectors_t *v = *state;
+    assert_int_equal(v->tx.record_count, 2);
+    assert_int_equal(qc_tx_verify_sig(&v->tx), QC_OK);
+    assert_string_equal(v->tx.chain_id, VECTORS_CHAIN_ID);
+    assert_int_equal(v->tx.nonce, 7);
+    assert_int_equal(v->tx.expiry_height, 1000);
+    assert_null(v->tx.records[0].supersedes);
+    assert_non_null(v->tx.records[1].supersedes);
+    assert_int_equal(v->tx.records[0].type_len, strlen("licence"));
+    assert_memory_equal(v->tx.records[0].type, "licence", 7);
+
+    uint8_t *buf;
+    size_t len;
+    assert_int_equal(qc_tx_encode(&v->tx, &buf, &len), QC_OK);
+    qc_tx_t back;
+    assert_int_equal(qc_tx_decode(buf, len, &back), QC_OK);
+    assert_memory_equal(back.id.b, v->tx.id.b, 32);
+    assert_int_equal(qc_tx_verify_sig(&back), QC_OK);
+    qc_tx_free(&back);
+    free(buf);
+}
+
+static void test_tx_every_flipped_bit_breaks_sig_or_parse(void **state) {
+    vectors_t *v = *state;
+    uint8_t *body = malloc(v->tx.body_len);
+    assert_non_null(body);
+    for (size_t i = 0; i < v->tx.body_len; i++) {
+        memcpy(body, v->tx.body, v->tx.body_len);
+        body[i] ^= 0x01;
+        qc_tx_t t;
+        int rc = qc_tx_parse(body, v->tx.body_len, &v->tx.sig, &t);
+        if (rc == QC_OK) {
+            assert_int_equal(qc_tx_verify_sig(&t), QC_ERR_SIGNATURE);
+            assert_memory_not_equal(t.id.b, v->tx.id.b, 32);
+            qc_tx_free(&t);
+        } else {
+            assert_int_equal(rc, QC_ERR_INVALID);
+        }
+    }
+    free(body);
+}
+
+static void test_tx_truncations_and_trailing_rejected(void **state) {
+    vectors_t *v = *state;
+    qc_tx_t t;
+    for (size_t n = 0; n < v->tx.body_len; n++)
+        assert_int_equal(qc_tx_parse(v->tx.body, n, &v->tx.sig, &t), QC_ERR_INVALID);
+    uint8_t *longer = malloc(v->tx.body_len + 1);
+    assert_non_null(longer);
+    memcpy(longer, v->tx.body, v->tx.body_len);
+    longer[v->tx.body_len] = 0;
+    assert_int_equal(qc_tx_parse(longer, v->tx.body_len + 1, &v->tx.sig, &t), QC_ERR_INVALID);
+    free(longer);
+}
+
+/* Offsets in the vector body: version 0, type 1..2, chain len 3, chain 4.., then signer. */
+static void test_tx_field_checks(void **state) {
+    vectors_t *v = *state;
+    size_t cl = strlen(VECTORS_CHAIN_ID);
+    size_t count_off = 1 + 2 + 1 + cl + 32 + 8 + 8;
+    size_t rec0 = count_off + 2;
+    struct { size_t off; uint8_t val; const char *what; } cases[] = {
+        {0, 2, "unknown version"},
+        {2, 2, "reserved type GOVERN has no parser yet"},
+        {2, 9, "unknown type"},
+        {3, 0, "empty chain id"},
+        {4, '/', "chain id character"},
+        {count_off + 1, 0, "record count 0"},
+        {rec0 + 32 + 1, 'L', "upper case record type"},
+        {rec0 + 32, 0, "empty record type"},
+    };
+    uint8_t *body = malloc(v->tx.body_len);
+    assert_non_null(body);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        memcpy(body, v->tx.body, v->tx.body_len);
+        body[cases[i].off] = cases[i].val;
+        qc_tx_t t;
+        int rc = qc_tx_parse(body, v->tx.body_len, &v->tx.sig, &t);
+        if (rc != QC_ERR_INVALID) fail_msg("accepted: %s", cases[i].what);
+    }
+    free(body);
+}
+
+static void test_tx_builder_rejects(void **state) {
+    (void)state;
+    qc_pubkey_t pk, other;
+    qc_seckey_t sk;
+    testkeys_keypair(TESTKEY_SEAL, 1, &pk, &sk);
+    testkeys_keypair(TESTKEY_SEAL, 2, &other, NULL);
+    qc_hash_t d = {{1}};
+    qc_txb_t b;
+    qc_tx_t tx;
+
+    assert_int_equal(qc_txb_init(&b, "bad chain id", &pk, 1, 10), QC_ERR_INVALID);
+    qc_txb_abort(&b);
+
+    assert_int_equal(qc_txb_init(&b, "c", &pk, 1, 10), QC_OK);
+    assert_int_equal(qc_txb_finish(&b, &sk, &tx), QC_ERR_INVALID); /* no records */
+
+    assert_int_equal(qc_txb_init(&b, "c", &other, 1, 10), QC_OK);
+    assert_int_equal(qc_txb_add_record(&b, &d, "licence", NULL, NULL), QC_OK);
+    assert_int_equal(qc_txb_finish(&b, &sk, &tx), QC_ERR_INVALID); /* signer != sk */
+
+    assert_int_equal(qc_txb_init(&b, "c", &pk, 1, 10), QC_OK);
+    assert_int_equal(qc_txb_add_record(&b, &d, "Licence", NULL, NULL), QC_ERR_INVALID);
+    qc_txb_abort(&b);
+
+    assert_int_equal(qc_txb_init(&b, "c", &pk, 1, 10), QC_OK);
+    assert_int_equal(qc_txb_add_record(&b, &d, "licence", "bad \xff utf8", NULL), QC_ERR_INVALID);
+    qc_txb_abort(&b);
+
+    char ref[QC_EXTREF_MAX + 2];
+    memset(ref, 'a', sizeof ref - 1);
+    ref[sizeof ref - 1] = '\0';
+    assert_int_equal(qc_txb_init(&b, "c", &pk, 1, 10), QC_OK);
+    assert_int_equal(qc_txb_add_record(&b, &d, "licence", ref, NULL), QC_ERR_INVALID);
+    qc_txb_abort(&b);
+
+    assert_int_equal(qc_txb_init(&b, "c", &pk, 1, 10), QC_OK);
+    for (int i = 0; i < QC_TX_RECORDS_MAX; i++)
+        assert_int_equal(qc_txb_add_record(&b, &d, "x", NULL, NULL), QC_OK);
+    assert_int_equal(qc_txb_add_record(&b, &d, "x", NULL, NULL), QC_ERR_TOOBIG);
+    qc_txb_abort(&b);
+
+    assert_int_equal(qc_txb_init(&b, "c", &pk, 1, 10), QC_OK);
+    for (int i = 0; i < QC_TX_RECORDS_MAX; i++)
+        assert_int_equal(qc_txb_add_record(&b, &d, "x", NULL, NULL), QC_OK);
+    assert_int_equal(qc_txb_finish(&b, &sk, &tx), QC_OK);
+    assert_int_equal(tx.record_count, QC_TX_RECORDS_MAX);
+    assert_int_equal(qc_tx_verify_sig(&tx), QC_OK);
+    qc_tx_free(&tx);
+}
+
+static void test_tx_decode_garbage(void **state) {
+    (void)state;
+    qc_tx_t t;
+    uint8_t junk[64];
+    for (int i = 0; i < 64; i++) junk[i] = (uint8_t)(i * 37 + 11);
+    assert_int_equal(qc_tx_decode(junk, sizeof junk, &t), QC_ERR_INVALID);
+    assert_int_equal(qc_tx_decode(junk, 0, &t), QC_ERR_INVALID); /* empty body */
+}
+
+/* ---------------------------------------------------------------- headers and blocks */
+
+static void test_header_roundtrip_and_strictness(void **state) {
+    vectors_t *v = *state;
+    uint8_t buf[QC_HEADER_BYTES_MAX + 1];
+    size_t len;
+    assert_int_equal(qc_header_encode(&v->block.header, buf, sizeof buf, &len), QC_OK);
+    qc_header_t h;
+    assert_int_equal(qc_header_decode(buf, len, &h), QC_OK);
+    assert_memory_equal(&h, &v->block.header, sizeof h);
+    for (size_t n = 0; n < len; n++) assert_int_equal(qc_header_decode(buf, n, &h), QC_ERR_INVALID);
+    buf[len] = 0;
+    assert_int_equal(qc_header_decode(buf, len + 1, &h), QC_ERR_INVALID);
+    qc_header_t zero = v->block.header;
+    zero.height = 0;
+    qc_header_encode(&zero, buf, sizeof buf, &len);
+    assert_int_equal(qc_header_decode(buf, len, &h), QC_ERR_INVALID);
+    assert_int_equal(qc_header_encode(&v->block.header, buf, 10, &len), QC_ERR_TOOBIG);
+}
+
+static void test_header_hash_covers_every_field(void **state) {
+    vectors_t *v = *state;
+    qc_hash_t base, h2;
+    qc_header_hash(&v->block.header, &base);
+    qc_header_t variants[10];
+    for (int i = 0; i < 10; i++) variants[i] = v->block.header;
+    variants[0].height++;
+    variants[1].prev_hash.b[5] ^= 1;
+    variants[2].time_ms++;
+    variants[3].proposer++;
+    variants[4].view++;
+    variants[5].epoch++;
+    variants[6].validators_hash.b[0] ^= 1;
+    variants[7].tx_root.b[31] ^= 1;
+    variants[8].log_size++;
+    variants[9].log_root.b[3] ^= 1;
+    for (int i = 0; i < 10; i++) {
+        qc_header_hash(&variants[i], &h2);
+        assert_memory_not_equal(base.b, h2.b, 32);
+    }
+}
+
+static void test_block_roundtrip_and_root_check(void **state) {
+    vectors_t *v = *state;
+    uint8_t *buf;
+    size_t len;
+    assert_int_equal(qc_block_encode(&v->block, &buf, &len), QC_OK);
+    qc_block_t b;
+    assert_int_equal(qc_block_decode(buf, len, &b), QC_OK);
+    assert_int_equal(b.tx_count, 1);
+    assert_memory_equal(b.txs[0].id.b, v->tx.id.b, 32);
+    qc_block_free(&b);
+    free(buf);
+
+    qc_block_t bad = v->block; /* shallow: same txs, altered header */
+    bad.header.tx_root.b[0] ^= 1;
+    assert_int_equal(qc_block_encode(&bad, &buf, &len), QC_OK);
+    assert_int_equal(qc_block_decode(buf, len, &b), QC_ERR_INVALID);
+    free(buf);
+    bad = v->block;
+    bad.header.tx_count = 2;
+    assert_int_equal(qc_block_encode(&bad, &buf, &len), QC_OK);
+    assert_int_equal(qc_block_decode(buf, len, &b), QC_ERR_INVALID);
+    free(buf);
+    bad = v->block;
+    snprintf(bad.header.chain_id, sizeof bad.header.chain_id, "other-chain");
+    assert_int_equal(qc_block_encode(&bad, &buf, &len), QC_OK);
+    assert_int_equal(qc_block_decode(buf, len, &b), QC_ERR_INVALID); /* tx of another chain */
+    free(buf);
+    uint8_t junk[3] = {0xff, 0xff, 0xff};
+    assert_int_equal(qc_block_decode(junk, 3, &b), QC_ERR_INVALID);
+}
+
+/* ---------------------------------------------------------------- certificates */
+
+static void make_cert(qc_cert_t *c, const qc_validator_set_t *vs, const qc_hash_t *bh,
+                      uint32_t votes) {
+    memset(c, 0, sizeof *c);
+    c->epoch = vs->epoch;
+    c->height = 5;
+    c->view = 2;
+    c->block_hash = *bh;
+    for (uint32_t i = 0; i < votes; i++) {
+        qc_seckey_t sk;
+        testkeys_keypair(TESTKEY_NODE, i, NULL, &sk);
+        c->votes[i].validator = i;
+        qc_commit_vote_sign(&c->votes[i].sig, &sk, "qc", vs->epoch, 5, 2, bh);
+    }
+    c->vote_count = votes;
+}
+
+static void test_cert_nine_cities(void **state) {
+    (void)state;
+    qc_validator_set_t vs;
+    testkeys_validators(&vs, 9, 0);
+    qc_hash_t bh = {{0xab}};
+    qc_cert_t c;
+    char why[160];
+
+    make_cert(&c, &vs, &bh, 6);
+    assert_int_equal(qc_cert_verify(&c, "qc", &vs, &bh, why, sizeof why), QC_OK);
+
+    make_cert(&c, &vs, &bh, 5);
+    assert_int_equal(qc_cert_verify(&c, "qc", &vs, &bh, why, sizeof why), QC_ERR_QUORUM);
+    assert_string_equal(why, "5 valid signatures, quorum is 6");
+
+    make_cert(&c, &vs, &bh, 6);
+    c.votes[1].sig.b[10] ^= 1;
+    assert_int_equal(qc_cert_verify(&c, "qc", &vs, &bh, why, sizeof why), QC_ERR_SIGNATURE);
+    assert_string_equal(why, "signature by zibo's node key is invalid");
+
+    make_cert(&c, &vs, &bh, 6);
+    c.votes[5] = c.votes[0];
+    assert_int_equal(qc_cert_verify(&c, "qc", &vs, &bh, why, sizeof why), QC_ERR_INVALID);
+    assert_string_equal(why, "two votes by jinan");
+
+    make_cert(&c, &vs, &bh, 6);
+    c.votes[2].validator = 9;
+    assert_int_equal(qc_cert_verify(&c, "qc", &vs, &bh, why, sizeof why), QC_ERR_MEMBER);
+
+    make_cert(&c, &vs, &bh, 6);
+    assert_int_equal(qc_cert_verify(&c, "other", &vs, &bh, why, sizeof why), QC_ERR_SIGNATURE);
+    c.view = 3; /* votes were for view 2 */
+    assert_int_equal(qc_cert_verify(&c, "qc", &vs, &bh, why, sizeof why), QC_ERR_SIGNATURE);
+
+    make_cert(&c, &vs, &bh, 6);
+    qc_hash_t other = {{0xcd}};
+    assert_int_equal(qc_cert_verify(&c, "qc", &vs, &other, why, sizeof why), QC_ERR_INVALID);
+    qc_validator_set_t vs1 = vs;
+    vs1.epoch = 1;
+    assert_int_equal(qc_cert_verify(&c, "qc", &vs1, &bh, why, sizeof why), QC_ERR_MEMBER);
+}
+
+static void test_cert_encode_decode(void **state) {
+    vectors_t *v = *state;
+    uint8_t *buf;
+    size_t len;
+    assert_int_equal(qc_cert_encode(&v->cert, &buf, &len), QC_OK);
+    qc_cert_t c;
+    assert_int_equal(qc_cert_decode(buf, len, &c), QC_OK);
+    assert_memory_equal(&c, &v->cert, sizeof c);
+    char why[160];
+    assert_int_equal(qc_cert_verify(&c, VECTORS_CHAIN_ID, &v->vs, &v->block_hash, why, sizeof why),
+                     QC_OK);
+    free(buf);
+    uint8_t junk[4] = {0x22, 0x02, 0x01, 0x02}; /* block_hash of length 2 */
+    assert_int_equal(qc_cert_decode(junk, sizeof junk, &c), QC_ERR_INVALID);
+}
+
+static void test_quorum_table(void **state) {
+    (void)state;
+    assert_int_equal(qc_quorum(9), 6);
+    assert_int_equal(qc_max_faulty(9), 2);
+    for (uint32_t n = 4; n <= 16; n++) {
+        uint32_t f = qc_max_faulty(n), q = qc_quorum(n);
+        assert_true(3 * f + 1 <= n && n < 3 * (f + 1) + 1);
+        assert_true(2 * q >= n + f + 1);     /* two quorums share an honest replica */
+        assert_true(2 * (q - 1) < n + f + 1); /* q is the smallest such */
+        assert_true(q <= n - f);              /* live with f silent replicas */
+        if (n == 3 * f + 1) assert_int_equal(q, 2 * f + 1);
+    }
+}
+
+static void test_validators_lookup(void **state) {
+    (void)state;
+    qc_validator_set_t vs;
+    testkeys_validators(&vs, 9, 0);
+    assert_int_equal(qc_validators_find_seal(&vs, &vs.members[4].seal_key), 4);
+    assert_int_equal(qc_validators_find_node(&vs, &vs.members[8].node_key), 8);
+    assert_int_equal(qc_validators_find_node(&vs, &vs.members[8].seal_key), -1);
+    qc_hash_t a, b;
+    qc_validators_hash(&vs, &a);
+    vs.governance_threshold++;
+    qc_validators_hash(&vs, &b);
+    assert_memory_not_equal(a.b, b.b, 32);
+}
+
+/* ---------------------------------------------------------------- published vectors */
+
+static void test_published_vectors(void **state) {
+    vectors_t *v = *state;
+    qc_hash_t vh;
+    qc_validators_hash(&v->vs, &vh);
+    assert_hex(vh.b, 32, VEC_VALIDATORS_HASH);
+    assert_hex(v->tx.body, v->tx.body_len, VEC_TX_BODY);
+    assert_hex(v->tx.id.b, 32, VEC_TX_ID);
+    assert_hex(v->tx.sig.b, 64, VEC_TX_SIG);
+    uint8_t hdr[QC_HEADER_BYTES_MAX];
+    size_t hlen;
+    assert_int_equal(qc_header_encode(&v->block.header, hdr, sizeof hdr, &hlen), QC_OK);
+    assert_hex(hdr, hlen, VEC_HEADER);
+    assert_hex(v->block_hash.b, 32, VEC_BLOCK_HASH);
+    assert_hex(v->cert.votes[0].sig.b, 64, VEC_COMMIT_SIG0);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_tx_roundtrip_and_sig),
+        cmocka_unit_test(test_tx_every_flipped_bit_breaks_sig_or_parse),
+        cmocka_unit_test(test_tx_truncations_and_trailing_rejected),
+        cmocka_unit_test(test_tx_field_checks),
+        cmocka_unit_test(test_tx_builder_rejects),
+        cmocka_unit_test(test_tx_decode_garbage),
+        cmocka_unit_test(test_header_roundtrip_and_strictness),
+        cmocka_unit_test(test_header_hash_covers_every_field),
+        cmocka_unit_test(test_block_roundtrip_and_root_check),
+        cmocka_unit_test(test_cert_nine_cities),
+        cmocka_unit_test(test_cert_encode_decode),
+        cmocka_unit_test(test_quorum_table),
+        cmocka_unit_test(test_validators_lookup),
+        cmocka_unit_test(test_published_vectors),
+    };
+    return cmocka_run_group_tests_name("fmt", tests, setup, teardown);
+}
