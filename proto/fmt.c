@@ -155,6 +155,7 @@ static int txb_reserve(qc_txb_t *b, size_t more) {
 }
 
 static void txb_put(qc_txb_t *b, const void *p, size_t n) {
+    if (n == 0) return;
     if (txb_reserve(b, n) != QC_OK) return;
     memcpy(b->buf + b->len, p, n);
     b->len += n;
