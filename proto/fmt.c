@@ -443,13 +443,53 @@ void qc_header_hash(const qc_header_t *h, qc_hash_t *out) {
 
 /* ------------------------------------------------------------------ blocks */
 
-int qc_block_tx_root(const qc_block_t *b, qc_hash_t *out) {
-    if (b->tx_count == 0) { merkle_empty_root(out); return QC_OK; }
-    qc_hash_t *leaves = malloc(sizeof *leaves * b->tx_count);
+/* MTH over the tx-tree leaves of txs[0..n). */
+static int txs_root(const qc_tx_t *txs, uint32_t n, qc_hash_t *out) {
+    if (n == 0) { merkle_empty_root(out); return QC_OK; }
+    qc_hash_t *leaves = malloc(sizeof *leaves * n);
     if (leaves == NULL) return QC_ERR_NOMEM;
-    for (uint32_t i = 0; i < b->tx_count; i++) qc_tx_leaf_hash(&b->txs[i], &leaves[i]);
-    merkle_root(out, leaves, b->tx_count);
+    for (uint32_t i = 0; i < n; i++) qc_tx_leaf_hash(&txs[i], &leaves[i]);
+    merkle_root(out, leaves, n);
     free(leaves);
+    return QC_OK;
+}
+
+int qc_block_tx_root(const qc_block_t *b, qc_hash_t *out) {
+    return txs_root(b->txs, b->tx_count, out);
+}
+
+/* protobuf views of txs: arrays owned by the caller (free both), bytes borrowed from txs. */
+static int txs_to_pb(const qc_tx_t *txs, uint32_t n, Qchain__SignedTx **arr,
+                     Qchain__SignedTx ***ptrs) {
+    *arr = calloc(n ? n : 1, sizeof **arr);
+    *ptrs = calloc(n ? n : 1, sizeof **ptrs);
+    if (*arr == NULL || *ptrs == NULL) { free(*arr); free(*ptrs); return QC_ERR_NOMEM; }
+    for (uint32_t i = 0; i < n; i++) {
+        Qchain__SignedTx *t = &(*arr)[i];
+        qchain__signed_tx__init(t);
+        t->body.data = txs[i].body;
+        t->body.len = txs[i].body_len;
+        t->sig.data = (uint8_t *)txs[i].sig.b;
+        t->sig.len = QC_SIG_BYTES;
+        (*ptrs)[i] = t;
+    }
+    return QC_OK;
+}
+
+/* Parses n protobuf txs into a new owned array; every tx must carry chain_id. On error the
+ * parsed prefix is left in *out and *count for the caller's free routine. */
+static int txs_from_pb(Qchain__SignedTx *const *m, size_t n, const char *chain_id,
+                       qc_tx_t **out, uint32_t *count) {
+    *count = 0;
+    if (n == 0) return QC_OK;
+    *out = calloc(n, sizeof **out);
+    if (*out == NULL) return QC_ERR_NOMEM;
+    for (size_t i = 0; i < n; i++) {
+        int rc = tx_from_pb(m[i], &(*out)[i]);
+        if (rc != QC_OK) return rc;
+        *count = (uint32_t)i + 1;
+        if (strcmp((*out)[i].chain_id, chain_id) != 0) return QC_ERR_INVALID;
+    }
     return QC_OK;
 }
 
@@ -461,17 +501,8 @@ int qc_block_encode(const qc_block_t *b, uint8_t **out, size_t *len) {
     Qchain__Block m = QCHAIN__BLOCK__INIT;
     m.header.data = hdr;
     m.header.len = hlen;
-    Qchain__SignedTx *txs = calloc(b->tx_count ? b->tx_count : 1, sizeof *txs);
-    Qchain__SignedTx **ptrs = calloc(b->tx_count ? b->tx_count : 1, sizeof *ptrs);
-    if (txs == NULL || ptrs == NULL) { free(txs); free(ptrs); return QC_ERR_NOMEM; }
-    for (uint32_t i = 0; i < b->tx_count; i++) {
-        qchain__signed_tx__init(&txs[i]);
-        txs[i].body.data = b->txs[i].body;
-        txs[i].body.len = b->txs[i].body_len;
-        txs[i].sig.data = (uint8_t *)b->txs[i].sig.b;
-        txs[i].sig.len = QC_SIG_BYTES;
-        ptrs[i] = &txs[i];
-    }
+    Qchain__SignedTx *txs, **ptrs;
+    if ((rc = txs_to_pb(b->txs, b->tx_count, &txs, &ptrs)) != QC_OK) return rc;
     m.n_txs = b->tx_count;
     m.txs = ptrs;
     *len = qchain__block__get_packed_size(&m);
@@ -494,16 +525,8 @@ static int block_from_pb(const Qchain__Block *m, qc_block_t *b) {
     int rc = qc_header_decode(m->header.data, m->header.len, &b->header);
     if (rc != QC_OK) return rc;
     if (m->n_txs != b->header.tx_count) return QC_ERR_INVALID;
-    if (m->n_txs) {
-        b->txs = calloc(m->n_txs, sizeof *b->txs);
-        if (b->txs == NULL) return QC_ERR_NOMEM;
-    }
-    for (size_t i = 0; i < m->n_txs; i++) {
-        rc = tx_from_pb(m->txs[i], &b->txs[i]);
-        if (rc != QC_OK) return rc;
-        b->tx_count = (uint32_t)i + 1;
-        if (strcmp(b->txs[i].chain_id, b->header.chain_id) != 0) return QC_ERR_INVALID;
-    }
+    rc = txs_from_pb(m->txs, m->n_txs, b->header.chain_id, &b->txs, &b->tx_count);
+    if (rc != QC_OK) return rc;
     qc_hash_t root;
     rc = qc_block_tx_root(b, &root);
     if (rc != QC_OK) return rc;
@@ -518,6 +541,108 @@ int qc_block_decode(const uint8_t *buf, size_t len, qc_block_t *b) {
     int rc = block_from_pb(m, b);
     qchain__block__free_unpacked(m, NULL);
     if (rc != QC_OK) qc_block_free(b);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ proposals */
+
+#define PROPOSAL_HEADER_BYTES_MAX (1 + 1 + QC_CHAIN_ID_MAX + 8 + 8 + 4 + 8 + 4 + 32)
+
+static int proposal_header_encode(const qc_proposal_header_t *h, uint8_t *out, size_t *len) {
+    size_t cl = strlen(h->chain_id);
+    if (!qc_chain_id_valid(h->chain_id) || h->version != QC_FMT_VERSION) return QC_ERR_INVALID;
+    uint8_t *p = out;
+    *p++ = h->version;
+    *p++ = (uint8_t)cl;
+    memcpy(p, h->chain_id, cl); p += cl;
+    qc_put_u64(p, h->height); p += 8;
+    qc_put_u64(p, h->view); p += 8;
+    qc_put_u32(p, h->proposer); p += 4;
+    qc_put_u64(p, h->time_ms); p += 8;
+    qc_put_u32(p, h->tx_count); p += 4;
+    memcpy(p, h->tx_root.b, 32); p += 32;
+    *len = (size_t)(p - out);
+    return QC_OK;
+}
+
+static int proposal_header_decode(const uint8_t *buf, size_t len, qc_proposal_header_t *h) {
+    memset(h, 0, sizeof *h);
+    rd_t r = {buf, len, 0, false};
+    h->version = rd_u8(&r);
+    rd_chain_id(&r, h->chain_id);
+    h->height = rd_u64(&r);
+    h->view = rd_u64(&r);
+    h->proposer = rd_u32(&r);
+    h->time_ms = rd_u64(&r);
+    h->tx_count = rd_u32(&r);
+    rd_bytes(&r, h->tx_root.b, 32);
+    if (r.bad || r.off != r.len || h->version != QC_FMT_VERSION || h->height == 0 ||
+        h->proposer >= QC_VALIDATORS_MAX || h->tx_count > QC_BLOCK_TXS_MAX)
+        return QC_ERR_INVALID;
+    return QC_OK;
+}
+
+int qc_proposal_seal(qc_proposal_t *p) {
+    if (p->tx_count > QC_BLOCK_TXS_MAX) return QC_ERR_TOOBIG;
+    p->header.tx_count = p->tx_count;
+    int rc = txs_root(p->txs, p->tx_count, &p->header.tx_root);
+    if (rc != QC_OK) return rc;
+    uint8_t buf[PROPOSAL_HEADER_BYTES_MAX];
+    size_t len;
+    if ((rc = proposal_header_encode(&p->header, buf, &len)) != QC_OK) return rc;
+    qc_hash_ctx(&p->digest, QC_CTX_PROPOSAL, buf, len);
+    return QC_OK;
+}
+
+int qc_proposal_encode(const qc_proposal_t *p, uint8_t **out, size_t *len) {
+    uint8_t hdr[PROPOSAL_HEADER_BYTES_MAX];
+    size_t hlen;
+    int rc = proposal_header_encode(&p->header, hdr, &hlen);
+    if (rc != QC_OK) return rc;
+    Qchain__Proposal m = QCHAIN__PROPOSAL__INIT;
+    m.header.data = hdr;
+    m.header.len = hlen;
+    Qchain__SignedTx *txs, **ptrs;
+    if ((rc = txs_to_pb(p->txs, p->tx_count, &txs, &ptrs)) != QC_OK) return rc;
+    m.n_txs = p->tx_count;
+    m.txs = ptrs;
+    *len = qchain__proposal__get_packed_size(&m);
+    *out = malloc(*len ? *len : 1);
+    rc = *out ? QC_OK : QC_ERR_NOMEM;
+    if (rc == QC_OK) qchain__proposal__pack(&m, *out);
+    free(txs);
+    free(ptrs);
+    return rc;
+}
+
+void qc_proposal_free(qc_proposal_t *p) {
+    if (p == NULL) return;
+    for (uint32_t i = 0; i < p->tx_count && p->txs; i++) qc_tx_free(&p->txs[i]);
+    free(p->txs);
+    memset(p, 0, sizeof *p);
+}
+
+static int proposal_from_pb(const Qchain__Proposal *m, qc_proposal_t *p) {
+    int rc = proposal_header_decode(m->header.data, m->header.len, &p->header);
+    if (rc != QC_OK) return rc;
+    if (m->n_txs != p->header.tx_count) return QC_ERR_INVALID;
+    rc = txs_from_pb(m->txs, m->n_txs, p->header.chain_id, &p->txs, &p->tx_count);
+    if (rc != QC_OK) return rc;
+    qc_hash_t root;
+    if ((rc = txs_root(p->txs, p->tx_count, &root)) != QC_OK) return rc;
+    if (sodium_memcmp(root.b, p->header.tx_root.b, 32) != 0) return QC_ERR_INVALID;
+    qc_hash_ctx(&p->digest, QC_CTX_PROPOSAL, m->header.data, m->header.len);
+    return QC_OK;
+}
+
+int qc_proposal_decode(const uint8_t *buf, size_t len, qc_proposal_t *p) {
+    memset(p, 0, sizeof *p);
+    if (len > QC_BLOCK_BYTES_MAX) return QC_ERR_TOOBIG;
+    Qchain__Proposal *m = qchain__proposal__unpack(NULL, len, buf);
+    if (m == NULL) return QC_ERR_INVALID;
+    int rc = proposal_from_pb(m, p);
+    qchain__proposal__free_unpacked(m, NULL);
+    if (rc != QC_OK) qc_proposal_free(p);
     return rc;
 }
 
