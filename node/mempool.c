@@ -1,0 +1,224 @@
+/* mempool.c - bounded transaction pool: a slot array, an open-addressing index by tx id, and a
+ * FIFO that gives proposal order. Every structure is allocated once at init. */
+#include "mempool.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#define NONE UINT32_MAX
+#define TOMB UINT32_MAX
+
+static const char *const reject_names[MEMPOOL_REJECT_COUNT] = {
+    [MEMPOOL_REJECT_CHAIN] = "transaction is for another chain",
+    [MEMPOOL_REJECT_EXPIRED] = "transaction expired",
+    [MEMPOOL_REJECT_EXPIRY_FAR] = "expiry height is too far in the future",
+    [MEMPOOL_REJECT_MEMBER] = "signer is not a member city's seal key",
+    [MEMPOOL_REJECT_DUP_POOL] = "duplicate: already pending",
+    [MEMPOOL_REJECT_DUP_COMMITTED] = "duplicate: already committed",
+    [MEMPOOL_REJECT_SIGNATURE] = "signature does not verify",
+    [MEMPOOL_REJECT_FULL] = "mempool is full, retry later",
+    [MEMPOOL_REJECT_TYPE] = "transaction type not accepted",
+};
+
+const char *mempool_reject_str(mempool_reject_t why) {
+    return why < MEMPOOL_REJECT_COUNT ? reject_names[why] : "rejected";
+}
+
+int mempool_init(mempool_t *mp, const mempool_limits_t *limits) {
+    memset(mp, 0, sizeof *mp);
+    if (limits->txs_max == 0 || limits->txs_max > (1u << 24) || limits->bytes_max == 0)
+        return QC_ERR_INVALID;
+    mp->limits = *limits;
+    mp->table_cap = 16;
+    while (mp->table_cap < 2 * limits->txs_max) mp->table_cap *= 2;
+    mp->slots = calloc(limits->txs_max, sizeof *mp->slots);
+    mp->table = calloc(mp->table_cap, sizeof *mp->table);
+    if (mp->slots == NULL || mp->table == NULL) {
+        mempool_free(mp);
+        return QC_ERR_NOMEM;
+    }
+    for (uint32_t i = 0; i < limits->txs_max; i++)
+        mp->slots[i].next = i + 1 < limits->txs_max ? i + 1 : NONE;
+    mp->free_head = 0;
+    mp->fifo_head = mp->fifo_tail = NONE;
+    return QC_OK;
+}
+
+void mempool_free(mempool_t *mp) {
+    if (mp->slots)
+        for (uint32_t i = 0; i < mp->limits.txs_max; i++)
+            if (mp->slots[i].used) qc_tx_free(&mp->slots[i].tx);
+    free(mp->slots);
+    free(mp->table);
+    memset(mp, 0, sizeof *mp);
+}
+
+static uint32_t bucket_of(const mempool_t *mp, const qc_hash_t *id) {
+    uint32_t h;
+    memcpy(&h, id->b, sizeof h); /* tx ids are SHA-256 outputs: uniformly spread */
+    return h & (mp->table_cap - 1);
+}
+
+/* Table position holding id, or NONE. Probes are bounded by table_cap. */
+static uint32_t find_pos(const mempool_t *mp, const qc_hash_t *id) {
+    uint32_t pos = bucket_of(mp, id);
+    for (uint32_t probes = 0; probes < mp->table_cap; probes++) {
+        uint32_t e = mp->table[pos];
+        if (e == 0) return NONE;
+        if (e != TOMB && memcmp(mp->slots[e - 1].tx.id.b, id->b, QC_HASH_BYTES) == 0) return pos;
+        pos = (pos + 1) & (mp->table_cap - 1);
+    }
+    return NONE;
+}
+
+static void table_insert(mempool_t *mp, const qc_hash_t *id, uint32_t slot) {
+    uint32_t pos = bucket_of(mp, id);
+    for (uint32_t probes = 0; probes < mp->table_cap; probes++) {
+        if (mp->table[pos] == 0 || mp->table[pos] == TOMB) {
+            if (mp->table[pos] == TOMB) mp->tombs--;
+            mp->table[pos] = slot + 1;
+            return;
+        }
+        pos = (pos + 1) & (mp->table_cap - 1);
+    }
+    QC_ASSERT(!"mempool table full"); /* impossible: table_cap >= 2 * txs_max */
+}
+
+const qc_tx_t *mempool_get(const mempool_t *mp, const qc_hash_t *tx_id) {
+    uint32_t pos = find_pos(mp, tx_id);
+    return pos == NONE ? NULL : &mp->slots[mp->table[pos] - 1].tx;
+}
+
+bool mempool_verified(const mempool_t *mp, const qc_tx_t *tx) {
+    const qc_tx_t *have = mempool_get(mp, &tx->id);
+    return have != NULL && sodium_memcmp(have->sig.b, tx->sig.b, QC_SIG_BYTES) == 0;
+}
+
+static int reject(mempool_t *mp, mempool_reject_t r, mempool_reject_t *why, int rc) {
+    mp->rejected[r]++;
+    if (why) *why = r;
+    return rc;
+}
+
+int mempool_add(mempool_t *mp, qc_tx_t *tx, const mempool_view_t *v, mempool_reject_t *why) {
+    if (strcmp(tx->chain_id, v->chain_id) != 0)
+        return reject(mp, MEMPOOL_REJECT_CHAIN, why, QC_ERR_INVALID);
+    if (tx->type != QC_TX_ANCHOR) return reject(mp, MEMPOOL_REJECT_TYPE, why, QC_ERR_INVALID);
+    if (tx->expiry_height < v->next_height)
+        return reject(mp, MEMPOOL_REJECT_EXPIRED, why, QC_ERR_EXPIRED);
+    if (tx->expiry_height - v->next_height > QC_TX_TTL_BLOCKS_MAX)
+        return reject(mp, MEMPOOL_REJECT_EXPIRY_FAR, why, QC_ERR_INVALID);
+    if (qc_validators_find_seal(v->validators, &tx->signer) < 0)
+        return reject(mp, MEMPOOL_REJECT_MEMBER, why, QC_ERR_MEMBER);
+    if (find_pos(mp, &tx->id) != NONE)
+        return reject(mp, MEMPOOL_REJECT_DUP_POOL, why, QC_ERR_DUPLICATE);
+    if (v->committed && v->committed(v->committed_ctx, &tx->id))
+        return reject(mp, MEMPOOL_REJECT_DUP_COMMITTED, why, QC_ERR_DUPLICATE);
+    if (mp->free_head == NONE || mp->bytes + tx->body_len > mp->limits.bytes_max)
+        return reject(mp, MEMPOOL_REJECT_FULL, why, QC_ERR_FULL);
+    if (qc_tx_verify_sig(tx) != QC_OK)
+        return reject(mp, MEMPOOL_REJECT_SIGNATURE, why, QC_ERR_SIGNATURE);
+
+    uint32_t s = mp->free_head;
+    mempool_slot_t *slot = &mp->slots[s];
+    mp->free_head = slot->next;
+    slot->tx = *tx;
+    memset(tx, 0, sizeof *tx);
+    slot->used = true;
+    slot->proposed_height = 0;
+    slot->next = NONE;
+    slot->prev = mp->fifo_tail;
+    if (mp->fifo_tail != NONE) mp->slots[mp->fifo_tail].next = s;
+    else mp->fifo_head = s;
+    mp->fifo_tail = s;
+    table_insert(mp, &slot->tx.id, s);
+    mp->count++;
+    mp->bytes += slot->tx.body_len;
+    mp->admitted++;
+    return QC_OK;
+}
+
+/* Rebuilds the index without tombstones so probe chains stay short under churn. */
+static void table_rebuild(mempool_t *mp) {
+    memset(mp->table, 0, sizeof *mp->table * mp->table_cap);
+    mp->tombs = 0;
+    for (uint32_t s = mp->fifo_head, steps = 0; s != NONE && steps < mp->limits.txs_max; steps++) {
+        table_insert(mp, &mp->slots[s].tx.id, s);
+        s = mp->slots[s].next;
+    }
+}
+
+static void remove_slot(mempool_t *mp, uint32_t s) {
+    mempool_slot_t *slot = &mp->slots[s];
+    QC_ASSERT(slot->used);
+    uint32_t pos = find_pos(mp, &slot->tx.id);
+    QC_ASSERT(pos != NONE);
+    mp->table[pos] = TOMB;
+    mp->tombs++;
+    if (slot->prev != NONE) mp->slots[slot->prev].next = slot->next;
+    else mp->fifo_head = slot->next;
+    if (slot->next != NONE) mp->slots[slot->next].prev = slot->prev;
+    else mp->fifo_tail = slot->prev;
+    mp->count--;
+    mp->bytes -= slot->tx.body_len;
+    qc_tx_free(&slot->tx);
+    slot->used = false;
+    slot->next = mp->free_head;
+    mp->free_head = s;
+    if (mp->tombs > mp->table_cap / 4) table_rebuild(mp);
+}
+
+uint32_t mempool_take(mempool_t *mp, uint64_t height, uint32_t txs_max, size_t bytes_max,
+                      const qc_tx_t **out) {
+    uint32_t n = 0;
+    size_t bytes = 0;
+    uint32_t s = mp->fifo_head;
+    for (uint32_t steps = 0; s != NONE && steps < mp->limits.txs_max && n < txs_max; steps++) {
+        mempool_slot_t *slot = &mp->slots[s];
+        uint32_t next = slot->next;
+        if (slot->tx.expiry_height < height) {
+            if (slot->proposed_height == 0) remove_slot(mp, s);
+        } else if (slot->proposed_height == 0) {
+            if (bytes + slot->tx.body_len > bytes_max && n > 0) break;
+            slot->proposed_height = height;
+            bytes += slot->tx.body_len;
+            out[n++] = &slot->tx;
+        }
+        s = next;
+    }
+    return n;
+}
+
+void mempool_release_above(mempool_t *mp, uint64_t height) {
+    for (uint32_t s = mp->fifo_head, steps = 0; s != NONE && steps < mp->limits.txs_max; steps++) {
+        if (mp->slots[s].proposed_height > height) mp->slots[s].proposed_height = 0;
+        s = mp->slots[s].next;
+    }
+}
+
+void mempool_commit(mempool_t *mp, uint64_t height, const qc_tx_t *txs, uint32_t tx_count) {
+    for (uint32_t i = 0; i < tx_count; i++) {
+        uint32_t pos = find_pos(mp, &txs[i].id);
+        if (pos != NONE) remove_slot(mp, mp->table[pos] - 1);
+    }
+    for (uint32_t s = mp->fifo_head, steps = 0; s != NONE && steps < mp->limits.txs_max; steps++) {
+        if (mp->slots[s].proposed_height == height) mp->slots[s].proposed_height = 0;
+        s = mp->slots[s].next;
+    }
+}
+
+uint32_t mempool_evict_expired(mempool_t *mp, uint64_t height) {
+    uint32_t evicted = 0;
+    uint32_t s = mp->fifo_head;
+    for (uint32_t steps = 0; s != NONE && steps < mp->limits.txs_max; steps++) {
+        uint32_t next = mp->slots[s].next;
+        if (mp->slots[s].tx.expiry_height < height && mp->slots[s].proposed_height == 0) {
+            remove_slot(mp, s);
+            evicted++;
+        }
+        s = next;
+    }
+    return evicted;
+}

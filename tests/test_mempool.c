@@ -1,0 +1,239 @@
+/* test_mempool.c - admission checks with reasons, bounds, proposal reservations, commit,
+ * expiry eviction and index churn of the node's mempool. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "mempool.h"
+#include "testkeys.h"
+
+#define CHAIN "mp-test"
+
+static qc_validator_set_t g_vs;
+
+static void make_tx(qc_tx_t *tx, uint32_t member, uint64_t nonce, uint64_t expiry,
+                    const char *chain) {
+    qc_pubkey_t pk;
+    qc_seckey_t sk;
+    testkeys_keypair(TESTKEY_SEAL, member, &pk, &sk);
+    qc_txb_t b;
+    qc_hash_t d;
+    memset(d.b, (int)(nonce & 0xff), 32);
+    assert_int_equal(qc_txb_init(&b, chain, &pk, nonce, expiry), QC_OK);
+    assert_int_equal(qc_txb_add_record(&b, &d, "licence", "ref", NULL), QC_OK);
+    assert_int_equal(qc_txb_finish(&b, &sk, tx), QC_OK);
+}
+
+static bool committed_set(void *ctx, const qc_hash_t *id) {
+    const qc_hash_t *c = ctx;
+    return memcmp(c->b, id->b, 32) == 0;
+}
+
+static mempool_view_t view_at(uint64_t next_height) {
+    mempool_view_t v = {CHAIN, &g_vs, next_height, NULL, NULL};
+    return v;
+}
+
+static void test_admission_reasons(void **state) {
+    (void)state;
+    mempool_t mp;
+    mempool_limits_t lim = {8, 1 << 20};
+    assert_int_equal(mempool_init(&mp, &lim), QC_OK);
+    mempool_view_t v = view_at(10);
+    mempool_reject_t why;
+    qc_tx_t tx;
+
+    make_tx(&tx, 0, 1, 100, CHAIN);
+    qc_hash_t id = tx.id;
+    assert_int_equal(mempool_add(&mp, &tx, &v, &why), QC_OK);
+    assert_null(tx.body); /* ownership moved */
+    assert_non_null(mempool_get(&mp, &id));
+
+    make_tx(&tx, 0, 1, 100, CHAIN);
+    assert_int_equal(mempool_add(&mp, &tx, &v, &why), QC_ERR_DUPLICATE);
+    assert_int_equal(why, MEMPOOL_REJECT_DUP_POOL);
+    qc_tx_free(&tx);
+
+    make_tx(&tx, 0, 2, 100, "other-chain");
+    assert_int_equal(mempool_add(&mp, &tx, &v, &why), QC_ERR_INVALID);
+    assert_int_equal(why, MEMPOOL_REJECT_CHAIN);
+    qc_tx_free(&tx);
+
+    make_tx(&tx, 0, 3, 9, CHAIN);
+    assert_int_equal(mempool_add(&mp, &tx, &v, &why), QC_ERR_EXPIRED);
+    assert_string_equal(mempool_reject_str(why), "transaction expired");
+    qc_tx_free(&tx);
+
+    make_tx(&tx, 0, 4, 10 + QC_TX_TTL_BLOCKS_MAX + 1, CHAIN);
+    assert_int_equal(mempool_add(&mp, &tx, &v, &why), QC_ERR_INVALID);
+    assert_int_equal(why, MEMPOOL_REJECT_EXPIRY_FAR);
+    qc_tx_free(&tx);
+
+    make_tx(&tx, 20, 5, 100, CHAIN); /* member 20 is not in a 9-member set */
+    assert_int_equal(mempool_add(&mp, &tx, &v, &why), QC_ERR_MEMBER);
+    assert_int_equal(why, MEMPOOL_REJECT_MEMBER);
+    qc_tx_free(&tx);
+
+    make_tx(&tx, 1, 6, 100, CHAIN);
+    tx.sig.b[0] ^= 1;
+    assert_int_equal(mempool_add(&mp, &tx, &v, &why), QC_ERR_SIGNATURE);
+    assert_string_equal(mempool_reject_str(why), "signature does not verify");
+    qc_tx_free(&tx);
+
+    make_tx(&tx, 1, 7, 100, CHAIN);
+    qc_hash_t cid = tx.id;
+    v.committed = committed_set;
+    v.committed_ctx = &cid;
+    assert_int_equal(mempool_add(&mp, &tx, &v, &why), QC_ERR_DUPLICATE);
+    assert_int_equal(why, MEMPOOL_REJECT_DUP_COMMITTED);
+    qc_tx_free(&tx);
+
+    assert_int_equal(mp.count, 1);
+    assert_int_equal(mp.rejected[MEMPOOL_REJECT_SIGNATURE], 1);
+    mempool_free(&mp);
+}
+
+static void test_bounds(void **state) {
+    (void)state;
+    mempool_t mp;
+    mempool_limits_t lim = {3, 1 << 20};
+    assert_int_equal(mempool_init(&mp, &lim), QC_OK);
+    mempool_view_t v = view_at(1);
+    mempool_reject_t why;
+    qc_tx_t tx;
+    for (uint64_t i = 0; i < 3; i++) {
+        make_tx(&tx, 2, 100 + i, 50, CHAIN);
+        assert_int_equal(mempool_add(&mp, &tx, &v, &why), QC_OK);
+    }
+    make_tx(&tx, 2, 200, 50, CHAIN);
+    assert_int_equal(mempool_add(&mp, &tx, &v, &why), QC_ERR_FULL);
+    assert_int_equal(why, MEMPOOL_REJECT_FULL);
+    qc_tx_free(&tx);
+    mempool_free(&mp);
+
+    lim.txs_max = 100;
+    lim.bytes_max = 300; /* each tx body is ~130 bytes: two fit */
+    assert_int_equal(mempool_init(&mp, &lim), QC_OK);
+    int ok = 0;
+    for (uint64_t i = 0; i < 4; i++) {
+        make_tx(&tx, 2, 300 + i, 50, CHAIN);
+        if (mempool_add(&mp, &tx, &v, &why) == QC_OK) ok++;
+        else { assert_int_equal(why, MEMPOOL_REJECT_FULL); qc_tx_free(&tx); }
+    }
+    assert_int_equal(ok, 2);
+    assert_true(mp.bytes <= 300);
+    mempool_free(&mp);
+    mempool_limits_t bad = {0, 1};
+    assert_int_equal(mempool_init(&mp, &bad), QC_ERR_INVALID);
+}
+
+static void test_take_release_commit(void **state) {
+    (void)state;
+    mempool_t mp;
+    mempool_limits_t lim = {16, 1 << 20};
+    assert_int_equal(mempool_init(&mp, &lim), QC_OK);
+    mempool_view_t v = view_at(1);
+    qc_hash_t ids[6];
+    for (uint64_t i = 0; i < 6; i++) {
+        qc_tx_t tx;
+        make_tx(&tx, 3, 10 + i, i == 5 ? 2 : 100, CHAIN);
+        ids[i] = tx.id;
+        assert_int_equal(mempool_add(&mp, &tx, &v, NULL), QC_OK);
+    }
+    const qc_tx_t *out[16];
+    uint32_t n = mempool_take(&mp, 2, 2, 1 << 20, out); /* height 2: first two, oldest first */
+    assert_int_equal(n, 2);
+    assert_memory_equal(out[0]->id.b, ids[0].b, 32);
+    assert_memory_equal(out[1]->id.b, ids[1].b, 32);
+    n = mempool_take(&mp, 3, 16, 1 << 20, out); /* height 3: the rest not reserved, minus the */
+    assert_int_equal(n, 3);                      /* one expiring at 2, which is evicted */
+    assert_memory_equal(out[0]->id.b, ids[2].b, 32);
+    assert_null(mempool_get(&mp, &ids[5]));
+    assert_int_equal(mempool_take(&mp, 4, 16, 1 << 20, out), 0);
+
+    mempool_release_above(&mp, 2); /* view change: height 3's proposal is gone */
+    n = mempool_take(&mp, 3, 16, 1 << 20, out);
+    assert_int_equal(n, 3);
+
+    /* height 2 commits holding only ids[0]; ids[1] becomes free again */
+    qc_tx_t committed;
+    assert_int_equal(qc_tx_clone(mempool_get(&mp, &ids[0]), &committed), QC_OK);
+    mempool_commit(&mp, 2, &committed, 1);
+    qc_tx_free(&committed);
+    assert_null(mempool_get(&mp, &ids[0]));
+    assert_int_equal(mp.count, 4);
+    n = mempool_take(&mp, 4, 16, 1 << 20, out);
+    assert_int_equal(n, 1);
+    assert_memory_equal(out[0]->id.b, ids[1].b, 32);
+    assert_int_equal(mempool_evict_expired(&mp, 1000), 0); /* reserved ones are kept */
+    mempool_release_above(&mp, 0);
+    assert_int_equal(mempool_evict_expired(&mp, 1000), 4);
+    assert_int_equal(mp.count, 0);
+    assert_int_equal(mp.bytes, 0);
+    mempool_free(&mp);
+}
+
+static void test_verified_cache(void **state) {
+    (void)state;
+    mempool_t mp;
+    mempool_limits_t lim = {4, 1 << 20};
+    assert_int_equal(mempool_init(&mp, &lim), QC_OK);
+    mempool_view_t v = view_at(1);
+    qc_tx_t tx, copy;
+    make_tx(&tx, 4, 1, 10, CHAIN);
+    assert_int_equal(qc_tx_clone(&tx, &copy), QC_OK);
+    assert_false(mempool_verified(&mp, &copy));
+    assert_int_equal(mempool_add(&mp, &tx, &v, NULL), QC_OK);
+    assert_true(mempool_verified(&mp, &copy));
+    copy.sig.b[5] ^= 1; /* same id, other signature: not the verified one */
+    assert_false(mempool_verified(&mp, &copy));
+    qc_tx_free(&copy);
+    mempool_free(&mp);
+}
+
+static void test_churn_keeps_index_correct(void **state) {
+    (void)state;
+    mempool_t mp;
+    mempool_limits_t lim = {32, 1 << 20};
+    assert_int_equal(mempool_init(&mp, &lim), QC_OK);
+    mempool_view_t v = view_at(1);
+    for (uint64_t round = 0; round < 40; round++) {
+        qc_tx_t txs[20];
+        for (uint64_t i = 0; i < 20; i++) {
+            qc_tx_t tx;
+            make_tx(&tx, 5, round * 100 + i, 1000, CHAIN);
+            assert_int_equal(qc_tx_clone(&tx, &txs[i]), QC_OK);
+            assert_int_equal(mempool_add(&mp, &tx, &v, NULL), QC_OK);
+        }
+        for (uint64_t i = 0; i < 20; i++) assert_non_null(mempool_get(&mp, &txs[i].id));
+        mempool_commit(&mp, round + 1, txs, 20);
+        for (uint64_t i = 0; i < 20; i++) {
+            assert_null(mempool_get(&mp, &txs[i].id));
+            qc_tx_free(&txs[i]);
+        }
+        assert_int_equal(mp.count, 0);
+        assert_true(mp.tombs <= mp.table_cap / 4);
+    }
+    mempool_free(&mp);
+}
+
+static int setup(void **state) {
+    (void)state;
+    testkeys_validators(&g_vs, 9, 0);
+    return 0;
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_admission_reasons),
+        cmocka_unit_test(test_bounds),
+        cmocka_unit_test(test_take_release_commit),
+        cmocka_unit_test(test_verified_cache),
+        cmocka_unit_test(test_churn_keeps_index_correct),
+    };
+    return cmocka_run_group_tests_name("mempool", tests, setup, NULL);
+}
