@@ -1,14 +1,16 @@
-/* exec.c - proposal checks and deterministic execution of committed proposals into blocks. */
+/* exec.c - building blocks on a parent state and checking proposed blocks against theirs. */
 #include "exec.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #define WHY(...) do { if (why) snprintf(why, why_cap, __VA_ARGS__); } while (0)
 
-/* true if txs[i]'s id appears among txs[0..i). Sorting would be O(n log n); proposals are at
- * most QC_BLOCK_TXS_MAX, so a small open-addressing set is used instead. */
+/* A set of tx ids among txs[], for "repeated in this block" checks: open addressing over at
+ * most QC_BLOCK_TXS_MAX entries, allocated once per block. */
 typedef struct {
     uint32_t cap;
     int32_t *slot; /* index into txs, -1 empty */
@@ -23,50 +25,18 @@ static int idset_init(idset_t *s, uint32_t n) {
     return QC_OK;
 }
 
-/* Inserts txs[i]; returns false if an equal id is already present. */
-static bool idset_add(idset_t *s, const qc_tx_t *txs, uint32_t i) {
+/* Inserts txs[i]; false if an equal id is already present. */
+static bool idset_add(idset_t *s, const qc_tx_t *const *txs, uint32_t i) {
     uint32_t pos;
-    memcpy(&pos, txs[i].id.b, sizeof pos);
+    memcpy(&pos, txs[i]->id.b, sizeof pos);
     for (uint32_t probes = 0; probes < s->cap; probes++) {
         pos &= s->cap - 1;
         if (s->slot[pos] < 0) { s->slot[pos] = (int32_t)i; return true; }
-        if (memcmp(txs[s->slot[pos]].id.b, txs[i].id.b, QC_HASH_BYTES) == 0) return false;
+        if (memcmp(txs[s->slot[pos]]->id.b, txs[i]->id.b, QC_HASH_BYTES) == 0) return false;
         pos++;
     }
     QC_ASSERT(!"idset full");
     return false;
-}
-
-int exec_check_proposal(const qc_proposal_t *p, uint64_t height, uint64_t view,
-                        const exec_check_t *c, uint32_t *sig_checks, char *why, size_t why_cap) {
-    const qc_proposal_header_t *h = &p->header;
-    if (strcmp(h->chain_id, c->chain_id) != 0) { WHY("proposal for another chain"); return QC_ERR_INVALID; }
-    if (h->height != height || h->view != view) {
-        WHY("proposal names height %llu view %llu, expected %llu/%llu",
-            (unsigned long long)h->height, (unsigned long long)h->view,
-            (unsigned long long)height, (unsigned long long)view);
-        return QC_ERR_INVALID;
-    }
-    if (h->proposer != c->primary) { WHY("proposer %u is not the primary %u", h->proposer, c->primary); return QC_ERR_INVALID; }
-    uint64_t skew = h->time_ms > c->now_ms ? h->time_ms - c->now_ms : c->now_ms - h->time_ms;
-    if (skew > c->time_skew_ms_max) { WHY("proposal time is %llu ms off this node's clock", (unsigned long long)skew); return QC_ERR_INVALID; }
-    if (p->tx_count > QC_BLOCK_TXS_MAX) { WHY("too many transactions"); return QC_ERR_TOOBIG; }
-    idset_t seen;
-    if (idset_init(&seen, p->tx_count) != QC_OK) return QC_ERR_NOMEM;
-    int rc = QC_OK;
-    for (uint32_t i = 0; i < p->tx_count && rc == QC_OK; i++) {
-        const qc_tx_t *tx = &p->txs[i];
-        if (tx->type != QC_TX_ANCHOR) { WHY("tx %u: type %u not accepted", i, tx->type); rc = QC_ERR_INVALID; }
-        else if (tx->expiry_height < height) { WHY("tx %u: expired", i); rc = QC_ERR_EXPIRED; }
-        else if (qc_validators_find_seal(c->validators, &tx->signer) < 0) { WHY("tx %u: signer is not a member", i); rc = QC_ERR_MEMBER; }
-        else if (!idset_add(&seen, p->txs, i)) { WHY("tx %u: repeated in the proposal", i); rc = QC_ERR_DUPLICATE; }
-        else if (!(c->mempool && mempool_verified(c->mempool, tx))) {
-            if (sig_checks) (*sig_checks)++;
-            if (qc_tx_verify_sig(tx) != QC_OK) { WHY("tx %u: signature does not verify", i); rc = QC_ERR_SIGNATURE; }
-        }
-    }
-    free(seen.slot);
-    return rc;
 }
 
 static int noop_put(void *ctx, uint32_t level, uint64_t index, const qc_hash_t *h) {
@@ -85,20 +55,43 @@ static int append_records(rlog_t *log, uint64_t height, const qc_tx_t *tx) {
     return QC_OK;
 }
 
-static bool tx_still_valid(const qc_tx_t *tx, uint64_t height, const exec_base_t *b) {
-    if (tx->expiry_height < height) return false;
-    if (qc_validators_find_seal(b->validators, &tx->signer) < 0) return false;
-    if (b->committed && b->committed(b->committed_ctx, &tx->id)) return false;
-    return true;
+typedef enum { TX_OK = 0, TX_TYPE, TX_CHAIN, TX_EXPIRED, TX_MEMBER, TX_SEEN } tx_verdict_t;
+
+static tx_verdict_t tx_valid_on(const qc_tx_t *tx, uint64_t height, const exec_parent_t *p) {
+    if (tx->type != QC_TX_ANCHOR) return TX_TYPE;
+    if (strcmp(tx->chain_id, p->chain_id) != 0) return TX_CHAIN;
+    if (tx->expiry_height < height) return TX_EXPIRED;
+    if (qc_validators_find_seal(p->validators, &tx->signer) < 0) return TX_MEMBER;
+    if (p->seen && p->seen(p->seen_ctx, &tx->id)) return TX_SEEN;
+    return TX_OK;
 }
 
-int exec_block(const qc_proposal_t *p, uint64_t view, uint32_t null_proposer,
-               const exec_base_t *base, qc_block_t *out, rlog_t *log_after) {
+/* Fills every header field derivable from parent and the included transactions. */
+static int finish_header(qc_block_t *b, const exec_parent_t *parent, const rlog_t *log_after,
+                         uint64_t time_ms, uint32_t proposer, uint64_t view) {
+    qc_header_t *h = &b->header;
+    h->version = QC_FMT_VERSION;
+    snprintf(h->chain_id, sizeof h->chain_id, "%s", parent->chain_id);
+    h->height = parent->height + 1;
+    h->prev_hash = parent->hash;
+    h->time_ms = time_ms > parent->time_ms ? time_ms : parent->time_ms;
+    h->proposer = proposer;
+    h->view = view;
+    h->epoch = parent->validators->epoch;
+    qc_validators_hash(parent->validators, &h->validators_hash);
+    h->tx_count = b->tx_count;
+    h->log_size = log_after->size;
+    rlog_root(log_after, &h->log_root);
+    return qc_block_tx_root(b, &h->tx_root);
+}
+
+int exec_build(const exec_parent_t *parent, const qc_tx_t *const *txs, uint32_t n,
+               uint64_t time_ms, uint32_t proposer, uint64_t view, qc_block_t *out,
+               rlog_t *log_after) {
     memset(out, 0, sizeof *out);
-    uint64_t height = base->prev_height + 1;
-    if (p != NULL && p->header.height != height) return QC_ERR_INVALID;
-    *log_after = *base->log;
-    uint32_t n = p ? p->tx_count : 0;
+    if (n > QC_BLOCK_TXS_MAX) return QC_ERR_TOOBIG;
+    uint64_t height = parent->height + 1;
+    *log_after = *parent->log;
     idset_t seen = {0, NULL};
     int rc = QC_OK;
     if (n > 0) {
@@ -106,27 +99,88 @@ int exec_block(const qc_proposal_t *p, uint64_t view, uint32_t null_proposer,
         rc = out->txs ? idset_init(&seen, n) : QC_ERR_NOMEM;
     }
     for (uint32_t i = 0; i < n && rc == QC_OK; i++) {
-        const qc_tx_t *tx = &p->txs[i];
-        if (!tx_still_valid(tx, height, base) || !idset_add(&seen, p->txs, i)) continue;
-        rc = qc_tx_clone(tx, &out->txs[out->tx_count]);
+        if (tx_valid_on(txs[i], height, parent) != TX_OK || !idset_add(&seen, txs, i)) continue;
+        rc = qc_tx_clone(txs[i], &out->txs[out->tx_count]);
         if (rc == QC_OK) out->tx_count++;
-        if (rc == QC_OK) rc = append_records(log_after, height, tx);
+        if (rc == QC_OK) rc = append_records(log_after, height, txs[i]);
     }
     free(seen.slot);
-    qc_header_t *h = &out->header;
-    h->version = QC_FMT_VERSION;
-    snprintf(h->chain_id, sizeof h->chain_id, "%s", base->chain_id);
-    h->height = height;
-    h->prev_hash = base->prev_hash;
-    h->time_ms = p && p->header.time_ms > base->prev_time_ms ? p->header.time_ms : base->prev_time_ms;
-    h->proposer = p ? p->header.proposer : null_proposer;
-    h->view = view;
-    h->epoch = base->validators->epoch;
-    qc_validators_hash(base->validators, &h->validators_hash);
-    h->tx_count = out->tx_count;
-    if (rc == QC_OK) rc = qc_block_tx_root(out, &h->tx_root);
-    h->log_size = log_after->size;
-    rlog_root(log_after, &h->log_root);
+    if (rc == QC_OK) rc = finish_header(out, parent, log_after, time_ms, proposer, view);
     if (rc != QC_OK) qc_block_free(out);
     return rc;
+}
+
+static const char *const verdict_why[] = {
+    [TX_TYPE] = "type not accepted", [TX_CHAIN] = "for another chain",
+    [TX_EXPIRED] = "expired", [TX_MEMBER] = "signer is not a member's seal key",
+    [TX_SEEN] = "already committed",
+};
+
+/* Checks every transaction of b on parent and appends its records to log. */
+static int check_txs(const qc_block_t *b, const exec_parent_t *parent, const exec_check_t *c,
+                     rlog_t *log, uint32_t *sig_checks, char *why, size_t why_cap) {
+    const qc_tx_t **ptrs = malloc(sizeof *ptrs * (b->tx_count ? b->tx_count : 1));
+    idset_t seen = {0, NULL};
+    int rc = ptrs ? idset_init(&seen, b->tx_count) : QC_ERR_NOMEM;
+    for (uint32_t i = 0; i < b->tx_count && rc == QC_OK; i++) {
+        const qc_tx_t *tx = &b->txs[i];
+        ptrs[i] = tx;
+        tx_verdict_t v = tx_valid_on(tx, b->header.height, parent);
+        if (v != TX_OK) {
+            WHY("tx %u: %s", i, verdict_why[v]);
+            rc = v == TX_SEEN ? QC_ERR_DUPLICATE : v == TX_EXPIRED ? QC_ERR_EXPIRED
+               : v == TX_MEMBER ? QC_ERR_MEMBER : QC_ERR_INVALID;
+        } else if (!idset_add(&seen, ptrs, i)) {
+            WHY("tx %u: repeated in the block", i);
+            rc = QC_ERR_DUPLICATE;
+        } else if (!(c->mempool && mempool_verified(c->mempool, tx))) {
+            if (sig_checks) (*sig_checks)++;
+            if (qc_tx_verify_sig(tx) != QC_OK) {
+                WHY("tx %u: signature does not verify", i);
+                rc = QC_ERR_SIGNATURE;
+            }
+        }
+        if (rc == QC_OK) rc = append_records(log, b->header.height, tx);
+    }
+    free(seen.slot);
+    free(ptrs);
+    return rc;
+}
+
+int exec_check(const qc_block_t *b, const exec_parent_t *parent, const exec_check_t *c,
+               rlog_t *log_after, uint32_t *sig_checks, char *why, size_t why_cap) {
+    const qc_header_t *h = &b->header;
+    if (strcmp(h->chain_id, parent->chain_id) != 0) { WHY("block for another chain"); return QC_ERR_INVALID; }
+    if (h->height != parent->height + 1 || memcmp(h->prev_hash.b, parent->hash.b, 32) != 0) {
+        WHY("block does not extend its parent at height %llu", (unsigned long long)parent->height);
+        return QC_ERR_INVALID;
+    }
+    if (h->view != c->view || h->proposer != c->primary) {
+        WHY("block names view %llu proposer %u; expected view %llu primary %u",
+            (unsigned long long)h->view, h->proposer, (unsigned long long)c->view, c->primary);
+        return QC_ERR_INVALID;
+    }
+    uint64_t skew = h->time_ms > c->now_ms ? h->time_ms - c->now_ms : c->now_ms - h->time_ms;
+    if (h->time_ms < parent->time_ms || skew > c->time_skew_ms_max) {
+        WHY("block time is %llu ms off this node's clock or before its parent",
+            (unsigned long long)skew);
+        return QC_ERR_INVALID;
+    }
+    *log_after = *parent->log;
+    int rc = check_txs(b, parent, c, log_after, sig_checks, why, why_cap);
+    if (rc != QC_OK) return rc;
+    qc_block_t expect = *b; /* shallow: shares txs; only the header is recomputed */
+    rc = finish_header(&expect, parent, log_after, h->time_ms, h->proposer, h->view);
+    if (rc != QC_OK) return rc;
+    qc_hash_t want, got;
+    qc_header_hash(&expect.header, &want);
+    qc_header_hash(h, &got);
+    if (sodium_memcmp(want.b, got.b, QC_HASH_BYTES) != 0) {
+        bool log_bad = expect.header.log_size != h->log_size ||
+                       memcmp(expect.header.log_root.b, h->log_root.b, 32) != 0;
+        WHY("%s", log_bad ? "record-log size or root does not match the transactions"
+                          : "epoch, validators hash or tx root does not match");
+        return QC_ERR_INVALID;
+    }
+    return QC_OK;
 }

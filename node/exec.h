@@ -1,7 +1,9 @@
-/* exec.h - the deterministic application of consensus: checks a proposal before a backup
- * prepares it, and executes a committed proposal into the block of its height. Every honest
- * node executes the same committed proposal over the same ledger into the same block, which is
- * why validators can then sign the block hash (the block's commit certificate). */
+/* exec.h - the deterministic application of consensus: the primary builds the next block on a
+ * parent state (the ledger head or a pending block it extends), and a backup checks that a
+ * proposed block extends its parent exactly, so that a Byzantine primary cannot get a forged,
+ * replayed, expired or non-member transaction, or a wrong record-log root, prepared. The block
+ * hash is the digest consensus orders, and the COMMIT signatures over it are the block's
+ * commit certificate. */
 #ifndef QC_EXEC_H
 #define QC_EXEC_H
 
@@ -9,44 +11,45 @@
 #include "mempool.h"
 #include "rlog.h"
 
-/* What a proposal is checked against before this node prepares it. Borrowed. */
-typedef struct {
-    const char *chain_id;
-    const qc_validator_set_t *validators; /* the epoch that will commit the height */
-    uint32_t primary;                     /* validator index of the view's primary */
-    uint64_t now_ms;                      /* this node's clock */
-    uint64_t time_skew_ms_max;            /* |proposal time - now| allowed */
-    const mempool_t *mempool;             /* may be NULL: signatures already verified here */
-} exec_check_t;
-
-/* QC_OK if p may be prepared at (height, view): header names this chain, height, view and the
- * primary; its time is within the skew; it holds at most QC_BLOCK_TXS_MAX transactions, each
- * an ANCHOR of this chain by a member's seal key, unexpired at the height, not repeated inside
- * the proposal, and with a valid signature (verified unless the mempool already did).
- * Otherwise an error and a sentence in why. Counts signature verifications in *sig_checks
- * (may be NULL). */
-int exec_check_proposal(const qc_proposal_t *p, uint64_t height, uint64_t view,
-                        const exec_check_t *c, uint32_t *sig_checks, char *why, size_t why_cap);
-
-/* The ledger state a block is executed on. Borrowed. */
+/* The state a new block extends. Borrowed for the call. */
 typedef struct {
     const char *chain_id;
     const qc_validator_set_t *validators; /* epoch in force for the new block */
-    uint64_t prev_height;
-    qc_hash_t prev_hash;                  /* zero for the first block */
-    uint64_t prev_time_ms;
-    const rlog_t *log;                    /* record log after prev_height */
-    bool (*committed)(void *ctx, const qc_hash_t *tx_id); /* ledger lookup, may be NULL */
-    void *committed_ctx;
-} exec_base_t;
+    uint64_t height;                      /* parent height (0 = genesis) */
+    qc_hash_t hash;                       /* parent block hash (zero at genesis) */
+    uint64_t time_ms;                     /* parent time */
+    const rlog_t *log;                    /* record log after the parent */
+    /* true if tx_id is committed in the ledger or in a pending ancestor; may be NULL. */
+    bool (*seen)(void *ctx, const qc_hash_t *tx_id);
+    void *seen_ctx;
+} exec_parent_t;
 
-/* Executes committed proposal p (NULL for a null proposal, which yields an empty block
- * proposed by `null_proposer`) at height prev_height+1 in `view`. Transactions that are no
- * longer valid at this height are skipped, deterministically: already committed, repeated
- * earlier in the block, expired, or not signed by a member's seal key. Fills *out (caller
- * owns: qc_block_free) with header and the included txs (cloned), and *log_after with the
- * record log after the block. */
-int exec_block(const qc_proposal_t *p, uint64_t view, uint32_t null_proposer,
-               const exec_base_t *base, qc_block_t *out, rlog_t *log_after);
+/* Primary: builds block parent.height+1 from candidate transactions (borrowed; cloned into the
+ * block), skipping, deterministically, any that is not valid on this parent: already seen,
+ * repeated, expired at the height, or not signed by a member's seal key (signatures were
+ * verified on mempool admission). The block time is max(time_ms, parent time). *out is owned
+ * by the caller (qc_block_free); *log_after is the record log after the block. */
+int exec_build(const exec_parent_t *parent, const qc_tx_t *const *txs, uint32_t n,
+               uint64_t time_ms, uint32_t proposer, uint64_t view, qc_block_t *out,
+               rlog_t *log_after);
+
+/* What a backup checks a proposal against besides its parent. Borrowed. */
+typedef struct {
+    uint64_t view;                        /* view of the PRE-PREPARE */
+    uint32_t primary;                     /* that view's primary */
+    uint64_t now_ms;                      /* this node's clock */
+    uint64_t time_skew_ms_max;            /* allowed |block time - now| */
+    const mempool_t *mempool;             /* may be NULL: signatures it verified are trusted */
+} exec_check_t;
+
+/* Backup: QC_OK if b is exactly the block its primary should have built on parent: header
+ * names this chain, height parent+1, prev hash, view, proposer, epoch and validators hash; its
+ * time is not before the parent's and within the skew of now; every transaction is an ANCHOR
+ * of this chain by a member's seal key, unexpired, not seen, not repeated, with a valid
+ * signature (verified unless the mempool already did); and the tx root and record-log size
+ * and root match. Otherwise an error and a sentence in why. *log_after as in exec_build;
+ * *sig_checks (may be NULL) counts signature verifications done. */
+int exec_check(const qc_block_t *b, const exec_parent_t *parent, const exec_check_t *c,
+               rlog_t *log_after, uint32_t *sig_checks, char *why, size_t why_cap);
 
 #endif

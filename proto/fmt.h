@@ -37,7 +37,6 @@
 #define QC_CTX_GENESIS "qchain/v1/genesis"
 #define QC_CTX_HANDSHAKE "qchain/v1/handshake"
 #define QC_CTX_CONSENSUS "qchain/v1/consensus"
-#define QC_CTX_PROPOSAL "qchain/v1/proposal"
 
 typedef enum {
     QC_TX_ANCHOR = 1,   /* anchor 1..QC_TX_RECORDS_MAX record digests */
@@ -174,34 +173,6 @@ int qc_block_tx_root(const qc_block_t *b, qc_hash_t *out);
 int qc_block_encode(const qc_block_t *b, uint8_t **out, size_t *len);
 int qc_block_decode(const uint8_t *buf, size_t len, qc_block_t *b);
 void qc_block_free(qc_block_t *b);
-
-/* A proposal: the batch of transactions the primary orders at a height in a view. Consensus
- * agrees on proposal digests; each node then executes the committed proposal into the block
- * of that height (docs/PROTOCOL.md §5a), and validators sign the block hash (commit votes). */
-typedef struct {
-    uint8_t version;
-    char chain_id[QC_CHAIN_ID_MAX + 1];
-    uint64_t height;            /* consensus sequence number = block height */
-    uint64_t view;
-    uint32_t proposer;
-    uint64_t time_ms;           /* proposer's clock, Unix ms */
-    uint32_t tx_count;
-    qc_hash_t tx_root;          /* MTH over qc_tx_leaf_hash of the proposal's txs */
-} qc_proposal_header_t;
-
-typedef struct {
-    qc_proposal_header_t header;
-    qc_hash_t digest;           /* SHA-256(QC_CTX_PROPOSAL || 0 || canonical header) */
-    uint32_t tx_count;
-    qc_tx_t *txs;               /* owned */
-} qc_proposal_t;
-
-/* Fills header.tx_root/tx_count from txs and computes the digest. */
-int qc_proposal_seal(qc_proposal_t *p);
-/* Protobuf Proposal envelope; decode checks tx_count, tx_root and chain ids, sets digest. */
-int qc_proposal_encode(const qc_proposal_t *p, uint8_t **out, size_t *len);
-int qc_proposal_decode(const uint8_t *buf, size_t len, qc_proposal_t *p);
-void qc_proposal_free(qc_proposal_t *p);
 
 /* Commit certificate: >= qc_quorum(n) distinct validators' signatures, all in one view, over
  * the commit vote for (chain_id, epoch, height, view, block_hash). */

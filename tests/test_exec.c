@@ -1,5 +1,5 @@
-/* test_exec.c - proposal checks before prepare, and deterministic execution of committed
- * proposals into blocks (filtering, log roots, null proposals). */
+/* test_exec.c - building blocks on a parent state and checking proposed blocks against it:
+ * roots, filtering, and every way a Byzantine primary's block must be refused. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -31,115 +31,60 @@ static void make_tx(qc_tx_t *tx, uint32_t member, uint64_t nonce, uint64_t expir
     assert_int_equal(qc_txb_finish(&b, &sk, tx), QC_OK);
 }
 
-/* A proposal at height/view by proposer holding n fresh txs (records r each). */
-static void make_proposal(qc_proposal_t *p, uint64_t height, uint64_t view, uint32_t proposer,
-                          uint32_t n, int records) {
-    memset(p, 0, sizeof *p);
-    p->header.version = QC_FMT_VERSION;
-    snprintf(p->header.chain_id, sizeof p->header.chain_id, CHAIN);
-    p->header.height = height;
-    p->header.view = view;
-    p->header.proposer = proposer;
-    p->header.time_ms = 1000000;
-    p->txs = calloc(n ? n : 1, sizeof *p->txs);
-    assert_non_null(p->txs);
-    for (uint32_t i = 0; i < n; i++) make_tx(&p->txs[i], i % 9, height * 1000 + i, 100, records);
-    p->tx_count = n;
-    assert_int_equal(qc_proposal_seal(p), QC_OK);
-}
+typedef struct {
+    qc_tx_t txs[8];
+    const qc_tx_t *ptrs[8];
+    uint32_t n;
+} batch_t;
 
-static exec_check_t check_ctx(void) {
-    exec_check_t c = {CHAIN, &g_vs, 1, 1000000, 30000, NULL};
-    return c;
-}
-
-static void test_check_accepts_and_counts(void **state) {
-    (void)state;
-    qc_proposal_t p;
-    make_proposal(&p, 5, 10, 1, 4, 2);
-    exec_check_t c = check_ctx();
-    char why[128];
-    uint32_t checks = 0;
-    assert_int_equal(exec_check_proposal(&p, 5, 10, &c, &checks, why, sizeof why), QC_OK);
-    assert_int_equal(checks, 4);
-
-    /* with the txs already admitted to the mempool, no signature is verified again */
-    mempool_t mp;
-    mempool_limits_t lim = {16, 1 << 20};
-    assert_int_equal(mempool_init(&mp, &lim), QC_OK);
-    mempool_view_t v = {CHAIN, &g_vs, 5, NULL, NULL};
-    for (uint32_t i = 0; i < 4; i++) {
-        qc_tx_t copy;
-        assert_int_equal(qc_tx_clone(&p.txs[i], &copy), QC_OK);
-        assert_int_equal(mempool_add(&mp, &copy, &v, NULL), QC_OK);
+static void make_batch(batch_t *bt, uint32_t n, uint64_t nonce0, int records) {
+    bt->n = n;
+    for (uint32_t i = 0; i < n; i++) {
+        make_tx(&bt->txs[i], i % 9, nonce0 + i, 100, records);
+        bt->ptrs[i] = &bt->txs[i];
     }
-    c.mempool = &mp;
-    checks = 0;
-    assert_int_equal(exec_check_proposal(&p, 5, 10, &c, &checks, why, sizeof why), QC_OK);
-    assert_int_equal(checks, 0);
-    mempool_free(&mp);
-    qc_proposal_free(&p);
 }
 
-static void test_check_rejections(void **state) {
-    (void)state;
-    exec_check_t c = check_ctx();
-    char why[128];
-    qc_proposal_t p;
-
-    make_proposal(&p, 5, 10, 1, 2, 1);
-    assert_int_equal(exec_check_proposal(&p, 6, 10, &c, NULL, why, sizeof why), QC_ERR_INVALID);
-    assert_int_equal(exec_check_proposal(&p, 5, 11, &c, NULL, why, sizeof why), QC_ERR_INVALID);
-    c.primary = 2;
-    assert_int_equal(exec_check_proposal(&p, 5, 10, &c, NULL, why, sizeof why), QC_ERR_INVALID);
-    assert_string_equal(why, "proposer 1 is not the primary 2");
-    c = check_ctx();
-    c.now_ms = 1000000 + 30001;
-    assert_int_equal(exec_check_proposal(&p, 5, 10, &c, NULL, why, sizeof why), QC_ERR_INVALID);
-    c = check_ctx();
-    p.txs[1].sig.b[0] ^= 1; /* a forged tx in an otherwise fine proposal */
-    assert_int_equal(exec_check_proposal(&p, 5, 10, &c, NULL, why, sizeof why), QC_ERR_SIGNATURE);
-    assert_string_equal(why, "tx 1: signature does not verify");
-    p.txs[1].sig.b[0] ^= 1;
-    p.txs[1].expiry_height = 4;
-    assert_int_equal(exec_check_proposal(&p, 5, 10, &c, NULL, why, sizeof why), QC_ERR_EXPIRED);
-    p.txs[1].expiry_height = 100;
-    qc_tx_free(&p.txs[1]);
-    assert_int_equal(qc_tx_clone(&p.txs[0], &p.txs[1]), QC_OK);
-    assert_int_equal(exec_check_proposal(&p, 5, 10, &c, NULL, why, sizeof why), QC_ERR_DUPLICATE);
-    qc_tx_free(&p.txs[1]);
-    make_tx(&p.txs[1], 30, 77, 100, 1); /* member 30: not in the set */
-    assert_int_equal(exec_check_proposal(&p, 5, 10, &c, NULL, why, sizeof why), QC_ERR_MEMBER);
-    snprintf(p.header.chain_id, sizeof p.header.chain_id, "other");
-    assert_int_equal(exec_check_proposal(&p, 5, 10, &c, NULL, why, sizeof why), QC_ERR_INVALID);
-    qc_proposal_free(&p);
+static void free_batch(batch_t *bt) {
+    for (uint32_t i = 0; i < bt->n; i++) qc_tx_free(&bt->txs[i]);
 }
 
-static bool committed_first(void *ctx, const qc_hash_t *id) {
+static bool seen_one(void *ctx, const qc_hash_t *id) {
     return memcmp(((const qc_hash_t *)ctx)->b, id->b, 32) == 0;
 }
 
-static void test_exec_block_roots_and_filtering(void **state) {
+static rlog_t g_log0;
+
+static exec_parent_t genesis_parent(void) {
+    exec_parent_t p = {CHAIN, &g_vs, 0, {{0}}, 2000000, &g_log0, NULL, NULL};
+    return p;
+}
+
+static exec_check_t check_for(const qc_block_t *b) {
+    exec_check_t c = {b->header.view, b->header.proposer, b->header.time_ms, 30000, NULL};
+    return c;
+}
+
+static void test_build_roots_filtering_and_check(void **state) {
     (void)state;
-    rlog_t log0;
-    memset(&log0, 0, sizeof log0);
-    qc_proposal_t p;
-    make_proposal(&p, 1, 0, 0, 5, 3);
-    /* tx 4 repeats tx 3 */
-    qc_tx_free(&p.txs[4]);
-    assert_int_equal(qc_tx_clone(&p.txs[3], &p.txs[4]), QC_OK);
-    qc_hash_t committed = p.txs[0].id;
-    exec_base_t base = {CHAIN, &g_vs, 0, {{0}}, 2000000, &log0, committed_first, &committed};
+    batch_t bt;
+    make_batch(&bt, 5, 10, 3);
+    qc_tx_free(&bt.txs[4]); /* tx 4 repeats tx 3 */
+    assert_int_equal(qc_tx_clone(&bt.txs[3], &bt.txs[4]), QC_OK);
+    qc_hash_t committed = bt.txs[0].id;
+    exec_parent_t parent = genesis_parent();
+    parent.seen = seen_one;
+    parent.seen_ctx = &committed;
     qc_block_t b;
     rlog_t log1;
-    assert_int_equal(exec_block(&p, 0, 0, &base, &b, &log1), QC_OK);
-    /* tx 0 was committed before, tx 4 repeats tx 3: 3 remain, 9 records */
-    assert_int_equal(b.tx_count, 3);
-    assert_memory_equal(b.txs[0].id.b, p.txs[1].id.b, 32);
+    assert_int_equal(exec_build(&parent, bt.ptrs, bt.n, 1000, 2, 5, &b, &log1), QC_OK);
+    assert_int_equal(b.tx_count, 3); /* tx 0 committed before, tx 4 a repeat */
+    assert_memory_equal(b.txs[0].id.b, bt.txs[1].id.b, 32);
     assert_int_equal(b.header.height, 1);
-    assert_int_equal(b.header.time_ms, 2000000); /* never before the previous block */
+    assert_int_equal(b.header.time_ms, 2000000); /* never before the parent */
+    assert_int_equal(b.header.proposer, 2);
+    assert_int_equal(b.header.view, 5);
     assert_int_equal(b.header.log_size, 9);
-    assert_int_equal(log1.size, 9);
     qc_hash_t leaves[9];
     int k = 0;
     for (uint32_t t = 0; t < b.tx_count; t++)
@@ -148,55 +93,139 @@ static void test_exec_block_roots_and_filtering(void **state) {
     qc_hash_t root;
     merkle_root(&root, leaves, 9);
     assert_memory_equal(root.b, b.header.log_root.b, 32);
-    qc_hash_t vh;
-    qc_validators_hash(&g_vs, &vh);
-    assert_memory_equal(vh.b, b.header.validators_hash.b, 32);
 
-    /* deterministic: executing again yields the same block hash; it round-trips the codec */
-    qc_block_t b2;
-    rlog_t log1b;
-    assert_int_equal(exec_block(&p, 0, 0, &base, &b2, &log1b), QC_OK);
-    qc_hash_t h1, h2;
+    /* a backup accepts exactly this block on the same parent, and computes the same log */
+    exec_check_t c = check_for(&b);
+    char why[160];
+    rlog_t log_chk;
+    uint32_t sigs = 0;
+    assert_int_equal(exec_check(&b, &parent, &c, &log_chk, &sigs, why, sizeof why), QC_OK);
+    assert_int_equal(sigs, 3);
+    assert_int_equal(log_chk.size, 9);
+
+    /* the next block extends it */
+    qc_hash_t h1;
     qc_header_hash(&b.header, &h1);
-    qc_header_hash(&b2.header, &h2);
-    assert_memory_equal(h1.b, h2.b, 32);
-    uint8_t *buf;
-    size_t len;
-    assert_int_equal(qc_block_encode(&b, &buf, &len), QC_OK);
-    qc_block_t back;
-    assert_int_equal(qc_block_decode(buf, len, &back), QC_OK);
-    qc_block_free(&back);
-    free(buf);
-
-    /* next height: expired txs are skipped; a null proposal gives an empty block */
-    exec_base_t base2 = {CHAIN, &g_vs, 1, h1, b.header.time_ms, &log1, NULL, NULL};
-    qc_block_t nb;
+    exec_parent_t p2 = {CHAIN, &g_vs, 1, h1, b.header.time_ms, &log1, NULL, NULL};
+    batch_t bt2;
+    make_batch(&bt2, 2, 50, 1);
+    qc_block_t b2;
     rlog_t log2;
-    assert_int_equal(exec_block(NULL, 3, 3, &base2, &nb, &log2), QC_OK);
-    assert_int_equal(nb.tx_count, 0);
-    assert_int_equal(nb.header.proposer, 3);
-    assert_int_equal(nb.header.log_size, 9);
-    assert_memory_equal(nb.header.log_root.b, b.header.log_root.b, 32);
-    assert_memory_equal(nb.header.prev_hash.b, h1.b, 32);
-    qc_block_free(&nb);
-    assert_int_equal(exec_block(&p, 0, 0, &base2, &nb, &log2), QC_ERR_INVALID); /* height 1 != 2 */
+    assert_int_equal(exec_build(&p2, bt2.ptrs, bt2.n, 2000500, 2, 5, &b2, &log2), QC_OK);
+    assert_memory_equal(b2.header.prev_hash.b, h1.b, 32);
+    assert_int_equal(b2.header.log_size, 11);
+    c = check_for(&b2);
+    assert_int_equal(exec_check(&b2, &p2, &c, &log_chk, NULL, why, sizeof why), QC_OK);
+    /* the same block is not valid on the genesis parent */
+    assert_int_equal(exec_check(&b2, &parent, &c, &log_chk, NULL, why, sizeof why), QC_ERR_INVALID);
 
-    qc_block_free(&b);
     qc_block_free(&b2);
-    qc_proposal_free(&p);
+    free_batch(&bt2);
+    qc_block_free(&b);
+    free_batch(&bt);
+}
+
+/* Builds a valid 3-tx block on genesis, applies `tamper`, expects exec_check's code. */
+static void expect_refused(void (*tamper)(qc_block_t *, exec_check_t *), int code,
+                           const char *why_want) {
+    batch_t bt;
+    make_batch(&bt, 3, 100, 2);
+    exec_parent_t parent = genesis_parent();
+    qc_block_t b;
+    rlog_t log1;
+    assert_int_equal(exec_build(&parent, bt.ptrs, bt.n, 2000000, 1, 3, &b, &log1), QC_OK);
+    exec_check_t c = check_for(&b);
+    tamper(&b, &c);
+    char why[160] = "";
+    assert_int_equal(exec_check(&b, &parent, &c, &log1, NULL, why, sizeof why), code);
+    if (why_want) assert_string_equal(why, why_want);
+    qc_block_free(&b);
+    free_batch(&bt);
+}
+
+static void t_forged_sig(qc_block_t *b, exec_check_t *c) { (void)c; b->txs[1].sig.b[9] ^= 1; }
+static void t_wrong_log(qc_block_t *b, exec_check_t *c) { (void)c; b->header.log_root.b[0] ^= 1; }
+static void t_wrong_size(qc_block_t *b, exec_check_t *c) { (void)c; b->header.log_size++; }
+static void t_wrong_prev(qc_block_t *b, exec_check_t *c) { (void)c; b->header.prev_hash.b[0] = 1; }
+static void t_wrong_primary(qc_block_t *b, exec_check_t *c) { (void)b; c->primary = 2; }
+static void t_wrong_view(qc_block_t *b, exec_check_t *c) { (void)b; c->view = 4; }
+static void t_far_time(qc_block_t *b, exec_check_t *c) { (void)b; c->now_ms += 30001; }
+static void t_wrong_epoch(qc_block_t *b, exec_check_t *c) { (void)c; b->header.epoch = 1; }
+static void t_expired(qc_block_t *b, exec_check_t *c) { (void)c; b->txs[2].expiry_height = 0; }
+static void t_repeat(qc_block_t *b, exec_check_t *c) {
+    (void)c;
+    qc_tx_free(&b->txs[2]);
+    assert_int_equal(qc_tx_clone(&b->txs[0], &b->txs[2]), QC_OK);
+}
+static void t_nonmember(qc_block_t *b, exec_check_t *c) {
+    (void)c;
+    qc_tx_free(&b->txs[0]);
+    make_tx(&b->txs[0], 30, 7, 100, 2);
+}
+
+static void test_byzantine_blocks_refused(void **state) {
+    (void)state;
+    expect_refused(t_forged_sig, QC_ERR_SIGNATURE, "tx 1: signature does not verify");
+    expect_refused(t_wrong_log, QC_ERR_INVALID, "record-log size or root does not match the transactions");
+    expect_refused(t_wrong_size, QC_ERR_INVALID, NULL);
+    expect_refused(t_wrong_prev, QC_ERR_INVALID, "block does not extend its parent at height 0");
+    expect_refused(t_wrong_primary, QC_ERR_INVALID, NULL);
+    expect_refused(t_wrong_view, QC_ERR_INVALID, NULL);
+    expect_refused(t_far_time, QC_ERR_INVALID, NULL);
+    expect_refused(t_wrong_epoch, QC_ERR_INVALID, "epoch, validators hash or tx root does not match");
+    expect_refused(t_expired, QC_ERR_EXPIRED, "tx 2: expired");
+    expect_refused(t_repeat, QC_ERR_DUPLICATE, "tx 2: repeated in the block");
+    expect_refused(t_nonmember, QC_ERR_MEMBER, "tx 0: signer is not a member's seal key");
+}
+
+static void test_replay_of_committed_refused_and_cache(void **state) {
+    (void)state;
+    batch_t bt;
+    make_batch(&bt, 2, 200, 1);
+    exec_parent_t parent = genesis_parent();
+    qc_block_t b;
+    rlog_t log1;
+    assert_int_equal(exec_build(&parent, bt.ptrs, bt.n, 2000000, 0, 0, &b, &log1), QC_OK);
+    qc_hash_t committed = bt.txs[1].id;
+    parent.seen = seen_one;
+    parent.seen_ctx = &committed;
+    exec_check_t c = check_for(&b);
+    char why[160];
+    assert_int_equal(exec_check(&b, &parent, &c, &log1, NULL, why, sizeof why), QC_ERR_DUPLICATE);
+    assert_string_equal(why, "tx 1: already committed");
+
+    /* signatures the mempool verified are not verified again */
+    parent.seen = NULL;
+    mempool_t mp;
+    mempool_limits_t lim = {16, 1 << 20};
+    assert_int_equal(mempool_init(&mp, &lim), QC_OK);
+    mempool_view_t v = {CHAIN, &g_vs, 1, NULL, NULL};
+    for (uint32_t i = 0; i < 2; i++) {
+        qc_tx_t copy;
+        assert_int_equal(qc_tx_clone(&bt.txs[i], &copy), QC_OK);
+        assert_int_equal(mempool_add(&mp, &copy, &v, NULL), QC_OK);
+    }
+    c.mempool = &mp;
+    uint32_t sigs = 0;
+    assert_int_equal(exec_check(&b, &parent, &c, &log1, &sigs, why, sizeof why), QC_OK);
+    assert_int_equal(sigs, 0);
+    mempool_free(&mp);
+    qc_block_free(&b);
+    free_batch(&bt);
 }
 
 static int setup(void **state) {
     (void)state;
     testkeys_validators(&g_vs, 9, 0);
+    memset(&g_log0, 0, sizeof g_log0);
     return 0;
 }
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_check_accepts_and_counts),
-        cmocka_unit_test(test_check_rejections),
-        cmocka_unit_test(test_exec_block_roots_and_filtering),
+        cmocka_unit_test(test_build_roots_filtering_and_check),
+        cmocka_unit_test(test_byzantine_blocks_refused),
+        cmocka_unit_test(test_replay_of_committed_refused_and_cache),
     };
     return cmocka_run_group_tests_name("exec", tests, setup, NULL);
 }

@@ -388,49 +388,6 @@ static void test_validators_lookup(void **state) {
     assert_memory_not_equal(a.b, b.b, 32);
 }
 
-/* ---------------------------------------------------------------- proposals */
-
-static void test_proposal_roundtrip_and_digest(void **state) {
-    vectors_t *v = *state;
-    qc_proposal_t p = {0};
-    p.header.version = QC_FMT_VERSION;
-    snprintf(p.header.chain_id, sizeof p.header.chain_id, "%s", VECTORS_CHAIN_ID);
-    p.header.height = 3;
-    p.header.view = 2;
-    p.header.proposer = 2;
-    p.header.time_ms = 1795000000000ull;
-    p.txs = v->block.txs; /* borrowed */
-    p.tx_count = v->block.tx_count;
-    assert_int_equal(qc_proposal_seal(&p), QC_OK);
-    assert_memory_equal(p.header.tx_root.b, v->block.header.tx_root.b, 32);
-    uint8_t *buf;
-    size_t len;
-    assert_int_equal(qc_proposal_encode(&p, &buf, &len), QC_OK);
-    qc_proposal_t back;
-    assert_int_equal(qc_proposal_decode(buf, len, &back), QC_OK);
-    assert_memory_equal(back.digest.b, p.digest.b, 32);
-    assert_int_equal(back.header.height, 3);
-    assert_int_equal(back.tx_count, 1);
-    qc_proposal_free(&back);
-    free(buf);
-
-    qc_proposal_t other = p; /* every header field changes the digest */
-    other.header.view = 3;
-    assert_int_equal(qc_proposal_seal(&other), QC_OK);
-    assert_memory_not_equal(other.digest.b, p.digest.b, 32);
-    other = p;
-    other.header.tx_root.b[0] ^= 1; /* a forged root is refused on decode */
-    uint8_t *bad;
-    assert_int_equal(qc_proposal_encode(&other, &bad, &len), QC_OK);
-    assert_int_equal(qc_proposal_decode(bad, len, &back), QC_ERR_INVALID);
-    free(bad);
-    other = p;
-    other.header.height = 0;
-    assert_int_equal(qc_proposal_encode(&other, &bad, &len), QC_OK);
-    assert_int_equal(qc_proposal_decode(bad, len, &back), QC_ERR_INVALID);
-    free(bad);
-}
-
 /* ---------------------------------------------------------------- published vectors */
 
 static void test_published_vectors(void **state) {
@@ -464,7 +421,6 @@ int main(void) {
         cmocka_unit_test(test_cert_encode_decode),
         cmocka_unit_test(test_quorum_table),
         cmocka_unit_test(test_validators_lookup),
-        cmocka_unit_test(test_proposal_roundtrip_and_digest),
         cmocka_unit_test(test_published_vectors),
     };
     return cmocka_run_group_tests_name("fmt", tests, setup, teardown);
