@@ -8,9 +8,9 @@ for b in "$@"; do
   name=$(basename "$b")
   seeds="tests/fuzz/corpus/${name#fuzz_}"
   scratch=$(mktemp -d)
-  if "$b" -max_total_time="$secs" -print_final_stats=0 "$scratch" ${seeds:+$( [ -d "$seeds" ] && echo "$seeds")} \
+  if "$b" -max_total_time="$secs" -print_final_stats=1 "$scratch" ${seeds:+$( [ -d "$seeds" ] && echo "$seeds")} \
        >"$scratch.log" 2>&1; then
-    echo "  ok    $name ($secs s, $(grep -o 'stat::number_of_executed_units: [0-9]*' "$scratch.log" | cut -d' ' -f2)runs)"
+    echo "  ok    $name ($secs s, $(grep -o 'stat::number_of_executed_units: [0-9]*' "$scratch.log" | cut -d" " -f2) runs)"
     n=$((n + 1))
   else
     echo "  FAIL  $name"; tail -30 "$scratch.log"; rc=1

@@ -1,0 +1,86 @@
+/* wire.h - the messages city nodes exchange over peer links (proto/wire.proto): PBFT messages
+ * (with the proposed block attached to PRE-PREPARE), transaction gossip, block fetches for
+ * catch-up, and proposal bodies by digest. Decoding is strict and bounded: anything malformed
+ * is refused here, before the consensus core or the ledger sees it. Also the canonical bytes
+ * that consensus signatures cover, and the Ed25519 sign/verify callbacks given to the core. */
+#ifndef QC_WIRE_H
+#define QC_WIRE_H
+
+#include "fmt.h"
+#include "pbft.h"
+
+#define WIRE_BLOCKS_MAX 32 /* blocks in one Blocks reply */
+
+typedef enum {
+    WIRE_CONSENSUS = 1,
+    WIRE_TX = 2,
+    WIRE_FETCH = 3,
+    WIRE_BLOCKS = 4,
+    WIRE_BODY_REQUEST = 5,
+    WIRE_BODY = 6,
+} wire_kind_t;
+
+/* Storage that decoded VIEW-CHANGE / NEW-VIEW bodies point into (about 350 KB): allocate once
+ * per node and reuse; a decoded message is valid until the next decode into it. */
+typedef struct {
+    pbft_view_change_t vc;
+    pbft_view_change_t nv_vcs[PBFT_Q_MAX];
+    pbft_new_view_t nv;
+} wire_scratch_t;
+
+typedef struct {
+    wire_kind_t kind;
+    pbft_msg_t consensus;            /* CONSENSUS; vc/nv point into the scratch */
+    const uint8_t *bytes;            /* CONSENSUS: attached block (may be len 0); TX: SignedTx;
+                                        BODY: Block. Borrowed from the message. */
+    size_t len;
+    qc_hash_t digest;                /* BODY_REQUEST */
+    uint64_t from_height;            /* FETCH */
+    uint32_t max;                    /* FETCH */
+    uint64_t head_height;            /* BLOCKS */
+    uint32_t block_count;            /* BLOCKS */
+    const uint8_t *blocks[WIRE_BLOCKS_MAX];
+    size_t block_lens[WIRE_BLOCKS_MAX];
+    const uint8_t *certs[WIRE_BLOCKS_MAX];
+    size_t cert_lens[WIRE_BLOCKS_MAX];
+    void *pb;                        /* owned decoded envelope; wire_msg_free releases it */
+} wire_msg_t;
+
+/* Decodes one frame. QC_OK, or QC_ERR_INVALID for anything malformed (unknown kind, wrong
+ * lengths, counts over the core's limits, replica indexes out of range). On QC_OK the caller
+ * must wire_msg_free(out); on error nothing needs freeing. */
+int wire_decode(const uint8_t *buf, size_t len, wire_scratch_t *scratch, wire_msg_t *out);
+void wire_msg_free(wire_msg_t *m);
+
+/* Encoders: *out is malloc'd and owned by the caller. */
+int wire_encode_consensus(const pbft_msg_t *m, const uint8_t *block, size_t block_len,
+                          uint8_t **out, size_t *len);
+int wire_encode_tx(const uint8_t *tx, size_t tx_len, uint8_t **out, size_t *len);
+int wire_encode_fetch(uint64_t from_height, uint32_t max, uint8_t **out, size_t *len);
+int wire_encode_blocks(uint32_t n, const uint8_t *const *blocks, const size_t *block_lens,
+                       const uint8_t *const *certs, const size_t *cert_lens,
+                       uint64_t head_height, uint8_t **out, size_t *len);
+int wire_encode_body_request(const qc_hash_t *digest, uint8_t **out, size_t *len);
+int wire_encode_body(const uint8_t *block, size_t block_len, uint8_t **out, size_t *len);
+
+/* The signing context the consensus core's callbacks use. */
+typedef struct {
+    const char *chain_id;                /* borrowed */
+    const qc_validator_set_t *validators;/* borrowed: node keys by replica index */
+    qc_seckey_t node_sk;                 /* own node key (copy; wiped by wire_crypto_wipe) */
+} wire_crypto_t;
+
+#define WIRE_STMT_BYTES_MAX 192
+/* Canonical bytes of a statement and its context (docs/PROTOCOL.md §9): COMMIT uses the
+ * commit vote (so commit certificates are block certificates), CHECKPOINT its own context,
+ * everything else "qchain/v1/consensus" with the type first. Returns the length. */
+size_t wire_stmt_bytes(const pbft_stmt_t *s, const char *chain_id,
+                       uint8_t out[WIRE_STMT_BYTES_MAX], const char **ctx);
+void wire_sign_cb(void *ctx, const pbft_stmt_t *stmt, qc_sig_t *sig);
+bool wire_verify_cb(void *ctx, const pbft_stmt_t *stmt, const qc_sig_t *sig);
+void wire_crypto_wipe(wire_crypto_t *c);
+
+/* Converts the core's commit certificate into the ledger's. */
+void wire_cert_from_pbft(const pbft_commit_cert_t *in, qc_cert_t *out);
+
+#endif
