@@ -1,0 +1,713 @@
+/* net.c - the libuv transport of peer links: listener, dialler with backoff, handshake driver,
+ * encrypted framed I/O with bounded send queues, keepalives and idle timeouts. Every byte on
+ * the wire is made and checked by net_codec.c; this file only moves bytes and keeps state. */
+#include "net.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "fmt.h"
+
+_Static_assert(NET_PEERS_MAX == QC_VALIDATORS_MAX, "one link per validator");
+
+#define NET_FRAME_BYTES_LIMIT (1u << 30) /* keeps every wire size within uv_buf_t's unsigned */
+#define NET_LISTEN_BACKLOG 128
+
+typedef enum { LINK_CONNECTING, LINK_HANDSHAKE, LINK_UP, LINK_CLOSING } link_state_t;
+
+/* One TCP connection. Allocated by link_new, freed after both handles' close callbacks. */
+struct net_link {
+    net_t *net;
+    net_link_t *prev, *next;  /* net->links */
+    uv_tcp_t tcp;
+    uv_timer_t timer;         /* handshake deadline, then keepalive / idle checks */
+    uv_connect_t connect_req;
+    int open_handles;
+    link_state_t state;
+    bool outbound;
+    bool counted_pending;     /* inbound and still in net->stats.pending */
+    bool active;              /* net->peers[peer].link == this */
+    uint32_t peer;            /* dialled peer (outbound) or, once up, the authenticated one */
+    net_hs_t hs;
+    uint8_t hs_buf[NET_HELLO_BYTES]; /* the HELLO or AUTH being received */
+    size_t hs_have;
+    net_rx_t rx;
+    net_stream_t tx;
+    size_t queued_bytes;      /* wire bytes given to uv_write, not yet completed */
+    uint64_t last_rx_ms, last_tx_ms, last_drain_ms;
+    char remote[NET_ADDR_MAX];
+    uint8_t rbuf[NET_READ_BYTES];
+};
+
+typedef struct {
+    uv_write_t req;
+    net_link_t *link;
+    size_t len;
+    uint8_t data[];
+} net_wreq_t;
+
+static void link_close(net_link_t *link);
+static void peer_dial(net_t *net, uint32_t i);
+static void on_link_timer(uv_timer_t *t);
+
+/* ---------------------------------------------------------------- config and addresses */
+
+void net_config_default(net_config_t *cfg) {
+    memset(cfg, 0, sizeof *cfg);
+    cfg->frame_bytes_max = 16u << 20;
+    cfg->send_queue_bytes_max = (size_t)64 << 20;
+    cfg->handshake_timeout_ms = 5000;
+    cfg->keepalive_ms = 2000;
+    cfg->idle_timeout_ms = 10000;
+    cfg->backoff_base_ms = 100;
+    cfg->backoff_max_ms = 10000;
+    cfg->pending_max = 64;
+}
+
+/* Parses numeric "a.b.c.d:port" or "[v6]:port". */
+static int parse_addr(const char *s, struct sockaddr_storage *out) {
+    size_t len = strnlen(s, NET_ADDR_MAX);
+    if (len == 0 || len >= NET_ADDR_MAX) return QC_ERR_INVALID;
+    char host[NET_ADDR_MAX];
+    const char *port;
+    bool v6 = s[0] == '[';
+    if (v6) {
+        const char *end = strchr(s, ']');
+        if (end == NULL || end[1] != ':') return QC_ERR_INVALID;
+        memcpy(host, s + 1, (size_t)(end - s - 1));
+        host[end - s - 1] = '\0';
+        port = end + 2;
+    } else {
+        const char *colon = strrchr(s, ':');
+        if (colon == NULL) return QC_ERR_INVALID;
+        memcpy(host, s, (size_t)(colon - s));
+        host[colon - s] = '\0';
+        port = colon + 1;
+    }
+    size_t digits = strspn(port, "0123456789");
+    if (digits == 0 || digits > 5 || port[digits] != '\0') return QC_ERR_INVALID;
+    long p = strtol(port, NULL, 10);
+    if (p > 65535) return QC_ERR_INVALID;
+    memset(out, 0, sizeof *out);
+    int rc = v6 ? uv_ip6_addr(host, (int)p, (struct sockaddr_in6 *)out)
+                : uv_ip4_addr(host, (int)p, (struct sockaddr_in *)out);
+    return rc == 0 ? QC_OK : QC_ERR_INVALID;
+}
+
+static socklen_t addr_len(const struct sockaddr_storage *sa) {
+    return sa->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+}
+
+static int config_check(const net_config_t *cfg) {
+    if (cfg->n == 0 || cfg->n > NET_PEERS_MAX || cfg->self >= cfg->n) return QC_ERR_INVALID;
+    uint8_t pk[QC_PUBKEY_BYTES];
+    crypto_sign_ed25519_sk_to_pk(pk, cfg->node_sk.b);
+    if (sodium_memcmp(pk, cfg->peers[cfg->self].node_key.b, sizeof pk) != 0)
+        return QC_ERR_INVALID;
+    for (uint32_t i = 0; i < cfg->n; i++)
+        for (uint32_t j = i + 1; j < cfg->n; j++)
+            if (memcmp(cfg->peers[i].node_key.b, cfg->peers[j].node_key.b, QC_PUBKEY_BYTES) == 0)
+                return QC_ERR_INVALID; /* a key must name one validator */
+    if (cfg->frame_bytes_max == 0 || cfg->frame_bytes_max > NET_FRAME_BYTES_LIMIT)
+        return QC_ERR_INVALID;
+    if (cfg->send_queue_bytes_max < net_frame_wire_bytes(cfg->frame_bytes_max))
+        return QC_ERR_INVALID;
+    if (cfg->handshake_timeout_ms == 0 || cfg->backoff_base_ms == 0 ||
+        cfg->backoff_max_ms < cfg->backoff_base_ms || cfg->pending_max == 0)
+        return QC_ERR_INVALID;
+    if (cfg->listen_addr[0] == '\0' && cfg->self > 0) return QC_ERR_INVALID;
+    return QC_OK;
+}
+
+uint64_t net_backoff_ms(uint32_t base_ms, uint32_t max_ms, uint32_t attempts, uint32_t random) {
+    uint32_t shift = attempts < 20 ? attempts : 20;
+    uint64_t d = (uint64_t)base_ms << shift;
+    if (d > max_ms) d = max_ms;
+    return d / 2 + random % (d - d / 2 + 1); /* "equal jitter": uniform in [d/2, d] */
+}
+
+/* A bound, listening socket made with plain POSIX calls, so that every way binding can fail
+ * is seen before any libuv handle exists (net_init then has nothing to undo). */
+static int listen_open(const struct sockaddr_storage *sa, uv_os_sock_t *fd_out,
+                       uint16_t *port_out) {
+    int fd = socket(sa->ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) return QC_ERR_IO;
+    int one = 1;
+    struct sockaddr_storage bound;
+    socklen_t blen = sizeof bound;
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+        bind(fd, (const struct sockaddr *)sa, addr_len(sa)) != 0 ||
+        listen(fd, NET_LISTEN_BACKLOG) != 0 ||
+        getsockname(fd, (struct sockaddr *)&bound, &blen) != 0) {
+        QC_ERROR("net: cannot listen: %s", strerror(errno));
+        close(fd);
+        return QC_ERR_IO;
+    }
+    *port_out = bound.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&bound)->sin6_port)
+                                            : ntohs(((struct sockaddr_in *)&bound)->sin_port);
+    *fd_out = fd;
+    return QC_OK;
+}
+
+/* ---------------------------------------------------------------- handle bookkeeping */
+
+static void net_handle_closed(net_t *net) {
+    QC_ASSERT(net->handles > 0);
+    if (--net->handles > 0 || !net->closing) return;
+    QC_ASSERT(net->links == NULL);
+    net_close_cb cb = net->close_cb;
+    if (cb != NULL) cb(net); /* may free net: nothing touches it after this */
+}
+
+static void on_net_handle_closed(uv_handle_t *h) { net_handle_closed(h->data); }
+
+static void link_free(net_link_t *link);
+
+static void on_link_handle_closed(uv_handle_t *h) {
+    net_link_t *link = h->data;
+    net_t *net = link->net;
+    if (--link->open_handles == 0) link_free(link);
+    net_handle_closed(net); /* last: it may run the user's close callback */
+}
+
+static void link_free(net_link_t *link) {
+    net_t *net = link->net;
+    if (link->prev != NULL) link->prev->next = link->next;
+    else net->links = link->next;
+    if (link->next != NULL) link->next->prev = link->prev;
+    net_rx_free(&link->rx);
+    net_hs_wipe(&link->hs);
+    sodium_memzero(&link->tx, sizeof link->tx);
+    free(link);
+}
+
+/* ---------------------------------------------------------------- links */
+
+static net_link_t *link_new(net_t *net, bool outbound, uint32_t peer) {
+    net_link_t *link = calloc(1, sizeof *link);
+    if (link == NULL) return NULL;
+    link->net = net;
+    link->outbound = outbound;
+    link->peer = peer;
+    link->hs.peer = NET_PEER_NONE;
+    link->state = outbound ? LINK_CONNECTING : LINK_HANDSHAKE;
+    QC_ASSERT(uv_tcp_init(net->loop, &link->tcp) == 0);
+    QC_ASSERT(uv_timer_init(net->loop, &link->timer) == 0);
+    link->tcp.data = link->timer.data = link->connect_req.data = link;
+    link->open_handles = 2;
+    net->handles += 2;
+    link->next = net->links;
+    if (net->links != NULL) net->links->prev = link;
+    net->links = link;
+    return link;
+}
+
+static net_peer_t *link_peer(const net_link_t *link) {
+    QC_ASSERT(link->peer < link->net->cfg.n);
+    return &link->net->peers[link->peer];
+}
+
+static void on_write(uv_write_t *req, int status) {
+    net_wreq_t *w = (net_wreq_t *)((char *)req - offsetof(net_wreq_t, req));
+    net_link_t *link = w->link;
+    QC_ASSERT(link->queued_bytes >= w->len);
+    link->queued_bytes -= w->len;
+    link->last_drain_ms = uv_now(link->net->loop);
+    if (link->active) link_peer(link)->stats.queue_bytes = link->queued_bytes;
+    free(w);
+    if (status < 0 && status != UV_ECANCELED && link->state != LINK_CLOSING) {
+        QC_INFO("net: write to %s failed: %s", link->remote, uv_strerror(status));
+        link_close(link);
+    }
+}
+
+/* Hands w (transferred) to libuv and accounts it in the link's queue. */
+static int link_write(net_link_t *link, net_wreq_t *w) {
+    uv_buf_t b = uv_buf_init((char *)w->data, (unsigned)w->len);
+    int rc = uv_write(&w->req, (uv_stream_t *)&link->tcp, &b, 1, on_write);
+    if (rc < 0) {
+        free(w);
+        QC_INFO("net: write to %s refused: %s", link->remote, uv_strerror(rc));
+        link_close(link);
+        return QC_ERR_CLOSED;
+    }
+    uint64_t now = uv_now(link->net->loop);
+    if (link->queued_bytes == 0) link->last_drain_ms = now; /* stall clock starts now */
+    link->queued_bytes += w->len;
+    link->last_tx_ms = now;
+    if (link->active) link_peer(link)->stats.queue_bytes = link->queued_bytes;
+    return QC_OK;
+}
+
+static net_wreq_t *wreq_new(net_link_t *link, size_t len) {
+    net_wreq_t *w = malloc(sizeof *w + len);
+    if (w == NULL) return NULL;
+    w->link = link;
+    w->len = len;
+    return w;
+}
+
+static int link_write_copy(net_link_t *link, const uint8_t *data, size_t len) {
+    net_wreq_t *w = wreq_new(link, len);
+    if (w == NULL) {
+        link_close(link);
+        return QC_ERR_NOMEM;
+    }
+    memcpy(w->data, data, len);
+    return link_write(link, w);
+}
+
+/* Seals and queues one frame on an authenticated link, within the queue bound. */
+static int link_send_frame(net_link_t *link, uint8_t type, const void *data, size_t len) {
+    QC_ASSERT(link->state == LINK_UP);
+    size_t wire = net_frame_wire_bytes(len);
+    if (link->queued_bytes + wire > link->net->cfg.send_queue_bytes_max) return QC_ERR_FULL;
+    net_wreq_t *w = wreq_new(link, wire);
+    if (w == NULL) return QC_ERR_NOMEM;
+    net_frame_seal(&link->tx, type, data, (uint32_t)len, w->data);
+    net_peer_stats_t *st = &link_peer(link)->stats;
+    st->bytes_out += wire;
+    if (type == NET_FRAME_DATA) st->frames_out++;
+    else st->pings_out++;
+    return link_write(link, w);
+}
+
+static void on_dial_timer(uv_timer_t *t) {
+    net_t *net = t->data;
+    net_peer_t *p = (net_peer_t *)((char *)t - offsetof(net_peer_t, dial_timer));
+    peer_dial(net, (uint32_t)(p - net->peers));
+}
+
+/* Arms the reconnect timer with jittered, capped exponential backoff. */
+static void peer_schedule(net_t *net, uint32_t i) {
+    net_peer_t *p = &net->peers[i];
+    uint32_t r = net->cfg.random != NULL ? net->cfg.random(net->cfg.random_user)
+                                         : randombytes_random();
+    uint64_t delay = net_backoff_ms(net->cfg.backoff_base_ms, net->cfg.backoff_max_ms,
+                                    p->attempts, r);
+    if (p->attempts < UINT32_MAX) p->attempts++;
+    uv_timer_start(&p->dial_timer, on_dial_timer, delay, 0);
+}
+
+/* Closes link (idempotent). Reports a down peer, and schedules the redial if we dialled. */
+static void link_close(net_link_t *link) {
+    if (link->state == LINK_CLOSING) return;
+    net_t *net = link->net;
+    link->state = LINK_CLOSING;
+    uv_close((uv_handle_t *)&link->tcp, on_link_handle_closed);
+    uv_close((uv_handle_t *)&link->timer, on_link_handle_closed);
+    if (link->counted_pending) {
+        link->counted_pending = false;
+        net->stats.pending--;
+    }
+    if (link->outbound && net->peers[link->peer].dialing == link)
+        net->peers[link->peer].dialing = NULL;
+    if (link->outbound && !net->closing) peer_schedule(net, link->peer);
+    if (!link->active) return;
+    net_peer_t *p = link_peer(link);
+    link->active = false;
+    p->link = NULL;
+    p->stats.links_down++;
+    p->stats.up = false;
+    p->stats.queue_bytes = 0;
+    net->stats.peers_up--;
+    QC_INFO("net: link to peer %u (%s) down", link->peer, link->remote);
+    if (!net->closing) net->on_peer_state(net, link->peer, false, net->user);
+}
+
+/* Refuses a connection whose handshake failed: counted, logged, closed. */
+static void link_refuse(net_link_t *link, net_fail_t reason) {
+    net_t *net = link->net;
+    uint32_t who = link->outbound ? link->peer : link->hs.peer;
+    net->stats.hs_fail[reason]++;
+    if (who != NET_PEER_NONE) net->peers[who].stats.hs_fail[reason]++;
+    QC_WARN("net: handshake %s %s (peer %d) refused: %s", link->outbound ? "to" : "from",
+            link->remote, who == NET_PEER_NONE ? -1 : (int)who, net_fail_name(reason));
+    link_close(link);
+}
+
+/* Next timer deadline of an authenticated link: keepalive, receive silence, send stall. */
+static void link_arm_timer(net_link_t *link) {
+    const net_config_t *c = &link->net->cfg;
+    uint64_t now = uv_now(link->net->loop), next = UINT64_MAX;
+    if (c->keepalive_ms > 0 && link->last_tx_ms + c->keepalive_ms < next)
+        next = link->last_tx_ms + c->keepalive_ms;
+    if (c->idle_timeout_ms > 0 && link->last_rx_ms + c->idle_timeout_ms < next)
+        next = link->last_rx_ms + c->idle_timeout_ms;
+    if (c->idle_timeout_ms > 0 && link->queued_bytes > 0 &&
+        link->last_drain_ms + c->idle_timeout_ms < next)
+        next = link->last_drain_ms + c->idle_timeout_ms;
+    if (next == UINT64_MAX) return;
+    uv_timer_start(&link->timer, on_link_timer, next > now ? next - now : 0, 0);
+}
+
+static void on_link_timer(uv_timer_t *t) {
+    net_link_t *link = t->data;
+    if (link->state == LINK_CONNECTING) {
+        link_peer(link)->stats.dial_failures++;
+        QC_DEBUG("net: connect to %s timed out", link->remote);
+        link_close(link);
+        return;
+    }
+    if (link->state == LINK_HANDSHAKE) {
+        link_refuse(link, NET_FAIL_TIMEOUT);
+        return;
+    }
+    if (link->state != LINK_UP) return;
+    const net_config_t *c = &link->net->cfg;
+    uint64_t now = uv_now(link->net->loop);
+    const char *why = NULL;
+    if (c->idle_timeout_ms > 0 && now - link->last_rx_ms >= c->idle_timeout_ms)
+        why = "nothing received";
+    else if (c->idle_timeout_ms > 0 && link->queued_bytes > 0 &&
+             now - link->last_drain_ms >= c->idle_timeout_ms)
+        why = "send queue not draining";
+    if (why != NULL) {
+        link_peer(link)->stats.idle_closes++;
+        QC_WARN("net: closing link to peer %u (%s): %s for %u ms", link->peer, link->remote,
+                why, c->idle_timeout_ms);
+        link_close(link);
+        return;
+    }
+    /* A full queue already tells the peer we are alive once it drains; skip the ping then. */
+    if (c->keepalive_ms > 0 && now - link->last_tx_ms >= c->keepalive_ms &&
+        link_send_frame(link, NET_FRAME_PING, NULL, 0) == QC_ERR_FULL)
+        link->last_tx_ms = now;
+    if (link->state == LINK_UP) link_arm_timer(link);
+}
+
+/* The handshake succeeded: the link becomes the peer's link (replacing an older one). */
+static void link_up(net_link_t *link) {
+    net_t *net = link->net;
+    uint32_t i = link->hs.peer;
+    QC_ASSERT(i < net->cfg.n && i != net->cfg.self);
+    link->tx = link->hs.tx;
+    net_rx_init(&link->rx, &link->hs.rx, net->cfg.frame_bytes_max);
+    net_hs_wipe(&link->hs);
+    link->hs.peer = i;
+    link->peer = i;
+    if (link->counted_pending) {
+        link->counted_pending = false;
+        net->stats.pending--;
+    }
+    link->state = LINK_UP;
+    net_peer_t *p = &net->peers[i];
+    if (p->dialing == link) p->dialing = NULL;
+    p->attempts = 0;
+    if (p->link != NULL) {
+        QC_INFO("net: peer %u reconnected; replacing its older link", i);
+        link_close(p->link); /* reports down; the callback may close the whole net */
+        if (net->closing) {
+            link_close(link);
+            return;
+        }
+    }
+    p->link = link;
+    link->active = true;
+    p->stats.links_up++;
+    p->stats.up = true;
+    p->stats.queue_bytes = link->queued_bytes;
+    net->stats.peers_up++;
+    link->last_rx_ms = link->last_tx_ms = link->last_drain_ms = uv_now(net->loop);
+    uv_timer_stop(&link->timer);
+    link_arm_timer(link);
+    QC_INFO("net: link to peer %u (%s) up", i, link->remote);
+    net->on_peer_state(net, i, true, net->user);
+}
+
+static void link_hs_step(net_link_t *link) {
+    if (link->hs.state == NET_HS_WAIT_HELLO) {
+        uint8_t auth[NET_AUTH_BYTES];
+        if (net_hs_on_hello(&link->hs, link->hs_buf, auth) != QC_OK) {
+            link_refuse(link, link->hs.fail);
+            return;
+        }
+        link_write_copy(link, auth, sizeof auth);
+        sodium_memzero(auth, sizeof auth);
+        return;
+    }
+    if (net_hs_on_auth(&link->hs, link->hs_buf) != QC_OK) {
+        link_refuse(link, link->hs.fail);
+        return;
+    }
+    link_up(link);
+}
+
+static int on_frame(void *user, uint8_t type, const uint8_t *payload, size_t len) {
+    net_link_t *link = user;
+    net_t *net = link->net;
+    net_peer_t *p = link_peer(link);
+    if (type == NET_FRAME_PING) {
+        p->stats.pings_in++;
+        return 0;
+    }
+    p->stats.frames_in++;
+    net->on_message(net, link->peer, payload, len, net->user);
+    return link->state == LINK_CLOSING ? 1 : 0; /* the callback closed the link or the net */
+}
+
+static void link_consume(net_link_t *link, const uint8_t *in, size_t n) {
+    while (n > 0 && link->state == LINK_HANDSHAKE) {
+        size_t want = link->hs.state == NET_HS_WAIT_HELLO ? NET_HELLO_BYTES : NET_AUTH_BYTES;
+        size_t take = want - link->hs_have < n ? want - link->hs_have : n;
+        memcpy(link->hs_buf + link->hs_have, in, take);
+        link->hs_have += take;
+        in += take;
+        n -= take;
+        if (link->hs_have == want) {
+            link->hs_have = 0;
+            link_hs_step(link);
+        }
+    }
+    if (n == 0 || link->state != LINK_UP) return;
+    link_peer(link)->stats.bytes_in += n;
+    int rc = net_rx_feed(&link->rx, in, n, on_frame, link);
+    if (rc < 0 && link->state == LINK_UP) {
+        link_peer(link)->stats.protocol_errors++;
+        QC_WARN("net: closing link to peer %u (%s): bad frame: %s", link->peer, link->remote,
+                qc_strerror(rc));
+        link_close(link);
+    }
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
+    (void)suggested;
+    net_link_t *link = h->data;
+    *buf = uv_buf_init((char *)link->rbuf, sizeof link->rbuf);
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
+    net_link_t *link = s->data;
+    if (nread == 0 || link->state == LINK_CLOSING) return;
+    if (nread < 0) {
+        const char *why = nread == UV_EOF ? "closed by peer" : uv_strerror((int)nread);
+        if (link->state == LINK_HANDSHAKE) {
+            QC_DEBUG("net: %s during handshake with %s", why, link->remote);
+            link_refuse(link, NET_FAIL_IO);
+            return;
+        }
+        if (net_rx_partial_bytes(&link->rx) > 0) {
+            link_peer(link)->stats.protocol_errors++;
+            QC_WARN("net: peer %u (%s) left a truncated frame", link->peer, link->remote);
+        }
+        QC_INFO("net: link to peer %u (%s): %s", link->peer, link->remote, why);
+        link_close(link);
+        return;
+    }
+    link->last_rx_ms = uv_now(link->net->loop);
+    link_consume(link, (const uint8_t *)buf->base, (size_t)nread);
+}
+
+/* TCP is connected (either direction): send our HELLO and start reading. */
+static void link_begin(net_link_t *link) {
+    net_t *net = link->net;
+    link->state = LINK_HANDSHAKE;
+    uv_tcp_nodelay(&link->tcp, 1);
+    uint8_t hello[NET_HELLO_BYTES];
+    net_hs_start(&link->hs, &net->hs_cfg,
+                 link->outbound ? NET_ROLE_INITIATOR : NET_ROLE_RESPONDER, link->peer, NULL,
+                 hello);
+    if (link_write_copy(link, hello, sizeof hello) != QC_OK) return;
+    int rc = uv_read_start((uv_stream_t *)&link->tcp, on_alloc, on_read);
+    if (rc < 0) {
+        QC_WARN("net: cannot read from %s: %s", link->remote, uv_strerror(rc));
+        link_close(link);
+    }
+}
+
+static void on_connect(uv_connect_t *req, int status) {
+    net_link_t *link = req->data;
+    if (status == UV_ECANCELED || link->state == LINK_CLOSING) return;
+    if (status < 0) {
+        link_peer(link)->stats.dial_failures++;
+        QC_DEBUG("net: connect to peer %u (%s): %s", link->peer, link->remote,
+                 uv_strerror(status));
+        link_close(link);
+        return;
+    }
+    link_begin(link);
+}
+
+static void peer_dial(net_t *net, uint32_t i) {
+    net_peer_t *p = &net->peers[i];
+    if (net->closing || p->link != NULL || p->dialing != NULL) return;
+    net_link_t *link = link_new(net, true, i);
+    if (link == NULL) {
+        peer_schedule(net, i);
+        return;
+    }
+    p->dialing = link;
+    snprintf(link->remote, sizeof link->remote, "%s", net->cfg.peers[i].addr);
+    uv_timer_start(&link->timer, on_link_timer, net->cfg.handshake_timeout_ms, 0);
+    int rc = uv_tcp_connect(&link->connect_req, &link->tcp, (const struct sockaddr *)&p->addr,
+                            on_connect);
+    if (rc < 0) {
+        p->stats.dial_failures++;
+        QC_DEBUG("net: connect to peer %u (%s): %s", i, link->remote, uv_strerror(rc));
+        link_close(link);
+    }
+}
+
+static void remote_name(uv_tcp_t *tcp, char out[NET_ADDR_MAX]) {
+    struct sockaddr_storage sa;
+    int len = sizeof sa;
+    char host[48] = "?";
+    int port = 0;
+    if (uv_tcp_getpeername(tcp, (struct sockaddr *)&sa, &len) == 0) {
+        if (sa.ss_family == AF_INET6) {
+            uv_ip6_name((struct sockaddr_in6 *)&sa, host, sizeof host);
+            port = ntohs(((struct sockaddr_in6 *)&sa)->sin6_port);
+        } else {
+            uv_ip4_name((struct sockaddr_in *)&sa, host, sizeof host);
+            port = ntohs(((struct sockaddr_in *)&sa)->sin_port);
+        }
+    }
+    snprintf(out, NET_ADDR_MAX, "%s:%d", host, port);
+}
+
+static void on_connection(uv_stream_t *server, int status) {
+    net_t *net = server->data;
+    if (status < 0) {
+        QC_WARN("net: accept failed: %s", uv_strerror(status));
+        return;
+    }
+    if (net->closing) return;
+    net_link_t *link = link_new(net, false, NET_PEER_NONE);
+    if (link == NULL) {
+        QC_ERROR("net: out of memory accepting a connection");
+        return;
+    }
+    if (uv_accept(server, (uv_stream_t *)&link->tcp) != 0) {
+        link_close(link);
+        return;
+    }
+    net->stats.accepted++;
+    remote_name(&link->tcp, link->remote);
+    if (net->stats.pending >= net->cfg.pending_max) {
+        link_refuse(link, NET_FAIL_REFUSED);
+        return;
+    }
+    link->counted_pending = true;
+    net->stats.pending++;
+    uv_timer_start(&link->timer, on_link_timer, net->cfg.handshake_timeout_ms, 0);
+    link_begin(link);
+}
+
+/* ---------------------------------------------------------------- public API */
+
+int net_init(net_t *net, uv_loop_t *loop, const net_config_t *cfg, net_message_cb on_message,
+             net_peer_state_cb on_peer_state, void *user) {
+    QC_ASSERT(net != NULL && loop != NULL && cfg != NULL);
+    QC_ASSERT(on_message != NULL && on_peer_state != NULL);
+    if (qc_crypto_init() != QC_OK) return QC_ERR_CRYPTO;
+    int rc = config_check(cfg);
+    if (rc != QC_OK) return rc;
+    uv_os_sock_t fd = -1;
+    struct sockaddr_storage sa;
+    memset(net, 0, sizeof *net);
+    net->cfg = *cfg;
+    for (uint32_t i = cfg->self + 1; i < cfg->n; i++)
+        if (parse_addr(cfg->peers[i].addr, &net->peers[i].addr) != QC_OK) {
+            QC_ERROR("net: bad address for peer %u: \"%.*s\"", i, NET_ADDR_MAX - 1,
+                     cfg->peers[i].addr);
+            goto fail;
+        }
+    if (cfg->listen_addr[0] != '\0') {
+        if (parse_addr(cfg->listen_addr, &sa) != QC_OK) {
+            QC_ERROR("net: bad listen address \"%.*s\"", NET_ADDR_MAX - 1, cfg->listen_addr);
+            goto fail;
+        }
+        rc = listen_open(&sa, &fd, &net->listen_port);
+        if (rc != QC_OK) goto fail_rc;
+    }
+    /* Nothing below can fail: handles are created only now. */
+    net->loop = loop;
+    net->on_message = on_message;
+    net->on_peer_state = on_peer_state;
+    net->user = user;
+    for (uint32_t i = 0; i < cfg->n; i++) net->keys[i] = cfg->peers[i].node_key;
+    net->hs_cfg = (net_hs_config_t){.chain = &net->cfg.chain, .sk = &net->cfg.node_sk,
+                                    .keys = net->keys, .n = cfg->n, .self = cfg->self};
+    QC_ASSERT(uv_timer_init(loop, &net->anchor) == 0);
+    net->anchor.data = net;
+    net->handles++;
+    if (fd >= 0) {
+        QC_ASSERT(uv_tcp_init(loop, &net->listener) == 0);
+        net->listener.data = net;
+        net->handles++;
+        net->listening = true;
+        /* Cannot fail: fd is a valid socket, already bound and listening. */
+        QC_ASSERT(uv_tcp_open(&net->listener, fd) == 0);
+        QC_ASSERT(uv_listen((uv_stream_t *)&net->listener, NET_LISTEN_BACKLOG,
+                            on_connection) == 0);
+    }
+    for (uint32_t i = cfg->self + 1; i < cfg->n; i++) {
+        QC_ASSERT(uv_timer_init(loop, &net->peers[i].dial_timer) == 0);
+        net->peers[i].dial_timer.data = net;
+        net->handles++;
+        uv_timer_start(&net->peers[i].dial_timer, on_dial_timer, 0, 0);
+    }
+    QC_INFO("net: validator %u of %u listening on port %u", cfg->self, cfg->n,
+            (unsigned)net->listen_port);
+    return QC_OK;
+fail:
+    rc = QC_ERR_INVALID;
+fail_rc:
+    sodium_memzero(&net->cfg.node_sk, sizeof net->cfg.node_sk);
+    return rc;
+}
+
+int net_send(net_t *net, uint32_t peer, const void *data, size_t len) {
+    QC_ASSERT(net != NULL && (data != NULL || len == 0));
+    if (net->closing) return QC_ERR_CLOSED;
+    if (peer >= net->cfg.n || peer == net->cfg.self) return QC_ERR_RANGE;
+    if (len > net->cfg.frame_bytes_max) return QC_ERR_TOOBIG;
+    net_link_t *link = net->peers[peer].link;
+    if (link == NULL) return QC_ERR_CLOSED;
+    int rc = link_send_frame(link, NET_FRAME_DATA, data, len);
+    if (rc == QC_ERR_FULL) net->peers[peer].stats.drops_full++;
+    return rc;
+}
+
+int net_broadcast(net_t *net, const void *data, size_t len) {
+    QC_ASSERT(net != NULL && (data != NULL || len == 0));
+    if (net->closing) return QC_ERR_CLOSED;
+    if (len > net->cfg.frame_bytes_max) return QC_ERR_TOOBIG;
+    int sent = 0;
+    for (uint32_t i = 0; i < net->cfg.n && !net->closing; i++)
+        if (net->peers[i].link != NULL && net_send(net, i, data, len) == QC_OK) sent++;
+    return sent;
+}
+
+bool net_peer_up(const net_t *net, uint32_t peer) {
+    return peer < net->cfg.n && net->peers[peer].link != NULL;
+}
+
+const net_peer_stats_t *net_peer_stats(const net_t *net, uint32_t peer) {
+    QC_ASSERT(peer < net->cfg.n);
+    return &net->peers[peer].stats;
+}
+
+const net_stats_t *net_stats(const net_t *net) { return &net->stats; }
+
+uint16_t net_listen_port(const net_t *net) { return net->listen_port; }
+
+int net_close(net_t *net, net_close_cb cb) {
+    QC_ASSERT(net != NULL);
+    if (net->closing) return QC_ERR_STATE;
+    net->closing = true;
+    net->close_cb = cb;
+    for (net_link_t *link = net->links; link != NULL; link = link->next) link_close(link);
+    for (uint32_t i = net->cfg.self + 1; i < net->cfg.n; i++)
+        uv_close((uv_handle_t *)&net->peers[i].dial_timer, on_net_handle_closed);
+    if (net->listening) uv_close((uv_handle_t *)&net->listener, on_net_handle_closed);
+    uv_close((uv_handle_t *)&net->anchor, on_net_handle_closed);
+    sodium_memzero(&net->cfg.node_sk, sizeof net->cfg.node_sk);
+    QC_INFO("net: validator %u closing", net->cfg.self);
+    return QC_OK;
+}

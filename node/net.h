@@ -1,0 +1,154 @@
+/* net.h - secure peer links between validators, on a caller's libuv loop.
+ *
+ * Every pair of validators keeps one TCP link; the lower index dials the higher one and
+ * reconnects with jittered, capped exponential backoff. A link carries application frames only
+ * after a mutually authenticated, forward-secret handshake bound to the chain (net_codec.h,
+ * docs/NETWORK.md); nothing from an unauthenticated or misbehaving connection reaches a callback.
+ * Send queues are bounded per peer, idle links are closed, and keepalive pings keep healthy
+ * links warm.
+ *
+ * Threading: single-threaded; every function must run on the loop's thread.
+ * Lifetime (libuv style): net_init() creates long-lived handles; after net_close() the net_t
+ * memory may be reused or freed only once the close callback has run. */
+#ifndef NET_H
+#define NET_H
+
+#include <uv.h>
+
+#include "net_codec.h"
+#include "qc.h"
+
+#define NET_PEERS_MAX 64          /* == QC_VALIDATORS_MAX */
+#define NET_ADDR_MAX 64           /* "host:port" incl. NUL; IPv4 "a.b.c.d:p" or "[v6]:p" */
+#define NET_READ_BYTES (64 * 1024) /* per-link socket read buffer */
+
+typedef struct net net_t;
+typedef struct net_link net_link_t;
+
+/* peer: validator index of the sender. data is borrowed for the duration of the call (copy to
+ * keep it) and is never NULL, even when len is 0. May call any net_ function, net_close too. */
+typedef void (*net_message_cb)(net_t *net, uint32_t peer, const uint8_t *data, size_t len,
+                               void *user);
+/* A peer's authenticated link came up (up = true) or went down. A link replaced by a newer one
+ * from the same peer reports down then up. Not called after net_close(). */
+typedef void (*net_peer_state_cb)(net_t *net, uint32_t peer, bool up, void *user);
+/* Runs once every handle of net is closed and all memory net allocated is freed. */
+typedef void (*net_close_cb)(net_t *net);
+/* A uniformly random 32-bit value for backoff jitter. */
+typedef uint32_t (*net_random_cb)(void *user);
+
+typedef struct {
+    qc_pubkey_t node_key;     /* the validator's Ed25519 node key from the membership */
+    char addr[NET_ADDR_MAX];  /* where it listens: numeric "127.0.0.1:7001" or "[::1]:7001" */
+} net_peer_config_t;
+
+typedef struct {
+    uint32_t self;                          /* own validator index; < n */
+    qc_seckey_t node_sk;                    /* own node key; its public half = peers[self] */
+    uint32_t n;                             /* validators in the epoch, self included */
+    net_peer_config_t peers[NET_PEERS_MAX]; /* indexed by validator index */
+    qc_hash_t chain;                        /* chain binding: the genesis hash */
+    char listen_addr[NET_ADDR_MAX];         /* "0.0.0.0:7001"; port 0 picks a free port;
+                                               "" only if no lower index will ever dial us */
+    uint32_t frame_bytes_max;               /* largest payload; default 16 MiB */
+    size_t send_queue_bytes_max;            /* per peer, wire bytes not yet written; default
+                                               64 MiB, must hold one largest frame */
+    uint32_t handshake_timeout_ms;          /* connect + handshake; default 5000 */
+    uint32_t keepalive_ms;                  /* ping after this much send silence; 0 = never */
+    uint32_t idle_timeout_ms;               /* close after this much receive silence, or when
+                                               queued bytes make no progress this long;
+                                               0 = never */
+    uint32_t backoff_base_ms, backoff_max_ms; /* reconnect delays: default 100 and 10000 */
+    uint32_t pending_max;                   /* unauthenticated inbound connections; 64 */
+    net_random_cb random;                   /* NULL = randombytes_random */
+    void *random_user;
+} net_config_t;
+
+/* Zeroes cfg and sets every default named above. */
+void net_config_default(net_config_t *cfg);
+
+/* Reconnect delay after `attempts` consecutive failures: d = min(max, base * 2^attempts),
+ * then uniform in [d/2, d] using random ("equal jitter"). */
+uint64_t net_backoff_ms(uint32_t base_ms, uint32_t max_ms, uint32_t attempts, uint32_t random);
+
+typedef struct {
+    uint64_t bytes_in, bytes_out;   /* wire bytes on authenticated links (out = accepted) */
+    uint64_t frames_in, frames_out; /* DATA frames */
+    uint64_t pings_in, pings_out;
+    uint64_t drops_full;            /* net_send refused with QC_ERR_FULL */
+    uint64_t links_up, links_down;  /* authenticated links opened / closed */
+    uint64_t dial_failures;         /* outbound connects that failed before a handshake */
+    uint64_t idle_closes;           /* links closed for receive silence or a stalled send */
+    uint64_t protocol_errors;       /* authenticated links closed for a bad frame */
+    uint64_t hs_fail[NET_FAIL_COUNT]; /* refused handshakes attributed to this peer */
+    size_t queue_bytes;             /* gauge: bytes now queued to this peer */
+    bool up;
+} net_peer_stats_t;
+
+typedef struct {
+    uint64_t hs_fail[NET_FAIL_COUNT]; /* every refused handshake, attributed or not */
+    uint64_t accepted;                /* inbound TCP connections accepted */
+    uint32_t pending;                 /* gauge: connections in the handshake */
+    uint32_t peers_up;                /* gauge */
+} net_stats_t;
+
+typedef struct {
+    uv_timer_t dial_timer;   /* reconnect timer; only for peers this node dials */
+    net_link_t *link;        /* the authenticated link, or NULL */
+    net_link_t *dialing;     /* our outbound attempt in progress, or NULL */
+    uint32_t attempts;       /* consecutive failed dials, for backoff */
+    struct sockaddr_storage addr;
+    net_peer_stats_t stats;
+} net_peer_t;
+
+/* Public so callers can embed it; every field is private to net.c. */
+struct net {
+    uv_loop_t *loop;
+    net_config_t cfg;
+    net_message_cb on_message;
+    net_peer_state_cb on_peer_state;
+    void *user;
+    net_hs_config_t hs_cfg;
+    qc_pubkey_t keys[NET_PEERS_MAX];
+    uv_tcp_t listener;
+    bool listening;
+    uint16_t listen_port;
+    uv_timer_t anchor;        /* always open, so that closing is always asynchronous */
+    net_peer_t peers[NET_PEERS_MAX];
+    net_link_t *links;        /* every link not yet freed */
+    uint32_t handles;         /* open uv handles, links' included */
+    bool closing;
+    net_close_cb close_cb;
+    net_stats_t stats;
+};
+
+/* Validates cfg (copied), binds and listens, and starts dialling every higher-index peer.
+ * on_message and on_peer_state are required; user is passed to both. On error nothing was
+ * created and no callback will run: QC_ERR_INVALID (bad config or address), QC_ERR_IO (bind or
+ * listen failed, e.g. the port is taken), QC_ERR_CRYPTO. */
+int net_init(net_t *net, uv_loop_t *loop, const net_config_t *cfg, net_message_cb on_message,
+             net_peer_state_cb on_peer_state, void *user);
+
+/* Queues one DATA frame (data copied) to peer. QC_OK when queued; QC_ERR_FULL when the peer's
+ * send queue cannot take it now (counted; the caller decides to drop or retry later);
+ * QC_ERR_CLOSED when the peer has no authenticated link (nothing is queued for later);
+ * QC_ERR_TOOBIG above frame_bytes_max; QC_ERR_RANGE for self or a bad index; QC_ERR_NOMEM. */
+int net_send(net_t *net, uint32_t peer, const void *data, size_t len);
+
+/* net_send to every peer whose link is up. Returns how many peers took the frame (>= 0), or
+ * QC_ERR_TOOBIG / QC_ERR_CLOSED (net closing) before trying any. */
+int net_broadcast(net_t *net, const void *data, size_t len);
+
+bool net_peer_up(const net_t *net, uint32_t peer);
+/* Counters for peer (< n), or global ones; valid until net_close's callback. */
+const net_peer_stats_t *net_peer_stats(const net_t *net, uint32_t peer);
+const net_stats_t *net_stats(const net_t *net);
+/* The port actually listened on (useful with port 0), or 0 without a listener. */
+uint16_t net_listen_port(const net_t *net);
+
+/* Closes every link, timer and the listener, wipes the key, and frees everything; cb (may be
+ * NULL) runs from the loop once all of it is done. No other callback runs after this call.
+ * QC_ERR_STATE if already closing. */
+int net_close(net_t *net, net_close_cb cb);
+
+#endif

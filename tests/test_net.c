@@ -1,0 +1,854 @@
+/* test_net.c - peer links over real sockets on 127.0.0.1 (random free ports), several nets on
+ * one uv loop: exchange, frame limits, refused handshakes (unknown key, wrong chain, garbage,
+ * replay), truncated and oversized frames, bounded send queues, reconnect, idle and handshake
+ * timeouts, and clean shutdown. Every wait is bounded by a deadline so a bug fails, not hangs.
+ *
+ * A "raw" client is a plain blocking-connect socket that speaks the protocol through
+ * net_codec.h (or sends garbage), so tests can misbehave in ways a real net never would. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "net.h"
+
+#define NODES_MAX 5
+#define WAIT_MS 5000 /* generous bound for anything that should take milliseconds */
+
+typedef struct world world_t;
+
+typedef struct {
+    net_t net; /* first: the close callback gets only the net_t pointer */
+    world_t *w;
+    uint32_t index;
+    bool up[NODES_MAX];
+    int ups, downs;
+    int msgs;
+    int from[NODES_MAX];
+    uint8_t last[256];
+    size_t last_len;
+    char last_from[NODES_MAX][32]; /* the last message from each peer, NUL-terminated */
+    int close_on_message; /* close this net from inside on_message after this many */
+} node_t;
+
+struct world {
+    uv_loop_t loop;
+    uv_timer_t tick;
+    uint32_t n;
+    qc_hash_t chain;
+    qc_seckey_t sk[NODES_MAX];
+    qc_pubkey_t pk[NODES_MAX];
+    uint16_t port[NODES_MAX];
+    node_t *node[NODES_MAX];
+    uint32_t random_calls;
+    uint32_t random_state;
+    int final_msgs[NODES_MAX]; /* msgs of each node when its close completed */
+};
+
+static world_t *W;
+
+/* ---------------------------------------------------------------- harness */
+
+static void on_tick(uv_timer_t *t) { (void)t; } /* bounds each UV_RUN_ONCE to ~5 ms */
+
+static int world_setup(void **state) {
+    (void)state;
+    assert_int_equal(qc_crypto_init(), QC_OK);
+    W = calloc(1, sizeof *W);
+    assert_non_null(W);
+    assert_int_equal(uv_loop_init(&W->loop), 0);
+    assert_int_equal(uv_timer_init(&W->loop, &W->tick), 0);
+    assert_int_equal(uv_timer_start(&W->tick, on_tick, 5, 5), 0);
+    randombytes_buf(W->chain.b, sizeof W->chain.b);
+    for (int i = 0; i < NODES_MAX; i++) crypto_sign_keypair(W->pk[i].b, W->sk[i].b);
+    W->random_state = 12345;
+    return 0;
+}
+
+typedef bool (*pred_fn)(void *arg);
+
+/* Runs the loop until pred holds; false if timeout_ms passes first. */
+static bool pump(pred_fn pred, void *arg, uint64_t timeout_ms) {
+    uv_update_time(&W->loop);
+    uint64_t deadline = uv_now(&W->loop) + timeout_ms;
+    while (!pred(arg)) {
+        if (uv_now(&W->loop) >= deadline) return false;
+        uv_run(&W->loop, UV_RUN_ONCE);
+    }
+    return true;
+}
+
+static bool pred_never(void *arg) { (void)arg; return false; }
+
+static void pump_for(uint64_t ms) { (void)pump(pred_never, NULL, ms); }
+
+static uint32_t test_random(void *user) {
+    world_t *w = user;
+    w->random_calls++;
+    w->random_state = w->random_state * 1103515245u + 12345u;
+    return w->random_state >> 8;
+}
+
+static void on_node_closed(net_t *net) {
+    node_t *nd = (node_t *)net;
+    W->final_msgs[nd->index] = nd->msgs;
+    W->node[nd->index] = NULL;
+    free(nd);
+}
+
+static void on_message(net_t *net, uint32_t peer, const uint8_t *data, size_t len, void *user) {
+    node_t *nd = user;
+    assert_ptr_equal(&nd->net, net);
+    assert_true(peer < W->n && peer != nd->index);
+    assert_non_null(data);
+    nd->msgs++;
+    nd->from[peer]++;
+    nd->last_len = len < sizeof nd->last ? len : sizeof nd->last;
+    memcpy(nd->last, data, nd->last_len);
+    size_t k = len < sizeof nd->last_from[peer] - 1 ? len : sizeof nd->last_from[peer] - 1;
+    memcpy(nd->last_from[peer], data, k);
+    nd->last_from[peer][k] = '\0';
+    if (nd->close_on_message > 0 && nd->msgs == nd->close_on_message)
+        assert_int_equal(net_close(net, on_node_closed), QC_OK);
+}
+
+static void on_peer_state(net_t *net, uint32_t peer, bool up, void *user) {
+    node_t *nd = user;
+    assert_ptr_equal(&nd->net, net);
+    assert_true(peer < W->n && peer != nd->index);
+    assert_true(nd->up[peer] != up); /* strictly alternating */
+    nd->up[peer] = up;
+    if (up) nd->ups++;
+    else nd->downs++;
+}
+
+/* The config node i would get in a world of W->n nodes. */
+static void node_config(uint32_t i, net_config_t *cfg) {
+    net_config_default(cfg);
+    cfg->self = i;
+    cfg->node_sk = W->sk[i];
+    cfg->n = W->n;
+    cfg->chain = W->chain;
+    for (uint32_t j = 0; j < W->n; j++) {
+        cfg->peers[j].node_key = W->pk[j];
+        snprintf(cfg->peers[j].addr, NET_ADDR_MAX, "127.0.0.1:%u", (unsigned)W->port[j]);
+    }
+    snprintf(cfg->listen_addr, NET_ADDR_MAX, "127.0.0.1:%u", (unsigned)W->port[i]);
+    cfg->handshake_timeout_ms = 2000;
+    cfg->keepalive_ms = 200;
+    cfg->idle_timeout_ms = 3000;
+    cfg->backoff_base_ms = 20;
+    cfg->backoff_max_ms = 200;
+    cfg->random = test_random;
+    cfg->random_user = W;
+}
+
+static node_t *node_start_cfg(const net_config_t *cfg) {
+    uint32_t i = cfg->self;
+    assert_null(W->node[i]);
+    node_t *nd = calloc(1, sizeof *nd);
+    assert_non_null(nd);
+    nd->w = W;
+    nd->index = i;
+    assert_int_equal(net_init(&nd->net, &W->loop, cfg, on_message, on_peer_state, nd), QC_OK);
+    W->node[i] = nd;
+    W->port[i] = net_listen_port(&nd->net);
+    assert_true(W->port[i] != 0 || cfg->listen_addr[0] == '\0');
+    return nd;
+}
+
+static node_t *node_start(uint32_t i) {
+    net_config_t cfg;
+    node_config(i, &cfg);
+    return node_start_cfg(&cfg);
+}
+
+/* Starts nodes first..n-1 from the highest index down: each dials only higher indices, whose
+ * ports are then known. */
+static void world_start(uint32_t n, uint32_t first) {
+    W->n = n;
+    for (uint32_t i = n; i-- > first;) node_start(i);
+}
+
+static bool pred_all_up(void *arg) {
+    (void)arg;
+    for (uint32_t i = 0; i < W->n; i++) {
+        if (W->node[i] == NULL) continue;
+        for (uint32_t j = 0; j < W->n; j++)
+            if (j != i && W->node[j] != NULL && !W->node[i]->up[j]) return false;
+    }
+    return true;
+}
+
+static bool pred_node_gone(void *arg) { return W->node[*(uint32_t *)arg] == NULL; }
+
+static void node_stop(uint32_t i) {
+    assert_non_null(W->node[i]);
+    assert_int_equal(net_close(&W->node[i]->net, on_node_closed), QC_OK);
+    assert_true(pump(pred_node_gone, &i, WAIT_MS));
+}
+
+static bool pred_world_empty(void *arg) {
+    (void)arg;
+    for (int i = 0; i < NODES_MAX; i++)
+        if (W->node[i] != NULL) return false;
+    return true;
+}
+
+static void print_handle(uv_handle_t *h, void *arg) {
+    (void)arg;
+    fprintf(stderr, "left open: %s handle %p\n", uv_handle_type_name(h->type), (void *)h);
+}
+
+static int world_teardown(void **state) {
+    (void)state;
+    for (int i = 0; i < NODES_MAX; i++)
+        if (W->node[i] != NULL && !W->node[i]->net.closing)
+            assert_int_equal(net_close(&W->node[i]->net, on_node_closed), QC_OK);
+    assert_true(pump(pred_world_empty, NULL, WAIT_MS));
+    uv_close((uv_handle_t *)&W->tick, NULL);
+    for (int i = 0; i < 100 && uv_run(&W->loop, UV_RUN_NOWAIT) != 0; i++) usleep(1000);
+    uv_walk(&W->loop, print_handle, NULL);
+    assert_int_equal(uv_loop_close(&W->loop), 0); /* every handle of every net is closed */
+    free(W);
+    W = NULL;
+    return 0;
+}
+
+typedef struct {
+    uint32_t node;
+    int msgs;
+} msgs_arg_t;
+
+static bool pred_msgs(void *arg) {
+    msgs_arg_t *a = arg;
+    return W->node[a->node] != NULL && W->node[a->node]->msgs >= a->msgs;
+}
+
+/* Sends text from a to b and waits for it to arrive. */
+static void expect_delivery(uint32_t a, uint32_t b, const char *text) {
+    msgs_arg_t arg = {b, W->node[b]->msgs + 1};
+    assert_int_equal(net_send(&W->node[a]->net, b, text, strlen(text)), QC_OK);
+    assert_true(pump(pred_msgs, &arg, WAIT_MS));
+    assert_int_equal(W->node[b]->last_len, strlen(text));
+    assert_memory_equal(W->node[b]->last, text, strlen(text));
+}
+
+/* ---------------------------------------------------------------- raw client */
+
+typedef struct {
+    int fd;
+    net_hs_config_t cfg;
+    net_hs_t hs;
+    net_stream_t tx;
+    net_rx_t rx;
+    uint8_t sent[NET_HELLO_BYTES + NET_AUTH_BYTES]; /* the handshake as recorded on the wire */
+} raw_t;
+
+static void raw_connect(raw_t *r, uint16_t port) {
+    memset(r, 0, sizeof *r);
+    r->fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(r->fd >= 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    /* The kernel completes the connect from the listen backlog; the loop need not run. */
+    assert_int_equal(connect(r->fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    assert_int_equal(fcntl(r->fd, F_SETFL, fcntl(r->fd, F_GETFL) | O_NONBLOCK), 0);
+}
+
+static void raw_close(raw_t *r) {
+    if (r->fd >= 0) close(r->fd);
+    r->fd = -1;
+    net_rx_free(&r->rx);
+}
+
+typedef struct {
+    raw_t *r;
+    const uint8_t *p;
+    size_t left;
+} raw_io_t;
+
+static bool pred_sent(void *arg) {
+    raw_io_t *io = arg;
+    while (io->left > 0) {
+        ssize_t k = send(io->r->fd, io->p, io->left, MSG_NOSIGNAL);
+        if (k < 0) {
+            assert_true(errno == EAGAIN || errno == EWOULDBLOCK);
+            return false;
+        }
+        io->p += k;
+        io->left -= (size_t)k;
+    }
+    return true;
+}
+
+static void raw_send(raw_t *r, const void *data, size_t len) {
+    raw_io_t io = {r, data, len};
+    assert_true(pump(pred_sent, &io, WAIT_MS));
+}
+
+static bool pred_received(void *arg) {
+    raw_io_t *io = arg;
+    while (io->left > 0) {
+        ssize_t k = recv(io->r->fd, (void *)io->p, io->left, 0);
+        if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return false;
+        assert_true(k > 0); /* the node must not close on us here */
+        io->p += k;
+        io->left -= (size_t)k;
+    }
+    return true;
+}
+
+static void raw_recv(raw_t *r, void *out, size_t len) {
+    raw_io_t io = {r, out, len};
+    assert_true(pump(pred_received, &io, WAIT_MS));
+}
+
+/* True once the node has closed the connection (EOF or reset), discarding any data. */
+static bool pred_closed_by_node(void *arg) {
+    raw_t *r = arg;
+    uint8_t buf[4096];
+    for (;;) {
+        ssize_t k = recv(r->fd, buf, sizeof buf, 0);
+        if (k == 0) return true;
+        if (k < 0) return errno != EAGAIN && errno != EWOULDBLOCK;
+    }
+}
+
+static void raw_expect_closed(raw_t *r) { assert_true(pump(pred_closed_by_node, r, WAIT_MS)); }
+
+/* Completes an honest handshake as validator `as` with the node listening on port. */
+static void raw_handshake(raw_t *r, uint32_t as, uint32_t node) {
+    r->cfg = (net_hs_config_t){.chain = &W->chain, .sk = &W->sk[as], .keys = W->pk, .n = W->n,
+                               .self = as};
+    net_hs_start(&r->hs, &r->cfg, NET_ROLE_INITIATOR, node, NULL, r->sent);
+    raw_send(r, r->sent, NET_HELLO_BYTES);
+    uint8_t hello[NET_HELLO_BYTES], auth[NET_AUTH_BYTES];
+    raw_recv(r, hello, sizeof hello);
+    assert_int_equal(net_hs_on_hello(&r->hs, hello, r->sent + NET_HELLO_BYTES), QC_OK);
+    raw_send(r, r->sent + NET_HELLO_BYTES, NET_AUTH_BYTES);
+    raw_recv(r, auth, sizeof auth);
+    assert_int_equal(net_hs_on_auth(&r->hs, auth), QC_OK);
+    r->tx = r->hs.tx;
+    net_rx_init(&r->rx, &r->hs.rx, 1u << 20);
+}
+
+static void raw_send_frame(raw_t *r, uint8_t type, const void *data, uint32_t len) {
+    size_t wire = net_frame_wire_bytes(len);
+    uint8_t *buf = malloc(wire);
+    assert_non_null(buf);
+    net_frame_seal(&r->tx, type, data, len, buf);
+    raw_send(r, buf, wire);
+    free(buf);
+}
+
+typedef struct {
+    uint32_t node, peer;
+    bool up;
+} up_arg_t;
+
+static bool pred_peer_state(void *arg) {
+    up_arg_t *a = arg;
+    return W->node[a->node] != NULL && W->node[a->node]->up[a->peer] == a->up;
+}
+
+static void expect_peer_state(uint32_t node, uint32_t peer, bool up) {
+    up_arg_t a = {node, peer, up};
+    assert_true(pump(pred_peer_state, &a, WAIT_MS));
+}
+
+typedef struct {
+    const uint64_t *counter;
+    uint64_t at_least;
+} count_arg_t;
+
+static bool pred_count(void *arg) {
+    count_arg_t *a = arg;
+    return *a->counter >= a->at_least;
+}
+
+static void expect_count(const uint64_t *counter, uint64_t at_least) {
+    count_arg_t a = {counter, at_least};
+    assert_true(pump(pred_count, &a, WAIT_MS));
+}
+
+/* ---------------------------------------------------------------- tests */
+
+static void test_exchange_both_ways(void **state) {
+    (void)state;
+    world_start(4, 0);
+    assert_true(pump(pred_all_up, NULL, WAIT_MS));
+    char msg[64];
+    for (uint32_t i = 0; i < 4; i++)
+        for (uint32_t j = 0; j < 4; j++)
+            for (int k = 0; j != i && k < 3; k++) {
+                snprintf(msg, sizeof msg, "m:%u:%u:%d", i, j, k);
+                assert_int_equal(net_send(&W->node[i]->net, j, msg, strlen(msg)), QC_OK);
+            }
+    assert_int_equal(net_broadcast(&W->node[3]->net, "all", 3), 3);
+    for (uint32_t j = 0; j < 4; j++) {
+        msgs_arg_t a = {j, 9 + (j != 3)};
+        assert_true(pump(pred_msgs, &a, WAIT_MS));
+    }
+    for (uint32_t j = 0; j < 4; j++) {
+        node_t *nd = W->node[j];
+        assert_int_equal(nd->msgs, 9 + (j != 3));
+        for (uint32_t i = 0; i < 4; i++)
+            assert_int_equal(nd->from[i], i == j ? 0 : 3 + (i == 3));
+        for (uint32_t i = 0; i < 4; i++) { /* each link keeps its order */
+            if (i == j) continue;
+            snprintf(msg, sizeof msg, "m:%u:%u:2", i, j);
+            assert_string_equal(nd->last_from[i], i == 3 ? "all" : msg);
+        }
+        for (uint32_t i = 0; i < 4; i++) {
+            if (i == j) continue;
+            const net_peer_stats_t *st = net_peer_stats(&nd->net, i);
+            assert_true(st->up);
+            assert_int_equal(st->frames_out, 3 + (j == 3));
+            assert_int_equal(st->frames_in, 3 + (i == 3));
+            assert_true(st->bytes_in > 0 && st->bytes_out > 0);
+            assert_int_equal(st->links_up, 1);
+        }
+        assert_int_equal(net_stats(&nd->net)->peers_up, 3);
+        assert_int_equal(nd->ups, 3);
+        assert_int_equal(nd->downs, 0);
+    }
+    assert_int_equal(net_send(&W->node[0]->net, 0, "x", 1), QC_ERR_RANGE);
+    assert_int_equal(net_send(&W->node[0]->net, 4, "x", 1), QC_ERR_RANGE);
+}
+
+typedef struct {
+    uint32_t node;
+    size_t len;
+} big_arg_t;
+
+static qc_hash_t big_digest;
+static size_t big_len;
+static int big_count;
+
+static void on_message_digest(net_t *net, uint32_t peer, const uint8_t *data, size_t len,
+                              void *user) {
+    (void)net, (void)peer, (void)user;
+    qc_sha256(&big_digest, data, len);
+    big_len = len;
+    big_count++;
+}
+
+static bool pred_big(void *arg) { return big_count >= *(int *)arg; }
+
+static void test_frame_size_limits(void **state) {
+    (void)state;
+    W->n = 2;
+    net_config_t cfg;
+    node_config(1, &cfg);
+    cfg.frame_bytes_max = 1u << 20;
+    cfg.send_queue_bytes_max = 4u << 20;
+    node_t *b = calloc(1, sizeof *b);
+    assert_non_null(b);
+    b->index = 1;
+    assert_int_equal(net_init(&b->net, &W->loop, &cfg, on_message_digest, on_peer_state, b),
+                     QC_OK);
+    W->node[1] = b;
+    W->port[1] = net_listen_port(&b->net);
+    node_config(0, &cfg);
+    cfg.frame_bytes_max = 1u << 20;
+    cfg.send_queue_bytes_max = 4u << 20;
+    node_start_cfg(&cfg);
+    assert_true(pump(pred_all_up, NULL, WAIT_MS));
+    big_count = 0;
+
+    size_t max = 1u << 20;
+    uint8_t *payload = malloc(max + 1);
+    assert_non_null(payload);
+    randombytes_buf(payload, max + 1);
+    qc_hash_t want;
+    qc_sha256(&want, payload, max);
+    assert_int_equal(net_send(&W->node[0]->net, 1, payload, max), QC_OK);
+    int one = 1;
+    assert_true(pump(pred_big, &one, WAIT_MS));
+    assert_int_equal(big_len, max);
+    assert_memory_equal(big_digest.b, want.b, 32);
+    /* Over the limit: refused at the sender, nothing sent. */
+    assert_int_equal(net_send(&W->node[0]->net, 1, payload, max + 1), QC_ERR_TOOBIG);
+    assert_int_equal(net_broadcast(&W->node[0]->net, payload, max + 1), QC_ERR_TOOBIG);
+    /* An empty frame is a valid message. */
+    assert_int_equal(net_send(&W->node[0]->net, 1, "", 0), QC_OK);
+    int two = 2;
+    assert_true(pump(pred_big, &two, WAIT_MS));
+    assert_int_equal(big_len, 0);
+    assert_int_equal(net_peer_stats(&W->node[1]->net, 0)->frames_in, 2);
+    free(payload);
+}
+
+static void test_unknown_key_refused(void **state) {
+    (void)state;
+    world_start(3, 1); /* validators 1 and 2; 0 is offline */
+    assert_true(pump(pred_all_up, NULL, WAIT_MS));
+    /* A rogue claims index 0 with a key of its own and dials 1 and 2. */
+    net_config_t cfg;
+    node_config(0, &cfg);
+    qc_pubkey_t rogue_pk;
+    crypto_sign_keypair(rogue_pk.b, cfg.node_sk.b);
+    cfg.peers[0].node_key = rogue_pk;
+    cfg.listen_addr[0] = '\0';
+    node_t *rogue = node_start_cfg(&cfg);
+    expect_count(&net_stats(&W->node[1]->net)->hs_fail[NET_FAIL_UNKNOWN_KEY], 2);
+    expect_count(&net_stats(&W->node[2]->net)->hs_fail[NET_FAIL_UNKNOWN_KEY], 2);
+    assert_int_equal(rogue->ups, 0);
+    assert_int_equal(W->node[1]->ups, 1); /* only the honest link */
+    assert_int_equal(W->node[2]->ups, 1);
+    expect_delivery(1, 2, "still here");
+    expect_delivery(2, 1, "and back");
+    assert_int_equal(W->node[2]->from[0], 0);
+}
+
+static void test_wrong_chain_refused(void **state) {
+    (void)state;
+    world_start(3, 1);
+    assert_true(pump(pred_all_up, NULL, WAIT_MS));
+    /* Validator 0's real key, but bound to another chain. */
+    net_config_t cfg;
+    node_config(0, &cfg);
+    cfg.chain.b[0] ^= 0xff;
+    node_t *other = node_start_cfg(&cfg);
+    expect_count(&net_stats(&W->node[1]->net)->hs_fail[NET_FAIL_CHAIN], 1);
+    expect_count(&net_stats(&W->node[2]->net)->hs_fail[NET_FAIL_CHAIN], 1);
+    assert_true(net_stats(&other->net)->hs_fail[NET_FAIL_CHAIN] >= 1);
+    assert_int_equal(other->ups, 0);
+    assert_false(net_peer_up(&W->node[2]->net, 0));
+    expect_delivery(1, 2, "same chain");
+}
+
+static void test_raw_garbage_refused(void **state) {
+    (void)state;
+    world_start(3, 1);
+    assert_true(pump(pred_all_up, NULL, WAIT_MS));
+    const net_stats_t *st = net_stats(&W->node[2]->net);
+    raw_t r;
+    raw_connect(&r, W->port[2]);
+    uint8_t junk[1000];
+    randombytes_buf(junk, sizeof junk);
+    junk[0] = 'X'; /* never the magic */
+    raw_send(&r, junk, sizeof junk);
+    raw_expect_closed(&r);
+    raw_close(&r);
+    assert_int_equal(st->hs_fail[NET_FAIL_GARBAGE], 1);
+
+    /* A valid HELLO as validator 0 followed by a random AUTH: the signature fails. */
+    raw_connect(&r, W->port[2]);
+    net_hs_config_t c0 = {.chain = &W->chain, .sk = &W->sk[0], .keys = W->pk, .n = 3, .self = 0};
+    net_hs_start(&r.hs, &c0, NET_ROLE_INITIATOR, 2, NULL, r.sent);
+    raw_send(&r, r.sent, NET_HELLO_BYTES);
+    raw_send(&r, junk, NET_AUTH_BYTES);
+    raw_expect_closed(&r);
+    raw_close(&r);
+    assert_int_equal(st->hs_fail[NET_FAIL_SIGNATURE], 1);
+    assert_int_equal(net_peer_stats(&W->node[2]->net, 0)->hs_fail[NET_FAIL_SIGNATURE], 1);
+
+    /* A connection that says nothing times out (handshake_timeout_ms is 2000 here). */
+    raw_connect(&r, W->port[2]);
+    raw_expect_closed(&r);
+    raw_close(&r);
+    assert_int_equal(st->hs_fail[NET_FAIL_TIMEOUT], 1);
+
+    assert_int_equal(W->node[2]->ups, 1);
+    assert_int_equal(st->pending, 0);
+    expect_delivery(1, 2, "unharmed");
+}
+
+static void test_raw_bad_frames_refused(void **state) {
+    (void)state;
+    world_start(3, 1);
+    assert_true(pump(pred_all_up, NULL, WAIT_MS));
+    node_t *n2 = W->node[2];
+    const net_peer_stats_t *p0 = net_peer_stats(&n2->net, 0);
+    raw_t r;
+
+    /* An honest frame, then a truncated one and EOF. */
+    raw_connect(&r, W->port[2]);
+    raw_handshake(&r, 0, 2);
+    expect_peer_state(2, 0, true);
+    raw_send_frame(&r, NET_FRAME_DATA, "hello", 5);
+    msgs_arg_t a = {2, 1};
+    assert_true(pump(pred_msgs, &a, WAIT_MS));
+    assert_memory_equal(n2->last, "hello", 5);
+    uint8_t body[100] = {0}, wire[200];
+    net_frame_seal(&r.tx, NET_FRAME_DATA, body, sizeof body, wire);
+    raw_send(&r, wire, NET_FRAME_HEADER_BYTES + 40);
+    shutdown(r.fd, SHUT_WR);
+    expect_peer_state(2, 0, false);
+    raw_close(&r);
+    assert_int_equal(p0->protocol_errors, 1);
+
+    /* A header announcing one byte over frame_bytes_max: closed before any body. */
+    raw_connect(&r, W->port[2]);
+    raw_handshake(&r, 0, 2);
+    expect_peer_state(2, 0, true);
+    uint8_t hdr_only[NET_FRAME_HEADER_BYTES + 64];
+    uint8_t plain[NET_FRAME_HEADER_PLAIN_BYTES];
+    qc_put_u32(plain, n2->net.cfg.frame_bytes_max + 1);
+    plain[4] = NET_FRAME_DATA;
+    crypto_secretstream_xchacha20poly1305_push(&r.tx, hdr_only, NULL, plain, sizeof plain, NULL,
+                                               0, crypto_secretstream_xchacha20poly1305_TAG_MESSAGE);
+    raw_send(&r, hdr_only, NET_FRAME_HEADER_BYTES);
+    raw_expect_closed(&r);
+    raw_close(&r);
+    expect_peer_state(2, 0, false);
+    assert_int_equal(p0->protocol_errors, 2);
+
+    /* Random bytes after a good handshake fail authentication. */
+    raw_connect(&r, W->port[2]);
+    raw_handshake(&r, 0, 2);
+    expect_peer_state(2, 0, true);
+    randombytes_buf(wire, sizeof wire);
+    raw_send(&r, wire, sizeof wire);
+    raw_expect_closed(&r);
+    raw_close(&r);
+    expect_peer_state(2, 0, false);
+    assert_int_equal(p0->protocol_errors, 3);
+
+    assert_int_equal(n2->msgs, 1); /* nothing but the honest frame got through */
+    assert_int_equal(n2->from[0], 1);
+    expect_delivery(1, 2, "still serving");
+}
+
+static void test_replayed_handshake_refused(void **state) {
+    (void)state;
+    world_start(3, 1);
+    assert_true(pump(pred_all_up, NULL, WAIT_MS));
+    node_t *n2 = W->node[2];
+    raw_t r;
+    raw_connect(&r, W->port[2]);
+    raw_handshake(&r, 0, 2);
+    expect_peer_state(2, 0, true);
+    uint8_t recorded[sizeof r.sent];
+    memcpy(recorded, r.sent, sizeof recorded);
+    raw_close(&r);
+    expect_peer_state(2, 0, false);
+
+    /* The attacker replays validator 0's recorded HELLO and AUTH byte for byte. */
+    raw_connect(&r, W->port[2]);
+    raw_send(&r, recorded, sizeof recorded);
+    raw_expect_closed(&r);
+    raw_close(&r);
+    assert_int_equal(net_stats(&n2->net)->hs_fail[NET_FAIL_SIGNATURE], 1);
+    assert_int_equal(net_peer_stats(&n2->net, 0)->hs_fail[NET_FAIL_SIGNATURE], 1);
+    assert_int_equal(net_peer_stats(&n2->net, 0)->links_up, 1);
+    assert_false(n2->up[0]);
+    expect_delivery(1, 2, "after replay");
+}
+
+static void test_stuck_peer_fills_queue(void **state) {
+    (void)state;
+    W->n = 3;
+    net_config_t cfg;
+    node_config(2, &cfg);
+    cfg.frame_bytes_max = 64 * 1024;
+    cfg.send_queue_bytes_max = 256 * 1024;
+    cfg.idle_timeout_ms = 1500;
+    node_t *n2 = node_start_cfg(&cfg);
+    /* Validator 0 is a raw client that completes the handshake and then never reads. */
+    raw_t r;
+    raw_connect(&r, W->port[2]);
+    raw_handshake(&r, 0, 2);
+    expect_peer_state(2, 0, true);
+    const net_peer_stats_t *st = net_peer_stats(&n2->net, 0);
+    uint8_t *chunk = calloc(1, 64 * 1024);
+    assert_non_null(chunk);
+    size_t accepted = 0;
+    int rc = QC_OK;
+    for (int i = 0; i < 4096 && rc == QC_OK; i++) { /* at most 256 MiB: never reached */
+        rc = net_send(&n2->net, 0, chunk, 64 * 1024);
+        if (rc == QC_OK) accepted += 64 * 1024;
+        assert_true(st->queue_bytes <= cfg.send_queue_bytes_max);
+        uv_run(&W->loop, UV_RUN_NOWAIT); /* let completed writes leave the queue */
+    }
+    assert_int_equal(rc, QC_ERR_FULL);
+    /* The kernel's socket buffers took more than the queue bound before it filled. */
+    assert_true(accepted > cfg.send_queue_bytes_max);
+    assert_int_equal(st->drops_full, 1);
+    /* Still full a while later: the peer is stuck, and memory does not grow. */
+    pump_for(100);
+    assert_int_equal(net_send(&n2->net, 0, chunk, 64 * 1024), QC_ERR_FULL);
+    assert_true(st->queue_bytes <= cfg.send_queue_bytes_max);
+    assert_int_equal(st->drops_full, 2);
+    /* The stuck peer is dropped after idle_timeout_ms, and its queue with it. */
+    expect_peer_state(2, 0, false);
+    assert_int_equal(st->idle_closes, 1);
+    assert_int_equal(st->queue_bytes, 0);
+    assert_int_equal(net_send(&n2->net, 0, chunk, 1), QC_ERR_CLOSED);
+    raw_close(&r);
+    free(chunk);
+}
+
+static void test_reconnect_after_restart(void **state) {
+    (void)state;
+    world_start(3, 0);
+    assert_true(pump(pred_all_up, NULL, WAIT_MS));
+    uint32_t random_before = W->random_calls;
+    node_stop(1); /* 1 dials 2 and is dialled by 0 */
+    expect_peer_state(0, 1, false);
+    expect_peer_state(2, 1, false);
+    assert_int_equal(net_send(&W->node[0]->net, 1, "x", 1), QC_ERR_CLOSED);
+    pump_for(100); /* 0 keeps redialling a closed port, with backoff */
+    assert_true(net_peer_stats(&W->node[0]->net, 1)->dial_failures >= 1);
+    node_start(1);
+    assert_true(pump(pred_all_up, NULL, WAIT_MS));
+    assert_true(W->random_calls > random_before); /* backoff drew from the injected source */
+    expect_delivery(0, 1, "welcome back");
+    expect_delivery(1, 2, "hello again");
+    expect_delivery(2, 0, "never left");
+    assert_int_equal(net_peer_stats(&W->node[0]->net, 1)->links_up, 2);
+    assert_int_equal(net_peer_stats(&W->node[2]->net, 1)->links_down, 1);
+}
+
+static void test_idle_and_keepalive(void **state) {
+    (void)state;
+    W->n = 2;
+    net_config_t cfg;
+    node_config(1, &cfg);
+    cfg.keepalive_ms = 100;
+    cfg.idle_timeout_ms = 400;
+    node_t *b = node_start_cfg(&cfg);
+    node_config(0, &cfg);
+    cfg.keepalive_ms = 100;
+    cfg.idle_timeout_ms = 400;
+    node_t *a = node_start_cfg(&cfg);
+    assert_true(pump(pred_all_up, NULL, WAIT_MS));
+    /* Keepalives hold a quiet link open well past the idle timeout. */
+    pump_for(1200);
+    assert_int_equal(a->downs + b->downs, 0);
+    assert_true(net_peer_stats(&b->net, 0)->pings_in >= 5);
+    assert_true(net_peer_stats(&a->net, 1)->pings_out >= 5);
+
+    /* Validator 0 restarts without keepalives: 1 closes the silent link. */
+    node_stop(0);
+    expect_peer_state(1, 0, false);
+    node_config(0, &cfg);
+    cfg.keepalive_ms = 0;
+    cfg.idle_timeout_ms = 0;
+    a = node_start_cfg(&cfg);
+    expect_peer_state(1, 0, true);
+    uv_update_time(&W->loop);
+    uint64_t t0 = uv_now(&W->loop);
+    expect_peer_state(1, 0, false);
+    assert_true(uv_now(&W->loop) - t0 >= 400 - 10);
+    assert_int_equal(net_peer_stats(&b->net, 0)->idle_closes, 1);
+    count_arg_t down = {&net_peer_stats(&a->net, 1)->links_down, 1};
+    assert_true(pump(pred_count, &down, WAIT_MS)); /* 0 saw the close too */
+}
+
+static void test_close_with_traffic_in_flight(void **state) {
+    (void)state;
+    world_start(3, 0);
+    assert_true(pump(pred_all_up, NULL, WAIT_MS));
+    /* Node 2 closes its net from inside on_message, with 49 more frames on the way. */
+    W->node[2]->close_on_message = 1;
+    uint8_t buf[4096] = {0};
+    for (int i = 0; i < 50; i++) {
+        assert_int_equal(net_send(&W->node[0]->net, 2, buf, sizeof buf), QC_OK);
+        assert_int_equal(net_send(&W->node[0]->net, 1, buf, sizeof buf), QC_OK);
+    }
+    uint32_t two = 2;
+    assert_true(pump(pred_node_gone, &two, WAIT_MS));
+    assert_int_equal(W->final_msgs[2], 1); /* no callback ran after net_close */
+    expect_peer_state(0, 2, false);
+    expect_peer_state(1, 2, false);
+    /* Node 0 closes with frames still queued to 1, and 1 while its dial to 2 keeps failing;
+     * teardown checks that every handle closed and ASan that nothing leaked. */
+    for (int i = 0; i < 50; i++)
+        assert_int_equal(net_send(&W->node[0]->net, 1, buf, sizeof buf), QC_OK);
+    assert_true(net_peer_stats(&W->node[0]->net, 1)->queue_bytes > 0);
+    assert_int_equal(net_close(&W->node[0]->net, on_node_closed), QC_OK);
+    assert_int_equal(net_close(&W->node[0]->net, on_node_closed), QC_ERR_STATE);
+    assert_int_equal(net_send(&W->node[0]->net, 1, "x", 1), QC_ERR_CLOSED);
+    pump_for(50);
+    assert_null(W->node[0]);
+}
+
+static void test_config_refused(void **state) {
+    (void)state;
+    W->n = 3;
+    net_config_t cfg;
+    net_t net;
+    node_config(2, &cfg);
+    cfg.node_sk = W->sk[1]; /* key is not peers[self]'s */
+    assert_int_equal(net_init(&net, &W->loop, &cfg, on_message, on_peer_state, NULL),
+                     QC_ERR_INVALID);
+    node_config(2, &cfg);
+    cfg.send_queue_bytes_max = cfg.frame_bytes_max; /* cannot hold one largest frame */
+    assert_int_equal(net_init(&net, &W->loop, &cfg, on_message, on_peer_state, NULL),
+                     QC_ERR_INVALID);
+    node_config(1, &cfg);
+    snprintf(cfg.peers[2].addr, NET_ADDR_MAX, "localhost:7000"); /* numeric only */
+    assert_int_equal(net_init(&net, &W->loop, &cfg, on_message, on_peer_state, NULL),
+                     QC_ERR_INVALID);
+    node_config(1, &cfg);
+    snprintf(cfg.peers[2].addr, NET_ADDR_MAX, "127.0.0.1:70000");
+    assert_int_equal(net_init(&net, &W->loop, &cfg, on_message, on_peer_state, NULL),
+                     QC_ERR_INVALID);
+    node_config(1, &cfg);
+    cfg.peers[2].node_key = cfg.peers[0].node_key; /* one key, two validators */
+    assert_int_equal(net_init(&net, &W->loop, &cfg, on_message, on_peer_state, NULL),
+                     QC_ERR_INVALID);
+    /* A port already taken: an I/O error, and no handle was left behind. */
+    node_start(2);
+    node_config(1, &cfg);
+    snprintf(cfg.listen_addr, NET_ADDR_MAX, "127.0.0.1:%u", (unsigned)W->port[2]);
+    assert_int_equal(net_init(&net, &W->loop, &cfg, on_message, on_peer_state, NULL),
+                     QC_ERR_IO);
+    snprintf(cfg.listen_addr, NET_ADDR_MAX, "[::1]:0");
+    node_t *v6 = node_start_cfg(&cfg); /* IPv6 listener, dialling 2 over IPv4 */
+    expect_peer_state(2, 1, true);
+    assert_true(net_listen_port(&v6->net) != 0);
+}
+
+static void test_backoff(void **state) {
+    (void)state;
+    assert_int_equal(net_backoff_ms(100, 10000, 0, 0), 50);
+    assert_int_equal(net_backoff_ms(100, 10000, 0, 50), 100);
+    assert_int_equal(net_backoff_ms(100, 10000, 0, 51), 50);
+    assert_int_equal(net_backoff_ms(100, 10000, 3, 0), 400);
+    assert_int_equal(net_backoff_ms(100, 10000, 3, UINT32_MAX) <= 800, 1);
+    assert_int_equal(net_backoff_ms(100, 10000, 30, 0), 5000); /* capped */
+    for (uint32_t r = 0; r < 1000; r += 7) {
+        uint64_t d = net_backoff_ms(100, 10000, 200, r * 2654435761u);
+        assert_true(d >= 5000 && d <= 10000);
+    }
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_exchange_both_ways, world_setup, world_teardown),
+        cmocka_unit_test_setup_teardown(test_frame_size_limits, world_setup, world_teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_key_refused, world_setup, world_teardown),
+        cmocka_unit_test_setup_teardown(test_wrong_chain_refused, world_setup, world_teardown),
+        cmocka_unit_test_setup_teardown(test_raw_garbage_refused, world_setup, world_teardown),
+        cmocka_unit_test_setup_teardown(test_raw_bad_frames_refused, world_setup,
+                                        world_teardown),
+        cmocka_unit_test_setup_teardown(test_replayed_handshake_refused, world_setup,
+                                        world_teardown),
+        cmocka_unit_test_setup_teardown(test_stuck_peer_fills_queue, world_setup,
+                                        world_teardown),
+        cmocka_unit_test_setup_teardown(test_reconnect_after_restart, world_setup,
+                                        world_teardown),
+        cmocka_unit_test_setup_teardown(test_idle_and_keepalive, world_setup, world_teardown),
+        cmocka_unit_test_setup_teardown(test_close_with_traffic_in_flight, world_setup,
+                                        world_teardown),
+        cmocka_unit_test_setup_teardown(test_config_refused, world_setup, world_teardown),
+        cmocka_unit_test(test_backoff),
+    };
+    alarm(120); /* a last resort: no single wait above can exceed its own deadline */
+    qc_log_set_level(QC_LOG_ERROR);
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
