@@ -1,0 +1,408 @@
+/* test_cli.c - the qchain commands run in-process: keygen, genesis and testnet outputs, exit
+ * codes (0 ok, 1 failure, 2 usage), --help and --json. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "cli.h"
+#include "config.h"
+#include "genesis.h"
+#include "keys.h"
+#include "tdir.h"
+
+#define ARGV_MAX 32
+
+static const char *const k_cities[9] = {"jinan",  "zibo",    "taian",    "liaocheng", "dezhou",
+                                        "binzhou", "dongying", "jining", "heze"};
+
+typedef struct {
+    char dir[TDIR_PATH_MAX];
+    char *out; /* captured stdout of the last run (malloc'd) */
+} fx_t;
+
+static int setup(void **state) {
+    fx_t *fx = calloc(1, sizeof *fx);
+    if (fx == NULL) return -1;
+    tdir_make(fx->dir, "cli");
+    unsetenv(KEYS_PASSPHRASE_ENV);
+    *state = fx;
+    return 0;
+}
+
+static int teardown(void **state) {
+    fx_t *fx = *state;
+    tdir_remove(fx->dir);
+    free(fx->out);
+    free(fx);
+    unsetenv(KEYS_PASSPHRASE_ENV);
+    return 0;
+}
+
+/* Runs `qchain ARGS...` (NULL-terminated) through cli_main, capturing stdout into fx->out. */
+static int run(fx_t *fx, ...) {
+    char *argv[ARGV_MAX + 1];
+    int argc = 0;
+    argv[argc++] = (char *)"qchain";
+    va_list ap;
+    va_start(ap, fx);
+    for (char *a; (a = va_arg(ap, char *)) != NULL;) {
+        assert_true(argc < ARGV_MAX);
+        argv[argc++] = a;
+    }
+    va_end(ap);
+    argv[argc] = NULL;
+    free(fx->out);
+    tdir_capture_begin();
+    int rc = cli_main(argc, argv);
+    fx->out = tdir_capture_end();
+    return rc;
+}
+
+static json_t *out_json(fx_t *fx) {
+    json_error_t e;
+    json_t *j = json_loads(fx->out, 0, &e);
+    if (j == NULL) fail_msg("not JSON (%s): %s", e.text, fx->out);
+    return j;
+}
+
+static const char *jstr(const json_t *o, const char *key) {
+    const char *s = json_string_value(json_object_get(o, key));
+    assert_non_null(s);
+    return s;
+}
+
+static void test_dispatch_and_help(void **state) {
+    fx_t *fx = *state;
+    assert_int_equal(run(fx, NULL), CLI_EXIT_USAGE);
+    assert_int_equal(run(fx, "--help", NULL), CLI_EXIT_OK);
+    for (size_t i = 0; cli_commands[i].name != NULL; i++) {
+        assert_non_null(strstr(fx->out, cli_commands[i].name));
+    }
+    assert_int_equal(run(fx, "frobnicate", NULL), CLI_EXIT_USAGE);
+    assert_int_equal(run(fx, "help", "genesis", NULL), CLI_EXIT_OK);
+    assert_non_null(strstr(fx->out, "Usage: qchain genesis"));
+    assert_int_equal(run(fx, "help", "nope", NULL), CLI_EXIT_USAGE);
+    static const char *const cmds[] = {"keygen", "genesis", "testnet"};
+    for (size_t i = 0; i < 3; i++) {
+        assert_non_null(cli_find(cmds[i]));
+        assert_int_equal(run(fx, cmds[i], "--help", NULL), CLI_EXIT_OK);
+        assert_non_null(strstr(fx->out, "Exit status"));
+        assert_int_equal(run(fx, cmds[i], "--no-such-option", NULL), CLI_EXIT_USAGE);
+        assert_int_equal(run(fx, cmds[i], "stray", NULL), CLI_EXIT_USAGE);
+    }
+    assert_null(cli_find("nope"));
+}
+
+static void test_keygen(void **state) {
+    fx_t *fx = *state;
+    char sec[TDIR_PATH_MAX], pub[TDIR_PATH_MAX];
+    tdir_path(sec, fx->dir, "seal.key");
+    tdir_path(pub, fx->dir, "seal.pub");
+    assert_int_equal(run(fx, "keygen", "--role", "seal", "--out", sec, "--json", NULL),
+                     CLI_EXIT_OK);
+    json_t *j = out_json(fx);
+    assert_string_equal(jstr(j, "role"), "seal");
+    assert_string_equal(jstr(j, "public_file"), pub);
+    assert_true(json_is_false(json_object_get(j, "encrypted")));
+    assert_int_equal(tdir_mode(sec), 0600);
+    assert_int_equal(tdir_mode(pub), 0644);
+    keys_pair_t kp;
+    qc_pubkey_t pk;
+    assert_int_equal(keys_load_secret(sec, NULL, KEYS_ROLE_SEAL, &kp, NULL, 0), QC_OK);
+    assert_int_equal(keys_load_public(pub, KEYS_ROLE_SEAL, &pk, NULL, NULL, 0), QC_OK);
+    assert_memory_equal(kp.pk.b, pk.b, QC_PUBKEY_BYTES);
+    char hex[65];
+    qc_hex_encode(hex, pk.b, QC_PUBKEY_BYTES);
+    assert_string_equal(jstr(j, "public"), hex);
+    json_decref(j);
+
+    /* Never overwrites: failure, and the old key is intact. */
+    assert_int_equal(run(fx, "keygen", "--role", "seal", "--out", sec, NULL), CLI_EXIT_FAIL);
+    keys_pair_t again;
+    assert_int_equal(keys_load_secret(sec, NULL, KEYS_ROLE_SEAL, &again, NULL, 0), QC_OK);
+    assert_memory_equal(again.sk.b, kp.sk.b, QC_SECKEY_BYTES);
+
+    /* Usage errors. */
+    assert_int_equal(run(fx, "keygen", "--out", sec, NULL), CLI_EXIT_USAGE);
+    assert_int_equal(run(fx, "keygen", "--role", "seal", NULL), CLI_EXIT_USAGE);
+    assert_int_equal(run(fx, "keygen", "--role", "root", "--out", sec, NULL), CLI_EXIT_USAGE);
+    assert_int_equal(run(fx, "keygen", "--role", "node", "--out", sec, "--kdf", "min", NULL),
+                     CLI_EXIT_USAGE);
+    assert_int_equal(run(fx, "keygen", "--role", "node", "--out", sec, "--encrypt", "--kdf",
+                         "fast", NULL),
+                     CLI_EXIT_USAGE);
+
+    /* Plain output names the key and the files. */
+    char node[TDIR_PATH_MAX], node_pub[TDIR_PATH_MAX];
+    tdir_path(node, fx->dir, "n");
+    tdir_path(node_pub, fx->dir, "custom.pub");
+    assert_int_equal(run(fx, "keygen", "--role", "node", "--out", node, "--pub", node_pub, NULL),
+                     CLI_EXIT_OK);
+    assert_non_null(strstr(fx->out, "node key "));
+    assert_non_null(strstr(fx->out, node_pub));
+    assert_int_equal(keys_load_public(node_pub, KEYS_ROLE_NODE, &pk, NULL, NULL, 0), QC_OK);
+}
+
+static void test_keygen_encrypted(void **state) {
+    fx_t *fx = *state;
+    char sec[TDIR_PATH_MAX], pass[TDIR_PATH_MAX];
+    tdir_path(sec, fx->dir, "admin.key");
+    /* No passphrase anywhere: failure, nothing written. */
+    assert_int_equal(run(fx, "keygen", "--role", "admin", "--out", sec, "--encrypt", "--kdf",
+                         "min", NULL),
+                     CLI_EXIT_FAIL);
+    assert_int_equal(access(sec, F_OK), -1);
+    setenv(KEYS_PASSPHRASE_ENV, "envpass", 1);
+    assert_int_equal(run(fx, "keygen", "--role", "admin", "--out", sec, "--encrypt", "--kdf",
+                         "min", "--json", NULL),
+                     CLI_EXIT_OK);
+    json_t *j = out_json(fx);
+    assert_true(json_is_true(json_object_get(j, "encrypted")));
+    json_decref(j);
+    keys_pair_t kp;
+    assert_true(keys_file_encrypted(sec));
+    assert_int_equal(keys_load_secret(sec, "envpass", KEYS_ROLE_ADMIN, &kp, NULL, 0), QC_OK);
+    assert_int_equal(keys_load_secret(sec, "other", KEYS_ROLE_ADMIN, &kp, NULL, 0),
+                     QC_ERR_CRYPTO);
+
+    /* From a passphrase file (which wins over the environment). */
+    tdir_write(pass, fx->dir, "pass.txt", "filepass\n", 9, 0600);
+    tdir_path(sec, fx->dir, "node.key");
+    assert_int_equal(run(fx, "keygen", "--role", "node", "--out", sec, "--encrypt", "--kdf",
+                         "min", "--passphrase-file", pass, NULL),
+                     CLI_EXIT_OK);
+    assert_int_equal(keys_load_secret(sec, "filepass", KEYS_ROLE_NODE, &kp, NULL, 0), QC_OK);
+    assert_int_equal(chmod(pass, 0644), 0);
+    tdir_path(sec, fx->dir, "seal.key");
+    assert_int_equal(run(fx, "keygen", "--role", "seal", "--out", sec, "--encrypt", "--kdf",
+                         "min", "--passphrase-file", pass, NULL),
+                     CLI_EXIT_FAIL);
+}
+
+/* Makes keys for member i in fx->dir and returns its --member spec in spec. */
+static void member_spec(fx_t *fx, int i, char *spec, size_t cap) {
+    char paths[3][TDIR_PATH_MAX];
+    static const char *const roles[3] = {"node", "seal", "admin"};
+    for (int r = 0; r < 3; r++) {
+        char name[64], sec[TDIR_PATH_MAX];
+        snprintf(name, sizeof name, "%s-%s.key", k_cities[i], roles[r]);
+        tdir_path(sec, fx->dir, name);
+        assert_int_equal(run(fx, "keygen", "--role", roles[r], "--out", sec, NULL), CLI_EXIT_OK);
+        assert_int_equal(keys_public_path(sec, paths[r], sizeof paths[r]), QC_OK);
+    }
+    snprintf(spec, cap, "name=%s,display=City %d,node=%s,seal=%s,admin=%s,p2p=127.0.0.1:%d,"
+                        "api=127.0.0.1:%d",
+             k_cities[i], i, paths[0], paths[1], paths[2], 7101 + i, 8101 + i);
+}
+
+static void test_genesis_command(void **state) {
+    fx_t *fx = *state;
+    char spec[5][3 * TDIR_PATH_MAX + 200], out[TDIR_PATH_MAX];
+    for (int i = 0; i < 5; i++) member_spec(fx, i, spec[i], sizeof spec[i]);
+    tdir_path(out, fx->dir, "genesis.json");
+
+    /* Too few members is a usage error; so is a missing chain id. */
+    assert_int_equal(run(fx, "genesis", "--chain-id", "c1", "--member", spec[0], "--member",
+                         spec[1], "--member", spec[2], "--out", out, NULL),
+                     CLI_EXIT_USAGE);
+    assert_int_equal(run(fx, "genesis", "--member", spec[0], "--out", out, NULL), CLI_EXIT_USAGE);
+    assert_int_equal(run(fx, "genesis", "--chain-id", "bad id", "--out", out, NULL),
+                     CLI_EXIT_USAGE);
+    assert_int_equal(run(fx, "genesis", "--chain-id", "c1", "--member", "name=x,colour=red",
+                         "--out", out, NULL),
+                     CLI_EXIT_USAGE);
+    assert_int_equal(run(fx, "genesis", "--chain-id", "c1", "--member", "name=x", "--out", out,
+                         NULL),
+                     CLI_EXIT_USAGE);
+    assert_int_equal(run(fx, "genesis", "--chain-id", "c1", "--window", "x", NULL),
+                     CLI_EXIT_USAGE);
+    assert_int_equal(access(out, F_OK), -1);
+
+    assert_int_equal(run(fx, "genesis", "--chain-id", "c1", "--member", spec[0], "--member",
+                         spec[1], "--member", spec[2], "--member", spec[3], "--member", spec[4],
+                         "--out", out, "--time-ms", "1234", "--threshold", "4",
+                         "--block-max-txs", "77", "--json", NULL),
+                     CLI_EXIT_OK);
+    json_t *j = out_json(fx);
+    genesis_t *g = malloc(sizeof *g);
+    assert_non_null(g);
+    assert_int_equal(genesis_load(out, g, NULL, 0), QC_OK);
+    char hash[65];
+    assert_string_equal(jstr(j, "genesis_hash"), qc_hash_hex(hash, &g->hash));
+    json_decref(j);
+    assert_int_equal(g->validators.n, 5);
+    assert_int_equal(g->genesis_time_ms, 1234);
+    assert_int_equal(g->validators.governance_threshold, 4);
+    assert_int_equal(g->consensus.block_max_txs, 77);
+    assert_string_equal(g->info[2].display_name, "City 2");
+    assert_string_equal(g->info[4].api_address, "127.0.0.1:8105");
+    char pub[TDIR_PATH_MAX];
+    qc_pubkey_t pk;
+    tdir_path(pub, fx->dir, "taian-seal.pub");
+    assert_int_equal(keys_load_public(pub, KEYS_ROLE_SEAL, &pk, NULL, NULL, 0), QC_OK);
+    assert_memory_equal(g->validators.members[2].seal_key.b, pk.b, QC_PUBKEY_BYTES);
+
+    /* Exists: failure without --force; --force replaces. */
+    assert_int_equal(run(fx, "genesis", "--chain-id", "c2", "--member", spec[0], "--member",
+                         spec[1], "--member", spec[2], "--member", spec[3], "--out", out, NULL),
+                     CLI_EXIT_FAIL);
+    assert_int_equal(run(fx, "genesis", "--chain-id", "c2", "--member", spec[0], "--member",
+                         spec[1], "--member", spec[2], "--member", spec[3], "--out", out,
+                         "--force", NULL),
+                     CLI_EXIT_OK);
+    assert_non_null(strstr(fx->out, "genesis hash "));
+    assert_int_equal(genesis_load(out, g, NULL, 0), QC_OK);
+    assert_string_equal(g->chain_id, "c2");
+    assert_int_equal(g->validators.governance_threshold, qc_quorum(4));
+
+    /* Invalid content is a failure (1): threshold above n, duplicate member, wrong role. */
+    assert_int_equal(run(fx, "genesis", "--chain-id", "c3", "--member", spec[0], "--member",
+                         spec[1], "--member", spec[2], "--member", spec[3], "--out", out,
+                         "--force", "--threshold", "5", NULL),
+                     CLI_EXIT_FAIL);
+    assert_int_equal(run(fx, "genesis", "--chain-id", "c3", "--member", spec[0], "--member",
+                         spec[1], "--member", spec[2], "--member", spec[2], "--out", out,
+                         "--force", NULL),
+                     CLI_EXIT_FAIL);
+    char wrong[3 * TDIR_PATH_MAX + 200], seal_pub[TDIR_PATH_MAX];
+    tdir_path(seal_pub, fx->dir, "dezhou-seal.pub");
+    snprintf(wrong, sizeof wrong, "name=dezhou,node=%s,seal=%s,admin=%s,p2p=h:1,api=h:2",
+             seal_pub, seal_pub, seal_pub);
+    assert_int_equal(run(fx, "genesis", "--chain-id", "c3", "--member", spec[0], "--member",
+                         spec[1], "--member", spec[2], "--member", wrong, "--out", out,
+                         "--force", NULL),
+                     CLI_EXIT_FAIL);
+    assert_int_equal(genesis_load(out, g, NULL, 0), QC_OK);
+    assert_string_equal(g->chain_id, "c2"); /* failed runs left the file alone */
+
+    /* Literal hex keys are accepted in place of files. */
+    static const char *const roles[3] = {"node", "seal", "admin"};
+    char hexkey[3][65];
+    for (int r = 0; r < 3; r++) {
+        char name[64];
+        snprintf(name, sizeof name, "dezhou-%s.pub", roles[r]);
+        tdir_path(pub, fx->dir, name);
+        assert_int_equal(keys_load_public(pub, (keys_role_t)r, &pk, NULL, NULL, 0), QC_OK);
+        qc_hex_encode(hexkey[r], pk.b, QC_PUBKEY_BYTES);
+    }
+    snprintf(wrong, sizeof wrong, "name=dezhou,node=%s,seal=%s,admin=%s,p2p=h:1,api=h:2",
+             hexkey[0], hexkey[1], hexkey[2]);
+    assert_int_equal(run(fx, "genesis", "--chain-id", "c4", "--member", spec[0], "--member",
+                         spec[1], "--member", spec[2], "--member", wrong, "--out", out,
+                         "--force", NULL),
+                     CLI_EXIT_OK);
+    assert_int_equal(genesis_load(out, g, NULL, 0), QC_OK);
+    assert_string_equal(g->chain_id, "c4");
+    assert_string_equal(g->info[3].display_name, "dezhou"); /* display defaults to the name */
+    assert_memory_equal(g->validators.members[3].admin_key.b, pk.b, QC_PUBKEY_BYTES);
+    free(g);
+}
+
+static void check_testnet(const char *dir, uint32_t base, uint32_t api_base, genesis_t *g,
+                          config_t *c) {
+    char path[TDIR_PATH_MAX], reason[512] = "";
+    tdir_path(path, dir, "genesis.json");
+    assert_int_equal(genesis_load(path, g, reason, sizeof reason), QC_OK);
+    assert_int_equal(g->validators.n, 9);
+    for (uint32_t i = 0; i < 9; i++) {
+        assert_string_equal(g->validators.members[i].name, k_cities[i]);
+        char city[TDIR_PATH_MAX], cfg[TDIR_PATH_MAX], want[32];
+        tdir_path(city, dir, k_cities[i]);
+        tdir_path(cfg, city, "node.json");
+        if (config_load(cfg, c, reason, sizeof reason) != QC_OK) fail_msg("%s", reason);
+        uint32_t idx;
+        assert_int_equal(config_apply_genesis(c, g, &idx, reason, sizeof reason), QC_OK);
+        assert_int_equal(idx, i);
+        snprintf(want, sizeof want, "127.0.0.1:%u", base + i + 1);
+        assert_string_equal(c->p2p.listen, want);
+        assert_string_equal(g->info[i].p2p_address, want);
+        snprintf(want, sizeof want, "127.0.0.1:%u", api_base + i + 1);
+        assert_string_equal(c->api.listen, want);
+        assert_string_equal(g->info[i].api_address, want);
+        for (int r = 0; r < KEYS_ROLE_COUNT; r++) {
+            keys_pair_t kp;
+            assert_int_equal(tdir_mode(c->key_paths[r]), 0600);
+            if (keys_load_secret(c->key_paths[r], NULL, (keys_role_t)r, &kp, reason,
+                                 sizeof reason) != QC_OK) {
+                fail_msg("%s", reason);
+            }
+            assert_memory_equal(kp.pk.b, genesis_member_key(g, i, (keys_role_t)r)->b,
+                                QC_PUBKEY_BYTES);
+            keys_pair_wipe(&kp);
+        }
+    }
+    assert_string_equal(g->info[2].display_name, "Tai'an 泰安");
+    assert_string_equal(g->info[0].display_name, "Jinan 济南");
+}
+
+static void test_testnet(void **state) {
+    fx_t *fx = *state;
+    char dir[TDIR_PATH_MAX], readme[TDIR_PATH_MAX];
+    genesis_t *g = malloc(sizeof *g);
+    config_t *c = malloc(sizeof *c);
+    assert_non_null(g);
+    assert_non_null(c);
+    tdir_path(dir, fx->dir, "net");
+    assert_int_equal(qc_mkdirs(dir, 0755), QC_OK);
+    tdir_write(readme, dir, "README.md", "keep me\n", 8, 0644); /* not a testnet: allowed */
+    assert_int_equal(run(fx, "testnet", "--out", dir, "--json", NULL), CLI_EXIT_OK);
+    json_t *j = out_json(fx);
+    check_testnet(dir, 7100, 8100, g, c);
+    char hash[65];
+    assert_string_equal(jstr(j, "genesis_hash"), qc_hash_hex(hash, &g->hash));
+    assert_string_equal(jstr(j, "chain_id"), "qchain-shandong-testnet");
+    assert_int_equal(json_array_size(json_object_get(j, "members")), 9);
+    json_decref(j);
+    qc_hash_t first = g->hash;
+
+    /* Refused without --force; the testnet is untouched. */
+    assert_int_equal(run(fx, "testnet", "--out", dir, NULL), CLI_EXIT_FAIL);
+    check_testnet(dir, 7100, 8100, g, c);
+    assert_memory_equal(g->hash.b, first.b, QC_HASH_BYTES);
+
+    /* A stale data directory goes with --force; other files stay. */
+    char data[TDIR_PATH_MAX], junk[TDIR_PATH_MAX];
+    tdir_path(data, dir, "zibo/data");
+    assert_int_equal(qc_mkdirs(data, 0700), QC_OK);
+    tdir_write(junk, data, "CURRENT", "x", 1, 0600);
+    assert_int_equal(run(fx, "testnet", "--out", dir, "--force", "--base-port", "9000",
+                         "--chain-id", "other-net", "--time-ms", "5", NULL),
+                     CLI_EXIT_OK);
+    assert_non_null(strstr(fx->out, "9 cities"));
+    check_testnet(dir, 9000, 10000, g, c);
+    assert_string_equal(g->chain_id, "other-net");
+    assert_int_equal(g->genesis_time_ms, 5);
+    assert_memory_not_equal(g->hash.b, first.b, QC_HASH_BYTES);
+    assert_int_equal(access(junk, F_OK), -1);
+    assert_int_equal(access(readme, F_OK), 0);
+
+    /* Ports must fit and not overlap. */
+    assert_int_equal(run(fx, "testnet", "--out", dir, "--base-port", "65530", NULL),
+                     CLI_EXIT_USAGE);
+    assert_int_equal(run(fx, "testnet", "--out", dir, "--base-port", "7100", "--api-base-port",
+                         "7105", NULL),
+                     CLI_EXIT_USAGE);
+    assert_int_equal(run(fx, "testnet", NULL), CLI_EXIT_USAGE);
+    free(g);
+    free(c);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_dispatch_and_help, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_keygen, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_keygen_encrypted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_genesis_command, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_testnet, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
