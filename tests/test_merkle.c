@@ -409,6 +409,20 @@ static void test_inclusion_must_reject(void **state) {
     }
 }
 
+/* A proof binds the size only through its shape (docs/MERKLE.md §2): the path for (0, 3) also
+ * passes as (0, 4) against the size-3 root, since the RFC 9162 algorithm hashes the same way.
+ * Roots are trusted only together with their size, so this is sound; pinned here so that a
+ * change in it is noticed. */
+static void test_inclusion_size_bound_by_shape(void **state) {
+    (void)state;
+    qc_hash_t path[MERKLE_PROOF_MAX];
+    size_t len;
+    assert_int_equal(merkle_inclusion_proof(leaves, 3, 0, path, &len), QC_OK);
+    assert_int_equal(merkle_verify_inclusion(&leaves[0], 0, 4, path, len, &roots[3]), QC_OK);
+    assert_int_equal(merkle_verify_inclusion(&leaves[0], 0, 5, path, len, &roots[3]),
+                     QC_ERR_INVALID);
+}
+
 static void test_inclusion_limits(void **state) {
     (void)state;
     qc_hash_t path[MERKLE_PROOF_MAX + 1];
@@ -571,6 +585,7 @@ int main(void) {
         cmocka_unit_test(test_inclusion_vectors),
         cmocka_unit_test(test_inclusion_right_edge_naive_rejects),
         cmocka_unit_test(test_inclusion_must_reject),
+        cmocka_unit_test(test_inclusion_size_bound_by_shape),
         cmocka_unit_test(test_inclusion_limits),
         cmocka_unit_test(test_consistency_vectors),
         cmocka_unit_test(test_consistency_must_reject),
