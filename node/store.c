@@ -1,0 +1,475 @@
+/* store.c - the ledger store: opening and binding a LevelDB to one chain, checking its head,
+ * and applying blocks atomically (reads are in store_read.c, the fsck in store_check.c).
+ * Layout: docs/STORAGE.md. Contract and thread-safety: store.h. */
+#include <leveldb/c.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_impl.h"
+
+#define META_MIN_LEN (1 + 4 + 32 + 1 + 1)
+
+static int db_open(store_t *s, const char *dir) {
+    s->opts = leveldb_options_create();
+    s->ropts = leveldb_readoptions_create();
+    s->wopts = leveldb_writeoptions_create();
+    s->batch = leveldb_writebatch_create();
+    leveldb_options_set_create_if_missing(s->opts, 1);
+    leveldb_options_set_paranoid_checks(s->opts, 1);
+    /* Hashes and signatures do not compress; spare the CPU. */
+    leveldb_options_set_compression(s->opts, leveldb_no_compression);
+    leveldb_options_set_write_buffer_size(s->opts, 16u << 20);
+    leveldb_readoptions_set_verify_checksums(s->ropts, 1);
+    leveldb_writeoptions_set_sync(s->wopts, 1);
+    char *err = NULL;
+    s->db = leveldb_open(s->opts, dir, &err);
+    if (err != NULL) return store_ldb_error(err, dir);
+    return s->db ? QC_OK : QC_ERR_IO;
+}
+
+void store_close(store_t *s) {
+    if (s == NULL) return;
+    if (s->db) leveldb_close(s->db);
+    if (s->batch) leveldb_writebatch_destroy(s->batch);
+    if (s->wopts) leveldb_writeoptions_destroy(s->wopts);
+    if (s->ropts) leveldb_readoptions_destroy(s->ropts);
+    if (s->opts) leveldb_options_destroy(s->opts);
+    memset(s, 0, sizeof *s);
+}
+
+static int batch_write(store_t *s, const char *what) {
+    char *err = NULL;
+    leveldb_write(s->db, s->wopts, s->batch, &err);
+    leveldb_writebatch_clear(s->batch);
+    return err ? store_ldb_error(err, what) : QC_OK;
+}
+
+static void batch_put(store_t *s, const uint8_t *k, size_t klen, const void *v, size_t vlen) {
+    leveldb_writebatch_put(s->batch, (const char *)k, klen, v, vlen);
+}
+
+static void batch_put_head(store_t *s, const store_head_t *head) {
+    uint8_t k[SK_MAX_LEN], v[SV_HEAD_LEN];
+    sv_head_encode(v, head);
+    batch_put(s, k, sk_single(k, SK_HEAD), v, sizeof v);
+}
+
+static void batch_put_u64(store_t *s, uint8_t family, uint64_t key, uint64_t val) {
+    uint8_t k[SK_MAX_LEN], v[9];
+    v[0] = STORE_FORMAT_VERSION;
+    qc_put_u64(v + 1, val);
+    batch_put(s, k, sk_u64(k, family, key), v, sizeof v);
+}
+
+/* Puts validator set vs under its epoch, in force from block first_height on. */
+static void batch_put_membership(store_t *s, const qc_validator_set_t *vs,
+                                 uint64_t first_height) {
+    uint8_t k[SK_MAX_LEN], v[SV_VALIDATORS_MAX];
+    size_t vlen = sv_validators_encode(v, sizeof v, vs);
+    batch_put(s, k, sk_u64(k, SK_VALIDATORS, vs->epoch), v, vlen);
+    batch_put_u64(s, SK_EPOCH, first_height, vs->epoch);
+}
+
+static bool validators_valid(const qc_validator_set_t *vs) {
+    if (vs->n == 0 || vs->n > QC_VALIDATORS_MAX) return false;
+    for (uint32_t i = 0; i < vs->n; i++) {
+        size_t nl = strnlen(vs->members[i].name, QC_MEMBER_NAME_MAX + 1);
+        if (nl == 0 || nl > QC_MEMBER_NAME_MAX) return false;
+    }
+    return true;
+}
+
+/* A new store: meta, the genesis validator set in force from height 1, an empty head. */
+static int store_create(store_t *s, const store_config_t *cfg) {
+    if (cfg->genesis_validators == NULL || !validators_valid(cfg->genesis_validators)) {
+        QC_ERROR("store: creating a store needs a valid genesis validator set");
+        return QC_ERR_INVALID;
+    }
+    uint8_t k[SK_MAX_LEN], v[META_MIN_LEN + QC_CHAIN_ID_MAX];
+    size_t cl = strlen(cfg->chain_id);
+    v[0] = STORE_FORMAT_VERSION;
+    memcpy(v + 1, SV_META_MAGIC, 4);
+    memcpy(v + 5, cfg->genesis_hash.b, 32);
+    v[37] = (uint8_t)cl;
+    memcpy(v + 38, cfg->chain_id, cl);
+    leveldb_writebatch_clear(s->batch);
+    batch_put(s, k, sk_single(k, SK_META), v, 38 + cl);
+    store_head_t head = {.height = 0, .log_size = 0, .epoch = cfg->genesis_validators->epoch};
+    merkle_empty_root(&head.log_root);
+    batch_put_head(s, &head);
+    batch_put_membership(s, cfg->genesis_validators, 1);
+    QC_INFO("store: creating ledger for chain %s", cfg->chain_id);
+    return batch_write(s, "creating the store");
+}
+
+/* QC_ERR_NOTFOUND when the database is empty; QC_ERR_CORRUPT when it has keys but no meta. */
+static int meta_missing(store_t *s) {
+    leveldb_iterator_t *it = leveldb_create_iterator(s->db, s->ropts);
+    leveldb_iter_seek_to_first(it);
+    bool any = leveldb_iter_valid(it);
+    size_t klen = 0;
+    const char *key = any ? leveldb_iter_key(it, &klen) : NULL;
+    int rc = any ? store_corrupt((const uint8_t *)key, klen,
+                                 "the database has keys but no qchain meta record")
+                 : QC_ERR_NOTFOUND;
+    leveldb_iter_destroy(it);
+    return rc;
+}
+
+/* Checks the stored meta against cfg. */
+static int meta_check(const uint8_t *k, size_t klen, const uint8_t *v, size_t vlen,
+                      const store_config_t *cfg) {
+    if (vlen < META_MIN_LEN || memcmp(v + 1, SV_META_MAGIC, 4) != 0)
+        return store_corrupt(k, klen, "not a qchain store meta record (%zu bytes)", vlen);
+    if (v[0] != STORE_FORMAT_VERSION) {
+        QC_ERROR("store: format version %u is not one this build reads (%u)", v[0],
+                 STORE_FORMAT_VERSION);
+        return QC_ERR_STATE;
+    }
+    size_t cl = v[37];
+    if (cl == 0 || cl > QC_CHAIN_ID_MAX || 38 + cl != vlen)
+        return store_corrupt(k, klen, "chain id length %zu does not fit the value", cl);
+    char stored[QC_CHAIN_ID_MAX + 1];
+    memcpy(stored, v + 38, cl);
+    stored[cl] = '\0';
+    if (strcmp(stored, cfg->chain_id) != 0) {
+        QC_ERROR("store: this ledger belongs to chain \"%s\", not \"%s\"", stored,
+                 cfg->chain_id);
+        return QC_ERR_STATE;
+    }
+    if (memcmp(v + 5, cfg->genesis_hash.b, 32) != 0) {
+        char a[65], b[65];
+        qc_hex_encode(a, v + 5, 32);
+        QC_ERROR("store: this ledger was created from genesis %s, not %s", a,
+                 qc_hash_hex(b, &cfg->genesis_hash));
+        return QC_ERR_STATE;
+    }
+    return QC_OK;
+}
+
+static int meta_load(store_t *s, const store_config_t *cfg) {
+    uint8_t k[SK_MAX_LEN];
+    size_t klen = sk_single(k, SK_META);
+    char *v;
+    size_t vlen;
+    int rc = store_get(s, k, klen, &v, &vlen);
+    if (rc == QC_ERR_NOTFOUND) return meta_missing(s);
+    if (rc != QC_OK) return rc;
+    rc = meta_check(k, klen, (const uint8_t *)v, vlen, cfg);
+    leveldb_free(v);
+    return rc;
+}
+
+/* Loads the head record and the validator set in force after it. */
+static int head_load(store_t *s) {
+    uint8_t k[SK_MAX_LEN], v[SV_HEAD_LEN];
+    size_t klen = sk_single(k, SK_HEAD);
+    int rc = store_get_fixed(s, k, klen, v, sizeof v);
+    if (rc == QC_ERR_NOTFOUND) return store_corrupt(k, klen, "missing (meta is present)");
+    if (rc != QC_OK) return rc;
+    sv_head_decode(v, &s->head);
+    rc = store_validators(s, s->head.epoch, &s->validators);
+    if (rc == QC_ERR_NOTFOUND)
+        return store_corrupt(k, klen, "head epoch %llu has no stored validator set",
+                             (unsigned long long)s->head.epoch);
+    if (rc == QC_OK) qc_validators_hash(&s->validators, &s->validators_hash);
+    return rc;
+}
+
+/* A reopened store must have been created with the same genesis validator set. */
+static int genesis_validators_check(store_t *s, const qc_validator_set_t *want) {
+    if (want == NULL) return QC_OK;
+    uint64_t epoch;
+    qc_validator_set_t got;
+    int rc = store_epoch_at(s, 1, &epoch);
+    if (rc == QC_OK) rc = store_validators(s, epoch, &got);
+    if (rc == QC_ERR_NOTFOUND) rc = QC_ERR_CORRUPT;
+    if (rc != QC_OK) return rc;
+    qc_hash_t a, b;
+    qc_validators_hash(&got, &a);
+    qc_validators_hash(want, &b);
+    if (memcmp(a.b, b.b, 32) == 0) return QC_OK;
+    QC_ERROR("store: this ledger's genesis validator set differs from the configured one");
+    return QC_ERR_STATE;
+}
+
+/* The head must be the last block: it exists, hashes to head.hash, its header's log size and
+ * root match the record log rebuilt from the stored frontier, and nothing is above it. */
+static int head_check(store_t *s) {
+    uint8_t k[SK_MAX_LEN];
+    size_t klen = sk_single(k, SK_HEAD);
+    rlog_reader_t r = store_log_reader(s);
+    int rc = rlog_open(&s->log, s->head.log_size, &r);
+    if (rc != QC_OK) return rc == QC_ERR_CORRUPT ? rc : store_corrupt(k, klen, "log: %s",
+                                                                      qc_strerror(rc));
+    qc_hash_t root, zero = {{0}};
+    rlog_root(&s->log, &root);
+    if (memcmp(root.b, s->head.log_root.b, 32) != 0)
+        return store_corrupt(k, klen, "record log root at size %llu differs from the head's",
+                             (unsigned long long)s->head.log_size);
+    qc_header_t h;
+    if (s->head.height == 0) {
+        if (s->head.log_size != 0 || memcmp(s->head.hash.b, zero.b, 32) != 0)
+            return store_corrupt(k, klen, "height 0 with a block hash or log entries");
+    } else {
+        rc = store_header_read(s, s->head.height, &h);
+        if (rc == QC_ERR_NOTFOUND) return store_corrupt(k, klen, "head block is missing");
+        if (rc != QC_OK) return rc;
+        qc_header_hash(&h, &root);
+        if (memcmp(root.b, s->head.hash.b, 32) != 0 || h.log_size != s->head.log_size ||
+            memcmp(h.log_root.b, s->head.log_root.b, 32) != 0)
+            return store_corrupt(k, klen, "head block %llu's hash or log state differs",
+                                 (unsigned long long)s->head.height);
+    }
+    rc = store_header_read(s, s->head.height + 1, &h);
+    if (rc != QC_ERR_NOTFOUND)
+        return rc != QC_OK ? rc : store_corrupt(k, klen, "a block exists above the head");
+    uint64_t epoch;
+    rc = store_epoch_at(s, s->head.height + 1, &epoch);
+    if (rc == QC_OK && epoch != s->head.epoch)
+        return store_corrupt(k, klen, "head epoch %llu, membership history says %llu",
+                             (unsigned long long)s->head.epoch, (unsigned long long)epoch);
+    return rc;
+}
+
+int store_open(store_t *s, const char *dir, const store_config_t *cfg) {
+    QC_ASSERT(s != NULL && dir != NULL && cfg != NULL && cfg->chain_id != NULL);
+    memset(s, 0, sizeof *s);
+    if (!qc_chain_id_valid(cfg->chain_id)) return QC_ERR_INVALID;
+    int rc = qc_mkdirs(dir, 0700);
+    if (rc != QC_OK) return rc;
+    snprintf(s->chain_id, sizeof s->chain_id, "%s", cfg->chain_id);
+    s->genesis_hash = cfg->genesis_hash;
+    rc = db_open(s, dir);
+    if (rc == QC_OK) rc = meta_load(s, cfg);
+    if (rc == QC_ERR_NOTFOUND) rc = store_create(s, cfg);
+    if (rc == QC_OK) rc = head_load(s);
+    if (rc == QC_OK) rc = genesis_validators_check(s, cfg->genesis_validators);
+    if (rc == QC_OK) rc = head_check(s);
+    if (rc != QC_OK) {
+        QC_ERROR("store: cannot open %s: %s", dir, qc_strerror(rc));
+        store_close(s);
+        return rc;
+    }
+    QC_INFO("store: opened %s at height %llu, log size %llu, epoch %llu", dir,
+            (unsigned long long)s->head.height, (unsigned long long)s->head.log_size,
+            (unsigned long long)s->head.epoch);
+    return QC_OK;
+}
+
+void store_head(const store_t *s, store_head_t *out) {
+    QC_ASSERT(s->db != NULL);
+    *out = s->head;
+}
+
+/* ------------------------------------------------------------------ applying a block */
+
+#define REFUSE(...) (QC_WARN("store: refusing block: " __VA_ARGS__), QC_ERR_INVALID)
+
+/* The header and certificate against the head, the chain and the membership in force. */
+static int check_header(const store_t *s, const qc_block_t *b, const qc_cert_t *cert,
+                        const qc_hash_t *hash) {
+    const qc_header_t *h = &b->header;
+    unsigned long long want = (unsigned long long)s->head.height + 1;
+    if (h->height != want) return REFUSE("height %llu, expected %llu",
+                                         (unsigned long long)h->height, want);
+    if (memcmp(h->prev_hash.b, s->head.hash.b, 32) != 0)
+        return REFUSE("previous hash is not the head's (height %llu)", want);
+    if (strcmp(h->chain_id, s->chain_id) != 0)
+        return REFUSE("chain id \"%s\", this ledger is \"%s\"", h->chain_id, s->chain_id);
+    if (h->tx_count != b->tx_count || b->tx_count > QC_BLOCK_TXS_MAX)
+        return REFUSE("header says %u txs, block has %u", h->tx_count, b->tx_count);
+    if (h->epoch != s->head.epoch || memcmp(h->validators_hash.b, s->validators_hash.b, 32))
+        return REFUSE("epoch %llu or validators hash is not the epoch in force (%llu)",
+                      (unsigned long long)h->epoch, (unsigned long long)s->head.epoch);
+    if (h->proposer >= s->validators.n)
+        return REFUSE("proposer %u, epoch has %u validators", h->proposer, s->validators.n);
+    if (cert->height != h->height || cert->epoch != h->epoch ||
+        memcmp(cert->block_hash.b, hash->b, 32) != 0)
+        return REFUSE("certificate is for another block (height %llu)",
+                      (unsigned long long)cert->height);
+    return QC_OK;
+}
+
+static int cmp_hash(const void *a, const void *b) { return memcmp(a, b, QC_HASH_BYTES); }
+
+/* QC_ERR_DUPLICATE if a tx id repeats within the block. */
+static int check_txs_distinct(const qc_block_t *b) {
+    if (b->tx_count < 2) return QC_OK;
+    qc_hash_t *ids = malloc(sizeof *ids * b->tx_count);
+    if (ids == NULL) return QC_ERR_NOMEM;
+    for (uint32_t i = 0; i < b->tx_count; i++) ids[i] = b->txs[i].id;
+    qsort(ids, b->tx_count, sizeof *ids, cmp_hash);
+    int rc = QC_OK;
+    for (uint32_t i = 1; i < b->tx_count && rc == QC_OK; i++)
+        if (memcmp(ids[i - 1].b, ids[i].b, 32) == 0) rc = QC_ERR_DUPLICATE;
+    free(ids);
+    if (rc != QC_OK) QC_WARN("store: refusing block: a transaction appears twice in it");
+    return rc;
+}
+
+/* Tx root, chain ids, and no transaction already in the ledger or twice in the block. */
+static int check_txs(store_t *s, const qc_block_t *b) {
+    qc_hash_t root;
+    int rc = qc_block_tx_root(b, &root);
+    if (rc != QC_OK) return rc;
+    if (memcmp(root.b, b->header.tx_root.b, 32) != 0) return REFUSE("tx root mismatch");
+    for (uint32_t i = 0; i < b->tx_count; i++)
+        if (strcmp(b->txs[i].chain_id, s->chain_id) != 0)
+            return REFUSE("tx %u is for chain \"%s\"", i, b->txs[i].chain_id);
+    rc = check_txs_distinct(b);
+    for (uint32_t i = 0; i < b->tx_count && rc == QC_OK; i++) {
+        uint8_t k[SK_MAX_LEN], v[SV_TX_LEN];
+        rc = store_get_fixed(s, k, sk_hash(k, SK_TX, b->txs[i].id.b), v, sizeof v);
+        if (rc == QC_OK) {
+            char hex[65];
+            QC_WARN("store: refusing block: tx %s is already committed at height %llu",
+                    qc_hash_hex(hex, &b->txs[i].id), (unsigned long long)qc_get_u64(v + 1));
+            rc = QC_ERR_DUPLICATE;
+        } else if (rc == QC_ERR_NOTFOUND)
+            rc = QC_OK;
+    }
+    return rc;
+}
+
+static int put_log_node(void *ctx, uint32_t level, uint64_t index, const qc_hash_t *h) {
+    store_t *s = ctx;
+    uint8_t k[SK_MAX_LEN], v[SV_LOG_LEN];
+    v[0] = STORE_FORMAT_VERSION;
+    memcpy(v + 1, h->b, 32);
+    batch_put(s, k, sk_log(k, level, index), v, sizeof v);
+    return QC_OK;
+}
+
+/* Appends every record's leaf to *log (a copy of the store's) and batches the log nodes and
+ * record index entries; then the log must reach the header's size and root. */
+static int batch_records(store_t *s, const qc_block_t *b, rlog_t *log) {
+    uint64_t height = b->header.height;
+    for (uint32_t i = 0; i < b->tx_count; i++) {
+        const qc_tx_t *tx = &b->txs[i];
+        for (uint32_t j = 0; j < tx->record_count; j++) {
+            uint8_t k[SK_MAX_LEN], v[SV_RECORD_LEN];
+            const uint8_t *digest = tx->records[j].digest;
+            v[0] = STORE_FORMAT_VERSION;
+            qc_put_u64(v + 1, height);
+            qc_put_u32(v + 9, i);
+            qc_put_u16(v + 13, (uint16_t)j);
+            memcpy(v + 15, tx->id.b, 32);
+            batch_put(s, k, sk_record(k, digest, log->size), v, sizeof v);
+            qc_hash_t leaf;
+            qc_record_leaf_hash(height, &tx->id, (uint16_t)j, digest, &leaf);
+            int rc = rlog_append(log, &leaf, put_log_node, s);
+            if (rc != QC_OK) return rc;
+        }
+    }
+    qc_hash_t root;
+    rlog_root(log, &root);
+    if (log->size != b->header.log_size || memcmp(root.b, b->header.log_root.b, 32) != 0)
+        return REFUSE("record log after it is size %llu with another root than the header's"
+                      " (size %llu)", (unsigned long long)log->size,
+                      (unsigned long long)b->header.log_size);
+    return QC_OK;
+}
+
+/* Puts value = version byte || a || b under key k; b may be empty. */
+static int batch_put_versioned(store_t *s, const uint8_t *k, size_t klen, const uint8_t *a,
+                               size_t alen, const uint8_t *b, size_t blen) {
+    uint8_t *v = malloc(1 + alen + blen);
+    if (v == NULL) return QC_ERR_NOMEM;
+    v[0] = STORE_FORMAT_VERSION;
+    memcpy(v + 1, a, alen);
+    if (blen > 0) memcpy(v + 1 + alen, b, blen);
+    batch_put(s, k, klen, v, 1 + alen + blen);
+    free(v);
+    return QC_OK;
+}
+
+/* Batches the block (u16 header length, header, u32 envelope length, envelope) and its
+ * certificate (u32 envelope length, envelope). */
+static int batch_block(store_t *s, const qc_block_t *b, const qc_cert_t *cert) {
+    uint8_t hdr[2 + QC_HEADER_BYTES_MAX + 4], k[SK_MAX_LEN];
+    size_t hlen, blen = 0, clen = 0;
+    uint8_t *env = NULL, *cenv = NULL;
+    int rc = qc_header_encode(&b->header, hdr + 2, QC_HEADER_BYTES_MAX, &hlen);
+    if (rc == QC_OK) rc = qc_block_encode(b, &env, &blen);
+    if (rc == QC_OK && blen > QC_BLOCK_BYTES_MAX) rc = QC_ERR_TOOBIG;
+    if (rc == QC_OK) rc = qc_cert_encode(cert, &cenv, &clen);
+    if (rc == QC_OK) {
+        qc_put_u16(hdr, (uint16_t)hlen);
+        qc_put_u32(hdr + 2 + hlen, (uint32_t)blen);
+        rc = batch_put_versioned(s, k, sk_u64(k, SK_BLOCK, b->header.height), hdr,
+                                 2 + hlen + 4, env, blen);
+    }
+    uint8_t clen_be[4];
+    qc_put_u32(clen_be, (uint32_t)clen);
+    if (rc == QC_OK)
+        rc = batch_put_versioned(s, k, sk_u64(k, SK_CERT, b->header.height), clen_be, 4,
+                                 cenv, clen);
+    free(env);
+    free(cenv);
+    if (rc != QC_OK) QC_WARN("store: refusing block: cannot encode it: %s", qc_strerror(rc));
+    return rc;
+}
+
+/* Block-hash and tx index entries, the membership change and the new head. */
+static void batch_indexes(store_t *s, const qc_block_t *b, const qc_hash_t *hash,
+                          const qc_validator_set_t *next_vs, const store_head_t *head) {
+    uint8_t k[SK_MAX_LEN], v[SV_TX_LEN];
+    uint64_t height = b->header.height;
+    v[0] = STORE_FORMAT_VERSION;
+    qc_put_u64(v + 1, height);
+    batch_put(s, k, sk_hash(k, SK_HASH, hash->b), v, SV_HEIGHT_LEN);
+    for (uint32_t i = 0; i < b->tx_count; i++) {
+        v[0] = STORE_FORMAT_VERSION;
+        qc_put_u64(v + 1, height);
+        qc_put_u32(v + 9, i);
+        batch_put(s, k, sk_hash(k, SK_TX, b->txs[i].id.b), v, sizeof v);
+    }
+    if (next_vs != NULL) batch_put_membership(s, next_vs, height + 1);
+    batch_put_head(s, head);
+}
+
+static int check_next_validators(const store_t *s, const qc_validator_set_t *next_vs) {
+    if (next_vs == NULL) return QC_OK;
+    if (next_vs->epoch != s->head.epoch + 1 || !validators_valid(next_vs))
+        return REFUSE("membership change to epoch %llu is not epoch %llu + 1 or is malformed",
+                      (unsigned long long)next_vs->epoch, (unsigned long long)s->head.epoch);
+    return QC_OK;
+}
+
+int store_apply_block_membership(store_t *s, const qc_block_t *block, const qc_cert_t *cert,
+                                 const qc_validator_set_t *next_vs) {
+    QC_ASSERT(s != NULL && s->db != NULL && block != NULL && cert != NULL);
+    QC_ASSERT(block->tx_count == 0 || block->txs != NULL);
+    qc_hash_t hash;
+    qc_header_hash(&block->header, &hash);
+    int rc = check_header(s, block, cert, &hash);
+    if (rc == QC_OK) rc = check_next_validators(s, next_vs);
+    if (rc == QC_OK) rc = check_txs(s, block);
+    if (rc != QC_OK) return rc;
+    rlog_t log = s->log;
+    leveldb_writebatch_clear(s->batch);
+    rc = batch_records(s, block, &log);
+    if (rc == QC_OK) rc = batch_block(s, block, cert);
+    store_head_t head = {.height = block->header.height, .hash = hash, .log_size = log.size,
+                         .epoch = next_vs ? next_vs->epoch : s->head.epoch};
+    rlog_root(&log, &head.log_root);
+    if (rc == QC_OK) {
+        batch_indexes(s, block, &hash, next_vs, &head);
+        rc = batch_write(s, "writing a block");
+    }
+    leveldb_writebatch_clear(s->batch);
+    if (rc != QC_OK) return rc;
+    s->head = head;
+    s->log = log;
+    if (next_vs != NULL) {
+        s->validators = *next_vs;
+        qc_validators_hash(&s->validators, &s->validators_hash);
+    }
+    return QC_OK;
+}
+
+int store_apply_block(store_t *s, const qc_block_t *block, const qc_cert_t *cert) {
+    return store_apply_block_membership(s, block, cert, NULL);
+}

@@ -1,0 +1,204 @@
+/* store.h - the ledger store: blocks, commit certificates, their indexes, the record log and
+ * the membership history of one chain, in one LevelDB. Each block is applied with one atomic
+ * WriteBatch written with sync=true, so a crash at any moment leaves the old head or the new
+ * one. Key schema, atomicity argument and corruption handling: docs/STORAGE.md.
+ *
+ * Contract with the caller (the node):
+ *   - The store checks a block's *structure* against the chain it holds: height, previous
+ *     hash, chain id, epoch and validators hash in force, tx root, record-log size and root,
+ *     certificate fields (height, epoch, block hash), and refuses replayed transactions.
+ *   - It does NOT verify signatures: not the transactions' (the mempool and backups did that
+ *     once), and not the commit certificate's quorum (the node or catch-up verifies it with
+ *     qc_cert_verify against store_validators() before calling store_apply_block).
+ *     Applying an unverified certificate makes the ledger claim a commit nobody made.
+ *
+ * Thread-safety: a store_t is used by one thread at a time (the node's loop thread). Nothing
+ * here locks; calls from two threads at once must be serialised by the caller. LevelDB's own
+ * lock file keeps a second process (or a second store_open in this process) out.
+ *
+ * Errors: negative qc_err_t. Reads return QC_ERR_NOTFOUND for what does not exist yet,
+ * QC_ERR_RANGE for a size/index beyond the head, and QC_ERR_CORRUPT (with an ERROR log line
+ * naming the key and what is wrong with it) for stored data that fails its own checks. */
+#ifndef QC_STORE_H
+#define QC_STORE_H
+
+#include "fmt.h"
+#include "qc.h"
+#include "rlog.h"
+
+#define STORE_FORMAT_VERSION 1     /* meta format and first byte of every stored value */
+#define STORE_RECORD_LIST_MAX 1024 /* most anchors of one digest that one listing returns */
+#define STORE_EPOCHS_MAX 4096      /* most membership changes one listing returns */
+#define STORE_CHECK_BLOCKS_MAX (UINT64_C(1) << 40) /* store_check refuses longer chains */
+
+struct leveldb_t;
+struct leveldb_options_t;
+struct leveldb_readoptions_t;
+struct leveldb_writeoptions_t;
+struct leveldb_writebatch_t;
+
+/* What binds a store to one chain. Checked on every open. */
+typedef struct {
+    const char *chain_id;      /* borrowed for the call; copied */
+    qc_hash_t genesis_hash;    /* hash of the genesis file/state (node/genesis) */
+    /* Borrowed for the call. Required when the store is created (becomes the validator set
+     * in force from height 1); when reopening, if non-NULL, must equal the stored one. */
+    const qc_validator_set_t *genesis_validators;
+} store_config_t;
+
+/* The chain head: the last applied block and the state after it. */
+typedef struct {
+    uint64_t height;           /* 0 before the first block */
+    qc_hash_t hash;            /* qc_header_hash of block `height`; all zero at height 0 */
+    uint64_t log_size;         /* record-log size after block `height` */
+    qc_hash_t log_root;        /* record-log root after block `height` */
+    uint64_t epoch;            /* membership epoch in force for block height+1 */
+} store_head_t;
+
+/* Where a transaction was committed. */
+typedef struct {
+    uint64_t height;
+    uint32_t tx_index;         /* position in the block's transaction list */
+} store_tx_loc_t;
+
+/* One anchoring of a record digest. */
+typedef struct {
+    uint64_t height;           /* block that committed it */
+    uint32_t tx_index;         /* transaction within that block */
+    uint16_t record_index;     /* record within that transaction */
+    uint64_t log_index;        /* leaf index in the record log */
+    qc_hash_t tx_id;
+} store_record_loc_t;
+
+/* One step of the membership history: `epoch` is in force from block `first_height` on. */
+typedef struct {
+    uint64_t first_height;
+    uint64_t epoch;
+} store_epoch_span_t;
+
+/* An open store. Fields are private to store.c; public so callers can embed it. */
+typedef struct {
+    struct leveldb_t *db;
+    struct leveldb_options_t *opts;
+    struct leveldb_readoptions_t *ropts;   /* verify_checksums */
+    struct leveldb_writeoptions_t *wopts;  /* sync */
+    struct leveldb_writebatch_t *batch;    /* reused by every apply */
+    char chain_id[QC_CHAIN_ID_MAX + 1];
+    qc_hash_t genesis_hash;
+    store_head_t head;                     /* cached; equals the stored head record */
+    rlog_t log;                            /* record-log frontier at head.log_size */
+    qc_validator_set_t validators;         /* the set of epoch head.epoch */
+    qc_hash_t validators_hash;             /* qc_validators_hash(&validators) */
+} store_t;
+
+/* Opens (creating if missing) the store in directory `dir` (created 0700 if needed) and
+ * binds it to cfg's chain. A new store gets its meta record, the genesis validator set and
+ * an empty head in one synced batch. An existing store must carry the same chain id and
+ * genesis hash (else QC_ERR_STATE), a format version this build reads (else QC_ERR_STATE),
+ * and a head consistent with its last block and record log (else QC_ERR_CORRUPT).
+ * On failure *s is left closed. `s` is caller-owned storage; `dir` and `cfg` are borrowed. */
+int store_open(store_t *s, const char *dir, const store_config_t *cfg);
+
+/* Closes the database and frees everything store_open allocated. Safe on a closed store. */
+void store_close(store_t *s);
+
+/* Applies one committed block and its (already verified) certificate; see the contract
+ * above. Requires header.height == head.height + 1, prev_hash == head.hash, the store's chain
+ * id, epoch == head.epoch and validators_hash of that epoch, a matching tx root, and the
+ * record-log size and root after appending every record's qc_record_leaf_hash, in order, to
+ * equal header.log_size/log_root; the certificate must name this height, epoch and header
+ * hash. Any mismatch: QC_ERR_INVALID. A transaction id already in the ledger, or twice in the
+ * block: QC_ERR_DUPLICATE. On any error nothing is written and the store is unchanged.
+ * On success the block, certificate and every index are durable (one synced WriteBatch).
+ * block and cert are borrowed. */
+int store_apply_block(store_t *s, const qc_block_t *block, const qc_cert_t *cert);
+
+/* As store_apply_block, and the block enacts a membership change: next_vs (borrowed), whose
+ * epoch must be head.epoch + 1 and which has 1..QC_VALIDATORS_MAX members, is in force from
+ * block height+1 on. Written in the same batch. next_vs may be NULL (no change). */
+int store_apply_block_membership(store_t *s, const qc_block_t *block, const qc_cert_t *cert,
+                                 const qc_validator_set_t *next_vs);
+
+/* The head (a copy of the cached, durable head). */
+void store_head(const store_t *s, store_head_t *out);
+
+/* The raw stored bytes of block `height`: the protobuf Block envelope (qc_block_decode reads
+ * it) and the protobuf CommitCert envelope (qc_cert_decode). Both are checked before they are
+ * returned (they decode, name this height and agree with each other). *block / *cert are
+ * malloc'd and owned by the caller (free); either out pair may be NULL when not wanted.
+ * QC_ERR_NOTFOUND above the head or at 0. */
+int store_block_raw(store_t *s, uint64_t height, uint8_t **block, size_t *block_len,
+                    uint8_t **cert, size_t *cert_len);
+
+/* Block `height` decoded into *block (caller owns: qc_block_free) and, if cert is non-NULL,
+ * its certificate. */
+int store_block_get(store_t *s, uint64_t height, qc_block_t *block, qc_cert_t *cert);
+
+/* Only the header of block `height` (cheap: no transaction is decoded). */
+int store_header_get(store_t *s, uint64_t height, qc_header_t *out);
+
+/* Height of the block whose header hash is `hash`. QC_ERR_NOTFOUND if none. */
+int store_height_by_hash(store_t *s, const qc_hash_t *hash, uint64_t *height);
+
+/* Where transaction `tx_id` was committed. QC_ERR_NOTFOUND if it never was. A cheap index
+ * lookup (for the mempool's replay check): the location is checked against the head and the
+ * block's tx count, but the block is not read; store_tx_get confirms it. */
+int store_tx_find(store_t *s, const qc_hash_t *tx_id, store_tx_loc_t *out);
+
+/* store_tx_find, then reads the block and returns (a copy of) the transaction, which must
+ * have id tx_id (else QC_ERR_CORRUPT). Caller owns *tx (qc_tx_free). */
+int store_tx_get(store_t *s, const qc_hash_t *tx_id, store_tx_loc_t *loc, qc_tx_t *tx);
+
+/* The first anchoring of `digest` (lowest log index). Each location is checked against the
+ * record log's stored leaf before it is returned. QC_ERR_NOTFOUND if never anchored. */
+int store_record_find(store_t *s, const uint8_t digest[32], store_record_loc_t *out);
+
+/* Up to `cap` (<= STORE_RECORD_LIST_MAX) anchorings of `digest` in log order, starting at
+ * the first with log index >= from_log_index; *n gets the count. *more is set when more
+ * anchorings follow (call again from out[*n-1].log_index + 1). out is caller-owned. */
+int store_record_list(store_t *s, const uint8_t digest[32], uint64_t from_log_index,
+                      store_record_loc_t *out, size_t cap, size_t *n, bool *more);
+
+/* A copy of the record-log frontier at the head, for computing the log size/root of a block
+ * being built: append to the copy with a put that does nothing. */
+void store_log_copy(const store_t *s, rlog_t *out);
+
+/* A reader of the stored complete-subtree hashes, for rlog's functions. Borrowing `s`. */
+rlog_reader_t store_log_reader(store_t *s);
+
+/* Root of the record log at `size` (<= head.log_size, else QC_ERR_RANGE). */
+int store_log_root_at(store_t *s, uint64_t size, qc_hash_t *out);
+
+/* RFC 9162 inclusion proof of leaf `index` in the log at `size` (index < size <=
+ * head.log_size). path has room for MERKLE_PROOF_MAX hashes; *len gets the count. */
+int store_log_inclusion_proof(store_t *s, uint64_t index, uint64_t size, qc_hash_t *path,
+                              size_t *len);
+
+/* RFC 9162 consistency proof between sizes (size1 <= size2 <= head.log_size; empty when
+ * size1 is 0 or equal to size2). proof has room for MERKLE_PROOF_MAX hashes. */
+int store_log_consistency_proof(store_t *s, uint64_t size1, uint64_t size2, qc_hash_t *proof,
+                                size_t *len);
+
+/* The validator set of `epoch` (out is caller-owned). QC_ERR_NOTFOUND if unknown. */
+int store_validators(store_t *s, uint64_t epoch, qc_validator_set_t *out);
+
+/* The epoch in force at block `height` (1 <= height <= head.height + 1). */
+int store_epoch_at(store_t *s, uint64_t height, uint64_t *epoch);
+
+/* Membership history from genesis: up to cap (<= STORE_EPOCHS_MAX) spans in height order;
+ * *n gets the count; QC_ERR_TOOBIG if there are more than cap. */
+int store_epochs(store_t *s, store_epoch_span_t *out, size_t cap, size_t *n);
+
+/* Counts of what store_check examined. */
+typedef struct {
+    uint64_t blocks, txs, records, log_nodes, epochs;
+} store_check_stats_t;
+
+/* Full integrity check (an fsck; O(everything), for tests and operators): every block
+ * 1..head decodes, chains and matches its certificate and hash index; every transaction and
+ * record index entry points at what is there; the record log's root at every block's
+ * log_size matches the header; no key of any family refers to anything above the head.
+ * QC_OK, or QC_ERR_CORRUPT with the first problem logged. stats may be NULL. */
+int store_check(store_t *s, store_check_stats_t *stats);
+
+#endif

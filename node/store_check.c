@@ -1,0 +1,172 @@
+/* store_check.c - the ledger store's full integrity check (an fsck). It walks the chain from
+ * block 1 to the head through the public reads (which check each value), then counts every
+ * key family: since each expected index key is distinct, "every expected entry is present"
+ * plus "the family holds exactly that many keys" means nothing else is there, in particular
+ * nothing above the head. O(everything); for tests, operators and post-crash audits. */
+#include <leveldb/c.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_impl.h"
+
+/* Each record of tx i of block b must be indexed at the next log index. */
+static int check_records(store_t *s, const qc_block_t *b, uint32_t i, uint64_t *log_index) {
+    const qc_tx_t *tx = &b->txs[i];
+    for (uint32_t j = 0; j < tx->record_count; j++, (*log_index)++) {
+        store_record_loc_t loc;
+        size_t n;
+        bool more;
+        int rc = store_record_list(s, tx->records[j].digest, *log_index, &loc, 1, &n, &more);
+        if (rc != QC_OK) return rc;
+        uint8_t k[SK_MAX_LEN];
+        size_t klen = sk_record(k, tx->records[j].digest, *log_index);
+        if (n == 0 || loc.log_index != *log_index)
+            return store_corrupt(k, klen, "missing for block %llu tx %u record %u",
+                                 (unsigned long long)b->header.height, i, j);
+        if (loc.height != b->header.height || loc.tx_index != i || loc.record_index != j ||
+            memcmp(loc.tx_id.b, tx->id.b, 32) != 0)
+            return store_corrupt(k, klen, "points at another record");
+    }
+    return QC_OK;
+}
+
+/* Every tx of block b is indexed at (height, i), and its records in the log. */
+static int check_block_txs(store_t *s, const qc_block_t *b, uint64_t *log_index) {
+    for (uint32_t i = 0; i < b->tx_count; i++) {
+        store_tx_loc_t loc;
+        uint8_t k[SK_MAX_LEN];
+        size_t klen = sk_hash(k, SK_TX, b->txs[i].id.b);
+        int rc = store_tx_find(s, &b->txs[i].id, &loc);
+        if (rc == QC_ERR_NOTFOUND) return store_corrupt(k, klen, "missing");
+        if (rc != QC_OK) return rc;
+        if (loc.height != b->header.height || loc.tx_index != i)
+            return store_corrupt(k, klen, "points at another transaction");
+        rc = check_records(s, b, i, log_index);
+        if (rc != QC_OK) return rc;
+    }
+    return QC_OK;
+}
+
+/* Block `height` chains to *prev, is indexed by its hash, its epoch matches the membership
+ * history, and its log size/root are what the stored log gives. Advances *prev, *log_size. */
+static int check_block_links(store_t *s, const qc_block_t *b, qc_hash_t *prev,
+                             uint64_t log_size) {
+    const qc_header_t *h = &b->header;
+    uint8_t k[SK_MAX_LEN];
+    size_t klen = sk_u64(k, SK_BLOCK, h->height);
+    qc_hash_t hash, root;
+    qc_header_hash(h, &hash);
+    if (memcmp(h->prev_hash.b, prev->b, 32) != 0)
+        return store_corrupt(k, klen, "does not chain to the block below");
+    uint64_t at, epoch;
+    int rc = store_height_by_hash(s, &hash, &at);
+    if (rc == QC_ERR_NOTFOUND) return store_corrupt(k, klen, "its hash is not indexed");
+    if (rc == QC_OK && at != h->height) rc = store_corrupt(k, klen, "hash index mismatch");
+    if (rc == QC_OK) rc = store_epoch_at(s, h->height, &epoch);
+    if (rc == QC_OK && epoch != h->epoch)
+        rc = store_corrupt(k, klen, "epoch %llu, membership history says %llu",
+                           (unsigned long long)h->epoch, (unsigned long long)epoch);
+    if (rc == QC_OK && h->log_size != log_size)
+        rc = store_corrupt(k, klen, "log size %llu, its records end at %llu",
+                           (unsigned long long)h->log_size, (unsigned long long)log_size);
+    if (rc == QC_OK) rc = store_log_root_at(s, h->log_size, &root);
+    if (rc == QC_OK && memcmp(root.b, h->log_root.b, 32) != 0)
+        rc = store_corrupt(k, klen, "log root differs from the stored log's");
+    *prev = hash;
+    return rc;
+}
+
+static int check_chain(store_t *s, store_check_stats_t *st) {
+    qc_hash_t prev = {{0}};
+    uint64_t log_index = 0;
+    for (uint64_t height = 1; height <= s->head.height; height++) {
+        qc_block_t b;
+        qc_cert_t cert;
+        int rc = store_block_get(s, height, &b, &cert);
+        if (rc == QC_OK) rc = check_block_txs(s, &b, &log_index);
+        if (rc == QC_OK) rc = check_block_links(s, &b, &prev, log_index);
+        if (rc == QC_OK) {
+            st->blocks++;
+            st->txs += b.tx_count;
+        }
+        qc_block_free(&b);
+        if (rc != QC_OK) return rc;
+    }
+    st->records = log_index;
+    return QC_OK;
+}
+
+/* Counts the keys of `family` (each klen bytes, with a versioned value); a log node must lie
+ * inside the log. More than `want` keys stops the scan early. */
+static int count_family(store_t *s, uint8_t family, size_t want_klen, uint64_t want,
+                        uint64_t *count) {
+    uint8_t seek = family;
+    leveldb_iterator_t *it = leveldb_create_iterator(s->db, s->ropts);
+    int rc = QC_OK;
+    *count = 0;
+    for (leveldb_iter_seek(it, (const char *)&seek, 1); leveldb_iter_valid(it) && *count <= want;
+         leveldb_iter_next(it)) {
+        size_t klen, vlen;
+        const uint8_t *k = (const uint8_t *)leveldb_iter_key(it, &klen);
+        const char *v = leveldb_iter_value(it, &vlen);
+        if (k[0] != family) break;
+        (*count)++;
+        if (klen != want_klen) rc = store_corrupt(k, klen, "key is %zu bytes", klen);
+        if (rc == QC_OK) rc = store_check_value(k, klen, v, vlen, 1);
+        if (rc == QC_OK && family == SK_LOG && qc_get_u64(k + 2) >= (s->head.log_size >> k[1]))
+            rc = store_corrupt(k, klen, "lies outside the log of %llu leaves",
+                               (unsigned long long)s->head.log_size);
+        if (rc != QC_OK) break;
+    }
+    rc = store_iter_finish(it, rc, "scanning the store");
+    if (rc == QC_OK && *count != want)
+        rc = store_corrupt(&seek, 1, "%llu%s keys in this family, expected %llu",
+                           (unsigned long long)*count, *count > want ? " or more" : "",
+                           (unsigned long long)want);
+    return rc;
+}
+
+/* Complete subtrees of a tree of n leaves: n + n/2 + n/4 + ... */
+static uint64_t log_nodes(uint64_t n) {
+    uint64_t total = 0;
+    for (uint32_t level = 0; level < 64; level++) total += n >> level;
+    return total;
+}
+
+static int check_families(store_t *s, store_check_stats_t *st, uint64_t epochs) {
+    uint64_t n;
+    int rc = count_family(s, SK_BLOCK, SK_U64_LEN, s->head.height, &n);
+    if (rc == QC_OK) rc = count_family(s, SK_CERT, SK_U64_LEN, s->head.height, &n);
+    if (rc == QC_OK) rc = count_family(s, SK_HASH, SK_HASH_LEN, s->head.height, &n);
+    if (rc == QC_OK) rc = count_family(s, SK_TX, SK_HASH_LEN, st->txs, &n);
+    if (rc == QC_OK) rc = count_family(s, SK_RECORD, SK_RECORD_LEN, st->records, &n);
+    if (rc == QC_OK) rc = count_family(s, SK_LOG, SK_LOG_LEN, log_nodes(s->head.log_size),
+                                       &st->log_nodes);
+    if (rc == QC_OK) rc = count_family(s, SK_VALIDATORS, SK_U64_LEN, epochs, &n);
+    return rc;
+}
+
+int store_check(store_t *s, store_check_stats_t *stats) {
+    QC_ASSERT(s != NULL && s->db != NULL);
+    store_check_stats_t st;
+    memset(&st, 0, sizeof st);
+    if (s->head.height > STORE_CHECK_BLOCKS_MAX) return QC_ERR_TOOBIG;
+    store_epoch_span_t *spans = malloc(sizeof *spans * STORE_EPOCHS_MAX);
+    if (spans == NULL) return QC_ERR_NOMEM;
+    size_t n_epochs = 0;
+    int rc = store_epochs(s, spans, STORE_EPOCHS_MAX, &n_epochs);
+    if (rc == QC_OK && (n_epochs == 0 || spans[0].first_height != 1))
+        rc = store_corrupt((const uint8_t *)"E", 1, "no epoch in force from height 1");
+    for (size_t i = 0; rc == QC_OK && i < n_epochs; i++) {
+        qc_validator_set_t vs;
+        rc = store_validators(s, spans[i].epoch, &vs);
+        if (rc == QC_ERR_NOTFOUND) rc = store_corrupt((const uint8_t *)"E", 1, "an epoch "
+                                                      "without a stored validator set");
+    }
+    free(spans);
+    st.epochs = n_epochs;
+    if (rc == QC_OK) rc = check_chain(s, &st);
+    if (rc == QC_OK) rc = check_families(s, &st, n_epochs);
+    if (stats != NULL) *stats = st;
+    return rc;
+}

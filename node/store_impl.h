@@ -1,0 +1,93 @@
+/* store_impl.h - private to node/store*.c: the LevelDB key layout and the checked value
+ * readers shared by the store (store.c) and its integrity checker (store_check.c).
+ * The byte layouts are documented in docs/STORAGE.md; change both together. */
+#ifndef QC_STORE_IMPL_H
+#define QC_STORE_IMPL_H
+
+#include <stdarg.h>
+
+#include "store.h"
+
+/* Key families: the first byte of every key. */
+enum {
+    SK_META = 'M',       /* "M"                         -> magic, version, genesis, chain id */
+    SK_HEAD = 'H',       /* "H"                         -> head */
+    SK_BLOCK = 'B',      /* 'B' u64 height              -> header + Block envelope */
+    SK_CERT = 'C',       /* 'C' u64 height              -> CommitCert envelope */
+    SK_HASH = 'K',       /* 'K' block hash              -> height */
+    SK_TX = 'T',         /* 'T' tx id                   -> height, tx index */
+    SK_RECORD = 'R',     /* 'R' digest u64 log index    -> height, tx, record, tx id */
+    SK_LOG = 'L',        /* 'L' u8 level u64 index      -> subtree hash */
+    SK_VALIDATORS = 'V', /* 'V' u64 epoch               -> validator set */
+    SK_EPOCH = 'E',      /* 'E' u64 first height        -> epoch in force from there */
+};
+
+#define SK_U64_LEN 9      /* family + u64 */
+#define SK_HASH_LEN 33    /* family + 32 bytes */
+#define SK_RECORD_LEN 41  /* family + digest + u64 */
+#define SK_LOG_LEN 10     /* family + u8 level + u64 */
+#define SK_MAX_LEN 41
+
+/* Fixed value sizes (each starts with the STORE_FORMAT_VERSION byte). */
+#define SV_HEAD_LEN (1 + 8 + 32 + 8 + 32 + 8)
+#define SV_HEIGHT_LEN (1 + 8)
+#define SV_TX_LEN (1 + 8 + 4)
+#define SV_RECORD_LEN (1 + 8 + 4 + 2 + 32)
+#define SV_LOG_LEN (1 + 32)
+#define SV_EPOCH_LEN (1 + 8)
+#define SV_META_MAGIC "QCST"
+#define SV_VALIDATORS_MAX (1 + 8 + 2 + 2 + QC_VALIDATORS_MAX * (1 + QC_MEMBER_NAME_MAX + 96))
+
+size_t sk_single(uint8_t *k, uint8_t family);
+size_t sk_u64(uint8_t *k, uint8_t family, uint64_t v);
+size_t sk_hash(uint8_t *k, uint8_t family, const uint8_t h[32]);
+size_t sk_record(uint8_t *k, const uint8_t digest[32], uint64_t log_index);
+size_t sk_log(uint8_t *k, uint32_t level, uint64_t index);
+/* "block 42", "tx 3f2a..", "log node (3, 17)": for error messages. */
+void sk_describe(char *out, size_t cap, const uint8_t *k, size_t klen);
+
+/* Logs "store: corrupt <key>: <why>" at ERROR and returns QC_ERR_CORRUPT. */
+int store_corrupt(const uint8_t *k, size_t klen, const char *why, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Maps a LevelDB error string (consumed: freed here) to QC_ERR_CORRUPT or QC_ERR_IO, logging
+ * it with `what`. */
+int store_ldb_error(char *err, const char *what);
+
+/* Destroys iterator it; returns its error if it had one (mapped as store_ldb_error, logged
+ * with `what`), else rc. */
+struct leveldb_iterator_t;
+int store_iter_finish(struct leveldb_iterator_t *it, int rc, const char *what);
+
+/* Gets the value of key k. *val is leveldb-malloc'd (free with leveldb_free) and owned by the
+ * caller on QC_OK. QC_ERR_NOTFOUND, or the mapped LevelDB error. */
+int store_get(store_t *s, const uint8_t *k, size_t klen, char **val, size_t *vlen);
+
+/* Gets a value that must be exactly `len` bytes starting with the format version byte, and
+ * copies it to out. QC_ERR_NOTFOUND, QC_ERR_CORRUPT (logged), or a LevelDB error. */
+int store_get_fixed(store_t *s, const uint8_t *k, size_t klen, uint8_t *out, size_t len);
+
+/* Checks a variable-length value's version byte and minimum length (logged as corrupt). */
+int store_check_value(const uint8_t *k, size_t klen, const char *val, size_t vlen,
+                      size_t min_len);
+
+/* Value codecs. Decoders check everything they can and log corruption against key k. */
+void sv_head_encode(uint8_t out[SV_HEAD_LEN], const store_head_t *h);
+void sv_head_decode(const uint8_t v[SV_HEAD_LEN], store_head_t *h);
+size_t sv_validators_encode(uint8_t *out, size_t cap, const qc_validator_set_t *vs);
+int sv_validators_decode(const uint8_t *k, size_t klen, const uint8_t *v, size_t vlen,
+                         qc_validator_set_t *vs);
+void sv_record_decode(const uint8_t v[SV_RECORD_LEN], uint64_t log_index,
+                      store_record_loc_t *out);
+
+/* The header stored in front of block `height`'s envelope, checked against the key;
+ * *env_off gets the offset of the envelope in the value. */
+int store_header_parse(const uint8_t *k, size_t klen, const char *val, size_t vlen,
+                       uint64_t height, qc_header_t *out, size_t *env_off);
+/* store_header_parse of the stored block `height`. QC_ERR_NOTFOUND if there is none. */
+int store_header_read(store_t *s, uint64_t height, qc_header_t *out);
+
+/* The record-log reader callback (ctx = store_t *). */
+int store_log_get(void *ctx, uint32_t level, uint64_t index, qc_hash_t *out);
+
+#endif

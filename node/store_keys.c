@@ -1,0 +1,271 @@
+/* store_keys.c - the ledger store's LevelDB key layout, value codecs and checked getters
+ * (see store_impl.h and docs/STORAGE.md). Every stored value starts with the format version
+ * byte; every reader checks it, the exact length and the fields it can check on its own. */
+#include <leveldb/c.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_impl.h"
+
+size_t sk_single(uint8_t *k, uint8_t family) {
+    k[0] = family;
+    return 1;
+}
+
+size_t sk_u64(uint8_t *k, uint8_t family, uint64_t v) {
+    k[0] = family;
+    qc_put_u64(k + 1, v);
+    return SK_U64_LEN;
+}
+
+size_t sk_hash(uint8_t *k, uint8_t family, const uint8_t h[32]) {
+    k[0] = family;
+    memcpy(k + 1, h, 32);
+    return SK_HASH_LEN;
+}
+
+size_t sk_record(uint8_t *k, const uint8_t digest[32], uint64_t log_index) {
+    sk_hash(k, SK_RECORD, digest);
+    qc_put_u64(k + SK_HASH_LEN, log_index);
+    return SK_RECORD_LEN;
+}
+
+size_t sk_log(uint8_t *k, uint32_t level, uint64_t index) {
+    QC_ASSERT(level < 64);
+    k[0] = SK_LOG;
+    k[1] = (uint8_t)level;
+    qc_put_u64(k + 2, index);
+    return SK_LOG_LEN;
+}
+
+static const char *family_name(uint8_t f) {
+    switch (f) {
+    case SK_META: return "meta";
+    case SK_HEAD: return "head";
+    case SK_BLOCK: return "block";
+    case SK_CERT: return "certificate";
+    case SK_HASH: return "block-hash index";
+    case SK_TX: return "tx index";
+    case SK_RECORD: return "record index";
+    case SK_LOG: return "log node";
+    case SK_VALIDATORS: return "validator set of epoch";
+    case SK_EPOCH: return "epoch change at height";
+    default: return "unknown key family";
+    }
+}
+
+void sk_describe(char *out, size_t cap, const uint8_t *k, size_t klen) {
+    QC_ASSERT(cap > 0);
+    if (klen == 0) { snprintf(out, cap, "(empty key)"); return; }
+    const char *name = family_name(k[0]);
+    char hex[65];
+    if (klen == SK_U64_LEN)
+        snprintf(out, cap, "%s %llu", name, (unsigned long long)qc_get_u64(k + 1));
+    else if (klen == SK_LOG_LEN && k[0] == SK_LOG)
+        snprintf(out, cap, "%s (level %u, index %llu)", name, k[1],
+                 (unsigned long long)qc_get_u64(k + 2));
+    else if (klen >= SK_HASH_LEN) {
+        qc_hex_encode(hex, k + 1, 32);
+        if (klen == SK_RECORD_LEN)
+            snprintf(out, cap, "%s %s at log index %llu", name, hex,
+                     (unsigned long long)qc_get_u64(k + SK_HASH_LEN));
+        else
+            snprintf(out, cap, "%s %s", name, hex);
+    } else
+        snprintf(out, cap, "%s (%zu-byte key)", name, klen);
+}
+
+int store_corrupt(const uint8_t *k, size_t klen, const char *why, ...) {
+    char key[160], msg[256];
+    sk_describe(key, sizeof key, k, klen);
+    va_list ap;
+    va_start(ap, why);
+    vsnprintf(msg, sizeof msg, why, ap);
+    va_end(ap);
+    QC_ERROR("store: corrupt %s: %s", key, msg);
+    return QC_ERR_CORRUPT;
+}
+
+int store_ldb_error(char *err, const char *what) {
+    QC_ASSERT(err != NULL);
+    int rc = strstr(err, "Corruption") ? QC_ERR_CORRUPT : QC_ERR_IO;
+    QC_ERROR("store: %s: leveldb: %s", what, err);
+    leveldb_free(err);
+    return rc;
+}
+
+int store_iter_finish(struct leveldb_iterator_t *it, int rc, const char *what) {
+    char *err = NULL;
+    leveldb_iter_get_error(it, &err);
+    if (err != NULL) rc = store_ldb_error(err, what);
+    leveldb_iter_destroy(it);
+    return rc;
+}
+
+int store_get(store_t *s, const uint8_t *k, size_t klen, char **val, size_t *vlen) {
+    char *err = NULL;
+    *val = leveldb_get(s->db, s->ropts, (const char *)k, klen, vlen, &err);
+    if (err != NULL) {
+        char key[160];
+        sk_describe(key, sizeof key, k, klen);
+        return store_ldb_error(err, key);
+    }
+    return *val ? QC_OK : QC_ERR_NOTFOUND;
+}
+
+int store_check_value(const uint8_t *k, size_t klen, const char *val, size_t vlen,
+                      size_t min_len) {
+    QC_ASSERT(min_len >= 1);
+    if (vlen < min_len)
+        return store_corrupt(k, klen, "value is %zu bytes, shorter than %zu", vlen, min_len);
+    if ((uint8_t)val[0] != STORE_FORMAT_VERSION)
+        return store_corrupt(k, klen, "value version byte is %u, expected %u",
+                             (uint8_t)val[0], STORE_FORMAT_VERSION);
+    return QC_OK;
+}
+
+int store_get_fixed(store_t *s, const uint8_t *k, size_t klen, uint8_t *out, size_t len) {
+    char *val;
+    size_t vlen;
+    int rc = store_get(s, k, klen, &val, &vlen);
+    if (rc != QC_OK) return rc;
+    rc = store_check_value(k, klen, val, vlen, len);
+    if (rc == QC_OK && vlen != len)
+        rc = store_corrupt(k, klen, "value is %zu bytes, expected %zu", vlen, len);
+    if (rc == QC_OK) memcpy(out, val, len);
+    leveldb_free(val);
+    return rc;
+}
+
+void sv_head_encode(uint8_t out[SV_HEAD_LEN], const store_head_t *h) {
+    uint8_t *p = out;
+    *p++ = STORE_FORMAT_VERSION;
+    qc_put_u64(p, h->height); p += 8;
+    memcpy(p, h->hash.b, 32); p += 32;
+    qc_put_u64(p, h->log_size); p += 8;
+    memcpy(p, h->log_root.b, 32); p += 32;
+    qc_put_u64(p, h->epoch); p += 8;
+    QC_ASSERT(p - out == SV_HEAD_LEN);
+}
+
+void sv_head_decode(const uint8_t v[SV_HEAD_LEN], store_head_t *h) {
+    const uint8_t *p = v + 1;
+    h->height = qc_get_u64(p); p += 8;
+    memcpy(h->hash.b, p, 32); p += 32;
+    h->log_size = qc_get_u64(p); p += 8;
+    memcpy(h->log_root.b, p, 32); p += 32;
+    h->epoch = qc_get_u64(p);
+}
+
+size_t sv_validators_encode(uint8_t *out, size_t cap, const qc_validator_set_t *vs) {
+    QC_ASSERT(vs->n >= 1 && vs->n <= QC_VALIDATORS_MAX && cap >= SV_VALIDATORS_MAX);
+    uint8_t *p = out;
+    *p++ = STORE_FORMAT_VERSION;
+    qc_put_u64(p, vs->epoch); p += 8;
+    qc_put_u16(p, (uint16_t)vs->n); p += 2;
+    qc_put_u16(p, (uint16_t)vs->governance_threshold); p += 2;
+    for (uint32_t i = 0; i < vs->n; i++) {
+        const qc_member_t *m = &vs->members[i];
+        size_t nl = strnlen(m->name, QC_MEMBER_NAME_MAX);
+        *p++ = (uint8_t)nl;
+        memcpy(p, m->name, nl); p += nl;
+        memcpy(p, m->node_key.b, 32); p += 32;
+        memcpy(p, m->seal_key.b, 32); p += 32;
+        memcpy(p, m->admin_key.b, 32); p += 32;
+    }
+    return (size_t)(p - out);
+}
+
+/* One member at v[*off]; false if it runs past vlen or its name is out of range. */
+static bool sv_member_decode(const uint8_t *v, size_t vlen, size_t *off, qc_member_t *m) {
+    if (*off >= vlen) return false;
+    size_t nl = v[(*off)++];
+    if (nl == 0 || nl > QC_MEMBER_NAME_MAX || vlen - *off < nl + 96) return false;
+    memcpy(m->name, v + *off, nl);
+    m->name[nl] = '\0';
+    if (strlen(m->name) != nl) return false; /* an embedded NUL */
+    *off += nl;
+    memcpy(m->node_key.b, v + *off, 32); *off += 32;
+    memcpy(m->seal_key.b, v + *off, 32); *off += 32;
+    memcpy(m->admin_key.b, v + *off, 32); *off += 32;
+    return true;
+}
+
+int sv_validators_decode(const uint8_t *k, size_t klen, const uint8_t *v, size_t vlen,
+                         qc_validator_set_t *vs) {
+    memset(vs, 0, sizeof *vs);
+    int rc = store_check_value(k, klen, (const char *)v, vlen, 13);
+    if (rc != QC_OK) return rc;
+    vs->epoch = qc_get_u64(v + 1);
+    vs->n = qc_get_u16(v + 9);
+    vs->governance_threshold = qc_get_u16(v + 11);
+    if (vs->n == 0 || vs->n > QC_VALIDATORS_MAX)
+        return store_corrupt(k, klen, "validator count %u out of range 1..%u", vs->n,
+                             QC_VALIDATORS_MAX);
+    if (klen == SK_U64_LEN && qc_get_u64(k + 1) != vs->epoch)
+        return store_corrupt(k, klen, "value is the set of epoch %llu",
+                             (unsigned long long)vs->epoch);
+    size_t off = 13;
+    for (uint32_t i = 0; i < vs->n; i++)
+        if (!sv_member_decode(v, vlen, &off, &vs->members[i]))
+            return store_corrupt(k, klen, "member %u is truncated or malformed", i);
+    if (off != vlen)
+        return store_corrupt(k, klen, "%zu trailing bytes after %u members", vlen - off, vs->n);
+    return QC_OK;
+}
+
+void sv_record_decode(const uint8_t v[SV_RECORD_LEN], uint64_t log_index,
+                      store_record_loc_t *out) {
+    out->height = qc_get_u64(v + 1);
+    out->tx_index = qc_get_u32(v + 9);
+    out->record_index = qc_get_u16(v + 13);
+    memcpy(out->tx_id.b, v + 15, 32);
+    out->log_index = log_index;
+}
+
+int store_header_parse(const uint8_t *k, size_t klen, const char *val, size_t vlen,
+                       uint64_t height, qc_header_t *out, size_t *env_off) {
+    int rc = store_check_value(k, klen, val, vlen, 3);
+    if (rc != QC_OK) return rc;
+    size_t hlen = qc_get_u16((const uint8_t *)val + 1);
+    if (hlen > vlen - 3 || vlen - 3 - hlen < 4)
+        return store_corrupt(k, klen, "header length %zu runs past the %zu-byte value", hlen,
+                             vlen);
+    size_t env_len = qc_get_u32((const uint8_t *)val + 3 + hlen);
+    if (env_len != vlen - 3 - hlen - 4)
+        return store_corrupt(k, klen, "%zu-byte value, its envelope length says %zu", vlen,
+                             3 + hlen + 4 + env_len);
+    if (qc_header_decode((const uint8_t *)val + 3, hlen, out) != QC_OK)
+        return store_corrupt(k, klen, "stored header does not decode");
+    if (out->height != height)
+        return store_corrupt(k, klen, "stored header is for height %llu",
+                             (unsigned long long)out->height);
+    *env_off = 3 + hlen + 4;
+    return QC_OK;
+}
+
+int store_header_read(store_t *s, uint64_t height, qc_header_t *out) {
+    uint8_t k[SK_MAX_LEN];
+    size_t klen = sk_u64(k, SK_BLOCK, height), off;
+    char *val;
+    size_t vlen;
+    int rc = store_get(s, k, klen, &val, &vlen);
+    if (rc != QC_OK) return rc;
+    rc = store_header_parse(k, klen, val, vlen, height, out, &off);
+    leveldb_free(val);
+    return rc;
+}
+
+int store_log_get(void *ctx, uint32_t level, uint64_t index, qc_hash_t *out) {
+    store_t *s = ctx;
+    if (level >= 64 || index >= (s->head.log_size >> level)) return QC_ERR_RANGE;
+    uint8_t k[SK_MAX_LEN], v[SV_LOG_LEN];
+    size_t klen = sk_log(k, level, index);
+    int rc = store_get_fixed(s, k, klen, v, sizeof v);
+    if (rc == QC_ERR_NOTFOUND)
+        return store_corrupt(k, klen, "missing, but the log has %llu leaves",
+                             (unsigned long long)s->head.log_size);
+    if (rc == QC_OK) memcpy(out->b, v + 1, 32);
+    return rc;
+}

@@ -1,0 +1,335 @@
+/* store_read.c - the ledger store's reads: blocks, indexes, record log and membership.
+ * Every value read is checked (version byte, length, fields against the key and the head,
+ * and where cheap against what it points at) before it is returned; see docs/STORAGE.md. */
+#include <leveldb/c.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_impl.h"
+
+static bool height_valid(const store_t *s, uint64_t height) {
+    return height >= 1 && height <= s->head.height;
+}
+
+/* Loads block `height` (decoded into *b, caller frees) and optionally a malloc'd copy of its
+ * envelope. The envelope must decode and carry the header stored in front of it. */
+static int block_load(store_t *s, uint64_t height, qc_block_t *b, uint8_t **raw,
+                      size_t *raw_len) {
+    uint8_t k[SK_MAX_LEN];
+    size_t klen = sk_u64(k, SK_BLOCK, height);
+    qc_header_t h;
+    char *val;
+    size_t vlen, off = 0;
+    int rc = store_get(s, k, klen, &val, &vlen);
+    if (rc == QC_ERR_NOTFOUND) return store_corrupt(k, klen, "missing below the head");
+    if (rc != QC_OK) return rc;
+    rc = store_header_parse(k, klen, val, vlen, height, &h, &off);
+    if (rc != QC_OK) { leveldb_free(val); return rc; }
+    const uint8_t *env = (const uint8_t *)val + off;
+    size_t env_len = vlen - off;
+    if (qc_block_decode(env, env_len, b) != QC_OK)
+        rc = store_corrupt(k, klen, "block envelope (%zu bytes) does not decode", env_len);
+    qc_hash_t a, c;
+    qc_header_hash(&h, &a);
+    if (rc == QC_OK) qc_header_hash(&b->header, &c);
+    if (rc == QC_OK && memcmp(a.b, c.b, 32) != 0)
+        rc = store_corrupt(k, klen, "envelope header differs from the stored header");
+    if (rc == QC_OK && raw != NULL) {
+        *raw = malloc(env_len ? env_len : 1);
+        if (*raw == NULL) rc = QC_ERR_NOMEM;
+        else { memcpy(*raw, env, env_len); *raw_len = env_len; }
+    }
+    if (rc != QC_OK) qc_block_free(b);
+    leveldb_free(val);
+    return rc;
+}
+
+/* Loads block `height`'s certificate, which must name that height and block_hash. */
+static int cert_load(store_t *s, uint64_t height, const qc_hash_t *block_hash, qc_cert_t *c,
+                     uint8_t **raw, size_t *raw_len) {
+    uint8_t k[SK_MAX_LEN];
+    size_t klen = sk_u64(k, SK_CERT, height);
+    char *val;
+    size_t vlen;
+    int rc = store_get(s, k, klen, &val, &vlen);
+    if (rc == QC_ERR_NOTFOUND) return store_corrupt(k, klen, "missing for a stored block");
+    if (rc != QC_OK) return rc;
+    rc = store_check_value(k, klen, val, vlen, 5);
+    if (rc == QC_OK && qc_get_u32((const uint8_t *)val + 1) != vlen - 5)
+        rc = store_corrupt(k, klen, "%zu-byte value, its envelope length says %u", vlen,
+                           5 + qc_get_u32((const uint8_t *)val + 1));
+    if (rc == QC_OK && qc_cert_decode((const uint8_t *)val + 5, vlen - 5, c) != QC_OK)
+        rc = store_corrupt(k, klen, "certificate does not decode");
+    if (rc == QC_OK && (c->height != height || memcmp(c->block_hash.b, block_hash->b, 32)))
+        rc = store_corrupt(k, klen, "certificate is for another block (height %llu)",
+                           (unsigned long long)c->height);
+    if (rc == QC_OK && raw != NULL) {
+        *raw = malloc(vlen - 5 ? vlen - 5 : 1);
+        if (*raw == NULL) rc = QC_ERR_NOMEM;
+        else { memcpy(*raw, val + 5, vlen - 5); *raw_len = vlen - 5; }
+    }
+    leveldb_free(val);
+    return rc;
+}
+
+static int block_and_cert(store_t *s, uint64_t height, qc_block_t *b, uint8_t **braw,
+                          size_t *braw_len, qc_cert_t *c, uint8_t **craw, size_t *craw_len) {
+    if (!height_valid(s, height)) return QC_ERR_NOTFOUND;
+    int rc = block_load(s, height, b, braw, braw_len);
+    if (rc != QC_OK || (c == NULL && craw == NULL)) return rc;
+    qc_hash_t hash;
+    qc_header_hash(&b->header, &hash);
+    qc_cert_t tmp;
+    rc = cert_load(s, height, &hash, c ? c : &tmp, craw, craw_len);
+    if (rc != QC_OK) {
+        qc_block_free(b);
+        if (braw != NULL) { free(*braw); *braw = NULL; }
+    }
+    return rc;
+}
+
+int store_block_raw(store_t *s, uint64_t height, uint8_t **block, size_t *block_len,
+                    uint8_t **cert, size_t *cert_len) {
+    QC_ASSERT(s->db != NULL && (block == NULL) == (block_len == NULL));
+    QC_ASSERT((cert == NULL) == (cert_len == NULL));
+    qc_block_t b;
+    int rc = block_and_cert(s, height, &b, block, block_len, NULL, cert, cert_len);
+    if (rc == QC_OK) qc_block_free(&b);
+    return rc;
+}
+
+int store_block_get(store_t *s, uint64_t height, qc_block_t *block, qc_cert_t *cert) {
+    QC_ASSERT(s->db != NULL && block != NULL);
+    memset(block, 0, sizeof *block);
+    return block_and_cert(s, height, block, NULL, NULL, cert, NULL, NULL);
+}
+
+int store_header_get(store_t *s, uint64_t height, qc_header_t *out) {
+    QC_ASSERT(s->db != NULL && out != NULL);
+    if (!height_valid(s, height)) return QC_ERR_NOTFOUND;
+    return store_header_read(s, height, out);
+}
+
+/* Reads a u64-height value at key k; the height must be a stored block. */
+static int indexed_height(store_t *s, const uint8_t *k, size_t klen, uint8_t *v, size_t vlen,
+                          uint64_t *height) {
+    int rc = store_get_fixed(s, k, klen, v, vlen);
+    if (rc != QC_OK) return rc;
+    *height = qc_get_u64(v + 1);
+    if (!height_valid(s, *height))
+        return store_corrupt(k, klen, "points at height %llu; the head is %llu",
+                             (unsigned long long)*height, (unsigned long long)s->head.height);
+    return QC_OK;
+}
+
+int store_height_by_hash(store_t *s, const qc_hash_t *hash, uint64_t *height) {
+    QC_ASSERT(s->db != NULL && hash != NULL && height != NULL);
+    uint8_t k[SK_MAX_LEN], v[SV_HEIGHT_LEN];
+    size_t klen = sk_hash(k, SK_HASH, hash->b);
+    int rc = indexed_height(s, k, klen, v, sizeof v, height);
+    if (rc != QC_OK) return rc;
+    qc_header_t h;
+    rc = store_header_read(s, *height, &h);
+    if (rc == QC_ERR_NOTFOUND) rc = store_corrupt(k, klen, "its block is missing");
+    qc_hash_t got;
+    if (rc == QC_OK) qc_header_hash(&h, &got);
+    if (rc == QC_OK && memcmp(got.b, hash->b, 32) != 0)
+        rc = store_corrupt(k, klen, "block %llu has another hash", (unsigned long long)*height);
+    return rc;
+}
+
+int store_tx_find(store_t *s, const qc_hash_t *tx_id, store_tx_loc_t *out) {
+    QC_ASSERT(s->db != NULL && tx_id != NULL && out != NULL);
+    uint8_t k[SK_MAX_LEN], v[SV_TX_LEN];
+    size_t klen = sk_hash(k, SK_TX, tx_id->b);
+    int rc = indexed_height(s, k, klen, v, sizeof v, &out->height);
+    if (rc != QC_OK) return rc;
+    qc_header_t h;
+    rc = store_header_read(s, out->height, &h);
+    if (rc == QC_ERR_NOTFOUND) rc = store_corrupt(k, klen, "its block is missing");
+    out->tx_index = qc_get_u32(v + 9);
+    if (rc == QC_OK && out->tx_index >= h.tx_count)
+        rc = store_corrupt(k, klen, "tx index %u, block %llu has %u txs", out->tx_index,
+                           (unsigned long long)out->height, h.tx_count);
+    return rc;
+}
+
+int store_tx_get(store_t *s, const qc_hash_t *tx_id, store_tx_loc_t *loc, qc_tx_t *tx) {
+    QC_ASSERT(tx != NULL);
+    memset(tx, 0, sizeof *tx);
+    int rc = store_tx_find(s, tx_id, loc);
+    if (rc != QC_OK) return rc;
+    qc_block_t b;
+    rc = store_block_get(s, loc->height, &b, NULL);
+    if (rc != QC_OK) return rc;
+    if (memcmp(b.txs[loc->tx_index].id.b, tx_id->b, 32) != 0) {
+        uint8_t k[SK_MAX_LEN];
+        rc = store_corrupt(k, sk_hash(k, SK_TX, tx_id->b), "block %llu tx %u has another id",
+                           (unsigned long long)loc->height, loc->tx_index);
+    }
+    if (rc == QC_OK) rc = qc_tx_clone(&b.txs[loc->tx_index], tx);
+    qc_block_free(&b);
+    return rc;
+}
+
+/* A record index entry must sit in the log below the head, and the stored log leaf at its
+ * index must be the leaf its fields hash to. */
+static int record_entry(store_t *s, const uint8_t *k, size_t klen, const char *val,
+                        size_t vlen, store_record_loc_t *out) {
+    int rc = store_check_value(k, klen, val, vlen, SV_RECORD_LEN);
+    if (rc == QC_OK && vlen != SV_RECORD_LEN)
+        rc = store_corrupt(k, klen, "value is %zu bytes, expected %d", vlen, SV_RECORD_LEN);
+    if (rc != QC_OK) return rc;
+    sv_record_decode((const uint8_t *)val, qc_get_u64(k + SK_HASH_LEN), out);
+    if (!height_valid(s, out->height) || out->log_index >= s->head.log_size)
+        return store_corrupt(k, klen, "height %llu / log index beyond the head",
+                             (unsigned long long)out->height);
+    qc_hash_t leaf, stored;
+    qc_record_leaf_hash(out->height, &out->tx_id, out->record_index, k + 1, &leaf);
+    rc = store_log_get(s, 0, out->log_index, &stored);
+    if (rc == QC_OK && memcmp(leaf.b, stored.b, 32) != 0)
+        rc = store_corrupt(k, klen, "does not match the record log's leaf");
+    return rc;
+}
+
+int store_record_list(store_t *s, const uint8_t digest[32], uint64_t from_log_index,
+                      store_record_loc_t *out, size_t cap, size_t *n, bool *more) {
+    QC_ASSERT(s->db != NULL && digest != NULL && out != NULL && n != NULL && more != NULL);
+    QC_ASSERT(cap >= 1 && cap <= STORE_RECORD_LIST_MAX);
+    *n = 0;
+    *more = false;
+    uint8_t seek[SK_MAX_LEN];
+    leveldb_iterator_t *it = leveldb_create_iterator(s->db, s->ropts);
+    leveldb_iter_seek(it, (const char *)seek, sk_record(seek, digest, from_log_index));
+    int rc = QC_OK;
+    for (size_t i = 0; i <= cap && rc == QC_OK && leveldb_iter_valid(it); i++) {
+        size_t klen, vlen;
+        const uint8_t *k = (const uint8_t *)leveldb_iter_key(it, &klen);
+        if (klen < SK_HASH_LEN || memcmp(k, seek, SK_HASH_LEN) != 0) break;
+        if (i == cap) { *more = true; break; }
+        if (klen != SK_RECORD_LEN) {
+            rc = store_corrupt(k, klen, "record index key is %zu bytes", klen);
+            break;
+        }
+        const char *v = leveldb_iter_value(it, &vlen);
+        rc = record_entry(s, k, klen, v, vlen, &out[*n]);
+        if (rc == QC_OK) (*n)++;
+        leveldb_iter_next(it);
+    }
+    return store_iter_finish(it, rc, "listing a record's anchorings");
+}
+
+int store_record_find(store_t *s, const uint8_t digest[32], store_record_loc_t *out) {
+    size_t n;
+    bool more;
+    int rc = store_record_list(s, digest, 0, out, 1, &n, &more);
+    if (rc == QC_OK && n == 0) rc = QC_ERR_NOTFOUND;
+    return rc;
+}
+
+void store_log_copy(const store_t *s, rlog_t *out) {
+    QC_ASSERT(s->db != NULL && out != NULL);
+    *out = s->log;
+}
+
+rlog_reader_t store_log_reader(store_t *s) {
+    return (rlog_reader_t){.get = store_log_get, .ctx = s};
+}
+
+int store_log_root_at(store_t *s, uint64_t size, qc_hash_t *out) {
+    QC_ASSERT(s->db != NULL && out != NULL);
+    if (size > s->head.log_size) return QC_ERR_RANGE;
+    rlog_reader_t r = store_log_reader(s);
+    return rlog_root_at(&r, size, out);
+}
+
+int store_log_inclusion_proof(store_t *s, uint64_t index, uint64_t size, qc_hash_t *path,
+                              size_t *len) {
+    QC_ASSERT(s->db != NULL && path != NULL && len != NULL);
+    *len = 0;
+    if (size > s->head.log_size || index >= size) return QC_ERR_RANGE;
+    rlog_reader_t r = store_log_reader(s);
+    return rlog_inclusion_proof(&r, index, size, path, len);
+}
+
+int store_log_consistency_proof(store_t *s, uint64_t size1, uint64_t size2, qc_hash_t *proof,
+                                size_t *len) {
+    QC_ASSERT(s->db != NULL && proof != NULL && len != NULL);
+    *len = 0;
+    if (size2 > s->head.log_size || size1 > size2) return QC_ERR_RANGE;
+    rlog_reader_t r = store_log_reader(s);
+    return rlog_consistency_proof(&r, size1, size2, proof, len);
+}
+
+int store_validators(store_t *s, uint64_t epoch, qc_validator_set_t *out) {
+    QC_ASSERT(s->db != NULL && out != NULL);
+    uint8_t k[SK_MAX_LEN];
+    size_t klen = sk_u64(k, SK_VALIDATORS, epoch);
+    char *val;
+    size_t vlen;
+    int rc = store_get(s, k, klen, &val, &vlen);
+    if (rc != QC_OK) return rc;
+    rc = sv_validators_decode(k, klen, (const uint8_t *)val, vlen, out);
+    leveldb_free(val);
+    return rc;
+}
+
+/* The 'E' entry the iterator is on: *first gets its height (1..max_first), *epoch its
+ * epoch. */
+static int epoch_entry(leveldb_iterator_t *it, uint64_t max_first, uint64_t *first,
+                       uint64_t *epoch) {
+    size_t klen, vlen;
+    const uint8_t *k = (const uint8_t *)leveldb_iter_key(it, &klen);
+    const char *v = leveldb_iter_value(it, &vlen);
+    if (klen != SK_U64_LEN) return store_corrupt(k, klen, "epoch key is %zu bytes", klen);
+    int rc = store_check_value(k, klen, v, vlen, SV_EPOCH_LEN);
+    if (rc == QC_OK && vlen != SV_EPOCH_LEN)
+        rc = store_corrupt(k, klen, "value is %zu bytes, expected %d", vlen, SV_EPOCH_LEN);
+    if (rc != QC_OK) return rc;
+    *first = qc_get_u64(k + 1);
+    *epoch = qc_get_u64((const uint8_t *)v + 1);
+    if (*first == 0 || *first > max_first)
+        return store_corrupt(k, klen, "an epoch change outside heights 1..%llu",
+                             (unsigned long long)max_first);
+    return QC_OK;
+}
+
+static bool iter_in_family(leveldb_iterator_t *it, uint8_t family) {
+    size_t klen;
+    if (!leveldb_iter_valid(it)) return false;
+    const char *k = leveldb_iter_key(it, &klen);
+    return klen >= 1 && (uint8_t)k[0] == family;
+}
+
+int store_epoch_at(store_t *s, uint64_t height, uint64_t *epoch) {
+    QC_ASSERT(s->db != NULL && epoch != NULL);
+    if (height == 0 || height > s->head.height + 1) return QC_ERR_RANGE;
+    uint8_t k[SK_MAX_LEN];
+    leveldb_iterator_t *it = leveldb_create_iterator(s->db, s->ropts);
+    leveldb_iter_seek(it, (const char *)k, sk_u64(k, SK_EPOCH, height + 1));
+    if (leveldb_iter_valid(it)) leveldb_iter_prev(it);
+    else leveldb_iter_seek_to_last(it);
+    uint64_t first;
+    int rc = iter_in_family(it, SK_EPOCH)
+                 ? epoch_entry(it, height, &first, epoch)
+                 : store_corrupt(k, SK_U64_LEN, "no epoch is in force at this height");
+    return store_iter_finish(it, rc, "looking up the epoch at a height");
+}
+
+int store_epochs(store_t *s, store_epoch_span_t *out, size_t cap, size_t *n) {
+    QC_ASSERT(s->db != NULL && out != NULL && n != NULL && cap <= STORE_EPOCHS_MAX);
+    *n = 0;
+    uint8_t k[SK_MAX_LEN];
+    leveldb_iterator_t *it = leveldb_create_iterator(s->db, s->ropts);
+    leveldb_iter_seek(it, (const char *)k, sk_single(k, SK_EPOCH));
+    int rc = QC_OK;
+    for (size_t i = 0; rc == QC_OK && iter_in_family(it, SK_EPOCH); i++) {
+        if (i == cap) { rc = QC_ERR_TOOBIG; break; }
+        rc = epoch_entry(it, s->head.height + 1, &out[i].first_height, &out[i].epoch);
+        if (rc == QC_OK && i > 0 && out[i].epoch <= out[i - 1].epoch)
+            rc = store_corrupt(k, 1, "membership epochs do not increase with height");
+        if (rc == QC_OK) (*n)++;
+        leveldb_iter_next(it);
+    }
+    return store_iter_finish(it, rc, "listing the membership history");
+}

@@ -1,0 +1,159 @@
+/* chainbuilder.c - valid blocks, transactions and certificates for tests and benchmarks. */
+#include "chainbuilder.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "merkle.h"
+#include "testkeys.h"
+
+#define CB_TTL_BLOCKS 100
+
+void chainbuilder_init(chainbuilder_t *cb, const char *chain_id, uint32_t n, uint64_t epoch) {
+    QC_ASSERT(qc_chain_id_valid(chain_id) && n >= 1 && n <= QC_VALIDATORS_MAX);
+    memset(cb, 0, sizeof *cb);
+    snprintf(cb->chain_id, sizeof cb->chain_id, "%s", chain_id);
+    chainbuilder_set_validators(cb, n, epoch);
+}
+
+void chainbuilder_set_validators(chainbuilder_t *cb, uint32_t n, uint64_t epoch) {
+    testkeys_validators(&cb->vs, n, epoch);
+    qc_validators_hash(&cb->vs, &cb->vs_hash);
+    for (uint32_t i = 0; i < n; i++) {
+        testkeys_keypair(TESTKEY_NODE, i, NULL, &cb->node_sk[i]);
+        testkeys_keypair(TESTKEY_SEAL, i, NULL, &cb->seal_sk[i]);
+    }
+}
+
+void chainbuilder_resume(chainbuilder_t *cb, uint64_t height, const qc_hash_t *hash,
+                         const rlog_t *log) {
+    QC_ASSERT(log->size < MERKLE_SIZE_MAX);
+    cb->height = height;
+    cb->head_hash = *hash;
+    cb->log = *log;
+}
+
+void chainbuilder_digest(uint64_t height, uint32_t tx, uint32_t rec, qc_hash_t *out) {
+    uint8_t msg[16];
+    qc_put_u64(msg, height);
+    qc_put_u32(msg + 8, tx);
+    qc_put_u32(msg + 12, rec);
+    qc_hash_ctx(out, "qchain/test/chainbuilder-digest", msg, sizeof msg);
+}
+
+int chainbuilder_tx(const chainbuilder_t *cb, uint32_t signer, uint32_t nonce_tx,
+                    const qc_hash_t *digests, uint32_t n, qc_tx_t *tx) {
+    QC_ASSERT(signer < cb->vs.n && n >= 1 && n <= QC_TX_RECORDS_MAX && nonce_tx < 65536);
+    uint64_t height = cb->height + 1;
+    qc_txb_t b;
+    int rc = qc_txb_init(&b, cb->chain_id, &cb->vs.members[signer].seal_key,
+                         (height << 16) | nonce_tx, height + CB_TTL_BLOCKS);
+    for (uint32_t i = 0; i < n && rc == QC_OK; i++) {
+        qc_hash_t d;
+        if (digests != NULL) d = digests[i];
+        else chainbuilder_digest(height, nonce_tx, i, &d);
+        char ref[32];
+        snprintf(ref, sizeof ref, "doc-%u", i);
+        rc = qc_txb_add_record(&b, &d, "licence", ref, NULL);
+    }
+    if (rc != QC_OK) {
+        qc_txb_abort(&b);
+        return rc;
+    }
+    return qc_txb_finish(&b, &cb->seal_sk[signer], tx);
+}
+
+static int noop_put(void *ctx, uint32_t level, uint64_t index, const qc_hash_t *h) {
+    (void)ctx, (void)level, (void)index, (void)h;
+    return QC_OK;
+}
+
+/* Appends the record-log leaf of every record of b, in order, to *log. */
+static int append_leaves(rlog_t *log, const qc_block_t *b) {
+    int rc = QC_OK;
+    for (uint32_t i = 0; i < b->tx_count && rc == QC_OK; i++) {
+        const qc_tx_t *tx = &b->txs[i];
+        for (uint32_t j = 0; j < tx->record_count && rc == QC_OK; j++) {
+            qc_hash_t leaf;
+            qc_record_leaf_hash(b->header.height, &tx->id, (uint16_t)j, tx->records[j].digest,
+                                &leaf);
+            rc = rlog_append(log, &leaf, noop_put, NULL);
+        }
+    }
+    return rc;
+}
+
+int chainbuilder_seal(const chainbuilder_t *cb, qc_block_t *b) {
+    qc_header_t *h = &b->header;
+    h->tx_count = b->tx_count;
+    rlog_t log = cb->log;
+    int rc = qc_block_tx_root(b, &h->tx_root);
+    if (rc == QC_OK) rc = append_leaves(&log, b);
+    h->log_size = log.size;
+    rlog_root(&log, &h->log_root);
+    return rc;
+}
+
+void chainbuilder_certify(const chainbuilder_t *cb, const qc_block_t *b, qc_cert_t *cert) {
+    memset(cert, 0, sizeof *cert);
+    cert->epoch = b->header.epoch;
+    cert->height = b->header.height;
+    cert->view = b->header.view;
+    qc_header_hash(&b->header, &cert->block_hash);
+    cert->vote_count = qc_quorum(cb->vs.n);
+    for (uint32_t i = 0; i < cert->vote_count; i++) {
+        cert->votes[i].validator = i;
+        qc_commit_vote_sign(&cert->votes[i].sig, &cb->node_sk[i], cb->chain_id, cert->epoch,
+                            cert->height, cert->view, &cert->block_hash);
+    }
+}
+
+int chainbuilder_block(const chainbuilder_t *cb, qc_tx_t *txs, uint32_t n, qc_block_t *out,
+                       qc_cert_t *cert) {
+    QC_ASSERT(n <= QC_BLOCK_TXS_MAX);
+    memset(out, 0, sizeof *out);
+    qc_header_t *h = &out->header;
+    h->version = QC_FMT_VERSION;
+    snprintf(h->chain_id, sizeof h->chain_id, "%s", cb->chain_id);
+    h->height = cb->height + 1;
+    h->prev_hash = cb->head_hash;
+    h->time_ms = UINT64_C(1700000000000) + h->height * 1000;
+    h->proposer = (uint32_t)(h->height % cb->vs.n);
+    h->epoch = cb->vs.epoch;
+    h->validators_hash = cb->vs_hash;
+    out->txs = calloc(n ? n : 1, sizeof *out->txs);
+    if (out->txs == NULL) return QC_ERR_NOMEM;
+    for (uint32_t i = 0; i < n; i++) {
+        out->txs[i] = txs[i];
+        memset(&txs[i], 0, sizeof txs[i]);
+    }
+    out->tx_count = n;
+    int rc = chainbuilder_seal(cb, out);
+    if (rc == QC_OK) chainbuilder_certify(cb, out, cert);
+    else qc_block_free(out);
+    return rc;
+}
+
+int chainbuilder_make(const chainbuilder_t *cb, uint32_t n_txs, uint32_t recs_per_tx,
+                      qc_block_t *out, qc_cert_t *cert) {
+    qc_tx_t *txs = calloc(n_txs ? n_txs : 1, sizeof *txs);
+    if (txs == NULL) return QC_ERR_NOMEM;
+    int rc = QC_OK;
+    uint32_t made = 0;
+    for (; made < n_txs && rc == QC_OK; made++)
+        rc = chainbuilder_tx(cb, made % cb->vs.n, made, NULL, recs_per_tx, &txs[made]);
+    if (rc == QC_OK) rc = chainbuilder_block(cb, txs, n_txs, out, cert);
+    else
+        for (uint32_t i = 0; i + 1 < made; i++) qc_tx_free(&txs[i]);
+    free(txs);
+    return rc;
+}
+
+void chainbuilder_advance(chainbuilder_t *cb, const qc_block_t *b) {
+    QC_ASSERT(b->header.height == cb->height + 1);
+    QC_ASSERT(append_leaves(&cb->log, b) == QC_OK);
+    QC_ASSERT(cb->log.size == b->header.log_size);
+    cb->height = b->header.height;
+    qc_header_hash(&b->header, &cb->head_hash);
+}

@@ -1,0 +1,732 @@
+/* test_store.c - the LevelDB ledger store (node/store*.c) on a real LevelDB in a scratch
+ * directory: applying chains and reading everything back, proofs against header roots,
+ * refused blocks leaving the store byte-for-byte unchanged, reopening, chain binding, the
+ * membership history, and corrupt values in every key family. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <leveldb/c.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chainbuilder.h"
+#include "merkle.h"
+#include "store.h"
+#include "store_impl.h"
+#include "testkeys.h"
+#include "tmpdir.h"
+
+#define CHAIN "qchain-store-test"
+#define LEAVES_MAX 4096
+
+typedef struct {
+    char dir[256];
+    chainbuilder_t cb;
+    qc_validator_set_t genesis_vs;
+    store_config_t cfg;
+    store_t s;
+    qc_hash_t leaves[LEAVES_MAX]; /* every record-log leaf applied, in log order */
+    uint64_t n_leaves;
+} fx_t;
+
+static int fx_setup(void **state) {
+    fx_t *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    assert_int_equal(tmpdir_make(f->dir, sizeof f->dir, "store"), 0);
+    chainbuilder_init(&f->cb, CHAIN, 4, 0);
+    f->cfg.chain_id = CHAIN;
+    qc_sha256(&f->cfg.genesis_hash, "genesis", 7);
+    f->genesis_vs = f->cb.vs;
+    f->cfg.genesis_validators = &f->genesis_vs;
+    assert_int_equal(store_open(&f->s, f->dir, &f->cfg), QC_OK);
+    *state = f;
+    return 0;
+}
+
+static int fx_teardown(void **state) {
+    fx_t *f = *state;
+    store_close(&f->s);
+    assert_int_equal(tmpdir_remove(f->dir), 0);
+    free(f);
+    return 0;
+}
+
+static void reopen(fx_t *f) {
+    store_close(&f->s);
+    assert_int_equal(store_open(&f->s, f->dir, &f->cfg), QC_OK);
+}
+
+static void remember_leaves(fx_t *f, const qc_block_t *b) {
+    for (uint32_t i = 0; i < b->tx_count; i++)
+        for (uint32_t j = 0; j < b->txs[i].record_count; j++) {
+            assert_true(f->n_leaves < LEAVES_MAX);
+            qc_record_leaf_hash(b->header.height, &b->txs[i].id, (uint16_t)j,
+                                b->txs[i].records[j].digest, &f->leaves[f->n_leaves++]);
+        }
+}
+
+static void assert_hash_equal(const qc_hash_t *a, const qc_hash_t *b) {
+    assert_memory_equal(a->b, b->b, QC_HASH_BYTES);
+}
+
+/* Everything the store says about block b (just applied) matches b and c. */
+static void check_readback(fx_t *f, const qc_block_t *b, const qc_cert_t *c,
+                           uint64_t first_log_index) {
+    uint64_t height = b->header.height;
+    uint8_t *raw, *craw, *want, *cwant;
+    size_t len, clen, wlen, cwlen;
+    assert_int_equal(store_block_raw(&f->s, height, &raw, &len, &craw, &clen), QC_OK);
+    assert_int_equal(qc_block_encode(b, &want, &wlen), QC_OK);
+    assert_int_equal(qc_cert_encode(c, &cwant, &cwlen), QC_OK);
+    assert_int_equal(len, wlen);
+    assert_memory_equal(raw, want, len);
+    assert_int_equal(clen, cwlen);
+    assert_memory_equal(craw, cwant, clen);
+    free(raw), free(craw), free(want), free(cwant);
+
+    qc_block_t got;
+    qc_cert_t gc;
+    qc_hash_t h1, h2;
+    assert_int_equal(store_block_get(&f->s, height, &got, &gc), QC_OK);
+    qc_header_hash(&b->header, &h1);
+    qc_header_hash(&got.header, &h2);
+    assert_hash_equal(&h1, &h2);
+    assert_int_equal(got.tx_count, b->tx_count);
+    assert_int_equal(gc.vote_count, c->vote_count);
+    assert_memory_equal(gc.votes, c->votes, sizeof c->votes[0] * c->vote_count);
+    qc_block_free(&got);
+
+    qc_header_t hdr;
+    uint64_t at;
+    assert_int_equal(store_header_get(&f->s, height, &hdr), QC_OK);
+    qc_header_hash(&hdr, &h2);
+    assert_hash_equal(&h1, &h2);
+    assert_int_equal(store_height_by_hash(&f->s, &h1, &at), QC_OK);
+    assert_int_equal(at, height);
+
+    uint64_t log_index = first_log_index;
+    for (uint32_t i = 0; i < b->tx_count; i++) {
+        store_tx_loc_t loc;
+        qc_tx_t tx;
+        assert_int_equal(store_tx_find(&f->s, &b->txs[i].id, &loc), QC_OK);
+        assert_int_equal(loc.height, height);
+        assert_int_equal(loc.tx_index, i);
+        assert_int_equal(store_tx_get(&f->s, &b->txs[i].id, &loc, &tx), QC_OK);
+        assert_int_equal(tx.body_len, b->txs[i].body_len);
+        assert_memory_equal(tx.body, b->txs[i].body, tx.body_len);
+        qc_tx_free(&tx);
+        for (uint32_t j = 0; j < b->txs[i].record_count; j++, log_index++) {
+            store_record_loc_t r;
+            assert_int_equal(store_record_find(&f->s, b->txs[i].records[j].digest, &r), QC_OK);
+            assert_int_equal(r.height, height);
+            assert_int_equal(r.tx_index, i);
+            assert_int_equal(r.record_index, j);
+            assert_int_equal(r.log_index, log_index);
+            assert_hash_equal(&r.tx_id, &b->txs[i].id);
+        }
+    }
+}
+
+/* Builds a block of n_txs x recs, applies it, checks the read-back and advances. */
+static void apply_new(fx_t *f, uint32_t n_txs, uint32_t recs) {
+    qc_block_t b;
+    qc_cert_t c;
+    assert_int_equal(chainbuilder_make(&f->cb, n_txs, recs, &b, &c), QC_OK);
+    uint64_t first = f->s.head.log_size;
+    assert_int_equal(store_apply_block(&f->s, &b, &c), QC_OK);
+    check_readback(f, &b, &c, first);
+    remember_leaves(f, &b);
+    chainbuilder_advance(&f->cb, &b);
+    qc_block_free(&b);
+}
+
+/* SHA-256 over every key and value in the database, to prove a refusal wrote nothing. */
+static void db_digest(store_t *s, qc_hash_t *out) {
+    crypto_hash_sha256_state st;
+    crypto_hash_sha256_init(&st);
+    leveldb_readoptions_t *ro = leveldb_readoptions_create();
+    leveldb_iterator_t *it = leveldb_create_iterator(s->db, ro);
+    for (leveldb_iter_seek_to_first(it); leveldb_iter_valid(it); leveldb_iter_next(it)) {
+        size_t kl, vl;
+        const char *k = leveldb_iter_key(it, &kl), *v = leveldb_iter_value(it, &vl);
+        uint8_t lens[16];
+        qc_put_u64(lens, kl);
+        qc_put_u64(lens + 8, vl);
+        crypto_hash_sha256_update(&st, lens, 16);
+        crypto_hash_sha256_update(&st, (const uint8_t *)k, kl);
+        crypto_hash_sha256_update(&st, (const uint8_t *)v, vl);
+    }
+    leveldb_iter_destroy(it);
+    leveldb_readoptions_destroy(ro);
+    crypto_hash_sha256_final(&st, out->b);
+}
+
+static void check_all(fx_t *f, uint64_t blocks) {
+    store_check_stats_t st;
+    assert_int_equal(store_check(&f->s, &st), QC_OK);
+    assert_int_equal(st.blocks, blocks);
+    assert_int_equal(st.records, f->n_leaves);
+}
+
+/* ------------------------------------------------------------------ tests */
+
+static void test_empty_store(void **state) {
+    fx_t *f = *state;
+    store_head_t h;
+    store_head(&f->s, &h);
+    qc_hash_t empty, zero = {{0}};
+    merkle_empty_root(&empty);
+    assert_int_equal(h.height, 0);
+    assert_int_equal(h.log_size, 0);
+    assert_int_equal(h.epoch, 0);
+    assert_hash_equal(&h.hash, &zero);
+    assert_hash_equal(&h.log_root, &empty);
+    qc_validator_set_t vs;
+    assert_int_equal(store_validators(&f->s, 0, &vs), QC_OK);
+    assert_memory_equal(&vs, &f->cb.vs, sizeof vs);
+    assert_int_equal(store_validators(&f->s, 1, &vs), QC_ERR_NOTFOUND);
+    uint64_t epoch = 9;
+    assert_int_equal(store_epoch_at(&f->s, 1, &epoch), QC_OK);
+    assert_int_equal(epoch, 0);
+    assert_int_equal(store_epoch_at(&f->s, 2, &epoch), QC_ERR_RANGE);
+    qc_block_t b;
+    assert_int_equal(store_block_get(&f->s, 1, &b, NULL), QC_ERR_NOTFOUND);
+    assert_int_equal(store_block_get(&f->s, 0, &b, NULL), QC_ERR_NOTFOUND);
+    store_tx_loc_t loc;
+    assert_int_equal(store_tx_find(&f->s, &zero, &loc), QC_ERR_NOTFOUND);
+    store_record_loc_t r;
+    assert_int_equal(store_record_find(&f->s, zero.b, &r), QC_ERR_NOTFOUND);
+    check_all(f, 0);
+}
+
+static void test_apply_and_read_back(void **state) {
+    fx_t *f = *state;
+    apply_new(f, 3, 4);
+    apply_new(f, 1, 1);
+    apply_new(f, 0, 0); /* an empty block: no records, log unchanged */
+    apply_new(f, 10, 100);
+    apply_new(f, 2, 3);
+    store_head_t h;
+    store_head(&f->s, &h);
+    assert_int_equal(h.height, 5);
+    assert_int_equal(h.log_size, 12 + 1 + 0 + 1000 + 6);
+    assert_int_equal(h.log_size, f->n_leaves);
+    assert_hash_equal(&h.hash, &f->cb.head_hash);
+    rlog_t log;
+    qc_hash_t root;
+    store_log_copy(&f->s, &log);
+    assert_int_equal(log.size, h.log_size);
+    rlog_root(&log, &root);
+    assert_hash_equal(&root, &h.log_root);
+    merkle_root(&root, f->leaves, f->n_leaves);
+    assert_hash_equal(&root, &h.log_root);
+    check_all(f, 5);
+}
+
+static void test_proofs_verify_against_headers(void **state) {
+    fx_t *f = *state;
+    uint32_t shapes[][2] = {{2, 3}, {1, 1}, {4, 5}, {1, 16}, {3, 7}, {5, 1}, {2, 9}};
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
+        apply_new(f, shapes[i][0], shapes[i][1]);
+    qc_header_t hs[8];
+    for (uint64_t h = 1; h <= 7; h++) assert_int_equal(store_header_get(&f->s, h, &hs[h]), 0);
+    qc_hash_t proof[MERKLE_PROOF_MAX], root;
+    size_t len;
+    for (uint64_t j = 1; j <= 7; j++) {
+        assert_int_equal(store_log_root_at(&f->s, hs[j].log_size, &root), QC_OK);
+        assert_hash_equal(&root, &hs[j].log_root);
+        for (uint64_t idx = 0; idx < hs[j].log_size; idx++) {
+            assert_int_equal(store_log_inclusion_proof(&f->s, idx, hs[j].log_size, proof, &len),
+                             QC_OK);
+            assert_int_equal(merkle_verify_inclusion(&f->leaves[idx], idx, hs[j].log_size, proof,
+                                                     len, &hs[j].log_root), QC_OK);
+        }
+        for (uint64_t i = 1; i <= j; i++) {
+            assert_int_equal(store_log_consistency_proof(&f->s, hs[i].log_size, hs[j].log_size,
+                                                         proof, &len), QC_OK);
+            assert_int_equal(merkle_verify_consistency(hs[i].log_size, hs[j].log_size,
+                                                       &hs[i].log_root, &hs[j].log_root, proof,
+                                                       len), QC_OK);
+        }
+    }
+    uint64_t n = f->s.head.log_size;
+    assert_int_equal(store_log_root_at(&f->s, n + 1, &root), QC_ERR_RANGE);
+    assert_int_equal(store_log_inclusion_proof(&f->s, n, n, proof, &len), QC_ERR_RANGE);
+    assert_int_equal(store_log_inclusion_proof(&f->s, 0, n + 1, proof, &len), QC_ERR_RANGE);
+    assert_int_equal(store_log_consistency_proof(&f->s, 2, 1, proof, &len), QC_ERR_RANGE);
+    assert_int_equal(store_log_consistency_proof(&f->s, 1, n + 1, proof, &len), QC_ERR_RANGE);
+}
+
+/* Applying (b, c) fails with want and changes nothing: same bytes, same head, still valid. */
+static void expect_refused(fx_t *f, qc_block_t *b, qc_cert_t *c, int want) {
+    qc_hash_t before, after;
+    store_head_t h0, h1;
+    db_digest(&f->s, &before);
+    store_head(&f->s, &h0);
+    assert_int_equal(store_apply_block(&f->s, b, c), want);
+    db_digest(&f->s, &after);
+    store_head(&f->s, &h1);
+    assert_hash_equal(&before, &after);
+    assert_memory_equal(&h0, &h1, sizeof h0);
+    check_all(f, h0.height);
+    qc_block_free(b);
+}
+
+typedef enum {
+    BAD_HEIGHT, BAD_PREV, BAD_LOG_ROOT, BAD_LOG_SIZE, BAD_TX_ROOT, BAD_CERT_HASH,
+    BAD_CERT_HEIGHT, BAD_EPOCH, BAD_VALIDATORS, BAD_CHAIN, BAD_PROPOSER, BAD_COUNT
+} bad_t;
+
+static void make_bad(fx_t *f, bad_t bad, qc_block_t *b, qc_cert_t *c) {
+    assert_int_equal(chainbuilder_make(&f->cb, 2, 3, b, c), QC_OK);
+    qc_header_t *h = &b->header;
+    switch (bad) {
+    case BAD_HEIGHT: h->height++; assert_int_equal(chainbuilder_seal(&f->cb, b), 0); break;
+    case BAD_PREV: h->prev_hash.b[0] ^= 1; break;
+    case BAD_LOG_ROOT: h->log_root.b[31] ^= 0x80; break;
+    case BAD_LOG_SIZE: h->log_size++; break;
+    case BAD_TX_ROOT: h->tx_root.b[5] ^= 4; break;
+    case BAD_CERT_HASH: break;
+    case BAD_CERT_HEIGHT: break;
+    case BAD_EPOCH: h->epoch = 1; break;
+    case BAD_VALIDATORS: h->validators_hash.b[0] ^= 1; break;
+    case BAD_CHAIN: snprintf(h->chain_id, sizeof h->chain_id, "another-chain"); break;
+    case BAD_PROPOSER: h->proposer = 4; break;
+    case BAD_COUNT: break;
+    }
+    chainbuilder_certify(&f->cb, b, c);
+    if (bad == BAD_CERT_HASH) c->block_hash.b[7] ^= 1;
+    if (bad == BAD_CERT_HEIGHT) c->height++;
+}
+
+static void test_refusals_leave_store_unchanged(void **state) {
+    fx_t *f = *state;
+    apply_new(f, 2, 2);
+    qc_block_t b;
+    qc_cert_t c;
+    for (bad_t bad = BAD_HEIGHT; bad < BAD_COUNT; bad++) {
+        make_bad(f, bad, &b, &c);
+        expect_refused(f, &b, &c, QC_ERR_INVALID);
+    }
+    /* the same block, unmodified, is accepted afterwards */
+    apply_new(f, 2, 3);
+    check_all(f, 2);
+}
+
+static void test_duplicate_transactions_refused(void **state) {
+    fx_t *f = *state;
+    qc_block_t b1, b;
+    qc_cert_t c1, c;
+    assert_int_equal(chainbuilder_make(&f->cb, 2, 2, &b1, &c1), QC_OK);
+    assert_int_equal(store_apply_block(&f->s, &b1, &c1), QC_OK);
+    remember_leaves(f, &b1);
+    chainbuilder_advance(&f->cb, &b1);
+
+    qc_tx_t txs[2];
+    assert_int_equal(chainbuilder_tx(&f->cb, 1, 0, NULL, 2, &txs[0]), QC_OK);
+    assert_int_equal(qc_tx_clone(&b1.txs[1], &txs[1]), QC_OK); /* a replay of block 1's tx */
+    assert_int_equal(chainbuilder_block(&f->cb, txs, 2, &b, &c), QC_OK);
+    expect_refused(f, &b, &c, QC_ERR_DUPLICATE);
+
+    assert_int_equal(chainbuilder_tx(&f->cb, 1, 0, NULL, 2, &txs[0]), QC_OK);
+    assert_int_equal(qc_tx_clone(&txs[0], &txs[1]), QC_OK); /* twice in one block */
+    assert_int_equal(chainbuilder_block(&f->cb, txs, 2, &b, &c), QC_OK);
+    expect_refused(f, &b, &c, QC_ERR_DUPLICATE);
+    qc_block_free(&b1);
+}
+
+static void test_digest_anchored_twice(void **state) {
+    fx_t *f = *state;
+    qc_hash_t d[3];
+    chainbuilder_digest(999, 0, 0, &d[0]);
+    d[1] = d[0];
+    chainbuilder_digest(999, 0, 1, &d[2]);
+    for (int round = 0; round < 3; round++) { /* 2 + 2 + 2 anchorings of d[0] */
+        qc_tx_t txs[2];
+        qc_block_t b;
+        qc_cert_t c;
+        assert_int_equal(chainbuilder_tx(&f->cb, 0, 0, d, 3, &txs[0]), QC_OK);
+        assert_int_equal(chainbuilder_tx(&f->cb, 1, 1, NULL, 1, &txs[1]), QC_OK);
+        assert_int_equal(chainbuilder_block(&f->cb, txs, 2, &b, &c), QC_OK);
+        assert_int_equal(store_apply_block(&f->s, &b, &c), QC_OK);
+        remember_leaves(f, &b);
+        chainbuilder_advance(&f->cb, &b);
+        qc_block_free(&b);
+    }
+    store_record_loc_t r[STORE_RECORD_LIST_MAX];
+    size_t n;
+    bool more;
+    assert_int_equal(store_record_find(&f->s, d[0].b, &r[0]), QC_OK);
+    assert_int_equal(r[0].height, 1);
+    assert_int_equal(r[0].log_index, 0);
+    assert_int_equal(store_record_list(&f->s, d[0].b, 0, r, 16, &n, &more), QC_OK);
+    assert_int_equal(n, 6);
+    assert_false(more);
+    uint64_t want_idx[6] = {0, 1, 4, 5, 8, 9};
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(r[i].log_index, want_idx[i]);
+        assert_int_equal(r[i].height, 1 + i / 2);
+        assert_int_equal(r[i].record_index, i % 2);
+    }
+    assert_int_equal(store_record_list(&f->s, d[0].b, 0, r, 4, &n, &more), QC_OK);
+    assert_int_equal(n, 4);
+    assert_true(more);
+    assert_int_equal(store_record_list(&f->s, d[0].b, r[3].log_index + 1, r, 4, &n, &more), 0);
+    assert_int_equal(n, 2);
+    assert_false(more);
+    assert_int_equal(r[0].log_index, 8);
+    assert_int_equal(store_record_find(&f->s, d[2].b, &r[0]), QC_OK);
+    assert_int_equal(r[0].log_index, 2);
+    check_all(f, 3);
+}
+
+static void test_reopen_preserves_state(void **state) {
+    fx_t *f = *state;
+    apply_new(f, 3, 3);
+    apply_new(f, 1, 5);
+    apply_new(f, 2, 1);
+    store_head_t before, after;
+    store_head(&f->s, &before);
+    reopen(f);
+    store_head(&f->s, &after);
+    assert_memory_equal(&before, &after, sizeof before);
+    rlog_t log;
+    qc_hash_t root;
+    store_log_copy(&f->s, &log);
+    rlog_root(&log, &root);
+    assert_hash_equal(&root, &before.log_root);
+    f->cfg.genesis_validators = NULL; /* a reopen does not need the genesis set */
+    reopen(f);
+    apply_new(f, 4, 2);
+    check_all(f, 4);
+}
+
+static void test_chain_binding(void **state) {
+    fx_t *f = *state;
+    apply_new(f, 1, 1);
+    store_close(&f->s);
+    store_config_t cfg = f->cfg;
+    cfg.chain_id = "another-chain";
+    assert_int_equal(store_open(&f->s, f->dir, &cfg), QC_ERR_STATE);
+    assert_null(f->s.db);
+    cfg = f->cfg;
+    cfg.genesis_hash.b[0] ^= 1;
+    assert_int_equal(store_open(&f->s, f->dir, &cfg), QC_ERR_STATE);
+    qc_validator_set_t other;
+    testkeys_validators(&other, 5, 0);
+    cfg = f->cfg;
+    cfg.genesis_validators = &other;
+    assert_int_equal(store_open(&f->s, f->dir, &cfg), QC_ERR_STATE);
+    cfg.chain_id = "not a valid chain id";
+    assert_int_equal(store_open(&f->s, f->dir, &cfg), QC_ERR_INVALID);
+    assert_int_equal(store_open(&f->s, f->dir, &f->cfg), QC_OK);
+    assert_int_equal(f->s.head.height, 1);
+}
+
+static void test_membership_change(void **state) {
+    fx_t *f = *state;
+    qc_validator_set_t next;
+    testkeys_validators(&next, 5, 1);
+    qc_block_t b;
+    qc_cert_t c;
+    assert_int_equal(chainbuilder_make(&f->cb, 1, 2, &b, &c), QC_OK);
+    next.epoch = 2; /* must be the next epoch */
+    assert_int_equal(store_apply_block_membership(&f->s, &b, &c, &next), QC_ERR_INVALID);
+    next.epoch = 1;
+    assert_int_equal(store_apply_block_membership(&f->s, &b, &c, &next), QC_OK);
+    remember_leaves(f, &b);
+    chainbuilder_advance(&f->cb, &b);
+    qc_block_free(&b);
+    assert_int_equal(f->s.head.epoch, 1);
+    make_bad(f, BAD_COUNT, &b, &c); /* still signed by epoch 0: refused */
+    expect_refused(f, &b, &c, QC_ERR_INVALID);
+    chainbuilder_set_validators(&f->cb, 5, 1);
+    apply_new(f, 5, 1);
+    reopen(f);
+    uint64_t e;
+    assert_int_equal(store_epoch_at(&f->s, 1, &e), QC_OK);
+    assert_int_equal(e, 0);
+    assert_int_equal(store_epoch_at(&f->s, 2, &e), QC_OK);
+    assert_int_equal(e, 1);
+    assert_int_equal(store_epoch_at(&f->s, 3, &e), QC_OK);
+    assert_int_equal(e, 1);
+    store_epoch_span_t spans[4];
+    size_t n;
+    assert_int_equal(store_epochs(&f->s, spans, 4, &n), QC_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(spans[0].first_height, 1);
+    assert_int_equal(spans[0].epoch, 0);
+    assert_int_equal(spans[1].first_height, 2);
+    assert_int_equal(spans[1].epoch, 1);
+    assert_int_equal(store_epochs(&f->s, spans, 1, &n), QC_ERR_TOOBIG);
+    qc_validator_set_t got;
+    assert_int_equal(store_validators(&f->s, 1, &got), QC_OK);
+    assert_memory_equal(&got, &next, sizeof got);
+    assert_int_equal(f->s.validators.n, 5);
+    check_all(f, 2);
+}
+
+/* ------------------------------------------------------------------ corruption */
+
+/* Opens the database at dir directly (the store must be closed). */
+static leveldb_t *raw_open(const char *dir) {
+    leveldb_options_t *o = leveldb_options_create();
+    leveldb_options_set_create_if_missing(o, 1);
+    char *err = NULL;
+    leveldb_t *db = leveldb_open(o, dir, &err);
+    leveldb_options_destroy(o);
+    if (err != NULL) fail_msg("leveldb_open %s: %s", dir, err);
+    return db;
+}
+
+static void raw_put(const char *dir, const uint8_t *k, size_t kl, const void *v, size_t vl) {
+    leveldb_t *db = raw_open(dir);
+    leveldb_writeoptions_t *wo = leveldb_writeoptions_create();
+    char *err = NULL;
+    leveldb_put(db, wo, (const char *)k, kl, v, vl, &err);
+    assert_null(err);
+    leveldb_writeoptions_destroy(wo);
+    leveldb_close(db);
+}
+
+/* A malloc'd copy of the stored value of k (must exist). */
+static uint8_t *raw_get(const char *dir, const uint8_t *k, size_t kl, size_t *vl) {
+    leveldb_t *db = raw_open(dir);
+    leveldb_readoptions_t *ro = leveldb_readoptions_create();
+    char *err = NULL;
+    char *v = leveldb_get(db, ro, (const char *)k, kl, vl, &err);
+    assert_null(err);
+    assert_non_null(v);
+    uint8_t *copy = malloc(*vl);
+    memcpy(copy, v, *vl);
+    leveldb_free(v);
+    leveldb_readoptions_destroy(ro);
+    leveldb_close(db);
+    return copy;
+}
+
+/* The read each corruption target is seen by; OP_OPEN: store_open itself; OP_CHECK: only the
+ * fsck (a well-formed interior log node is checked against the headers' roots there). */
+typedef enum {
+    OP_BLOCK, OP_CERT, OP_HEADER, OP_HASH, OP_TX, OP_RECORD, OP_LOG, OP_OPEN, OP_CHECK
+} op_t;
+
+typedef struct {
+    const char *name;
+    uint8_t key[SK_MAX_LEN];
+    size_t klen;
+    op_t op;
+} target_t;
+
+/* Chain used by the corruption tests: 3 blocks, 14 records (frontier: (3,0) (2,2) (1,6)). */
+typedef struct {
+    qc_hash_t block1_hash, tx_id;
+    uint8_t digest[32];
+} corpus_t;
+
+static void build_corpus(fx_t *f, corpus_t *cp) {
+    qc_block_t b;
+    qc_cert_t c;
+    assert_int_equal(chainbuilder_make(&f->cb, 2, 3, &b, &c), QC_OK);
+    assert_int_equal(store_apply_block(&f->s, &b, &c), QC_OK);
+    qc_header_hash(&b.header, &cp->block1_hash);
+    cp->tx_id = b.txs[0].id;
+    memcpy(cp->digest, b.txs[0].records[0].digest, 32);
+    chainbuilder_advance(&f->cb, &b);
+    qc_block_free(&b);
+    apply_new(f, 1, 2);
+    apply_new(f, 3, 2);
+    assert_int_equal(f->s.head.log_size, 14);
+}
+
+/* Runs the read `op` targets; QC_OK or its error. */
+static int run_op(fx_t *f, op_t op, const corpus_t *cp) {
+    qc_block_t b;
+    qc_cert_t c;
+    qc_header_t h;
+    uint64_t height;
+    store_tx_loc_t loc;
+    qc_tx_t tx;
+    store_record_loc_t r;
+    qc_hash_t path[MERKLE_PROOF_MAX];
+    size_t len;
+    int rc;
+    switch (op) {
+    case OP_BLOCK:
+        rc = store_block_get(&f->s, 1, &b, NULL);
+        if (rc == QC_OK) qc_block_free(&b);
+        return rc;
+    case OP_CERT:
+        rc = store_block_get(&f->s, 1, &b, &c);
+        if (rc == QC_OK) qc_block_free(&b);
+        return rc;
+    case OP_HEADER: return store_header_get(&f->s, 1, &h);
+    case OP_HASH: return store_height_by_hash(&f->s, &cp->block1_hash, &height);
+    case OP_TX:
+        rc = store_tx_get(&f->s, &cp->tx_id, &loc, &tx);
+        if (rc == QC_OK) qc_tx_free(&tx);
+        return rc;
+    case OP_RECORD: return store_record_find(&f->s, cp->digest, &r);
+    case OP_LOG: return store_log_inclusion_proof(&f->s, 1, 14, path, &len);
+    case OP_OPEN: return QC_OK;
+    case OP_CHECK: return store_check(&f->s, NULL);
+    }
+    return QC_ERR_STATE;
+}
+
+/* Stores `bad` under the target key; then opening fails with `want`, or the open succeeds
+ * and the target's read and store_check both fail with `want`. */
+static void expect_detected(fx_t *f, const target_t *t, const corpus_t *cp, const void *bad,
+                            size_t bad_len, int want) {
+    store_close(&f->s);
+    raw_put(f->dir, t->key, t->klen, bad, bad_len);
+    int rc = store_open(&f->s, f->dir, &f->cfg);
+    if (rc != QC_OK) {
+        assert_int_equal(rc, want);
+        return;
+    }
+    if (run_op(f, t->op, cp) != want || store_check(&f->s, NULL) != want)
+        fail_msg("corrupt %s (%zu bytes) not reported as %s", t->name, bad_len,
+                 qc_strerror(want));
+}
+
+static void corrupt_each_way(fx_t *f, const target_t *t, const corpus_t *cp) {
+    size_t len;
+    store_close(&f->s);
+    uint8_t *orig = raw_get(f->dir, t->key, t->klen, &len);
+    uint8_t garbage[17], *v = malloc(len);
+    memset(garbage, 0xa5, sizeof garbage);
+    expect_detected(f, t, cp, garbage, sizeof garbage, QC_ERR_CORRUPT);
+    expect_detected(f, t, cp, orig, len / 2, QC_ERR_CORRUPT);      /* truncated */
+    expect_detected(f, t, cp, orig, 0, QC_ERR_CORRUPT);            /* empty */
+    memcpy(v, orig, len);
+    v[0] = STORE_FORMAT_VERSION + 1;
+    expect_detected(f, t, cp, v, len, t->key[0] == SK_META ? QC_ERR_STATE : QC_ERR_CORRUPT);
+    /* restored, the store is whole again: the failures above were the corruption's */
+    store_close(&f->s);
+    raw_put(f->dir, t->key, t->klen, orig, len);
+    assert_int_equal(store_open(&f->s, f->dir, &f->cfg), QC_OK);
+    assert_int_equal(run_op(f, t->op, cp), QC_OK);
+    assert_int_equal(store_check(&f->s, NULL), QC_OK);
+    free(orig);
+    free(v);
+}
+
+static void test_corrupt_values_detected(void **state) {
+    fx_t *f = *state;
+    corpus_t cp;
+    build_corpus(f, &cp);
+    target_t ts[16];
+    size_t n = 0;
+    ts[n] = (target_t){"block 1", {0}, 0, OP_BLOCK};
+    ts[n].klen = sk_u64(ts[n].key, SK_BLOCK, 1), n++;
+    ts[n] = (target_t){"block 1 (header read)", {0}, 0, OP_HEADER};
+    ts[n].klen = sk_u64(ts[n].key, SK_BLOCK, 1), n++;
+    ts[n] = (target_t){"head block", {0}, 0, OP_OPEN};
+    ts[n].klen = sk_u64(ts[n].key, SK_BLOCK, 3), n++;
+    ts[n] = (target_t){"certificate 1", {0}, 0, OP_CERT};
+    ts[n].klen = sk_u64(ts[n].key, SK_CERT, 1), n++;
+    ts[n] = (target_t){"block hash index", {0}, 0, OP_HASH};
+    ts[n].klen = sk_hash(ts[n].key, SK_HASH, cp.block1_hash.b), n++;
+    ts[n] = (target_t){"tx index", {0}, 0, OP_TX};
+    ts[n].klen = sk_hash(ts[n].key, SK_TX, cp.tx_id.b), n++;
+    ts[n] = (target_t){"record index", {0}, 0, OP_RECORD};
+    ts[n].klen = sk_record(ts[n].key, cp.digest, 0), n++;
+    ts[n] = (target_t){"log leaf 0", {0}, 0, OP_LOG};
+    ts[n].klen = sk_log(ts[n].key, 0, 0), n++;
+    ts[n] = (target_t){"log frontier node", {0}, 0, OP_OPEN};
+    ts[n].klen = sk_log(ts[n].key, 2, 2), n++;
+    ts[n] = (target_t){"validator set", {0}, 0, OP_OPEN};
+    ts[n].klen = sk_u64(ts[n].key, SK_VALIDATORS, 0), n++;
+    ts[n] = (target_t){"epoch history", {0}, 0, OP_OPEN};
+    ts[n].klen = sk_u64(ts[n].key, SK_EPOCH, 1), n++;
+    ts[n] = (target_t){"head", {0}, 0, OP_OPEN};
+    ts[n].klen = sk_single(ts[n].key, SK_HEAD), n++;
+    ts[n] = (target_t){"meta", {0}, 0, OP_OPEN};
+    ts[n].klen = sk_single(ts[n].key, SK_META), n++;
+    for (size_t i = 0; i < n; i++) corrupt_each_way(f, &ts[i], &cp);
+}
+
+/* Well-formed values that point at the wrong thing are caught by cross-checks. */
+static void test_plausible_but_wrong_values(void **state) {
+    fx_t *f = *state;
+    corpus_t cp;
+    build_corpus(f, &cp);
+    target_t t = {"block hash index -> block 2", {0}, 0, OP_HASH};
+    t.klen = sk_hash(t.key, SK_HASH, cp.block1_hash.b);
+    uint8_t v[SV_RECORD_LEN];
+    v[0] = STORE_FORMAT_VERSION;
+    qc_put_u64(v + 1, 2);
+    expect_detected(f, &t, &cp, v, SV_HEIGHT_LEN, QC_ERR_CORRUPT);
+    qc_put_u64(v + 1, 7); /* above the head */
+    expect_detected(f, &t, &cp, v, SV_HEIGHT_LEN, QC_ERR_CORRUPT);
+
+    t = (target_t){"tx index -> tx 1 of block 1", {0}, 0, OP_TX};
+    t.klen = sk_hash(t.key, SK_TX, cp.tx_id.b);
+    qc_put_u64(v + 1, 1);
+    qc_put_u32(v + 9, 1);
+    expect_detected(f, &t, &cp, v, SV_TX_LEN, QC_ERR_CORRUPT);
+
+    t = (target_t){"record index with another tx id", {0}, 0, OP_RECORD};
+    t.klen = sk_record(t.key, cp.digest, 0);
+    size_t len;
+    store_close(&f->s);
+    uint8_t *orig = raw_get(f->dir, t.key, t.klen, &len);
+    orig[20] ^= 1;
+    expect_detected(f, &t, &cp, orig, len, QC_ERR_CORRUPT);
+    free(orig);
+
+    t = (target_t){"interior log node with a flipped bit", {0}, 0, OP_CHECK};
+    t.klen = sk_log(t.key, 1, 0);
+    store_close(&f->s);
+    orig = raw_get(f->dir, t.key, t.klen, &len);
+    orig[9] ^= 0x10;
+    expect_detected(f, &t, &cp, orig, len, QC_ERR_CORRUPT);
+    free(orig);
+}
+
+static void test_foreign_or_unknown_databases(void **state) {
+    fx_t *f = *state;
+    store_close(&f->s);
+    char dir[256];
+    assert_int_equal(tmpdir_make(dir, sizeof dir, "foreign"), 0);
+    uint8_t k[4] = {'x', 'y', 'z', 0};
+    raw_put(dir, k, sizeof k, "v", 1); /* someone else's LevelDB: no meta */
+    store_t s;
+    assert_int_equal(store_open(&s, dir, &f->cfg), QC_ERR_CORRUPT);
+    assert_int_equal(tmpdir_remove(dir), 0);
+    qc_validator_set_t empty = {0};
+    store_config_t cfg = f->cfg;
+    cfg.genesis_validators = &empty; /* a new store needs a real genesis set */
+    assert_int_equal(tmpdir_make(dir, sizeof dir, "nogenesis"), 0);
+    assert_int_equal(store_open(&s, dir, &cfg), QC_ERR_INVALID);
+    cfg.genesis_validators = NULL;
+    assert_int_equal(store_open(&s, dir, &cfg), QC_ERR_INVALID);
+    assert_int_equal(tmpdir_remove(dir), 0);
+    assert_int_equal(store_open(&f->s, f->dir, &f->cfg), QC_OK);
+}
+
+int main(void) {
+    qc_log_set_level(getenv("QC_TEST_LOG") ? QC_LOG_DEBUG : QC_LOG_OFF);
+    assert_int_equal(qc_crypto_init(), QC_OK);
+#define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_empty_store),
+        T(test_apply_and_read_back),
+        T(test_proofs_verify_against_headers),
+        T(test_refusals_leave_store_unchanged),
+        T(test_duplicate_transactions_refused),
+        T(test_digest_anchored_twice),
+        T(test_reopen_preserves_state),
+        T(test_chain_binding),
+        T(test_membership_change),
+        T(test_corrupt_values_detected),
+        T(test_plausible_but_wrong_values),
+        T(test_foreign_or_unknown_databases),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
