@@ -31,6 +31,8 @@
 #define HTTP_EXTRA_HEADER_BYTES 512
 #define HTTP_ERROR_BODY_BYTES 1024
 #define HTTP_MESSAGE_BYTES 256
+#define HTTP_BODY_START_BYTES 65536         /* first body allocation; grows to the limit */
+#define HTTP_ARENA_START_BYTES 2048
 #define HTTP_NO_URL UINT32_MAX
 
 typedef enum {
@@ -102,7 +104,7 @@ struct http_conn_s {
     bool http10;
     uint64_t request_deadline_ms;
     char *arena;
-    size_t arena_len, arena_cap;
+    size_t arena_len, arena_cap, arena_max; /* grows on demand up to arena_max */
     part_t part;
     uint32_t url_off;
     hdr_t *hdrs;
@@ -624,8 +626,23 @@ static int count_head(http_conn_t *c, size_t n) {
     return c->header_bytes > c->server->cfg.max_header_bytes ? head_too_large(c) : 0;
 }
 
+/* Makes room for n more arena bytes. The arena moves when it grows, so pointers into it are
+ * taken only after conn_dispatch has reserved everything the request will need. */
+static bool arena_reserve(http_conn_t *c, size_t n) {
+    if (n <= c->arena_cap - c->arena_len) return true;
+    if (n > c->arena_max - c->arena_len) return false;
+    size_t cap = c->arena_cap * 2;
+    if (cap < c->arena_len + n) cap = c->arena_len + n;
+    if (cap > c->arena_max) cap = c->arena_max;
+    char *p = realloc(c->arena, cap);
+    if (!p) return false;
+    c->arena = p;
+    c->arena_cap = cap;
+    return true;
+}
+
 static int arena_put(http_conn_t *c, const char *s, size_t n) {
-    if (n > c->arena_cap - c->arena_len) return head_too_large(c);
+    if (!arena_reserve(c, n)) return head_too_large(c);
     memcpy(c->arena + c->arena_len, s, n);
     c->arena_len += n;
     return 0;
@@ -734,7 +751,7 @@ static int on_headers_complete(llhttp_t *p) {
     bool has_body = false;
     if (p->flags & F_CHUNKED) {
         has_body = true;
-        c->body_cap = max_body < 4096 ? max_body + 1 : 4096;
+        c->body_cap = max_body < HTTP_BODY_START_BYTES ? max_body + 1 : HTTP_BODY_START_BYTES;
     } else if (p->flags & F_CONTENT_LENGTH) {
         if (p->content_length > max_body) {
             conn_set_error(c, 413, "payload_too_large", HTTP_REJECT_BODY_TOO_LARGE,
@@ -743,7 +760,9 @@ static int on_headers_complete(llhttp_t *p) {
             return -1;
         }
         has_body = p->content_length > 0;
-        c->body_cap = (size_t)p->content_length + 1;
+        /* Grown as bytes arrive: announcing a large body costs the client the bytes. */
+        size_t want = (size_t)p->content_length + 1;
+        c->body_cap = want < HTTP_BODY_START_BYTES ? want : HTTP_BODY_START_BYTES;
     }
     if (c->body_cap) {
         c->body = malloc(c->body_cap);
@@ -769,7 +788,7 @@ static int on_body(llhttp_t *p, const char *at, size_t len) {
                        "body exceeds the limit of %zu bytes", max_body);
         return -1;
     }
-    if (c->body_len + len + 1 > c->body_cap) { /* chunked: grow geometrically up to the cap */
+    if (c->body_len + len + 1 > c->body_cap) { /* grow geometrically up to the cap */
         size_t cap = c->body_cap * 2;
         if (cap < c->body_len + len + 1) cap = c->body_len + len + 1;
         if (cap > max_body + 1) cap = max_body + 1;
@@ -1050,6 +1069,10 @@ static void conn_dispatch(http_conn_t *c) {
     conn_timer_stop(c);
     s->stats.requests++;
 
+    /* Room for the decoded path parameters now, so that the arena cannot move while the
+     * request's pointers into it are alive. */
+    size_t url_len = c->url_off == HTTP_NO_URL ? 0 : strlen(c->arena + c->url_off);
+    bool reserved = arena_reserve(c, url_len + HTTP_MAX_PATTERN + 2 * HTTP_MAX_PARAMS + 1);
     char *url = c->url_off == HTTP_NO_URL ? NULL : c->arena + c->url_off;
     static char empty[1];
     if (!url) url = empty;
@@ -1076,7 +1099,9 @@ static void conn_dispatch(http_conn_t *c) {
     res->head_only = strcmp(req->method, "HEAD") == 0;
 
     c->state = CONN_HANDLER;
-    if (url[0] != '/') {
+    if (!reserved) {
+        http_respond_error(res, 503, "service_unavailable", "out of memory for the request");
+    } else if (url[0] != '/') {
         http_respond_error(res, 400, "bad_request",
                            "request target must be an absolute path starting with '/'");
     } else {
@@ -1156,7 +1181,8 @@ static http_conn_t *conn_new(http_server_t *s, bool is_mem) {
     if (!c) return NULL;
     const http_config_t *cfg = &s->cfg;
     /* head bytes + a NUL per string + decoded params (never longer than the raw target) */
-    c->arena_cap = 2 * cfg->max_header_bytes + 2 * cfg->max_headers + 2 * HTTP_MAX_PATTERN + 16;
+    c->arena_max = 2 * cfg->max_header_bytes + 2 * cfg->max_headers + 2 * HTTP_MAX_PATTERN + 16;
+    c->arena_cap = c->arena_max < HTTP_ARENA_START_BYTES ? c->arena_max : HTTP_ARENA_START_BYTES;
     c->in = malloc(HTTP_READ_BUF_BYTES);
     c->arena = malloc(c->arena_cap);
     c->hdrs = calloc(cfg->max_headers, sizeof *c->hdrs);

@@ -168,6 +168,27 @@ static void h_wait(http_req_t *req, http_res_t *res, void *data) {
     uv_timer_start(&p->timer, poll_fire, strtoull(ms, NULL, 10), 0);
 }
 
+/* PUT /v1/len: the body's length and byte sum; GET /v1/big: 256 KiB of 'b'. */
+static void h_len(http_req_t *req, http_res_t *res, void *data) {
+    (void)data;
+    unsigned long sum = 0;
+    for (size_t i = 0; i < req->body_len; i++) sum += req->body[i];
+    http_respond_json(res, 200, json_pack("{s:I,s:I}", "len", (json_int_t)req->body_len, "sum",
+                                          (json_int_t)sum));
+}
+
+#define BIG_BYTES (256 * 1024)
+
+static void h_big(http_req_t *req, http_res_t *res, void *data) {
+    (void)req;
+    (void)data;
+    char *big = malloc(BIG_BYTES);
+    assert_non_null(big);
+    memset(big, 'b', BIG_BYTES);
+    http_respond_bytes(res, 200, "application/octet-stream", big, BIG_BYTES);
+    free(big);
+}
+
 static void add_routes(fx_t *fx) {
     http_server_t *s = &fx->server;
     assert_int_equal(http_route(s, "GET", "/v1/records/{digest}", h_record, NULL), QC_OK);
@@ -175,6 +196,8 @@ static void add_routes(fx_t *fx) {
     assert_int_equal(http_route(s, "GET", "/v1/header", h_header, NULL), QC_OK);
     assert_int_equal(http_route(s, "GET", "/v1/wait", h_wait, &fx->poll), QC_OK);
     assert_int_equal(http_route(s, "DELETE", "/v1/records/{digest}", h_record, NULL), QC_OK);
+    assert_int_equal(http_route(s, "PUT", "/v1/len", h_len, NULL), QC_OK);
+    assert_int_equal(http_route(s, "GET", "/v1/big", h_big, NULL), QC_OK);
 }
 
 static int fx_setup(void **state) {
@@ -204,6 +227,12 @@ static void fx_start(fx_t *fx, const http_config_t *cfg) {
 }
 
 /* Starts a server that never listens (for in-memory connections). */
+static void fx_start_mem_cfg(fx_t *fx, const http_config_t *cfg) {
+    assert_int_equal(http_server_init(&fx->server, &fx->loop, cfg), QC_OK);
+    add_routes(fx);
+    fx->started = true;
+}
+
 static void fx_start_mem(fx_t *fx) {
     http_config_t cfg;
     test_config(&cfg);
@@ -262,6 +291,9 @@ typedef struct client_s {
     char rx[RX_BYTES];
     size_t rx_len;
     bool connected, eof, closing;
+    bool discard;     /* count received bytes only (large responses) */
+    size_t rx_total;  /* bytes received in all */
+    char scratch[16384];
     size_t want; /* responses pred_responses waits for */
     rparse_t rp;
 } client_t;
@@ -280,14 +312,17 @@ static void client_connect_cb(uv_connect_t *req, int status) {
 static void client_alloc(uv_handle_t *h, size_t size, uv_buf_t *buf) {
     (void)size;
     client_t *c = h->data;
-    *buf = uv_buf_init(c->rx + c->rx_len, (unsigned)(RX_BYTES - c->rx_len));
+    if (c->discard) *buf = uv_buf_init(c->scratch, sizeof c->scratch);
+    else *buf = uv_buf_init(c->rx + c->rx_len, (unsigned)(RX_BYTES - c->rx_len));
 }
 
 static void client_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
     (void)buf;
     client_t *c = s->data;
-    if (n > 0) c->rx_len += (size_t)n;
-    else if (n < 0) {
+    if (n > 0) {
+        c->rx_total += (size_t)n;
+        if (!c->discard) c->rx_len += (size_t)n;
+    } else if (n < 0) {
         c->eof = true;
         uv_read_stop(s);
     }
@@ -645,6 +680,41 @@ static void test_mem_bodies(void **state) {
     assert_int_equal(st.rejected[HTTP_REJECT_BODY_TOO_LARGE], 1);
 }
 
+/* Bodies larger than the first allocation grow to the limit, byte-exact. */
+static void test_mem_large_body(void **state) {
+    fx_t *fx = *state;
+    http_config_t cfg;
+    test_config(&cfg);
+    cfg.max_body_bytes = 300000;
+    fx_start_mem_cfg(fx, &cfg);
+    http_conn_t *c;
+    assert_int_equal(http_mem_conn_open(&fx->server, &c), QC_OK);
+    static char req[300100];
+    size_t body = 250000;
+    int n = snprintf(req, sizeof req, "PUT /v1/len HTTP/1.1\r\nContent-Length: %zu\r\n\r\n", body);
+    unsigned long sum = 0;
+    for (size_t i = 0; i < body; i++) {
+        req[(size_t)n + i] = (char)('a' + i % 26);
+        sum += (unsigned char)req[(size_t)n + i];
+    }
+    assert_int_equal(http_mem_conn_feed(c, req, (size_t)n + body), (size_t)n + body);
+    size_t len;
+    const char *out = http_mem_conn_output(c, &len);
+    rparse_t rp;
+    assert_int_equal(parse_responses(out, len, &rp), 1);
+    char want[64];
+    snprintf(want, sizeof want, "{\"len\":%zu,\"sum\":%lu}", body, sum);
+    assert_string_equal(rp.r[0].body, want);
+    /* one byte over the limit */
+    n = snprintf(req, sizeof req, "PUT /v1/len HTTP/1.1\r\nContent-Length: 300001\r\n\r\n");
+    size_t before = len;
+    http_mem_conn_feed(c, req, (size_t)n);
+    out = http_mem_conn_output(c, &len);
+    assert_int_equal(parse_responses(out + before, len - before, &rp), 1);
+    assert_int_equal(rp.r[0].status, 413);
+    http_mem_conn_close(c);
+}
+
 static void test_mem_too_many_headers(void **state) {
     fx_t *fx = *state;
     fx_start_mem(fx);
@@ -836,6 +906,52 @@ static void test_sock_long_poll(void **state) {
     client_close(c);
 }
 
+typedef struct {
+    client_t *c;
+    size_t bytes;
+} bytes_wait_t;
+
+static bool pred_bytes(void *arg) {
+    bytes_wait_t *w = arg;
+    return w->c->rx_total >= w->bytes || w->c->eof;
+}
+
+static bool pred_never(void *arg) {
+    (void)arg;
+    return false;
+}
+
+/* A client that stops reading its responses stops the server parsing its requests (bounded
+ * output queue); once it reads again, everything arrives. */
+static void test_sock_backpressure(void **state) {
+    fx_t *fx = *state;
+    fx_start(fx, NULL);
+    client_t *c = client_new(fx);
+    c->discard = true;
+    uv_read_stop((uv_stream_t *)&c->tcp);
+    enum { N = 48 };
+    char reqs[N * 32];
+    size_t n = 0;
+    for (int i = 0; i < N; i++) n += (size_t)snprintf(reqs + n, sizeof reqs - n, "GET /v1/big HTTP/1.1\r\n\r\n");
+    client_send(c, reqs, n);
+    (void)run_until(fx, pred_never, NULL, 300);
+    http_stats_t st;
+    http_server_stats(&fx->server, &st);
+    assert_true(st.requests >= 1 && st.requests < N); /* parsing paused, not all dispatched */
+    char head[160];
+    size_t one = (size_t)snprintf(head, sizeof head, "HTTP/1.1 200 OK\r\nContent-Type: "
+                                  "application/octet-stream\r\nContent-Length: %d\r\n\r\n",
+                                  BIG_BYTES) + BIG_BYTES;
+    uv_read_start((uv_stream_t *)&c->tcp, client_alloc, client_read);
+    bytes_wait_t w = {c, N * one};
+    assert_true(run_until(fx, pred_bytes, &w, WAIT_MS));
+    assert_int_equal(c->rx_total, N * one);
+    assert_false(c->eof);
+    http_server_stats(&fx->server, &st);
+    assert_int_equal(st.requests, N);
+    client_close(c);
+}
+
 static bool pred_cancelled(void *arg) { return ((poll_t *)arg)->cancelled > 0; }
 
 static void test_sock_long_poll_disconnect(void **state) {
@@ -905,12 +1021,14 @@ int main(void) {
         T(test_mem_deferred_keeps_order),
         T(test_mem_bodies),
         T(test_mem_too_many_headers),
+        T(test_mem_large_body),
         T(test_sock_routing),
         T(test_sock_malformed),
         T(test_sock_slow_client),
         T(test_sock_conn_limit),
         T(test_sock_pipelined),
         T(test_sock_long_poll),
+        T(test_sock_backpressure),
         T(test_sock_long_poll_disconnect),
         T(test_sock_close_with_pending),
         T(test_metrics_text),
