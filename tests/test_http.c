@@ -484,6 +484,9 @@ static void test_route_patterns(void **state) {
         assert_int_equal(http_route(s, "GET", "/z", h_header, NULL), QC_OK);
     }
     assert_int_equal(http_route(s, "GET", "/z", h_header, NULL), QC_ERR_FULL);
+    assert_int_equal(http_server_listen(s, "999.1.1.1", 0), QC_ERR_INVALID);
+    assert_int_equal(http_server_listen(s, "::zz", 0), QC_ERR_INVALID);
+    assert_int_equal(http_server_port(s), 0); /* not listening */
     cfg.max_body_bytes = 0;
     http_server_t other;
     assert_int_equal(http_server_init(&other, &fx->loop, &cfg), QC_ERR_INVALID);
@@ -582,6 +585,10 @@ static void test_mem_routing(void **state) {
     out = mem_feed(c, "GET /v1/header HTTP/1.1\r\nx-test:  v a l  \r\n\r\n", &len);
     assert_int_equal(parse_responses(out + before, len - before, &rp), 1);
     assert_string_equal(rp.r[0].body, "v a l");
+    before = len;
+    out = mem_feed(c, "GET /v1/header HTTP/1.1\r\nX-Test:\r\nX-Test: second\r\n\r\n", &len);
+    assert_int_equal(parse_responses(out + before, len - before, &rp), 1);
+    assert_int_equal(rp.r[0].body_len, 0); /* empty value; the first of a repeated header wins */
     /* HTTP/1.0 without keep-alive: answered, then finished */
     before = len;
     out = mem_feed(c, "GET /v1/header HTTP/1.0\r\n\r\n", &len);
@@ -765,6 +772,7 @@ static void test_sock_routing(void **state) {
     assert_error_code(&rp->r[4], "bad_request");
     assert_non_null(strstr(rp->r[4].body, "invalid JSON body"));
     assert_false(c->eof); /* routing and handler errors keep the connection */
+    assert_int_equal(http_server_listen(&fx->server, NULL, 0), QC_ERR_INVALID); /* listening */
     http_stats_t st;
     http_server_stats(&fx->server, &st);
     assert_int_equal(st.requests, 5);
