@@ -24,7 +24,7 @@ WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-missing-fiel
 CFLAGS   ?= $(OPT) -g
 ALL_CFLAGS = $(CSTD) $(WARN) $(CFLAGS) -I. -Iproto -Iconsensus -Inode -Itools -Itests/lib \
              -I$(BUILD)/gen -I$(BUILD)/gen/proto -I$(LLHTTP_INC) -MMD -MP
-LDLIBS   := -lsodium -lleveldb -luv -lprotobuf-c -ljansson -lpthread -lm
+LDLIBS   := -lsodium -lleveldb -luv -lprotobuf-c -ljansson -lcurl -lpthread -lm
 TEST_LDLIBS := -lcmocka
 
 # llhttp ships as C sources in Debian's node-llhttp package; we compile them, never copy them.

@@ -4,7 +4,7 @@
 #        deps.sh ensure    - do nothing if all are present, else behave like install
 set -u
 PKGS="build-essential pkg-config libsodium-dev libleveldb-dev libuv1-dev libprotobuf-c-dev \
-protobuf-c-compiler libcmocka-dev libjansson-dev node-llhttp clang libclang-rt-14-dev \
+protobuf-c-compiler libcmocka-dev libjansson-dev node-llhttp clang libclang-rt-14-dev libcurl4-openssl-dev \
 python3 procps"
 
 missing() {

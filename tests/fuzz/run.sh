@@ -8,7 +8,8 @@ for b in "$@"; do
   name=$(basename "$b")
   seeds="tests/fuzz/corpus/${name#fuzz_}"
   scratch=$(mktemp -d)
-  if "$b" -max_total_time="$secs" -print_final_stats=1 "$scratch" ${seeds:+$( [ -d "$seeds" ] && echo "$seeds")} \
+  mkdir -p build/fuzz/artifacts
+  if "$b" -max_total_time="$secs" -print_final_stats=1 -artifact_prefix=build/fuzz/artifacts/ "$scratch" ${seeds:+$( [ -d "$seeds" ] && echo "$seeds")} \
        >"$scratch.log" 2>&1; then
     echo "  ok    $name ($secs s, $(grep -o 'stat::number_of_executed_units: [0-9]*' "$scratch.log" | cut -d" " -f2) runs)"
     n=$((n + 1))

@@ -1,0 +1,562 @@
+/* api.c - the node's HTTP/JSON API handlers (docs/API.md) and commit long-polls. */
+#include "api.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define HEX(p, n) receipt_hex_json((p), (n))
+#define SWEEP_MS 50
+
+static const double latency_bounds_s[] = {0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5};
+
+/* ---------------------------------------------------------------- helpers */
+
+static bool param_hash(http_req_t *req, http_res_t *res, const char *name, qc_hash_t *out) {
+    const char *v = http_req_param(req, name);
+    if (v == NULL || qc_hex_decode(out->b, 32, v) != QC_OK) {
+        http_respond_error(res, 400, "bad_request", "%s must be 64 hex characters", name);
+        return false;
+    }
+    return true;
+}
+
+/* Reads an unsigned query parameter (absent leaves *out unless required); false after 400. */
+static bool query_u64(http_req_t *req, http_res_t *res, const char *name, uint64_t max,
+                      uint64_t *out, bool required) {
+    char buf[32];
+    int rc = http_query_get(req->query, name, buf, sizeof buf);
+    if (rc == QC_ERR_NOTFOUND && !required) return true;
+    char *end = NULL;
+    unsigned long long v = 0;
+    if (rc == QC_OK && buf[0] >= '0' && buf[0] <= '9') v = strtoull(buf, &end, 10);
+    if (rc != QC_OK || end == NULL || *end != '\0' || v > max) {
+        http_respond_error(res, 400, "bad_request",
+                           "query parameter %s must be an integer 0..%" PRIu64, name, max);
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+/* {"tx_id","status":"committed","height","tx_index","block_hash"} */
+static json_t *committed_json(node_t *n, const qc_hash_t *tx_id, const store_tx_loc_t *loc) {
+    qc_header_t h;
+    qc_hash_t bh = {{0}};
+    if (store_header_get(&n->store, loc->height, &h) == QC_OK) qc_header_hash(&h, &bh);
+    return json_pack("{s:o, s:s, s:I, s:I, s:o}", "tx_id", HEX(tx_id->b, 32), "status",
+                     "committed", "height", (json_int_t)loc->height, "tx_index",
+                     (json_int_t)loc->tx_index, "block_hash", HEX(bh.b, 32));
+}
+
+static json_t *pending_json(const qc_hash_t *tx_id, const char *status) {
+    return json_pack("{s:o, s:s}", "tx_id", HEX(tx_id->b, 32), "status", status);
+}
+
+/* ---------------------------------------------------------------- long-polls */
+
+static void waiter_done(api_t *a, api_waiter_t *w) {
+    w->used = false;
+    w->res = NULL;
+    a->waiter_count--;
+}
+
+/* The client went away: its response must never be touched again. */
+static void waiter_cancel(http_res_t *res, void *data) {
+    (void)res;
+    api_waiter_t *w = data;
+    waiter_done(w->api, w);
+}
+
+/* Parks res until tx_id commits or wait_ms passes. false (after answering 503) when full. */
+static bool wait_for(api_t *a, http_res_t *res, const qc_hash_t *tx_id, uint64_t wait_ms) {
+    for (size_t i = 0; i < API_WAITERS_MAX; i++) {
+        api_waiter_t *w = &a->waiters[i];
+        if (w->used) continue;
+        w->used = true;
+        w->api = a;
+        w->tx_id = *tx_id;
+        w->res = res;
+        w->started_ms = uv_now(a->node->loop);
+        w->deadline_ms = w->started_ms + wait_ms;
+        a->waiter_count++;
+        http_res_on_cancel(res, waiter_cancel, w);
+        return true;
+    }
+    http_res_header(res, "Retry-After", "1");
+    http_respond_error(res, 503, "busy", "too many clients are waiting for commits");
+    return false;
+}
+
+static void on_commit(void *user, const qc_block_t *b, const qc_cert_t *cert) {
+    (void)cert;
+    api_t *a = user;
+    if (a->waiter_count == 0) return;
+    uint64_t now = uv_now(a->node->loop);
+    for (size_t i = 0; i < API_WAITERS_MAX; i++) {
+        api_waiter_t *w = &a->waiters[i];
+        if (!w->used) continue;
+        for (uint32_t t = 0; t < b->tx_count; t++) {
+            if (memcmp(b->txs[t].id.b, w->tx_id.b, 32) != 0) continue;
+            store_tx_loc_t loc = {b->header.height, t};
+            prom_histogram_observe(&a->commit_latency, (double)(now - w->started_ms) / 1000.0);
+            http_respond_json(w->res, 200, committed_json(a->node, &w->tx_id, &loc));
+            waiter_done(a, w);
+            break;
+        }
+    }
+}
+
+static void on_sweep(uv_timer_t *t) {
+    api_t *a = t->data;
+    uint64_t now = uv_now(a->node->loop);
+    for (size_t i = 0; i < API_WAITERS_MAX && a->waiter_count > 0; i++) {
+        api_waiter_t *w = &a->waiters[i];
+        if (!w->used || now < w->deadline_ms) continue;
+        http_respond_json(w->res, 202, pending_json(&w->tx_id, "pending"));
+        waiter_done(a, w);
+    }
+}
+
+/* ---------------------------------------------------------------- transactions */
+
+static int reject_status(int rc) {
+    switch (rc) {
+    case QC_ERR_DUPLICATE: return 409;
+    case QC_ERR_FULL: return 503;
+    case QC_ERR_MEMBER: return 403;
+    default: return 400;
+    }
+}
+
+/* Accepts a SignedTx protobuf body, or JSON {"body": hex, "sig": hex}. */
+static uint8_t *tx_bytes(http_req_t *req, http_res_t *res, size_t *len) {
+    const char *ct = http_req_header(req, "content-type");
+    if (ct && strncmp(ct, "application/json", 16) == 0) {
+        json_t *j = http_req_json(req, res);
+        if (j == NULL) return NULL;
+        json_t *body = json_object_get(j, "body"), *sig = json_object_get(j, "sig");
+        uint8_t *out = NULL;
+        if (json_is_string(body) && json_is_string(sig) && json_object_size(j) == 2) {
+            size_t bl = json_string_length(body) / 2;
+            qc_tx_t tx = {0};
+            tx.body = malloc(bl + 1);
+            tx.body_len = bl;
+            if (tx.body && qc_hex_decode(tx.body, bl, json_string_value(body)) == QC_OK &&
+                qc_hex_decode(tx.sig.b, 64, json_string_value(sig)) == QC_OK)
+                qc_tx_encode(&tx, &out, len);
+            free(tx.body);
+        }
+        json_decref(j);
+        if (out == NULL)
+            http_respond_error(res, 400, "bad_request",
+                               "expected {\"body\": hex, \"sig\": 128 hex chars} and nothing else");
+        return out;
+    }
+    uint8_t *copy = malloc(req->body_len ? req->body_len : 1);
+    if (copy == NULL) { http_respond_error(res, 500, "internal", "out of memory"); return NULL; }
+    memcpy(copy, req->body, req->body_len);
+    *len = req->body_len;
+    return copy;
+}
+
+static void h_submit(http_req_t *req, http_res_t *res, void *data) {
+    api_t *a = data;
+    uint64_t wait_ms = 0;
+    if (!query_u64(req, res, "wait_ms", a->node->cfg.api.wait_timeout_ms_max, &wait_ms, false)) return;
+    size_t len;
+    uint8_t *bytes = tx_bytes(req, res, &len);
+    if (bytes == NULL) return;
+    qc_hash_t id;
+    const char *why = NULL;
+    int rc = node_submit(a->node, bytes, len, &id, &why);
+    free(bytes);
+    if (rc != QC_OK) {
+        if (rc == QC_ERR_FULL) http_res_header(res, "Retry-After", "1");
+        http_respond_error(res, reject_status(rc), "rejected", "%s", why ? why : qc_strerror(rc));
+        return;
+    }
+    if (wait_ms == 0) { http_respond_json(res, 202, pending_json(&id, "pending")); return; }
+    wait_for(a, res, &id, wait_ms);
+}
+
+static void h_tx(http_req_t *req, http_res_t *res, void *data) {
+    api_t *a = data;
+    qc_hash_t id;
+    uint64_t wait_ms = 0;
+    if (!param_hash(req, res, "id", &id)) return;
+    if (!query_u64(req, res, "wait_ms", a->node->cfg.api.wait_timeout_ms_max, &wait_ms, false)) return;
+    store_tx_loc_t loc;
+    if (store_tx_find(&a->node->store, &id, &loc) == QC_OK) {
+        http_respond_json(res, 200, committed_json(a->node, &id, &loc));
+        return;
+    }
+    bool pending = mempool_get(&a->node->mempool, &id) != NULL;
+    if (pending && wait_ms > 0) { wait_for(a, res, &id, wait_ms); return; }
+    if (pending) { http_respond_json(res, 202, pending_json(&id, "pending")); return; }
+    http_respond_error(res, 404, "not_found", "transaction %s is neither pending nor committed",
+                       http_req_param(req, "id"));
+}
+
+/* ---------------------------------------------------------------- records and receipts */
+
+int api_build_receipt(node_t *n, const qc_hash_t *digest, receipt_t *out) {
+    memset(out, 0, sizeof *out);
+    store_record_loc_t loc;
+    int rc = store_record_find(&n->store, digest->b, &loc);
+    if (rc != QC_OK) return rc;
+    qc_block_t b;
+    rc = store_block_get(&n->store, loc.height, &b, &out->cert);
+    if (rc != QC_OK) return rc;
+    if (loc.tx_index >= b.tx_count) { qc_block_free(&b); return QC_ERR_CORRUPT; }
+    rc = qc_tx_clone(&b.txs[loc.tx_index], &out->tx);
+    out->header = b.header;
+    qc_block_free(&b);
+    if (rc != QC_OK) return rc;
+    snprintf(out->chain_id, sizeof out->chain_id, "%s", n->genesis.chain_id);
+    out->genesis_hash = n->genesis.hash;
+    out->digest = *digest;
+    out->record_index = loc.record_index;
+    out->log_index = loc.log_index;
+    out->tree_size = out->header.log_size;
+    rc = store_log_inclusion_proof(&n->store, loc.log_index, out->tree_size, out->path, &out->path_len);
+    if (rc != QC_OK) receipt_free(out);
+    return rc;
+}
+
+static json_t *record_status_json(node_t *n, const qc_hash_t *digest, json_t *receipt) {
+    store_record_loc_t locs[16];
+    size_t count = 0;
+    bool more = false;
+    json_t *list = json_array();
+    if (store_record_list(&n->store, digest->b, 0, locs, 16, &count, &more) == QC_OK) {
+        for (size_t i = 0; i < count; i++) {
+            qc_tx_t tx;
+            store_tx_loc_t tl;
+            const char *city = "?";
+            if (store_tx_get(&n->store, &locs[i].tx_id, &tl, &tx) == QC_OK) {
+                int c = qc_validators_find_seal(&n->store.validators, &tx.signer);
+                if (c >= 0) city = n->store.validators.members[c].name;
+                qc_tx_free(&tx);
+            }
+            json_array_append_new(list, json_pack("{s:I, s:I, s:i, s:I, s:o, s:s}", "height",
+                                                  (json_int_t)locs[i].height, "tx_index",
+                                                  (json_int_t)locs[i].tx_index, "record_index",
+                                                  (int)locs[i].record_index, "log_index",
+                                                  (json_int_t)locs[i].log_index, "tx_id",
+                                                  HEX(locs[i].tx_id.b, 32), "city", city));
+        }
+    }
+    return json_pack("{s:o, s:s, s:o, s:b, s:o}", "digest", HEX(digest->b, 32), "status",
+                     "anchored", "anchorings", list, "more", more, "receipt", receipt);
+}
+
+static void h_record(http_req_t *req, http_res_t *res, void *data) {
+    api_t *a = data;
+    qc_hash_t d;
+    if (!param_hash(req, res, "digest", &d)) return;
+    receipt_t r;
+    int rc = api_build_receipt(a->node, &d, &r);
+    if (rc == QC_ERR_NOTFOUND) {
+        http_respond_error(res, 404, "not_found", "digest %s has not been anchored",
+                           http_req_param(req, "digest"));
+        return;
+    }
+    if (rc != QC_OK) { http_respond_error(res, 500, "internal", "%s", qc_strerror(rc)); return; }
+    json_t *j = receipt_to_json(&r);
+    receipt_free(&r);
+    bool only_receipt = strstr(req->path, "/receipt") != NULL;
+    http_respond_json(res, 200, only_receipt ? j : record_status_json(a->node, &d, j));
+}
+
+/* ---------------------------------------------------------------- blocks and proofs */
+
+static json_t *header_json(const qc_header_t *h) {
+    uint8_t raw[QC_HEADER_BYTES_MAX];
+    size_t len = 0;
+    qc_hash_t bh;
+    qc_header_encode(h, raw, sizeof raw, &len);
+    qc_header_hash(h, &bh);
+    return json_pack("{s:o, s:s, s:I, s:o, s:I, s:I, s:I, s:I, s:o, s:I, s:o, s:I, s:o, s:o}",
+                     "hash", HEX(bh.b, 32), "chain_id", h->chain_id, "height",
+                     (json_int_t)h->height, "prev_hash", HEX(h->prev_hash.b, 32), "time_ms",
+                     (json_int_t)h->time_ms, "proposer", (json_int_t)h->proposer, "view",
+                     (json_int_t)h->view, "epoch", (json_int_t)h->epoch, "validators_hash",
+                     HEX(h->validators_hash.b, 32), "tx_count", (json_int_t)h->tx_count,
+                     "tx_root", HEX(h->tx_root.b, 32), "log_size", (json_int_t)h->log_size,
+                     "log_root", HEX(h->log_root.b, 32), "canonical", HEX(raw, len));
+}
+
+static void respond_block(api_t *a, http_res_t *res, uint64_t height) {
+    qc_block_t b;
+    qc_cert_t cert;
+    int rc = store_block_get(&a->node->store, height, &b, &cert);
+    if (rc == QC_ERR_NOTFOUND) {
+        http_respond_error(res, 404, "not_found", "no block at height %" PRIu64, height);
+        return;
+    }
+    if (rc != QC_OK) { http_respond_error(res, 500, "internal", "%s", qc_strerror(rc)); return; }
+    json_t *txs = json_array();
+    for (uint32_t i = 0; i < b.tx_count; i++) {
+        int c = qc_validators_find_seal(&a->node->store.validators, &b.txs[i].signer);
+        json_array_append_new(txs, json_pack("{s:o, s:s, s:I}", "tx_id", HEX(b.txs[i].id.b, 32),
+                                             "city", c >= 0 ? a->node->store.validators.members[c].name : "?",
+                                             "records", (json_int_t)b.txs[i].record_count));
+    }
+    http_respond_json(res, 200, json_pack("{s:o, s:o, s:o}", "header", header_json(&b.header),
+                                          "txs", txs, "cert", receipt_cert_json(&cert)));
+    qc_block_free(&b);
+}
+
+static void h_block(http_req_t *req, http_res_t *res, void *data) {
+    const char *v = http_req_param(req, "height");
+    char *end = NULL;
+    unsigned long long h = v && v[0] >= '0' && v[0] <= '9' ? strtoull(v, &end, 10) : 0;
+    if (end == NULL || *end != '\0' || h == 0) {
+        http_respond_error(res, 400, "bad_request", "height must be a positive integer");
+        return;
+    }
+    respond_block(data, res, h);
+}
+
+static void h_block_by_hash(http_req_t *req, http_res_t *res, void *data) {
+    api_t *a = data;
+    qc_hash_t hash;
+    if (!param_hash(req, res, "hash", &hash)) return;
+    uint64_t h;
+    if (store_height_by_hash(&a->node->store, &hash, &h) != QC_OK) {
+        http_respond_error(res, 404, "not_found", "no block with hash %s", http_req_param(req, "hash"));
+        return;
+    }
+    respond_block(a, res, h);
+}
+
+static void h_checkpoint(http_req_t *req, http_res_t *res, void *data) {
+    (void)req;
+    api_t *a = data;
+    uint64_t height = a->node->store.head.height;
+    if (height == 0) {
+        http_respond_error(res, 404, "not_found", "no block has been committed yet");
+        return;
+    }
+    qc_block_t b;
+    qc_cert_t cert;
+    if (store_block_get(&a->node->store, height, &b, &cert) != QC_OK) {
+        http_respond_error(res, 500, "internal", "cannot read the head block");
+        return;
+    }
+    http_respond_json(res, 200, json_pack("{s:s, s:o, s:I, s:o, s:o, s:o}", "chain_id",
+                                          a->node->genesis.chain_id, "genesis_hash",
+                                          HEX(a->node->genesis.hash.b, 32), "log_size",
+                                          (json_int_t)b.header.log_size, "log_root",
+                                          HEX(b.header.log_root.b, 32), "header",
+                                          header_json(&b.header), "cert", receipt_cert_json(&cert)));
+    qc_block_free(&b);
+}
+
+static void h_consistency(http_req_t *req, http_res_t *res, void *data) {
+    api_t *a = data;
+    uint64_t from = 0, to = 0, size = a->node->store.head.log_size;
+    if (!query_u64(req, res, "from", size, &from, true)) return;
+    if (!query_u64(req, res, "to", size, &to, true)) return;
+    if (from > to) {
+        http_respond_error(res, 400, "bad_request", "from must not exceed to");
+        return;
+    }
+    qc_hash_t proof[MERKLE_PROOF_MAX], r1, r2;
+    size_t len = 0;
+    int rc = store_log_consistency_proof(&a->node->store, from, to, proof, &len);
+    if (rc == QC_OK) rc = store_log_root_at(&a->node->store, from, &r1);
+    if (rc == QC_OK) rc = store_log_root_at(&a->node->store, to, &r2);
+    if (rc != QC_OK) { http_respond_error(res, 400, "bad_request", "%s", qc_strerror(rc)); return; }
+    json_t *p = json_array();
+    for (size_t i = 0; i < len; i++) json_array_append_new(p, HEX(proof[i].b, 32));
+    http_respond_json(res, 200, json_pack("{s:I, s:I, s:o, s:o, s:o}", "from", (json_int_t)from,
+                                          "to", (json_int_t)to, "from_root", HEX(r1.b, 32),
+                                          "to_root", HEX(r2.b, 32), "proof", p));
+}
+
+/* ---------------------------------------------------------------- members, status, metrics */
+
+static void h_members(http_req_t *req, http_res_t *res, void *data) {
+    (void)req;
+    api_t *a = data;
+    const qc_validator_set_t *vs = &a->node->store.validators;
+    json_t *list = json_array();
+    for (uint32_t i = 0; i < vs->n; i++) {
+        const genesis_member_info_t *info = &a->node->genesis.info[i];
+        json_array_append_new(list, json_pack("{s:I, s:s, s:s, s:o, s:o, s:o, s:s, s:s}", "index",
+                                              (json_int_t)i, "name", vs->members[i].name,
+                                              "display_name", info->display_name, "node_key",
+                                              HEX(vs->members[i].node_key.b, 32), "seal_key",
+                                              HEX(vs->members[i].seal_key.b, 32), "admin_key",
+                                              HEX(vs->members[i].admin_key.b, 32), "p2p_address",
+                                              info->p2p_address, "api_address", info->api_address));
+    }
+    http_respond_json(res, 200, json_pack("{s:I, s:I, s:I, s:o}", "epoch", (json_int_t)vs->epoch,
+                                          "quorum", (json_int_t)qc_quorum(vs->n),
+                                          "governance_threshold",
+                                          (json_int_t)vs->governance_threshold, "members", list));
+}
+
+static json_t *status_json(api_t *a) {
+    node_status_t s;
+    node_status(a->node, &s);
+    const qc_validator_set_t *vs = &a->node->store.validators;
+    return json_pack("{s:s, s:s, s:o, s:I, s:o, s:I, s:I, s:s, s:I, s:b, s:I, s:I, s:I, s:I}",
+                     "city", vs->members[s.self].name, "chain_id", a->node->genesis.chain_id,
+                     "genesis_hash", HEX(a->node->genesis.hash.b, 32), "height",
+                     (json_int_t)s.height, "head_hash", HEX(s.head_hash.b, 32), "log_size",
+                     (json_int_t)s.log_size, "view", (json_int_t)s.view, "primary",
+                     vs->members[s.primary].name, "epoch", (json_int_t)s.epoch, "view_change",
+                     s.view_change, "peers_up", (json_int_t)s.peers_up, "peers",
+                     (json_int_t)(vs->n - 1), "lag",
+                     (json_int_t)(s.max_peer_height > s.height ? s.max_peer_height - s.height : 0),
+                     "mempool_txs", (json_int_t)s.mempool_txs);
+}
+
+static void h_status(http_req_t *req, http_res_t *res, void *data) {
+    (void)req;
+    http_respond_json(res, 200, status_json(data));
+}
+
+static void h_health(http_req_t *req, http_res_t *res, void *data) {
+    (void)req;
+    api_t *a = data;
+    bool ok = a->node->stats.fatal == 0;
+    http_respond_json(res, ok ? 200 : 503, json_pack("{s:s}", "status", ok ? "ok" : "ledger needs an operator"));
+}
+
+static void metric(prom_buf_t *b, const char *name, const char *type, const char *help, uint64_t v) {
+    prom_family(b, name, type, help);
+    prom_sample_u64(b, name, NULL, 0, v);
+}
+
+static void h_metrics(http_req_t *req, http_res_t *res, void *data) {
+    (void)req;
+    api_t *a = data;
+    node_t *n = a->node;
+    prom_buf_t b;
+    prom_buf_init(&b);
+    node_status_t s;
+    node_status(n, &s);
+    metric(&b, "qchain_height", "gauge", "Ledger head height.", s.height);
+    metric(&b, "qchain_view", "gauge", "Current consensus view.", s.view);
+    metric(&b, "qchain_log_size", "gauge", "Records in the record log.", s.log_size);
+    metric(&b, "qchain_blocks_committed_total", "counter", "Blocks applied.", n->stats.blocks_applied);
+    metric(&b, "qchain_txs_committed_total", "counter", "Transactions committed.", n->stats.txs_committed);
+    metric(&b, "qchain_records_committed_total", "counter", "Records committed.", n->stats.records_committed);
+    metric(&b, "qchain_peers_up", "gauge", "Peers with an authenticated link.", s.peers_up);
+    metric(&b, "qchain_mempool_txs", "gauge", "Transactions waiting.", n->mempool.count);
+    metric(&b, "qchain_mempool_bytes", "gauge", "Bytes waiting.", n->mempool.bytes);
+    prom_family(&b, "qchain_mempool_rejected_total", "counter", "Transactions refused, by reason.");
+    static const char *const reasons[MEMPOOL_REJECT_COUNT] = {
+        "chain", "expired", "expiry_far", "member", "dup_pending", "dup_committed", "signature", "full", "type"};
+    for (int r = 0; r < MEMPOOL_REJECT_COUNT; r++) {
+        const char *labels[] = {"reason", reasons[r]};
+        prom_sample_u64(&b, "qchain_mempool_rejected_total", labels, 1, n->mempool.rejected[r]);
+    }
+    const pbft_stats_t *ps = pbft_stats(n->pbft);
+    prom_family(&b, "qchain_consensus_dropped_total", "counter", "Consensus messages dropped, by reason.");
+    struct { const char *r; uint64_t v; } drops[] = {
+        {"bad_signature", ps->rx_bad_sig}, {"not_member", ps->rx_not_member},
+        {"wrong_epoch", ps->rx_wrong_epoch}, {"stale", ps->rx_stale},
+        {"out_of_window", ps->rx_out_of_window}, {"malformed", ps->rx_malformed},
+        {"conflict", ps->rx_conflict}, {"duplicate", ps->rx_duplicate},
+        {"bad_view_change", ps->rx_bad_view_change}, {"bad_new_view", ps->rx_bad_new_view},
+        {"undecodable", n->stats.wire_malformed}};
+    for (size_t i = 0; i < sizeof drops / sizeof drops[0]; i++) {
+        const char *labels[] = {"reason", drops[i].r};
+        prom_sample_u64(&b, "qchain_consensus_dropped_total", labels, 1, drops[i].v);
+    }
+    metric(&b, "qchain_view_changes_total", "counter", "View changes started.", ps->view_changes);
+    metric(&b, "qchain_proposals_refused_total", "counter", "Proposed blocks refused.", n->stats.proposals_invalid);
+    prom_histogram_write(&b, "qchain_commit_latency_seconds",
+                         "Submit (with wait) to commit latency.", &a->commit_latency);
+    http_server_metrics(&a->server, &b);
+    if (prom_buf_status(&b) != QC_OK) http_respond_error(res, 500, "internal", "out of memory");
+    else http_respond_bytes(res, 200, "text/plain; version=0.0.4", b.data, b.len);
+    prom_buf_free(&b);
+}
+
+/* ---------------------------------------------------------------- start and stop */
+
+static int split_addr(const char *addr, char *host, size_t cap, uint16_t *port) {
+    const char *colon = strrchr(addr, ':');
+    if (colon == NULL || (size_t)(colon - addr) >= cap) return QC_ERR_INVALID;
+    memcpy(host, addr, (size_t)(colon - addr));
+    host[colon - addr] = '\0';
+    char *end;
+    unsigned long p = strtoul(colon + 1, &end, 10);
+    if (*end != '\0' || p > 65535) return QC_ERR_INVALID;
+    *port = (uint16_t)p;
+    return QC_OK;
+}
+
+int api_start(api_t *a, node_t *n, char *why, size_t why_cap) {
+    memset(a, 0, sizeof *a);
+    a->node = n;
+    prom_histogram_init(&a->commit_latency, latency_bounds_s,
+                        sizeof latency_bounds_s / sizeof latency_bounds_s[0]);
+    http_config_t hc;
+    http_config_default(&hc);
+    hc.max_connections = n->cfg.api.max_connections;
+    hc.max_header_bytes = n->cfg.api.max_header_bytes;
+    hc.max_body_bytes = n->cfg.api.max_body_bytes;
+    hc.request_timeout_ms = n->cfg.api.request_timeout_ms;
+    int rc = http_server_init(&a->server, n->loop, &hc);
+    if (rc != QC_OK) { snprintf(why, why_cap, "api: %s", qc_strerror(rc)); return rc; }
+    static const struct { const char *m, *p; http_handler_cb h; } routes[] = {
+        {"POST", "/v1/transactions", h_submit},
+        {"GET", "/v1/transactions/{id}", h_tx},
+        {"GET", "/v1/records/{digest}", h_record},
+        {"GET", "/v1/records/{digest}/receipt", h_record},
+        {"GET", "/v1/blocks/{height}", h_block},
+        {"GET", "/v1/blocks/by-hash/{hash}", h_block_by_hash},
+        {"GET", "/v1/checkpoint", h_checkpoint},
+        {"GET", "/v1/consistency", h_consistency},
+        {"GET", "/v1/members", h_members},
+        {"GET", "/v1/status", h_status},
+        {"GET", "/metrics", h_metrics},
+        {"GET", "/healthz", h_health},
+    };
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0] && rc == QC_OK; i++)
+        rc = http_route(&a->server, routes[i].m, routes[i].p, routes[i].h, a);
+    char host[64];
+    uint16_t port = 0;
+    if (rc == QC_OK) rc = split_addr(n->cfg.api.listen, host, sizeof host, &port);
+    if (rc == QC_OK) rc = http_server_listen(&a->server, host, port);
+    if (rc != QC_OK) {
+        snprintf(why, why_cap, "api on %s: %s", n->cfg.api.listen, qc_strerror(rc));
+        http_server_close(&a->server, NULL);
+        return rc;
+    }
+    uv_timer_init(n->loop, &a->sweep);
+    a->sweep.data = a;
+    uv_timer_start(&a->sweep, on_sweep, SWEEP_MS, SWEEP_MS);
+    n->on_commit = on_commit;
+    n->on_commit_user = a;
+    QC_INFO("api listening on %s:%u", host, http_server_port(&a->server));
+    return QC_OK;
+}
+
+static void api_closed_step(api_t *a) {
+    if (--a->closing == 0 && a->closed_cb) a->closed_cb(a->closed_user);
+}
+
+static void on_sweep_closed(uv_handle_t *h) { api_closed_step(h->data); }
+
+static void on_server_closed(http_server_t *s) {
+    api_closed_step((api_t *)((char *)s - offsetof(api_t, server)));
+}
+
+void api_stop(api_t *a, void (*cb)(void *), void *user) {
+    a->closed_cb = cb;
+    a->closed_user = user;
+    a->closing = 2;
+    a->node->on_commit = NULL;
+    uv_timer_stop(&a->sweep);
+    uv_close((uv_handle_t *)&a->sweep, on_sweep_closed);
+    http_server_close(&a->server, on_server_closed);
+}

@@ -1,0 +1,45 @@
+/* api.h - the node's HTTP/JSON API (docs/API.md): submit signed transactions and wait for their
+ * commit, records and their receipts, blocks, the latest checkpoint, consistency proofs,
+ * members, status, Prometheus metrics and a health check. Runs on the node's loop. */
+#ifndef QC_API_H
+#define QC_API_H
+
+#include "http.h"
+#include "node.h"
+#include "receipt.h"
+
+#define API_WAITERS_MAX 4096 /* long-polls waiting for a commit at once; more get 503 */
+
+struct api;
+
+typedef struct {
+    bool used;
+    struct api *api;
+    qc_hash_t tx_id;
+    http_res_t *res;
+    uint64_t deadline_ms;
+    uint64_t started_ms;
+} api_waiter_t;
+
+typedef struct api {
+    node_t *node;                   /* borrowed */
+    http_server_t server;
+    uv_timer_t sweep;               /* expires long-polls */
+    api_waiter_t waiters[API_WAITERS_MAX];
+    uint32_t waiter_count;
+    prom_histogram_t commit_latency; /* submit-with-wait to commit, seconds */
+    void (*closed_cb)(void *);
+    void *closed_user;
+    int closing;
+} api_t;
+
+/* Starts the API on the node's configured address. QC_OK or an error with why. */
+int api_start(api_t *a, node_t *n, char *why, size_t why_cap);
+/* Closes the listener and every connection; cb(user) runs when done. */
+void api_stop(api_t *a, void (*cb)(void *), void *user);
+
+/* Builds the receipt of the first anchoring of digest from the node's ledger. Caller frees
+ * with receipt_free. QC_ERR_NOTFOUND if never anchored. */
+int api_build_receipt(node_t *n, const qc_hash_t *digest, receipt_t *out);
+
+#endif

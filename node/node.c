@@ -1,0 +1,410 @@
+/* node.c - qchaind's lifecycle, event loop and peer-message dispatch around the PBFT core. */
+#include "node_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#define WHY(...) do { if (why) snprintf(why, why_cap, __VA_ARGS__); } while (0)
+
+uint64_t node_now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* ---------------------------------------------------------------- the core's outbox */
+
+void node_send_msg(node_t *n, const pbft_msg_t *m) {
+    const uint8_t *block = NULL;
+    size_t block_len = 0;
+    if (m->type == PBFT_MSG_PREPREPARE && m->from == n->self) {
+        node_pending_t *e = node_pending_find(n, &m->digest);
+        if (e && e->raw) { block = e->raw; block_len = e->raw_len; }
+    }
+    uint8_t *buf;
+    size_t len;
+    if (wire_encode_consensus(m, block, block_len, &buf, &len) != QC_OK) {
+        QC_ERROR("cannot encode %s", pbft_msg_type_name(m->type));
+        return;
+    }
+    if (m->to == PBFT_BROADCAST) net_broadcast(&n->net, buf, len);
+    else if (m->to < n->genesis.validators.n && m->to != n->self) net_send(&n->net, m->to, buf, len);
+    free(buf);
+}
+
+/* Persists the outbox's records with the bodies of blocks this node holds valid, in one synced
+ * batch. Returns false if the write failed: then nothing may be acknowledged. */
+static bool persist(node_t *n, const pbft_outbox_t *ob) {
+    cstate_body_t bodies[NODE_PENDING_MAX];
+    size_t nb = 0;
+    node_persist_bodies(n, bodies, NODE_PENDING_MAX, &nb);
+    if (cstate_write(&n->cstate, ob->persist, ob->persist_count, bodies, nb) != QC_OK) {
+        QC_ERROR("consensus state not durable; withholding votes until a write succeeds");
+        return false;
+    }
+    for (size_t i = 0; i < nb; i++) {
+        node_pending_t *e = node_pending_find(n, &bodies[i].digest);
+        if (e) e->persisted = true;
+    }
+    n->stats.persist_writes++;
+    return true;
+}
+
+void node_drive(node_t *n) {
+    for (int round = 0; round < 256 && !n->stopping; round++) {
+        pbft_outbox_t ob;
+        pbft_outbox(n->pbft, &ob);
+        if (!ob.msg_count && !ob.persist_count && !ob.commit_count && !ob.validate_count &&
+            !ob.fetch && !ob.epoch_switch)
+            return;
+        uint64_t persisted_seq = 0;
+        if (ob.persist_count) {
+            if (!persist(n, &ob)) return; /* retried on the next tick; outbox kept */
+            persisted_seq = ob.persist[ob.persist_count - 1].seq;
+        }
+        for (size_t i = 0; i < ob.msg_count; i++) node_send_msg(n, &ob.msgs[i]);
+        for (size_t i = 0; i < ob.commit_count; i++) node_queue_commit(n, &ob.commits[i]);
+        pbft_validate_t vals[PBFT_OUT_VALIDATES_MAX];
+        size_t nv = ob.validate_count < PBFT_OUT_VALIDATES_MAX ? ob.validate_count : PBFT_OUT_VALIDATES_MAX;
+        memcpy(vals, ob.validates, nv * sizeof vals[0]);
+        pbft_fetch_t fetch;
+        bool want_fetch = ob.fetch != NULL;
+        if (want_fetch) fetch = *ob.fetch;
+        if (ob.epoch_switch)
+            QC_INFO("epoch %llu now in force", (unsigned long long)ob.epoch_switch->epoch.epoch);
+        pbft_outbox_clear(n->pbft);
+        if (persisted_seq) pbft_persisted(n->pbft, persisted_seq);
+        node_process_commits(n);
+        for (size_t i = 0; i < nv; i++) node_want_validate(n, &vals[i]);
+        node_try_validations(n);
+        if (want_fetch) node_start_transfer(n, &fetch);
+    }
+}
+
+/* ---------------------------------------------------------------- peers */
+
+static void on_consensus(node_t *n, uint32_t peer, wire_msg_t *m) {
+    pbft_msg_t *c = &m->consensus;
+    if (c->from != peer) { n->stats.wire_malformed++; return; } /* no relaying: sender signs */
+    if (c->type == PBFT_MSG_PREPREPARE && m->len > 0 && node_pending_find(n, &c->digest) == NULL) {
+        qc_block_t b;
+        if (qc_block_decode(m->bytes, m->len, &b) != QC_OK) { n->stats.wire_malformed++; return; }
+        qc_hash_t h;
+        qc_header_hash(&b.header, &h);
+        qc_block_free(&b);
+        if (memcmp(h.b, c->digest.b, 32) != 0) { n->stats.wire_malformed++; return; }
+        node_pending_add_raw(n, &c->digest, m->bytes, m->len);
+    }
+    pbft_step(n->pbft, c); /* drops are counted by the core */
+}
+
+static void on_tx(node_t *n, const wire_msg_t *m) {
+    qc_tx_t tx;
+    if (qc_tx_decode(m->bytes, m->len, &tx) != QC_OK) { n->stats.wire_malformed++; return; }
+    mempool_view_t v = {n->genesis.chain_id, &n->store.validators, n->store.head.height + 1,
+                        NULL, NULL};
+    if (store_tx_find(&n->store, &tx.id, &(store_tx_loc_t){0}) == QC_OK ||
+        mempool_add(&n->mempool, &tx, &v, NULL) != QC_OK)
+        qc_tx_free(&tx);
+}
+
+static void on_message(net_t *net, uint32_t peer, const uint8_t *data, size_t len, void *user) {
+    (void)net;
+    node_t *n = user;
+    if (n->stopping) return;
+    wire_msg_t m;
+    if (wire_decode(data, len, n->scratch, &m) != QC_OK) {
+        n->stats.wire_malformed++;
+        return;
+    }
+    switch (m.kind) {
+    case WIRE_CONSENSUS: on_consensus(n, peer, &m); break;
+    case WIRE_TX: on_tx(n, &m); break;
+    case WIRE_FETCH: node_on_fetch(n, peer, m.from_height, m.max); break;
+    case WIRE_BLOCKS: node_on_blocks(n, peer, &m); break;
+    case WIRE_BODY_REQUEST: node_on_body_request(n, peer, &m.digest); break;
+    case WIRE_BODY: node_on_body(n, m.bytes, m.len); break;
+    }
+    wire_msg_free(&m);
+    node_drive(n);
+}
+
+static void on_peer_state(net_t *net, uint32_t peer, bool up, void *user) {
+    (void)net;
+    node_t *n = user;
+    QC_INFO("peer %s %s", n->genesis.validators.members[peer].name, up ? "up" : "down");
+    if (up) {
+        uint8_t *buf;
+        size_t len;
+        if (wire_encode_fetch(n->store.head.height + 1, n->cfg.catchup.batch_blocks, &buf, &len) == QC_OK) {
+            net_send(&n->net, peer, buf, len);
+            free(buf);
+        }
+    }
+}
+
+int node_submit(node_t *n, const uint8_t *bytes, size_t len, qc_hash_t *tx_id, const char **why) {
+    qc_tx_t tx;
+    int rc = qc_tx_decode(bytes, len, &tx);
+    if (rc != QC_OK) { *why = "transaction does not decode"; return rc; }
+    *tx_id = tx.id;
+    if (store_tx_find(&n->store, &tx.id, &(store_tx_loc_t){0}) == QC_OK) {
+        qc_tx_free(&tx);
+        *why = mempool_reject_str(MEMPOOL_REJECT_DUP_COMMITTED);
+        return QC_ERR_DUPLICATE;
+    }
+    mempool_view_t v = {n->genesis.chain_id, &n->store.validators, n->store.head.height + 1, NULL, NULL};
+    mempool_reject_t r;
+    rc = mempool_add(&n->mempool, &tx, &v, &r);
+    if (rc != QC_OK) {
+        qc_tx_free(&tx);
+        *why = mempool_reject_str(r);
+        return rc;
+    }
+    uint8_t *buf;
+    size_t blen;
+    if (wire_encode_tx(bytes, len, &buf, &blen) == QC_OK) {
+        net_broadcast(&n->net, buf, blen);
+        free(buf);
+    }
+    *why = NULL;
+    return QC_OK;
+}
+
+/* ---------------------------------------------------------------- timers */
+
+static void on_tick(uv_timer_t *t) {
+    node_t *n = t->data;
+    pbft_set_backlog(n->pbft, n->mempool.count > 0);
+    pbft_tick(n->pbft);
+    if (pbft_view(n->pbft) != n->last_view) {
+        n->last_view = pbft_view(n->pbft);
+        mempool_release_above(&n->mempool, n->store.head.height);
+        QC_INFO("view %llu, primary %s", (unsigned long long)n->last_view,
+                n->genesis.validators.members[pbft_primary(n->pbft)].name);
+    }
+    node_drive(n);
+    node_catchup_tick(n);
+    node_process_commits(n);
+    node_drive(n);
+}
+
+static void on_check(uv_check_t *c) {
+    node_t *n = c->data;
+    node_maybe_propose(n);
+}
+
+/* ---------------------------------------------------------------- start and stop */
+
+static int load_identity(node_t *n, const char *config_path, char *why, size_t why_cap) {
+    char reason[256] = "";
+    if (config_load(config_path, &n->cfg, reason, sizeof reason) != QC_OK) {
+        WHY("config %s: %s", config_path, reason);
+        return QC_ERR_INVALID;
+    }
+    if (genesis_load(n->cfg.genesis_path, &n->genesis, reason, sizeof reason) != QC_OK) {
+        WHY("genesis %s: %s", n->cfg.genesis_path, reason);
+        return QC_ERR_INVALID;
+    }
+    if (config_apply_genesis(&n->cfg, &n->genesis, &n->self, reason, sizeof reason) != QC_OK) {
+        WHY("config %s: %s", config_path, reason);
+        return QC_ERR_INVALID;
+    }
+    qc_log_set_level(n->cfg.log_level);
+    char pass[KEYS_PASSPHRASE_MAX + 1] = "";
+    const char *pp = NULL;
+    if (keys_file_encrypted(n->cfg.key_paths[KEYS_ROLE_NODE])) {
+        if (keys_passphrase_get(n->cfg.passphrase_file[0] ? n->cfg.passphrase_file : NULL, pass,
+                                sizeof pass, reason, sizeof reason) != QC_OK) {
+            WHY("node key passphrase: %s", reason);
+            return QC_ERR_CRYPTO;
+        }
+        pp = pass;
+    }
+    keys_pair_t kp;
+    int rc = keys_load_secret(n->cfg.key_paths[KEYS_ROLE_NODE], pp, KEYS_ROLE_NODE, &kp, reason,
+                              sizeof reason);
+    sodium_memzero(pass, sizeof pass);
+    if (rc != QC_OK) {
+        WHY("node key %s: %s", n->cfg.key_paths[KEYS_ROLE_NODE], reason);
+        return rc;
+    }
+    if (memcmp(kp.pk.b, n->genesis.validators.members[n->self].node_key.b, 32) != 0) {
+        keys_pair_wipe(&kp);
+        WHY("node key %s is not %s's node key in the genesis", n->cfg.key_paths[KEYS_ROLE_NODE],
+            n->cfg.city);
+        return QC_ERR_MEMBER;
+    }
+    n->crypto.chain_id = n->genesis.chain_id;
+    n->crypto.node_sk = kp.sk;
+    keys_pair_wipe(&kp);
+    return QC_OK;
+}
+
+static int open_state(node_t *n, char *why, size_t why_cap) {
+    char path[CONFIG_PATH_MAX + 32];
+    if (qc_mkdirs(n->cfg.data_dir, 0700) != QC_OK) { WHY("cannot create %s", n->cfg.data_dir); return QC_ERR_IO; }
+    snprintf(path, sizeof path, "%s/ledger", n->cfg.data_dir);
+    store_config_t sc = {n->genesis.chain_id, n->genesis.hash, &n->genesis.validators};
+    int rc = store_open(&n->store, path, &sc);
+    if (rc != QC_OK) { WHY("ledger %s: %s", path, qc_strerror(rc)); return rc; }
+    n->crypto.validators = &n->store.validators;
+    snprintf(path, sizeof path, "%s/consensus", n->cfg.data_dir);
+    rc = cstate_open(&n->cstate, path);
+    if (rc != QC_OK) { WHY("consensus state %s: %s", path, qc_strerror(rc)); return rc; }
+    n->head_time_ms = n->genesis.genesis_time_ms;
+    if (n->store.head.height > 0) {
+        qc_header_t h;
+        if (store_header_get(&n->store, n->store.head.height, &h) == QC_OK) n->head_time_ms = h.time_ms;
+    }
+    return QC_OK;
+}
+
+static int start_core(node_t *n, char *why, size_t why_cap) {
+    pbft_config_t *c = &n->pcfg;
+    pbft_config_default(c);
+    c->epoch.epoch = n->store.validators.epoch;
+    c->epoch.n = (uint16_t)n->store.validators.n;
+    c->epoch.self = (uint16_t)n->self;
+    c->epoch.base_height = 0;
+    memset(&c->epoch.base_digest, 0, sizeof c->epoch.base_digest);
+    c->checkpoint_interval = n->genesis.consensus.checkpoint_interval;
+    c->window = n->genesis.consensus.window;
+    uint32_t timeout_ticks = n->genesis.consensus.view_timeout_ms / NODE_TICK_MS;
+    c->view_timeout_ticks = timeout_ticks < 2 ? 2 : timeout_ticks;
+    c->view_timeout_max_ticks = c->view_timeout_ticks * 16;
+    c->heartbeat_ticks = c->view_timeout_ticks / 4 ? c->view_timeout_ticks / 4 : 1;
+    c->sign = wire_sign_cb;
+    c->verify = wire_verify_cb;
+    c->crypto_ctx = &n->crypto;
+    const char *problem = pbft_config_problem(c);
+    if (problem) { WHY("genesis consensus parameters: %s", problem); return QC_ERR_INVALID; }
+    static pbft_persist_t recs[CSTATE_RECORDS_MAX];
+    size_t count = 0;
+    int rc = cstate_load(&n->cstate, recs, CSTATE_RECORDS_MAX, &count);
+    if (rc != QC_OK) { WHY("consensus state: %s", qc_strerror(rc)); return rc; }
+    if (count == 0 && n->store.head.height == 0) rc = pbft_init(n->pbft, c);
+    else rc = pbft_restore(n->pbft, c, recs, count, n->store.head.height, &n->store.head.hash);
+    if (rc != QC_OK) { WHY("consensus restore: %s", qc_strerror(rc)); return rc; }
+    n->last_view = pbft_view(n->pbft);
+    return QC_OK;
+}
+
+static int start_net(node_t *n, char *why, size_t why_cap) {
+    net_config_t nc;
+    net_config_default(&nc);
+    nc.self = n->self;
+    nc.node_sk = n->crypto.node_sk;
+    nc.n = n->store.validators.n;
+    for (uint32_t i = 0; i < nc.n; i++) {
+        nc.peers[i].node_key = n->store.validators.members[i].node_key;
+        const char *addr = n->genesis.info[i].p2p_address;
+        if (strlen(addr) >= sizeof nc.peers[i].addr) { WHY("p2p address of member %u is too long", i); return QC_ERR_INVALID; }
+        memcpy(nc.peers[i].addr, addr, strlen(addr) + 1);
+    }
+    nc.chain = n->genesis.hash;
+    if (strlen(n->cfg.p2p.listen) >= sizeof nc.listen_addr) { WHY("p2p.listen is too long"); return QC_ERR_INVALID; }
+    memcpy(nc.listen_addr, n->cfg.p2p.listen, strlen(n->cfg.p2p.listen) + 1);
+    nc.frame_bytes_max = n->cfg.p2p.max_frame_bytes;
+    nc.send_queue_bytes_max = n->cfg.p2p.send_queue_bytes_max;
+    nc.handshake_timeout_ms = n->cfg.p2p.handshake_timeout_ms;
+    nc.keepalive_ms = n->cfg.p2p.keepalive_ms;
+    nc.idle_timeout_ms = n->cfg.p2p.idle_timeout_ms;
+    nc.backoff_base_ms = n->cfg.p2p.reconnect_min_ms;
+    nc.backoff_max_ms = n->cfg.p2p.reconnect_max_ms;
+    int rc = net_init(&n->net, n->loop, &nc, on_message, on_peer_state, n);
+    sodium_memzero(&nc.node_sk, sizeof nc.node_sk);
+    if (rc != QC_OK) { WHY("peer links on %s: %s", nc.listen_addr, qc_strerror(rc)); return rc; }
+    n->net_open = true;
+    return QC_OK;
+}
+
+static void release(node_t *n) {
+    for (size_t i = 0; i < NODE_PENDING_MAX; i++) {
+        if (!n->pending[i].used) continue;
+        qc_block_free(&n->pending[i].block);
+        free(n->pending[i].raw);
+    }
+    memset(n->pending, 0, sizeof n->pending);
+    mempool_free(&n->mempool);
+    cstate_close(&n->cstate);
+    store_close(&n->store);
+    wire_crypto_wipe(&n->crypto);
+    free(n->pbft);
+    free(n->scratch);
+    n->pbft = NULL;
+    n->scratch = NULL;
+}
+
+int node_start(node_t *n, uv_loop_t *loop, const char *config_path, char *why, size_t why_cap) {
+    memset(n, 0, sizeof *n);
+    n->loop = loop;
+    if (qc_crypto_init() != QC_OK) { WHY("libsodium failed to initialise"); return QC_ERR_CRYPTO; }
+    n->pbft = calloc(1, sizeof *n->pbft);
+    n->scratch = calloc(1, sizeof *n->scratch);
+    if (n->pbft == NULL || n->scratch == NULL) { release(n); WHY("out of memory"); return QC_ERR_NOMEM; }
+    int rc = load_identity(n, config_path, why, why_cap);
+    if (rc == QC_OK) qc_log_set_tag(n->cfg.city);
+    if (rc == QC_OK) rc = open_state(n, why, why_cap);
+    mempool_limits_t lim = {n->cfg.mempool.max_txs, n->cfg.mempool.max_bytes};
+    if (rc == QC_OK && (rc = mempool_init(&n->mempool, &lim)) != QC_OK) WHY("mempool limits: %s", qc_strerror(rc));
+    if (rc == QC_OK) rc = start_core(n, why, why_cap);
+    if (rc == QC_OK) rc = start_net(n, why, why_cap);
+    if (rc != QC_OK) { release(n); return rc; }
+    uv_timer_init(loop, &n->tick);
+    n->tick.data = n;
+    uv_timer_start(&n->tick, on_tick, NODE_TICK_MS, NODE_TICK_MS);
+    uv_check_init(loop, &n->check);
+    n->check.data = n;
+    uv_check_start(&n->check, on_check);
+    QC_INFO("%s (validator %u of %u) at height %llu, view %llu; peers on %s", n->cfg.city, n->self,
+            n->store.validators.n, (unsigned long long)n->store.head.height,
+            (unsigned long long)pbft_view(n->pbft), n->cfg.p2p.listen);
+    node_drive(n);
+    return QC_OK;
+}
+
+/* Each of the three asynchronous closes (tick, check, net) ends here; the last one frees. */
+static void stop_step(node_t *n) {
+    if (--n->closing_handles > 0) return;
+    release(n);
+    if (n->stopped_cb) n->stopped_cb(n);
+}
+
+static void on_handle_closed(uv_handle_t *h) { stop_step(h->data); }
+
+static void on_net_closed(net_t *net) {
+    stop_step((node_t *)((char *)net - offsetof(node_t, net)));
+}
+
+void node_stop(node_t *n, void (*cb)(node_t *)) {
+    if (n->stopping) return;
+    n->stopping = true;
+    n->stopped_cb = cb;
+    n->closing_handles = 3;
+    uv_timer_stop(&n->tick);
+    uv_check_stop(&n->check);
+    uv_close((uv_handle_t *)&n->tick, on_handle_closed);
+    uv_close((uv_handle_t *)&n->check, on_handle_closed);
+    net_close(&n->net, on_net_closed);
+}
+
+void node_status(const node_t *n, node_status_t *out) {
+    memset(out, 0, sizeof *out);
+    out->height = n->store.head.height;
+    out->head_hash = n->store.head.hash;
+    out->log_size = n->store.head.log_size;
+    out->view = pbft_view(n->pbft);
+    out->primary = pbft_primary(n->pbft);
+    out->self = n->self;
+    out->epoch = pbft_epoch_number(n->pbft);
+    out->view_change = pbft_mode(n->pbft) == PBFT_MODE_VIEW_CHANGE;
+    out->peers_up = net_stats(&n->net)->peers_up;
+    for (uint32_t i = 0; i < n->store.validators.n; i++)
+        if (n->peer_heads[i] > out->max_peer_height) out->max_peer_height = n->peer_heads[i];
+    out->mempool_txs = n->mempool.count;
+}

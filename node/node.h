@@ -1,0 +1,129 @@
+/* node.h - qchaind's core: one city's node on a libuv loop. It binds the PBFT core to the world:
+ * peer links (net), the ledger (store), durable consensus state (cstate), the mempool, block
+ * building and checking (exec), and catch-up. Single-threaded; every function runs on the
+ * loop's thread. The HTTP API (api.h) sits on top through node_submit() and the commit hook.
+ *
+ * The loop of every input (docs/ARCHITECTURE.md "node loop"): feed the core, then drain its
+ * outbox: persist records (one synced cstate batch, with the bodies of blocks this node voted
+ * for), send messages the core released, apply committed blocks to the ledger (one synced
+ * store batch each), answer validation requests, start state transfer; acknowledge each to the
+ * core and repeat until the outbox is empty. */
+#ifndef QC_NODE_H
+#define QC_NODE_H
+
+#include <uv.h>
+
+#include "config.h"
+#include "cstate.h"
+#include "genesis.h"
+#include "mempool.h"
+#include "net.h"
+#include "pbft.h"
+#include "store.h"
+#include "wire.h"
+
+#define NODE_PENDING_MAX (4 * PBFT_WINDOW_MAX) /* proposed blocks held by digest */
+#define NODE_COMMIT_QUEUE_MAX (4 * PBFT_WINDOW_MAX)
+#define NODE_TICK_MS 10
+
+typedef enum { PENDING_RECEIVED = 1, PENDING_VALID = 2, PENDING_INVALID = 3 } pending_state_t;
+
+/* A proposed block known by digest, not yet committed. */
+typedef struct {
+    bool used;
+    uint8_t state;              /* pending_state_t */
+    bool persisted;             /* body written to cstate */
+    qc_hash_t digest;           /* header hash */
+    qc_block_t block;           /* owned */
+    uint8_t *raw;               /* owned protobuf Block bytes */
+    size_t raw_len;
+    rlog_t log_after;           /* record log after the block (state VALID) */
+    bool want;                  /* the core asked to validate it */
+    uint64_t want_view;
+    qc_hash_t want_parent;
+    uint64_t requested_ms;      /* last body request, for rate limiting */
+} node_pending_t;
+
+/* Called after each block is durably applied (borrowed for the call). */
+typedef void (*node_commit_cb)(void *user, const qc_block_t *block, const qc_cert_t *cert);
+
+typedef struct {
+    uint64_t blocks_applied;
+    uint64_t blocks_caught_up;       /* applied from catch-up replies */
+    uint64_t txs_committed;
+    uint64_t records_committed;
+    uint64_t proposals_built;
+    uint64_t proposals_invalid;      /* blocks this node refused to prepare */
+    uint64_t wire_malformed;         /* peer frames that failed to decode */
+    uint64_t peer_bad_blocks;        /* catch-up blocks or certificates that failed checks */
+    uint64_t sig_checks;             /* transaction signatures verified in proposals */
+    uint64_t persist_writes;
+    uint64_t body_requests;
+    uint64_t fatal;                  /* ledger refused a certified block: needs an operator */
+} node_stats_t;
+
+typedef struct node {
+    uv_loop_t *loop;
+    config_t cfg;
+    genesis_t genesis;
+    uint32_t self;
+    store_t store;
+    cstate_t cstate;
+    pbft_t *pbft;                    /* ~1 MB, heap */
+    pbft_config_t pcfg;
+    wire_crypto_t crypto;
+    wire_scratch_t *scratch;         /* heap */
+    net_t net;
+    bool net_open;
+    mempool_t mempool;
+    node_pending_t pending[NODE_PENDING_MAX];
+    pbft_committed_t commitq[NODE_COMMIT_QUEUE_MAX]; /* committed, waiting for a body */
+    size_t commitq_len;
+    uv_timer_t tick;
+    uv_check_t check;                /* after each loop turn: propose what arrived */
+    uint64_t last_view;
+    uint64_t head_time_ms;           /* time of the ledger head block */
+    uint64_t peer_heads[NET_PEERS_MAX]; /* ledger heads peers reported */
+    uint64_t fetch_ms;               /* last catch-up request */
+    uint32_t fetch_rr;               /* round-robin over peers */
+    bool transfer_wanted;
+    uint64_t transfer_height;
+    node_commit_cb on_commit;
+    void *on_commit_user;
+    node_stats_t stats;
+    bool stopping;
+    int closing_handles;
+    void (*stopped_cb)(struct node *);
+} node_t;
+
+/* Loads config_path (and the genesis and keys it names), opens the ledger and consensus state
+ * under its data dir, restores the core, listens and starts dialling peers. On error, a
+ * sentence in why and nothing left open. n is caller memory (large; heap it). */
+int node_start(node_t *n, uv_loop_t *loop, const char *config_path, char *why, size_t why_cap);
+
+/* Stops timers and links and closes the stores; cb (may be NULL) runs from the loop when all
+ * handles are closed. Nothing committed is lost: every commit was already synced. */
+void node_stop(node_t *n, void (*cb)(node_t *));
+
+/* Admits a signed transaction (SignedTx protobuf bytes, borrowed) to the mempool and gossips
+ * it to every peer. QC_OK, or an error with the client-visible reason in *why. *tx_id is set
+ * whenever the bytes decode. */
+int node_submit(node_t *n, const uint8_t *bytes, size_t len, qc_hash_t *tx_id, const char **why);
+
+/* Heights and roles for status views. */
+typedef struct {
+    uint64_t height;
+    qc_hash_t head_hash;
+    uint64_t log_size;
+    uint64_t view;
+    uint32_t primary;
+    uint32_t self;
+    uint64_t epoch;
+    bool view_change;
+    uint32_t peers_up;
+    uint64_t max_peer_height;        /* highest ledger head a peer reported */
+    uint32_t mempool_txs;
+} node_status_t;
+void node_status(const node_t *n, node_status_t *out);
+
+#endif

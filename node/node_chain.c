@@ -1,0 +1,510 @@
+/* node_chain.c - the node's chain logic around the core: proposed blocks held by digest,
+ * validation on the exact parent, building proposals as primary, applying committed blocks,
+ * and catch-up from peers (every fetched block is checked against its quorum certificate, so
+ * no single peer is trusted). */
+#include "node_internal.h"
+#include "exec.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#define BODY_RETRY_MS 300
+#define CATCHUP_INTERVAL_MS 500
+
+/* ---------------------------------------------------------------- pending blocks */
+
+node_pending_t *node_pending_find(node_t *n, const qc_hash_t *digest) {
+    for (size_t i = 0; i < NODE_PENDING_MAX; i++)
+        if (n->pending[i].used && memcmp(n->pending[i].digest.b, digest->b, 32) == 0)
+            return &n->pending[i];
+    return NULL;
+}
+
+static void pending_free(node_pending_t *e) {
+    qc_block_free(&e->block);
+    free(e->raw);
+    memset(e, 0, sizeof *e);
+}
+
+static uint64_t pending_height(const node_pending_t *e) {
+    return e->raw ? e->block.header.height : 0;
+}
+
+/* A free slot; when full, the entry of the lowest height that nobody waits for is evicted. */
+static node_pending_t *pending_slot(node_t *n) {
+    node_pending_t *victim = NULL;
+    for (size_t i = 0; i < NODE_PENDING_MAX; i++) {
+        node_pending_t *e = &n->pending[i];
+        if (!e->used) return e;
+        if (!e->want && (victim == NULL || pending_height(e) < pending_height(victim))) victim = e;
+    }
+    if (victim == NULL) victim = &n->pending[0];
+    pending_free(victim);
+    return victim;
+}
+
+/* Drops entries at or below the ledger head: committed, or lost to another block. */
+static void pending_gc(node_t *n) {
+    for (size_t i = 0; i < NODE_PENDING_MAX; i++) {
+        node_pending_t *e = &n->pending[i];
+        if (e->used && e->raw && e->block.header.height <= n->store.head.height) pending_free(e);
+    }
+}
+
+/* Placeholder for a digest whose body is not here yet. */
+static node_pending_t *pending_placeholder(node_t *n, const qc_hash_t *digest) {
+    node_pending_t *e = node_pending_find(n, digest);
+    if (e) return e;
+    e = pending_slot(n);
+    e->used = true;
+    e->digest = *digest;
+    return e;
+}
+
+static bool fill_body(node_pending_t *e, const uint8_t *raw, size_t len) {
+    qc_block_t b;
+    if (qc_block_decode(raw, len, &b) != QC_OK) return false;
+    qc_hash_t h;
+    qc_header_hash(&b.header, &h);
+    uint8_t *copy = malloc(len ? len : 1);
+    if (memcmp(h.b, e->digest.b, 32) != 0 || copy == NULL) {
+        free(copy);
+        qc_block_free(&b);
+        return false;
+    }
+    memcpy(copy, raw, len);
+    qc_block_free(&e->block);
+    free(e->raw);
+    e->block = b;
+    e->raw = copy;
+    e->raw_len = len;
+    e->state = PENDING_RECEIVED;
+    return true;
+}
+
+node_pending_t *node_pending_add_raw(node_t *n, const qc_hash_t *digest, const uint8_t *raw,
+                                     size_t len) {
+    node_pending_t *e = pending_placeholder(n, digest);
+    if (e->raw) return e;
+    if (!fill_body(e, raw, len)) {
+        if (!e->want) memset(e, 0, sizeof *e);
+        return NULL;
+    }
+    return e;
+}
+
+void node_persist_bodies(node_t *n, cstate_body_t *out, size_t cap, size_t *count) {
+    *count = 0;
+    for (size_t i = 0; i < NODE_PENDING_MAX && *count < cap; i++) {
+        node_pending_t *e = &n->pending[i];
+        if (!e->used || !e->raw || e->persisted || e->state != PENDING_VALID) continue;
+        cstate_body_t *b = &out[(*count)++];
+        b->height = e->block.header.height;
+        b->digest = e->digest;
+        b->data = e->raw;
+        b->len = e->raw_len;
+    }
+}
+
+static void request_body(node_t *n, node_pending_t *e) {
+    uint64_t now = node_now_ms();
+    if (now - e->requested_ms < BODY_RETRY_MS) return;
+    e->requested_ms = now;
+    uint8_t *buf;
+    size_t len;
+    if (wire_encode_body_request(&e->digest, &buf, &len) != QC_OK) return;
+    net_broadcast(&n->net, buf, len);
+    free(buf);
+    n->stats.body_requests++;
+}
+
+/* ---------------------------------------------------------------- parent state */
+
+/* Transaction ids of the pending ancestors of a block, for "already seen" checks. */
+typedef struct {
+    node_t *n;
+    const node_pending_t *anc[NODE_PENDING_MAX];
+    size_t anc_count;
+} seen_ctx_t;
+
+static bool seen_cb(void *ctx, const qc_hash_t *id) {
+    seen_ctx_t *s = ctx;
+    for (size_t a = 0; a < s->anc_count; a++) {
+        const qc_block_t *b = &s->anc[a]->block;
+        for (uint32_t i = 0; i < b->tx_count; i++)
+            if (memcmp(b->txs[i].id.b, id->b, 32) == 0) return true;
+    }
+    store_tx_loc_t loc;
+    return store_tx_find(&s->n->store, id, &loc) == QC_OK;
+}
+
+/* Fills *p with the state after the block `parent` at height-1: the ledger head, or a valid
+ * pending block chaining down to it. false if that state is not known (yet). */
+static bool parent_state(node_t *n, uint64_t height, const qc_hash_t *parent, exec_parent_t *p,
+                         seen_ctx_t *seen) {
+    memset(p, 0, sizeof *p);
+    seen->n = n;
+    seen->anc_count = 0;
+    p->chain_id = n->genesis.chain_id;
+    p->validators = &n->store.validators;
+    p->seen = seen_cb;
+    p->seen_ctx = seen;
+    const store_head_t *h = &n->store.head;
+    if (height == h->height + 1) {
+        if (memcmp(parent->b, h->hash.b, 32) != 0) return false;
+        p->height = h->height;
+        p->hash = h->hash;
+        p->time_ms = n->head_time_ms;
+        p->log = &n->store.log;
+        return true;
+    }
+    const node_pending_t *e = node_pending_find(n, parent);
+    if (e == NULL || !e->raw || e->state != PENDING_VALID || e->block.header.height + 1 != height)
+        return false;
+    p->height = e->block.header.height;
+    p->hash = e->digest;
+    p->time_ms = e->block.header.time_ms;
+    p->log = &e->log_after;
+    /* walk the ancestors down to the ledger head: each must be valid pending */
+    const node_pending_t *a = e;
+    for (size_t steps = 0; steps < NODE_PENDING_MAX; steps++) {
+        seen->anc[seen->anc_count++] = a;
+        if (a->block.header.height == h->height + 1)
+            return memcmp(a->block.header.prev_hash.b, h->hash.b, 32) == 0;
+        a = node_pending_find(n, &a->block.header.prev_hash);
+        if (a == NULL || !a->raw || a->state != PENDING_VALID) return false;
+    }
+    return false;
+}
+
+/* ---------------------------------------------------------------- validation */
+
+void node_want_validate(node_t *n, const pbft_validate_t *v) {
+    node_pending_t *e = pending_placeholder(n, &v->digest);
+    e->want = true;
+    e->want_view = v->view;
+    e->want_parent = v->parent;
+    if (!e->raw) request_body(n, e);
+}
+
+static void validate_one(node_t *n, node_pending_t *e) {
+    uint64_t height = e->block.header.height;
+    if (height <= n->store.head.height) {         /* the ledger moved past it */
+        e->want = false;
+        pbft_validated(n->pbft, height, &e->digest, false);
+        return;
+    }
+    if (memcmp(e->block.header.prev_hash.b, e->want_parent.b, 32) != 0) {
+        e->want = false;
+        e->state = PENDING_INVALID;
+        pbft_validated(n->pbft, height, &e->digest, false);
+        return;
+    }
+    exec_parent_t parent;
+    seen_ctx_t *seen = malloc(sizeof *seen);
+    if (seen == NULL) return;
+    if (!parent_state(n, height, &e->want_parent, &parent, seen)) { free(seen); return; }
+    exec_check_t c = {e->want_view, (uint32_t)(e->want_view % n->store.validators.n), node_now_ms(),
+                      n->genesis.consensus.view_timeout_ms * 15u + 30000u, &n->mempool};
+    char why[160] = "";
+    uint32_t sigs = 0;
+    int rc = exec_check(&e->block, &parent, &c, &e->log_after, &sigs, why, sizeof why);
+    free(seen);
+    n->stats.sig_checks += sigs;
+    e->want = false;
+    e->state = rc == QC_OK ? PENDING_VALID : PENDING_INVALID;
+    if (rc != QC_OK) {
+        n->stats.proposals_invalid++;
+        QC_WARN("refusing block %llu from %s: %s", (unsigned long long)height,
+                n->store.validators.members[c.primary].name, why);
+    }
+    pbft_validated(n->pbft, height, &e->digest, rc == QC_OK);
+}
+
+void node_try_validations(node_t *n) {
+    /* lowest heights first, since a child needs its parent's state: bounded passes */
+    for (int pass = 0; pass < 4; pass++) {
+        bool progress = false;
+        for (size_t i = 0; i < NODE_PENDING_MAX; i++) {
+            node_pending_t *e = &n->pending[i];
+            if (!e->used || !e->want) continue;
+            if (!e->raw) { request_body(n, e); continue; }
+            validate_one(n, e);
+            if (!e->want) progress = true;
+        }
+        if (!progress) break;
+    }
+}
+
+/* ---------------------------------------------------------------- commits */
+
+void node_queue_commit(node_t *n, const pbft_committed_t *c) {
+    if (n->commitq_len >= NODE_COMMIT_QUEUE_MAX) {
+        QC_ERROR("commit queue full at height %llu; relying on catch-up",
+                 (unsigned long long)c->cert.height);
+        return;
+    }
+    n->commitq[n->commitq_len++] = *c;
+}
+
+static void after_apply(node_t *n, const qc_block_t *b, const qc_cert_t *cert, bool caught_up) {
+    n->head_time_ms = b->header.time_ms;
+    mempool_commit(&n->mempool, b->header.height, b->txs, b->tx_count);
+    n->stats.blocks_applied++;
+    if (caught_up) n->stats.blocks_caught_up++;
+    n->stats.txs_committed += b->tx_count;
+    for (uint32_t i = 0; i < b->tx_count; i++) n->stats.records_committed += b->txs[i].record_count;
+    if (n->on_commit) n->on_commit(n->on_commit_user, b, cert);
+    pending_gc(n);
+}
+
+static void commitq_pop(node_t *n) {
+    memmove(n->commitq, n->commitq + 1, (n->commitq_len - 1) * sizeof n->commitq[0]);
+    n->commitq_len--;
+}
+
+/* Applies what the core committed, in order, while bodies are at hand. */
+void node_process_commits(node_t *n) {
+    while (n->commitq_len > 0 && !n->stopping) {
+        const pbft_committed_t *c = &n->commitq[0];
+        uint64_t h = c->cert.height;
+        if (h <= n->store.head.height) { /* applied earlier through catch-up */
+            qc_header_t hdr;
+            qc_hash_t hash;
+            if (store_header_get(&n->store, h, &hdr) == QC_OK) {
+                qc_header_hash(&hdr, &hash);
+                if (memcmp(hash.b, c->cert.digest.b, 32) != 0) {
+                    n->stats.fatal++;
+                    QC_ERROR("FORK: consensus committed a different block at height %llu than the ledger holds",
+                             (unsigned long long)h);
+                }
+            }
+            commitq_pop(n);
+            pbft_applied(n->pbft, h);
+            continue;
+        }
+        if (h != n->store.head.height + 1) return; /* a gap: catch-up fills it */
+        node_pending_t *e = pending_placeholder(n, &c->cert.digest);
+        if (!e->raw) { request_body(n, e); return; }
+        qc_cert_t cert;
+        wire_cert_from_pbft(&c->cert, &cert);
+        int rc = store_apply_block(&n->store, &e->block, &cert);
+        if (rc != QC_OK) {
+            n->stats.fatal++;
+            QC_ERROR("ledger refused committed block %llu: %s", (unsigned long long)h, qc_strerror(rc));
+            return;
+        }
+        qc_block_t block = e->block; /* after_apply frees pending entries: keep the block */
+        memset(&e->block, 0, sizeof e->block);
+        pending_free(e);
+        commitq_pop(n);
+        after_apply(n, &block, &cert, false);
+        qc_block_free(&block);
+        pbft_applied(n->pbft, h);
+    }
+}
+
+/* ---------------------------------------------------------------- proposing */
+
+void node_maybe_propose(node_t *n) {
+    if (n->stopping || n->mempool.count == 0 || pbft_mode(n->pbft) != PBFT_MODE_NORMAL ||
+        pbft_primary(n->pbft) != n->self)
+        return;
+    uint32_t max_txs = n->genesis.consensus.block_max_txs;
+    if (n->cfg.block.max_txs && n->cfg.block.max_txs < max_txs) max_txs = n->cfg.block.max_txs;
+    const qc_tx_t **picked = malloc(sizeof *picked * max_txs);
+    seen_ctx_t *seen = malloc(sizeof *seen);
+    for (uint32_t round = 0; picked && seen && round < PBFT_WINDOW_MAX; round++) {
+        uint64_t height;
+        qc_hash_t parent_digest;
+        if (pbft_proposal_slot(n->pbft, &height, &parent_digest) != QC_OK) break;
+        exec_parent_t parent;
+        if (!parent_state(n, height, &parent_digest, &parent, seen)) break;
+        uint32_t k = mempool_take(&n->mempool, height, max_txs, n->cfg.block.max_bytes, picked);
+        if (k == 0) break;
+        qc_block_t b;
+        rlog_t log_after;
+        if (exec_build(&parent, picked, k, node_now_ms(), n->self, pbft_view(n->pbft), &b, &log_after) != QC_OK)
+            break;
+        if (b.tx_count == 0) { qc_block_free(&b); break; }
+        uint8_t *raw;
+        size_t raw_len;
+        if (qc_block_encode(&b, &raw, &raw_len) != QC_OK) { qc_block_free(&b); break; }
+        qc_hash_t digest;
+        qc_header_hash(&b.header, &digest);
+        node_pending_t *e = pending_slot(n);
+        e->used = true;
+        e->digest = digest;
+        e->block = b;
+        e->raw = raw;
+        e->raw_len = raw_len;
+        e->log_after = log_after;
+        e->state = PENDING_VALID;
+        if (pbft_propose(n->pbft, height, &digest) != QC_OK) { pending_free(e); break; }
+        n->stats.proposals_built++;
+        node_drive(n);
+    }
+    free(picked);
+    free(seen);
+}
+
+/* ---------------------------------------------------------------- catch-up */
+
+static void send_fetch(node_t *n, uint32_t peer) {
+    uint8_t *buf;
+    size_t len;
+    if (wire_encode_fetch(n->store.head.height + 1, n->cfg.catchup.batch_blocks, &buf, &len) != QC_OK)
+        return;
+    net_send(&n->net, peer, buf, len);
+    free(buf);
+}
+
+/* Asks up to catchup.peers peers that are ahead (or all, when none reported) for blocks. */
+static void fetch_round(node_t *n) {
+    n->fetch_ms = node_now_ms();
+    uint32_t asked = 0, nv = n->store.validators.n;
+    for (uint32_t k = 0; k < nv && asked < n->cfg.catchup.peers; k++) {
+        uint32_t peer = (n->fetch_rr + k) % nv;
+        if (peer == n->self || !net_peer_up(&n->net, peer)) continue;
+        if (n->peer_heads[peer] <= n->store.head.height && !n->transfer_wanted) continue;
+        send_fetch(n, peer);
+        asked++;
+    }
+    n->fetch_rr = (n->fetch_rr + 1) % nv;
+}
+
+static void transfer_check(node_t *n) {
+    if (!n->transfer_wanted || n->store.head.height < n->transfer_height) return;
+    qc_header_t hdr;
+    qc_hash_t hash;
+    if (store_header_get(&n->store, n->transfer_height, &hdr) != QC_OK) return;
+    qc_header_hash(&hdr, &hash);
+    n->transfer_wanted = false;
+    pbft_transfer_done(n->pbft, n->transfer_height, &hash);
+    QC_INFO("caught up to height %llu", (unsigned long long)n->transfer_height);
+}
+
+void node_start_transfer(node_t *n, const pbft_fetch_t *f) {
+    n->transfer_wanted = true;
+    n->transfer_height = f->target.height;
+    QC_INFO("state transfer: fetching blocks %llu..%llu from peers",
+            (unsigned long long)n->store.head.height + 1, (unsigned long long)f->target.height);
+    transfer_check(n);
+    if (n->transfer_wanted) fetch_round(n);
+}
+
+void node_catchup_tick(node_t *n) {
+    uint64_t best = 0;
+    for (uint32_t i = 0; i < n->store.validators.n; i++)
+        if (n->peer_heads[i] > best) best = n->peer_heads[i];
+    bool behind = best > n->store.head.height || n->transfer_wanted;
+    if (behind && node_now_ms() - n->fetch_ms >= CATCHUP_INTERVAL_MS) {
+        QC_INFO("catching up: height %llu, peers report %llu", (unsigned long long)n->store.head.height,
+                (unsigned long long)best);
+        fetch_round(n);
+    }
+    transfer_check(n);
+    if (n->commitq_len > 0) { /* a committed block whose body is missing */
+        node_pending_t *e = node_pending_find(n, &n->commitq[0].cert.digest);
+        if (e && !e->raw) request_body(n, e);
+    }
+}
+
+void node_on_fetch(node_t *n, uint32_t peer, uint64_t from_height, uint32_t max) {
+    uint64_t head = n->store.head.height;
+    if (max > WIRE_BLOCKS_MAX) max = WIRE_BLOCKS_MAX;
+    if (max > n->cfg.catchup.batch_blocks) max = n->cfg.catchup.batch_blocks;
+    uint8_t *blocks[WIRE_BLOCKS_MAX] = {0}, *certs[WIRE_BLOCKS_MAX] = {0};
+    size_t bl[WIRE_BLOCKS_MAX] = {0}, cl[WIRE_BLOCKS_MAX] = {0};
+    uint32_t k = 0;
+    size_t bytes = 0;
+    for (uint64_t h = from_height; h <= head && k < max && bytes < n->cfg.p2p.max_frame_bytes / 2; h++) {
+        if (store_block_raw(&n->store, h, &blocks[k], &bl[k], &certs[k], &cl[k]) != QC_OK) break;
+        bytes += bl[k] + cl[k];
+        k++;
+    }
+    uint8_t *buf;
+    size_t len;
+    if (wire_encode_blocks(k, (const uint8_t *const *)blocks, bl, (const uint8_t *const *)certs, cl,
+                           head, &buf, &len) == QC_OK) {
+        net_send(&n->net, peer, buf, len);
+        free(buf);
+    }
+    for (uint32_t i = 0; i < k; i++) { free(blocks[i]); free(certs[i]); }
+}
+
+/* Verifies and applies one fetched block. false stops this reply's processing. */
+static bool apply_fetched(node_t *n, const uint8_t *raw, size_t raw_len, const uint8_t *craw,
+                          size_t craw_len) {
+    qc_block_t b;
+    qc_cert_t cert;
+    if (qc_cert_decode(craw, craw_len, &cert) != QC_OK) return false;
+    if (qc_block_decode(raw, raw_len, &b) != QC_OK) return false;
+    bool ok = false;
+    if (b.header.height <= n->store.head.height) {
+        ok = true; /* already have it */
+    } else if (b.header.height == n->store.head.height + 1) {
+        qc_hash_t hash;
+        qc_header_hash(&b.header, &hash);
+        char why[160];
+        int rc = qc_cert_verify(&cert, n->genesis.chain_id, &n->store.validators, &hash, why, sizeof why);
+        if (rc == QC_OK && cert.height == b.header.height) rc = store_apply_block(&n->store, &b, &cert);
+        else if (rc == QC_OK) rc = QC_ERR_INVALID;
+        if (rc == QC_OK) {
+            after_apply(n, &b, &cert, true);
+            ok = true;
+        } else {
+            n->stats.peer_bad_blocks++;
+            QC_WARN("fetched block %llu refused: %s", (unsigned long long)b.header.height,
+                    rc == QC_ERR_SIGNATURE || rc == QC_ERR_QUORUM ? why : qc_strerror(rc));
+        }
+    }
+    qc_block_free(&b);
+    return ok;
+}
+
+void node_on_blocks(node_t *n, uint32_t peer, const wire_msg_t *m) {
+    n->peer_heads[peer] = m->head_height;
+    uint64_t before = n->store.head.height;
+    for (uint32_t i = 0; i < m->block_count; i++)
+        if (!apply_fetched(n, m->blocks[i], m->block_lens[i], m->certs[i], m->cert_lens[i])) break;
+    if (n->store.head.height > before)
+        QC_INFO("caught up blocks %llu..%llu from %s", (unsigned long long)before + 1,
+                (unsigned long long)n->store.head.height, n->store.validators.members[peer].name);
+    if (m->head_height > n->store.head.height && n->store.head.height > before) send_fetch(n, peer);
+    transfer_check(n);
+    node_process_commits(n);
+}
+
+void node_on_body_request(node_t *n, uint32_t peer, const qc_hash_t *digest) {
+    node_pending_t *e = node_pending_find(n, digest);
+    uint8_t *raw = NULL;
+    size_t len = 0;
+    bool owned = false;
+    if (e && e->raw) { raw = e->raw; len = e->raw_len; }
+    else if (cstate_body(&n->cstate, digest, &raw, &len) == QC_OK) owned = true;
+    if (raw == NULL) return;
+    uint8_t *buf;
+    size_t blen;
+    if (wire_encode_body(raw, len, &buf, &blen) == QC_OK) {
+        net_send(&n->net, peer, buf, blen);
+        free(buf);
+    }
+    if (owned) free(raw);
+}
+
+void node_on_body(node_t *n, const uint8_t *raw, size_t len) {
+    qc_block_t b;
+    if (qc_block_decode(raw, len, &b) != QC_OK) { n->stats.wire_malformed++; return; }
+    qc_hash_t h;
+    qc_header_hash(&b.header, &h);
+    qc_block_free(&b);
+    node_pending_t *e = node_pending_find(n, &h);
+    if (e == NULL || e->raw) return; /* only bodies someone here waits for */
+    if (!fill_body(e, raw, len)) n->stats.wire_malformed++;
+    node_try_validations(n);
+    node_process_commits(n);
+}

@@ -1,0 +1,31 @@
+/* node_internal.h - functions shared by node.c (lifecycle, loop, peer messages) and
+ * node_chain.c (pending blocks, validation, proposals, commits, catch-up). Not a public API. */
+#ifndef QC_NODE_INTERNAL_H
+#define QC_NODE_INTERNAL_H
+
+#include "node.h"
+
+uint64_t node_now_ms(void);
+void node_drive(node_t *n);
+void node_send_msg(node_t *n, const pbft_msg_t *m);
+
+node_pending_t *node_pending_find(node_t *n, const qc_hash_t *digest);
+/* Records a proposed block (raw protobuf bytes, copied) whose header hash is digest. */
+node_pending_t *node_pending_add_raw(node_t *n, const qc_hash_t *digest, const uint8_t *raw,
+                                     size_t len);
+void node_persist_bodies(node_t *n, cstate_body_t *out, size_t cap, size_t *count);
+
+void node_want_validate(node_t *n, const pbft_validate_t *v);
+void node_try_validations(node_t *n);
+void node_queue_commit(node_t *n, const pbft_committed_t *c);
+void node_process_commits(node_t *n);
+void node_maybe_propose(node_t *n);
+void node_start_transfer(node_t *n, const pbft_fetch_t *f);
+
+void node_on_fetch(node_t *n, uint32_t peer, uint64_t from_height, uint32_t max);
+void node_on_blocks(node_t *n, uint32_t peer, const wire_msg_t *m);
+void node_on_body_request(node_t *n, uint32_t peer, const qc_hash_t *digest);
+void node_on_body(node_t *n, const uint8_t *raw, size_t len);
+void node_catchup_tick(node_t *n);
+
+#endif

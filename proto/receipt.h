@@ -1,0 +1,60 @@
+/* receipt.h - a receipt: the offline proof that a record digest was anchored by a member city
+ * in block H and that a quorum of the consortium committed that block. It holds the signed
+ * transaction, the block header, the block's commit certificate, the record's inclusion proof
+ * in the record log at the header's log size, and the membership history needed to check the
+ * certificate from genesis. JSON form and the verification algorithm: docs/PROTOCOL.md §10. */
+#ifndef QC_RECEIPT_H
+#define QC_RECEIPT_H
+
+#include <jansson.h>
+
+#include "fmt.h"
+#include "merkle.h"
+
+#define RECEIPT_VERSION 1
+
+typedef struct {
+    char chain_id[QC_CHAIN_ID_MAX + 1];
+    qc_hash_t genesis_hash;
+    qc_hash_t digest;            /* the anchored record digest */
+    uint16_t record_index;       /* its position in the transaction */
+    uint64_t log_index;          /* its leaf index in the record log */
+    qc_tx_t tx;                  /* owned */
+    qc_header_t header;
+    qc_cert_t cert;
+    uint64_t tree_size;          /* == header.log_size */
+    qc_hash_t path[MERKLE_PROOF_MAX];
+    size_t path_len;
+} receipt_t;
+
+/* What a valid receipt establishes. */
+typedef struct {
+    uint32_t city;               /* validator index of the anchoring city */
+    char city_name[QC_MEMBER_NAME_MAX + 1];
+    uint64_t height;
+    uint64_t time_ms;
+    uint32_t signers;            /* distinct valid commit signatures */
+    uint32_t quorum;
+    uint32_t members;
+} receipt_result_t;
+
+void receipt_free(receipt_t *r);
+/* JSON helpers shared with the API: a lowercase hex string; a certificate object
+ * {epoch, height, view, block_hash, votes: [{validator, sig}]}. New references, NULL on OOM. */
+json_t *receipt_hex_json(const uint8_t *p, size_t n);
+json_t *receipt_cert_json(const qc_cert_t *c);
+/* JSON form (new reference; NULL on allocation failure). */
+json_t *receipt_to_json(const receipt_t *r);
+/* Strict parse of the JSON form: every field present with the right type and size, no unknown
+ * fields. On error a sentence in why; *r needs no freeing then. */
+int receipt_from_json(const json_t *j, receipt_t *r, char *why, size_t why_cap);
+
+/* Verifies r against the chain's genesis (chain id, genesis hash, epoch-0 validator set).
+ * If file_digest is non-NULL it must equal the anchored digest. QC_OK and *out filled, or an
+ * error and a sentence for a person in why (e.g. "signature by zibo's node key is invalid",
+ * "5 valid signatures, quorum is 6", "document digest does not match"). */
+int receipt_verify(const receipt_t *r, const char *chain_id, const qc_hash_t *genesis_hash,
+                   const qc_validator_set_t *genesis_validators, const qc_hash_t *file_digest,
+                   receipt_result_t *out, char *why, size_t why_cap);
+
+#endif
