@@ -15,6 +15,8 @@ static int db_open(store_t *s, const char *dir) {
     s->ropts = leveldb_readoptions_create();
     s->wopts = leveldb_writeoptions_create();
     s->batch = leveldb_writebatch_create();
+    s->bloom = leveldb_filterpolicy_create_bloom(10);
+    leveldb_options_set_filter_policy(s->opts, s->bloom);
     leveldb_options_set_create_if_missing(s->opts, 1);
     leveldb_options_set_paranoid_checks(s->opts, 1);
     /* Hashes and signatures do not compress; spare the CPU. */
@@ -35,6 +37,7 @@ void store_close(store_t *s) {
     if (s->wopts) leveldb_writeoptions_destroy(s->wopts);
     if (s->ropts) leveldb_readoptions_destroy(s->ropts);
     if (s->opts) leveldb_options_destroy(s->opts);
+    if (s->bloom) leveldb_filterpolicy_destroy(s->bloom);
     memset(s, 0, sizeof *s);
 }
 

@@ -33,6 +33,7 @@
 
 struct leveldb_t;
 struct leveldb_options_t;
+struct leveldb_filterpolicy_t;
 struct leveldb_readoptions_t;
 struct leveldb_writeoptions_t;
 struct leveldb_writebatch_t;
@@ -80,6 +81,7 @@ typedef struct {
 typedef struct {
     struct leveldb_t *db;
     struct leveldb_options_t *opts;
+    struct leveldb_filterpolicy_t *bloom;  /* tx-id replay checks are mostly misses */
     struct leveldb_readoptions_t *ropts;   /* verify_checksums */
     struct leveldb_writeoptions_t *wopts;  /* sync */
     struct leveldb_writebatch_t *batch;    /* reused by every apply */
