@@ -322,8 +322,8 @@ static int load_secret(const jsonv_t *v, const char *path, const char *passphras
     int rc = check_private_mode(v, path, "secret key file");
     if (rc == QC_OK) rc = jsonv_read_file(v, path, KEYS_FILE_BYTES_MAX, &buf, &len);
     if (rc == QC_OK) rc = jsonv_parse(v, buf, len, &root);
-    if (rc == QC_OK) rc = jsonv_known_keys(v, root, "", fields);
     if (rc == QC_OK) rc = parse_header(v, root, KIND_SECRET, expect, &role, &stored);
+    if (rc == QC_OK) rc = jsonv_known_keys(v, root, "", fields);
     if (rc == QC_OK) rc = jsonv_object(v, root, "", "encrypted", false, &enc);
     if (rc == QC_OK && (enc != NULL) == (json_object_get(root, "seed") != NULL)) {
         rc = jsonv_fail(v, QC_ERR_INVALID, "expected exactly one of \"seed\" or \"encrypted\"");
@@ -368,8 +368,9 @@ int keys_load_public(const char *path, keys_role_t expect, qc_pubkey_t *pk,
     keys_role_t role = KEYS_ROLE_NODE;
     int rc = jsonv_read_file(&v, path, KEYS_FILE_BYTES_MAX, &buf, &len);
     if (rc == QC_OK) rc = jsonv_parse(&v, buf, len, &root);
-    if (rc == QC_OK) rc = jsonv_known_keys(&v, root, "", fields);
+    /* The kind first, so a secret key file given here is named as such. */
     if (rc == QC_OK) rc = parse_header(&v, root, KIND_PUBLIC, expect, &role, pk);
+    if (rc == QC_OK) rc = jsonv_known_keys(&v, root, "", fields);
     if (rc == QC_OK && role_out != NULL) *role_out = role;
     if (rc != QC_OK) jsonv_prefix(&v, path);
     json_decref(root);

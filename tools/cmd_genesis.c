@@ -29,11 +29,11 @@ static const char k_usage[] =
     "  --out FILE                 genesis file to write (required)\n"
     "  --time-ms MS               genesis time, Unix ms (default: now)\n"
     "  --threshold N              governance threshold, 1..n (default: the BFT quorum of n)\n"
-    "  --checkpoint-interval N    consensus.checkpoint_interval (default 128)\n"
-    "  --window N                 consensus.window (default 256)\n"
-    "  --view-timeout-ms N        consensus.view_timeout_ms (default 2000)\n"
-    "  --block-max-txs N          consensus.block_max_txs (default 1024)\n"
-    "  --block-interval-ms N      consensus.block_interval_ms (default 5)\n"
+    "  --checkpoint-interval N    consensus.checkpoint_interval (default %u)\n"
+    "  --window N                 consensus.window (default %u)\n"
+    "  --view-timeout-ms N        consensus.view_timeout_ms (default %u)\n"
+    "  --block-max-txs N          consensus.block_max_txs (default %u)\n"
+    "  --block-interval-ms N      consensus.block_interval_ms (default %u)\n"
     "  --force                    replace FILE if it exists\n"
     "  --json                     print the result as JSON\n"
     "  -h, --help                 show this help\n"
@@ -163,7 +163,9 @@ static int parse_opts(int argc, char **argv, genesis_opts_t *o, genesis_t *g) {
         else if (c == OPT_JSON) o->json = true;
         else if (c >= OPT_NUM) rc = numeric_option(cmd, c - OPT_NUM, optarg, g) ? -1 : CLI_EXIT_USAGE;
         else if (c == 'h') {
-            fputs(k_usage, stdout);
+            printf(k_usage, GENESIS_DEFAULT_CHECKPOINT_INTERVAL, GENESIS_DEFAULT_WINDOW,
+                   GENESIS_DEFAULT_VIEW_TIMEOUT_MS, GENESIS_DEFAULT_BLOCK_MAX_TXS,
+                   GENESIS_DEFAULT_BLOCK_INTERVAL_MS);
             return CLI_EXIT_OK;
         } else bad = true;
     }
