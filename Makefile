@@ -145,7 +145,7 @@ test: deps-ensure
 	@$(MAKE) --no-print-directory fuzz-short
 
 check: deps-ensure $(TESTS) $(BINS)
-	@BUILD=$(BUILD) sh tests/run.sh $(TESTS) $(wildcard tests/check_*.py tests/it_*.sh)
+	@BUILD=$(BUILD) sh tests/run.sh $(TESTS) $(wildcard tests/check_*.py tests/it_*.py tests/it_*.sh)
 
 asan: deps-ensure
 	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 OPT=-O1 QC_SIM_SEEDS=$(or $(QC_SIM_SEEDS),300) check

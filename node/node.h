@@ -86,6 +86,8 @@ typedef struct node {
     uint64_t peer_heads[NET_PEERS_MAX]; /* ledger heads peers reported */
     uint64_t fetch_ms;               /* last catch-up request */
     uint32_t fetch_rr;               /* round-robin over peers */
+    uint64_t probe_ms;               /* last head probe */
+    uint32_t probe_rr;
     bool transfer_wanted;
     uint64_t transfer_height;
     node_commit_cb on_commit;

@@ -13,6 +13,7 @@
 
 #define BODY_RETRY_MS 300
 #define CATCHUP_INTERVAL_MS 500
+#define PROBE_INTERVAL_MS 1000 /* ask one peer (round robin) for its head even when not behind */
 
 /* ---------------------------------------------------------------- pending blocks */
 
@@ -397,6 +398,19 @@ void node_start_transfer(node_t *n, const pbft_fetch_t *f) {
 }
 
 void node_catchup_tick(node_t *n) {
+    uint64_t now = node_now_ms();
+    if (now - n->probe_ms >= PROBE_INTERVAL_MS) {
+        /* A node that restarted or lost messages learns peers' heads from these replies. */
+        n->probe_ms = now;
+        uint32_t nv = n->store.validators.n;
+        for (uint32_t k = 0; k < nv; k++) {
+            uint32_t peer = (n->probe_rr + k) % nv;
+            if (peer == n->self || !net_peer_up(&n->net, peer)) continue;
+            send_fetch(n, peer);
+            n->probe_rr = (peer + 1) % nv;
+            break;
+        }
+    }
     uint64_t best = 0;
     for (uint32_t i = 0; i < n->store.validators.n; i++)
         if (n->peer_heads[i] > best) best = n->peer_heads[i];

@@ -86,8 +86,9 @@ int main(int argc, char **argv) {
     uv_close((uv_handle_t *)&sigterm, NULL);
     uv_run(loop, UV_RUN_DEFAULT);
     uv_loop_close(loop);
+    QC_INFO("stopped");
+    qc_log_set_tag(NULL); /* the tag is borrowed from n's config */
     free(d.api);
     free(n);
-    QC_INFO("stopped");
     return 0;
 }

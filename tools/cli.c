@@ -11,6 +11,8 @@
 
 /* Later commands (anchor, status, receipt, verify, audit, block) are one line each here. */
 const cli_cmd_t cli_commands[] = {
+    {"anchor", "hash files, sign and submit them, wait for the commit, write receipts", cli_anchor},
+    {"verify", "verify a receipt offline against the genesis file", cli_verify},
     {"keygen", "make an Ed25519 key pair for a city's node, seal or admin role", cli_keygen},
     {"genesis", "write a genesis file from member cities' public keys", cli_genesis},
     {"testnet", "make keys, genesis and node configs for the nine-city loopback testnet",

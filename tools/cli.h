@@ -39,6 +39,8 @@ int cli_main(int argc, char **argv);
 int cli_keygen(int argc, char **argv);
 int cli_genesis(int argc, char **argv);
 int cli_testnet(int argc, char **argv);
+int cli_anchor(int argc, char **argv);
+int cli_verify(int argc, char **argv);
 
 /* ---- helpers shared by the commands ---- */
 

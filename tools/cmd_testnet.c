@@ -50,6 +50,8 @@ static const char k_usage[] =
     "  --api-base-port N      API ports are N+1..N+9 (default: base port + 1000)\n"
     "  --chain-id ID          chain id (default " TESTNET_DEFAULT_CHAIN_ID ")\n"
     "  --time-ms MS           genesis time, Unix ms (default: now)\n"
+    "  --cities N             only the first N cities, 4..9 (default 9: jinan, zibo, taian,\n"
+    "                         liaocheng, dezhou, binzhou, dongying, jining, heze)\n"
     "  --force                replace a testnet already in DIR: deletes DIR/genesis.json and\n"
     "                         the nine city directories (with their keys and data)\n"
     "  --json                 print the result as JSON\n"
@@ -63,11 +65,12 @@ static const char k_usage[] =
 typedef struct {
     const char *out, *chain_id;
     uint64_t base_port, api_base_port, time_ms;
+    uint64_t cities;                     /* the first N of k_cities, 4..9 */
     bool api_base_given, force, json;
 } testnet_opts_t;
 
 static int parse_opts(int argc, char **argv, testnet_opts_t *o) {
-    enum { OPT_OUT = 256, OPT_BASE, OPT_API_BASE, OPT_CHAIN, OPT_TIME, OPT_FORCE, OPT_JSON };
+    enum { OPT_OUT = 256, OPT_BASE, OPT_API_BASE, OPT_CHAIN, OPT_TIME, OPT_FORCE, OPT_JSON, OPT_CITIES };
     static const struct option opts[] = {
         {"out", required_argument, NULL, OPT_OUT},
         {"base-port", required_argument, NULL, OPT_BASE},
@@ -75,6 +78,7 @@ static int parse_opts(int argc, char **argv, testnet_opts_t *o) {
         {"chain-id", required_argument, NULL, OPT_CHAIN},
         {"time-ms", required_argument, NULL, OPT_TIME},
         {"force", no_argument, NULL, OPT_FORCE},
+        {"cities", required_argument, NULL, OPT_CITIES},
         {"json", no_argument, NULL, OPT_JSON},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -94,6 +98,7 @@ static int parse_opts(int argc, char **argv, testnet_opts_t *o) {
         case OPT_CHAIN: o->chain_id = optarg; break;
         case OPT_TIME: ok = cli_parse_u64(cmd, "--time-ms", optarg, 0, UINT64_C(253402300799999), &o->time_ms); break;
         case OPT_FORCE: o->force = true; break;
+        case OPT_CITIES: ok = cli_parse_u64(cmd, "--cities", optarg, 4, CITY_COUNT, &o->cities); break;
         case OPT_JSON: o->json = true; break;
         case 'h': fputs(k_usage, stdout); return CLI_EXIT_OK;
         default: bad = true; break;
@@ -218,7 +223,8 @@ int cli_testnet(int argc, char **argv) {
     const char *cmd = argv[0];
     testnet_opts_t o = {.chain_id = TESTNET_DEFAULT_CHAIN_ID,
                         .base_port = TESTNET_DEFAULT_BASE_PORT,
-                        .time_ms = cli_now_ms()};
+                        .time_ms = cli_now_ms(),
+                        .cities = CITY_COUNT};
     int rc = parse_opts(argc, argv, &o);
     if (rc >= 0) return rc;
     if (previous_testnet(cmd, o.out, false)) {
@@ -238,7 +244,7 @@ int cli_testnet(int argc, char **argv) {
         cli_fail(cmd, "cannot create %s: %s", o.out, strerror(errno));
         goto fail;
     }
-    for (size_t i = 0; i < CITY_COUNT; i++) {
+    for (size_t i = 0; i < o.cities; i++) {
         if (make_city(cmd, &o, i, g) != CLI_EXIT_OK) goto fail;
     }
     if (!path_join(path, o.out, "genesis.json", "")) goto fail;
@@ -246,7 +252,7 @@ int cli_testnet(int argc, char **argv) {
         cli_fail(cmd, "%s", reason);
         goto fail;
     }
-    for (size_t i = 0; i < CITY_COUNT; i++) {
+    for (size_t i = 0; i < o.cities; i++) {
         if (write_city_config(cmd, &o, i, g, c) != CLI_EXIT_OK) goto fail;
     }
     if (o.json) {
@@ -254,8 +260,8 @@ int cli_testnet(int argc, char **argv) {
     } else {
         char hash[65];
         printf("testnet %s: chain %s, %zu cities, genesis hash %s\n", o.out, g->chain_id,
-               CITY_COUNT, qc_hash_hex(hash, &g->hash));
-        for (size_t i = 0; i < CITY_COUNT; i++) {
+               (size_t)o.cities, qc_hash_hex(hash, &g->hash));
+        for (size_t i = 0; i < o.cities; i++) {
             printf("  %-10s p2p %-16s api %-16s %s/%s/node.json\n", k_cities[i].name,
                    g->info[i].p2p_address, g->info[i].api_address, o.out, k_cities[i].name);
         }

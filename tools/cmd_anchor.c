@@ -1,0 +1,235 @@
+/* cmd_anchor.c - `qchain anchor FILE...`: hashes files locally, signs one ANCHOR transaction
+ * with the city's seal key, submits it to the city's node, waits for the commit, then fetches,
+ * verifies and writes a receipt next to each file (FILE.receipt.json). */
+#include <getopt.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "cli.h"
+#include "client.h"
+#include "receipt.h"
+
+#define ANCHOR_EXIT_PENDING 3
+#define ANCHOR_TTL_BLOCKS 1000
+
+static const char usage[] =
+    "Usage: qchain anchor FILE... --config NODE.json [OPTIONS]\n"
+    "Anchors the SHA-256 digests of FILEs (at most 1024) in one transaction signed with the\n"
+    "city's seal key, waits for the consortium to commit it, and writes FILE.receipt.json.\n"
+    "  -c, --config FILE   the city's node config (API address, genesis, seal key)\n"
+    "      --type TYPE     record type, [a-z0-9._-] (default: document)\n"
+    "      --ref REF       external reference for every file (default: the file name)\n"
+    "      --wait-ms MS    how long to wait for the commit (default 30000)\n"
+    "      --no-receipt    do not fetch and write receipts\n"
+    "      --json          print the result as JSON\n"
+    "  -h, --help          show this help\n"
+    "Exit status: 0 committed (and receipts verified), 1 failure or refused, 2 usage,\n"
+    "3 submitted but not committed within --wait-ms.\n";
+
+typedef struct {
+    const char *config, *type, *ref;
+    uint64_t wait_ms;
+    bool receipts, json;
+    int nfiles;
+    char **files;
+} anchor_opts_t;
+
+static int parse(int argc, char **argv, anchor_opts_t *o) {
+    enum { O_TYPE = 256, O_REF, O_WAIT, O_NORECEIPT, O_JSON };
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'}, {"type", required_argument, NULL, O_TYPE},
+        {"ref", required_argument, NULL, O_REF}, {"wait-ms", required_argument, NULL, O_WAIT},
+        {"no-receipt", no_argument, NULL, O_NORECEIPT}, {"json", no_argument, NULL, O_JSON},
+        {"help", no_argument, NULL, 'h'}, {0, 0, 0, 0}};
+    *o = (anchor_opts_t){NULL, "document", NULL, 30000, true, false, 0, NULL};
+    cli_getopt_reset();
+    int c;
+    bool bad = false;
+    while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c': o->config = optarg; break;
+        case O_TYPE: o->type = optarg; break;
+        case O_REF: o->ref = optarg; break;
+        case O_WAIT:
+            if (!cli_parse_u64(argv[0], "--wait-ms", optarg, 0, 600000, &o->wait_ms)) return CLI_EXIT_USAGE;
+            break;
+        case O_NORECEIPT: o->receipts = false; break;
+        case O_JSON: o->json = true; break;
+        case 'h': fputs(usage, stdout); return CLI_EXIT_OK;
+        default: bad = true;
+        }
+    }
+    if (bad) return cli_usage_error(argv[0], "unknown option or missing argument");
+    if (o->config == NULL) return cli_usage_error(argv[0], "--config is required");
+    o->nfiles = argc - optind;
+    o->files = argv + optind;
+    if (o->nfiles < 1) return cli_usage_error(argv[0], "name at least one FILE");
+    if (o->nfiles > QC_TX_RECORDS_MAX) return cli_usage_error(argv[0], "at most %d files", QC_TX_RECORDS_MAX);
+    return -1;
+}
+
+/* Builds and signs the transaction. */
+static int build_tx(const char *cmd, const anchor_opts_t *o, client_identity_t *id,
+                    const qc_hash_t *digests, uint64_t height, qc_tx_t *tx) {
+    qc_txb_t b;
+    uint64_t nonce;
+    randombytes_buf(&nonce, sizeof nonce);
+    qc_txb_init(&b, id->genesis.chain_id, &id->seal.pk, nonce, height + ANCHOR_TTL_BLOCKS);
+    for (int i = 0; i < o->nfiles; i++) {
+        char copy[4096];
+        snprintf(copy, sizeof copy, "%s", o->files[i]);
+        char ref[QC_EXTREF_MAX + 1];
+        snprintf(ref, sizeof ref, "%s", o->ref ? o->ref : basename(copy));
+        if (qc_txb_add_record(&b, &digests[i], o->type, ref, NULL) != QC_OK) {
+            qc_txb_abort(&b);
+            return cli_fail(cmd, "%s: record type must be 1..32 of [a-z0-9._-] and the reference "
+                                 "at most 256 bytes of UTF-8", o->files[i]);
+        }
+    }
+    if (qc_txb_finish(&b, &id->seal.sk, tx) != QC_OK) return cli_fail(cmd, "cannot sign the transaction");
+    return -1;
+}
+
+/* Submits tx and waits. Returns CLI_EXIT_OK when committed (height in *height). */
+static int submit(const char *cmd, const anchor_opts_t *o, const client_identity_t *id,
+                  const qc_tx_t *tx, uint64_t *height) {
+    char *body_hex = malloc(2 * tx->body_len + 1), sig_hex[129];
+    if (body_hex == NULL) return cli_fail(cmd, "out of memory");
+    qc_hex_encode(body_hex, tx->body, tx->body_len);
+    qc_hex_encode(sig_hex, tx->sig.b, 64);
+    json_t *req = json_pack("{s:s, s:s}", "body", body_hex, "sig", sig_hex);
+    free(body_hex);
+    char *text = req ? json_dumps(req, JSON_COMPACT) : NULL;
+    json_decref(req);
+    if (text == NULL) return cli_fail(cmd, "out of memory");
+    char url[512], why[256];
+    snprintf(url, sizeof url, "%s/v1/transactions?wait_ms=%llu", id->api_url, (unsigned long long)o->wait_ms);
+    long status;
+    json_t *resp;
+    int rc = client_request("POST", url, "application/json", text, strlen(text),
+                            (long)o->wait_ms + 10000, &status, &resp, why, sizeof why);
+    free(text);
+    if (rc != QC_OK) return cli_fail(cmd, "%s", why);
+    int ret;
+    if (status == 200) {
+        *height = (uint64_t)json_integer_value(json_object_get(resp, "height"));
+        ret = CLI_EXIT_OK;
+    } else if (status == 202) {
+        char idhex[65];
+        fprintf(stderr, "%s: submitted as %s but not committed within %llu ms\n", cmd,
+                qc_hash_hex(idhex, &tx->id), (unsigned long long)o->wait_ms);
+        ret = ANCHOR_EXIT_PENDING;
+    } else {
+        ret = cli_fail(cmd, "the node refused the transaction (HTTP %ld): %s", status,
+                       client_error_message(resp));
+    }
+    json_decref(resp);
+    return ret;
+}
+
+/* Fetches, verifies and writes the receipt of file i. */
+static int write_receipt(const char *cmd, const client_identity_t *id, const char *file,
+                         const qc_hash_t *digest, json_t *summary) {
+    char url[512], why[256], hex[65];
+    snprintf(url, sizeof url, "%s/v1/records/%s/receipt", id->api_url, qc_hash_hex(hex, digest));
+    long status;
+    json_t *j;
+    if (client_request("GET", url, NULL, NULL, 0, 10000, &status, &j, why, sizeof why) != QC_OK)
+        return cli_fail(cmd, "%s", why);
+    if (status != 200 || j == NULL) {
+        int r = cli_fail(cmd, "%s: no receipt (HTTP %ld): %s", file, status, client_error_message(j));
+        json_decref(j);
+        return r;
+    }
+    receipt_t r;
+    receipt_result_t res;
+    int rc = receipt_from_json(j, &r, why, sizeof why);
+    if (rc == QC_OK) {
+        rc = receipt_verify(&r, id->genesis.chain_id, &id->genesis.hash, &id->genesis.validators,
+                            digest, &res, why, sizeof why);
+        receipt_free(&r);
+    }
+    char path[4200];
+    snprintf(path, sizeof path, "%s.receipt.json", file);
+    char *text = rc == QC_OK ? json_dumps(j, JSON_INDENT(2)) : NULL;
+    json_decref(j);
+    if (rc != QC_OK) return cli_fail(cmd, "%s: the node's receipt does not verify: %s", file, why);
+    if (text == NULL) return cli_fail(cmd, "out of memory");
+    rc = qc_file_write_atomic(path, text, strlen(text), 0644, false);
+    free(text);
+    if (rc != QC_OK) return cli_fail(cmd, "%s: %s", path, qc_strerror(rc));
+    json_array_append_new(summary, json_pack("{s:s, s:s, s:s, s:I}", "file", file, "digest", hex,
+                                             "receipt", path, "height", (json_int_t)res.height));
+    return -1;
+}
+
+static uint64_t current_height(const client_identity_t *id) {
+    char url[512], why[256];
+    snprintf(url, sizeof url, "%s/v1/status", id->api_url);
+    long status;
+    json_t *j;
+    uint64_t h = 0;
+    if (client_request("GET", url, NULL, NULL, 0, 5000, &status, &j, why, sizeof why) == QC_OK) {
+        if (status == 200) h = (uint64_t)json_integer_value(json_object_get(j, "height"));
+        json_decref(j);
+    }
+    return h;
+}
+
+int cli_anchor(int argc, char **argv) {
+    const char *cmd = argv[0];
+    anchor_opts_t o;
+    int rc = parse(argc, argv, &o);
+    if (rc >= 0) return rc;
+    qc_hash_t *digests = calloc((size_t)o.nfiles, sizeof *digests);
+    if (digests == NULL) return cli_fail(cmd, "out of memory");
+    for (int i = 0; i < o.nfiles; i++) {
+        if (client_hash_file(o.files[i], &digests[i]) != QC_OK) {
+            free(digests);
+            return cli_fail(cmd, "%s: cannot read the file", o.files[i]);
+        }
+    }
+    client_identity_t *id = calloc(1, sizeof *id);
+    char why[512];
+    if (id == NULL || client_identity_load(o.config, true, id, why, sizeof why) != QC_OK) {
+        rc = cli_fail(cmd, "%s", id ? why : "out of memory");
+        free(id);
+        free(digests);
+        return rc;
+    }
+    qc_tx_t tx = {0};
+    uint64_t height = 0;
+    rc = build_tx(cmd, &o, id, digests, current_height(id), &tx);
+    if (rc < 0) rc = submit(cmd, &o, id, &tx, &height);
+    json_t *summary = json_array();
+    for (int i = 0; rc == CLI_EXIT_OK && o.receipts && i < o.nfiles; i++) {
+        int r = write_receipt(cmd, id, o.files[i], &digests[i], summary);
+        if (r >= 0) rc = r;
+    }
+    if (rc == CLI_EXIT_OK) {
+        char idhex[65];
+        if (o.json) {
+            cli_print_json(cmd, json_pack("{s:s, s:I, s:O}", "tx_id", qc_hash_hex(idhex, &tx.id),
+                                          "height", (json_int_t)height, "records", summary));
+        } else {
+            printf("committed tx %s in block %llu\n", qc_hash_hex(idhex, &tx.id), (unsigned long long)height);
+            for (size_t i = 0; i < json_array_size(summary); i++) {
+                json_t *e = json_array_get(summary, i);
+                printf("  %s  sha256 %s  receipt %s (verified)\n",
+                       json_string_value(json_object_get(e, "file")),
+                       json_string_value(json_object_get(e, "digest")),
+                       json_string_value(json_object_get(e, "receipt")));
+            }
+        }
+    }
+    json_decref(summary);
+    qc_tx_free(&tx);
+    client_identity_wipe(id);
+    free(id);
+    free(digests);
+    return rc;
+}

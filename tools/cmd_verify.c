@@ -1,0 +1,107 @@
+/* cmd_verify.c - `qchain verify [FILE] --receipt R --genesis G`: checks a receipt completely
+ * offline against the chain's genesis file, and, given FILE, that FILE is the anchored record. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "client.h"
+#include "receipt.h"
+
+#define RECEIPT_FILE_BYTES_MAX (1u << 20)
+
+static const char usage[] =
+    "Usage: qchain verify [FILE] --receipt RECEIPT.json --genesis GENESIS.json [--json]\n"
+    "Verifies offline that the receipt proves its record was anchored by a member city and\n"
+    "committed by a quorum of the consortium: the transaction's seal signature, the block's\n"
+    "commit certificate against the genesis validators, and the record's inclusion proof.\n"
+    "With FILE, also that FILE's SHA-256 is the anchored digest.\n"
+    "Exit status: 0 valid, 1 invalid (the reason is printed), 2 usage.\n";
+
+int cli_verify(int argc, char **argv) {
+    const char *cmd = argv[0], *rpath = NULL, *gpath = NULL;
+    bool json = false, bad = false;
+    enum { O_JSON = 256 };
+    static const struct option opts[] = {{"receipt", required_argument, NULL, 'r'},
+                                         {"genesis", required_argument, NULL, 'g'},
+                                         {"json", no_argument, NULL, O_JSON},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {0, 0, 0, 0}};
+    cli_getopt_reset();
+    int c;
+    while ((c = getopt_long(argc, argv, "r:g:h", opts, NULL)) != -1) {
+        if (c == 'r') rpath = optarg;
+        else if (c == 'g') gpath = optarg;
+        else if (c == O_JSON) json = true;
+        else if (c == 'h') { fputs(usage, stdout); return CLI_EXIT_OK; }
+        else bad = true;
+    }
+    if (bad) return cli_usage_error(cmd, "unknown option or missing argument");
+    if (rpath == NULL || gpath == NULL) return cli_usage_error(cmd, "--receipt and --genesis are required");
+    if (argc - optind > 1) return cli_usage_error(cmd, "at most one FILE");
+    const char *file = argc - optind == 1 ? argv[optind] : NULL;
+
+    genesis_t *g = calloc(1, sizeof *g);
+    char why[512] = "";
+    if (g == NULL) return cli_fail(cmd, "out of memory");
+    if (genesis_load(gpath, g, why, sizeof why) != QC_OK) {
+        free(g);
+        return cli_fail(cmd, "genesis %s: %s", gpath, why);
+    }
+    qc_hash_t digest, *want = NULL;
+    if (file) {
+        if (client_hash_file(file, &digest) != QC_OK) { free(g); return cli_fail(cmd, "%s: cannot read the file", file); }
+        want = &digest;
+    }
+    uint8_t *text;
+    size_t len;
+    int rc = qc_file_read(rpath, RECEIPT_FILE_BYTES_MAX, &text, &len);
+    if (rc != QC_OK) { free(g); return cli_fail(cmd, "receipt %s: %s", rpath, qc_strerror(rc)); }
+    json_error_t jerr;
+    json_t *j = json_loadb((const char *)text, len, JSON_REJECT_DUPLICATES, &jerr);
+    free(text);
+    receipt_t r;
+    receipt_result_t res;
+    qc_hash_t anchored = {{0}};
+    if (j == NULL) {
+        snprintf(why, sizeof why, "receipt is not JSON (line %d: %s)", jerr.line, jerr.text);
+        rc = QC_ERR_INVALID;
+    } else {
+        rc = receipt_from_json(j, &r, why, sizeof why);
+        json_decref(j);
+        if (rc == QC_OK) {
+            rc = receipt_verify(&r, g->chain_id, &g->hash, &g->validators, want, &res, why, sizeof why);
+            anchored = r.digest;
+            receipt_free(&r);
+        }
+    }
+    if (rc != QC_OK) {
+        if (json) cli_print_json(cmd, json_pack("{s:b, s:s}", "valid", 0, "reason", why));
+        else printf("INVALID: %s\n", why);
+        free(g);
+        return CLI_EXIT_FAIL;
+    }
+    char hex[65], when[32];
+    qc_hex_encode(hex, anchored.b, 32);
+    time_t t = (time_t)(res.time_ms / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    const char *display = g->info[res.city].display_name;
+    if (json) {
+        cli_print_json(cmd, json_pack("{s:b, s:s, s:s, s:s, s:I, s:s, s:I, s:I, s:I, s:b}", "valid", 1,
+                                      "digest", hex, "city", res.city_name, "city_display", display,
+                                      "height", (json_int_t)res.height, "time", when, "signers",
+                                      (json_int_t)res.signers, "quorum", (json_int_t)res.quorum,
+                                      "members", (json_int_t)res.members, "file_matches", file != NULL));
+    } else {
+        printf("VALID: record %s\n  anchored by %s (%s) in block %llu at %s\n"
+               "  committed by %u of %u member cities (quorum %u)%s\n",
+               hex, display, res.city_name, (unsigned long long)res.height, when, res.signers,
+               res.members, res.quorum, file ? "\n  the file matches the anchored digest" : "");
+    }
+    free(g);
+    return CLI_EXIT_OK;
+}
