@@ -141,7 +141,7 @@ static void test_sigkill_during_applies(void **state) {
             child_main(&c, fds[1]);
         }
         close(fds[1]);
-        usleep((useconds_t)(1000 + rng_next() % 80000)); /* 1..81 ms: open, batch or fsync */
+        usleep((useconds_t)(2000 + rng_next() % 148000)); /* 2..150 ms: open, batch or fsync */
         kill(pid, SIGKILL);
         int status;
         assert_int_equal(waitpid(pid, &status, 0), pid);
