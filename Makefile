@@ -70,7 +70,7 @@ BINS        := $(patsubst %_main.c,$(BUILD)/bin/%,$(notdir $(MAIN_SRC)))
 TESTS       := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 BENCHES     := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
-.PHONY: all test check asan bench sim clean deps deps-ensure fuzz fuzz-short
+.PHONY: all test check asan bench sim clean deps deps-ensure fuzz fuzz-short run
 .DEFAULT_GOAL := all
 .SECONDARY:
 
@@ -176,6 +176,10 @@ fuzz: deps-ensure $(FUZZ_BINS)
 	@sh tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
 fuzz-short: deps-ensure $(FUZZ_BINS)
 	@sh tests/fuzz/run.sh 10 $(FUZZ_BINS)
+
+# The README's run command: the nine-city consortium on loopback (testnet/run.sh).
+run: deps-ensure $(BUILD)/bin/qchain $(BUILD)/bin/qchaind
+	@BUILD=$(BUILD) sh testnet/run.sh
 
 clean:
 	rm -rf build
