@@ -1,0 +1,96 @@
+/* pbft_sim.h - deterministic simulator for the PBFT core: one seed drives cluster size,
+ * network delay, reordering, loss, duplication, partitions, crashes with restart from
+ * persisted state, slow replicas, clock rates and Byzantine replicas, while checkers hold every
+ * honest replica to agreement, validity, total order, valid certificates and liveness. */
+#ifndef PBFT_SIM_H
+#define PBFT_SIM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "pbft.h"
+
+#define SIM_IDENT_MAX 12    /* identities (replica indices) a run may use */
+#define SIM_EVENTS_MAX 24   /* scripted events */
+
+typedef enum {
+    SIM_BYZ_NONE = 0,
+    SIM_BYZ_SILENT,      /* sends nothing: a silent primary, a mute backup */
+    SIM_BYZ_EQUIVOCATE,  /* different PRE-PREPAREs to different replicas, conflicting votes */
+    SIM_BYZ_FORGE,       /* bad signatures, malformed and replayed messages, VIEW-CHANGEs
+                            with forged prepared certificates */
+    SIM_BYZ_BAD_NV,      /* as new primary, a NEW-VIEW that does not match its VIEW-CHANGEs */
+    SIM_BYZ_INVALID,     /* as primary, proposes blocks the application rejects */
+    SIM_BYZ_TWIN,        /* two honest copies sharing one identity and key (Twins) */
+    SIM_BYZ_KINDS
+} sim_byz_t;
+
+typedef enum {
+    SIM_EV_CRASH = 1,        /* a: node */
+    SIM_EV_RESTART,          /* a: node */
+    SIM_EV_PARTITION,        /* mask: the identities cut off from the rest, both ways */
+    SIM_EV_ONEWAY,           /* mask: these identities cannot receive from the others */
+    SIM_EV_HEAL,             /* end of every partition */
+    SIM_EV_CRASH_PREPARED,   /* a: node crashes right after height b's prepared certificate is
+                                durable and before its COMMIT leaves; restarts c ticks later */
+} sim_ev_kind_t;
+
+typedef struct {
+    uint64_t time;
+    sim_ev_kind_t kind;
+    int a;
+    uint64_t b, c;
+    uint32_t mask;
+} sim_event_spec_t;
+
+/* A run's parameters. sim_opts_from_seed() derives everything from the seed; scenario tests
+ * then override fields. */
+typedef struct {
+    uint64_t seed;
+    int n;                               /* 4..PBFT_N_MAX */
+    sim_byz_t byz[SIM_IDENT_MAX];        /* per identity */
+    int twin_side[SIM_IDENT_MAX];        /* Twins: which copy an honest identity talks to */
+    uint32_t loss_permille, dup_permille;
+    uint32_t delay_min, delay_max;       /* ticks, during the fault phase */
+    uint32_t heal_delay_max;             /* ticks, after it */
+    uint32_t slow_mask, slow_extra;      /* identities whose messages take extra ticks */
+    uint32_t tick_period[SIM_IDENT_MAX]; /* a replica ticks every tick_period sim ticks */
+    uint32_t disk_delay_max;             /* ticks until a record is durable */
+    uint32_t prop_gap;                   /* ticks between proposals of a primary */
+    bool backlog;                        /* the application always has work pending */
+    uint64_t fault_ticks;                /* random faults stop here (the heal) */
+    uint64_t live_ticks;                 /* liveness bound after the heal */
+    uint64_t live_blocks;                /* new blocks every honest replica must commit */
+    int random_faults;                   /* 0: only the scripted events */
+    int event_count;
+    sim_event_spec_t events[SIM_EVENTS_MAX];
+    uint64_t epoch_at;                   /* >0: block epoch_at adds a replica (epoch test) */
+    pbft_config_t core;                  /* K, L, pipeline, timeouts (callbacks are set) */
+    FILE *trace;                         /* NULL: none */
+    int trace_level;                     /* 1 events, 2 also every delivered message */
+} sim_opts_t;
+
+typedef struct {
+    bool ok;
+    char failure[512];                   /* first violation, with seed and tick */
+    int n, f, byz_count;
+    uint64_t ticks, heal_time;
+    uint64_t min_height, max_height;     /* honest ledgers at the end */
+    uint64_t view_max, view_changes, new_views, transfers, checkpoints, gc_slots;
+    uint64_t msgs_sent, msgs_delivered, rx_dropped, crashes, epoch_switches;
+    uint64_t rx_bad_sig, rx_bad_view_change, rx_bad_new_view, rx_conflict, invalid_proposals;
+} sim_result_t;
+
+/* Fills o from seed: n in {4,5,7,9,10}, up to f Byzantine replicas of random kinds, faults. */
+void sim_opts_from_seed(uint64_t seed, sim_opts_t *o);
+/* The quiet base of scenario tests: n replicas, no faults, no Byzantine, short delays. */
+void sim_opts_quiet(uint64_t seed, int n, sim_opts_t *o);
+/* Runs one simulation. Returns 0 when every checker passed, -1 otherwise (r->failure says
+ * what, and the seed). */
+int sim_run(const sim_opts_t *o, sim_result_t *r);
+/* One line describing o (size, Byzantine kinds, faults) for traces and failures. */
+void sim_describe(const sim_opts_t *o, char *buf, size_t len);
+const char *sim_byz_name(sim_byz_t b);
+
+#endif

@@ -1,0 +1,153 @@
+/* pbft_sim_internal.h - the simulator's state, shared by its network/node, checker and
+ * Byzantine files. */
+#ifndef PBFT_SIM_INTERNAL_H
+#define PBFT_SIM_INTERNAL_H
+
+#include "pbft_sim.h"
+
+#define SIM_NODES_MAX (SIM_IDENT_MAX + 4) /* identities, twin copies, one joiner */
+#define SIM_HEIGHT_MAX 4096
+#define SIM_BLOCK_SLOTS 16384
+#define SIM_DISK_SLOTS 64
+#define SIM_PENDING_MAX 1024
+#define SIM_VALS_MAX 256
+#define SIM_FUTURE_MAX 256
+#define SIM_REPLAY_MAX 64
+
+typedef struct {
+    bool used;
+    qc_hash_t digest, parent;
+    uint64_t height;
+    int proposer;
+    bool valid;
+} sim_block_t;
+
+typedef struct {
+    pbft_persist_t rec;
+    uint64_t due;
+} sim_pending_t;
+
+/* What survives a crash: the latest record of every key, as a node would keep it. */
+typedef struct {
+    bool has_view, has_ckpt, has_epoch;
+    pbft_persist_t view, ckpt, epoch;
+    bool slot_used[SIM_DISK_SLOTS];
+    pbft_persist_t slots[SIM_DISK_SLOTS];
+    sim_pending_t *pending;             /* written, not yet durable: lost in a crash */
+    size_t pending_count;
+} sim_disk_t;
+
+typedef struct {
+    uint64_t due;
+    pbft_validate_t req;
+} sim_val_t;
+
+typedef struct {
+    uint64_t time, seq;
+    int to;                             /* node index */
+    pbft_msg_t msg;
+    void *blob;                         /* owned copy of a VIEW-CHANGE or NEW-VIEW body */
+} sim_ev_t;
+
+typedef struct {
+    pbft_new_view_t nv;
+    pbft_view_change_t vcs[PBFT_Q_MAX];
+} sim_nv_blob_t;
+
+struct sim;
+
+typedef struct {
+    struct sim *sim;
+    int idx;
+    uint16_t ident;
+    sim_byz_t byz;
+    int side;                           /* twin copy 0/1, or the copy an honest node talks to */
+    bool exists;                        /* the joiner exists only after its epoch starts */
+    bool up;
+    pbft_t *core;
+    pbft_config_t cfg;
+    sim_disk_t disk;
+    qc_hash_t *ledger;                  /* ledger[h]: committed digest, ledger[0] genesis */
+    uint64_t ledger_height;
+    sim_val_t *vals;
+    size_t val_count;
+    bool xfer;
+    uint64_t xfer_due;
+    pbft_checkpoint_cert_t xfer_target;
+    uint64_t next_prop;
+    uint64_t restart_at;
+    uint64_t crash_prepared_h, crash_prepared_down;
+    bool epoch_call_pending;
+    uint64_t epoch_call_height;
+    uint64_t snap_view, snap_stable, snap_epoch;
+    pbft_mode_t snap_mode;
+    sim_ev_t *future;                   /* messages of a later epoch, replayed at the switch */
+    size_t future_count;
+} sim_node_t;
+
+typedef struct sim {
+    sim_opts_t o;
+    sim_result_t *r;
+    uint64_t rng;
+    int n, f, q;
+    sim_node_t nodes[SIM_NODES_MAX];
+    int node_count;
+    int joiner;                         /* node index of the epoch test's new replica, or -1 */
+    uint64_t now, seq;
+    sim_ev_t *heap;
+    size_t heap_len, heap_cap;
+    sim_block_t *blocks;
+    uint64_t block_counter;
+    qc_hash_t genesis;
+    qc_hash_t *truth;                   /* first honest commit per height */
+    bool *truth_set;
+    uint64_t keys[SIM_IDENT_MAX];
+    uint32_t cut_in[SIM_IDENT_MAX];     /* cut_in[to]: identities whose messages to `to` drop */
+    bool healed;
+    uint64_t live_target;
+    bool failed;
+    bool forge;                         /* a FORGE replica exists: record replays */
+    pbft_msg_t replay[SIM_REPLAY_MAX];
+    size_t replay_count;
+    pbft_epoch_t epoch1;                /* epoch test: the next validator set */
+} sim_t;
+
+/* pbft_sim.c and pbft_sim_node.c */
+uint64_t sim_rnd(sim_t *s);
+uint64_t sim_below(sim_t *s, uint64_t n);
+bool sim_chance(sim_t *s, uint32_t permille);
+void sim_trace(sim_t *s, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+const char *sim_hex(const qc_hash_t *d, char buf[9]);
+void sim_fail(sim_t *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void sim_send(sim_t *s, sim_node_t *from, const pbft_msg_t *m);
+void sim_send_to(sim_t *s, sim_node_t *from, uint16_t to_ident, const pbft_msg_t *m);
+qc_hash_t sim_block_new(sim_t *s, uint64_t height, const qc_hash_t *parent, int proposer,
+                        bool valid);
+sim_block_t *sim_block_find(sim_t *s, const qc_hash_t *d);
+void sim_sign(void *ctx, const pbft_stmt_t *st, qc_sig_t *sig);
+bool sim_verify(void *ctx, const pbft_stmt_t *st, const qc_sig_t *sig);
+bool sim_honest(const sim_node_t *nd);
+uint16_t sim_epoch_n(const sim_t *s, uint64_t epoch);
+
+/* pbft_sim_node.c */
+bool sim_heap_pop_due(sim_t *s, sim_ev_t *out);
+void sim_heap_free(sim_t *s);
+void sim_drain(sim_t *s, sim_node_t *nd);
+void sim_node_crash(sim_t *s, sim_node_t *nd);
+void sim_node_restart(sim_t *s, sim_node_t *nd);
+void sim_deliver(sim_t *s, sim_ev_t *ev);
+void sim_node_work(sim_t *s, sim_node_t *nd);
+size_t sim_disk_records(const sim_node_t *nd, pbft_persist_t *out);
+
+/* pbft_sim_check.c: called for every block an honest replica commits or transfers */
+void sim_check_commit(sim_t *s, sim_node_t *nd, const pbft_committed_t *c);
+void sim_check_transfer(sim_t *s, sim_node_t *nd, uint64_t height, const qc_hash_t *d);
+bool sim_check_liveness(sim_t *s, bool final);
+
+/* pbft_sim_byz.c */
+/* Sends m as nd's Byzantine behaviour dictates; false: send it unchanged. */
+bool sim_byz_outgoing(sim_t *s, sim_node_t *nd, const pbft_msg_t *m);
+void sim_byz_tick(sim_t *s, sim_node_t *nd);
+void sim_byz_record(sim_t *s, const pbft_msg_t *m);
+
+#endif

@@ -1,0 +1,537 @@
+/* pbft_sim_node.c - the simulator's replicas: the network they share (an event heap with delay,
+ * reordering, loss, duplication and partitions), their disks (records durable after a delay,
+ * lost in a crash), and their application (blocks, validation, commits, state transfer). */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pbft_sim_internal.h"
+
+/* ---------------------------------------------------------------- randomness, fake crypto */
+static uint64_t mix64(uint64_t z) {
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+uint64_t sim_rnd(sim_t *s) {
+    s->rng += 0x9e3779b97f4a7c15ULL;
+    return mix64(s->rng);
+}
+uint64_t sim_below(sim_t *s, uint64_t n) { return n ? sim_rnd(s) % n : 0; }
+bool sim_chance(sim_t *s, uint32_t permille) { return sim_below(s, 1000) < permille; }
+
+/* A MAC-like fake signature: only the holder of key[replica] (the simulator acting for that
+ * replica, or for its twin) can produce it; forging means guessing 64 bits. */
+static void fake_sig(uint64_t key, const pbft_stmt_t *st, qc_sig_t *sig) {
+    uint64_t h = mix64(key ^ st->type);
+    uint64_t w[5] = {st->replica, st->epoch, st->view, st->height, 0};
+    for (int i = 0; i < 4; i++) h = mix64(h ^ w[i]);
+    for (int i = 0; i < 32; i += 8) {
+        uint64_t a, b;
+        memcpy(&a, st->digest.b + i, 8);
+        memcpy(&b, st->parent.b + i, 8);
+        h = mix64(h ^ a);
+        h = mix64(h ^ b);
+    }
+    for (int i = 0; i < 8; i++) {
+        h = mix64(h + (uint64_t)i);
+        memcpy(sig->b + 8 * i, &h, 8);
+    }
+}
+
+void sim_sign(void *ctx, const pbft_stmt_t *st, qc_sig_t *sig) {
+    sim_node_t *nd = ctx;
+    QC_ASSERT(st->replica == nd->ident); /* the core only ever signs as itself */
+    fake_sig(nd->sim->keys[nd->ident], st, sig);
+}
+
+bool sim_verify(void *ctx, const pbft_stmt_t *st, const qc_sig_t *sig) {
+    sim_node_t *nd = ctx;
+    if (st->replica >= SIM_IDENT_MAX) return false;
+    qc_sig_t want;
+    fake_sig(nd->sim->keys[st->replica], st, &want);
+    return memcmp(want.b, sig->b, QC_SIG_BYTES) == 0;
+}
+
+/* ---------------------------------------------------------------- blocks */
+qc_hash_t sim_block_new(sim_t *s, uint64_t height, const qc_hash_t *parent, int proposer,
+                        bool valid) {
+    qc_hash_t d;
+    uint64_t c = ++s->block_counter;
+    for (int i = 0; i < 4; i++) {
+        uint64_t w = mix64(s->o.seed * 0x100000001b3ULL ^ (c << 8) ^ (uint64_t)i);
+        memcpy(d.b + 8 * i, &w, 8);
+    }
+    uint64_t slot;
+    memcpy(&slot, d.b, 8);
+    for (uint64_t k = 0; k < SIM_BLOCK_SLOTS; k++) {
+        sim_block_t *b = &s->blocks[(slot + k) % SIM_BLOCK_SLOTS];
+        if (b->used) continue;
+        b->used = true;
+        b->digest = d;
+        b->parent = *parent;
+        b->height = height;
+        b->proposer = proposer;
+        b->valid = valid;
+        return d;
+    }
+    QC_ASSERT(!"block registry full");
+    return d;
+}
+
+sim_block_t *sim_block_find(sim_t *s, const qc_hash_t *d) {
+    uint64_t slot;
+    memcpy(&slot, d->b, 8);
+    for (uint64_t k = 0; k < SIM_BLOCK_SLOTS; k++) {
+        sim_block_t *b = &s->blocks[(slot + k) % SIM_BLOCK_SLOTS];
+        if (!b->used) return NULL;
+        if (memcmp(b->digest.b, d->b, 32) == 0) return b;
+    }
+    return NULL;
+}
+
+/* ---------------------------------------------------------------- event heap */
+static bool ev_before(const sim_ev_t *a, const sim_ev_t *b) {
+    return a->time < b->time || (a->time == b->time && a->seq < b->seq);
+}
+
+static void heap_push(sim_t *s, sim_ev_t *ev) {
+    if (s->heap_len == s->heap_cap) {
+        s->heap_cap = s->heap_cap ? 2 * s->heap_cap : 4096;
+        s->heap = realloc(s->heap, s->heap_cap * sizeof *s->heap);
+        QC_ASSERT(s->heap != NULL);
+    }
+    ev->seq = ++s->seq;
+    size_t i = s->heap_len++;
+    while (i > 0 && ev_before(ev, &s->heap[(i - 1) / 2])) {
+        s->heap[i] = s->heap[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    s->heap[i] = *ev;
+}
+
+bool sim_heap_pop_due(sim_t *s, sim_ev_t *out) {
+    if (s->heap_len == 0 || s->heap[0].time > s->now) return false;
+    *out = s->heap[0];
+    sim_ev_t last = s->heap[--s->heap_len];
+    size_t i = 0;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= s->heap_len) break;
+        if (c + 1 < s->heap_len && ev_before(&s->heap[c + 1], &s->heap[c])) c++;
+        if (!ev_before(&s->heap[c], &last)) break;
+        s->heap[i] = s->heap[c];
+        i = c;
+    }
+    if (s->heap_len > 0) s->heap[i] = last;
+    return true;
+}
+
+void sim_heap_free(sim_t *s) {
+    for (size_t i = 0; i < s->heap_len; i++) free(s->heap[i].blob);
+    free(s->heap);
+    s->heap = NULL;
+    s->heap_len = s->heap_cap = 0;
+}
+
+/* ---------------------------------------------------------------- network */
+static void *copy_body(const pbft_msg_t *m) {
+    if (m->type == PBFT_MSG_VIEW_CHANGE && m->vc) {
+        pbft_view_change_t *vc = malloc(sizeof *vc);
+        QC_ASSERT(vc != NULL);
+        *vc = *m->vc;
+        return vc;
+    }
+    if (m->type == PBFT_MSG_NEW_VIEW && m->nv) {
+        sim_nv_blob_t *b = malloc(sizeof *b);
+        QC_ASSERT(b != NULL);
+        b->nv = *m->nv;
+        for (uint8_t i = 0; i < m->nv->vc_count && i < PBFT_Q_MAX; i++) b->vcs[i] = *m->nv->vcs[i];
+        return b;
+    }
+    return NULL;
+}
+
+static int route(const sim_t *s, const sim_node_t *from, uint16_t to_ident) {
+    int pick = -1;
+    for (int i = 0; i < s->node_count; i++) {
+        const sim_node_t *nd = &s->nodes[i];
+        if (nd->ident != to_ident || !nd->exists) continue;
+        if (nd->byz != SIM_BYZ_TWIN || nd->side == from->side) return i;
+        if (pick < 0) pick = i;
+    }
+    return pick;
+}
+
+static void enqueue(sim_t *s, int to, const pbft_msg_t *m, uint64_t delay) {
+    sim_ev_t ev;
+    memset(&ev, 0, sizeof ev);
+    ev.time = s->now + (delay ? delay : 1);
+    ev.to = to;
+    ev.msg = *m;
+    ev.msg.vc = NULL;
+    ev.msg.nv = NULL;
+    ev.blob = copy_body(m);
+    heap_push(s, &ev);
+}
+
+static uint64_t delay_for(sim_t *s, const sim_node_t *from) {
+    uint64_t d = s->o.delay_min + sim_below(s, s->o.delay_max - s->o.delay_min + 1);
+    if ((s->o.slow_mask >> from->ident) & 1) d += s->o.slow_extra;
+    return d;
+}
+
+void sim_send_to(sim_t *s, sim_node_t *from, uint16_t to_ident, const pbft_msg_t *m) {
+    s->r->msgs_sent++;
+    int to = route(s, from, to_ident);
+    if (to < 0 || to == from->idx) return;
+    if (to_ident < SIM_IDENT_MAX && from->ident < SIM_IDENT_MAX &&
+        ((s->cut_in[to_ident] >> from->ident) & 1))
+        return;
+    if (sim_chance(s, s->o.loss_permille)) return;
+    enqueue(s, to, m, delay_for(s, from));
+    if (sim_chance(s, s->o.dup_permille)) enqueue(s, to, m, delay_for(s, from));
+}
+
+uint16_t sim_epoch_n(const sim_t *s, uint64_t epoch) {
+    return epoch == 0 ? (uint16_t)s->n : s->epoch1.n;
+}
+
+void sim_send(sim_t *s, sim_node_t *from, const pbft_msg_t *m) {
+    if (m->to != PBFT_BROADCAST) {
+        sim_send_to(s, from, m->to, m);
+        return;
+    }
+    uint16_t n = sim_epoch_n(s, m->epoch);
+    for (uint16_t i = 0; i < n; i++)
+        if (i != from->ident) sim_send_to(s, from, i, m);
+}
+
+/* ---------------------------------------------------------------- disk */
+static void disk_apply(sim_disk_t *d, const pbft_persist_t *r) {
+    switch (r->kind) {
+    case PBFT_REC_VIEW: d->view = *r; d->has_view = true; break;
+    case PBFT_REC_CHECKPOINT:
+        d->ckpt = *r;
+        d->has_ckpt = true;
+        for (int i = 0; i < SIM_DISK_SLOTS; i++) /* a checkpoint lets the log below go */
+            if (d->slot_used[i] && d->slots[i].slot.height <= r->checkpoint.height)
+                d->slot_used[i] = false;
+        break;
+    case PBFT_REC_EPOCH:
+        d->epoch = *r;
+        d->has_epoch = true;
+        d->has_view = d->has_ckpt = false;
+        memset(d->slot_used, 0, sizeof d->slot_used);
+        break;
+    case PBFT_REC_SLOT: {
+        int i = (int)(r->slot.height % SIM_DISK_SLOTS);
+        d->slots[i] = *r;
+        d->slot_used[i] = true;
+        break;
+    }
+    }
+}
+
+static void disk_write(sim_t *s, sim_node_t *nd, const pbft_persist_t *r) {
+    sim_disk_t *d = &nd->disk;
+    QC_ASSERT(d->pending_count < SIM_PENDING_MAX);
+    uint64_t due = s->now + sim_below(s, s->o.disk_delay_max + 1);
+    if (d->pending_count > 0 && d->pending[d->pending_count - 1].due > due)
+        due = d->pending[d->pending_count - 1].due; /* durable in order */
+    d->pending[d->pending_count].rec = *r;
+    d->pending[d->pending_count].due = due;
+    d->pending_count++;
+}
+
+size_t sim_disk_records(const sim_node_t *nd, pbft_persist_t *out) {
+    const sim_disk_t *d = &nd->disk;
+    size_t n = 0;
+    if (d->has_epoch) out[n++] = d->epoch;
+    if (d->has_view) out[n++] = d->view;
+    if (d->has_ckpt) out[n++] = d->ckpt;
+    for (int i = 0; i < SIM_DISK_SLOTS; i++)
+        if (d->slot_used[i]) out[n++] = d->slots[i];
+    return n;
+}
+
+/* Makes due records durable in order and acknowledges them. Returns false if the node crashed
+ * on the way (SIM_EV_CRASH_PREPARED). */
+static bool disk_flush(sim_t *s, sim_node_t *nd) {
+    sim_disk_t *d = &nd->disk;
+    size_t k = 0;
+    uint64_t last = 0;
+    while (k < d->pending_count && d->pending[k].due <= s->now) {
+        const pbft_persist_t *r = &d->pending[k].rec;
+        disk_apply(d, r);
+        last = r->seq;
+        k++;
+        if (nd->crash_prepared_h && r->kind == PBFT_REC_SLOT && r->slot.has_prepared &&
+            r->slot.height == nd->crash_prepared_h) {
+            sim_trace(s, 1, "r%d prepared h=%llu durable, crash before COMMIT", nd->idx,
+                      (unsigned long long)r->slot.height);
+            nd->restart_at = s->now + nd->crash_prepared_down;
+            nd->crash_prepared_h = 0;
+            sim_node_crash(s, nd);
+            return false;
+        }
+    }
+    memmove(d->pending, d->pending + k, (d->pending_count - k) * sizeof d->pending[0]);
+    d->pending_count -= k;
+    if (last) QC_ASSERT(pbft_persisted(nd->core, last) == QC_OK);
+    return true;
+}
+
+/* ---------------------------------------------------------------- application */
+static void app_commit(sim_t *s, sim_node_t *nd, const pbft_committed_t *c) {
+    char hx[9];
+    if (sim_honest(nd)) sim_check_commit(s, nd, c);
+    if (c->cert.height != nd->ledger_height + 1 || nd->ledger_height + 1 >= SIM_HEIGHT_MAX)
+        return;
+    nd->ledger[++nd->ledger_height] = c->cert.digest;
+    sim_trace(s, 1, "r%d commit h=%llu v=%llu d=%s", nd->idx,
+              (unsigned long long)c->cert.height, (unsigned long long)c->cert.view,
+              sim_hex(&c->cert.digest, hx));
+    if (s->o.epoch_at && c->cert.height == s->o.epoch_at && c->cert.epoch == 0) {
+        nd->epoch_call_pending = true;
+        nd->epoch_call_height = c->cert.height;
+    }
+}
+
+static void start_joiner(sim_t *s, const sim_node_t *src, const pbft_epoch_t *ep) {
+    if (s->joiner < 0 || s->nodes[s->joiner].exists) return;
+    sim_node_t *j = &s->nodes[s->joiner];
+    j->ledger_height = ep->base_height;
+    memcpy(j->ledger, src->ledger, (ep->base_height + 1) * sizeof(qc_hash_t));
+    j->cfg.epoch = *ep;
+    j->cfg.epoch.self = j->ident;
+    QC_ASSERT(pbft_init(j->core, &j->cfg) == QC_OK);
+    pbft_set_backlog(j->core, s->o.backlog);
+    j->exists = j->up = true;
+    j->snap_epoch = ep->epoch;
+    sim_trace(s, 1, "r%d joins epoch %llu at h=%llu", j->idx, (unsigned long long)ep->epoch,
+              (unsigned long long)ep->base_height);
+}
+
+static void on_epoch_switch(sim_t *s, sim_node_t *nd, const pbft_epoch_switch_t *sw) {
+    s->r->epoch_switches++;
+    sim_trace(s, 1, "r%d epoch %llu -> %llu at h=%llu n=%u", nd->idx,
+              (unsigned long long)sw->old_epoch, (unsigned long long)sw->epoch.epoch,
+              (unsigned long long)sw->epoch.base_height, sw->epoch.n);
+    start_joiner(s, nd, &sw->epoch);
+    for (size_t i = 0; i < nd->future_count; i++) { /* deliver what arrived early */
+        nd->future[i].time = s->now + 1;
+        heap_push(s, &nd->future[i]);
+    }
+    nd->future_count = 0;
+}
+
+static void take_outputs(sim_t *s, sim_node_t *nd, const pbft_outbox_t *ob) {
+    for (size_t i = 0; i < ob->persist_count; i++) disk_write(s, nd, &ob->persist[i]);
+    for (size_t i = 0; i < ob->msg_count; i++)
+        if (!sim_byz_outgoing(s, nd, &ob->msgs[i])) sim_send(s, nd, &ob->msgs[i]);
+    for (size_t i = 0; i < ob->commit_count; i++) app_commit(s, nd, &ob->commits[i]);
+    for (size_t i = 0; i < ob->validate_count; i++) {
+        QC_ASSERT(nd->val_count < SIM_VALS_MAX);
+        nd->vals[nd->val_count].due = s->now + sim_below(s, 3);
+        nd->vals[nd->val_count++].req = ob->validates[i];
+    }
+    if (ob->fetch) {
+        nd->xfer = true;
+        nd->xfer_target = ob->fetch->target;
+        nd->xfer_due = s->now + 3 + sim_below(s, 10);
+        sim_trace(s, 1, "r%d fetch blocks %llu..%llu", nd->idx,
+                  (unsigned long long)ob->fetch->from_height + 1,
+                  (unsigned long long)ob->fetch->target.height);
+    }
+    if (ob->epoch_switch) on_epoch_switch(s, nd, ob->epoch_switch);
+}
+
+static void trace_state(sim_t *s, sim_node_t *nd) {
+    pbft_t *p = nd->core;
+    uint64_t view = pbft_view(p), stable = pbft_stable_height(p);
+    pbft_mode_t mode = pbft_mode(p);
+    if (view != nd->snap_view || mode != nd->snap_mode) {
+        if (mode == PBFT_MODE_VIEW_CHANGE)
+            sim_trace(s, 1, "r%d view-change to v=%llu", nd->idx, (unsigned long long)view);
+        else if (mode == PBFT_MODE_NORMAL)
+            sim_trace(s, 1, "r%d enters v=%llu (primary r%u)", nd->idx, (unsigned long long)view,
+                      pbft_primary(p));
+    }
+    if (stable > nd->snap_stable && pbft_epoch_number(p) == nd->snap_epoch)
+        sim_trace(s, 1, "r%d stable checkpoint h=%llu", nd->idx, (unsigned long long)stable);
+    nd->snap_view = view;
+    nd->snap_mode = mode;
+    nd->snap_stable = stable;
+    nd->snap_epoch = pbft_epoch_number(p);
+}
+
+/* The caller loop of pbft.h: persist, send, apply, then acknowledge; until nothing is left. */
+void sim_drain(sim_t *s, sim_node_t *nd) {
+    for (int iter = 0; iter < 1000 && nd->up; iter++) {
+        pbft_outbox_t ob;
+        pbft_outbox(nd->core, &ob);
+        bool empty = !ob.msg_count && !ob.persist_count && !ob.commit_count &&
+                     !ob.validate_count && !ob.fetch && !ob.epoch_switch;
+        bool due = nd->disk.pending_count && nd->disk.pending[0].due <= s->now;
+        if (empty && !due && !nd->epoch_call_pending) break;
+        take_outputs(s, nd, &ob);
+        pbft_outbox_clear(nd->core);
+        if (nd->epoch_call_pending) {
+            nd->epoch_call_pending = false;
+            pbft_epoch_t next = s->epoch1;
+            next.self = nd->ident;
+            int rc = pbft_set_next_epoch(nd->core, nd->epoch_call_height, &next);
+            if (rc != QC_OK) sim_fail(s, "r%d pbft_set_next_epoch: %s", nd->idx, qc_strerror(rc));
+        }
+        int rc = pbft_applied(nd->core, nd->ledger_height);
+        if (rc != QC_OK) {
+            sim_fail(s, "r%d pbft_applied(%llu): %s", nd->idx,
+                     (unsigned long long)nd->ledger_height, qc_strerror(rc));
+            return;
+        }
+        if (!disk_flush(s, nd)) return;
+    }
+    trace_state(s, nd);
+}
+
+/* ---------------------------------------------------------------- lifecycle */
+void sim_node_crash(sim_t *s, sim_node_t *nd) {
+    if (!nd->up) return;
+    nd->up = false;
+    nd->disk.pending_count = 0; /* not durable: lost */
+    nd->val_count = 0;
+    nd->xfer = false;
+    for (size_t i = 0; i < nd->future_count; i++) free(nd->future[i].blob);
+    nd->future_count = 0;
+    s->r->crashes++;
+    sim_trace(s, 1, "r%d crash", nd->idx);
+}
+
+void sim_node_restart(sim_t *s, sim_node_t *nd) {
+    if (nd->up || !nd->exists) return;
+    static pbft_persist_t recs[SIM_DISK_SLOTS + 3];
+    size_t count = sim_disk_records(nd, recs);
+    int rc = pbft_restore(nd->core, &nd->cfg, recs, count, nd->ledger_height,
+                          &nd->ledger[nd->ledger_height]);
+    nd->restart_at = 0;
+    if (rc != QC_OK) {
+        sim_fail(s, "r%d restore failed: %s", nd->idx, qc_strerror(rc));
+        return;
+    }
+    pbft_set_backlog(nd->core, s->o.backlog);
+    nd->up = true;
+    nd->next_prop = s->now;
+    sim_trace(s, 1, "r%d restart in v=%llu%s at h=%llu", nd->idx,
+              (unsigned long long)pbft_view(nd->core),
+              pbft_mode(nd->core) == PBFT_MODE_VIEW_CHANGE ? " (view change)" : "",
+              (unsigned long long)nd->ledger_height);
+    nd->snap_view = pbft_view(nd->core);
+    nd->snap_mode = pbft_mode(nd->core);
+    nd->snap_stable = pbft_stable_height(nd->core);
+    nd->snap_epoch = pbft_epoch_number(nd->core);
+    sim_drain(s, nd);
+}
+
+void sim_deliver(sim_t *s, sim_ev_t *ev) {
+    sim_node_t *nd = &s->nodes[ev->to];
+    if (!nd->exists || !nd->up) {
+        free(ev->blob);
+        return;
+    }
+    pbft_msg_t m = ev->msg;
+    if (m.epoch > pbft_epoch_number(nd->core) && nd->future_count < SIM_FUTURE_MAX) {
+        nd->future[nd->future_count++] = *ev; /* a node buffers the next epoch's traffic */
+        return;
+    }
+    if (m.type == PBFT_MSG_VIEW_CHANGE) m.vc = ev->blob;
+    if (m.type == PBFT_MSG_NEW_VIEW && ev->blob) {
+        sim_nv_blob_t *b = ev->blob;
+        for (uint8_t i = 0; i < b->nv.vc_count && i < PBFT_Q_MAX; i++) b->nv.vcs[i] = &b->vcs[i];
+        m.nv = &b->nv;
+    }
+    int rc = pbft_step(nd->core, &m);
+    QC_ASSERT(rc != QC_ERR_FULL);
+    s->r->msgs_delivered++;
+    if (rc != QC_OK) s->r->rx_dropped++;
+    if (s->o.trace_level >= 2) {
+        char hx[9];
+        sim_trace(s, 2, "r%d <- r%u %s v=%llu h=%llu d=%s: %s", nd->idx, m.from,
+                  pbft_msg_type_name(m.type), (unsigned long long)m.view,
+                  (unsigned long long)m.height, sim_hex(&m.digest, hx),
+                  rc == QC_OK ? "ok" : qc_strerror(rc));
+    }
+    sim_byz_record(s, &m);
+    free(ev->blob);
+    sim_drain(s, nd);
+}
+
+/* ---------------------------------------------------------------- per-tick app work */
+static void answer_validations(sim_t *s, sim_node_t *nd) {
+    size_t k = 0;
+    while (k < nd->val_count && nd->up) {
+        if (nd->vals[k].due > s->now) { k++; continue; }
+        pbft_validate_t v = nd->vals[k].req;
+        nd->vals[k] = nd->vals[--nd->val_count];
+        sim_block_t *b = sim_block_find(s, &v.digest);
+        bool ok = b && b->valid && b->height == v.height &&
+                  memcmp(b->parent.b, v.parent.b, 32) == 0;
+        (void)pbft_validated(nd->core, v.height, &v.digest, ok);
+        sim_drain(s, nd);
+    }
+}
+
+static void finish_transfer(sim_t *s, sim_node_t *nd) {
+    const pbft_checkpoint_cert_t *t = &nd->xfer_target;
+    const sim_node_t *src = NULL;
+    for (int i = 0; i < s->node_count && !src; i++) {
+        const sim_node_t *o = &s->nodes[i];
+        if (o != nd && o->exists && o->up && sim_honest(o) && o->ledger_height >= t->height &&
+            !((s->cut_in[nd->ident] >> o->ident) & 1))
+            src = o;
+    }
+    if (!src) { /* nobody reachable has the blocks yet */
+        nd->xfer_due = s->now + 10;
+        return;
+    }
+    if (memcmp(src->ledger[t->height].b, t->digest.b, 32) != 0) {
+        sim_fail(s, "r%d state transfer: stable checkpoint h=%llu names a block that r%d did not"
+                 " commit", nd->idx, (unsigned long long)t->height, src->idx);
+        return;
+    }
+    for (uint64_t h = nd->ledger_height + 1; h <= t->height; h++) {
+        if (sim_honest(nd)) sim_check_transfer(s, nd, h, &src->ledger[h]);
+        nd->ledger[h] = src->ledger[h];
+    }
+    if (t->height > nd->ledger_height) nd->ledger_height = t->height;
+    nd->xfer = false;
+    sim_trace(s, 1, "r%d transfer done h=%llu from r%d", nd->idx, (unsigned long long)t->height,
+              src->idx);
+    int rc = pbft_transfer_done(nd->core, t->height, &t->digest);
+    if (rc != QC_OK) sim_fail(s, "r%d pbft_transfer_done: %s", nd->idx, qc_strerror(rc));
+    sim_drain(s, nd);
+}
+
+static void propose(sim_t *s, sim_node_t *nd) {
+    if (s->now < nd->next_prop) return;
+    if (!s->o.backlog && (s->now / 150) % 2 == 1) return; /* idle spells: heartbeats only */
+    uint64_t h;
+    qc_hash_t parent;
+    if (pbft_proposal_slot(nd->core, &h, &parent) != QC_OK) return;
+    qc_hash_t d = sim_block_new(s, h, &parent, nd->ident, nd->byz != SIM_BYZ_INVALID);
+    char hx[9];
+    sim_trace(s, 1, "r%d propose h=%llu d=%s", nd->idx, (unsigned long long)h, sim_hex(&d, hx));
+    QC_ASSERT(pbft_propose(nd->core, h, &d) == QC_OK);
+    nd->next_prop = s->now + s->o.prop_gap;
+    sim_drain(s, nd);
+}
+
+void sim_node_work(sim_t *s, sim_node_t *nd) {
+    if (!nd->up) return;
+    if (nd->disk.pending_count && nd->disk.pending[0].due <= s->now) sim_drain(s, nd);
+    if (!nd->up) return;
+    answer_validations(s, nd);
+    if (nd->up && nd->xfer && s->now >= nd->xfer_due) finish_transfer(s, nd);
+    if (nd->up) propose(s, nd);
+}
