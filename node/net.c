@@ -17,8 +17,16 @@ _Static_assert(NET_PEERS_MAX == QC_VALIDATORS_MAX, "one link per validator");
 
 #define NET_FRAME_BYTES_LIMIT (1u << 30) /* keeps every wire size within uv_buf_t's unsigned */
 #define NET_LISTEN_BACKLOG 128
+#define NET_COALESCE_BYTES (64u * 1024u) /* frames this small share one write per iteration */
 
 typedef enum { LINK_CONNECTING, LINK_HANDSHAKE, LINK_UP, LINK_CLOSING } link_state_t;
+
+typedef struct {
+    uv_write_t req;
+    net_link_t *link;
+    size_t len, cap;
+    uint8_t data[];
+} net_wreq_t;
 
 /* One TCP connection. Allocated by link_new, freed after both handles' close callbacks. */
 struct net_link {
@@ -38,18 +46,13 @@ struct net_link {
     size_t hs_have;
     net_rx_t rx;
     net_stream_t tx;
-    size_t queued_bytes;      /* wire bytes given to uv_write, not yet completed */
+    net_wreq_t *obuf;         /* frames sealed this loop iteration, not yet given to libuv */
+    size_t queued_bytes;      /* wire bytes in obuf or given to uv_write, not yet written */
     uint64_t last_rx_ms, last_tx_ms, last_drain_ms;
     char remote[NET_ADDR_MAX];
     uint8_t rbuf[NET_READ_BYTES];
 };
 
-typedef struct {
-    uv_write_t req;
-    net_link_t *link;
-    size_t len;
-    uint8_t data[];
-} net_wreq_t;
 
 static void link_close(net_link_t *link);
 static void peer_dial(net_t *net, uint32_t i);
@@ -180,6 +183,7 @@ static void link_free(net_link_t *link) {
     if (link->prev != NULL) link->prev->next = link->next;
     else net->links = link->next;
     if (link->next != NULL) link->next->prev = link->prev;
+    free(link->obuf);
     net_rx_free(&link->rx);
     net_hs_wipe(&link->hs);
     sodium_memzero(&link->tx, sizeof link->tx);
@@ -226,29 +230,35 @@ static void on_write(uv_write_t *req, int status) {
     }
 }
 
-/* Hands w (transferred) to libuv and accounts it in the link's queue. */
-static int link_write(net_link_t *link, net_wreq_t *w) {
+/* Counts bytes entering the link's send queue (the coalescing buffer or libuv's queue). */
+static void link_account(net_link_t *link, size_t len) {
+    uint64_t now = uv_now(link->net->loop);
+    if (link->queued_bytes == 0) link->last_drain_ms = now; /* stall clock starts now */
+    link->queued_bytes += len;
+    link->last_tx_ms = now;
+    if (link->active) link_peer(link)->stats.queue_bytes = link->queued_bytes;
+}
+
+/* Hands w (transferred; its bytes already accounted) to libuv. */
+static int link_submit(net_link_t *link, net_wreq_t *w) {
     uv_buf_t b = uv_buf_init((char *)w->data, (unsigned)w->len);
     int rc = uv_write(&w->req, (uv_stream_t *)&link->tcp, &b, 1, on_write);
     if (rc < 0) {
+        link->queued_bytes -= w->len;
         free(w);
         QC_INFO("net: write to %s refused: %s", link->remote, uv_strerror(rc));
         link_close(link);
         return QC_ERR_CLOSED;
     }
-    uint64_t now = uv_now(link->net->loop);
-    if (link->queued_bytes == 0) link->last_drain_ms = now; /* stall clock starts now */
-    link->queued_bytes += w->len;
-    link->last_tx_ms = now;
-    if (link->active) link_peer(link)->stats.queue_bytes = link->queued_bytes;
     return QC_OK;
 }
 
-static net_wreq_t *wreq_new(net_link_t *link, size_t len) {
-    net_wreq_t *w = malloc(sizeof *w + len);
+static net_wreq_t *wreq_new(net_link_t *link, size_t cap) {
+    net_wreq_t *w = malloc(sizeof *w + cap);
     if (w == NULL) return NULL;
     w->link = link;
-    w->len = len;
+    w->len = 0;
+    w->cap = cap;
     return w;
 }
 
@@ -259,22 +269,76 @@ static int link_write_copy(net_link_t *link, const uint8_t *data, size_t len) {
         return QC_ERR_NOMEM;
     }
     memcpy(w->data, data, len);
-    return link_write(link, w);
+    w->len = len;
+    link_account(link, len);
+    return link_submit(link, w);
 }
 
-/* Seals and queues one frame on an authenticated link, within the queue bound. */
+static void link_flush(net_link_t *link) {
+    net_wreq_t *w = link->obuf;
+    if (w == NULL) return;
+    link->obuf = NULL;
+    (void)link_submit(link, w);
+}
+
+/* Runs before the loop polls: one write per link for all frames queued since the last
+ * iteration, instead of one write (and one syscall) per frame. */
+static void on_flush(uv_prepare_t *prep) {
+    net_t *net = prep->data;
+    uv_prepare_stop(prep);
+    for (net_link_t *link = net->links; link != NULL; link = link->next)
+        if (link->state == LINK_UP) link_flush(link);
+}
+
+/* Room for wire more bytes at the end of the coalescing buffer, which grows by doubling up
+ * to NET_COALESCE_BYTES and is flushed when that is not enough. */
+static int link_obuf_reserve(net_link_t *link, size_t wire) {
+    net_wreq_t *w = link->obuf;
+    if (w != NULL && w->len + wire > NET_COALESCE_BYTES) {
+        link_flush(link);
+        if (link->state != LINK_UP) return QC_ERR_CLOSED;
+        w = NULL;
+    }
+    size_t need = (w != NULL ? w->len : 0) + wire;
+    if (w != NULL && need <= w->cap) return QC_OK;
+    size_t cap = w != NULL ? w->cap * 2 : 4096;
+    while (cap < need) cap *= 2;
+    if (cap > NET_COALESCE_BYTES) cap = NET_COALESCE_BYTES;
+    net_wreq_t *grown = realloc(w, sizeof *w + cap); /* not yet submitted: free to move */
+    if (grown == NULL) return QC_ERR_NOMEM;
+    if (w == NULL) grown->len = 0, grown->link = link;
+    grown->cap = cap;
+    link->obuf = grown;
+    return QC_OK;
+}
+
+/* Seals and queues one frame on an authenticated link, within the queue bound. Small frames
+ * are coalesced and written once per loop iteration; large ones are written on their own. */
 static int link_send_frame(net_link_t *link, uint8_t type, const void *data, size_t len) {
     QC_ASSERT(link->state == LINK_UP);
+    net_t *net = link->net;
     size_t wire = net_frame_wire_bytes(len);
-    if (link->queued_bytes + wire > link->net->cfg.send_queue_bytes_max) return QC_ERR_FULL;
-    net_wreq_t *w = wreq_new(link, wire);
-    if (w == NULL) return QC_ERR_NOMEM;
-    net_frame_seal(&link->tx, type, data, (uint32_t)len, w->data);
+    if (link->queued_bytes + wire > net->cfg.send_queue_bytes_max) return QC_ERR_FULL;
+    net_wreq_t *w;
+    if (wire > NET_COALESCE_BYTES) {
+        link_flush(link); /* keep frame order */
+        if (link->state != LINK_UP) return QC_ERR_CLOSED;
+        if ((w = wreq_new(link, wire)) == NULL) return QC_ERR_NOMEM;
+    } else {
+        int rc = link_obuf_reserve(link, wire);
+        if (rc != QC_OK) return rc;
+        w = link->obuf;
+    }
+    net_frame_seal(&link->tx, type, data, (uint32_t)len, w->data + w->len);
+    w->len += wire;
     net_peer_stats_t *st = &link_peer(link)->stats;
     st->bytes_out += wire;
     if (type == NET_FRAME_DATA) st->frames_out++;
     else st->pings_out++;
-    return link_write(link, w);
+    link_account(link, wire);
+    if (w != link->obuf) return link_submit(link, w);
+    if (!uv_is_active((uv_handle_t *)&net->flusher)) uv_prepare_start(&net->flusher, on_flush);
+    return QC_OK;
 }
 
 static void on_dial_timer(uv_timer_t *t) {
@@ -633,8 +697,8 @@ int net_init(net_t *net, uv_loop_t *loop, const net_config_t *cfg, net_message_c
     for (uint32_t i = 0; i < cfg->n; i++) net->keys[i] = cfg->peers[i].node_key;
     net->hs_cfg = (net_hs_config_t){.chain = &net->cfg.chain, .sk = &net->cfg.node_sk,
                                     .keys = net->keys, .n = cfg->n, .self = cfg->self};
-    QC_ASSERT(uv_timer_init(loop, &net->anchor) == 0);
-    net->anchor.data = net;
+    QC_ASSERT(uv_prepare_init(loop, &net->flusher) == 0);
+    net->flusher.data = net;
     net->handles++;
     if (fd >= 0) {
         QC_ASSERT(uv_tcp_init(loop, &net->listener) == 0);
@@ -706,7 +770,7 @@ int net_close(net_t *net, net_close_cb cb) {
     for (uint32_t i = net->cfg.self + 1; i < net->cfg.n; i++)
         uv_close((uv_handle_t *)&net->peers[i].dial_timer, on_net_handle_closed);
     if (net->listening) uv_close((uv_handle_t *)&net->listener, on_net_handle_closed);
-    uv_close((uv_handle_t *)&net->anchor, on_net_handle_closed);
+    uv_close((uv_handle_t *)&net->flusher, on_net_handle_closed);
     sodium_memzero(&net->cfg.node_sk, sizeof net->cfg.node_sk);
     QC_INFO("net: validator %u closing", net->cfg.self);
     return QC_OK;

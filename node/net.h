@@ -113,7 +113,8 @@ struct net {
     uv_tcp_t listener;
     bool listening;
     uint16_t listen_port;
-    uv_timer_t anchor;        /* always open, so that closing is always asynchronous */
+    uv_prepare_t flusher;     /* writes coalesced frames; always open, so that closing is
+                                 always asynchronous */
     net_peer_t peers[NET_PEERS_MAX];
     net_link_t *links;        /* every link not yet freed */
     uint32_t handles;         /* open uv handles, links' included */

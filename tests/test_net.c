@@ -435,12 +435,14 @@ typedef struct {
 static qc_hash_t big_digest;
 static size_t big_len;
 static int big_count;
+static size_t big_lens[8]; /* the first frames' lengths, in arrival order */
 
 static void on_message_digest(net_t *net, uint32_t peer, const uint8_t *data, size_t len,
                               void *user) {
     (void)net, (void)peer, (void)user;
     qc_sha256(&big_digest, data, len);
     big_len = len;
+    if (big_count < 8) big_lens[big_count] = len;
     big_count++;
 }
 
@@ -487,6 +489,17 @@ static void test_frame_size_limits(void **state) {
     assert_true(pump(pred_big, &two, WAIT_MS));
     assert_int_equal(big_len, 0);
     assert_int_equal(net_peer_stats(&W->node[1]->net, 0)->frames_in, 2);
+    /* Small frames are coalesced into one write, large ones written alone: order holds. */
+    assert_int_equal(net_send(&W->node[0]->net, 1, payload, 10), QC_OK);
+    assert_int_equal(net_send(&W->node[0]->net, 1, payload, 70000), QC_OK);
+    assert_int_equal(net_send(&W->node[0]->net, 1, payload, 20), QC_OK);
+    assert_int_equal(net_send(&W->node[0]->net, 1, payload, 30), QC_OK);
+    int six = 6;
+    assert_true(pump(pred_big, &six, WAIT_MS));
+    assert_int_equal(big_lens[2], 10);
+    assert_int_equal(big_lens[3], 70000);
+    assert_int_equal(big_lens[4], 20);
+    assert_int_equal(big_lens[5], 30);
     free(payload);
 }
 
