@@ -75,7 +75,6 @@ int rlog_open(rlog_t *log, uint64_t size, const rlog_reader_t *r) {
 }
 
 int rlog_append(rlog_t *log, const qc_hash_t *leaf_hash, rlog_put_fn put, void *put_ctx) {
-    QC_ASSERT(put != NULL);
     if (log->size >= MERKLE_SIZE_MAX) return QC_ERR_FULL;
     int rc = merkle_frontier_append(log->frontier, log->size, leaf_hash, put, put_ctx);
     QC_ASSERT(rc <= 0);

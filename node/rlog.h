@@ -47,7 +47,9 @@ int rlog_open(rlog_t *log, uint64_t size, const rlog_reader_t *r);
  * Calls put for the leaf and every subtree it completes (two on average, at most 64), reads
  * nothing, then advances the log. O(1) amortised. On error (put's error, or QC_ERR_FULL at
  * MERKLE_SIZE_MAX leaves) *log is unchanged, but puts already made belong to the failed
- * batch: the caller must discard that batch. put and put_ctx are borrowed for the call. */
+ * batch: the caller must discard that batch. put and put_ctx are borrowed for the call; put
+ * may be NULL to advance the log without storing (speculative execution of a proposal on a
+ * copy of the log, to compute its header's root). */
 int rlog_append(rlog_t *log, const qc_hash_t *leaf_hash, rlog_put_fn put, void *put_ctx);
 
 /* The tree head root at log->size, from the frontier only (no reads; at most 63 hashes).

@@ -90,6 +90,20 @@ static void test_append_every_size(void **state) {
         assert_hash_equal(&root, &roots[n + 1]);
     }
     assert_int_equal(m.gets, 0);
+    /* Without a store (put NULL) a copy of the log advances to the same roots. */
+    rlog_t copy = log;
+    for (uint64_t n = 0; n < 100; n++) {
+        assert_int_equal(rlog_append(&copy, &leaves[n], NULL, NULL), QC_OK);
+    }
+    assert_int_equal(copy.size, N_MAX + 100);
+    assert_int_equal(log.size, N_MAX);
+    static qc_hash_t longer[N_MAX + 100]; /* the leaves, then the first 100 again */
+    memcpy(longer, leaves, sizeof leaves);
+    memcpy(longer + N_MAX, leaves, 100 * sizeof(qc_hash_t));
+    qc_hash_t want;
+    merkle_root(&want, longer, N_MAX + 100);
+    rlog_root(&copy, &root);
+    assert_hash_equal(&root, &want);
     /* 2n - popcount(n) complete subtrees, and the store holds exactly what `store` holds. */
     assert_int_equal(m.puts, 2 * N_MAX - (uint64_t)__builtin_popcountll(N_MAX));
     for (uint32_t k = 0; k < MERKLE_LEVELS; k++) {
