@@ -10,6 +10,7 @@
 #include <sys/vfs.h>
 #include <time.h>
 
+#include "benchutil.h"
 #include "chainbuilder.h"
 #include "store.h"
 #include "tmpdir.h"
@@ -89,31 +90,11 @@ static int run_shape(const shape_t *sh) {
 
 /* Small synced puts straight into LevelDB: the fsync-bound ceiling for durable writes. */
 static int synced_puts(void) {
-    char dir[256];
-    if (tmpdir_make(dir, sizeof dir, "bench_ldb") != 0) return QC_ERR_IO;
-    leveldb_options_t *o = leveldb_options_create();
-    leveldb_options_set_create_if_missing(o, 1);
-    leveldb_writeoptions_t *wo = leveldb_writeoptions_create();
-    leveldb_writeoptions_set_sync(wo, 1);
-    char *err = NULL;
-    leveldb_t *db = leveldb_open(o, dir, &err);
-    double t0 = now_s();
-    for (uint32_t i = 0; i < SYNCED_PUTS && err == NULL; i++) {
-        char key[16], val[100] = {0};
-        snprintf(key, sizeof key, "k%08u", i);
-        leveldb_put(db, wo, key, strlen(key), val, sizeof val, &err);
-    }
-    double secs = now_s() - t0;
-    int rc = err ? QC_ERR_IO : QC_OK;
-    if (err == NULL)
-        printf("  leveldb synced 100-byte puts        %8.0f /s        (%u in %.2f s)\n",
-               SYNCED_PUTS / secs, SYNCED_PUTS, secs);
-    leveldb_free(err);
-    if (db) leveldb_close(db);
-    leveldb_writeoptions_destroy(wo);
-    leveldb_options_destroy(o);
-    tmpdir_remove(dir);
-    return rc;
+    size_t puts = 0;
+    double secs = 0, rate = benchutil_synced_puts(SYNCED_PUTS, 60.0, &puts, &secs);
+    if (rate == 0) return QC_ERR_IO;
+    printf("  leveldb synced 100-byte puts        %8.0f /s        (%zu in %.2f s)\n", rate, puts, secs);
+    return QC_OK;
 }
 
 int main(void) {
