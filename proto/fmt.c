@@ -129,14 +129,16 @@ static void rd_bytes(rd_t *r, void *out, size_t n) {
     const uint8_t *p = rd_take(r, n);
     if (p) memcpy(out, p, n); else memset(out, 0, n);
 }
-/* Reads u8 length + chain id into out (NUL-terminated) and validates it. */
+/* Reads u8 length + chain id into out (NUL-terminated) and validates it. A NUL inside the n
+ * bytes would hide the rest from the string check and from re-encoding (which uses strlen):
+ * two byte strings would decode to one value, so it is refused. */
 static void rd_chain_id(rd_t *r, char out[QC_CHAIN_ID_MAX + 1]) {
     uint8_t n = rd_u8(r);
     const uint8_t *p = rd_take(r, n);
     if (p == NULL || n == 0 || n > QC_CHAIN_ID_MAX) { r->bad = true; out[0] = '\0'; return; }
     memcpy(out, p, n);
     out[n] = '\0';
-    if (!qc_chain_id_valid(out)) r->bad = true;
+    if (strlen(out) != n || !qc_chain_id_valid(out)) r->bad = true;
 }
 
 /* ------------------------------------------------------------------ transaction builder */

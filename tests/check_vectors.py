@@ -3,7 +3,10 @@
 
 Parses the vectors out of the document, re-parses the transaction body and block header from
 the layouts in the text, recomputes every hash with hashlib, and verifies every Ed25519
-signature with the OpenSSL command-line tool. Uses no qchain code. Exit 0 when all hold."""
+signature with the OpenSSL command-line tool. Then verifies the worked example receipt of §10.3
+as an auditor would, following §10.2 step by step with its own RFC 9162 inclusion verifier
+(itself checked against the RFC 6962 definitions), and checks that tampered copies fail at the
+documented step. Uses no qchain code. Exit 0 when all hold."""
 import hashlib, os, re, subprocess, sys, tempfile
 
 DOC = os.path.join(os.path.dirname(__file__), "..", "docs", "PROTOCOL.md")
@@ -95,4 +98,188 @@ check(vote == bytes([len(chain_id)]) + chain_id + (0).to_bytes(8, "big") + (1).t
 for n in names:
     check(ed25519_verify(keys["node key of " + n], b"qchain/v1/commit\0" + vote,
                          vec["Commit signature by " + n]), "commit signature by " + n)
+# ---- §10.3: the worked example receipt, verified as an auditor would (§10.2), from the document.
+import json
+
+def section(label, lang):
+    m = re.search(r"^" + re.escape(label) + r"[^\n]*:\n```" + lang + r"\n(.*?)^```", text, re.M | re.S)
+    check(m is not None, "document has " + label)
+    return m.group(1)
+
+genesis_bytes = section("Example genesis file", "json").encode("utf-8")
+receipt = json.loads(section("Example receipt", "json"),
+                     object_pairs_hook=lambda kv: (check(len(set(k for k, _ in kv)) == len(kv),
+                                                         "no duplicate keys"), dict(kv))[1])
+genesis = json.loads(genesis_bytes)
+
+def validators_hash(g):
+    m = g["members"]
+    out = (0).to_bytes(8, "big") + len(m).to_bytes(2, "big") + \
+        g["governance"]["threshold"].to_bytes(2, "big")
+    for x in m:
+        out += bytes([len(x["name"])]) + x["name"].encode() + bytes.fromhex(x["node_key"]) + \
+            bytes.fromhex(x["seal_key"]) + bytes.fromhex(x["admin_key"])
+    return H(b"qchain/v1/validators\0" + out)
+
+def mth(leaves):  # RFC 6962 §2.1
+    if len(leaves) == 1: return leaves[0]
+    k = 1
+    while k * 2 < len(leaves): k *= 2
+    return H(b"\1" + mth(leaves[:k]) + mth(leaves[k:]))
+
+def audit_path(m, leaves):  # RFC 6962 §2.1.1
+    if len(leaves) == 1: return []
+    k = 1
+    while k * 2 < len(leaves): k *= 2
+    if m < k: return audit_path(m, leaves[:k]) + [mth(leaves[k:])]
+    return audit_path(m - k, leaves[k:]) + [mth(leaves[:k])]
+
+def verify_inclusion(leaf, index, size, path, root, steps=None):  # RFC 9162 §2.1.3.2
+    if index >= size: return False
+    fn, sn, r = index, size - 1, leaf
+    for p in path:
+        if sn == 0: return False
+        if fn & 1 or fn == sn:
+            r = H(b"\1" + p + r)
+            if not fn & 1:
+                while not fn & 1 and fn != 0:
+                    fn >>= 1; sn >>= 1
+        else:
+            r = H(b"\1" + r + p)
+        fn >>= 1; sn >>= 1
+        if steps is not None: steps.append(r)
+    return sn == 0 and r == root
+
+# The auditor's own inclusion verifier against the RFC 6962 definitions: every leaf of every
+# tree up to 33 leaves, refusing the neighbouring index, another leaf and a shortened path.
+for n in range(1, 34):
+    lv = [H(b"\0" + bytes([n, i])) for i in range(n)]
+    root = mth(lv)
+    for i in range(n):
+        p = audit_path(i, lv)
+        check(verify_inclusion(lv[i], i, n, p, root), "RFC 9162 inclusion %d of %d" % (i, n))
+        check(not verify_inclusion(lv[i], i + 1, n, p, root), "wrong index refused")
+        check(not verify_inclusion(H(lv[i]), i, n, p, root), "wrong leaf refused")
+        check(not p or not verify_inclusion(lv[i], i, n, p[:-1], root), "short path refused")
+
+def verify_receipt(rc, gbytes, doc_digest=None, trace=None):
+    """§10.2 step by step; returns None when valid, else the failing step's reason."""
+    g = json.loads(gbytes)
+    members = g["members"]
+    n = len(members)
+    f = (n - 1) // 3
+    q = (n + f + 2) // 2
+    keys = {"qchain_receipt", "chain_id", "genesis_hash", "record", "tx", "header", "cert",
+            "inclusion", "membership"}
+    if set(rc) != keys or set(rc["record"]) != {"digest", "tx_record_index", "log_index"} or \
+            set(rc["tx"]) != {"body", "sig"} or set(rc["inclusion"]) != {"tree_size", "path"} or \
+            set(rc["cert"]) != {"epoch", "height", "view", "block_hash", "votes"} or \
+            any(set(v) != {"validator", "sig"} for v in rc["cert"]["votes"]):
+        return "missing or unknown field"
+    if rc["qchain_receipt"] != 1 or rc["membership"] != []:
+        return "unsupported receipt"
+    body, hdr = bytes.fromhex(rc["tx"]["body"]), bytes.fromhex(rc["header"])
+    r = Reader(hdr)
+    r.u(1); hchain = r.str8().decode(); height = r.u(8); r.take(32); r.u(8); r.u(4); r.u(8)
+    epoch = r.u(8); vhash = r.take(32); r.u(4); r.take(32); log_size = r.u(8); log_root = r.take(32)
+    r.done()
+    if rc["chain_id"] != g["chain_id"] or hchain != g["chain_id"]: return "receipt is for chain"
+    if bytes.fromhex(rc["genesis_hash"]) != H(b"qchain/v1/genesis\0" + gbytes):
+        return "receipt names another genesis"
+    if epoch != 0: return "block is in epoch"
+    if vhash != validators_hash(g): return "block header names a different validator set"
+    block_hash = H(b"qchain/v1/block\0" + hdr)
+    cert = rc["cert"]
+    if cert["height"] != height: return "certificate is for height"
+    if cert["epoch"] != 0: return "certificate is for epoch"
+    if bytes.fromhex(cert["block_hash"]) != block_hash: return "certificate is for a different block hash"
+    cid = g["chain_id"].encode()
+    vote = bytes([len(cid)]) + cid + b"".join(cert[k].to_bytes(8, "big")
+                                              for k in ("epoch", "height", "view")) + block_hash
+    seen = set()
+    for i, v in enumerate(cert["votes"]):
+        if v["validator"] >= n: return "vote %d names validator %d" % (i, v["validator"])
+        if v["validator"] in seen: return "two votes by " + members[v["validator"]]["name"]
+        seen.add(v["validator"])
+        m = members[v["validator"]]
+        if not ed25519_verify(bytes.fromhex(m["node_key"]), b"qchain/v1/commit\0" + vote,
+                              bytes.fromhex(v["sig"])):
+            return "signature by %s's node key is invalid" % m["name"]
+    if len(seen) < q: return "%d valid signatures, quorum is %d" % (len(seen), q)
+    r = Reader(body)
+    r.u(1); r.u(2); r.str8(); signer = r.take(32); r.u(8); r.u(8)
+    digests = []
+    for _ in range(r.u(2)):
+        digests.append(r.take(32)); r.str8(); r.str16()
+        if r.u(1) == 1: r.take(32)
+    r.done()
+    if not ed25519_verify(signer, b"qchain/v1/tx-sig\0" + body, bytes.fromhex(rc["tx"]["sig"])):
+        return "the transaction's seal signature is invalid"
+    city = [m["name"] for m in members if bytes.fromhex(m["seal_key"]) == signer]
+    if not city: return "the transaction is not signed by a member city's seal key"
+    rec = rc["record"]
+    digest, idx = bytes.fromhex(rec["digest"]), rec["tx_record_index"]
+    if idx >= len(digests) or digests[idx] != digest:
+        return "the transaction does not anchor this digest at record %d" % idx
+    if doc_digest is not None and doc_digest != digest: return "document digest does not match"
+    tx_id = H(b"qchain/v1/tx-id\0" + body)
+    leaf = H(b"\0" + b"qchain/v1/record-leaf\0" + height.to_bytes(8, "big") + tx_id +
+             idx.to_bytes(2, "big") + digest)
+    path = [bytes.fromhex(p) for p in rc["inclusion"]["path"]]
+    if trace is not None: trace.update(tx_id=tx_id, block_hash=block_hash, vote=vote, leaf=leaf, steps=[])
+    if rc["inclusion"]["tree_size"] != log_size or not verify_inclusion(
+            leaf, rec["log_index"], log_size, path, log_root, trace["steps"] if trace is not None else None):
+        return "inclusion proof does not lead to the block's record-log root"
+    if trace is not None:
+        trace.update(city=city[0], height=height, log_root=log_root, prev=hdr[10 + len(cid):][:32])
+    return None
+
+trace = {}
+check(verify_receipt(receipt, genesis_bytes, bytes(range(0xa0, 0xc0)), trace) is None,
+      "example receipt verifies")
+check(trace["city"] == "jinan" and trace["height"] == 2, "anchored by jinan in block 2")
+check(H(b"qchain/v1/genesis\0" + genesis_bytes) == vec["Example: genesis hash"], "genesis hash")
+check(validators_hash(genesis) == vec["Validator set hash (epoch 0, 4 members, threshold 3)"],
+      "genesis set is §8's")
+check(trace["prev"] == vec["Block hash"], "block 2 extends §8's block 1")
+check(trace["tx_id"] == vec["Example: transaction id"], "example tx id")
+check(trace["block_hash"] == vec["Example: block hash (height 2)"], "example block hash")
+check(trace["vote"] == vec["Example: commit vote bytes (epoch 0, height 2, view 1), before the "
+                          "context prefix"], "example vote bytes")
+check(trace["leaf"] == vec["Example: record-log leaf hash"], "example leaf hash")
+walk = [v for k, v in vec.items() if k.startswith("Example: after path[")]
+check(trace["steps"] == walk and walk[-1] == trace["log_root"], "example inclusion walk")
+check(trace["log_root"] == vec["Example: log_root in the header"], "example log root")
+check(bytes.fromhex(receipt["inclusion"]["path"][1]) == log_root, "path[1] is §8's log root")
+
+# Tampered copies fail at the documented step.
+def tampered(edit):
+    rc = json.loads(json.dumps(receipt))
+    edit(rc)
+    return verify_receipt(rc, genesis_bytes) or ""
+def flip(h, i=0):
+    b = bytearray.fromhex(h)
+    b[i] ^= 1
+    return b.hex()
+cases = [
+    (lambda rc: rc["cert"]["votes"][1].update(sig=flip(rc["cert"]["votes"][1]["sig"])),
+     "signature by zibo's node key is invalid"),
+    (lambda rc: rc["cert"]["votes"].pop(), "2 valid signatures, quorum is 3"),
+    (lambda rc: rc["cert"]["votes"].append(rc["cert"]["votes"][0]), "two votes by jinan"),
+    (lambda rc: rc["cert"]["votes"][0].update(validator=4), "vote 0 names validator 4"),
+    (lambda rc: rc.update(header=flip(rc["header"], 60)), "certificate is for a different block hash"),
+    (lambda rc: rc["tx"].update(body=flip(rc["tx"]["body"], 60)),
+     "the transaction's seal signature is invalid"),
+    (lambda rc: rc["record"].update(digest=flip(rc["record"]["digest"])),
+     "the transaction does not anchor this digest"),
+    (lambda rc: rc["record"].update(log_index=3), "inclusion proof does not lead"),
+    (lambda rc: rc["inclusion"].update(tree_size=4), "inclusion proof does not lead"),
+    (lambda rc: rc["inclusion"]["path"].pop(), "inclusion proof does not lead"),
+    (lambda rc: rc.update(genesis_hash=flip(rc["genesis_hash"])), "receipt names another genesis"),
+    (lambda rc: rc.update(extra=1), "missing or unknown field"),
+]
+for edit, reason in cases:
+    check(tampered(edit).startswith(reason), "tampered receipt: " + reason)
+check(verify_receipt(receipt, genesis_bytes, bytes(32)) == "document digest does not match", "wrong document")
+
 print("check_vectors: %d checks passed against docs/PROTOCOL.md" % checks)

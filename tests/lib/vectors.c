@@ -81,6 +81,10 @@ static void print_hex(FILE *f, const char *label, const uint8_t *p, size_t n) {
     free(hex);
 }
 
+void vectors_print_hex(void *file, const char *label, const uint8_t *p, size_t n) {
+    print_hex(file, label, p, n);
+}
+
 void vectors_print(const vectors_t *v, void *file) {
     FILE *f = file;
     qc_seckey_t sk;

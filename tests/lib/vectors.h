@@ -20,5 +20,8 @@ int vectors_build(vectors_t *v);
 void vectors_free(vectors_t *v);
 /* Prints the vectors as Markdown to f. */
 void vectors_print(const vectors_t *v, void *file);
+/* Prints "label:" and n bytes as a fenced block of 64 hex digits a line, as the vectors are
+ * published (tests/check_vectors.py reads them back). file is a FILE *. */
+void vectors_print_hex(void *file, const char *label, const uint8_t *p, size_t n);
 
 #endif

@@ -1,0 +1,871 @@
+/* test_receipt.c - receipts end to end below the HTTP layer: a real nine-member chain in a
+ * LevelDB store (tests/lib/chainbuilder), receipts built from it by api_build_receipt for
+ * first, middle and last leaves and right-edge tree sizes, the JSON round trip, and every
+ * field of a receipt tampered in turn (table-driven, plus every byte of every hex field and
+ * every field removed or given the wrong JSON type): each must fail parsing or verification,
+ * with the reason a person is shown where the issue names one. Also pins the worked example
+ * of docs/PROTOCOL.md §10.3 and the fuzz seeds in tests/fuzz/corpus/receipt/. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "chainbuilder.h"
+#include "node.h"
+#include "receipt.h"
+#include "receiptex.h"
+#include "store.h"
+#include "tmpdir.h"
+
+#define CHAIN "receipt-test"
+#define MEMBERS 9 /* quorum 6: the issue's "5 valid signatures, quorum is 6" */
+#define LEAVES 9  /* record-log size after the three blocks */
+#define DOC_PATH "docs/PROTOCOL.md"
+#define SEEDS_DIR "tests/fuzz/corpus/receipt"
+
+/* Byte offsets in a transaction body of CHAIN whose first record is ("licence", "doc-0"). */
+#define CID_LEN (sizeof CHAIN - 1)
+#define BODY_SIGNER (4 + CID_LEN)
+#define BODY_NONCE (BODY_SIGNER + 32)
+#define BODY_EXPIRY (BODY_NONCE + 8)
+#define BODY_COUNT (BODY_EXPIRY + 8)
+#define BODY_DIGEST (BODY_COUNT + 2)
+#define BODY_TLEN (BODY_DIGEST + 32)
+#define BODY_TYPE (BODY_TLEN + 1)
+#define BODY_RLEN (BODY_TYPE + 7)
+#define BODY_REF (BODY_RLEN + 2)
+#define BODY_FLAGS (BODY_REF + 5)
+/* Byte offsets in a canonical header of CHAIN (docs/PROTOCOL.md §4). */
+#define HDR_HEIGHT (2 + CID_LEN)
+#define HDR_PREV (HDR_HEIGHT + 8)
+#define HDR_TIME (HDR_PREV + 32)
+#define HDR_PROPOSER (HDR_TIME + 8)
+#define HDR_VIEW (HDR_PROPOSER + 4)
+#define HDR_EPOCH (HDR_VIEW + 8)
+#define HDR_VHASH (HDR_EPOCH + 8)
+#define HDR_TXCOUNT (HDR_VHASH + 32)
+#define HDR_TXROOT (HDR_TXCOUNT + 4)
+#define HDR_LOGSIZE (HDR_TXROOT + 32)
+#define HDR_LOGROOT (HDR_LOGSIZE + 8)
+#define HDR_LEN (HDR_LOGROOT + 32)
+
+typedef struct {
+    char dir[256];
+    chainbuilder_t cb;
+    node_t *node;                 /* api_build_receipt reads only its store and genesis */
+    qc_validator_set_t vs;        /* the genesis validators (epoch 0) */
+    qc_hash_t genesis_hash;
+    qc_hash_t digest[LEAVES];     /* by log index */
+    uint64_t height[LEAVES];
+    uint32_t city[LEAVES];        /* signer's validator index */
+    uint16_t rec_index[LEAVES];
+    uint64_t n_leaves;
+} fx_t;
+
+/* ---------------------------------------------------------------- the chain */
+
+/* Applies a block of txs signed by signers[i] with recs[i] records each. */
+static void add_block(fx_t *f, const uint32_t *signers, const uint32_t *recs, uint32_t n) {
+    qc_tx_t txs[4];
+    assert_true(n <= 4);
+    for (uint32_t i = 0; i < n; i++)
+        assert_int_equal(chainbuilder_tx(&f->cb, signers[i], i, NULL, recs[i], &txs[i]), QC_OK);
+    qc_block_t b;
+    qc_cert_t cert;
+    assert_int_equal(chainbuilder_block(&f->cb, txs, n, &b, &cert), QC_OK);
+    assert_int_equal(store_apply_block(&f->node->store, &b, &cert), QC_OK);
+    for (uint32_t i = 0; i < b.tx_count; i++)
+        for (uint32_t j = 0; j < b.txs[i].record_count; j++) {
+            assert_true(f->n_leaves < LEAVES);
+            memcpy(f->digest[f->n_leaves].b, b.txs[i].records[j].digest, 32);
+            f->height[f->n_leaves] = b.header.height;
+            f->city[f->n_leaves] = signers[i];
+            f->rec_index[f->n_leaves++] = (uint16_t)j;
+        }
+    chainbuilder_advance(&f->cb, &b);
+    qc_block_free(&b);
+}
+
+/* Block 1: jinan 1 record, zibo 3 (log size 4). Block 2: taian 2 (size 6). Block 3: three
+ * single-record txs (size 9), so receipts at sizes 4, 6 and 9 cover complete trees and
+ * right-edge paths. */
+static int fx_setup(void **state) {
+    fx_t *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    f->node = calloc(1, sizeof *f->node);
+    assert_non_null(f->node);
+    assert_int_equal(tmpdir_make(f->dir, sizeof f->dir, "receipt"), 0);
+    chainbuilder_init(&f->cb, CHAIN, MEMBERS, 0);
+    f->vs = f->cb.vs;
+    qc_hash_ctx(&f->genesis_hash, QC_CTX_GENESIS, "receipt-test genesis", 20);
+    genesis_t *g = &f->node->genesis;
+    snprintf(g->chain_id, sizeof g->chain_id, "%s", CHAIN);
+    g->hash = f->genesis_hash;
+    g->validators = f->vs;
+    store_config_t cfg = {CHAIN, f->genesis_hash, &f->vs};
+    assert_int_equal(store_open(&f->node->store, f->dir, &cfg), QC_OK);
+    add_block(f, (uint32_t[]){0, 1}, (uint32_t[]){1, 3}, 2);
+    add_block(f, (uint32_t[]){2}, (uint32_t[]){2}, 1);
+    add_block(f, (uint32_t[]){3, 4, 8}, (uint32_t[]){1, 1, 1}, 3);
+    assert_int_equal(f->n_leaves, LEAVES);
+    *state = f;
+    return 0;
+}
+
+static int fx_teardown(void **state) {
+    fx_t *f = *state;
+    store_close(&f->node->store);
+    assert_int_equal(tmpdir_remove(f->dir), 0);
+    free(f->node);
+    free(f);
+    return 0;
+}
+
+/* The receipt of leaf i, from the store, as JSON (new reference). */
+static json_t *receipt_of(fx_t *f, uint64_t i) {
+    receipt_t r;
+    assert_int_equal(api_build_receipt(f->node, &f->digest[i], &r), QC_OK);
+    json_t *j = receipt_to_json(&r);
+    assert_non_null(j);
+    receipt_free(&r);
+    return j;
+}
+
+/* ---------------------------------------------------------------- parse + verify */
+
+typedef enum { AT_PARSE = 1, AT_VERIFY = 2, VALID = 3 } outcome_t;
+static const char *const outcome_names[] = {"", "parse failure", "verify failure", "valid"};
+
+/* Parses and verifies j; the stage reached, the reason in why, the result in *res. */
+static outcome_t judge(fx_t *f, const json_t *j, const qc_hash_t *file_digest, char *why,
+                       size_t cap, receipt_result_t *res) {
+    receipt_t r;
+    why[0] = '\0';
+    if (receipt_from_json(j, &r, why, cap) != QC_OK) {
+        assert_true(why[0] != '\0');
+        return AT_PARSE;
+    }
+    int rc = receipt_verify(&r, CHAIN, &f->genesis_hash, &f->vs, file_digest, res, why, cap);
+    receipt_free(&r);
+    if (rc != QC_OK) assert_true(why[0] != '\0');
+    return rc == QC_OK ? VALID : AT_VERIFY;
+}
+
+/* ---------------------------------------------------------------- JSON paths */
+
+/* Resolves "cert.votes[1].sig"-style paths. On return *parent is the container of the last
+ * step, and either *key (object member) or *index (array element) names it. */
+static json_t *jpath(json_t *root, const char *path, json_t **parent, char *key, size_t *index) {
+    json_t *cur = root, *par = NULL;
+    const char *p = path;
+    key[0] = '\0';
+    while (*p) {
+        par = cur;
+        if (*p == '[') {
+            char *end;
+            *index = strtoul(p + 1, &end, 10);
+            assert_true(*end == ']');
+            key[0] = '\0';
+            cur = json_array_get(par, *index);
+            p = end + 1;
+        } else {
+            size_t n = strcspn(p, ".[");
+            assert_true(n > 0 && n < 64);
+            memcpy(key, p, n);
+            key[n] = '\0';
+            cur = json_object_get(par, key);
+            p += n;
+        }
+        if (*p == '.') p++;
+    }
+    if (parent) *parent = par;
+    return cur;
+}
+
+static json_t *jget(json_t *root, const char *path) {
+    char key[64];
+    size_t index;
+    json_t *v = jpath(root, path, NULL, key, &index);
+    if (v == NULL) fail_msg("no %s in the receipt", path);
+    return v;
+}
+
+/* Replaces (or, for a new object key, adds) the value at path; v is stolen. */
+static void jset(json_t *root, const char *path, json_t *v) {
+    json_t *parent;
+    char key[64];
+    size_t index;
+    jpath(root, path, &parent, key, &index);
+    assert_non_null(parent);
+    if (key[0]) assert_int_equal(json_object_set_new(parent, key, v), 0);
+    else assert_int_equal(json_array_set_new(parent, index, v), 0);
+}
+
+static void jdel(json_t *root, const char *path) {
+    json_t *parent;
+    char key[64];
+    size_t index;
+    assert_non_null(jpath(root, path, &parent, key, &index));
+    if (key[0]) assert_int_equal(json_object_del(parent, key), 0);
+    else assert_int_equal(json_array_remove(parent, index), 0);
+}
+
+/* The bytes of the hex string at path (malloc'd; caller frees). */
+static uint8_t *hex_get(json_t *root, const char *path, size_t *n) {
+    const char *s = json_string_value(jget(root, path));
+    assert_non_null(s);
+    *n = strlen(s) / 2;
+    uint8_t *b = malloc(*n + 1);
+    assert_non_null(b);
+    assert_int_equal(qc_hex_decode(b, *n, s), QC_OK);
+    return b;
+}
+
+static void hex_set(json_t *root, const char *path, const uint8_t *b, size_t n) {
+    jset(root, path, receipt_hex_json(b, n));
+}
+
+/* XORs byte `at` (negative: from the end) of the hex field at path with mask. */
+static void hex_flip(json_t *root, const char *path, long long at, uint8_t mask) {
+    size_t n;
+    uint8_t *b = hex_get(root, path, &n);
+    size_t i = at < 0 ? n - (size_t)(-at) : (size_t)at;
+    assert_true(i < n);
+    b[i] ^= mask;
+    hex_set(root, path, b, n);
+    free(b);
+}
+
+/* ---------------------------------------------------------------- round trip */
+
+/* Receipts of first, middle and last leaves: (log index, expected audit path length). */
+static const struct {
+    uint64_t log_index;
+    size_t path_len;
+} k_cases[] = {
+    {0, 2}, /* first leaf of a complete tree of 4 */
+    {2, 2}, /* record 1 of zibo's three-record tx */
+    {3, 2}, /* last record of that tx, last leaf at size 4 */
+    {5, 2}, /* last leaf at size 6: a right-edge path */
+    {6, 4}, /* size 9: left and right siblings and the one-leaf right edge */
+    {8, 1}, /* last leaf at size 9: its sibling is the whole left tree of 8 */
+};
+
+static void test_round_trip(void **state) {
+    fx_t *f = *state;
+    for (size_t c = 0; c < sizeof k_cases / sizeof k_cases[0]; c++) {
+        uint64_t i = k_cases[c].log_index;
+        receipt_t r, back;
+        assert_int_equal(api_build_receipt(f->node, &f->digest[i], &r), QC_OK);
+        assert_int_equal(r.log_index, i);
+        assert_int_equal(r.record_index, f->rec_index[i]);
+        assert_int_equal(r.path_len, k_cases[c].path_len);
+        json_t *j = receipt_to_json(&r);
+        char *text = json_dumps(j, JSON_COMPACT);
+        assert_non_null(text);
+        json_error_t err;
+        json_t *j2 = json_loads(text, JSON_REJECT_DUPLICATES, &err);
+        assert_non_null(j2);
+        char why[256];
+        assert_int_equal(receipt_from_json(j2, &back, why, sizeof why), QC_OK);
+        assert_string_equal(back.chain_id, r.chain_id);
+        assert_memory_equal(&back.header, &r.header, sizeof r.header);
+        assert_memory_equal(&back.cert, &r.cert, sizeof r.cert);
+        assert_memory_equal(back.path, r.path, r.path_len * sizeof r.path[0]);
+        assert_int_equal(back.tree_size, r.tree_size);
+        assert_int_equal(back.tx.body_len, r.tx.body_len);
+        assert_memory_equal(back.tx.body, r.tx.body, r.tx.body_len);
+        json_t *j3 = receipt_to_json(&back); /* the JSON form is canonical */
+        char *text3 = json_dumps(j3, JSON_COMPACT);
+        assert_string_equal(text3, text);
+        receipt_result_t res;
+        assert_int_equal(receipt_verify(&back, CHAIN, &f->genesis_hash, &f->vs, &f->digest[i],
+                                        &res, why, sizeof why), QC_OK);
+        assert_int_equal(res.city, f->city[i]);
+        assert_string_equal(res.city_name, f->vs.members[f->city[i]].name);
+        assert_int_equal(res.height, f->height[i]);
+        assert_int_equal(res.time_ms, r.header.time_ms);
+        assert_int_equal(res.signers, 6);
+        assert_int_equal(res.quorum, 6);
+        assert_int_equal(res.members, MEMBERS);
+        free(text);
+        free(text3);
+        json_decref(j);
+        json_decref(j2);
+        json_decref(j3);
+        receipt_free(&r);
+        receipt_free(&back);
+    }
+}
+
+/* ---------------------------------------------------------------- the tamper table */
+
+typedef enum {
+    T_FLIP,      /* XOR byte arg (negative: from the end) of hex field path with 0x01 */
+    T_ZERO,      /* set byte arg of hex field path to 0x00 */
+    T_ADD,       /* add arg to integer field path */
+    T_SET,       /* set path (a new key adds it) to the JSON text */
+    T_DEL,       /* remove path */
+    T_DUP,       /* append a copy of array element arg (-1: last) to array path */
+    T_HEX_CUT,   /* drop the last arg bytes of hex field path */
+    T_HEX_APPEND,/* append arg zero bytes to hex field path */
+    T_FN,        /* call fn */
+} tamper_op_t;
+
+typedef struct {
+    const char *name;
+    tamper_op_t op;
+    const char *path;
+    long long arg;
+    const char *json;
+    void (*fn)(fx_t *f, json_t *root);
+    outcome_t expect;
+    const char *why;             /* substring of the reason; NULL when any reason will do */
+} tamper_t;
+
+static void fn_reverse_votes(fx_t *f, json_t *root) {
+    (void)f;
+    json_t *votes = jget(root, "cert.votes"), *rev = json_array();
+    for (size_t i = json_array_size(votes); i-- > 0;)
+        json_array_append(rev, json_array_get(votes, i));
+    jset(root, "cert.votes", rev);
+}
+
+/* A seventh genuine vote, by validator 6 (dongying). */
+static void fn_extra_vote(fx_t *f, json_t *root) {
+    json_t *cert = jget(root, "cert");
+    qc_hash_t bh;
+    const char *bh_hex = json_string_value(json_object_get(cert, "block_hash"));
+    assert_int_equal(qc_hex_decode(bh.b, 32, bh_hex), QC_OK);
+    qc_sig_t sig;
+    qc_commit_vote_sign(&sig, &f->cb.node_sk[6], CHAIN, 0,
+                        (uint64_t)json_integer_value(json_object_get(cert, "height")),
+                        (uint64_t)json_integer_value(json_object_get(cert, "view")), &bh);
+    json_array_append_new(json_object_get(cert, "votes"),
+                          json_pack("{s:i, s:o}", "validator", 6, "sig",
+                                    receipt_hex_json(sig.b, QC_SIG_BYTES)));
+}
+
+static void fn_too_many_votes(fx_t *f, json_t *root) {
+    (void)f;
+    json_t *votes = jget(root, "cert.votes");
+    while (json_array_size(votes) <= QC_VALIDATORS_MAX)
+        json_array_append_new(votes, json_deep_copy(json_array_get(votes, 0)));
+}
+
+static void fn_long_path(fx_t *f, json_t *root) {
+    (void)f;
+    json_t *path = jget(root, "inclusion.path");
+    while (json_array_size(path) <= MERKLE_PROOF_MAX)
+        json_array_append_new(path, json_deep_copy(json_array_get(path, 0)));
+}
+
+/* Claims the next record of the same (multi-record) transaction: its digest and index, with
+ * the log index and proof left as they were. */
+static void fn_sibling_record(fx_t *f, json_t *root) {
+    (void)f;
+    size_t n;
+    uint8_t *body = hex_get(root, "tx.body", &n);
+    int idx = (int)json_integer_value(jget(root, "record.tx_record_index"));
+    qc_tx_t tx;
+    qc_sig_t sig = {{0}};
+    assert_int_equal(qc_tx_parse(body, n, &sig, &tx), QC_OK);
+    assert_true(tx.record_count > 1);
+    uint16_t other = (uint16_t)((idx + 1) % tx.record_count);
+    hex_set(root, "record.digest", tx.records[other].digest, 32);
+    jset(root, "record.tx_record_index", json_integer(other));
+    qc_tx_free(&tx);
+    free(body);
+}
+
+/* The header and certificate of the block after the receipt's (a valid pair, wrong block). */
+static void fn_other_block(fx_t *f, json_t *root) {
+    qc_block_t b;
+    qc_cert_t cert;
+    uint64_t h = (uint64_t)json_integer_value(jget(root, "cert.height"));
+    assert_int_equal(store_block_get(&f->node->store, h % 3 + 1, &b, &cert), QC_OK);
+    uint8_t hdr[QC_HEADER_BYTES_MAX];
+    size_t len;
+    assert_int_equal(qc_header_encode(&b.header, hdr, sizeof hdr, &len), QC_OK);
+    hex_set(root, "header", hdr, len);
+    jset(root, "cert", receipt_cert_json(&cert));
+    jset(root, "inclusion.tree_size", json_integer((json_int_t)b.header.log_size));
+    qc_block_free(&b);
+}
+
+#define SIG_BAD "the transaction's seal signature is invalid"
+#define TX_BAD "receipt transaction body is not a valid canonical transaction"
+#define HDR_BAD "receipt header is not a valid canonical block header"
+#define OTHER_HASH "certificate is for a different block hash"
+#define NO_ROOT "inclusion proof does not lead to the block's record-log root"
+#define NOT_HERE "the transaction does not anchor this digest at record"
+#define MISSING "is missing or has the wrong type"
+
+static const tamper_t k_tampers[] = {
+    /* the transaction body, region by region, and its signature */
+    {"tx version", T_FLIP, "tx.body", 0, NULL, NULL, AT_PARSE, TX_BAD},
+    {"tx type", T_FLIP, "tx.body", 2, NULL, NULL, AT_PARSE, TX_BAD},
+    {"tx chain id length", T_FLIP, "tx.body", 3, NULL, NULL, AT_PARSE, TX_BAD},
+    {"tx chain id", T_FLIP, "tx.body", 4, NULL, NULL, AT_VERIFY, SIG_BAD},
+    {"tx chain id with a NUL", T_ZERO, "tx.body", 3 + CID_LEN, NULL, NULL, AT_PARSE, TX_BAD},
+    {"tx signer", T_FLIP, "tx.body", BODY_SIGNER + 5, NULL, NULL, AT_VERIFY, SIG_BAD},
+    {"tx nonce", T_FLIP, "tx.body", BODY_NONCE + 7, NULL, NULL, AT_VERIFY, SIG_BAD},
+    {"tx expiry", T_FLIP, "tx.body", BODY_EXPIRY + 7, NULL, NULL, AT_VERIFY, SIG_BAD},
+    {"tx record count", T_FLIP, "tx.body", BODY_COUNT + 1, NULL, NULL, AT_PARSE, TX_BAD},
+    {"tx record 0 digest", T_FLIP, "tx.body", BODY_DIGEST + 31, NULL, NULL, AT_VERIFY, SIG_BAD},
+    {"tx record 0 type length", T_FLIP, "tx.body", BODY_TLEN, NULL, NULL, AT_PARSE, TX_BAD},
+    {"tx record 0 type", T_FLIP, "tx.body", BODY_TYPE, NULL, NULL, AT_VERIFY, SIG_BAD},
+    {"tx record 0 ext_ref length", T_FLIP, "tx.body", BODY_RLEN + 1, NULL, NULL, AT_PARSE, TX_BAD},
+    {"tx record 0 ext_ref", T_FLIP, "tx.body", BODY_REF + 4, NULL, NULL, AT_VERIFY, SIG_BAD},
+    {"tx record 0 flags", T_FLIP, "tx.body", BODY_FLAGS, NULL, NULL, AT_PARSE, TX_BAD},
+    {"tx last byte", T_FLIP, "tx.body", -1, NULL, NULL, AT_PARSE, TX_BAD},
+    {"tx body cut by a byte", T_HEX_CUT, "tx.body", 1, NULL, NULL, AT_PARSE, TX_BAD},
+    {"tx body with a trailing byte", T_HEX_APPEND, "tx.body", 1, NULL, NULL, AT_PARSE, TX_BAD},
+    {"tx body empty", T_SET, "tx.body", 0, "\"\"", NULL, AT_PARSE, TX_BAD},
+    {"tx body odd hex", T_SET, "tx.body", 0, "\"010\"", NULL, AT_PARSE, "\"body\": expected hex"},
+    {"tx body not hex", T_SET, "tx.body", 0, "\"zz\"", NULL, AT_PARSE, "\"body\": expected hex"},
+    {"tx sig first byte", T_FLIP, "tx.sig", 0, NULL, NULL, AT_VERIFY, SIG_BAD},
+    {"tx sig last byte", T_FLIP, "tx.sig", 63, NULL, NULL, AT_VERIFY, SIG_BAD},
+    {"tx sig short", T_HEX_CUT, "tx.sig", 1, NULL, NULL, AT_PARSE,
+     "\"sig\": expected 64 hex bytes"},
+    /* the header, field by field */
+    {"header version", T_FLIP, "header", 0, NULL, NULL, AT_PARSE, HDR_BAD},
+    {"header chain id length", T_FLIP, "header", 1, NULL, NULL, AT_PARSE, HDR_BAD},
+    {"header chain id with a NUL", T_ZERO, "header", 1 + CID_LEN, NULL, NULL, AT_PARSE, HDR_BAD},
+    {"header chain id", T_FLIP, "header", 2, NULL, NULL, AT_VERIFY,
+     "receipt is for chain \"seceipt-test\""},
+    {"header height", T_FLIP, "header", HDR_HEIGHT + 6, NULL, NULL, AT_VERIFY,
+     "certificate is for height"},
+    {"header prev_hash", T_FLIP, "header", HDR_PREV + 31, NULL, NULL, AT_VERIFY, OTHER_HASH},
+    {"header time_ms", T_FLIP, "header", HDR_TIME + 7, NULL, NULL, AT_VERIFY, OTHER_HASH},
+    {"header proposer", T_FLIP, "header", HDR_PROPOSER + 3, NULL, NULL, AT_VERIFY, OTHER_HASH},
+    {"header proposer out of range", T_FLIP, "header", HDR_PROPOSER, NULL, NULL, AT_PARSE, HDR_BAD},
+    {"header view", T_FLIP, "header", HDR_VIEW + 7, NULL, NULL, AT_VERIFY, OTHER_HASH},
+    {"header epoch", T_FLIP, "header", HDR_EPOCH + 7, NULL, NULL, AT_VERIFY,
+     "block is in epoch 1; this receipt has no membership history to reach it"},
+    {"header validators_hash", T_FLIP, "header", HDR_VHASH, NULL, NULL, AT_VERIFY,
+     "block header names a different validator set than the genesis"},
+    {"header tx_count", T_FLIP, "header", HDR_TXCOUNT + 3, NULL, NULL, AT_VERIFY, OTHER_HASH},
+    {"header tx_count over the limit", T_FLIP, "header", HDR_TXCOUNT + 1, NULL, NULL, AT_PARSE,
+     HDR_BAD},
+    {"header tx_root", T_FLIP, "header", HDR_TXROOT + 9, NULL, NULL, AT_VERIFY, OTHER_HASH},
+    {"header log_size", T_FLIP, "header", HDR_LOGSIZE + 7, NULL, NULL, AT_VERIFY, OTHER_HASH},
+    {"header log_root", T_FLIP, "header", HDR_LOGROOT + 31, NULL, NULL, AT_VERIFY, OTHER_HASH},
+    {"header cut by a byte", T_HEX_CUT, "header", 1, NULL, NULL, AT_PARSE, HDR_BAD},
+    {"header with a trailing byte", T_HEX_APPEND, "header", 1, NULL, NULL, AT_PARSE, HDR_BAD},
+    {"header and cert of another block", T_FN, NULL, 0, NULL, fn_other_block, AT_VERIFY, NO_ROOT},
+    /* the certificate */
+    {"cert epoch", T_ADD, "cert.epoch", 1, NULL, NULL, AT_VERIFY,
+     "certificate is for epoch 1 but the validator set is epoch 0"},
+    {"cert height", T_ADD, "cert.height", 1, NULL, NULL, AT_VERIFY, "certificate is for height"},
+    {"cert view", T_ADD, "cert.view", 1, NULL, NULL, AT_VERIFY,
+     "signature by jinan's node key is invalid"},
+    {"cert block_hash", T_FLIP, "cert.block_hash", 0, NULL, NULL, AT_VERIFY, OTHER_HASH},
+    {"a vote's signature", T_FLIP, "cert.votes[1].sig", 10, NULL, NULL, AT_VERIFY,
+     "signature by zibo's node key is invalid"},
+    {"the last vote's signature", T_FLIP, "cert.votes[5].sig", 63, NULL, NULL, AT_VERIFY,
+     "signature by binzhou's node key is invalid"},
+    {"votes below quorum", T_DEL, "cert.votes[5]", 0, NULL, NULL, AT_VERIFY,
+     "5 valid signatures, quorum is 6"},
+    {"no votes", T_SET, "cert.votes", 0, "[]", NULL, AT_VERIFY, "0 valid signatures, quorum is 6"},
+    {"a duplicated vote", T_DUP, "cert.votes", 0, NULL, NULL, AT_VERIFY, "two votes by jinan"},
+    {"a vote moved to another validator", T_SET, "cert.votes[0].validator", 0, "8", NULL,
+     AT_VERIFY, "signature by heze's node key is invalid"},
+    {"a vote moved onto another voter", T_SET, "cert.votes[0].validator", 0, "1", NULL, AT_VERIFY,
+     "signature by zibo's node key is invalid"},
+    {"a vote by an out-of-range validator", T_SET, "cert.votes[2].validator", 0, "9", NULL,
+     AT_VERIFY, "vote 2 names validator 9; epoch 0 has 9 validators"},
+    {"a vote by validator 64", T_SET, "cert.votes[0].validator", 0, "64", NULL, AT_PARSE,
+     "\"validator\" is out of range"},
+    {"a vote by validator -1", T_SET, "cert.votes[0].validator", 0, "-1", NULL, AT_PARSE,
+     "\"validator\" is out of range"},
+    {"65 votes", T_FN, NULL, 0, NULL, fn_too_many_votes, AT_PARSE, "too many votes"},
+    {"a vote's sig short", T_HEX_CUT, "cert.votes[0].sig", 1, NULL, NULL, AT_PARSE,
+     "\"sig\": expected 64 hex bytes"},
+    {"votes reordered (order is not signed)", T_FN, NULL, 0, NULL, fn_reverse_votes, VALID, NULL},
+    {"a seventh genuine vote", T_FN, NULL, 0, NULL, fn_extra_vote, VALID, NULL},
+    /* the inclusion proof */
+    {"path entry 0", T_FLIP, "inclusion.path[0]", 0, NULL, NULL, AT_VERIFY, NO_ROOT},
+    {"path entry 1", T_FLIP, "inclusion.path[1]", 31, NULL, NULL, AT_VERIFY, NO_ROOT},
+    {"path without entry 1", T_DEL, "inclusion.path[1]", 0, NULL, NULL, AT_VERIFY, NO_ROOT},
+    {"path without its first entry", T_DEL, "inclusion.path[0]", 0, NULL, NULL, AT_VERIFY, NO_ROOT},
+    {"path with an extra entry", T_DUP, "inclusion.path", -1, NULL, NULL, AT_VERIFY, NO_ROOT},
+    {"empty path", T_SET, "inclusion.path", 0, "[]", NULL, AT_VERIFY, NO_ROOT},
+    {"path entry short", T_HEX_CUT, "inclusion.path[0]", 1, NULL, NULL, AT_PARSE,
+     "inclusion path entry 0 is not a 32-byte hex hash"},
+    {"path entry not a string", T_SET, "inclusion.path[1]", 0, "7", NULL, AT_PARSE,
+     "inclusion path entry 1 is not a 32-byte hex hash"},
+    {"path of 65 entries", T_FN, NULL, 0, NULL, fn_long_path, AT_PARSE,
+     "inclusion path is too long"},
+    {"tree_size + 1", T_ADD, "inclusion.tree_size", 1, NULL, NULL, AT_VERIFY, NO_ROOT},
+    {"tree_size - 1", T_ADD, "inclusion.tree_size", -1, NULL, NULL, AT_VERIFY, NO_ROOT},
+    {"tree_size negative", T_SET, "inclusion.tree_size", 0, "-5", NULL, AT_PARSE,
+     "\"tree_size\" is out of range"},
+    /* the record */
+    {"log_index + 1", T_ADD, "record.log_index", 1, NULL, NULL, AT_VERIFY, NO_ROOT},
+    {"log_index - 1", T_ADD, "record.log_index", -1, NULL, NULL, AT_VERIFY, NO_ROOT},
+    {"log_index past the tree", T_SET, "record.log_index", 0, "9223372036854775807", NULL,
+     AT_VERIFY, NO_ROOT},
+    {"log_index negative", T_SET, "record.log_index", 0, "-1", NULL, AT_PARSE,
+     "\"log_index\" is out of range"},
+    {"tx_record_index + 1", T_ADD, "record.tx_record_index", 1, NULL, NULL, AT_VERIFY, NOT_HERE},
+    {"tx_record_index past the tx", T_SET, "record.tx_record_index", 0, "1000", NULL, AT_VERIFY,
+     NOT_HERE " 1000"},
+    {"tx_record_index over the limit", T_SET, "record.tx_record_index", 0, "1024", NULL,
+     AT_PARSE, "\"tx_record_index\" is out of range"},
+    {"digest", T_FLIP, "record.digest", 31, NULL, NULL, AT_VERIFY, NOT_HERE},
+    {"another record of the same tx", T_FN, NULL, 0, NULL, fn_sibling_record, AT_VERIFY, NO_ROOT},
+    /* what binds the receipt to the chain */
+    {"genesis_hash", T_FLIP, "genesis_hash", 0, NULL, NULL, AT_VERIFY,
+     "receipt names another genesis than the one given"},
+    {"chain_id of another chain", T_SET, "chain_id", 0, "\"other-chain\"", NULL, AT_VERIFY,
+     "the genesis is for \"receipt-test\""},
+    {"chain_id not a chain id", T_SET, "chain_id", 0, "\"receipt test\"", NULL, AT_PARSE,
+     "receipt chain_id is not a valid chain id"},
+    {"chain_id empty", T_SET, "chain_id", 0, "\"\"", NULL, AT_PARSE, "not a valid chain id"},
+    {"version 2", T_SET, "qchain_receipt", 0, "2", NULL, AT_PARSE, "unsupported receipt version"},
+    {"version 0", T_SET, "qchain_receipt", 0, "0", NULL, AT_PARSE, "unsupported receipt version"},
+    {"non-empty membership", T_SET, "membership", 0, "[{\"epoch\": 1}]", NULL, AT_PARSE,
+     "receipt carries membership changes"},
+    /* unknown fields at every level */
+    {"unknown top-level field", T_SET, "note", 0, "\"hi\"", NULL, AT_PARSE,
+     "unknown field \"note\" in the receipt"},
+    {"unknown record field", T_SET, "record.height", 0, "3", NULL, AT_PARSE,
+     "unknown field \"height\" in record"},
+    {"unknown tx field", T_SET, "tx.id", 0, "\"00\"", NULL, AT_PARSE, "unknown field \"id\" in tx"},
+    {"unknown cert field", T_SET, "cert.round", 0, "0", NULL, AT_PARSE,
+     "unknown field \"round\" in cert"},
+    {"unknown vote field", T_SET, "cert.votes[3].name", 0, "\"zibo\"", NULL, AT_PARSE,
+     "unknown field \"name\" in cert.votes"},
+    {"unknown inclusion field", T_SET, "inclusion.root", 0, "\"00\"", NULL, AT_PARSE,
+     "unknown field \"root\" in inclusion"},
+    /* wrong JSON types (every field is covered by test_every_field_wrong_type) */
+    {"record not an object", T_SET, "record", 0, "[]", NULL, AT_PARSE, "\"record\" " MISSING},
+    {"cert.votes an object", T_SET, "cert.votes", 0, "{}", NULL, AT_PARSE, "\"votes\" " MISSING},
+    {"a vote not an object", T_SET, "cert.votes[0]", 0, "\"00\"", NULL, AT_PARSE,
+     "\"validator\" " MISSING},
+    {"tree_size a string", T_SET, "inclusion.tree_size", 0, "\"9\"", NULL, AT_PARSE,
+     "\"tree_size\" " MISSING},
+    {"log_index a real", T_SET, "record.log_index", 0, "2.0", NULL, AT_PARSE,
+     "\"log_index\" " MISSING},
+    {"digest an integer", T_SET, "record.digest", 0, "0", NULL, AT_PARSE, "\"digest\" " MISSING},
+    {"membership null", T_SET, "membership", 0, "null", NULL, AT_PARSE, "\"membership\" " MISSING},
+    /* missing fields */
+    {"no header", T_DEL, "header", 0, NULL, NULL, AT_PARSE, "\"header\" " MISSING},
+    {"no tx.sig", T_DEL, "tx.sig", 0, NULL, NULL, AT_PARSE, "\"sig\" " MISSING},
+    {"no cert.view", T_DEL, "cert.view", 0, NULL, NULL, AT_PARSE, "\"view\" " MISSING},
+    {"no record.digest", T_DEL, "record.digest", 0, NULL, NULL, AT_PARSE, "\"digest\" " MISSING},
+    {"no membership", T_DEL, "membership", 0, NULL, NULL, AT_PARSE, "\"membership\" " MISSING},
+};
+
+static void apply_tamper(fx_t *f, json_t *root, const tamper_t *t) {
+    switch (t->op) {
+    case T_FLIP: hex_flip(root, t->path, t->arg, 0x01); break;
+    case T_ZERO: {
+        size_t n;
+        uint8_t *b = hex_get(root, t->path, &n);
+        assert_true((size_t)t->arg < n);
+        b[t->arg] = 0;
+        hex_set(root, t->path, b, n);
+        free(b);
+        break;
+    }
+    case T_ADD: {
+        json_t *v = jget(root, t->path);
+        jset(root, t->path, json_integer(json_integer_value(v) + t->arg));
+        break;
+    }
+    case T_SET: {
+        json_error_t err;
+        json_t *v = json_loads(t->json, JSON_DECODE_ANY, &err);
+        assert_non_null(v);
+        jset(root, t->path, v);
+        break;
+    }
+    case T_DEL: jdel(root, t->path); break;
+    case T_DUP: {
+        json_t *arr = jget(root, t->path);
+        size_t i = t->arg < 0 ? json_array_size(arr) - 1 : (size_t)t->arg;
+        json_array_append_new(arr, json_deep_copy(json_array_get(arr, i)));
+        break;
+    }
+    case T_HEX_CUT:
+    case T_HEX_APPEND: {
+        size_t n;
+        uint8_t *b = hex_get(root, t->path, &n);
+        uint8_t *nb = calloc(n + (size_t)t->arg + 1, 1);
+        assert_non_null(nb);
+        memcpy(nb, b, n);
+        hex_set(root, t->path, nb, t->op == T_HEX_CUT ? n - (size_t)t->arg : n + (size_t)t->arg);
+        free(b);
+        free(nb);
+        break;
+    }
+    case T_FN: t->fn(f, root); break;
+    }
+}
+
+static void run_tamper_table(fx_t *f, uint64_t log_index) {
+    json_t *genuine = receipt_of(f, log_index);
+    char why[512];
+    receipt_result_t res;
+    assert_int_equal(judge(f, genuine, NULL, why, sizeof why, &res), VALID);
+    for (size_t i = 0; i < sizeof k_tampers / sizeof k_tampers[0]; i++) {
+        const tamper_t *t = &k_tampers[i];
+        json_t *j = json_deep_copy(genuine);
+        apply_tamper(f, j, t);
+        outcome_t got = judge(f, j, NULL, why, sizeof why, &res);
+        if (got != t->expect || (t->why && strstr(why, t->why) == NULL))
+            fail_msg("log index %llu, %s: %s \"%s\"; expected %s \"%s\"",
+                     (unsigned long long)log_index, t->name, outcome_names[got], why,
+                     outcome_names[t->expect], t->why ? t->why : "");
+        if (got == VALID) assert_int_equal(res.city, f->city[log_index]);
+        json_decref(j);
+    }
+    json_decref(genuine);
+}
+
+/* Record 1 of zibo's three-record tx (size 4), and the last leaf at size 6 (right edge). */
+static void test_tamper_table_multi_record(void **state) { run_tamper_table(*state, 2); }
+static void test_tamper_table_right_edge(void **state) { run_tamper_table(*state, 5); }
+
+/* The reader's file is not the anchored one (qchain verify FILE). */
+static void test_file_digest(void **state) {
+    fx_t *f = *state;
+    json_t *j = receipt_of(f, 3);
+    char why[256];
+    receipt_result_t res;
+    assert_int_equal(judge(f, j, &f->digest[3], why, sizeof why, &res), VALID);
+    qc_hash_t other = f->digest[3];
+    other.b[0] ^= 0x80;
+    assert_int_equal(judge(f, j, &other, why, sizeof why, &res), AT_VERIFY);
+    assert_non_null(strstr(why, "document digest does not match"));
+    assert_int_equal(judge(f, j, &f->digest[4], why, sizeof why, &res), AT_VERIFY);
+    assert_non_null(strstr(why, "document digest does not match"));
+    json_decref(j);
+}
+
+/* ---------------------------------------------------------------- exhaustive tampering */
+
+/* Collects the paths of every hex field of a receipt. */
+static size_t hex_paths(json_t *root, char paths[][48], size_t cap) {
+    static const char *const fixed[] = {"genesis_hash", "record.digest", "tx.body", "tx.sig",
+                                        "header", "cert.block_hash"};
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+        snprintf(paths[n++], 48, "%s", fixed[i]);
+    for (size_t i = 0; i < json_array_size(jget(root, "cert.votes")) && n < cap; i++)
+        snprintf(paths[n++], 48, "cert.votes[%zu].sig", i);
+    for (size_t i = 0; i < json_array_size(jget(root, "inclusion.path")) && n < cap; i++)
+        snprintf(paths[n++], 48, "inclusion.path[%zu]", i);
+    return n;
+}
+
+/* Every bit flip of every byte of every hex field, one byte at a time (the bit rotating with
+ * the position), must make the receipt fail. */
+static void test_flip_every_byte(void **state) {
+    fx_t *f = *state;
+    json_t *genuine = receipt_of(f, 6);
+    char paths[QC_VALIDATORS_MAX + MERKLE_PROOF_MAX + 8][48];
+    size_t n_paths = hex_paths(genuine, paths, sizeof paths / sizeof paths[0]);
+    size_t flips = 0;
+    for (size_t p = 0; p < n_paths; p++) {
+        size_t len;
+        free(hex_get(genuine, paths[p], &len));
+        for (size_t at = 0; at < len; at++) {
+            json_t *j = json_deep_copy(genuine);
+            hex_flip(j, paths[p], (long long)at, (uint8_t)(1u << (at % 8)));
+            char why[512];
+            receipt_result_t res;
+            if (judge(f, j, NULL, why, sizeof why, &res) == VALID)
+                fail_msg("flipping byte %zu of %s still verifies", at, paths[p]);
+            json_decref(j);
+            flips++;
+        }
+    }
+    /* header, a one-record body, 6 vote sigs and the tx sig, 4 path entries and the digest,
+     * genesis and block hashes */
+    assert_int_equal(flips, HDR_LEN + (BODY_FLAGS + 1) + 7 * QC_SIG_BYTES + 7 * 32);
+    json_decref(genuine);
+}
+
+/* Every member of every object, removed or replaced by a value of another JSON type, must
+ * fail parsing with the field named. */
+static void wrong_types_at(fx_t *f, json_t *genuine, const char *path, size_t *cases) {
+    static const char *const values[] = {"null", "true", "\"x\"", "17", "-3", "1.5", "[]", "{}"};
+    json_t *orig = jget(genuine, path);
+    if (json_is_object(orig)) {
+        const char *k;
+        json_t *v;
+        json_object_foreach(orig, k, v) {
+            char sub[96];
+            snprintf(sub, sizeof sub, "%s%s%s", path, path[0] ? "." : "", k);
+            wrong_types_at(f, genuine, sub, cases);
+        }
+    } else if (json_is_array(orig)) {
+        for (size_t i = 0; i < json_array_size(orig); i++) {
+            char sub[96];
+            snprintf(sub, sizeof sub, "%s[%zu]", path, i);
+            wrong_types_at(f, genuine, sub, cases);
+        }
+    }
+    if (path[0] == '\0') return;
+    char why[512];
+    receipt_result_t res;
+    bool in_array = path[strlen(path) - 1] == ']';
+    if (!in_array) { /* a missing member */
+        json_t *j = json_deep_copy(genuine);
+        jdel(j, path);
+        if (judge(f, j, NULL, why, sizeof why, &res) != AT_PARSE || !strstr(why, MISSING))
+            fail_msg("without %s: \"%s\"", path, why);
+        json_decref(j);
+        (*cases)++;
+    }
+    for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
+        json_t *v = json_loads(values[i], JSON_DECODE_ANY, NULL);
+        bool same = json_typeof(v) == json_typeof(orig) ||
+                    (json_is_boolean(v) && json_is_boolean(orig));
+        if (same) { json_decref(v); continue; }
+        json_t *j = json_deep_copy(genuine);
+        jset(j, path, v);
+        if (judge(f, j, NULL, why, sizeof why, &res) != AT_PARSE)
+            fail_msg("%s = %s still parses", path, values[i]);
+        json_decref(j);
+        (*cases)++;
+    }
+}
+
+static void test_every_field_wrong_type(void **state) {
+    fx_t *f = *state;
+    json_t *genuine = receipt_of(f, 5);
+    size_t cases = 0;
+    wrong_types_at(f, genuine, "", &cases);
+    /* 9 top-level + 3 record + 2 tx + 5 cert + 6 x 2 vote + 2 inclusion members: 33 removals;
+     * those 33 values, 6 votes and 2 path entries each get at least 6 wrong types. */
+    assert_true(cases >= 33 + 6 * 41);
+    char why[256];
+    receipt_t r;
+    static const char *const roots[] = {"[]", "\"receipt\"", "null", "3"};
+    for (size_t i = 0; i < sizeof roots / sizeof roots[0]; i++) {
+        json_t *j = json_loads(roots[i], JSON_DECODE_ANY, NULL);
+        assert_int_equal(receipt_from_json(j, &r, why, sizeof why), QC_ERR_INVALID);
+        assert_string_equal(why, "a receipt is a JSON object");
+        json_decref(j);
+    }
+    json_decref(genuine);
+}
+
+/* ---------------------------------------------------------------- the published example */
+
+static char *read_text(const char *path) {
+    FILE *fp = fopen(path, "rb");
+    if (fp == NULL) fail_msg("cannot open %s (tests run from the repository root)", path);
+    char *buf = NULL;
+    size_t len = 0, cap = 0, got;
+    do {
+        if (cap - len < 4096) {
+            cap = cap ? 2 * cap : 65536;
+            buf = realloc(buf, cap + 1);
+            assert_non_null(buf);
+        }
+        got = fread(buf + len, 1, cap - len, fp);
+        len += got;
+    } while (got > 0);
+    fclose(fp);
+    buf[len] = '\0';
+    return buf;
+}
+
+/* docs/PROTOCOL.md §10.3 is exactly what receiptex prints, and every receipt of the example
+ * chain verifies against the example genesis file as `qchain verify` loads it. */
+static void test_published_example(void **state) {
+    (void)state;
+    receiptex_t *x = calloc(1, sizeof *x);
+    assert_non_null(x);
+    assert_int_equal(receiptex_build(x), QC_OK);
+    char *printed = NULL;
+    size_t printed_len = 0;
+    FILE *mem = open_memstream(&printed, &printed_len);
+    assert_non_null(mem);
+    receiptex_print(x, mem);
+    fclose(mem);
+    char *doc = read_text(DOC_PATH);
+    if (strstr(doc, printed) == NULL)
+        fail_msg("%s §10.3 differs from build/bin/qchain_receiptex; regenerate it", DOC_PATH);
+    genesis_t *g = calloc(1, sizeof *g);
+    assert_non_null(g);
+    char why[256];
+    assert_int_equal(genesis_parse(x->genesis_json, x->genesis_len, g, why, sizeof why), QC_OK);
+    assert_memory_equal(g->hash.b, x->genesis.hash.b, 32);
+    for (uint64_t i = 0; i < RECEIPTEX_LEAVES; i++) {
+        receipt_t r;
+        receipt_result_t res;
+        assert_int_equal(receiptex_receipt(x, i, &r), QC_OK);
+        assert_int_equal(receipt_verify(&r, g->chain_id, &g->hash, &g->validators, &r.digest,
+                                        &res, why, sizeof why), QC_OK);
+        assert_string_equal(res.city_name, "jinan");
+        assert_int_equal(res.height, i < 2 ? 1 : 2);
+        assert_int_equal(res.signers, 3);
+        receipt_free(&r);
+    }
+    free(g);
+    free(doc);
+    free(printed);
+    receiptex_free(x);
+    free(x);
+}
+
+/* The fuzz seeds named valid_* are genuine receipts of the example chain, so fuzz_receipt
+ * starts from inputs that reach every verification step. */
+static void test_fuzz_seeds(void **state) {
+    (void)state;
+    receiptex_t *x = calloc(1, sizeof *x);
+    assert_non_null(x);
+    assert_int_equal(receiptex_build(x), QC_OK);
+    DIR *d = opendir(SEEDS_DIR);
+    assert_non_null(d);
+    size_t valid = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strncmp(e->d_name, "valid_", 6) != 0) continue;
+        char path[512], why[256];
+        snprintf(path, sizeof path, "%s/%s", SEEDS_DIR, e->d_name);
+        char *text = read_text(path);
+        json_t *j = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
+        receipt_t r;
+        receipt_result_t res;
+        if (j == NULL || receipt_from_json(j, &r, why, sizeof why) != QC_OK)
+            fail_msg("%s does not parse", path);
+        if (receipt_verify(&r, VECTORS_CHAIN_ID, &x->genesis.hash, &x->v.vs, NULL, &res, why,
+                           sizeof why) != QC_OK)
+            fail_msg("%s: %s", path, why);
+        receipt_free(&r);
+        json_decref(j);
+        free(text);
+        valid++;
+    }
+    closedir(d);
+    assert_int_equal(valid, RECEIPTEX_LEAVES);
+    receiptex_free(x);
+    free(x);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_tamper_table_multi_record),
+        cmocka_unit_test(test_tamper_table_right_edge),
+        cmocka_unit_test(test_file_digest),
+        cmocka_unit_test(test_flip_every_byte),
+        cmocka_unit_test(test_every_field_wrong_type),
+        cmocka_unit_test(test_published_example),
+        cmocka_unit_test(test_fuzz_seeds),
+    };
+    return cmocka_run_group_tests(tests, fx_setup, fx_teardown);
+}
