@@ -1,6 +1,7 @@
 /* api.c - the node's HTTP/JSON API handlers (docs/API.md) and commit long-polls. */
 #include "api.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -312,8 +313,10 @@ static void respond_block(api_t *a, http_res_t *res, uint64_t height) {
 static void h_block(http_req_t *req, http_res_t *res, void *data) {
     const char *v = http_req_param(req, "height");
     char *end = NULL;
+    errno = 0;
     unsigned long long h = v && v[0] >= '0' && v[0] <= '9' ? strtoull(v, &end, 10) : 0;
-    if (end == NULL || *end != '\0' || h == 0) {
+    /* errno: an overflowing height must not wrap to ULLONG_MAX and become a 404. */
+    if (end == NULL || *end != '\0' || h == 0 || errno == ERANGE || h > INT64_MAX) {
         http_respond_error(res, 400, "bad_request", "height must be a positive integer");
         return;
     }

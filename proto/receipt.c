@@ -145,6 +145,15 @@ static void parse_cert(jp_t *p, const json_t *c, qc_cert_t *cert) {
     }
 }
 
+int receipt_cert_from_json(const json_t *j, qc_cert_t *cert, char *why, size_t why_cap) {
+    memset(cert, 0, sizeof *cert);
+    char dummy[8];
+    jp_t p = {why ? why : dummy, why ? why_cap : sizeof dummy, false};
+    if (!json_is_object(j)) { WHY("a certificate is a JSON object"); return QC_ERR_INVALID; }
+    parse_cert(&p, j, cert);
+    return p.bad ? QC_ERR_INVALID : QC_OK;
+}
+
 static void parse_inclusion(jp_t *p, const json_t *inc, receipt_t *r) {
     static const char *const keys[] = {"tree_size", "path", NULL};
     if (!only_keys(p, inc, keys, "inclusion")) return;

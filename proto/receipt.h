@@ -43,6 +43,9 @@ void receipt_free(receipt_t *r);
  * {epoch, height, view, block_hash, votes: [{validator, sig}]}. New references, NULL on OOM. */
 json_t *receipt_hex_json(const uint8_t *p, size_t n);
 json_t *receipt_cert_json(const qc_cert_t *c);
+/* Strict parse of a certificate object in the receipt_cert_json form (the API's blocks and
+ * checkpoint carry one). QC_OK, or QC_ERR_INVALID with a sentence in why. */
+int receipt_cert_from_json(const json_t *j, qc_cert_t *cert, char *why, size_t why_cap);
 /* JSON form (new reference; NULL on allocation failure). */
 json_t *receipt_to_json(const receipt_t *r);
 /* Strict parse of the JSON form: every field present with the right type and size, no unknown

@@ -5,103 +5,15 @@ tampered one does not; the primary is SIGKILLed and a view change restores progr
 restarts and catches up; every node is SIGKILLed mid-load and, restarted, has lost nothing a
 client was told was committed; garbage on the peer port is refused without harm; SIGTERM
 stops every node cleanly. Every wait is bounded; a failure prints the nodes' log tails."""
-import json, os, random, shutil, signal, socket, subprocess, sys, tempfile, time, urllib.request
+import json, os, shutil, signal, socket, subprocess, time
 
-BUILD = os.environ.get("BUILD", "build")
-BIN = os.path.join(BUILD, "bin")
-CITIES = ["jinan", "zibo", "taian", "liaocheng"]
-BASE = 20000 + (os.getpid() * 7 + (100 if "asan" in BUILD else 0)) % 20000
-TMP = tempfile.mkdtemp(prefix="qchain-it-")
-procs = {}
-checks = 0
+from cluster import BIN, CITIES, Cluster, port_base
 
-
-def fail(msg):
-    print("it_cluster: FAILED: " + msg)
-    for c in CITIES:
-        log = os.path.join(TMP, c + ".log")
-        if os.path.exists(log):
-            print("---- %s (last lines)" % c)
-            print("".join(open(log, errors="replace").readlines()[-15:]))
-    stop_all(signal.SIGKILL)
-    sys.exit(1)
-
-
-def check(cond, msg):
-    global checks
-    if not cond:
-        fail(msg)
-    checks += 1
-
-
-def api(city, path, timeout=5):
-    port = BASE + 1000 + CITIES.index(city) + 1
-    try:
-        with urllib.request.urlopen("http://127.0.0.1:%d%s" % (port, path), timeout=timeout) as r:
-            return r.status, json.loads(r.read() or b"null")
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read() or b"null")
-    except (OSError, ValueError):
-        return None, None
-
-
-def start(city):
-    log = open(os.path.join(TMP, city + ".log"), "a")
-    procs[city] = subprocess.Popen([os.path.join(BIN, "qchaind"), "--config",
-                                    os.path.join(TMP, city, "node.json")],
-                                   stdout=log, stderr=log)
-
-
-def stop_all(sig):
-    for c, p in list(procs.items()):
-        if p.poll() is None:
-            p.send_signal(sig)
-    for c, p in list(procs.items()):
-        try:
-            p.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
-
-
-def wait_for(what, pred, secs=20):
-    deadline = time.time() + secs
-    while time.time() < deadline:
-        if pred():
-            return
-        time.sleep(0.1)
-    fail("timed out waiting for " + what)
-
-
-def status(city):
-    code, s = api(city, "/v1/status")
-    return s if code == 200 else None
-
-
-def heights(cities):
-    return [(status(c) or {}).get("height") for c in cities]
-
-
-def qchain(*args, ok=(0,)):
-    r = subprocess.run([os.path.join(BIN, "qchain")] + list(args), capture_output=True, text=True,
-                       timeout=60)
-    if r.returncode not in ok:
-        fail("qchain %s -> %d\n%s%s" % (" ".join(args), r.returncode, r.stdout, r.stderr))
-    return r
-
-
-def anchor(city, files, wait_ms=15000):
-    return qchain("anchor", *files, "--config", os.path.join(TMP, city, "node.json"),
-                  "--wait-ms", str(wait_ms), "--json")
-
-
-def write_docs(prefix, n):
-    paths = []
-    for i in range(n):
-        p = os.path.join(TMP, "%s-%d.txt" % (prefix, i))
-        open(p, "w").write("%s record %d %f\n" % (prefix, i, random.random()))
-        paths.append(p)
-    return paths
+BASE = port_base(20000, 20000)
+C = Cluster("it_cluster", BASE)
+TMP, procs = C.tmp, C.procs
+fail, check, api, start, stop_all, wait_for = C.fail, C.check, C.api, C.start, C.stop_all, C.wait_for
+status, heights, qchain, anchor, write_docs = C.status, C.heights, C.qchain, C.anchor, C.write_docs
 
 
 def main():
@@ -182,7 +94,7 @@ def main():
     stop_all(signal.SIGTERM)
     check(all(p.returncode == 0 for p in procs.values()),
           "SIGTERM stops every node with exit 0: %s" % {c: p.returncode for c, p in procs.items()})
-    print("it_cluster: %d checks passed (4 nodes, %d acknowledged under crash)" % (checks, len(acked)))
+    print("it_cluster: %d checks passed (4 nodes, %d acknowledged under crash)" % (C.checks, len(acked)))
     shutil.rmtree(TMP, ignore_errors=True)
 
 

@@ -1,5 +1,6 @@
 /* test_cli.c - the qchain commands run in-process: keygen, genesis and testnet outputs, exit
- * codes (0 ok, 1 failure, 2 usage), --help and --json. */
+ * codes (0 ok, 1 failure, 2 usage), --help and --json; the node-reading commands' argument
+ * handling. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -396,6 +397,85 @@ static void test_testnet(void **state) {
     free(c);
 }
 
+/* status, receipt and block: argument errors are usage (2) before anything is read or fetched;
+ * an unreachable node or a missing file is a failure (1) and writes nothing. The commands
+ * against a running consortium are exercised by tests/it_api.py. */
+static void test_node_reading_commands(void **state) {
+    fx_t *fx = *state;
+    char dir[TDIR_PATH_MAX], genesis[TDIR_PATH_MAX], cfg[TDIR_PATH_MAX], out[TDIR_PATH_MAX];
+    tdir_path(dir, fx->dir, "net");
+    tdir_path(genesis, dir, "genesis.json");
+    tdir_path(cfg, dir, "zibo/node.json");
+    tdir_path(out, fx->dir, "r.json");
+    /* Nothing listens on these testnet ports (API 2031..2034) or on port 1 during the test. */
+    assert_int_equal(run(fx, "testnet", "--out", dir, "--cities", "4", "--base-port", "1030", NULL),
+                     CLI_EXIT_OK);
+    const char *down = "http://127.0.0.1:1";
+    static const char *const cmds[] = {"status", "receipt", "block"};
+    for (size_t i = 0; i < 3; i++) {
+        const char *c = cmds[i];
+        assert_int_equal(run(fx, c, "--help", NULL), CLI_EXIT_OK);
+        assert_non_null(strstr(fx->out, "Exit status"));
+        assert_non_null(strstr(fx->out, "--genesis"));
+        assert_int_equal(run(fx, "help", c, NULL), CLI_EXIT_OK);
+        assert_int_equal(run(fx, c, "--no-such-option", NULL), CLI_EXIT_USAGE);
+        assert_int_equal(run(fx, c, "--config", NULL), CLI_EXIT_USAGE);           /* no value */
+        assert_int_equal(run(fx, c, "1", NULL), CLI_EXIT_USAGE);                  /* no node */
+        assert_int_equal(run(fx, c, "1", "--api", down, NULL), CLI_EXIT_USAGE);   /* no genesis */
+        assert_int_equal(run(fx, c, "1", "--genesis", genesis, NULL), CLI_EXIT_USAGE);
+        assert_int_equal(run(fx, c, "1", "--config", cfg, "--api", down, NULL), CLI_EXIT_USAGE);
+        assert_int_equal(run(fx, c, "1", "--api", "127.0.0.1:1", "--genesis", genesis, NULL),
+                         CLI_EXIT_USAGE);
+    }
+    /* status */
+    assert_int_equal(run(fx, "status", "--config", cfg, "stray", NULL), CLI_EXIT_USAGE);
+    assert_int_equal(run(fx, "status", "--api", down, "--genesis", genesis, NULL), CLI_EXIT_FAIL);
+    assert_int_equal(run(fx, "status", "--config", "/nonexistent/node.json", NULL), CLI_EXIT_FAIL);
+    assert_int_equal(run(fx, "status", "--api", down, "--genesis", "/nonexistent/g.json", NULL),
+                     CLI_EXIT_FAIL);
+    assert_int_equal(run(fx, "status", "--config", cfg, "--all", "--json", NULL), CLI_EXIT_FAIL);
+    json_t *j = out_json(fx);
+    json_t *nodes = json_object_get(j, "nodes");
+    assert_int_equal(json_array_size(nodes), 4);
+    assert_string_equal(jstr(json_array_get(nodes, 2), "city"), "taian");
+    assert_string_equal(jstr(json_array_get(nodes, 2), "api"), "http://127.0.0.1:2033");
+    for (size_t i = 0; i < 4; i++) {
+        assert_true(json_is_false(json_object_get(json_array_get(nodes, i), "up")));
+        assert_non_null(jstr(json_array_get(nodes, i), "error"));
+    }
+    json_decref(j);
+    assert_int_equal(run(fx, "status", "--config", cfg, NULL), CLI_EXIT_FAIL);
+    assert_non_null(strstr(fx->out, "DOWN"));
+
+    /* receipt */
+    const char *hex = "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03";
+    assert_int_equal(run(fx, "receipt", "--config", cfg, NULL), CLI_EXIT_USAGE);
+    assert_int_equal(run(fx, "receipt", hex, hex, "--config", cfg, NULL), CLI_EXIT_USAGE);
+    assert_int_equal(run(fx, "receipt", hex, "--file", genesis, "--config", cfg, NULL), CLI_EXIT_USAGE);
+    assert_int_equal(run(fx, "receipt", "abc", "--config", cfg, NULL), CLI_EXIT_USAGE);
+    assert_int_equal(run(fx, "receipt", hex, "x", "--config", cfg, NULL), CLI_EXIT_USAGE);
+    assert_int_equal(run(fx, "receipt", hex, "--config", cfg, "--out", "-", "--json", NULL),
+                     CLI_EXIT_USAGE);
+    assert_int_equal(run(fx, "receipt", "--file", "/nonexistent/doc", "--config", cfg, NULL),
+                     CLI_EXIT_FAIL);
+    assert_int_equal(run(fx, "receipt", hex, "--api", down, "--genesis", genesis, "--out", out, NULL),
+                     CLI_EXIT_FAIL);
+    assert_int_equal(access(out, F_OK), -1);
+
+    /* block */
+    assert_int_equal(run(fx, "block", "--config", cfg, NULL), CLI_EXIT_USAGE);
+    assert_int_equal(run(fx, "block", "0", "--config", cfg, NULL), CLI_EXIT_USAGE);
+    assert_int_equal(run(fx, "block", "-3", "--config", cfg, NULL), CLI_EXIT_USAGE);
+    assert_int_equal(run(fx, "block", "1x", "--config", cfg, NULL), CLI_EXIT_USAGE);
+    assert_int_equal(run(fx, "block", "1", "2", "--config", cfg, NULL), CLI_EXIT_USAGE);
+    assert_int_equal(run(fx, "block", "1", "--hash", hex, "--config", cfg, NULL), CLI_EXIT_USAGE);
+    assert_int_equal(run(fx, "block", "--hash", "00", "--config", cfg, NULL), CLI_EXIT_USAGE);
+    assert_int_equal(run(fx, "block", "--hash", hex, "--config", cfg, NULL), CLI_EXIT_FAIL);
+    assert_int_equal(run(fx, "block", "7", "--api", down, "--genesis", genesis, "--json", NULL),
+                     CLI_EXIT_FAIL);
+    assert_string_equal(fx->out, "");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_dispatch_and_help, setup, teardown),
@@ -403,6 +483,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_keygen_encrypted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_genesis_command, setup, teardown),
         cmocka_unit_test_setup_teardown(test_testnet, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_node_reading_commands, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

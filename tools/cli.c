@@ -12,7 +12,11 @@
 /* Later commands (anchor, status, receipt, verify, audit, block) are one line each here. */
 const cli_cmd_t cli_commands[] = {
     {"anchor", "hash files, sign and submit them, wait for the commit, write receipts", cli_anchor},
+    {"status", "a node's (or every node's) height, head, view, primary, peers, lag, mempool",
+     cli_status},
+    {"receipt", "fetch a record's receipt from a node, verify it offline, write it", cli_receipt},
     {"verify", "verify a receipt offline against the genesis file", cli_verify},
+    {"block", "print a block: header, transactions, certificate signers by city", cli_block},
     {"keygen", "make an Ed25519 key pair for a city's node, seal or admin role", cli_keygen},
     {"genesis", "write a genesis file from member cities' public keys", cli_genesis},
     {"testnet", "make keys, genesis and node configs for the nine-city loopback testnet",

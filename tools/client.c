@@ -1,6 +1,9 @@
 /* client.c - the CLI's HTTP client (libcurl), identity loading and file hashing. */
 #include "client.h"
 
+#include "cli.h"
+
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,6 +116,109 @@ int client_identity_load(const char *config_path, bool want_seal, client_identit
 void client_identity_wipe(client_identity_t *id) {
     if (id->has_seal) keys_pair_wipe(&id->seal);
     id->has_seal = false;
+}
+
+bool client_target_opt(int c, const char *arg, client_target_opts_t *o) {
+    switch (c) {
+    case 'c': o->config = arg; return true;
+    case CLIENT_OPT_API: o->api = arg; return true;
+    case CLIENT_OPT_GENESIS: o->genesis = arg; return true;
+    default: return false;
+    }
+}
+
+int client_target_check(const char *cmd, const client_target_opts_t *o) {
+    if (o->config && (o->api || o->genesis))
+        return cli_usage_error(cmd, "give either --config or --api with --genesis, not both");
+    if (o->config == NULL && (o->api == NULL || o->genesis == NULL))
+        return cli_usage_error(cmd, "--config NODE.json, or --api URL with --genesis FILE, is required");
+    if (o->api && strncmp(o->api, "http://", 7) != 0 && strncmp(o->api, "https://", 8) != 0)
+        return cli_usage_error(cmd, "--api: expected http://host:port, got '%s'", o->api);
+    if (o->api && strlen(o->api) >= sizeof ((client_target_t *)0)->api_url)
+        return cli_usage_error(cmd, "--api: the URL is too long");
+    return -1;
+}
+
+int client_target_finish(const char *cmd, int argc, char **argv, bool saw_bad_option,
+                         const client_target_opts_t *o, const char *alternative,
+                         const char **positional) {
+    if (positional && !saw_bad_option && optind < argc && alternative == NULL)
+        *positional = argv[optind++];
+    int rc = cli_check_args(cmd, argc, argv, saw_bad_option);
+    return rc >= 0 ? rc : client_target_check(cmd, o);
+}
+
+int client_target_load(const client_target_opts_t *o, client_target_t *t, char *why,
+                       size_t why_cap) {
+    memset(t, 0, sizeof *t);
+    char reason[256] = "";
+    if (o->config) {
+        config_t *cfg = malloc(sizeof *cfg);
+        uint32_t self;
+        int rc = cfg ? config_load(o->config, cfg, reason, sizeof reason) : QC_ERR_NOMEM;
+        if (rc == QC_OK) rc = genesis_load(cfg->genesis_path, &t->genesis, reason, sizeof reason);
+        if (rc == QC_OK) rc = config_apply_genesis(cfg, &t->genesis, &self, reason, sizeof reason);
+        if (rc == QC_OK) snprintf(t->api_url, sizeof t->api_url, "http://%s", cfg->api.listen);
+        free(cfg);
+        if (rc != QC_OK) WHY("%s: %s", o->config, rc == QC_ERR_NOMEM ? "out of memory" : reason);
+        return rc;
+    }
+    int rc = genesis_load(o->genesis, &t->genesis, reason, sizeof reason);
+    if (rc != QC_OK) { WHY("genesis %s: %s", o->genesis, reason); return rc; }
+    snprintf(t->api_url, sizeof t->api_url, "%s", o->api);
+    size_t n = strlen(t->api_url);
+    while (n > 0 && t->api_url[n - 1] == '/') t->api_url[--n] = '\0';
+    return QC_OK;
+}
+
+int client_get(const char *base_url, const char *path, long timeout_ms, long *status,
+               json_t **json, char *why, size_t why_cap) {
+    char url[1024];
+    snprintf(url, sizeof url, "%s%s", base_url, path);
+    return client_request("GET", url, NULL, NULL, 0, timeout_ms, status, json, why, why_cap);
+}
+
+int client_fetch_receipt(const char *api_url, const genesis_t *g, const qc_hash_t *digest,
+                         const qc_hash_t *file_digest, json_t **receipt, receipt_result_t *res,
+                         char *why, size_t why_cap) {
+    char path[128], hex[65], reason[256] = "";
+    *receipt = NULL;
+    snprintf(path, sizeof path, "/v1/records/%s/receipt", qc_hash_hex(hex, digest));
+    long status;
+    json_t *j;
+    int rc = client_get(api_url, path, 10000, &status, &j, reason, sizeof reason);
+    if (rc != QC_OK) { WHY("%s", reason); return rc; }
+    if (status != 200 || j == NULL) {
+        WHY("no receipt for %s (HTTP %ld): %s", hex, status, client_error_message(j));
+        json_decref(j);
+        return status == 404 ? QC_ERR_NOTFOUND : QC_ERR_INVALID;
+    }
+    receipt_t r;
+    rc = receipt_from_json(j, &r, reason, sizeof reason);
+    if (rc == QC_OK) {
+        rc = receipt_verify(&r, g->chain_id, &g->hash, &g->validators, file_digest, res, reason,
+                            sizeof reason);
+        if (rc == QC_OK && memcmp(r.digest.b, digest->b, 32) != 0) {
+            snprintf(reason, sizeof reason, "the receipt is for another digest");
+            rc = QC_ERR_INVALID;
+        }
+        receipt_free(&r);
+    }
+    if (rc != QC_OK) {
+        WHY("the node's receipt does not verify: %s", reason);
+        json_decref(j);
+        return rc;
+    }
+    *receipt = j;
+    return QC_OK;
+}
+
+int client_write_json(const char *path, const json_t *j) {
+    char *text = json_dumps(j, JSON_INDENT(2));
+    if (text == NULL) return QC_ERR_NOMEM;
+    int rc = qc_file_write_atomic(path, text, strlen(text), 0644, false);
+    free(text);
+    return rc;
 }
 
 int client_hash_file(const char *path, qc_hash_t *out) {

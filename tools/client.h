@@ -8,6 +8,7 @@
 #include "config.h"
 #include "genesis.h"
 #include "keys.h"
+#include "receipt.h"
 
 #define CLIENT_RESPONSE_BYTES_MAX (64u << 20)
 
@@ -35,6 +36,60 @@ typedef struct {
 int client_identity_load(const char *config_path, bool want_seal, client_identity_t *id,
                          char *why, size_t why_cap);
 void client_identity_wipe(client_identity_t *id);
+
+/* ---- reading commands (status, receipt, block): which node, and which chain ----
+ *
+ * They take either --config NODE.json (the node's API address and its genesis) or
+ * --api URL plus --genesis GENESIS.json. CLIENT_TARGET_OPTIONS goes into a command's
+ * struct option table (with "c:" in its short options); client_target_opt consumes them. */
+#define CLIENT_OPT_API 400
+#define CLIENT_OPT_GENESIS 401
+#define CLIENT_TARGET_OPTIONS                                                                   \
+    {"config", required_argument, NULL, 'c'}, {"api", required_argument, NULL, CLIENT_OPT_API}, \
+    {"genesis", required_argument, NULL, CLIENT_OPT_GENESIS}
+#define CLIENT_TARGET_USAGE                                                                     \
+    "  -c, --config FILE   a node config: its API address and genesis\n"                         \
+    "      --api URL       a node's API (http://host:port), with --genesis\n"                    \
+    "      --genesis FILE  the chain's genesis file (with --api)\n"
+
+typedef struct {
+    const char *config, *api, *genesis; /* borrowed from argv */
+} client_target_opts_t;
+
+typedef struct {
+    genesis_t genesis;
+    char api_url[CONFIG_ADDR_MAX + 64];
+} client_target_t;
+
+/* true when getopt result c was one of CLIENT_TARGET_OPTIONS (stored in o). */
+bool client_target_opt(int c, const char *arg, client_target_opts_t *o);
+/* Usage check: --config, or --api with --genesis. CLI_EXIT_USAGE after explaining, or -1. */
+int client_target_check(const char *cmd, const client_target_opts_t *o);
+/* After the getopt loop: takes one positional argument into *positional (when positional is
+ * non-NULL and the option that replaces it, alternative, was not given), then checks that no
+ * argument is left and the target options are complete (client_target_check). Returns
+ * CLI_EXIT_USAGE after explaining, or -1. */
+int client_target_finish(const char *cmd, int argc, char **argv, bool saw_bad_option,
+                         const client_target_opts_t *o, const char *alternative,
+                         const char **positional);
+/* Loads the genesis and the API URL. QC_OK, or an error with why. */
+int client_target_load(const client_target_opts_t *o, client_target_t *t, char *why,
+                       size_t why_cap);
+
+/* GET base_url + path (JSON). Same results as client_request. */
+int client_get(const char *base_url, const char *path, long timeout_ms, long *status,
+               json_t **json, char *why, size_t why_cap);
+
+/* Fetches the receipt of digest from the node at api_url and verifies it offline against g
+ * (and, if file_digest is non-NULL, that the file is the anchored record). QC_OK with
+ * *receipt (the JSON as served; caller json_decref) and *res. Otherwise an error and why:
+ * QC_ERR_IO unreachable, QC_ERR_NOTFOUND no receipt (the node's reason), QC_ERR_INVALID or a
+ * verification error when the receipt does not verify. */
+int client_fetch_receipt(const char *api_url, const genesis_t *g, const qc_hash_t *digest,
+                         const qc_hash_t *file_digest, json_t **receipt, receipt_result_t *res,
+                         char *why, size_t why_cap);
+/* Writes j as indented JSON to path atomically (mode 0644). QC_OK or an error. */
+int client_write_json(const char *path, const json_t *j);
 
 /* SHA-256 of a file's contents, streamed. QC_OK, QC_ERR_NOTFOUND, QC_ERR_IO. */
 int client_hash_file(const char *path, qc_hash_t *out);

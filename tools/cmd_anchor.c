@@ -134,36 +134,19 @@ static int submit(const char *cmd, const anchor_opts_t *o, const client_identity
 /* Fetches, verifies and writes the receipt of file i. */
 static int write_receipt(const char *cmd, const client_identity_t *id, const char *file,
                          const qc_hash_t *digest, json_t *summary) {
-    char url[512], why[256], hex[65];
-    snprintf(url, sizeof url, "%s/v1/records/%s/receipt", id->api_url, qc_hash_hex(hex, digest));
-    long status;
+    char why[512], hex[65], path[4200];
     json_t *j;
-    if (client_request("GET", url, NULL, NULL, 0, 10000, &status, &j, why, sizeof why) != QC_OK)
-        return cli_fail(cmd, "%s", why);
-    if (status != 200 || j == NULL) {
-        int r = cli_fail(cmd, "%s: no receipt (HTTP %ld): %s", file, status, client_error_message(j));
-        json_decref(j);
-        return r;
-    }
-    receipt_t r;
     receipt_result_t res;
-    int rc = receipt_from_json(j, &r, why, sizeof why);
-    if (rc == QC_OK) {
-        rc = receipt_verify(&r, id->genesis.chain_id, &id->genesis.hash, &id->genesis.validators,
-                            digest, &res, why, sizeof why);
-        receipt_free(&r);
-    }
-    char path[4200];
+    if (client_fetch_receipt(id->api_url, &id->genesis, digest, digest, &j, &res, why,
+                             sizeof why) != QC_OK)
+        return cli_fail(cmd, "%s: %s", file, why);
     snprintf(path, sizeof path, "%s.receipt.json", file);
-    char *text = rc == QC_OK ? json_dumps(j, JSON_INDENT(2)) : NULL;
+    int rc = client_write_json(path, j);
     json_decref(j);
-    if (rc != QC_OK) return cli_fail(cmd, "%s: the node's receipt does not verify: %s", file, why);
-    if (text == NULL) return cli_fail(cmd, "out of memory");
-    rc = qc_file_write_atomic(path, text, strlen(text), 0644, false);
-    free(text);
     if (rc != QC_OK) return cli_fail(cmd, "%s: %s", path, qc_strerror(rc));
-    json_array_append_new(summary, json_pack("{s:s, s:s, s:s, s:I}", "file", file, "digest", hex,
-                                             "receipt", path, "height", (json_int_t)res.height));
+    json_array_append_new(summary, json_pack("{s:s, s:s, s:s, s:I}", "file", file, "digest",
+                                             qc_hash_hex(hex, digest), "receipt", path, "height",
+                                             (json_int_t)res.height));
     return -1;
 }
 

@@ -1,0 +1,124 @@
+"""cluster.py - a local consortium of real qchaind processes for the integration tests
+(it_cluster.py, it_api.py): makes a testnet with `qchain testnet`, starts and stops nodes, calls
+their API and the qchain CLI, counts checks, and on a failure prints the nodes' log tails and
+kills every node it started. Every wait is bounded."""
+import json, os, random, signal, subprocess, sys, tempfile, time, urllib.error, urllib.request
+
+BUILD = os.environ.get("BUILD", "build")
+BIN = os.path.join(BUILD, "bin")
+CITIES = ["jinan", "zibo", "taian", "liaocheng"]
+
+
+def port_base(low, span):
+    """A base port in low..low+span-1 that differs per process and between the normal and the
+    sanitizer build, so two runs (or two tests with distinct ranges) do not collide."""
+    return low + (os.getpid() * 7 + (100 if "asan" in BUILD else 0)) % span
+
+
+class Cluster:
+    def __init__(self, name, base, cities=CITIES):
+        self.name = name
+        self.base = base
+        self.cities = list(cities)
+        self.tmp = tempfile.mkdtemp(prefix="qchain-%s-" % name)
+        self.procs = {}
+        self.checks = 0
+
+    # ---- verdicts
+    def fail(self, msg):
+        print("%s: FAILED: %s" % (self.name, msg))
+        for c in self.cities:
+            log = os.path.join(self.tmp, c + ".log")
+            if os.path.exists(log):
+                print("---- %s (last lines)" % c)
+                print("".join(open(log, errors="replace").readlines()[-15:]))
+        self.stop_all(signal.SIGKILL)
+        sys.exit(1)
+
+    def check(self, cond, msg):
+        if not cond:
+            self.fail(msg)
+        self.checks += 1
+
+    # ---- processes
+    def api_port(self, city):
+        return self.base + 1000 + self.cities.index(city) + 1
+
+    def config(self, city):
+        return os.path.join(self.tmp, city, "node.json")
+
+    def genesis(self):
+        return os.path.join(self.tmp, "genesis.json")
+
+    def make_testnet(self, chain_id):
+        self.qchain("testnet", "--out", self.tmp, "--cities", str(len(self.cities)),
+                    "--base-port", str(self.base), "--chain-id", chain_id)
+
+    def start(self, city):
+        log = open(os.path.join(self.tmp, city + ".log"), "a")
+        self.procs[city] = subprocess.Popen([os.path.join(BIN, "qchaind"), "--config",
+                                             self.config(city)], stdout=log, stderr=log)
+
+    def start_all_and_link(self):
+        for c in self.cities:
+            self.start(c)
+        peers = len(self.cities) - 1
+        self.wait_for("all links up", lambda: all((self.status(c) or {}).get("peers_up") == peers
+                                                  for c in self.cities))
+
+    def stop_all(self, sig):
+        for p in list(self.procs.values()):
+            if p.poll() is None:
+                p.send_signal(sig)
+        for p in list(self.procs.values()):
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+    def wait_for(self, what, pred, secs=20):
+        deadline = time.time() + secs
+        while time.time() < deadline:
+            if pred():
+                return
+            time.sleep(0.1)
+        self.fail("timed out waiting for " + what)
+
+    # ---- API and CLI
+    def api(self, city, path, timeout=5):
+        """GET path on city's API: (status, parsed JSON), or (None, None) if unreachable."""
+        url = "http://127.0.0.1:%d%s" % (self.api_port(city), path)
+        try:
+            with urllib.request.urlopen(url, timeout=timeout) as r:
+                return r.status, json.loads(r.read() or b"null")
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read() or b"null")
+        except (OSError, ValueError):
+            return None, None
+
+    def status(self, city):
+        code, s = self.api(city, "/v1/status")
+        return s if code == 200 else None
+
+    def heights(self, cities):
+        return [(self.status(c) or {}).get("height") for c in cities]
+
+    def qchain(self, *args, ok=(0,)):
+        r = subprocess.run([os.path.join(BIN, "qchain")] + list(args), capture_output=True,
+                           text=True, timeout=60)
+        if r.returncode not in ok:
+            self.fail("qchain %s -> %d\n%s%s" % (" ".join(args), r.returncode, r.stdout, r.stderr))
+        return r
+
+    def anchor(self, city, files, wait_ms=15000):
+        return self.qchain("anchor", *files, "--config", self.config(city), "--wait-ms",
+                           str(wait_ms), "--json")
+
+    def write_docs(self, prefix, n):
+        paths = []
+        for i in range(n):
+            p = os.path.join(self.tmp, "%s-%d.txt" % (prefix, i))
+            open(p, "w").write("%s record %d %f\n" % (prefix, i, random.random()))
+            paths.append(p)
+        return paths

@@ -1,0 +1,140 @@
+/* cmd_status.c - `qchain status [--all]`: a node's (or every member node's) view of the chain:
+ * height, head hash, consensus view and primary, peer links, lag behind its peers, mempool.
+ * Each answer is checked to come from a node of the chain named by the genesis. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "client.h"
+
+#define STATUS_TIMEOUT_MS 5000L
+
+static const char usage[] =
+    "Usage: qchain status (--config NODE.json | --api URL --genesis GENESIS.json) [--all] [--json]\n"
+    "Shows what a node reports: height, head hash, view, primary, peer links up, lag behind its\n"
+    "most advanced peer, and transactions waiting in its mempool. With --all, asks every member\n"
+    "node at the API address the genesis lists for it.\n" CLIENT_TARGET_USAGE
+    "      --all           ask every member node of the genesis\n"
+    "      --json          print {\"chain_id\", \"nodes\": [...]} with each node's full status\n"
+    "  -h, --help          show this help\n"
+    "Exit status: 0 every node asked answered for this chain, 1 a node was unreachable, refused\n"
+    "or belongs to another chain (the others are still shown), 2 usage.\n";
+
+/* Asks the node at url for its status. Returns the entry for the report ({"api", "up", ...
+ * the node's status fields} or {"api", "up": false, "city", "error"}); *ok says whether the
+ * node answered as expected_city (NULL: any member) of t's chain. */
+static json_t *query(const client_target_t *t, const char *url, const char *expected_city,
+                     bool *ok) {
+    char why[512] = "", want[65], got_hash[65] = "";
+    long status = 0;
+    json_t *s = NULL;
+    *ok = false;
+    if (client_get(url, "/v1/status", STATUS_TIMEOUT_MS, &status, &s, why, sizeof why) == QC_OK) {
+        const char *gh = json_string_value(json_object_get(s, "genesis_hash"));
+        const char *city = json_string_value(json_object_get(s, "city"));
+        snprintf(got_hash, sizeof got_hash, "%s", gh ? gh : "");
+        if (status != 200 || !json_is_object(s))
+            snprintf(why, sizeof why, "HTTP %ld: %s", status, client_error_message(s));
+        else if (strcmp(got_hash, qc_hash_hex(want, &t->genesis.hash)) != 0)
+            snprintf(why, sizeof why, "serves another chain (genesis %.16s...)", got_hash);
+        else if (city == NULL || (expected_city && strcmp(city, expected_city) != 0))
+            snprintf(why, sizeof why, "answers as '%s', not '%s'", city ? city : "?",
+                     expected_city ? expected_city : "a member");
+        else
+            *ok = true;
+    }
+    if (*ok) {
+        json_object_set_new(s, "api", json_string(url));
+        json_object_set_new(s, "up", json_true());
+        return s;
+    }
+    json_decref(s);
+    return json_pack("{s:s, s:b, s:s?, s:s}", "api", url, "up", 0, "city", expected_city,
+                     "error", why);
+}
+
+static json_int_t jint(const json_t *o, const char *key) {
+    return json_integer_value(json_object_get(o, key));
+}
+
+static void print_table(const client_target_t *t, const json_t *nodes) {
+    char gh[65];
+    printf("chain %s  genesis %s\n", t->genesis.chain_id, qc_hash_hex(gh, &t->genesis.hash));
+    printf("%-12s %8s  %-16s %6s  %-12s %5s %5s %8s\n", "CITY", "HEIGHT", "HEAD", "VIEW",
+           "PRIMARY", "PEERS", "LAG", "MEMPOOL");
+    for (size_t i = 0; i < json_array_size(nodes); i++) {
+        const json_t *n = json_array_get(nodes, i);
+        const char *city = json_string_value(json_object_get(n, "city"));
+        if (!json_is_true(json_object_get(n, "up"))) {
+            printf("%-12s DOWN  %s: %s\n", city ? city : "?",
+                   json_string_value(json_object_get(n, "api")),
+                   json_string_value(json_object_get(n, "error")));
+            continue;
+        }
+        char peers[32];
+        snprintf(peers, sizeof peers, "%lld/%lld", (long long)jint(n, "peers_up"),
+                 (long long)jint(n, "peers"));
+        printf("%-12s %8lld  %-16.16s %6lld%s %-12s %5s %5lld %8lld\n", city,
+               (long long)jint(n, "height"), json_string_value(json_object_get(n, "head_hash")),
+               (long long)jint(n, "view"),
+               json_is_true(json_object_get(n, "view_change")) ? "*" : " ",
+               json_string_value(json_object_get(n, "primary")), peers,
+               (long long)jint(n, "lag"), (long long)jint(n, "mempool_txs"));
+    }
+}
+
+int cli_status(int argc, char **argv) {
+    const char *cmd = argv[0];
+    enum { O_ALL = 256, O_JSON };
+    static const struct option opts[] = {CLIENT_TARGET_OPTIONS,
+                                         {"all", no_argument, NULL, O_ALL},
+                                         {"json", no_argument, NULL, O_JSON},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {0, 0, 0, 0}};
+    client_target_opts_t to = {0};
+    bool all = false, json = false, bad = false;
+    cli_getopt_reset();
+    for (int c; (c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1;) {
+        if (client_target_opt(c, optarg, &to)) continue;
+        if (c == O_ALL) all = true;
+        else if (c == O_JSON) json = true;
+        else if (c == 'h') { fputs(usage, stdout); return CLI_EXIT_OK; }
+        else bad = true;
+    }
+    int rc = client_target_finish(cmd, argc, argv, bad, &to, NULL, NULL);
+    if (rc >= 0) return rc;
+
+    client_target_t *t = malloc(sizeof *t);
+    char why[512];
+    if (t == NULL || client_target_load(&to, t, why, sizeof why) != QC_OK) {
+        rc = cli_fail(cmd, "%s", t ? why : "out of memory");
+        free(t);
+        return rc;
+    }
+    json_t *nodes = json_array();
+    bool all_ok = true, ok;
+    if (all) {
+        for (uint32_t i = 0; i < t->genesis.validators.n; i++) {
+            char url[GENESIS_ADDR_MAX + 16];
+            snprintf(url, sizeof url, "http://%s", t->genesis.info[i].api_address);
+            json_array_append_new(nodes, query(t, url, t->genesis.validators.members[i].name, &ok));
+            all_ok = all_ok && ok;
+        }
+    } else {
+        json_array_append_new(nodes, query(t, t->api_url, NULL, &ok));
+        all_ok = ok;
+    }
+    if (json) {
+        char gh[65];
+        cli_print_json(cmd, json_pack("{s:s, s:s, s:O}", "chain_id", t->genesis.chain_id,
+                                      "genesis_hash", qc_hash_hex(gh, &t->genesis.hash), "nodes",
+                                      nodes));
+    } else {
+        print_table(t, nodes);
+    }
+    json_decref(nodes);
+    free(t);
+    return all_ok ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+}
