@@ -266,6 +266,10 @@ int receipt_verify(const receipt_t *r, const char *chain_id, const qc_hash_t *ge
     }
     int rc = qc_cert_verify(&r->cert, chain_id, vs, &block_hash, why, why_cap);
     if (rc != QC_OK) return rc;
+    if (strcmp(r->tx.chain_id, chain_id) != 0) {
+        WHY("the transaction is for chain \"%s\", not \"%s\"", r->tx.chain_id, chain_id);
+        return QC_ERR_INVALID;
+    }
     if (qc_tx_verify_sig(&r->tx) != QC_OK) {
         WHY("the transaction's seal signature is invalid");
         return QC_ERR_SIGNATURE;

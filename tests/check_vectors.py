@@ -207,12 +207,13 @@ def verify_receipt(rc, gbytes, doc_digest=None, trace=None):
             return "signature by %s's node key is invalid" % m["name"]
     if len(seen) < q: return "%d valid signatures, quorum is %d" % (len(seen), q)
     r = Reader(body)
-    r.u(1); r.u(2); r.str8(); signer = r.take(32); r.u(8); r.u(8)
+    r.u(1); r.u(2); txchain = r.str8().decode(); signer = r.take(32); r.u(8); r.u(8)
     digests = []
     for _ in range(r.u(2)):
         digests.append(r.take(32)); r.str8(); r.str16()
         if r.u(1) == 1: r.take(32)
     r.done()
+    if txchain != g["chain_id"]: return "the transaction is for chain"
     if not ed25519_verify(signer, b"qchain/v1/tx-sig\0" + body, bytes.fromhex(rc["tx"]["sig"])):
         return "the transaction's seal signature is invalid"
     city = [m["name"] for m in members if bytes.fromhex(m["seal_key"]) == signer]
