@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netdb.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -35,7 +36,9 @@ struct net_link {
     uv_tcp_t tcp;
     uv_timer_t timer;         /* handshake deadline, then keepalive / idle checks */
     uv_connect_t connect_req;
-    int open_handles;
+    uv_getaddrinfo_t gai_req;
+    bool resolving;           /* gai_req is in flight */
+    int refs;                 /* open handles + the in-flight getaddrinfo; freed at 0 */
     link_state_t state;
     bool outbound;
     bool counted_pending;     /* inbound and still in net->stats.pending */
@@ -72,34 +75,65 @@ void net_config_default(net_config_t *cfg) {
     cfg->pending_max = 64;
 }
 
-/* Parses numeric "a.b.c.d:port" or "[v6]:port". */
-static int parse_addr(const char *s, struct sockaddr_storage *out) {
+/* Splits "host:port" or "[v6]:port" into host and a decimal port of at most 65535. */
+static int split_addr(const char *s, char host[NET_ADDR_MAX], char port[8], bool *v6) {
     size_t len = strnlen(s, NET_ADDR_MAX);
     if (len == 0 || len >= NET_ADDR_MAX) return QC_ERR_INVALID;
-    char host[NET_ADDR_MAX];
-    const char *port;
-    bool v6 = s[0] == '[';
-    if (v6) {
+    const char *p;
+    *v6 = s[0] == '[';
+    if (*v6) {
         const char *end = strchr(s, ']');
         if (end == NULL || end[1] != ':') return QC_ERR_INVALID;
         memcpy(host, s + 1, (size_t)(end - s - 1));
         host[end - s - 1] = '\0';
-        port = end + 2;
+        p = end + 2;
     } else {
         const char *colon = strrchr(s, ':');
         if (colon == NULL) return QC_ERR_INVALID;
         memcpy(host, s, (size_t)(colon - s));
         host[colon - s] = '\0';
-        port = colon + 1;
+        p = colon + 1;
     }
-    size_t digits = strspn(port, "0123456789");
-    if (digits == 0 || digits > 5 || port[digits] != '\0') return QC_ERR_INVALID;
-    long p = strtol(port, NULL, 10);
-    if (p > 65535) return QC_ERR_INVALID;
+    size_t digits = strspn(p, "0123456789");
+    if (host[0] == '\0' || digits == 0 || digits > 5 || p[digits] != '\0' ||
+        strtol(p, NULL, 10) > 65535)
+        return QC_ERR_INVALID;
+    memcpy(port, p, digits + 1);
+    return QC_OK;
+}
+
+/* Parses numeric "a.b.c.d:port" or "[v6]:port". */
+static int parse_addr(const char *s, struct sockaddr_storage *out) {
+    char host[NET_ADDR_MAX], port[8];
+    bool v6;
+    if (split_addr(s, host, port, &v6) != QC_OK) return QC_ERR_INVALID;
+    int p = (int)strtol(port, NULL, 10);
     memset(out, 0, sizeof *out);
-    int rc = v6 ? uv_ip6_addr(host, (int)p, (struct sockaddr_in6 *)out)
-                : uv_ip4_addr(host, (int)p, (struct sockaddr_in *)out);
+    int rc = v6 ? uv_ip6_addr(host, p, (struct sockaddr_in6 *)out)
+                : uv_ip4_addr(host, p, (struct sockaddr_in *)out);
     return rc == 0 ? QC_OK : QC_ERR_INVALID;
+}
+
+/* A DNS name to resolve at each dial: letters, digits, '.', '-'; not starting with '-'. */
+static bool is_hostname(const char *s) {
+    char host[NET_ADDR_MAX], port[8];
+    bool v6;
+    if (split_addr(s, host, port, &v6) != QC_OK || v6 || host[0] == '-') return false;
+    return strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") ==
+           strlen(host);
+}
+
+/* Resolves a host name synchronously (the listen address, once at start-up). */
+static int resolve_now(const char *s, struct sockaddr_storage *out) {
+    char host[NET_ADDR_MAX], port[8];
+    bool v6;
+    if (!is_hostname(s) || split_addr(s, host, port, &v6) != QC_OK) return QC_ERR_INVALID;
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res = NULL;
+    if (getaddrinfo(host, port, &hints, &res) != 0 || res == NULL) return QC_ERR_INVALID;
+    memset(out, 0, sizeof *out);
+    memcpy(out, res->ai_addr, res->ai_addrlen);
+    freeaddrinfo(res);
+    return QC_OK;
 }
 
 static socklen_t addr_len(const struct sockaddr_storage *sa) {
@@ -124,6 +158,11 @@ static int config_check(const net_config_t *cfg) {
         cfg->backoff_max_ms < cfg->backoff_base_ms || cfg->pending_max == 0)
         return QC_ERR_INVALID;
     if (cfg->listen_addr[0] == '\0' && cfg->self > 0) return QC_ERR_INVALID;
+    /* Our own pings must arrive well within the peer's idle window, or healthy links flap
+     * (peers are expected to share these settings). */
+    if (cfg->keepalive_ms > 0 && cfg->idle_timeout_ms > 0 &&
+        cfg->idle_timeout_ms <= cfg->keepalive_ms)
+        return QC_ERR_INVALID;
     return QC_OK;
 }
 
@@ -170,11 +209,14 @@ static void net_handle_closed(net_t *net) {
 static void on_net_handle_closed(uv_handle_t *h) { net_handle_closed(h->data); }
 
 static void link_free(net_link_t *link);
+static void link_release(net_link_t *link);
 
-static void on_link_handle_closed(uv_handle_t *h) {
-    net_link_t *link = h->data;
+static void on_link_handle_closed(uv_handle_t *h) { link_release(h->data); }
+
+/* Drops one reference (a closed handle or a finished getaddrinfo). */
+static void link_release(net_link_t *link) {
     net_t *net = link->net;
-    if (--link->open_handles == 0) link_free(link);
+    if (--link->refs == 0) link_free(link);
     net_handle_closed(net); /* last: it may run the user's close callback */
 }
 
@@ -202,8 +244,8 @@ static net_link_t *link_new(net_t *net, bool outbound, uint32_t peer) {
     link->state = outbound ? LINK_CONNECTING : LINK_HANDSHAKE;
     QC_ASSERT(uv_tcp_init(net->loop, &link->tcp) == 0);
     QC_ASSERT(uv_timer_init(net->loop, &link->timer) == 0);
-    link->tcp.data = link->timer.data = link->connect_req.data = link;
-    link->open_handles = 2;
+    link->tcp.data = link->timer.data = link->connect_req.data = link->gai_req.data = link;
+    link->refs = 2;
     net->handles += 2;
     link->next = net->links;
     if (net->links != NULL) net->links->prev = link;
@@ -363,6 +405,7 @@ static void link_close(net_link_t *link) {
     if (link->state == LINK_CLOSING) return;
     net_t *net = link->net;
     link->state = LINK_CLOSING;
+    if (link->resolving) uv_cancel((uv_req_t *)&link->gai_req); /* its callback still runs */
     uv_close((uv_handle_t *)&link->tcp, on_link_handle_closed);
     uv_close((uv_handle_t *)&link->timer, on_link_handle_closed);
     if (link->counted_pending) {
@@ -438,9 +481,10 @@ static void on_link_timer(uv_timer_t *t) {
         link_close(link);
         return;
     }
-    /* A full queue already tells the peer we are alive once it drains; skip the ping then. */
+    /* A full queue already tells the peer we are alive once it drains, so a ping that does
+     * not fit is skipped until the next period (as is one that fails for memory). */
     if (c->keepalive_ms > 0 && now - link->last_tx_ms >= c->keepalive_ms &&
-        link_send_frame(link, NET_FRAME_PING, NULL, 0) == QC_ERR_FULL)
+        link_send_frame(link, NET_FRAME_PING, NULL, 0) != QC_OK)
         link->last_tx_ms = now;
     if (link->state == LINK_UP) link_arm_timer(link);
 }
@@ -597,6 +641,43 @@ static void on_connect(uv_connect_t *req, int status) {
     link_begin(link);
 }
 
+static void link_connect(net_link_t *link) {
+    net_peer_t *p = link_peer(link);
+    int rc = uv_tcp_connect(&link->connect_req, &link->tcp, (const struct sockaddr *)&p->addr,
+                            on_connect);
+    if (rc < 0) {
+        p->stats.dial_failures++;
+        QC_DEBUG("net: connect to peer %u (%s): %s", link->peer, link->remote, uv_strerror(rc));
+        link_close(link);
+    }
+}
+
+static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res) {
+    net_link_t *link = req->data;
+    link->resolving = false;
+    if (link->state == LINK_CONNECTING) {
+        net_peer_t *p = link_peer(link);
+        uint32_t count = 0;
+        for (struct addrinfo *ai = res; status == 0 && ai != NULL; ai = ai->ai_next) count++;
+        if (count == 0) {
+            p->stats.dial_failures++;
+            QC_WARN("net: cannot resolve peer %u (%s): %s", link->peer, link->remote,
+                    status < 0 ? uv_strerror(status) : "no address");
+            link_close(link);
+        } else {
+            /* Successive attempts rotate through the addresses (e.g. ::1, then 127.0.0.1). */
+            struct addrinfo *ai = res;
+            for (uint32_t k = p->attempts % count; k > 0; k--) ai = ai->ai_next;
+            memset(&p->addr, 0, sizeof p->addr);
+            memcpy(&p->addr, ai->ai_addr, ai->ai_addrlen);
+            link_connect(link);
+        }
+    }
+    uv_freeaddrinfo(res);
+    link_release(link); /* may free link and finish the net's close */
+}
+
+/* Opens an outbound link to peer i, resolving its host name first if it has one. */
 static void peer_dial(net_t *net, uint32_t i) {
     net_peer_t *p = &net->peers[i];
     if (net->closing || p->link != NULL || p->dialing != NULL) return;
@@ -608,13 +689,24 @@ static void peer_dial(net_t *net, uint32_t i) {
     p->dialing = link;
     snprintf(link->remote, sizeof link->remote, "%s", net->cfg.peers[i].addr);
     uv_timer_start(&link->timer, on_link_timer, net->cfg.handshake_timeout_ms, 0);
-    int rc = uv_tcp_connect(&link->connect_req, &link->tcp, (const struct sockaddr *)&p->addr,
-                            on_connect);
+    if (!p->resolve) {
+        link_connect(link);
+        return;
+    }
+    char host[NET_ADDR_MAX], port[8];
+    bool v6;
+    QC_ASSERT(split_addr(net->cfg.peers[i].addr, host, port, &v6) == QC_OK);
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+    int rc = uv_getaddrinfo(net->loop, &link->gai_req, on_resolved, host, port, &hints);
     if (rc < 0) {
         p->stats.dial_failures++;
-        QC_DEBUG("net: connect to peer %u (%s): %s", i, link->remote, uv_strerror(rc));
+        QC_WARN("net: cannot resolve peer %u (%s): %s", i, link->remote, uv_strerror(rc));
         link_close(link);
+        return;
     }
+    link->resolving = true;
+    link->refs++;
+    net->handles++;
 }
 
 static void remote_name(uv_tcp_t *tcp, char out[NET_ADDR_MAX]) {
@@ -676,13 +768,15 @@ int net_init(net_t *net, uv_loop_t *loop, const net_config_t *cfg, net_message_c
     memset(net, 0, sizeof *net);
     net->cfg = *cfg;
     for (uint32_t i = cfg->self + 1; i < cfg->n; i++)
-        if (parse_addr(cfg->peers[i].addr, &net->peers[i].addr) != QC_OK) {
+        if (parse_addr(cfg->peers[i].addr, &net->peers[i].addr) != QC_OK &&
+            !(net->peers[i].resolve = is_hostname(cfg->peers[i].addr))) {
             QC_ERROR("net: bad address for peer %u: \"%.*s\"", i, NET_ADDR_MAX - 1,
                      cfg->peers[i].addr);
             goto fail;
         }
     if (cfg->listen_addr[0] != '\0') {
-        if (parse_addr(cfg->listen_addr, &sa) != QC_OK) {
+        if (parse_addr(cfg->listen_addr, &sa) != QC_OK &&
+            resolve_now(cfg->listen_addr, &sa) != QC_OK) {
             QC_ERROR("net: bad listen address \"%.*s\"", NET_ADDR_MAX - 1, cfg->listen_addr);
             goto fail;
         }

@@ -19,7 +19,7 @@
 #include "qc.h"
 
 #define NET_PEERS_MAX 64          /* == QC_VALIDATORS_MAX */
-#define NET_ADDR_MAX 64           /* "host:port" incl. NUL; IPv4 "a.b.c.d:p" or "[v6]:p" */
+#define NET_ADDR_MAX 64           /* "host:port" incl. NUL */
 #define NET_READ_BYTES (64 * 1024) /* per-link socket read buffer */
 
 typedef struct net net_t;
@@ -39,7 +39,8 @@ typedef uint32_t (*net_random_cb)(void *user);
 
 typedef struct {
     qc_pubkey_t node_key;     /* the validator's Ed25519 node key from the membership */
-    char addr[NET_ADDR_MAX];  /* where it listens: numeric "127.0.0.1:7001" or "[::1]:7001" */
+    char addr[NET_ADDR_MAX];  /* where it listens: "127.0.0.1:7001", "[::1]:7001", or
+                                 "host.example:7001" (resolved again at every dial) */
 } net_peer_config_t;
 
 typedef struct {
@@ -97,7 +98,8 @@ typedef struct {
     net_link_t *link;        /* the authenticated link, or NULL */
     net_link_t *dialing;     /* our outbound attempt in progress, or NULL */
     uint32_t attempts;       /* consecutive failed dials, for backoff */
-    struct sockaddr_storage addr;
+    struct sockaddr_storage addr; /* numeric address, or the last one resolved */
+    bool resolve;            /* addr names a host: resolve it at every dial */
     net_peer_stats_t stats;
 } net_peer_t;
 
@@ -117,7 +119,7 @@ struct net {
                                  always asynchronous */
     net_peer_t peers[NET_PEERS_MAX];
     net_link_t *links;        /* every link not yet freed */
-    uint32_t handles;         /* open uv handles, links' included */
+    uint32_t handles;         /* open uv handles and getaddrinfo requests, links' included */
     bool closing;
     net_close_cb close_cb;
     net_stats_t stats;

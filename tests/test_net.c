@@ -803,11 +803,15 @@ static void test_config_refused(void **state) {
     assert_int_equal(net_init(&net, &W->loop, &cfg, on_message, on_peer_state, NULL),
                      QC_ERR_INVALID);
     node_config(1, &cfg);
-    snprintf(cfg.peers[2].addr, NET_ADDR_MAX, "localhost:7000"); /* numeric only */
+    snprintf(cfg.peers[2].addr, NET_ADDR_MAX, "bad_host:7000"); /* not a host name */
     assert_int_equal(net_init(&net, &W->loop, &cfg, on_message, on_peer_state, NULL),
                      QC_ERR_INVALID);
     node_config(1, &cfg);
     snprintf(cfg.peers[2].addr, NET_ADDR_MAX, "127.0.0.1:70000");
+    assert_int_equal(net_init(&net, &W->loop, &cfg, on_message, on_peer_state, NULL),
+                     QC_ERR_INVALID);
+    node_config(1, &cfg);
+    cfg.idle_timeout_ms = cfg.keepalive_ms; /* a healthy link would time out */
     assert_int_equal(net_init(&net, &W->loop, &cfg, on_message, on_peer_state, NULL),
                      QC_ERR_INVALID);
     node_config(1, &cfg);
@@ -824,6 +828,25 @@ static void test_config_refused(void **state) {
     node_t *v6 = node_start_cfg(&cfg); /* IPv6 listener, dialling 2 over IPv4 */
     expect_peer_state(2, 1, true);
     assert_true(net_listen_port(&v6->net) != 0);
+}
+
+static void test_hostname_dial(void **state) {
+    (void)state;
+    W->n = 3; /* 2 never exists: its name does not resolve */
+    net_config_t cfg;
+    node_config(1, &cfg);
+    snprintf(cfg.listen_addr, NET_ADDR_MAX, "localhost:0"); /* resolved once, at start */
+    node_start_cfg(&cfg);
+    node_config(0, &cfg);
+    snprintf(cfg.peers[1].addr, NET_ADDR_MAX, "localhost:%u", (unsigned)W->port[1]);
+    snprintf(cfg.peers[2].addr, NET_ADDR_MAX, "no-such-host.invalid:7000");
+    node_t *a = node_start_cfg(&cfg);
+    expect_peer_state(0, 1, true);
+    expect_delivery(0, 1, "by name");
+    expect_delivery(1, 0, "and back");
+    expect_count(&net_peer_stats(&a->net, 2)->dial_failures, 2); /* retried with backoff */
+    assert_false(net_peer_up(&a->net, 2));
+    /* Teardown closes node 0 with a resolution possibly in flight. */
 }
 
 static void test_backoff(void **state) {
@@ -859,6 +882,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_close_with_traffic_in_flight, world_setup,
                                         world_teardown),
         cmocka_unit_test_setup_teardown(test_config_refused, world_setup, world_teardown),
+        cmocka_unit_test_setup_teardown(test_hostname_dial, world_setup, world_teardown),
         cmocka_unit_test(test_backoff),
     };
     alarm(120); /* a last resort: no single wait above can exceed its own deadline */
