@@ -335,27 +335,55 @@ static void h_block_by_hash(http_req_t *req, http_res_t *res, void *data) {
     respond_block(a, res, h);
 }
 
+/* Does the client want the plain signed note (Accept: text/plain, or ?format=note)? */
+static bool wants_note_text(http_req_t *req) {
+    char fmt[16];
+    if (http_query_get(req->query, "format", fmt, sizeof fmt) == QC_OK) return strcmp(fmt, "note") == 0;
+    const char *accept = http_req_header(req, "accept");
+    return accept != NULL && strstr(accept, "text/plain") != NULL;
+}
+
+/* The latest quorum-signed checkpoint note (docs/CHECKPOINTS.md) with the header and commit
+ * certificate of its block; before any quorum has formed, the head block with "note": null. */
 static void h_checkpoint(http_req_t *req, http_res_t *res, void *data) {
-    (void)req;
     api_t *a = data;
-    uint64_t height = a->node->store.head.height;
-    if (height == 0) {
-        http_respond_error(res, 404, "not_found", "no block has been committed yet");
+    node_t *n = a->node;
+    uint64_t height = n->store.head.height;
+    char *note = NULL;
+    size_t note_len = 0;
+    const note_signed_t *s = notes_latest(&n->notes, &height);
+    if (s && note_signed_format(s, n->genesis.chain_id, &n->store.validators, &note, &note_len) != QC_OK) {
+        http_respond_error(res, 500, "internal", "cannot format the signed checkpoint");
+        return;
+    }
+    if (wants_note_text(req)) {
+        if (note) http_respond_bytes(res, 200, "text/plain; charset=utf-8", note, note_len);
+        else http_respond_error(res, 404, "not_found", "no checkpoint has been signed by a quorum yet");
+        free(note);
         return;
     }
     qc_block_t b;
     qc_cert_t cert;
-    if (store_block_get(&a->node->store, height, &b, &cert) != QC_OK) {
-        http_respond_error(res, 500, "internal", "cannot read the head block");
+    if (height == 0 || store_block_get(&n->store, height, &b, &cert) != QC_OK) {
+        free(note);
+        if (height == 0) http_respond_error(res, 404, "not_found", "no block has been committed yet");
+        else http_respond_error(res, 500, "internal", "cannot read block %" PRIu64, height);
         return;
     }
-    http_respond_json(res, 200, json_pack("{s:s, s:o, s:I, s:o, s:o, s:o}", "chain_id",
-                                          a->node->genesis.chain_id, "genesis_hash",
-                                          HEX(a->node->genesis.hash.b, 32), "log_size",
-                                          (json_int_t)b.header.log_size, "log_root",
-                                          HEX(b.header.log_root.b, 32), "header",
-                                          header_json(&b.header), "cert", receipt_cert_json(&cert)));
+    json_t *signers = json_array();
+    for (uint32_t i = 0; s && i < s->signer_count; i++)
+        json_array_append_new(signers, json_string(n->store.validators.members[s->signers[i]].name));
+    http_respond_json(res, 200, json_pack("{s:s, s:o, s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:I}",
+                                          "chain_id", n->genesis.chain_id, "genesis_hash",
+                                          HEX(n->genesis.hash.b, 32), "height", (json_int_t)height,
+                                          "log_size", (json_int_t)b.header.log_size, "log_root",
+                                          HEX(b.header.log_root.b, 32), "header", header_json(&b.header),
+                                          "cert", receipt_cert_json(&cert), "note",
+                                          note ? json_stringn(note, note_len) : json_null(),
+                                          "signers", signers, "quorum",
+                                          (json_int_t)qc_quorum(n->store.validators.n)));
     qc_block_free(&b);
+    free(note);
 }
 
 static void h_consistency(http_req_t *req, http_res_t *res, void *data) {

@@ -128,6 +128,7 @@ static void on_message(net_t *net, uint32_t peer, const uint8_t *data, size_t le
     case WIRE_BLOCKS: node_on_blocks(n, peer, &m); break;
     case WIRE_BODY_REQUEST: node_on_body_request(n, peer, &m.digest); break;
     case WIRE_BODY: node_on_body(n, m.bytes, m.len); break;
+    case WIRE_NOTE_SIG: notes_on_sig(&n->notes, peer, &m.note_sig); break;
     }
     wire_msg_free(&m);
     node_drive(n);
@@ -137,6 +138,7 @@ static void on_peer_state(net_t *net, uint32_t peer, bool up, void *user) {
     (void)net;
     node_t *n = user;
     QC_INFO("peer %s %s", n->genesis.validators.members[peer].name, up ? "up" : "down");
+    if (up) notes_on_peer_up(&n->notes, peer);
     if (up) {
         uint8_t *buf;
         size_t len;
@@ -173,6 +175,26 @@ int node_submit(node_t *n, const uint8_t *bytes, size_t len, qc_hash_t *tx_id, c
     }
     *why = NULL;
     return QC_OK;
+}
+
+/* notes_send_cb: a checkpoint-note signature to one peer or all. */
+static void send_note_sig(void *user, uint32_t peer, const wire_note_sig_t *ns) {
+    node_t *n = user;
+    uint8_t *buf;
+    size_t len;
+    if (!n->net_open || wire_encode_note_sig(ns, &buf, &len) != QC_OK) return;
+    if (peer == NOTES_BROADCAST) net_broadcast(&n->net, buf, len);
+    else net_send(&n->net, peer, buf, len);
+    free(buf);
+}
+
+/* Signs the head's checkpoint note at start, so peers can complete its quorum after restarts. */
+static void start_notes(node_t *n) {
+    notes_init(&n->notes, n->genesis.chain_id, &n->store.validators, n->self, &n->crypto.node_sk,
+               send_note_sig, n);
+    qc_header_t h;
+    if (n->store.head.height > 0 && store_header_get(&n->store, n->store.head.height, &h) == QC_OK)
+        notes_on_applied(&n->notes, h.height, h.log_size, &h.log_root);
 }
 
 /* ---------------------------------------------------------------- timers */
@@ -355,6 +377,7 @@ int node_start(node_t *n, uv_loop_t *loop, const char *config_path, char *why, s
     if (rc == QC_OK) rc = start_core(n, why, why_cap);
     if (rc == QC_OK) rc = start_net(n, why, why_cap);
     if (rc != QC_OK) { release(n); return rc; }
+    start_notes(n);
     uv_timer_init(loop, &n->tick);
     n->tick.data = n;
     uv_timer_start(&n->tick, on_tick, NODE_TICK_MS, NODE_TICK_MS);

@@ -18,6 +18,7 @@
 #include "genesis.h"
 #include "mempool.h"
 #include "net.h"
+#include "notes.h"
 #include "pbft.h"
 #include "store.h"
 #include "wire.h"
@@ -76,6 +77,7 @@ typedef struct node {
     net_t net;
     bool net_open;
     mempool_t mempool;
+    notes_t notes;                   /* checkpoint-note signatures (notes.h) */
     node_pending_t pending[NODE_PENDING_MAX];
     pbft_committed_t commitq[NODE_COMMIT_QUEUE_MAX]; /* committed, waiting for a body */
     size_t commitq_len;

@@ -258,6 +258,7 @@ static void after_apply(node_t *n, const qc_block_t *b, const qc_cert_t *cert, b
     if (caught_up) n->stats.blocks_caught_up++;
     n->stats.txs_committed += b->tx_count;
     for (uint32_t i = 0; i < b->tx_count; i++) n->stats.records_committed += b->txs[i].record_count;
+    notes_on_applied(&n->notes, b->header.height, b->header.log_size, &b->header.log_root);
     if (n->on_commit) n->on_commit(n->on_commit_user, b, cert);
     pending_gc(n);
 }

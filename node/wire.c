@@ -2,6 +2,7 @@
  * statement bytes behind every consensus signature. */
 #include "wire.h"
 #include "wire.pb-c.h"
+#include "merkle.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -202,6 +203,18 @@ int wire_encode_body(const uint8_t *block, size_t block_len, uint8_t **out, size
     return pack_envelope(&e, out, len);
 }
 
+int wire_encode_note_sig(const wire_note_sig_t *ns, uint8_t **out, size_t *len) {
+    Qchain__Wire__NoteSig m = QCHAIN__WIRE__NOTE_SIG__INIT;
+    m.height = ns->height;
+    m.log_size = ns->log_size;
+    m.root = bin(ns->root.b, 32);
+    m.sig = bin(ns->sig.b, QC_SIG_BYTES);
+    Qchain__Wire__Envelope e = QCHAIN__WIRE__ENVELOPE__INIT;
+    e.kind_case = QCHAIN__WIRE__ENVELOPE__KIND_NOTE_SIG;
+    e.note_sig = &m;
+    return pack_envelope(&e, out, len);
+}
+
 /* ---------------------------------------------------------------- decode */
 
 static bool get_hash(ProtobufCBinaryData d, qc_hash_t *out) {
@@ -321,6 +334,13 @@ static bool dec_blocks(const Qchain__Wire__Blocks *b, wire_msg_t *out) {
     return true;
 }
 
+static bool dec_note_sig(const Qchain__Wire__NoteSig *m, wire_note_sig_t *out) {
+    out->height = m->height;
+    out->log_size = m->log_size;
+    return m->height > 0 && m->log_size <= MERKLE_SIZE_MAX && get_hash(m->root, &out->root) &&
+           get_sig(m->sig, &out->sig);
+}
+
 int wire_decode(const uint8_t *buf, size_t len, wire_scratch_t *scratch, wire_msg_t *out) {
     memset(out, 0, sizeof *out);
     Qchain__Wire__Envelope *e = qchain__wire__envelope__unpack(NULL, len, buf);
@@ -356,6 +376,10 @@ int wire_decode(const uint8_t *buf, size_t len, wire_scratch_t *scratch, wire_ms
         out->bytes = e->body->block.data;
         out->len = e->body->block.len;
         ok = out->len > 0;
+        break;
+    case QCHAIN__WIRE__ENVELOPE__KIND_NOTE_SIG:
+        out->kind = WIRE_NOTE_SIG;
+        ok = dec_note_sig(e->note_sig, &out->note_sig);
         break;
     default:
         break;

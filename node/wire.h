@@ -18,7 +18,16 @@ typedef enum {
     WIRE_BLOCKS = 4,
     WIRE_BODY_REQUEST = 5,
     WIRE_BODY = 6,
+    WIRE_NOTE_SIG = 7,
 } wire_kind_t;
+
+/* A validator's signature over the checkpoint note after block `height` (node/notes.h). */
+typedef struct {
+    uint64_t height;                 /* >= 1 */
+    uint64_t log_size;               /* <= MERKLE_SIZE_MAX */
+    qc_hash_t root;
+    qc_sig_t sig;
+} wire_note_sig_t;
 
 /* Storage that decoded VIEW-CHANGE / NEW-VIEW bodies point into (about 350 KB): allocate once
  * per node and reuse; a decoded message is valid until the next decode into it. */
@@ -43,6 +52,7 @@ typedef struct {
     size_t block_lens[WIRE_BLOCKS_MAX];
     const uint8_t *certs[WIRE_BLOCKS_MAX];
     size_t cert_lens[WIRE_BLOCKS_MAX];
+    wire_note_sig_t note_sig;        /* NOTE_SIG */
     void *pb;                        /* owned decoded envelope; wire_msg_free releases it */
 } wire_msg_t;
 
@@ -62,6 +72,7 @@ int wire_encode_blocks(uint32_t n, const uint8_t *const *blocks, const size_t *b
                        uint64_t head_height, uint8_t **out, size_t *len);
 int wire_encode_body_request(const qc_hash_t *digest, uint8_t **out, size_t *len);
 int wire_encode_body(const uint8_t *block, size_t block_len, uint8_t **out, size_t *len);
+int wire_encode_note_sig(const wire_note_sig_t *ns, uint8_t **out, size_t *len);
 
 /* The signing context the consensus core's callbacks use. */
 typedef struct {

@@ -11,6 +11,7 @@
 
 #include "testkeys.h"
 #include "wire.h"
+#include "wire.pb-c.h"
 
 static wire_scratch_t *g_scratch;
 static qc_validator_set_t g_vs;
@@ -227,6 +228,46 @@ static void test_malformed_refused(void **state) {
     free(buf);
 }
 
+/* Checkpoint-note signatures: round trip; height 0, sizes past 2^63 and short roots or
+ * signatures refused. */
+static void test_note_sig(void **state) {
+    (void)state;
+    wire_note_sig_t ns = {12, 345, {{0}}, {{0}}}, bad;
+    fill_hash(&ns.root, 0x45);
+    memset(ns.sig.b, 0x67, 64);
+    uint8_t *buf;
+    size_t len;
+    wire_msg_t out;
+    assert_int_equal(wire_encode_note_sig(&ns, &buf, &len), QC_OK);
+    assert_int_equal(wire_decode(buf, len, g_scratch, &out), QC_OK);
+    assert_int_equal(out.kind, WIRE_NOTE_SIG);
+    assert_memory_equal(&out.note_sig, &ns, sizeof ns);
+    wire_msg_free(&out);
+    free(buf);
+    bad = ns;
+    bad.height = 0;
+    assert_int_equal(wire_encode_note_sig(&bad, &buf, &len), QC_OK);
+    assert_int_equal(wire_decode(buf, len, g_scratch, &out), QC_ERR_INVALID);
+    free(buf);
+    bad = ns;
+    bad.log_size = (UINT64_C(1) << 63) + 1;
+    assert_int_equal(wire_encode_note_sig(&bad, &buf, &len), QC_OK);
+    assert_int_equal(wire_decode(buf, len, g_scratch, &out), QC_ERR_INVALID);
+    free(buf);
+    for (int field = 0; field < 2; field++) { /* a 31-byte root, a 63-byte signature */
+        Qchain__Wire__NoteSig m = QCHAIN__WIRE__NOTE_SIG__INIT;
+        m.height = 1;
+        m.root = (ProtobufCBinaryData){field == 0 ? 31 : 32, ns.root.b};
+        m.sig = (ProtobufCBinaryData){field == 1 ? 63 : 64, ns.sig.b};
+        Qchain__Wire__Envelope e = QCHAIN__WIRE__ENVELOPE__INIT;
+        e.kind_case = QCHAIN__WIRE__ENVELOPE__KIND_NOTE_SIG;
+        e.note_sig = &m;
+        uint8_t raw[256];
+        size_t n = qchain__wire__envelope__pack(&e, raw);
+        assert_int_equal(wire_decode(raw, n, g_scratch, &out), QC_ERR_INVALID);
+    }
+}
+
 static void test_stmt_signatures_make_block_certificates(void **state) {
     (void)state;
     wire_crypto_t crypto[9];
@@ -289,6 +330,7 @@ int main(void) {
         cmocka_unit_test(test_view_change_and_new_view_at_max),
         cmocka_unit_test(test_other_kinds),
         cmocka_unit_test(test_malformed_refused),
+        cmocka_unit_test(test_note_sig),
         cmocka_unit_test(test_stmt_signatures_make_block_certificates),
     };
     return cmocka_run_group_tests_name("wire", tests, setup, teardown);

@@ -16,6 +16,7 @@ const cli_cmd_t cli_commands[] = {
      cli_status},
     {"receipt", "fetch a record's receipt from a node, verify it offline, write it", cli_receipt},
     {"verify", "verify a receipt offline against the genesis file", cli_verify},
+    {"audit", "check signed checkpoints grew consistently (or prove a fork)", cli_audit},
     {"block", "print a block: header, transactions, certificate signers by city", cli_block},
     {"keygen", "make an Ed25519 key pair for a city's node, seal or admin role", cli_keygen},
     {"genesis", "write a genesis file from member cities' public keys", cli_genesis},

@@ -1,0 +1,208 @@
+/* audit.c - checkpoint audit: consistency of signed checkpoints over time and across nodes. */
+#include "audit.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define WHY(...) do { if (why) snprintf(why, why_cap, __VA_ARGS__); } while (0)
+#define STATE_FILE_BYTES_MAX (1u << 20)
+
+audit_verdict_t audit_compare(const note_checkpoint_t *a, const note_checkpoint_t *b,
+                              const qc_hash_t *proof, size_t proof_len, char *why,
+                              size_t why_cap) {
+    if (a->size == b->size) {
+        if (memcmp(a->root.b, b->root.b, 32) == 0) { WHY("same checkpoint at size %" PRIu64, a->size); return AUDIT_CONSISTENT; }
+        WHY("two signed checkpoints of size %" PRIu64 " have different roots", a->size);
+        return AUDIT_FORK;
+    }
+    const note_checkpoint_t *lo = a->size < b->size ? a : b, *hi = a->size < b->size ? b : a;
+    if (merkle_verify_consistency(lo->size, hi->size, &lo->root, &hi->root, proof, proof_len) != QC_OK) {
+        WHY("the consistency proof from size %" PRIu64 " to %" PRIu64 " does not verify",
+            lo->size, hi->size);
+        return AUDIT_FORK;
+    }
+    WHY("grew consistently from %" PRIu64 " to %" PRIu64, lo->size, hi->size);
+    return AUDIT_CONSISTENT;
+}
+
+/* ---------------------------------------------------------------- the audit */
+
+static audit_verdict_t finish(audit_report_t *r, audit_verdict_t v, const char *a_text,
+                              const char *a_from, const char *b_text, const char *b_from) {
+    r->verdict = v;
+    if (v == AUDIT_FORK) {
+        r->evidence_text[0] = a_text;
+        r->evidence_from[0] = a_from;
+        r->evidence_text[1] = b_text;
+        r->evidence_from[1] = b_from;
+    }
+    return v;
+}
+
+/* Checks checkpoint c (text, from) against the newest (source k). Returns AUDIT_CONSISTENT to
+ * go on; otherwise the verdict is final and in r. */
+static audit_verdict_t check_against_newest(audit_report_t *r, const audit_source_t *src,
+                                            size_t count, const note_checkpoint_t *c,
+                                            const char *text, const char *from) {
+    const audit_seen_t *nw = &r->seen[r->newest];
+    const note_checkpoint_t *n = &nw->note.cp;
+    char why[256];
+    if (c->size == n->size) {
+        if (audit_compare(c, n, NULL, 0, why, sizeof why) == AUDIT_CONSISTENT) return AUDIT_CONSISTENT;
+        snprintf(r->reason, sizeof r->reason, "FORK: %s (%s and %s)", why, from, src[r->newest].name);
+        return finish(r, AUDIT_FORK, text, from, nw->text, src[r->newest].name);
+    }
+    uint64_t lo = c->size < n->size ? c->size : n->size, hi = c->size < n->size ? n->size : c->size;
+    bool served = false;
+    char last[256] = "no node could serve a consistency proof";
+    /* Any node that served a valid note may hold the larger size in its ledger (its head can
+     * be ahead of its signed note); one that does not answers with an error. */
+    for (size_t i = 0; i < count; i++) {
+        if (!r->seen[i].ok) continue;
+        qc_hash_t proof[MERKLE_PROOF_MAX];
+        size_t len = 0;
+        char pwhy[200] = "";
+        if (src[i].get_proof(src[i].ctx, lo, hi, proof, &len, pwhy, sizeof pwhy) != QC_OK) {
+            snprintf(last, sizeof last, "%s: %s", src[i].name, pwhy);
+            continue;
+        }
+        served = true;
+        if (audit_compare(c, n, proof, len, why, sizeof why) == AUDIT_CONSISTENT) return AUDIT_CONSISTENT;
+    }
+    if (!served) {
+        snprintf(r->reason, sizeof r->reason, "cannot check size %" PRIu64 " against %" PRIu64 ": %s",
+                 lo, hi, last);
+        r->verdict = AUDIT_ERROR;
+        return AUDIT_ERROR;
+    }
+    snprintf(r->reason, sizeof r->reason, "FORK: %s (%s and %s)", why, from, src[r->newest].name);
+    return finish(r, AUDIT_FORK, text, from, nw->text, src[r->newest].name);
+}
+
+static void fetch_all(audit_report_t *r, const char *chain_id, const qc_validator_set_t *vs,
+                      const audit_source_t *src, size_t count) {
+    for (size_t i = 0; i < count; i++) {
+        audit_seen_t *s = &r->seen[i];
+        size_t len = 0;
+        char why[200] = "";
+        if (src[i].get_note(src[i].ctx, &s->text, &len, why, sizeof why) != QC_OK) {
+            snprintf(s->error, sizeof s->error, "%s", why);
+            continue;
+        }
+        if (note_signed_open(s->text, len, chain_id, vs, &s->note, why, sizeof why) != QC_OK) {
+            snprintf(s->error, sizeof s->error, "served checkpoint does not verify: %s", why);
+            continue;
+        }
+        s->ok = true;
+        if (r->newest < 0 || s->note.cp.size > r->seen[r->newest].note.cp.size) r->newest = (int)i;
+    }
+}
+
+audit_verdict_t audit_run(const char *chain_id, const qc_validator_set_t *vs,
+                          const char *prev_text, const audit_source_t *sources, size_t count,
+                          audit_report_t *r) {
+    QC_ASSERT(count <= AUDIT_SOURCES_MAX);
+    memset(r, 0, sizeof *r);
+    r->newest = -1;
+    r->seen_count = count;
+    r->verdict = AUDIT_ERROR;
+    char why[200] = "";
+    if (prev_text && note_signed_open(prev_text, strlen(prev_text), chain_id, vs, &r->prev, why,
+                                      sizeof why) != QC_OK) {
+        snprintf(r->reason, sizeof r->reason, "the accepted checkpoint in the state file does not verify: %s", why);
+        return AUDIT_ERROR;
+    }
+    r->had_prev = prev_text != NULL;
+    fetch_all(r, chain_id, vs, sources, count);
+    if (r->newest < 0) {
+        snprintf(r->reason, sizeof r->reason, "no node served a valid quorum-signed checkpoint%s%s",
+                 count ? ": " : "", count ? r->seen[0].error : "");
+        return AUDIT_ERROR;
+    }
+    for (size_t i = 0; i < count; i++) {
+        if (!r->seen[i].ok || (int)i == r->newest) continue;
+        if (check_against_newest(r, sources, count, &r->seen[i].note.cp, r->seen[i].text,
+                                 sources[i].name) != AUDIT_CONSISTENT)
+            return r->verdict;
+    }
+    const note_checkpoint_t *n = &r->seen[r->newest].note.cp;
+    if (r->had_prev &&
+        check_against_newest(r, sources, count, &r->prev.cp, prev_text, "the state file") != AUDIT_CONSISTENT)
+        return r->verdict;
+    r->advanced = !r->had_prev || n->size > r->prev.cp.size;
+    if (!r->had_prev)
+        snprintf(r->reason, sizeof r->reason, "first checkpoint accepted: size %" PRIu64, n->size);
+    else if (n->size > r->prev.cp.size)
+        snprintf(r->reason, sizeof r->reason, "grew consistently from %" PRIu64 " to %" PRIu64,
+                 r->prev.cp.size, n->size);
+    else if (n->size == r->prev.cp.size)
+        snprintf(r->reason, sizeof r->reason, "unchanged at size %" PRIu64, n->size);
+    else
+        snprintf(r->reason, sizeof r->reason, "nodes serve size %" PRIu64 ", consistent with but "
+                 "older than the accepted %" PRIu64, n->size, r->prev.cp.size);
+    r->verdict = AUDIT_CONSISTENT;
+    return AUDIT_CONSISTENT;
+}
+
+void audit_report_free(audit_report_t *r) {
+    for (size_t i = 0; i < r->seen_count; i++) free(r->seen[i].text);
+    memset(r, 0, sizeof *r);
+}
+
+/* ---------------------------------------------------------------- state file */
+
+int audit_state_load(const char *path, const genesis_t *g, char **note, char *why,
+                     size_t why_cap) {
+    *note = NULL;
+    uint8_t *buf;
+    size_t len;
+    int rc = qc_file_read(path, STATE_FILE_BYTES_MAX, &buf, &len);
+    if (rc == QC_ERR_NOTFOUND) return rc;
+    if (rc != QC_OK) { WHY("%s: %s", path, qc_strerror(rc)); return rc; }
+    json_error_t jerr;
+    json_t *j = json_loadb((const char *)buf, len, JSON_REJECT_DUPLICATES, &jerr);
+    free(buf);
+    json_int_t version = 0, size = 0, accepted = 0;
+    const char *chain = NULL, *gh = NULL, *root = NULL, *text = NULL;
+    if (j == NULL || json_unpack_ex(j, &jerr, JSON_STRICT, "{s:I, s:s, s:s, s:I, s:s, s:s, s:I}",
+                                    "version", &version, "chain_id", &chain, "genesis_hash", &gh,
+                                    "tree_size", &size, "root", &root, "note", &text,
+                                    "accepted_ms", &accepted) != 0) {
+        WHY("%s: not an audit state file (%s)", path, jerr.text);
+        json_decref(j);
+        return QC_ERR_INVALID;
+    }
+    char ghex[65];
+    qc_hash_hex(ghex, &g->hash);
+    rc = QC_ERR_INVALID;
+    if (version != AUDIT_STATE_VERSION) WHY("%s: version %lld, expected %d", path, (long long)version, AUDIT_STATE_VERSION);
+    else if (strcmp(chain, g->chain_id) != 0 || strcmp(gh, ghex) != 0)
+        WHY("%s: state of chain %s, not of this genesis (%s)", path, chain, g->chain_id);
+    else if ((*note = strdup(text)) == NULL) WHY("out of memory");
+    else rc = QC_OK;
+    json_decref(j);
+    return rc;
+}
+
+int audit_state_save(const char *path, const genesis_t *g, const note_signed_t *s,
+                     const char *note_text, uint64_t now_ms) {
+    char ghex[65], rhex[65];
+    json_t *j = json_pack("{s:i, s:s, s:s, s:I, s:s, s:s, s:I}", "version", AUDIT_STATE_VERSION,
+                          "chain_id", g->chain_id, "genesis_hash", qc_hash_hex(ghex, &g->hash),
+                          "tree_size", (json_int_t)s->cp.size, "root",
+                          qc_hash_hex(rhex, &s->cp.root), "note", note_text, "accepted_ms",
+                          (json_int_t)now_ms);
+    char *text = j ? json_dumps(j, JSON_INDENT(2)) : NULL;
+    json_decref(j);
+    if (text == NULL) return QC_ERR_NOMEM;
+    size_t len = strlen(text);
+    char *withnl = realloc(text, len + 2);
+    if (withnl == NULL) { free(text); return QC_ERR_NOMEM; }
+    withnl[len] = '\n';
+    withnl[len + 1] = '\0';
+    int rc = qc_file_write_atomic(path, withnl, len + 1, 0644, false);
+    free(withnl);
+    return rc;
+}
