@@ -396,6 +396,16 @@ static void send_commits(pbft_t *p) {
 
 /* Committed (OSDI §4.2): q matching COMMITs of one view. The certificate alone proves it, so a
  * replica that missed the PRE-PREPARE still learns the block. */
+/* s->cert is complete: the block is committed. Its parent is known when this replica saw the
+ * block's PRE-PREPARE or prepared it, else zero (the block body names it). */
+static void mark_committed(pbft_slot_t *s) {
+    s->committed = true;
+    memset(&s->committed_parent, 0, sizeof s->committed_parent);
+    if (s->pp_valid && hash_eq(&s->digest, &s->cert.digest)) s->committed_parent = s->parent;
+    else if (s->has_prepared && hash_eq(&s->prepared.digest, &s->cert.digest))
+        s->committed_parent = s->prepared.parent;
+}
+
 static bool same_commit(const pbft_vote_t *a, const pbft_vote_t *b) {
     return a->valid && b->valid && a->view == b->view && hash_eq(&a->digest, &b->digest);
 }
@@ -416,10 +426,7 @@ static void check_committed(pbft_t *p, pbft_slot_t *s) {
         for (uint16_t j = 0; j < p->ep.n && c->count < p->q; j++)
             if (same_commit(v, &s->commits[j]))
                 c->sigs[c->count++] = (pbft_vote_sig_t){.replica = j, .sig = s->commits[j].sig};
-        s->committed = true;
-        if (s->pp_valid && hash_eq(&s->digest, &c->digest)) s->committed_parent = s->parent;
-        else if (s->has_prepared && hash_eq(&s->prepared.digest, &c->digest))
-            s->committed_parent = s->prepared.parent;
+        mark_committed(s);
         return;
     }
 }
@@ -561,6 +568,24 @@ static int on_vote(pbft_t *p, const pbft_msg_t *m) {
     return rc;
 }
 
+/* A retransmitted commit certificate: self-certifying, so accepted in any view or mode. */
+static int on_commit_cert(pbft_t *p, const pbft_msg_t *m) {
+    const pbft_commit_cert_t *c = m->cert;
+    if (!c || c->count > PBFT_Q_MAX) return drop(&p->stats.rx_malformed, QC_ERR_INVALID);
+    if (c->epoch != p->ep.epoch) return drop(&p->stats.rx_wrong_epoch, QC_ERR_STATE);
+    if (!pbft_in_window(p, c->height)) return drop(&p->stats.rx_out_of_window, QC_ERR_STATE);
+    pbft_slot_t *s = pbft_slot(p, c->height);
+    if (s->committed || c->height <= p->exec_height)
+        return drop(&p->stats.rx_duplicate, QC_ERR_DUPLICATE);
+    int rc = pbft_commit_cert_check(c, p->ep.n, p->cfg.verify, p->cfg.crypto_ctx,
+                                    &p->stats.sig_verifies);
+    if (rc != QC_OK) return drop(&p->stats.rx_bad_sig, rc);
+    s->cert = *c;
+    mark_committed(s);
+    pbft_advance(p);
+    return QC_OK;
+}
+
 static int on_heartbeat(pbft_t *p, const pbft_msg_t *m) {
     if (p->mode != PBFT_MODE_NORMAL || m->view != p->view)
         return drop(&p->stats.rx_stale, QC_ERR_STATE);
@@ -590,10 +615,10 @@ void pbft_replay_early(pbft_t *p) {
 }
 
 /* ---------------------------------------------------------------- checkpoints (OSDI §4.3) */
-void pbft_request_transfer(pbft_t *p) {
+void pbft_request_transfer(pbft_t *p, const pbft_checkpoint_cert_t *target) {
     p->transferring = true;
     p->fetch.from_height = p->exec_height;
-    p->fetch.target = p->stable;
+    p->fetch.target = *target;
     p->out_fetch = true;
     p->stats.transfers++;
 }
@@ -617,7 +642,7 @@ void pbft_set_stable(pbft_t *p, const pbft_checkpoint_cert_t *c) {
         for (int k = 0; k < PBFT_CKPT_TRACK; k++)
             if (p->ckpt_votes[r][k].height <= c->height) p->ckpt_votes[r][k].height = 0;
     if (p->propose_next <= c->height) p->propose_next = c->height + 1;
-    if (p->exec_height < c->height) pbft_request_transfer(p);
+    if (p->exec_height < c->height) pbft_request_transfer(p, &p->stable);
 }
 
 static void check_stable(pbft_t *p, uint64_t height, const qc_hash_t *digest) {
@@ -634,7 +659,16 @@ static void check_stable(pbft_t *p, uint64_t height, const qc_hash_t *digest) {
                 break;
             }
         }
-    if (c.count >= p->q) pbft_set_stable(p, &c);
+    if (c.count >= p->q) {
+        pbft_set_stable(p, &c);
+        return;
+    }
+    /* OSDI §4.3: f+1 matching votes beyond the high water mark include an honest replica, so
+     * this one is behind and cannot catch up inside its window: fetch up to there. (A replica
+     * that some faulty peer ignores may never see a quorum of votes otherwise.) */
+    bool beyond = height > p->stable.height + p->cfg.window && height > p->exec_height;
+    bool fetching = p->transferring && p->fetch.target.height >= height;
+    if (c.count >= p->f + 1 && beyond && !fetching) pbft_request_transfer(p, &c);
 }
 
 /* Remembers replica r's checkpoint vote in one of its PBFT_CKPT_TRACK places (its lowest is
@@ -741,7 +775,7 @@ int pbft_transfer_done(pbft_t *p, uint64_t height, const qc_hash_t *digest) {
         if (p->propose_next <= height) p->propose_next = height + 1;
     }
     if (height % p->cfg.checkpoint_interval == 0) checkpoint_applied(p, height);
-    if (p->stable.height > p->exec_height) pbft_request_transfer(p); /* moved on meanwhile */
+    if (p->stable.height > p->exec_height) pbft_request_transfer(p, &p->stable); /* moved on */
     pbft_advance(p);
     return QC_OK;
 }
@@ -776,26 +810,26 @@ int pbft_step(pbft_t *p, const pbft_msg_t *m) {
     case PBFT_MSG_HEARTBEAT: return on_heartbeat(p, m);
     case PBFT_MSG_VIEW_CHANGE: return pbft_on_view_change(p, m);
     case PBFT_MSG_NEW_VIEW: return pbft_on_new_view(p, m);
+    case PBFT_MSG_COMMIT_CERT: return on_commit_cert(p, m);
     default: return drop(&p->stats.rx_malformed, QC_ERR_INVALID);
     }
 }
 
 /* Retransmission, every base timeout: the own latest checkpoint vote and, while that
- * checkpoint is not stable, the own COMMITs below it. A replica that lost some COMMITs can then
- * still execute and vote, so a lost message never stalls the window. */
+ * checkpoint is not stable, the commit certificates below it. A replica that lost COMMITs (so
+ * that no single view has a quorum of them at it) can then still execute and vote, and a lost
+ * message never stalls the window. */
 void pbft_resend(pbft_t *p) {
     if (p->own_ckpt.height <= p->ep.base_height) return;
     send_own_checkpoint(p);
-    if (p->own_ckpt.height <= p->stable.height) return;
     for (uint64_t h = p->stable.height + 1; h <= p->own_ckpt.height; h++) {
         const pbft_slot_t *s = pbft_slot_peek(p, h);
-        if (!s || !s->commits[p->ep.self].valid) continue;
-        const pbft_vote_t *v = &s->commits[p->ep.self];
-        pbft_msg_t *m = pbft_out_msg(p, PBFT_MSG_COMMIT, PBFT_BROADCAST);
-        m->view = v->view;
+        if (!s || !s->committed) continue;
+        pbft_msg_t *m = pbft_out_msg(p, PBFT_MSG_COMMIT_CERT, PBFT_BROADCAST);
+        m->view = s->cert.view;
         m->height = h;
-        m->digest = v->digest;
-        m->sig = v->sig;
+        m->digest = s->cert.digest;
+        m->cert = &s->cert;
     }
 }
 

@@ -67,6 +67,7 @@ typedef enum {
     PBFT_MSG_VIEW_CHANGE = 5,/* moving to view; proofs of what is prepared      OSDI §4.4 */
     PBFT_MSG_NEW_VIEW = 6,   /* new primary's proof and re-proposals            OSDI §4.4 */
     PBFT_MSG_HEARTBEAT = 7,  /* primary is alive with nothing to propose */
+    PBFT_MSG_COMMIT_CERT = 8,/* a commit certificate, retransmitted to replicas that lag */
 } pbft_msg_type_t;
 
 /* What a signature covers. The node turns it into canonical, domain-separated bytes (type
@@ -163,9 +164,10 @@ typedef struct {
 } pbft_new_view_t;
 
 /* A decoded peer message. For PRE-PREPARE/PREPARE/COMMIT/CHECKPOINT/HEARTBEAT the header fields
- * and sig are the statement (pbft_msg_stmt). For VIEW-CHANGE and NEW-VIEW the body pointer
- * carries everything (header epoch/view/from must match it; sig unused). Bodies are borrowed:
- * for pbft_step() for the duration of the call; in the outbox until the next input. */
+ * and sig are the statement (pbft_msg_stmt). For VIEW-CHANGE, NEW-VIEW and COMMIT-CERT the body
+ * pointer carries everything that is signed (header epoch/view/from must match it; sig
+ * unused). Bodies are borrowed: for pbft_step() for the duration of the call; in the outbox
+ * until the next input. */
 typedef struct {
     pbft_msg_type_t type;
     uint16_t from;
@@ -178,6 +180,7 @@ typedef struct {
     qc_sig_t sig;
     const pbft_view_change_t *vc;
     const pbft_new_view_t *nv;
+    const pbft_commit_cert_t *cert;
 } pbft_msg_t;
 
 /* Fills a statement; digest and parent may be NULL (zero). */
@@ -273,9 +276,13 @@ typedef struct {
     qc_hash_t parent;                  /* the block must extend exactly this digest */
 } pbft_validate_t;
 
+/* State transfer: fetch the committed blocks (from_height, target.height] with their commit
+ * certificates, the last one with digest target.digest. target carries at least f+1 matching
+ * CHECKPOINT signatures (a quorum when it is stable; f+1 already include an honest replica);
+ * each fetched block is verified by its own commit certificate. */
 typedef struct {
     uint64_t from_height;              /* exclusive: last height the core output */
-    pbft_checkpoint_cert_t target;     /* fetch blocks up to target.height, last = digest */
+    pbft_checkpoint_cert_t target;
 } pbft_fetch_t;
 
 typedef struct {

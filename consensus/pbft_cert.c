@@ -21,6 +21,7 @@ const char *pbft_msg_type_name(int type) {
     case PBFT_MSG_VIEW_CHANGE: return "VIEW-CHANGE";
     case PBFT_MSG_NEW_VIEW: return "NEW-VIEW";
     case PBFT_MSG_HEARTBEAT: return "HEARTBEAT";
+    case PBFT_MSG_COMMIT_CERT: return "COMMIT-CERT";
     default: return "UNKNOWN";
     }
 }

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "pbft_sim_internal.h"
 
@@ -348,6 +349,33 @@ static void step_time(sim_t *s, int *next_event) {
     }
 }
 
+/* The end state of every replica, for a replay's trace: a stuck run shows where it stuck. */
+static void dump_state(sim_t *s) {
+    for (int i = 0; i < s->node_count && s->o.trace; i++) {
+        const sim_node_t *nd = &s->nodes[i];
+        if (!nd->exists) continue;
+        const pbft_t *p = nd->core;
+        sim_trace(s, 1, "end r%d %s%s h=%llu v=%llu %s stable=%llu", nd->idx,
+                  sim_byz_name(nd->byz), nd->up ? "" : " (down)",
+                  (unsigned long long)nd->ledger_height, (unsigned long long)pbft_view(p),
+                  pbft_mode(p) == PBFT_MODE_VIEW_CHANGE ? "view-change" : "normal",
+                  (unsigned long long)pbft_stable_height(p));
+        for (uint64_t h = p->stable.height + 1; h <= p->stable.height + p->cfg.window; h++) {
+            const pbft_slot_t *sl = &p->slots[h % p->cfg.window];
+            if (sl->height != h) continue;
+            char line[160];
+            int off = snprintf(line, sizeof line, "  h=%llu pp=%d val=%d prep=%d/%d commit=%d",
+                               (unsigned long long)h, sl->pp_valid, sl->validation,
+                               sl->n_prepares, sl->prepared_now, sl->committed);
+            for (uint16_t r = 0; r < p->ep.n && off < 150; r++)
+                if (sl->commits[r].valid)
+                    off += snprintf(line + off, sizeof line - off, " c%u@v%llu", r,
+                                    (unsigned long long)sl->commits[r].view);
+            sim_trace(s, 1, "%s", line);
+        }
+    }
+}
+
 static void collect(sim_t *s) {
     sim_result_t *r = s->r;
     r->n = s->n;
@@ -401,10 +429,64 @@ int sim_run(const sim_opts_t *o, sim_result_t *r) {
             full |= s->nodes[i].ledger_height + 2 * PBFT_WINDOW_MAX >= SIM_HEIGHT_MAX;
         if (full) break;
     }
+    dump_state(s);
     collect(s);
     r->ok = !s->failed;
     if (r->ok) r->failure[0] = 0;
     teardown(s);
     free(s);
     return r->ok ? 0 : -1;
+}
+
+static void sweep_count(sim_sweep_t *st, const sim_opts_t *o, const sim_result_t *r) {
+    st->seeds++;
+    st->by_n[o->n]++;
+    for (int i = 0; i < o->n; i++) st->by_byz[o->byz[i]]++;
+    for (int e = 0; e < o->event_count; e++)
+        st->partitions += o->events[e].kind == SIM_EV_PARTITION || o->events[e].kind == SIM_EV_ONEWAY;
+    st->lossy += o->loss_permille > 0;
+    st->blocks += r->max_height;
+    st->view_changes += r->view_changes;
+    st->transfers += r->transfers;
+    st->crashes += r->crashes;
+    st->bad_sig += r->rx_bad_sig;
+    st->bad_view_change += r->rx_bad_view_change;
+    st->bad_new_view += r->rx_bad_new_view;
+}
+
+uint64_t sim_sweep(uint64_t from, uint64_t count, FILE *out, sim_sweep_t *st) {
+    memset(st, 0, sizeof *st);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (uint64_t seed = from; seed < from + count; seed++) {
+        sim_opts_t o;
+        sim_result_t r;
+        sim_opts_from_seed(seed, &o);
+        if (sim_run(&o, &r) != 0) {
+            st->failed++;
+            fprintf(out, "FAIL %s\n  replay: make sim SEED=%llu\n", r.failure,
+                    (unsigned long long)seed);
+        }
+        sweep_count(st, &o, &r);
+        if ((seed - from + 1) % 10000 == 0) {
+            fprintf(out, "... %llu seeds, %llu failed\n", (unsigned long long)(seed - from + 1),
+                    (unsigned long long)st->failed);
+            fflush(out);
+        }
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    st->secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    fprintf(out, "pbft sim: %llu seeds (%llu..%llu) in %.1f s, %llu failed; n=4:%llu 5:%llu "
+            "7:%llu 9:%llu 10:%llu; %llu blocks, %llu view changes, %llu transfers, %llu "
+            "crashes, %llu partitions; dropped %llu bad signatures, %llu bad VIEW-CHANGEs, %llu "
+            "bad NEW-VIEWs\n", (unsigned long long)count, (unsigned long long)from,
+            (unsigned long long)(from + count - 1), st->secs, (unsigned long long)st->failed,
+            (unsigned long long)st->by_n[4], (unsigned long long)st->by_n[5],
+            (unsigned long long)st->by_n[7], (unsigned long long)st->by_n[9],
+            (unsigned long long)st->by_n[10], (unsigned long long)st->blocks,
+            (unsigned long long)st->view_changes, (unsigned long long)st->transfers,
+            (unsigned long long)st->crashes, (unsigned long long)st->partitions,
+            (unsigned long long)st->bad_sig, (unsigned long long)st->bad_view_change,
+            (unsigned long long)st->bad_new_view);
+    return st->failed;
 }

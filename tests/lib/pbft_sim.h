@@ -89,6 +89,19 @@ void sim_opts_quiet(uint64_t seed, int n, sim_opts_t *o);
 /* Runs one simulation. Returns 0 when every checker passed, -1 otherwise (r->failure says
  * what, and the seed). */
 int sim_run(const sim_opts_t *o, sim_result_t *r);
+/* What a sweep over many seeds ran into (sim_sweep). */
+typedef struct {
+    uint64_t seeds, failed, blocks, view_changes, transfers, crashes, partitions, lossy;
+    uint64_t bad_sig, bad_view_change, bad_new_view;
+    uint64_t by_n[PBFT_N_MAX + 1];
+    uint64_t by_byz[SIM_BYZ_KINDS];
+    double secs;
+} sim_sweep_t;
+
+/* Runs seeds from..from+count-1 (sim_opts_from_seed), printing each failure with its replay
+ * command, progress every 10000 seeds and a summary line to out. Returns the failures. */
+uint64_t sim_sweep(uint64_t from, uint64_t count, FILE *out, sim_sweep_t *st);
+
 /* One line describing o (size, Byzantine kinds, faults) for traces and failures. */
 void sim_describe(const sim_opts_t *o, char *buf, size_t len);
 const char *sim_byz_name(sim_byz_t b);

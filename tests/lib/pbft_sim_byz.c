@@ -103,6 +103,14 @@ static bool forge(sim_t *s, sim_node_t *nd, const pbft_msg_t *m) {
         forged_view_change(s, nd, m);
         return true;
     }
+    if (m->type == PBFT_MSG_COMMIT_CERT && m->cert) { /* a certificate with a forged vote */
+        pbft_commit_cert_t c = *m->cert;
+        c.sigs[sim_below(s, c.count)].sig.b[0] ^= 1;
+        pbft_msg_t f = *m;
+        f.cert = &c;
+        sim_send(s, nd, &f);
+        return true;
+    }
     if (m->type == PBFT_MSG_NEW_VIEW || !sim_chance(s, 250)) return false;
     pbft_msg_t c = *m;
     c.sig.b[sim_below(s, QC_SIG_BYTES)] ^= 0x40; /* a signature that does not verify */

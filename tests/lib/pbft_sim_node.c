@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "pbft_sim_internal.h"
+#include "pbft_testutil.h"
 
 /* ---------------------------------------------------------------- randomness, fake crypto */
 static uint64_t mix64(uint64_t z) {
@@ -21,37 +22,16 @@ uint64_t sim_rnd(sim_t *s) {
 uint64_t sim_below(sim_t *s, uint64_t n) { return n ? sim_rnd(s) % n : 0; }
 bool sim_chance(sim_t *s, uint32_t permille) { return sim_below(s, 1000) < permille; }
 
-/* A MAC-like fake signature: only the holder of key[replica] (the simulator acting for that
- * replica, or for its twin) can produce it; forging means guessing 64 bits. */
-static void fake_sig(uint64_t key, const pbft_stmt_t *st, qc_sig_t *sig) {
-    uint64_t h = mix64(key ^ st->type);
-    uint64_t w[5] = {st->replica, st->epoch, st->view, st->height, 0};
-    for (int i = 0; i < 4; i++) h = mix64(h ^ w[i]);
-    for (int i = 0; i < 32; i += 8) {
-        uint64_t a, b;
-        memcpy(&a, st->digest.b + i, 8);
-        memcpy(&b, st->parent.b + i, 8);
-        h = mix64(h ^ a);
-        h = mix64(h ^ b);
-    }
-    for (int i = 0; i < 8; i++) {
-        h = mix64(h + (uint64_t)i);
-        memcpy(sig->b + 8 * i, &h, 8);
-    }
-}
-
 void sim_sign(void *ctx, const pbft_stmt_t *st, qc_sig_t *sig) {
     sim_node_t *nd = ctx;
     QC_ASSERT(st->replica == nd->ident); /* the core only ever signs as itself */
-    fake_sig(nd->sim->keys[nd->ident], st, sig);
+    pbft_fake_sign(nd->sim->keys[nd->ident], st, sig);
 }
 
 bool sim_verify(void *ctx, const pbft_stmt_t *st, const qc_sig_t *sig) {
     sim_node_t *nd = ctx;
     if (st->replica >= SIM_IDENT_MAX) return false;
-    qc_sig_t want;
-    fake_sig(nd->sim->keys[st->replica], st, &want);
-    return memcmp(want.b, sig->b, QC_SIG_BYTES) == 0;
+    return pbft_fake_verify(nd->sim->keys[st->replica], st, sig);
 }
 
 /* ---------------------------------------------------------------- blocks */
@@ -136,32 +116,16 @@ void sim_heap_free(sim_t *s) {
 }
 
 /* ---------------------------------------------------------------- network */
-static void *copy_body(const pbft_msg_t *m) {
-    if (m->type == PBFT_MSG_VIEW_CHANGE && m->vc) {
-        pbft_view_change_t *vc = malloc(sizeof *vc);
-        QC_ASSERT(vc != NULL);
-        *vc = *m->vc;
-        return vc;
-    }
-    if (m->type == PBFT_MSG_NEW_VIEW && m->nv) {
-        sim_nv_blob_t *b = malloc(sizeof *b);
-        QC_ASSERT(b != NULL);
-        b->nv = *m->nv;
-        for (uint8_t i = 0; i < m->nv->vc_count && i < PBFT_Q_MAX; i++) b->vcs[i] = *m->nv->vcs[i];
-        return b;
-    }
-    return NULL;
-}
-
+/* Twins: the two copies of an identity live in two network halves; every other replica talks
+ * to (and hears) only the copy on its side. */
 static int route(const sim_t *s, const sim_node_t *from, uint16_t to_ident) {
-    int pick = -1;
     for (int i = 0; i < s->node_count; i++) {
         const sim_node_t *nd = &s->nodes[i];
         if (nd->ident != to_ident || !nd->exists) continue;
-        if (nd->byz != SIM_BYZ_TWIN || nd->side == from->side) return i;
-        if (pick < 0) pick = i;
+        bool twin_link = nd->byz == SIM_BYZ_TWIN || from->byz == SIM_BYZ_TWIN;
+        if (!twin_link || nd->side == from->side) return i;
     }
-    return pick;
+    return -1;
 }
 
 static void enqueue(sim_t *s, int to, const pbft_msg_t *m, uint64_t delay) {
@@ -172,7 +136,8 @@ static void enqueue(sim_t *s, int to, const pbft_msg_t *m, uint64_t delay) {
     ev.msg = *m;
     ev.msg.vc = NULL;
     ev.msg.nv = NULL;
-    ev.blob = copy_body(m);
+    ev.msg.cert = NULL;
+    ev.blob = pbft_body_copy(m);
     heap_push(s, &ev);
 }
 
@@ -445,12 +410,7 @@ void sim_deliver(sim_t *s, sim_ev_t *ev) {
         nd->future[nd->future_count++] = *ev; /* a node buffers the next epoch's traffic */
         return;
     }
-    if (m.type == PBFT_MSG_VIEW_CHANGE) m.vc = ev->blob;
-    if (m.type == PBFT_MSG_NEW_VIEW && ev->blob) {
-        sim_nv_blob_t *b = ev->blob;
-        for (uint8_t i = 0; i < b->nv.vc_count && i < PBFT_Q_MAX; i++) b->nv.vcs[i] = &b->vcs[i];
-        m.nv = &b->nv;
-    }
+    pbft_body_bind(&m, ev->blob);
     int rc = pbft_step(nd->core, &m);
     QC_ASSERT(rc != QC_ERR_FULL);
     s->r->msgs_delivered++;

@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "pbft_sim.h"
 
@@ -29,38 +28,6 @@ static int replay(uint64_t seed, int level) {
     return rc == 0 ? 0 : 1;
 }
 
-static int sweep(uint64_t from, uint64_t count) {
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    uint64_t failed = 0, blocks = 0, vcs = 0, by_n[17] = {0};
-    for (uint64_t seed = from; seed < from + count; seed++) {
-        sim_opts_t o;
-        sim_result_t r;
-        sim_opts_from_seed(seed, &o);
-        if (sim_run(&o, &r) != 0) {
-            failed++;
-            printf("FAIL %s\n  replay: make sim SEED=%llu\n", r.failure, (unsigned long long)seed);
-        }
-        blocks += r.max_height;
-        vcs += r.view_changes;
-        by_n[o.n]++;
-        if ((seed - from + 1) % 10000 == 0) {
-            printf("... %llu seeds, %llu failed\n", (unsigned long long)(seed - from + 1),
-                   (unsigned long long)failed);
-            fflush(stdout);
-        }
-    }
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-    printf("%llu seeds (%llu..%llu) in %.1f s: %llu failed; n=4:%llu 5:%llu 7:%llu 9:%llu 10:%llu;"
-           " %llu blocks, %llu view changes\n", (unsigned long long)count,
-           (unsigned long long)from, (unsigned long long)(from + count - 1), secs,
-           (unsigned long long)failed, (unsigned long long)by_n[4], (unsigned long long)by_n[5],
-           (unsigned long long)by_n[7], (unsigned long long)by_n[9], (unsigned long long)by_n[10],
-           (unsigned long long)blocks, (unsigned long long)vcs);
-    return failed ? 1 : 0;
-}
-
 int main(int argc, char **argv) {
     uint64_t seeds = 0, from = 1, seed = 0;
     int level = 0;
@@ -77,5 +44,6 @@ int main(int argc, char **argv) {
     }
     if (one) return replay(seed, level);
     if (!seeds) usage();
-    return sweep(from, seeds);
+    sim_sweep_t st;
+    return sim_sweep(from, seeds, stdout, &st) ? 1 : 0;
 }
