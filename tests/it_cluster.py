@@ -9,7 +9,9 @@ import json, os, shutil, signal, socket, subprocess, time
 
 from cluster import BIN, CITIES, Cluster, port_base
 
-BASE = port_base(20000, 20000)
+# 20000..31699 (+1004 for the APIs) stays below the kernel's ephemeral ports (32768..), which an
+# outgoing connection may hold; it_api.py uses 10000.., it_audit.py 4000...
+BASE = port_base(20000, 11700)
 C = Cluster("it_cluster", BASE)
 TMP, procs = C.tmp, C.procs
 fail, check, api, start, stop_all, wait_for = C.fail, C.check, C.api, C.start, C.stop_all, C.wait_for
