@@ -49,8 +49,9 @@ typedef struct {
     uint32_t n;                             /* validators in the epoch, self included */
     net_peer_config_t peers[NET_PEERS_MAX]; /* indexed by validator index */
     qc_hash_t chain;                        /* chain binding: the genesis hash */
-    char listen_addr[NET_ADDR_MAX];         /* "0.0.0.0:7001"; port 0 picks a free port;
-                                               "" only if no lower index will ever dial us */
+    char listen_addr[NET_ADDR_MAX];         /* "0.0.0.0:7001" (or a host name); port 0 picks
+                                               a free port; "" only for validator 0, which
+                                               no one dials */
     uint32_t frame_bytes_max;               /* largest payload; default 16 MiB */
     size_t send_queue_bytes_max;            /* per peer, wire bytes not yet written; default
                                                64 MiB, must hold one largest frame */
@@ -126,8 +127,9 @@ struct net {
 };
 
 /* Validates cfg (copied), binds and listens, and starts dialling every higher-index peer.
- * on_message and on_peer_state are required; user is passed to both. On error nothing was
- * created and no callback will run: QC_ERR_INVALID (bad config or address), QC_ERR_IO (bind or
+ * on_message and on_peer_state are required; user is passed to both. A host-name listen
+ * address is resolved here, synchronously. On error nothing was created and no callback will
+ * run: QC_ERR_INVALID (bad config or address, unresolvable listen host), QC_ERR_IO (bind or
  * listen failed, e.g. the port is taken), QC_ERR_CRYPTO. */
 int net_init(net_t *net, uv_loop_t *loop, const net_config_t *cfg, net_message_cb on_message,
              net_peer_state_cb on_peer_state, void *user);
