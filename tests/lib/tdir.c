@@ -3,7 +3,6 @@
 #include "tdir.h"
 
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,21 +10,15 @@
 #include <unistd.h>
 
 #include "qc.h"
+#include "tmpdir.h"
 
+/* Scratch directories come from tmpdir.c (shared with the LevelDB tests); here a failure is a
+ * test-setup bug and aborts. */
 void tdir_make(char out[TDIR_PATH_MAX], const char *tag) {
-    int n = snprintf(out, TDIR_PATH_MAX, "/tmp/qc_%s_XXXXXX", tag);
-    QC_ASSERT(n > 0 && n < TDIR_PATH_MAX);
-    QC_ASSERT(mkdtemp(out) != NULL);
+    QC_ASSERT(tmpdir_make(out, TDIR_PATH_MAX, tag) == 0);
 }
 
-static int remove_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
-void tdir_remove(const char *dir) { nftw(dir, remove_cb, 16, FTW_DEPTH | FTW_PHYS); }
+void tdir_remove(const char *dir) { (void)tmpdir_remove(dir); }
 
 void tdir_path(char out[TDIR_PATH_MAX], const char *dir, const char *name) {
     int n = snprintf(out, TDIR_PATH_MAX, "%s/%s", dir, name);
