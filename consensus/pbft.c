@@ -514,8 +514,22 @@ static bool keep_early(pbft_t *p, const pbft_msg_t *m) {
     return true;
 }
 
+/* A signed message of a later view shows its sender is there. f+1 such senders include an
+ * honest one, so the join rule (OSDI §4.5.2) applies to them as to VIEW-CHANGEs: a replica
+ * that restarted, or missed a view change, joins; the VIEW-CHANGE it then sends for the
+ * current view makes that view's primary send it the NEW-VIEW again. */
+static void note_later_view(pbft_t *p, const pbft_msg_t *m) {
+    if (m->view <= p->view || m->view <= p->vc_views[m->from]) return;
+    pbft_stmt_t st;
+    pbft_msg_stmt(m, &st);
+    if (!pbft_verify(p, &st, &m->sig)) return;
+    p->vc_views[m->from] = m->view;
+    pbft_check_join(p);
+}
+
 static int check_view(pbft_t *p, const pbft_msg_t *m) {
     if (p->mode == PBFT_MODE_NORMAL && m->view == p->view) return QC_OK;
+    note_later_view(p, m);
     if (keep_early(p, m))
         return QC_ERR_DUPLICATE; /* held, not dropped: the caller reports QC_OK */
     return drop(&p->stats.rx_stale, QC_ERR_STATE);
@@ -557,6 +571,7 @@ static int on_vote(pbft_t *p, const pbft_msg_t *m) {
         if (rc != QC_OK) return rc == QC_ERR_DUPLICATE ? QC_OK : rc;
         if (m->from == primary_of(p, m->view)) return drop(&p->stats.rx_malformed, QC_ERR_INVALID);
     } else if (m->view > p->view) {
+        note_later_view(p, m);
         return drop(&p->stats.rx_stale, QC_ERR_STATE);
     }
     if (!pbft_in_window(p, m->height)) return drop(&p->stats.rx_out_of_window, QC_ERR_STATE);
@@ -587,8 +602,10 @@ static int on_commit_cert(pbft_t *p, const pbft_msg_t *m) {
 }
 
 static int on_heartbeat(pbft_t *p, const pbft_msg_t *m) {
-    if (p->mode != PBFT_MODE_NORMAL || m->view != p->view)
+    if (p->mode != PBFT_MODE_NORMAL || m->view != p->view) {
+        note_later_view(p, m);
         return drop(&p->stats.rx_stale, QC_ERR_STATE);
+    }
     if (m->from != primary_of(p, m->view)) return drop(&p->stats.rx_malformed, QC_ERR_INVALID);
     pbft_stmt_t st;
     pbft_msg_stmt(m, &st);
@@ -616,6 +633,7 @@ void pbft_replay_early(pbft_t *p) {
 
 /* ---------------------------------------------------------------- checkpoints (OSDI §4.3) */
 void pbft_request_transfer(pbft_t *p, const pbft_checkpoint_cert_t *target) {
+    if (p->transferring && p->fetch.target.height >= target->height) return; /* already asked */
     p->transferring = true;
     p->fetch.from_height = p->exec_height;
     p->fetch.target = *target;

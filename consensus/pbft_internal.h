@@ -58,6 +58,7 @@ void pbft_install_epoch(pbft_t *p, const pbft_epoch_t *ep);
 
 /* pbft_view.c */
 void pbft_start_view_change(pbft_t *p, uint64_t view);
+void pbft_check_join(pbft_t *p);
 int pbft_on_view_change(pbft_t *p, const pbft_msg_t *m);
 int pbft_on_new_view(pbft_t *p, const pbft_msg_t *m);
 void pbft_view_tick(pbft_t *p);

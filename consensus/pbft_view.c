@@ -160,7 +160,7 @@ static int count_vc_error(pbft_t *p, int rc) {
 
 /* OSDI §4.5.2: f+1 replicas asking for higher views include an honest one, so join the
  * highest view that f+1 of them ask for at least, even before this replica's timer fires. */
-static void check_join(pbft_t *p) {
+void pbft_check_join(pbft_t *p) {
     uint64_t views[PBFT_N_MAX];
     int k = 0;
     for (uint16_t r = 0; r < p->ep.n; r++)
@@ -201,7 +201,7 @@ int pbft_on_view_change(pbft_t *p, const pbft_msg_t *m) {
         p->vc_valid[m->from] = true;
         p->vc_hash[m->from] = hash;
     }
-    check_join(p);
+    pbft_check_join(p);
     vc_progress(p);
     return QC_OK;
 }

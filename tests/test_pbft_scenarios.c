@@ -1,0 +1,220 @@
+/* test_pbft_scenarios.c - named PBFT scenarios run in the simulator, each checked two ways: its
+ * own assertions, and its event trace against the expected trace in tests/pbft/<name>.trace,
+ * so any change of behaviour shows up as a readable diff. QC_UPDATE_GOLDEN=1 rewrites the
+ * expected traces; QC_SRCDIR names the source tree (default "."). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pbft_sim.h"
+
+static void event(sim_opts_t *o, uint64_t t, sim_ev_kind_t kind, int a, uint32_t mask) {
+    sim_event_spec_t *e = &o->events[o->event_count++];
+    memset(e, 0, sizeof *e);
+    e->time = t;
+    e->kind = kind;
+    e->a = a;
+    e->mask = mask;
+}
+
+static char *read_all(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    char *buf = NULL;
+    size_t cap = 0;
+    *len = 0;
+    for (;;) {
+        if (*len + 4096 > cap) {
+            cap = cap * 2 + 4096;
+            buf = realloc(buf, cap);
+            assert_non_null(buf);
+        }
+        size_t n = fread(buf + *len, 1, cap - *len, f);
+        *len += n;
+        if (n == 0) break;
+    }
+    fclose(f);
+    return buf;
+}
+
+/* Runs o with an event trace; compares it with (or, QC_UPDATE_GOLDEN=1, writes) the golden. */
+static void run_golden(const char *name, sim_opts_t *o, sim_result_t *r) {
+    char *got = NULL;
+    size_t got_len = 0;
+    FILE *mem = open_memstream(&got, &got_len);
+    assert_non_null(mem);
+    o->trace = mem;
+    o->trace_level = 1;
+    int rc = sim_run(o, r);
+    fclose(mem);
+    if (rc != 0) printf("%s: %s\n", name, r->failure);
+    assert_int_equal(rc, 0);
+    const char *dir = getenv("QC_SRCDIR") ? getenv("QC_SRCDIR") : ".";
+    char path[512];
+    snprintf(path, sizeof path, "%s/tests/pbft/%s.trace", dir, name);
+    const char *update = getenv("QC_UPDATE_GOLDEN");
+    if (update && !strcmp(update, "1")) {
+        FILE *f = fopen(path, "wb");
+        assert_non_null(f);
+        assert_int_equal(fwrite(got, 1, got_len, f), got_len);
+        fclose(f);
+    } else {
+        size_t want_len = 0;
+        char *want = read_all(path, &want_len);
+        if (!want) printf("missing %s (QC_UPDATE_GOLDEN=1 writes it)\n", path);
+        assert_non_null(want);
+        if (want_len != got_len || memcmp(want, got, got_len) != 0) {
+            size_t line = 1, i = 0;
+            while (i < got_len && i < want_len && got[i] == want[i]) line += got[i++] == '\n';
+            printf("%s: trace differs from %s at line %zu (QC_UPDATE_GOLDEN=1 to accept)\n",
+                   name, path, line);
+            fail();
+        }
+        free(want);
+    }
+    free(got);
+}
+
+static void quiet(sim_opts_t *o, int n) {
+    sim_opts_quiet(11, n, o);
+    o->fault_ticks = 120;
+    o->live_blocks = 4;
+}
+
+static void test_normal_case(void **state) {
+    (void)state;
+    sim_opts_t o;
+    sim_result_t r;
+    quiet(&o, 4);
+    run_golden("normal", &o, &r);
+    assert_int_equal(r.view_changes, 0);
+    assert_int_equal(r.view_max, 0);
+    assert_true(r.min_height >= 30);
+    assert_int_equal(r.rx_conflict, 0);
+}
+
+static void test_primary_crash(void **state) {
+    (void)state;
+    sim_opts_t o;
+    sim_result_t r;
+    quiet(&o, 4);
+    o.fault_ticks = 150;
+    event(&o, 20, SIM_EV_CRASH, 0, 0); /* the primary of view 0; back at the heal */
+    run_golden("primary_crash", &o, &r);
+    assert_int_equal(r.view_max, 1);
+    assert_true(r.new_views >= 3);
+    assert_int_equal(r.crashes, 1);
+}
+
+static void test_equivocating_primary(void **state) {
+    (void)state;
+    sim_opts_t o;
+    sim_result_t r;
+    quiet(&o, 4);
+    o.byz[0] = SIM_BYZ_EQUIVOCATE;
+    o.twin_side[1] = 0;
+    run_golden("equivocating_primary", &o, &r);
+    assert_true(r.view_max >= 1);  /* it cannot get a block prepared: replaced */
+    assert_true(r.rx_conflict > 0 || r.view_changes > 0);
+}
+
+static void test_view_change_during_view_change(void **state) {
+    (void)state;
+    sim_opts_t o;
+    sim_result_t r;
+    quiet(&o, 7);
+    o.fault_ticks = 200;
+    event(&o, 20, SIM_EV_CRASH, 0, 0); /* primary of view 0 */
+    event(&o, 40, SIM_EV_CRASH, 1, 0); /* primary of view 1, while the change to 1 runs */
+    run_golden("view_change_during_view_change", &o, &r);
+    assert_int_equal(r.view_max, 2);
+    assert_int_equal(r.crashes, 2);
+}
+
+static void test_checkpoint_and_gc(void **state) {
+    (void)state;
+    sim_opts_t o;
+    sim_result_t r;
+    quiet(&o, 4);
+    o.core.checkpoint_interval = 2;
+    o.core.window = 4;
+    o.core.pipeline_max = 2;
+    o.live_blocks = 12;
+    run_golden("checkpoint_gc", &o, &r);
+    assert_true(r.checkpoints >= 4 * 6);   /* every replica, every other height */
+    assert_true(r.gc_slots >= 4 * 12);
+}
+
+static void test_crash_between_prepare_and_commit(void **state) {
+    (void)state;
+    sim_opts_t o;
+    sim_result_t r;
+    quiet(&o, 4);
+    o.fault_ticks = 150;
+    event(&o, 0, SIM_EV_CRASH_PREPARED, 2, 0);
+    o.events[0].b = 3;  /* height */
+    o.events[0].c = 40; /* down for 40 ticks */
+    run_golden("crash_prepare_commit", &o, &r);
+    assert_int_equal(r.crashes, 1);
+    assert_int_equal(r.new_views, 0); /* the others never changed view */
+}
+
+static void test_state_transfer_after_partition(void **state) {
+    (void)state;
+    sim_opts_t o;
+    sim_result_t r;
+    quiet(&o, 4);
+    o.core.checkpoint_interval = 2;
+    o.core.window = 4;
+    o.fault_ticks = 200;
+    event(&o, 10, SIM_EV_PARTITION, 0, 1u << 3);
+    event(&o, 120, SIM_EV_HEAL, 0, 0);
+    run_golden("state_transfer_partition", &o, &r);
+    assert_true(r.transfers >= 1);
+    assert_int_equal(r.new_views, 0); /* the isolated replica alone cannot move the view */
+}
+
+static void test_bad_new_view(void **state) {
+    (void)state;
+    sim_opts_t o;
+    sim_result_t r;
+    quiet(&o, 4);
+    o.fault_ticks = 150;
+    o.byz[1] = SIM_BYZ_BAD_NV;         /* primary of view 1 */
+    event(&o, 20, SIM_EV_CRASH, 0, 0);
+    run_golden("bad_new_view", &o, &r);
+    assert_true(r.rx_bad_new_view >= 2);
+    assert_true(r.view_max >= 2);
+}
+
+static void test_epoch_switch(void **state) {
+    (void)state;
+    sim_opts_t o;
+    sim_result_t r;
+    quiet(&o, 4);
+    o.epoch_at = 6; /* block 6 adds a fifth replica from checkpoint 8 on */
+    o.live_blocks = 10;
+    run_golden("epoch_switch", &o, &r);
+    assert_int_equal(r.epoch_switches, 4);
+    assert_true(r.min_height >= 14);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_normal_case),
+        cmocka_unit_test(test_primary_crash),
+        cmocka_unit_test(test_equivocating_primary),
+        cmocka_unit_test(test_view_change_during_view_change),
+        cmocka_unit_test(test_checkpoint_and_gc),
+        cmocka_unit_test(test_crash_between_prepare_and_commit),
+        cmocka_unit_test(test_state_transfer_after_partition),
+        cmocka_unit_test(test_bad_new_view),
+        cmocka_unit_test(test_epoch_switch),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
