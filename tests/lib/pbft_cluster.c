@@ -1,6 +1,7 @@
 /* pbft_cluster.c - the lockstep PBFT test cluster (see pbft_cluster.h). */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "pbft_cluster.h"
 #include "pbft_testutil.h"
@@ -11,6 +12,12 @@ typedef struct {
 } pc_ctx_t;
 
 static pc_ctx_t ctxs[PBFT_N_MAX + 1]; /* one cluster at a time */
+
+static uint64_t now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 static void cb_sign(void *ctx, const pbft_stmt_t *st, qc_sig_t *sig) {
     pc_ctx_t *x = ctx;
@@ -84,16 +91,37 @@ static void send(pc_t *c, int from, const pbft_msg_t *m) {
     }
 }
 
+static bool same_key(const pbft_persist_t *a, const pbft_persist_t *b) {
+    return a->kind == b->kind && a->epoch == b->epoch &&
+           (a->kind != PBFT_REC_SLOT || a->slot.height == b->slot.height);
+}
+
+/* Stores r as a node's store would: it replaces the record with the same key, a checkpoint
+ * lets the log below it go, an epoch lets older epochs go. */
+static void disk_put(pc_node_t *nd, const pbft_persist_t *r) {
+    size_t keep = 0;
+    for (size_t k = 0; k < nd->disk_count; k++) {
+        const pbft_persist_t *o = &nd->disk[k];
+        bool gone = same_key(o, r) ||
+                    (r->kind == PBFT_REC_CHECKPOINT && o->kind == PBFT_REC_SLOT &&
+                     o->slot.height <= r->checkpoint.height) ||
+                    (r->kind == PBFT_REC_EPOCH && o->epoch < r->epoch);
+        if (!gone) nd->disk[keep++] = *o;
+    }
+    QC_ASSERT(keep < PC_DISK_MAX);
+    nd->disk[keep++] = *r;
+    nd->disk_count = keep;
+}
+
 void pc_persist(pc_t *c, int i) {
     pc_node_t *nd = &c->node[i];
     if (nd->pending_count == 0) return;
-    for (size_t k = 0; k < nd->pending_count; k++) {
-        QC_ASSERT(nd->disk_count < PC_DISK_MAX);
-        nd->disk[nd->disk_count++] = nd->pending[k];
-    }
+    for (size_t k = 0; k < nd->pending_count; k++) disk_put(nd, &nd->pending[k]);
     uint64_t last = nd->pending[nd->pending_count - 1].seq;
     nd->pending_count = 0;
+    uint64_t t0 = now_ns();
     QC_ASSERT(pbft_persisted(nd->core, last) == QC_OK);
+    c->core_ns += now_ns() - t0;
     pc_drain(c, i);
 }
 
@@ -104,7 +132,9 @@ void pc_validate(pc_t *c, int i, bool ok) {
     memcpy(vals, nd->vals, count * sizeof vals[0]);
     nd->val_count = 0;
     for (size_t k = 0; k < count; k++) {
+        uint64_t t0 = now_ns();
         (void)pbft_validated(nd->core, vals[k].height, &vals[k].digest, ok);
+        c->core_ns += now_ns() - t0;
         pc_drain(c, i);
     }
 }
@@ -123,10 +153,10 @@ static void take(pc_t *c, int i, const pbft_outbox_t *ob) {
     for (size_t k = 0; k < ob->msg_count; k++) send(c, i, &ob->msgs[k]);
     for (size_t k = 0; k < ob->commit_count; k++) {
         const pbft_commit_cert_t *cert = &ob->commits[k].cert;
-        QC_ASSERT(cert->height == nd->height + 1 && cert->height < PC_HEIGHT_MAX);
+        QC_ASSERT(cert->height == nd->height + 1);
         nd->height = cert->height;
-        nd->ledger[nd->height] = cert->digest;
-        nd->certs[nd->height] = *cert;
+        nd->ledger[nd->height % PC_HEIGHT_MAX] = cert->digest;
+        nd->certs[nd->height % PC_HEIGHT_MAX] = *cert;
     }
     for (size_t k = 0; k < ob->validate_count; k++) {
         QC_ASSERT(nd->val_count < 128);
@@ -149,7 +179,9 @@ void pc_drain(pc_t *c, int i) {
             break;
         take(c, i, &ob);
         pbft_outbox_clear(nd->core);
+        uint64_t t0 = now_ns();
         if (!nd->hold_apply) QC_ASSERT(pbft_applied(nd->core, nd->height) == QC_OK);
+        c->core_ns += now_ns() - t0;
         if (!nd->hold_persist) pc_persist(c, i);
         if (!nd->hold_validate) pc_validate(c, i, true);
     }
@@ -162,7 +194,9 @@ size_t pc_run(pc_t *c, size_t max) {
         pc_node_t *nd = &c->node[it.to];
         if (!nd->down) {
             pbft_body_bind(&it.msg, it.blob);
+            uint64_t t0 = now_ns();
             (void)pbft_step(nd->core, &it.msg);
+            c->core_ns += now_ns() - t0;
             c->delivered++;
             pc_drain(c, it.to);
         }
@@ -195,7 +229,9 @@ int pc_propose(pc_t *c, int i, qc_hash_t *digest_out) {
     memcpy(d.b + 8, &salt, 8);
     d.b[16] = (uint8_t)i;
     memcpy(d.b + 17, parent.b, 15);
+    uint64_t t0 = now_ns();
     rc = pbft_propose(nd->core, h, &d);
+    c->core_ns += now_ns() - t0;
     if (rc == QC_OK) pc_drain(c, i);
     if (digest_out) *digest_out = d;
     return rc;
@@ -208,25 +244,10 @@ void pc_crash(pc_t *c, int i) {
     c->node[i].fetching = false;
 }
 
-/* The latest durable record of every key, as a node's store would hand them back. */
-static size_t latest_records(const pc_node_t *nd, pbft_persist_t *out) {
-    size_t n = 0;
-    for (size_t k = nd->disk_count; k-- > 0;) {
-        const pbft_persist_t *r = &nd->disk[k];
-        bool seen = false;
-        for (size_t j = 0; j < n && !seen; j++)
-            seen = out[j].kind == r->kind && out[j].epoch == r->epoch &&
-                   (r->kind != PBFT_REC_SLOT || out[j].slot.height == r->slot.height);
-        if (!seen) out[n++] = *r;
-    }
-    return n;
-}
-
 int pc_restart(pc_t *c, int i) {
     pc_node_t *nd = &c->node[i];
-    static pbft_persist_t recs[PC_DISK_MAX];
-    size_t count = latest_records(nd, recs);
-    int rc = pbft_restore(nd->core, &nd->cfg, recs, count, nd->height, &nd->ledger[nd->height]);
+    int rc = pbft_restore(nd->core, &nd->cfg, nd->disk, nd->disk_count, nd->height,
+                          &nd->ledger[nd->height % PC_HEIGHT_MAX]);
     if (rc != QC_OK) return rc;
     nd->down = false;
     pc_drain(c, i);
@@ -237,12 +258,12 @@ int pc_transfer(pc_t *c, int i, int src) {
     pc_node_t *nd = &c->node[i], *s = &c->node[src];
     if (!nd->fetching || s->height < nd->fetch.target.height) return QC_ERR_STATE;
     for (uint64_t h = nd->height + 1; h <= nd->fetch.target.height; h++) {
-        nd->ledger[h] = s->ledger[h];
-        nd->certs[h] = s->certs[h];
+        nd->ledger[h % PC_HEIGHT_MAX] = s->ledger[h % PC_HEIGHT_MAX];
+        nd->certs[h % PC_HEIGHT_MAX] = s->certs[h % PC_HEIGHT_MAX];
     }
     nd->height = nd->fetch.target.height;
     nd->fetching = false;
-    int rc = pbft_transfer_done(nd->core, nd->height, &nd->ledger[nd->height]);
+    int rc = pbft_transfer_done(nd->core, nd->height, &nd->ledger[nd->height % PC_HEIGHT_MAX]);
     pc_drain(c, i);
     return rc;
 }

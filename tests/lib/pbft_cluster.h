@@ -7,7 +7,7 @@
 #include "pbft.h"
 
 #define PC_HEIGHT_MAX 1024
-#define PC_DISK_MAX 4096
+#define PC_DISK_MAX 256
 
 /* Returns false to drop m (which it may also modify) on its way from `from` to `to`. */
 typedef bool (*pc_filter_cb)(void *ctx, int from, int to, pbft_msg_t *m);
@@ -27,11 +27,11 @@ typedef struct {
     bool hold_apply;                   /* pbft_applied waits for pc_apply() */
     pbft_persist_t pending[512];
     size_t pending_count;
-    pbft_persist_t disk[PC_DISK_MAX];  /* durable records in write order */
+    pbft_persist_t disk[PC_DISK_MAX];  /* durable: the latest record of every key */
     size_t disk_count;
     pbft_validate_t vals[128];
     size_t val_count;
-    qc_hash_t ledger[PC_HEIGHT_MAX];
+    qc_hash_t ledger[PC_HEIGHT_MAX];   /* ledger[h % PC_HEIGHT_MAX]: the last 1024 blocks */
     pbft_commit_cert_t certs[PC_HEIGHT_MAX];
     uint64_t height;
     bool fetching;
@@ -51,6 +51,7 @@ typedef struct {
     uint64_t verifies;                 /* every signature check made by any replica */
     uint64_t delivered;
     uint64_t block_salt;
+    uint64_t core_ns;                  /* wall time spent inside pbft_* input calls */
 } pc_t;
 
 /* n replicas of epoch 0 with genesis digest zero; base gives K, L, timeouts (callbacks and
