@@ -54,7 +54,6 @@ void pbft_install_epoch(pbft_t *p, const pbft_epoch_t *ep) {
     p->propose_next = ep->base_height + 1;
     p->transferring = false;
     p->next_epoch_set = false;
-    memset(&p->own_ckpt, 0, sizeof p->own_ckpt);
     memset(p->slots, 0, sizeof p->slots);
     memset(p->ckpt_votes, 0, sizeof p->ckpt_votes);
     memset(p->vc_valid, 0, sizeof p->vc_valid);
@@ -725,6 +724,7 @@ static int on_checkpoint(pbft_t *p, const pbft_msg_t *m) {
 
 static void send_own_checkpoint(pbft_t *p) {
     pbft_msg_t *m = pbft_out_msg(p, PBFT_MSG_CHECKPOINT, PBFT_BROADCAST);
+    m->epoch = p->own_ckpt_epoch;
     m->view = 0;
     m->height = p->own_ckpt.height;
     m->digest = p->own_ckpt.digest;
@@ -752,6 +752,7 @@ static void checkpoint_applied(pbft_t *p, uint64_t c) {
         pbft_stmt_make(&st, PBFT_MSG_CHECKPOINT, p->ep.self, p->ep.epoch, 0, c, &d, NULL);
         p->own_ckpt.height = c;
         p->own_ckpt.digest = d;
+        p->own_ckpt_epoch = p->ep.epoch;
         pbft_sign(p, &st, &p->own_ckpt.sig);
         send_own_checkpoint(p);
     }
@@ -802,8 +803,9 @@ int pbft_set_next_epoch(pbft_t *p, uint64_t decided_height, const pbft_epoch_t *
     if (next->epoch != p->ep.epoch + 1 || next->n < 1 || next->n > PBFT_N_MAX ||
         (next->self >= next->n && next->self != PBFT_NOT_MEMBER))
         return QC_ERR_INVALID;
-    if (p->next_epoch_set || decided_height <= p->applied_height ||
-        decided_height > p->exec_height)
+    bool committed = decided_height <= p->exec_height ||
+                     (p->transferring && decided_height <= p->fetch.target.height);
+    if (p->next_epoch_set || decided_height <= p->applied_height || !committed)
         return QC_ERR_STATE;
     uint32_t k = p->cfg.checkpoint_interval;
     p->next_epoch_set = true;
@@ -838,8 +840,9 @@ int pbft_step(pbft_t *p, const pbft_msg_t *m) {
  * that no single view has a quorum of them at it) can then still execute and vote, and a lost
  * message never stalls the window. */
 void pbft_resend(pbft_t *p) {
-    if (p->own_ckpt.height <= p->ep.base_height) return;
+    if (p->own_ckpt.height == 0) return;
     send_own_checkpoint(p);
+    if (p->own_ckpt_epoch != p->ep.epoch) return;
     for (uint64_t h = p->stable.height + 1; h <= p->own_ckpt.height; h++) {
         const pbft_slot_t *s = pbft_slot_peek(p, h);
         if (!s || !s->committed) continue;

@@ -389,7 +389,8 @@ typedef struct pbft {
     uint64_t applied_height;     /* acknowledged by pbft_applied */
     uint64_t propose_next;       /* primary: next height to propose */
     pbft_checkpoint_cert_t stable;
-    pbft_ckpt_vote_t own_ckpt;
+    pbft_ckpt_vote_t own_ckpt;   /* latest own checkpoint vote (kept across an epoch switch, */
+    uint64_t own_ckpt_epoch;     /* so laggards of the old epoch still get its last one) */
     bool transferring;
     pbft_fetch_t fetch;
     bool next_epoch_set;
@@ -476,11 +477,12 @@ int pbft_applied(pbft_t *p, uint64_t height);
  * whose last block has digest. QC_OK, QC_ERR_STATE (no such request), QC_ERR_INVALID. */
 int pbft_transfer_done(pbft_t *p, uint64_t height, const qc_hash_t *digest);
 
-/* Call while applying committed block decided_height (before pbft_applied covers it) when
- * that block changes the validator set: from the first checkpoint height >= decided_height
- * on, next (epoch = current + 1, base_height = that checkpoint) orders blocks. Every honest
- * replica makes the same call at the same height, so all switch at the same checkpoint.
- * QC_OK, QC_ERR_STATE (too late, or one already pending), QC_ERR_INVALID. */
+/* Call while applying committed block decided_height (before pbft_applied covers it, or while
+ * a state transfer that includes it is in progress) when that block changes the validator
+ * set: from the first checkpoint height >= decided_height on, next (epoch = current + 1,
+ * base_height = that checkpoint) orders blocks. Every honest replica makes the same call at
+ * the same height, so all switch at the same checkpoint. QC_OK, QC_ERR_STATE (too late, not
+ * yet committed, or one already pending), QC_ERR_INVALID. */
 int pbft_set_next_epoch(pbft_t *p, uint64_t decided_height, const pbft_epoch_t *next);
 
 /* Whether the application holds work that the primary should have proposed: while true a
