@@ -13,15 +13,6 @@
 
 #include "pbft_sim.h"
 
-static void event(sim_opts_t *o, uint64_t t, sim_ev_kind_t kind, int a, uint32_t mask) {
-    sim_event_spec_t *e = &o->events[o->event_count++];
-    memset(e, 0, sizeof *e);
-    e->time = t;
-    e->kind = kind;
-    e->a = a;
-    e->mask = mask;
-}
-
 static char *read_all(const char *path, size_t *len) {
     FILE *f = fopen(path, "rb");
     if (!f) return NULL;
@@ -104,7 +95,7 @@ static void test_primary_crash(void **state) {
     sim_result_t r;
     quiet(&o, 4);
     o.fault_ticks = 150;
-    event(&o, 20, SIM_EV_CRASH, 0, 0); /* the primary of view 0; back at the heal */
+    sim_add_event(&o, 20, SIM_EV_CRASH, 0, 0); /* the primary of view 0; back at the heal */
     run_golden("primary_crash", &o, &r);
     assert_int_equal(r.view_max, 1);
     assert_true(r.new_views >= 3);
@@ -129,8 +120,8 @@ static void test_view_change_during_view_change(void **state) {
     sim_result_t r;
     quiet(&o, 7);
     o.fault_ticks = 200;
-    event(&o, 20, SIM_EV_CRASH, 0, 0); /* primary of view 0 */
-    event(&o, 40, SIM_EV_CRASH, 1, 0); /* primary of view 1, while the change to 1 runs */
+    sim_add_event(&o, 20, SIM_EV_CRASH, 0, 0); /* primary of view 0 */
+    sim_add_event(&o, 40, SIM_EV_CRASH, 1, 0); /* primary of view 1, while the change to 1 runs */
     run_golden("view_change_during_view_change", &o, &r);
     assert_int_equal(r.view_max, 2);
     assert_int_equal(r.crashes, 2);
@@ -156,7 +147,7 @@ static void test_crash_between_prepare_and_commit(void **state) {
     sim_result_t r;
     quiet(&o, 4);
     o.fault_ticks = 150;
-    event(&o, 0, SIM_EV_CRASH_PREPARED, 2, 0);
+    sim_add_event(&o, 0, SIM_EV_CRASH_PREPARED, 2, 0);
     o.events[0].b = 3;  /* height */
     o.events[0].c = 40; /* down for 40 ticks */
     run_golden("crash_prepare_commit", &o, &r);
@@ -172,8 +163,8 @@ static void test_state_transfer_after_partition(void **state) {
     o.core.checkpoint_interval = 2;
     o.core.window = 4;
     o.fault_ticks = 200;
-    event(&o, 10, SIM_EV_PARTITION, 0, 1u << 3);
-    event(&o, 120, SIM_EV_HEAL, 0, 0);
+    sim_add_event(&o, 10, SIM_EV_PARTITION, 0, 1u << 3);
+    sim_add_event(&o, 120, SIM_EV_HEAL, 0, 0);
     run_golden("state_transfer_partition", &o, &r);
     assert_true(r.transfers >= 1);
     assert_int_equal(r.new_views, 0); /* the isolated replica alone cannot move the view */
@@ -186,7 +177,7 @@ static void test_bad_new_view(void **state) {
     quiet(&o, 4);
     o.fault_ticks = 150;
     o.byz[1] = SIM_BYZ_BAD_NV;         /* primary of view 1 */
-    event(&o, 20, SIM_EV_CRASH, 0, 0);
+    sim_add_event(&o, 20, SIM_EV_CRASH, 0, 0);
     run_golden("bad_new_view", &o, &r);
     assert_true(r.rx_bad_new_view >= 2);
     assert_true(r.view_max >= 2);

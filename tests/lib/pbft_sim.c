@@ -79,7 +79,7 @@ static uint64_t seed_rnd(uint64_t *st) {
 }
 #define PICK(st, n) (seed_rnd(st) % (uint64_t)(n))
 
-static void add_event(sim_opts_t *o, uint64_t t, sim_ev_kind_t k, int a, uint32_t mask) {
+void sim_add_event(sim_opts_t *o, uint64_t t, sim_ev_kind_t k, int a, uint32_t mask) {
     if (o->event_count >= SIM_EVENTS_MAX) return;
     sim_event_spec_t *e = &o->events[o->event_count++];
     memset(e, 0, sizeof *e);
@@ -105,17 +105,17 @@ static void random_events(sim_opts_t *o, uint64_t *st) {
     for (int i = (int)PICK(st, 3); i > 0; i--) {
         uint64_t t = PICK(st, ft), len = 20 + PICK(st, 200);
         uint32_t mask = (uint32_t)(1 + PICK(st, all - 1)); /* a proper, non-empty subset */
-        add_event(o, t, PICK(st, 2) ? SIM_EV_PARTITION : SIM_EV_ONEWAY, 0, mask);
-        add_event(o, t + len < ft ? t + len : ft, SIM_EV_HEAL, 0, 0);
+        sim_add_event(o, t, PICK(st, 2) ? SIM_EV_PARTITION : SIM_EV_ONEWAY, 0, mask);
+        sim_add_event(o, t + len < ft ? t + len : ft, SIM_EV_HEAL, 0, 0);
     }
     for (int i = (int)PICK(st, 3); i > 0; i--) {
         int node = (int)PICK(st, o->n);
         uint64_t t = PICK(st, ft), down = 10 + PICK(st, 300);
-        add_event(o, t, SIM_EV_CRASH, node, 0);
-        add_event(o, t + down < ft ? t + down : ft, SIM_EV_RESTART, node, 0);
+        sim_add_event(o, t, SIM_EV_CRASH, node, 0);
+        sim_add_event(o, t + down < ft ? t + down : ft, SIM_EV_RESTART, node, 0);
     }
     if (PICK(st, 10) == 0) {
-        add_event(o, 0, SIM_EV_CRASH_PREPARED, (int)PICK(st, o->n), 0);
+        sim_add_event(o, 0, SIM_EV_CRASH_PREPARED, (int)PICK(st, o->n), 0);
         o->events[o->event_count - 1].b = 1 + PICK(st, 30);
         o->events[o->event_count - 1].c = 5 + PICK(st, 100);
     }

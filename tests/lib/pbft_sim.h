@@ -82,6 +82,8 @@ typedef struct {
     uint64_t rx_bad_sig, rx_bad_view_change, rx_bad_new_view, rx_conflict, invalid_proposals;
 } sim_result_t;
 
+/* Appends a scripted event to o (ignored beyond SIM_EVENTS_MAX); keep them in time order. */
+void sim_add_event(sim_opts_t *o, uint64_t time, sim_ev_kind_t kind, int a, uint32_t mask);
 /* Fills o from seed: n in {4,5,7,9,10}, up to f Byzantine replicas of random kinds, faults. */
 void sim_opts_from_seed(uint64_t seed, sim_opts_t *o);
 /* The quiet base of scenario tests: n replicas, no faults, no Byzantine, short delays. */
