@@ -162,6 +162,7 @@ static void remove_slot(mempool_t *mp, uint32_t s) {
     if (slot->next != NONE) mp->slots[slot->next].prev = slot->prev;
     else mp->fifo_tail = slot->prev;
     mp->count--;
+    if (slot->proposed_height != 0) mp->reserved--;
     mp->bytes -= slot->tx.body_len;
     qc_tx_free(&slot->tx);
     slot->used = false;
@@ -183,6 +184,7 @@ uint32_t mempool_take(mempool_t *mp, uint64_t height, uint32_t txs_max, size_t b
         } else if (slot->proposed_height == 0) {
             if (bytes + slot->tx.body_len > bytes_max && n > 0) break;
             slot->proposed_height = height;
+            mp->reserved++;
             bytes += slot->tx.body_len;
             out[n++] = &slot->tx;
         }
@@ -193,7 +195,10 @@ uint32_t mempool_take(mempool_t *mp, uint64_t height, uint32_t txs_max, size_t b
 
 void mempool_release_above(mempool_t *mp, uint64_t height) {
     for (uint32_t s = mp->fifo_head, steps = 0; s != NONE && steps < mp->limits.txs_max; steps++) {
-        if (mp->slots[s].proposed_height > height) mp->slots[s].proposed_height = 0;
+        if (mp->slots[s].proposed_height > height) {
+            mp->slots[s].proposed_height = 0;
+            mp->reserved--;
+        }
         s = mp->slots[s].next;
     }
 }
@@ -204,7 +209,10 @@ void mempool_commit(mempool_t *mp, uint64_t height, const qc_tx_t *txs, uint32_t
         if (pos != NONE) remove_slot(mp, mp->table[pos] - 1);
     }
     for (uint32_t s = mp->fifo_head, steps = 0; s != NONE && steps < mp->limits.txs_max; steps++) {
-        if (mp->slots[s].proposed_height == height) mp->slots[s].proposed_height = 0;
+        if (mp->slots[s].proposed_height == height) {
+            mp->slots[s].proposed_height = 0;
+            mp->reserved--;
+        }
         s = mp->slots[s].next;
     }
 }

@@ -53,6 +53,7 @@ typedef struct {
     uint32_t free_head;        /* free slot list through .next */
     uint32_t fifo_head, fifo_tail;
     uint32_t count;
+    uint32_t reserved;         /* of count: held by a proposal (proposed_height != 0) */
     size_t bytes;
     uint64_t rejected[MEMPOOL_REJECT_COUNT];
     uint64_t admitted;

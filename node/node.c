@@ -192,9 +192,7 @@ static void send_note_sig(void *user, uint32_t peer, const wire_note_sig_t *ns) 
 static void start_notes(node_t *n) {
     notes_init(&n->notes, n->genesis.chain_id, &n->store.validators, n->self, &n->crypto.node_sk,
                send_note_sig, n);
-    qc_header_t h;
-    if (n->store.head.height > 0 && store_header_get(&n->store, n->store.head.height, &h) == QC_OK)
-        notes_on_applied(&n->notes, h.height, h.log_size, &h.log_root);
+    node_note_head(n);
 }
 
 /* ---------------------------------------------------------------- timers */
@@ -211,6 +209,7 @@ static void on_tick(uv_timer_t *t) {
     }
     node_drive(n);
     node_catchup_tick(n);
+    node_note_tick(n);
     node_process_commits(n);
     node_drive(n);
 }

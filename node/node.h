@@ -89,6 +89,9 @@ typedef struct node {
     uint64_t fetch_ms;               /* last catch-up request */
     uint32_t fetch_rr;               /* round-robin over peers */
     uint64_t probe_ms;               /* last head probe */
+    uint64_t last_apply_ms;          /* when the last block was applied */
+    uint64_t noted_height;           /* highest height whose checkpoint note this node signed */
+    uint64_t last_propose_ms;        /* when this node last proposed (batching) */
     uint32_t probe_rr;
     bool transfer_wanted;
     uint64_t transfer_height;

@@ -27,5 +27,9 @@ void node_on_blocks(node_t *n, uint32_t peer, const wire_msg_t *m);
 void node_on_body_request(node_t *n, uint32_t peer, const qc_hash_t *digest);
 void node_on_body(node_t *n, const uint8_t *raw, size_t len);
 void node_catchup_tick(node_t *n);
+/* Signs and sends the ledger head's checkpoint note unless already done for this height. */
+void node_note_head(node_t *n);
+/* Notes the head once the chain has been idle for a while. */
+void node_note_tick(node_t *n);
 
 #endif

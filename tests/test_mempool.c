@@ -147,6 +147,7 @@ static void test_take_release_commit(void **state) {
     const qc_tx_t *out[16];
     uint32_t n = mempool_take(&mp, 2, 2, 1 << 20, out); /* height 2: first two, oldest first */
     assert_int_equal(n, 2);
+    assert_int_equal(mp.reserved, 2);
     assert_memory_equal(out[0]->id.b, ids[0].b, 32);
     assert_memory_equal(out[1]->id.b, ids[1].b, 32);
     n = mempool_take(&mp, 3, 16, 1 << 20, out); /* height 3: the rest not reserved, minus the */
@@ -155,7 +156,9 @@ static void test_take_release_commit(void **state) {
     assert_null(mempool_get(&mp, &ids[5]));
     assert_int_equal(mempool_take(&mp, 4, 16, 1 << 20, out), 0);
 
+    assert_int_equal(mp.reserved, 5);
     mempool_release_above(&mp, 2); /* view change: height 3's proposal is gone */
+    assert_int_equal(mp.reserved, 2);
     n = mempool_take(&mp, 3, 16, 1 << 20, out);
     assert_int_equal(n, 3);
 
@@ -166,6 +169,7 @@ static void test_take_release_commit(void **state) {
     qc_tx_free(&committed);
     assert_null(mempool_get(&mp, &ids[0]));
     assert_int_equal(mp.count, 4);
+    assert_int_equal(mp.reserved, 3); /* height 3's three; ids[1] was freed by the commit */
     n = mempool_take(&mp, 4, 16, 1 << 20, out);
     assert_int_equal(n, 1);
     assert_memory_equal(out[0]->id.b, ids[1].b, 32);
@@ -173,6 +177,7 @@ static void test_take_release_commit(void **state) {
     mempool_release_above(&mp, 0);
     assert_int_equal(mempool_evict_expired(&mp, 1000), 4);
     assert_int_equal(mp.count, 0);
+    assert_int_equal(mp.reserved, 0);
     assert_int_equal(mp.bytes, 0);
     mempool_free(&mp);
 }
