@@ -582,6 +582,8 @@ static int on_vote(pbft_t *p, const pbft_msg_t *m) {
     return rc;
 }
 
+static void vote_checkpoint(pbft_t *p, uint64_t c, const qc_hash_t *d);
+
 /* A retransmitted commit certificate: self-certifying, so accepted in any view or mode. */
 static int on_commit_cert(pbft_t *p, const pbft_msg_t *m) {
     const pbft_commit_cert_t *c = m->cert;
@@ -589,11 +591,19 @@ static int on_commit_cert(pbft_t *p, const pbft_msg_t *m) {
     if (c->epoch != p->ep.epoch) return drop(&p->stats.rx_wrong_epoch, QC_ERR_STATE);
     if (!pbft_in_window(p, c->height)) return drop(&p->stats.rx_out_of_window, QC_ERR_STATE);
     pbft_slot_t *s = pbft_slot(p, c->height);
-    if (s->committed || c->height <= p->exec_height)
+    bool late_vote = c->height <= p->applied_height && c->height % p->cfg.checkpoint_interval == 0 &&
+                     (p->own_ckpt_epoch != p->ep.epoch || p->own_ckpt.height < c->height);
+    if ((s->committed || c->height <= p->exec_height) && !late_vote)
         return drop(&p->stats.rx_duplicate, QC_ERR_DUPLICATE);
     int rc = pbft_commit_cert_check(c, p->ep.n, p->cfg.verify, p->cfg.crypto_ctx,
                                     &p->stats.sig_verifies);
     if (rc != QC_OK) return drop(&p->stats.rx_bad_sig, rc);
+    if (late_vote) {
+        /* It applied c before a restart lost its vote; the certificate names that block. */
+        vote_checkpoint(p, c->height, &c->digest);
+        pbft_advance(p);
+        return QC_OK;
+    }
     s->cert = *c;
     mark_committed(s);
     pbft_advance(p);
@@ -742,28 +752,37 @@ static void switch_epoch(pbft_t *p, uint64_t height, const qc_hash_t *digest) {
     pbft_persist_new(p, PBFT_REC_EPOCH)->next_epoch = sw->epoch;
 }
 
-/* The application applied checkpoint height c: vote for it (OSDI §4.3), or hand over to the
- * next epoch when a block up to c decided one. */
+/* Signs, sends and counts this replica's CHECKPOINT vote for (c, d) (OSDI §4.3). */
+static void vote_checkpoint(pbft_t *p, uint64_t c, const qc_hash_t *d) {
+    pbft_stmt_t st;
+    pbft_stmt_make(&st, PBFT_MSG_CHECKPOINT, p->ep.self, p->ep.epoch, 0, c, d, NULL);
+    p->own_ckpt.height = c;
+    p->own_ckpt.digest = *d;
+    p->own_ckpt_epoch = p->ep.epoch;
+    pbft_sign(p, &st, &p->own_ckpt.sig);
+    send_own_checkpoint(p);
+    if (c > p->stable.height && !(p->next_epoch_set && p->next_epoch_at == c)) {
+        (void)record_ckpt_vote(p, p->ep.self, c, d, &p->own_ckpt.sig);
+        check_stable(p, c, d);
+    }
+}
+
+/* After a restart: the vote for the stable checkpoint was lost with memory, and peers whose
+ * quorum lacks it may still need it; the stable certificate names the block, so vote again. */
+void pbft_revote_stable(pbft_t *p) {
+    if (!is_member(p) || p->stable.height <= p->ep.base_height ||
+        p->exec_height < p->stable.height)
+        return;
+    vote_checkpoint(p, p->stable.height, &p->stable.digest);
+}
+
+/* The application applied checkpoint height c: vote for it, and hand over to the next epoch
+ * when a block up to c decided one. */
 static void checkpoint_applied(pbft_t *p, uint64_t c) {
     qc_hash_t d;
     QC_ASSERT(digest_at(p, c, &d));
-    if (is_member(p)) {
-        pbft_stmt_t st;
-        pbft_stmt_make(&st, PBFT_MSG_CHECKPOINT, p->ep.self, p->ep.epoch, 0, c, &d, NULL);
-        p->own_ckpt.height = c;
-        p->own_ckpt.digest = d;
-        p->own_ckpt_epoch = p->ep.epoch;
-        pbft_sign(p, &st, &p->own_ckpt.sig);
-        send_own_checkpoint(p);
-    }
-    if (p->next_epoch_set && p->next_epoch_at == c) {
-        switch_epoch(p, c, &d);
-        return;
-    }
-    if (is_member(p) && c > p->stable.height) {
-        (void)record_ckpt_vote(p, p->ep.self, c, &d, &p->own_ckpt.sig);
-        check_stable(p, c, &d);
-    }
+    if (is_member(p)) vote_checkpoint(p, c, &d);
+    if (p->next_epoch_set && p->next_epoch_at == c) switch_epoch(p, c, &d);
 }
 
 int pbft_applied(pbft_t *p, uint64_t height) {

@@ -18,8 +18,8 @@
  *         VIEW-CHANGE, NEW-VIEW) are held inside the core and only appear in ob.msgs after the
  *         acknowledgement ("send after persist", cf. raft's msgsAfterAppend): a replica never
  *         sends a vote it could forget in a crash;
- *      b. ob.msgs[]: send (to one replica or broadcast); VIEW-CHANGE/NEW-VIEW bodies are
- *         borrowed pointers into the core: serialise them before the next input;
+ *      b. ob.msgs[]: send (to one replica or broadcast); VIEW-CHANGE, NEW-VIEW and COMMIT-CERT
+ *         bodies are borrowed pointers into the core: serialise them before the next input;
  *      c. ob.commits[]: apply the committed blocks in height order, each with its commit
  *         certificate, then call pbft_applied(p, height);
  *      d. ob.validates[]: check those proposed blocks (fetching bodies by digest if needed),

@@ -105,6 +105,7 @@ int pbft_restore(pbft_t *p, const pbft_config_t *cfg, const pbft_persist_t *recs
     if (p->propose_next <= p->exec_height) p->propose_next = p->exec_height + 1;
     if (p->propose_next <= p->stable.height) p->propose_next = p->stable.height + 1;
     if (p->exec_height < p->stable.height) pbft_request_transfer(p, &p->stable);
+    pbft_revote_stable(p);
     if (p->mode == PBFT_MODE_VIEW_CHANGE) {
         pbft_build_own_vc(p);
         pbft_msg_t m = pbft_vc_msg(p, PBFT_BROADCAST);

@@ -587,6 +587,32 @@ static void test_commit_cert_retransmission(void **state) {
     assert_int_equal(pbft_stable_height(C.node[3].core), 4);
 }
 
+static bool drop_checkpoints_of_2(void *ctx, int from, int to, pbft_msg_t *m) {
+    (void)ctx;
+    (void)to;
+    return !(m->type == PBFT_MSG_CHECKPOINT && from == 2);
+}
+
+/* A replica that applied a checkpoint height and restarted before its vote got out has lost
+ * that vote (votes are not persisted); when the others need it, the commit certificate they
+ * retransmit names the block, and it votes again. */
+static void test_restart_revotes_checkpoint(void **state) {
+    (void)state;
+    start(4);
+    C.node[3].down = true;
+    C.filter = drop_checkpoints_of_2;
+    commit_blocks(4);
+    assert_int_equal(C.node[2].height, 4);
+    assert_int_equal(pbft_stable_height(C.node[0].core), 0); /* 0 and 1 vote, 2's vote lost */
+    pc_crash(&C, 2);
+    C.filter = NULL;
+    assert_int_equal(pc_restart(&C, 2), QC_OK);
+    pc_tick(&C, 10);
+    for (int i = 0; i < 3; i++) assert_int_equal(pbft_stable_height(C.node[i].core), 4);
+    commit_blocks(4); /* and the window moves on */
+    assert_int_equal(C.node[1].height, 8);
+}
+
 /* ---------------------------------------------------------------- epochs */
 static void test_epoch_switch_adds_replica(void **state) {
     (void)state;
@@ -720,6 +746,7 @@ int main(void) {
         cmocka_unit_test_teardown(test_checkpoint_gc_and_water_marks, teardown),
         cmocka_unit_test_teardown(test_state_transfer, teardown),
         cmocka_unit_test_teardown(test_commit_cert_retransmission, teardown),
+        cmocka_unit_test_teardown(test_restart_revotes_checkpoint, teardown),
         cmocka_unit_test_teardown(test_epoch_switch_adds_replica, teardown),
         cmocka_unit_test_teardown(test_invalid_block_gets_no_vote, teardown),
         cmocka_unit_test_teardown(test_full_outbox_refuses_input, teardown),
