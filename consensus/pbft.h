@@ -439,7 +439,7 @@ int pbft_init(pbft_t *p, const pbft_config_t *cfg);
 /* Restart after a crash from the latest record of every key (any order; recs borrowed for the
  * call) and the application's durable ledger head (applied_height, applied_digest). The
  * replica resumes in its persisted view (or view change) and re-sends the votes it had made
- * durable, never a conflicting one. QC_OK, QC_ERR_INVALID or QC_ERR_CORRUPT (records that
+ * durable, never a conflicting one, and votes again for its stable checkpoint. QC_OK, QC_ERR_INVALID or QC_ERR_CORRUPT (records that
  * contradict each other or the configuration). */
 int pbft_restore(pbft_t *p, const pbft_config_t *cfg, const pbft_persist_t *recs, size_t count,
                  uint64_t applied_height, const qc_hash_t *applied_digest);
