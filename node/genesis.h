@@ -29,7 +29,7 @@
 #define GENESIS_DEFAULT_WINDOW 16u
 #define GENESIS_DEFAULT_VIEW_TIMEOUT_MS 2000u
 #define GENESIS_DEFAULT_BLOCK_MAX_TXS 1024u
-#define GENESIS_DEFAULT_BLOCK_INTERVAL_MS 10u
+#define GENESIS_DEFAULT_BLOCK_INTERVAL_MS 25u
 
 /* Consensus parameters every node must agree on (hence in the genesis, not node configs). */
 typedef struct {

@@ -99,7 +99,11 @@ static void on_consensus(node_t *n, uint32_t peer, wire_msg_t *m) {
         if (memcmp(h.b, c->digest.b, 32) != 0) { n->stats.wire_malformed++; return; }
         node_pending_add_raw(n, &c->digest, m->bytes, m->len);
     }
-    pbft_step(n->pbft, c); /* drops are counted by the core */
+    /* Drops are counted by the core. QC_ERR_FULL only means the outbox must be drained first. */
+    if (pbft_step(n->pbft, c) == QC_ERR_FULL) {
+        node_drive(n);
+        pbft_step(n->pbft, c);
+    }
 }
 
 static void on_tx(node_t *n, const wire_msg_t *m) {
@@ -131,7 +135,9 @@ static void on_message(net_t *net, uint32_t peer, const uint8_t *data, size_t le
     case WIRE_NOTE_SIG: notes_on_sig(&n->notes, peer, &m.note_sig); break;
     }
     wire_msg_free(&m);
-    node_drive(n);
+    /* Group commit: the outbox is drained once after every frame this loop turn read (in
+     * on_check), so the votes they cause share one synced consensus-state write. */
+    n->drive_pending = true;
 }
 
 static void on_peer_state(net_t *net, uint32_t peer, bool up, void *user) {
@@ -216,6 +222,10 @@ static void on_tick(uv_timer_t *t) {
 
 static void on_check(uv_check_t *c) {
     node_t *n = c->data;
+    if (n->drive_pending) {
+        n->drive_pending = false;
+        node_drive(n);
+    }
     node_maybe_propose(n);
 }
 
@@ -299,6 +309,8 @@ static int start_core(node_t *n, char *why, size_t why_cap) {
     c->view_timeout_ticks = timeout_ticks < 2 ? 2 : timeout_ticks;
     c->view_timeout_max_ticks = c->view_timeout_ticks * 16;
     c->heartbeat_ticks = c->view_timeout_ticks / 4 ? c->view_timeout_ticks / 4 : 1;
+    /* Deeper pipelines keep blocks moving while each node waits on its synced writes. */
+    c->pipeline_max = c->window / 4 ? c->window / 4 : 1;
     c->sign = wire_sign_cb;
     c->verify = wire_verify_cb;
     c->crypto_ctx = &n->crypto;

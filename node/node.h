@@ -92,6 +92,7 @@ typedef struct node {
     uint64_t last_apply_ms;          /* when the last block was applied */
     uint64_t noted_height;           /* highest height whose checkpoint note this node signed */
     uint64_t last_propose_ms;        /* when this node last proposed (batching) */
+    bool drive_pending;              /* peer frames were stepped; drain the outbox in on_check */
     uint32_t probe_rr;
     bool transfer_wanted;
     uint64_t transfer_height;
