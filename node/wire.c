@@ -87,6 +87,19 @@ static Qchain__Wire__ViewChange *enc_vc(arena_t *a, const pbft_view_change_t *vc
     return m;
 }
 
+static Qchain__Wire__CommitCertBody *enc_cert(arena_t *a, const pbft_commit_cert_t *c) {
+    Qchain__Wire__CommitCertBody *m = arena_alloc(a, sizeof *m);
+    if (m == NULL) return NULL;
+    qchain__wire__commit_cert_body__init(m);
+    m->epoch = c->epoch;
+    m->height = c->height;
+    m->view = c->view;
+    m->digest = bin(c->digest.b, 32);
+    m->n_sigs = c->count;
+    m->sigs = enc_sigs(a, c->sigs, c->count);
+    return m;
+}
+
 static Qchain__Wire__NewView *enc_nv(arena_t *a, const pbft_new_view_t *nv) {
     Qchain__Wire__NewView *m = arena_alloc(a, sizeof *m);
     Qchain__Wire__ViewChange **vcs = arena_alloc(a, sizeof *vcs * PBFT_Q_MAX);
@@ -137,6 +150,7 @@ int wire_encode_consensus(const pbft_msg_t *m, const uint8_t *block, size_t bloc
     c.sig = bin(m->sig.b, QC_SIG_BYTES);
     if (m->type == PBFT_MSG_VIEW_CHANGE && m->vc) c.vc = enc_vc(&a, m->vc);
     if (m->type == PBFT_MSG_NEW_VIEW && m->nv) c.nv = enc_nv(&a, m->nv);
+    if (m->type == PBFT_MSG_COMMIT_CERT && m->cert) c.cert = enc_cert(&a, m->cert);
     if (block && block_len) c.block = bin(block, block_len);
     Qchain__Wire__Envelope e = QCHAIN__WIRE__ENVELOPE__INIT;
     e.kind_case = QCHAIN__WIRE__ENVELOPE__KIND_CONSENSUS;
@@ -293,9 +307,17 @@ static bool dec_nv(const Qchain__Wire__NewView *in, wire_scratch_t *s) {
     return true;
 }
 
+static bool dec_cert(const Qchain__Wire__CommitCertBody *in, pbft_commit_cert_t *out) {
+    memset(out, 0, sizeof *out);
+    out->epoch = in->epoch;
+    out->height = in->height;
+    out->view = in->view;
+    return get_hash(in->digest, &out->digest) && dec_sigs(in->n_sigs, in->sigs, out->sigs, &out->count);
+}
+
 static bool dec_consensus(const Qchain__Wire__Consensus *c, wire_scratch_t *s, wire_msg_t *out) {
     pbft_msg_t *m = &out->consensus;
-    if (c->type < PBFT_MSG_PREPREPARE || c->type > PBFT_MSG_HEARTBEAT || c->from >= PBFT_N_MAX)
+    if (c->type < PBFT_MSG_PREPREPARE || c->type > PBFT_MSG_COMMIT_CERT || c->from >= PBFT_N_MAX)
         return false;
     m->type = (pbft_msg_type_t)c->type;
     m->from = (uint16_t)c->from;
@@ -307,6 +329,11 @@ static bool dec_consensus(const Qchain__Wire__Consensus *c, wire_scratch_t *s, w
         return false;
     if ((c->vc != NULL) != (m->type == PBFT_MSG_VIEW_CHANGE)) return false;
     if ((c->nv != NULL) != (m->type == PBFT_MSG_NEW_VIEW)) return false;
+    if ((c->cert != NULL) != (m->type == PBFT_MSG_COMMIT_CERT)) return false;
+    if (c->cert) {
+        if (!dec_cert(c->cert, &s->cert)) return false;
+        m->cert = &s->cert;
+    }
     if (c->vc) {
         if (!dec_vc(c->vc, &s->vc)) return false;
         m->vc = &s->vc;

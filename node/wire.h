@@ -35,11 +35,12 @@ typedef struct {
     pbft_view_change_t vc;
     pbft_view_change_t nv_vcs[PBFT_Q_MAX];
     pbft_new_view_t nv;
+    pbft_commit_cert_t cert;
 } wire_scratch_t;
 
 typedef struct {
     wire_kind_t kind;
-    pbft_msg_t consensus;            /* CONSENSUS; vc/nv point into the scratch */
+    pbft_msg_t consensus;            /* CONSENSUS; vc/nv/cert point into the scratch */
     const uint8_t *bytes;            /* CONSENSUS: attached block (may be len 0); TX: SignedTx;
                                         BODY: Block. Borrowed from the message. */
     size_t len;
