@@ -70,7 +70,7 @@ BINS        := $(patsubst %_main.c,$(BUILD)/bin/%,$(notdir $(MAIN_SRC)))
 TESTS       := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 BENCHES     := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
-.PHONY: all test check asan bench sim clean deps deps-ensure fuzz fuzz-short run
+.PHONY: all test check asan bench sim clean deps deps-ensure fuzz fuzz-short run test-long
 .DEFAULT_GOAL := all
 .SECONDARY:
 
@@ -176,6 +176,11 @@ fuzz: deps-ensure $(FUZZ_BINS)
 	@sh tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
 fuzz-short: deps-ensure $(FUZZ_BINS)
 	@sh tests/fuzz/run.sh 10 $(FUZZ_BINS)
+
+# Longer runs than CI's: the cluster test with all nine cities, and a long simulator sweep.
+test-long: deps-ensure $(BUILD)/bin/qchain $(BUILD)/bin/qchaind $(BUILD)/bin/qchain_sim
+	@QC_IT_NODES=9 BUILD=$(BUILD) python3 tests/it_cluster.py
+	@$(BUILD)/bin/qchain_sim --seeds $(or $(LONG_SEEDS),20000)
 
 # The README's run command: the nine-city consortium on loopback (testnet/run.sh).
 run: deps-ensure $(BUILD)/bin/qchain $(BUILD)/bin/qchaind

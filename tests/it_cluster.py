@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""it_cluster.py - four real qchaind processes on loopback, driven through the qchain CLI and
+"""it_cluster.py - real qchaind processes on loopback (four; QC_IT_NODES=9 for all nine cities,
+as `make test-long` runs), driven through the qchain CLI and
 the HTTP API: blocks commit with identical hashes everywhere; receipts verify offline and a
 tampered one does not; the primary is SIGKILLed and a view change restores progress; a node
 restarts and catches up; every node is SIGKILLed mid-load and, restarted, has lost nothing a
@@ -7,23 +8,27 @@ client was told was committed; garbage on the peer port is refused without harm;
 stops every node cleanly. Every wait is bounded; a failure prints the nodes' log tails."""
 import json, os, shutil, signal, socket, subprocess, time
 
-from cluster import BIN, CITIES, Cluster, port_base
+from cluster import BIN, Cluster, port_base
+
+ALL_CITIES = ["jinan", "zibo", "taian", "liaocheng", "dezhou", "binzhou", "dongying", "jining", "heze"]
+NODES = int(os.environ.get("QC_IT_NODES", "4"))
+CITIES = ALL_CITIES[:NODES]
 
 # 20000..31699 (+1004 for the APIs) stays below the kernel's ephemeral ports (32768..), which an
 # outgoing connection may hold; it_api.py uses 10000.., it_audit.py 4000...
 BASE = port_base(20000, 11700)
-C = Cluster("it_cluster", BASE)
+C = Cluster("it_cluster", BASE, CITIES)
 TMP, procs = C.tmp, C.procs
 fail, check, api, start, stop_all, wait_for = C.fail, C.check, C.api, C.start, C.stop_all, C.wait_for
 status, heights, qchain, anchor, write_docs = C.status, C.heights, C.qchain, C.anchor, C.write_docs
 
 
 def main():
-    qchain("testnet", "--out", TMP, "--cities", "4", "--base-port", str(BASE),
+    qchain("testnet", "--out", TMP, "--cities", str(NODES), "--base-port", str(BASE),
            "--chain-id", "it-cluster")
     for c in CITIES:
         start(c)
-    wait_for("all links up", lambda: all((status(c) or {}).get("peers_up") == 3 for c in CITIES))
+    wait_for("all links up", lambda: all((status(c) or {}).get("peers_up") == NODES - 1 for c in CITIES))
 
     # 1. anchor and agree
     docs = write_docs("a", 5)
@@ -70,19 +75,22 @@ def main():
 
     # 5. kill every node mid-load; nothing acknowledged may be lost
     acked = []
-    loader = [subprocess.Popen([os.path.join(BIN, "qchain"), "anchor", d, "--config",
-                                os.path.join(TMP, others[i % 3], "node.json"), "--wait-ms", "20000",
-                                "--json", "--no-receipt"], stdout=subprocess.PIPE, text=True)
-              for i, d in enumerate(write_docs("d", 6))]
-    time.sleep(0.3)
-    stop_all(signal.SIGKILL)
+    loader = []
+    for i, d in enumerate(write_docs("d", 12)):  # staggered; every node dies halfway through
+        loader.append(subprocess.Popen([os.path.join(BIN, "qchain"), "anchor", d, "--config",
+                                        os.path.join(TMP, others[i % len(others)], "node.json"),
+                                        "--wait-ms", "20000", "--json", "--no-receipt"],
+                                       stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True))
+        time.sleep(0.02)
+        if i == 5:
+            stop_all(signal.SIGKILL)
     for p in loader:
         o, _ = p.communicate(timeout=30)
         if p.returncode == 0:
             acked.append(json.loads(o)["tx_id"])
     for c in CITIES:
         start(c)
-    wait_for("links up after the crash", lambda: all((status(c) or {}).get("peers_up") == 3 for c in CITIES))
+    wait_for("links up after the crash", lambda: all((status(c) or {}).get("peers_up") == NODES - 1 for c in CITIES))
     for tx in acked + [out["tx_id"]]:
         for c in CITIES:
             wait_for("acknowledged tx %s on %s" % (tx[:12], c),
@@ -96,7 +104,8 @@ def main():
     stop_all(signal.SIGTERM)
     check(all(p.returncode == 0 for p in procs.values()),
           "SIGTERM stops every node with exit 0: %s" % {c: p.returncode for c, p in procs.items()})
-    print("it_cluster: %d checks passed (4 nodes, %d acknowledged under crash)" % (C.checks, len(acked)))
+    print("it_cluster: %d checks passed (%d nodes, %d of 12 acknowledged under crash)"
+          % (C.checks, NODES, len(acked)))
     shutil.rmtree(TMP, ignore_errors=True)
 
 
