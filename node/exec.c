@@ -44,13 +44,27 @@ static int noop_put(void *ctx, uint32_t level, uint64_t index, const qc_hash_t *
     return QC_OK;
 }
 
-/* Appends every record of tx (committed at height) to log. */
-static int append_records(rlog_t *log, uint64_t height, const qc_tx_t *tx) {
+void exec_leaves_free(exec_leaves_t *l) {
+    free(l->h);
+    memset(l, 0, sizeof *l);
+}
+
+/* Appends every record of tx (committed at height) to log, and its leaf to leaves. */
+static int append_records(rlog_t *log, uint64_t height, const qc_tx_t *tx, exec_leaves_t *leaves) {
+    if (leaves && leaves->n + tx->record_count > leaves->cap) {
+        size_t cap = leaves->cap ? leaves->cap : 64;
+        while (cap < leaves->n + tx->record_count) cap *= 2;
+        qc_hash_t *h = realloc(leaves->h, cap * sizeof *h);
+        if (h == NULL) return QC_ERR_NOMEM;
+        leaves->h = h;
+        leaves->cap = cap;
+    }
     for (uint32_t r = 0; r < tx->record_count; r++) {
         qc_hash_t leaf;
         qc_record_leaf_hash(height, &tx->id, (uint16_t)r, tx->records[r].digest, &leaf);
         int rc = rlog_append(log, &leaf, noop_put, NULL);
         if (rc != QC_OK) return rc;
+        if (leaves) leaves->h[leaves->n++] = leaf;
     }
     return QC_OK;
 }
@@ -87,7 +101,7 @@ static int finish_header(qc_block_t *b, const exec_parent_t *parent, const rlog_
 
 int exec_build(const exec_parent_t *parent, const qc_tx_t *const *txs, uint32_t n,
                uint64_t time_ms, uint32_t proposer, uint64_t view, qc_block_t *out,
-               rlog_t *log_after) {
+               rlog_t *log_after, exec_leaves_t *leaves) {
     memset(out, 0, sizeof *out);
     if (n > QC_BLOCK_TXS_MAX) return QC_ERR_TOOBIG;
     uint64_t height = parent->height + 1;
@@ -102,7 +116,7 @@ int exec_build(const exec_parent_t *parent, const qc_tx_t *const *txs, uint32_t 
         if (tx_valid_on(txs[i], height, parent) != TX_OK || !idset_add(&seen, txs, i)) continue;
         rc = qc_tx_clone(txs[i], &out->txs[out->tx_count]);
         if (rc == QC_OK) out->tx_count++;
-        if (rc == QC_OK) rc = append_records(log_after, height, txs[i]);
+        if (rc == QC_OK) rc = append_records(log_after, height, txs[i], leaves);
     }
     free(seen.slot);
     if (rc == QC_OK) rc = finish_header(out, parent, log_after, time_ms, proposer, view);
@@ -118,7 +132,8 @@ static const char *const verdict_why[] = {
 
 /* Checks every transaction of b on parent and appends its records to log. */
 static int check_txs(const qc_block_t *b, const exec_parent_t *parent, const exec_check_t *c,
-                     rlog_t *log, uint32_t *sig_checks, char *why, size_t why_cap) {
+                     rlog_t *log, exec_leaves_t *leaves, uint32_t *sig_checks, char *why,
+                     size_t why_cap) {
     const qc_tx_t **ptrs = malloc(sizeof *ptrs * (b->tx_count ? b->tx_count : 1));
     idset_t seen = {0, NULL};
     int rc = ptrs ? idset_init(&seen, b->tx_count) : QC_ERR_NOMEM;
@@ -140,7 +155,7 @@ static int check_txs(const qc_block_t *b, const exec_parent_t *parent, const exe
                 rc = QC_ERR_SIGNATURE;
             }
         }
-        if (rc == QC_OK) rc = append_records(log, b->header.height, tx);
+        if (rc == QC_OK) rc = append_records(log, b->header.height, tx, leaves);
     }
     free(seen.slot);
     free(ptrs);
@@ -148,7 +163,8 @@ static int check_txs(const qc_block_t *b, const exec_parent_t *parent, const exe
 }
 
 int exec_check(const qc_block_t *b, const exec_parent_t *parent, const exec_check_t *c,
-               rlog_t *log_after, uint32_t *sig_checks, char *why, size_t why_cap) {
+               rlog_t *log_after, exec_leaves_t *leaves, uint32_t *sig_checks, char *why,
+               size_t why_cap) {
     const qc_header_t *h = &b->header;
     if (strcmp(h->chain_id, parent->chain_id) != 0) { WHY("block for another chain"); return QC_ERR_INVALID; }
     if (h->height != parent->height + 1 || memcmp(h->prev_hash.b, parent->hash.b, 32) != 0) {
@@ -167,7 +183,7 @@ int exec_check(const qc_block_t *b, const exec_parent_t *parent, const exec_chec
         return QC_ERR_INVALID;
     }
     *log_after = *parent->log;
-    int rc = check_txs(b, parent, c, log_after, sig_checks, why, why_cap);
+    int rc = check_txs(b, parent, c, log_after, leaves, sig_checks, why, why_cap);
     if (rc != QC_OK) return rc;
     qc_block_t expect = *b; /* shallow: shares txs; only the header is recomputed */
     rc = finish_header(&expect, parent, log_after, h->time_ms, h->proposer, h->view);

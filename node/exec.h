@@ -11,6 +11,15 @@
 #include "mempool.h"
 #include "rlog.h"
 
+/* Record-log leaf hashes of a block's records, in log order, as exec computed them; the node
+ * hands them to the store so no record is hashed twice per node. Owned; exec_leaves_free. */
+typedef struct {
+    qc_hash_t *h;
+    size_t n, cap;
+} exec_leaves_t;
+
+void exec_leaves_free(exec_leaves_t *l);
+
 /* The state a new block extends. Borrowed for the call. */
 typedef struct {
     const char *chain_id;
@@ -28,10 +37,11 @@ typedef struct {
  * block), skipping, deterministically, any that is not valid on this parent: already seen,
  * repeated, expired at the height, or not signed by a member's seal key (signatures were
  * verified on mempool admission). The block time is max(time_ms, parent time). *out is owned
- * by the caller (qc_block_free); *log_after is the record log after the block. */
+ * by the caller (qc_block_free); *log_after is the record log after the block; the included
+ * records' leaf hashes are appended to *leaves when it is non-NULL. */
 int exec_build(const exec_parent_t *parent, const qc_tx_t *const *txs, uint32_t n,
                uint64_t time_ms, uint32_t proposer, uint64_t view, qc_block_t *out,
-               rlog_t *log_after);
+               rlog_t *log_after, exec_leaves_t *leaves);
 
 /* What a backup checks a proposal against besides its parent. Borrowed. */
 typedef struct {
@@ -47,9 +57,11 @@ typedef struct {
  * time is not before the parent's and within the skew of now; every transaction is an ANCHOR
  * of this chain by a member's seal key, unexpired, not seen, not repeated, with a valid
  * signature (verified unless the mempool already did); and the tx root and record-log size
- * and root match. Otherwise an error and a sentence in why. *log_after as in exec_build;
+ * and root match. Otherwise an error and a sentence in why. *log_after and *leaves (may be
+ * NULL; appended to) as in exec_build;
  * *sig_checks (may be NULL) counts signature verifications done. */
 int exec_check(const qc_block_t *b, const exec_parent_t *parent, const exec_check_t *c,
-               rlog_t *log_after, uint32_t *sig_checks, char *why, size_t why_cap);
+               rlog_t *log_after, exec_leaves_t *leaves, uint32_t *sig_checks, char *why,
+               size_t why_cap);
 
 #endif

@@ -360,6 +360,7 @@ static void release(node_t *n) {
     for (size_t i = 0; i < NODE_PENDING_MAX; i++) {
         if (!n->pending[i].used) continue;
         qc_block_free(&n->pending[i].block);
+        exec_leaves_free(&n->pending[i].leaves);
         free(n->pending[i].raw);
     }
     memset(n->pending, 0, sizeof n->pending);

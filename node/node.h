@@ -15,6 +15,7 @@
 
 #include "config.h"
 #include "cstate.h"
+#include "exec.h"
 #include "genesis.h"
 #include "mempool.h"
 #include "net.h"
@@ -39,6 +40,7 @@ typedef struct {
     uint8_t *raw;               /* owned protobuf Block bytes */
     size_t raw_len;
     rlog_t log_after;           /* record log after the block (state VALID) */
+    exec_leaves_t leaves;       /* its records' leaf hashes (state VALID), for the store */
     bool want;                  /* the core asked to validate it */
     uint64_t want_view;
     qc_hash_t want_parent;

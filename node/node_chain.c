@@ -27,6 +27,7 @@ node_pending_t *node_pending_find(node_t *n, const qc_hash_t *digest) {
 
 static void pending_free(node_pending_t *e) {
     qc_block_free(&e->block);
+    exec_leaves_free(&e->leaves);
     free(e->raw);
     memset(e, 0, sizeof *e);
 }
@@ -213,7 +214,8 @@ static void validate_one(node_t *n, node_pending_t *e) {
                       n->genesis.consensus.view_timeout_ms * 15u + 30000u, &n->mempool};
     char why[160] = "";
     uint32_t sigs = 0;
-    int rc = exec_check(&e->block, &parent, &c, &e->log_after, &sigs, why, sizeof why);
+    exec_leaves_free(&e->leaves);
+    int rc = exec_check(&e->block, &parent, &c, &e->log_after, &e->leaves, &sigs, why, sizeof why);
     free(seen);
     n->stats.sig_checks += sigs;
     e->want = false;
@@ -298,7 +300,11 @@ void node_process_commits(node_t *n) {
         if (!e->raw) { request_body(n, e); return; }
         qc_cert_t cert;
         wire_cert_from_pbft(&c->cert, &cert);
-        int rc = store_apply_block(&n->store, &e->block, &cert);
+        /* A block this node checked or built comes with its records' leaf hashes; one it only
+         * learned by certificate (a NEW-VIEW re-proposal) is hashed by the store. */
+        int rc = e->state == PENDING_VALID && e->leaves.n > 0
+                     ? store_apply_block_leaves(&n->store, &e->block, &cert, e->leaves.h, e->leaves.n)
+                     : store_apply_block(&n->store, &e->block, &cert);
         if (rc != QC_OK) {
             n->stats.fatal++;
             QC_ERROR("ledger refused committed block %llu: %s", (unsigned long long)h, qc_strerror(rc));
@@ -355,12 +361,20 @@ void node_maybe_propose(node_t *n) {
         if (k == 0) break;
         qc_block_t b;
         rlog_t log_after;
-        if (exec_build(&parent, picked, k, node_now_ms(), n->self, pbft_view(n->pbft), &b, &log_after) != QC_OK)
+        exec_leaves_t leaves = {0};
+        if (exec_build(&parent, picked, k, node_now_ms(), n->self, pbft_view(n->pbft), &b,
+                       &log_after, &leaves) != QC_OK) {
+            exec_leaves_free(&leaves);
             break;
-        if (b.tx_count == 0) { qc_block_free(&b); break; }
+        }
+        if (b.tx_count == 0) { qc_block_free(&b); exec_leaves_free(&leaves); break; }
         uint8_t *raw;
         size_t raw_len;
-        if (qc_block_encode(&b, &raw, &raw_len) != QC_OK) { qc_block_free(&b); break; }
+        if (qc_block_encode(&b, &raw, &raw_len) != QC_OK) {
+            qc_block_free(&b);
+            exec_leaves_free(&leaves);
+            break;
+        }
         qc_hash_t digest;
         qc_header_hash(&b.header, &digest);
         node_pending_t *e = pending_slot(n);
@@ -370,6 +384,7 @@ void node_maybe_propose(node_t *n) {
         e->raw = raw;
         e->raw_len = raw_len;
         e->log_after = log_after;
+        e->leaves = leaves;
         e->state = PENDING_VALID;
         if (pbft_propose(n->pbft, height, &digest) != QC_OK) { pending_free(e); break; }
         n->stats.proposals_built++;

@@ -345,10 +345,19 @@ static int put_log_node(void *ctx, uint32_t level, uint64_t index, const qc_hash
     return QC_OK;
 }
 
-/* Appends every record's leaf to *log (a copy of the store's) and batches the log nodes and
- * record index entries; then the log must reach the header's size and root. */
-static int batch_records(store_t *s, const qc_block_t *b, rlog_t *log) {
+/* Appends every record's leaf (computed, or taken from leaves[] when given) to *log (a copy of
+ * the store's) and batches the log nodes and record index entries; then the log must reach the
+ * header's size and root. */
+static int batch_records(store_t *s, const qc_block_t *b, rlog_t *log, const qc_hash_t *leaves,
+                         size_t leaf_count) {
     uint64_t height = b->header.height;
+    if (leaves != NULL) {
+        size_t records = 0;
+        for (uint32_t i = 0; i < b->tx_count; i++) records += b->txs[i].record_count;
+        if (records != leaf_count)
+            return REFUSE("%zu leaf hashes given for %zu records", leaf_count, records);
+    }
+    size_t next_leaf = 0;
     for (uint32_t i = 0; i < b->tx_count; i++) {
         const qc_tx_t *tx = &b->txs[i];
         for (uint32_t j = 0; j < tx->record_count; j++) {
@@ -361,7 +370,8 @@ static int batch_records(store_t *s, const qc_block_t *b, rlog_t *log) {
             memcpy(v + 15, tx->id.b, 32);
             batch_put(s, k, sk_record(k, digest, log->size), v, sizeof v);
             qc_hash_t leaf;
-            qc_record_leaf_hash(height, &tx->id, (uint16_t)j, digest, &leaf);
+            if (leaves != NULL) leaf = leaves[next_leaf++];
+            else qc_record_leaf_hash(height, &tx->id, (uint16_t)j, digest, &leaf);
             int rc = rlog_append(log, &leaf, put_log_node, s);
             if (rc != QC_OK) return rc;
         }
@@ -441,8 +451,8 @@ static int check_next_validators(const store_t *s, const qc_validator_set_t *nex
     return QC_OK;
 }
 
-int store_apply_block_membership(store_t *s, const qc_block_t *block, const qc_cert_t *cert,
-                                 const qc_validator_set_t *next_vs) {
+static int apply(store_t *s, const qc_block_t *block, const qc_cert_t *cert,
+                 const qc_validator_set_t *next_vs, const qc_hash_t *leaves, size_t leaf_count) {
     QC_ASSERT(s != NULL && s->db != NULL && block != NULL && cert != NULL);
     QC_ASSERT(block->tx_count == 0 || block->txs != NULL);
     qc_hash_t hash;
@@ -453,7 +463,7 @@ int store_apply_block_membership(store_t *s, const qc_block_t *block, const qc_c
     if (rc != QC_OK) return rc;
     rlog_t log = s->log;
     leveldb_writebatch_clear(s->batch);
-    rc = batch_records(s, block, &log);
+    rc = batch_records(s, block, &log, leaves, leaf_count);
     if (rc == QC_OK) rc = batch_block(s, block, cert);
     store_head_t head = {.height = block->header.height, .hash = hash, .log_size = log.size,
                          .epoch = next_vs ? next_vs->epoch : s->head.epoch};
@@ -473,6 +483,16 @@ int store_apply_block_membership(store_t *s, const qc_block_t *block, const qc_c
     return QC_OK;
 }
 
+int store_apply_block_membership(store_t *s, const qc_block_t *block, const qc_cert_t *cert,
+                                 const qc_validator_set_t *next_vs) {
+    return apply(s, block, cert, next_vs, NULL, 0);
+}
+
 int store_apply_block(store_t *s, const qc_block_t *block, const qc_cert_t *cert) {
-    return store_apply_block_membership(s, block, cert, NULL);
+    return apply(s, block, cert, NULL, NULL, 0);
+}
+
+int store_apply_block_leaves(store_t *s, const qc_block_t *block, const qc_cert_t *cert,
+                             const qc_hash_t *leaves, size_t leaf_count) {
+    return apply(s, block, cert, NULL, leaves, leaf_count);
 }

@@ -115,6 +115,14 @@ void store_close(store_t *s);
  * block and cert are borrowed. */
 int store_apply_block(store_t *s, const qc_block_t *block, const qc_cert_t *cert);
 
+/* As store_apply_block, given the record-log leaf hashes of the block's records in log order
+ * as the caller already computed them (node/exec.c), so a node hashes each record once:
+ * leaf_count must equal the block's record count (else QC_ERR_INVALID), and the log built from
+ * them must still reach the header's size and root. Reads check every record index entry
+ * against qc_record_leaf_hash, so a wrong leaf cannot hide. leaves NULL: as store_apply_block. */
+int store_apply_block_leaves(store_t *s, const qc_block_t *block, const qc_cert_t *cert,
+                             const qc_hash_t *leaves, size_t leaf_count);
+
 /* As store_apply_block, and the block enacts a membership change: next_vs (borrowed), whose
  * epoch must be head.epoch + 1 and which has 1..QC_VALIDATORS_MAX members, is in force from
  * block height+1 on. Written in the same batch. next_vs may be NULL (no change). */

@@ -227,6 +227,36 @@ static void test_apply_and_read_back(void **state) {
     check_all(f, 5);
 }
 
+/* The caller's precomputed leaf hashes are used, and still checked against the header. */
+static void test_apply_with_precomputed_leaves(void **state) {
+    fx_t *f = *state;
+    apply_new(f, 2, 3);
+    qc_block_t b;
+    qc_cert_t c;
+    assert_int_equal(chainbuilder_make(&f->cb, 3, 5, &b, &c), QC_OK);
+    qc_hash_t leaves[15];
+    size_t k = 0;
+    for (uint32_t t = 0; t < b.tx_count; t++)
+        for (uint16_t r = 0; r < b.txs[t].record_count; r++)
+            qc_record_leaf_hash(b.header.height, &b.txs[t].id, r, b.txs[t].records[r].digest,
+                                &leaves[k++]);
+    qc_hash_t before, after;
+    db_digest(&f->s, &before);
+    assert_int_equal(store_apply_block_leaves(&f->s, &b, &c, leaves, 14), QC_ERR_INVALID);
+    leaves[7].b[0] ^= 1; /* a wrong leaf: the log cannot reach the header's root */
+    assert_int_equal(store_apply_block_leaves(&f->s, &b, &c, leaves, 15), QC_ERR_INVALID);
+    db_digest(&f->s, &after);
+    assert_hash_equal(&before, &after);
+    leaves[7].b[0] ^= 1;
+    uint64_t first = f->s.head.log_size;
+    assert_int_equal(store_apply_block_leaves(&f->s, &b, &c, leaves, 15), QC_OK);
+    check_readback(f, &b, &c, first);
+    remember_leaves(f, &b);
+    chainbuilder_advance(&f->cb, &b);
+    qc_block_free(&b);
+    check_all(f, 2);
+}
+
 static void test_proofs_verify_against_headers(void **state) {
     fx_t *f = *state;
     uint32_t shapes[][2] = {{2, 3}, {1, 1}, {4, 5}, {1, 16}, {3, 7}, {5, 1}, {2, 9}};
@@ -717,6 +747,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         T(test_empty_store),
         T(test_apply_and_read_back),
+    T(test_apply_with_precomputed_leaves),
         T(test_proofs_verify_against_headers),
         T(test_refusals_leave_store_unchanged),
         T(test_duplicate_transactions_refused),
