@@ -90,14 +90,14 @@ void node_drive(node_t *n) {
 static void on_consensus(node_t *n, uint32_t peer, wire_msg_t *m) {
     pbft_msg_t *c = &m->consensus;
     if (c->from != peer) { n->stats.wire_malformed++; return; } /* no relaying: sender signs */
-    if (c->type == PBFT_MSG_PREPREPARE && m->len > 0 && node_pending_find(n, &c->digest) == NULL) {
-        qc_block_t b;
-        if (qc_block_decode(m->bytes, m->len, &b) != QC_OK) { n->stats.wire_malformed++; return; }
-        qc_hash_t h;
-        qc_header_hash(&b.header, &h);
-        qc_block_free(&b);
-        if (memcmp(h.b, c->digest.b, 32) != 0) { n->stats.wire_malformed++; return; }
-        node_pending_add_raw(n, &c->digest, m->bytes, m->len);
+    if (c->type == PBFT_MSG_PREPREPARE && m->len > 0) {
+        /* Decoded once, kept only if its header hash is the digest the PRE-PREPARE names. */
+        node_pending_t *e = node_pending_find(n, &c->digest);
+        if ((e == NULL || e->raw == NULL) &&
+            node_pending_add_raw(n, &c->digest, m->bytes, m->len) == NULL) {
+            n->stats.wire_malformed++;
+            return;
+        }
     }
     /* Drops are counted by the core. QC_ERR_FULL only means the outbox must be drained first. */
     if (pbft_step(n->pbft, c) == QC_ERR_FULL) {
