@@ -67,35 +67,46 @@ static node_pending_t *pending_placeholder(node_t *n, const qc_hash_t *digest) {
     return e;
 }
 
-static bool fill_body(node_pending_t *e, const uint8_t *raw, size_t len) {
-    qc_block_t b;
-    if (qc_block_decode(raw, len, &b) != QC_OK) return false;
+/* A proposed body, decoded and checked against its digest before it may take a pending slot
+ * (so a malformed or mislabelled body from a peer can never evict a genuine one). */
+typedef struct {
+    qc_block_t block;
+    uint8_t *raw;
+    size_t raw_len;
+} body_t;
+
+static bool body_decode(const qc_hash_t *digest, const uint8_t *raw, size_t len, body_t *out) {
+    if (qc_block_decode(raw, len, &out->block) != QC_OK) return false;
     qc_hash_t h;
-    qc_header_hash(&b.header, &h);
-    uint8_t *copy = malloc(len ? len : 1);
-    if (memcmp(h.b, e->digest.b, 32) != 0 || copy == NULL) {
-        free(copy);
-        qc_block_free(&b);
+    qc_header_hash(&out->block.header, &h);
+    out->raw = memcmp(h.b, digest->b, 32) == 0 ? malloc(len ? len : 1) : NULL;
+    if (out->raw == NULL) {
+        qc_block_free(&out->block);
         return false;
     }
-    memcpy(copy, raw, len);
+    memcpy(out->raw, raw, len);
+    out->raw_len = len;
+    return true;
+}
+
+/* Moves a decoded body into e (ownership transferred). */
+static void body_install(node_pending_t *e, body_t *b) {
     qc_block_free(&e->block);
     free(e->raw);
-    e->block = b;
-    e->raw = copy;
-    e->raw_len = len;
+    e->block = b->block;
+    e->raw = b->raw;
+    e->raw_len = b->raw_len;
     e->state = PENDING_RECEIVED;
-    return true;
 }
 
 node_pending_t *node_pending_add_raw(node_t *n, const qc_hash_t *digest, const uint8_t *raw,
                                      size_t len) {
-    node_pending_t *e = pending_placeholder(n, digest);
-    if (e->raw) return e;
-    if (!fill_body(e, raw, len)) {
-        if (!e->want) memset(e, 0, sizeof *e);
-        return NULL;
-    }
+    node_pending_t *e = node_pending_find(n, digest);
+    if (e && e->raw) return e;
+    body_t b;
+    if (!body_decode(digest, raw, len, &b)) return NULL;
+    if (e == NULL) e = pending_placeholder(n, digest);
+    body_install(e, &b);
     return e;
 }
 
@@ -554,14 +565,19 @@ void node_on_body_request(node_t *n, uint32_t peer, const qc_hash_t *digest) {
 }
 
 void node_on_body(node_t *n, const uint8_t *raw, size_t len) {
-    qc_block_t b;
-    if (qc_block_decode(raw, len, &b) != QC_OK) { n->stats.wire_malformed++; return; }
+    body_t body;
+    if (qc_block_decode(raw, len, &body.block) != QC_OK) { n->stats.wire_malformed++; return; }
     qc_hash_t h;
-    qc_header_hash(&b.header, &h);
-    qc_block_free(&b);
+    qc_header_hash(&body.block.header, &h);
     node_pending_t *e = node_pending_find(n, &h);
-    if (e == NULL || e->raw) return; /* only bodies someone here waits for */
-    if (!fill_body(e, raw, len)) n->stats.wire_malformed++;
+    /* only bodies someone here waits for (by digest) are kept */
+    if (e == NULL || e->raw || (body.raw = malloc(len ? len : 1)) == NULL) {
+        qc_block_free(&body.block);
+        return;
+    }
+    memcpy(body.raw, raw, len);
+    body.raw_len = len;
+    body_install(e, &body);
     node_try_validations(n);
     node_process_commits(n);
 }
