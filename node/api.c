@@ -207,14 +207,12 @@ int api_build_receipt(node_t *n, const qc_hash_t *digest, receipt_t *out) {
     store_record_loc_t loc;
     int rc = store_record_find(&n->store, digest->b, &loc);
     if (rc != QC_OK) return rc;
-    qc_block_t b;
-    rc = store_block_get(&n->store, loc.height, &b, &out->cert);
+    rc = store_block_tx(&n->store, loc.height, loc.tx_index, &out->header, &out->tx, &out->cert);
     if (rc != QC_OK) return rc;
-    if (loc.tx_index >= b.tx_count) { qc_block_free(&b); return QC_ERR_CORRUPT; }
-    rc = qc_tx_clone(&b.txs[loc.tx_index], &out->tx);
-    out->header = b.header;
-    qc_block_free(&b);
-    if (rc != QC_OK) return rc;
+    if (memcmp(out->tx.id.b, loc.tx_id.b, 32) != 0) { /* the index and the block disagree */
+        receipt_free(out);
+        return QC_ERR_CORRUPT;
+    }
     snprintf(out->chain_id, sizeof out->chain_id, "%s", n->genesis.chain_id);
     out->genesis_hash = n->genesis.hash;
     out->digest = *digest;

@@ -144,6 +144,14 @@ int store_block_raw(store_t *s, uint64_t height, uint8_t **block, size_t *block_
  * its certificate. */
 int store_block_get(store_t *s, uint64_t height, qc_block_t *block, qc_cert_t *cert);
 
+/* The header, transaction tx_index and certificate of block `height`, decoding no other
+ * transaction (what a receipt needs from a large block). The header must match the stored one
+ * and the certificate must be for it; the block's tx root is not recomputed (store_block_get
+ * does that). *tx owned by the caller (qc_tx_free). QC_ERR_NOTFOUND above the head;
+ * QC_ERR_CORRUPT if the block has no such transaction. */
+int store_block_tx(store_t *s, uint64_t height, uint32_t tx_index, qc_header_t *hdr,
+                   qc_tx_t *tx, qc_cert_t *cert);
+
 /* Only the header of block `height` (cheap: no transaction is decoded). */
 int store_header_get(store_t *s, uint64_t height, qc_header_t *out);
 

@@ -44,6 +44,39 @@ static int block_load(store_t *s, uint64_t height, qc_block_t *b, uint8_t **raw,
     return rc;
 }
 
+/* Loads the header and transaction `index` of block `height` without decoding the others: the
+ * envelope's header must be the one stored in front of it. */
+static int block_tx_load(store_t *s, uint64_t height, uint32_t index, qc_header_t *hdr,
+                         qc_tx_t *tx) {
+    uint8_t k[SK_MAX_LEN];
+    size_t klen = sk_u64(k, SK_BLOCK, height);
+    qc_header_t h;
+    char *val;
+    size_t vlen, off = 0;
+    int rc = store_get(s, k, klen, &val, &vlen);
+    if (rc == QC_ERR_NOTFOUND) return store_corrupt(k, klen, "missing below the head");
+    if (rc != QC_OK) return rc;
+    rc = store_header_parse(k, klen, val, vlen, height, &h, &off);
+    if (rc == QC_OK) {
+        rc = qc_block_decode_tx((const uint8_t *)val + off, vlen - off, index, hdr, tx);
+        if (rc == QC_ERR_RANGE)
+            rc = store_corrupt(k, klen, "has no transaction %u", index);
+        else if (rc != QC_OK)
+            rc = store_corrupt(k, klen, "block envelope does not decode");
+    }
+    qc_hash_t a, b;
+    if (rc == QC_OK) {
+        qc_header_hash(&h, &a);
+        qc_header_hash(hdr, &b);
+        if (memcmp(a.b, b.b, 32) != 0) {
+            qc_tx_free(tx);
+            rc = store_corrupt(k, klen, "envelope header differs from the stored header");
+        }
+    }
+    leveldb_free(val);
+    return rc;
+}
+
 /* Loads block `height`'s certificate, which must name that height and block_hash. */
 static int cert_load(store_t *s, uint64_t height, const qc_hash_t *block_hash, qc_cert_t *c,
                      uint8_t **raw, size_t *raw_len) {
@@ -159,16 +192,28 @@ int store_tx_get(store_t *s, const qc_hash_t *tx_id, store_tx_loc_t *loc, qc_tx_
     memset(tx, 0, sizeof *tx);
     int rc = store_tx_find(s, tx_id, loc);
     if (rc != QC_OK) return rc;
-    qc_block_t b;
-    rc = store_block_get(s, loc->height, &b, NULL);
-    if (rc != QC_OK) return rc;
-    if (memcmp(b.txs[loc->tx_index].id.b, tx_id->b, 32) != 0) {
+    qc_header_t h;
+    rc = block_tx_load(s, loc->height, loc->tx_index, &h, tx);
+    if (rc == QC_OK && memcmp(tx->id.b, tx_id->b, 32) != 0) {
+        qc_tx_free(tx);
         uint8_t k[SK_MAX_LEN];
         rc = store_corrupt(k, sk_hash(k, SK_TX, tx_id->b), "block %llu tx %u has another id",
                            (unsigned long long)loc->height, loc->tx_index);
     }
-    if (rc == QC_OK) rc = qc_tx_clone(&b.txs[loc->tx_index], tx);
-    qc_block_free(&b);
+    return rc;
+}
+
+int store_block_tx(store_t *s, uint64_t height, uint32_t tx_index, qc_header_t *hdr,
+                   qc_tx_t *tx, qc_cert_t *cert) {
+    QC_ASSERT(s->db != NULL && hdr != NULL && tx != NULL && cert != NULL);
+    memset(tx, 0, sizeof *tx);
+    if (!height_valid(s, height)) return QC_ERR_NOTFOUND;
+    int rc = block_tx_load(s, height, tx_index, hdr, tx);
+    if (rc != QC_OK) return rc;
+    qc_hash_t hash;
+    qc_header_hash(hdr, &hash);
+    rc = cert_load(s, height, &hash, cert, NULL, NULL);
+    if (rc != QC_OK) qc_tx_free(tx);
     return rc;
 }
 

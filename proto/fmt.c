@@ -546,6 +546,24 @@ int qc_block_decode(const uint8_t *buf, size_t len, qc_block_t *b) {
     return rc;
 }
 
+int qc_block_decode_tx(const uint8_t *buf, size_t len, uint32_t index, qc_header_t *hdr,
+                       qc_tx_t *tx) {
+    memset(tx, 0, sizeof *tx);
+    if (len > QC_BLOCK_BYTES_MAX) return QC_ERR_TOOBIG;
+    Qchain__Block *m = qchain__block__unpack(NULL, len, buf);
+    if (m == NULL) return QC_ERR_INVALID;
+    int rc = qc_header_decode(m->header.data, m->header.len, hdr);
+    if (rc == QC_OK && m->n_txs != hdr->tx_count) rc = QC_ERR_INVALID;
+    if (rc == QC_OK && index >= m->n_txs) rc = QC_ERR_RANGE;
+    if (rc == QC_OK) rc = tx_from_pb(m->txs[index], tx);
+    if (rc == QC_OK && strcmp(tx->chain_id, hdr->chain_id) != 0) {
+        qc_tx_free(tx);
+        rc = QC_ERR_INVALID;
+    }
+    qchain__block__free_unpacked(m, NULL);
+    return rc;
+}
+
 /* ------------------------------------------------------------------ commit certificates */
 
 size_t qc_commit_vote_bytes(uint8_t out[128], const char *chain_id, uint64_t epoch,

@@ -173,6 +173,12 @@ int qc_block_tx_root(const qc_block_t *b, qc_hash_t *out);
 int qc_block_encode(const qc_block_t *b, uint8_t **out, size_t *len);
 int qc_block_decode(const uint8_t *buf, size_t len, qc_block_t *b);
 void qc_block_free(qc_block_t *b);
+/* Decodes only the header and transaction `index` of a protobuf Block (for lookups that need
+ * one transaction of a large block): the header strictly, the tx count against it, the tx
+ * strictly and with the header's chain id. Does NOT check the tx root (qc_block_decode does).
+ * QC_ERR_RANGE if index >= tx_count; *tx owned by the caller on QC_OK. */
+int qc_block_decode_tx(const uint8_t *buf, size_t len, uint32_t index, qc_header_t *hdr,
+                       qc_tx_t *tx);
 
 /* Commit certificate: >= qc_quorum(n) distinct validators' signatures, all in one view, over
  * the commit vote for (chain_id, epoch, height, view, block_hash). */

@@ -284,6 +284,34 @@ static void test_block_roundtrip_and_root_check(void **state) {
     assert_int_equal(qc_block_decode(junk, 3, &b), QC_ERR_INVALID);
 }
 
+static void test_block_decode_one_tx(void **state) {
+    vectors_t *v = *state;
+    uint8_t *buf;
+    size_t len;
+    assert_int_equal(qc_block_encode(&v->block, &buf, &len), QC_OK);
+    qc_header_t h;
+    qc_tx_t tx;
+    assert_int_equal(qc_block_decode_tx(buf, len, 0, &h, &tx), QC_OK);
+    assert_memory_equal(&h, &v->block.header, sizeof h);
+    assert_memory_equal(tx.id.b, v->tx.id.b, 32);
+    assert_int_equal(tx.record_count, 2);
+    qc_tx_free(&tx);
+    assert_int_equal(qc_block_decode_tx(buf, len, 1, &h, &tx), QC_ERR_RANGE);
+    for (size_t n = 0; n < len; n++) /* every truncation is refused, never a partial answer */
+        assert_int_not_equal(qc_block_decode_tx(buf, n, 0, &h, &tx), QC_OK);
+    free(buf);
+    qc_block_t bad = v->block;
+    bad.header.tx_count = 2;
+    assert_int_equal(qc_block_encode(&bad, &buf, &len), QC_OK);
+    assert_int_equal(qc_block_decode_tx(buf, len, 0, &h, &tx), QC_ERR_INVALID);
+    free(buf);
+    bad = v->block;
+    snprintf(bad.header.chain_id, sizeof bad.header.chain_id, "other-chain");
+    assert_int_equal(qc_block_encode(&bad, &buf, &len), QC_OK);
+    assert_int_equal(qc_block_decode_tx(buf, len, 0, &h, &tx), QC_ERR_INVALID);
+    free(buf);
+}
+
 /* ---------------------------------------------------------------- certificates */
 
 static void make_cert(qc_cert_t *c, const qc_validator_set_t *vs, const qc_hash_t *bh,
@@ -417,6 +445,7 @@ int main(void) {
         cmocka_unit_test(test_header_roundtrip_and_strictness),
         cmocka_unit_test(test_header_hash_covers_every_field),
         cmocka_unit_test(test_block_roundtrip_and_root_check),
+        cmocka_unit_test(test_block_decode_one_tx),
         cmocka_unit_test(test_cert_nine_cities),
         cmocka_unit_test(test_cert_encode_decode),
         cmocka_unit_test(test_quorum_table),

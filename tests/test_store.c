@@ -227,6 +227,38 @@ static void test_apply_and_read_back(void **state) {
     check_all(f, 5);
 }
 
+/* One transaction of a block, its header and certificate: the same as the full read gives. */
+static void test_block_tx_matches_full_read(void **state) {
+    fx_t *f = *state;
+    apply_new(f, 3, 2);
+    apply_new(f, 7, 1);
+    for (uint64_t height = 1; height <= 2; height++) {
+        qc_block_t b;
+        qc_cert_t c;
+        assert_int_equal(store_block_get(&f->s, height, &b, &c), QC_OK);
+        for (uint32_t i = 0; i < b.tx_count; i++) {
+            qc_header_t h;
+            qc_tx_t tx;
+            qc_cert_t c2;
+            assert_int_equal(store_block_tx(&f->s, height, i, &h, &tx, &c2), QC_OK);
+            assert_memory_equal(&h, &b.header, sizeof h);
+            assert_memory_equal(tx.id.b, b.txs[i].id.b, 32);
+            assert_int_equal(tx.body_len, b.txs[i].body_len);
+            assert_memory_equal(&c2, &c, sizeof c);
+            qc_tx_free(&tx);
+        }
+        qc_header_t h;
+        qc_tx_t tx;
+        qc_cert_t c2;
+        assert_int_equal(store_block_tx(&f->s, height, b.tx_count, &h, &tx, &c2), QC_ERR_CORRUPT);
+        qc_block_free(&b);
+    }
+    qc_header_t h;
+    qc_tx_t tx;
+    qc_cert_t c2;
+    assert_int_equal(store_block_tx(&f->s, 3, 0, &h, &tx, &c2), QC_ERR_NOTFOUND);
+}
+
 /* The caller's precomputed leaf hashes are used, and still checked against the header. */
 static void test_apply_with_precomputed_leaves(void **state) {
     fx_t *f = *state;
@@ -748,6 +780,7 @@ int main(void) {
         T(test_empty_store),
         T(test_apply_and_read_back),
     T(test_apply_with_precomputed_leaves),
+    T(test_block_tx_matches_full_read),
         T(test_proofs_verify_against_headers),
         T(test_refusals_leave_store_unchanged),
         T(test_duplicate_transactions_refused),
