@@ -501,6 +501,21 @@ static void h_metrics(http_req_t *req, http_res_t *res, void *data) {
     }
     metric(&b, "qchain_view_changes_total", "counter", "View changes started.", ps->view_changes);
     metric(&b, "qchain_proposals_refused_total", "counter", "Proposed blocks refused.", n->stats.proposals_invalid);
+    metric(&b, "qchain_proposals_built_total", "counter", "Blocks this node proposed.", n->stats.proposals_built);
+    metric(&b, "qchain_consensus_syncs_total", "counter",
+           "Synced consensus-state writes (votes wait for them).", n->stats.persist_writes);
+    metric(&b, "qchain_blocks_caught_up_total", "counter",
+           "Blocks applied from catch-up replies after checking their certificates.",
+           n->stats.blocks_caught_up);
+    metric(&b, "qchain_peer_blocks_refused_total", "counter",
+           "Fetched blocks or certificates from peers that failed their checks.",
+           n->stats.peer_bad_blocks);
+    metric(&b, "qchain_checkpoints_signed_total", "counter",
+           "Checkpoint notes that reached a quorum of validator signatures.",
+           n->notes.stats.checkpoints);
+    metric(&b, "qchain_checkpoint_sigs_conflicting_total", "counter",
+           "Validly signed checkpoint notes that contradict this node's ledger (fork evidence).",
+           n->notes.stats.sigs_conflicting);
     prom_histogram_write(&b, "qchain_commit_latency_seconds",
                          "Submit (with wait) to commit latency.", &a->commit_latency);
     http_server_metrics(&a->server, &b);
