@@ -137,19 +137,52 @@ static void request_body(node_t *n, node_pending_t *e) {
 
 /* ---------------------------------------------------------------- parent state */
 
-/* Transaction ids of the pending ancestors of a block, for "already seen" checks. */
+/* Transaction ids of the pending ancestors of a block, for "already seen" checks: an
+ * open-addressing set built once per check (ancestors hold up to window x block_max_txs). */
 typedef struct {
     node_t *n;
     const node_pending_t *anc[NODE_PENDING_MAX];
     size_t anc_count;
+    const qc_hash_t **set;  /* malloc'd; NULL slots empty */
+    size_t set_cap;         /* power of two, > 2 x ids */
 } seen_ctx_t;
+
+static size_t seen_slot(const qc_hash_t *id, size_t cap) {
+    uint64_t x;
+    memcpy(&x, id->b, sizeof x); /* tx ids are SHA-256 outputs */
+    return (size_t)x & (cap - 1);
+}
+
+/* Builds the set over the collected ancestors. false on allocation failure. */
+static bool seen_build(seen_ctx_t *s) {
+    size_t ids = 0;
+    for (size_t a = 0; a < s->anc_count; a++) ids += s->anc[a]->block.tx_count;
+    s->set_cap = 16;
+    while (s->set_cap <= 2 * ids) s->set_cap *= 2;
+    s->set = calloc(s->set_cap, sizeof *s->set);
+    if (s->set == NULL) return false;
+    for (size_t a = 0; a < s->anc_count; a++) {
+        const qc_block_t *b = &s->anc[a]->block;
+        for (uint32_t i = 0; i < b->tx_count; i++) {
+            size_t k = seen_slot(&b->txs[i].id, s->set_cap);
+            while (s->set[k] != NULL) k = (k + 1) & (s->set_cap - 1); /* terminates: half empty */
+            s->set[k] = &b->txs[i].id;
+        }
+    }
+    return true;
+}
+
+static void seen_free(seen_ctx_t *s) {
+    free(s->set);
+    s->set = NULL;
+}
 
 static bool seen_cb(void *ctx, const qc_hash_t *id) {
     seen_ctx_t *s = ctx;
-    for (size_t a = 0; a < s->anc_count; a++) {
-        const qc_block_t *b = &s->anc[a]->block;
-        for (uint32_t i = 0; i < b->tx_count; i++)
-            if (memcmp(b->txs[i].id.b, id->b, 32) == 0) return true;
+    for (size_t k = seen_slot(id, s->set_cap), probes = 0; probes < s->set_cap; probes++) {
+        if (s->set[k] == NULL) break;
+        if (memcmp(s->set[k]->b, id->b, 32) == 0) return true;
+        k = (k + 1) & (s->set_cap - 1);
     }
     store_tx_loc_t loc;
     return store_tx_find(&s->n->store, id, &loc) == QC_OK;
@@ -162,6 +195,7 @@ static bool parent_state(node_t *n, uint64_t height, const qc_hash_t *parent, ex
     memset(p, 0, sizeof *p);
     seen->n = n;
     seen->anc_count = 0;
+    seen->set = NULL;
     p->chain_id = n->genesis.chain_id;
     p->validators = &n->store.validators;
     p->seen = seen_cb;
@@ -173,7 +207,7 @@ static bool parent_state(node_t *n, uint64_t height, const qc_hash_t *parent, ex
         p->hash = h->hash;
         p->time_ms = n->head_time_ms;
         p->log = &n->store.log;
-        return true;
+        return seen_build(seen);
     }
     const node_pending_t *e = node_pending_find(n, parent);
     if (e == NULL || !e->raw || e->state != PENDING_VALID || e->block.header.height + 1 != height)
@@ -187,7 +221,7 @@ static bool parent_state(node_t *n, uint64_t height, const qc_hash_t *parent, ex
     for (size_t steps = 0; steps < NODE_PENDING_MAX; steps++) {
         seen->anc[seen->anc_count++] = a;
         if (a->block.header.height == h->height + 1)
-            return memcmp(a->block.header.prev_hash.b, h->hash.b, 32) == 0;
+            return memcmp(a->block.header.prev_hash.b, h->hash.b, 32) == 0 && seen_build(seen);
         a = node_pending_find(n, &a->block.header.prev_hash);
         if (a == NULL || !a->raw || a->state != PENDING_VALID) return false;
     }
@@ -227,6 +261,7 @@ static void validate_one(node_t *n, node_pending_t *e) {
     uint32_t sigs = 0;
     exec_leaves_free(&e->leaves);
     int rc = exec_check(&e->block, &parent, &c, &e->log_after, &e->leaves, &sigs, why, sizeof why);
+    seen_free(seen);
     free(seen);
     n->stats.sig_checks += sigs;
     e->want = false;
@@ -369,12 +404,14 @@ void node_maybe_propose(node_t *n) {
         exec_parent_t parent;
         if (!parent_state(n, height, &parent_digest, &parent, seen)) break;
         uint32_t k = mempool_take(&n->mempool, height, max_txs, n->cfg.block.max_bytes, picked);
-        if (k == 0) break;
         qc_block_t b;
         rlog_t log_after;
         exec_leaves_t leaves = {0};
-        if (exec_build(&parent, picked, k, node_now_ms(), n->self, pbft_view(n->pbft), &b,
-                       &log_after, &leaves) != QC_OK) {
+        int rc = k == 0 ? QC_ERR_NOTFOUND
+                        : exec_build(&parent, picked, k, node_now_ms(), n->self,
+                                     pbft_view(n->pbft), &b, &log_after, &leaves);
+        seen_free(seen);
+        if (rc != QC_OK) {
             exec_leaves_free(&leaves);
             break;
         }
