@@ -13,18 +13,28 @@ static bool height_valid(const store_t *s, uint64_t height) {
 
 /* Loads block `height` (decoded into *b, caller frees) and optionally a malloc'd copy of its
  * envelope. The envelope must decode and carry the header stored in front of it. */
+/* The stored value of block `height`: its key, the value (caller leveldb_frees), the header
+ * stored in front of the envelope and the envelope's offset. */
+static int block_value(store_t *s, uint64_t height, uint8_t k[SK_MAX_LEN], size_t *klen,
+                       char **val, size_t *vlen, qc_header_t *h, size_t *off) {
+    *klen = sk_u64(k, SK_BLOCK, height);
+    *off = 0;
+    int rc = store_get(s, k, *klen, val, vlen);
+    if (rc == QC_ERR_NOTFOUND) return store_corrupt(k, *klen, "missing below the head");
+    if (rc != QC_OK) return rc;
+    rc = store_header_parse(k, *klen, *val, *vlen, height, h, off);
+    if (rc != QC_OK) leveldb_free(*val);
+    return rc;
+}
+
 static int block_load(store_t *s, uint64_t height, qc_block_t *b, uint8_t **raw,
                       size_t *raw_len) {
     uint8_t k[SK_MAX_LEN];
-    size_t klen = sk_u64(k, SK_BLOCK, height);
+    size_t klen, vlen, off;
     qc_header_t h;
     char *val;
-    size_t vlen, off = 0;
-    int rc = store_get(s, k, klen, &val, &vlen);
-    if (rc == QC_ERR_NOTFOUND) return store_corrupt(k, klen, "missing below the head");
+    int rc = block_value(s, height, k, &klen, &val, &vlen, &h, &off);
     if (rc != QC_OK) return rc;
-    rc = store_header_parse(k, klen, val, vlen, height, &h, &off);
-    if (rc != QC_OK) { leveldb_free(val); return rc; }
     const uint8_t *env = (const uint8_t *)val + off;
     size_t env_len = vlen - off;
     if (qc_block_decode(env, env_len, b) != QC_OK)
@@ -49,21 +59,16 @@ static int block_load(store_t *s, uint64_t height, qc_block_t *b, uint8_t **raw,
 static int block_tx_load(store_t *s, uint64_t height, uint32_t index, qc_header_t *hdr,
                          qc_tx_t *tx) {
     uint8_t k[SK_MAX_LEN];
-    size_t klen = sk_u64(k, SK_BLOCK, height);
+    size_t klen, vlen, off;
     qc_header_t h;
     char *val;
-    size_t vlen, off = 0;
-    int rc = store_get(s, k, klen, &val, &vlen);
-    if (rc == QC_ERR_NOTFOUND) return store_corrupt(k, klen, "missing below the head");
+    int rc = block_value(s, height, k, &klen, &val, &vlen, &h, &off);
     if (rc != QC_OK) return rc;
-    rc = store_header_parse(k, klen, val, vlen, height, &h, &off);
-    if (rc == QC_OK) {
-        rc = qc_block_decode_tx((const uint8_t *)val + off, vlen - off, index, hdr, tx);
-        if (rc == QC_ERR_RANGE)
-            rc = store_corrupt(k, klen, "has no transaction %u", index);
-        else if (rc != QC_OK)
-            rc = store_corrupt(k, klen, "block envelope does not decode");
-    }
+    rc = qc_block_decode_tx((const uint8_t *)val + off, vlen - off, index, hdr, tx);
+    if (rc == QC_ERR_RANGE)
+        rc = store_corrupt(k, klen, "has no transaction %u", index);
+    else if (rc != QC_OK)
+        rc = store_corrupt(k, klen, "block envelope does not decode");
     qc_hash_t a, b;
     if (rc == QC_OK) {
         qc_header_hash(&h, &a);
