@@ -251,22 +251,37 @@ static json_t *record_status_json(node_t *n, const qc_hash_t *digest, json_t *re
                      "anchored", "anchorings", list, "more", more, "receipt", receipt);
 }
 
-static void h_record(http_req_t *req, http_res_t *res, void *data) {
-    api_t *a = data;
-    qc_hash_t d;
-    if (!param_hash(req, res, "digest", &d)) return;
+/* The receipt JSON of the digest in the route, or NULL after answering 400/404/500. */
+static json_t *receipt_for(api_t *a, http_req_t *req, http_res_t *res, qc_hash_t *d) {
+    if (!param_hash(req, res, "digest", d)) return NULL;
     receipt_t r;
-    int rc = api_build_receipt(a->node, &d, &r);
+    int rc = api_build_receipt(a->node, d, &r);
     if (rc == QC_ERR_NOTFOUND) {
         http_respond_error(res, 404, "not_found", "digest %s has not been anchored",
                            http_req_param(req, "digest"));
-        return;
+        return NULL;
     }
-    if (rc != QC_OK) { http_respond_error(res, 500, "internal", "%s", qc_strerror(rc)); return; }
+    if (rc != QC_OK) {
+        http_respond_error(res, 500, "internal", "%s", qc_strerror(rc));
+        return NULL;
+    }
     json_t *j = receipt_to_json(&r);
     receipt_free(&r);
-    bool only_receipt = strstr(req->path, "/receipt") != NULL;
-    http_respond_json(res, 200, only_receipt ? j : record_status_json(a->node, &d, j));
+    return j;
+}
+
+/* GET /v1/records/{digest}: every anchoring of the digest, and the first one's receipt. */
+static void h_record(http_req_t *req, http_res_t *res, void *data) {
+    qc_hash_t d;
+    json_t *j = receipt_for(data, req, res, &d);
+    if (j) http_respond_json(res, 200, record_status_json(((api_t *)data)->node, &d, j));
+}
+
+/* GET /v1/records/{digest}/receipt: the receipt alone, as qchain receipt and verify take it. */
+static void h_receipt(http_req_t *req, http_res_t *res, void *data) {
+    qc_hash_t d;
+    json_t *j = receipt_for(data, req, res, &d);
+    if (j) http_respond_json(res, 200, j);
 }
 
 /* ---------------------------------------------------------------- blocks and proofs */
@@ -555,7 +570,7 @@ int api_start(api_t *a, node_t *n, char *why, size_t why_cap) {
         {"POST", "/v1/transactions", h_submit},
         {"GET", "/v1/transactions/{id}", h_tx},
         {"GET", "/v1/records/{digest}", h_record},
-        {"GET", "/v1/records/{digest}/receipt", h_record},
+        {"GET", "/v1/records/{digest}/receipt", h_receipt},
         {"GET", "/v1/blocks/{height}", h_block},
         {"GET", "/v1/blocks/by-hash/{hash}", h_block_by_hash},
         {"GET", "/v1/checkpoint", h_checkpoint},

@@ -18,7 +18,7 @@ uint64_t node_now_ms(void) {
 
 /* ---------------------------------------------------------------- the core's outbox */
 
-void node_send_msg(node_t *n, const pbft_msg_t *m) {
+static void send_msg(node_t *n, const pbft_msg_t *m) {
     const uint8_t *block = NULL;
     size_t block_len = 0;
     if (m->type == PBFT_MSG_PREPREPARE && m->from == n->self) {
@@ -66,7 +66,7 @@ void node_drive(node_t *n) {
             if (!persist(n, &ob)) return; /* retried on the next tick; outbox kept */
             persisted_seq = ob.persist[ob.persist_count - 1].seq;
         }
-        for (size_t i = 0; i < ob.msg_count; i++) node_send_msg(n, &ob.msgs[i]);
+        for (size_t i = 0; i < ob.msg_count; i++) send_msg(n, &ob.msgs[i]);
         for (size_t i = 0; i < ob.commit_count; i++) node_queue_commit(n, &ob.commits[i]);
         pbft_validate_t vals[PBFT_OUT_VALIDATES_MAX];
         size_t nv = ob.validate_count < PBFT_OUT_VALIDATES_MAX ? ob.validate_count : PBFT_OUT_VALIDATES_MAX;

@@ -7,7 +7,6 @@
 
 uint64_t node_now_ms(void);
 void node_drive(node_t *n);
-void node_send_msg(node_t *n, const pbft_msg_t *m);
 
 node_pending_t *node_pending_find(node_t *n, const qc_hash_t *digest);
 /* Records a proposed block (raw protobuf bytes, copied) whose header hash is digest. */
