@@ -14,6 +14,10 @@
 #define BODY_RETRY_MS 300
 #define CATCHUP_INTERVAL_MS 500
 #define PROBE_INTERVAL_MS 1000
+/* A backup prepares a block only if its time is within this of the backup's own clock
+ * (docs/PROTOCOL.md §4): generous for NTP-synced hosts and late-arriving bodies, tight enough
+ * that a primary cannot stamp blocks far into the future or past. */
+#define NODE_BLOCK_TIME_SKEW_MS_MAX 60000u
 #define NOTE_IDLE_MS 300       /* sign the head's checkpoint note after this long without a block */ /* ask one peer (round robin) for its head even when not behind */
 
 /* ---------------------------------------------------------------- pending blocks */
@@ -256,7 +260,7 @@ static void validate_one(node_t *n, node_pending_t *e) {
     if (seen == NULL) return;
     if (!parent_state(n, height, &e->want_parent, &parent, seen)) { free(seen); return; }
     exec_check_t c = {e->want_view, (uint32_t)(e->want_view % n->store.validators.n), node_now_ms(),
-                      n->genesis.consensus.view_timeout_ms * 15u + 30000u, &n->mempool};
+                      NODE_BLOCK_TIME_SKEW_MS_MAX, &n->mempool};
     char why[160] = "";
     uint32_t sigs = 0;
     exec_leaves_free(&e->leaves);
