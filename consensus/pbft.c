@@ -65,6 +65,7 @@ int pbft_init(pbft_t *p, const pbft_config_t *cfg) {
     if (pbft_config_check(cfg) != QC_OK) return QC_ERR_INVALID;
     memset(p, 0, offsetof(pbft_t, vcs));
     p->cfg = *cfg;
+    p->peers_up = PBFT_N_MAX;
     pbft_install_epoch(p, &cfg->epoch);
     return QC_OK;
 }
@@ -135,7 +136,25 @@ void pbft_hold_msg(pbft_t *p, const pbft_msg_t *m) {
     QC_ASSERT(p->held_count < PBFT_HELD_MAX);
     pbft_held_t *h = &p->held[p->held_count++];
     h->needs_seq = p->persist_seq;
+    h->since_tick = p->now_ticks;
     h->msg = *m;
+}
+
+/* Releases held messages whose records are durable, in order, while the outbox has room for
+ * an input's worth of output behind them (half of it). Called by pbft_persisted and at the
+ * start of every tick, so a vote held back by a full outbox leaves on the next tick at the
+ * latest even when no new record is ever written (docs/CONSENSUS.md §4, held messages). */
+static void release_durable(pbft_t *p) {
+    size_t done = 0;
+    while (done < p->held_count && p->held[done].needs_seq <= p->persisted_seq &&
+           p->out_msg_count < PBFT_OUT_MSGS_MAX / 2) {
+        uint64_t age = p->now_ticks - p->held[done].since_tick;
+        if (age > p->stats.held_max_ticks) p->stats.held_max_ticks = age;
+        release(p, &p->held[done].msg);
+        done++;
+    }
+    memmove(p->held, p->held + done, (p->held_count - done) * sizeof p->held[0]);
+    p->held_count -= done;
 }
 
 pbft_persist_t *pbft_persist_new(pbft_t *p, pbft_rec_kind_t kind) {
@@ -192,14 +211,7 @@ void pbft_outbox_clear(pbft_t *p) {
 int pbft_persisted(pbft_t *p, uint64_t seq) {
     if (seq > p->persist_seq) return QC_ERR_INVALID;
     if (seq > p->persisted_seq) p->persisted_seq = seq;
-    size_t done = 0;
-    while (done < p->held_count && p->held[done].needs_seq <= p->persisted_seq &&
-           p->out_msg_count < PBFT_OUT_MSGS_MAX - 1) {
-        release(p, &p->held[done].msg);
-        done++;
-    }
-    memmove(p->held, p->held + done, (p->held_count - done) * sizeof p->held[0]);
-    p->held_count -= done;
+    release_durable(p);
     pbft_advance(p);
     return QC_OK;
 }
@@ -879,8 +891,15 @@ static void send_heartbeat(pbft_t *p) {
     p->hb_ticks = 0;
 }
 
+/* Whether the view timer may run: a quorum is reachable and the host is not catching up. */
+bool pbft_timer_may_run(const pbft_t *p) {
+    return !p->catching_up && (int)p->peers_up + 1 >= p->q;
+}
+
 int pbft_tick(pbft_t *p) {
     if (outbox_busy(p)) return QC_ERR_FULL;
+    p->now_ticks++;
+    release_durable(p);
     if (p->mode == PBFT_MODE_IDLE) return QC_OK;
     if (p->mode == PBFT_MODE_VIEW_CHANGE) {
         pbft_view_tick(p);
@@ -895,7 +914,13 @@ int pbft_tick(pbft_t *p) {
         p->idle_ticks = 0;
         return QC_OK;
     }
-    /* OSDI §4.4: a backup whose timer expires (work pending, or a silent primary) moves on. */
+    /* OSDI §4.4: a backup whose timer expires (work pending, or a silent primary) moves on;
+     * not while it cannot reach a quorum or is still catching up (pbft_set_links). */
+    if (!pbft_timer_may_run(p)) {
+        p->idle_ticks = 0;
+        p->stats.timer_held_ticks++;
+        return QC_OK;
+    }
     if (++p->idle_ticks >= pbft_timeout(p)) pbft_start_view_change(p, p->view + 1);
     return QC_OK;
 }
@@ -957,6 +982,11 @@ int pbft_validated(pbft_t *p, uint64_t height, const qc_hash_t *digest, bool ok)
 }
 
 void pbft_set_backlog(pbft_t *p, bool pending) { p->backlog = pending; }
+
+void pbft_set_links(pbft_t *p, uint16_t peers_up, bool catching_up) {
+    p->peers_up = peers_up;
+    p->catching_up = catching_up;
+}
 
 /* ---------------------------------------------------------------- accessors */
 const pbft_stats_t *pbft_stats(const pbft_t *p) { return &p->stats; }

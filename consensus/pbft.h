@@ -49,6 +49,7 @@
 #define PBFT_OUT_VALIDATES_MAX (2 * PBFT_WINDOW_MAX)
 #define PBFT_HELD_MAX 256      /* messages waiting for persistence */
 #define PBFT_EARLY_MAX 128     /* PRE-PREPAREs/PREPAREs that arrived before their NEW-VIEW */
+#define PBFT_FINAL_KEEP 4      /* final checkpoint certificates of past epochs kept and served */
 #define PBFT_BROADCAST 0xffffu /* pbft_msg_t.to for every other replica */
 #define PBFT_NOT_MEMBER 0xffffu /* pbft_epoch_t.self when this node is not a validator */
 
@@ -68,6 +69,8 @@ typedef enum {
     PBFT_MSG_NEW_VIEW = 6,   /* new primary's proof and re-proposals            OSDI §4.4 */
     PBFT_MSG_HEARTBEAT = 7,  /* primary is alive with nothing to propose */
     PBFT_MSG_COMMIT_CERT = 8,/* a commit certificate, retransmitted to replicas that lag */
+    PBFT_MSG_CHECKPOINT_CERT = 9, /* an old epoch's final stable checkpoint, served to replicas
+                                     still in that epoch so they can cross the switch */
 } pbft_msg_type_t;
 
 /* What a signature covers. The node turns it into canonical, domain-separated bytes (type
@@ -164,10 +167,11 @@ typedef struct {
 } pbft_new_view_t;
 
 /* A decoded peer message. For PRE-PREPARE/PREPARE/COMMIT/CHECKPOINT/HEARTBEAT the header fields
- * and sig are the statement (pbft_msg_stmt). For VIEW-CHANGE, NEW-VIEW and COMMIT-CERT the body
- * pointer carries everything that is signed (header epoch/view/from must match it; sig
- * unused). Bodies are borrowed: for pbft_step() for the duration of the call; in the outbox
- * until the next input. */
+ * and sig are the statement (pbft_msg_stmt). For VIEW-CHANGE, NEW-VIEW, COMMIT-CERT and
+ * CHECKPOINT-CERT the body pointer carries everything that is signed (header epoch/view/from
+ * must match it; sig unused; a CHECKPOINT-CERT's header epoch is the epoch its signatures
+ * belong to, height and digest are the certificate's). Bodies are borrowed: for pbft_step()
+ * for the duration of the call; in the outbox until the next input. */
 typedef struct {
     pbft_msg_type_t type;
     uint16_t from;
@@ -181,6 +185,7 @@ typedef struct {
     const pbft_view_change_t *vc;
     const pbft_new_view_t *nv;
     const pbft_commit_cert_t *cert;
+    const pbft_checkpoint_cert_t *ckpt;
 } pbft_msg_t;
 
 /* Fills a statement; digest and parent may be NULL (zero). */
@@ -221,15 +226,24 @@ typedef struct {
 void pbft_config_default(pbft_config_t *cfg);
 
 /* ---------------------------------------------------------------- outputs */
-/* Durable state. Keyed: VIEW and CHECKPOINT and EPOCH have one key each, SLOT one per height;
- * a record replaces the previous record with the same key. A CHECKPOINT at height s makes all
- * SLOT records with height <= s deletable; an EPOCH record makes every older-epoch record
- * deletable. Restore with the latest record of every key (pbft_restore). */
+/* Durable state. Keyed: VIEW, CHECKPOINT, EPOCH, NEW_VIEW and FINAL have one key each, SLOT one
+ * per height; a record replaces the previous record with the same key. A CHECKPOINT at height s
+ * makes all SLOT records with height <= s deletable; an EPOCH record makes every older-epoch
+ * record deletable except FINAL (it carries past epochs). Restore with the latest record of
+ * every key (pbft_restore).
+ *
+ * Order matters and the core relies on it: records must become durable in the order they are
+ * output (a crash may keep any prefix of them, never a later record without an earlier one).
+ * Entering a view queues VIEW(v, changing) first, then NEW_VIEW and the SLOT votes of the
+ * re-proposals, then VIEW(v, normal) last: a replica that restarts "in view v, normal" always
+ * remembers what view v's NEW-VIEW re-proposed (docs/CONSENSUS.md §4). */
 typedef enum {
     PBFT_REC_VIEW = 1,
     PBFT_REC_SLOT = 2,
     PBFT_REC_CHECKPOINT = 3,
     PBFT_REC_EPOCH = 4,
+    PBFT_REC_NEW_VIEW = 5,   /* the NEW-VIEW of the view being entered (every replica keeps it) */
+    PBFT_REC_FINAL = 6,      /* final checkpoint certificates of the last PBFT_FINAL_KEEP epochs */
 } pbft_rec_kind_t;
 
 /* This replica's own PRE-PREPARE (primary) or PREPARE (backup) vote for one height: it is
@@ -249,6 +263,18 @@ typedef struct {
     pbft_prepared_cert_t prepared;     /* highest-view prepared certificate */
 } pbft_slot_rec_t;
 
+/* The stable checkpoint at which an epoch ended (the next epoch's base), with a quorum of that
+ * epoch's CHECKPOINT signatures. */
+typedef struct {
+    uint64_t epoch;                    /* the epoch the signatures belong to */
+    pbft_checkpoint_cert_t cert;
+} pbft_final_t;
+
+typedef struct {
+    uint8_t count;                     /* oldest first */
+    pbft_final_t items[PBFT_FINAL_KEEP];
+} pbft_finals_t;
+
 typedef struct {
     uint64_t seq;                      /* increasing; acknowledge with pbft_persisted() */
     pbft_rec_kind_t kind;
@@ -261,6 +287,12 @@ typedef struct {
         pbft_slot_rec_t slot;          /* PBFT_REC_SLOT */
         pbft_checkpoint_cert_t checkpoint; /* PBFT_REC_CHECKPOINT: the stable checkpoint */
         pbft_epoch_t next_epoch;       /* PBFT_REC_EPOCH: the epoch now in force */
+        /* PBFT_REC_NEW_VIEW: the NEW-VIEW (with its VIEW-CHANGEs) of view new_view->view.
+         * Borrowed: in the outbox until the next input; in pbft_restore for the call. Hosts
+         * store the whole body (every VIEW-CHANGE it points to). */
+        const pbft_new_view_t *new_view;
+        /* PBFT_REC_FINAL: past epochs' final certificates. Borrowed like new_view. */
+        const pbft_finals_t *finals;
     };
 } pbft_persist_t;
 
@@ -317,6 +349,8 @@ typedef struct {
     uint64_t rx_early;            /* buffered until this replica enters their view */
     uint64_t rx_bad_view_change;  /* invalid VIEW-CHANGE proofs */
     uint64_t rx_bad_new_view;     /* NEW-VIEW that fails recomputation */
+    uint64_t rx_old_epoch;        /* of an epoch this replica already left (answered with its
+                                     final certificate when kept; a subset of rx_wrong_epoch) */
     uint64_t invalid_proposals;   /* the application said a proposed block is invalid */
     uint64_t sig_signs;
     uint64_t sig_verifies;
@@ -327,6 +361,9 @@ typedef struct {
     uint64_t checkpoints;         /* checkpoints that became stable */
     uint64_t transfers;           /* state-transfer requests */
     uint64_t gc_slots;            /* log slots freed by garbage collection */
+    uint64_t finals_sent;         /* CHECKPOINT-CERTs of past epochs sent to laggards */
+    uint64_t timer_held_ticks;    /* ticks the view timer stood still (pbft_set_links) */
+    uint64_t held_max_ticks;      /* longest a durable vote waited in the held queue */
 } pbft_stats_t;
 
 /* ---------------------------------------------------------------- the state machine */
@@ -369,6 +406,7 @@ typedef struct {
 
 typedef struct {                 /* a message waiting for persistence */
     uint64_t needs_seq;
+    uint64_t since_tick;         /* now_ticks when it was queued */
     pbft_msg_t msg;
 } pbft_held_t;
 
@@ -384,6 +422,9 @@ typedef struct pbft {
     uint64_t hb_ticks;           /* primary: since last PRE-PREPARE/HEARTBEAT */
     bool vc_quorum;              /* q VIEW-CHANGEs for the target view are in */
     bool backlog;                /* the application has work the primary should propose */
+    uint16_t peers_up;           /* pbft_set_links: other validators reachable now */
+    bool catching_up;            /* pbft_set_links: the host is fetching committed blocks */
+    uint64_t now_ticks;          /* ticks since init or restore (rate limits, held ages) */
     uint64_t exec_height;        /* last height output as committed */
     qc_hash_t exec_digest;
     uint64_t applied_height;     /* acknowledged by pbft_applied */
@@ -391,6 +432,18 @@ typedef struct pbft {
     pbft_checkpoint_cert_t stable;
     pbft_ckpt_vote_t own_ckpt;   /* latest own checkpoint vote (kept across an epoch switch, */
     uint64_t own_ckpt_epoch;     /* so laggards of the old epoch still get its last one) */
+    bool own_ckpt_valid;
+    pbft_finals_t finals;        /* past epochs' final certificates, served to laggards */
+    struct {                     /* the epoch just left: its final certificate still forming */
+        bool active;
+        uint64_t epoch;
+        uint16_t n;
+        uint64_t height;
+        qc_hash_t digest;
+        uint8_t count;
+        pbft_vote_sig_t sigs[PBFT_N_MAX];
+    } final_pending;
+    uint64_t final_reply_tick[PBFT_N_MAX]; /* last CHECKPOINT-CERT sent to each old index */
     bool transferring;
     pbft_fetch_t fetch;
     bool next_epoch_set;
@@ -403,7 +456,8 @@ typedef struct pbft {
     bool vc_valid[PBFT_N_MAX];   /* a valid VIEW-CHANGE for the current (target) view */
     qc_hash_t vc_hash[PBFT_N_MAX];
     uint64_t vc_views[PBFT_N_MAX]; /* highest view each replica validly asked for (join rule) */
-    bool own_nv_valid;
+    bool own_nv_valid;           /* own_nv is the NEW-VIEW of the current view (built here as
+                                    primary, or received and checked) */
     size_t held_count;
     size_t early_count;
     size_t out_msg_count;
@@ -488,6 +542,14 @@ int pbft_set_next_epoch(pbft_t *p, uint64_t decided_height, const pbft_epoch_t *
 /* Whether the application holds work that the primary should have proposed: while true a
  * backup's view timer runs even if the primary sends heartbeats. */
 void pbft_set_backlog(pbft_t *p, bool pending);
+
+/* What the host knows about its reach: peers_up, the other validators it has working links to
+ * now; catching_up, whether it is still fetching blocks that peers already committed. While
+ * peers_up + 1 < q, or while catching up, the view timer does not run: a replica that cannot
+ * reach a quorum, or is behind, would only move alone into a later view that nobody joins
+ * (it still joins views by the f+1 rule and follows commits). Default: every peer up, not
+ * catching up. */
+void pbft_set_links(pbft_t *p, uint16_t peers_up, bool catching_up);
 
 /* Outbox access; pointers borrowed until pbft_outbox_clear() or the next input. */
 void pbft_outbox(const pbft_t *p, pbft_outbox_t *out);

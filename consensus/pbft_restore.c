@@ -90,6 +90,7 @@ int pbft_restore(pbft_t *p, const pbft_config_t *cfg, const pbft_persist_t *recs
     if (!epoch_ok(ep)) return QC_ERR_CORRUPT;
     memset(p, 0, offsetof(pbft_t, vcs));
     p->cfg = *cfg;
+    p->peers_up = PBFT_N_MAX;
     pbft_install_epoch(p, ep);
     if (applied_height < ep->base_height ||
         (applied_height == ep->base_height && !hash_eq(applied_digest, &ep->base_digest)))

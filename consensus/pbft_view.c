@@ -342,6 +342,10 @@ int pbft_on_new_view(pbft_t *p, const pbft_msg_t *m) {
 
 void pbft_view_tick(pbft_t *p) {
     p->idle_ticks++;
+    if ((int)p->peers_up + 1 < p->q) { /* escalating alone leads nowhere (pbft_set_links) */
+        p->idle_ticks = 0;
+        p->stats.timer_held_ticks++;
+    }
     if (p->vc_quorum && p->idle_ticks >= pbft_timeout(p)) {
         pbft_start_view_change(p, p->view + 1); /* timeout doubles (OSDI §4.5.2) */
         return;

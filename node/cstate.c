@@ -46,6 +46,8 @@ static size_t rec_key(const pbft_persist_t *r, uint8_t key[9]) {
     case PBFT_REC_CHECKPOINT: key[0] = 'c'; return 1;
     case PBFT_REC_EPOCH: key[0] = 'e'; return 1;
     case PBFT_REC_SLOT: key[0] = 's'; qc_put_u64(key + 1, r->slot.height); return 9;
+    case PBFT_REC_NEW_VIEW: /* not stored yet: the core does not emit them yet */
+    case PBFT_REC_FINAL: return 0;
     }
     return 0;
 }

@@ -56,6 +56,10 @@ void pc_init(pc_t *c, int n, const pbft_config_t *base) {
 void pc_free(pc_t *c) {
     for (size_t k = c->head; k < c->tail; k++) free(c->q[k].blob);
     free(c->q);
+    for (int i = 0; i < c->n; i++) {
+        for (size_t k = 0; k < c->node[i].pending_count; k++) pbft_rec_free(&c->node[i].pending[k]);
+        for (size_t k = 0; k < c->node[i].disk_count; k++) pbft_rec_free(&c->node[i].disk[k]);
+    }
     for (int i = 0; i < c->n; i++) free(c->node[i].core);
 }
 
@@ -96,17 +100,20 @@ static bool same_key(const pbft_persist_t *a, const pbft_persist_t *b) {
            (a->kind != PBFT_REC_SLOT || a->slot.height == b->slot.height);
 }
 
-/* Stores r as a node's store would: it replaces the record with the same key, a checkpoint
- * lets the log below it go, an epoch lets older epochs go. */
+/* Stores r (its body now owned by the disk) as a node's store would: it replaces the record
+ * with the same key, a checkpoint lets the log below it go, an epoch lets older epochs go
+ * (except FINAL, which is about past epochs). */
 static void disk_put(pc_node_t *nd, const pbft_persist_t *r) {
     size_t keep = 0;
     for (size_t k = 0; k < nd->disk_count; k++) {
-        const pbft_persist_t *o = &nd->disk[k];
-        bool gone = same_key(o, r) ||
+        pbft_persist_t *o = &nd->disk[k];
+        bool gone = (o->kind == r->kind && (r->kind == PBFT_REC_FINAL || same_key(o, r))) ||
                     (r->kind == PBFT_REC_CHECKPOINT && o->kind == PBFT_REC_SLOT &&
                      o->slot.height <= r->checkpoint.height) ||
-                    (r->kind == PBFT_REC_EPOCH && o->epoch < r->epoch);
-        if (!gone) nd->disk[keep++] = *o;
+                    (r->kind == PBFT_REC_EPOCH && o->epoch < r->epoch &&
+                     o->kind != PBFT_REC_FINAL);
+        if (gone) pbft_rec_free(o);
+        else nd->disk[keep++] = *o;
     }
     QC_ASSERT(keep < PC_DISK_MAX);
     nd->disk[keep++] = *r;
@@ -148,7 +155,7 @@ static void take(pc_t *c, int i, const pbft_outbox_t *ob) {
     pc_node_t *nd = &c->node[i];
     for (size_t k = 0; k < ob->persist_count; k++) {
         QC_ASSERT(nd->pending_count < 512);
-        nd->pending[nd->pending_count++] = ob->persist[k];
+        pbft_rec_copy(&nd->pending[nd->pending_count++], &ob->persist[k]);
     }
     for (size_t k = 0; k < ob->msg_count; k++) send(c, i, &ob->msgs[k]);
     for (size_t k = 0; k < ob->commit_count; k++) {
@@ -239,6 +246,7 @@ int pc_propose(pc_t *c, int i, qc_hash_t *digest_out) {
 
 void pc_crash(pc_t *c, int i) {
     c->node[i].down = true;
+    for (size_t k = 0; k < c->node[i].pending_count; k++) pbft_rec_free(&c->node[i].pending[k]);
     c->node[i].pending_count = 0;
     c->node[i].val_count = 0;
     c->node[i].fetching = false;

@@ -254,6 +254,7 @@ static void teardown(sim_t *s) {
     for (int i = 0; i < s->node_count; i++) {
         sim_node_t *nd = &s->nodes[i];
         for (size_t k = 0; k < nd->future_count; k++) free(nd->future[k].blob);
+        sim_disk_free(nd);
         free(nd->ledger);
         free(nd->vals);
         free(nd->disk.pending);

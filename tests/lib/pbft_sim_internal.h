@@ -29,8 +29,9 @@ typedef struct {
 
 /* What survives a crash: the latest record of every key, as a node would keep it. */
 typedef struct {
-    bool has_view, has_ckpt, has_epoch;
+    bool has_view, has_ckpt, has_epoch, has_nv, has_final;
     pbft_persist_t view, ckpt, epoch;
+    pbft_persist_t nv, final;           /* bodies owned (pbft_rec_copy) */
     bool slot_used[SIM_DISK_SLOTS];
     pbft_persist_t slots[SIM_DISK_SLOTS];
     sim_pending_t *pending;             /* written, not yet durable: lost in a crash */
@@ -137,7 +138,8 @@ void sim_node_crash(sim_t *s, sim_node_t *nd);
 void sim_node_restart(sim_t *s, sim_node_t *nd);
 void sim_deliver(sim_t *s, sim_ev_t *ev);
 void sim_node_work(sim_t *s, sim_node_t *nd);
-size_t sim_disk_records(const sim_node_t *nd, pbft_persist_t *out);
+size_t sim_disk_records(const sim_node_t *nd, pbft_persist_t *out); /* out: SIM_DISK_SLOTS+5 */
+void sim_disk_free(sim_node_t *nd);
 
 /* pbft_sim_check.c: called for every block an honest replica commits or transfers */
 void sim_check_commit(sim_t *s, sim_node_t *nd, const pbft_committed_t *c);

@@ -137,6 +137,7 @@ static void enqueue(sim_t *s, int to, const pbft_msg_t *m, uint64_t delay) {
     ev.msg.vc = NULL;
     ev.msg.nv = NULL;
     ev.msg.cert = NULL;
+    ev.msg.ckpt = NULL;
     ev.blob = pbft_body_copy(m);
     heap_push(s, &ev);
 }
@@ -174,6 +175,7 @@ void sim_send(sim_t *s, sim_node_t *from, const pbft_msg_t *m) {
 }
 
 /* ---------------------------------------------------------------- disk */
+/* Makes r (whose body the disk owns from now on) durable: it replaces its key's record. */
 static void disk_apply(sim_disk_t *d, const pbft_persist_t *r) {
     switch (r->kind) {
     case PBFT_REC_VIEW: d->view = *r; d->has_view = true; break;
@@ -188,6 +190,8 @@ static void disk_apply(sim_disk_t *d, const pbft_persist_t *r) {
         d->epoch = *r;
         d->has_epoch = true;
         d->has_view = d->has_ckpt = false;
+        if (d->has_nv) pbft_rec_free(&d->nv);
+        d->has_nv = false;
         memset(d->slot_used, 0, sizeof d->slot_used);
         break;
     case PBFT_REC_SLOT: {
@@ -196,7 +200,26 @@ static void disk_apply(sim_disk_t *d, const pbft_persist_t *r) {
         d->slot_used[i] = true;
         break;
     }
+    case PBFT_REC_NEW_VIEW:
+        if (d->has_nv) pbft_rec_free(&d->nv);
+        d->nv = *r;
+        d->has_nv = true;
+        break;
+    case PBFT_REC_FINAL:
+        if (d->has_final) pbft_rec_free(&d->final);
+        d->final = *r;
+        d->has_final = true;
+        break;
     }
+}
+
+/* Frees what a disk owns (at the end of a run). */
+static void disk_free(sim_disk_t *d) {
+    if (d->has_nv) pbft_rec_free(&d->nv);
+    if (d->has_final) pbft_rec_free(&d->final);
+    d->has_nv = d->has_final = false;
+    for (size_t i = 0; i < d->pending_count; i++) pbft_rec_free(&d->pending[i].rec);
+    d->pending_count = 0;
 }
 
 static void disk_write(sim_t *s, sim_node_t *nd, const pbft_persist_t *r) {
@@ -205,10 +228,12 @@ static void disk_write(sim_t *s, sim_node_t *nd, const pbft_persist_t *r) {
     uint64_t due = s->now + sim_below(s, s->o.disk_delay_max + 1);
     if (d->pending_count > 0 && d->pending[d->pending_count - 1].due > due)
         due = d->pending[d->pending_count - 1].due; /* durable in order */
-    d->pending[d->pending_count].rec = *r;
+    pbft_rec_copy(&d->pending[d->pending_count].rec, r);
     d->pending[d->pending_count].due = due;
     d->pending_count++;
 }
+
+void sim_disk_free(sim_node_t *nd) { disk_free(&nd->disk); }
 
 size_t sim_disk_records(const sim_node_t *nd, pbft_persist_t *out) {
     const sim_disk_t *d = &nd->disk;
@@ -216,6 +241,8 @@ size_t sim_disk_records(const sim_node_t *nd, pbft_persist_t *out) {
     if (d->has_epoch) out[n++] = d->epoch;
     if (d->has_view) out[n++] = d->view;
     if (d->has_ckpt) out[n++] = d->ckpt;
+    if (d->has_nv) out[n++] = d->nv;
+    if (d->has_final) out[n++] = d->final;
     for (int i = 0; i < SIM_DISK_SLOTS; i++)
         if (d->slot_used[i]) out[n++] = d->slots[i];
     return n;
@@ -365,6 +392,7 @@ void sim_drain(sim_t *s, sim_node_t *nd) {
 void sim_node_crash(sim_t *s, sim_node_t *nd) {
     if (!nd->up) return;
     nd->up = false;
+    for (size_t i = 0; i < nd->disk.pending_count; i++) pbft_rec_free(&nd->disk.pending[i].rec);
     nd->disk.pending_count = 0; /* not durable: lost */
     nd->val_count = 0;
     nd->xfer = false;
@@ -376,7 +404,7 @@ void sim_node_crash(sim_t *s, sim_node_t *nd) {
 
 void sim_node_restart(sim_t *s, sim_node_t *nd) {
     if (nd->up || !nd->exists) return;
-    static pbft_persist_t recs[SIM_DISK_SLOTS + 3];
+    static pbft_persist_t recs[SIM_DISK_SLOTS + 5];
     size_t count = sim_disk_records(nd, recs);
     int rc = pbft_restore(nd->core, &nd->cfg, recs, count, nd->ledger_height,
                           &nd->ledger[nd->ledger_height]);

@@ -58,16 +58,54 @@ void *pbft_body_copy(const pbft_msg_t *m) {
         *c = *m->cert;
         return c;
     }
+    if (m->type == PBFT_MSG_CHECKPOINT_CERT && m->ckpt) {
+        pbft_checkpoint_cert_t *c = malloc(sizeof *c);
+        QC_ASSERT(c != NULL);
+        *c = *m->ckpt;
+        return c;
+    }
     return NULL;
+}
+
+static nv_blob_t *nv_copy(const pbft_new_view_t *nv) {
+    nv_blob_t *b = malloc(sizeof *b);
+    QC_ASSERT(b != NULL);
+    b->nv = *nv;
+    for (uint8_t i = 0; i < nv->vc_count && i < PBFT_Q_MAX; i++) {
+        b->vcs[i] = *nv->vcs[i];
+        b->nv.vcs[i] = &b->vcs[i];
+    }
+    return b;
+}
+
+void pbft_rec_copy(pbft_persist_t *dst, const pbft_persist_t *src) {
+    *dst = *src;
+    if (src->kind == PBFT_REC_NEW_VIEW) {
+        dst->new_view = &nv_copy(src->new_view)->nv; /* nv is the blob's first member */
+    } else if (src->kind == PBFT_REC_FINAL) {
+        pbft_finals_t *f = malloc(sizeof *f);
+        QC_ASSERT(f != NULL);
+        *f = *src->finals;
+        dst->finals = f;
+    }
+}
+
+void pbft_rec_free(pbft_persist_t *r) {
+    if (r->kind == PBFT_REC_NEW_VIEW) free((void *)r->new_view);
+    else if (r->kind == PBFT_REC_FINAL) free((void *)r->finals);
+    r->new_view = NULL;
+    r->finals = NULL;
 }
 
 void pbft_body_bind(pbft_msg_t *m, void *blob) {
     m->vc = NULL;
     m->nv = NULL;
     m->cert = NULL;
+    m->ckpt = NULL;
     if (!blob) return;
     if (m->type == PBFT_MSG_VIEW_CHANGE) m->vc = blob;
     if (m->type == PBFT_MSG_COMMIT_CERT) m->cert = blob;
+    if (m->type == PBFT_MSG_CHECKPOINT_CERT) m->ckpt = blob;
     if (m->type == PBFT_MSG_NEW_VIEW) {
         nv_blob_t *b = blob;
         for (uint8_t i = 0; i < b->nv.vc_count && i < PBFT_Q_MAX; i++) b->nv.vcs[i] = &b->vcs[i];
