@@ -305,11 +305,16 @@ void pbft_record_vote(pbft_t *p, pbft_slot_t *s) {
 void pbft_send_prepare(pbft_t *p, pbft_slot_t *s) {
     if (is_primary(p)) return; /* the primary's PRE-PREPARE is its vote (OSDI §4.2) */
     if (s->vote.voted && s->vote.view == p->view) {
-        /* Never two different votes for one height in one view, even after a restart. */
-        if (!hash_eq(&s->vote.digest, &s->digest)) p->stats.rx_conflict++;
-        return;
+        /* Never two different votes for one height in one view, even after a restart. The
+         * same vote again is harmless, and needed when the view's NEW-VIEW is re-entered
+         * after a crash that kept the vote but not VIEW(v, normal). */
+        if (!hash_eq(&s->vote.digest, &s->digest) || !hash_eq(&s->vote.parent, &s->parent)) {
+            p->stats.rx_conflict++;
+            return;
+        }
+    } else {
+        pbft_record_vote(p, s);
     }
-    pbft_record_vote(p, s);
     pbft_msg_t m;
     pbft_msg_init(p, &m, PBFT_MSG_PREPARE, PBFT_BROADCAST);
     m.height = s->height;

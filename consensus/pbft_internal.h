@@ -68,5 +68,7 @@ void pbft_build_own_vc(pbft_t *p);
 pbft_msg_t pbft_vc_msg(const pbft_t *p, uint16_t to);
 void pbft_finalize_held(pbft_t *p, pbft_msg_t *m, bool *drop);
 void pbft_enter_view(pbft_t *p, const pbft_new_view_t *nv, const pbft_checkpoint_cert_t *base);
+void pbft_keep_new_view(pbft_t *p, const pbft_new_view_t *nv);
+pbft_msg_t pbft_nv_msg(const pbft_t *p, uint16_t to);
 
 #endif

@@ -17,7 +17,7 @@ pbft_msg_t pbft_vc_msg(const pbft_t *p, uint16_t to) {
     return m;
 }
 
-static pbft_msg_t nv_msg(const pbft_t *p, uint16_t to) {
+pbft_msg_t pbft_nv_msg(const pbft_t *p, uint16_t to) {
     pbft_msg_t m;
     pbft_msg_init(p, &m, PBFT_MSG_NEW_VIEW, to);
     m.height = p->own_nv.base.height;
@@ -180,7 +180,7 @@ int pbft_on_view_change(pbft_t *p, const pbft_msg_t *m) {
     if (!vc || vc->view != m->view || vc->replica != m->from || !vc_shape_ok(p, vc))
         return drop(&p->stats.rx_malformed, QC_ERR_INVALID);
     if (p->mode == PBFT_MODE_NORMAL && vc->view == p->view && is_primary(p) && p->own_nv_valid) {
-        pbft_msg_t nv = nv_msg(p, m->from); /* the sender missed our NEW-VIEW: again */
+        pbft_msg_t nv = pbft_nv_msg(p, m->from); /* the sender missed our NEW-VIEW: again */
         pbft_hold_msg(p, &nv);
         return drop(&p->stats.rx_stale, QC_ERR_STATE);
     }
@@ -233,23 +233,52 @@ static void build_new_view(pbft_t *p) {
     pbft_stmt_make(&st, PBFT_MSG_NEW_VIEW, p->ep.self, p->ep.epoch, p->view, nv->base.height,
                    &hash, NULL);
     pbft_sign(p, &st, &nv->sig);
-    p->own_nv_valid = true;
     pbft_enter_view(p, nv, &nv->base);
-    pbft_msg_t m = nv_msg(p, PBFT_BROADCAST);
+    pbft_msg_t m = pbft_nv_msg(p, PBFT_BROADCAST);
     pbft_hold_msg(p, &m);
 }
 
+/* Keeps nv (checked, of the view being entered) as own_nv: its VIEW-CHANGEs become this
+ * replica's copies of them, so own_nv stays valid while the view lasts and can be persisted. */
+void pbft_keep_new_view(pbft_t *p, const pbft_new_view_t *nv) {
+    if (nv != &p->own_nv) {
+        pbft_new_view_t copy = *nv; /* nv may point into p->vcs already (restore) */
+        for (uint8_t i = 0; i < copy.vc_count; i++) {
+            const pbft_view_change_t *vc = copy.vcs[i];
+            uint16_t r = vc->replica;
+            if (vc != &p->vcs[r]) {
+                p->vcs[r] = *vc;
+                pbft_view_change_hash(&p->vcs[r], &p->vc_hash[r]);
+            }
+            p->vc_valid[r] = true;
+            if (p->vc_views[r] < vc->view) p->vc_views[r] = vc->view;
+            copy.vcs[i] = &p->vcs[r];
+        }
+        p->own_nv = copy;
+    }
+    p->own_nv_valid = true;
+    pbft_persist_new(p, PBFT_REC_NEW_VIEW)->new_view = &p->own_nv;
+}
+
 /* Installs a checked NEW-VIEW: its re-proposals become this view's PRE-PREPAREs (no
- * application validation: a quorum prepared them before); base comes from a checked VIEW-CHANGE. */
+ * application validation: a quorum prepared them before); base comes from a checked
+ * VIEW-CHANGE. Durable order (docs/CONSENSUS.md §4): VIEW(v, changing) first, so that no
+ * record of view v can survive a crash without the replica knowing it left v-1; then the
+ * NEW-VIEW and the votes on its re-proposals; VIEW(v, normal) last, so that a replica that
+ * restarts "in view v" always still knows what v's NEW-VIEW re-proposed and can never accept
+ * a conflicting PRE-PREPARE for those heights. */
 void pbft_enter_view(pbft_t *p, const pbft_new_view_t *nv, const pbft_checkpoint_cert_t *base) {
-    p->mode = PBFT_MODE_NORMAL;
+    p->mode = PBFT_MODE_VIEW_CHANGE;
     p->view = nv->view;
+    pbft_persist_view(p); /* VIEW(v, changing) */
+    pbft_keep_new_view(p, nv);
+    nv = &p->own_nv;
+    p->mode = PBFT_MODE_NORMAL;
     p->vc_quorum = false;
     p->idle_ticks = p->resend_ticks = p->hb_ticks = 0;
     p->stats.new_views++;
     for (uint32_t i = 0; i < p->cfg.window; i++)
         if (p->slots[i].height != 0) pbft_slot_reset_view(&p->slots[i]);
-    pbft_persist_view(p);
     if (base->height > p->stable.height) pbft_set_stable(p, base);
     bool primary = is_primary(p);
     for (uint8_t i = 0; i < nv->entry_count; i++) {
@@ -267,11 +296,12 @@ void pbft_enter_view(pbft_t *p, const pbft_new_view_t *nv, const pbft_checkpoint
         s->validation = primary ? VALIDATION_OK : VALIDATION_NONE;
         if (primary) pbft_record_vote(p, s);
     }
-    uint64_t top = nv->base.height + nv->entry_count;
+    uint64_t top = base->height + nv->entry_count;
     if (top < p->exec_height) top = p->exec_height;
     if (top < p->stable.height) top = p->stable.height;
     p->propose_next = top + 1;
-    pbft_advance(p);
+    pbft_advance(p);      /* backups vote on the re-proposals: their SLOT records */
+    pbft_persist_view(p); /* VIEW(v, normal), last */
     pbft_replay_early(p);
 }
 
@@ -335,8 +365,8 @@ int pbft_on_new_view(pbft_t *p, const pbft_msg_t *m) {
         return rc;
     }
     p->own_nv_valid = false;
-    p->view = nv->view;
-    pbft_enter_view(p, nv, &p->scratch_nv.base);
+    pbft_checkpoint_cert_t base = p->scratch_nv.base; /* checked; nv->base's proof is not */
+    pbft_enter_view(p, nv, &base);
     return QC_OK;
 }
 
