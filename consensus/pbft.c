@@ -841,11 +841,16 @@ int pbft_set_next_epoch(pbft_t *p, uint64_t decided_height, const pbft_epoch_t *
         return QC_ERR_INVALID;
     bool committed = decided_height <= p->exec_height ||
                      (p->transferring && decided_height <= p->fetch.target.height);
-    if (p->next_epoch_set || decided_height <= p->applied_height || !committed)
-        return QC_ERR_STATE;
     uint32_t k = p->cfg.checkpoint_interval;
+    uint64_t at = (decided_height + k - 1) / k * k;
+    /* Too late once the switch checkpoint is applied (a host restarting past it restores
+     * with the new epoch as its configuration). A restarted host whose ledger holds the
+     * deciding block but not yet that checkpoint calls this again after pbft_restore. */
+    if (p->next_epoch_set || decided_height <= p->ep.base_height || at <= p->applied_height ||
+        !committed)
+        return QC_ERR_STATE;
     p->next_epoch_set = true;
-    p->next_epoch_at = (decided_height + k - 1) / k * k;
+    p->next_epoch_at = at;
     p->next_epoch = *next;
     return QC_OK;
 }

@@ -533,10 +533,13 @@ int pbft_transfer_done(pbft_t *p, uint64_t height, const qc_hash_t *digest);
 
 /* Call while applying committed block decided_height (before pbft_applied covers it, or while
  * a state transfer that includes it is in progress) when that block changes the validator
- * set: from the first checkpoint height >= decided_height on, next (epoch = current + 1,
- * base_height = that checkpoint) orders blocks. Every honest replica makes the same call at
- * the same height, so all switch at the same checkpoint. QC_OK, QC_ERR_STATE (too late, not
- * yet committed, or one already pending), QC_ERR_INVALID. */
+ * set: from the first checkpoint height c >= decided_height on, next (epoch = current + 1,
+ * base_height = c) orders blocks. Every honest replica makes the same call at the same
+ * height, so all switch at the same checkpoint. After a restart the host makes the call again
+ * if its ledger holds the deciding block but not yet c; a host whose ledger reached c restores
+ * with the new epoch (base c) as cfg->epoch, since the EPOCH record may not have been durable.
+ * QC_OK, QC_ERR_STATE (c already applied, not yet committed, or one already pending),
+ * QC_ERR_INVALID. */
 int pbft_set_next_epoch(pbft_t *p, uint64_t decided_height, const pbft_epoch_t *next);
 
 /* Whether the application holds work that the primary should have proposed: while true a

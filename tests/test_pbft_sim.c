@@ -28,6 +28,7 @@ static void test_many_seeds(void **state) {
         for (int i = 0; i < 5; i++) assert_true(st.by_n[sizes[i]] > 0);
         for (int k = 1; k < SIM_BYZ_KINDS; k++) assert_true(st.by_byz[k] > 0);
         assert_true(st.view_changes > 0 && st.transfers > 0 && st.crashes > 0);
+        assert_true(st.record_crashes > 0 && st.adaptive_attacks > 0);
         assert_true(st.partitions > 0 && st.lossy > 0 && st.bad_sig > 0);
         assert_true(st.bad_new_view > 0 && st.bad_view_change > 0);
     }

@@ -8,7 +8,7 @@
 #include "pbft_sim_internal.h"
 
 static const char *const byz_names[SIM_BYZ_KINDS] = {
-    "honest", "silent", "equivocate", "forge", "bad-new-view", "invalid", "twin"};
+    "honest", "silent", "equivocate", "forge", "bad-new-view", "invalid", "twin", "adaptive"};
 
 const char *sim_byz_name(sim_byz_t b) { return b < SIM_BYZ_KINDS ? byz_names[b] : "?"; }
 
@@ -67,6 +67,7 @@ void sim_opts_quiet(uint64_t seed, int n, sim_opts_t *o) {
     o->fault_ticks = 100;
     o->live_ticks = 3000;
     o->live_blocks = 3;
+    o->held_ticks_max = 2;
     core_defaults(&o->core);
 }
 
@@ -113,6 +114,12 @@ static void random_events(sim_opts_t *o, uint64_t *st) {
         uint64_t t = PICK(st, ft), down = 10 + PICK(st, 300);
         sim_add_event(o, t, SIM_EV_CRASH, node, 0);
         sim_add_event(o, t + down < ft ? t + down : ft, SIM_EV_RESTART, node, 0);
+    }
+    if (PICK(st, 5) == 0) { /* a crash inside an outbox that matters, at a random record */
+        static const int trig[3] = {SIM_TRIG_NEW_VIEW, SIM_TRIG_CHECKPOINT, SIM_TRIG_EPOCH};
+        sim_add_event(o, PICK(st, ft), SIM_EV_CRASH_AT_RECORD, (int)PICK(st, o->n), 0);
+        o->events[o->event_count - 1].b = (uint64_t)trig[PICK(st, 3)];
+        o->events[o->event_count - 1].c = PICK(st, 7);
     }
     if (PICK(st, 10) == 0) {
         sim_add_event(o, 0, SIM_EV_CRASH_PREPARED, (int)PICK(st, o->n), 0);
@@ -301,6 +308,13 @@ static void apply_event(sim_t *s, const sim_event_spec_t *e) {
             nd->crash_prepared_down = e->c;
         }
         break;
+    case SIM_EV_CRASH_AT_RECORD:
+        if (nd) {
+            nd->crash_rec_trigger = (int)e->b;
+            nd->crash_rec_prefix = e->c;
+            nd->crash_rec_restart = e->d;
+        }
+        break;
     }
 }
 
@@ -318,6 +332,7 @@ static void heal(sim_t *s) {
     for (int i = 0; i < s->node_count; i++) {
         sim_node_t *nd = &s->nodes[i];
         nd->crash_prepared_h = 0;
+        nd->crash_rec_trigger = 0;
         if (nd->exists && !nd->up) sim_node_restart(s, nd);
         if (nd->exists && sim_honest(nd) && nd->ledger_height > top) top = nd->ledger_height;
     }
@@ -327,6 +342,27 @@ static void heal(sim_t *s) {
 }
 
 /* ---------------------------------------------------------------- run */
+/* Held messages (pbft.h, send after persist): once its records are durable a vote must leave
+ * within held_ticks_max of the replica's ticks, whether or not anything else happens. */
+static void check_held(sim_t *s, sim_node_t *nd) {
+    if (!nd->exists || !nd->up || !sim_honest(nd) || !s->o.held_ticks_max) return;
+    const pbft_t *p = nd->core;
+    if (p->held_count == 0 || p->held[0].needs_seq > p->persisted_seq) {
+        nd->held_seen = false;
+        return;
+    }
+    if (!nd->held_seen || nd->held_head_since != p->held[0].since_tick) {
+        nd->held_seen = true; /* this head message is durable since now at the latest */
+        nd->held_head_since = p->held[0].since_tick;
+        nd->held_seen_at = p->now_ticks;
+        return;
+    }
+    uint64_t age = p->now_ticks - nd->held_seen_at;
+    if (age > s->o.held_ticks_max)
+        sim_fail(s, "held: r%d has kept a durable %s for %llu ticks", nd->idx,
+                 pbft_msg_type_name(p->held[0].msg.type), (unsigned long long)age);
+}
+
 static void step_time(sim_t *s, int *next_event) {
     while (*next_event < s->o.event_count && s->o.events[*next_event].time <= s->now)
         apply_event(s, &s->o.events[(*next_event)++]);
@@ -347,6 +383,7 @@ static void step_time(sim_t *s, int *next_event) {
         }
         if (nd->byz != SIM_BYZ_NONE && nd->up) sim_byz_tick(s, nd);
         sim_node_work(s, nd);
+        check_held(s, nd);
     }
 }
 
@@ -395,6 +432,7 @@ static void collect(sim_t *s) {
         r->rx_conflict += st->rx_conflict;
         r->invalid_proposals += st->invalid_proposals;
         if (!sim_honest(nd)) continue;
+        if (st->held_max_ticks > r->held_max_ticks) r->held_max_ticks = st->held_max_ticks;
         r->view_changes += st->view_changes;
         r->new_views += st->new_views;
         r->transfers += st->transfers;
@@ -453,6 +491,9 @@ static void sweep_count(sim_sweep_t *st, const sim_opts_t *o, const sim_result_t
     st->bad_sig += r->rx_bad_sig;
     st->bad_view_change += r->rx_bad_view_change;
     st->bad_new_view += r->rx_bad_new_view;
+    st->record_crashes += r->record_crashes;
+    st->adaptive_attacks += r->adaptive_attacks;
+    if (r->held_max_ticks > st->held_max_ticks) st->held_max_ticks = r->held_max_ticks;
 }
 
 uint64_t sim_sweep(uint64_t from, uint64_t count, FILE *out, sim_sweep_t *st) {
@@ -479,15 +520,17 @@ uint64_t sim_sweep(uint64_t from, uint64_t count, FILE *out, sim_sweep_t *st) {
     st->secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     fprintf(out, "pbft sim: %llu seeds (%llu..%llu) in %.1f s, %llu failed; n=4:%llu 5:%llu "
             "7:%llu 9:%llu 10:%llu; %llu blocks, %llu view changes, %llu transfers, %llu "
-            "crashes, %llu partitions; dropped %llu bad signatures, %llu bad VIEW-CHANGEs, %llu "
-            "bad NEW-VIEWs\n", (unsigned long long)count, (unsigned long long)from,
+            "crashes (%llu inside an outbox), %llu partitions; %llu adaptive attacks; dropped "
+            "%llu bad signatures, %llu bad VIEW-CHANGEs, %llu bad NEW-VIEWs; longest held vote "
+            "%llu ticks\n", (unsigned long long)count, (unsigned long long)from,
             (unsigned long long)(from + count - 1), st->secs, (unsigned long long)st->failed,
             (unsigned long long)st->by_n[4], (unsigned long long)st->by_n[5],
             (unsigned long long)st->by_n[7], (unsigned long long)st->by_n[9],
             (unsigned long long)st->by_n[10], (unsigned long long)st->blocks,
             (unsigned long long)st->view_changes, (unsigned long long)st->transfers,
-            (unsigned long long)st->crashes, (unsigned long long)st->partitions,
+            (unsigned long long)st->crashes, (unsigned long long)st->record_crashes,
+            (unsigned long long)st->partitions, (unsigned long long)st->adaptive_attacks,
             (unsigned long long)st->bad_sig, (unsigned long long)st->bad_view_change,
-            (unsigned long long)st->bad_new_view);
+            (unsigned long long)st->bad_new_view, (unsigned long long)st->held_max_ticks);
     return st->failed;
 }

@@ -23,6 +23,10 @@ typedef enum {
     SIM_BYZ_BAD_NV,      /* as new primary, a NEW-VIEW that does not match its VIEW-CHANGEs */
     SIM_BYZ_INVALID,     /* as primary, proposes blocks the application rejects */
     SIM_BYZ_TWIN,        /* two honest copies sharing one identity and key (Twins) */
+    SIM_BYZ_ADAPTIVE,    /* acts on what it sees: as new primary, different valid NEW-VIEWs to
+                            different replicas, conflicting PRE-PREPAREs (with its COMMIT) for
+                            the heights its NEW-VIEW re-proposed, aimed above all at replicas
+                            that just restarted */
     SIM_BYZ_KINDS
 } sim_byz_t;
 
@@ -34,13 +38,36 @@ typedef enum {
     SIM_EV_HEAL,             /* end of every partition */
     SIM_EV_CRASH_PREPARED,   /* a: node crashes right after height b's prepared certificate is
                                 durable and before its COMMIT leaves; restarts c ticks later */
+    SIM_EV_CRASH_AT_RECORD,  /* a: node; at its next outbox whose records include one of kind
+                                b (sim_trigger_t), everything written before is made durable,
+                                then only the first c records of that outbox, and it crashes
+                                before sending anything; restarts at time d (0: 20 ticks on) */
 } sim_ev_kind_t;
+
+/* Which outbox a SIM_EV_CRASH_AT_RECORD cuts: one that enters a view (it has a NEW_VIEW
+ * record), makes a checkpoint stable (CHECKPOINT), or switches epoch (EPOCH). */
+typedef enum {
+    SIM_TRIG_NEW_VIEW = PBFT_REC_NEW_VIEW,
+    SIM_TRIG_CHECKPOINT = PBFT_REC_CHECKPOINT,
+    SIM_TRIG_EPOCH = PBFT_REC_EPOCH,
+} sim_trigger_t;
+
+/* A scripted network rule: messages of `type` in `view` (any view: UINT64_MAX) at heights
+ * <= height_max to the identities in to_mask are lost while the fault phase lasts. */
+typedef struct {
+    uint8_t type;
+    uint64_t view;
+    uint64_t height_max;
+    uint32_t to_mask;
+} sim_drop_t;
+
+#define SIM_DROPS_MAX 4
 
 typedef struct {
     uint64_t time;
     sim_ev_kind_t kind;
     int a;
-    uint64_t b, c;
+    uint64_t b, c, d;
     uint32_t mask;
 } sim_event_spec_t;
 
@@ -66,6 +93,15 @@ typedef struct {
     int event_count;
     sim_event_spec_t events[SIM_EVENTS_MAX];
     uint64_t epoch_at;                   /* >0: block epoch_at adds a replica (epoch test) */
+    uint64_t propose_max_height;         /* >0: no proposals above it before the heal */
+    int drop_count;
+    sim_drop_t drops[SIM_DROPS_MAX];     /* scripted losses, fault phase only */
+    bool disk_view_first;                /* a host that breaks pbft.h's durable order: in each
+                                            outbox VIEW records become durable before the
+                                            records queued ahead of them. Only for the test
+                                            that shows the checker catches what that breaks */
+    uint64_t held_ticks_max;             /* >0: fail if an honest replica holds a durable vote
+                                            longer than this many of its ticks */
     pbft_config_t core;                  /* K, L, pipeline, timeouts (callbacks are set) */
     FILE *trace;                         /* NULL: none */
     int trace_level;                     /* 1 events, 2 also every delivered message */
@@ -80,6 +116,9 @@ typedef struct {
     uint64_t view_max, view_changes, new_views, transfers, checkpoints, gc_slots;
     uint64_t msgs_sent, msgs_delivered, rx_dropped, crashes, epoch_switches;
     uint64_t rx_bad_sig, rx_bad_view_change, rx_bad_new_view, rx_conflict, invalid_proposals;
+    uint64_t record_crashes;             /* SIM_EV_CRASH_AT_RECORD that fired */
+    uint64_t adaptive_attacks;           /* conflicting proposals an adaptive primary sent */
+    uint64_t held_max_ticks;             /* longest durable vote held by an honest replica */
 } sim_result_t;
 
 /* Appends a scripted event to o (ignored beyond SIM_EVENTS_MAX); keep them in time order. */
@@ -95,6 +134,7 @@ int sim_run(const sim_opts_t *o, sim_result_t *r);
 typedef struct {
     uint64_t seeds, failed, blocks, view_changes, transfers, crashes, partitions, lossy;
     uint64_t bad_sig, bad_view_change, bad_new_view;
+    uint64_t record_crashes, adaptive_attacks, held_max_ticks;
     uint64_t by_n[PBFT_N_MAX + 1];
     uint64_t by_byz[SIM_BYZ_KINDS];
     double secs;

@@ -160,12 +160,130 @@ static bool bad_new_view(sim_t *s, sim_node_t *nd, const pbft_msg_t *m) {
     return true;
 }
 
+/* ---------------------------------------------------------------- adaptive primary */
+/* The adaptive primary's conflicting chain for the heights its NEW-VIEW re-proposed: fresh
+ * valid blocks, each on the one below (the first on the NEW-VIEW's base), made once per view
+ * so every target sees the same blocks and their votes can add up. */
+static void alt_chain(sim_t *s, sim_node_t *nd, const pbft_new_view_t *nv) {
+    if (nd->alt_view == nv->view && nd->alt_count == nv->entry_count) return;
+    nd->alt_view = nv->view;
+    nd->alt_count = nv->entry_count;
+    for (uint8_t i = 0; i < nv->entry_count; i++) {
+        const qc_hash_t *parent = i ? &nd->alt[i - 1] : &nv->entries[0].parent;
+        nd->alt[i] = sim_block_new(s, nv->entries[i].height, parent, nd->ident, true);
+    }
+}
+
+/* Sends `to` a PRE-PREPARE and this replica's COMMIT for every re-proposed height, naming the
+ * conflicting chain: a replica that forgot the NEW-VIEW would prepare and commit it. */
+static void send_conflicting(sim_t *s, sim_node_t *nd, const pbft_new_view_t *nv, uint16_t to) {
+    alt_chain(s, nd, nv);
+    for (uint8_t i = 0; i < nv->entry_count; i++) {
+        pbft_msg_t m;
+        memset(&m, 0, sizeof m);
+        m.type = PBFT_MSG_PREPREPARE;
+        m.from = nd->ident;
+        m.to = to;
+        m.epoch = nv->epoch;
+        m.view = nv->view;
+        m.height = nv->entries[i].height;
+        m.digest = nd->alt[i];
+        m.parent = i ? nd->alt[i - 1] : nv->entries[0].parent;
+        resign(nd, &m);
+        sim_send_to(s, nd, to, &m);
+        m.type = PBFT_MSG_COMMIT;
+        memset(&m.parent, 0, sizeof m.parent);
+        resign(nd, &m);
+        sim_send_to(s, nd, to, &m);
+    }
+    s->r->adaptive_attacks++;
+    char hx[9];
+    sim_trace(s, 1, "r%d sends r%u a conflicting chain for v=%llu from h=%llu (%s...)", nd->idx,
+              to, (unsigned long long)nv->view,
+              (unsigned long long)(nv->entry_count ? nv->entries[0].height : 0),
+              nv->entry_count ? sim_hex(&nd->alt[0], hx) : "-");
+}
+
+/* A second valid NEW-VIEW for the same view from another quorum of VIEW-CHANGEs (its own
+ * first, then the others from the highest index down), signed by this primary. NULL when its
+ * VIEW-CHANGEs allow only one choice. The caller frees. */
+static sim_nv_blob_t *other_new_view(sim_t *s, sim_node_t *nd, const pbft_new_view_t *nv) {
+    const pbft_t *p = nd->core;
+    sim_nv_blob_t *b = calloc(1, sizeof *b);
+    QC_ASSERT(b != NULL);
+    b->vcs[0] = p->vcs[nd->ident];
+    uint8_t k = 1;
+    for (int r = p->ep.n - 1; r >= 0 && k < nv->vc_count; r--)
+        if (r != nd->ident && p->vc_valid[r] && p->vcs[r].view == nv->view) b->vcs[k++] = p->vcs[r];
+    bool same = k < nv->vc_count;
+    for (uint8_t i = 0; i < k && !same; i++) b->nv.vcs[i] = &b->vcs[i];
+    uint32_t mine = 0, theirs = 0;
+    for (uint8_t i = 0; i < k && !same; i++) {
+        mine |= 1u << b->vcs[i].replica;
+        theirs |= 1u << nv->vcs[i]->replica;
+    }
+    if (same || mine == theirs) {
+        free(b);
+        return NULL;
+    }
+    pbft_new_view_compute(b->nv.vcs, k, p->cfg.window, &b->nv);
+    b->nv.epoch = nv->epoch;
+    b->nv.view = nv->view;
+    b->nv.replica = nd->ident;
+    b->nv.vc_count = k;
+    for (uint8_t i = 0; i < b->nv.entry_count; i++) {
+        pbft_nv_entry_t *e = &b->nv.entries[i];
+        sign_stmt(nd, PBFT_MSG_PREPREPARE, nv->epoch, nv->view, e->height, &e->digest,
+                  &e->parent, &e->sig);
+    }
+    qc_hash_t h;
+    pbft_new_view_hash(&b->nv, &h);
+    sign_stmt(nd, PBFT_MSG_NEW_VIEW, nv->epoch, nv->view, b->nv.base.height, &h, NULL,
+              &b->nv.sig);
+    (void)s;
+    return b;
+}
+
+/* The adaptive primary's NEW-VIEW: one valid NEW-VIEW to the even replicas and, when it can
+ * make one, a different valid one to the odd replicas; then a conflicting chain for the
+ * re-proposed heights to one replica of its choice. */
+static bool adaptive(sim_t *s, sim_node_t *nd, const pbft_msg_t *m) {
+    if (m->type != PBFT_MSG_NEW_VIEW || !m->nv || m->to != PBFT_BROADCAST) return false;
+    sim_nv_blob_t *b = other_new_view(s, nd, m->nv);
+    uint16_t n = sim_epoch_n(s, m->epoch);
+    for (uint16_t i = 0; i < n; i++) {
+        if (i == nd->ident) continue;
+        pbft_msg_t c = *m;
+        if (b && i % 2 == 1) c.nv = &b->nv;
+        sim_send_to(s, nd, i, &c);
+    }
+    if (b) sim_trace(s, 1, "r%d sends two different valid NEW-VIEWs for v=%llu", nd->idx,
+                     (unsigned long long)m->view);
+    free(b);
+    if (m->nv->entry_count > 0) send_conflicting(s, nd, m->nv, (uint16_t)((nd->ident + 1) % n));
+    return true;
+}
+
+void sim_byz_on_restart(sim_t *s, sim_node_t *restarted) {
+    for (int i = 0; i < s->node_count; i++) {
+        sim_node_t *nd = &s->nodes[i];
+        if (nd == restarted || !nd->exists || !nd->up || nd->byz != SIM_BYZ_ADAPTIVE) continue;
+        const pbft_t *p = nd->core;
+        if (pbft_mode(p) != PBFT_MODE_NORMAL || pbft_primary(p) != nd->ident ||
+            !p->own_nv_valid || p->own_nv.view != pbft_view(p) || p->own_nv.entry_count == 0 ||
+            pbft_epoch_number(p) != pbft_epoch_number(restarted->core))
+            continue;
+        send_conflicting(s, nd, &p->own_nv, restarted->ident);
+    }
+}
+
 bool sim_byz_outgoing(sim_t *s, sim_node_t *nd, const pbft_msg_t *m) {
     switch (nd->byz) {
     case SIM_BYZ_SILENT: return true;
     case SIM_BYZ_EQUIVOCATE: return equivocate(s, nd, m);
     case SIM_BYZ_FORGE: return forge(s, nd, m);
     case SIM_BYZ_BAD_NV: return bad_new_view(s, nd, m);
+    case SIM_BYZ_ADAPTIVE: return adaptive(s, nd, m);
     default: return false;
     }
 }

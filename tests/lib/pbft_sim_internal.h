@@ -78,6 +78,13 @@ typedef struct {
     uint64_t next_prop;
     uint64_t restart_at;
     uint64_t crash_prepared_h, crash_prepared_down;
+    int crash_rec_trigger;              /* SIM_EV_CRASH_AT_RECORD armed: pbft_rec_kind_t, or 0 */
+    uint64_t crash_rec_prefix, crash_rec_restart;
+    bool held_seen;                     /* check_held: the head held message seen durable */
+    uint64_t held_head_since, held_seen_at;
+    uint64_t alt_view;                  /* adaptive primary: its conflicting chain for alt_view */
+    uint8_t alt_count;
+    qc_hash_t alt[PBFT_WINDOW_MAX];
     bool epoch_call_pending;
     uint64_t epoch_call_height;
     uint64_t snap_view, snap_stable, snap_epoch;
@@ -151,5 +158,7 @@ bool sim_check_liveness(sim_t *s, bool final);
 bool sim_byz_outgoing(sim_t *s, sim_node_t *nd, const pbft_msg_t *m);
 void sim_byz_tick(sim_t *s, sim_node_t *nd);
 void sim_byz_record(sim_t *s, const pbft_msg_t *m);
+/* An adaptive Byzantine primary notices that `restarted` came back and targets it. */
+void sim_byz_on_restart(sim_t *s, sim_node_t *restarted);
 
 #endif

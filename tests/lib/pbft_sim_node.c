@@ -148,8 +148,20 @@ static uint64_t delay_for(sim_t *s, const sim_node_t *from) {
     return d;
 }
 
+/* A scripted loss (sim_opts_t.drops) during the fault phase. */
+static bool dropped_by_rule(const sim_t *s, uint16_t to_ident, const pbft_msg_t *m) {
+    for (int i = 0; i < s->o.drop_count && !s->healed; i++) {
+        const sim_drop_t *d = &s->o.drops[i];
+        if (d->type == m->type && (d->view == UINT64_MAX || d->view == m->view) &&
+            m->height <= d->height_max && to_ident < 32 && ((d->to_mask >> to_ident) & 1))
+            return true;
+    }
+    return false;
+}
+
 void sim_send_to(sim_t *s, sim_node_t *from, uint16_t to_ident, const pbft_msg_t *m) {
     s->r->msgs_sent++;
+    if (dropped_by_rule(s, to_ident, m)) return;
     int to = route(s, from, to_ident);
     if (to < 0 || to == from->idx) return;
     if (to_ident < SIM_IDENT_MAX && from->ident < SIM_IDENT_MAX &&
@@ -257,7 +269,7 @@ static bool disk_flush(sim_t *s, sim_node_t *nd) {
     while (k < d->pending_count && d->pending[k].due <= s->now) {
         const pbft_persist_t *r = &d->pending[k].rec;
         disk_apply(d, r);
-        last = r->seq;
+        if (r->seq > last) last = r->seq; /* out of order only with disk_view_first */
         k++;
         if (nd->crash_prepared_h && r->kind == PBFT_REC_SLOT && r->slot.has_prepared &&
             r->slot.height == nd->crash_prepared_h) {
@@ -319,8 +331,50 @@ static void on_epoch_switch(sim_t *s, sim_node_t *nd, const pbft_epoch_switch_t 
     nd->future_count = 0;
 }
 
+/* The order in which a host makes one outbox's records durable: pbft.h's (as output), or, for
+ * a host that breaks it (sim_opts_t.disk_view_first), VIEW records ahead of the rest. */
+static size_t durable_order(const sim_t *s, const pbft_outbox_t *ob, size_t *order) {
+    size_t k = 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < ob->persist_count; i++) {
+            bool view = ob->persist[i].kind == PBFT_REC_VIEW;
+            if (!s->o.disk_view_first ? pass == 0 : (pass == 0) == view) order[k++] = i;
+        }
+    return k;
+}
+
+/* SIM_EV_CRASH_AT_RECORD: at the armed outbox, the disk keeps everything written before it
+ * and exactly the first crash_rec_prefix of its records (in durable order), then the replica
+ * dies before anything of the outbox leaves. Returns true if it crashed. */
+static bool crash_at_record(sim_t *s, sim_node_t *nd, const pbft_outbox_t *ob,
+                            const size_t *order, size_t count) {
+    if (!nd->crash_rec_trigger) return false;
+    bool hit = false;
+    for (size_t i = 0; i < count; i++) hit |= (int)ob->persist[i].kind == nd->crash_rec_trigger;
+    if (!hit) return false;
+    sim_disk_t *d = &nd->disk;
+    for (size_t i = 0; i < d->pending_count; i++) disk_apply(d, &d->pending[i].rec);
+    d->pending_count = 0;
+    size_t keep = nd->crash_rec_prefix < count ? nd->crash_rec_prefix : count;
+    for (size_t i = 0; i < keep; i++) {
+        pbft_persist_t r;
+        pbft_rec_copy(&r, &ob->persist[order[i]]);
+        disk_apply(d, &r);
+    }
+    sim_trace(s, 1, "r%d crash with %zu of %zu records of its outbox durable", nd->idx, keep,
+              count);
+    s->r->record_crashes++;
+    nd->crash_rec_trigger = 0;
+    nd->restart_at = nd->crash_rec_restart > s->now ? nd->crash_rec_restart : s->now + 20;
+    sim_node_crash(s, nd);
+    return true;
+}
+
 static void take_outputs(sim_t *s, sim_node_t *nd, const pbft_outbox_t *ob) {
-    for (size_t i = 0; i < ob->persist_count; i++) disk_write(s, nd, &ob->persist[i]);
+    size_t order[PBFT_OUT_PERSIST_MAX];
+    size_t count = durable_order(s, ob, order);
+    if (crash_at_record(s, nd, ob, order, count)) return;
+    for (size_t i = 0; i < count; i++) disk_write(s, nd, &ob->persist[order[i]]);
     for (size_t i = 0; i < ob->msg_count; i++)
         if (!sim_byz_outgoing(s, nd, &ob->msgs[i])) sim_send(s, nd, &ob->msgs[i]);
     for (size_t i = 0; i < ob->commit_count; i++) app_commit(s, nd, &ob->commits[i]);
@@ -369,6 +423,7 @@ void sim_drain(sim_t *s, sim_node_t *nd) {
         bool due = nd->disk.pending_count && nd->disk.pending[0].due <= s->now;
         if (empty && !due && !nd->epoch_call_pending) break;
         take_outputs(s, nd, &ob);
+        if (!nd->up) return; /* crashed at a record boundary */
         pbft_outbox_clear(nd->core);
         if (nd->epoch_call_pending) {
             nd->epoch_call_pending = false;
@@ -406,9 +461,26 @@ void sim_node_restart(sim_t *s, sim_node_t *nd) {
     if (nd->up || !nd->exists) return;
     static pbft_persist_t recs[SIM_DISK_SLOTS + 5];
     size_t count = sim_disk_records(nd, recs);
-    int rc = pbft_restore(nd->core, &nd->cfg, recs, count, nd->ledger_height,
+    /* The epoch in force is the ledger's (pbft_set_next_epoch): past the switch checkpoint the
+     * new epoch is the configuration; holding only the deciding block, the call is made again. */
+    uint32_t k = s->o.core.checkpoint_interval;
+    uint64_t switch_at = s->o.epoch_at ? (s->o.epoch_at + k - 1) / k * k : 0;
+    pbft_config_t cfg = nd->cfg;
+    if (switch_at && nd->ledger_height >= switch_at && cfg.epoch.epoch == 0) {
+        cfg.epoch = s->epoch1;
+        cfg.epoch.self = nd->ident;
+        cfg.epoch.base_height = switch_at;
+        cfg.epoch.base_digest = nd->ledger[switch_at];
+    }
+    int rc = pbft_restore(nd->core, &cfg, recs, count, nd->ledger_height,
                           &nd->ledger[nd->ledger_height]);
     nd->restart_at = 0;
+    if (rc == QC_OK && s->o.epoch_at && nd->ledger_height >= s->o.epoch_at &&
+        pbft_epoch_number(nd->core) == 0) {
+        pbft_epoch_t next = s->epoch1;
+        next.self = nd->ident;
+        rc = pbft_set_next_epoch(nd->core, s->o.epoch_at, &next);
+    }
     if (rc != QC_OK) {
         sim_fail(s, "r%d restore failed: %s", nd->idx, qc_strerror(rc));
         return;
@@ -425,6 +497,7 @@ void sim_node_restart(sim_t *s, sim_node_t *nd) {
     nd->snap_stable = pbft_stable_height(nd->core);
     nd->snap_epoch = pbft_epoch_number(nd->core);
     sim_drain(s, nd);
+    sim_byz_on_restart(s, nd);
 }
 
 void sim_deliver(sim_t *s, sim_ev_t *ev) {
@@ -507,6 +580,7 @@ static void propose(sim_t *s, sim_node_t *nd) {
     uint64_t h;
     qc_hash_t parent;
     if (pbft_proposal_slot(nd->core, &h, &parent) != QC_OK) return;
+    if (!s->healed && s->o.propose_max_height && h > s->o.propose_max_height) return;
     qc_hash_t d = sim_block_new(s, h, &parent, nd->ident, nd->byz != SIM_BYZ_INVALID);
     char hx[9];
     sim_trace(s, 1, "r%d propose h=%llu d=%s", nd->idx, (unsigned long long)h, sim_hex(&d, hx));
