@@ -422,6 +422,14 @@ static void mark_committed(pbft_slot_t *s) {
         s->committed_parent = s->prepared.parent;
 }
 
+/* A block committed in the current view proves the view live, even when this replica cannot
+ * execute it yet (it lacks a block below, which a checkpoint will bring): its view timer
+ * restarts, so a lagging replica does not blame a working primary and wander off alone into a
+ * view nobody else joins. */
+static void committed_in_view(pbft_t *p, const pbft_slot_t *s) {
+    if (p->mode == PBFT_MODE_NORMAL && s->cert.view == p->view) p->idle_ticks = 0;
+}
+
 static bool same_commit(const pbft_vote_t *a, const pbft_vote_t *b) {
     return a->valid && b->valid && a->view == b->view && hash_eq(&a->digest, &b->digest);
 }
@@ -443,6 +451,7 @@ static void check_committed(pbft_t *p, pbft_slot_t *s) {
             if (same_commit(v, &s->commits[j]))
                 c->sigs[c->count++] = (pbft_vote_sig_t){.replica = j, .sig = s->commits[j].sig};
         mark_committed(s);
+        committed_in_view(p, s);
         return;
     }
 }
@@ -623,6 +632,7 @@ static int on_commit_cert(pbft_t *p, const pbft_msg_t *m) {
     }
     s->cert = *c;
     mark_committed(s);
+    committed_in_view(p, s);
     pbft_advance(p);
     return QC_OK;
 }
@@ -758,7 +768,123 @@ static void send_own_checkpoint(pbft_t *p) {
     m->sig = p->own_ckpt.sig;
 }
 
+/* Keeps an ended epoch's final certificate (the newest PBFT_FINAL_KEEP), durably. */
+static void push_final(pbft_t *p, uint64_t epoch, const pbft_checkpoint_cert_t *c) {
+    pbft_finals_t *f = &p->finals;
+    for (uint8_t i = 0; i < f->count; i++)
+        if (f->items[i].epoch == epoch) return;
+    if (f->count == PBFT_FINAL_KEEP) {
+        memmove(f->items, f->items + 1, (PBFT_FINAL_KEEP - 1) * sizeof f->items[0]);
+        f->count--;
+    }
+    f->items[f->count++] = (pbft_final_t){.epoch = epoch, .cert = *c};
+    pbft_persist_new(p, PBFT_REC_FINAL)->finals = f;
+}
+
+static const pbft_final_t *find_final(const pbft_t *p, uint64_t epoch) {
+    for (uint8_t i = 0; i < p->finals.count; i++)
+        if (p->finals.items[i].epoch == epoch) return &p->finals.items[i];
+    return NULL;
+}
+
+/* Before leaving an epoch at checkpoint c: its final certificate is the stable checkpoint
+ * when that is c already (e.g. a replica that crossed by state transfer), else it is still
+ * forming from the old epoch's CHECKPOINT votes, this replica's own and those already in. */
+static void start_final(pbft_t *p, uint64_t c, const qc_hash_t *d) {
+    if (p->stable.height == c && p->stable.count >= p->q && hash_eq(&p->stable.digest, d)) {
+        push_final(p, p->ep.epoch, &p->stable);
+        p->final_pending.active = false;
+        return;
+    }
+    memset(&p->final_pending, 0, sizeof p->final_pending);
+    p->final_pending.active = true;
+    p->final_pending.epoch = p->ep.epoch;
+    p->final_pending.n = p->ep.n;
+    p->final_pending.height = c;
+    p->final_pending.digest = *d;
+    for (uint16_t r = 0; r < p->ep.n; r++) {
+        const pbft_ckpt_vote_t *v = NULL;
+        if (r == p->ep.self && p->own_ckpt_valid && p->own_ckpt.height == c)
+            v = &p->own_ckpt;
+        for (int k = 0; k < PBFT_CKPT_TRACK && !v; k++)
+            if (p->ckpt_votes[r][k].height == c && hash_eq(&p->ckpt_votes[r][k].digest, d))
+                v = &p->ckpt_votes[r][k];
+        if (v) p->final_pending.sigs[p->final_pending.count++] =
+                   (pbft_vote_sig_t){.replica = r, .sig = v->sig};
+    }
+}
+
+/* A CHECKPOINT of the epoch just left, for its final checkpoint: counted until a quorum of
+ * that epoch has signed it. QC_OK when it was used. */
+static int final_vote(pbft_t *p, const pbft_msg_t *m) {
+    pbft_final_pending_t *fp = &p->final_pending;
+    if (!fp->active || m->epoch != fp->epoch || m->type != PBFT_MSG_CHECKPOINT ||
+        m->height != fp->height || !hash_eq(&m->digest, &fp->digest) || m->from >= fp->n)
+        return QC_ERR_STATE;
+    for (uint8_t i = 0; i < fp->count; i++)
+        if (fp->sigs[i].replica == m->from) return QC_ERR_DUPLICATE;
+    pbft_stmt_t st;
+    pbft_msg_stmt(m, &st);
+    if (!pbft_verify(p, &st, &m->sig)) return QC_ERR_SIGNATURE;
+    uint8_t i = fp->count++; /* ascending replica order, as certificates are */
+    while (i > 0 && fp->sigs[i - 1].replica > m->from) {
+        fp->sigs[i] = fp->sigs[i - 1];
+        i--;
+    }
+    fp->sigs[i] = (pbft_vote_sig_t){.replica = m->from, .sig = m->sig};
+    if (fp->count >= pbft_quorum(fp->n)) {
+        pbft_checkpoint_cert_t c;
+        memset(&c, 0, sizeof c);
+        c.height = fp->height;
+        c.digest = fp->digest;
+        c.count = (uint8_t)pbft_quorum(fp->n);
+        memcpy(c.sigs, fp->sigs, c.count * sizeof c.sigs[0]);
+        push_final(p, fp->epoch, &c);
+        fp->active = false;
+    }
+    return QC_OK;
+}
+
+/* A message of an epoch this replica has left comes from a replica still in it (or a replay):
+ * answer with that epoch's final certificate, at most once per base timeout per sender, so
+ * it can state-transfer to the switch and cross it without help from outside the core. */
+static int on_old_epoch(pbft_t *p, const pbft_msg_t *m) {
+    p->stats.rx_old_epoch++;
+    if (final_vote(p, m) == QC_OK) return QC_OK;
+    const pbft_final_t *f = find_final(p, m->epoch);
+    if (!f || m->from >= PBFT_N_MAX || !is_member(p)) return QC_ERR_STATE;
+    uint64_t *last = &p->final_reply_tick[m->from];
+    if (*last != 0 && p->now_ticks < *last + p->cfg.view_timeout_ticks) return QC_ERR_STATE;
+    *last = p->now_ticks ? p->now_ticks : 1;
+    pbft_msg_t *out = pbft_out_msg(p, PBFT_MSG_CHECKPOINT_CERT, m->from);
+    out->epoch = f->epoch; /* `to` is an index of that epoch, like m->from */
+    out->view = 0;
+    out->height = f->cert.height;
+    out->digest = f->cert.digest;
+    out->ckpt = &f->cert;
+    p->stats.finals_sent++;
+    return QC_ERR_STATE;
+}
+
+/* A stable checkpoint certificate of this epoch from a peer (an epoch's final one, served by
+ * replicas that crossed the switch): self-certifying, so it moves the stable checkpoint and
+ * this replica fetches the blocks up to it (then crosses the switch itself). */
+static int on_checkpoint_cert(pbft_t *p, const pbft_msg_t *m) {
+    const pbft_checkpoint_cert_t *c = m->ckpt;
+    if (!c || c->count > PBFT_Q_MAX || c->height != m->height ||
+        !hash_eq(&c->digest, &m->digest) || c->height % p->cfg.checkpoint_interval != 0)
+        return drop(&p->stats.rx_malformed, QC_ERR_INVALID);
+    if (c->height <= p->stable.height) return drop(&p->stats.rx_stale, QC_ERR_STATE);
+    int rc = pbft_checkpoint_cert_check(c, p->ep.epoch, p->ep.n, p->cfg.verify,
+                                        p->cfg.crypto_ctx, &p->stats.sig_verifies);
+    if (rc != QC_OK) return drop(&p->stats.rx_bad_sig, rc);
+    pbft_set_stable(p, c);
+    pbft_advance(p);
+    return QC_OK;
+}
+
 static void switch_epoch(pbft_t *p, uint64_t height, const qc_hash_t *digest) {
+    start_final(p, height, digest);
     pbft_epoch_switch_t *sw = &p->out_epoch_switch;
     sw->old_epoch = p->ep.epoch;
     sw->epoch = p->next_epoch;
@@ -776,6 +902,7 @@ static void vote_checkpoint(pbft_t *p, uint64_t c, const qc_hash_t *d) {
     p->own_ckpt.height = c;
     p->own_ckpt.digest = *d;
     p->own_ckpt_epoch = p->ep.epoch;
+    p->own_ckpt_valid = true;
     pbft_sign(p, &st, &p->own_ckpt.sig);
     send_own_checkpoint(p);
     if (c > p->stable.height && !(p->next_epoch_set && p->next_epoch_at == c)) {
@@ -859,6 +986,10 @@ int pbft_set_next_epoch(pbft_t *p, uint64_t decided_height, const pbft_epoch_t *
 int pbft_step(pbft_t *p, const pbft_msg_t *m) {
     if (outbox_busy(p)) return QC_ERR_FULL;
     p->stats.rx++;
+    if (m->epoch < p->ep.epoch) {
+        p->stats.rx_wrong_epoch++;
+        return on_old_epoch(p, m);
+    }
     if (p->mode == PBFT_MODE_IDLE) return drop(&p->stats.rx_not_member, QC_ERR_MEMBER);
     if (m->epoch != p->ep.epoch) return drop(&p->stats.rx_wrong_epoch, QC_ERR_STATE);
     if (m->from >= p->ep.n || m->from == p->ep.self)
@@ -872,6 +1003,7 @@ int pbft_step(pbft_t *p, const pbft_msg_t *m) {
     case PBFT_MSG_VIEW_CHANGE: return pbft_on_view_change(p, m);
     case PBFT_MSG_NEW_VIEW: return pbft_on_new_view(p, m);
     case PBFT_MSG_COMMIT_CERT: return on_commit_cert(p, m);
+    case PBFT_MSG_CHECKPOINT_CERT: return on_checkpoint_cert(p, m);
     default: return drop(&p->stats.rx_malformed, QC_ERR_INVALID);
     }
 }
@@ -881,7 +1013,13 @@ int pbft_step(pbft_t *p, const pbft_msg_t *m) {
  * that no single view has a quorum of them at it) can then still execute and vote, and a lost
  * message never stalls the window. */
 void pbft_resend(pbft_t *p) {
-    if (p->own_ckpt.height == 0) return;
+    if (!p->own_ckpt_valid) {
+        /* No vote since the epoch began (or since a restart): vote its base, so that replicas
+         * already in a later epoch learn that this one is behind and send it the final
+         * certificate (on_old_epoch). */
+        if (is_member(p)) vote_checkpoint(p, p->ep.base_height, &p->ep.base_digest);
+        return;
+    }
     send_own_checkpoint(p);
     if (p->own_ckpt_epoch != p->ep.epoch) return;
     for (uint64_t h = p->stable.height + 1; h <= p->own_ckpt.height; h++) {
@@ -901,9 +1039,10 @@ static void send_heartbeat(pbft_t *p) {
     p->hb_ticks = 0;
 }
 
-/* Whether the view timer may run: a quorum is reachable and the host is not catching up. */
+/* Whether the view timer may run: a quorum is reachable and neither the host nor the core is
+ * catching up (a state transfer waits on this replica's own fetching, not on the primary). */
 bool pbft_timer_may_run(const pbft_t *p) {
-    return !p->catching_up && (int)p->peers_up + 1 >= p->q;
+    return !p->catching_up && !p->transferring && (int)p->peers_up + 1 >= p->q;
 }
 
 int pbft_tick(pbft_t *p) {

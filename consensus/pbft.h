@@ -404,6 +404,16 @@ typedef struct {
     qc_sig_t sig;
 } pbft_ckpt_vote_t;
 
+typedef struct {                 /* the CHECKPOINT votes of an epoch's final checkpoint */
+    bool active;
+    uint64_t epoch;
+    uint16_t n;                  /* that epoch's size */
+    uint64_t height;
+    qc_hash_t digest;
+    uint8_t count;
+    pbft_vote_sig_t sigs[PBFT_N_MAX]; /* ascending replicas */
+} pbft_final_pending_t;
+
 typedef struct {                 /* a message waiting for persistence */
     uint64_t needs_seq;
     uint64_t since_tick;         /* now_ticks when it was queued */
@@ -434,15 +444,7 @@ typedef struct pbft {
     uint64_t own_ckpt_epoch;     /* so laggards of the old epoch still get its last one) */
     bool own_ckpt_valid;
     pbft_finals_t finals;        /* past epochs' final certificates, served to laggards */
-    struct {                     /* the epoch just left: its final certificate still forming */
-        bool active;
-        uint64_t epoch;
-        uint16_t n;
-        uint64_t height;
-        qc_hash_t digest;
-        uint8_t count;
-        pbft_vote_sig_t sigs[PBFT_N_MAX];
-    } final_pending;
+    pbft_final_pending_t final_pending; /* the epoch just left: its final cert forming */
     uint64_t final_reply_tick[PBFT_N_MAX]; /* last CHECKPOINT-CERT sent to each old index */
     bool transferring;
     pbft_fetch_t fetch;

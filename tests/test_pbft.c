@@ -9,6 +9,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
 
 #include "pbft.h"
 #include "pbft_cluster.h"
@@ -614,6 +615,133 @@ static void test_restart_revotes_checkpoint(void **state) {
 }
 
 /* ---------------------------------------------------------------- epochs */
+/* Epoch 0 (replicas 0..3) switches at checkpoint 4 to epoch 1 (adds replica 4), as in
+ * test_epoch_switch_adds_replica; replica 3 is down throughout. Returns with epoch 1 running. */
+static void epoch_switch_without_3(void) {
+    pbft_config_t cfg;
+    base_cfg(&cfg);
+    pc_init(&C, 5, &cfg);
+    for (int i = 0; i < 5; i++) {
+        C.node[i].cfg.epoch.n = 4;
+        if (i == 4) C.node[i].cfg.epoch.self = PBFT_NOT_MEMBER;
+        assert_int_equal(pbft_init(C.node[i].core, &C.node[i].cfg), QC_OK);
+    }
+    C.node[3].down = true;
+    commit_blocks(2);
+    for (int i = 0; i < 3; i++) C.node[i].hold_apply = true;
+    commit_blocks(1);
+    for (int i = 0; i < 3; i++) {
+        pbft_epoch_t next = {.epoch = 1, .n = 5, .self = (uint16_t)i};
+        assert_int_equal(pbft_set_next_epoch(C.node[i].core, 3, &next), QC_OK);
+        C.node[i].hold_apply = false;
+        pc_apply(&C, i);
+    }
+    commit_blocks(1);
+    pc_node_t *j = &C.node[4];
+    for (uint64_t h = 1; h <= 4; h++) j->ledger[h] = C.node[0].ledger[h];
+    j->height = 4;
+    j->cfg.epoch = (pbft_epoch_t){.epoch = 1, .n = 5, .self = 4, .base_height = 4,
+                                  .base_digest = C.node[0].ledger[4]};
+    assert_int_equal(pbft_init(j->core, &j->cfg), QC_OK);
+}
+
+/* Once the members of epoch 1 vote its own checkpoints they no longer retransmit their epoch-0
+ * votes; the final certificate of epoch 0 (a quorum of its CHECKPOINT signatures at the
+ * switch) is kept, persisted and sent to a replica that speaks epoch 0, which then crosses
+ * the switch through the core alone: stable checkpoint, state transfer, switch. */
+static void test_epoch_laggard_crosses_with_final_certificate(void **state) {
+    (void)state;
+    epoch_switch_without_3();
+    commit_blocks(9); /* epoch 1 reaches h=13, past its checkpoints 8 and 12 */
+    pc_tick(&C, 12);
+    for (int i = 0; i < 3; i++) {
+        const pbft_t *p = C.node[i].core;
+        assert_int_equal(p->own_ckpt_epoch, 1);
+        assert_int_equal(p->finals.count, 1);
+        assert_int_equal(p->finals.items[0].epoch, 0);
+        assert_int_equal(p->finals.items[0].cert.height, 4);
+        assert_int_equal(pbft_checkpoint_cert_verify(&p->finals.items[0].cert, 0, 4, verify_key,
+                                                     NULL), QC_OK);
+        bool rec = false;
+        for (size_t k = 0; k < C.node[i].disk_count; k++)
+            rec |= C.node[i].disk[k].kind == PBFT_REC_FINAL &&
+                   C.node[i].disk[k].finals->count == 1;
+        assert_true(rec);
+    }
+    /* Replica 3 comes back knowing nothing: it votes its epoch's base, hears the final
+     * certificate, fetches up to checkpoint 4 and switches. */
+    C.node[3].down = false;
+    for (int k = 0; k < 4 && !C.node[3].fetching; k++) pc_tick(&C, 10);
+    assert_true(C.node[3].fetching);
+    assert_int_equal(C.node[3].fetch.target.height, 4);
+    assert_int_equal(C.node[3].fetch.target.count, 3); /* q(4) epoch-0 signatures */
+    uint64_t sent = 0;
+    for (int i = 0; i < 5; i++) sent += pbft_stats(C.node[i].core)->finals_sent;
+    assert_true(sent >= 1);
+    pbft_epoch_t next = {.epoch = 1, .n = 5, .self = 3};
+    assert_int_equal(pbft_set_next_epoch(C.node[3].core, 3, &next), QC_OK);
+    assert_int_equal(pc_transfer(&C, 3, 0), QC_OK);
+    assert_int_equal(pbft_epoch_number(C.node[3].core), 1);
+    /* it keeps epoch 0's final certificate too (it crossed on it) */
+    assert_int_equal(C.node[3].core->finals.count, 1);
+    for (int round = 0; round < 2; round++) {
+        for (int k = 0; k < 8 && C.node[3].height < C.node[0].height; k++) {
+            pc_tick(&C, 10);
+            if (C.node[3].fetching) assert_int_equal(pc_transfer(&C, 3, 0), QC_OK);
+        }
+        commit_blocks(4); /* the last round, with replica 3 in step */
+    }
+    assert_int_equal(C.node[3].height, C.node[0].height);
+    assert_memory_equal(C.node[3].ledger[C.node[3].height % PC_HEIGHT_MAX].b,
+                        C.node[0].ledger[C.node[0].height % PC_HEIGHT_MAX].b, 32);
+    /* ... and it votes in epoch 1: its COMMITs are in the newest certificates */
+    bool voted = false;
+    const pbft_commit_cert_t *c = &C.node[0].certs[C.node[0].height % PC_HEIGHT_MAX];
+    for (uint8_t k = 0; k < c->count; k++) voted |= c->sigs[k].replica == 3;
+    const pbft_t *p0 = C.node[0].core;
+    const pbft_slot_t *sl = &p0->slots[C.node[0].height % p0->cfg.window];
+    if (sl->height == C.node[0].height) voted |= sl->commits[3].valid;
+    assert_true(voted);
+}
+
+/* A forged or foreign final certificate moves nothing. */
+static void test_checkpoint_cert_checked(void **state) {
+    (void)state;
+    start(4);
+    commit_blocks(5);
+    pbft_checkpoint_cert_t c;
+    memset(&c, 0, sizeof c);
+    c.height = 8;
+    memset(c.digest.b, 0x77, 32);
+    c.count = 3;
+    for (uint8_t i = 0; i < 3; i++) {
+        pbft_stmt_t st;
+        pbft_stmt_make(&st, PBFT_MSG_CHECKPOINT, i, 0, 0, 8, &c.digest, NULL);
+        c.sigs[i].replica = i;
+        pc_sign(&C, i, &st, &c.sigs[i].sig);
+    }
+    c.sigs[2].sig.b[5] ^= 1; /* one forged signature: not a quorum */
+    pbft_msg_t m;
+    memset(&m, 0, sizeof m);
+    m.type = PBFT_MSG_CHECKPOINT_CERT;
+    m.from = 1;
+    m.height = 8;
+    m.digest = c.digest;
+    m.ckpt = &c;
+    uint64_t before = pbft_stable_height(C.node[3].core);
+    assert_int_not_equal(pbft_step(C.node[3].core, &m), QC_OK);
+    m.height = 12; /* header and body disagree */
+    c.sigs[2].sig.b[5] ^= 1;
+    assert_int_equal(pbft_step(C.node[3].core, &m), QC_ERR_INVALID);
+    m.height = 8;
+    m.ckpt = NULL;
+    assert_int_equal(pbft_step(C.node[3].core, &m), QC_ERR_INVALID);
+    assert_int_equal(pbft_stable_height(C.node[3].core), before);
+    m.ckpt = &c; /* the genuine one is taken: a quorum signed it */
+    assert_int_equal(pbft_step(C.node[3].core, &m), QC_OK);
+    assert_int_equal(pbft_stable_height(C.node[3].core), 8);
+}
+
 static void test_epoch_switch_adds_replica(void **state) {
     (void)state;
     pbft_config_t cfg;
@@ -748,6 +876,8 @@ int main(void) {
         cmocka_unit_test_teardown(test_commit_cert_retransmission, teardown),
         cmocka_unit_test_teardown(test_restart_revotes_checkpoint, teardown),
         cmocka_unit_test_teardown(test_epoch_switch_adds_replica, teardown),
+        cmocka_unit_test_teardown(test_epoch_laggard_crosses_with_final_certificate, teardown),
+        cmocka_unit_test_teardown(test_checkpoint_cert_checked, teardown),
         cmocka_unit_test_teardown(test_invalid_block_gets_no_vote, teardown),
         cmocka_unit_test_teardown(test_full_outbox_refuses_input, teardown),
     };
