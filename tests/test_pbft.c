@@ -626,17 +626,22 @@ static void epoch_switch_without_3(void) {
         if (i == 4) C.node[i].cfg.epoch.self = PBFT_NOT_MEMBER;
         assert_int_equal(pbft_init(C.node[i].core, &C.node[i].cfg), QC_OK);
     }
-    C.node[3].down = true;
+    assert_int_equal(pbft_mode(C.node[4].core), PBFT_MODE_IDLE);
+    C.node[3].down = true; /* cut off across the switch: it must catch up on its own */
+    /* Block 3 changes the set: each application says so before it acknowledges block 3. */
     commit_blocks(2);
     for (int i = 0; i < 3; i++) C.node[i].hold_apply = true;
     commit_blocks(1);
     for (int i = 0; i < 3; i++) {
         pbft_epoch_t next = {.epoch = 1, .n = 5, .self = (uint16_t)i};
+        assert_int_equal(pbft_set_next_epoch(C.node[i].core, 4, &next), QC_ERR_STATE);
         assert_int_equal(pbft_set_next_epoch(C.node[i].core, 3, &next), QC_OK);
+        assert_int_equal(pbft_set_next_epoch(C.node[i].core, 3, &next), QC_ERR_STATE);
         C.node[i].hold_apply = false;
         pc_apply(&C, i);
     }
-    commit_blocks(1);
+    commit_blocks(1); /* block 4: the checkpoint where epoch 1 takes over */
+    /* Replica 4 starts in epoch 1 from the ledger up to the switch. */
     pc_node_t *j = &C.node[4];
     for (uint64_t h = 1; h <= 4; h++) j->ledger[h] = C.node[0].ledger[h];
     j->height = 4;
@@ -744,29 +749,7 @@ static void test_checkpoint_cert_checked(void **state) {
 
 static void test_epoch_switch_adds_replica(void **state) {
     (void)state;
-    pbft_config_t cfg;
-    base_cfg(&cfg);
-    pc_init(&C, 5, &cfg);
-    for (int i = 0; i < 5; i++) { /* epoch 0: replicas 0..3; replica 4 waits outside */
-        C.node[i].cfg.epoch.n = 4;
-        if (i == 4) C.node[i].cfg.epoch.self = PBFT_NOT_MEMBER;
-        assert_int_equal(pbft_init(C.node[i].core, &C.node[i].cfg), QC_OK);
-    }
-    assert_int_equal(pbft_mode(C.node[4].core), PBFT_MODE_IDLE);
-    C.node[3].down = true; /* cut off across the switch: it must catch up on its own */
-    /* Block 3 changes the set: each application says so before it acknowledges block 3. */
-    commit_blocks(2);
-    for (int i = 0; i < 3; i++) C.node[i].hold_apply = true;
-    commit_blocks(1);
-    for (int i = 0; i < 3; i++) {
-        pbft_epoch_t next = {.epoch = 1, .n = 5, .self = (uint16_t)i};
-        assert_int_equal(pbft_set_next_epoch(C.node[i].core, 4, &next), QC_ERR_STATE);
-        assert_int_equal(pbft_set_next_epoch(C.node[i].core, 3, &next), QC_OK);
-        assert_int_equal(pbft_set_next_epoch(C.node[i].core, 3, &next), QC_ERR_STATE);
-        C.node[i].hold_apply = false;
-        pc_apply(&C, i);
-    }
-    commit_blocks(1); /* block 4: the checkpoint where epoch 1 takes over */
+    epoch_switch_without_3();
     for (int i = 0; i < 3; i++) {
         assert_int_equal(C.node[i].height, 4);
         assert_int_equal(C.node[i].epoch_switches, 1);
@@ -777,13 +760,6 @@ static void test_epoch_switch_adds_replica(void **state) {
                    C.node[i].disk[k].next_epoch.base_height == 4;
         assert_true(rec);
     }
-    /* Replica 4 starts in epoch 1 from the ledger up to the switch. */
-    pc_node_t *j = &C.node[4];
-    for (uint64_t h = 1; h <= 4; h++) j->ledger[h] = C.node[0].ledger[h];
-    j->height = 4;
-    j->cfg.epoch = (pbft_epoch_t){.epoch = 1, .n = 5, .self = 4, .base_height = 4,
-                                  .base_digest = C.node[0].ledger[4]};
-    assert_int_equal(pbft_init(j->core, &j->cfg), QC_OK);
     commit_blocks(3);
     static const int members[4] = {0, 1, 2, 4};
     for (int k = 0; k < 4; k++) {
