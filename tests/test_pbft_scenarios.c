@@ -278,6 +278,41 @@ static void test_crash_at_every_record_boundary(void **state) {
             }
 }
 
+/* Issue 8 §5: a replica restarts into a world that has moved on (two view changes and many
+ * blocks later) and its links come up one at a time. It must not move alone into a view of
+ * its own while it cannot reach a quorum or is catching up; it joins the others' view by the
+ * f+1 rule, catches up and votes again within REJOIN_VOTE_TICKS of links to a quorum being up
+ * (docs/CONSENSUS.md §2, "Rejoining"). n = 7 (q = 5): r6 restarts cut off from everyone. */
+#define REJOIN_VOTE_TICKS 120 /* 5 base view timeouts of the quiet options (24 ticks) */
+static void test_restart_rejoins(void **state) {
+    (void)state;
+    sim_opts_t o;
+    sim_result_t r;
+    quiet(&o, 7);
+    o.fault_ticks = 700;
+    sim_add_event(&o, 5, SIM_EV_CRASH, 6, 0);
+    sim_add_event(&o, 20, SIM_EV_CRASH, 0, 0);   /* primary of view 0: the others go to 1 */
+    sim_add_event(&o, 90, SIM_EV_RESTART, 0, 0);
+    sim_add_event(&o, 120, SIM_EV_CRASH, 1, 0);  /* primary of view 1: on to view 2 */
+    sim_add_event(&o, 190, SIM_EV_RESTART, 1, 0);
+    sim_add_event(&o, 299, SIM_EV_PARTITION, 0, 1u << 6);
+    sim_add_event(&o, 300, SIM_EV_RESTART, 6, 0);
+    for (int peer = 0; peer < 6; peer++) {
+        sim_add_event(&o, 340 + 40 * (uint64_t)peer, SIM_EV_LINK, 6, 0);
+        o.events[o.event_count - 1].b = (uint64_t)peer;
+    }
+    run_golden("restart_rejoins", &o, &r);
+    uint64_t quorum_links_at = 340 + 40 * 3; /* r6 and 4 peers: q = 5 */
+    assert_int_equal(r.view_max_of[6], 2);
+    assert_true(r.view_max_of[6] <= r.view_max_of[2]); /* it never ran ahead alone ... */
+    assert_int_equal(r.vc_views_of[6] & 2, 0); /* ... nor changed to view 1 on its own */
+    assert_int_not_equal(r.vc_views_of[6] & 4, 0); /* it joined view 2 by the f+1 rule */
+    assert_true(r.commit_vote_time[6] > quorum_links_at);
+    printf("restart_rejoins: r6 voted %llu ticks after links to a quorum were up\n",
+           (unsigned long long)(r.commit_vote_time[6] - quorum_links_at));
+    assert_true(r.commit_vote_time[6] - quorum_links_at <= REJOIN_VOTE_TICKS);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_normal_case),
@@ -292,6 +327,7 @@ int main(void) {
         cmocka_unit_test(test_crash_in_view_change),
         cmocka_unit_test(test_crash_in_view_change_every_prefix),
         cmocka_unit_test(test_crash_at_every_record_boundary),
+        cmocka_unit_test(test_restart_rejoins),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -302,6 +302,13 @@ static void apply_event(sim_t *s, const sim_event_spec_t *e) {
         memset(s->cut_in, 0, sizeof s->cut_in);
         sim_trace(s, 1, "partitions healed");
         break;
+    case SIM_EV_LINK:
+        if (e->a >= 0 && e->a < SIM_IDENT_MAX && e->b < SIM_IDENT_MAX) {
+            s->cut_in[e->a] &= ~(1u << e->b);
+            s->cut_in[e->b] &= ~(1u << e->a);
+            sim_trace(s, 1, "link r%d-r%llu up", e->a, (unsigned long long)e->b);
+        }
+        break;
     case SIM_EV_CRASH_PREPARED:
         if (nd) {
             nd->crash_prepared_h = e->b;
@@ -363,6 +370,22 @@ static void check_held(sim_t *s, sim_node_t *nd) {
                  pbft_msg_type_name(p->held[0].msg.type), (unsigned long long)age);
 }
 
+/* What a node's host tells its core before each tick (pbft_set_links): the peers of its epoch
+ * it can talk to both ways now, and whether it is fetching blocks (state transfer). */
+static void sim_links(sim_t *s, sim_node_t *nd) {
+    const pbft_t *p = nd->core;
+    uint16_t n = sim_epoch_n(s, pbft_epoch_number(p)), up = 0;
+    for (uint16_t j = 0; j < n && j < SIM_IDENT_MAX; j++) {
+        if (j == nd->ident || nd->ident >= SIM_IDENT_MAX) continue;
+        bool alive = false;
+        for (int k = 0; k < s->node_count && !alive; k++)
+            alive = s->nodes[k].ident == j && s->nodes[k].exists && s->nodes[k].up;
+        if (alive && !((s->cut_in[nd->ident] >> j) & 1) && !((s->cut_in[j] >> nd->ident) & 1))
+            up++;
+    }
+    pbft_set_links(nd->core, up, nd->xfer);
+}
+
 static void step_time(sim_t *s, int *next_event) {
     while (*next_event < s->o.event_count && s->o.events[*next_event].time <= s->now)
         apply_event(s, &s->o.events[(*next_event)++]);
@@ -378,6 +401,7 @@ static void step_time(sim_t *s, int *next_event) {
         if (!nd->exists || !nd->up) continue;
         uint32_t period = s->o.tick_period[nd->ident] ? s->o.tick_period[nd->ident] : 1;
         if ((s->now + (uint64_t)nd->idx) % period == 0) {
+            sim_links(s, nd);
             QC_ASSERT(pbft_tick(nd->core) == QC_OK);
             sim_drain(s, nd);
         }
@@ -431,6 +455,11 @@ static void collect(sim_t *s) {
         r->rx_bad_new_view += st->rx_bad_new_view;
         r->rx_conflict += st->rx_conflict;
         r->invalid_proposals += st->invalid_proposals;
+        if (nd->ident < SIM_IDENT_MAX) {
+            r->commit_vote_time[nd->ident] = nd->commit_vote_time;
+            r->view_max_of[nd->ident] = nd->view_max;
+            r->vc_views_of[nd->ident] = nd->vc_views_mask;
+        }
         if (!sim_honest(nd)) continue;
         if (st->held_max_ticks > r->held_max_ticks) r->held_max_ticks = st->held_max_ticks;
         r->view_changes += st->view_changes;

@@ -38,6 +38,7 @@ typedef enum {
     SIM_EV_HEAL,             /* end of every partition */
     SIM_EV_CRASH_PREPARED,   /* a: node crashes right after height b's prepared certificate is
                                 durable and before its COMMIT leaves; restarts c ticks later */
+    SIM_EV_LINK,             /* the link between identities a and b comes up (both ways) */
     SIM_EV_CRASH_AT_RECORD,  /* a: node; at its next outbox whose records include one of kind
                                 b (sim_trigger_t), everything written before is made durable,
                                 then only the first c records of that outbox, and it crashes
@@ -119,6 +120,9 @@ typedef struct {
     uint64_t record_crashes;             /* SIM_EV_CRASH_AT_RECORD that fired */
     uint64_t adaptive_attacks;           /* conflicting proposals an adaptive primary sent */
     uint64_t held_max_ticks;             /* longest durable vote held by an honest replica */
+    uint64_t commit_vote_time[SIM_IDENT_MAX]; /* per identity: first COMMIT since its last (re)start, 0 none */
+    uint64_t view_max_of[SIM_IDENT_MAX];  /* per identity: the highest view it was ever in */
+    uint64_t vc_views_of[SIM_IDENT_MAX];  /* per identity: bit v set if it changed to view v */
 } sim_result_t;
 
 /* Appends a scripted event to o (ignored beyond SIM_EVENTS_MAX); keep them in time order. */

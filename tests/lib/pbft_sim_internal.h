@@ -80,6 +80,9 @@ typedef struct {
     uint64_t crash_prepared_h, crash_prepared_down;
     int crash_rec_trigger;              /* SIM_EV_CRASH_AT_RECORD armed: pbft_rec_kind_t, or 0 */
     uint64_t crash_rec_prefix, crash_rec_restart;
+    uint64_t commit_vote_time;          /* its first COMMIT since it (re)started (0: none) */
+    uint64_t view_max;                  /* highest view it was ever in */
+    uint64_t vc_views_mask;             /* bit v: it changed to view v (v < 64) */
     bool held_seen;                     /* check_held: the head held message seen durable */
     uint64_t held_head_since, held_seen_at;
     uint64_t alt_view;                  /* adaptive primary: its conflicting chain for alt_view */

@@ -375,8 +375,11 @@ static void take_outputs(sim_t *s, sim_node_t *nd, const pbft_outbox_t *ob) {
     size_t count = durable_order(s, ob, order);
     if (crash_at_record(s, nd, ob, order, count)) return;
     for (size_t i = 0; i < count; i++) disk_write(s, nd, &ob->persist[order[i]]);
-    for (size_t i = 0; i < ob->msg_count; i++)
+    for (size_t i = 0; i < ob->msg_count; i++) {
+        if (ob->msgs[i].type == PBFT_MSG_COMMIT && !nd->commit_vote_time)
+            nd->commit_vote_time = s->now;
         if (!sim_byz_outgoing(s, nd, &ob->msgs[i])) sim_send(s, nd, &ob->msgs[i]);
+    }
     for (size_t i = 0; i < ob->commit_count; i++) app_commit(s, nd, &ob->commits[i]);
     for (size_t i = 0; i < ob->validate_count; i++) {
         QC_ASSERT(nd->val_count < SIM_VALS_MAX);
@@ -397,7 +400,9 @@ static void take_outputs(sim_t *s, sim_node_t *nd, const pbft_outbox_t *ob) {
 static void trace_state(sim_t *s, sim_node_t *nd) {
     pbft_t *p = nd->core;
     uint64_t view = pbft_view(p), stable = pbft_stable_height(p);
+    if (view > nd->view_max) nd->view_max = view;
     pbft_mode_t mode = pbft_mode(p);
+    if (mode == PBFT_MODE_VIEW_CHANGE && view < 64) nd->vc_views_mask |= 1ULL << view;
     if (view != nd->snap_view || mode != nd->snap_mode) {
         if (mode == PBFT_MODE_VIEW_CHANGE)
             sim_trace(s, 1, "r%d view-change to v=%llu", nd->idx, (unsigned long long)view);
@@ -487,6 +492,7 @@ void sim_node_restart(sim_t *s, sim_node_t *nd) {
     }
     pbft_set_backlog(nd->core, s->o.backlog);
     nd->up = true;
+    nd->commit_vote_time = 0;
     nd->next_prop = s->now;
     sim_trace(s, 1, "r%d restart in v=%llu%s at h=%llu", nd->idx,
               (unsigned long long)pbft_view(nd->core),
