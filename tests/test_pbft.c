@@ -834,8 +834,42 @@ static void test_full_outbox_refuses_input(void **state) {
     assert_int_equal(pbft_tick(p), QC_OK);
 }
 
+/* Issue 8 §4: a vote whose records are durable but that an almost full outbox held back
+ * leaves on the next tick, even when no record is ever written again (hosts acknowledge only
+ * batches that had records). */
+static void test_held_vote_leaves_on_next_tick(void **state) {
+    (void)state;
+    start(4);
+    pbft_t *p = C.node[0].core; /* the primary: heartbeats fill its undrained outbox */
+    for (int t = 0; t < 10000 && p->out_msg_count < PBFT_OUT_MSGS_MAX / 2; t++)
+        assert_int_equal(pbft_tick(p), QC_OK);
+    assert_int_equal(p->out_msg_count, PBFT_OUT_MSGS_MAX / 2);
+    uint64_t h;
+    qc_hash_t parent, d;
+    assert_int_equal(pbft_proposal_slot(p, &h, &parent), QC_OK);
+    memset(d.b, 0x42, 32);
+    assert_int_equal(pbft_propose(p, h, &d), QC_OK);
+    pbft_outbox_t ob;
+    pbft_outbox(p, &ob);
+    assert_true(ob.persist_count >= 1);
+    uint64_t seq = ob.persist[ob.persist_count - 1].seq;
+    assert_int_equal(pbft_persisted(p, seq), QC_OK); /* durable, but no room: still held */
+    assert_int_equal(p->held_count, 1);
+    pbft_outbox_clear(p); /* the host sends what was there; nothing new to persist */
+    assert_int_equal(pbft_tick(p), QC_OK);
+    pbft_outbox(p, &ob);
+    bool sent = false;
+    for (size_t i = 0; i < ob.msg_count; i++)
+        sent |= ob.msgs[i].type == PBFT_MSG_PREPREPARE && ob.msgs[i].height == h;
+    assert_true(sent);
+    assert_int_equal(p->held_count, 0);
+    assert_true(pbft_stats(p)->held_max_ticks >= 1);
+    pbft_outbox_clear(p);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(test_held_vote_leaves_on_next_tick, teardown),
         cmocka_unit_test(test_quorum_4_to_16),
         cmocka_unit_test(test_config_checks),
         cmocka_unit_test_teardown(test_normal_case_and_certificates, teardown),
