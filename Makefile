@@ -157,7 +157,7 @@ SEED  ?=
 SEEDS ?= 2000
 sim: deps-ensure $(BUILD)/bin/qchain_sim
 	@if [ -n "$(SEED)" ]; then $(BUILD)/bin/qchain_sim --seed $(SEED) --trace; \
-	 else $(BUILD)/bin/qchain_sim --seeds $(SEEDS); fi
+	 else sh tests/sim_sweep.sh $(BUILD)/bin/qchain_sim $(SEEDS) $(or $(FROM),1); fi
 
 # libFuzzer targets: tests/fuzz/fuzz_NAME.c with seed corpus tests/fuzz/corpus/NAME/.
 # `make fuzz` runs each for FUZZ_SECONDS (default 60); `make test` runs each for 10 s.
@@ -180,7 +180,7 @@ fuzz-short: deps-ensure $(FUZZ_BINS)
 # Longer runs than CI's: the cluster test with all nine cities, and a long simulator sweep.
 test-long: deps-ensure $(BUILD)/bin/qchain $(BUILD)/bin/qchaind $(BUILD)/bin/qchain_sim
 	@QC_IT_NODES=9 BUILD=$(BUILD) python3 tests/it_cluster.py
-	@$(BUILD)/bin/qchain_sim --seeds $(or $(LONG_SEEDS),20000)
+	@sh tests/sim_sweep.sh $(BUILD)/bin/qchain_sim $(or $(LONG_SEEDS),20000)
 
 # The README's run command: the nine-city consortium on loopback (testnet/run.sh).
 run: deps-ensure $(BUILD)/bin/qchain $(BUILD)/bin/qchaind
