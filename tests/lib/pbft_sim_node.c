@@ -277,6 +277,8 @@ static bool disk_flush(sim_t *s, sim_node_t *nd) {
                       (unsigned long long)r->slot.height);
             nd->restart_at = s->now + nd->crash_prepared_down;
             nd->crash_prepared_h = 0;
+            memmove(d->pending, d->pending + k, (d->pending_count - k) * sizeof d->pending[0]);
+            d->pending_count -= k; /* the disk owns those now; the crash drops the rest */
             sim_node_crash(s, nd);
             return false;
         }
