@@ -10,6 +10,8 @@
  * pbft_stmt_t so the node can use Ed25519 and the simulator a fake MAC.
  *
  * Caller loop (like etcd raft's Ready/Advance):
+ *   0. before each tick, pbft_set_links() with the peers reachable now and whether the host is
+ *      catching up;
  *   1. call one input function;
  *   2. pbft_outbox(p, &ob):
  *      a. ob.persist[]: make every record durable IN ORDER (records replace earlier records with
