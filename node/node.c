@@ -316,12 +316,23 @@ static int start_core(node_t *n, char *why, size_t why_cap) {
     c->crypto_ctx = &n->crypto;
     const char *problem = pbft_config_problem(c);
     if (problem) { WHY("genesis consensus parameters: %s", problem); return QC_ERR_INVALID; }
-    static pbft_persist_t recs[CSTATE_RECORDS_MAX];
+    /* The records and the bodies they point to (~350 KB) live only until the core has
+     * restored from them. */
+    struct {
+        pbft_persist_t recs[CSTATE_RECORDS_MAX];
+        cstate_bodies_t bodies;
+    } *loaded = malloc(sizeof *loaded);
+    if (loaded == NULL) { WHY("out of memory"); return QC_ERR_NOMEM; }
     size_t count = 0;
-    int rc = cstate_load(&n->cstate, recs, CSTATE_RECORDS_MAX, &count);
-    if (rc != QC_OK) { WHY("consensus state: %s", qc_strerror(rc)); return rc; }
+    int rc = cstate_load(&n->cstate, loaded->recs, CSTATE_RECORDS_MAX, &count, &loaded->bodies);
+    if (rc != QC_OK) {
+        free(loaded);
+        WHY("consensus state: %s", qc_strerror(rc));
+        return rc;
+    }
     if (count == 0 && n->store.head.height == 0) rc = pbft_init(n->pbft, c);
-    else rc = pbft_restore(n->pbft, c, recs, count, n->store.head.height, &n->store.head.hash);
+    else rc = pbft_restore(n->pbft, c, loaded->recs, count, n->store.head.height, &n->store.head.hash);
+    free(loaded);
     if (rc != QC_OK) { WHY("consensus restore: %s", qc_strerror(rc)); return rc; }
     n->last_view = pbft_view(n->pbft);
     return QC_OK;
