@@ -151,6 +151,7 @@ int wire_encode_consensus(const pbft_msg_t *m, const uint8_t *block, size_t bloc
     if (m->type == PBFT_MSG_VIEW_CHANGE && m->vc) c.vc = enc_vc(&a, m->vc);
     if (m->type == PBFT_MSG_NEW_VIEW && m->nv) c.nv = enc_nv(&a, m->nv);
     if (m->type == PBFT_MSG_COMMIT_CERT && m->cert) c.cert = enc_cert(&a, m->cert);
+    if (m->type == PBFT_MSG_CHECKPOINT_CERT && m->ckpt) c.ckpt = enc_ckpt(&a, m->ckpt);
     if (block && block_len) c.block = bin(block, block_len);
     Qchain__Wire__Envelope e = QCHAIN__WIRE__ENVELOPE__INIT;
     e.kind_case = QCHAIN__WIRE__ENVELOPE__KIND_CONSENSUS;
@@ -315,9 +316,18 @@ static bool dec_cert(const Qchain__Wire__CommitCertBody *in, pbft_commit_cert_t 
     return get_hash(in->digest, &out->digest) && dec_sigs(in->n_sigs, in->sigs, out->sigs, &out->count);
 }
 
+/* A CHECKPOINT-CERT body: a quorum's signatures (never none: unlike an epoch's base
+ * checkpoint it is not trusted from configuration), naming the header's height and digest. */
+static bool dec_ckpt_msg(const Qchain__Wire__CheckpointCert *in, const pbft_msg_t *m,
+                         pbft_checkpoint_cert_t *out) {
+    return dec_ckpt(in, out) && out->count > 0 && out->height == m->height &&
+           memcmp(out->digest.b, m->digest.b, 32) == 0;
+}
+
 static bool dec_consensus(const Qchain__Wire__Consensus *c, wire_scratch_t *s, wire_msg_t *out) {
     pbft_msg_t *m = &out->consensus;
-    if (c->type < PBFT_MSG_PREPREPARE || c->type > PBFT_MSG_COMMIT_CERT || c->from >= PBFT_N_MAX)
+    if (c->type < PBFT_MSG_PREPREPARE || c->type > PBFT_MSG_CHECKPOINT_CERT ||
+        c->from >= PBFT_N_MAX)
         return false;
     m->type = (pbft_msg_type_t)c->type;
     m->from = (uint16_t)c->from;
@@ -330,9 +340,14 @@ static bool dec_consensus(const Qchain__Wire__Consensus *c, wire_scratch_t *s, w
     if ((c->vc != NULL) != (m->type == PBFT_MSG_VIEW_CHANGE)) return false;
     if ((c->nv != NULL) != (m->type == PBFT_MSG_NEW_VIEW)) return false;
     if ((c->cert != NULL) != (m->type == PBFT_MSG_COMMIT_CERT)) return false;
+    if ((c->ckpt != NULL) != (m->type == PBFT_MSG_CHECKPOINT_CERT)) return false;
     if (c->cert) {
         if (!dec_cert(c->cert, &s->cert)) return false;
         m->cert = &s->cert;
+    }
+    if (c->ckpt) {
+        if (!dec_ckpt_msg(c->ckpt, m, &s->ckpt)) return false;
+        m->ckpt = &s->ckpt;
     }
     if (c->vc) {
         if (!dec_vc(c->vc, &s->vc)) return false;

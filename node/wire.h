@@ -29,18 +29,20 @@ typedef struct {
     qc_sig_t sig;
 } wire_note_sig_t;
 
-/* Storage that decoded VIEW-CHANGE / NEW-VIEW bodies point into (about 350 KB): allocate once
- * per node and reuse; a decoded message is valid until the next decode into it. */
+/* Storage that decoded VIEW-CHANGE / NEW-VIEW / COMMIT-CERT / CHECKPOINT-CERT bodies point
+ * into (about 350 KB): allocate once per node and reuse; a decoded message is valid until the
+ * next decode into it. */
 typedef struct {
     pbft_view_change_t vc;
     pbft_view_change_t nv_vcs[PBFT_Q_MAX];
     pbft_new_view_t nv;
     pbft_commit_cert_t cert;
+    pbft_checkpoint_cert_t ckpt;
 } wire_scratch_t;
 
 typedef struct {
     wire_kind_t kind;
-    pbft_msg_t consensus;            /* CONSENSUS; vc/nv/cert point into the scratch */
+    pbft_msg_t consensus;            /* CONSENSUS; vc/nv/cert/ckpt point into the scratch */
     const uint8_t *bytes;            /* CONSENSUS: attached block (may be len 0); TX: SignedTx;
                                         BODY: Block. Borrowed from the message. */
     size_t len;
@@ -58,8 +60,10 @@ typedef struct {
 } wire_msg_t;
 
 /* Decodes one frame. QC_OK, or QC_ERR_INVALID for anything malformed (unknown kind, wrong
- * lengths, counts over the core's limits, replica indexes out of range). On QC_OK the caller
- * must wire_msg_free(out); on error nothing needs freeing. */
+ * lengths, counts over the core's limits, replica indexes out of range, a consensus body
+ * missing from the type that needs it or present on another, a CHECKPOINT-CERT without
+ * signatures or whose height and digest differ from the header's). On QC_OK the caller must
+ * wire_msg_free(out); on error nothing needs freeing. */
 int wire_decode(const uint8_t *buf, size_t len, wire_scratch_t *scratch, wire_msg_t *out);
 void wire_msg_free(wire_msg_t *m);
 
