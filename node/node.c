@@ -270,8 +270,9 @@ static int load_identity(node_t *n, const char *config_path, char *why, size_t w
             n->cfg.city);
         return QC_ERR_MEMBER;
     }
-    n->crypto.chain_id = n->genesis.chain_id;
-    n->crypto.node_sk = kp.sk;
+    /* Statements verify under the set of the epoch they name: the store's head epoch from its
+     * validators table, older ones read from the store (wire_verify_cb). */
+    wire_crypto_init(&n->crypto, n->genesis.chain_id, &n->store.validators, &n->store, &kp.sk);
     keys_pair_wipe(&kp);
     return QC_OK;
 }
@@ -283,7 +284,6 @@ static int open_state(node_t *n, char *why, size_t why_cap) {
     store_config_t sc = {n->genesis.chain_id, n->genesis.hash, &n->genesis.validators};
     int rc = store_open(&n->store, path, &sc);
     if (rc != QC_OK) { WHY("ledger %s: %s", path, qc_strerror(rc)); return rc; }
-    n->crypto.validators = &n->store.validators;
     snprintf(path, sizeof path, "%s/consensus", n->cfg.data_dir);
     rc = cstate_open(&n->cstate, path);
     if (rc != QC_OK) { WHY("consensus state %s: %s", path, qc_strerror(rc)); return rc; }

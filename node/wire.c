@@ -480,14 +480,51 @@ void wire_sign_cb(void *ctx, const pbft_stmt_t *stmt, qc_sig_t *sig) {
     qc_sign_ctx(sig, &c->node_sk, dctx, buf, n);
 }
 
+void wire_crypto_init(wire_crypto_t *c, const char *chain_id,
+                      const qc_validator_set_t *validators, store_t *store,
+                      const qc_seckey_t *node_sk) {
+    memset(c, 0, sizeof *c);
+    c->chain_id = chain_id;
+    c->validators = validators;
+    c->store = store;
+    c->node_sk = *node_sk;
+}
+
+/* An older epoch's node keys: from the cache, else read from the store once and kept. NULL
+ * when the store does not know the epoch (or cannot read it: logged by the store). */
+static const wire_epoch_keys_t *older_epoch_keys(wire_crypto_t *c, uint64_t epoch) {
+    for (uint32_t i = 0; i < WIRE_EPOCH_CACHE; i++)
+        if (c->cache[i].valid && c->cache[i].epoch == epoch) return &c->cache[i];
+    if (c->store == NULL) return NULL;
+    qc_validator_set_t vs; /* ~8 KB, on a miss only */
+    c->epoch_reads++;
+    if (store_validators(c->store, epoch, &vs) != QC_OK || vs.epoch != epoch) return NULL;
+    wire_epoch_keys_t *k = &c->cache[c->cache_next];
+    c->cache_next = (c->cache_next + 1) % WIRE_EPOCH_CACHE;
+    k->valid = true;
+    k->epoch = epoch;
+    k->n = vs.n;
+    for (uint32_t i = 0; i < vs.n; i++) k->node_keys[i] = vs.members[i].node_key;
+    return k;
+}
+
+/* The node key of `replica` in `epoch`, or NULL if there is none. */
+static const qc_pubkey_t *node_key_of(wire_crypto_t *c, uint64_t epoch, uint16_t replica) {
+    const qc_validator_set_t *cur = c->validators;
+    if (epoch == cur->epoch) return replica < cur->n ? &cur->members[replica].node_key : NULL;
+    if (epoch > cur->epoch) return NULL; /* not in this node's ledger (yet) */
+    const wire_epoch_keys_t *k = older_epoch_keys(c, epoch);
+    return k != NULL && replica < k->n ? &k->node_keys[replica] : NULL;
+}
+
 bool wire_verify_cb(void *ctx, const pbft_stmt_t *stmt, const qc_sig_t *sig) {
     wire_crypto_t *c = ctx;
-    if (stmt->replica >= c->validators->n) return false;
+    const qc_pubkey_t *key = node_key_of(c, stmt->epoch, stmt->replica);
+    if (key == NULL) return false;
     uint8_t buf[WIRE_STMT_BYTES_MAX];
     const char *dctx;
     size_t n = wire_stmt_bytes(stmt, c->chain_id, buf, &dctx);
-    return qc_verify_ctx(sig, &c->validators->members[stmt->replica].node_key, dctx, buf, n) ==
-           QC_OK;
+    return qc_verify_ctx(sig, key, dctx, buf, n) == QC_OK;
 }
 
 void wire_crypto_wipe(wire_crypto_t *c) { sodium_memzero(&c->node_sk, sizeof c->node_sk); }

@@ -10,7 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
+#include "chainbuilder.h"
 #include "testkeys.h"
+#include "tmpdir.h"
 #include "wire.h"
 #include "wire.pb-c.h"
 
@@ -454,9 +458,9 @@ static void test_stmt_signatures_make_block_certificates(void **state) {
     (void)state;
     wire_crypto_t crypto[9];
     for (uint32_t i = 0; i < 9; i++) {
-        crypto[i].chain_id = "wire-test";
-        crypto[i].validators = &g_vs;
-        testkeys_keypair(TESTKEY_NODE, i, NULL, &crypto[i].node_sk);
+        qc_seckey_t sk;
+        testkeys_keypair(TESTKEY_NODE, i, NULL, &sk);
+        wire_crypto_init(&crypto[i], "wire-test", &g_vs, NULL, &sk);
     }
     qc_hash_t block_hash;
     fill_hash(&block_hash, 0x5a);
@@ -491,6 +495,87 @@ static void test_stmt_signatures_make_block_certificates(void **state) {
     other.chain_id = "other-chain";
     assert_false(wire_verify_cb(&other, &s, &sig));
     for (uint32_t i = 0; i < 9; i++) wire_crypto_wipe(&crypto[i]);
+}
+
+/* Signs stmt {PREPARE, replica, epoch} with testkey `key`'s node key. */
+static pbft_stmt_t signed_stmt(uint32_t key, uint16_t replica, uint64_t epoch, qc_sig_t *sig) {
+    wire_crypto_t signer;
+    qc_seckey_t sk;
+    testkeys_keypair(TESTKEY_NODE, key, NULL, &sk);
+    wire_crypto_init(&signer, "wire-epochs", NULL, NULL, &sk);
+    qc_hash_t d;
+    fill_hash(&d, 0x61);
+    pbft_stmt_t s = {PBFT_MSG_PREPARE, replica, epoch, 2, 9, d, d};
+    wire_sign_cb(&signer, &s, sig);
+    wire_crypto_wipe(&signer);
+    sodium_memzero(&sk, sizeof sk);
+    return s;
+}
+
+static bool verifies(wire_crypto_t *c, uint32_t key, uint16_t replica, uint64_t epoch) {
+    qc_sig_t sig;
+    pbft_stmt_t s = signed_stmt(key, replica, epoch, &sig);
+    return wire_verify_cb(c, &s, &sig);
+}
+
+/* Statements verify under the validator set of the epoch they name. Epoch 0 has testkeys 0..3
+ * at indexes 0..3; epoch 1 (from block 2) has 0, 3, 9, 1: key 2 left, key 9 joined at index 2,
+ * keys 1 and 3 swapped places. */
+static void test_verify_by_epoch(void **state) {
+    (void)state;
+    char dir[256];
+    assert_int_equal(tmpdir_make(dir, sizeof dir, "wire"), 0);
+    static chainbuilder_t cb;
+    chainbuilder_init(&cb, "wire-epochs", 4, 0);
+    qc_hash_t gh;
+    fill_hash(&gh, 0x67);
+    store_config_t cfg = {cb.chain_id, gh, &cb.vs};
+    static store_t st;
+    assert_int_equal(store_open(&st, dir, &cfg), QC_OK);
+    static qc_validator_set_t next, ten;
+    testkeys_validators(&ten, 10, 1);
+    next = ten;
+    next.n = 4;
+    next.members[1] = ten.members[3];
+    next.members[2] = ten.members[9];
+    next.members[3] = ten.members[1];
+    qc_block_t b;
+    qc_cert_t c;
+    assert_int_equal(chainbuilder_make(&cb, 1, 1, &b, &c), QC_OK);
+    assert_int_equal(store_apply_block_membership(&st, &b, &c, &next), QC_OK);
+    qc_block_free(&b);
+    assert_int_equal(st.validators.epoch, 1);
+
+    wire_crypto_t v;
+    qc_seckey_t own;
+    testkeys_keypair(TESTKEY_NODE, 0, NULL, &own);
+    wire_crypto_init(&v, "wire-epochs", &st.validators, &st, &own);
+    /* The current epoch (1): from the table, no store read. */
+    assert_true(verifies(&v, 3, 1, 1));
+    assert_true(verifies(&v, 9, 2, 1));
+    assert_false(verifies(&v, 2, 2, 1)); /* key 2 is not a member of epoch 1 */
+    assert_false(verifies(&v, 3, 3, 1)); /* key 3 is at index 1 in epoch 1, not 3 */
+    assert_int_equal(v.epoch_reads, 0);
+    /* An older epoch (0): its own set, read once and then cached. */
+    assert_true(verifies(&v, 2, 2, 0));
+    assert_true(verifies(&v, 3, 3, 0));
+    assert_false(verifies(&v, 3, 1, 0)); /* key 3 was index 3 in epoch 0 */
+    assert_false(verifies(&v, 9, 2, 0)); /* key 9 joined only in epoch 1 */
+    assert_int_equal(v.epoch_reads, 1);
+    /* Unknown epochs and indexes never verify, and a newer epoch costs no store read. */
+    assert_false(verifies(&v, 0, 0, 2));
+    assert_false(verifies(&v, 0, 4, 0));
+    assert_false(verifies(&v, 0, 4, 1));
+    assert_int_equal(v.epoch_reads, 1);
+    wire_crypto_t no_store;
+    wire_crypto_init(&no_store, "wire-epochs", &st.validators, NULL, &own);
+    assert_false(verifies(&no_store, 2, 2, 0)); /* nothing to read older epochs from */
+    assert_true(verifies(&no_store, 3, 1, 1));
+    wire_crypto_wipe(&v);
+    wire_crypto_wipe(&no_store);
+    sodium_memzero(&own, sizeof own);
+    store_close(&st);
+    assert_int_equal(tmpdir_remove(dir), 0);
 }
 
 /* The fuzz seeds commit_cert and checkpoint_cert (tests/fuzz/corpus/wire/) are exactly these
@@ -551,6 +636,7 @@ int main(void) {
         cmocka_unit_test(test_malformed_refused),
         cmocka_unit_test(test_note_sig),
         cmocka_unit_test(test_stmt_signatures_make_block_certificates),
+        cmocka_unit_test(test_verify_by_epoch),
         cmocka_unit_test(test_fuzz_seeds),
     };
     return cmocka_run_group_tests_name("wire", tests, setup, teardown);
