@@ -203,9 +203,19 @@ static void start_notes(node_t *n) {
 
 /* ---------------------------------------------------------------- timers */
 
+/* Tells the core what this node can reach before each tick: the validators it has links to,
+ * and whether it is still catching up (node_catching_up). With too few peers for a quorum, or
+ * while behind, the core holds its view timer: a node that restarted linked to one peer, or is
+ * still fetching blocks, would otherwise move alone into a later view that nobody joins. */
+static void tell_links(node_t *n) {
+    uint32_t up = net_stats(&n->net)->peers_up;
+    pbft_set_links(n->pbft, up > UINT16_MAX ? UINT16_MAX : (uint16_t)up, node_catching_up(n));
+}
+
 static void on_tick(uv_timer_t *t) {
     node_t *n = t->data;
     pbft_set_backlog(n->pbft, n->mempool.count > 0);
+    tell_links(n);
     pbft_tick(n->pbft);
     if (pbft_view(n->pbft) != n->last_view) {
         n->last_view = pbft_view(n->pbft);
@@ -450,6 +460,7 @@ void node_status(const node_t *n, node_status_t *out) {
     out->epoch = pbft_epoch_number(n->pbft);
     out->view_change = pbft_mode(n->pbft) == PBFT_MODE_VIEW_CHANGE;
     out->peers_up = net_stats(&n->net)->peers_up;
+    out->catching_up = node_catching_up(n);
     for (uint32_t i = 0; i < n->store.validators.n; i++)
         if (n->peer_heads[i] > out->max_peer_height) out->max_peer_height = n->peer_heads[i];
     out->mempool_txs = n->mempool.count;
