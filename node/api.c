@@ -515,6 +515,24 @@ static void h_metrics(http_req_t *req, http_res_t *res, void *data) {
         prom_sample_u64(&b, "qchain_consensus_dropped_total", labels, 1, drops[i].v);
     }
     metric(&b, "qchain_view_changes_total", "counter", "View changes started.", ps->view_changes);
+    const struct { const char *name, *type, *help; uint64_t v; } reach[] = {
+        {"qchain_catching_up", "gauge",
+         "1 while this node fetches blocks its peers already committed (view timer held).",
+         s.catching_up},
+        {"qchain_consensus_timer_held_ticks_total", "counter",
+         "Ticks (10 ms) the view timer stood still: too few peers reachable, or catching up.",
+         ps->timer_held_ticks},
+        {"qchain_consensus_held_max_ticks", "gauge",
+         "Longest a durable vote waited in the core's held queue, in ticks (10 ms).",
+         ps->held_max_ticks},
+        {"qchain_consensus_finals_sent_total", "counter",
+         "Final checkpoint certificates of past epochs sent to replicas still in them.",
+         ps->finals_sent},
+        {"qchain_consensus_old_epoch_total", "counter",
+         "Consensus messages of an epoch this node already left (a subset of wrong_epoch drops).",
+         ps->rx_old_epoch}};
+    for (size_t i = 0; i < sizeof reach / sizeof reach[0]; i++)
+        metric(&b, reach[i].name, reach[i].type, reach[i].help, reach[i].v);
     metric(&b, "qchain_proposals_refused_total", "counter", "Proposed blocks refused.", n->stats.proposals_invalid);
     metric(&b, "qchain_proposals_built_total", "counter", "Blocks this node proposed.", n->stats.proposals_built);
     metric(&b, "qchain_consensus_syncs_total", "counter",

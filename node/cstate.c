@@ -1,15 +1,29 @@
 /* cstate.c - the node's consensus-state LevelDB: persist records and voted block bodies. */
 #include "cstate.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <leveldb/c.h>
 
-#define REC_MAGIC 0x51435331u /* "QCS1" */
+/* Every record value: REC_HEAD_BYTES of magic and this build's struct sizes, the
+ * pbft_persist_t as it is in memory (its body pointer zeroed), then the body of a NEW_VIEW
+ * (the pbft_new_view_t with its pointers zeroed, then each VIEW-CHANGE as the fields before
+ * prepared[], its prepared_count certificates and its signature) or of a FINAL (the
+ * pbft_finals_t). Raw structs: the encoding is local to one build (docs/STORAGE.md). */
+#define REC_MAGIC 0x51435332u /* "QCS2" */
+#define REC_HEAD_BYTES 20
+#define VC_HEAD_BYTES offsetof(pbft_view_change_t, prepared)
 
-/* Keys: 'v' view, 'c' checkpoint, 'e' epoch, 's'+u64 height slot, 'b'+digest body,
- * 'h'+u64 height+digest body index (for deleting bodies below a checkpoint). */
+_Static_assert(sizeof(bool) == 1, "flags are checked as single bytes");
+_Static_assert(offsetof(pbft_view_change_t, sig) ==
+                   VC_HEAD_BYTES + PBFT_WINDOW_MAX * sizeof(pbft_prepared_cert_t),
+               "a VIEW-CHANGE ends with prepared[] and then its signature");
+
+/* Keys: 'v' view, 'c' checkpoint, 'e' epoch, 'n' new-view, 'f' finals, 's'+u64 height slot,
+ * 'b'+digest body, 'h'+u64 height+digest body index (for deleting bodies below a checkpoint). */
+#define KEY_BYTES_MAX 9
 
 int cstate_open(cstate_t *cs, const char *dir) {
     memset(cs, 0, sizeof *cs);
@@ -40,17 +54,217 @@ void cstate_close(cstate_t *cs) {
     memset(cs, 0, sizeof *cs);
 }
 
-static size_t rec_key(const pbft_persist_t *r, uint8_t key[9]) {
+/* ---------------------------------------------------------------- keys */
+
+static size_t rec_key(const pbft_persist_t *r, uint8_t key[KEY_BYTES_MAX]) {
     switch (r->kind) {
     case PBFT_REC_VIEW: key[0] = 'v'; return 1;
     case PBFT_REC_CHECKPOINT: key[0] = 'c'; return 1;
     case PBFT_REC_EPOCH: key[0] = 'e'; return 1;
+    case PBFT_REC_NEW_VIEW: key[0] = 'n'; return 1;
+    case PBFT_REC_FINAL: key[0] = 'f'; return 1;
     case PBFT_REC_SLOT: key[0] = 's'; qc_put_u64(key + 1, r->slot.height); return 9;
-    case PBFT_REC_NEW_VIEW: /* not stored yet: the core does not emit them yet */
-    case PBFT_REC_FINAL: return 0;
     }
     return 0;
 }
+
+/* The record kind a key holds, or 0 for keys that hold none (bodies and their index). */
+static int key_kind(const uint8_t *k, size_t kl) {
+    if (kl == 9 && k[0] == 's') return PBFT_REC_SLOT;
+    if (kl != 1) return 0;
+    switch (k[0]) {
+    case 'v': return PBFT_REC_VIEW;
+    case 'c': return PBFT_REC_CHECKPOINT;
+    case 'e': return PBFT_REC_EPOCH;
+    case 'n': return PBFT_REC_NEW_VIEW;
+    case 'f': return PBFT_REC_FINAL;
+    default: return 0;
+    }
+}
+
+/* "'v'" or "'s' 42", for log lines. */
+static void key_name(const uint8_t *k, size_t kl, char out[32]) {
+    if (kl == 9) snprintf(out, 32, "'%c' %llu", k[0], (unsigned long long)qc_get_u64(k + 1));
+    else snprintf(out, 32, "'%c'", kl ? k[0] : '?');
+}
+
+/* ---------------------------------------------------------------- encoding */
+
+static size_t vc_bytes(const pbft_view_change_t *vc) {
+    return VC_HEAD_BYTES + vc->prepared_count * sizeof(pbft_prepared_cert_t) + sizeof(qc_sig_t);
+}
+
+/* The stored size of r. Bodies the core hands over are asserted within their arrays: a
+ * record this function accepts always loads again. */
+static size_t rec_bytes(const pbft_persist_t *r) {
+    size_t n = REC_HEAD_BYTES + sizeof *r;
+    if (r->kind == PBFT_REC_NEW_VIEW) {
+        const pbft_new_view_t *nv = r->new_view;
+        QC_ASSERT(nv != NULL && nv->vc_count <= PBFT_Q_MAX);
+        n += sizeof *nv;
+        for (uint8_t i = 0; i < nv->vc_count; i++) {
+            QC_ASSERT(nv->vcs[i] != NULL && nv->vcs[i]->prepared_count <= PBFT_WINDOW_MAX);
+            n += vc_bytes(nv->vcs[i]);
+        }
+    } else if (r->kind == PBFT_REC_FINAL) {
+        QC_ASSERT(r->finals != NULL && r->finals->count <= PBFT_FINAL_KEEP);
+        n += sizeof *r->finals;
+    }
+    return n;
+}
+
+static uint8_t *put_bytes(uint8_t *p, const void *src, size_t n) {
+    memcpy(p, src, n);
+    return p + n;
+}
+
+static void put_head(uint8_t out[REC_HEAD_BYTES]) {
+    qc_put_u32(out, REC_MAGIC);
+    qc_put_u32(out + 4, (uint32_t)sizeof(pbft_persist_t));
+    qc_put_u32(out + 8, (uint32_t)sizeof(pbft_new_view_t));
+    qc_put_u32(out + 12, (uint32_t)sizeof(pbft_view_change_t));
+    qc_put_u32(out + 16, (uint32_t)sizeof(pbft_finals_t));
+}
+
+/* Writes r's value (rec_bytes(r) bytes) to out. */
+static void rec_encode(const pbft_persist_t *r, uint8_t *out) {
+    put_head(out);
+    pbft_persist_t head = *r;
+    if (r->kind == PBFT_REC_NEW_VIEW) head.new_view = NULL;
+    if (r->kind == PBFT_REC_FINAL) head.finals = NULL;
+    uint8_t *p = put_bytes(out + REC_HEAD_BYTES, &head, sizeof head);
+    if (r->kind == PBFT_REC_NEW_VIEW) {
+        pbft_new_view_t nv = *r->new_view;
+        memset(nv.vcs, 0, sizeof nv.vcs);
+        p = put_bytes(p, &nv, sizeof nv);
+        for (uint8_t i = 0; i < nv.vc_count; i++) {
+            const pbft_view_change_t *vc = r->new_view->vcs[i];
+            p = put_bytes(p, vc, VC_HEAD_BYTES);
+            p = put_bytes(p, vc->prepared, vc->prepared_count * sizeof vc->prepared[0]);
+            p = put_bytes(p, &vc->sig, sizeof vc->sig);
+        }
+    } else if (r->kind == PBFT_REC_FINAL) {
+        p = put_bytes(p, r->finals, sizeof *r->finals);
+    }
+    QC_ASSERT((size_t)(p - out) == rec_bytes(r));
+}
+
+/* ---------------------------------------------------------------- decoding and checks */
+
+typedef struct {
+    const uint8_t *p;
+    size_t left;
+} reader_t;
+
+static bool take(reader_t *rd, void *out, size_t n) {
+    if (rd->left < n) return false;
+    memcpy(out, rd->p, n);
+    rd->p += n;
+    rd->left -= n;
+    return true;
+}
+
+/* A stored bool is one byte, 0 or 1 (anything else would be undefined behaviour to read). */
+static bool flag_ok(const bool *flag) {
+    uint8_t b;
+    memcpy(&b, flag, 1);
+    return b <= 1;
+}
+
+static bool sigs_ok(uint8_t count) { return count <= PBFT_Q_MAX; }
+
+/* Reads the header and the pbft_persist_t. NULL when they are well-formed, else the problem. */
+static const char *read_head(reader_t *rd, pbft_persist_t *out) {
+    uint8_t head[REC_HEAD_BYTES], want[REC_HEAD_BYTES];
+    if (!take(rd, head, sizeof head) || !take(rd, out, sizeof *out))
+        return "shorter than a record";
+    put_head(want);
+    if (qc_get_u32(head) != REC_MAGIC) return "not a record of this format (magic)";
+    if (memcmp(head, want, sizeof head) != 0) return "written by another build (struct sizes)";
+    return NULL;
+}
+
+static const char *check_nv(const pbft_new_view_t *nv) {
+    if (nv->vc_count > PBFT_Q_MAX) return "NEW-VIEW vc_count over PBFT_Q_MAX";
+    if (nv->entry_count > PBFT_WINDOW_MAX) return "NEW-VIEW entry_count over PBFT_WINDOW_MAX";
+    if (!sigs_ok(nv->base.count)) return "NEW-VIEW base checkpoint count over PBFT_Q_MAX";
+    return NULL;
+}
+
+/* One VIEW-CHANGE of a stored NEW-VIEW into *vc. */
+static const char *read_vc(reader_t *rd, pbft_view_change_t *vc) {
+    memset(vc, 0, sizeof *vc);
+    if (!take(rd, vc, VC_HEAD_BYTES)) return "VIEW-CHANGE truncated";
+    if (vc->prepared_count > PBFT_WINDOW_MAX) return "VIEW-CHANGE prepared_count over window";
+    if (!sigs_ok(vc->stable.count)) return "VIEW-CHANGE stable count over PBFT_Q_MAX";
+    if (!take(rd, vc->prepared, vc->prepared_count * sizeof vc->prepared[0]) ||
+        !take(rd, &vc->sig, sizeof vc->sig))
+        return "VIEW-CHANGE truncated";
+    for (uint8_t i = 0; i < vc->prepared_count; i++)
+        if (!sigs_ok(vc->prepared[i].count)) return "prepared certificate count over PBFT_Q_MAX";
+    return NULL;
+}
+
+static const char *read_new_view(reader_t *rd, cstate_bodies_t *bodies, pbft_persist_t *out) {
+    pbft_new_view_t *nv = &bodies->nv;
+    if (!take(rd, nv, sizeof *nv)) return "NEW-VIEW truncated";
+    memset(nv->vcs, 0, sizeof nv->vcs); /* stored as zeros; never trust stored pointers */
+    const char *why = check_nv(nv);
+    for (uint8_t i = 0; why == NULL && i < nv->vc_count; i++) {
+        why = read_vc(rd, &bodies->vcs[i]);
+        nv->vcs[i] = &bodies->vcs[i];
+    }
+    out->new_view = nv;
+    return why;
+}
+
+static const char *read_finals(reader_t *rd, cstate_bodies_t *bodies, pbft_persist_t *out) {
+    pbft_finals_t *f = &bodies->finals;
+    if (!take(rd, f, sizeof *f)) return "FINAL truncated";
+    if (f->count > PBFT_FINAL_KEEP) return "FINAL count over PBFT_FINAL_KEEP";
+    for (uint8_t i = 0; i < f->count; i++)
+        if (!sigs_ok(f->items[i].cert.count)) return "final certificate count over PBFT_Q_MAX";
+    out->finals = f;
+    return NULL;
+}
+
+/* The checks of the fixed-size record kinds: flags are 0 or 1, counts within their arrays. */
+static const char *check_fixed(const pbft_persist_t *r) {
+    switch (r->kind) {
+    case PBFT_REC_VIEW:
+        return flag_ok(&r->view.in_view_change) ? NULL : "view flag is not 0 or 1";
+    case PBFT_REC_SLOT:
+        if (!flag_ok(&r->slot.vote.voted) || !flag_ok(&r->slot.has_prepared))
+            return "slot flag is not 0 or 1";
+        return sigs_ok(r->slot.prepared.count) ? NULL : "prepared count over PBFT_Q_MAX";
+    case PBFT_REC_CHECKPOINT:
+        return sigs_ok(r->checkpoint.count) ? NULL : "checkpoint count over PBFT_Q_MAX";
+    case PBFT_REC_EPOCH:
+        return r->next_epoch.n >= 1 && r->next_epoch.n <= PBFT_N_MAX ? NULL
+                                                                     : "epoch size out of 1..PBFT_N_MAX";
+    default:
+        return NULL;
+    }
+}
+
+/* Decodes and checks the value v under key k into *out (bodies into *bodies). NULL when it
+ * is sound, else what is wrong with it. */
+static const char *rec_decode(const uint8_t *k, size_t kl, const uint8_t *v, size_t vl,
+                              pbft_persist_t *out, cstate_bodies_t *bodies) {
+    reader_t rd = {v, vl};
+    const char *why = read_head(&rd, out);
+    if (why) return why;
+    if ((int)out->kind != key_kind(k, kl)) return "holds another kind of record than its key";
+    if (out->kind == PBFT_REC_SLOT && out->slot.height != qc_get_u64(k + 1))
+        return "slot height differs from its key";
+    why = check_fixed(out);
+    if (!why && out->kind == PBFT_REC_NEW_VIEW) why = read_new_view(&rd, bodies, out);
+    if (!why && out->kind == PBFT_REC_FINAL) why = read_finals(&rd, bodies, out);
+    if (!why && rd.left != 0) why = "longer than its record";
+    return why;
+}
+
+/* ---------------------------------------------------------------- write */
 
 /* Deletes slot records and kept bodies at or below height. Bounded by what exists. */
 static void gc_below(cstate_t *cs, leveldb_writebatch_t *b, uint64_t height) {
@@ -75,19 +289,79 @@ static void gc_below(cstate_t *cs, leveldb_writebatch_t *b, uint64_t height) {
     leveldb_iter_destroy(it);
 }
 
+/* Records an EPOCH makes deletable: every kind but FINAL (past epochs' certificates) and
+ * EPOCH itself (its one key is being replaced). */
+static bool epoch_bound(int kind) {
+    return kind == PBFT_REC_VIEW || kind == PBFT_REC_CHECKPOINT || kind == PBFT_REC_SLOT ||
+           kind == PBFT_REC_NEW_VIEW;
+}
+
+/* Whether recs[0..upto) puts key k with a record of epoch >= epoch (that put must stand). */
+static bool put_in_batch(const pbft_persist_t *recs, size_t upto, const uint8_t *k, size_t kl,
+                         uint64_t epoch) {
+    for (size_t j = 0; j < upto; j++) {
+        uint8_t key[KEY_BYTES_MAX];
+        if (recs[j].epoch >= epoch && rec_key(&recs[j], key) == kl && memcmp(key, k, kl) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* recs[at] is an EPOCH record: deletes the records of older epochs, stored or put earlier in
+ * this batch, except FINAL. A stored value too damaged to read its epoch is left for
+ * cstate_load to report. */
+static void gc_older_epochs(cstate_t *cs, leveldb_writebatch_t *b, const pbft_persist_t *recs,
+                            size_t at) {
+    uint64_t epoch = recs[at].next_epoch.epoch;
+    for (size_t j = 0; j < at; j++) {
+        uint8_t key[KEY_BYTES_MAX];
+        size_t kl = rec_key(&recs[j], key);
+        if (epoch_bound(recs[j].kind) && recs[j].epoch < epoch &&
+            !put_in_batch(recs, at, key, kl, epoch))
+            leveldb_writebatch_delete(b, (const char *)key, kl);
+    }
+    leveldb_iterator_t *it = leveldb_create_iterator(cs->db, cs->ropts);
+    for (leveldb_iter_seek_to_first(it); leveldb_iter_valid(it); leveldb_iter_next(it)) {
+        size_t kl, vl;
+        const uint8_t *k = (const uint8_t *)leveldb_iter_key(it, &kl);
+        if (!epoch_bound(key_kind(k, kl))) continue;
+        reader_t rd = {(const uint8_t *)leveldb_iter_value(it, &vl), 0};
+        rd.left = vl;
+        pbft_persist_t r;
+        if (read_head(&rd, &r) == NULL && r.epoch < epoch && !put_in_batch(recs, at, k, kl, epoch))
+            leveldb_writebatch_delete(b, (const char *)k, kl);
+    }
+    leveldb_iter_destroy(it);
+}
+
+/* Puts recs[i] into the batch, with the deletions it implies. QC_OK or QC_ERR_NOMEM. */
+static int batch_record(cstate_t *cs, leveldb_writebatch_t *b, const pbft_persist_t *recs,
+                        size_t i) {
+    const pbft_persist_t *r = &recs[i];
+    uint8_t key[KEY_BYTES_MAX];
+    size_t kl = rec_key(r, key);
+    QC_ASSERT(kl > 0);
+    size_t len = rec_bytes(r);
+    uint8_t fixed[REC_HEAD_BYTES + sizeof(pbft_persist_t)];
+    uint8_t *val = len <= sizeof fixed ? fixed : malloc(len);
+    if (val == NULL) return QC_ERR_NOMEM;
+    rec_encode(r, val);
+    if (r->kind == PBFT_REC_EPOCH) gc_older_epochs(cs, b, recs, i);
+    leveldb_writebatch_put(b, (const char *)key, kl, (const char *)val, len); /* copies */
+    if (val != fixed) free(val);
+    if (r->kind == PBFT_REC_CHECKPOINT) gc_below(cs, b, r->checkpoint.height);
+    return QC_OK;
+}
+
 int cstate_write(cstate_t *cs, const pbft_persist_t *recs, size_t count,
                  const cstate_body_t *bodies, size_t body_count) {
     leveldb_writebatch_t *b = leveldb_writebatch_create();
-    uint8_t val[8 + sizeof(pbft_persist_t)];
-    qc_put_u32(val, REC_MAGIC);
-    qc_put_u32(val + 4, (uint32_t)sizeof(pbft_persist_t));
     for (size_t i = 0; i < count; i++) {
-        uint8_t key[9];
-        size_t kl = rec_key(&recs[i], key);
-        QC_ASSERT(kl > 0);
-        memcpy(val + 8, &recs[i], sizeof recs[i]);
-        leveldb_writebatch_put(b, (const char *)key, kl, (const char *)val, sizeof val);
-        if (recs[i].kind == PBFT_REC_CHECKPOINT) gc_below(cs, b, recs[i].checkpoint.height);
+        if (batch_record(cs, b, recs, i) != QC_OK) {
+            leveldb_writebatch_destroy(b);
+            QC_ERROR("consensus state write: out of memory");
+            return QC_ERR_NOMEM;
+        }
     }
     for (size_t i = 0; i < body_count; i++) {
         uint8_t bkey[33] = {'b'}, hkey[41] = {'h'};
@@ -110,30 +384,40 @@ int cstate_write(cstate_t *cs, const pbft_persist_t *recs, size_t count,
     return QC_OK;
 }
 
-int cstate_load(cstate_t *cs, pbft_persist_t *recs, size_t cap, size_t *count) {
+/* ---------------------------------------------------------------- load */
+
+int cstate_load(cstate_t *cs, pbft_persist_t *recs, size_t cap, size_t *count,
+                cstate_bodies_t *bodies) {
+    QC_ASSERT(bodies != NULL);
     *count = 0;
     int rc = QC_OK;
     leveldb_iterator_t *it = leveldb_create_iterator(cs->db, cs->ropts);
     for (leveldb_iter_seek_to_first(it); leveldb_iter_valid(it) && rc == QC_OK; leveldb_iter_next(it)) {
         size_t kl, vl;
         const uint8_t *k = (const uint8_t *)leveldb_iter_key(it, &kl);
-        if (kl == 0 || !(k[0] == 'v' || k[0] == 'c' || k[0] == 'e' || k[0] == 's')) continue;
+        if (key_kind(k, kl) == 0) continue;
         const uint8_t *v = (const uint8_t *)leveldb_iter_value(it, &vl);
-        if (vl != 8 + sizeof(pbft_persist_t) || qc_get_u32(v) != REC_MAGIC ||
-            qc_get_u32(v + 4) != sizeof(pbft_persist_t)) {
-            QC_ERROR("consensus state: record under key '%c' is corrupt or from another build", k[0]);
+        char name[32];
+        key_name(k, kl, name);
+        if (*count >= cap) {
+            QC_ERROR("consensus state: more records than the window allows (at key %s)", name);
             rc = QC_ERR_CORRUPT;
-        } else if (*count >= cap) {
-            QC_ERROR("consensus state: more records than the window allows");
+            break;
+        }
+        const char *why = rec_decode(k, kl, v, vl, &recs[*count], bodies);
+        if (why) {
+            QC_ERROR("consensus state: record under key %s (%zu bytes) is corrupt: %s", name, vl,
+                     why);
             rc = QC_ERR_CORRUPT;
         } else {
-            memcpy(&recs[(*count)++], v + 8, sizeof(pbft_persist_t));
+            (*count)++;
         }
     }
     char *err = NULL;
     leveldb_iter_get_error(it, &err);
     if (err) { QC_ERROR("consensus state read: %s", err); leveldb_free(err); rc = QC_ERR_IO; }
     leveldb_iter_destroy(it);
+    if (rc != QC_OK) *count = 0;
     return rc;
 }
 

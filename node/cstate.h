@@ -8,7 +8,9 @@
 
 #include "pbft.h"
 
-#define CSTATE_RECORDS_MAX (PBFT_WINDOW_MAX + 8) /* VIEW, CHECKPOINT, EPOCH and one per slot */
+/* Records cstate_load can hand back: the five one-key kinds (VIEW, CHECKPOINT, EPOCH, NEW_VIEW,
+ * FINAL), one SLOT per height of the window above the stored checkpoint, and room to spare. */
+#define CSTATE_RECORDS_MAX (PBFT_WINDOW_MAX + 8)
 
 struct leveldb_t;
 struct leveldb_options_t;
@@ -35,15 +37,33 @@ typedef struct {
     size_t len;
 } cstate_body_t;
 
-/* One synced batch: the records (each replacing the previous one of its key; a CHECKPOINT
- * deletes slots and bodies at or below its height) and the bodies to keep. QC_OK or
- * QC_ERR_IO. */
+/* One synced batch: the records (each replacing the previous one of its key) and the bodies to
+ * keep. A NEW_VIEW record is stored with its whole body (the NEW-VIEW and every VIEW-CHANGE it
+ * points to), a FINAL record with its certificates: both are copied here, so the core's
+ * borrowed pointers need only live for the call. A CHECKPOINT deletes slots and bodies at or
+ * below its height; an EPOCH deletes the records of older epochs except FINAL (which carries
+ * past epochs by design). recs borrowed. QC_OK, QC_ERR_NOMEM or QC_ERR_IO (nothing written). */
 int cstate_write(cstate_t *cs, const pbft_persist_t *recs, size_t count,
                  const cstate_body_t *bodies, size_t body_count);
 
-/* Loads the latest record of every key into recs (cap >= CSTATE_RECORDS_MAX); *count set.
- * QC_OK, QC_ERR_CORRUPT (a record fails its checks), QC_ERR_IO. */
-int cstate_load(cstate_t *cs, pbft_persist_t *recs, size_t cap, size_t *count);
+/* Caller-owned room for the bodies of loaded records (about 300 KB: allocate it, do not put it
+ * on the stack). A loaded NEW_VIEW record's new_view points to nv, whose vcs[] point into
+ * vcs[]; a loaded FINAL record's finals points to finals. */
+typedef struct {
+    pbft_new_view_t nv;
+    pbft_view_change_t vcs[PBFT_Q_MAX];
+    pbft_finals_t finals;
+} cstate_bodies_t;
+
+/* Loads the latest record of every key into recs (cap >= CSTATE_RECORDS_MAX); *count set. The
+ * body pointers of NEW_VIEW and FINAL records point into *bodies (borrowed, overwritten): they
+ * stay valid while *bodies does, so recs can go straight to pbft_restore. Every value is
+ * checked (format magic and this build's struct sizes, exact length, the kind its key names,
+ * flags and every count within its array) before anything is handed back. QC_OK,
+ * QC_ERR_CORRUPT (a record fails its checks; the ERROR log names the key and the problem),
+ * QC_ERR_IO. */
+int cstate_load(cstate_t *cs, pbft_persist_t *recs, size_t cap, size_t *count,
+                cstate_bodies_t *bodies);
 
 /* A kept block body by digest: *out malloc'd, caller frees. QC_ERR_NOTFOUND if not kept. */
 int cstate_body(cstate_t *cs, const qc_hash_t *digest, uint8_t **out, size_t *len);

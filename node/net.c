@@ -52,13 +52,15 @@ struct net_link {
     net_wreq_t *obuf;         /* frames sealed this loop iteration, not yet given to libuv */
     size_t queued_bytes;      /* wire bytes in obuf or given to uv_write, not yet written */
     uint64_t last_rx_ms, last_tx_ms, last_drain_ms;
+    uint64_t created_ms;      /* uv_now when the connection began (accepted or dialled) */
+    uint64_t up_ms;           /* uv_now when it became the peer's link */
     char remote[NET_ADDR_MAX];
     uint8_t rbuf[NET_READ_BYTES];
 };
 
 
 static void link_close(net_link_t *link);
-static void peer_dial(net_t *net, uint32_t i);
+static void peer_dial(net_t *net, uint32_t i, bool replace);
 static void on_link_timer(uv_timer_t *t);
 
 /* ---------------------------------------------------------------- config and addresses */
@@ -242,6 +244,7 @@ static net_link_t *link_new(net_t *net, bool outbound, uint32_t peer) {
     link->peer = peer;
     link->hs.peer = NET_PEER_NONE;
     link->state = outbound ? LINK_CONNECTING : LINK_HANDSHAKE;
+    link->created_ms = uv_now(net->loop);
     QC_ASSERT(uv_tcp_init(net->loop, &link->tcp) == 0);
     QC_ASSERT(uv_timer_init(net->loop, &link->timer) == 0);
     link->tcp.data = link->timer.data = link->connect_req.data = link->gai_req.data = link;
@@ -386,12 +389,13 @@ static int link_send_frame(net_link_t *link, uint8_t type, const void *data, siz
 static void on_dial_timer(uv_timer_t *t) {
     net_t *net = t->data;
     net_peer_t *p = (net_peer_t *)((char *)t - offsetof(net_peer_t, dial_timer));
-    peer_dial(net, (uint32_t)(p - net->peers));
+    peer_dial(net, (uint32_t)(p - net->peers), false);
 }
 
-/* Arms the reconnect timer with jittered, capped exponential backoff. */
+/* Arms the reconnect (or knock) timer with jittered, capped exponential backoff. */
 static void peer_schedule(net_t *net, uint32_t i) {
     net_peer_t *p = &net->peers[i];
+    if (!p->addressable) return;
     uint32_t r = net->cfg.random != NULL ? net->cfg.random(net->cfg.random_user)
                                          : randombytes_random();
     uint64_t delay = net_backoff_ms(net->cfg.backoff_base_ms, net->cfg.backoff_max_ms,
@@ -400,7 +404,8 @@ static void peer_schedule(net_t *net, uint32_t i) {
     uv_timer_start(&p->dial_timer, on_dial_timer, delay, 0);
 }
 
-/* Closes link (idempotent). Reports a down peer, and schedules the redial if we dialled. */
+/* Closes link (idempotent). Reports a down peer, and schedules the next dial or knock if we
+ * dialled it or it was the peer's link. */
 static void link_close(net_link_t *link) {
     if (link->state == LINK_CLOSING) return;
     net_t *net = link->net;
@@ -414,7 +419,7 @@ static void link_close(net_link_t *link) {
     }
     if (link->outbound && net->peers[link->peer].dialing == link)
         net->peers[link->peer].dialing = NULL;
-    if (link->outbound && !net->closing) peer_schedule(net, link->peer);
+    if ((link->outbound || link->active) && !net->closing) peer_schedule(net, link->peer);
     if (!link->active) return;
     net_peer_t *p = link_peer(link);
     link->active = false;
@@ -517,6 +522,7 @@ static void link_up(net_link_t *link) {
     }
     p->link = link;
     link->active = true;
+    link->up_ms = uv_now(net->loop);
     p->stats.links_up++;
     p->stats.up = true;
     p->stats.queue_bytes = link->queued_bytes;
@@ -526,6 +532,35 @@ static void link_up(net_link_t *link) {
     link_arm_timer(link);
     QC_INFO("net: link to peer %u (%s) up", i, link->remote);
     net->on_peer_state(net, i, true, net->user);
+}
+
+/* A knock's handshake completed (both sides authenticated). The knocker (outbound, to a lower
+ * index) closes it and knocks again after backoff unless it is dialled first. The knocked
+ * (inbound from a higher index) closes it and dials that peer now: the peer has no link to us,
+ * so a link we still hold is dead or about to be replaced, and the new one replaces it. A knock
+ * is ignored while our own dial is under way, or when our link came up less than a handshake
+ * timeout before the knock began (the knocker may not have seen that link yet). */
+static void knock_done(net_link_t *link) {
+    net_t *net = link->net;
+    uint32_t i = link->hs.peer;
+    net_peer_t *p = &net->peers[i];
+    if (link->outbound) {
+        p->stats.knocks_out++;
+        QC_DEBUG("net: knocked at peer %u (%s)", i, link->remote);
+        link_close(link);
+        return;
+    }
+    p->stats.knocks_in++;
+    uint64_t began_ms = link->created_ms;
+    link_close(link);
+    if (p->dialing != NULL ||
+        (p->link != NULL && p->link->up_ms + net->cfg.handshake_timeout_ms > began_ms))
+        return;
+    QC_INFO("net: peer %u knocked: dialling it now", i);
+    p->stats.knock_dials++;
+    p->attempts = 0;
+    uv_timer_stop(&p->dial_timer);
+    peer_dial(net, i, true);
 }
 
 static void link_hs_step(net_link_t *link) {
@@ -543,7 +578,8 @@ static void link_hs_step(net_link_t *link) {
         link_refuse(link, link->hs.fail);
         return;
     }
-    link_up(link);
+    if (link->outbound ? link->peer < link->net->cfg.self : link->hs.knock) knock_done(link);
+    else link_up(link);
 }
 
 static int on_frame(void *user, uint8_t type, const uint8_t *payload, size_t len) {
@@ -677,10 +713,13 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
     link_release(link); /* may free link and finish the net's close */
 }
 
-/* Opens an outbound link to peer i, resolving its host name first if it has one. */
-static void peer_dial(net_t *net, uint32_t i) {
+/* Opens an outbound connection to peer i, resolving its host name first if it has one: a dial
+ * (higher index) or a knock (lower index). Nothing while one is under way or, unless replace,
+ * while the peer has a link. */
+static void peer_dial(net_t *net, uint32_t i, bool replace) {
     net_peer_t *p = &net->peers[i];
-    if (net->closing || p->link != NULL || p->dialing != NULL) return;
+    if (net->closing || !p->addressable || p->dialing != NULL || (p->link != NULL && !replace))
+        return;
     net_link_t *link = link_new(net, true, i);
     if (link == NULL) {
         peer_schedule(net, i);
@@ -767,13 +806,17 @@ int net_init(net_t *net, uv_loop_t *loop, const net_config_t *cfg, net_message_c
     struct sockaddr_storage sa;
     memset(net, 0, sizeof *net);
     net->cfg = *cfg;
-    for (uint32_t i = cfg->self + 1; i < cfg->n; i++)
-        if (parse_addr(cfg->peers[i].addr, &net->peers[i].addr) != QC_OK &&
-            !(net->peers[i].resolve = is_hostname(cfg->peers[i].addr))) {
+    for (uint32_t i = 0; i < cfg->n; i++) {
+        net_peer_t *p = &net->peers[i];
+        p->addressable = i != cfg->self &&
+                         (parse_addr(cfg->peers[i].addr, &p->addr) == QC_OK ||
+                          (p->resolve = is_hostname(cfg->peers[i].addr)));
+        if (!p->addressable && i > cfg->self) { /* a peer we must dial */
             QC_ERROR("net: bad address for peer %u: \"%.*s\"", i, NET_ADDR_MAX - 1,
                      cfg->peers[i].addr);
             goto fail;
         }
+    }
     if (cfg->listen_addr[0] != '\0') {
         if (parse_addr(cfg->listen_addr, &sa) != QC_OK &&
             resolve_now(cfg->listen_addr, &sa) != QC_OK) {
@@ -804,11 +847,13 @@ int net_init(net_t *net, uv_loop_t *loop, const net_config_t *cfg, net_message_c
         QC_ASSERT(uv_listen((uv_stream_t *)&net->listener, NET_LISTEN_BACKLOG,
                             on_connection) == 0);
     }
-    for (uint32_t i = cfg->self + 1; i < cfg->n; i++) {
+    for (uint32_t i = 0; i < cfg->n; i++) { /* dial and knock at once: we may be back */
+        if (i == cfg->self) continue;
         QC_ASSERT(uv_timer_init(loop, &net->peers[i].dial_timer) == 0);
         net->peers[i].dial_timer.data = net;
         net->handles++;
-        uv_timer_start(&net->peers[i].dial_timer, on_dial_timer, 0, 0);
+        if (net->peers[i].addressable)
+            uv_timer_start(&net->peers[i].dial_timer, on_dial_timer, 0, 0);
     }
     QC_INFO("net: validator %u of %u listening on port %u", cfg->self, cfg->n,
             (unsigned)net->listen_port);
@@ -861,8 +906,9 @@ int net_close(net_t *net, net_close_cb cb) {
     net->closing = true;
     net->close_cb = cb;
     for (net_link_t *link = net->links; link != NULL; link = link->next) link_close(link);
-    for (uint32_t i = net->cfg.self + 1; i < net->cfg.n; i++)
-        uv_close((uv_handle_t *)&net->peers[i].dial_timer, on_net_handle_closed);
+    for (uint32_t i = 0; i < net->cfg.n; i++)
+        if (i != net->cfg.self)
+            uv_close((uv_handle_t *)&net->peers[i].dial_timer, on_net_handle_closed);
     if (net->listening) uv_close((uv_handle_t *)&net->listener, on_net_handle_closed);
     uv_close((uv_handle_t *)&net->flusher, on_net_handle_closed);
     sodium_memzero(&net->cfg.node_sk, sizeof net->cfg.node_sk);

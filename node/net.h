@@ -1,7 +1,11 @@
 /* net.h - secure peer links between validators, on a caller's libuv loop.
  *
  * Every pair of validators keeps one TCP link; the lower index dials the higher one and
- * reconnects with jittered, capped exponential backoff. A link carries application frames only
+ * reconnects with jittered, capped exponential backoff. The higher index, which never dials,
+ * knocks instead: it opens an authenticated handshake that the lower one answers by closing it
+ * and dialling back at once, so a node that (re)starts, or lost a link, has every link back
+ * within a round trip or two instead of waiting out the other side's backoff (docs/NETWORK.md,
+ * "Who connects"). A link carries application frames only
  * after a mutually authenticated, forward-secret handshake bound to the chain (net_codec.h,
  * docs/NETWORK.md); nothing from an unauthenticated or misbehaving connection reaches a callback.
  * Send queues are bounded per peer, idle links are closed, and keepalive pings keep healthy
@@ -82,6 +86,9 @@ typedef struct {
     uint64_t dial_failures;         /* outbound connects that failed before a handshake */
     uint64_t idle_closes;           /* links closed for receive silence or a stalled send */
     uint64_t protocol_errors;       /* authenticated links closed for a bad frame */
+    uint64_t knocks_out;            /* knocks this node completed at this lower-index peer */
+    uint64_t knocks_in;             /* authenticated knocks from this higher-index peer */
+    uint64_t knock_dials;           /* dials those knocks started at once */
     uint64_t hs_fail[NET_FAIL_COUNT]; /* refused handshakes attributed to this peer */
     size_t queue_bytes;             /* gauge: bytes now queued to this peer */
     bool up;
@@ -95,10 +102,11 @@ typedef struct {
 } net_stats_t;
 
 typedef struct {
-    uv_timer_t dial_timer;   /* reconnect timer; only for peers this node dials */
+    uv_timer_t dial_timer;   /* (re)dial a higher index, or knock at a lower one */
     net_link_t *link;        /* the authenticated link, or NULL */
-    net_link_t *dialing;     /* our outbound attempt in progress, or NULL */
-    uint32_t attempts;       /* consecutive failed dials, for backoff */
+    net_link_t *dialing;     /* our outbound attempt (a dial or a knock) in progress, or NULL */
+    uint32_t attempts;       /* consecutive attempts without a link, for backoff */
+    bool addressable;        /* addr is usable: a lower peer without one is never knocked */
     struct sockaddr_storage addr; /* numeric address, or the last one resolved */
     bool resolve;            /* addr names a host: resolve it at every dial */
     net_peer_stats_t stats;
@@ -126,7 +134,9 @@ struct net {
     net_stats_t stats;
 };
 
-/* Validates cfg (copied), binds and listens, and starts dialling every higher-index peer.
+/* Validates cfg (copied), binds and listens, and at once dials every higher-index peer and
+ * knocks at every lower-index one (a lower peer's address may be "" or unusable: it is then
+ * only waited for).
  * on_message and on_peer_state are required; user is passed to both. A host-name listen
  * address is resolved here, synchronously. On error nothing was created and no callback will
  * run: QC_ERR_INVALID (bad config or address, unresolvable listen host), QC_ERR_IO (bind or

@@ -115,7 +115,8 @@ static int hs_fail(net_hs_t *hs, net_fail_t reason, int err) {
     return err;
 }
 
-/* Which index the peer's identity key is, under the dial-order rule (lower index dials). */
+/* Which index the peer's identity key is. Under the dial order (lower index dials) a higher
+ * index only knocks: it asks to be dialled and gets no link. */
 static int hs_identify(net_hs_t *hs) {
     const net_hs_config_t *cfg = hs->cfg;
     if (hs->role == NET_ROLE_INITIATOR) {
@@ -126,9 +127,9 @@ static int hs_identify(net_hs_t *hs) {
     for (uint32_t i = 0; i < cfg->n; i++) {
         if (sodium_memcmp(hs->theirs.identity.b, cfg->keys[i].b, QC_PUBKEY_BYTES) != 0)
             continue;
-        if (i >= cfg->self) /* ourselves, or a higher index that should wait for our dial */
-            return hs_fail(hs, NET_FAIL_ROLE, QC_ERR_MEMBER);
+        if (i == cfg->self) return hs_fail(hs, NET_FAIL_ROLE, QC_ERR_MEMBER);
         hs->peer = i;
+        hs->knock = i > cfg->self;
         return QC_OK;
     }
     return hs_fail(hs, NET_FAIL_UNKNOWN_KEY, QC_ERR_MEMBER);

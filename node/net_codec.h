@@ -55,7 +55,7 @@ typedef enum {
     NET_FAIL_GARBAGE,     /* bad magic, version or role; low-order ephemeral key */
     NET_FAIL_CHAIN,       /* the peer is on another chain (different chain binding) */
     NET_FAIL_UNKNOWN_KEY, /* identity not in the peer table, or not the peer we dialled */
-    NET_FAIL_ROLE,        /* peer claims our own key, or dials against the dial order */
+    NET_FAIL_ROLE,        /* peer claims our own key */
     NET_FAIL_SIGNATURE,   /* transcript signature invalid (this is how replays fail) */
     NET_FAIL_TIMEOUT,     /* handshake not finished within handshake_timeout_ms */
     NET_FAIL_IO,          /* connection closed or reset during the handshake */
@@ -106,6 +106,8 @@ typedef struct {
     net_hs_state_t state;
     net_fail_t fail;    /* set when state is NET_HS_FAILED */
     uint32_t peer;      /* dialled peer (initiator), authenticated peer once DONE */
+    bool knock;         /* responder: the initiator has a higher index, so this connection is
+                           a knock (a request to be dialled, net.h), not a link */
     net_hello_t mine, theirs;
     uint8_t eph_sk[32];
     uint8_t rx_key[32], tx_key[32];
@@ -118,9 +120,11 @@ typedef struct {
 void net_hs_start(net_hs_t *hs, const net_hs_config_t *cfg, net_role_t role,
                   uint32_t expected_peer, const uint8_t *eph_seed,
                   uint8_t hello_out[NET_HELLO_BYTES]);
-/* Consumes the peer's HELLO; on success writes our AUTH and moves to NET_HS_WAIT_AUTH.
- * Errors (state NET_HS_FAILED, reason in hs->fail): QC_ERR_INVALID for GARBAGE and CHAIN,
- * QC_ERR_MEMBER for UNKNOWN_KEY and ROLE; QC_ERR_STATE when called out of order. */
+/* Consumes the peer's HELLO; on success writes our AUTH and moves to NET_HS_WAIT_AUTH. A
+ * responder accepts any other validator: a lower index dials the link, a higher one knocks
+ * (hs->knock set; the caller must not use the connection as a link). Errors (state
+ * NET_HS_FAILED, reason in hs->fail): QC_ERR_INVALID for GARBAGE and CHAIN, QC_ERR_MEMBER for
+ * UNKNOWN_KEY and ROLE (our own key); QC_ERR_STATE when called out of order. */
 int net_hs_on_hello(net_hs_t *hs, const uint8_t in[NET_HELLO_BYTES],
                     uint8_t auth_out[NET_AUTH_BYTES]);
 /* Consumes the peer's AUTH; on success the state is NET_HS_DONE and hs->tx/hs->rx are ready.

@@ -203,9 +203,19 @@ static void start_notes(node_t *n) {
 
 /* ---------------------------------------------------------------- timers */
 
+/* Tells the core what this node can reach before each tick: the validators it has links to,
+ * and whether it is still catching up (node_catching_up). With too few peers for a quorum, or
+ * while behind, the core holds its view timer: a node that restarted linked to one peer, or is
+ * still fetching blocks, would otherwise move alone into a later view that nobody joins. */
+static void tell_links(node_t *n) {
+    uint32_t up = net_stats(&n->net)->peers_up;
+    pbft_set_links(n->pbft, up > UINT16_MAX ? UINT16_MAX : (uint16_t)up, node_catching_up(n));
+}
+
 static void on_tick(uv_timer_t *t) {
     node_t *n = t->data;
     pbft_set_backlog(n->pbft, n->mempool.count > 0);
+    tell_links(n);
     pbft_tick(n->pbft);
     if (pbft_view(n->pbft) != n->last_view) {
         n->last_view = pbft_view(n->pbft);
@@ -270,8 +280,9 @@ static int load_identity(node_t *n, const char *config_path, char *why, size_t w
             n->cfg.city);
         return QC_ERR_MEMBER;
     }
-    n->crypto.chain_id = n->genesis.chain_id;
-    n->crypto.node_sk = kp.sk;
+    /* Statements verify under the set of the epoch they name: the store's head epoch from its
+     * validators table, older ones read from the store (wire_verify_cb). */
+    wire_crypto_init(&n->crypto, n->genesis.chain_id, &n->store.validators, &n->store, &kp.sk);
     keys_pair_wipe(&kp);
     return QC_OK;
 }
@@ -283,7 +294,6 @@ static int open_state(node_t *n, char *why, size_t why_cap) {
     store_config_t sc = {n->genesis.chain_id, n->genesis.hash, &n->genesis.validators};
     int rc = store_open(&n->store, path, &sc);
     if (rc != QC_OK) { WHY("ledger %s: %s", path, qc_strerror(rc)); return rc; }
-    n->crypto.validators = &n->store.validators;
     snprintf(path, sizeof path, "%s/consensus", n->cfg.data_dir);
     rc = cstate_open(&n->cstate, path);
     if (rc != QC_OK) { WHY("consensus state %s: %s", path, qc_strerror(rc)); return rc; }
@@ -316,12 +326,23 @@ static int start_core(node_t *n, char *why, size_t why_cap) {
     c->crypto_ctx = &n->crypto;
     const char *problem = pbft_config_problem(c);
     if (problem) { WHY("genesis consensus parameters: %s", problem); return QC_ERR_INVALID; }
-    static pbft_persist_t recs[CSTATE_RECORDS_MAX];
+    /* The records and the bodies they point to (~350 KB) live only until the core has
+     * restored from them. */
+    struct {
+        pbft_persist_t recs[CSTATE_RECORDS_MAX];
+        cstate_bodies_t bodies;
+    } *loaded = malloc(sizeof *loaded);
+    if (loaded == NULL) { WHY("out of memory"); return QC_ERR_NOMEM; }
     size_t count = 0;
-    int rc = cstate_load(&n->cstate, recs, CSTATE_RECORDS_MAX, &count);
-    if (rc != QC_OK) { WHY("consensus state: %s", qc_strerror(rc)); return rc; }
+    int rc = cstate_load(&n->cstate, loaded->recs, CSTATE_RECORDS_MAX, &count, &loaded->bodies);
+    if (rc != QC_OK) {
+        free(loaded);
+        WHY("consensus state: %s", qc_strerror(rc));
+        return rc;
+    }
     if (count == 0 && n->store.head.height == 0) rc = pbft_init(n->pbft, c);
-    else rc = pbft_restore(n->pbft, c, recs, count, n->store.head.height, &n->store.head.hash);
+    else rc = pbft_restore(n->pbft, c, loaded->recs, count, n->store.head.height, &n->store.head.hash);
+    free(loaded);
     if (rc != QC_OK) { WHY("consensus restore: %s", qc_strerror(rc)); return rc; }
     n->last_view = pbft_view(n->pbft);
     return QC_OK;
@@ -439,6 +460,7 @@ void node_status(const node_t *n, node_status_t *out) {
     out->epoch = pbft_epoch_number(n->pbft);
     out->view_change = pbft_mode(n->pbft) == PBFT_MODE_VIEW_CHANGE;
     out->peers_up = net_stats(&n->net)->peers_up;
+    out->catching_up = node_catching_up(n);
     for (uint32_t i = 0; i < n->store.validators.n; i++)
         if (n->peer_heads[i] > out->max_peer_height) out->max_peer_height = n->peer_heads[i];
     out->mempool_txs = n->mempool.count;

@@ -27,6 +27,9 @@
 #define NODE_PENDING_MAX (4 * PBFT_WINDOW_MAX) /* proposed blocks held by digest */
 #define NODE_COMMIT_QUEUE_MAX (4 * PBFT_WINDOW_MAX)
 #define NODE_TICK_MS 10
+/* A peer this many blocks ahead is in step (commits land a little apart on each node); more
+ * than this, reported by f+1 peers, and this node is catching up (node_catching_up). */
+#define NODE_CATCHUP_SLACK_BLOCKS 1
 
 typedef enum { PENDING_RECEIVED = 1, PENDING_VALID = 2, PENDING_INVALID = 3 } pending_state_t;
 
@@ -131,6 +134,7 @@ typedef struct {
     uint64_t epoch;
     bool view_change;
     uint32_t peers_up;
+    bool catching_up;                /* node_catching_up: the view timer is held */
     uint64_t max_peer_height;        /* highest ledger head a peer reported */
     uint32_t mempool_txs;
 } node_status_t;

@@ -522,6 +522,15 @@ void node_catchup_tick(node_t *n) {
     }
 }
 
+bool node_catching_up(const node_t *n) {
+    if (n->transfer_wanted) return true;
+    uint32_t nv = n->store.validators.n, ahead = 0;
+    for (uint32_t i = 0; i < nv; i++)
+        if (i != n->self && n->peer_heads[i] > n->store.head.height + NODE_CATCHUP_SLACK_BLOCKS)
+            ahead++;
+    return ahead >= (uint32_t)pbft_max_faulty((int)nv) + 1;
+}
+
 void node_on_fetch(node_t *n, uint32_t peer, uint64_t from_height, uint32_t max) {
     uint64_t head = n->store.head.height;
     if (max > WIRE_BLOCKS_MAX) max = WIRE_BLOCKS_MAX;

@@ -26,6 +26,11 @@ void node_on_blocks(node_t *n, uint32_t peer, const wire_msg_t *m);
 void node_on_body_request(node_t *n, uint32_t peer, const qc_hash_t *digest);
 void node_on_body(node_t *n, const uint8_t *raw, size_t len);
 void node_catchup_tick(node_t *n);
+/* Whether this node is catching up, as it tells the core (pbft_set_links): a state transfer
+ * the core asked for is in progress, or at least f+1 peers (so at least one honest one)
+ * reported a ledger head more than NODE_CATCHUP_SLACK_BLOCKS above ours. One lying peer can
+ * therefore not hold this node's view timer. */
+bool node_catching_up(const node_t *n);
 /* Signs and sends the ledger head's checkpoint note unless already done for this height. */
 void node_note_head(node_t *n);
 /* Notes the head once the chain has been idle for a while. */

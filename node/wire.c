@@ -151,6 +151,7 @@ int wire_encode_consensus(const pbft_msg_t *m, const uint8_t *block, size_t bloc
     if (m->type == PBFT_MSG_VIEW_CHANGE && m->vc) c.vc = enc_vc(&a, m->vc);
     if (m->type == PBFT_MSG_NEW_VIEW && m->nv) c.nv = enc_nv(&a, m->nv);
     if (m->type == PBFT_MSG_COMMIT_CERT && m->cert) c.cert = enc_cert(&a, m->cert);
+    if (m->type == PBFT_MSG_CHECKPOINT_CERT && m->ckpt) c.ckpt = enc_ckpt(&a, m->ckpt);
     if (block && block_len) c.block = bin(block, block_len);
     Qchain__Wire__Envelope e = QCHAIN__WIRE__ENVELOPE__INIT;
     e.kind_case = QCHAIN__WIRE__ENVELOPE__KIND_CONSENSUS;
@@ -315,9 +316,18 @@ static bool dec_cert(const Qchain__Wire__CommitCertBody *in, pbft_commit_cert_t 
     return get_hash(in->digest, &out->digest) && dec_sigs(in->n_sigs, in->sigs, out->sigs, &out->count);
 }
 
+/* A CHECKPOINT-CERT body: a quorum's signatures (never none: unlike an epoch's base
+ * checkpoint it is not trusted from configuration), naming the header's height and digest. */
+static bool dec_ckpt_msg(const Qchain__Wire__CheckpointCert *in, const pbft_msg_t *m,
+                         pbft_checkpoint_cert_t *out) {
+    return dec_ckpt(in, out) && out->count > 0 && out->height == m->height &&
+           memcmp(out->digest.b, m->digest.b, 32) == 0;
+}
+
 static bool dec_consensus(const Qchain__Wire__Consensus *c, wire_scratch_t *s, wire_msg_t *out) {
     pbft_msg_t *m = &out->consensus;
-    if (c->type < PBFT_MSG_PREPREPARE || c->type > PBFT_MSG_COMMIT_CERT || c->from >= PBFT_N_MAX)
+    if (c->type < PBFT_MSG_PREPREPARE || c->type > PBFT_MSG_CHECKPOINT_CERT ||
+        c->from >= PBFT_N_MAX)
         return false;
     m->type = (pbft_msg_type_t)c->type;
     m->from = (uint16_t)c->from;
@@ -330,9 +340,14 @@ static bool dec_consensus(const Qchain__Wire__Consensus *c, wire_scratch_t *s, w
     if ((c->vc != NULL) != (m->type == PBFT_MSG_VIEW_CHANGE)) return false;
     if ((c->nv != NULL) != (m->type == PBFT_MSG_NEW_VIEW)) return false;
     if ((c->cert != NULL) != (m->type == PBFT_MSG_COMMIT_CERT)) return false;
+    if ((c->ckpt != NULL) != (m->type == PBFT_MSG_CHECKPOINT_CERT)) return false;
     if (c->cert) {
         if (!dec_cert(c->cert, &s->cert)) return false;
         m->cert = &s->cert;
+    }
+    if (c->ckpt) {
+        if (!dec_ckpt_msg(c->ckpt, m, &s->ckpt)) return false;
+        m->ckpt = &s->ckpt;
     }
     if (c->vc) {
         if (!dec_vc(c->vc, &s->vc)) return false;
@@ -465,14 +480,51 @@ void wire_sign_cb(void *ctx, const pbft_stmt_t *stmt, qc_sig_t *sig) {
     qc_sign_ctx(sig, &c->node_sk, dctx, buf, n);
 }
 
+void wire_crypto_init(wire_crypto_t *c, const char *chain_id,
+                      const qc_validator_set_t *validators, store_t *store,
+                      const qc_seckey_t *node_sk) {
+    memset(c, 0, sizeof *c);
+    c->chain_id = chain_id;
+    c->validators = validators;
+    c->store = store;
+    c->node_sk = *node_sk;
+}
+
+/* An older epoch's node keys: from the cache, else read from the store once and kept. NULL
+ * when the store does not know the epoch (or cannot read it: logged by the store). */
+static const wire_epoch_keys_t *older_epoch_keys(wire_crypto_t *c, uint64_t epoch) {
+    for (uint32_t i = 0; i < WIRE_EPOCH_CACHE; i++)
+        if (c->cache[i].valid && c->cache[i].epoch == epoch) return &c->cache[i];
+    if (c->store == NULL) return NULL;
+    qc_validator_set_t vs; /* ~8 KB, on a miss only */
+    c->epoch_reads++;
+    if (store_validators(c->store, epoch, &vs) != QC_OK || vs.epoch != epoch) return NULL;
+    wire_epoch_keys_t *k = &c->cache[c->cache_next];
+    c->cache_next = (c->cache_next + 1) % WIRE_EPOCH_CACHE;
+    k->valid = true;
+    k->epoch = epoch;
+    k->n = vs.n;
+    for (uint32_t i = 0; i < vs.n; i++) k->node_keys[i] = vs.members[i].node_key;
+    return k;
+}
+
+/* The node key of `replica` in `epoch`, or NULL if there is none. */
+static const qc_pubkey_t *node_key_of(wire_crypto_t *c, uint64_t epoch, uint16_t replica) {
+    const qc_validator_set_t *cur = c->validators;
+    if (epoch == cur->epoch) return replica < cur->n ? &cur->members[replica].node_key : NULL;
+    if (epoch > cur->epoch) return NULL; /* not in this node's ledger (yet) */
+    const wire_epoch_keys_t *k = older_epoch_keys(c, epoch);
+    return k != NULL && replica < k->n ? &k->node_keys[replica] : NULL;
+}
+
 bool wire_verify_cb(void *ctx, const pbft_stmt_t *stmt, const qc_sig_t *sig) {
     wire_crypto_t *c = ctx;
-    if (stmt->replica >= c->validators->n) return false;
+    const qc_pubkey_t *key = node_key_of(c, stmt->epoch, stmt->replica);
+    if (key == NULL) return false;
     uint8_t buf[WIRE_STMT_BYTES_MAX];
     const char *dctx;
     size_t n = wire_stmt_bytes(stmt, c->chain_id, buf, &dctx);
-    return qc_verify_ctx(sig, &c->validators->members[stmt->replica].node_key, dctx, buf, n) ==
-           QC_OK;
+    return qc_verify_ctx(sig, key, dctx, buf, n) == QC_OK;
 }
 
 void wire_crypto_wipe(wire_crypto_t *c) { sodium_memzero(&c->node_sk, sizeof c->node_sk); }

@@ -8,6 +8,7 @@
 
 #include "fmt.h"
 #include "pbft.h"
+#include "store.h"
 
 #define WIRE_BLOCKS_MAX 32 /* blocks in one Blocks reply */
 
@@ -29,18 +30,20 @@ typedef struct {
     qc_sig_t sig;
 } wire_note_sig_t;
 
-/* Storage that decoded VIEW-CHANGE / NEW-VIEW bodies point into (about 350 KB): allocate once
- * per node and reuse; a decoded message is valid until the next decode into it. */
+/* Storage that decoded VIEW-CHANGE / NEW-VIEW / COMMIT-CERT / CHECKPOINT-CERT bodies point
+ * into (about 350 KB): allocate once per node and reuse; a decoded message is valid until the
+ * next decode into it. */
 typedef struct {
     pbft_view_change_t vc;
     pbft_view_change_t nv_vcs[PBFT_Q_MAX];
     pbft_new_view_t nv;
     pbft_commit_cert_t cert;
+    pbft_checkpoint_cert_t ckpt;
 } wire_scratch_t;
 
 typedef struct {
     wire_kind_t kind;
-    pbft_msg_t consensus;            /* CONSENSUS; vc/nv/cert point into the scratch */
+    pbft_msg_t consensus;            /* CONSENSUS; vc/nv/cert/ckpt point into the scratch */
     const uint8_t *bytes;            /* CONSENSUS: attached block (may be len 0); TX: SignedTx;
                                         BODY: Block. Borrowed from the message. */
     size_t len;
@@ -58,8 +61,10 @@ typedef struct {
 } wire_msg_t;
 
 /* Decodes one frame. QC_OK, or QC_ERR_INVALID for anything malformed (unknown kind, wrong
- * lengths, counts over the core's limits, replica indexes out of range). On QC_OK the caller
- * must wire_msg_free(out); on error nothing needs freeing. */
+ * lengths, counts over the core's limits, replica indexes out of range, a consensus body
+ * missing from the type that needs it or present on another, a CHECKPOINT-CERT without
+ * signatures or whose height and digest differ from the header's). On QC_OK the caller must
+ * wire_msg_free(out); on error nothing needs freeing. */
 int wire_decode(const uint8_t *buf, size_t len, wire_scratch_t *scratch, wire_msg_t *out);
 void wire_msg_free(wire_msg_t *m);
 
@@ -75,12 +80,35 @@ int wire_encode_body_request(const qc_hash_t *digest, uint8_t **out, size_t *len
 int wire_encode_body(const uint8_t *block, size_t block_len, uint8_t **out, size_t *len);
 int wire_encode_note_sig(const wire_note_sig_t *ns, uint8_t **out, size_t *len);
 
-/* The signing context the consensus core's callbacks use. */
+#define WIRE_EPOCH_CACHE 4 /* older epochs whose node keys wire_verify_cb keeps */
+
+/* One epoch's node keys by replica index, as wire_verify_cb caches them. */
+typedef struct {
+    bool valid;
+    uint64_t epoch;
+    uint32_t n;
+    qc_pubkey_t node_keys[QC_VALIDATORS_MAX];
+} wire_epoch_keys_t;
+
+/* The signing context the consensus core's callbacks use. A statement is verified under the
+ * validator set of the epoch it names (stmt->epoch): the newest epoch's straight from the
+ * validators table (the hot path), an older one from the store, read once and then kept in a
+ * small cache (the sets of past epochs never change), a newer or unknown one not at all. */
 typedef struct {
     const char *chain_id;                /* borrowed */
-    const qc_validator_set_t *validators;/* borrowed: node keys by replica index */
+    const qc_validator_set_t *validators;/* borrowed: the newest epoch's set (the store's head
+                                            epoch), node keys by replica index */
+    store_t *store;                      /* borrowed: older epochs' sets; NULL = none known */
     qc_seckey_t node_sk;                 /* own node key (copy; wiped by wire_crypto_wipe) */
+    wire_epoch_keys_t cache[WIRE_EPOCH_CACHE]; /* older epochs, replaced round robin */
+    uint32_t cache_next;
+    uint64_t epoch_reads;                /* store reads for older epochs (cache misses) */
 } wire_crypto_t;
+
+/* Fills c: chain_id, validators and store borrowed for c's life, node_sk copied; empty cache. */
+void wire_crypto_init(wire_crypto_t *c, const char *chain_id,
+                      const qc_validator_set_t *validators, store_t *store,
+                      const qc_seckey_t *node_sk);
 
 #define WIRE_STMT_BYTES_MAX 192
 /* Canonical bytes of a statement and its context (docs/PROTOCOL.md §9): COMMIT uses the
@@ -88,6 +116,8 @@ typedef struct {
  * everything else "qchain/v1/consensus" with the type first. Returns the length. */
 size_t wire_stmt_bytes(const pbft_stmt_t *s, const char *chain_id,
                        uint8_t out[WIRE_STMT_BYTES_MAX], const char **ctx);
+/* pbft_sign_cb / pbft_verify_cb; ctx is a wire_crypto_t. wire_verify_cb is false for a replica
+ * index outside the named epoch's set and for an epoch this node does not know. */
 void wire_sign_cb(void *ctx, const pbft_stmt_t *stmt, qc_sig_t *sig);
 bool wire_verify_cb(void *ctx, const pbft_stmt_t *stmt, const qc_sig_t *sig);
 void wire_crypto_wipe(wire_crypto_t *c);

@@ -52,6 +52,8 @@ struct world {
     node_t *node[NODES_MAX];
     uint32_t random_calls;
     uint32_t random_state;
+    uint32_t backoff_base_ms, backoff_max_ms; /* 0: the harness's 20 and 200 */
+    uint32_t handshake_timeout_ms;            /* 0: the harness's 2000 */
     int final_msgs[NODES_MAX]; /* msgs of each node when its close completed */
 };
 
@@ -144,11 +146,11 @@ static void node_config(uint32_t i, net_config_t *cfg) {
         snprintf(cfg->peers[j].addr, NET_ADDR_MAX, "127.0.0.1:%u", (unsigned)W->port[j]);
     }
     snprintf(cfg->listen_addr, NET_ADDR_MAX, "127.0.0.1:%u", (unsigned)W->port[i]);
-    cfg->handshake_timeout_ms = 2000;
+    cfg->handshake_timeout_ms = W->handshake_timeout_ms ? W->handshake_timeout_ms : 2000;
     cfg->keepalive_ms = 200;
     cfg->idle_timeout_ms = 3000;
-    cfg->backoff_base_ms = 20;
-    cfg->backoff_max_ms = 200;
+    cfg->backoff_base_ms = W->backoff_base_ms ? W->backoff_base_ms : 20;
+    cfg->backoff_max_ms = W->backoff_max_ms ? W->backoff_max_ms : 200;
     cfg->random = test_random;
     cfg->random_user = W;
 }
@@ -725,6 +727,62 @@ static void test_reconnect_after_restart(void **state) {
     assert_int_equal(net_peer_stats(&W->node[2]->net, 1)->links_down, 1);
 }
 
+/* A node that restarts gets every link back at once although the others back off for 15-30 s:
+ * it dials the higher indexes and knocks at the lower ones, which dial it back (no duplicate
+ * links). A knock is ignored while a link is fresh, and replaces a stale one. */
+static void test_rejoin_without_waiting_for_backoff(void **state) {
+    (void)state;
+    W->backoff_base_ms = 30000;
+    W->backoff_max_ms = 60000;
+    W->handshake_timeout_ms = 500;
+    const uint64_t prompt_ms = 3000; /* far below the 15 s the first redial would wait */
+    world_start(4, 0);
+    assert_true(pump(pred_all_up, NULL, WAIT_MS));
+    for (uint32_t restarted = 4; restarted-- > 0;) { /* the highest index first: only knocks */
+        node_stop(restarted);
+        for (uint32_t i = 0; i < 4; i++)
+            if (i != restarted) expect_peer_state(i, restarted, false);
+        node_start(restarted);
+        assert_true(pump(pred_all_up, NULL, prompt_ms));
+        for (uint32_t i = 0; i < 4; i++) {
+            if (i == restarted) continue;
+            const net_peer_stats_t *st = net_peer_stats(&W->node[i]->net, restarted);
+            assert_true(st->up);
+            assert_int_equal(st->links_down + 1, st->links_up); /* one link at a time */
+            if (i < restarted) assert_int_equal(st->knock_dials, 1); /* dialled back once */
+            assert_int_equal(net_stats(&W->node[i]->net)->peers_up, 3);
+        }
+        assert_int_equal(net_stats(&W->node[restarted]->net)->peers_up, 3);
+        assert_int_equal(W->node[restarted]->downs, 0);
+    }
+    expect_delivery(3, 0, "back");
+    expect_delivery(0, 3, "welcome");
+
+    /* A knock from 3 while 0's link to it is fresh: answered, closed, nothing else. */
+    const net_peer_stats_t *st = net_peer_stats(&W->node[0]->net, 3);
+    uint64_t knocks = st->knocks_in, dials = st->knock_dials, ups = st->links_up;
+    raw_t r;
+    raw_connect(&r, W->port[0]);
+    raw_handshake(&r, 3, 0);
+    raw_expect_closed(&r);
+    raw_close(&r);
+    assert_int_equal(st->knocks_in, knocks + 1);
+    assert_int_equal(st->knock_dials, dials);
+    pump_for(100);
+    assert_int_equal(st->links_up, ups);
+    /* Later, a knock means 3 lost its link (0's is stale): 0 dials a replacement at once. */
+    pump_for(W->handshake_timeout_ms + 100);
+    raw_connect(&r, W->port[0]);
+    raw_handshake(&r, 3, 0);
+    raw_expect_closed(&r);
+    raw_close(&r);
+    count_arg_t replaced = {&st->links_up, ups + 1};
+    assert_true(pump(pred_count, &replaced, prompt_ms));
+    assert_int_equal(st->knock_dials, dials + 1);
+    assert_true(pump(pred_all_up, NULL, prompt_ms));
+    expect_delivery(0, 3, "replaced");
+}
+
 static void test_idle_and_keepalive(void **state) {
     (void)state;
     W->n = 2;
@@ -877,6 +935,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_stuck_peer_fills_queue, world_setup,
                                         world_teardown),
         cmocka_unit_test_setup_teardown(test_reconnect_after_restart, world_setup,
+                                        world_teardown),
+        cmocka_unit_test_setup_teardown(test_rejoin_without_waiting_for_backoff, world_setup,
                                         world_teardown),
         cmocka_unit_test_setup_teardown(test_idle_and_keepalive, world_setup, world_teardown),
         cmocka_unit_test_setup_teardown(test_close_with_traffic_in_flight, world_setup,

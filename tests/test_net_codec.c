@@ -169,13 +169,37 @@ static void test_refuse_wrong_chain(void **state) {
     assert_int_equal(p.a.fail, NET_FAIL_CHAIN);
 }
 
+/* A higher index dialling a lower one is a knock: the handshake completes (both sides are
+ * authenticated) and the responder learns it must not use it as a link; a lower index's dial
+ * is not a knock. */
+static void test_knock_is_authenticated_and_marked(void **state) {
+    (void)state;
+    pair_t p;
+    pair_start(&p, &K.cfg[2], &K.cfg[1], 1);
+    pair_complete(&p);
+    assert_int_equal(p.b.peer, 2);
+    assert_true(p.b.knock);
+    assert_false(p.a.knock);
+    pair_start(&p, &K.cfg[0], &K.cfg[1], 1);
+    pair_complete(&p);
+    assert_int_equal(p.b.peer, 0);
+    assert_false(p.b.knock);
+    /* A knock claimed with a key the claimant does not hold fails like any handshake. */
+    net_hs_config_t forged = K.cfg[2];
+    forged.sk = &K.sk[0];
+    pair_start(&p, &forged, &K.cfg[1], 1);
+    memcpy(p.hello_a + 38, K.pk[2].b, 32); /* its HELLO claims validator 2's identity */
+    assert_int_equal(net_hs_on_hello(&p.b, p.hello_a, p.auth_b), QC_OK);
+    assert_true(p.b.knock);
+    assert_int_equal(net_hs_on_hello(&p.a, p.hello_b, p.auth_a), QC_OK);
+    assert_int_equal(net_hs_on_auth(&p.b, p.auth_a), QC_ERR_SIGNATURE);
+    net_hs_wipe(&p.a);
+    net_hs_wipe(&p.b);
+}
+
 static void test_refuse_roles(void **state) {
     (void)state;
     pair_t p;
-    /* Higher index dialling lower breaks the dial order. */
-    pair_start(&p, &K.cfg[2], &K.cfg[1], 1);
-    assert_int_equal(net_hs_on_hello(&p.b, p.hello_a, p.auth_b), QC_ERR_MEMBER);
-    assert_int_equal(p.b.fail, NET_FAIL_ROLE);
     /* Our own key reflected back. */
     pair_start(&p, &K.cfg[1], &K.cfg[1], 1);
     assert_int_equal(net_hs_on_hello(&p.b, p.hello_a, p.auth_b), QC_ERR_MEMBER);
@@ -466,6 +490,7 @@ int main(void) {
         cmocka_unit_test(test_handshake_ok_and_streams_pair),
         cmocka_unit_test(test_refuse_unknown_key),
         cmocka_unit_test(test_refuse_wrong_chain),
+        cmocka_unit_test(test_knock_is_authenticated_and_marked),
         cmocka_unit_test(test_refuse_roles),
         cmocka_unit_test(test_refuse_low_order_ephemeral),
         cmocka_unit_test(test_refuse_bad_signature),

@@ -198,10 +198,74 @@ static void test_hostile_bodies_take_no_slot(void **state) {
     free(raw);
 }
 
+/* Catching up (what the node tells the core): a state transfer in progress, or f+1 = 2 peers
+ * reporting heads more than one block above ours; one peer's report is not enough (it may lie),
+ * and a peer one block ahead is in step. */
+static void test_catching_up_needs_f_plus_1_reports(void **state) {
+    fx_t *f = *state;
+    node_t *n = f->nodes[1];
+    uint64_t saved[NET_PEERS_MAX];
+    memcpy(saved, n->peer_heads, sizeof saved);
+    uint64_t head = n->store.head.height;
+    memset(n->peer_heads, 0, sizeof n->peer_heads);
+    assert_false(node_catching_up(n));
+    n->peer_heads[0] = head + 1000; /* one report, however high */
+    assert_false(node_catching_up(n));
+    n->peer_heads[1] = head + 1000; /* our own index does not count */
+    assert_false(node_catching_up(n));
+    n->peer_heads[2] = head + 1;    /* in step */
+    assert_false(node_catching_up(n));
+    n->peer_heads[2] = head + 2;    /* a second peer clearly ahead */
+    assert_true(node_catching_up(n));
+    node_status_t st;
+    node_status(n, &st);
+    assert_true(st.catching_up);
+    memset(n->peer_heads, 0, sizeof n->peer_heads);
+    n->transfer_wanted = true;      /* the core asked for a state transfer */
+    assert_true(node_catching_up(n));
+    n->transfer_wanted = false;
+    memcpy(n->peer_heads, saved, sizeof saved);
+}
+
+static bool timers_held_past_timeout(fx_t *f) {
+    for (int i = 1; i <= 2; i++)
+        if (pbft_stats(f->nodes[i]->pbft)->timer_held_ticks <
+            f->nodes[i]->pcfg.view_timeout_ticks + 50)
+            return false;
+    return true;
+}
+
+/* The issue's failure: a node that reaches fewer than a quorum must not move alone into later
+ * views. With the primary (jinan) and liaocheng stopped, zibo and taian each reach one peer
+ * (2 < q = 3): their view timers stand still for longer than a whole view timeout and neither
+ * starts a view change. Without pbft_set_links on every tick each would have. Runs last: it
+ * stops two nodes (teardown stops the rest). */
+static void test_view_timer_held_below_quorum(void **state) {
+    fx_t *f = *state;
+    uint64_t view = pbft_view(f->nodes[1]->pbft);
+    assert_int_equal(pbft_primary(f->nodes[1]->pbft), 0);
+    uint64_t changes[NODES];
+    for (int i = 0; i < NODES; i++) changes[i] = pbft_stats(f->nodes[i]->pbft)->view_changes;
+    for (int i = 0; i < NODES; i += 3) {
+        f->nodes[i]->on_commit_user = f;
+        node_stop(f->nodes[i], on_stopped);
+    }
+    assert_true(run_until(f, timers_held_past_timeout, 20000));
+    for (int i = 1; i <= 2; i++) {
+        node_status_t st;
+        node_status(f->nodes[i], &st);
+        assert_int_equal(st.peers_up, 1);
+        assert_int_equal(pbft_stats(f->nodes[i]->pbft)->view_changes, changes[i]);
+        assert_int_equal(pbft_view(f->nodes[i]->pbft), view);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_commit_everywhere_and_replay_refused),
         cmocka_unit_test(test_hostile_bodies_take_no_slot),
+        cmocka_unit_test(test_catching_up_needs_f_plus_1_reports),
+        cmocka_unit_test(test_view_timer_held_below_quorum),
     };
     qc_log_set_level(QC_LOG_WARN);
     return cmocka_run_group_tests_name("node", tests, setup, teardown);

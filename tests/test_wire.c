@@ -6,12 +6,19 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
+#include "chainbuilder.h"
 #include "testkeys.h"
+#include "tmpdir.h"
 #include "wire.h"
 #include "wire.pb-c.h"
+
+#define SEEDS_DIR "tests/fuzz/corpus/wire"
 
 static wire_scratch_t *g_scratch;
 static qc_validator_set_t g_vs;
@@ -134,49 +141,183 @@ static void test_view_change_and_new_view_at_max(void **state) {
     wire_msg_free(&out);
 }
 
+/* PBFT_Q_MAX signatures of replicas 0.., each filled with its own byte from `base`. */
+static void fill_sigs(pbft_vote_sig_t *sigs, uint8_t base) {
+    for (uint8_t i = 0; i < PBFT_Q_MAX; i++) {
+        sigs[i].replica = i;
+        memset(sigs[i].sig.b, base + i, 64);
+    }
+}
+
+static pbft_msg_t msg_new(pbft_msg_type_t type, uint16_t from, uint64_t epoch, uint64_t view,
+                          uint64_t height) {
+    pbft_msg_t m = {0};
+    m.type = type;
+    m.from = from;
+    m.epoch = epoch;
+    m.view = view;
+    m.height = height;
+    return m;
+}
+
+/* A COMMIT-CERT from replica 3 carrying *cert (filled) at its largest. */
+static pbft_msg_t commit_cert_msg(pbft_commit_cert_t *cert) {
+    memset(cert, 0, sizeof *cert);
+    cert->epoch = 2;
+    cert->height = 40;
+    cert->view = 7;
+    fill_hash(&cert->digest, 0x44);
+    cert->count = PBFT_Q_MAX;
+    fill_sigs(cert->sigs, 0x10);
+    pbft_msg_t m = msg_new(PBFT_MSG_COMMIT_CERT, 3, 2, 7, 40);
+    m.cert = cert;
+    return m;
+}
+
+/* A CHECKPOINT-CERT from replica 1 for epoch 4's final checkpoint *ck (filled) at 48. */
+static pbft_msg_t checkpoint_cert_msg(pbft_checkpoint_cert_t *ck) {
+    memset(ck, 0, sizeof *ck);
+    ck->height = 48;
+    fill_hash(&ck->digest, 0x48);
+    ck->count = PBFT_Q_MAX;
+    fill_sigs(ck->sigs, 0x20);
+    pbft_msg_t m = msg_new(PBFT_MSG_CHECKPOINT_CERT, 1, 4, 0, 48);
+    m.digest = ck->digest;
+    m.ckpt = ck;
+    return m;
+}
+
+/* Encodes m and expects the decoder to refuse the frame. */
+static void expect_encoded_refused(const pbft_msg_t *m) {
+    uint8_t *buf;
+    size_t len;
+    wire_msg_t out;
+    assert_int_equal(wire_encode_consensus(m, NULL, 0, &buf, &len), QC_OK);
+    assert_int_equal(wire_decode(buf, len, g_scratch, &out), QC_ERR_INVALID);
+    free(buf);
+}
+
 static void test_commit_cert_message(void **state) {
     (void)state;
-    pbft_commit_cert_t cert = {0};
-    cert.epoch = 2;
-    cert.height = 40;
-    cert.view = 7;
-    fill_hash(&cert.digest, 0x44);
-    cert.count = PBFT_Q_MAX;
-    for (uint8_t i = 0; i < PBFT_Q_MAX; i++) {
-        cert.sigs[i].replica = i;
-        memset(cert.sigs[i].sig.b, 0x10 + i, 64);
-    }
-    pbft_msg_t m = {0};
-    m.type = PBFT_MSG_COMMIT_CERT;
-    m.from = 3;
-    m.epoch = 2;
-    m.view = 7;
-    m.height = 40;
-    m.cert = &cert;
+    pbft_commit_cert_t cert;
+    pbft_msg_t m = commit_cert_msg(&cert);
     wire_msg_t out;
     roundtrip(&m, NULL, 0, &out);
     assert_non_null(out.consensus.cert);
     assert_memory_equal(out.consensus.cert, &cert, sizeof cert);
     wire_msg_free(&out);
 
-    uint8_t *buf;
-    size_t len;
     m.cert = NULL; /* the type without its body */
-    assert_int_equal(wire_encode_consensus(&m, NULL, 0, &buf, &len), QC_OK);
-    assert_int_equal(wire_decode(buf, len, g_scratch, &out), QC_ERR_INVALID);
-    free(buf);
+    expect_encoded_refused(&m);
     m.cert = &cert;
     cert.sigs[2].replica = PBFT_N_MAX; /* a signer out of range */
-    assert_int_equal(wire_encode_consensus(&m, NULL, 0, &buf, &len), QC_OK);
-    assert_int_equal(wire_decode(buf, len, g_scratch, &out), QC_ERR_INVALID);
-    free(buf);
+    expect_encoded_refused(&m);
     cert.sigs[2].replica = 2;
+    uint8_t *buf;
+    size_t len;
     m.type = PBFT_MSG_PREPARE; /* a body on a type that has none: the encoder drops it */
     assert_int_equal(wire_encode_consensus(&m, NULL, 0, &buf, &len), QC_OK);
     assert_int_equal(wire_decode(buf, len, g_scratch, &out), QC_OK);
     assert_null(out.consensus.cert);
     wire_msg_free(&out);
     free(buf);
+}
+
+/* Packs a hand-made Consensus envelope (for frames the encoder never writes) and decodes it. */
+static int decode_raw_consensus(Qchain__Wire__Consensus *c, wire_msg_t *out) {
+    Qchain__Wire__Envelope e = QCHAIN__WIRE__ENVELOPE__INIT;
+    e.kind_case = QCHAIN__WIRE__ENVELOPE__KIND_CONSENSUS;
+    e.consensus = c;
+    size_t len = qchain__wire__envelope__get_packed_size(&e);
+    uint8_t *buf = malloc(len);
+    assert_non_null(buf);
+    qchain__wire__envelope__pack(&e, buf);
+    int rc = wire_decode(buf, len, g_scratch, out);
+    free(buf);
+    return rc;
+}
+
+/* CHECKPOINT-CERT (type 9): an old epoch's final checkpoint certificate rides in its own body;
+ * the header names the epoch and repeats height and digest, which must match the body. */
+static void test_checkpoint_cert_message(void **state) {
+    (void)state;
+    pbft_checkpoint_cert_t ck;
+    pbft_msg_t m = checkpoint_cert_msg(&ck);
+    wire_msg_t out;
+    roundtrip(&m, NULL, 0, &out);
+    assert_int_equal(out.consensus.epoch, 4);
+    assert_non_null(out.consensus.ckpt);
+    assert_null(out.consensus.cert);
+    assert_memory_equal(out.consensus.ckpt, &ck, sizeof ck);
+    wire_msg_free(&out);
+
+    uint8_t *buf;
+    size_t len;
+    assert_int_equal(wire_encode_consensus(&m, NULL, 0, &buf, &len), QC_OK);
+    for (size_t n = 0; n < len; n++) /* every truncation */
+        assert_int_equal(wire_decode(buf, n, g_scratch, &out), QC_ERR_INVALID);
+    free(buf);
+
+    pbft_msg_t bad = m;
+    bad.ckpt = NULL; /* the type without its body */
+    expect_encoded_refused(&bad);
+    bad = m;
+    bad.height = 56; /* a header that names another checkpoint */
+    expect_encoded_refused(&bad);
+    bad = m;
+    bad.digest.b[31] ^= 1;
+    expect_encoded_refused(&bad);
+    pbft_checkpoint_cert_t empty = ck;
+    empty.count = 0; /* no signatures: nothing certified */
+    bad = m;
+    bad.ckpt = &empty;
+    expect_encoded_refused(&bad);
+    pbft_checkpoint_cert_t far = ck;
+    far.sigs[4].replica = PBFT_N_MAX; /* a signer out of range */
+    bad.ckpt = &far;
+    expect_encoded_refused(&bad);
+
+    /* Hand-made frames: one signature over PBFT_Q_MAX, a body on a type that has none, and a
+     * COMMIT-CERT body on a CHECKPOINT-CERT. */
+    Qchain__Wire__VoteSig vs[PBFT_Q_MAX + 1], *vp[PBFT_Q_MAX + 1];
+    for (int i = 0; i <= PBFT_Q_MAX; i++) {
+        qchain__wire__vote_sig__init(&vs[i]);
+        vs[i].replica = (uint32_t)i;
+        vs[i].sig = (ProtobufCBinaryData){64, ck.sigs[0].sig.b};
+        vp[i] = &vs[i];
+    }
+    Qchain__Wire__CheckpointCert pc = QCHAIN__WIRE__CHECKPOINT_CERT__INIT;
+    pc.height = 48;
+    pc.digest = (ProtobufCBinaryData){32, ck.digest.b};
+    pc.n_sigs = PBFT_Q_MAX;
+    pc.sigs = vp;
+    Qchain__Wire__Consensus c = QCHAIN__WIRE__CONSENSUS__INIT;
+    c.type = PBFT_MSG_CHECKPOINT_CERT;
+    c.from = 1;
+    c.epoch = 4;
+    c.height = 48;
+    c.digest = (ProtobufCBinaryData){32, ck.digest.b};
+    c.parent = (ProtobufCBinaryData){32, ck.digest.b};
+    c.sig = (ProtobufCBinaryData){64, ck.sigs[0].sig.b};
+    c.ckpt = &pc;
+    assert_int_equal(decode_raw_consensus(&c, &out), QC_OK); /* the hand-made frame is sound */
+    wire_msg_free(&out);
+    pc.n_sigs = PBFT_Q_MAX + 1;
+    assert_int_equal(decode_raw_consensus(&c, &out), QC_ERR_INVALID);
+    pc.n_sigs = PBFT_Q_MAX;
+    c.type = PBFT_MSG_CHECKPOINT;
+    assert_int_equal(decode_raw_consensus(&c, &out), QC_ERR_INVALID);
+    c.type = PBFT_MSG_CHECKPOINT_CERT;
+    Qchain__Wire__CommitCertBody cc = QCHAIN__WIRE__COMMIT_CERT_BODY__INIT;
+    cc.height = 48;
+    cc.digest = pc.digest;
+    c.cert = &cc;
+    assert_int_equal(decode_raw_consensus(&c, &out), QC_ERR_INVALID);
+    c.ckpt = NULL;
+    assert_int_equal(decode_raw_consensus(&c, &out), QC_ERR_INVALID);
+    c.type = 10; /* past the last type */
+    c.cert = NULL;
+    assert_int_equal(decode_raw_consensus(&c, &out), QC_ERR_INVALID);
 }
 
 static void test_other_kinds(void **state) {
@@ -317,9 +458,9 @@ static void test_stmt_signatures_make_block_certificates(void **state) {
     (void)state;
     wire_crypto_t crypto[9];
     for (uint32_t i = 0; i < 9; i++) {
-        crypto[i].chain_id = "wire-test";
-        crypto[i].validators = &g_vs;
-        testkeys_keypair(TESTKEY_NODE, i, NULL, &crypto[i].node_sk);
+        qc_seckey_t sk;
+        testkeys_keypair(TESTKEY_NODE, i, NULL, &sk);
+        wire_crypto_init(&crypto[i], "wire-test", &g_vs, NULL, &sk);
     }
     qc_hash_t block_hash;
     fill_hash(&block_hash, 0x5a);
@@ -356,6 +497,122 @@ static void test_stmt_signatures_make_block_certificates(void **state) {
     for (uint32_t i = 0; i < 9; i++) wire_crypto_wipe(&crypto[i]);
 }
 
+/* Signs stmt {PREPARE, replica, epoch} with testkey `key`'s node key. */
+static pbft_stmt_t signed_stmt(uint32_t key, uint16_t replica, uint64_t epoch, qc_sig_t *sig) {
+    wire_crypto_t signer;
+    qc_seckey_t sk;
+    testkeys_keypair(TESTKEY_NODE, key, NULL, &sk);
+    wire_crypto_init(&signer, "wire-epochs", NULL, NULL, &sk);
+    qc_hash_t d;
+    fill_hash(&d, 0x61);
+    pbft_stmt_t s = {PBFT_MSG_PREPARE, replica, epoch, 2, 9, d, d};
+    wire_sign_cb(&signer, &s, sig);
+    wire_crypto_wipe(&signer);
+    sodium_memzero(&sk, sizeof sk);
+    return s;
+}
+
+static bool verifies(wire_crypto_t *c, uint32_t key, uint16_t replica, uint64_t epoch) {
+    qc_sig_t sig;
+    pbft_stmt_t s = signed_stmt(key, replica, epoch, &sig);
+    return wire_verify_cb(c, &s, &sig);
+}
+
+/* Statements verify under the validator set of the epoch they name. Epoch 0 has testkeys 0..3
+ * at indexes 0..3; epoch 1 (from block 2) has 0, 3, 9, 1: key 2 left, key 9 joined at index 2,
+ * keys 1 and 3 swapped places. */
+static void test_verify_by_epoch(void **state) {
+    (void)state;
+    char dir[256];
+    assert_int_equal(tmpdir_make(dir, sizeof dir, "wire"), 0);
+    static chainbuilder_t cb;
+    chainbuilder_init(&cb, "wire-epochs", 4, 0);
+    qc_hash_t gh;
+    fill_hash(&gh, 0x67);
+    store_config_t cfg = {cb.chain_id, gh, &cb.vs};
+    static store_t st;
+    assert_int_equal(store_open(&st, dir, &cfg), QC_OK);
+    static qc_validator_set_t next, ten;
+    testkeys_validators(&ten, 10, 1);
+    next = ten;
+    next.n = 4;
+    next.members[1] = ten.members[3];
+    next.members[2] = ten.members[9];
+    next.members[3] = ten.members[1];
+    qc_block_t b;
+    qc_cert_t c;
+    assert_int_equal(chainbuilder_make(&cb, 1, 1, &b, &c), QC_OK);
+    assert_int_equal(store_apply_block_membership(&st, &b, &c, &next), QC_OK);
+    qc_block_free(&b);
+    assert_int_equal(st.validators.epoch, 1);
+
+    wire_crypto_t v;
+    qc_seckey_t own;
+    testkeys_keypair(TESTKEY_NODE, 0, NULL, &own);
+    wire_crypto_init(&v, "wire-epochs", &st.validators, &st, &own);
+    /* The current epoch (1): from the table, no store read. */
+    assert_true(verifies(&v, 3, 1, 1));
+    assert_true(verifies(&v, 9, 2, 1));
+    assert_false(verifies(&v, 2, 2, 1)); /* key 2 is not a member of epoch 1 */
+    assert_false(verifies(&v, 3, 3, 1)); /* key 3 is at index 1 in epoch 1, not 3 */
+    assert_int_equal(v.epoch_reads, 0);
+    /* An older epoch (0): its own set, read once and then cached. */
+    assert_true(verifies(&v, 2, 2, 0));
+    assert_true(verifies(&v, 3, 3, 0));
+    assert_false(verifies(&v, 3, 1, 0)); /* key 3 was index 3 in epoch 0 */
+    assert_false(verifies(&v, 9, 2, 0)); /* key 9 joined only in epoch 1 */
+    assert_int_equal(v.epoch_reads, 1);
+    /* Unknown epochs and indexes never verify, and a newer epoch costs no store read. */
+    assert_false(verifies(&v, 0, 0, 2));
+    assert_false(verifies(&v, 0, 4, 0));
+    assert_false(verifies(&v, 0, 4, 1));
+    assert_int_equal(v.epoch_reads, 1);
+    wire_crypto_t no_store;
+    wire_crypto_init(&no_store, "wire-epochs", &st.validators, NULL, &own);
+    assert_false(verifies(&no_store, 2, 2, 0)); /* nothing to read older epochs from */
+    assert_true(verifies(&no_store, 3, 1, 1));
+    wire_crypto_wipe(&v);
+    wire_crypto_wipe(&no_store);
+    sodium_memzero(&own, sizeof own);
+    store_close(&st);
+    assert_int_equal(tmpdir_remove(dir), 0);
+}
+
+/* The fuzz seeds commit_cert and checkpoint_cert (tests/fuzz/corpus/wire/) are exactly these
+ * tests' largest certificate messages, so fuzz_wire starts inside both bodies' decoders. With
+ * QC_WIRE_WRITE_SEEDS=<dir> the seeds are written there first. */
+static void check_seed(const char *name, const pbft_msg_t *m) {
+    uint8_t *buf, *file;
+    size_t len, file_len;
+    assert_int_equal(wire_encode_consensus(m, NULL, 0, &buf, &len), QC_OK);
+    char path[512];
+    const char *dir = getenv("QC_WIRE_WRITE_SEEDS");
+    if (dir) {
+        snprintf(path, sizeof path, "%s/%s", dir, name);
+        assert_int_equal(qc_file_write_atomic(path, buf, len, 0644, false), QC_OK);
+    }
+    snprintf(path, sizeof path, "%s/%s", SEEDS_DIR, name);
+    assert_int_equal(qc_file_read(path, 1u << 20, &file, &file_len), QC_OK);
+    assert_int_equal(file_len, len);
+    assert_memory_equal(file, buf, len);
+    wire_msg_t out;
+    assert_int_equal(wire_decode(file, file_len, g_scratch, &out), QC_OK);
+    assert_int_equal(out.consensus.type, m->type);
+    wire_msg_free(&out);
+    free(file);
+    free(buf);
+}
+
+static void test_fuzz_seeds(void **state) {
+    (void)state;
+    pbft_commit_cert_t cert;
+    pbft_checkpoint_cert_t ck;
+    pbft_msg_t m = commit_cert_msg(&cert);
+    check_seed("commit_cert", &m);
+    m = checkpoint_cert_msg(&ck);
+    check_seed("checkpoint_cert", &m);
+}
+
 static int setup(void **state) {
     (void)state;
     g_scratch = calloc(1, sizeof *g_scratch);
@@ -374,10 +631,13 @@ int main(void) {
         cmocka_unit_test(test_small_messages_and_attached_block),
         cmocka_unit_test(test_view_change_and_new_view_at_max),
         cmocka_unit_test(test_commit_cert_message),
+        cmocka_unit_test(test_checkpoint_cert_message),
         cmocka_unit_test(test_other_kinds),
         cmocka_unit_test(test_malformed_refused),
         cmocka_unit_test(test_note_sig),
         cmocka_unit_test(test_stmt_signatures_make_block_certificates),
+        cmocka_unit_test(test_verify_by_epoch),
+        cmocka_unit_test(test_fuzz_seeds),
     };
     return cmocka_run_group_tests_name("wire", tests, setup, teardown);
 }

@@ -2,14 +2,15 @@
  * that follow it.
  *
  * Three validators with fixed keys and fixed ephemeral seeds, so runs are reproducible. Input
- * byte 0 picks our side: even = validator 1 as responder, odd = validator 0 initiating to 1.
- * Then come the peer's HELLO (102 bytes), its AUTH (88 bytes), and stream bytes for the frame
- * decoder.
+ * byte 0 picks our side: even = validator 1 as responder (dialled by 0, or knocked at by 2),
+ * odd = validator 0 initiating to 1. Then come the peer's HELLO (102 bytes), its AUTH (88
+ * bytes), and stream bytes for the frame decoder.
  *
  * Oracle: the handshake completes only when an independent check agrees - the peer's HELLO
- * names the chain and the right key, and its signature verifies under that key over
- * QC_CTX_HANDSHAKE || 0 || the transcript rebuilt here from the raw bytes - and every failure
- * carries a reason. A forged byte can never complete it; the seeds hold honest handshakes so
+ * names the chain and a key it may use (the dialled one; as responder 0's or, for a knock,
+ * 2's), and its signature verifies under that key over QC_CTX_HANDSHAKE || 0 || the transcript
+ * rebuilt here from the raw bytes - the peer and the knock flag are the ones that key implies,
+ * and every failure carries a reason. A forged byte can never complete it; the seeds hold honest handshakes so
  * that the fuzzer also explores the frame decoder behind a completed one.
  *
  * Seeds: tests/fuzz/corpus/handshake/ (run this binary with NET_FUZZ_WRITE_SEEDS=<dir>). */
@@ -80,13 +81,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     if (size < 1 + NET_HELLO_BYTES + NET_AUTH_BYTES) return 0;
     rc = net_hs_on_auth(&hs, auth);
+    if (!initiator && memcmp(hello + 38, pk[2].b, 32) == 0) peer = 2; /* a knock */
     bool genuine = peer_is_genuine(&hs, hello, auth, peer);
     if ((rc == QC_OK) != genuine) abort();
     if (rc != QC_OK) {
         if (hs.state != NET_HS_FAILED || hs.fail == NET_FAIL_NONE) abort();
         return 0;
     }
-    if (hs.peer != peer) abort();
+    if (hs.peer != peer || hs.knock != (!initiator && peer > self)) abort();
     net_rx_t rx;
     net_rx_init(&rx, &hs.rx, 1000);
     size_t off = 1 + NET_HELLO_BYTES + NET_AUTH_BYTES;
@@ -103,9 +105,10 @@ static void write_seed(const char *dir, const char *name, const uint8_t *b, size
     if (f == NULL || fwrite(b, 1, n, f) != n || fclose(f) != 0) abort();
 }
 
-/* An honest peer's bytes against our fixed ephemeral key, then a few frames. */
-static size_t honest(bool we_initiate, uint8_t *out) {
-    uint32_t self = we_initiate ? 0 : 1, peer = we_initiate ? 1 : 0;
+/* An honest peer's bytes against our fixed ephemeral key, then a few frames. We initiate as 0
+ * to 1, or respond as 1 to `peer` (0 dials, 2 knocks). */
+static size_t honest(bool we_initiate, uint32_t peer, uint8_t *out) {
+    uint32_t self = we_initiate ? 0 : 1;
     net_hs_t us, them;
     uint8_t our_hello[NET_HELLO_BYTES], our_auth[NET_AUTH_BYTES];
     out[0] = we_initiate ? 1 : 0;
@@ -129,11 +132,13 @@ static size_t honest(bool we_initiate, uint8_t *out) {
 
 static void write_seeds(const char *dir) {
     uint8_t buf[1024];
-    size_t n = honest(false, buf);
+    size_t n = honest(false, 2, buf);
+    write_seed(dir, "peer_knocks", buf, n);
+    n = honest(false, 0, buf);
     write_seed(dir, "peer_initiates", buf, n);
     buf[1 + NET_HELLO_BYTES + 5] ^= 1; /* one bit of the signature */
     write_seed(dir, "bad_signature", buf, n);
-    n = honest(true, buf);
+    n = honest(true, 1, buf);
     write_seed(dir, "peer_responds", buf, n);
     buf[1 + 6] ^= 1; /* the chain binding */
     write_seed(dir, "wrong_chain", buf, n);
