@@ -950,13 +950,16 @@ int pbft_transfer_done(pbft_t *p, uint64_t height, const qc_hash_t *digest) {
     if (height != p->fetch.target.height || !hash_eq(digest, &p->fetch.target.digest))
         return QC_ERR_INVALID;
     p->transferring = false;
-    if (height > p->exec_height) {
+    /* Execution may have passed the target meanwhile (the blocks came by COMMITs): then the
+     * checkpoint was taken when it was applied, and its log may be gone already. */
+    bool advanced = height > p->exec_height;
+    if (advanced) {
         p->exec_height = p->applied_height = height;
         p->exec_digest = *digest;
         p->idle_ticks = 0;
         if (p->propose_next <= height) p->propose_next = height + 1;
     }
-    if (height % p->cfg.checkpoint_interval == 0) checkpoint_applied(p, height);
+    if (advanced && height % p->cfg.checkpoint_interval == 0) checkpoint_applied(p, height);
     if (p->stable.height > p->exec_height) pbft_request_transfer(p, &p->stable); /* moved on */
     pbft_advance(p);
     return QC_OK;
@@ -1042,7 +1045,8 @@ static void send_heartbeat(pbft_t *p) {
 /* Whether the view timer may run: a quorum is reachable and neither the host nor the core is
  * catching up (a state transfer waits on this replica's own fetching, not on the primary). */
 bool pbft_timer_may_run(const pbft_t *p) {
-    return !p->catching_up && !p->transferring && (int)p->peers_up + 1 >= p->q;
+    bool fetching = p->transferring && p->exec_height < p->fetch.target.height;
+    return !p->catching_up && !fetching && (int)p->peers_up + 1 >= p->q;
 }
 
 int pbft_tick(pbft_t *p) {

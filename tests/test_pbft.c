@@ -867,9 +867,34 @@ static void test_held_vote_leaves_on_next_tick(void **state) {
     pbft_outbox_clear(p);
 }
 
+/* A replica asks for blocks up to a checkpoint f+1 peers report beyond its window, and then
+ * gets there by COMMITs before the transfer ends (the 1,000,000-seed sweep's seed 532773). The
+ * late completion changes nothing: that checkpoint was taken when it was applied, and its log
+ * may be gone. */
+static void test_transfer_done_after_execution_passed_it(void **state) {
+    (void)state;
+    start(4);
+    commit_blocks(13); /* stable checkpoint 12, executed 13 */
+    pbft_t *p = C.node[3].core;
+    assert_int_equal(pbft_exec_height(p), 13);
+    assert_true(pbft_stable_height(p) >= 8);
+    p->transferring = true; /* the request it made when it was behind */
+    memset(&p->fetch, 0, sizeof p->fetch);
+    p->fetch.from_height = 2;
+    p->fetch.target.height = 4;
+    p->fetch.target.digest = C.node[3].ledger[4];
+    assert_int_equal(pbft_transfer_done(p, 4, &C.node[3].ledger[4]), QC_OK);
+    assert_int_equal(pbft_exec_height(p), 13);
+    assert_int_equal(pbft_transfer_done(p, 4, &C.node[3].ledger[4]), QC_ERR_STATE);
+    pc_drain(&C, 3);
+    commit_blocks(3); /* and it goes on voting */
+    assert_int_equal(C.node[3].height, 16);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_held_vote_leaves_on_next_tick, teardown),
+        cmocka_unit_test_teardown(test_transfer_done_after_execution_passed_it, teardown),
         cmocka_unit_test(test_quorum_4_to_16),
         cmocka_unit_test(test_config_checks),
         cmocka_unit_test_teardown(test_normal_case_and_certificates, teardown),
