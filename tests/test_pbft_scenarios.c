@@ -195,6 +195,56 @@ static void test_epoch_switch(void **state) {
     assert_true(r.min_height >= 14);
 }
 
+/* Two scripted validator-set changes (sim_add_epoch_change): block 6 adds replica 4 from
+ * checkpoint 8 on, block 14 removes it again from checkpoint 16 on; it stops there idle, and
+ * the four others go on in epoch 2. */
+static void test_epoch_grow_then_shrink(void **state) {
+    (void)state;
+    sim_opts_t o;
+    sim_result_t r;
+    quiet(&o, 4);
+    sim_add_epoch_change(&o, 6, +1);
+    sim_add_epoch_change(&o, 14, -1);
+    o.live_blocks = 10;
+    run_golden("epoch_grow_shrink", &o, &r);
+    assert_int_equal(r.epoch_grows, 1);
+    assert_int_equal(r.epoch_shrinks, 1);
+    assert_int_equal(r.epoch_switches, 4 + 5); /* r0..r3 into epoch 1, then r0..r4 into 2 */
+    assert_true(r.min_height >= 20);           /* replica 4, idle at 16, is not counted */
+}
+
+static void test_epoch_grow_twice(void **state) {
+    (void)state;
+    sim_opts_t o;
+    sim_result_t r;
+    quiet(&o, 4);
+    sim_add_epoch_change(&o, 6, +1);  /* n = 5 from checkpoint 8 */
+    sim_add_epoch_change(&o, 13, +1); /* n = 6 from checkpoint 16 */
+    o.live_blocks = 10;
+    run_golden("epoch_grow_twice", &o, &r);
+    assert_int_equal(r.epoch_grows, 2);
+    assert_int_equal(r.epoch_switches, 4 + 5);
+    assert_true(r.min_height >= 20);
+}
+
+/* Replica 3 is cut off before block 6 (which adds replica 4) and across the switch at 8: it
+ * crosses through the old epoch's final checkpoint, a state transfer that carries block 6, and
+ * the pbft_set_next_epoch call the host makes for it inside that transfer. */
+static void test_epoch_decided_inside_transfer(void **state) {
+    (void)state;
+    sim_opts_t o;
+    sim_result_t r;
+    quiet(&o, 4);
+    o.fault_ticks = 200;
+    sim_add_epoch_change(&o, 6, +1);
+    sim_add_event(&o, 10, SIM_EV_PARTITION, 0, 1u << 3);
+    sim_add_event(&o, 120, SIM_EV_HEAL, 0, 0);
+    o.live_blocks = 6;
+    run_golden("epoch_inside_transfer", &o, &r);
+    assert_true(r.xfer_deciding >= 1);
+    assert_int_equal(r.epoch_switches, 4);
+}
+
 /* The agreement violation found in review (issue 8), n = 4, replica 1 Byzantine (adaptive):
  * replica 0 commits block d at h=1 in view 0 but the COMMITs reach nobody else; the view
  * changes to 1 and replica 1's NEW-VIEW re-proposes d; replicas 2 and 3 crash while entering
@@ -324,6 +374,9 @@ int main(void) {
         cmocka_unit_test(test_state_transfer_after_partition),
         cmocka_unit_test(test_bad_new_view),
         cmocka_unit_test(test_epoch_switch),
+        cmocka_unit_test(test_epoch_grow_then_shrink),
+        cmocka_unit_test(test_epoch_grow_twice),
+        cmocka_unit_test(test_epoch_decided_inside_transfer),
         cmocka_unit_test(test_crash_in_view_change),
         cmocka_unit_test(test_crash_in_view_change_every_prefix),
         cmocka_unit_test(test_crash_at_every_record_boundary),

@@ -178,12 +178,15 @@ void sim_describe(const sim_opts_t *o, char *buf, size_t len) {
             sep = ",";
         }
     if (off < (int)len)
-        snprintf(buf + off, len - off,
-                 "] loss=%u%% dup=%u%% delay=%u..%u K=%u L=%u pipeline=%u faults=%llu "
-                 "events=%d backlog=%d",
-                 o->loss_permille / 10, o->dup_permille / 10, o->delay_min, o->delay_max,
-                 o->core.checkpoint_interval, o->core.window, o->core.pipeline_max,
-                 (unsigned long long)o->fault_ticks, o->event_count, o->backlog);
+        off += snprintf(buf + off, len - off,
+                        "] loss=%u%% dup=%u%% delay=%u..%u K=%u L=%u pipeline=%u faults=%llu "
+                        "events=%d backlog=%d",
+                        o->loss_permille / 10, o->dup_permille / 10, o->delay_min, o->delay_max,
+                        o->core.checkpoint_interval, o->core.window, o->core.pipeline_max,
+                        (unsigned long long)o->fault_ticks, o->event_count, o->backlog);
+    for (int i = 0; i < o->epoch_count && off < (int)len; i++) /* e.g. "epochs=+1@6,-1@14" */
+        off += snprintf(buf + off, len - off, "%s%+d@%llu", i ? "," : " epochs=",
+                        o->epochs[i].delta, (unsigned long long)o->epochs[i].height);
 }
 
 /* ---------------------------------------------------------------- setup */
@@ -241,12 +244,13 @@ static void setup(sim_t *s) {
             node_setup(s, s->node_count, (uint16_t)i, SIM_BYZ_TWIN, 1);
             s->nodes[s->node_count++].exists = true;
         }
-    s->joiner = -1;
-    if (s->o.epoch_at) {
-        s->epoch1 = (pbft_epoch_t){.epoch = 1, .n = (uint16_t)(s->n + 1)};
-        s->joiner = s->node_count;
-        node_setup(s, s->node_count++, (uint16_t)s->n, SIM_BYZ_NONE, 0);
-    }
+    sim_epochs_init(s);
+    for (int e = 1; e <= s->epoch_count; e++) /* each joiner: the next index, exists later */
+        if (s->epoch_n[e] > s->epoch_n[e - 1]) {
+            QC_ASSERT(s->node_count < SIM_NODES_MAX);
+            s->joiner[e] = s->node_count;
+            node_setup(s, s->node_count++, (uint16_t)(s->epoch_n[e] - 1), SIM_BYZ_NONE, 0);
+        }
     for (int i = 0; i < s->node_count; i++) {
         sim_node_t *nd = &s->nodes[i];
         if (!nd->exists) continue;
@@ -467,7 +471,8 @@ static void collect(sim_t *s) {
         r->transfers += st->transfers;
         r->checkpoints += st->checkpoints;
         r->gc_slots += st->gc_slots;
-        if (nd->ledger_height < r->min_height) r->min_height = nd->ledger_height;
+        if (nd->ledger_height < r->min_height && !sim_epoch_removed(s, nd))
+            r->min_height = nd->ledger_height; /* a replica that left stopped there */
         if (nd->ledger_height > r->max_height) r->max_height = nd->ledger_height;
     }
     if (r->min_height == UINT64_MAX) r->min_height = 0;
@@ -475,6 +480,9 @@ static void collect(sim_t *s) {
 
 int sim_run(const sim_opts_t *o, sim_result_t *r) {
     QC_ASSERT(o->n >= 4 && o->n <= SIM_IDENT_MAX - 1 && o->n <= PBFT_N_MAX);
+    const char *bad_epochs = sim_epochs_problem(o);
+    if (bad_epochs) fprintf(stderr, "sim_run: epochs: %s\n", bad_epochs);
+    QC_ASSERT(bad_epochs == NULL);
     sim_t *s = calloc(1, sizeof *s);
     QC_ASSERT(s != NULL);
     memset(r, 0, sizeof *r);
@@ -523,6 +531,9 @@ static void sweep_count(sim_sweep_t *st, const sim_opts_t *o, const sim_result_t
     st->record_crashes += r->record_crashes;
     st->adaptive_attacks += r->adaptive_attacks;
     if (r->held_max_ticks > st->held_max_ticks) st->held_max_ticks = r->held_max_ticks;
+    st->epoch_grows += r->epoch_grows;
+    st->epoch_shrinks += r->epoch_shrinks;
+    st->xfer_deciding += r->xfer_deciding;
 }
 
 uint64_t sim_sweep(uint64_t from, uint64_t count, FILE *out, sim_sweep_t *st) {
@@ -551,7 +562,7 @@ uint64_t sim_sweep(uint64_t from, uint64_t count, FILE *out, sim_sweep_t *st) {
             "7:%llu 9:%llu 10:%llu; %llu blocks, %llu view changes, %llu transfers, %llu "
             "crashes (%llu inside an outbox), %llu partitions; %llu adaptive attacks; dropped "
             "%llu bad signatures, %llu bad VIEW-CHANGEs, %llu bad NEW-VIEWs; longest held vote "
-            "%llu ticks\n", (unsigned long long)count, (unsigned long long)from,
+            "%llu ticks", (unsigned long long)count, (unsigned long long)from,
             (unsigned long long)(from + count - 1), st->secs, (unsigned long long)st->failed,
             (unsigned long long)st->by_n[4], (unsigned long long)st->by_n[5],
             (unsigned long long)st->by_n[7], (unsigned long long)st->by_n[9],
@@ -561,5 +572,8 @@ uint64_t sim_sweep(uint64_t from, uint64_t count, FILE *out, sim_sweep_t *st) {
             (unsigned long long)st->partitions, (unsigned long long)st->adaptive_attacks,
             (unsigned long long)st->bad_sig, (unsigned long long)st->bad_view_change,
             (unsigned long long)st->bad_new_view, (unsigned long long)st->held_max_ticks);
+    fprintf(out, "; epochs: %llu grown, %llu shrunk, %llu decided inside a transfer\n",
+            (unsigned long long)st->epoch_grows, (unsigned long long)st->epoch_shrinks,
+            (unsigned long long)st->xfer_deciding);
     return st->failed;
 }
