@@ -155,16 +155,22 @@ static void test_crash_between_prepare_and_commit(void **state) {
     assert_int_equal(r.new_views, 0); /* the others never changed view */
 }
 
+/* n = 4, K = 2, L = 4: replica 3 is cut off from t=10 to t=120, long enough to need a state
+ * transfer. */
+static void cut_off_replica_3(sim_opts_t *o) {
+    quiet(o, 4);
+    o->core.checkpoint_interval = 2;
+    o->core.window = 4;
+    o->fault_ticks = 200;
+    sim_add_event(o, 10, SIM_EV_PARTITION, 0, 1u << 3);
+    sim_add_event(o, 120, SIM_EV_HEAL, 0, 0);
+}
+
 static void test_state_transfer_after_partition(void **state) {
     (void)state;
     sim_opts_t o;
     sim_result_t r;
-    quiet(&o, 4);
-    o.core.checkpoint_interval = 2;
-    o.core.window = 4;
-    o.fault_ticks = 200;
-    sim_add_event(&o, 10, SIM_EV_PARTITION, 0, 1u << 3);
-    sim_add_event(&o, 120, SIM_EV_HEAL, 0, 0);
+    cut_off_replica_3(&o);
     run_golden("state_transfer_partition", &o, &r);
     assert_true(r.transfers >= 1);
     assert_int_equal(r.new_views, 0); /* the isolated replica alone cannot move the view */
@@ -243,6 +249,20 @@ static void test_epoch_decided_inside_transfer(void **state) {
     run_golden("epoch_inside_transfer", &o, &r);
     assert_true(r.xfer_deciding >= 1);
     assert_int_equal(r.epoch_switches, 4);
+}
+
+/* Replica 3, cut off, must state-transfer; it asks replica 0 first, a Byzantine source that
+ * serves a corrupted batch. It refuses the batch, fetches from replica 1, and ends correct. */
+static void test_byzantine_transfer_source(void **state) {
+    (void)state;
+    sim_opts_t o;
+    sim_result_t r;
+    cut_off_replica_3(&o);
+    o.byz[0] = SIM_BYZ_FORGE;
+    run_golden("byzantine_transfer_source", &o, &r);
+    assert_true(r.transfers >= 1);
+    assert_true(r.xfer_lies >= 1);
+    assert_true(r.xfer_refused >= 1);
 }
 
 /* The agreement violation found in review (issue 8), n = 4, replica 1 Byzantine (adaptive):
@@ -377,6 +397,7 @@ int main(void) {
         cmocka_unit_test(test_epoch_grow_then_shrink),
         cmocka_unit_test(test_epoch_grow_twice),
         cmocka_unit_test(test_epoch_decided_inside_transfer),
+        cmocka_unit_test(test_byzantine_transfer_source),
         cmocka_unit_test(test_crash_in_view_change),
         cmocka_unit_test(test_crash_in_view_change_every_prefix),
         cmocka_unit_test(test_crash_at_every_record_boundary),

@@ -31,6 +31,7 @@ static void test_many_seeds(void **state) {
         assert_true(st.record_crashes > 0 && st.adaptive_attacks > 0);
         assert_true(st.partitions > 0 && st.lossy > 0 && st.bad_sig > 0);
         assert_true(st.bad_new_view > 0 && st.bad_view_change > 0);
+        assert_true(st.xfer_lies > 0 && st.xfer_refused > 0); /* Byzantine transfer sources */
     }
 }
 

@@ -191,6 +191,7 @@ void sim_describe(const sim_opts_t *o, char *buf, size_t len) {
 
 /* ---------------------------------------------------------------- setup */
 static pbft_t *core_pool[SIM_NODES_MAX]; /* reused across runs: no page faults per seed */
+static pbft_commit_cert_t *cert_pool[SIM_NODES_MAX]; /* the same; read only below ledger */
 
 static void node_setup(sim_t *s, int idx, uint16_t ident, sim_byz_t byz, int side) {
     sim_node_t *nd = &s->nodes[idx];
@@ -201,11 +202,13 @@ static void node_setup(sim_t *s, int idx, uint16_t ident, sim_byz_t byz, int sid
     nd->side = side;
     if (!core_pool[idx]) core_pool[idx] = malloc(sizeof(pbft_t));
     nd->core = core_pool[idx];
+    if (!cert_pool[idx]) cert_pool[idx] = malloc(SIM_HEIGHT_MAX * sizeof(pbft_commit_cert_t));
+    nd->certs = cert_pool[idx];
     nd->ledger = calloc(SIM_HEIGHT_MAX, sizeof(qc_hash_t));
     nd->vals = malloc(SIM_VALS_MAX * sizeof *nd->vals);
     nd->disk.pending = malloc(SIM_PENDING_MAX * sizeof *nd->disk.pending);
     nd->future = malloc(SIM_FUTURE_MAX * sizeof *nd->future);
-    QC_ASSERT(nd->core && nd->ledger && nd->vals && nd->disk.pending && nd->future);
+    QC_ASSERT(nd->core && nd->certs && nd->ledger && nd->vals && nd->disk.pending && nd->future);
     nd->ledger[0] = s->genesis;
     nd->cfg = s->o.core;
     nd->cfg.epoch.epoch = 0;
@@ -534,6 +537,8 @@ static void sweep_count(sim_sweep_t *st, const sim_opts_t *o, const sim_result_t
     st->epoch_grows += r->epoch_grows;
     st->epoch_shrinks += r->epoch_shrinks;
     st->xfer_deciding += r->xfer_deciding;
+    st->xfer_lies += r->xfer_lies;
+    st->xfer_refused += r->xfer_refused;
 }
 
 uint64_t sim_sweep(uint64_t from, uint64_t count, FILE *out, sim_sweep_t *st) {
@@ -572,8 +577,10 @@ uint64_t sim_sweep(uint64_t from, uint64_t count, FILE *out, sim_sweep_t *st) {
             (unsigned long long)st->partitions, (unsigned long long)st->adaptive_attacks,
             (unsigned long long)st->bad_sig, (unsigned long long)st->bad_view_change,
             (unsigned long long)st->bad_new_view, (unsigned long long)st->held_max_ticks);
-    fprintf(out, "; epochs: %llu grown, %llu shrunk, %llu decided inside a transfer\n",
+    fprintf(out, "; epochs: %llu grown, %llu shrunk, %llu decided inside a transfer; "
+            "transfers: %llu Byzantine batches, %llu refused\n",
             (unsigned long long)st->epoch_grows, (unsigned long long)st->epoch_shrinks,
-            (unsigned long long)st->xfer_deciding);
+            (unsigned long long)st->xfer_deciding, (unsigned long long)st->xfer_lies,
+            (unsigned long long)st->xfer_refused);
     return st->failed;
 }

@@ -144,6 +144,9 @@ typedef struct {
     uint64_t epoch_grows, epoch_shrinks; /* scheduled changes some honest replica switched to */
     uint64_t xfer_deciding;              /* deciding blocks that reached a replica inside a
                                             state transfer (pbft_set_next_epoch called there) */
+    uint64_t xfer_lies;                  /* state-transfer batches a Byzantine source corrupted */
+    uint64_t xfer_refused;               /* batches a replica's checks refused (it retries
+                                            from another source) */
 } sim_result_t;
 
 /* Appends a scripted event to o (ignored beyond SIM_EVENTS_MAX); keep them in time order. */
@@ -168,7 +171,7 @@ typedef struct {
     uint64_t seeds, failed, blocks, view_changes, transfers, crashes, partitions, lossy;
     uint64_t bad_sig, bad_view_change, bad_new_view;
     uint64_t record_crashes, adaptive_attacks, held_max_ticks;
-    uint64_t epoch_grows, epoch_shrinks, xfer_deciding;
+    uint64_t epoch_grows, epoch_shrinks, xfer_deciding, xfer_lies, xfer_refused;
     uint64_t by_n[PBFT_N_MAX + 1];
     uint64_t by_byz[SIM_BYZ_KINDS];
     double secs;

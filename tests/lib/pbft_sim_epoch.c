@@ -124,7 +124,7 @@ int sim_epoch_decide(sim_t *s, sim_node_t *nd, uint64_t decided_height) {
     return pbft_set_next_epoch(nd->core, decided_height, &next);
 }
 
-/* A joiner starts in its epoch from a replica's ledger up to the base, as
+/* A joiner starts in its epoch from a replica's ledger (and certificates) up to the base, as
  * a new validator would sync before it takes part. */
 static void start_joiner(sim_t *s, const sim_node_t *src, const pbft_epoch_t *ep) {
     int idx = ep->epoch <= (uint64_t)s->epoch_count ? s->joiner[ep->epoch] : -1;
@@ -132,6 +132,7 @@ static void start_joiner(sim_t *s, const sim_node_t *src, const pbft_epoch_t *ep
     sim_node_t *j = &s->nodes[idx];
     j->ledger_height = ep->base_height;
     memcpy(j->ledger, src->ledger, (ep->base_height + 1) * sizeof *j->ledger);
+    memcpy(j->certs, src->certs, (ep->base_height + 1) * sizeof *j->certs);
     j->cfg.epoch = *ep;
     j->cfg.epoch.self = j->ident;
     QC_ASSERT(pbft_init(j->core, &j->cfg) == QC_OK);

@@ -69,12 +69,15 @@ typedef struct {
     pbft_config_t cfg;
     sim_disk_t disk;
     qc_hash_t *ledger;                  /* ledger[h]: committed digest, ledger[0] genesis */
+    pbft_commit_cert_t *certs;          /* certs[h]: its commit certificate (h >= 1), served
+                                           to replicas that state-transfer */
     uint64_t ledger_height;
     sim_val_t *vals;
     size_t val_count;
     bool xfer;
     uint64_t xfer_due;
     pbft_checkpoint_cert_t xfer_target;
+    uint32_t xfer_suspects;             /* node indices whose batch was refused or never came */
     uint64_t next_prop;
     uint64_t restart_at;
     uint64_t crash_prepared_h, crash_prepared_down;
@@ -170,6 +173,9 @@ int sim_epoch_decide(sim_t *s, sim_node_t *nd, uint64_t decided_height);
 void sim_epoch_switched(sim_t *s, sim_node_t *nd, const pbft_epoch_switch_t *sw);
 int sim_epoch_restore(sim_t *s, sim_node_t *nd, const pbft_persist_t *recs, size_t count);
 bool sim_epoch_removed(const sim_t *s, const sim_node_t *nd); /* left the validator set */
+
+/* pbft_sim_xfer.c: state transfer from a chosen source, which may be Byzantine */
+void sim_xfer_finish(sim_t *s, sim_node_t *nd);
 
 /* pbft_sim_byz.c */
 /* Sends m as nd's Byzantine behaviour dictates; false: send it unchanged. */

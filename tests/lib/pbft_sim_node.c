@@ -292,6 +292,7 @@ static void app_commit(sim_t *s, sim_node_t *nd, const pbft_committed_t *c) {
     if (c->cert.height != nd->ledger_height + 1 || nd->ledger_height + 1 >= SIM_HEIGHT_MAX)
         return;
     nd->ledger[++nd->ledger_height] = c->cert.digest;
+    nd->certs[nd->ledger_height] = c->cert;
     sim_trace(s, 1, "r%d commit h=%llu v=%llu d=%s", nd->idx,
               (unsigned long long)c->cert.height, (unsigned long long)c->cert.view,
               sim_hex(&c->cert.digest, hx));
@@ -509,46 +510,6 @@ static void answer_validations(sim_t *s, sim_node_t *nd) {
     }
 }
 
-static void finish_transfer(sim_t *s, sim_node_t *nd) {
-    const pbft_checkpoint_cert_t *t = &nd->xfer_target;
-    const sim_node_t *src = NULL;
-    for (int i = 0; i < s->node_count && !src; i++) {
-        const sim_node_t *o = &s->nodes[i];
-        if (o != nd && o->exists && o->up && sim_honest(o) && o->ledger_height >= t->height &&
-            !((s->cut_in[nd->ident] >> o->ident) & 1))
-            src = o;
-    }
-    if (!src) { /* nobody reachable has the blocks yet */
-        nd->xfer_due = s->now + 10;
-        return;
-    }
-    if (memcmp(src->ledger[t->height].b, t->digest.b, 32) != 0) {
-        sim_fail(s, "r%d state transfer: stable checkpoint h=%llu names a block that r%d did not"
-                 " commit", nd->idx, (unsigned long long)t->height, src->idx);
-        return;
-    }
-    uint64_t from = nd->ledger_height;
-    for (uint64_t h = nd->ledger_height + 1; h <= t->height; h++) {
-        if (sim_honest(nd)) sim_check_transfer(s, nd, h, &src->ledger[h]);
-        nd->ledger[h] = src->ledger[h];
-    }
-    if (t->height > nd->ledger_height) nd->ledger_height = t->height;
-    nd->xfer = false;
-    sim_trace(s, 1, "r%d transfer done h=%llu from r%d", nd->idx, (unsigned long long)t->height,
-              src->idx);
-    uint64_t decided = sim_epoch_decided_in(s, pbft_epoch_number(nd->core), from, t->height);
-    if (decided) { /* pbft.h: the call comes while the transfer that carries the block runs */
-        s->r->xfer_deciding++;
-        int rc = sim_epoch_decide(s, nd, decided);
-        if (rc != QC_OK)
-            sim_fail(s, "r%d pbft_set_next_epoch(%llu) in a transfer: %s", nd->idx,
-                     (unsigned long long)decided, qc_strerror(rc));
-    }
-    int rc = pbft_transfer_done(nd->core, t->height, &t->digest);
-    if (rc != QC_OK) sim_fail(s, "r%d pbft_transfer_done: %s", nd->idx, qc_strerror(rc));
-    sim_drain(s, nd);
-}
-
 static void propose(sim_t *s, sim_node_t *nd) {
     if (s->now < nd->next_prop) return;
     if (!s->o.backlog && (s->now / 150) % 2 == 1) return; /* idle spells: heartbeats only */
@@ -569,6 +530,6 @@ void sim_node_work(sim_t *s, sim_node_t *nd) {
     if (nd->disk.pending_count && nd->disk.pending[0].due <= s->now) sim_drain(s, nd);
     if (!nd->up) return;
     answer_validations(s, nd);
-    if (nd->up && nd->xfer && s->now >= nd->xfer_due) finish_transfer(s, nd);
+    if (nd->up && nd->xfer && s->now >= nd->xfer_due) sim_xfer_finish(s, nd);
     if (nd->up) propose(s, nd);
 }
