@@ -217,6 +217,7 @@ static void test_epoch_grow_then_shrink(void **state) {
     assert_int_equal(r.epoch_shrinks, 1);
     assert_int_equal(r.epoch_switches, 4 + 5); /* r0..r3 into epoch 1, then r0..r4 into 2 */
     assert_true(r.min_height >= 20);           /* replica 4, idle at 16, is not counted */
+    assert_int_equal(r.epoch_catch_ups, 0);
 }
 
 static void test_epoch_grow_twice(void **state) {
@@ -249,6 +250,29 @@ static void test_epoch_decided_inside_transfer(void **state) {
     run_golden("epoch_inside_transfer", &o, &r);
     assert_true(r.xfer_deciding >= 1);
     assert_int_equal(r.epoch_switches, 4);
+    assert_int_equal(r.epoch_catch_ups, 0);
+}
+
+/* Replicas 2 and 3 lose every COMMIT and COMMIT-CERT of heights up to the switch while faults
+ * last, though their own COMMITs help the others commit: replicas 0 and 1 apply checkpoint 8
+ * and switch, and epoch 0's final checkpoint never gets its 3 signatures. The core alone stays
+ * stuck there (o.no_epoch_catch_up: a liveness failure, docs/CONSENSUS.md §7); the hosts sync
+ * the ledger to the switch and restart their cores in epoch 1. */
+static void test_epoch_catch_up(void **state) {
+    (void)state;
+    sim_opts_t o;
+    sim_result_t r;
+    quiet(&o, 4);
+    o.fault_ticks = 150;
+    sim_add_epoch_change(&o, 6, +1);
+    for (int i = 0; i < 2; i++)
+        o.drops[o.drop_count++] = (sim_drop_t){
+            .type = i ? PBFT_MSG_COMMIT_CERT : PBFT_MSG_COMMIT, .view = UINT64_MAX,
+            .height_max = 8, .to_mask = 0xc};
+    o.live_blocks = 6;
+    run_golden("epoch_catch_up", &o, &r);
+    assert_int_equal(r.epoch_catch_ups, 2);
+    assert_true(r.min_height >= 14);
 }
 
 /* Replica 3, cut off, must state-transfer; it asks replica 0 first, a Byzantine source that
@@ -397,6 +421,7 @@ int main(void) {
         cmocka_unit_test(test_epoch_grow_then_shrink),
         cmocka_unit_test(test_epoch_grow_twice),
         cmocka_unit_test(test_epoch_decided_inside_transfer),
+        cmocka_unit_test(test_epoch_catch_up),
         cmocka_unit_test(test_byzantine_transfer_source),
         cmocka_unit_test(test_crash_in_view_change),
         cmocka_unit_test(test_crash_in_view_change_every_prefix),

@@ -129,6 +129,25 @@ static void random_events(sim_opts_t *o, uint64_t *st) {
     sort_events(o);
 }
 
+/* In 1 of 4 seeds, up to SIM_EPOCHS_MAX validator-set changes: the first decided by a block
+ * that most runs reach during the fault phase, each next one 1..2K blocks beyond the previous
+ * switch. A change that would break a rule of sim_epochs_problem() takes the other direction,
+ * or ends the schedule. */
+static void random_epochs(sim_opts_t *o, uint64_t *st) {
+    if (PICK(st, 4) != 0) return;
+    uint64_t k = o->core.checkpoint_interval, h = 2 + PICK(st, 24);
+    for (int i = 1 + (int)PICK(st, SIM_EPOCHS_MAX); i > 0; i--) {
+        int delta = PICK(st, 2) ? +1 : -1;
+        sim_add_epoch_change(o, h, delta);
+        if (sim_epochs_problem(o)) o->epochs[o->epoch_count - 1].delta = -delta;
+        if (sim_epochs_problem(o)) {
+            o->epoch_count--;
+            return;
+        }
+        h = (h + k - 1) / k * k + 1 + PICK(st, 2 * k);
+    }
+}
+
 void sim_opts_from_seed(uint64_t seed, sim_opts_t *o) {
     static const int sizes[5] = {4, 5, 7, 9, 10};
     static const uint32_t loss[4] = {0, 10, 50, 150}, dup[3] = {0, 20, 100};
@@ -166,6 +185,7 @@ void sim_opts_from_seed(uint64_t seed, sim_opts_t *o) {
     o->live_ticks = 6000;
     o->random_faults = 1;
     random_events(o, &st);
+    random_epochs(o, &st);
 }
 
 void sim_describe(const sim_opts_t *o, char *buf, size_t len) {
@@ -539,6 +559,7 @@ static void sweep_count(sim_sweep_t *st, const sim_opts_t *o, const sim_result_t
     st->xfer_deciding += r->xfer_deciding;
     st->xfer_lies += r->xfer_lies;
     st->xfer_refused += r->xfer_refused;
+    st->epoch_catch_ups += r->epoch_catch_ups;
 }
 
 uint64_t sim_sweep(uint64_t from, uint64_t count, FILE *out, sim_sweep_t *st) {
@@ -577,10 +598,10 @@ uint64_t sim_sweep(uint64_t from, uint64_t count, FILE *out, sim_sweep_t *st) {
             (unsigned long long)st->partitions, (unsigned long long)st->adaptive_attacks,
             (unsigned long long)st->bad_sig, (unsigned long long)st->bad_view_change,
             (unsigned long long)st->bad_new_view, (unsigned long long)st->held_max_ticks);
-    fprintf(out, "; epochs: %llu grown, %llu shrunk, %llu decided inside a transfer; "
-            "transfers: %llu Byzantine batches, %llu refused\n",
+    fprintf(out, "; epochs: %llu grown, %llu shrunk, %llu decided inside a transfer, %llu "
+            "catch-ups; transfers: %llu Byzantine batches, %llu refused\n",
             (unsigned long long)st->epoch_grows, (unsigned long long)st->epoch_shrinks,
-            (unsigned long long)st->xfer_deciding, (unsigned long long)st->xfer_lies,
-            (unsigned long long)st->xfer_refused);
+            (unsigned long long)st->xfer_deciding, (unsigned long long)st->epoch_catch_ups,
+            (unsigned long long)st->xfer_lies, (unsigned long long)st->xfer_refused);
     return st->failed;
 }

@@ -110,8 +110,12 @@ typedef struct {
     uint64_t epoch_at;                   /* >0 and epoch_count == 0: the same as one change
                                             {epoch_at, +1} (the epoch_switch scenario) */
     int epoch_count;                     /* validator-set changes, in height order: scripts
-                                            use sim_add_epoch_change() */
+                                            use sim_add_epoch_change(); sim_opts_from_seed
+                                            draws up to SIM_EPOCHS_MAX in 1 of 4 seeds */
     sim_epoch_change_t epochs[SIM_EPOCHS_MAX];
+    bool no_epoch_catch_up;              /* hosts never sync past a switch on their own: only
+                                            the core's path (final checkpoint certificate, state
+                                            transfer) crosses it; shows where that one stalls */
     uint64_t propose_max_height;         /* >0: no proposals above it before the heal */
     int drop_count;
     sim_drop_t drops[SIM_DROPS_MAX];     /* scripted losses, fault phase only */
@@ -147,6 +151,9 @@ typedef struct {
     uint64_t xfer_lies;                  /* state-transfer batches a Byzantine source corrupted */
     uint64_t xfer_refused;               /* batches a replica's checks refused (it retries
                                             from another source) */
+    uint64_t epoch_catch_ups;            /* replicas left behind by a switch that synced the
+                                            ledger and restarted their core in the new epoch
+                                            (also counted in crashes) */
 } sim_result_t;
 
 /* Appends a scripted event to o (ignored beyond SIM_EVENTS_MAX); keep them in time order. */
@@ -172,6 +179,7 @@ typedef struct {
     uint64_t bad_sig, bad_view_change, bad_new_view;
     uint64_t record_crashes, adaptive_attacks, held_max_ticks;
     uint64_t epoch_grows, epoch_shrinks, xfer_deciding, xfer_lies, xfer_refused;
+    uint64_t epoch_catch_ups;
     uint64_t by_n[PBFT_N_MAX + 1];
     uint64_t by_byz[SIM_BYZ_KINDS];
     double secs;

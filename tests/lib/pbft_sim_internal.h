@@ -78,6 +78,8 @@ typedef struct {
     uint64_t xfer_due;
     pbft_checkpoint_cert_t xfer_target;
     uint32_t xfer_suspects;             /* node indices whose batch was refused or never came */
+    uint64_t behind_epoch;              /* catch-up: the core's epoch when later-epoch traffic */
+    uint64_t catch_up_due;              /* began to wait for it; 0: not behind */
     uint64_t next_prop;
     uint64_t restart_at;
     uint64_t crash_prepared_h, crash_prepared_down;
@@ -176,6 +178,9 @@ bool sim_epoch_removed(const sim_t *s, const sim_node_t *nd); /* left the valida
 
 /* pbft_sim_xfer.c: state transfer from a chosen source, which may be Byzantine */
 void sim_xfer_finish(sim_t *s, sim_node_t *nd);
+/* The node's catch-up across an epoch switch that its core cannot cross (docs/CONSENSUS.md
+ * §7): sync the ledger up to the switch, then restart the core in the new epoch. */
+void sim_xfer_catch_up(sim_t *s, sim_node_t *nd);
 
 /* pbft_sim_byz.c */
 /* Sends m as nd's Byzantine behaviour dictates; false: send it unchanged. */

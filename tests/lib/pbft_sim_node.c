@@ -531,5 +531,6 @@ void sim_node_work(sim_t *s, sim_node_t *nd) {
     if (!nd->up) return;
     answer_validations(s, nd);
     if (nd->up && nd->xfer && s->now >= nd->xfer_due) sim_xfer_finish(s, nd);
+    if (nd->up) sim_xfer_catch_up(s, nd);
     if (nd->up) propose(s, nd);
 }

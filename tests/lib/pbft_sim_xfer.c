@@ -13,6 +13,8 @@
 
 #define XFER_RETRY_TICKS 5  /* after a refused batch or a source that did not answer */
 #define XFER_WAIT_TICKS 10  /* nobody reachable holds the blocks yet */
+#define CATCH_UP_WAIT_TIMEOUTS 8 /* base view timeouts a host left behind by an epoch switch
+                                    gives its core to cross it before syncing on its own */
 
 typedef enum {
     LIE_DIGEST,       /* another block at one height, under the real certificate */
@@ -231,4 +233,46 @@ void sim_xfer_finish(sim_t *s, sim_node_t *nd) {
     batch_t b;
     if (fetch_from(s, nd, src, &b, t->height, &t->digest)) install(s, nd, &b, src);
     else nd->xfer_due = s->now + XFER_RETRY_TICKS;
+}
+
+/* The newest epoch among the messages nd buffered for later (0: none). */
+static uint64_t newest_future_epoch(const sim_node_t *nd) {
+    uint64_t newest = 0;
+    for (size_t i = 0; i < nd->future_count; i++)
+        if (nd->future[i].msg.epoch > newest) newest = nd->future[i].msg.epoch;
+    return newest;
+}
+
+/* Peers speak a later epoch, and the core, given CATCH_UP_WAIT_TIMEOUTS base timeouts, did not
+ * cross into it (e.g. too few old-epoch members signed its final checkpoint): the node syncs
+ * its ledger up to that epoch's base, every block checked by its certificate, and restarts its
+ * core there from its disk, as a node would after a crash. */
+void sim_xfer_catch_up(sim_t *s, sim_node_t *nd) {
+    if (s->o.no_epoch_catch_up) return;
+    uint64_t epoch = pbft_epoch_number(nd->core), newest = newest_future_epoch(nd);
+    if (newest > (uint64_t)s->epoch_count) newest = (uint64_t)s->epoch_count;
+    if (newest <= epoch) {
+        nd->catch_up_due = 0;
+        return;
+    }
+    if (!nd->catch_up_due || nd->behind_epoch != epoch) {
+        nd->behind_epoch = epoch;
+        nd->catch_up_due = s->now + CATCH_UP_WAIT_TIMEOUTS * s->o.core.view_timeout_ticks;
+        return;
+    }
+    if (s->now < nd->catch_up_due) return;
+    nd->catch_up_due = s->now + XFER_WAIT_TICKS; /* the next try, if this one fails */
+    uint64_t base = s->epoch_base[newest];
+    if (nd->ledger_height < base) {
+        sim_node_t *src = pick_source(s, nd, base);
+        batch_t b;
+        if (!src) nd->xfer_suspects = 0;
+        if (!src || !fetch_from(s, nd, src, &b, base, NULL)) return;
+        install_blocks(s, nd, &b);
+    }
+    sim_trace(s, 1, "r%d is behind epoch %llu: synced to h=%llu, restarts its core", nd->idx,
+              (unsigned long long)newest, (unsigned long long)nd->ledger_height);
+    s->r->epoch_catch_ups++;
+    sim_node_crash(s, nd);
+    sim_node_restart(s, nd);
 }
