@@ -5,7 +5,8 @@
  * Byzantine source lies: a forged block under a real certificate, a flipped signature, a
  * certificate of another epoch or with too few signers, a chain that does not link or that
  * ends at another digest. Lied blocks are registered as invalid, so a replica that installed
- * one would trip the validity checker. */
+ * one would trip the validity checker. The same fetch serves the node's catch-up across an
+ * epoch switch that its core cannot cross (sim_xfer_catch_up). */
 #include <stdlib.h>
 #include <string.h>
 
