@@ -155,16 +155,22 @@ static void test_crash_between_prepare_and_commit(void **state) {
     assert_int_equal(r.new_views, 0); /* the others never changed view */
 }
 
+/* n = 4, K = 2, L = 4: replica 3 is cut off from t=10 to t=120, long enough to need a state
+ * transfer. */
+static void cut_off_replica_3(sim_opts_t *o) {
+    quiet(o, 4);
+    o->core.checkpoint_interval = 2;
+    o->core.window = 4;
+    o->fault_ticks = 200;
+    sim_add_event(o, 10, SIM_EV_PARTITION, 0, 1u << 3);
+    sim_add_event(o, 120, SIM_EV_HEAL, 0, 0);
+}
+
 static void test_state_transfer_after_partition(void **state) {
     (void)state;
     sim_opts_t o;
     sim_result_t r;
-    quiet(&o, 4);
-    o.core.checkpoint_interval = 2;
-    o.core.window = 4;
-    o.fault_ticks = 200;
-    sim_add_event(&o, 10, SIM_EV_PARTITION, 0, 1u << 3);
-    sim_add_event(&o, 120, SIM_EV_HEAL, 0, 0);
+    cut_off_replica_3(&o);
     run_golden("state_transfer_partition", &o, &r);
     assert_true(r.transfers >= 1);
     assert_int_equal(r.new_views, 0); /* the isolated replica alone cannot move the view */
@@ -193,6 +199,94 @@ static void test_epoch_switch(void **state) {
     run_golden("epoch_switch", &o, &r);
     assert_int_equal(r.epoch_switches, 4);
     assert_true(r.min_height >= 14);
+}
+
+/* Two scripted validator-set changes (sim_add_epoch_change): block 6 adds replica 4 from
+ * checkpoint 8 on, block 14 removes it again from checkpoint 16 on; it stops there idle, and
+ * the four others go on in epoch 2. */
+static void test_epoch_grow_then_shrink(void **state) {
+    (void)state;
+    sim_opts_t o;
+    sim_result_t r;
+    quiet(&o, 4);
+    sim_add_epoch_change(&o, 6, +1);
+    sim_add_epoch_change(&o, 14, -1);
+    o.live_blocks = 10;
+    run_golden("epoch_grow_shrink", &o, &r);
+    assert_int_equal(r.epoch_grows, 1);
+    assert_int_equal(r.epoch_shrinks, 1);
+    assert_int_equal(r.epoch_switches, 4 + 5); /* r0..r3 into epoch 1, then r0..r4 into 2 */
+    assert_true(r.min_height >= 20);           /* replica 4, idle at 16, is not counted */
+    assert_int_equal(r.epoch_catch_ups, 0);
+}
+
+static void test_epoch_grow_twice(void **state) {
+    (void)state;
+    sim_opts_t o;
+    sim_result_t r;
+    quiet(&o, 4);
+    sim_add_epoch_change(&o, 6, +1);  /* n = 5 from checkpoint 8 */
+    sim_add_epoch_change(&o, 13, +1); /* n = 6 from checkpoint 16 */
+    o.live_blocks = 10;
+    run_golden("epoch_grow_twice", &o, &r);
+    assert_int_equal(r.epoch_grows, 2);
+    assert_int_equal(r.epoch_switches, 4 + 5);
+    assert_true(r.min_height >= 20);
+}
+
+/* Replica 3 is cut off before block 6 (which adds replica 4) and across the switch at 8: it
+ * crosses through the old epoch's final checkpoint, a state transfer that carries block 6, and
+ * the pbft_set_next_epoch call the host makes for it inside that transfer. */
+static void test_epoch_decided_inside_transfer(void **state) {
+    (void)state;
+    sim_opts_t o;
+    sim_result_t r;
+    quiet(&o, 4);
+    o.fault_ticks = 200;
+    sim_add_epoch_change(&o, 6, +1);
+    sim_add_event(&o, 10, SIM_EV_PARTITION, 0, 1u << 3);
+    sim_add_event(&o, 120, SIM_EV_HEAL, 0, 0);
+    o.live_blocks = 6;
+    run_golden("epoch_inside_transfer", &o, &r);
+    assert_true(r.xfer_deciding >= 1);
+    assert_int_equal(r.epoch_switches, 4);
+    assert_int_equal(r.epoch_catch_ups, 0);
+}
+
+/* Replicas 2 and 3 lose every COMMIT and COMMIT-CERT of heights up to the switch while faults
+ * last, though their own COMMITs help the others commit: replicas 0 and 1 apply checkpoint 8
+ * and switch, and epoch 0's final checkpoint never gets its 3 signatures. The core alone stays
+ * stuck there (o.no_epoch_catch_up: a liveness failure, docs/CONSENSUS.md §7); the hosts sync
+ * the ledger to the switch and restart their cores in epoch 1. */
+static void test_epoch_catch_up(void **state) {
+    (void)state;
+    sim_opts_t o;
+    sim_result_t r;
+    quiet(&o, 4);
+    o.fault_ticks = 150;
+    sim_add_epoch_change(&o, 6, +1);
+    for (int i = 0; i < 2; i++)
+        o.drops[o.drop_count++] = (sim_drop_t){
+            .type = i ? PBFT_MSG_COMMIT_CERT : PBFT_MSG_COMMIT, .view = UINT64_MAX,
+            .height_max = 8, .to_mask = 0xc};
+    o.live_blocks = 6;
+    run_golden("epoch_catch_up", &o, &r);
+    assert_int_equal(r.epoch_catch_ups, 2);
+    assert_true(r.min_height >= 14);
+}
+
+/* Replica 3, cut off, must state-transfer; it asks replica 0 first, a Byzantine source that
+ * serves a corrupted batch. It refuses the batch, fetches from replica 1, and ends correct. */
+static void test_byzantine_transfer_source(void **state) {
+    (void)state;
+    sim_opts_t o;
+    sim_result_t r;
+    cut_off_replica_3(&o);
+    o.byz[0] = SIM_BYZ_FORGE;
+    run_golden("byzantine_transfer_source", &o, &r);
+    assert_true(r.transfers >= 1);
+    assert_true(r.xfer_lies >= 1);
+    assert_true(r.xfer_refused >= 1);
 }
 
 /* The agreement violation found in review (issue 8), n = 4, replica 1 Byzantine (adaptive):
@@ -324,6 +418,11 @@ int main(void) {
         cmocka_unit_test(test_state_transfer_after_partition),
         cmocka_unit_test(test_bad_new_view),
         cmocka_unit_test(test_epoch_switch),
+        cmocka_unit_test(test_epoch_grow_then_shrink),
+        cmocka_unit_test(test_epoch_grow_twice),
+        cmocka_unit_test(test_epoch_decided_inside_transfer),
+        cmocka_unit_test(test_epoch_catch_up),
+        cmocka_unit_test(test_byzantine_transfer_source),
         cmocka_unit_test(test_crash_in_view_change),
         cmocka_unit_test(test_crash_in_view_change_every_prefix),
         cmocka_unit_test(test_crash_at_every_record_boundary),

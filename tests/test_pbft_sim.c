@@ -1,7 +1,7 @@
 /* test_pbft_sim.c - the PBFT simulator in CI: thousands of seeds across cluster sizes, fault
- * mixes and Byzantine kinds must pass every checker (QC_SIM_SEEDS, default 2000; QC_SIM_FROM
- * moves the range); a run with f+1 Byzantine twins must make the agreement checker fire; a
- * seed replays to the identical trace. */
+ * mixes, Byzantine kinds and validator-set changes must pass every checker (QC_SIM_SEEDS,
+ * default 2000; QC_SIM_FROM moves the range); a run with f+1 Byzantine twins must make the
+ * agreement checker fire; a seed replays to the identical trace. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -31,6 +31,10 @@ static void test_many_seeds(void **state) {
         assert_true(st.record_crashes > 0 && st.adaptive_attacks > 0);
         assert_true(st.partitions > 0 && st.lossy > 0 && st.bad_sig > 0);
         assert_true(st.bad_new_view > 0 && st.bad_view_change > 0);
+        /* validator sets grew and shrank, a deciding block arrived inside a state transfer,
+         * and Byzantine transfer sources were caught */
+        assert_true(st.epoch_grows > 0 && st.epoch_shrinks > 0 && st.xfer_deciding > 0);
+        assert_true(st.xfer_lies > 0 && st.xfer_refused > 0);
     }
 }
 

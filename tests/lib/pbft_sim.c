@@ -129,6 +129,25 @@ static void random_events(sim_opts_t *o, uint64_t *st) {
     sort_events(o);
 }
 
+/* In 1 of 4 seeds, up to SIM_EPOCHS_MAX validator-set changes: the first decided by a block
+ * that most runs reach during the fault phase, each next one 1..2K blocks beyond the previous
+ * switch. A change that would break a rule of sim_epochs_problem() takes the other direction,
+ * or ends the schedule. */
+static void random_epochs(sim_opts_t *o, uint64_t *st) {
+    if (PICK(st, 4) != 0) return;
+    uint64_t k = o->core.checkpoint_interval, h = 2 + PICK(st, 24);
+    for (int i = 1 + (int)PICK(st, SIM_EPOCHS_MAX); i > 0; i--) {
+        int delta = PICK(st, 2) ? +1 : -1;
+        sim_add_epoch_change(o, h, delta);
+        if (sim_epochs_problem(o)) o->epochs[o->epoch_count - 1].delta = -delta;
+        if (sim_epochs_problem(o)) {
+            o->epoch_count--;
+            return;
+        }
+        h = (h + k - 1) / k * k + 1 + PICK(st, 2 * k);
+    }
+}
+
 void sim_opts_from_seed(uint64_t seed, sim_opts_t *o) {
     static const int sizes[5] = {4, 5, 7, 9, 10};
     static const uint32_t loss[4] = {0, 10, 50, 150}, dup[3] = {0, 20, 100};
@@ -166,6 +185,7 @@ void sim_opts_from_seed(uint64_t seed, sim_opts_t *o) {
     o->live_ticks = 6000;
     o->random_faults = 1;
     random_events(o, &st);
+    random_epochs(o, &st);
 }
 
 void sim_describe(const sim_opts_t *o, char *buf, size_t len) {
@@ -178,16 +198,20 @@ void sim_describe(const sim_opts_t *o, char *buf, size_t len) {
             sep = ",";
         }
     if (off < (int)len)
-        snprintf(buf + off, len - off,
-                 "] loss=%u%% dup=%u%% delay=%u..%u K=%u L=%u pipeline=%u faults=%llu "
-                 "events=%d backlog=%d",
-                 o->loss_permille / 10, o->dup_permille / 10, o->delay_min, o->delay_max,
-                 o->core.checkpoint_interval, o->core.window, o->core.pipeline_max,
-                 (unsigned long long)o->fault_ticks, o->event_count, o->backlog);
+        off += snprintf(buf + off, len - off,
+                        "] loss=%u%% dup=%u%% delay=%u..%u K=%u L=%u pipeline=%u faults=%llu "
+                        "events=%d backlog=%d",
+                        o->loss_permille / 10, o->dup_permille / 10, o->delay_min, o->delay_max,
+                        o->core.checkpoint_interval, o->core.window, o->core.pipeline_max,
+                        (unsigned long long)o->fault_ticks, o->event_count, o->backlog);
+    for (int i = 0; i < o->epoch_count && off < (int)len; i++) /* e.g. "epochs=+1@6,-1@14" */
+        off += snprintf(buf + off, len - off, "%s%+d@%llu", i ? "," : " epochs=",
+                        o->epochs[i].delta, (unsigned long long)o->epochs[i].height);
 }
 
 /* ---------------------------------------------------------------- setup */
 static pbft_t *core_pool[SIM_NODES_MAX]; /* reused across runs: no page faults per seed */
+static pbft_commit_cert_t *cert_pool[SIM_NODES_MAX]; /* the same; read only below ledger */
 
 static void node_setup(sim_t *s, int idx, uint16_t ident, sim_byz_t byz, int side) {
     sim_node_t *nd = &s->nodes[idx];
@@ -198,11 +222,13 @@ static void node_setup(sim_t *s, int idx, uint16_t ident, sim_byz_t byz, int sid
     nd->side = side;
     if (!core_pool[idx]) core_pool[idx] = malloc(sizeof(pbft_t));
     nd->core = core_pool[idx];
+    if (!cert_pool[idx]) cert_pool[idx] = malloc(SIM_HEIGHT_MAX * sizeof(pbft_commit_cert_t));
+    nd->certs = cert_pool[idx];
     nd->ledger = calloc(SIM_HEIGHT_MAX, sizeof(qc_hash_t));
     nd->vals = malloc(SIM_VALS_MAX * sizeof *nd->vals);
     nd->disk.pending = malloc(SIM_PENDING_MAX * sizeof *nd->disk.pending);
     nd->future = malloc(SIM_FUTURE_MAX * sizeof *nd->future);
-    QC_ASSERT(nd->core && nd->ledger && nd->vals && nd->disk.pending && nd->future);
+    QC_ASSERT(nd->core && nd->certs && nd->ledger && nd->vals && nd->disk.pending && nd->future);
     nd->ledger[0] = s->genesis;
     nd->cfg = s->o.core;
     nd->cfg.epoch.epoch = 0;
@@ -241,12 +267,13 @@ static void setup(sim_t *s) {
             node_setup(s, s->node_count, (uint16_t)i, SIM_BYZ_TWIN, 1);
             s->nodes[s->node_count++].exists = true;
         }
-    s->joiner = -1;
-    if (s->o.epoch_at) {
-        s->epoch1 = (pbft_epoch_t){.epoch = 1, .n = (uint16_t)(s->n + 1)};
-        s->joiner = s->node_count;
-        node_setup(s, s->node_count++, (uint16_t)s->n, SIM_BYZ_NONE, 0);
-    }
+    sim_epochs_init(s);
+    for (int e = 1; e <= s->epoch_count; e++) /* each joiner: the next index, exists later */
+        if (s->epoch_n[e] > s->epoch_n[e - 1]) {
+            QC_ASSERT(s->node_count < SIM_NODES_MAX);
+            s->joiner[e] = s->node_count;
+            node_setup(s, s->node_count++, (uint16_t)(s->epoch_n[e] - 1), SIM_BYZ_NONE, 0);
+        }
     for (int i = 0; i < s->node_count; i++) {
         sim_node_t *nd = &s->nodes[i];
         if (!nd->exists) continue;
@@ -467,7 +494,8 @@ static void collect(sim_t *s) {
         r->transfers += st->transfers;
         r->checkpoints += st->checkpoints;
         r->gc_slots += st->gc_slots;
-        if (nd->ledger_height < r->min_height) r->min_height = nd->ledger_height;
+        if (nd->ledger_height < r->min_height && !sim_epoch_removed(s, nd))
+            r->min_height = nd->ledger_height; /* a replica that left stopped there */
         if (nd->ledger_height > r->max_height) r->max_height = nd->ledger_height;
     }
     if (r->min_height == UINT64_MAX) r->min_height = 0;
@@ -475,6 +503,9 @@ static void collect(sim_t *s) {
 
 int sim_run(const sim_opts_t *o, sim_result_t *r) {
     QC_ASSERT(o->n >= 4 && o->n <= SIM_IDENT_MAX - 1 && o->n <= PBFT_N_MAX);
+    const char *bad_epochs = sim_epochs_problem(o);
+    if (bad_epochs) fprintf(stderr, "sim_run: epochs: %s\n", bad_epochs);
+    QC_ASSERT(bad_epochs == NULL);
     sim_t *s = calloc(1, sizeof *s);
     QC_ASSERT(s != NULL);
     memset(r, 0, sizeof *r);
@@ -523,6 +554,12 @@ static void sweep_count(sim_sweep_t *st, const sim_opts_t *o, const sim_result_t
     st->record_crashes += r->record_crashes;
     st->adaptive_attacks += r->adaptive_attacks;
     if (r->held_max_ticks > st->held_max_ticks) st->held_max_ticks = r->held_max_ticks;
+    st->epoch_grows += r->epoch_grows;
+    st->epoch_shrinks += r->epoch_shrinks;
+    st->xfer_deciding += r->xfer_deciding;
+    st->xfer_lies += r->xfer_lies;
+    st->xfer_refused += r->xfer_refused;
+    st->epoch_catch_ups += r->epoch_catch_ups;
 }
 
 uint64_t sim_sweep(uint64_t from, uint64_t count, FILE *out, sim_sweep_t *st) {
@@ -551,7 +588,7 @@ uint64_t sim_sweep(uint64_t from, uint64_t count, FILE *out, sim_sweep_t *st) {
             "7:%llu 9:%llu 10:%llu; %llu blocks, %llu view changes, %llu transfers, %llu "
             "crashes (%llu inside an outbox), %llu partitions; %llu adaptive attacks; dropped "
             "%llu bad signatures, %llu bad VIEW-CHANGEs, %llu bad NEW-VIEWs; longest held vote "
-            "%llu ticks\n", (unsigned long long)count, (unsigned long long)from,
+            "%llu ticks", (unsigned long long)count, (unsigned long long)from,
             (unsigned long long)(from + count - 1), st->secs, (unsigned long long)st->failed,
             (unsigned long long)st->by_n[4], (unsigned long long)st->by_n[5],
             (unsigned long long)st->by_n[7], (unsigned long long)st->by_n[9],
@@ -561,5 +598,10 @@ uint64_t sim_sweep(uint64_t from, uint64_t count, FILE *out, sim_sweep_t *st) {
             (unsigned long long)st->partitions, (unsigned long long)st->adaptive_attacks,
             (unsigned long long)st->bad_sig, (unsigned long long)st->bad_view_change,
             (unsigned long long)st->bad_new_view, (unsigned long long)st->held_max_ticks);
+    fprintf(out, "; epochs: %llu grown, %llu shrunk, %llu decided inside a transfer, %llu "
+            "catch-ups; transfers: %llu Byzantine batches, %llu refused\n",
+            (unsigned long long)st->epoch_grows, (unsigned long long)st->epoch_shrinks,
+            (unsigned long long)st->xfer_deciding, (unsigned long long)st->epoch_catch_ups,
+            (unsigned long long)st->xfer_lies, (unsigned long long)st->xfer_refused);
     return st->failed;
 }

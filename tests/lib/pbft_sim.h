@@ -13,6 +13,7 @@
 
 #define SIM_IDENT_MAX 12    /* identities (replica indices) a run may use */
 #define SIM_EVENTS_MAX 24   /* scripted events */
+#define SIM_EPOCHS_MAX 3    /* validator-set changes a run may script */
 
 typedef enum {
     SIM_BYZ_NONE = 0,
@@ -64,6 +65,19 @@ typedef struct {
 
 #define SIM_DROPS_MAX 4
 
+/* One validator-set change (sim_opts_t.epochs). Committed block `height` decides it; every
+ * replica that applies that block calls pbft_set_next_epoch, and the next epoch starts at the
+ * first checkpoint c >= height. Identity indices stay stable:
+ *   delta +1: a fresh honest identity, the next index, joins at c with the ledger up to c;
+ *   delta -1: the highest-index identity (it must be honest) leaves: from c on it is
+ *             PBFT_NOT_MEMBER (idle), the liveness check and min_height no longer count it,
+ *             and what it committed before stays under the agreement checker.
+ * sim_epochs_problem() says which schedules are valid. */
+typedef struct {
+    uint64_t height;
+    int delta;
+} sim_epoch_change_t;
+
 typedef struct {
     uint64_t time;
     sim_ev_kind_t kind;
@@ -93,7 +107,15 @@ typedef struct {
     int random_faults;                   /* 0: only the scripted events */
     int event_count;
     sim_event_spec_t events[SIM_EVENTS_MAX];
-    uint64_t epoch_at;                   /* >0: block epoch_at adds a replica (epoch test) */
+    uint64_t epoch_at;                   /* >0 and epoch_count == 0: the same as one change
+                                            {epoch_at, +1} (the epoch_switch scenario) */
+    int epoch_count;                     /* validator-set changes, in height order: scripts
+                                            use sim_add_epoch_change(); sim_opts_from_seed
+                                            draws up to SIM_EPOCHS_MAX in 1 of 4 seeds */
+    sim_epoch_change_t epochs[SIM_EPOCHS_MAX];
+    bool no_epoch_catch_up;              /* hosts never sync past a switch on their own: only
+                                            the core's path (final checkpoint certificate, state
+                                            transfer) crosses it; shows where that one stalls */
     uint64_t propose_max_height;         /* >0: no proposals above it before the heal */
     int drop_count;
     sim_drop_t drops[SIM_DROPS_MAX];     /* scripted losses, fault phase only */
@@ -123,10 +145,27 @@ typedef struct {
     uint64_t commit_vote_time[SIM_IDENT_MAX]; /* per identity: first COMMIT since its last (re)start, 0 none */
     uint64_t view_max_of[SIM_IDENT_MAX];  /* per identity: the highest view it was ever in */
     uint64_t vc_views_of[SIM_IDENT_MAX];  /* per identity: bit v set if it changed to view v */
+    uint64_t epoch_grows, epoch_shrinks; /* scheduled changes some honest replica switched to */
+    uint64_t xfer_deciding;              /* deciding blocks that reached a replica inside a
+                                            state transfer (pbft_set_next_epoch called there) */
+    uint64_t xfer_lies;                  /* state-transfer batches a Byzantine source corrupted */
+    uint64_t xfer_refused;               /* batches a replica's checks refused (it retries
+                                            from another source) */
+    uint64_t epoch_catch_ups;            /* replicas left behind by a switch that synced the
+                                            ledger and restarted their core in the new epoch
+                                            (also counted in crashes) */
 } sim_result_t;
 
 /* Appends a scripted event to o (ignored beyond SIM_EVENTS_MAX); keep them in time order. */
 void sim_add_event(sim_opts_t *o, uint64_t time, sim_ev_kind_t kind, int a, uint32_t mask);
+/* Appends a validator-set change decided by block `height` (ignored beyond SIM_EPOCHS_MAX);
+ * keep them in height order. E.g. grow then shrink: (o, 6, +1) then (o, 14, -1) with K = 4. */
+void sim_add_epoch_change(sim_opts_t *o, uint64_t height, int delta);
+/* NULL when o's changes (or epoch_at) are valid, else why not: each deciding height lies
+ * beyond the previous change's checkpoint; delta is +1 or -1; n stays within
+ * 4..SIM_IDENT_MAX-1 and PBFT_N_MAX; a removed identity is honest; the Byzantine identities
+ * stay within every epoch's f; no +1 after a -1 (it would reuse the removed index). */
+const char *sim_epochs_problem(const sim_opts_t *o);
 /* Fills o from seed: n in {4,5,7,9,10}, up to f Byzantine replicas of random kinds, faults. */
 void sim_opts_from_seed(uint64_t seed, sim_opts_t *o);
 /* The quiet base of scenario tests: n replicas, no faults, no Byzantine, short delays. */
@@ -139,6 +178,8 @@ typedef struct {
     uint64_t seeds, failed, blocks, view_changes, transfers, crashes, partitions, lossy;
     uint64_t bad_sig, bad_view_change, bad_new_view;
     uint64_t record_crashes, adaptive_attacks, held_max_ticks;
+    uint64_t epoch_grows, epoch_shrinks, xfer_deciding, xfer_lies, xfer_refused;
+    uint64_t epoch_catch_ups;
     uint64_t by_n[PBFT_N_MAX + 1];
     uint64_t by_byz[SIM_BYZ_KINDS];
     double secs;

@@ -290,7 +290,7 @@ bool sim_byz_outgoing(sim_t *s, sim_node_t *nd, const pbft_msg_t *m) {
 
 /* Remembers delivered messages for replays; only bodiless ones (a body dies with delivery). */
 void sim_byz_record(sim_t *s, const pbft_msg_t *m) {
-    if (!s->forge || m->vc || m->nv || m->cert) return;
+    if (!s->forge || m->vc || m->nv || m->cert || m->ckpt) return;
     if (s->replay_count < SIM_REPLAY_MAX) s->replay[s->replay_count++] = *m;
     else if (sim_chance(s, 100)) s->replay[sim_below(s, SIM_REPLAY_MAX)] = *m;
 }

@@ -46,9 +46,10 @@ void sim_check_commit(sim_t *s, sim_node_t *nd, const pbft_committed_t *c) {
                  (unsigned long long)h, (unsigned long long)nd->ledger_height);
         return;
     }
-    uint16_t n = sim_epoch_n(s, cert->epoch);
-    int rc = pbft_commit_cert_verify(cert, n, sim_verify, nd);
-    if (rc != QC_OK || cert->epoch != pbft_epoch_number(nd->core)) {
+    /* The block's epoch: the one in force at its height, whose members must have signed. */
+    uint64_t epoch = sim_epoch_of_height(s, h);
+    int rc = pbft_commit_cert_verify(cert, sim_epoch_n(s, epoch), sim_verify, nd);
+    if (rc != QC_OK || cert->epoch != epoch || cert->epoch != pbft_epoch_number(nd->core)) {
         sim_fail(s, "certificate: r%d's commit certificate for h=%llu is invalid (%s, epoch %llu)",
                  nd->idx, (unsigned long long)h, qc_strerror(rc),
                  (unsigned long long)cert->epoch);
@@ -63,12 +64,14 @@ void sim_check_transfer(sim_t *s, sim_node_t *nd, uint64_t height, const qc_hash
     check_agreement(s, nd, height, d);
 }
 
-/* Liveness: after the heal every honest replica reaches live_target within live_ticks. */
+/* Liveness: after the heal every honest replica reaches live_target within live_ticks; one
+ * that left the validator set (sim_epoch_removed) is idle and no longer counted. */
 bool sim_check_liveness(sim_t *s, bool final) {
     const sim_node_t *laggard = NULL;
     for (int i = 0; i < s->node_count; i++) {
         const sim_node_t *nd = &s->nodes[i];
-        if (nd->exists && sim_honest(nd) && nd->ledger_height < s->live_target) {
+        if (nd->exists && sim_honest(nd) && !sim_epoch_removed(s, nd) &&
+            nd->ledger_height < s->live_target) {
             laggard = nd;
             break;
         }

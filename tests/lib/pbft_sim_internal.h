@@ -5,7 +5,7 @@
 
 #include "pbft_sim.h"
 
-#define SIM_NODES_MAX (SIM_IDENT_MAX + 4) /* identities, twin copies, one joiner */
+#define SIM_NODES_MAX (SIM_IDENT_MAX + 4) /* identities (joiners too), twin copies */
 #define SIM_HEIGHT_MAX 4096
 #define SIM_BLOCK_SLOTS 16384
 #define SIM_DISK_SLOTS 64
@@ -69,12 +69,17 @@ typedef struct {
     pbft_config_t cfg;
     sim_disk_t disk;
     qc_hash_t *ledger;                  /* ledger[h]: committed digest, ledger[0] genesis */
+    pbft_commit_cert_t *certs;          /* certs[h]: its commit certificate (h >= 1), served
+                                           to replicas that state-transfer */
     uint64_t ledger_height;
     sim_val_t *vals;
     size_t val_count;
     bool xfer;
     uint64_t xfer_due;
     pbft_checkpoint_cert_t xfer_target;
+    uint32_t xfer_suspects;             /* node indices whose batch was refused or never came */
+    uint64_t behind_epoch;              /* catch-up: the core's epoch when later-epoch traffic */
+    uint64_t catch_up_due;              /* began to wait for it; 0: not behind */
     uint64_t next_prop;
     uint64_t restart_at;
     uint64_t crash_prepared_h, crash_prepared_down;
@@ -103,7 +108,12 @@ typedef struct sim {
     int n, f, q;
     sim_node_t nodes[SIM_NODES_MAX];
     int node_count;
-    int joiner;                         /* node index of the epoch test's new replica, or -1 */
+    int epoch_count;                    /* validator-set changes (o.epochs, or epoch_at) */
+    sim_epoch_change_t sched[SIM_EPOCHS_MAX];
+    uint16_t epoch_n[SIM_EPOCHS_MAX + 1];    /* validators of epoch e */
+    uint64_t epoch_base[SIM_EPOCHS_MAX + 1]; /* epoch e's base: change e-1's checkpoint */
+    int joiner[SIM_EPOCHS_MAX + 1];     /* node index of the identity joining at epoch e, or -1 */
+    uint64_t epoch_reached;             /* highest epoch an honest replica switched to */
     uint64_t now, seq;
     sim_ev_t *heap;
     size_t heap_len, heap_cap;
@@ -120,7 +130,6 @@ typedef struct sim {
     bool forge;                         /* a FORGE replica exists: record replays */
     pbft_msg_t replay[SIM_REPLAY_MAX];
     size_t replay_count;
-    pbft_epoch_t epoch1;                /* epoch test: the next validator set */
 } sim_t;
 
 /* pbft_sim.c and pbft_sim_node.c */
@@ -138,7 +147,6 @@ sim_block_t *sim_block_find(sim_t *s, const qc_hash_t *d);
 void sim_sign(void *ctx, const pbft_stmt_t *st, qc_sig_t *sig);
 bool sim_verify(void *ctx, const pbft_stmt_t *st, const qc_sig_t *sig);
 bool sim_honest(const sim_node_t *nd);
-uint16_t sim_epoch_n(const sim_t *s, uint64_t epoch);
 
 /* pbft_sim_node.c */
 bool sim_heap_pop_due(sim_t *s, sim_ev_t *out);
@@ -155,6 +163,24 @@ void sim_disk_free(sim_node_t *nd);
 void sim_check_commit(sim_t *s, sim_node_t *nd, const pbft_committed_t *c);
 void sim_check_transfer(sim_t *s, sim_node_t *nd, uint64_t height, const qc_hash_t *d);
 bool sim_check_liveness(sim_t *s, bool final);
+
+/* pbft_sim_epoch.c: the validator-set schedule, its host calls and its joiners */
+void sim_epochs_init(sim_t *s);       /* the schedule from s->o; joiners are set up by setup() */
+uint16_t sim_epoch_n(const sim_t *s, uint64_t epoch); /* any epoch: the last one beyond it */
+uint64_t sim_epoch_of_height(const sim_t *s, uint64_t height); /* the epoch block h is in */
+/* The deciding height of the change that ends `epoch` when it lies in (from, to], else 0. */
+uint64_t sim_epoch_decided_in(const sim_t *s, uint64_t epoch, uint64_t from, uint64_t to);
+void sim_epoch_on_commit(sim_t *s, sim_node_t *nd, const pbft_commit_cert_t *c);
+int sim_epoch_decide(sim_t *s, sim_node_t *nd, uint64_t decided_height);
+void sim_epoch_switched(sim_t *s, sim_node_t *nd, const pbft_epoch_switch_t *sw);
+int sim_epoch_restore(sim_t *s, sim_node_t *nd, const pbft_persist_t *recs, size_t count);
+bool sim_epoch_removed(const sim_t *s, const sim_node_t *nd); /* left the validator set */
+
+/* pbft_sim_xfer.c: state transfer from a chosen source, which may be Byzantine */
+void sim_xfer_finish(sim_t *s, sim_node_t *nd);
+/* The node's catch-up across an epoch switch that its core cannot cross (docs/CONSENSUS.md
+ * §7): sync the ledger up to the switch, then restart the core in the new epoch. */
+void sim_xfer_catch_up(sim_t *s, sim_node_t *nd);
 
 /* pbft_sim_byz.c */
 /* Sends m as nd's Byzantine behaviour dictates; false: send it unchanged. */

@@ -172,10 +172,6 @@ void sim_send_to(sim_t *s, sim_node_t *from, uint16_t to_ident, const pbft_msg_t
     if (sim_chance(s, s->o.dup_permille)) enqueue(s, to, m, delay_for(s, from));
 }
 
-uint16_t sim_epoch_n(const sim_t *s, uint64_t epoch) {
-    return epoch == 0 ? (uint16_t)s->n : s->epoch1.n;
-}
-
 void sim_send(sim_t *s, sim_node_t *from, const pbft_msg_t *m) {
     if (m->to != PBFT_BROADCAST) {
         sim_send_to(s, from, m->to, m);
@@ -296,28 +292,11 @@ static void app_commit(sim_t *s, sim_node_t *nd, const pbft_committed_t *c) {
     if (c->cert.height != nd->ledger_height + 1 || nd->ledger_height + 1 >= SIM_HEIGHT_MAX)
         return;
     nd->ledger[++nd->ledger_height] = c->cert.digest;
+    nd->certs[nd->ledger_height] = c->cert;
     sim_trace(s, 1, "r%d commit h=%llu v=%llu d=%s", nd->idx,
               (unsigned long long)c->cert.height, (unsigned long long)c->cert.view,
               sim_hex(&c->cert.digest, hx));
-    if (s->o.epoch_at && c->cert.height == s->o.epoch_at && c->cert.epoch == 0) {
-        nd->epoch_call_pending = true;
-        nd->epoch_call_height = c->cert.height;
-    }
-}
-
-static void start_joiner(sim_t *s, const sim_node_t *src, const pbft_epoch_t *ep) {
-    if (s->joiner < 0 || s->nodes[s->joiner].exists) return;
-    sim_node_t *j = &s->nodes[s->joiner];
-    j->ledger_height = ep->base_height;
-    memcpy(j->ledger, src->ledger, (ep->base_height + 1) * sizeof(qc_hash_t));
-    j->cfg.epoch = *ep;
-    j->cfg.epoch.self = j->ident;
-    QC_ASSERT(pbft_init(j->core, &j->cfg) == QC_OK);
-    pbft_set_backlog(j->core, s->o.backlog);
-    j->exists = j->up = true;
-    j->snap_epoch = ep->epoch;
-    sim_trace(s, 1, "r%d joins epoch %llu at h=%llu", j->idx, (unsigned long long)ep->epoch,
-              (unsigned long long)ep->base_height);
+    sim_epoch_on_commit(s, nd, &c->cert);
 }
 
 static void on_epoch_switch(sim_t *s, sim_node_t *nd, const pbft_epoch_switch_t *sw) {
@@ -325,7 +304,7 @@ static void on_epoch_switch(sim_t *s, sim_node_t *nd, const pbft_epoch_switch_t 
     sim_trace(s, 1, "r%d epoch %llu -> %llu at h=%llu n=%u", nd->idx,
               (unsigned long long)sw->old_epoch, (unsigned long long)sw->epoch.epoch,
               (unsigned long long)sw->epoch.base_height, sw->epoch.n);
-    start_joiner(s, nd, &sw->epoch);
+    sim_epoch_switched(s, nd, sw);
     for (size_t i = 0; i < nd->future_count; i++) { /* deliver what arrived early */
         nd->future[i].time = s->now + 1;
         heap_push(s, &nd->future[i]);
@@ -434,9 +413,7 @@ void sim_drain(sim_t *s, sim_node_t *nd) {
         pbft_outbox_clear(nd->core);
         if (nd->epoch_call_pending) {
             nd->epoch_call_pending = false;
-            pbft_epoch_t next = s->epoch1;
-            next.self = nd->ident;
-            int rc = pbft_set_next_epoch(nd->core, nd->epoch_call_height, &next);
+            int rc = sim_epoch_decide(s, nd, nd->epoch_call_height);
             if (rc != QC_OK) sim_fail(s, "r%d pbft_set_next_epoch: %s", nd->idx, qc_strerror(rc));
         }
         int rc = pbft_applied(nd->core, nd->ledger_height);
@@ -468,26 +445,8 @@ void sim_node_restart(sim_t *s, sim_node_t *nd) {
     if (nd->up || !nd->exists) return;
     static pbft_persist_t recs[SIM_DISK_SLOTS + 5];
     size_t count = sim_disk_records(nd, recs);
-    /* The epoch in force is the ledger's (pbft_set_next_epoch): past the switch checkpoint the
-     * new epoch is the configuration; holding only the deciding block, the call is made again. */
-    uint32_t k = s->o.core.checkpoint_interval;
-    uint64_t switch_at = s->o.epoch_at ? (s->o.epoch_at + k - 1) / k * k : 0;
-    pbft_config_t cfg = nd->cfg;
-    if (switch_at && nd->ledger_height >= switch_at && cfg.epoch.epoch == 0) {
-        cfg.epoch = s->epoch1;
-        cfg.epoch.self = nd->ident;
-        cfg.epoch.base_height = switch_at;
-        cfg.epoch.base_digest = nd->ledger[switch_at];
-    }
-    int rc = pbft_restore(nd->core, &cfg, recs, count, nd->ledger_height,
-                          &nd->ledger[nd->ledger_height]);
+    int rc = sim_epoch_restore(s, nd, recs, count);
     nd->restart_at = 0;
-    if (rc == QC_OK && s->o.epoch_at && nd->ledger_height >= s->o.epoch_at &&
-        pbft_epoch_number(nd->core) == 0) {
-        pbft_epoch_t next = s->epoch1;
-        next.self = nd->ident;
-        rc = pbft_set_next_epoch(nd->core, s->o.epoch_at, &next);
-    }
     if (rc != QC_OK) {
         sim_fail(s, "r%d restore failed: %s", nd->idx, qc_strerror(rc));
         return;
@@ -551,37 +510,6 @@ static void answer_validations(sim_t *s, sim_node_t *nd) {
     }
 }
 
-static void finish_transfer(sim_t *s, sim_node_t *nd) {
-    const pbft_checkpoint_cert_t *t = &nd->xfer_target;
-    const sim_node_t *src = NULL;
-    for (int i = 0; i < s->node_count && !src; i++) {
-        const sim_node_t *o = &s->nodes[i];
-        if (o != nd && o->exists && o->up && sim_honest(o) && o->ledger_height >= t->height &&
-            !((s->cut_in[nd->ident] >> o->ident) & 1))
-            src = o;
-    }
-    if (!src) { /* nobody reachable has the blocks yet */
-        nd->xfer_due = s->now + 10;
-        return;
-    }
-    if (memcmp(src->ledger[t->height].b, t->digest.b, 32) != 0) {
-        sim_fail(s, "r%d state transfer: stable checkpoint h=%llu names a block that r%d did not"
-                 " commit", nd->idx, (unsigned long long)t->height, src->idx);
-        return;
-    }
-    for (uint64_t h = nd->ledger_height + 1; h <= t->height; h++) {
-        if (sim_honest(nd)) sim_check_transfer(s, nd, h, &src->ledger[h]);
-        nd->ledger[h] = src->ledger[h];
-    }
-    if (t->height > nd->ledger_height) nd->ledger_height = t->height;
-    nd->xfer = false;
-    sim_trace(s, 1, "r%d transfer done h=%llu from r%d", nd->idx, (unsigned long long)t->height,
-              src->idx);
-    int rc = pbft_transfer_done(nd->core, t->height, &t->digest);
-    if (rc != QC_OK) sim_fail(s, "r%d pbft_transfer_done: %s", nd->idx, qc_strerror(rc));
-    sim_drain(s, nd);
-}
-
 static void propose(sim_t *s, sim_node_t *nd) {
     if (s->now < nd->next_prop) return;
     if (!s->o.backlog && (s->now / 150) % 2 == 1) return; /* idle spells: heartbeats only */
@@ -602,6 +530,7 @@ void sim_node_work(sim_t *s, sim_node_t *nd) {
     if (nd->disk.pending_count && nd->disk.pending[0].due <= s->now) sim_drain(s, nd);
     if (!nd->up) return;
     answer_validations(s, nd);
-    if (nd->up && nd->xfer && s->now >= nd->xfer_due) finish_transfer(s, nd);
+    if (nd->up && nd->xfer && s->now >= nd->xfer_due) sim_xfer_finish(s, nd);
+    if (nd->up) sim_xfer_catch_up(s, nd);
     if (nd->up) propose(s, nd);
 }
