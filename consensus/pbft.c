@@ -845,6 +845,17 @@ static int final_vote(pbft_t *p, const pbft_msg_t *m) {
     return QC_OK;
 }
 
+static void send_checkpoint_cert(pbft_t *p, uint16_t to, uint64_t epoch,
+                                 const pbft_checkpoint_cert_t *c) {
+    pbft_msg_t *out = pbft_out_msg(p, PBFT_MSG_CHECKPOINT_CERT, to);
+    out->epoch = epoch; /* `to` is an index of that epoch */
+    out->view = 0;
+    out->height = c->height;
+    out->digest = c->digest;
+    out->ckpt = c;
+    p->stats.finals_sent++;
+}
+
 /* A message of an epoch this replica has left comes from a replica still in it (or a replay):
  * answer with that epoch's final certificate, at most once per base timeout per sender, so
  * it can state-transfer to the switch and cross it without help from outside the core. */
@@ -852,17 +863,29 @@ static int on_old_epoch(pbft_t *p, const pbft_msg_t *m) {
     p->stats.rx_old_epoch++;
     if (final_vote(p, m) == QC_OK) return QC_OK;
     const pbft_final_t *f = find_final(p, m->epoch);
-    if (!f || m->from >= PBFT_N_MAX || !is_member(p)) return QC_ERR_STATE;
+    bool have_old = p->old_epoch.valid && p->old_epoch.epoch == m->epoch;
+    if ((!f && !have_old) || m->from >= PBFT_N_MAX || !is_member(p)) return QC_ERR_STATE;
     uint64_t *last = &p->final_reply_tick[m->from];
     if (*last != 0 && p->now_ticks < *last + p->cfg.view_timeout_ticks) return QC_ERR_STATE;
     *last = p->now_ticks ? p->now_ticks : 1;
-    pbft_msg_t *out = pbft_out_msg(p, PBFT_MSG_CHECKPOINT_CERT, m->from);
-    out->epoch = f->epoch; /* `to` is an index of that epoch, like m->from */
-    out->view = 0;
-    out->height = f->cert.height;
-    out->digest = f->cert.digest;
-    out->ckpt = &f->cert;
-    p->stats.finals_sent++;
+    if (f) {
+        send_checkpoint_cert(p, m->from, f->epoch, &f->cert);
+        return QC_ERR_STATE;
+    }
+    /* No final certificate (too few of that epoch applied its last checkpoint, maybe not even
+     * this laggard's quorum): its last stable checkpoint and the commit certificates up to the
+     * switch let it execute there itself, vote, and cross. */
+    const pbft_old_epoch_t *o = &p->old_epoch;
+    if (o->stable.count > 0) send_checkpoint_cert(p, m->from, o->epoch, &o->stable);
+    for (uint8_t i = 0; i < o->cert_count; i++) {
+        pbft_msg_t *out = pbft_out_msg(p, PBFT_MSG_COMMIT_CERT, m->from);
+        out->epoch = o->epoch;
+        out->view = o->certs[i].view;
+        out->height = o->certs[i].height;
+        out->digest = o->certs[i].digest;
+        out->cert = &o->certs[i];
+        p->stats.old_certs_sent++;
+    }
     return QC_ERR_STATE;
 }
 
@@ -883,8 +906,24 @@ static int on_checkpoint_cert(pbft_t *p, const pbft_msg_t *m) {
     return QC_OK;
 }
 
+/* Keeps, for laggards, the epoch being left: its stable checkpoint and every commit
+ * certificate above it up to the switch at c. */
+static void keep_old_epoch(pbft_t *p, uint64_t c) {
+    pbft_old_epoch_t *o = &p->old_epoch;
+    o->valid = true;
+    o->epoch = p->ep.epoch;
+    o->stable = p->stable;
+    o->cert_count = 0;
+    for (uint64_t h = p->stable.height + 1; h <= c; h++) {
+        const pbft_slot_t *s = pbft_slot_peek(p, h);
+        if (!s || !s->committed) break; /* executed in order: all are, unless transferred */
+        o->certs[o->cert_count++] = s->cert;
+    }
+}
+
 static void switch_epoch(pbft_t *p, uint64_t height, const qc_hash_t *digest) {
     start_final(p, height, digest);
+    keep_old_epoch(p, height);
     pbft_epoch_switch_t *sw = &p->out_epoch_switch;
     sw->old_epoch = p->ep.epoch;
     sw->epoch = p->next_epoch;

@@ -364,6 +364,7 @@ typedef struct {
     uint64_t transfers;           /* state-transfer requests */
     uint64_t gc_slots;            /* log slots freed by garbage collection */
     uint64_t finals_sent;         /* CHECKPOINT-CERTs of past epochs sent to laggards */
+    uint64_t old_certs_sent;      /* COMMIT-CERTs of the epoch just left sent to laggards */
     uint64_t timer_held_ticks;    /* ticks the view timer stood still (pbft_set_links) */
     uint64_t held_max_ticks;      /* longest a durable vote waited in the held queue */
 } pbft_stats_t;
@@ -416,6 +417,17 @@ typedef struct {                 /* the CHECKPOINT votes of an epoch's final che
     pbft_vote_sig_t sigs[PBFT_N_MAX]; /* ascending replicas */
 } pbft_final_pending_t;
 
+typedef struct {                 /* the epoch just left, for replicas that have not applied its
+                                    last checkpoint yet (so its final certificate may never
+                                    form): its last stable checkpoint and the commit
+                                    certificates above it, up to the switch */
+    bool valid;
+    uint64_t epoch;
+    pbft_checkpoint_cert_t stable;
+    uint8_t cert_count;
+    pbft_commit_cert_t certs[PBFT_WINDOW_MAX];
+} pbft_old_epoch_t;
+
 typedef struct {                 /* a message waiting for persistence */
     uint64_t needs_seq;
     uint64_t since_tick;         /* now_ticks when it was queued */
@@ -448,6 +460,7 @@ typedef struct pbft {
     pbft_finals_t finals;        /* past epochs' final certificates, served to laggards */
     pbft_final_pending_t final_pending; /* the epoch just left: its final cert forming */
     uint64_t final_reply_tick[PBFT_N_MAX]; /* last CHECKPOINT-CERT sent to each old index */
+    pbft_old_epoch_t old_epoch;  /* kept in memory only: peers that crossed keep theirs */
     bool transferring;
     pbft_fetch_t fetch;
     bool next_epoch_set;

@@ -234,6 +234,32 @@ static void test_epoch_grow_twice(void **state) {
     assert_true(r.min_height >= 20);
 }
 
+/* Issue 8 §3: replica 3 is down from before the first of two switches (block 6 adds replica 4
+ * from checkpoint 8, block 13 adds replica 5 from 16) until long after the second. With no
+ * help from its host beyond state transfer (no_epoch_catch_up), it votes its epoch-0 base,
+ * gets epoch 0's final certificate from replicas already in epoch 2, fetches to 8 (block 6 in
+ * the transfer), switches, does the same for epoch 1, and votes in epoch 2. */
+static void test_offline_across_two_switches(void **state) {
+    (void)state;
+    sim_opts_t o;
+    sim_result_t r;
+    quiet(&o, 4);
+    o.fault_ticks = 320;
+    o.no_epoch_catch_up = true;
+    sim_add_epoch_change(&o, 6, +1);
+    sim_add_epoch_change(&o, 13, +1);
+    sim_add_event(&o, 3, SIM_EV_CRASH, 3, 0);
+    sim_add_event(&o, 220, SIM_EV_RESTART, 3, 0);
+    o.live_blocks = 6;
+    run_golden("offline_two_switches", &o, &r);
+    assert_int_equal(r.epoch_grows, 2);
+    assert_int_equal(r.epoch_catch_ups, 0);
+    assert_true(r.finals_sent >= 2);             /* epoch 0's and epoch 1's */
+    assert_int_equal(r.epoch_of[3], 2);
+    assert_true(r.commit_vote_time[3] > 220);    /* it votes again, in epoch 2 */
+    assert_true(r.min_height >= 24);
+}
+
 /* Replica 3 is cut off before block 6 (which adds replica 4) and across the switch at 8: it
  * crosses through the old epoch's final checkpoint, a state transfer that carries block 6, and
  * the pbft_set_next_epoch call the host makes for it inside that transfer. */
@@ -255,9 +281,12 @@ static void test_epoch_decided_inside_transfer(void **state) {
 
 /* Replicas 2 and 3 lose every COMMIT and COMMIT-CERT of heights up to the switch while faults
  * last, though their own COMMITs help the others commit: replicas 0 and 1 apply checkpoint 8
- * and switch, and epoch 0's final checkpoint never gets its 3 signatures. The core alone stays
- * stuck there (o.no_epoch_catch_up: a liveness failure, docs/CONSENSUS.md §7); the hosts sync
- * the ledger to the switch and restart their cores in epoch 1. */
+ * and switch, and epoch 0's final checkpoint never gets its 3 signatures. Replicas 0 and 1
+ * answer 2 and 3's epoch-0 messages with epoch 0's last stable checkpoint and the commit
+ * certificates up to the switch, which they kept: 2 and 3 execute to 8, vote, and switch
+ * through their cores alone; their hosts never need to sync past the switch. (Before the
+ * core kept those certificates it stayed stuck here: a liveness failure that only the hosts'
+ * catch-up, o.no_epoch_catch_up off, repaired.) */
 static void test_epoch_catch_up(void **state) {
     (void)state;
     sim_opts_t o;
@@ -270,8 +299,10 @@ static void test_epoch_catch_up(void **state) {
             .type = i ? PBFT_MSG_COMMIT_CERT : PBFT_MSG_COMMIT, .view = UINT64_MAX,
             .height_max = 8, .to_mask = 0xc};
     o.live_blocks = 6;
+    o.no_epoch_catch_up = true;
     run_golden("epoch_catch_up", &o, &r);
-    assert_int_equal(r.epoch_catch_ups, 2);
+    assert_int_equal(r.epoch_catch_ups, 0);
+    assert_true(r.old_certs_sent >= 2);
     assert_true(r.min_height >= 14);
 }
 
@@ -427,6 +458,7 @@ int main(void) {
         cmocka_unit_test(test_crash_in_view_change_every_prefix),
         cmocka_unit_test(test_crash_at_every_record_boundary),
         cmocka_unit_test(test_restart_rejoins),
+        cmocka_unit_test(test_offline_across_two_switches),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -486,6 +486,7 @@ static void collect(sim_t *s) {
             r->commit_vote_time[nd->ident] = nd->commit_vote_time;
             r->view_max_of[nd->ident] = nd->view_max;
             r->vc_views_of[nd->ident] = nd->vc_views_mask;
+            r->epoch_of[nd->ident] = pbft_epoch_number(nd->core);
         }
         if (!sim_honest(nd)) continue;
         if (st->held_max_ticks > r->held_max_ticks) r->held_max_ticks = st->held_max_ticks;
@@ -494,6 +495,8 @@ static void collect(sim_t *s) {
         r->transfers += st->transfers;
         r->checkpoints += st->checkpoints;
         r->gc_slots += st->gc_slots;
+        r->finals_sent += st->finals_sent;
+        r->old_certs_sent += st->old_certs_sent;
         if (nd->ledger_height < r->min_height && !sim_epoch_removed(s, nd))
             r->min_height = nd->ledger_height; /* a replica that left stopped there */
         if (nd->ledger_height > r->max_height) r->max_height = nd->ledger_height;

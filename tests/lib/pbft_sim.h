@@ -145,6 +145,8 @@ typedef struct {
     uint64_t commit_vote_time[SIM_IDENT_MAX]; /* per identity: first COMMIT since its last (re)start, 0 none */
     uint64_t view_max_of[SIM_IDENT_MAX];  /* per identity: the highest view it was ever in */
     uint64_t vc_views_of[SIM_IDENT_MAX];  /* per identity: bit v set if it changed to view v */
+    uint64_t epoch_of[SIM_IDENT_MAX];     /* per identity: its core's epoch at the end */
+    uint64_t finals_sent, old_certs_sent; /* honest replicas' answers to old-epoch laggards */
     uint64_t epoch_grows, epoch_shrinks; /* scheduled changes some honest replica switched to */
     uint64_t xfer_deciding;              /* deciding blocks that reached a replica inside a
                                             state transfer (pbft_set_next_epoch called there) */
