@@ -447,6 +447,54 @@ static void test_new_view_reproposes_and_is_checked(void **state) {
     }
 }
 
+static bool drop_new_view_to_3(void *ctx, int from, int to, pbft_msg_t *m) {
+    (void)ctx;
+    (void)from;
+    return !(to == 3 && m->type == PBFT_MSG_NEW_VIEW) && m->type != PBFT_MSG_COMMIT;
+}
+
+/* Issue 8 §1: a new primary that restarts right after entering its view still has its
+ * NEW-VIEW (every replica persists the one of its view), re-sends it, and answers a replica
+ * that missed it, so the view is not lost. */
+static void test_restarted_primary_keeps_its_new_view(void **state) {
+    (void)state;
+    start(4);
+    C.filter = drop_all_commits;
+    qc_hash_t d;
+    assert_int_equal(pc_propose(&C, 0, &d), QC_OK);
+    pc_run(&C, SIZE_MAX);
+    pc_crash(&C, 0);
+    C.filter = drop_new_view_to_3; /* replica 3 never hears view 1's NEW-VIEW */
+    for (int t = 0; t < 100 && !(pbft_view(C.node[1].core) == 1 &&
+                                 pbft_mode(C.node[1].core) == PBFT_MODE_NORMAL); t++)
+        pc_tick(&C, 1);
+    assert_int_equal(pbft_view(C.node[1].core), 1);
+    assert_int_equal(pbft_mode(C.node[3].core), PBFT_MODE_VIEW_CHANGE);
+    bool rec = false;
+    for (size_t k = 0; k < C.node[1].disk_count; k++)
+        rec |= C.node[1].disk[k].kind == PBFT_REC_NEW_VIEW &&
+               C.node[1].disk[k].new_view->view == 1;
+    assert_true(rec);
+    pc_crash(&C, 1);
+    C.filter = NULL; /* the links are fine again; it re-sends its NEW-VIEW on restart */
+    assert_int_equal(pc_restart(&C, 1), QC_OK);
+    const pbft_t *p1 = C.node[1].core;
+    assert_int_equal(pbft_view(p1), 1);
+    assert_int_equal(pbft_mode(p1), PBFT_MODE_NORMAL);
+    assert_true(p1->own_nv_valid);
+    assert_int_equal(p1->own_nv.view, 1);
+    assert_int_equal(p1->own_nv.entry_count, 1); /* the re-proposal of d */
+    pc_run(&C, SIZE_MAX);
+    for (int i = 1; i < 4; i++) /* replica 3 entered view 1: no view was lost */
+        assert_int_equal(pbft_view(C.node[i].core), 1);
+    assert_int_equal(pbft_mode(C.node[3].core), PBFT_MODE_NORMAL);
+    pc_tick(&C, 20);
+    for (int i = 1; i < 4; i++) {
+        assert_true(C.node[i].height >= 1);
+        assert_memory_equal(C.node[i].ledger[1].b, d.b, 32);
+    }
+}
+
 /* ---------------------------------------------------------------- timeouts */
 static bool drop_new_views(void *ctx, int from, int to, pbft_msg_t *m) {
     (void)ctx;
@@ -895,6 +943,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_held_vote_leaves_on_next_tick, teardown),
         cmocka_unit_test_teardown(test_transfer_done_after_execution_passed_it, teardown),
+        cmocka_unit_test_teardown(test_restarted_primary_keeps_its_new_view, teardown),
         cmocka_unit_test(test_quorum_4_to_16),
         cmocka_unit_test(test_config_checks),
         cmocka_unit_test_teardown(test_normal_case_and_certificates, teardown),
