@@ -744,6 +744,24 @@ static int record_ckpt_vote(pbft_t *p, uint16_t r, uint64_t height, const qc_has
     return QC_OK;
 }
 
+/* A checkpoint this replica applied but whose vote it lost in a restart, and that its peers
+ * already hold stable (so they no longer retransmit the commit certificates on_commit_cert's
+ * late vote needs): once f+1 replicas, so at least one honest, vote (h, d), d is the digest
+ * of the block it applied at h, and it votes again; without that vote a quorum may never
+ * form here, and a primary whose window cannot move stops proposing. */
+static void revote_applied(pbft_t *p, uint64_t h, const qc_hash_t *d) {
+    if (!is_member(p) || h <= p->stable.height || h > p->applied_height) return;
+    int matching = 0;
+    for (uint16_t r = 0; r < p->ep.n; r++)
+        for (int k = 0; k < PBFT_CKPT_TRACK; k++) {
+            const pbft_ckpt_vote_t *v = &p->ckpt_votes[r][k];
+            if (v->height != h) continue;
+            if (r == p->ep.self) return; /* voted already */
+            matching += hash_eq(&v->digest, d);
+        }
+    if (matching >= p->f + 1) vote_checkpoint(p, h, d);
+}
+
 static int on_checkpoint(pbft_t *p, const pbft_msg_t *m) {
     if (p->mode == PBFT_MODE_IDLE) return drop(&p->stats.rx_stale, QC_ERR_STATE);
     if (m->height <= p->stable.height) return drop(&p->stats.rx_stale, QC_ERR_STATE);
@@ -755,6 +773,7 @@ static int on_checkpoint(pbft_t *p, const pbft_msg_t *m) {
     int rc = record_ckpt_vote(p, m->from, m->height, &m->digest, &m->sig);
     if (rc != QC_OK) return rc;
     check_stable(p, m->height, &m->digest);
+    revote_applied(p, m->height, &m->digest);
     pbft_advance(p);
     return QC_OK;
 }
@@ -769,7 +788,8 @@ static void send_own_checkpoint(pbft_t *p) {
 }
 
 /* Keeps an ended epoch's final certificate (the newest PBFT_FINAL_KEEP), durably. */
-static void push_final(pbft_t *p, uint64_t epoch, const pbft_checkpoint_cert_t *c) {
+static void push_final(pbft_t *p, uint64_t epoch, uint16_t self,
+                       const pbft_checkpoint_cert_t *c) {
     pbft_finals_t *f = &p->finals;
     for (uint8_t i = 0; i < f->count; i++)
         if (f->items[i].epoch == epoch) return;
@@ -777,7 +797,7 @@ static void push_final(pbft_t *p, uint64_t epoch, const pbft_checkpoint_cert_t *
         memmove(f->items, f->items + 1, (PBFT_FINAL_KEEP - 1) * sizeof f->items[0]);
         f->count--;
     }
-    f->items[f->count++] = (pbft_final_t){.epoch = epoch, .cert = *c};
+    f->items[f->count++] = (pbft_final_t){.epoch = epoch, .self = self, .cert = *c};
     pbft_persist_new(p, PBFT_REC_FINAL)->finals = f;
 }
 
@@ -792,7 +812,7 @@ static const pbft_final_t *find_final(const pbft_t *p, uint64_t epoch) {
  * forming from the old epoch's CHECKPOINT votes, this replica's own and those already in. */
 static void start_final(pbft_t *p, uint64_t c, const qc_hash_t *d) {
     if (p->stable.height == c && p->stable.count >= p->q && hash_eq(&p->stable.digest, d)) {
-        push_final(p, p->ep.epoch, &p->stable);
+        push_final(p, p->ep.epoch, p->ep.self, &p->stable);
         p->final_pending.active = false;
         return;
     }
@@ -800,6 +820,7 @@ static void start_final(pbft_t *p, uint64_t c, const qc_hash_t *d) {
     p->final_pending.active = true;
     p->final_pending.epoch = p->ep.epoch;
     p->final_pending.n = p->ep.n;
+    p->final_pending.self = p->ep.self;
     p->final_pending.height = c;
     p->final_pending.digest = *d;
     for (uint16_t r = 0; r < p->ep.n; r++) {
@@ -839,16 +860,24 @@ static int final_vote(pbft_t *p, const pbft_msg_t *m) {
         c.digest = fp->digest;
         c.count = (uint8_t)pbft_quorum(fp->n);
         memcpy(c.sigs, fp->sigs, c.count * sizeof c.sigs[0]);
-        push_final(p, fp->epoch, &c);
+        push_final(p, fp->epoch, fp->self, &c);
         fp->active = false;
     }
     return QC_OK;
 }
 
-static void send_checkpoint_cert(pbft_t *p, uint16_t to, uint64_t epoch,
+/* A message of a past epoch, answered as this replica's index in that epoch (`to` is one too). */
+static pbft_msg_t *old_epoch_msg(pbft_t *p, int type, uint16_t to, uint64_t epoch,
+                                 uint16_t self) {
+    pbft_msg_t *out = pbft_out_msg(p, type, to);
+    out->from = self;
+    out->epoch = epoch;
+    return out;
+}
+
+static void send_checkpoint_cert(pbft_t *p, uint16_t to, uint64_t epoch, uint16_t self,
                                  const pbft_checkpoint_cert_t *c) {
-    pbft_msg_t *out = pbft_out_msg(p, PBFT_MSG_CHECKPOINT_CERT, to);
-    out->epoch = epoch; /* `to` is an index of that epoch */
+    pbft_msg_t *out = old_epoch_msg(p, PBFT_MSG_CHECKPOINT_CERT, to, epoch, self);
     out->view = 0;
     out->height = c->height;
     out->digest = c->digest;
@@ -864,22 +893,24 @@ static int on_old_epoch(pbft_t *p, const pbft_msg_t *m) {
     if (final_vote(p, m) == QC_OK) return QC_OK;
     const pbft_final_t *f = find_final(p, m->epoch);
     bool have_old = p->old_epoch.valid && p->old_epoch.epoch == m->epoch;
-    if ((!f && !have_old) || m->from >= PBFT_N_MAX || !is_member(p)) return QC_ERR_STATE;
+    /* a replica the switch removed serves too: it may hold the only certificates left */
+    if ((!f && !have_old) || m->from >= PBFT_N_MAX) return QC_ERR_STATE;
+    uint16_t self = f ? f->self : p->old_epoch.self;
+    if (self == PBFT_NOT_MEMBER || self == m->from) return QC_ERR_STATE;
     uint64_t *last = &p->final_reply_tick[m->from];
     if (*last != 0 && p->now_ticks < *last + p->cfg.view_timeout_ticks) return QC_ERR_STATE;
     *last = p->now_ticks ? p->now_ticks : 1;
     if (f) {
-        send_checkpoint_cert(p, m->from, f->epoch, &f->cert);
+        send_checkpoint_cert(p, m->from, f->epoch, f->self, &f->cert);
         return QC_ERR_STATE;
     }
     /* No final certificate (too few of that epoch applied its last checkpoint, maybe not even
      * this laggard's quorum): its last stable checkpoint and the commit certificates up to the
      * switch let it execute there itself, vote, and cross. */
     const pbft_old_epoch_t *o = &p->old_epoch;
-    if (o->stable.count > 0) send_checkpoint_cert(p, m->from, o->epoch, &o->stable);
+    if (o->stable.count > 0) send_checkpoint_cert(p, m->from, o->epoch, o->self, &o->stable);
     for (uint8_t i = 0; i < o->cert_count; i++) {
-        pbft_msg_t *out = pbft_out_msg(p, PBFT_MSG_COMMIT_CERT, m->from);
-        out->epoch = o->epoch;
+        pbft_msg_t *out = old_epoch_msg(p, PBFT_MSG_COMMIT_CERT, m->from, o->epoch, o->self);
         out->view = o->certs[i].view;
         out->height = o->certs[i].height;
         out->digest = o->certs[i].digest;
@@ -912,6 +943,7 @@ static void keep_old_epoch(pbft_t *p, uint64_t c) {
     pbft_old_epoch_t *o = &p->old_epoch;
     o->valid = true;
     o->epoch = p->ep.epoch;
+    o->self = p->ep.self;
     o->stable = p->stable;
     o->cert_count = 0;
     for (uint64_t h = p->stable.height + 1; h <= c; h++) {
@@ -957,6 +989,16 @@ void pbft_revote_stable(pbft_t *p) {
         p->exec_height < p->stable.height)
         return;
     vote_checkpoint(p, p->stable.height, &p->stable.digest);
+}
+
+/* After a restart whose ledger head is a checkpoint above the stable one: the vote for it was
+ * lost with memory; the head's digest is known exactly, so vote again at once. */
+void pbft_revote_head(pbft_t *p) {
+    if (!is_member(p) || p->applied_height <= p->stable.height ||
+        p->applied_height % p->cfg.checkpoint_interval != 0 ||
+        (p->next_epoch_set && p->next_epoch_at == p->applied_height))
+        return;
+    vote_checkpoint(p, p->applied_height, &p->exec_digest);
 }
 
 /* The application applied checkpoint height c: vote for it, and hand over to the next epoch

@@ -269,6 +269,7 @@ typedef struct {
  * epoch's CHECKPOINT signatures. */
 typedef struct {
     uint64_t epoch;                    /* the epoch the signatures belong to */
+    uint16_t self;                     /* this replica's index in that epoch (it answers as) */
     pbft_checkpoint_cert_t cert;
 } pbft_final_t;
 
@@ -411,6 +412,7 @@ typedef struct {                 /* the CHECKPOINT votes of an epoch's final che
     bool active;
     uint64_t epoch;
     uint16_t n;                  /* that epoch's size */
+    uint16_t self;               /* this replica's index in it */
     uint64_t height;
     qc_hash_t digest;
     uint8_t count;
@@ -423,6 +425,7 @@ typedef struct {                 /* the epoch just left, for replicas that have 
                                     certificates above it, up to the switch */
     bool valid;
     uint64_t epoch;
+    uint16_t self;               /* this replica's index in it */
     pbft_checkpoint_cert_t stable;
     uint8_t cert_count;
     pbft_commit_cert_t certs[PBFT_WINDOW_MAX];

@@ -53,6 +53,7 @@ int pbft_count_vote(pbft_t *p, pbft_slot_t *s, int type, uint16_t from, const pb
 void pbft_resend(pbft_t *p);
 void pbft_replay_early(pbft_t *p);
 void pbft_revote_stable(pbft_t *p);
+void pbft_revote_head(pbft_t *p);
 bool pbft_timer_may_run(const pbft_t *p);
 
 void pbft_request_transfer(pbft_t *p, const pbft_checkpoint_cert_t *target);

@@ -181,6 +181,7 @@ int pbft_restore(pbft_t *p, const pbft_config_t *cfg, const pbft_persist_t *recs
     if (p->exec_height < p->stable.height) pbft_request_transfer(p, &p->stable);
     if (nv && (rc = restore_new_view(p, nv)) != QC_OK) return rc;
     pbft_revote_stable(p);
+    pbft_revote_head(p);
     if (p->mode == PBFT_MODE_VIEW_CHANGE) {
         pbft_build_own_vc(p);
         pbft_msg_t m = pbft_vc_msg(p, PBFT_BROADCAST);
