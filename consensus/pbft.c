@@ -36,7 +36,8 @@ int pbft_config_check(const pbft_config_t *cfg) {
 }
 
 /* Installs an epoch: its base checkpoint is stable and executed, view 0, empty log. Keeps the
- * statistics and the held messages (they carry their own epoch). */
+ * statistics and the held messages (they carry their own epoch); drops the early messages,
+ * which were kept for a view of the old epoch and must not be replayed in the new one's. */
 void pbft_install_epoch(pbft_t *p, const pbft_epoch_t *ep) {
     p->ep = *ep;
     p->f = pbft_max_faulty(ep->n);
@@ -59,6 +60,7 @@ void pbft_install_epoch(pbft_t *p, const pbft_epoch_t *ep) {
     memset(p->vc_valid, 0, sizeof p->vc_valid);
     memset(p->vc_views, 0, sizeof p->vc_views);
     p->own_nv_valid = false;
+    p->early_count = 0; /* early messages are of the old epoch's views (seed 622572) */
 }
 
 int pbft_init(pbft_t *p, const pbft_config_t *cfg) {
@@ -656,6 +658,7 @@ void pbft_replay_early(pbft_t *p) {
     p->early_count = 0; /* nothing is re-buffered: the messages are of the current view */
     for (size_t i = 0; i < count; i++) {
         pbft_msg_t m = p->early[i];
+        if (m.epoch != p->ep.epoch) continue;
         if (m.view == p->view && p->mode == PBFT_MODE_NORMAL) {
             if (m.type == PBFT_MSG_PREPREPARE) (void)on_preprepare(p, &m);
             else (void)on_vote(p, &m);

@@ -92,10 +92,12 @@ static void test_seed_replays_exactly(void **state) {
  *   69895  a restarted replica had lost its vote for the checkpoint at its ledger head, which
  *          the others held stable: no quorum there, so the primary's window never moved;
  *   559076 the only replica holding the commit certificates up to a switch had been removed
- *          by it and answered the laggards as "not a member". */
+ *          by it and answered the laggards as "not a member";
+ *   622572 PRE-PREPAREs kept early for a view of the old epoch were replayed in the same view
+ *          number of the new epoch: a replica voted for a block nobody proposed there. */
 static void test_regression_seeds(void **state) {
     (void)state;
-    static const uint64_t seeds[] = {25431, 532773, 69895, 559076};
+    static const uint64_t seeds[] = {25431, 532773, 69895, 559076, 622572};
     for (size_t i = 0; i < sizeof seeds / sizeof seeds[0]; i++) {
         sim_opts_t o;
         sim_result_t r;
