@@ -143,6 +143,16 @@ static void start_joiner(sim_t *s, const sim_node_t *src, const pbft_epoch_t *ep
               (unsigned long long)ep->base_height);
 }
 
+/* A host that synced past a switch and restarted its core there (no ob.epoch_switch) starts
+ * the epoch's joiner too, as one that switched would: otherwise a new validator whose epoch
+ * every honest replica reached by catch-up never starts (the million-seed sweep's seed
+ * 320606). */
+void sim_epoch_restarted(sim_t *s, sim_node_t *nd) {
+    const pbft_t *p = nd->core;
+    if (!sim_honest(nd) || p->ep.epoch == 0 || p->ep.epoch > (uint64_t)s->epoch_count) return;
+    start_joiner(s, nd, &p->ep);
+}
+
 void sim_epoch_switched(sim_t *s, sim_node_t *nd, const pbft_epoch_switch_t *sw) {
     uint64_t e = sw->epoch.epoch;
     if (sw->epoch.self == PBFT_NOT_MEMBER)

@@ -173,6 +173,7 @@ uint64_t sim_epoch_decided_in(const sim_t *s, uint64_t epoch, uint64_t from, uin
 void sim_epoch_on_commit(sim_t *s, sim_node_t *nd, const pbft_commit_cert_t *c);
 int sim_epoch_decide(sim_t *s, sim_node_t *nd, uint64_t decided_height);
 void sim_epoch_switched(sim_t *s, sim_node_t *nd, const pbft_epoch_switch_t *sw);
+void sim_epoch_restarted(sim_t *s, sim_node_t *nd); /* after a catch-up restart */
 int sim_epoch_restore(sim_t *s, sim_node_t *nd, const pbft_persist_t *recs, size_t count);
 bool sim_epoch_removed(const sim_t *s, const sim_node_t *nd); /* left the validator set */
 

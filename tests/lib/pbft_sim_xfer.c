@@ -279,4 +279,5 @@ void sim_xfer_catch_up(sim_t *s, sim_node_t *nd) {
     s->r->epoch_catch_ups++;
     sim_node_crash(s, nd);
     sim_node_restart(s, nd);
+    if (nd->up) sim_epoch_restarted(s, nd);
 }
