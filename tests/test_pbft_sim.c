@@ -95,11 +95,11 @@ static void test_seed_replays_exactly(void **state) {
  *          by it and answered the laggards as "not a member";
  *   622572 PRE-PREPAREs kept early for a view of the old epoch were replayed in the same view
  *          number of the new epoch: a replica voted for a block nobody proposed there;
- *   320606 (simulator) every honest replica reached an epoch by its host's catch-up, and the
- *          epoch's new validator was never started. */
+ *   320606, 853585 (simulator) every honest replica reached an epoch by its host's catch-up,
+ *          and the epoch's new validator was never started. */
 static void test_regression_seeds(void **state) {
     (void)state;
-    static const uint64_t seeds[] = {25431, 532773, 69895, 559076, 622572, 320606};
+    static const uint64_t seeds[] = {25431, 532773, 69895, 559076, 622572, 320606, 853585};
     for (size_t i = 0; i < sizeof seeds / sizeof seeds[0]; i++) {
         sim_opts_t o;
         sim_result_t r;
