@@ -2,7 +2,7 @@
  * the verification algorithms of RFC 9162 §2.1.3.2 and §2.1.4.2, as pure functions.
  *
  * Used for each block's transaction root (in memory, over the block's tx ids) and, through
- * node/rlog.h, for the chain's append-only record log (over stored complete subtrees).
+ * node/store/rlog.h, for the chain's append-only record log (over stored complete subtrees).
  * Leaf hash = SHA-256(0x00 || data), node hash = SHA-256(0x01 || left || right); the tree of
  * n leaves splits at the largest power of two smaller than n. See docs/MERKLE.md. */
 #ifndef QC_MERKLE_H
@@ -60,7 +60,7 @@ int merkle_verify_inclusion(const qc_hash_t *leaf_hash, uint64_t index, uint64_t
 int merkle_verify_consistency(uint64_t size1, uint64_t size2, const qc_hash_t *root1,
                               const qc_hash_t *root2, const qc_hash_t *proof, size_t proof_len);
 
-/* ---- Building blocks shared with node/rlog.c (stored trees) ---------------------------- */
+/* ---- Building blocks shared with node/store/rlog.c (stored trees) ---------------------------- */
 
 /* A node of the tree of `size` leaves: the leaves [begin, end). Every node is either a
  * complete subtree (end - begin a power of two 2^k and begin a multiple of it: stored at

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""check_openapi.py - docs/openapi.yaml describes exactly the routes node/api.c registers: every
+"""check_openapi.py - docs/openapi.yaml describes exactly the routes node/api/api.c registers: every
 (method, path) of api.c's routes table is an operation in the OpenAPI file and vice versa;
 docs/API.md names every route; the file is structurally OpenAPI 3.0 (every operation has
 responses, every {param} in a path is declared as a path parameter, every $ref resolves)."""
@@ -19,10 +19,10 @@ def check(cond, msg):
 
 
 def api_routes():
-    """(METHOD, path) pairs of the routes table in node/api.c, parsed from its text."""
-    text = open(os.path.join(ROOT, "node", "api.c"), encoding="utf-8").read()
+    """(METHOD, path) pairs of the routes table in node/api/api.c, parsed from its text."""
+    text = open(os.path.join(ROOT, "node", "api", "api.c"), encoding="utf-8").read()
     table = re.search(r"routes\[\]\s*=\s*\{(.*?)\n\s*\};", text, re.S)
-    check(table is not None, "node/api.c has a routes[] table")
+    check(table is not None, "node/api/api.c has a routes[] table")
     routes = set(re.findall(r'\{\s*"([A-Z]+)"\s*,\s*"(/[^"]*)"\s*,\s*h_\w+\s*\}', table.group(1)))
     entries = len(re.findall(r"\{\s*\"", table.group(1)))
     check(len(routes) == entries and entries > 0,
@@ -112,8 +112,8 @@ def main():
               "the text scan agrees with the YAML parser")
     else:
         ops = yaml_operations_fallback(open(path, encoding="utf-8").read())
-    check(routes - ops == set(), "routes in node/api.c missing from docs/openapi.yaml: %s" % sorted(routes - ops))
-    check(ops - routes == set(), "operations in docs/openapi.yaml that node/api.c does not route: %s"
+    check(routes - ops == set(), "routes in node/api/api.c missing from docs/openapi.yaml: %s" % sorted(routes - ops))
+    check(ops - routes == set(), "operations in docs/openapi.yaml that node/api/api.c does not route: %s"
           % sorted(ops - routes))
     api_md = open(os.path.join(ROOT, "docs", "API.md"), encoding="utf-8").read()
     for method, p in sorted(routes):

@@ -1,4 +1,4 @@
-/* test_rlog.c - the stored, incremental record log (node/rlog.c) against from-scratch
+/* test_rlog.c - the stored, incremental record log (node/store/rlog.c) against from-scratch
  * computation (proto/merkle.c) for every size up to N_MAX, over an in-memory store with
  * counted reads and injected failures, plus a synthetic tree at sizes near 2^63. */
 #include <setjmp.h>
