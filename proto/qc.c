@@ -174,6 +174,13 @@ int qc_mkdirs(const char *path, unsigned mode) {
 
 static qc_log_level_t g_log_level = QC_LOG_INFO;
 static const char *g_log_tag = NULL;
+static qc_log_sink_cb g_log_sink = NULL;
+static void *g_log_sink_user = NULL;
+
+void qc_log_set_sink(qc_log_sink_cb sink, void *user) {
+    g_log_sink = sink;
+    g_log_sink_user = user;
+}
 
 void qc_log_set_level(qc_log_level_t level) { g_log_level = level; }
 qc_log_level_t qc_log_get_level(void) { return g_log_level; }
@@ -196,5 +203,33 @@ void qc_log(qc_log_level_t level, const char *fmt, ...) {
     va_start(ap, fmt);
     if ((size_t)n < sizeof line) vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "%s\n", line);
+    if (g_log_sink != NULL) g_log_sink(level, line, g_log_sink_user);
+    else fprintf(stderr, "%s\n", line);
+}
+
+void qc_lograte_tick(qc_lograte_t *r, uint64_t now_ms) {
+    QC_ASSERT(r->burst >= 1 && r->window_ms >= 1);
+    if (!r->started) {
+        r->started = true;
+        r->window_start_ms = now_ms;
+        return;
+    }
+    if (now_ms < r->window_start_ms + r->window_ms) return;
+    if (r->suppressed > 0)
+        qc_log(r->level, "%s: %llu more in the last %u s (not logged)", r->what,
+               (unsigned long long)r->suppressed, (unsigned)((r->window_ms + 999) / 1000));
+    r->window_start_ms = now_ms;
+    r->lines = 0;
+    r->suppressed = 0;
+}
+
+bool qc_lograte_allow(qc_lograte_t *r, uint64_t now_ms) {
+    qc_lograte_tick(r, now_ms);
+    if (r->lines < r->burst) {
+        r->lines++;
+        return true;
+    }
+    r->suppressed++;
+    r->suppressed_total++;
+    return false;
 }

@@ -82,6 +82,42 @@ qc_log_level_t qc_log_get_level(void);
  * outlive logging. */
 void qc_log_set_tag(const char *tag);
 void qc_log(qc_log_level_t level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Where finished log lines go instead of stderr (tests capture them); NULL restores stderr.
+ * line is borrowed for the call and carries no trailing newline. */
+typedef void (*qc_log_sink_cb)(qc_log_level_t level, const char *line, void *user);
+void qc_log_set_sink(qc_log_sink_cb sink, void *user);
+
+/* Rate limit for one kind of log line that someone else can cause (refused handshakes, bad
+ * frames, bad messages): at most `burst` lines per `window_ms`; the rest are counted, and when
+ * the window rolls over one summary line says how many were left out ("net: 1234 more refused
+ * handshakes in the last 60 s (not logged)"). One limiter per call site or kind, owned by the
+ * module that logs (no locks: single-threaded use). Time is passed in (monotonic ms), so tests
+ * drive it deterministically. Initialise with QC_LOGRATE_INIT or by assigning the fields. */
+typedef struct {
+    const char *what;        /* summary noun phrase, e.g. "net: refused handshakes"; static */
+    qc_log_level_t level;    /* level of the summary line */
+    uint32_t burst;          /* lines logged per window, >= 1 */
+    uint32_t window_ms;      /* >= 1 */
+    uint64_t window_start_ms;
+    uint32_t lines;          /* lines allowed in the current window */
+    uint64_t suppressed;     /* lines refused in the current window */
+    uint64_t suppressed_total; /* every line refused so far, for counters */
+    bool started;
+} qc_lograte_t;
+#define QC_LOGRATE_INIT(what_, level_, burst_, window_ms_) \
+    {.what = (what_), .level = (level_), .burst = (burst_), .window_ms = (window_ms_)}
+#define QC_LOGRATE_WINDOW_MS 60000u /* the default window: "in the last minute" */
+
+/* Whether one more line of this kind may be logged at now_ms. First rolls the window when it
+ * has passed, logging the summary of the window that ended if it suppressed anything. */
+bool qc_lograte_allow(qc_lograte_t *r, uint64_t now_ms);
+/* Rolls the window if it has passed (logging the summary, as above) without asking for a
+ * line: call it periodically so the last burst's summary appears even when the lines stop. */
+void qc_lograte_tick(qc_lograte_t *r, uint64_t now_ms);
+/* Logs at level through r: nothing when r refuses the line. */
+#define QC_LOG_RATED(r, now_ms, level, ...) \
+    do { if (qc_lograte_allow((r), (now_ms))) qc_log((level), __VA_ARGS__); } while (0)
+
 #define QC_DEBUG(...) qc_log(QC_LOG_DEBUG, __VA_ARGS__)
 #define QC_INFO(...) qc_log(QC_LOG_INFO, __VA_ARGS__)
 #define QC_WARN(...) qc_log(QC_LOG_WARN, __VA_ARGS__)

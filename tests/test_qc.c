@@ -1,4 +1,5 @@
-/* test_qc.c - unit tests of the shared base: hex, SHA-256, atomic file I/O, error names. */
+/* test_qc.c - unit tests of the shared base: hex, SHA-256, atomic file I/O, error names, the
+ * log sink and the log rate limiter (with injected time). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -72,12 +73,73 @@ static void test_strerror_names_all(void **state) {
     assert_string_equal(qc_strerror(-999), "unknown error");
 }
 
+typedef struct {
+    int lines;
+    qc_log_level_t level;
+    char last[1024];
+} captured_t;
+
+static void capture(qc_log_level_t level, const char *line, void *user) {
+    captured_t *c = user;
+    c->lines++;
+    c->level = level;
+    snprintf(c->last, sizeof c->last, "%s", line);
+}
+
+/* Logs through the limiter n times at now_ms; returns how many lines it let through. */
+static int rated(qc_lograte_t *r, uint64_t now_ms, int n) {
+    int allowed = 0;
+    for (int i = 0; i < n; i++)
+        if (qc_lograte_allow(r, now_ms)) allowed++, QC_WARN("refused %d", i);
+    return allowed;
+}
+
+/* A flood of one kind of line costs `burst` lines per window plus one summary per window that
+ * dropped anything; the summary says how many were dropped and comes when the window rolls,
+ * whether by the next line or by a tick. */
+static void test_lograte(void **state) {
+    (void)state;
+    captured_t c = {0};
+    qc_log_set_sink(capture, &c);
+    qc_lograte_t r = QC_LOGRATE_INIT("net: refused handshakes", QC_LOG_WARN, 3, 60000);
+    assert_int_equal(rated(&r, 1000, 1000), 3); /* first window: 3 lines, 997 counted */
+    assert_int_equal(c.lines, 3);
+    assert_string_equal(strstr(c.last, "refused 2"), "refused 2");
+    assert_int_equal(r.suppressed_total, 997);
+    assert_int_equal(rated(&r, 60999, 5), 0); /* still inside the window */
+    assert_int_equal(c.lines, 3);
+    /* The next window: the summary first, then a fresh burst. */
+    assert_true(qc_lograte_allow(&r, 61000));
+    assert_int_equal(c.lines, 4);
+    assert_int_equal(c.level, QC_LOG_WARN);
+    assert_non_null(strstr(c.last, "net: refused handshakes: 1002 more in the last 60 s"));
+    assert_int_equal(rated(&r, 61001, 10), 2);
+    assert_int_equal(c.lines, 6);
+    /* Lines stop: a tick after the window still reports the 8 it dropped, exactly once. */
+    qc_lograte_tick(&r, 100000);
+    assert_int_equal(c.lines, 6);
+    qc_lograte_tick(&r, 121000);
+    assert_int_equal(c.lines, 7);
+    assert_non_null(strstr(c.last, ": 8 more in the last 60 s"));
+    qc_lograte_tick(&r, 200000);
+    assert_int_equal(c.lines, 7); /* a quiet window logs nothing */
+    assert_int_equal(r.suppressed_total, 1010);
+    /* A quiet limiter never logs a summary. */
+    qc_lograte_t q = QC_LOGRATE_INIT("quiet", QC_LOG_INFO, 1, 10);
+    assert_int_equal(rated(&q, 5, 1), 1);
+    assert_int_equal(rated(&q, 20, 1), 1);
+    assert_int_equal(c.lines, 9);
+    assert_null(strstr(c.last, "more in the last"));
+    qc_log_set_sink(NULL, NULL);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hex_roundtrip),
         cmocka_unit_test(test_sha256_empty),
         cmocka_unit_test(test_file_atomic),
         cmocka_unit_test(test_strerror_names_all),
+        cmocka_unit_test(test_lograte),
     };
     return cmocka_run_group_tests_name("qc", tests, NULL, NULL);
 }
