@@ -225,6 +225,7 @@ static void on_tick(uv_timer_t *t) {
     }
     node_drive(n);
     node_catchup_tick(n);
+    qc_lograte_tick(&n->log_peer_blocks, uv_now(n->loop));
     node_note_tick(n);
     node_process_commits(n);
     node_drive(n);
@@ -398,6 +399,8 @@ static void release(node_t *n) {
 int node_start(node_t *n, uv_loop_t *loop, const char *config_path, char *why, size_t why_cap) {
     memset(n, 0, sizeof *n);
     n->loop = loop;
+    n->log_peer_blocks = (qc_lograte_t)QC_LOGRATE_INIT("blocks from peers refused", QC_LOG_WARN, 10,
+                                                       QC_LOGRATE_WINDOW_MS);
     if (qc_crypto_init() != QC_OK) { WHY("libsodium failed to initialise"); return QC_ERR_CRYPTO; }
     n->pbft = calloc(1, sizeof *n->pbft);
     n->scratch = calloc(1, sizeof *n->scratch);
@@ -417,9 +420,11 @@ int node_start(node_t *n, uv_loop_t *loop, const char *config_path, char *why, s
     uv_check_init(loop, &n->check);
     n->check.data = n;
     uv_check_start(&n->check, on_check);
-    QC_INFO("%s (validator %u of %u) at height %llu, view %llu; peers on %s", n->cfg.city, n->self,
-            n->store.validators.n, (unsigned long long)n->store.head.height,
-            (unsigned long long)pbft_view(n->pbft), n->cfg.p2p.listen);
+    char genesis_hex[65];
+    QC_INFO("%s (validator %u of %u) at height %llu, view %llu; peers on %s; genesis %s", n->cfg.city,
+            n->self, n->store.validators.n, (unsigned long long)n->store.head.height,
+            (unsigned long long)pbft_view(n->pbft), n->cfg.p2p.listen,
+            qc_hash_hex(genesis_hex, &n->genesis.hash));
     node_drive(n);
     return QC_OK;
 }

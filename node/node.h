@@ -104,6 +104,7 @@ typedef struct node {
     node_commit_cb on_commit;
     void *on_commit_user;
     node_stats_t stats;
+    qc_lograte_t log_peer_blocks;    /* refused blocks from peers: rate-limited log lines */
     bool stopping;
     int closing_handles;
     void (*stopped_cb)(struct node *);

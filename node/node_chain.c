@@ -272,8 +272,9 @@ static void validate_one(node_t *n, node_pending_t *e) {
     e->state = rc == QC_OK ? PENDING_VALID : PENDING_INVALID;
     if (rc != QC_OK) {
         n->stats.proposals_invalid++;
-        QC_WARN("refusing block %llu from %s: %s", (unsigned long long)height,
-                n->store.validators.members[c.primary].name, why);
+        QC_LOG_RATED(&n->log_peer_blocks, uv_now(n->loop), QC_LOG_WARN,
+                     "refusing block %llu from %s: %s", (unsigned long long)height,
+                     n->store.validators.members[c.primary].name, why);
     }
     pbft_validated(n->pbft, height, &e->digest, rc == QC_OK);
 }
@@ -576,8 +577,9 @@ static bool apply_fetched(node_t *n, const uint8_t *raw, size_t raw_len, const u
             ok = true;
         } else {
             n->stats.peer_bad_blocks++;
-            QC_WARN("fetched block %llu refused: %s", (unsigned long long)b.header.height,
-                    rc == QC_ERR_SIGNATURE || rc == QC_ERR_QUORUM ? why : qc_strerror(rc));
+            QC_LOG_RATED(&n->log_peer_blocks, uv_now(n->loop), QC_LOG_WARN,
+                         "fetched block %llu refused: %s", (unsigned long long)b.header.height,
+                         rc == QC_ERR_SIGNATURE || rc == QC_ERR_QUORUM ? why : qc_strerror(rc));
         }
     }
     qc_block_free(&b);

@@ -4,7 +4,9 @@
  * timeouts, and clean shutdown. Every wait is bounded by a deadline so a bug fails, not hangs.
  *
  * A "raw" client is a plain blocking-connect socket that speaks the protocol through
- * net_codec.h (or sends garbage), so tests can misbehave in ways a real net never would. */
+ * net_codec.h (or sends garbage), so tests can misbehave in ways a real net never would. A
+ * "flood" is a host without keys (127.0.0.66 and up) holding many silent connections against
+ * every node, reopened as they close; log lines are captured to check what reaches the log. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -24,6 +26,7 @@
 
 #define NODES_MAX 5
 #define WAIT_MS 5000 /* generous bound for anything that should take milliseconds */
+#define NET_HOUSEKEEP_TEST_MS 1100 /* a little over net.c's housekeeping period */
 
 typedef struct world world_t;
 
@@ -55,13 +58,20 @@ struct world {
     uint32_t backoff_base_ms, backoff_max_ms; /* 0: the harness's 20 and 200 */
     uint32_t handshake_timeout_ms;            /* 0: the harness's 2000 */
     int final_msgs[NODES_MAX]; /* msgs of each node when its close completed */
+    struct flood *flood;       /* kept up by every loop tick while set */
 };
 
 static world_t *W;
 
 /* ---------------------------------------------------------------- harness */
 
-static void on_tick(uv_timer_t *t) { (void)t; } /* bounds each UV_RUN_ONCE to ~5 ms */
+static void flood_step(struct flood *f);
+
+/* Bounds each UV_RUN_ONCE to ~5 ms, and keeps a flood going. */
+static void on_tick(uv_timer_t *t) {
+    (void)t;
+    if (W->flood != NULL) flood_step(W->flood);
+}
 
 static int world_setup(void **state) {
     (void)state;
@@ -345,6 +355,48 @@ static void raw_handshake(raw_t *r, uint32_t as, uint32_t node) {
     net_rx_init(&r->rx, &r->hs.rx, 1u << 20);
 }
 
+/* A non-blocking listening socket on 127.0.0.1:port, standing in for a stopped node. */
+static int raw_listen(uint16_t port) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0), one = 1;
+    assert_true(fd >= 0);
+    assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one), 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    assert_int_equal(listen(fd, 8), 0);
+    return fd;
+}
+
+typedef struct {
+    int lfd, fd;
+} accept_arg_t;
+
+static bool pred_accepted(void *arg) {
+    accept_arg_t *a = arg;
+    a->fd = accept(a->lfd, NULL, NULL);
+    return a->fd >= 0;
+}
+
+/* Waits for a node's dial on lfd and completes the handshake as validator `as` (responder). */
+static void raw_accept_handshake(raw_t *r, int lfd, uint32_t as) {
+    memset(r, 0, sizeof *r);
+    accept_arg_t a = {lfd, -1};
+    assert_true(pump(pred_accepted, &a, WAIT_MS));
+    r->fd = a.fd;
+    assert_int_equal(fcntl(r->fd, F_SETFL, fcntl(r->fd, F_GETFL) | O_NONBLOCK), 0);
+    r->cfg = (net_hs_config_t){.chain = &W->chain, .sk = &W->sk[as], .keys = W->pk, .n = W->n,
+                               .self = as};
+    uint8_t hello[NET_HELLO_BYTES], auth[NET_AUTH_BYTES];
+    raw_recv(r, hello, sizeof hello);
+    net_hs_start(&r->hs, &r->cfg, NET_ROLE_RESPONDER, NET_PEER_NONE, NULL, r->sent);
+    assert_int_equal(net_hs_on_hello(&r->hs, hello, r->sent + NET_HELLO_BYTES), QC_OK);
+    raw_send(r, r->sent, sizeof r->sent);
+    raw_recv(r, auth, sizeof auth);
+    assert_int_equal(net_hs_on_auth(&r->hs, auth), QC_OK);
+    r->tx = r->hs.tx;
+    net_rx_init(&r->rx, &r->hs.rx, 1u << 20);
+}
+
 static void raw_send_frame(raw_t *r, uint8_t type, const void *data, uint32_t len) {
     size_t wire = net_frame_wire_bytes(len);
     uint8_t *buf = malloc(wire);
@@ -382,6 +434,96 @@ static bool pred_count(void *arg) {
 static void expect_count(const uint64_t *counter, uint64_t at_least) {
     count_arg_t a = {counter, at_least};
     assert_true(pump(pred_count, &a, WAIT_MS));
+}
+
+/* ---------------------------------------------------------------- captured log lines */
+
+typedef struct {
+    const char *needle; /* count lines containing this */
+    int hits;
+    char last[1024];    /* the last such line */
+} capture_t;
+
+static void capture_line(qc_log_level_t level, const char *line, void *user) {
+    (void)level;
+    capture_t *c = user;
+    fprintf(stderr, "%s\n", line);
+    if (strstr(line, c->needle) == NULL) return;
+    c->hits++;
+    snprintf(c->last, sizeof c->last, "%s", line);
+}
+
+/* Captures (and still prints) every line from WARN up until capture_stop. */
+static void capture_start(capture_t *c, const char *needle) {
+    memset(c, 0, sizeof *c);
+    c->needle = needle;
+    qc_log_set_level(QC_LOG_WARN);
+    qc_log_set_sink(capture_line, c);
+}
+
+static void capture_stop(void) {
+    qc_log_set_sink(NULL, NULL);
+    qc_log_set_level(QC_LOG_ERROR);
+}
+
+/* ---------------------------------------------------------------- flood */
+
+#define FLOOD_PER_PORT 100   /* more than the old 64 handshake slots per node */
+#define FLOOD_SOURCES 20     /* 127.0.0.66 ... 127.0.0.85: 20 x 4 > the 64 outsider slots */
+
+typedef struct flood {
+    uint32_t nodes;
+    int fd[NODES_MAX][FLOOD_PER_PORT];
+    uint64_t opened;
+} flood_t;
+
+/* A non-blocking connect from 127.0.0.<host> to 127.0.0.1:port; never sends a byte. */
+static int silent_open(uint8_t host, uint16_t port) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in src = {.sin_family = AF_INET};
+    src.sin_addr.s_addr = htonl(0x7f000000u | host);
+    assert_int_equal(bind(fd, (struct sockaddr *)&src, sizeof src), 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int rc = connect(fd, (struct sockaddr *)&sa, sizeof sa);
+    assert_true(rc == 0 || errno == EINPROGRESS);
+    return fd;
+}
+
+/* Closed (EOF, reset, refused), as opposed to open or still connecting. */
+static bool silent_closed(int fd) {
+    uint8_t b;
+    ssize_t k = recv(fd, &b, 1, MSG_DONTWAIT);
+    if (k == 0) return true;
+    return k < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOTCONN;
+}
+
+/* Reopens every flood connection that a node closed. */
+static void flood_step(flood_t *f) {
+    for (uint32_t i = 0; i < f->nodes; i++)
+        for (int k = 0; k < FLOOD_PER_PORT; k++) {
+            if (f->fd[i][k] >= 0 && !silent_closed(f->fd[i][k])) continue;
+            if (f->fd[i][k] >= 0) close(f->fd[i][k]);
+            f->fd[i][k] = silent_open((uint8_t)(66 + k % FLOOD_SOURCES), W->port[i]);
+            f->opened++;
+        }
+}
+
+static void flood_start(flood_t *f, uint32_t nodes) {
+    memset(f, 0, sizeof *f);
+    f->nodes = nodes;
+    for (uint32_t i = 0; i < nodes; i++)
+        for (int k = 0; k < FLOOD_PER_PORT; k++) f->fd[i][k] = -1;
+    flood_step(f);
+    W->flood = f;
+}
+
+static void flood_stop(flood_t *f) {
+    W->flood = NULL;
+    for (uint32_t i = 0; i < f->nodes; i++)
+        for (int k = 0; k < FLOOD_PER_PORT; k++)
+            if (f->fd[i][k] >= 0) close(f->fd[i][k]);
 }
 
 /* ---------------------------------------------------------------- tests */
@@ -535,10 +677,21 @@ static void test_wrong_chain_refused(void **state) {
     net_config_t cfg;
     node_config(0, &cfg);
     cfg.chain.b[0] ^= 0xff;
+    capture_t cap;
+    capture_start(&cap, "wrong chain");
     node_t *other = node_start_cfg(&cfg);
     expect_count(&net_stats(&W->node[1]->net)->hs_fail[NET_FAIL_CHAIN], 1);
     expect_count(&net_stats(&W->node[2]->net)->hs_fail[NET_FAIL_CHAIN], 1);
-    assert_true(net_stats(&other->net)->hs_fail[NET_FAIL_CHAIN] >= 1);
+    /* The responders answer with their own binding, so the dialler can say it too. */
+    expect_count(&net_stats(&other->net)->hs_fail[NET_FAIL_CHAIN], 2);
+    capture_stop();
+    /* Every side names both genesis hashes: 2 responders and the dialler's 2 refusals. */
+    char ours[65], theirs[65];
+    qc_hash_hex(ours, &W->chain);
+    qc_hash_hex(theirs, &cfg.chain);
+    assert_int_equal(cap.hits, 4);
+    assert_non_null(strstr(cap.last, ours));
+    assert_non_null(strstr(cap.last, theirs));
     assert_int_equal(other->ups, 0);
     assert_false(net_peer_up(&W->node[2]->net, 0));
     expect_delivery(1, 2, "same chain");
@@ -770,17 +923,145 @@ static void test_rejoin_without_waiting_for_backoff(void **state) {
     assert_int_equal(st->knock_dials, dials);
     pump_for(100);
     assert_int_equal(st->links_up, ups);
-    /* Later, a knock means 3 lost its link (0's is stale): 0 dials a replacement at once. */
+    /* Later, while 0's link to 3 is alive (3 pings it), a knock comes from a second holder of
+     * 3's key: warned about and ignored; the live link stays. */
     pump_for(W->handshake_timeout_ms + 100);
     raw_connect(&r, W->port[0]);
     raw_handshake(&r, 3, 0);
     raw_expect_closed(&r);
     raw_close(&r);
+    pump_for(100);
+    assert_int_equal(st->knocks_in, knocks + 2);
+    assert_int_equal(st->knock_dials, dials);
+    assert_int_equal(st->dup_identity, 1);
+    assert_int_equal(st->links_up, ups);
+
+    /* A link that fell silent is stale (3 lost it without 0 noticing): a knock makes 0 dial a
+     * replacement at once. Node 3 is replaced by a raw listener on its port that completes
+     * 0's dials and then says nothing. */
+    node_stop(3);
+    expect_peer_state(0, 3, false);
+    int lfd = raw_listen(W->port[3]);
+    raw_t stale, fresh;
+    raw_connect(&r, W->port[0]);
+    raw_handshake(&r, 3, 0); /* 0 has no link to 3: it dials back now */
+    raw_expect_closed(&r);
+    raw_close(&r);
+    raw_accept_handshake(&stale, lfd, 3);
+    expect_peer_state(0, 3, true);
+    pump_for(2 * 200 + 100); /* two keepalive periods of silence: no longer alive */
+    ups = st->links_up;
+    raw_connect(&r, W->port[0]);
+    raw_handshake(&r, 3, 0);
+    raw_expect_closed(&r);
+    raw_close(&r);
+    raw_accept_handshake(&fresh, lfd, 3);
     count_arg_t replaced = {&st->links_up, ups + 1};
     assert_true(pump(pred_count, &replaced, prompt_ms));
-    assert_int_equal(st->knock_dials, dials + 1);
-    assert_true(pump(pred_all_up, NULL, prompt_ms));
-    expect_delivery(0, 3, "replaced");
+    assert_int_equal(st->knock_dials, dials + 2);
+    raw_expect_closed(&stale); /* the replaced link */
+    raw_send_frame(&fresh, NET_FRAME_DATA, "replaced", 8);
+    msgs_arg_t got = {0, W->node[0]->msgs + 1};
+    assert_true(pump(pred_msgs, &got, WAIT_MS));
+    assert_string_equal(W->node[0]->last_from[3], "replaced");
+    raw_close(&stale);
+    raw_close(&fresh);
+    close(lfd);
+}
+
+/* A host with no keys holds many silent connections against every node (more than the old 64
+ * shared handshake slots, from 20 addresses, reopened as they close). Its connections beyond
+ * its per-address and outsider budgets are refused at once, it never takes the room kept for
+ * members' addresses, so a restarted validator rejoins at once and traffic flows; and the
+ * refusals cost a few log lines, not one each. */
+static void test_silent_flood_keeps_no_member_out(void **state) {
+    (void)state;
+    W->handshake_timeout_ms = 3000; /* silent connections hold their slots this long */
+    world_start(3, 0);
+    assert_true(pump(pred_all_up, NULL, WAIT_MS));
+    const net_stats_t *st2 = net_stats(&W->node[2]->net);
+
+    /* One address gets pending_per_source_max (4) handshakes; the rest are refused at once. */
+    int one[10];
+    for (int k = 0; k < 10; k++) one[k] = silent_open(99, W->port[2]);
+    count_arg_t refused6 = {&st2->hs_fail[NET_FAIL_REFUSED], 6};
+    assert_true(pump(pred_count, &refused6, WAIT_MS));
+    pump_for(50);
+    assert_int_equal(st2->pending, 4);
+    assert_int_equal(st2->pending_outsiders, 4);
+    assert_int_equal(st2->hs_fail[NET_FAIL_REFUSED], 6);
+    for (int k = 0; k < 10; k++) close(one[k]);
+
+    capture_t cap;
+    capture_start(&cap, "refused");
+    flood_t *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    flood_start(f, 3);
+    pump_for(300);
+    for (uint32_t i = 0; i < 3; i++) {
+        const net_stats_t *st = net_stats(&W->node[i]->net);
+        assert_true(st->pending_outsiders <= 64); /* pending_max: the outsiders' share */
+        assert_true(st->hs_fail[NET_FAIL_REFUSED] >= FLOOD_PER_PORT - 64);
+    }
+    node_stop(1);
+    node_start(1);
+    /* Well within the flood's 3 s hold: the old shared 64 slots kept it out that long. */
+    assert_true(pump(pred_all_up, NULL, 1500));
+    expect_delivery(0, 1, "through the flood");
+    expect_delivery(1, 2, "still through");
+    for (uint32_t i = 0; i < 3; i++)
+        assert_true(net_stats(&W->node[i]->net)->pending_outsiders <= 64);
+    uint64_t refused = 0;
+    for (uint32_t i = 0; i < 3; i++) refused += net_stats(&W->node[i]->net)->hs_fail[NET_FAIL_REFUSED];
+    assert_true(refused >= 3 * (FLOOD_PER_PORT - 64));
+    /* 4 nets (node 1 twice), each at most 10 lines a minute per kind, for two kinds that a
+     * flood causes (refused for a budget; timed out or closed in the handshake). */
+    assert_true(cap.hits >= 1 && cap.hits <= 4 * 2 * 10);
+    assert_true((uint64_t)cap.hits < refused);
+    flood_stop(f);
+    capture_stop();
+    free(f);
+    pump_for(NET_HOUSEKEEP_TEST_MS);
+    assert_true(net_stats(&W->node[2]->net)->log_suppressed > 0);
+}
+
+static void on_dup_closed(net_t *net) { free(net); } /* node_t begins with its net_t */
+
+/* Two running nodes with validator 1's key (a copied key directory): the second dials 2 and
+ * knocks at 0 like the first. Each of them keeps its live link to the first and refuses the
+ * second with a warning, instead of the two replacing each other's links forever. */
+static void test_duplicate_identity_keeps_one_link(void **state) {
+    (void)state;
+    W->handshake_timeout_ms = 500;
+    world_start(3, 0);
+    assert_true(pump(pred_all_up, NULL, WAIT_MS));
+    pump_for(W->handshake_timeout_ms + 100); /* links no longer fresh */
+    capture_t cap;
+    capture_start(&cap, "two nodes run with one key");
+    net_config_t cfg;
+    node_config(1, &cfg);
+    snprintf(cfg.listen_addr, NET_ADDR_MAX, "127.0.0.1:0");
+    node_t *dup = calloc(1, sizeof *dup);
+    assert_non_null(dup);
+    dup->w = W;
+    dup->index = 1;
+    assert_int_equal(net_init(&dup->net, &W->loop, &cfg, on_message, on_peer_state, dup), QC_OK);
+    pump_for(1500); /* the second one retries every 20-200 ms */
+    const net_peer_stats_t *s0 = net_peer_stats(&W->node[0]->net, 1);
+    const net_peer_stats_t *s2 = net_peer_stats(&W->node[2]->net, 1);
+    assert_int_equal(W->node[0]->downs, 0);
+    assert_int_equal(W->node[2]->downs, 0);
+    assert_int_equal(s0->links_up, 1);
+    assert_int_equal(s2->links_up, 1);
+    assert_true(s0->dup_identity >= 2); /* its knocks */
+    assert_true(s2->dup_identity >= 2); /* its links */
+    assert_true(cap.hits >= 2 && cap.hits <= 2 * 10); /* rate-limited on 0 and 2 */
+    assert_non_null(strstr(cap.last, "validator 1's key"));
+    capture_stop();
+    expect_delivery(1, 2, "the first one");
+    expect_delivery(0, 1, "still the first one");
+    assert_int_equal(net_close(&dup->net, on_dup_closed), QC_OK);
+    pump_for(100);
 }
 
 static void test_idle_and_keepalive(void **state) {
@@ -937,6 +1218,10 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_reconnect_after_restart, world_setup,
                                         world_teardown),
         cmocka_unit_test_setup_teardown(test_rejoin_without_waiting_for_backoff, world_setup,
+                                        world_teardown),
+        cmocka_unit_test_setup_teardown(test_silent_flood_keeps_no_member_out, world_setup,
+                                        world_teardown),
+        cmocka_unit_test_setup_teardown(test_duplicate_identity_keeps_one_link, world_setup,
                                         world_teardown),
         cmocka_unit_test_setup_teardown(test_idle_and_keepalive, world_setup, world_teardown),
         cmocka_unit_test_setup_teardown(test_close_with_traffic_in_flight, world_setup,

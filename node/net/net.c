@@ -1,6 +1,7 @@
 /* net.c - the libuv transport of peer links: listener, dialler with backoff, handshake driver,
  * encrypted framed I/O with bounded send queues, keepalives and idle timeouts. Every byte on
  * the wire is made and checked by net_codec.c; this file only moves bytes and keeps state. */
+#define _GNU_SOURCE /* accept4 */
 #include "net.h"
 
 #include <errno.h>
@@ -20,7 +21,17 @@ _Static_assert(NET_PEERS_MAX == QC_VALIDATORS_MAX, "one link per validator");
 #define NET_LISTEN_BACKLOG 128
 #define NET_COALESCE_BYTES (64u * 1024u) /* frames this small share one write per iteration */
 
+#define NET_HOUSEKEEP_MS 1000
+#define NET_LOG_BURST 10 /* lines of one kind per QC_LOGRATE_WINDOW_MS */
+
 typedef enum { LINK_CONNECTING, LINK_HANDSHAKE, LINK_UP, LINK_CLOSING } link_state_t;
+
+/* What a handshake budget is kept for: an IPv4 address, or an IPv6 /64 (one host usually holds
+ * a whole /64). A v4-mapped IPv6 address counts as the IPv4 one. */
+typedef struct {
+    uint8_t family; /* AF_INET, AF_INET6, or 0 for unknown */
+    uint8_t b[8];
+} net_source_t;
 
 typedef struct {
     uv_write_t req;
@@ -42,6 +53,8 @@ struct net_link {
     link_state_t state;
     bool outbound;
     bool counted_pending;     /* inbound and still in net->stats.pending */
+    bool from_member;         /* inbound from a member's address (its own budget) */
+    net_source_t source;      /* inbound: where it came from */
     bool active;              /* net->peers[peer].link == this */
     uint32_t peer;            /* dialled peer (outbound) or, once up, the authenticated one */
     net_hs_t hs;
@@ -61,6 +74,11 @@ struct net_link {
 
 static void link_close(net_link_t *link);
 static void peer_dial(net_t *net, uint32_t i, bool replace);
+
+/* Logs through one of the net's rate limits (every line an outsider or a misbehaving peer can
+ * cause goes through one; docs/NETWORK.md, "Logs"). */
+#define NET_LOG(net, limit, level, ...) \
+    QC_LOG_RATED(&(net)->limit, uv_now((net)->loop), level, __VA_ARGS__)
 static void on_link_timer(uv_timer_t *t);
 
 /* ---------------------------------------------------------------- config and addresses */
@@ -75,6 +93,8 @@ void net_config_default(net_config_t *cfg) {
     cfg->backoff_base_ms = 100;
     cfg->backoff_max_ms = 10000;
     cfg->pending_max = 64;
+    cfg->pending_per_source_max = 4;
+    cfg->accepts_per_tick_max = 32;
 }
 
 /* Splits "host:port" or "[v6]:port" into host and a decimal port of at most 65535. */
@@ -157,7 +177,8 @@ static int config_check(const net_config_t *cfg) {
     if (cfg->send_queue_bytes_max < net_frame_wire_bytes(cfg->frame_bytes_max))
         return QC_ERR_INVALID;
     if (cfg->handshake_timeout_ms == 0 || cfg->backoff_base_ms == 0 ||
-        cfg->backoff_max_ms < cfg->backoff_base_ms || cfg->pending_max == 0)
+        cfg->backoff_max_ms < cfg->backoff_base_ms || cfg->pending_max == 0 ||
+        cfg->pending_per_source_max == 0 || cfg->accepts_per_tick_max == 0)
         return QC_ERR_INVALID;
     if (cfg->listen_addr[0] == '\0' && cfg->self > 0) return QC_ERR_INVALID;
     /* Our own pings must arrive well within the peer's idle window, or healthy links flap
@@ -270,7 +291,8 @@ static void on_write(uv_write_t *req, int status) {
     if (link->active) link_peer(link)->stats.queue_bytes = link->queued_bytes;
     free(w);
     if (status < 0 && status != UV_ECANCELED && link->state != LINK_CLOSING) {
-        QC_INFO("net: write to %s failed: %s", link->remote, uv_strerror(status));
+        NET_LOG(link->net, log_link, QC_LOG_INFO, "net: write to %s failed: %s", link->remote,
+                uv_strerror(status));
         link_close(link);
     }
 }
@@ -291,7 +313,8 @@ static int link_submit(net_link_t *link, net_wreq_t *w) {
     if (rc < 0) {
         link->queued_bytes -= w->len;
         free(w);
-        QC_INFO("net: write to %s refused: %s", link->remote, uv_strerror(rc));
+        NET_LOG(link->net, log_link, QC_LOG_INFO, "net: write to %s refused: %s",
+                link->remote, uv_strerror(rc));
         link_close(link);
         return QC_ERR_CLOSED;
     }
@@ -404,6 +427,19 @@ static void peer_schedule(net_t *net, uint32_t i) {
     uv_timer_start(&p->dial_timer, on_dial_timer, delay, 0);
 }
 
+/* An inbound connection leaves the handshake budgets (authenticated or closed). */
+static void link_unpend(net_link_t *link) {
+    if (!link->counted_pending) return;
+    net_t *net = link->net;
+    link->counted_pending = false;
+    QC_ASSERT(net->stats.pending > 0);
+    net->stats.pending--;
+    if (!link->from_member) {
+        QC_ASSERT(net->stats.pending_outsiders > 0);
+        net->stats.pending_outsiders--;
+    }
+}
+
 /* Closes link (idempotent). Reports a down peer, and schedules the next dial or knock if we
  * dialled it or it was the peer's link. */
 static void link_close(net_link_t *link) {
@@ -413,10 +449,7 @@ static void link_close(net_link_t *link) {
     if (link->resolving) uv_cancel((uv_req_t *)&link->gai_req); /* its callback still runs */
     uv_close((uv_handle_t *)&link->tcp, on_link_handle_closed);
     uv_close((uv_handle_t *)&link->timer, on_link_handle_closed);
-    if (link->counted_pending) {
-        link->counted_pending = false;
-        net->stats.pending--;
-    }
+    link_unpend(link);
     if (link->outbound && net->peers[link->peer].dialing == link)
         net->peers[link->peer].dialing = NULL;
     if ((link->outbound || link->active) && !net->closing) peer_schedule(net, link->peer);
@@ -432,14 +465,29 @@ static void link_close(net_link_t *link) {
     if (!net->closing) net->on_peer_state(net, link->peer, false, net->user);
 }
 
-/* Refuses a connection whose handshake failed: counted, logged, closed. */
+/* Refuses a connection whose handshake failed: counted, logged (rate-limited), closed. A
+ * wrong chain names both genesis hashes: two nodes with different genesis files (even one
+ * changed byte) run different chains and will never link. */
 static void link_refuse(net_link_t *link, net_fail_t reason) {
     net_t *net = link->net;
     uint32_t who = link->outbound ? link->peer : link->hs.peer;
     net->stats.hs_fail[reason]++;
     if (who != NET_PEER_NONE) net->peers[who].stats.hs_fail[reason]++;
-    QC_WARN("net: handshake %s %s (peer %d) refused: %s", link->outbound ? "to" : "from",
-            link->remote, who == NET_PEER_NONE ? -1 : (int)who, net_fail_name(reason));
+    const char *dir = link->outbound ? "to" : "from";
+    if (reason == NET_FAIL_CHAIN) {
+        char theirs[65], ours[65];
+        NET_LOG(net, log_chain, QC_LOG_ERROR,
+                "net: handshake %s %s refused: wrong chain: it runs genesis %s, this node runs "
+                "genesis %s (different genesis files; they will never link)",
+                dir, link->remote, qc_hash_hex(theirs, &link->hs.theirs.chain),
+                qc_hash_hex(ours, &net->cfg.chain));
+    } else if (link->outbound) {
+        NET_LOG(net, log_hs_out, QC_LOG_WARN, "net: handshake to %s (peer %u) refused: %s",
+                link->remote, link->peer, net_fail_name(reason));
+    } else {
+        NET_LOG(net, log_hs_in, QC_LOG_WARN, "net: handshake from %s (peer %d) refused: %s",
+                link->remote, who == NET_PEER_NONE ? -1 : (int)who, net_fail_name(reason));
+    }
     link_close(link);
 }
 
@@ -481,8 +529,8 @@ static void on_link_timer(uv_timer_t *t) {
         why = "send queue not draining";
     if (why != NULL) {
         link_peer(link)->stats.idle_closes++;
-        QC_WARN("net: closing link to peer %u (%s): %s for %u ms", link->peer, link->remote,
-                why, c->idle_timeout_ms);
+        NET_LOG(link->net, log_link, QC_LOG_WARN, "net: closing link to peer %u (%s): %s for %u ms",
+                link->peer, link->remote, why, c->idle_timeout_ms);
         link_close(link);
         return;
     }
@@ -494,22 +542,51 @@ static void on_link_timer(uv_timer_t *t) {
     if (link->state == LINK_UP) link_arm_timer(link);
 }
 
-/* The handshake succeeded: the link becomes the peer's link (replacing an older one). */
+/* Whether a link still hears from its peer: something arrived within two keepalive periods
+ * (a healthy peer pings after one period of send silence). A half-open link left by a peer
+ * that crashed, or that closed it without our noticing, falls silent; a link whose peer is
+ * running does not. With keepalives off no link counts as alive. */
+static bool link_alive(const net_link_t *link) {
+    const net_t *net = link->net;
+    uint64_t window_ms = 2 * (uint64_t)net->cfg.keepalive_ms;
+    return window_ms > 0 && uv_now(net->loop) - link->last_rx_ms < window_ms;
+}
+
+/* A second authenticated connection claims peer i's key while i's link is alive: two running
+ * nodes hold one key (or a key has leaked). Counted and warned about (rate-limited); the
+ * caller keeps the live link and drops the newcomer, so one link stays up instead of the two
+ * holders replacing each other forever. */
+static void dup_identity(net_link_t *newcomer, uint32_t i, const char *what) {
+    net_t *net = newcomer->net;
+    net_peer_t *p = &net->peers[i];
+    p->stats.dup_identity++;
+    NET_LOG(net, log_dup, QC_LOG_WARN,
+            "net: %s from %s claims validator %u's key, but its link (%s, up %llu ms) is alive: "
+            "two nodes run with one key? keeping the live link",
+            what, newcomer->remote, i, p->link->remote,
+            (unsigned long long)(uv_now(net->loop) - p->link->up_ms));
+}
+
+/* The handshake succeeded: the link becomes the peer's link. It replaces an older one only if
+ * we dialled it (the dialler decides its links) or the older one has fallen silent; a new
+ * inbound link while the older one is alive is a duplicated identity and is dropped. */
 static void link_up(net_link_t *link) {
     net_t *net = link->net;
     uint32_t i = link->hs.peer;
     QC_ASSERT(i < net->cfg.n && i != net->cfg.self);
+    net_peer_t *p = &net->peers[i];
+    if (!link->outbound && p->link != NULL && link_alive(p->link)) {
+        dup_identity(link, i, "a second link");
+        link_close(link);
+        return;
+    }
     link->tx = link->hs.tx;
     net_rx_init(&link->rx, &link->hs.rx, net->cfg.frame_bytes_max);
     net_hs_wipe(&link->hs);
     link->hs.peer = i;
     link->peer = i;
-    if (link->counted_pending) {
-        link->counted_pending = false;
-        net->stats.pending--;
-    }
+    link_unpend(link);
     link->state = LINK_UP;
-    net_peer_t *p = &net->peers[i];
     if (p->dialing == link) p->dialing = NULL;
     p->attempts = 0;
     if (p->link != NULL) {
@@ -539,7 +616,9 @@ static void link_up(net_link_t *link) {
  * (inbound from a higher index) closes it and dials that peer now: the peer has no link to us,
  * so a link we still hold is dead or about to be replaced, and the new one replaces it. A knock
  * is ignored while our own dial is under way, or when our link came up less than a handshake
- * timeout before the knock began (the knocker may not have seen that link yet). */
+ * timeout before the knock began (the knocker may not have seen that link yet). A knock while
+ * an older link is alive comes from a second holder of the peer's key (the real one is
+ * talking to us): warned about and ignored, so it cannot make us replace the live link. */
 static void knock_done(net_link_t *link) {
     net_t *net = link->net;
     uint32_t i = link->hs.peer;
@@ -552,18 +631,54 @@ static void knock_done(net_link_t *link) {
     }
     p->stats.knocks_in++;
     uint64_t began_ms = link->created_ms;
+    bool fresh = p->link != NULL && p->link->up_ms + net->cfg.handshake_timeout_ms > began_ms;
+    if (p->dialing == NULL && p->link != NULL && !fresh && link_alive(p->link))
+        dup_identity(link, i, "a knock");
     link_close(link);
-    if (p->dialing != NULL ||
-        (p->link != NULL && p->link->up_ms + net->cfg.handshake_timeout_ms > began_ms))
-        return;
-    QC_INFO("net: peer %u knocked: dialling it now", i);
+    if (p->dialing != NULL || fresh || (p->link != NULL && link_alive(p->link))) return;
+    NET_LOG(net, log_link, QC_LOG_INFO, "net: peer %u knocked: dialling it now", i);
     p->stats.knock_dials++;
     p->attempts = 0;
     uv_timer_stop(&p->dial_timer);
     peer_dial(net, i, true);
 }
 
+/* An inbound HELLO is complete, and we have sent nothing yet. The checks that cost nothing come
+ * first (format, chain, a member's identity); only a HELLO that passes them gets our ephemeral
+ * key, HELLO and AUTH (one write), so a connection that cannot name the chain and a member
+ * costs us no cryptography. A HELLO for another chain gets our HELLO without an ephemeral key,
+ * so that the dialler, too, can say which two genesis hashes differ. */
+static void link_hello_in(net_link_t *link) {
+    net_t *net = link->net;
+    uint32_t peer = NET_PEER_NONE;
+    net_fail_t fail = net_hello_check(&net->hs_cfg, NET_ROLE_RESPONDER, NET_PEER_NONE,
+                                      link->hs_buf, &link->hs.theirs, &peer);
+    if (fail == NET_FAIL_CHAIN) {
+        net_hello_t mine = {.version = NET_WIRE_VERSION, .role = NET_ROLE_RESPONDER,
+                            .chain = net->cfg.chain, .identity = net->keys[net->cfg.self]};
+        uint8_t hello[NET_HELLO_BYTES];
+        net_hello_encode(&mine, hello);
+        if (link_write_copy(link, hello, sizeof hello) != QC_OK) return;
+    }
+    if (fail != NET_FAIL_NONE) {
+        link_refuse(link, fail);
+        return;
+    }
+    uint8_t out[NET_HELLO_BYTES + NET_AUTH_BYTES];
+    net_hs_start(&link->hs, &net->hs_cfg, NET_ROLE_RESPONDER, NET_PEER_NONE, NULL, out);
+    if (net_hs_on_hello(&link->hs, link->hs_buf, out + NET_HELLO_BYTES) != QC_OK) {
+        link_refuse(link, link->hs.fail); /* a low-order ephemeral key */
+        return;
+    }
+    link_write_copy(link, out, sizeof out);
+    sodium_memzero(out, sizeof out);
+}
+
 static void link_hs_step(net_link_t *link) {
+    if (link->hs.state == NET_HS_WAIT_HELLO && link->hs.cfg == NULL) {
+        link_hello_in(link);
+        return;
+    }
     if (link->hs.state == NET_HS_WAIT_HELLO) {
         uint8_t auth[NET_AUTH_BYTES];
         if (net_hs_on_hello(&link->hs, link->hs_buf, auth) != QC_OK) {
@@ -613,8 +728,8 @@ static void link_consume(net_link_t *link, const uint8_t *in, size_t n) {
     int rc = net_rx_feed(&link->rx, in, n, on_frame, link);
     if (rc < 0 && link->state == LINK_UP) {
         link_peer(link)->stats.protocol_errors++;
-        QC_WARN("net: closing link to peer %u (%s): bad frame: %s", link->peer, link->remote,
-                qc_strerror(rc));
+        NET_LOG(link->net, log_link, QC_LOG_WARN, "net: closing link to peer %u (%s): bad frame: %s",
+                link->peer, link->remote, qc_strerror(rc));
         link_close(link);
     }
 }
@@ -631,13 +746,13 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
     if (nread < 0) {
         const char *why = nread == UV_EOF ? "closed by peer" : uv_strerror((int)nread);
         if (link->state == LINK_HANDSHAKE) {
-            QC_DEBUG("net: %s during handshake with %s", why, link->remote);
             link_refuse(link, NET_FAIL_IO);
             return;
         }
         if (net_rx_partial_bytes(&link->rx) > 0) {
             link_peer(link)->stats.protocol_errors++;
-            QC_WARN("net: peer %u (%s) left a truncated frame", link->peer, link->remote);
+            NET_LOG(link->net, log_link, QC_LOG_WARN, "net: peer %u (%s) left a truncated frame",
+                    link->peer, link->remote);
         }
         QC_INFO("net: link to peer %u (%s): %s", link->peer, link->remote, why);
         link_close(link);
@@ -647,19 +762,21 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
     link_consume(link, (const uint8_t *)buf->base, (size_t)nread);
 }
 
-/* TCP is connected (either direction): send our HELLO and start reading. */
+/* TCP is connected (either direction): an initiator sends its HELLO; a responder waits for the
+ * initiator's (link_hello_in). Then read. */
 static void link_begin(net_link_t *link) {
     net_t *net = link->net;
     link->state = LINK_HANDSHAKE;
     uv_tcp_nodelay(&link->tcp, 1);
-    uint8_t hello[NET_HELLO_BYTES];
-    net_hs_start(&link->hs, &net->hs_cfg,
-                 link->outbound ? NET_ROLE_INITIATOR : NET_ROLE_RESPONDER, link->peer, NULL,
-                 hello);
-    if (link_write_copy(link, hello, sizeof hello) != QC_OK) return;
+    if (link->outbound) {
+        uint8_t hello[NET_HELLO_BYTES];
+        net_hs_start(&link->hs, &net->hs_cfg, NET_ROLE_INITIATOR, link->peer, NULL, hello);
+        if (link_write_copy(link, hello, sizeof hello) != QC_OK) return;
+    }
     int rc = uv_read_start((uv_stream_t *)&link->tcp, on_alloc, on_read);
     if (rc < 0) {
-        QC_WARN("net: cannot read from %s: %s", link->remote, uv_strerror(rc));
+        NET_LOG(net, log_link, QC_LOG_WARN, "net: cannot read from %s: %s", link->remote,
+                uv_strerror(rc));
         link_close(link);
     }
 }
@@ -706,6 +823,7 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
             for (uint32_t k = p->attempts % count; k > 0; k--) ai = ai->ai_next;
             memset(&p->addr, 0, sizeof p->addr);
             memcpy(&p->addr, ai->ai_addr, ai->ai_addrlen);
+            p->addr_known = true;
             link_connect(link);
         }
     }
@@ -748,49 +866,178 @@ static void peer_dial(net_t *net, uint32_t i, bool replace) {
     net->handles++;
 }
 
-static void remote_name(uv_tcp_t *tcp, char out[NET_ADDR_MAX]) {
-    struct sockaddr_storage sa;
-    int len = sizeof sa;
+/* "a.b.c.d:port" or "[v6]:port". */
+static void addr_name(const struct sockaddr_storage *sa, char out[NET_ADDR_MAX]) {
     char host[48] = "?";
     int port = 0;
-    if (uv_tcp_getpeername(tcp, (struct sockaddr *)&sa, &len) == 0) {
-        if (sa.ss_family == AF_INET6) {
-            uv_ip6_name((struct sockaddr_in6 *)&sa, host, sizeof host);
-            port = ntohs(((struct sockaddr_in6 *)&sa)->sin6_port);
-        } else {
-            uv_ip4_name((struct sockaddr_in *)&sa, host, sizeof host);
-            port = ntohs(((struct sockaddr_in *)&sa)->sin_port);
-        }
+    if (sa->ss_family == AF_INET6) {
+        uv_ip6_name((const struct sockaddr_in6 *)sa, host, sizeof host);
+        port = ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
+        snprintf(out, NET_ADDR_MAX, "[%s]:%d", host, port);
+        return;
+    }
+    if (sa->ss_family == AF_INET) {
+        uv_ip4_name((const struct sockaddr_in *)sa, host, sizeof host);
+        port = ntohs(((const struct sockaddr_in *)sa)->sin_port);
     }
     snprintf(out, NET_ADDR_MAX, "%s:%d", host, port);
 }
 
-static void on_connection(uv_stream_t *server, int status) {
-    net_t *net = server->data;
-    if (status < 0) {
-        QC_WARN("net: accept failed: %s", uv_strerror(status));
+static net_source_t source_of(const struct sockaddr_storage *sa) {
+    net_source_t src;
+    memset(&src, 0, sizeof src);
+    if (sa->ss_family == AF_INET6) {
+        const uint8_t *a = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
+        static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+        if (memcmp(a, mapped, sizeof mapped) == 0) {
+            src.family = AF_INET;
+            memcpy(src.b, a + 12, 4);
+        } else {
+            src.family = AF_INET6;
+            memcpy(src.b, a, 8);
+        }
+    } else if (sa->ss_family == AF_INET) {
+        src.family = AF_INET;
+        memcpy(src.b, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+    }
+    return src;
+}
+
+static bool source_eq(const net_source_t *a, const net_source_t *b) {
+    return a->family != 0 && a->family == b->family && memcmp(a->b, b->b, sizeof a->b) == 0;
+}
+
+/* How many other validators' known addresses are this source (0: an outsider). */
+static uint32_t source_members(const net_t *net, const net_source_t *src) {
+    uint32_t count = 0;
+    for (uint32_t i = 0; i < net->cfg.n; i++) {
+        if (i == net->cfg.self || !net->peers[i].addr_known) continue;
+        net_source_t m = source_of(&net->peers[i].addr);
+        if (source_eq(&m, src)) count++;
+    }
+    return count;
+}
+
+/* Inbound connections from this source now in the handshake. */
+static uint32_t source_pending(const net_t *net, const net_source_t *src) {
+    uint32_t count = 0;
+    for (const net_link_t *l = net->links; l != NULL; l = l->next)
+        if (l->counted_pending && source_eq(&l->source, src)) count++;
+    return count;
+}
+
+/* Refuses a connection before any allocation or cryptography: counted, logged (rate-limited),
+ * and reset (no TIME_WAIT left behind on our side). fd is transferred. */
+static void accept_refuse(net_t *net, int fd, const struct sockaddr_storage *sa,
+                          const char *why) {
+    net->stats.hs_fail[NET_FAIL_REFUSED]++;
+    char name[NET_ADDR_MAX];
+    addr_name(sa, name);
+    NET_LOG(net, log_budget, QC_LOG_WARN, "net: connection from %s refused: %s", name, why);
+    struct linger lg = {.l_onoff = 1, .l_linger = 0};
+    (void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    close(fd);
+}
+
+/* One accepted connection (fd transferred): within its source's handshake budget it becomes a
+ * link in the handshake, with the handshake deadline running; otherwise it is refused at once.
+ * A member's address has pending_per_source_max per member there, outside pending_max, so
+ * outsiders, however many addresses they use, never take a member's room. */
+static void accept_one(net_t *net, int fd, const struct sockaddr_storage *sa) {
+    net->stats.accepted++;
+    net_source_t src = source_of(sa);
+    uint32_t members = source_members(net, &src);
+    uint32_t budget = net->cfg.pending_per_source_max * (members > 0 ? members : 1);
+    if (source_pending(net, &src) >= budget) {
+        accept_refuse(net, fd, sa, "too many handshakes pending from its address");
         return;
     }
-    if (net->closing) return;
+    if (members == 0 && net->stats.pending_outsiders >= net->cfg.pending_max) {
+        accept_refuse(net, fd, sa, "too many handshakes pending from non-member addresses");
+        return;
+    }
     net_link_t *link = link_new(net, false, NET_PEER_NONE);
     if (link == NULL) {
-        QC_ERROR("net: out of memory accepting a connection");
+        accept_refuse(net, fd, sa, "out of memory");
         return;
     }
-    if (uv_accept(server, (uv_stream_t *)&link->tcp) != 0) {
+    if (uv_tcp_open(&link->tcp, fd) != 0) {
+        close(fd);
         link_close(link);
         return;
     }
-    net->stats.accepted++;
-    remote_name(&link->tcp, link->remote);
-    if (net->stats.pending >= net->cfg.pending_max) {
-        link_refuse(link, NET_FAIL_REFUSED);
-        return;
-    }
+    addr_name(sa, link->remote);
+    link->source = src;
+    link->from_member = members > 0;
     link->counted_pending = true;
     net->stats.pending++;
+    if (!link->from_member) net->stats.pending_outsiders++;
     uv_timer_start(&link->timer, on_link_timer, net->cfg.handshake_timeout_ms, 0);
     link_begin(link);
+}
+
+/* The listening socket is readable. At most accepts_per_tick_max connections are taken per
+ * loop iteration (the poll is level-triggered: the rest wait for the next one), so a flood of
+ * connections cannot hold the loop. When accept itself fails (e.g. no file descriptors left)
+ * the listener pauses until the next housekeeping tick instead of spinning. */
+static void on_listen(uv_poll_t *h, int status, int events) {
+    net_t *net = h->data;
+    (void)events;
+    if (net->closing) return;
+    for (uint32_t k = 0; status == 0 && k < net->cfg.accepts_per_tick_max; k++) {
+        struct sockaddr_storage sa;
+        socklen_t len = sizeof sa;
+        memset(&sa, 0, sizeof sa);
+        int fd = accept4(net->listen_fd, (struct sockaddr *)&sa, &len,
+                         SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd >= 0) {
+            accept_one(net, fd, &sa);
+            continue;
+        }
+        if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+        if (errno == EINTR || errno == ECONNABORTED) continue;
+        status = -errno;
+    }
+    if (status == 0) return;
+    NET_LOG(net, log_link, QC_LOG_WARN, "net: accept failed: %s; listener paused for %u ms",
+            uv_strerror(status), NET_HOUSEKEEP_MS);
+    uv_poll_stop(&net->listener);
+    net->listen_paused = true;
+}
+
+/* Once a second: summaries of rate-limited log lines whose window ended, and the listener
+ * back after a failed accept. */
+static void on_housekeep(uv_timer_t *t) {
+    net_t *net = t->data;
+    uint64_t now = uv_now(net->loop);
+    qc_lograte_t *limits[] = {&net->log_budget, &net->log_hs_in, &net->log_hs_out,
+                              &net->log_chain, &net->log_dup, &net->log_link};
+    net->stats.log_suppressed = 0;
+    for (size_t k = 0; k < sizeof limits / sizeof limits[0]; k++) {
+        qc_lograte_tick(limits[k], now);
+        net->stats.log_suppressed += limits[k]->suppressed_total;
+    }
+    if (net->listen_paused && !net->closing) {
+        net->listen_paused = false;
+        QC_ASSERT(uv_poll_start(&net->listener, UV_READABLE, on_listen) == 0);
+    }
+}
+
+static void logs_init(net_t *net) {
+    static const struct {
+        size_t offset;
+        const char *what;
+    } kinds[] = {
+        {offsetof(net_t, log_budget), "net: connections refused over a handshake budget"},
+        {offsetof(net_t, log_hs_in), "net: refused inbound handshakes"},
+        {offsetof(net_t, log_hs_out), "net: refused outbound handshakes"},
+        {offsetof(net_t, log_chain), "net: handshakes refused for another genesis"},
+        {offsetof(net_t, log_dup), "net: connections claiming a key whose link is alive"},
+        {offsetof(net_t, log_link), "net: link and listener errors"},
+    };
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++)
+        *(qc_lograte_t *)((char *)net + kinds[k].offset) = (qc_lograte_t)QC_LOGRATE_INIT(
+            kinds[k].what, QC_LOG_WARN, NET_LOG_BURST, QC_LOGRATE_WINDOW_MS);
 }
 
 /* ---------------------------------------------------------------- public API */
@@ -811,6 +1058,7 @@ int net_init(net_t *net, uv_loop_t *loop, const net_config_t *cfg, net_message_c
         p->addressable = i != cfg->self &&
                          (parse_addr(cfg->peers[i].addr, &p->addr) == QC_OK ||
                           (p->resolve = is_hostname(cfg->peers[i].addr)));
+        p->addr_known = p->addressable && !p->resolve;
         if (!p->addressable && i > cfg->self) { /* a peer we must dial */
             QC_ERROR("net: bad address for peer %u: \"%.*s\"", i, NET_ADDR_MAX - 1,
                      cfg->peers[i].addr);
@@ -838,15 +1086,20 @@ int net_init(net_t *net, uv_loop_t *loop, const net_config_t *cfg, net_message_c
     net->flusher.data = net;
     net->handles++;
     if (fd >= 0) {
-        QC_ASSERT(uv_tcp_init(loop, &net->listener) == 0);
+        /* Cannot fail: fd is a valid socket, already bound and listening. */
+        QC_ASSERT(uv_poll_init_socket(loop, &net->listener, fd) == 0);
         net->listener.data = net;
         net->handles++;
         net->listening = true;
-        /* Cannot fail: fd is a valid socket, already bound and listening. */
-        QC_ASSERT(uv_tcp_open(&net->listener, fd) == 0);
-        QC_ASSERT(uv_listen((uv_stream_t *)&net->listener, NET_LISTEN_BACKLOG,
-                            on_connection) == 0);
+        net->listen_fd = fd;
+        QC_ASSERT(uv_poll_start(&net->listener, UV_READABLE, on_listen) == 0);
     }
+    logs_init(net);
+    QC_ASSERT(uv_timer_init(loop, &net->housekeeper) == 0);
+    net->housekeeper.data = net;
+    net->handles++;
+    QC_ASSERT(uv_timer_start(&net->housekeeper, on_housekeep, NET_HOUSEKEEP_MS,
+                             NET_HOUSEKEEP_MS) == 0);
     for (uint32_t i = 0; i < cfg->n; i++) { /* dial and knock at once: we may be back */
         if (i == cfg->self) continue;
         QC_ASSERT(uv_timer_init(loop, &net->peers[i].dial_timer) == 0);
@@ -909,7 +1162,11 @@ int net_close(net_t *net, net_close_cb cb) {
     for (uint32_t i = 0; i < net->cfg.n; i++)
         if (i != net->cfg.self)
             uv_close((uv_handle_t *)&net->peers[i].dial_timer, on_net_handle_closed);
-    if (net->listening) uv_close((uv_handle_t *)&net->listener, on_net_handle_closed);
+    if (net->listening) {
+        uv_close((uv_handle_t *)&net->listener, on_net_handle_closed); /* stops polling now */
+        close(net->listen_fd);
+    }
+    uv_close((uv_handle_t *)&net->housekeeper, on_net_handle_closed);
     uv_close((uv_handle_t *)&net->flusher, on_net_handle_closed);
     sodium_memzero(&net->cfg.node_sk, sizeof net->cfg.node_sk);
     QC_INFO("net: validator %u closing", net->cfg.self);

@@ -65,7 +65,13 @@ typedef struct {
                                                queued bytes make no progress this long;
                                                0 = never */
     uint32_t backoff_base_ms, backoff_max_ms; /* reconnect delays: default 100 and 10000 */
-    uint32_t pending_max;                   /* unauthenticated inbound connections; 64 */
+    uint32_t pending_max;                   /* inbound handshakes from sources that are not
+                                               a member's address, all together; 64 */
+    uint32_t pending_per_source_max;        /* inbound handshakes from one source address
+                                               (IPv4 address or IPv6 /64); a member's
+                                               address gets this much per member there,
+                                               outside pending_max; 4 */
+    uint32_t accepts_per_tick_max;          /* connections accepted per loop iteration; 32 */
     net_random_cb random;                   /* NULL = randombytes_random */
     void *random_user;
 } net_config_t;
@@ -89,6 +95,8 @@ typedef struct {
     uint64_t knocks_out;            /* knocks this node completed at this lower-index peer */
     uint64_t knocks_in;             /* authenticated knocks from this higher-index peer */
     uint64_t knock_dials;           /* dials those knocks started at once */
+    uint64_t dup_identity;          /* a second live connection claimed this peer's key while
+                                       its link was alive: refused, the link kept */
     uint64_t hs_fail[NET_FAIL_COUNT]; /* refused handshakes attributed to this peer */
     size_t queue_bytes;             /* gauge: bytes now queued to this peer */
     bool up;
@@ -97,7 +105,9 @@ typedef struct {
 typedef struct {
     uint64_t hs_fail[NET_FAIL_COUNT]; /* every refused handshake, attributed or not */
     uint64_t accepted;                /* inbound TCP connections accepted */
-    uint32_t pending;                 /* gauge: connections in the handshake */
+    uint32_t pending;                 /* gauge: inbound connections in the handshake */
+    uint32_t pending_outsiders;       /* gauge: those from no member's address */
+    uint64_t log_suppressed;          /* log lines the rate limits left out (NETWORK.md) */
     uint32_t peers_up;                /* gauge */
 } net_stats_t;
 
@@ -109,6 +119,8 @@ typedef struct {
     bool addressable;        /* addr is usable: a lower peer without one is never knocked */
     struct sockaddr_storage addr; /* numeric address, or the last one resolved */
     bool resolve;            /* addr names a host: resolve it at every dial */
+    bool addr_known;         /* addr holds a numeric address (given, or resolved once): the
+                                peer's connections from it get a member's handshake budget */
     net_peer_stats_t stats;
 } net_peer_t;
 
@@ -121,8 +133,11 @@ struct net {
     void *user;
     net_hs_config_t hs_cfg;
     qc_pubkey_t keys[NET_PEERS_MAX];
-    uv_tcp_t listener;
-    bool listening;
+    uv_poll_t listener;       /* readable listening socket: net.c accepts from it itself,
+                                 a bounded number per loop iteration */
+    int listen_fd;
+    bool listening, listen_paused; /* paused: accept failed (e.g. no fds left) */
+    uv_timer_t housekeeper;   /* once a second: log-rate summaries, resuming the listener */
     uint16_t listen_port;
     uv_prepare_t flusher;     /* writes coalesced frames; always open, so that closing is
                                  always asynchronous */
@@ -132,6 +147,8 @@ struct net {
     bool closing;
     net_close_cb close_cb;
     net_stats_t stats;
+    /* Rate limits of the log lines others can cause (docs/NETWORK.md, "Logs"). */
+    qc_lograte_t log_budget, log_hs_in, log_hs_out, log_chain, log_dup, log_link;
 };
 
 /* Validates cfg (copied), binds and listens, and at once dials every higher-index peer and

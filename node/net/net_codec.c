@@ -115,35 +115,42 @@ static int hs_fail(net_hs_t *hs, net_fail_t reason, int err) {
     return err;
 }
 
-/* Which index the peer's identity key is. Under the dial order (lower index dials) a higher
- * index only knocks: it asks to be dialled and gets no link. */
-static int hs_identify(net_hs_t *hs) {
-    const net_hs_config_t *cfg = hs->cfg;
-    if (hs->role == NET_ROLE_INITIATOR) {
-        if (sodium_memcmp(hs->theirs.identity.b, cfg->keys[hs->peer].b, QC_PUBKEY_BYTES) != 0)
-            return hs_fail(hs, NET_FAIL_UNKNOWN_KEY, QC_ERR_MEMBER);
-        return QC_OK;
+net_fail_t net_hello_check(const net_hs_config_t *cfg, net_role_t my_role,
+                           uint32_t expected_peer, const uint8_t in[NET_HELLO_BYTES],
+                           net_hello_t *out, uint32_t *peer_out) {
+    memset(out, 0, sizeof *out);
+    if (net_hello_decode(in, out) != QC_OK || out->role == (uint8_t)my_role)
+        return NET_FAIL_GARBAGE;
+    if (sodium_memcmp(out->chain.b, cfg->chain->b, QC_HASH_BYTES) != 0) return NET_FAIL_CHAIN;
+    if (my_role == NET_ROLE_INITIATOR) {
+        QC_ASSERT(expected_peer < cfg->n);
+        if (sodium_memcmp(out->identity.b, cfg->keys[expected_peer].b, QC_PUBKEY_BYTES) != 0)
+            return NET_FAIL_UNKNOWN_KEY;
+        *peer_out = expected_peer;
+        return NET_FAIL_NONE;
     }
     for (uint32_t i = 0; i < cfg->n; i++) {
-        if (sodium_memcmp(hs->theirs.identity.b, cfg->keys[i].b, QC_PUBKEY_BYTES) != 0)
-            continue;
-        if (i == cfg->self) return hs_fail(hs, NET_FAIL_ROLE, QC_ERR_MEMBER);
-        hs->peer = i;
-        hs->knock = i > cfg->self;
-        return QC_OK;
+        if (sodium_memcmp(out->identity.b, cfg->keys[i].b, QC_PUBKEY_BYTES) != 0) continue;
+        if (i == cfg->self) return NET_FAIL_ROLE;
+        *peer_out = i;
+        return NET_FAIL_NONE;
     }
-    return hs_fail(hs, NET_FAIL_UNKNOWN_KEY, QC_ERR_MEMBER);
+    return NET_FAIL_UNKNOWN_KEY;
 }
 
 int net_hs_on_hello(net_hs_t *hs, const uint8_t in[NET_HELLO_BYTES],
                     uint8_t auth_out[NET_AUTH_BYTES]) {
     if (hs->state != NET_HS_WAIT_HELLO) return QC_ERR_STATE;
-    if (net_hello_decode(in, &hs->theirs) != QC_OK || hs->theirs.role == hs->mine.role)
-        return hs_fail(hs, NET_FAIL_GARBAGE, QC_ERR_INVALID);
-    if (sodium_memcmp(hs->theirs.chain.b, hs->cfg->chain->b, QC_HASH_BYTES) != 0)
-        return hs_fail(hs, NET_FAIL_CHAIN, QC_ERR_INVALID);
-    int rc = hs_identify(hs);
-    if (rc != QC_OK) return rc;
+    uint32_t peer = NET_PEER_NONE;
+    net_fail_t fail = net_hello_check(hs->cfg, hs->role, hs->peer, in, &hs->theirs, &peer);
+    if (fail != NET_FAIL_NONE)
+        return hs_fail(hs, fail, fail == NET_FAIL_GARBAGE || fail == NET_FAIL_CHAIN
+                                     ? QC_ERR_INVALID : QC_ERR_MEMBER);
+    /* Under the dial order (lower index dials) a higher index only knocks: it asks to be
+     * dialled and gets no link. */
+    hs->peer = peer;
+    hs->knock = hs->role == NET_ROLE_RESPONDER && peer > hs->cfg->self;
+    int rc;
     /* crypto_kx refuses low-order points, which would make the shared secret predictable. */
     if (hs->role == NET_ROLE_INITIATOR)
         rc = crypto_kx_client_session_keys(hs->rx_key, hs->tx_key, hs->mine.eph, hs->eph_sk,

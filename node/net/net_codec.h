@@ -114,6 +114,15 @@ typedef struct {
     net_stream_t tx, rx; /* valid once DONE; the caller copies them out */
 } net_hs_t;
 
+/* Checks a peer's HELLO with no cryptography at all: format, a role opposite to my_role, the
+ * chain binding, and the identity (an initiator accepts only expected_peer's key; a responder
+ * any other validator's). Fills *out (decoded as far as it goes, so a wrong chain's binding
+ * can be reported) and, on success, *peer_out with the peer's index. Returns NET_FAIL_NONE or
+ * the reason to refuse (GARBAGE, CHAIN, UNKNOWN_KEY, ROLE for a responder's own key). */
+net_fail_t net_hello_check(const net_hs_config_t *cfg, net_role_t my_role,
+                           uint32_t expected_peer, const uint8_t in[NET_HELLO_BYTES],
+                           net_hello_t *out, uint32_t *peer_out);
+
 /* Starts a handshake and writes our HELLO. An initiator names the peer it dials (its key is
  * the only one accepted); a responder passes NET_PEER_NONE. eph_seed: NULL for a fresh random
  * ephemeral key (always, in the node), or 32 bytes for reproducible tests and fuzzing. */
