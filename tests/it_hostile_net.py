@@ -6,7 +6,7 @@ chain keeps committing, and the refusals cost a few log lines, not one each (ite
 node started with a genesis file one byte longer is refused by the others, and every side logs
 both genesis hashes (item 9). Every wait is bounded; a failure prints the nodes' log tails.
 Ports: 22000..22999 (peers 22000..22404, APIs 22500..22904)."""
-import errno, os, shutil, signal, socket, threading, time
+import atexit, errno, os, shutil, signal, socket, threading, time
 
 from cluster import Cluster, port_base
 
@@ -168,12 +168,12 @@ def main():
     check((status("jinan") or {}).get("peers_up") == peers - 1, "the others stay linked")
 
     C.stop_all(signal.SIGTERM)
-    print("it_hostile_net: %d checks passed" % C.checks)
+    codes = {c: p.returncode for c, p in C.procs.items()}
+    check(set(codes.values()) == {0}, "every node stops cleanly under SIGTERM: %s" % codes)
     shutil.rmtree(C.tmp, ignore_errors=True)
+    print("it_hostile_net: %d checks passed" % C.checks)
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    finally:
-        C.stop_all(signal.SIGKILL)
+    atexit.register(C.stop_all, signal.SIGKILL)  # whatever happens, no node outlives the test
+    main()
