@@ -4,7 +4,10 @@
  * The libuv transport (net.c) only moves these bytes; unit tests and libFuzzer targets drive
  * this module directly. The byte-level layout is specified in docs/NETWORK.md.
  *
- * Handshake (both sides send HELLO at once; each sends AUTH after it has read the other's HELLO):
+ * Handshake (the initiator sends HELLO at once; the responder sends its HELLO, with its AUTH,
+ * only after the initiator's HELLO passed net_hello_check, so that a connection that cannot
+ * name the chain and a member costs it no cryptography; each side sends AUTH after it has read
+ * the other's HELLO):
  *   HELLO = "QCHN" || u8 version || u8 role || chain[32] || identity_pk[32] || ephemeral_pk[32]
  *   AUTH  = Ed25519 signature[64] || secretstream header[24]
  * The signature is by the sender's node key over QC_CTX_HANDSHAKE || 0x00 || transcript, and the
