@@ -1,6 +1,7 @@
 /* qchaind_main.c - the city node daemon: `qchaind --config FILE`. Runs until SIGINT/SIGTERM,
  * then stops cleanly (every committed block is already durable). */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +52,11 @@ int main(int argc, char **argv) {
         else { fputs(usage, stderr); return 2; }
     }
     if (config == NULL || optind != argc) { fputs(usage, stderr); return 2; }
+    /* A peer that vanishes (an HTTP client's RST, a dropped peer link, a closed log pipe) makes
+     * a write fail with EPIPE; by default the kernel also sends SIGPIPE, which would end the
+     * whole node silently (status 141). Ignored, the error reaches the writer, which closes
+     * just that connection. */
+    signal(SIGPIPE, SIG_IGN);
     uv_loop_t *loop = uv_default_loop();
     node_t *n = calloc(1, sizeof *n);
     if (n == NULL) return 1;
