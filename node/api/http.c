@@ -738,12 +738,32 @@ static const char *conn_header(const http_conn_t *c, const char *name) {
     return NULL;
 }
 
+/* True unless the request names a transfer coding other than one lone "chunked". llhttp
+ * frames "gzip, chunked" (or "gzip" and "chunked" on two header lines) as chunked, which would
+ * hand a handler a still-encoded body; a proxy that reads the codings differently would frame
+ * the stream differently (request smuggling). */
+static bool transfer_coding_ok(const http_conn_t *c) {
+    size_t seen = 0;
+    bool chunked = false;
+    for (size_t i = 0; i < c->header_count; i++) {
+        if (strcasecmp(c->arena + c->hdrs[i].name_off, "transfer-encoding") != 0) continue;
+        seen++;
+        chunked = strcasecmp(c->arena + c->hdrs[i].value_off, "chunked") == 0;
+    }
+    return seen == 0 || (seen == 1 && chunked);
+}
+
 static int on_headers_complete(llhttp_t *p) {
     http_conn_t *c = p->data;
     size_t max_body = c->server->cfg.max_body_bytes;
     if (p->http_major != 1) { /* llhttp also frames HTTP/0.9 and 2.0-looking request lines */
         conn_set_error(c, 400, "bad_request", HTTP_REJECT_BAD_REQUEST,
                        "HTTP/%d.%d is not supported; use HTTP/1.1", p->http_major, p->http_minor);
+        return -1;
+    }
+    if (!transfer_coding_ok(c)) {
+        conn_set_error(c, 400, "bad_request", HTTP_REJECT_BAD_REQUEST,
+                       "Transfer-Encoding must be exactly \"chunked\"");
         return -1;
     }
     c->http10 = p->http_minor == 0;
