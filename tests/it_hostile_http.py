@@ -5,7 +5,7 @@ node (SIGPIPE); one address holding more slow connections than the server allows
 must not deny the API to anyone else, and neither must many addresses together; a trickle of
 header bytes is cut off at the header deadline counted from accept. After each attack the node
 still serves and the chain still commits. Every wait is bounded."""
-import os, signal, socket, struct, subprocess, sys, time
+import json, os, re, signal, socket, struct, subprocess, sys, time
 
 from cluster import BIN, Cluster, port_base
 
@@ -13,6 +13,9 @@ from cluster import BIN, Cluster, port_base
 BASE = port_base(21000, 490)
 API_OFFSET = 500
 STATUS = b"GET /v1/status HTTP/1.1\r\nHost: x\r\n\r\n"
+SLOW_HEAD = b"GET /v1/status HTTP/1.1\r\nHost: x\r\nX-Slow: "  # never finished
+SHORT_HEAD_CITY = "taian"  # configured with a short header deadline before it starts
+SHORT_HEAD = {"header_timeout_ms": 1000, "request_timeout_ms": 20000}
 
 
 class HostileCluster(Cluster):
@@ -72,6 +75,159 @@ def check_pipeline_reset(city):
     commits(city, "after-reset")
 
 
+def read_response(s):
+    """One response from s: (status, body), or (None, b"") if the server closed first."""
+    out = b""
+    while True:
+        head, sep, body = out.partition(b"\r\n\r\n")
+        m = re.search(rb"\r\ncontent-length: *(\d+)", head, re.I)
+        if sep and m and len(body) >= int(m.group(1)):
+            break
+        try:
+            chunk = s.recv(65536)
+        except (ConnectionResetError, socket.timeout):
+            chunk = b""
+        if not chunk:
+            break
+        out += chunk
+    head, _, body = out.partition(b"\r\n\r\n")
+    m = re.match(rb"HTTP/1\.1 (\d{3}) ", head)
+    return (int(m.group(1)) if m else None), body
+
+
+def fresh_status(city, source="127.0.0.1", secs=3):
+    """A new client's GET /v1/status: its status code, or None; it must come within secs."""
+    t0 = time.time()
+    try:
+        s = connect(city, source, timeout=secs)
+        s.sendall(STATUS)
+        status, _ = read_response(s)
+        s.close()
+    except OSError:
+        status = None
+    return status if time.time() - t0 < secs else None
+
+
+def metric(city, name, label):
+    s = connect(city)
+    s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    _, body = read_response(s)
+    s.close()
+    m = re.search(r"^%s\{%s\} (\d+)$" % (re.escape(name), re.escape(label)), body.decode(), re.M)
+    return int(m.group(1)) if m else None
+
+
+def open_slow(city, source, n):
+    """n connections from source that each send an unfinished request head."""
+    socks = []
+    for _ in range(n):
+        try:
+            s = connect(city, source)
+            s.sendall(SLOW_HEAD)
+            socks.append(s)
+        except OSError:
+            pass  # the server may already have closed an older one of ours: fine
+    return socks
+
+
+def closed_by_server(s):
+    s.setblocking(False)
+    try:
+        return s.recv(1) == b""
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True
+
+
+def check_one_address_flood(city):
+    """Item 4: one address opens 1,100 slow connections (more than max_connections, 1024). It
+    keeps at most max_connections_per_client (64) of them: each new one evicts its own oldest.
+    Everyone else is served at once, throughout, and the chain commits."""
+    before = metric(city, "qchain_http_rejected_total", 'reason="evicted"') or 0
+    socks = []
+    try:
+        for batch in range(11):
+            socks += open_slow(city, "127.0.0.2", 100)
+            status = fresh_status(city)
+            check(status == 200, "a fresh client is served during the one-address flood "
+                  "(batch %d: %s)" % (batch, status))
+        time.sleep(0.5)
+        kept = [s for s in socks if not closed_by_server(s)]
+        check(len(kept) <= 64, "the flooding address keeps at most 64 connections (%d of %d)"
+              % (len(kept), len(socks)))
+        evicted = (metric(city, "qchain_http_rejected_total", 'reason="evicted"') or 0) - before
+        check(evicted >= len(socks) - 64, "its older connections were evicted (%d)" % evicted)
+        commits(city, "one-address-flood")
+    finally:
+        for s in socks:
+            s.close()
+    alive(city)
+
+
+def check_many_address_flood(city):
+    """Many addresses (40 x 30 slow connections: 1,200, over the 1,024 total, each address under
+    its own limit) fill the server. A fresh client still gets in (the address holding the most
+    connections loses its oldest), and a quiet client's idle keep-alive connection, opened
+    before the flood, is not the one evicted."""
+    quiet = connect(city, "127.0.0.3")
+    quiet.sendall(STATUS)
+    check(read_response(quiet)[0] == 200, "the quiet client's first request")
+    socks = []
+    try:
+        for a in range(40):
+            socks += open_slow(city, "127.0.0.%d" % (10 + a), 30)
+            if a % 8 == 7:
+                status = fresh_status(city)
+                check(status == 200, "a fresh client is served during the many-address flood "
+                      "(%d addresses: %s)" % (a + 1, status))
+        quiet.sendall(STATUS)
+        check(read_response(quiet)[0] == 200, "the quiet client's idle keep-alive survived the flood")
+        commits(city, "many-address-flood")
+    finally:
+        for s in socks:
+            s.close()
+        quiet.close()
+    alive(city)
+
+
+def check_trickle(city):
+    """A client that trickles its request head a byte at a time is cut off at the header
+    deadline counted from accept (taian: header_timeout_ms 1000, request_timeout_ms 20000)."""
+    s = connect(city, timeout=10)
+    t0 = time.time()
+    status = None
+    for ch in SLOW_HEAD + b"a" * 200:
+        try:
+            s.sendall(bytes([ch]))
+        except OSError:
+            break
+        time.sleep(0.05)
+        s.setblocking(False)
+        try:
+            got = s.recv(1, socket.MSG_PEEK)
+        except BlockingIOError:
+            got = None
+        except OSError:
+            got = b""
+        s.setblocking(True)
+        s.settimeout(10)
+        if got is not None:
+            status, body = read_response(s)
+            break
+    took = time.time() - t0
+    s.close()
+    check(status == 408 and b"request head" in body and 0.9 < took < 4,
+          "a trickled head gets 408 at the header deadline (%s after %.2f s)" % (status, took))
+
+
+def short_head_config():
+    path = C.config(SHORT_HEAD_CITY)
+    cfg = json.load(open(path))
+    cfg["api"].update(SHORT_HEAD)
+    json.dump(cfg, open(path, "w"), indent=2)
+
+
 def check_cli_closed_pipe(city):
     """The CLI, like the node, ignores SIGPIPE: output into a pipe nobody reads is a reported
     write error (exit 1), not a silent death by signal."""
@@ -86,10 +242,14 @@ def check_cli_closed_pipe(city):
 
 def main():
     C.make_testnet("it-hostile")
+    short_head_config()
     C.start_all_and_link()
     commits("jinan", "first")
     check_pipeline_reset("jinan")
     check_cli_closed_pipe("zibo")
+    check_one_address_flood("zibo")
+    check_many_address_flood("liaocheng")
+    check_trickle(SHORT_HEAD_CITY)
     C.stop_all(signal.SIGTERM)
     check(all(p.returncode == 0 for p in C.procs.values()),
           "SIGTERM stops every node with exit 0: %s" % {c: p.returncode for c, p in C.procs.items()})
