@@ -3,8 +3,9 @@
 client that pipelines requests and then resets the connection (SO_LINGER 0) must not kill the
 node (SIGPIPE); one address holding more slow connections than the server allows (slowloris)
 must not deny the API to anyone else, and neither must many addresses together; a trickle of
-header bytes is cut off at the header deadline counted from accept. After each attack the node
-still serves and the chain still commits. Every wait is bounded."""
+header bytes is cut off at the header deadline counted from accept. The nodes start under a soft
+open-file limit of 1024, which qchaind must raise to hold its 1,024 API connections. After each
+attack the node still serves and the chain still commits. Every wait is bounded."""
 import json, os, re, signal, socket, struct, subprocess, sys, time
 
 from cluster import BIN, Cluster, port_base
@@ -23,6 +24,17 @@ class HostileCluster(Cluster):
 
     def api_port(self, city):
         return self.base + API_OFFSET + self.cities.index(city) + 1
+
+    def start(self, city):
+        """As Cluster.start, but under a soft open-file limit of 1024 (a common default), which
+        a node allowing 1,024 API connections must raise to survive a flood."""
+        import resource
+        log = open(os.path.join(self.tmp, city + ".log"), "a")
+        hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+        soft = 1024 if hard == resource.RLIM_INFINITY or hard > 1024 else hard
+        self.procs[city] = subprocess.Popen(
+            [os.path.join(BIN, "qchaind"), "--config", self.config(city)], stdout=log, stderr=log,
+            preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard)))
 
     def make_testnet(self, chain_id):
         self.qchain("testnet", "--out", self.tmp, "--cities", str(len(self.cities)),
