@@ -14,6 +14,11 @@
  *   framed (parse error, oversize, timeout) the server answers, sends FIN, discards what the
  *   client still sends for a short linger, then closes. A well-framed request that merely
  *   fails routing (404, 405, bad path) keeps the connection.
+ * - Floods: open connections are limited in all and per client address; over a limit, the
+ *   longest-held idle or incomplete connection (of that address, or of the address holding
+ *   the most) is closed to make room, and only when none can be does a new one get 503. A
+ *   request's head and whole-request deadlines count from its first byte (from accept for a
+ *   connection's first request) and are never extended by trickled bytes.
  * - Everything runs on the loop thread; no function here is thread-safe.
  *
  * Errors are negative qc_err_t codes (qc.h); 0 is success. */
