@@ -57,6 +57,8 @@ static const field_t k_fields[] = {
     U32("api", "max_body_bytes", api.max_body_bytes, 1 * KIB, 1024 * MIB),
     U32("api", "max_header_bytes", api.max_header_bytes, 1 * KIB, 1 * MIB),
     U32("api", "max_connections", api.max_connections, 1, 1000000),
+    U32("api", "max_connections_per_client", api.max_connections_per_client, 1, 1000000),
+    U32("api", "header_timeout_ms", api.header_timeout_ms, 10, HOUR_MS),
     U32("api", "request_timeout_ms", api.request_timeout_ms, 10, HOUR_MS),
     U32("api", "wait_timeout_ms_max", api.wait_timeout_ms_max, 0, HOUR_MS),
     U32("mempool", "max_txs", mempool.max_txs, 1, 100000000),
@@ -112,6 +114,8 @@ void config_defaults(config_t *c) {
         .max_body_bytes = CONFIG_DEFAULT_API_MAX_BODY_BYTES,
         .max_header_bytes = CONFIG_DEFAULT_API_MAX_HEADER_BYTES,
         .max_connections = CONFIG_DEFAULT_API_MAX_CONNECTIONS,
+        .max_connections_per_client = CONFIG_DEFAULT_API_MAX_CONNECTIONS_PER_CLIENT,
+        .header_timeout_ms = CONFIG_DEFAULT_API_HEADER_TIMEOUT_MS,
         .request_timeout_ms = CONFIG_DEFAULT_API_REQUEST_TIMEOUT_MS,
         .wait_timeout_ms_max = CONFIG_DEFAULT_API_WAIT_TIMEOUT_MS_MAX,
     };

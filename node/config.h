@@ -29,6 +29,8 @@
 #define CONFIG_DEFAULT_API_MAX_BODY_BYTES (4u << 20)
 #define CONFIG_DEFAULT_API_MAX_HEADER_BYTES (16u << 10)
 #define CONFIG_DEFAULT_API_MAX_CONNECTIONS 1024u
+#define CONFIG_DEFAULT_API_MAX_CONNECTIONS_PER_CLIENT 64u
+#define CONFIG_DEFAULT_API_HEADER_TIMEOUT_MS 5000u
 #define CONFIG_DEFAULT_API_REQUEST_TIMEOUT_MS 10000u
 #define CONFIG_DEFAULT_API_WAIT_TIMEOUT_MS_MAX 60000u
 #define CONFIG_DEFAULT_MEMPOOL_MAX_TXS 100000u
@@ -58,6 +60,8 @@ typedef struct {
     uint32_t max_body_bytes;
     uint32_t max_header_bytes;
     uint32_t max_connections;
+    uint32_t max_connections_per_client; /* from one address (IPv6: one /64) */
+    uint32_t header_timeout_ms;        /* request head complete within this (408 beyond) */
     uint32_t request_timeout_ms;       /* a slow client is closed after this */
     uint32_t wait_timeout_ms_max;      /* longest long-poll a client may ask for */
 } config_api_t;

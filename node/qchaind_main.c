@@ -1,9 +1,11 @@
 /* qchaind_main.c - the city node daemon: `qchaind --config FILE`. Runs until SIGINT/SIGTERM,
  * then stops cleanly (every committed block is already durable). */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include <uv.h>
 
@@ -24,6 +26,33 @@ typedef struct {
 } daemon_t;
 
 static void on_node_stopped(node_t *n) { (void)n; }
+
+/* File descriptors kept free for the ledger, record log, peer links and listeners beside the
+ * API's connections. */
+#define OPEN_FILES_RESERVE 256u
+
+/* Raises the soft limit on open files as far as the hard limit allows: the API alone may hold
+ * api.max_connections sockets (1024 by default, also a common soft limit), and a flood that
+ * exhausts descriptors would make accept fail (and new clients see resets) and could starve
+ * the ledger of files. Warns once if the limit stays below what the config needs. */
+static void raise_open_files_limit(const node_t *n) {
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+    rlim_t want = (rlim_t)n->cfg.api.max_connections + OPEN_FILES_RESERVE;
+    if (rl.rlim_cur < want && rl.rlim_cur < rl.rlim_max) {
+        struct rlimit up = {rl.rlim_max, rl.rlim_max};
+        if (setrlimit(RLIMIT_NOFILE, &up) != 0) { /* e.g. an infinite hard limit over nr_open */
+            up.rlim_cur = want;
+            if (setrlimit(RLIMIT_NOFILE, &up) != 0) up.rlim_cur = rl.rlim_cur;
+        }
+        rl.rlim_cur = up.rlim_cur;
+    }
+    if (n->cfg.api.enabled && rl.rlim_cur < want) {
+        QC_WARN("open files limit %llu is below api.max_connections + %u; raise it (ulimit -n) "
+                "or lower api.max_connections", (unsigned long long)rl.rlim_cur,
+                OPEN_FILES_RESERVE);
+    }
+}
 
 static void on_api_stopped(void *user) {
     daemon_t *d = user;
@@ -51,6 +80,11 @@ int main(int argc, char **argv) {
         else { fputs(usage, stderr); return 2; }
     }
     if (config == NULL || optind != argc) { fputs(usage, stderr); return 2; }
+    /* A peer that vanishes (an HTTP client's RST, a dropped peer link, a closed log pipe) makes
+     * a write fail with EPIPE; by default the kernel also sends SIGPIPE, which would end the
+     * whole node silently (status 141). Ignored, the error reaches the writer, which closes
+     * just that connection. */
+    signal(SIGPIPE, SIG_IGN);
     uv_loop_t *loop = uv_default_loop();
     node_t *n = calloc(1, sizeof *n);
     if (n == NULL) return 1;
@@ -60,6 +94,7 @@ int main(int argc, char **argv) {
         free(n);
         return 1;
     }
+    raise_open_files_limit(n);
     daemon_t d = {n, calloc(1, sizeof(api_t)), false, false};
     if (d.api == NULL) return 1;
     if (n->cfg.api.enabled) {

@@ -40,6 +40,8 @@ static void test_minimal_gets_defaults(void **state) {
     assert_int_equal(g_cfg.p2p.keepalive_ms, CONFIG_DEFAULT_P2P_KEEPALIVE_MS);
     assert_int_equal(g_cfg.p2p.max_frame_bytes, CONFIG_DEFAULT_P2P_MAX_FRAME_BYTES);
     assert_int_equal(g_cfg.mempool.max_bytes, CONFIG_DEFAULT_MEMPOOL_MAX_BYTES);
+    assert_int_equal(g_cfg.api.max_connections_per_client, 64);
+    assert_int_equal(g_cfg.api.header_timeout_ms, 5000);
     assert_int_equal(g_cfg.block.max_txs, 0);
     assert_int_equal(g_cfg.catchup.peers, CONFIG_DEFAULT_CATCHUP_PEERS);
 }
@@ -56,7 +58,8 @@ static void test_every_field_parsed(void **state) {
         "\"handshake_timeout_ms\":600,\"reconnect_min_ms\":50,\"reconnect_max_ms\":5000,"
         "\"keepalive_ms\":700,\"idle_timeout_ms\":7000},"
         "\"api\":{\"enabled\":false,\"listen\":\"[::1]:8109\",\"max_body_bytes\":1048576,"
-        "\"max_header_bytes\":8192,\"max_connections\":10,\"request_timeout_ms\":2000,"
+        "\"max_header_bytes\":8192,\"max_connections\":10,\"max_connections_per_client\":3,"
+        "\"header_timeout_ms\":1500,\"request_timeout_ms\":2000,"
         "\"wait_timeout_ms_max\":0},"
         "\"mempool\":{\"max_txs\":5,\"max_bytes\":1048576},"
         "\"block\":{\"max_txs\":100,\"max_bytes\":1048576},"
@@ -84,6 +87,8 @@ static void test_every_field_parsed(void **state) {
     assert_int_equal(g_cfg.api.max_body_bytes, 1048576);
     assert_int_equal(g_cfg.api.max_header_bytes, 8192);
     assert_int_equal(g_cfg.api.max_connections, 10);
+    assert_int_equal(g_cfg.api.max_connections_per_client, 3);
+    assert_int_equal(g_cfg.api.header_timeout_ms, 1500);
     assert_int_equal(g_cfg.api.request_timeout_ms, 2000);
     assert_int_equal(g_cfg.api.wait_timeout_ms_max, 0);
     assert_int_equal(g_cfg.mempool.max_txs, 5);

@@ -104,7 +104,7 @@ typedef struct {
     bool started, closed;
     uint16_t port;
     poll_t poll;
-    struct client_s *clients[16]; /* closed by teardown if a failed test left them open */
+    struct client_s *clients[64]; /* closed by teardown if a failed test left them open */
     size_t client_count;
 } fx_t;
 
@@ -238,6 +238,7 @@ static void fx_start_mem(fx_t *fx) {
     test_config(&cfg);
     /* In-memory connections test parsing and ordering, not timeouts (the socket tests do):
      * on a loaded machine under ASan, 300 ms could pass between two feeds of one test. */
+    cfg.header_timeout_ms = 30000;
     cfg.request_timeout_ms = 30000;
     cfg.idle_timeout_ms = 30000;
     assert_int_equal(http_server_init(&fx->server, &fx->loop, &cfg), QC_OK);
@@ -337,7 +338,9 @@ static bool pred_connected(void *arg) {
     return c->connected || c->eof;
 }
 
-static client_t *client_new(fx_t *fx) {
+/* A connected client whose socket is bound to source (a loopback address such as
+ * "127.0.0.2", so that tests can play several client addresses), or NULL for any. */
+static client_t *client_new_from(fx_t *fx, const char *source) {
     client_t *c = calloc(1, sizeof *c);
     assert_non_null(c);
     assert_true(fx->client_count < sizeof fx->clients / sizeof *fx->clients);
@@ -346,6 +349,10 @@ static client_t *client_new(fx_t *fx) {
     c->tcp.data = c;
     c->creq.data = c;
     struct sockaddr_in addr;
+    if (source) {
+        assert_int_equal(uv_ip4_addr(source, 0, &addr), 0);
+        assert_int_equal(uv_tcp_bind(&c->tcp, (struct sockaddr *)&addr, 0), 0);
+    }
     uv_ip4_addr("127.0.0.1", fx->port, &addr);
     assert_int_equal(uv_tcp_connect(&c->creq, &c->tcp, (struct sockaddr *)&addr,
                                     client_connect_cb), 0);
@@ -354,6 +361,8 @@ static client_t *client_new(fx_t *fx) {
     uv_read_start((uv_stream_t *)&c->tcp, client_alloc, client_read);
     return c;
 }
+
+static client_t *client_new(fx_t *fx) { return client_new_from(fx, NULL); }
 
 static void client_write_cb(uv_write_t *req, int status) {
     (void)status;
@@ -381,6 +390,11 @@ static bool client_closing(const client_t *c) { return c->closing; }
 static bool pred_responses(void *arg) {
     client_t *c = arg;
     return parse_responses(c->rx, c->rx_len, &c->rp) >= c->want;
+}
+
+static bool pred_never(void *arg) {
+    (void)arg;
+    return false;
 }
 
 static bool pred_eof(void *arg) { return ((client_t *)arg)->eof; }
@@ -808,6 +822,23 @@ static void test_sock_malformed(void **state) {
     const char cl_te[] = "POST /v1/echo HTTP/1.1\r\nContent-Length: 3\r\n"
                          "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n";
     expect_fatal(fx, cl_te, sizeof cl_te - 1, 400, "bad_request"); /* smuggling shape */
+    /* Only a lone "chunked" is a transfer coding the server takes: llhttp frames these as
+     * chunked, but the body would still be gzip (or the header split across lines hides it). */
+    static const char *const te_bad[] = {"gzip, chunked", "chunked, chunked", "x, chunked",
+                                         "chunked\r\nTransfer-Encoding: chunked",
+                                         "gzip\r\nTransfer-Encoding: chunked"};
+    for (size_t i = 0; i < sizeof te_bad / sizeof *te_bad; i++) {
+        char te[256];
+        int len = snprintf(te, sizeof te, "POST /v1/echo HTTP/1.1\r\nTransfer-Encoding: %s\r\n\r\n"
+                                          "2\r\n[]\r\n0\r\n\r\n", te_bad[i]);
+        expect_fatal(fx, te, (size_t)len, 400, "bad_request");
+    }
+    const char te_ok[] = "POST /v1/echo HTTP/1.1\r\nTransfer-Encoding:  CHUNKED \r\n\r\n"
+                         "2\r\n[]\r\n0\r\n\r\n";
+    client_t *ok = client_new(fx);
+    client_send(ok, te_ok, sizeof te_ok - 1);
+    assert_int_equal(client_wait(fx, ok, 1)->r[0].status, 200); /* case and spaces do not matter */
+    client_close(ok);
     const char big_cl[] = "POST /v1/echo HTTP/1.1\r\nContent-Length: 100000\r\n\r\n";
     expect_fatal(fx, big_cl, sizeof big_cl - 1, 413, "payload_too_large");
     char big_hdr[2048];
@@ -817,7 +848,7 @@ static void test_sock_malformed(void **state) {
     expect_fatal(fx, big_hdr, (size_t)n + 1504, 431, "headers_too_large");
     http_stats_t st;
     http_server_stats(&fx->server, &st);
-    assert_int_equal(st.rejected[HTTP_REJECT_BAD_REQUEST], 5);
+    assert_int_equal(st.rejected[HTTP_REJECT_BAD_REQUEST], 10);
     assert_int_equal(st.rejected[HTTP_REJECT_BODY_TOO_LARGE], 1);
     assert_int_equal(st.rejected[HTTP_REJECT_HEADERS_TOO_LARGE], 1);
 }
@@ -851,35 +882,209 @@ static bool pred_open0(void *arg) {
     return st.connections_open == 0;
 }
 
+/* test_config with the head and whole-request deadlines given. */
+static void test_config_deadlines(http_config_t *cfg, uint64_t header_ms, uint64_t request_ms) {
+    test_config(cfg);
+    cfg->header_timeout_ms = header_ms;
+    cfg->request_timeout_ms = request_ms;
+}
+
+static bool pred_started(void *arg) { return ((poll_t *)arg)->started > 0; }
+
+static http_stats_t fx_stats(fx_t *fx) {
+    http_stats_t st;
+    http_server_stats(&fx->server, &st);
+    return st;
+}
+
+/* When every open connection is busy (here: a long-poll), there is nothing to evict and a new
+ * connection gets 503; once a slot frees up the next one is served. */
 static void test_sock_conn_limit(void **state) {
     fx_t *fx = *state;
     http_config_t cfg;
     test_config(&cfg);
-    cfg.max_connections = 2;
+    cfg.max_connections = 1;
     fx_start(fx, &cfg);
-    client_t *a = client_new(fx), *b = client_new(fx);
-    client_sends(a, "GET /v1/header HTTP/1.1\r\n\r\n");
-    client_sends(b, "GET /v1/header HTTP/1.1\r\n\r\n");
-    assert_int_equal(client_wait(fx, a, 1)->r[0].status, 200);
-    assert_int_equal(client_wait(fx, b, 1)->r[0].status, 200);
+    client_t *a = client_new(fx);
+    client_sends(a, "GET /v1/wait?ms=1500 HTTP/1.1\r\n\r\n");
+    assert_true(run_until(fx, pred_started, &fx->poll, WAIT_MS));
     client_t *c = client_new(fx);
     rparse_t *rp = client_wait(fx, c, 1);
     assert_int_equal(rp->r[0].status, 503);
     assert_error_code(&rp->r[0], "service_unavailable");
+    assert_non_null(strstr(rp->r[0].body, "too many connections (limit 1)"));
     client_wait_eof(fx, c);
     client_close(c);
+    assert_false(a->eof); /* the long-poll was not evicted */
     /* a slot frees up when a client leaves */
     client_close(a);
-    client_close(b);
     assert_true(run_until(fx, pred_open0, &fx->server, WAIT_MS));
     client_t *d = client_new(fx);
     client_sends(d, "GET /v1/header HTTP/1.1\r\n\r\n");
     assert_int_equal(client_wait(fx, d, 1)->r[0].status, 200);
-    http_stats_t st;
-    http_server_stats(&fx->server, &st);
+    http_stats_t st = fx_stats(fx);
     assert_int_equal(st.rejected[HTTP_REJECT_CONN_LIMIT], 1);
-    assert_int_equal(st.connections_accepted, 4);
+    assert_int_equal(st.rejected[HTTP_REJECT_EVICTED], 0);
+    assert_int_equal(st.connections_accepted, 3);
     client_close(d);
+}
+
+/* A full server evicts to serve a fresh client: the victim is the oldest evictable connection
+ * of the address holding the most connections (the slow one), not a quieter client's idle
+ * keep-alive, even though that one is older. */
+static void test_sock_evict_when_full(void **state) {
+    fx_t *fx = *state;
+    http_config_t cfg;
+    test_config_deadlines(&cfg, 5000, 5000);
+    cfg.max_connections = 3;
+    fx_start(fx, &cfg);
+    client_t *quiet = client_new_from(fx, "127.0.0.3");
+    client_sends(quiet, "GET /v1/header HTTP/1.1\r\n\r\n");
+    assert_int_equal(client_wait(fx, quiet, 1)->r[0].status, 200); /* now idle, and oldest */
+    client_t *slow1 = client_new_from(fx, "127.0.0.2");
+    client_t *slow2 = client_new_from(fx, "127.0.0.2");
+    client_sends(slow1, "GET /v1/header HTTP/1.1\r\nX-Test: "); /* incomplete heads */
+    client_sends(slow2, "GET /v1/header HTTP/1.1\r\nX-Test: ");
+    (void)run_until(fx, pred_never, NULL, 50);
+    client_t *fresh = client_new_from(fx, "127.0.0.4");
+    client_sends(fresh, "GET /v1/header HTTP/1.1\r\nX-Test: fresh\r\n\r\n");
+    rparse_t *rp = client_wait(fx, fresh, 1);
+    assert_int_equal(rp->r[0].status, 200);
+    assert_string_equal(rp->r[0].body, "fresh");
+    client_wait_eof(fx, slow1); /* the slow address's oldest, closed without a word */
+    assert_int_equal(slow1->rx_len, 0);
+    assert_false(slow2->eof);
+    client_sends(quiet, "GET /v1/header HTTP/1.1\r\nX-Test: still\r\n\r\n");
+    rp = client_wait(fx, quiet, 2);
+    assert_string_equal(rp->r[1].body, "still");
+    http_stats_t st = fx_stats(fx);
+    assert_int_equal(st.rejected[HTTP_REJECT_EVICTED], 1);
+    assert_int_equal(st.rejected[HTTP_REJECT_CONN_LIMIT], 0);
+    assert_int_equal(st.connections_open, 3);
+    client_close(quiet);
+    client_close(slow1);
+    client_close(slow2);
+    client_close(fresh);
+}
+
+static size_t count_eof(client_t **cs, size_t n) {
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) k += cs[i]->eof;
+    return k;
+}
+
+/* One address over its own limit loses its own oldest connection (slowloris from one address
+ * holds at most max_connections_per_client slots, and never pushes anyone else out); with
+ * nothing of its own evictable, its new connection gets 503 client_limit. */
+static void test_sock_client_limit(void **state) {
+    fx_t *fx = *state;
+    http_config_t cfg;
+    test_config_deadlines(&cfg, 5000, 5000);
+    cfg.max_connections = 8;
+    cfg.max_connections_per_client = 3;
+    fx_start(fx, &cfg);
+    client_t *other = client_new_from(fx, "127.0.0.3");
+    enum { FLOOD = 20 };
+    client_t *flood[FLOOD];
+    for (size_t i = 0; i < FLOOD; i++) {
+        flood[i] = client_new_from(fx, "127.0.0.2");
+        client_sends(flood[i], "GET /v1/header HTTP/1.1\r\nX-Slow: ");
+        (void)run_until(fx, pred_never, NULL, 2); /* distinct accept times */
+    }
+    (void)run_until(fx, pred_never, NULL, 100);
+    assert_int_equal(count_eof(flood, FLOOD), FLOOD - 3); /* only the newest 3 stay */
+    for (size_t i = FLOOD - 3; i < FLOOD; i++) assert_false(flood[i]->eof);
+    assert_false(other->eof); /* the older, idle connection of another address is untouched */
+    client_sends(other, "GET /v1/header HTTP/1.1\r\nX-Test: other\r\n\r\n");
+    assert_string_equal(client_wait(fx, other, 1)->r[0].body, "other");
+    http_stats_t st = fx_stats(fx);
+    assert_int_equal(st.rejected[HTTP_REJECT_EVICTED], FLOOD - 3);
+    assert_int_equal(st.connections_open, 4);
+    /* A long-poll is not evictable: with the limit 1 and one held, the next gets 503. */
+    for (size_t i = FLOOD - 3; i < FLOOD; i++) client_close(flood[i]);
+    client_t *poller = client_new_from(fx, "127.0.0.5");
+    client_sends(poller, "GET /v1/wait?ms=1500 HTTP/1.1\r\n\r\n");
+    assert_true(run_until(fx, pred_started, &fx->poll, WAIT_MS));
+    fx->server.cfg.max_connections_per_client = 1; /* private field, test-only tweak */
+    client_t *second = client_new_from(fx, "127.0.0.5");
+    rparse_t *rp = client_wait(fx, second, 1);
+    assert_int_equal(rp->r[0].status, 503);
+    assert_non_null(strstr(rp->r[0].body, "from this address (limit 1)"));
+    assert_false(poller->eof);
+    st = fx_stats(fx);
+    assert_int_equal(st.rejected[HTTP_REJECT_CLIENT_LIMIT], 1);
+    client_close(poller);
+    client_close(second);
+    client_close(other);
+}
+
+/* A client that trickles a byte every 50 ms does not extend its deadline: the first request
+ * of a connection is timed from accept, the head by header_timeout_ms, the whole request by
+ * request_timeout_ms. */
+typedef struct {
+    uv_timer_t timer;
+    client_t *c;
+    const char *text;
+    size_t at;
+} trickle_t;
+
+static void trickle_cb(uv_timer_t *t) {
+    trickle_t *tr = t->data;
+    if (tr->c->eof || tr->text[tr->at] == '\0') return;
+    client_send(tr->c, tr->text + tr->at++, 1);
+    uv_timer_start(t, trickle_cb, 50, 0);
+}
+
+static uint64_t trickle_until_408(fx_t *fx, const char *prefix, const char *text,
+                                  uint64_t first_byte_ms, const char *message) {
+    trickle_t tr = {.text = text};
+    uv_timer_init(&fx->loop, &tr.timer);
+    tr.timer.data = &tr;
+    tr.c = client_new(fx);
+    uv_update_time(&fx->loop);
+    uint64_t t0 = uv_now(&fx->loop);
+    if (prefix[0]) client_sends(tr.c, prefix);
+    uv_timer_start(&tr.timer, trickle_cb, first_byte_ms, 0);
+    tr.c->want = 1;
+    assert_true(run_until(fx, pred_responses, tr.c, 4000));
+    uv_update_time(&fx->loop);
+    uint64_t took = uv_now(&fx->loop) - t0;
+    assert_int_equal(tr.c->rp.r[0].status, 408);
+    assert_error_code(&tr.c->rp.r[0], "request_timeout");
+    assert_non_null(strstr(tr.c->rp.r[0].body, message));
+    uv_close((uv_handle_t *)&tr.timer, NULL);
+    uv_run(&fx->loop, UV_RUN_NOWAIT);
+    client_close(tr.c);
+    return took;
+}
+
+static void test_sock_trickle_deadline(void **state) {
+    fx_t *fx = *state;
+    http_config_t cfg;
+    test_config_deadlines(&cfg, 400, 1000);
+    fx_start(fx, &cfg);
+    static const char endless_head[] = "GET /v1/header HTTP/1.1\r\nX-Test: aaaaaaaaaaaaaaaaaaaaaaaaaa"
+                                       "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    /* first byte 300 ms after accept: the head deadline still counts from accept */
+    uint64_t took = trickle_until_408(fx, "", endless_head, 300, "request head not received");
+    assert_true(took >= 380 && took < 650);
+    /* head in time, body trickled: cut at the whole-request deadline, from accept */
+    static const char endless_body[] = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+                                       "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    took = trickle_until_408(fx, "PUT /v1/len HTTP/1.1\r\nContent-Length: 4000\r\n\r\n", endless_body,
+                             50, "request not received completely within 1000 ms");
+    assert_true(took >= 980 && took < 1500);
+    /* a later keep-alive request is timed from its own first byte */
+    client_t *c = client_new(fx);
+    client_sends(c, "GET /v1/header HTTP/1.1\r\n\r\n");
+    assert_int_equal(client_wait(fx, c, 1)->r[0].status, 200);
+    (void)run_until(fx, pred_never, NULL, 500); /* past the first request's head deadline */
+    client_sends(c, "GET /v1/header HTTP/1.1\r\nX-Test: late\r\n\r\n");
+    rparse_t *rp = client_wait(fx, c, 2);
+    assert_int_equal(rp->r[1].status, 200);
+    assert_string_equal(rp->r[1].body, "late");
+    client_close(c);
+    assert_int_equal(fx_stats(fx).rejected[HTTP_REJECT_TIMEOUT], 2);
 }
 
 static void test_sock_pipelined(void **state) {
@@ -928,10 +1133,6 @@ static bool pred_bytes(void *arg) {
     return w->c->rx_total >= w->bytes || w->c->eof;
 }
 
-static bool pred_never(void *arg) {
-    (void)arg;
-    return false;
-}
 
 /* A client that stops reading its responses stops the server parsing its requests (bounded
  * output queue); once it reads again, everything arrives. */
@@ -1038,6 +1239,9 @@ int main(void) {
         T(test_sock_malformed),
         T(test_sock_slow_client),
         T(test_sock_conn_limit),
+        T(test_sock_evict_when_full),
+        T(test_sock_client_limit),
+        T(test_sock_trickle_deadline),
         T(test_sock_pipelined),
         T(test_sock_long_poll),
         T(test_sock_backpressure),

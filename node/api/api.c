@@ -579,6 +579,8 @@ int api_start(api_t *a, node_t *n, char *why, size_t why_cap) {
     http_config_t hc;
     http_config_default(&hc);
     hc.max_connections = n->cfg.api.max_connections;
+    hc.max_connections_per_client = n->cfg.api.max_connections_per_client;
+    hc.header_timeout_ms = n->cfg.api.header_timeout_ms;
     hc.max_header_bytes = n->cfg.api.max_header_bytes;
     hc.max_body_bytes = n->cfg.api.max_body_bytes;
     hc.request_timeout_ms = n->cfg.api.request_timeout_ms;

@@ -22,6 +22,7 @@
 #include <strings.h>
 
 #include <llhttp.h>
+#include <sodium.h>
 
 #include "qc.h"
 
@@ -34,6 +35,8 @@
 #define HTTP_BODY_START_BYTES 65536         /* first body allocation; grows to the limit */
 #define HTTP_ARENA_START_BYTES 2048
 #define HTTP_NO_URL UINT32_MAX
+#define HTTP_CLIENT_BUCKETS_MAX 65536u     /* hash buckets of client addresses, at most */
+#define HTTP_CLIENT_ADDR_BYTES 16
 
 typedef enum {
     CONN_READING = 0,
@@ -78,6 +81,14 @@ typedef struct {
     char data[];
 } http_write_t;
 
+/* One client address (IPv4 as ::ffff:a.b.c.d, IPv6 as its /64 prefix) with open connections;
+ * freed when its last one closes, so there are never more entries than open connections. */
+struct http_client_s {
+    http_client_t *next; /* bucket chain */
+    uint8_t addr[HTTP_CLIENT_ADDR_BYTES];
+    size_t conns;        /* open (admitted, not yet closing) connections from this address */
+};
+
 struct http_conn_s {
     http_server_t *server;
     http_conn_t *prev, *next;
@@ -89,7 +100,10 @@ struct http_conn_s {
     timer_kind_t timer_kind;
     int handles_open;
     bool is_mem;
-    bool counted_open;
+    bool counted_open;       /* admitted: counted in connections_open and in client->conns */
+    http_client_t *client;   /* the address's entry while counted_open (socket connections) */
+    uint64_t since_ms;       /* accepted, or last answered: the eviction order (oldest first) */
+    uint64_t requests_begun; /* the first request's deadlines count from accept */
     bool reading;
     bool eof;
     bool backlogged;
@@ -102,7 +116,9 @@ struct http_conn_s {
     bool message_done;
     bool keep_alive;
     bool http10;
-    uint64_t request_deadline_ms;
+    bool head_done;              /* the current request's head is complete */
+    uint64_t head_deadline_ms;   /* loop time by which the head must be complete */
+    uint64_t request_deadline_ms; /* ... and the whole request */
     char *arena;
     size_t arena_len, arena_cap, arena_max; /* grows on demand up to arena_max */
     part_t part;
@@ -136,9 +152,11 @@ static void conn_finish(http_conn_t *c);
 void http_config_default(http_config_t *cfg) {
     memset(cfg, 0, sizeof *cfg);
     cfg->max_connections = 256;
+    cfg->max_connections_per_client = 64;
     cfg->max_header_bytes = 8192;
     cfg->max_headers = 64;
     cfg->max_body_bytes = 1u << 20;
+    cfg->header_timeout_ms = 5000;
     cfg->request_timeout_ms = 10000;
     cfg->idle_timeout_ms = 60000;
     cfg->linger_ms = 2000;
@@ -151,6 +169,8 @@ const char *http_reject_name(http_reject_t reason) {
     case HTTP_REJECT_HEADERS_TOO_LARGE: return "headers_too_large";
     case HTTP_REJECT_BODY_TOO_LARGE: return "body_too_large";
     case HTTP_REJECT_TIMEOUT: return "timeout";
+    case HTTP_REJECT_CLIENT_LIMIT: return "client_limit";
+    case HTTP_REJECT_EVICTED: return "evicted";
     case HTTP_REJECT_COUNT: break;
     }
     return "unknown";
@@ -286,6 +306,22 @@ static void conn_arm_timer(http_conn_t *c, timer_kind_t kind, uint64_t ms) {
 static void conn_timer_stop(http_conn_t *c) {
     c->timer_kind = TIMER_NONE;
     uv_timer_stop(&c->timer);
+}
+
+/* Sets the head and whole-request deadlines counted from now_ms. Trickled bytes never move
+ * them: only a new request (or a new connection) does. */
+static void conn_start_deadlines(http_conn_t *c, uint64_t now_ms) {
+    c->head_deadline_ms = now_ms + c->server->cfg.header_timeout_ms;
+    c->request_deadline_ms = now_ms + c->server->cfg.request_timeout_ms;
+}
+
+/* Arms the 408 timer of the request being received: the head deadline until the head is
+ * complete (or the whole-request one if that comes first), then the whole-request one. */
+static void conn_arm_deadline(http_conn_t *c) {
+    uint64_t deadline = c->request_deadline_ms;
+    if (!c->head_done && c->head_deadline_ms < deadline) deadline = c->head_deadline_ms;
+    uint64_t now = uv_now(c->server->loop);
+    conn_arm_timer(c, TIMER_REQUEST, deadline > now ? deadline - now : 0);
 }
 
 static void conn_alloc_cb(uv_handle_t *handle, size_t suggested, uv_buf_t *buf) {
@@ -436,11 +472,87 @@ static void conn_fail(http_conn_t *c, int status, const char *code, http_reject_
     }
 }
 
+/* ---------------------------------------------------------------- client addresses */
+
+/* The table key of a peer: an IPv4 address (also one mapped into IPv6) as ::ffff:a.b.c.d, an
+ * IPv6 address as its /64 prefix (one host usually holds a whole /64). False if the peer's
+ * address cannot be read (it has already gone). */
+static bool client_addr_of(uv_tcp_t *tcp, uint8_t out[HTTP_CLIENT_ADDR_BYTES]) {
+    struct sockaddr_storage ss;
+    int len = sizeof ss;
+    if (uv_tcp_getpeername(tcp, (struct sockaddr *)&ss, &len) < 0) return false;
+    memset(out, 0, HTTP_CLIENT_ADDR_BYTES);
+    if (ss.ss_family == AF_INET) {
+        out[10] = out[11] = 0xff;
+        memcpy(out + 12, &((const struct sockaddr_in *)&ss)->sin_addr, 4);
+        return true;
+    }
+    if (ss.ss_family != AF_INET6) return false;
+    const struct in6_addr *a6 = &((const struct sockaddr_in6 *)&ss)->sin6_addr;
+    memcpy(out, a6->s6_addr, IN6_IS_ADDR_V4MAPPED(a6) ? HTTP_CLIENT_ADDR_BYTES : 8);
+    return true;
+}
+
+_Static_assert(sizeof ((http_server_t *)0)->client_key == crypto_shorthash_KEYBYTES,
+               "client_key is a SipHash key");
+
+/* Keyed (SipHash) so that chosen source addresses cannot pile into one bucket. */
+static size_t client_bucket(const http_server_t *s, const uint8_t *addr) {
+    uint8_t h[crypto_shorthash_BYTES];
+    crypto_shorthash(h, addr, HTTP_CLIENT_ADDR_BYTES, s->client_key);
+    uint64_t v;
+    memcpy(&v, h, sizeof v);
+    return (size_t)(v & (s->client_buckets - 1));
+}
+
+/* The entry of addr, created with no connections if absent (owned by the table); NULL when
+ * out of memory. A caller that does not count a connection on it must client_put it. */
+static http_client_t *client_get(http_server_t *s, const uint8_t *addr) {
+    size_t b = client_bucket(s, addr);
+    for (http_client_t *e = s->clients[b]; e; e = e->next) {
+        if (memcmp(e->addr, addr, HTTP_CLIENT_ADDR_BYTES) == 0) return e;
+    }
+    http_client_t *e = calloc(1, sizeof *e);
+    if (!e) return NULL;
+    memcpy(e->addr, addr, HTTP_CLIENT_ADDR_BYTES);
+    e->next = s->clients[b];
+    s->clients[b] = e;
+    return e;
+}
+
+/* Frees e once no connection counts on it. Chains hold at most one entry per open
+ * connection, so the walk is bounded. */
+static void client_put(http_server_t *s, http_client_t *e) {
+    if (e->conns > 0) return;
+    http_client_t **pp = &s->clients[client_bucket(s, e->addr)];
+    while (*pp != e) pp = &(*pp)->next;
+    *pp = e->next;
+    free(e);
+}
+
+/* Stops counting c as open (it is being refused or closed): frees its slot in the server's
+ * and in its client's limit. */
+static void conn_release(http_conn_t *c) {
+    if (!c->counted_open) return;
+    http_server_t *s = c->server;
+    c->counted_open = false;
+    QC_ASSERT(s->stats.connections_open > 0);
+    s->stats.connections_open--;
+    if (c->client) {
+        QC_ASSERT(c->client->conns > 0);
+        c->client->conns--;
+        client_put(s, c->client);
+        c->client = NULL;
+    }
+}
+
 /* ---------------------------------------------------------------- closing */
 
 static void server_maybe_done(http_server_t *s) {
     if (!s->closing || s->closed || !s->listener_closed || s->conns || s->drops_closing) return;
     s->closed = true;
+    free(s->clients); /* every entry went with its last connection */
+    s->clients = NULL;
     http_close_cb cb = s->close_cb;
     s->close_cb = NULL;
     if (cb) cb(s);
@@ -451,9 +563,9 @@ static void conn_free(http_conn_t *c) {
     if (c->prev) c->prev->next = c->next;
     else s->conns = c->next;
     if (c->next) c->next->prev = c->prev;
-    QC_ASSERT(s->conn_count > 0);
+    QC_ASSERT(s->conn_count > 0 && s->conns_closing > 0 && !c->counted_open);
     s->conn_count--;
-    if (c->counted_open) s->stats.connections_open--;
+    s->conns_closing--;
     free(c->in);
     free(c->arena);
     free(c->hdrs);
@@ -488,6 +600,8 @@ static void conn_close(http_conn_t *c) {
     if (c->state == CONN_CLOSING) return;
     conn_state_t prev = c->state;
     c->state = CONN_CLOSING;
+    c->server->conns_closing++;
+    conn_release(c);
     c->reading = false;
     c->mem_finished = true;
     /* Inside a handler the cancel callback may not be registered yet: conn_dispatch cancels
@@ -575,23 +689,25 @@ static void conn_timer_cb(uv_timer_t *timer) {
     c->timer_kind = TIMER_NONE;
     char msg[HTTP_MESSAGE_BYTES];
     switch (kind) {
-    case TIMER_RESUME: {
-        uint64_t now = uv_now(timer->loop);
-        if (c->in_message) {
-            uint64_t left = c->request_deadline_ms > now ? c->request_deadline_ms - now : 0;
-            conn_arm_timer(c, TIMER_REQUEST, left);
-        } else {
-            conn_arm_timer(c, TIMER_IDLE, c->server->cfg.idle_timeout_ms);
-        }
+    case TIMER_RESUME:
+        if (c->in_message) conn_arm_deadline(c);
+        else conn_arm_timer(c, TIMER_IDLE, c->server->cfg.idle_timeout_ms);
         c->backlogged = false;
         conn_process(c);
         break;
-    }
     case TIMER_IDLE:
     case TIMER_LINGER: conn_close(c); break;
     case TIMER_REQUEST:
-        snprintf(msg, sizeof msg, "request not received completely within %llu ms",
-                 (unsigned long long)c->server->cfg.request_timeout_ms);
+        if (c->head_done) {
+            snprintf(msg, sizeof msg, "request not received completely within %llu ms",
+                     (unsigned long long)c->server->cfg.request_timeout_ms);
+        } else {
+            snprintf(msg, sizeof msg, "request head not received completely within %llu ms",
+                     (unsigned long long)(c->server->cfg.header_timeout_ms <
+                                                  c->server->cfg.request_timeout_ms
+                                              ? c->server->cfg.header_timeout_ms
+                                              : c->server->cfg.request_timeout_ms));
+        }
         conn_fail(c, 408, "request_timeout", HTTP_REJECT_TIMEOUT, msg);
         break;
     case TIMER_NONE: break;
@@ -661,8 +777,11 @@ static int on_message_begin(llhttp_t *p) {
     c->body = NULL;
     c->body_len = c->body_cap = 0;
     c->err_status = 0;
-    c->request_deadline_ms = uv_now(c->server->loop) + c->server->cfg.request_timeout_ms;
-    conn_arm_timer(c, TIMER_REQUEST, c->server->cfg.request_timeout_ms);
+    /* A connection's first request is timed from accept (conn_begin), later ones from their
+     * first byte; either way no later byte extends the deadlines. */
+    if (c->requests_begun++ > 0) conn_start_deadlines(c, uv_now(c->server->loop));
+    c->head_done = false;
+    conn_arm_deadline(c);
     return 0;
 }
 
@@ -738,12 +857,34 @@ static const char *conn_header(const http_conn_t *c, const char *name) {
     return NULL;
 }
 
+/* True unless the request names a transfer coding other than one lone "chunked". llhttp
+ * frames "gzip, chunked" (or "gzip" and "chunked" on two header lines) as chunked, which would
+ * hand a handler a still-encoded body; a proxy that reads the codings differently would frame
+ * the stream differently (request smuggling). */
+static bool transfer_coding_ok(const http_conn_t *c) {
+    size_t seen = 0;
+    bool chunked = false;
+    for (size_t i = 0; i < c->header_count; i++) {
+        if (strcasecmp(c->arena + c->hdrs[i].name_off, "transfer-encoding") != 0) continue;
+        seen++;
+        chunked = strcasecmp(c->arena + c->hdrs[i].value_off, "chunked") == 0;
+    }
+    return seen == 0 || (seen == 1 && chunked);
+}
+
 static int on_headers_complete(llhttp_t *p) {
     http_conn_t *c = p->data;
     size_t max_body = c->server->cfg.max_body_bytes;
+    c->head_done = true;
+    conn_arm_deadline(c); /* the body has until the whole-request deadline */
     if (p->http_major != 1) { /* llhttp also frames HTTP/0.9 and 2.0-looking request lines */
         conn_set_error(c, 400, "bad_request", HTTP_REJECT_BAD_REQUEST,
                        "HTTP/%d.%d is not supported; use HTTP/1.1", p->http_major, p->http_minor);
+        return -1;
+    }
+    if (!transfer_coding_ok(c)) {
+        conn_set_error(c, 400, "bad_request", HTTP_REJECT_BAD_REQUEST,
+                       "Transfer-Encoding must be exactly \"chunked\"");
         return -1;
     }
     c->http10 = p->http_minor == 0;
@@ -855,6 +996,7 @@ static int res_send(http_res_t *res, int status, const char *ctype, const void *
         return QC_OK;
     }
     c->state = CONN_READING;
+    c->since_ms = uv_now(c->server->loop); /* answered: an idle connection from now on */
     /* Continue with pipelined input from the loop, not from inside the caller's stack. */
     if (was_pending) conn_arm_timer(c, TIMER_RESUME, 0);
     else conn_arm_timer(c, TIMER_IDLE, c->server->cfg.idle_timeout_ms);
@@ -1230,14 +1372,105 @@ static void accept_and_drop(http_server_t *s) {
     uv_close((uv_handle_t *)t, drop_close_cb);
 }
 
+/* Starts the clock of an admitted connection: its first request's head and whole-request
+ * deadlines count from now, and a connection silent until the earlier one is closed. */
+static void conn_begin(http_conn_t *c) {
+    const http_config_t *cfg = &c->server->cfg;
+    uint64_t now = uv_now(c->server->loop);
+    c->since_ms = now;
+    conn_start_deadlines(c, now);
+    conn_arm_timer(c, TIMER_IDLE, cfg->header_timeout_ms < cfg->request_timeout_ms
+                                      ? cfg->header_timeout_ms
+                                      : cfg->request_timeout_ms);
+    conn_update_reading(c);
+}
+
+/* Whether closing c now breaks no promise: it is waiting for, or part way through, a request
+ * (or lingering after its last response) and has no response bytes queued. A connection whose
+ * request a handler holds (long-poll) or whose response is still being written is not. */
+static bool conn_evictable(const http_conn_t *c) {
+    return c->counted_open && c->client && c->writes_pending == 0 &&
+           (c->state == CONN_READING || c->state == CONN_DRAINING);
+}
+
+/* The connection to close to make room for `except`: among the evictable connections (of
+ * client `only`, or of every client when NULL), one of the address holding the most open
+ * connections, and of those the one held longest (accepted or last answered earliest; a
+ * trickling request keeps its accept time). NULL when none is evictable. O(connections). */
+static http_conn_t *conn_victim(http_server_t *s, const http_client_t *only,
+                                const http_conn_t *except) {
+    http_conn_t *best = NULL;
+    for (http_conn_t *c = s->conns; c; c = c->next) { /* newest first: ties go to the oldest */
+        if (c == except || !conn_evictable(c) || (only && c->client != only)) continue;
+        if (!best || c->client->conns > best->client->conns ||
+            (c->client->conns == best->client->conns && c->since_ms <= best->since_ms)) {
+            best = c;
+        }
+    }
+    return best;
+}
+
+/* Refuses a new connection with 503 (it is then not counted as open). */
+static void conn_refuse(http_conn_t *c, http_reject_t reason, const char *what, size_t limit) {
+    char msg[HTTP_MESSAGE_BYTES];
+    snprintf(msg, sizeof msg, "too many connections%s (limit %zu)", what, limit);
+    conn_release(c);
+    conn_fail(c, 503, "service_unavailable", reason, msg);
+}
+
+/* Admits a new socket connection within the per-client and total limits. Over a limit, the
+ * victim conn_victim picks (the client's own, or anyone's when the server is full) is closed
+ * at once without a response; if there is none the new connection gets 503. */
+static void conn_admit(http_conn_t *c) {
+    http_server_t *s = c->server;
+    const http_config_t *cfg = &s->cfg;
+    uint8_t addr[HTTP_CLIENT_ADDR_BYTES];
+    if (!client_addr_of(&c->tcp, addr)) {
+        conn_close(c); /* reset before we looked: nobody to answer */
+        return;
+    }
+    http_client_t *client = client_get(s, addr);
+    if (!client) {
+        conn_fail(c, 503, "service_unavailable", HTTP_REJECT_CONN_LIMIT, "out of memory");
+        return;
+    }
+    c->counted_open = true; /* counted before evicting, so the entry outlives the eviction */
+    c->client = client;
+    client->conns++;
+    s->stats.connections_open++;
+    if (client->conns > cfg->max_connections_per_client) {
+        http_conn_t *v = conn_victim(s, client, c);
+        if (!v) {
+            conn_refuse(c, HTTP_REJECT_CLIENT_LIMIT, " from this address",
+                        cfg->max_connections_per_client);
+            return;
+        }
+        s->stats.rejected[HTTP_REJECT_EVICTED]++;
+        conn_close(v);
+    }
+    if (s->stats.connections_open > cfg->max_connections) {
+        http_conn_t *v = conn_victim(s, NULL, c);
+        if (!v) {
+            conn_refuse(c, HTTP_REJECT_CONN_LIMIT, "", cfg->max_connections);
+            return;
+        }
+        s->stats.rejected[HTTP_REJECT_EVICTED]++;
+        conn_close(v);
+    }
+    conn_begin(c);
+}
+
 static void on_connection(uv_stream_t *listener, int status) {
     http_server_t *s = listener->data;
     if (status < 0) {
         QC_WARN("http: accept failed: %s", uv_strerror(status));
         return;
     }
+    /* Structs: the open connections, up to HTTP_REJECT_SLACK being refused, and as many again
+     * closed in this loop turn (evicted) and not yet freed by their close callbacks. */
+    size_t hard = s->cfg.max_connections + HTTP_REJECT_SLACK;
     http_conn_t *c = NULL;
-    if (s->conn_count < s->cfg.max_connections + HTTP_REJECT_SLACK) c = conn_new(s, false);
+    if (s->conn_count - s->conns_closing < hard && s->conns_closing < hard) c = conn_new(s, false);
     if (!c) {
         s->stats.rejected[HTTP_REJECT_CONN_LIMIT]++;
         accept_and_drop(s);
@@ -1249,16 +1482,7 @@ static void on_connection(uv_stream_t *listener, int status) {
     }
     uv_tcp_nodelay(&c->tcp, 1);
     s->stats.connections_accepted++;
-    if (s->stats.connections_open >= s->cfg.max_connections) {
-        char msg[HTTP_MESSAGE_BYTES];
-        snprintf(msg, sizeof msg, "too many connections (limit %zu)", s->cfg.max_connections);
-        conn_fail(c, 503, "service_unavailable", HTTP_REJECT_CONN_LIMIT, msg);
-        return;
-    }
-    c->counted_open = true;
-    s->stats.connections_open++;
-    conn_arm_timer(c, TIMER_IDLE, s->cfg.request_timeout_ms);
-    conn_update_reading(c);
+    conn_admit(c);
 }
 
 /* ---------------------------------------------------------------- server */
@@ -1268,12 +1492,20 @@ int http_server_init(http_server_t *s, uv_loop_t *loop, const http_config_t *cfg
     if (cfg) s->cfg = *cfg;
     else http_config_default(&s->cfg);
     const http_config_t *k = &s->cfg;
-    if (!k->max_connections || !k->max_header_bytes || !k->max_headers || !k->max_body_bytes ||
+    if (!k->max_connections || !k->max_connections_per_client || !k->max_header_bytes ||
+        !k->max_headers || !k->max_body_bytes || !k->header_timeout_ms ||
         !k->request_timeout_ms || !k->idle_timeout_ms || !k->linger_ms ||
         k->max_header_bytes > (1u << 24) || k->max_headers > 4096 ||
         k->max_body_bytes > ((size_t)1 << 32)) {
         return QC_ERR_INVALID;
     }
+    s->client_buckets = 1;
+    while (s->client_buckets < k->max_connections && s->client_buckets < HTTP_CLIENT_BUCKETS_MAX) {
+        s->client_buckets *= 2;
+    }
+    s->clients = calloc(s->client_buckets, sizeof *s->clients);
+    if (!s->clients) return QC_ERR_NOMEM;
+    randombytes_buf(s->client_key, sizeof s->client_key);
     s->loop = loop;
     QC_ASSERT(uv_tcp_init(loop, &s->listener) == 0);
     s->listener.data = s;
@@ -1409,7 +1641,7 @@ int http_mem_conn_open(http_server_t *s, http_conn_t **out) {
     if (s->closing) return QC_ERR_CLOSED;
     http_conn_t *c = conn_new(s, true);
     if (!c) return QC_ERR_NOMEM;
-    conn_arm_timer(c, TIMER_IDLE, s->cfg.request_timeout_ms);
+    conn_begin(c); /* no address: not counted against any client or the connection limit */
     *out = c;
     return QC_OK;
 }

@@ -14,6 +14,11 @@
  *   framed (parse error, oversize, timeout) the server answers, sends FIN, discards what the
  *   client still sends for a short linger, then closes. A well-framed request that merely
  *   fails routing (404, 405, bad path) keeps the connection.
+ * - Floods: open connections are limited in all and per client address; over a limit, the
+ *   longest-held idle or incomplete connection (of that address, or of the address holding
+ *   the most) is closed to make room, and only when none can be does a new one get 503. A
+ *   request's head and whole-request deadlines count from its first byte (from accept for a
+ *   connection's first request) and are never extended by trickled bytes.
  * - Everything runs on the loop thread; no function here is thread-safe.
  *
  * Errors are negative qc_err_t codes (qc.h); 0 is success. */
@@ -38,22 +43,29 @@ typedef struct http_server_s http_server_t;
 typedef struct http_conn_s http_conn_t; /* private: one client connection */
 typedef struct http_res_s http_res_t;   /* private: the pending answer to one request */
 typedef struct http_req_s http_req_t;
+typedef struct http_client_s http_client_t; /* private: open connections of one address */
 
 /* Limits and timeouts. Start from http_config_default() and change what you need. */
 typedef struct {
-    size_t max_connections;      /* open client connections; one more gets 503 and is closed */
+    size_t max_connections;      /* open client connections in all; when full, a new one makes
+                                  * room by evicting (see below) or gets 503 and is closed */
+    size_t max_connections_per_client; /* open connections from one client address (an IPv4
+                                  * address, an IPv6 /64); past it the client's own most
+                                  * evictable connection is closed, or the new one gets 503 */
     size_t max_header_bytes;     /* method + target + header names and values (431 beyond) */
     size_t max_headers;          /* header fields (431 beyond) */
     size_t max_body_bytes;       /* decoded body (413 beyond) */
-    uint64_t request_timeout_ms; /* first byte of a request to its last (408 and close); also
-                                  * how long a new connection may stay silent */
+    uint64_t header_timeout_ms;  /* request line and headers complete within this of the
+                                  * request's first byte, or of accept for a connection's first
+                                  * request (408 and close; a silent new connection is closed) */
+    uint64_t request_timeout_ms; /* the whole request within this, counted the same way */
     uint64_t idle_timeout_ms;    /* keep-alive wait for the next request (closed silently) */
     uint64_t linger_ms;          /* after a final response: wait this long for the client to
                                   * read it and close, discarding its input, then close */
 } http_config_t;
 
-/* Defaults: 256 connections, 8 KiB of headers in at most 64 fields, 1 MiB body, 10 s request,
- * 60 s idle, 2 s linger. */
+/* Defaults: 256 connections, 64 per client address, 8 KiB of headers in at most 64 fields,
+ * 1 MiB body, 5 s head, 10 s request, 60 s idle, 2 s linger. */
 void http_config_default(http_config_t *cfg);
 
 /* A path parameter: name borrowed from the route pattern's copy in the server, value
@@ -94,6 +106,8 @@ typedef enum {
     HTTP_REJECT_HEADERS_TOO_LARGE, /* 431 */
     HTTP_REJECT_BODY_TOO_LARGE,    /* 413 */
     HTTP_REJECT_TIMEOUT,           /* 408: request not received in time */
+    HTTP_REJECT_CLIENT_LIMIT,      /* 503: the client address holds its limit, none evictable */
+    HTTP_REJECT_EVICTED,           /* an idle or incomplete connection closed to make room */
     HTTP_REJECT_COUNT
 } http_reject_t;
 
@@ -126,6 +140,10 @@ struct http_server_s {
     size_t route_count;
     http_conn_t *conns;     /* doubly linked list of every live connection */
     size_t conn_count;      /* live connection structs, including ones being refused */
+    size_t conns_closing;   /* of those, closed and waiting for their close callbacks */
+    http_client_t **clients; /* hash table (chained) of client addresses with open connections */
+    size_t client_buckets;  /* power of two */
+    uint8_t client_key[16]; /* random key of the table's hash, so addresses cannot collide it */
     size_t drops_closing;   /* connections dropped unanswered, still closing */
     http_stats_t stats;
     bool listening;
