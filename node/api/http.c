@@ -1463,7 +1463,8 @@ static void conn_admit(http_conn_t *c) {
 static void on_connection(uv_stream_t *listener, int status) {
     http_server_t *s = listener->data;
     if (status < 0) {
-        QC_WARN("http: accept failed: %s", uv_strerror(status));
+        QC_LOG_RATED(&s->log_accept, uv_now(s->loop), QC_LOG_WARN, "http: accept failed: %s",
+                     uv_strerror(status));
         return;
     }
     /* Structs: the open connections, up to HTTP_REJECT_SLACK being refused, and as many again
@@ -1489,6 +1490,8 @@ static void on_connection(uv_stream_t *listener, int status) {
 
 int http_server_init(http_server_t *s, uv_loop_t *loop, const http_config_t *cfg) {
     memset(s, 0, sizeof *s);
+    s->log_accept = (qc_lograte_t)QC_LOGRATE_INIT("http: accept failed", QC_LOG_WARN, 10,
+                                                  QC_LOGRATE_WINDOW_MS);
     if (cfg) s->cfg = *cfg;
     else http_config_default(&s->cfg);
     const http_config_t *k = &s->cfg;

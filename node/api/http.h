@@ -32,6 +32,7 @@
 #include <jansson.h>
 #include <uv.h>
 
+#include "qc.h"
 #include "prom.h"
 
 #define HTTP_MAX_ROUTES 64
@@ -146,6 +147,7 @@ struct http_server_s {
     uint8_t client_key[16]; /* random key of the table's hash, so addresses cannot collide it */
     size_t drops_closing;   /* connections dropped unanswered, still closing */
     http_stats_t stats;
+    qc_lograte_t log_accept; /* "accept failed" lines: an outsider can cause them (ENFILE) */
     bool listening;
     bool closing;
     bool listener_closed;
