@@ -6,7 +6,7 @@ chain keeps committing, and the refusals cost a few log lines, not one each (ite
 node started with a genesis file one byte longer is refused by the others, and every side logs
 both genesis hashes (item 9). Every wait is bounded; a failure prints the nodes' log tails.
 Ports: 22000..22999 (peers 22001..22403, APIs 22501..22903)."""
-import atexit, errno, os, shutil, signal, socket, threading, time
+import atexit, errno, os, re, shutil, signal, socket, threading, time, urllib.request
 
 from cluster import Cluster, port_base
 
@@ -89,6 +89,11 @@ def api_latency_max(secs):
     return worst
 
 
+def metrics_text(city):
+    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % C.api_port(city), timeout=5) as r:
+        return r.read().decode()
+
+
 def log_lines(city, needle):
     with open(os.path.join(C.tmp, city + ".log"), errors="replace") as f:
         return [l for l in f if needle in l]
@@ -130,6 +135,17 @@ def main():
     flood.stop()
     check(opened > 5 * SILENT_PER_PORT * len(CITIES),
           "thousands of refused connections (%d opened)" % opened)
+
+    # The refusals and the suppressed lines are counted where an operator's alerts look.
+    for c in CITIES:
+        text = metrics_text(c)
+        refused = re.search(r'^qchain_net_handshakes_refused_total\{reason="refused"\} (\d+)$',
+                            text, re.M)
+        check(refused is not None and int(refused.group(1)) > 0,
+              "%s counts budget refusals in /metrics" % c)
+        suppressed = re.search(r"^qchain_log_suppressed_total (\d+)$", text, re.M)
+        check(suppressed is not None and int(suppressed.group(1)) > 0,
+              "%s counts the log lines it left out" % c)
 
     # 3. Refusals are rate-limited: 10 lines a minute per kind, not one per connection.
     for c in CITIES:

@@ -549,6 +549,31 @@ static void h_metrics(http_req_t *req, http_res_t *res, void *data) {
     metric(&b, "qchain_checkpoint_sigs_conflicting_total", "counter",
            "Validly signed checkpoint notes that contradict this node's ledger (fork evidence).",
            n->notes.stats.sigs_conflicting);
+    const net_stats_t *ns = net_stats(&n->net);
+    prom_family(&b, "qchain_net_handshakes_refused_total", "counter",
+                "Peer-port connections refused before or during the handshake, by reason.");
+    for (int r = NET_FAIL_NONE + 1; r < NET_FAIL_COUNT; r++) {
+        const char *labels[] = {"reason", net_fail_name((net_fail_t)r)};
+        prom_sample_u64(&b, "qchain_net_handshakes_refused_total", labels, 1, ns->hs_fail[r]);
+    }
+    uint64_t dup_identity = 0;
+    for (uint32_t p = 0; p < n->net.cfg.n; p++)
+        if (p != n->net.cfg.self) dup_identity += net_peer_stats(&n->net, p)->dup_identity;
+    const struct { const char *name, *type, *help; uint64_t v; } netm[] = {
+        {"qchain_net_accepted_total", "counter", "Inbound peer-port TCP connections accepted.",
+         ns->accepted},
+        {"qchain_net_handshakes_pending", "gauge", "Inbound connections in the handshake.",
+         ns->pending},
+        {"qchain_net_handshakes_pending_outsiders", "gauge",
+         "Of those, connections from no member's address.", ns->pending_outsiders},
+        {"qchain_net_dup_identity_total", "counter",
+         "Second live connections that claimed a peer's key while its link was up (two nodes "
+         "with one key?).", dup_identity},
+        {"qchain_log_suppressed_total", "counter",
+         "Log lines the rate limits left out (peer links and HTTP).",
+         ns->log_suppressed + a->server.log_accept.suppressed_total}};
+    for (size_t i = 0; i < sizeof netm / sizeof netm[0]; i++)
+        metric(&b, netm[i].name, netm[i].type, netm[i].help, netm[i].v);
     prom_histogram_write(&b, "qchain_commit_latency_seconds",
                          "Submit (with wait) to commit latency.", &a->commit_latency);
     http_server_metrics(&a->server, &b);
