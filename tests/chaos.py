@@ -12,6 +12,7 @@ Needs root; without it (or without ip/nft/tc) it says so and exits 1. Everything
 (namespaces, processes, tmpfs mounts) is removed at the end, also on failure or Ctrl-C."""
 import argparse, hashlib, json, os, random, shutil, signal, subprocess, sys, tempfile, threading
 import time, urllib.error, urllib.request
+from concurrent.futures import ThreadPoolExecutor
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.environ.get("BUILD", "build")
@@ -151,11 +152,11 @@ class Chaos:
         chaos_build = os.path.exists(CHAOS_QCHAIND)
         if chaos_build:
             self.qchaind = CHAOS_QCHAIND
-        order = CITIES[:]
-        self.rng.shuffle(order)
+        # The Byzantine city is jinan, the primary of view 0, so that it equivocates as primary
+        # from the first block (and again whenever the view comes round to it).
         if chaos_build and not self.args.no_byz:
-            self.byz = order[0]
-        self.disk_city = order[1]
+            self.byz = CITIES[0]
+        self.disk_city = self.rng.choice(CITIES[1:])
         data = os.path.join(self.dir, self.disk_city, "data")
         os.makedirs(data, mode=0o700, exist_ok=True)
         sh("mount", "-t", "tmpfs", "-o", "size=%dm,mode=0700" % DISK_TMPFS_MB, "tmpfs", data)
@@ -212,6 +213,14 @@ class Chaos:
     def status(self, city, timeout=1.0):
         code, s = self.api(city, "/v1/status", timeout)
         return s if code == 200 else None
+
+    def metrics_text(self, city):
+        i = CITIES.index(city)
+        try:
+            with urllib.request.urlopen("http://%s:%d/metrics" % (addr(i), 8100 + i + 1), timeout=5) as r:
+                return r.read().decode(errors="replace")
+        except (OSError, ValueError):
+            return ""
 
     def honest(self):
         return [c for c in CITIES if c != self.byz]
@@ -272,7 +281,7 @@ class Chaos:
         short = seconds < 240
         while True:
             kind = kinds.pop(0) if kinds else rng.choice(KINDS)
-            dur = rng.uniform(3, 7) if short else rng.uniform(4, 20)
+            dur = rng.uniform(2.5, 5) if short else rng.uniform(4, 20)
             if t + dur + 10 > seconds:
                 break
             city = rng.choice(targets)
@@ -291,7 +300,7 @@ class Chaos:
             elif kind == "diskfill":
                 params["city"] = self.disk_city
             ev.append((t, kind, dur, params))
-            t += dur + (rng.uniform(3, 6) if short else rng.uniform(5, 15))
+            t += dur + (rng.uniform(2, 4) if short else rng.uniform(5, 15))
         return ev
 
     def inject(self, kind, p):
@@ -439,47 +448,69 @@ class Chaos:
     def check(self):
         alive = [c for c in self.honest() if c not in [x for x, _ in self.restart_failures]]
         height = self.converge(alive)
-        lost, divergent, bad_receipts = [], [], []
+        lost, bad_receipts = [], []
         found = 0
         if height is None:
             self.findings.append("honest nodes did not converge within %d s: %s" % (
                 CONVERGE_S, [(c, (self.status(c) or {}).get("height")) for c in alive]))
         # Identical blocks at every height on every honest node.
         top = min([(self.status(c) or {}).get("height") or 0 for c in alive] or [0])
-        for h in range(1, top + 1):
+
+        def block_hashes(h):
             hashes = {}
             for c in alive:
                 code, b = self.api(c, "/v1/blocks/%d" % h, 5)
                 hashes[c] = b["header"]["hash"] if code == 200 else None
-            if len(set(hashes.values())) != 1:
-                divergent.append((h, hashes))
-        # Every acknowledged record on every honest node; receipts verify offline.
+            return h, hashes
         genesis = os.path.join(self.dir, "genesis.json")
-        for idx, (city, f, digest, receipt) in enumerate(self.acked):
-            on_all = True
-            for c in alive:
-                code, _ = self.api(c, "/v1/records/%s" % digest, 5)
-                if code != 200:
-                    on_all = False
-            if on_all:
-                found += 1
-            else:
-                lost.append((city, digest))
+
+        def verify(f, receipt):
             r = subprocess.run([QCHAIN, "verify", f, "--receipt", receipt, "--genesis", genesis],
                                capture_output=True, text=True, timeout=30)
-            if r.returncode != 0:
-                bad_receipts.append((digest, r.stdout + r.stderr))
-            # Each honest node's own receipt for a sample (every 5th record, rotating nodes).
-            if idx % 5 == 0 and alive:
+            return r.returncode == 0, r.stdout + r.stderr
+
+        def record(item):
+            """(on every honest node?, problems) for one acknowledged record: its presence on
+            each honest node; the client's receipt offline (every verify_every-th record, and
+            the first and last); one honest node's own receipt, rotating, for every 5th."""
+            idx, (city, f, digest, receipt) = item
+            problems = []
+            on_all = all(self.api(c, "/v1/records/%s" % digest, 5)[0] == 200 for c in alive)
+            if idx % self.args.verify_every == 0 or idx == len(self.acked) - 1:
+                ok, out = verify(f, receipt)
+                if not ok:
+                    problems.append((digest, out))
+            if idx % (5 * self.args.verify_every) == 0 and alive:
                 c = alive[(idx // 5) % len(alive)]
                 code, rec = self.api(c, "/v1/records/%s/receipt" % digest, 5)
                 path = receipt + ".%s.json" % c
+                ok = False
                 if code == 200:
                     json.dump(rec, open(path, "w"))
-                    r = subprocess.run([QCHAIN, "verify", f, "--receipt", path, "--genesis", genesis],
-                                       capture_output=True, text=True, timeout=30)
-                if code != 200 or r.returncode != 0:
-                    bad_receipts.append((digest, "%s's receipt: HTTP %s" % (c, code)))
+                    ok, _ = verify(f, path)
+                if not ok:
+                    problems.append((digest, "%s's receipt: HTTP %s" % (c, code)))
+            return on_all, digest, city, problems
+        self.verified = 0
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            divergent = [(h, hs) for h, hs in pool.map(block_hashes, range(1, top + 1))
+                         if len(set(hs.values())) != 1]
+            for on_all, digest, city, problems in pool.map(record, enumerate(self.acked)):
+                if on_all:
+                    found += 1
+                else:
+                    lost.append((city, digest))
+                bad_receipts.extend(problems)
+        self.verified = sum(1 for i in range(len(self.acked))
+                            if i % self.args.verify_every == 0 or i == len(self.acked) - 1)
+        # What the Byzantine city's attacks cost the honest nodes, from their metrics.
+        self.dropped = {}
+        for c in alive:
+            text = self.metrics_text(c)
+            for line in text.splitlines():
+                if line.startswith("qchain_consensus_dropped_total{"):
+                    reason = line.split('reason="')[1].split('"')[0]
+                    self.dropped[reason] = self.dropped.get(reason, 0) + int(float(line.split()[-1]))
         # Stalls: after each heal, the first commit (honest max height up) must come within the
         # bound; the longest gap between commits over the whole run is reported.
         stalls = []
@@ -508,6 +539,8 @@ class Chaos:
                 ("records acknowledged", len(self.acked)),
                 ("acknowledged found on all honest", r["found"]),
                 ("acknowledged lost", len(r["lost"])),
+                ("receipts verified offline", "%d client + %d honest nodes' own" % (
+                    self.verified, len(self.acked[::5 * self.args.verify_every]))),
                 ("receipts failing offline verify", len(r["bad_receipts"])),
                 ("final height (honest, converged)", r["height"] if r["height"] is not None else "NOT CONVERGED"),
                 ("heights compared", r["top"]),
@@ -516,7 +549,8 @@ class Chaos:
                 ("worst resume after a heal", "%.1f s (bound %.0f s)" % (r["worst_heal"], STALL_BOUND_S)),
                 ("heals over the bound", len(r["violations"])),
                 ("unexpected node exits", len(self.unexpected_exits)),
-                ("nodes that did not restart", len(self.restart_failures))]
+                ("nodes that did not restart", len(self.restart_failures)),
+                ("honest drops (byzantine traffic)", ", ".join("%s %d" % kv for kv in sorted(self.dropped.items()) if kv[1]) or "none")]
         for k, v in rows:
             print("%-34s %s" % (k, v))
         for f in self.findings:
@@ -546,6 +580,8 @@ def main():
     ap.add_argument("--seconds", type=float)
     ap.add_argument("--no-byz", action="store_true", help="no Byzantine city")
     ap.add_argument("--keep", action="store_true", help="keep the run's directory")
+    ap.add_argument("--verify-every", type=int, default=1,
+                    help="verify every Nth client receipt offline (default 1: all)")
     args = ap.parse_args()
     seconds = args.seconds if args.seconds else (args.minutes or 2) * 60
     if os.geteuid() != 0:
@@ -562,7 +598,10 @@ def main():
     try:
         ch.setup()
         ch.run(seconds)
-        ok = ch.report(ch.check())
+        t = time.time()
+        r = ch.check()
+        print("chaos: checker took %.0f s" % (time.time() - t))
+        ok = ch.report(r)
     finally:
         ch.stop.set()
         ch.teardown()
