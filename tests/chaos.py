@@ -421,7 +421,7 @@ class Chaos:
         threads.append(threading.Thread(target=self.monitor, daemon=True))
         for th in threads:
             th.start()
-        t0 = time.time()
+        t0 = self.t0 = time.time()
         for (at, kind, dur, p) in sched:
             self.sleep_until(t0 + at)
             print("chaos: %6.1fs %-9s %-10s %4.1fs %s" % (time.time() - t0, kind, p["city"], dur,
@@ -551,16 +551,16 @@ class Chaos:
             base = max([h for (ts, h) in self.samples if ts <= t] or [0])
             after = [ts for (ts, h) in self.samples if ts > t and h > base]
             stalls.append((kind, (after[0] - t) if after else float("inf")))
-        longest, last_t, last_h = 0.0, None, None
+        longest, longest_at, last_t, last_h = 0.0, 0.0, None, None
         for ts, h in self.samples:
             if last_h is None or h > last_h:
-                if last_t is not None:
-                    longest = max(longest, ts - last_t)
+                if last_t is not None and ts - last_t > longest:
+                    longest, longest_at = ts - last_t, last_t - self.t0
                 last_t, last_h = ts, h
         worst_heal = max([s for _, s in stalls] or [0.0])
         violations = [(k, s) for k, s in stalls if s > STALL_BOUND_S]
         return {"height": height, "top": top, "lost": lost, "found": found, "divergent": divergent,
-                "bad_receipts": bad_receipts, "longest": longest, "worst_heal": worst_heal,
+                "bad_receipts": bad_receipts, "longest": longest, "longest_at": longest_at, "worst_heal": worst_heal,
                 "violations": violations, "alive": alive}
 
     def report(self, r):
@@ -578,7 +578,7 @@ class Chaos:
                 ("final height (honest, converged)", r["height"] if r["height"] is not None else "NOT CONVERGED"),
                 ("heights compared", r["top"]),
                 ("divergent heights", len(r["divergent"])),
-                ("longest stall between commits", "%.1f s" % r["longest"]),
+                ("longest stall between commits", "%.1f s (from %.0f s into the run)" % (r["longest"], r["longest_at"])),
                 ("worst resume after a heal", "%.1f s (bound %.0f s)" % (r["worst_heal"], STALL_BOUND_S)),
                 ("heals over the bound", len(r["violations"])),
                 ("unexpected node exits", len(self.unexpected_exits)),
