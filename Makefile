@@ -73,7 +73,8 @@ BINS        := $(patsubst %_main.c,$(BUILD)/bin/%,$(notdir $(MAIN_SRC)))
 TESTS       := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 BENCHES     := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
-.PHONY: all test check asan bench sim clean deps deps-ensure fuzz fuzz-short run test-long
+.PHONY: all test check asan bench sim clean deps deps-ensure fuzz fuzz-short run test-long run-netns \
+        chaos chaos-build
 .DEFAULT_GOAL := all
 .SECONDARY:
 
@@ -188,6 +189,20 @@ test-long: deps-ensure $(BUILD)/bin/qchain $(BUILD)/bin/qchaind $(BUILD)/bin/qch
 # The README's run command: the nine-city consortium on loopback (testnet/run.sh).
 run: deps-ensure $(BUILD)/bin/qchain $(BUILD)/bin/qchaind
 	@BUILD=$(BUILD) sh testnet/run.sh
+
+# The consortium with one network namespace per city (root; testnet/netns.sh, testnet/README.md).
+run-netns: deps-ensure $(BUILD)/bin/qchain $(BUILD)/bin/qchaind
+	@BUILD=$(BUILD) sh testnet/netns.sh run
+
+# The chaos run (docs/RELIABILITY.md): nine namespaces, a seeded fault schedule for MINUTES
+# against the test-only fault build build/chaos/bin/qchaind (-DQC_TEST_FAULTS), then the checker.
+# `make check` runs a short one (tests/it_chaos.py).
+MINUTES ?= 10
+chaos-build: deps-ensure
+	@$(MAKE) --no-print-directory BUILD=build/chaos CFLAGS="$(CFLAGS) -DQC_TEST_FAULTS" \
+	  build/chaos/bin/qchaind
+chaos: chaos-build $(BUILD)/bin/qchain
+	@BUILD=$(BUILD) python3 tests/chaos.py --seed $(or $(SEED),$(shell date +%s)) --minutes $(MINUTES)
 
 clean:
 	rm -rf build

@@ -1,5 +1,6 @@
 /* node.c - qchaind's lifecycle, event loop and peer-message dispatch around the PBFT core. */
 #include "node_internal.h"
+#include "byz.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,9 @@ uint64_t node_now_ms(void) {
 /* ---------------------------------------------------------------- the core's outbox */
 
 static void send_msg(node_t *n, const pbft_msg_t *m) {
+#ifdef QC_TEST_FAULTS
+    if (byz_send(n, m)) return; /* test build: the chaos run's Byzantine city */
+#endif
     const uint8_t *block = NULL;
     size_t block_len = 0;
     if (m->type == PBFT_MSG_PREPREPARE && m->from == n->self) {

@@ -308,25 +308,27 @@ static void test_genesis_command(void **state) {
     free(g);
 }
 
-static void check_testnet(const char *dir, uint32_t base, uint32_t api_base, genesis_t *g,
-                          config_t *c) {
+/* net24: NULL for every city on 127.0.0.1, else "A.B.C" for city i on A.B.C.(i+1). */
+static void check_testnet(const char *dir, uint32_t base, uint32_t api_base, const char *net24,
+                          genesis_t *g, config_t *c) {
     char path[TDIR_PATH_MAX], reason[512] = "";
     tdir_path(path, dir, "genesis.json");
     assert_int_equal(genesis_load(path, g, reason, sizeof reason), QC_OK);
     assert_int_equal(g->validators.n, 9);
     for (uint32_t i = 0; i < 9; i++) {
         assert_string_equal(g->validators.members[i].name, k_cities[i]);
-        char city[TDIR_PATH_MAX], cfg[TDIR_PATH_MAX], want[32];
+        char city[TDIR_PATH_MAX], cfg[TDIR_PATH_MAX], want[48], host[24] = "127.0.0.1";
+        if (net24) snprintf(host, sizeof host, "%s.%u", net24, i + 1);
         tdir_path(city, dir, k_cities[i]);
         tdir_path(cfg, city, "node.json");
         if (config_load(cfg, c, reason, sizeof reason) != QC_OK) fail_msg("%s", reason);
         uint32_t idx;
         assert_int_equal(config_apply_genesis(c, g, &idx, reason, sizeof reason), QC_OK);
         assert_int_equal(idx, i);
-        snprintf(want, sizeof want, "127.0.0.1:%u", base + i + 1);
+        snprintf(want, sizeof want, "%s:%u", host, base + i + 1);
         assert_string_equal(c->p2p.listen, want);
         assert_string_equal(g->info[i].p2p_address, want);
-        snprintf(want, sizeof want, "127.0.0.1:%u", api_base + i + 1);
+        snprintf(want, sizeof want, "%s:%u", host, api_base + i + 1);
         assert_string_equal(c->api.listen, want);
         assert_string_equal(g->info[i].api_address, want);
         for (int r = 0; r < KEYS_ROLE_COUNT; r++) {
@@ -357,7 +359,7 @@ static void test_testnet(void **state) {
     tdir_write(readme, dir, "README.md", "keep me\n", 8, 0644); /* not a testnet: allowed */
     assert_int_equal(run(fx, "testnet", "--out", dir, "--json", NULL), CLI_EXIT_OK);
     json_t *j = out_json(fx);
-    check_testnet(dir, 7100, 8100, g, c);
+    check_testnet(dir, 7100, 8100, NULL, g, c);
     char hash[65];
     assert_string_equal(jstr(j, "genesis_hash"), qc_hash_hex(hash, &g->hash));
     assert_string_equal(jstr(j, "chain_id"), "qchain-shandong-testnet");
@@ -367,7 +369,7 @@ static void test_testnet(void **state) {
 
     /* Refused without --force; the testnet is untouched. */
     assert_int_equal(run(fx, "testnet", "--out", dir, NULL), CLI_EXIT_FAIL);
-    check_testnet(dir, 7100, 8100, g, c);
+    check_testnet(dir, 7100, 8100, NULL, g, c);
     assert_memory_equal(g->hash.b, first.b, QC_HASH_BYTES);
 
     /* A stale data directory goes with --force; other files stay. */
@@ -379,12 +381,22 @@ static void test_testnet(void **state) {
                          "--chain-id", "other-net", "--time-ms", "5", NULL),
                      CLI_EXIT_OK);
     assert_non_null(strstr(fx->out, "9 cities"));
-    check_testnet(dir, 9000, 10000, g, c);
+    check_testnet(dir, 9000, 10000, NULL, g, c);
     assert_string_equal(g->chain_id, "other-net");
     assert_int_equal(g->genesis_time_ms, 5);
     assert_memory_not_equal(g->hash.b, first.b, QC_HASH_BYTES);
     assert_int_equal(access(junk, F_OK), -1);
     assert_int_equal(access(readme, F_OK), 0);
+
+    /* --host-base gives each city its own host (one network namespace each); ports stay. */
+    assert_int_equal(run(fx, "testnet", "--out", dir, "--force", "--host-base", "10.99.0.0", NULL),
+                     CLI_EXIT_OK);
+    check_testnet(dir, 7100, 8100, "10.99.0", g, c);
+    assert_int_equal(run(fx, "testnet", "--out", dir, "--force", "--host-base", "10.99.0.246",
+                         NULL),
+                     CLI_EXIT_USAGE); /* 246 + 9 is no host address */
+    assert_int_equal(run(fx, "testnet", "--out", dir, "--force", "--host-base", "10.99.0", NULL),
+                     CLI_EXIT_USAGE);
 
     /* Ports must fit and not overlap. */
     assert_int_equal(run(fx, "testnet", "--out", dir, "--base-port", "65530", NULL),

@@ -3,6 +3,7 @@
 #define _XOPEN_SOURCE 700 /* nftw */
 #include <errno.h>
 #include <ftw.h>
+#include <arpa/inet.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,7 +43,8 @@ static const char k_usage[] =
     "  DIR/genesis.json\n"
     "  DIR/CITY/node.json                 node config (docs/CONFIG.md)\n"
     "  DIR/CITY/keys/{node,seal,admin}.key and .pub\n"
-    "City i (1..9) listens on 127.0.0.1:BASE+i for peers and 127.0.0.1:API_BASE+i for clients.\n"
+    "City i (1..9) listens on 127.0.0.1:BASE+i for peers and 127.0.0.1:API_BASE+i for clients\n"
+    "(on its own host with --host-base).\n"
     "\n"
     "Options:\n"
     "  --out DIR              directory to create or fill (required)\n"
@@ -50,6 +52,9 @@ static const char k_usage[] =
     "  --api-base-port N      API ports are N+1..N+9 (default: base port + 1000)\n"
     "  --chain-id ID          chain id (default " TESTNET_DEFAULT_CHAIN_ID ")\n"
     "  --time-ms MS           genesis time, Unix ms (default: now)\n"
+    "  --host-base IPV4       give city i its own host IPV4+i (last octet) instead of\n"
+    "                         127.0.0.1, e.g. 10.99.0.0 -> 10.99.0.1..10.99.0.9: one network\n"
+    "                         namespace per city (testnet/netns.sh); ports are unchanged\n"
     "  --cities N             only the first N cities, 4..9 (default 9: jinan, zibo, taian,\n"
     "                         liaocheng, dezhou, binzhou, dongying, jining, heze)\n"
     "  --force                replace a testnet already in DIR: deletes DIR/genesis.json and\n"
@@ -64,13 +69,16 @@ static const char k_usage[] =
 
 typedef struct {
     const char *out, *chain_id;
+    struct in_addr host_base;            /* city i gets host_base + i; 127.0.0.1 for all if unset */
+    bool host_base_given;
     uint64_t base_port, api_base_port, time_ms;
     uint64_t cities;                     /* the first N of k_cities, 4..9 */
     bool api_base_given, force, json;
 } testnet_opts_t;
 
 static int parse_opts(int argc, char **argv, testnet_opts_t *o) {
-    enum { OPT_OUT = 256, OPT_BASE, OPT_API_BASE, OPT_CHAIN, OPT_TIME, OPT_FORCE, OPT_JSON, OPT_CITIES };
+    enum { OPT_OUT = 256, OPT_BASE, OPT_API_BASE, OPT_CHAIN, OPT_TIME, OPT_FORCE, OPT_JSON, OPT_CITIES,
+           OPT_HOST_BASE };
     static const struct option opts[] = {
         {"out", required_argument, NULL, OPT_OUT},
         {"base-port", required_argument, NULL, OPT_BASE},
@@ -79,6 +87,7 @@ static int parse_opts(int argc, char **argv, testnet_opts_t *o) {
         {"time-ms", required_argument, NULL, OPT_TIME},
         {"force", no_argument, NULL, OPT_FORCE},
         {"cities", required_argument, NULL, OPT_CITIES},
+        {"host-base", required_argument, NULL, OPT_HOST_BASE},
         {"json", no_argument, NULL, OPT_JSON},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -100,6 +109,13 @@ static int parse_opts(int argc, char **argv, testnet_opts_t *o) {
         case OPT_FORCE: o->force = true; break;
         case OPT_CITIES: ok = cli_parse_u64(cmd, "--cities", optarg, 4, CITY_COUNT, &o->cities); break;
         case OPT_JSON: o->json = true; break;
+        case OPT_HOST_BASE:
+            o->host_base_given = true;
+            /* The last octet + 9 must stay a host address (<= 254). */
+            ok = inet_pton(AF_INET, optarg, &o->host_base) == 1 &&
+                 (ntohl(o->host_base.s_addr) & 0xffu) + CITY_COUNT <= 254u;
+            if (!ok) cli_usage_error(cmd, "--host-base: expected an IPv4 address whose last octet is at most %u", 254u - (unsigned)CITY_COUNT);
+            break;
         case 'h': fputs(k_usage, stdout); return CLI_EXIT_OK;
         default: bad = true; break;
         }
@@ -154,7 +170,7 @@ static bool previous_testnet(const char *cmd, const char *dir, bool remove) {
 /* Creates DIR/CITY/keys and the city's three key pairs; adds the city to g. */
 static int make_city(const char *cmd, const testnet_opts_t *o, size_t i, genesis_t *g) {
     char keydir[TESTNET_PATH_MAX], sec[TESTNET_PATH_MAX], pub[TESTNET_PATH_MAX];
-    char reason[512], p2p[32], api[32], file[16];
+    char reason[512], p2p[48], api[48], host[INET_ADDRSTRLEN], file[16];
     qc_pubkey_t pk[KEYS_ROLE_COUNT];
     if (!path_join(keydir, o->out, k_cities[i].name, "keys")) return cli_fail(cmd, "--out: too long");
     if (qc_mkdirs(keydir, 0700) != QC_OK) {
@@ -170,8 +186,13 @@ static int make_city(const char *cmd, const testnet_opts_t *o, size_t i, genesis
             return cli_fail(cmd, "%s", reason);
         }
     }
-    snprintf(p2p, sizeof p2p, "127.0.0.1:%u", (unsigned)(o->base_port + i + 1));
-    snprintf(api, sizeof api, "127.0.0.1:%u", (unsigned)(o->api_base_port + i + 1));
+    snprintf(host, sizeof host, "127.0.0.1");
+    if (o->host_base_given) {
+        struct in_addr a = {htonl(ntohl(o->host_base.s_addr) + (uint32_t)i + 1u)};
+        inet_ntop(AF_INET, &a, host, sizeof host);
+    }
+    snprintf(p2p, sizeof p2p, "%s:%u", host, (unsigned)(o->base_port + i + 1));
+    snprintf(api, sizeof api, "%s:%u", host, (unsigned)(o->api_base_port + i + 1));
     if (genesis_add_member(g, k_cities[i].name, k_cities[i].display_name, &pk[0], &pk[1], &pk[2],
                            p2p, api) != QC_OK) {
         return cli_fail(cmd, "cannot add %s to the genesis", k_cities[i].name);

@@ -3,6 +3,7 @@
  * the wire is made and checked by net_codec.c; this file only moves bytes and keeps state. */
 #define _GNU_SOURCE /* accept4 */
 #include "net.h"
+#include "net_fault.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -1125,6 +1126,9 @@ int net_send(net_t *net, uint32_t peer, const void *data, size_t len) {
     if (len > net->cfg.frame_bytes_max) return QC_ERR_TOOBIG;
     net_link_t *link = net->peers[peer].link;
     if (link == NULL) return QC_ERR_CLOSED;
+#ifdef QC_TEST_FAULTS
+    if (net_fault_hold(net, peer, data, len)) return QC_OK; /* test build: emulated delay */
+#endif
     int rc = link_send_frame(link, NET_FRAME_DATA, data, len);
     if (rc == QC_ERR_FULL) net->peers[peer].stats.drops_full++;
     return rc;
