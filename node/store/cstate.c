@@ -7,6 +7,8 @@
 
 #include <leveldb/c.h>
 
+#include "ldb.h"
+
 /* Every record value: REC_HEAD_BYTES of magic and this build's struct sizes, the
  * pbft_persist_t as it is in memory (its body pointer zeroed), then the body of a NEW_VIEW
  * (the pbft_new_view_t with its pointers zeroed, then each VIEW-CHANGE as the fields before
@@ -27,17 +29,17 @@ _Static_assert(offsetof(pbft_view_change_t, sig) ==
 
 int cstate_open(cstate_t *cs, const char *dir) {
     memset(cs, 0, sizeof *cs);
-    char *err = NULL;
+    if (strlen(dir) >= sizeof cs->dir) return QC_ERR_INVALID;
+    snprintf(cs->dir, sizeof cs->dir, "%s", dir);
     cs->opts = leveldb_options_create();
     leveldb_options_set_create_if_missing(cs->opts, 1);
     leveldb_options_set_paranoid_checks(cs->opts, 1);
-    cs->db = leveldb_open(cs->opts, dir, &err);
-    if (err) {
-        QC_ERROR("consensus state %s: %s", dir, err);
-        leveldb_free(err);
+    int rc = ldb_open(&cs->db, cs->opts, dir);
+    if (rc != QC_OK) {
+        QC_ERROR("consensus state %s: %s", dir, qc_strerror(rc));
         leveldb_options_destroy(cs->opts);
         memset(cs, 0, sizeof *cs);
-        return QC_ERR_IO;
+        return rc;
     }
     cs->ropts = leveldb_readoptions_create();
     leveldb_readoptions_set_verify_checksums(cs->ropts, 1);
@@ -355,6 +357,12 @@ static int batch_record(cstate_t *cs, leveldb_writebatch_t *b, const pbft_persis
 
 int cstate_write(cstate_t *cs, const pbft_persist_t *recs, size_t count,
                  const cstate_body_t *bodies, size_t body_count) {
+    if (cs->write_error != QC_OK || cs->db == NULL) {
+        /* A failed write may have left a torn record in the log: reopen before writing. */
+        int rc = ldb_reopen(&cs->db, cs->opts, cs->dir);
+        if (rc != QC_OK) return rc;
+        cs->write_error = QC_OK;
+    }
     leveldb_writebatch_t *b = leveldb_writebatch_create();
     for (size_t i = 0; i < count; i++) {
         if (batch_record(cs, b, recs, i) != QC_OK) {
@@ -376,9 +384,8 @@ int cstate_write(cstate_t *cs, const pbft_persist_t *recs, size_t count,
     leveldb_write(cs->db, cs->wopts, b, &err);
     leveldb_writebatch_destroy(b);
     if (err) {
-        QC_ERROR("consensus state write failed: %s", err);
-        leveldb_free(err);
-        return QC_ERR_IO;
+        cs->write_error = ldb_error(err, "consensus state write");
+        return cs->write_error;
     }
     cs->writes++;
     return QC_OK;
@@ -415,7 +422,7 @@ int cstate_load(cstate_t *cs, pbft_persist_t *recs, size_t cap, size_t *count,
     }
     char *err = NULL;
     leveldb_iter_get_error(it, &err);
-    if (err) { QC_ERROR("consensus state read: %s", err); leveldb_free(err); rc = QC_ERR_IO; }
+    if (err) rc = ldb_error(err, cs->dir);
     leveldb_iter_destroy(it);
     if (rc != QC_OK) *count = 0;
     return rc;
@@ -424,10 +431,11 @@ int cstate_load(cstate_t *cs, pbft_persist_t *recs, size_t cap, size_t *count,
 int cstate_body(cstate_t *cs, const qc_hash_t *digest, uint8_t **out, size_t *len) {
     uint8_t key[33] = {'b'};
     memcpy(key + 1, digest->b, 32);
+    if (cs->db == NULL) return QC_ERR_IO; /* a reopen after a failed write failed */
     char *err = NULL;
     size_t vl;
     char *v = leveldb_get(cs->db, cs->ropts, (const char *)key, sizeof key, &vl, &err);
-    if (err) { leveldb_free(err); return QC_ERR_IO; }
+    if (err) return ldb_error(err, cs->dir);
     if (v == NULL) return QC_ERR_NOTFOUND;
     *out = malloc(vl ? vl : 1);
     if (*out == NULL) { leveldb_free(v); return QC_ERR_NOMEM; }

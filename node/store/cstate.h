@@ -11,6 +11,7 @@
 /* Records cstate_load can hand back: the five one-key kinds (VIEW, CHECKPOINT, EPOCH, NEW_VIEW,
  * FINAL), one SLOT per height of the window above the stored checkpoint, and room to spare. */
 #define CSTATE_RECORDS_MAX (PBFT_WINDOW_MAX + 8)
+#define CSTATE_DIR_MAX 1024 /* longest directory path, with its NUL */
 
 struct leveldb_t;
 struct leveldb_options_t;
@@ -23,9 +24,14 @@ typedef struct {
     struct leveldb_readoptions_t *ropts;
     struct leveldb_writeoptions_t *wopts; /* sync */
     uint64_t writes;                      /* synced batches written */
+    /* A failed write's error until a reopen succeeds (ldb.h: the log may end in a torn
+     * record, so the next cstate_write reopens the database first, once the disk has room). */
+    int write_error;
+    char dir[CSTATE_DIR_MAX];
 } cstate_t;
 
-/* Opens (creating) the LevelDB at dir. QC_OK, QC_ERR_IO. */
+/* Opens (creating) the LevelDB at dir (created 0700, or tightened to it). QC_OK,
+ * QC_ERR_CORRUPT (LevelDB found damage; the ERROR log names the file), QC_ERR_IO. */
 int cstate_open(cstate_t *cs, const char *dir);
 void cstate_close(cstate_t *cs);
 
@@ -42,7 +48,9 @@ typedef struct {
  * points to), a FINAL record with its certificates: both are copied here, so the core's
  * borrowed pointers need only live for the call. A CHECKPOINT deletes slots and bodies at or
  * below its height; an EPOCH deletes the records of older epochs except FINAL (which carries
- * past epochs by design). recs borrowed. QC_OK, QC_ERR_NOMEM or QC_ERR_IO (nothing written). */
+ * past epochs by design). recs borrowed. QC_OK, QC_ERR_NOMEM or QC_ERR_IO (nothing written:
+ * after a failed write every later call first reopens the database, and fails with QC_ERR_IO
+ * until the disk has room for that). */
 int cstate_write(cstate_t *cs, const pbft_persist_t *recs, size_t count,
                  const cstate_body_t *bodies, size_t body_count);
 
@@ -61,7 +69,7 @@ typedef struct {
  * checked (format magic and this build's struct sizes, exact length, the kind its key names,
  * flags and every count within its array) before anything is handed back. QC_OK,
  * QC_ERR_CORRUPT (a record fails its checks; the ERROR log names the key and the problem),
- * QC_ERR_IO. */
+ * QC_ERR_IO (LevelDB reports corruption: also QC_ERR_CORRUPT, the log names the file). */
 int cstate_load(cstate_t *cs, pbft_persist_t *recs, size_t cap, size_t *count,
                 cstate_bodies_t *bodies);
 
