@@ -104,6 +104,9 @@ typedef struct node {
     node_commit_cb on_commit;
     void *on_commit_user;
     node_stats_t stats;
+    /* Height the consensus state says this node had applied, while the ledger head is below it
+     * (a rolled-back ledger: node_health reports it until catch-up reaches it); else 0. */
+    uint64_t rollback_height;
     bool stopping;
     int closing_handles;
     void (*stopped_cb)(struct node *);
@@ -139,5 +142,10 @@ typedef struct {
     uint32_t mempool_txs;
 } node_status_t;
 void node_status(const node_t *n, node_status_t *out);
+
+/* Whether the node is healthy (what /healthz answers). When it is not, *status gets a short
+ * word for it ("ledger needs an operator", "storage failing", "ledger rolled back") and why a
+ * sentence naming the problem (why_cap bytes). docs/API.md "GET /healthz". */
+bool node_health(const node_t *n, const char **status, char *why, size_t why_cap);
 
 #endif

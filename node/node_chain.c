@@ -312,6 +312,11 @@ static void after_apply(node_t *n, const qc_block_t *b, const qc_cert_t *cert, b
     n->stats.txs_committed += b->tx_count;
     for (uint32_t i = 0; i < b->tx_count; i++) n->stats.records_committed += b->txs[i].record_count;
     n->last_apply_ms = node_now_ms();
+    cstate_set_applied(&n->cstate, b->header.height);
+    if (n->rollback_height != 0 && b->header.height >= n->rollback_height) {
+        QC_WARN("ledger back at block %llu after the rollback", (unsigned long long)b->header.height);
+        n->rollback_height = 0;
+    }
     /* Checkpoint notes are signed at every checkpoint height, and for the head once the chain
      * has been idle (node_note_tick), rather than for every block: one Ed25519 signature and
      * n-1 verifications per note are a visible share of a node's work under load. */

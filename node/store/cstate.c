@@ -24,7 +24,9 @@ _Static_assert(offsetof(pbft_view_change_t, sig) ==
                "a VIEW-CHANGE ends with prepared[] and then its signature");
 
 /* Keys: 'v' view, 'c' checkpoint, 'e' epoch, 'n' new-view, 'f' finals, 's'+u64 height slot,
- * 'b'+digest body, 'h'+u64 height+digest body index (for deleting bodies below a checkpoint). */
+ * 'b'+digest body, 'h'+u64 height+digest body index (for deleting bodies below a checkpoint),
+ * 'a' the ledger height this node had applied (u64, cstate_set_applied). */
+#define KEY_APPLIED 'a' 
 #define KEY_BYTES_MAX 9
 
 int cstate_open(cstate_t *cs, const char *dir) {
@@ -371,6 +373,12 @@ int cstate_write(cstate_t *cs, const pbft_persist_t *recs, size_t count,
             return QC_ERR_NOMEM;
         }
     }
+    uint8_t applied[8];
+    if (cs->applied_height > cs->applied_written) {
+        uint8_t akey = KEY_APPLIED;
+        qc_put_u64(applied, cs->applied_height);
+        leveldb_writebatch_put(b, (const char *)&akey, 1, (const char *)applied, sizeof applied);
+    }
     for (size_t i = 0; i < body_count; i++) {
         uint8_t bkey[33] = {'b'}, hkey[41] = {'h'};
         memcpy(bkey + 1, bodies[i].digest.b, 32);
@@ -388,6 +396,7 @@ int cstate_write(cstate_t *cs, const pbft_persist_t *recs, size_t count,
         return cs->write_error;
     }
     cs->writes++;
+    if (cs->applied_height > cs->applied_written) cs->applied_written = cs->applied_height;
     return QC_OK;
 }
 
@@ -443,4 +452,28 @@ int cstate_body(cstate_t *cs, const qc_hash_t *digest, uint8_t **out, size_t *le
     *len = vl;
     leveldb_free(v);
     return QC_OK;
+}
+
+void cstate_set_applied(cstate_t *cs, uint64_t height) {
+    if (height > cs->applied_height) cs->applied_height = height;
+}
+
+int cstate_applied(cstate_t *cs, uint64_t *height) {
+    *height = 0;
+    if (cs->db == NULL) return QC_ERR_IO;
+    uint8_t akey = KEY_APPLIED;
+    char *err = NULL;
+    size_t vl;
+    char *v = leveldb_get(cs->db, cs->ropts, (const char *)&akey, 1, &vl, &err);
+    if (err) return ldb_error(err, cs->dir);
+    if (v == NULL) return QC_OK;
+    int rc = QC_OK;
+    if (vl == 8) *height = qc_get_u64((const uint8_t *)v);
+    else {
+        QC_ERROR("consensus state %s: the applied-height record is %zu bytes, not 8", cs->dir, vl);
+        rc = QC_ERR_CORRUPT;
+    }
+    leveldb_free(v);
+    cs->applied_height = cs->applied_written = *height;
+    return rc;
 }

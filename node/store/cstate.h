@@ -28,6 +28,8 @@ typedef struct {
      * record, so the next cstate_write reopens the database first, once the disk has room). */
     int write_error;
     char dir[CSTATE_DIR_MAX];
+    uint64_t applied_height;              /* cstate_set_applied: highest ledger height applied */
+    uint64_t applied_written;             /* the one the last successful write stored */
 } cstate_t;
 
 /* Opens (creating) the LevelDB at dir (created 0700, or tightened to it). QC_OK,
@@ -75,5 +77,16 @@ int cstate_load(cstate_t *cs, pbft_persist_t *recs, size_t cap, size_t *count,
 
 /* A kept block body by digest: *out malloc'd, caller frees. QC_ERR_NOTFOUND if not kept. */
 int cstate_body(cstate_t *cs, const qc_hash_t *digest, uint8_t **out, size_t *len);
+
+/* Notes that the ledger has durably applied block `height` (the node calls it after each
+ * apply). It is stored with the next cstate_write, in the same batch: no extra synced write,
+ * so the stored value may lag the ledger by the blocks applied since the last persist. */
+void cstate_set_applied(cstate_t *cs, uint64_t height);
+
+/* The ledger height stored by cstate_set_applied (0 if none was). A ledger whose head is below
+ * it has lost blocks it had durably applied (a truncated log, a restored old copy): the node
+ * says so loudly and catches up from peers (docs/OPERATIONS.md). QC_OK, QC_ERR_CORRUPT,
+ * QC_ERR_IO. */
+int cstate_applied(cstate_t *cs, uint64_t *height);
 
 #endif

@@ -49,7 +49,9 @@ static int batch_write(store_t *s, const char *what) {
     store_problem_clear();
     int rc = store_ldb_error(err, what);
     s->write_error = rc;
-    if (s->damage == QC_OK) snprintf(s->problem, sizeof s->problem, "%s", store_last_problem());
+    if (s->damage == QC_OK &&
+        snprintf(s->problem, sizeof s->problem, "%s: %s", s->dir, store_last_problem()) < 0)
+        s->problem[0] = '\0';
     QC_ERROR("store: writes stopped after a failed write; the ledger is reopened once the disk "
              "has room (docs/OPERATIONS.md \"Full disk\")");
     return rc;
@@ -231,6 +233,14 @@ static int head_check(store_t *s) {
             memcmp(h.log_root.b, s->head.log_root.b, 32) != 0)
             return store_corrupt(k, klen, "head block %llu's hash or log state differs",
                                  (unsigned long long)s->head.height);
+        /* The whole head block and its certificate: they decode, the envelope carries the
+         * stored header and its tx root, the certificate names the block (store_block_raw). */
+        uint8_t *braw = NULL, *craw = NULL;
+        size_t blen, clen;
+        rc = store_block_raw(s, s->head.height, &braw, &blen, &craw, &clen);
+        free(braw);
+        free(craw);
+        if (rc != QC_OK) return rc;
     }
     rc = store_header_read(s, s->head.height + 1, &h);
     if (rc != QC_ERR_NOTFOUND)

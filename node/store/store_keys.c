@@ -110,7 +110,9 @@ int store_note(store_t *s, int rc) {
     bool damage = rc == QC_ERR_CORRUPT || (rc == QC_ERR_IO && s->db != NULL);
     if (!damage || s->damage != QC_OK) return rc;
     s->damage = rc;
-    snprintf(s->problem, sizeof s->problem, "%s", t_problem[0] ? t_problem : qc_strerror(rc));
+    if (snprintf(s->problem, sizeof s->problem, "%s: %s", s->dir,
+                 t_problem[0] ? t_problem : qc_strerror(rc)) < 0) /* truncates */
+        s->problem[0] = '\0';
     QC_ERROR("store: the ledger is damaged (%s); /healthz reports it until an operator "
              "repairs it (docs/OPERATIONS.md)", s->problem);
     return rc;
