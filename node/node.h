@@ -107,6 +107,7 @@ typedef struct node {
     /* Height the consensus state says this node had applied, while the ledger head is below it
      * (a rolled-back ledger: node_health reports it until catch-up reaches it); else 0. */
     uint64_t rollback_height;
+    bool ledger_write_failing;       /* a block waits for the disk (logged once per episode) */
     bool stopping;
     int closing_handles;
     void (*stopped_cb)(struct node *);
