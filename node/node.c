@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <sodium.h>
@@ -293,6 +294,9 @@ static int load_identity(node_t *n, const char *config_path, char *why, size_t w
 }
 
 static int open_state(node_t *n, char *why, size_t why_cap) {
+    /* Files the node and LevelDB create (tables, logs, the consensus state) are the node's
+     * alone: 0600 in 0700 directories (LevelDB asks for 0644). Process-wide, for its life. */
+    umask(077);
     char path[CONFIG_PATH_MAX + 32];
     if (qc_mkdirs(n->cfg.data_dir, 0700) != QC_OK) { WHY("cannot create %s", n->cfg.data_dir); return QC_ERR_IO; }
     snprintf(path, sizeof path, "%s/ledger", n->cfg.data_dir);
@@ -302,6 +306,16 @@ static int open_state(node_t *n, char *why, size_t why_cap) {
     snprintf(path, sizeof path, "%s/consensus", n->cfg.data_dir);
     rc = cstate_open(&n->cstate, path);
     if (rc != QC_OK) { WHY("consensus state %s: %s", path, qc_strerror(rc)); return rc; }
+    uint64_t applied = 0;
+    rc = cstate_applied(&n->cstate, &applied);
+    if (rc != QC_OK) { WHY("consensus state %s: %s", path, qc_strerror(rc)); return rc; }
+    if (applied > n->store.head.height) {
+        n->rollback_height = applied;
+        QC_ERROR("LEDGER ROLLED BACK: its head is block %llu but this node had applied block %llu "
+                 "(consensus state): blocks were lost (a truncated or restored ledger database); "
+                 "catching up from peers, /healthz reports it until then",
+                 (unsigned long long)n->store.head.height, (unsigned long long)applied);
+    }
     n->head_time_ms = n->genesis.genesis_time_ms;
     if (n->store.head.height > 0) {
         qc_header_t h;
@@ -456,6 +470,33 @@ void node_stop(node_t *n, void (*cb)(node_t *)) {
     uv_close((uv_handle_t *)&n->tick, on_handle_closed);
     uv_close((uv_handle_t *)&n->check, on_handle_closed);
     net_close(&n->net, on_net_closed);
+}
+
+bool node_health(const node_t *n, const char **status, char *why, size_t why_cap) {
+    const char *problem = store_problem(&n->store);
+    if (n->stats.fatal > 0) {
+        *status = "ledger needs an operator";
+        WHY("the ledger refused a block a quorum certified, or holds another block than "
+            "consensus committed (see the ERROR log)");
+    } else if (problem != NULL && n->store.damage != QC_OK) {
+        *status = "ledger needs an operator";
+        WHY("ledger damaged: %s", problem);
+    } else if (problem != NULL) {
+        *status = "storage failing";
+        WHY("ledger writes failing: %s", problem);
+    } else if (n->cstate.write_error != QC_OK) {
+        *status = "storage failing";
+        WHY("consensus state writes failing (%s); votes withheld", qc_strerror(n->cstate.write_error));
+    } else if (n->rollback_height > n->store.head.height) {
+        *status = "ledger rolled back";
+        WHY("ledger head %llu is below block %llu this node had applied; catching up from peers",
+            (unsigned long long)n->store.head.height, (unsigned long long)n->rollback_height);
+    } else {
+        *status = "ok";
+        WHY("%s", "");
+        return true;
+    }
+    return false;
 }
 
 void node_status(const node_t *n, node_status_t *out) {

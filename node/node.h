@@ -105,6 +105,10 @@ typedef struct node {
     void *on_commit_user;
     node_stats_t stats;
     qc_lograte_t log_peer_blocks;    /* refused blocks from peers: rate-limited log lines */
+    /* Height the consensus state says this node had applied, while the ledger head is below it
+     * (a rolled-back ledger: node_health reports it until catch-up reaches it); else 0. */
+    uint64_t rollback_height;
+    bool ledger_write_failing;       /* a block waits for the disk (logged once per episode) */
     bool stopping;
     int closing_handles;
     void (*stopped_cb)(struct node *);
@@ -140,5 +144,10 @@ typedef struct {
     uint32_t mempool_txs;
 } node_status_t;
 void node_status(const node_t *n, node_status_t *out);
+
+/* Whether the node is healthy (what /healthz answers). When it is not, *status gets a short
+ * word for it ("ledger needs an operator", "storage failing", "ledger rolled back") and why a
+ * sentence naming the problem (why_cap bytes). docs/API.md "GET /healthz". */
+bool node_health(const node_t *n, const char **status, char *why, size_t why_cap);
 
 #endif

@@ -305,7 +305,22 @@ void node_queue_commit(node_t *n, const pbft_committed_t *c) {
     n->commitq[n->commitq_len++] = *c;
 }
 
+/* The ledger could not write block `height` (a full or failing disk: rc QC_ERR_IO): not the
+ * block's fault and not a fork. The commit stays queued and is retried every tick; the store
+ * reopens its database once the disk has room (docs/STORAGE.md "Full disk"). Logged once per
+ * episode; /healthz says "storage failing" meanwhile (node_health). */
+static void ledger_write_failed(node_t *n, uint64_t height, int rc) {
+    if (n->ledger_write_failing) return;
+    n->ledger_write_failing = true;
+    QC_ERROR("ledger cannot write block %llu (%s); retrying until the disk has room",
+             (unsigned long long)height, qc_strerror(rc));
+}
+
 static void after_apply(node_t *n, const qc_block_t *b, const qc_cert_t *cert, bool caught_up) {
+    if (n->ledger_write_failing) {
+        n->ledger_write_failing = false;
+        QC_WARN("ledger writing again: block %llu applied", (unsigned long long)b->header.height);
+    }
     n->head_time_ms = b->header.time_ms;
     mempool_commit(&n->mempool, b->header.height, b->txs, b->tx_count);
     n->stats.blocks_applied++;
@@ -313,6 +328,11 @@ static void after_apply(node_t *n, const qc_block_t *b, const qc_cert_t *cert, b
     n->stats.txs_committed += b->tx_count;
     for (uint32_t i = 0; i < b->tx_count; i++) n->stats.records_committed += b->txs[i].record_count;
     n->last_apply_ms = node_now_ms();
+    cstate_set_applied(&n->cstate, b->header.height);
+    if (n->rollback_height != 0 && b->header.height >= n->rollback_height) {
+        QC_WARN("ledger back at block %llu after the rollback", (unsigned long long)b->header.height);
+        n->rollback_height = 0;
+    }
     /* Checkpoint notes are signed at every checkpoint height, and for the head once the chain
      * has been idle (node_note_tick), rather than for every block: one Ed25519 signature and
      * n-1 verifications per note are a visible share of a node's work under load. */
@@ -356,6 +376,10 @@ void node_process_commits(node_t *n) {
         int rc = e->state == PENDING_VALID && e->leaves.n > 0
                      ? store_apply_block_leaves(&n->store, &e->block, &cert, e->leaves.h, e->leaves.n)
                      : store_apply_block(&n->store, &e->block, &cert);
+        if (rc == QC_ERR_IO) {
+            ledger_write_failed(n, h, rc);
+            return;
+        }
         if (rc != QC_OK) {
             n->stats.fatal++;
             QC_ERROR("ledger refused committed block %llu: %s", (unsigned long long)h, qc_strerror(rc));
@@ -575,6 +599,8 @@ static bool apply_fetched(node_t *n, const uint8_t *raw, size_t raw_len, const u
         if (rc == QC_OK) {
             after_apply(n, &b, &cert, true);
             ok = true;
+        } else if (rc == QC_ERR_IO) {
+            ledger_write_failed(n, b.header.height, rc);
         } else {
             n->stats.peer_bad_blocks++;
             QC_LOG_RATED(&n->log_peer_blocks, uv_now(n->loop), QC_LOG_WARN,

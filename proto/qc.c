@@ -120,17 +120,35 @@ static int fsync_dir_of(const char *path) {
     return rc;
 }
 
+/* Creates a fresh temporary file beside path: PATH.tmp<pid>.<random>, opened with O_EXCL and
+ * O_NOFOLLOW, so nothing planted there (a symlink to another file, a file of someone else's)
+ * is ever opened or written through. Up to TMP_TRIES names; *tmp is malloc'd for the caller.
+ * Returns the descriptor, or -1 with *rc set. */
+#define TMP_TRIES 8
+static int tmp_create(const char *path, unsigned mode, char **tmp, int *rc) {
+    size_t cap = strlen(path) + 48;
+    *tmp = malloc(cap);
+    if (*tmp == NULL) { *rc = QC_ERR_NOMEM; return -1; }
+    for (int i = 0; i < TMP_TRIES; i++) {
+        snprintf(*tmp, cap, "%s.tmp%ld.%08x", path, (long)getpid(), (unsigned)randombytes_random());
+        int fd = open(*tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, (mode_t)mode);
+        if (fd >= 0) return fd;
+        if (errno != EEXIST) break;
+    }
+    *rc = QC_ERR_IO;
+    free(*tmp);
+    *tmp = NULL;
+    return -1;
+}
+
 int qc_file_write_atomic(const char *path, const void *data, size_t len, unsigned mode,
                          bool exclusive) {
     if (exclusive && access(path, F_OK) == 0) return QC_ERR_EXISTS;
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 16);
-    if (tmp == NULL) return QC_ERR_NOMEM;
-    snprintf(tmp, plen + 16, "%s.tmp%ld", path, (long)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, (mode_t)mode);
-    if (fd < 0) { free(tmp); return QC_ERR_IO; }
+    char *tmp;
     int rc = QC_OK;
-    if (fchmod(fd, (mode_t)mode) != 0) rc = QC_ERR_IO;
+    int fd = tmp_create(path, mode, &tmp, &rc);
+    if (fd < 0) return rc;
+    if (fchmod(fd, (mode_t)mode) != 0) rc = QC_ERR_IO; /* the umask may have narrowed it */
     const uint8_t *p = data;
     size_t off = 0;
     while (rc == QC_OK && off < len) {

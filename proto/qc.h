@@ -67,8 +67,11 @@ char *qc_hash_hex(char buf[65], const qc_hash_t *h);
 /* Reads a whole file (at most max_bytes) into a malloc'd buffer (NUL-terminated, NUL not
  * counted in *len). Caller owns *out. QC_ERR_NOTFOUND, QC_ERR_IO, QC_ERR_TOOBIG. */
 int qc_file_read(const char *path, size_t max_bytes, uint8_t **out, size_t *len);
-/* Writes data to path atomically (temp file, fsync, rename, fsync dir) with the given mode.
- * If exclusive, refuses (QC_ERR_EXISTS) to replace an existing file. */
+/* Writes data to path atomically with the given mode: a fresh temp file beside it
+ * (PATH.tmp<pid>.<random>, created with O_EXCL | O_NOFOLLOW, so a symlink or file planted
+ * there is never written through), write, fsync, rename (or link when exclusive), fsync the
+ * directory. A symlink at path itself is replaced, not followed. If exclusive, refuses
+ * (QC_ERR_EXISTS) to replace an existing file. */
 int qc_file_write_atomic(const char *path, const void *data, size_t len, unsigned mode,
                          bool exclusive);
 /* mkdir -p with mode for created directories. */

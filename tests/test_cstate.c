@@ -8,9 +8,11 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <leveldb/c.h>
 
@@ -427,6 +429,68 @@ static void test_corrupt_bodies_refused(void **state) {
     free(sl.val);
 }
 
+/* Path of the first file in dir whose name ends with suffix (LevelDB's "000003.log"). */
+static void find_file(const char *dir, const char *suffix, char *out, size_t cap) {
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    struct dirent *e;
+    out[0] = '\0';
+    while ((e = readdir(d)) != NULL) {
+        size_t n = strlen(e->d_name), sl = strlen(suffix);
+        if (n > sl && strcmp(e->d_name + n - sl, suffix) == 0) {
+            snprintf(out, cap, "%s/%s", dir, e->d_name);
+            break;
+        }
+    }
+    closedir(d);
+    assert_true(out[0] != '\0');
+}
+
+/* A flipped byte in the middle of LevelDB's log is corruption, reported as such (not as an
+ * I/O error), and the open fails rather than dropping the votes behind it. */
+static void test_leveldb_damage_is_corruption(void **state) {
+    fx_t *f = *state;
+    static uint8_t body[2000];
+    for (uint64_t h = 1; h <= 3; h++) {
+        pbft_persist_t r = slot_rec(h, h, 1);
+        cstate_body_t b = {h, {{(uint8_t)h}}, body, sizeof body};
+        assert_int_equal(cstate_write(&f->cs, &r, 1, &b, 1), QC_OK);
+    }
+    cstate_close(&f->cs);
+    char log[1024];
+    find_file(f->dir, ".log", log, sizeof log);
+    FILE *fp = fopen(log, "r+b");
+    assert_non_null(fp);
+    assert_int_equal(fseek(fp, 100, SEEK_SET), 0); /* inside the first batch's record */
+    int c = fgetc(fp);
+    assert_int_equal(fseek(fp, 100, SEEK_SET), 0);
+    fputc(c ^ 0x40, fp);
+    fclose(fp);
+    assert_int_equal(cstate_open(&f->cs, f->dir), QC_ERR_CORRUPT);
+    assert_null(f->cs.db);
+}
+
+/* The consensus state holds this node's votes: its directory is 0700 like the ledger's, and
+ * an existing one created more open (by an older build: 0755) is tightened. */
+static void test_dir_is_private(void **state) {
+    fx_t *f = *state;
+    struct stat st;
+    assert_int_equal(stat(f->dir, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0700);
+    cstate_close(&f->cs);
+    assert_int_equal(chmod(f->dir, 0755), 0);
+    assert_int_equal(cstate_open(&f->cs, f->dir), QC_OK);
+    assert_int_equal(stat(f->dir, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0700);
+    char sub[1100];
+    snprintf(sub, sizeof sub, "%s/new/consensus", f->dir);
+    cstate_t cs2;
+    assert_int_equal(cstate_open(&cs2, sub), QC_OK);
+    assert_int_equal(stat(sub, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0700);
+    cstate_close(&cs2);
+}
+
 static void test_open_failure(void **state) {
     (void)state;
     cstate_t cs;
@@ -453,6 +517,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_new_view_and_final_round_trip, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_epoch_deletes_older_records_but_final, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_bodies_refused, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_leveldb_damage_is_corruption, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_dir_is_private, fx_setup, fx_teardown),
         cmocka_unit_test(test_open_failure),
     };
     qc_log_set_level(QC_LOG_OFF); /* the refusals log at ERROR by design */

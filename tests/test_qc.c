@@ -1,5 +1,5 @@
-/* test_qc.c - unit tests of the shared base: hex, SHA-256, atomic file I/O, error names, the
- * log sink and the log rate limiter (with injected time). */
+/* test_qc.c - unit tests of the shared base: hex, SHA-256, atomic file I/O (planted symlinks
+ * included), error names, the log sink and the log rate limiter (with injected time). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -62,6 +62,56 @@ static void test_file_atomic(void **state) {
     free(buf);
     snprintf(path, sizeof path, "%s/missing", dir);
     assert_int_equal(qc_file_read(path, 100, &buf, &len), QC_ERR_NOTFOUND);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+/* Reads path into a small buffer and compares it with want. */
+static void assert_file_is(const char *path, const char *want) {
+    uint8_t *buf;
+    size_t len;
+    assert_int_equal(qc_file_read(path, 100, &buf, &len), QC_OK);
+    assert_int_equal(len, strlen(want));
+    assert_memory_equal(buf, want, len);
+    free(buf);
+}
+
+/* An attacker who can write to the key directory plants a symlink where the old code put its
+ * temp file (PATH.tmp<pid>) and another at the target itself: neither is written through, the
+ * key lands at path with mode 0600, and the planted links are left as they were. */
+static void test_file_atomic_planted_symlinks(void **state) {
+    (void)state;
+    char dir[] = "/tmp/qc_test_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char victim[256], path[256], tmp[300], victim2[256];
+    snprintf(victim, sizeof victim, "%s/victim", dir);
+    snprintf(victim2, sizeof victim2, "%s/victim2", dir);
+    snprintf(path, sizeof path, "%s/node.key", dir);
+    snprintf(tmp, sizeof tmp, "%s.tmp%ld", path, (long)getpid());
+    assert_int_equal(qc_file_write_atomic(victim, "precious", 8, 0644, false), QC_OK);
+    assert_int_equal(symlink(victim, tmp), 0);
+    assert_int_equal(qc_file_write_atomic(path, "secret", 6, 0600, true), QC_OK);
+    assert_file_is(victim, "precious");
+    assert_file_is(path, "secret");
+    struct stat st;
+    assert_int_equal(lstat(path, &st), 0);
+    assert_true(S_ISREG(st.st_mode));
+    assert_int_equal(st.st_mode & 0777, 0600);
+    assert_int_equal(lstat(tmp, &st), 0);
+    assert_true(S_ISLNK(st.st_mode));
+    /* the same when replacing (not exclusive) */
+    assert_int_equal(qc_file_write_atomic(path, "secret2", 7, 0600, false), QC_OK);
+    assert_file_is(victim, "precious");
+    assert_file_is(path, "secret2");
+    /* a symlink at the target is replaced by the file, not followed */
+    assert_int_equal(qc_file_write_atomic(victim2, "other", 5, 0644, false), QC_OK);
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(symlink(victim2, path), 0);
+    assert_int_equal(qc_file_write_atomic(path, "secret3", 7, 0600, false), QC_OK);
+    assert_file_is(victim2, "other");
+    assert_int_equal(lstat(path, &st), 0);
+    assert_true(S_ISREG(st.st_mode));
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     assert_int_equal(system(cmd), 0);
@@ -138,6 +188,7 @@ int main(void) {
         cmocka_unit_test(test_hex_roundtrip),
         cmocka_unit_test(test_sha256_empty),
         cmocka_unit_test(test_file_atomic),
+        cmocka_unit_test(test_file_atomic_planted_symlinks),
         cmocka_unit_test(test_strerror_names_all),
         cmocka_unit_test(test_lograte),
     };

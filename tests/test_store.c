@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <leveldb/c.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -651,9 +652,14 @@ static void expect_detected(fx_t *f, const target_t *t, const corpus_t *cp, cons
         assert_int_equal(rc, want);
         return;
     }
+    assert_null(store_problem(&f->s));
     if (run_op(f, t->op, cp) != want || store_check(&f->s, NULL) != want)
         fail_msg("corrupt %s (%zu bytes) not reported as %s", t->name, bad_len,
                  qc_strerror(want));
+    /* the damage a read met stays reported (/healthz) */
+    const char *problem = store_problem(&f->s);
+    if (problem == NULL || (want == QC_ERR_CORRUPT && strstr(problem, "corrupt") == NULL))
+        fail_msg("corrupt %s: store_problem says %s", t->name, problem ? problem : "nothing");
 }
 
 static void corrupt_each_way(fx_t *f, const target_t *t, const corpus_t *cp) {
@@ -692,6 +698,8 @@ static void test_corrupt_values_detected(void **state) {
     ts[n].klen = sk_u64(ts[n].key, SK_BLOCK, 3), n++;
     ts[n] = (target_t){"certificate 1", {0}, 0, OP_CERT};
     ts[n].klen = sk_u64(ts[n].key, SK_CERT, 1), n++;
+    ts[n] = (target_t){"head certificate", {0}, 0, OP_OPEN};
+    ts[n].klen = sk_u64(ts[n].key, SK_CERT, 3), n++;
     ts[n] = (target_t){"block hash index", {0}, 0, OP_HASH};
     ts[n].klen = sk_hash(ts[n].key, SK_HASH, cp.block1_hash.b), n++;
     ts[n] = (target_t){"tx index", {0}, 0, OP_TX};
@@ -772,6 +780,62 @@ static void test_foreign_or_unknown_databases(void **state) {
     assert_int_equal(store_open(&f->s, f->dir, &f->cfg), QC_OK);
 }
 
+/* Flips one byte of the first occurrence of needle[0..n) in any .ldb table file of dir.
+ * Returns whether it found one. */
+static bool flip_in_tables(const char *dir, const uint8_t *needle, size_t n) {
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    bool done = false;
+    struct dirent *e;
+    while (!done && (e = readdir(d)) != NULL) {
+        size_t nl = strlen(e->d_name);
+        if (nl < 5 || strcmp(e->d_name + nl - 4, ".ldb") != 0) continue;
+        char path[512];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        uint8_t *buf;
+        size_t len;
+        assert_int_equal(qc_file_read(path, 64u << 20, &buf, &len), QC_OK);
+        for (size_t i = 0; !done && len >= n && i <= len - n; i++) {
+            if (memcmp(buf + i, needle, n) != 0) continue;
+            buf[i + n / 2] ^= 0x10;
+            assert_int_equal(qc_file_write_atomic(path, buf, len, 0600, false), QC_OK);
+            done = true;
+        }
+        free(buf);
+    }
+    closedir(d);
+    return done;
+}
+
+/* A flipped byte inside a LevelDB table (disk damage under the checksums): the store opens
+ * (the head is elsewhere), the read of the damaged block fails as corruption naming the store,
+ * and the store stays marked damaged for /healthz, while other blocks still read. */
+static void test_flipped_table_byte_marks_damage(void **state) {
+    fx_t *f = *state;
+    qc_block_t b;
+    qc_cert_t c;
+    assert_int_equal(chainbuilder_make(&f->cb, 1, 5, &b, &c), QC_OK);
+    assert_int_equal(store_apply_block(&f->s, &b, &c), QC_OK);
+    qc_sig_t sig = b.txs[0].sig; /* stored only inside block 1's value */
+    chainbuilder_advance(&f->cb, &b);
+    qc_block_free(&b);
+    for (int i = 0; i < 30; i++) apply_new(f, 2, 3); /* block 1 and the head: far apart */
+    reopen(f); /* LevelDB's recovery writes the log out as a table */
+    store_close(&f->s);
+    assert_true(flip_in_tables(f->dir, sig.b, sizeof sig.b));
+    assert_int_equal(store_open(&f->s, f->dir, &f->cfg), QC_OK);
+    assert_null(store_problem(&f->s));
+    qc_header_t h;
+    assert_int_equal(store_header_get(&f->s, 31, &h), QC_OK);
+    assert_int_equal(store_block_get(&f->s, 1, &b, NULL), QC_ERR_CORRUPT);
+    const char *problem = store_problem(&f->s);
+    assert_non_null(problem);
+    assert_non_null(strstr(problem, "checksum mismatch"));
+    assert_non_null(strstr(problem, f->dir));
+    assert_int_equal(store_header_get(&f->s, 31, &h), QC_OK); /* the rest still reads */
+    assert_string_equal(store_problem(&f->s), problem);         /* and the damage stays */
+}
+
 int main(void) {
     qc_log_set_level(getenv("QC_TEST_LOG") ? QC_LOG_DEBUG : QC_LOG_OFF);
     assert_int_equal(qc_crypto_init(), QC_OK);
@@ -791,6 +855,7 @@ int main(void) {
         T(test_corrupt_values_detected),
         T(test_plausible_but_wrong_values),
         T(test_foreign_or_unknown_databases),
+        T(test_flipped_table_byte_marks_damage),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -468,8 +468,12 @@ static void h_status(http_req_t *req, http_res_t *res, void *data) {
 static void h_health(http_req_t *req, http_res_t *res, void *data) {
     (void)req;
     api_t *a = data;
-    bool ok = a->node->stats.fatal == 0;
-    http_respond_json(res, ok ? 200 : 503, json_pack("{s:s}", "status", ok ? "ok" : "ledger needs an operator"));
+    const char *status;
+    char why[512];
+    if (node_health(a->node, &status, why, sizeof why))
+        http_respond_json(res, 200, json_pack("{s:s}", "status", status));
+    else
+        http_respond_json(res, 503, json_pack("{s:s, s:s}", "status", status, "reason", why));
 }
 
 static void metric(prom_buf_t *b, const char *name, const char *type, const char *help, uint64_t v) {

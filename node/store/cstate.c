@@ -7,6 +7,8 @@
 
 #include <leveldb/c.h>
 
+#include "ldb.h"
+
 /* Every record value: REC_HEAD_BYTES of magic and this build's struct sizes, the
  * pbft_persist_t as it is in memory (its body pointer zeroed), then the body of a NEW_VIEW
  * (the pbft_new_view_t with its pointers zeroed, then each VIEW-CHANGE as the fields before
@@ -22,22 +24,24 @@ _Static_assert(offsetof(pbft_view_change_t, sig) ==
                "a VIEW-CHANGE ends with prepared[] and then its signature");
 
 /* Keys: 'v' view, 'c' checkpoint, 'e' epoch, 'n' new-view, 'f' finals, 's'+u64 height slot,
- * 'b'+digest body, 'h'+u64 height+digest body index (for deleting bodies below a checkpoint). */
+ * 'b'+digest body, 'h'+u64 height+digest body index (for deleting bodies below a checkpoint),
+ * 'a' the ledger height this node had applied (u64, cstate_set_applied). */
+#define KEY_APPLIED 'a' 
 #define KEY_BYTES_MAX 9
 
 int cstate_open(cstate_t *cs, const char *dir) {
     memset(cs, 0, sizeof *cs);
-    char *err = NULL;
+    if (strlen(dir) >= sizeof cs->dir) return QC_ERR_INVALID;
+    snprintf(cs->dir, sizeof cs->dir, "%s", dir);
     cs->opts = leveldb_options_create();
     leveldb_options_set_create_if_missing(cs->opts, 1);
     leveldb_options_set_paranoid_checks(cs->opts, 1);
-    cs->db = leveldb_open(cs->opts, dir, &err);
-    if (err) {
-        QC_ERROR("consensus state %s: %s", dir, err);
-        leveldb_free(err);
+    int rc = ldb_open(&cs->db, cs->opts, dir);
+    if (rc != QC_OK) {
+        QC_ERROR("consensus state %s: %s", dir, qc_strerror(rc));
         leveldb_options_destroy(cs->opts);
         memset(cs, 0, sizeof *cs);
-        return QC_ERR_IO;
+        return rc;
     }
     cs->ropts = leveldb_readoptions_create();
     leveldb_readoptions_set_verify_checksums(cs->ropts, 1);
@@ -355,6 +359,12 @@ static int batch_record(cstate_t *cs, leveldb_writebatch_t *b, const pbft_persis
 
 int cstate_write(cstate_t *cs, const pbft_persist_t *recs, size_t count,
                  const cstate_body_t *bodies, size_t body_count) {
+    if (cs->write_error != QC_OK || cs->db == NULL) {
+        /* A failed write may have left a torn record in the log: reopen before writing. */
+        int rc = ldb_reopen(&cs->db, cs->opts, cs->dir);
+        if (rc != QC_OK) return rc;
+        cs->write_error = QC_OK;
+    }
     leveldb_writebatch_t *b = leveldb_writebatch_create();
     for (size_t i = 0; i < count; i++) {
         if (batch_record(cs, b, recs, i) != QC_OK) {
@@ -362,6 +372,12 @@ int cstate_write(cstate_t *cs, const pbft_persist_t *recs, size_t count,
             QC_ERROR("consensus state write: out of memory");
             return QC_ERR_NOMEM;
         }
+    }
+    uint8_t applied[8];
+    if (cs->applied_height > cs->applied_written) {
+        uint8_t akey = KEY_APPLIED;
+        qc_put_u64(applied, cs->applied_height);
+        leveldb_writebatch_put(b, (const char *)&akey, 1, (const char *)applied, sizeof applied);
     }
     for (size_t i = 0; i < body_count; i++) {
         uint8_t bkey[33] = {'b'}, hkey[41] = {'h'};
@@ -376,11 +392,11 @@ int cstate_write(cstate_t *cs, const pbft_persist_t *recs, size_t count,
     leveldb_write(cs->db, cs->wopts, b, &err);
     leveldb_writebatch_destroy(b);
     if (err) {
-        QC_ERROR("consensus state write failed: %s", err);
-        leveldb_free(err);
-        return QC_ERR_IO;
+        cs->write_error = ldb_error(err, "consensus state write");
+        return cs->write_error;
     }
     cs->writes++;
+    if (cs->applied_height > cs->applied_written) cs->applied_written = cs->applied_height;
     return QC_OK;
 }
 
@@ -415,7 +431,7 @@ int cstate_load(cstate_t *cs, pbft_persist_t *recs, size_t cap, size_t *count,
     }
     char *err = NULL;
     leveldb_iter_get_error(it, &err);
-    if (err) { QC_ERROR("consensus state read: %s", err); leveldb_free(err); rc = QC_ERR_IO; }
+    if (err) rc = ldb_error(err, cs->dir);
     leveldb_iter_destroy(it);
     if (rc != QC_OK) *count = 0;
     return rc;
@@ -424,10 +440,11 @@ int cstate_load(cstate_t *cs, pbft_persist_t *recs, size_t cap, size_t *count,
 int cstate_body(cstate_t *cs, const qc_hash_t *digest, uint8_t **out, size_t *len) {
     uint8_t key[33] = {'b'};
     memcpy(key + 1, digest->b, 32);
+    if (cs->db == NULL) return QC_ERR_IO; /* a reopen after a failed write failed */
     char *err = NULL;
     size_t vl;
     char *v = leveldb_get(cs->db, cs->ropts, (const char *)key, sizeof key, &vl, &err);
-    if (err) { leveldb_free(err); return QC_ERR_IO; }
+    if (err) return ldb_error(err, cs->dir);
     if (v == NULL) return QC_ERR_NOTFOUND;
     *out = malloc(vl ? vl : 1);
     if (*out == NULL) { leveldb_free(v); return QC_ERR_NOMEM; }
@@ -435,4 +452,28 @@ int cstate_body(cstate_t *cs, const qc_hash_t *digest, uint8_t **out, size_t *le
     *len = vl;
     leveldb_free(v);
     return QC_OK;
+}
+
+void cstate_set_applied(cstate_t *cs, uint64_t height) {
+    if (height > cs->applied_height) cs->applied_height = height;
+}
+
+int cstate_applied(cstate_t *cs, uint64_t *height) {
+    *height = 0;
+    if (cs->db == NULL) return QC_ERR_IO;
+    uint8_t akey = KEY_APPLIED;
+    char *err = NULL;
+    size_t vl;
+    char *v = leveldb_get(cs->db, cs->ropts, (const char *)&akey, 1, &vl, &err);
+    if (err) return ldb_error(err, cs->dir);
+    if (v == NULL) return QC_OK;
+    int rc = QC_OK;
+    if (vl == 8) *height = qc_get_u64((const uint8_t *)v);
+    else {
+        QC_ERROR("consensus state %s: the applied-height record is %zu bytes, not 8", cs->dir, vl);
+        rc = QC_ERR_CORRUPT;
+    }
+    leveldb_free(v);
+    cs->applied_height = cs->applied_written = *height;
+    return rc;
 }

@@ -11,6 +11,7 @@
 /* Records cstate_load can hand back: the five one-key kinds (VIEW, CHECKPOINT, EPOCH, NEW_VIEW,
  * FINAL), one SLOT per height of the window above the stored checkpoint, and room to spare. */
 #define CSTATE_RECORDS_MAX (PBFT_WINDOW_MAX + 8)
+#define CSTATE_DIR_MAX 1024 /* longest directory path, with its NUL */
 
 struct leveldb_t;
 struct leveldb_options_t;
@@ -23,9 +24,16 @@ typedef struct {
     struct leveldb_readoptions_t *ropts;
     struct leveldb_writeoptions_t *wopts; /* sync */
     uint64_t writes;                      /* synced batches written */
+    /* A failed write's error until a reopen succeeds (ldb.h: the log may end in a torn
+     * record, so the next cstate_write reopens the database first, once the disk has room). */
+    int write_error;
+    char dir[CSTATE_DIR_MAX];
+    uint64_t applied_height;              /* cstate_set_applied: highest ledger height applied */
+    uint64_t applied_written;             /* the one the last successful write stored */
 } cstate_t;
 
-/* Opens (creating) the LevelDB at dir. QC_OK, QC_ERR_IO. */
+/* Opens (creating) the LevelDB at dir (created 0700, or tightened to it). QC_OK,
+ * QC_ERR_CORRUPT (LevelDB found damage; the ERROR log names the file), QC_ERR_IO. */
 int cstate_open(cstate_t *cs, const char *dir);
 void cstate_close(cstate_t *cs);
 
@@ -42,7 +50,9 @@ typedef struct {
  * points to), a FINAL record with its certificates: both are copied here, so the core's
  * borrowed pointers need only live for the call. A CHECKPOINT deletes slots and bodies at or
  * below its height; an EPOCH deletes the records of older epochs except FINAL (which carries
- * past epochs by design). recs borrowed. QC_OK, QC_ERR_NOMEM or QC_ERR_IO (nothing written). */
+ * past epochs by design). recs borrowed. QC_OK, QC_ERR_NOMEM or QC_ERR_IO (nothing written:
+ * after a failed write every later call first reopens the database, and fails with QC_ERR_IO
+ * until the disk has room for that). */
 int cstate_write(cstate_t *cs, const pbft_persist_t *recs, size_t count,
                  const cstate_body_t *bodies, size_t body_count);
 
@@ -61,11 +71,22 @@ typedef struct {
  * checked (format magic and this build's struct sizes, exact length, the kind its key names,
  * flags and every count within its array) before anything is handed back. QC_OK,
  * QC_ERR_CORRUPT (a record fails its checks; the ERROR log names the key and the problem),
- * QC_ERR_IO. */
+ * QC_ERR_IO (LevelDB reports corruption: also QC_ERR_CORRUPT, the log names the file). */
 int cstate_load(cstate_t *cs, pbft_persist_t *recs, size_t cap, size_t *count,
                 cstate_bodies_t *bodies);
 
 /* A kept block body by digest: *out malloc'd, caller frees. QC_ERR_NOTFOUND if not kept. */
 int cstate_body(cstate_t *cs, const qc_hash_t *digest, uint8_t **out, size_t *len);
+
+/* Notes that the ledger has durably applied block `height` (the node calls it after each
+ * apply). It is stored with the next cstate_write, in the same batch: no extra synced write,
+ * so the stored value may lag the ledger by the blocks applied since the last persist. */
+void cstate_set_applied(cstate_t *cs, uint64_t height);
+
+/* The ledger height stored by cstate_set_applied (0 if none was). A ledger whose head is below
+ * it has lost blocks it had durably applied (a truncated log, a restored old copy): the node
+ * says so loudly and catches up from peers (docs/OPERATIONS.md). QC_OK, QC_ERR_CORRUPT,
+ * QC_ERR_IO. */
+int cstate_applied(cstate_t *cs, uint64_t *height);
 
 #endif

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ldb.h"
 #include "store_impl.h"
 
 #define META_MIN_LEN (1 + 4 + 32 + 1 + 1)
@@ -24,10 +25,7 @@ static int db_open(store_t *s, const char *dir) {
     leveldb_options_set_write_buffer_size(s->opts, 16u << 20);
     leveldb_readoptions_set_verify_checksums(s->ropts, 1);
     leveldb_writeoptions_set_sync(s->wopts, 1);
-    char *err = NULL;
-    s->db = leveldb_open(s->opts, dir, &err);
-    if (err != NULL) return store_ldb_error(err, dir);
-    return s->db ? QC_OK : QC_ERR_IO;
+    return ldb_open(&s->db, s->opts, dir);
 }
 
 void store_close(store_t *s) {
@@ -41,11 +39,22 @@ void store_close(store_t *s) {
     memset(s, 0, sizeof *s);
 }
 
+/* Writes the batch. A failure stops all writing through this handle until store_recover
+ * has reopened the database (ldb.h: LevelDB's log may now end in a torn record). */
 static int batch_write(store_t *s, const char *what) {
     char *err = NULL;
     leveldb_write(s->db, s->wopts, s->batch, &err);
     leveldb_writebatch_clear(s->batch);
-    return err ? store_ldb_error(err, what) : QC_OK;
+    if (err == NULL) return QC_OK;
+    store_problem_clear();
+    int rc = store_ldb_error(err, what);
+    s->write_error = rc;
+    if (s->damage == QC_OK &&
+        snprintf(s->problem, sizeof s->problem, "%s: %s", s->dir, store_last_problem()) < 0)
+        s->problem[0] = '\0';
+    QC_ERROR("store: writes stopped after a failed write; the ledger is reopened once the disk "
+             "has room (docs/OPERATIONS.md \"Full disk\")");
+    return rc;
 }
 
 static void batch_put(store_t *s, const uint8_t *k, size_t klen, const void *v, size_t vlen) {
@@ -224,6 +233,14 @@ static int head_check(store_t *s) {
             memcmp(h.log_root.b, s->head.log_root.b, 32) != 0)
             return store_corrupt(k, klen, "head block %llu's hash or log state differs",
                                  (unsigned long long)s->head.height);
+        /* The whole head block and its certificate: they decode, the envelope carries the
+         * stored header and its tx root, the certificate names the block (store_block_raw). */
+        uint8_t *braw = NULL, *craw = NULL;
+        size_t blen, clen;
+        rc = store_block_raw(s, s->head.height, &braw, &blen, &craw, &clen);
+        free(braw);
+        free(craw);
+        if (rc != QC_OK) return rc;
     }
     rc = store_header_read(s, s->head.height + 1, &h);
     if (rc != QC_ERR_NOTFOUND)
@@ -239,12 +256,11 @@ static int head_check(store_t *s) {
 int store_open(store_t *s, const char *dir, const store_config_t *cfg) {
     QC_ASSERT(s != NULL && dir != NULL && cfg != NULL && cfg->chain_id != NULL);
     memset(s, 0, sizeof *s);
-    if (!qc_chain_id_valid(cfg->chain_id)) return QC_ERR_INVALID;
-    int rc = qc_mkdirs(dir, 0700);
-    if (rc != QC_OK) return rc;
+    if (!qc_chain_id_valid(cfg->chain_id) || strlen(dir) >= sizeof s->dir) return QC_ERR_INVALID;
+    snprintf(s->dir, sizeof s->dir, "%s", dir);
     snprintf(s->chain_id, sizeof s->chain_id, "%s", cfg->chain_id);
     s->genesis_hash = cfg->genesis_hash;
-    rc = db_open(s, dir);
+    int rc = db_open(s, dir);
     if (rc == QC_OK) rc = meta_load(s, cfg);
     if (rc == QC_ERR_NOTFOUND) rc = store_create(s, cfg);
     if (rc == QC_OK) rc = head_load(s);
@@ -262,8 +278,28 @@ int store_open(store_t *s, const char *dir, const store_config_t *cfg) {
 }
 
 void store_head(const store_t *s, store_head_t *out) {
-    QC_ASSERT(s->db != NULL);
+    QC_ASSERT(s->dir[0] != '\0');
     *out = s->head;
+}
+
+/* After a failed write: reopens the database once the disk has room (ldb_reopen) and reloads
+ * the head from it, which is the old head or, if the failed write was durable after all (a
+ * failed sync), the new one; the caller's next block is then checked against that. */
+static int store_recover(store_t *s) {
+    store_head_t before = s->head;
+    int rc = ldb_reopen(&s->db, s->opts, s->dir);
+    if (rc == QC_OK) rc = head_load(s);
+    if (rc == QC_OK) rc = head_check(s);
+    if (rc != QC_OK) {
+        if (s->db != NULL && rc != QC_ERR_IO) s->write_error = store_note(s, rc);
+        return rc;
+    }
+    s->write_error = QC_OK;
+    if (s->damage == QC_OK) s->problem[0] = '\0';
+    QC_WARN("store: %s reopened after the failed write: head %llu (it was %llu), log size %llu; "
+            "writing again", s->dir, (unsigned long long)s->head.height,
+            (unsigned long long)before.height, (unsigned long long)s->head.log_size);
+    return QC_OK;
 }
 
 /* ------------------------------------------------------------------ applying a block */
@@ -453,8 +489,12 @@ static int check_next_validators(const store_t *s, const qc_validator_set_t *nex
 
 static int apply(store_t *s, const qc_block_t *block, const qc_cert_t *cert,
                  const qc_validator_set_t *next_vs, const qc_hash_t *leaves, size_t leaf_count) {
-    QC_ASSERT(s != NULL && s->db != NULL && block != NULL && cert != NULL);
+    QC_ASSERT(s != NULL && block != NULL && cert != NULL);
     QC_ASSERT(block->tx_count == 0 || block->txs != NULL);
+    if (s->write_error != QC_OK || s->db == NULL) {
+        int rc = store_recover(s);
+        if (rc != QC_OK) return rc;
+    }
     qc_hash_t hash;
     qc_header_hash(&block->header, &hash);
     int rc = check_header(s, block, cert, &hash);

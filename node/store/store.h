@@ -30,6 +30,8 @@
 #define STORE_RECORD_LIST_MAX 1024 /* most anchors of one digest that one listing returns */
 #define STORE_EPOCHS_MAX 4096      /* most membership changes one listing returns */
 #define STORE_CHECK_BLOCKS_MAX (UINT64_C(1) << 40) /* store_check refuses longer chains */
+#define STORE_PROBLEM_MAX 256   /* store_problem's sentence, with its NUL */
+#define STORE_DIR_MAX 1024      /* longest database directory path, with its NUL */
 
 struct leveldb_t;
 struct leveldb_options_t;
@@ -91,6 +93,12 @@ typedef struct {
     rlog_t log;                            /* record-log frontier at head.log_size */
     qc_validator_set_t validators;         /* the set of epoch head.epoch */
     qc_hash_t validators_hash;             /* qc_validators_hash(&validators) */
+    char dir[STORE_DIR_MAX];               /* the database directory, for reopening */
+    /* A failed write's error, until a reopen succeeds: LevelDB's log may end in a torn record,
+     * so nothing is written through this handle again (ldb.h). */
+    int write_error;
+    int damage;                            /* QC_ERR_CORRUPT / QC_ERR_IO once a read met damage */
+    char problem[STORE_PROBLEM_MAX];       /* the first damage, else the failing write */
 } store_t;
 
 /* Opens (creating if missing) the store in directory `dir` (created 0700 if needed) and
@@ -131,6 +139,13 @@ int store_apply_block_membership(store_t *s, const qc_block_t *block, const qc_c
 
 /* The head (a copy of the cached, durable head). */
 void store_head(const store_t *s, store_head_t *out);
+
+/* NULL while the store is sound; otherwise a sentence for operators (/healthz), which stays
+ * until a restart: the first damage a read met (a value failing its checks, LevelDB reporting
+ * corruption, a read I/O error: "corrupt block 7: ...", "reading block 7: Corruption: block
+ * checksum mismatch: /data/ledger/000005.ldb"), else, while writes fail, the failed write
+ * ("writing a block: IO error: ...: No space left on device"). Borrowed from s. */
+const char *store_problem(const store_t *s);
 
 /* The raw stored bytes of block `height`: the protobuf Block envelope (qc_block_decode reads
  * it) and the protobuf CommitCert envelope (qc_cert_decode). Both are checked before they are

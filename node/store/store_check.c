@@ -147,7 +147,8 @@ static int check_families(store_t *s, store_check_stats_t *st, uint64_t epochs) 
 }
 
 int store_check(store_t *s, store_check_stats_t *stats) {
-    QC_ASSERT(s != NULL && s->db != NULL);
+    QC_ASSERT(s != NULL);
+    if (s->db == NULL) return QC_ERR_IO;
     store_check_stats_t st;
     memset(&st, 0, sizeof st);
     if (s->head.height > STORE_CHECK_BLOCKS_MAX) return QC_ERR_TOOBIG;
@@ -168,5 +169,5 @@ int store_check(store_t *s, store_check_stats_t *stats) {
     if (rc == QC_OK) rc = check_chain(s, &st);
     if (rc == QC_OK) rc = check_families(s, &st, n_epochs);
     if (stats != NULL) *stats = st;
-    return rc;
+    return store_note(s, rc);
 }

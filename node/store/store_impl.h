@@ -51,8 +51,17 @@ int store_corrupt(const uint8_t *k, size_t klen, const char *why, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* Maps a LevelDB error string (consumed: freed here) to QC_ERR_CORRUPT or QC_ERR_IO, logging
- * it with `what`. */
+ * it with `what` (ldb_error). */
 int store_ldb_error(char *err, const char *what);
+
+/* Forgets the last problem store_corrupt or store_ldb_error recorded (before a public read). */
+void store_problem_clear(void);
+/* The last problem recorded on this thread ("" if none). */
+const char *store_last_problem(void);
+
+/* Returns rc; when rc says the data is damaged (QC_ERR_CORRUPT, or QC_ERR_IO from an open
+ * database) marks s damaged with the last recorded problem, once (store_problem). */
+int store_note(store_t *s, int rc);
 
 /* Destroys iterator it; returns its error if it had one (mapped as store_ldb_error, logged
  * with `what`), else rc. */

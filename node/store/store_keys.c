@@ -6,7 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ldb.h"
 #include "store_impl.h"
+
+/* What the last corrupt value or LevelDB error of this thread was, for store_note: the store
+ * is used by one thread at a time, and a read's problem is noted before it returns. */
+static _Thread_local char t_problem[STORE_PROBLEM_MAX];
 
 size_t sk_single(uint8_t *k, uint8_t family) {
     k[0] = family;
@@ -84,15 +89,38 @@ int store_corrupt(const uint8_t *k, size_t klen, const char *why, ...) {
     vsnprintf(msg, sizeof msg, why, ap);
     va_end(ap);
     QC_ERROR("store: corrupt %s: %s", key, msg);
+    if (snprintf(t_problem, sizeof t_problem, "corrupt %s: %s", key, msg) < 0) /* truncates */
+        t_problem[0] = '\0';
     return QC_ERR_CORRUPT;
 }
 
 int store_ldb_error(char *err, const char *what) {
     QC_ASSERT(err != NULL);
-    int rc = strstr(err, "Corruption") ? QC_ERR_CORRUPT : QC_ERR_IO;
-    QC_ERROR("store: %s: leveldb: %s", what, err);
-    leveldb_free(err);
+    snprintf(t_problem, sizeof t_problem, "%s: %s", what, err);
+    char where[160];
+    snprintf(where, sizeof where, "store: %s", what);
+    return ldb_error(err, where);
+}
+
+void store_problem_clear(void) { t_problem[0] = '\0'; }
+
+const char *store_last_problem(void) { return t_problem; }
+
+int store_note(store_t *s, int rc) {
+    bool damage = rc == QC_ERR_CORRUPT || (rc == QC_ERR_IO && s->db != NULL);
+    if (!damage || s->damage != QC_OK) return rc;
+    s->damage = rc;
+    if (snprintf(s->problem, sizeof s->problem, "%s: %s", s->dir,
+                 t_problem[0] ? t_problem : qc_strerror(rc)) < 0) /* truncates */
+        s->problem[0] = '\0';
+    QC_ERROR("store: the ledger is damaged (%s); /healthz reports it until an operator "
+             "repairs it (docs/OPERATIONS.md)", s->problem);
     return rc;
+}
+
+const char *store_problem(const store_t *s) {
+    if (s->damage != QC_OK || s->write_error != QC_OK) return s->problem;
+    return NULL;
 }
 
 int store_iter_finish(struct leveldb_iterator_t *it, int rc, const char *what) {

@@ -126,9 +126,9 @@ static int block_and_cert(store_t *s, uint64_t height, qc_block_t *b, uint8_t **
     return rc;
 }
 
-int store_block_raw(store_t *s, uint64_t height, uint8_t **block, size_t *block_len,
+static int read_block_raw(store_t *s, uint64_t height, uint8_t **block, size_t *block_len,
                     uint8_t **cert, size_t *cert_len) {
-    QC_ASSERT(s->db != NULL && (block == NULL) == (block_len == NULL));
+    QC_ASSERT((block == NULL) == (block_len == NULL));
     QC_ASSERT((cert == NULL) == (cert_len == NULL));
     qc_block_t b;
     int rc = block_and_cert(s, height, &b, block, block_len, NULL, cert, cert_len);
@@ -136,14 +136,14 @@ int store_block_raw(store_t *s, uint64_t height, uint8_t **block, size_t *block_
     return rc;
 }
 
-int store_block_get(store_t *s, uint64_t height, qc_block_t *block, qc_cert_t *cert) {
-    QC_ASSERT(s->db != NULL && block != NULL);
+static int read_block_get(store_t *s, uint64_t height, qc_block_t *block, qc_cert_t *cert) {
+    QC_ASSERT(block != NULL);
     memset(block, 0, sizeof *block);
     return block_and_cert(s, height, block, NULL, NULL, cert, NULL, NULL);
 }
 
-int store_header_get(store_t *s, uint64_t height, qc_header_t *out) {
-    QC_ASSERT(s->db != NULL && out != NULL);
+static int read_header_get(store_t *s, uint64_t height, qc_header_t *out) {
+    QC_ASSERT(out != NULL);
     if (!height_valid(s, height)) return QC_ERR_NOTFOUND;
     return store_header_read(s, height, out);
 }
@@ -160,8 +160,8 @@ static int indexed_height(store_t *s, const uint8_t *k, size_t klen, uint8_t *v,
     return QC_OK;
 }
 
-int store_height_by_hash(store_t *s, const qc_hash_t *hash, uint64_t *height) {
-    QC_ASSERT(s->db != NULL && hash != NULL && height != NULL);
+static int read_height_by_hash(store_t *s, const qc_hash_t *hash, uint64_t *height) {
+    QC_ASSERT(hash != NULL && height != NULL);
     uint8_t k[SK_MAX_LEN], v[SV_HEIGHT_LEN];
     size_t klen = sk_hash(k, SK_HASH, hash->b);
     int rc = indexed_height(s, k, klen, v, sizeof v, height);
@@ -176,8 +176,8 @@ int store_height_by_hash(store_t *s, const qc_hash_t *hash, uint64_t *height) {
     return rc;
 }
 
-int store_tx_find(store_t *s, const qc_hash_t *tx_id, store_tx_loc_t *out) {
-    QC_ASSERT(s->db != NULL && tx_id != NULL && out != NULL);
+static int read_tx_find(store_t *s, const qc_hash_t *tx_id, store_tx_loc_t *out) {
+    QC_ASSERT(tx_id != NULL && out != NULL);
     uint8_t k[SK_MAX_LEN], v[SV_TX_LEN];
     size_t klen = sk_hash(k, SK_TX, tx_id->b);
     int rc = indexed_height(s, k, klen, v, sizeof v, &out->height);
@@ -192,7 +192,7 @@ int store_tx_find(store_t *s, const qc_hash_t *tx_id, store_tx_loc_t *out) {
     return rc;
 }
 
-int store_tx_get(store_t *s, const qc_hash_t *tx_id, store_tx_loc_t *loc, qc_tx_t *tx) {
+static int read_tx_get(store_t *s, const qc_hash_t *tx_id, store_tx_loc_t *loc, qc_tx_t *tx) {
     QC_ASSERT(tx != NULL);
     memset(tx, 0, sizeof *tx);
     int rc = store_tx_find(s, tx_id, loc);
@@ -208,9 +208,9 @@ int store_tx_get(store_t *s, const qc_hash_t *tx_id, store_tx_loc_t *loc, qc_tx_
     return rc;
 }
 
-int store_block_tx(store_t *s, uint64_t height, uint32_t tx_index, qc_header_t *hdr,
+static int read_block_tx(store_t *s, uint64_t height, uint32_t tx_index, qc_header_t *hdr,
                    qc_tx_t *tx, qc_cert_t *cert) {
-    QC_ASSERT(s->db != NULL && hdr != NULL && tx != NULL && cert != NULL);
+    QC_ASSERT(hdr != NULL && tx != NULL && cert != NULL);
     memset(tx, 0, sizeof *tx);
     if (!height_valid(s, height)) return QC_ERR_NOTFOUND;
     int rc = block_tx_load(s, height, tx_index, hdr, tx);
@@ -242,9 +242,9 @@ static int record_entry(store_t *s, const uint8_t *k, size_t klen, const char *v
     return rc;
 }
 
-int store_record_list(store_t *s, const uint8_t digest[32], uint64_t from_log_index,
+static int read_record_list(store_t *s, const uint8_t digest[32], uint64_t from_log_index,
                       store_record_loc_t *out, size_t cap, size_t *n, bool *more) {
-    QC_ASSERT(s->db != NULL && digest != NULL && out != NULL && n != NULL && more != NULL);
+    QC_ASSERT(digest != NULL && out != NULL && n != NULL && more != NULL);
     QC_ASSERT(cap >= 1 && cap <= STORE_RECORD_LIST_MAX);
     *n = 0;
     *more = false;
@@ -269,7 +269,7 @@ int store_record_list(store_t *s, const uint8_t digest[32], uint64_t from_log_in
     return store_iter_finish(it, rc, "listing a record's anchorings");
 }
 
-int store_record_find(store_t *s, const uint8_t digest[32], store_record_loc_t *out) {
+static int read_record_find(store_t *s, const uint8_t digest[32], store_record_loc_t *out) {
     size_t n;
     bool more;
     int rc = store_record_list(s, digest, 0, out, 1, &n, &more);
@@ -278,7 +278,7 @@ int store_record_find(store_t *s, const uint8_t digest[32], store_record_loc_t *
 }
 
 void store_log_copy(const store_t *s, rlog_t *out) {
-    QC_ASSERT(s->db != NULL && out != NULL);
+    QC_ASSERT(out != NULL);
     *out = s->log;
 }
 
@@ -286,33 +286,33 @@ rlog_reader_t store_log_reader(store_t *s) {
     return (rlog_reader_t){.get = store_log_get, .ctx = s};
 }
 
-int store_log_root_at(store_t *s, uint64_t size, qc_hash_t *out) {
-    QC_ASSERT(s->db != NULL && out != NULL);
+static int read_log_root_at(store_t *s, uint64_t size, qc_hash_t *out) {
+    QC_ASSERT(out != NULL);
     if (size > s->head.log_size) return QC_ERR_RANGE;
     rlog_reader_t r = store_log_reader(s);
     return rlog_root_at(&r, size, out);
 }
 
-int store_log_inclusion_proof(store_t *s, uint64_t index, uint64_t size, qc_hash_t *path,
+static int read_log_inclusion_proof(store_t *s, uint64_t index, uint64_t size, qc_hash_t *path,
                               size_t *len) {
-    QC_ASSERT(s->db != NULL && path != NULL && len != NULL);
+    QC_ASSERT(path != NULL && len != NULL);
     *len = 0;
     if (size > s->head.log_size || index >= size) return QC_ERR_RANGE;
     rlog_reader_t r = store_log_reader(s);
     return rlog_inclusion_proof(&r, index, size, path, len);
 }
 
-int store_log_consistency_proof(store_t *s, uint64_t size1, uint64_t size2, qc_hash_t *proof,
+static int read_log_consistency_proof(store_t *s, uint64_t size1, uint64_t size2, qc_hash_t *proof,
                                 size_t *len) {
-    QC_ASSERT(s->db != NULL && proof != NULL && len != NULL);
+    QC_ASSERT(proof != NULL && len != NULL);
     *len = 0;
     if (size2 > s->head.log_size || size1 > size2) return QC_ERR_RANGE;
     rlog_reader_t r = store_log_reader(s);
     return rlog_consistency_proof(&r, size1, size2, proof, len);
 }
 
-int store_validators(store_t *s, uint64_t epoch, qc_validator_set_t *out) {
-    QC_ASSERT(s->db != NULL && out != NULL);
+static int read_validators(store_t *s, uint64_t epoch, qc_validator_set_t *out) {
+    QC_ASSERT(out != NULL);
     uint8_t k[SK_MAX_LEN];
     size_t klen = sk_u64(k, SK_VALIDATORS, epoch);
     char *val;
@@ -351,8 +351,8 @@ static bool iter_in_family(leveldb_iterator_t *it, uint8_t family) {
     return klen >= 1 && (uint8_t)k[0] == family;
 }
 
-int store_epoch_at(store_t *s, uint64_t height, uint64_t *epoch) {
-    QC_ASSERT(s->db != NULL && epoch != NULL);
+static int read_epoch_at(store_t *s, uint64_t height, uint64_t *epoch) {
+    QC_ASSERT(epoch != NULL);
     if (height == 0 || height > s->head.height + 1) return QC_ERR_RANGE;
     uint8_t k[SK_MAX_LEN];
     leveldb_iterator_t *it = leveldb_create_iterator(s->db, s->ropts);
@@ -366,8 +366,8 @@ int store_epoch_at(store_t *s, uint64_t height, uint64_t *epoch) {
     return store_iter_finish(it, rc, "looking up the epoch at a height");
 }
 
-int store_epochs(store_t *s, store_epoch_span_t *out, size_t cap, size_t *n) {
-    QC_ASSERT(s->db != NULL && out != NULL && n != NULL && cap <= STORE_EPOCHS_MAX);
+static int read_epochs(store_t *s, store_epoch_span_t *out, size_t cap, size_t *n) {
+    QC_ASSERT(out != NULL && n != NULL && cap <= STORE_EPOCHS_MAX);
     *n = 0;
     uint8_t k[SK_MAX_LEN];
     leveldb_iterator_t *it = leveldb_create_iterator(s->db, s->ropts);
@@ -382,4 +382,87 @@ int store_epochs(store_t *s, store_epoch_span_t *out, size_t cap, size_t *n) {
         leveldb_iter_next(it);
     }
     return store_iter_finish(it, rc, "listing the membership history");
+}
+
+/* ------------------------------------------------------------------ the public reads */
+/* Each public read: QC_ERR_IO while the database is closed (a reopen after a failed write
+ * failed: ldb_reopen), and a damaged result (corrupt data, a read I/O error) marks the store
+ * damaged (store_note). */
+#define STORE_READ(s, call)                                                                    \
+    do {                                                                                       \
+        if ((s)->db == NULL) return QC_ERR_IO;                                                 \
+        store_problem_clear();                                                                 \
+        return store_note((s), (call));                                                        \
+    } while (0)
+
+int store_block_raw(store_t *s, uint64_t height, uint8_t **block, size_t *block_len,
+                    uint8_t **cert, size_t *cert_len) {
+    STORE_READ(s, read_block_raw(s, height, block, block_len, cert, cert_len));
+}
+
+int store_block_get(store_t *s, uint64_t height, qc_block_t *block, qc_cert_t *cert) {
+    memset(block, 0, sizeof *block);
+    STORE_READ(s, read_block_get(s, height, block, cert));
+}
+
+int store_header_get(store_t *s, uint64_t height, qc_header_t *out) {
+    STORE_READ(s, read_header_get(s, height, out));
+}
+
+int store_height_by_hash(store_t *s, const qc_hash_t *hash, uint64_t *height) {
+    STORE_READ(s, read_height_by_hash(s, hash, height));
+}
+
+int store_tx_find(store_t *s, const qc_hash_t *tx_id, store_tx_loc_t *out) {
+    STORE_READ(s, read_tx_find(s, tx_id, out));
+}
+
+int store_tx_get(store_t *s, const qc_hash_t *tx_id, store_tx_loc_t *loc, qc_tx_t *tx) {
+    memset(tx, 0, sizeof *tx);
+    STORE_READ(s, read_tx_get(s, tx_id, loc, tx));
+}
+
+int store_block_tx(store_t *s, uint64_t height, uint32_t tx_index, qc_header_t *hdr,
+                   qc_tx_t *tx, qc_cert_t *cert) {
+    memset(tx, 0, sizeof *tx);
+    STORE_READ(s, read_block_tx(s, height, tx_index, hdr, tx, cert));
+}
+
+int store_record_list(store_t *s, const uint8_t digest[32], uint64_t from_log_index,
+                      store_record_loc_t *out, size_t cap, size_t *n, bool *more) {
+    *n = 0;
+    *more = false;
+    STORE_READ(s, read_record_list(s, digest, from_log_index, out, cap, n, more));
+}
+
+int store_record_find(store_t *s, const uint8_t digest[32], store_record_loc_t *out) {
+    STORE_READ(s, read_record_find(s, digest, out));
+}
+
+int store_log_root_at(store_t *s, uint64_t size, qc_hash_t *out) {
+    STORE_READ(s, read_log_root_at(s, size, out));
+}
+
+int store_log_inclusion_proof(store_t *s, uint64_t index, uint64_t size, qc_hash_t *path,
+                              size_t *len) {
+    *len = 0;
+    STORE_READ(s, read_log_inclusion_proof(s, index, size, path, len));
+}
+
+int store_log_consistency_proof(store_t *s, uint64_t size1, uint64_t size2, qc_hash_t *proof,
+                                size_t *len) {
+    *len = 0;
+    STORE_READ(s, read_log_consistency_proof(s, size1, size2, proof, len));
+}
+
+int store_validators(store_t *s, uint64_t epoch, qc_validator_set_t *out) {
+    STORE_READ(s, read_validators(s, epoch, out));
+}
+
+int store_epoch_at(store_t *s, uint64_t height, uint64_t *epoch) {
+    STORE_READ(s, read_epoch_at(s, height, epoch));
+}
+
+int store_epochs(store_t *s, store_epoch_span_t *out, size_t cap, size_t *n) {
+    STORE_READ(s, read_epochs(s, out, cap, n));
 }
