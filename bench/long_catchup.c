@@ -236,26 +236,20 @@ static int disk(const localnet_t *ln, const plan_t *p) {
     snprintf(ledger, sizeof ledger, "%s/ledger", dir);
     snprintf(cons, sizeof cons, "%s/consensus", dir);
     double records = (double)p->blocks * p->recs;
-    uint64_t l0 = chainfill_dir_bytes(ledger), c0 = chainfill_dir_bytes(cons);
+    uint64_t c0 = chainfill_dir_bytes(cons);
     store_config_t sc = {ln->genesis->chain_id, ln->genesis->hash, &ln->genesis->validators};
-    store_t s;
-    int rc = store_open(&s, ledger, &sc);
+    chainfill_disk_t d;
+    int rc = chainfill_disk(ledger, &sc, &d);
     if (rc != QC_OK) return rc;
-    chainfill_compact(&s);
-    uint64_t fam[sizeof CHAINFILL_FAMILIES - 1];
-    chainfill_family_bytes(&s, fam);
-    store_close(&s);
-    uint64_t l1 = chainfill_dir_bytes(ledger);
+    double per = (d.written_bytes + c0) / records;
     printf("  disk of %s (%u records a transaction, one transaction a block): ledger %.1f MiB +"
            " consensus %.1f MiB as written = %.1f bytes/record; ledger after a full compaction"
            " %.1f MiB = %.1f bytes/record\n", ln->genesis->validators.members[last].name,
-           p->recs, l0 / 1048576.0, c0 / 1048576.0, (l0 + c0) / records, l1 / 1048576.0,
-           (l1 + c0) / records);
-    printf("    by key family after compaction (bytes/record):");
-    for (size_t k = 0; k < sizeof fam / sizeof fam[0]; k++)
-        if (fam[k] > 0) printf(" %c %.1f", CHAINFILL_FAMILIES[k], fam[k] / records);
-    printf("\n    target <= %.0f bytes/record: %.1f as written  %s\n", TARGET_DISK_BYTES,
-           (l0 + c0) / records, (l0 + c0) / records <= TARGET_DISK_BYTES ? "MET" : "MISSED");
+           p->recs, d.written_bytes / 1048576.0, c0 / 1048576.0, per,
+           d.compacted_bytes / 1048576.0, (d.compacted_bytes + c0) / records);
+    chainfill_disk_print_families(&d, records);
+    printf("    target <= %.0f bytes/record: %.1f as written  %s\n", TARGET_DISK_BYTES, per,
+           per <= TARGET_DISK_BYTES ? "MET" : "MISSED");
     return QC_OK;
 }
 

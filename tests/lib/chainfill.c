@@ -65,3 +65,23 @@ static uint64_t dir_bytes(const char *dir, int depth) {
 }
 
 uint64_t chainfill_dir_bytes(const char *dir) { return dir_bytes(dir, 4); }
+
+int chainfill_disk(const char *ledger_dir, const store_config_t *cfg, chainfill_disk_t *out) {
+    memset(out, 0, sizeof *out);
+    out->written_bytes = chainfill_dir_bytes(ledger_dir);
+    store_t s;
+    int rc = store_open(&s, ledger_dir, cfg);
+    if (rc != QC_OK) return rc;
+    chainfill_compact(&s);
+    chainfill_family_bytes(&s, out->family_bytes);
+    store_close(&s);
+    out->compacted_bytes = chainfill_dir_bytes(ledger_dir);
+    return QC_OK;
+}
+
+void chainfill_disk_print_families(const chainfill_disk_t *d, double records) {
+    printf("    by key family after compaction (bytes/record):");
+    for (size_t k = 0; k < sizeof d->family_bytes / sizeof d->family_bytes[0]; k++)
+        if (d->family_bytes[k] > 0) printf(" %c %.1f", CHAINFILL_FAMILIES[k], d->family_bytes[k] / records);
+    printf("\n");
+}

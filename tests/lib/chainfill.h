@@ -28,6 +28,20 @@ void chainfill_compact(store_t *s);
 #define CHAINFILL_FAMILIES "MHBCKTRLVE"
 void chainfill_family_bytes(store_t *s, uint64_t *out);
 
+/* What a ledger directory takes on disk: as it is now, and after a full compaction. */
+typedef struct {
+    uint64_t written_bytes;                           /* files under the directory, now */
+    uint64_t compacted_bytes;                         /* the same after chainfill_compact */
+    uint64_t family_bytes[sizeof CHAINFILL_FAMILIES - 1]; /* after it, by key family */
+} chainfill_disk_t;
+
+/* Measures the (closed) ledger store in ledger_dir, opening it with cfg (borrowed) to compact
+ * it. QC_OK or store_open's error. */
+int chainfill_disk(const char *ledger_dir, const store_config_t *cfg, chainfill_disk_t *out);
+
+/* Prints "    by key family after compaction (bytes/record): B 55.0 R 99.2 ..." for `records`. */
+void chainfill_disk_print_families(const chainfill_disk_t *d, double records);
+
 /* Bytes of the regular files under dir (recursively, at most 4 levels deep); 0 if unreadable. */
 uint64_t chainfill_dir_bytes(const char *dir);
 
