@@ -13,7 +13,8 @@
  * every certificate. Its /v1/status height is polled every 100 ms. Then receipts for random
  * records are served by a full node and the caught-up node, and VmRSS/VmHWM are read from
  * /proc. Last, every node stops and the caught-up node's data directory is measured as written
- * and after a full compaction, per key family.
+ * and after a full compaction, per key family. QC_BENCH_NO_CATCHUP=1 skips the catch-up (and
+ * the disk figure) and measures the memory of the first city alone.
  *
  * Bounded: every wait has a deadline, a watchdog alarm ends the run (QC_BENCH_WATCHDOG_S,
  * default 3600 s), and the nodes are killed on every path. Ports: QC_LOCALNET_PORTS. */
@@ -53,17 +54,23 @@ static void on_signal(int sig) {
 
 static void sleep_ms(long ms) { usleep((useconds_t)ms * 1000); }
 
-/* kB values of VmRSS and VmHWM of pid (0 when unreadable). */
-static void proc_rss(pid_t pid, uint64_t *rss_kb, uint64_t *hwm_kb) {
+/* kB values from /proc/PID/status (0 when unreadable). */
+typedef struct {
+    uint64_t rss_kb, hwm_kb, anon_kb, file_kb;   /* VmRSS, VmHWM, RssAnon, RssFile */
+} mem_t;
+
+static void proc_mem(pid_t pid, mem_t *m) {
     char path[64], line[256];
-    *rss_kb = *hwm_kb = 0;
+    memset(m, 0, sizeof *m);
     snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
     FILE *f = fopen(path, "r");
     if (f == NULL) return;
     while (fgets(line, sizeof line, f)) {
         unsigned long long v;
-        if (sscanf(line, "VmRSS: %llu kB", &v) == 1) *rss_kb = v;
-        if (sscanf(line, "VmHWM: %llu kB", &v) == 1) *hwm_kb = v;
+        if (sscanf(line, "VmRSS: %llu kB", &v) == 1) m->rss_kb = v;
+        if (sscanf(line, "VmHWM: %llu kB", &v) == 1) m->hwm_kb = v;
+        if (sscanf(line, "RssAnon: %llu kB", &v) == 1) m->anon_kb = v;
+        if (sscanf(line, "RssFile: %llu kB", &v) == 1) m->file_kb = v;
     }
     fclose(f);
 }
@@ -150,20 +157,27 @@ static int start_full_nodes(localnet_t *ln, const plan_t *p) {
 /* Starts the last node and polls its height until it holds the whole chain. */
 static int catch_up(localnet_t *ln, const plan_t *p) {
     uint32_t last = p->n - 1;
+    const char *peers = getenv("QC_BENCH_CATCHUP_PEERS"); /* profiling: its catchup.peers */
+    if (peers && atoi(peers) >= 1 && atoi(peers) <= 9) {
+        char cmd[2 * LOCALNET_PATH_MAX];
+        snprintf(cmd, sizeof cmd, "sed -i 's/\"peers\": [0-9]*/\"peers\": %d/' '%s/%s/node.json'",
+                 atoi(peers), ln->dir, ln->genesis->validators.members[last].name);
+        if (system(cmd) != 0) return QC_ERR_IO;
+    }
     double t_start = now_s(), t_first = 0, t_end = 0;
     if (localnet_start_node(ln, last) != QC_OK) return QC_ERR_IO;
     double deadline = t_start + 120 + (double)p->blocks / 100.0; /* fails below 100 blocks/s */
     long long h = 0, printed = 0;
-    uint64_t rss = 0, hwm = 0;
+    mem_t m;
     while (now_s() < deadline) {
         h = status_int(ln, last, "height");
         if (h > 0 && t_first == 0) t_first = now_s();
         if (h >= (long long)p->blocks) { t_end = now_s(); break; }
         if (h - printed >= (long long)p->blocks / 10 && h > 0) {
             printed = h;
-            proc_rss(ln->pids[last], &rss, &hwm);
-            fprintf(stderr, "  catch-up: height %lld after %.1f s, RSS %.0f MiB\n", h,
-                    now_s() - t_start, rss / 1024.0);
+            proc_mem(ln->pids[last], &m);
+            fprintf(stderr, "  catch-up: height %lld after %.1f s, RSS %.0f MiB (anonymous %.0f)\n",
+                    h, now_s() - t_start, m.rss_kb / 1024.0, m.anon_kb / 1024.0);
         }
         sleep_ms(POLL_MS);
     }
@@ -172,15 +186,16 @@ static int catch_up(localnet_t *ln, const plan_t *p) {
                 h, (unsigned long long)p->blocks);
         return QC_ERR_TIMEOUT;
     }
-    proc_rss(ln->pids[last], &rss, &hwm);
+    proc_mem(ln->pids[last], &m);
     double all_s = t_end - t_start, fetch_s = t_end - t_first;
     double rate = p->blocks / all_s;
     printf("  catch-up of %s, %llu blocks behind (%llu records), from %u full peers:\n"
            "    %.1f s from its start (%.1f s from its first block): %.0f blocks/s, %.0f records/s"
-           " (%.0f blocks/s from the first block); RSS %.0f MiB, peak %.0f MiB\n",
+           " (%.0f blocks/s from the first block); RSS %.0f MiB (anonymous %.0f), peak %.0f MiB\n",
            ln->genesis->validators.members[last].name, (unsigned long long)p->blocks,
            (unsigned long long)(p->blocks * p->recs), p->n - 1, all_s, fetch_s, rate,
-           rate * p->recs, p->blocks / fetch_s, rss / 1024.0, hwm / 1024.0);
+           rate * p->recs, p->blocks / fetch_s, m.rss_kb / 1024.0, m.anon_kb / 1024.0,
+           m.hwm_kb / 1024.0);
     printf("    target >= %.0f blocks/s: %.0f  %s\n", TARGET_BLOCKS_S, rate,
            rate >= TARGET_BLOCKS_S ? "MET" : "MISSED");
     fflush(stdout);
@@ -209,21 +224,23 @@ static uint32_t serve_receipts(const localnet_t *ln, uint32_t i, const plan_t *p
     return ok;
 }
 
-static void memory(const localnet_t *ln, const plan_t *p) {
+/* Memory of node 0 and, when it caught up, of the last node. */
+static void memory(const localnet_t *ln, const plan_t *p, bool caught_up) {
     uint32_t nodes[2] = {0, p->n - 1};
     const char *what[2] = {"started on the generated ledger", "filled by catch-up"};
     printf("  memory of a node holding %llu records, after %u receipts for random records:\n",
            (unsigned long long)(p->blocks * p->recs), RECEIPTS);
-    for (int k = 0; k < 2; k++) {
+    for (int k = 0; k < (caught_up ? 2 : 1); k++) {
         double secs = 0;
         uint32_t ok = serve_receipts(ln, nodes[k], p, RECEIPTS, &secs);
-        uint64_t rss, hwm;
-        proc_rss(ln->pids[nodes[k]], &rss, &hwm);
-        printf("    %-10s (%s): %u of %u receipts OK (%.0f /s); VmRSS %.1f MiB, VmHWM %.1f MiB;"
-               " target VmRSS <= %.0f MiB: %s\n",
-               ln->genesis->validators.members[nodes[k]].name, what[k], ok, RECEIPTS,
-               RECEIPTS / secs, rss / 1024.0, hwm / 1024.0, TARGET_RSS_MIB,
-               ok == RECEIPTS && rss / 1024.0 <= TARGET_RSS_MIB ? "MET" : "MISSED");
+        mem_t m;
+        proc_mem(ln->pids[nodes[k]], &m);
+        printf("    %-10s (%s): %u of %u receipts OK (%.0f /s); VmRSS %.1f MiB = RssAnon %.1f +"
+               " RssFile %.1f (mapped ledger files); VmHWM %.1f MiB; target VmRSS <= %.0f MiB:"
+               " %s\n", ln->genesis->validators.members[nodes[k]].name, what[k], ok, RECEIPTS,
+               RECEIPTS / secs, m.rss_kb / 1024.0, m.anon_kb / 1024.0, m.file_kb / 1024.0,
+               m.hwm_kb / 1024.0, TARGET_RSS_MIB,
+               ok == RECEIPTS && m.rss_kb / 1024.0 <= TARGET_RSS_MIB ? "MET" : "MISSED");
     }
     fflush(stdout);
 }
@@ -278,11 +295,12 @@ int main(void) {
     fflush(stdout);
     int rc = make_chain(&ln, &p);
     if (rc == QC_OK) rc = start_full_nodes(&ln, &p);
-    if (rc == QC_OK) rc = catch_up(&ln, &p);
-    if (rc == QC_OK) memory(&ln, &p);
+    bool catchup = getenv("QC_BENCH_NO_CATCHUP") == NULL; /* memory of node 0 only */
+    if (rc == QC_OK && catchup) rc = catch_up(&ln, &p);
+    if (rc == QC_OK) memory(&ln, &p, catchup);
     if (rc != QC_OK) localnet_print_logs(&ln, 15);
     localnet_stop(&ln);
-    if (rc == QC_OK) rc = disk(&ln, &p);
+    if (rc == QC_OK && catchup) rc = disk(&ln, &p);
     if (getenv("QC_BENCH_KEEP")) fprintf(stderr, "long_catchup: kept %s\n", ln.dir);
     else localnet_destroy(&ln);
     curl_global_cleanup();
