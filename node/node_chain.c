@@ -563,15 +563,15 @@ void node_on_fetch(node_t *n, uint32_t peer, uint64_t from_height, uint32_t max)
 
 /* Decodes fetched block i of m and its certificate into *b / *cert. Returns 1 when it is the
  * next block (height head+1+k, certificate verified against the validators in force: the
- * caller owns *b), 0 when we already hold it (nothing kept), -1 when the reply stops here. */
+ * caller owns *b), 0 when its certificate names a height we already hold (nothing kept), -1
+ * when the reply stops here. */
 static int take_fetched(node_t *n, const wire_msg_t *m, uint32_t i, uint64_t next, qc_block_t *b,
                         qc_cert_t *cert) {
     if (qc_cert_decode(m->certs[i], m->cert_lens[i], cert) != QC_OK) return -1;
+    /* A block below the head (the same range asked of several peers) is skipped by its
+     * certificate's height, without decoding its transactions. */
+    if (cert->height < next) return 0;
     if (qc_block_decode(m->blocks[i], m->block_lens[i], b) != QC_OK) return -1;
-    if (b->header.height < next) {
-        qc_block_free(b);
-        return 0; /* already have it */
-    }
     qc_hash_t hash;
     qc_header_hash(&b->header, &hash);
     char why[160] = "";
