@@ -14,7 +14,8 @@
 #   bench/bench_*.c      -> $(BUILD)/bench/bench_* (run by `make bench`)
 #   bench/long_*.c       -> $(BUILD)/bench/long_*  (run by `make bench-long`: minutes each)
 #
-# Targets: all, test (unit + sanitizer pass), check (unit only), asan, bench, sim, clean, deps.
+# Targets: all, test (unit + sanitizer pass), check (unit only), asan, bench, bench-long, sim, clean,
+# deps.
 
 CC      ?= gcc
 BUILD   ?= build
