@@ -12,8 +12,10 @@
 #   any */*_main.c       -> $(BUILD)/bin/<name>   (tools/qchain_main.c -> bin/qchain)
 #   tests/test_*.c       -> $(BUILD)/tests/test_* (cmocka unit tests, run by `make test`)
 #   bench/bench_*.c      -> $(BUILD)/bench/bench_* (run by `make bench`)
+#   bench/long_*.c       -> $(BUILD)/bench/long_*  (run by `make bench-long`: minutes each)
 #
-# Targets: all, test (unit + sanitizer pass), check (unit only), asan, bench, sim, clean, deps.
+# Targets: all, test (unit + sanitizer pass), check (unit only), asan, bench, bench-long, sim, clean,
+# deps.
 
 CC      ?= gcc
 BUILD   ?= build
@@ -56,6 +58,7 @@ TOOLS_SRC   := $(filter-out $(MAIN_SRC),$(wildcard tools/*.c))
 TESTLIB_SRC := $(filter-out $(MAIN_SRC),$(wildcard tests/lib/*.c))
 TEST_SRC    := $(wildcard tests/test_*.c)
 BENCH_SRC   := $(filter-out $(MAIN_SRC),$(wildcard bench/bench_*.c))
+LONG_SRC    := $(filter-out $(MAIN_SRC),$(wildcard bench/long_*.c))
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
@@ -72,13 +75,14 @@ LINK_LIBS    = -Wl,--start-group $(LIBS) -Wl,--end-group
 BINS        := $(patsubst %_main.c,$(BUILD)/bin/%,$(notdir $(MAIN_SRC)))
 TESTS       := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 BENCHES     := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
+LONG_BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(LONG_SRC))
 
-.PHONY: all test check asan bench sim clean deps deps-ensure fuzz fuzz-short run test-long run-netns \
-        chaos chaos-build
+.PHONY: all test check asan bench bench-long sim clean deps deps-ensure fuzz fuzz-short run test-long \
+        run-netns chaos chaos-build
 .DEFAULT_GOAL := all
 .SECONDARY:
 
-all: deps-ensure $(BINS) $(TESTS) $(BENCHES)
+all: deps-ensure $(BINS) $(TESTS) $(BENCHES) $(LONG_BENCHES)
 
 # ---------------------------------------------------------------- deps
 deps:
@@ -156,6 +160,10 @@ asan: deps-ensure
 
 bench: deps-ensure $(BENCHES) $(BINS)
 	@sh bench/run.sh $(BENCHES)
+
+# The long runs of docs/BENCHMARKS.md "Long runs" (about 15 minutes on 2 cores).
+bench-long: deps-ensure $(LONG_BENCHES) $(BINS)
+	@sh bench/run.sh $(LONG_BENCHES)
 
 SEED  ?=
 SEEDS ?= 2000

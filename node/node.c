@@ -48,15 +48,25 @@ static bool persist(node_t *n, const pbft_outbox_t *ob) {
     size_t nb = 0;
     node_persist_bodies(n, bodies, NODE_PENDING_MAX, &nb);
     if (cstate_write(&n->cstate, ob->persist, ob->persist_count, bodies, nb) != QC_OK) {
-        QC_ERROR("consensus state not durable; withholding votes until a write succeeds");
+        if (!n->persist_failing)
+            QC_ERROR("consensus state not durable; withholding votes, messages and ticks until "
+                     "a write succeeds");
+        n->persist_failing = true;
         return false;
     }
+    if (n->persist_failing) QC_WARN("consensus state durable again");
+    n->persist_failing = false;
     for (size_t i = 0; i < nb; i++) {
         node_pending_t *e = node_pending_find(n, &bodies[i].digest);
         if (e) e->persisted = true;
     }
     n->stats.persist_writes++;
     return true;
+}
+
+bool node_core_blocked(node_t *n) {
+    if (n->persist_failing) node_drive(n); /* retries the write */
+    return n->persist_failing;
 }
 
 void node_drive(node_t *n) {
@@ -104,6 +114,7 @@ static void on_consensus(node_t *n, uint32_t peer, wire_msg_t *m) {
             return;
         }
     }
+    if (node_core_blocked(n)) { n->stats.msgs_dropped_not_durable++; return; }
     /* Drops are counted by the core. QC_ERR_FULL only means the outbox must be drained first. */
     if (pbft_step(n->pbft, c) == QC_ERR_FULL) {
         node_drive(n);
@@ -219,9 +230,11 @@ static void tell_links(node_t *n) {
 
 static void on_tick(uv_timer_t *t) {
     node_t *n = t->data;
-    pbft_set_backlog(n->pbft, n->mempool.count > 0);
-    tell_links(n);
-    pbft_tick(n->pbft);
+    if (!node_core_blocked(n)) {
+        pbft_set_backlog(n->pbft, n->mempool.count > 0);
+        tell_links(n);
+        pbft_tick(n->pbft);
+    }
     if (pbft_view(n->pbft) != n->last_view) {
         n->last_view = pbft_view(n->pbft);
         mempool_release_above(&n->mempool, n->store.head.height);

@@ -61,6 +61,8 @@ typedef struct {
     uint64_t proposals_built;
     uint64_t proposals_invalid;      /* blocks this node refused to prepare */
     uint64_t wire_malformed;         /* peer frames that failed to decode */
+    uint64_t msgs_dropped_not_durable; /* consensus messages dropped while the consensus state
+                                          could not be written (node_core_blocked) */
     uint64_t peer_bad_blocks;        /* catch-up blocks or certificates that failed checks */
     uint64_t sig_checks;             /* transaction signatures verified in proposals */
     uint64_t persist_writes;
@@ -109,6 +111,10 @@ typedef struct node {
      * (a rolled-back ledger: node_health reports it until catch-up reaches it); else 0. */
     uint64_t rollback_height;
     bool ledger_write_failing;       /* a block waits for the disk (logged once per episode) */
+    /* The outbox's records could not be made durable. The outbox is kept for the retry, and its
+     * bodies are borrowed from the core until the next input (pbft.h), so the core gets no
+     * message or tick until the write succeeds (node_core_blocked). */
+    bool persist_failing;
     bool stopping;
     int closing_handles;
     void (*stopped_cb)(struct node *);

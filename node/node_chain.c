@@ -316,6 +316,14 @@ static void ledger_write_failed(node_t *n, uint64_t height, int rc) {
              (unsigned long long)height, qc_strerror(rc));
 }
 
+/* Signs the checkpoint note of block `height`, whose record log has log_size leaves and root
+ * `root`: the head, or one of the blocks a catch-up reply applied together. */
+static void note_block(node_t *n, uint64_t height, uint64_t log_size, const qc_hash_t *root) {
+    if (height == 0 || height <= n->noted_height) return;
+    notes_on_applied(&n->notes, height, log_size, root);
+    n->noted_height = height;
+}
+
 static void after_apply(node_t *n, const qc_block_t *b, const qc_cert_t *cert, bool caught_up) {
     if (n->ledger_write_failing) {
         n->ledger_write_failing = false;
@@ -336,7 +344,8 @@ static void after_apply(node_t *n, const qc_block_t *b, const qc_cert_t *cert, b
     /* Checkpoint notes are signed at every checkpoint height, and for the head once the chain
      * has been idle (node_note_tick), rather than for every block: one Ed25519 signature and
      * n-1 verifications per note are a visible share of a node's work under load. */
-    if (b->header.height % n->pcfg.checkpoint_interval == 0) node_note_head(n);
+    if (b->header.height % n->pcfg.checkpoint_interval == 0)
+        note_block(n, b->header.height, b->header.log_size, &b->header.log_root);
     if (n->on_commit) n->on_commit(n->on_commit_user, b, cert);
     pending_gc(n);
 }
@@ -397,9 +406,7 @@ void node_process_commits(node_t *n) {
 
 void node_note_head(node_t *n) {
     const store_head_t *h = &n->store.head;
-    if (h->height == 0 || h->height <= n->noted_height) return;
-    notes_on_applied(&n->notes, h->height, h->log_size, &h->log_root);
-    n->noted_height = h->height;
+    note_block(n, h->height, h->log_size, &h->log_root);
 }
 
 void node_note_tick(node_t *n) {
@@ -410,7 +417,7 @@ void node_note_tick(node_t *n) {
 
 void node_maybe_propose(node_t *n) {
     if (n->stopping || n->mempool.count == 0 || pbft_mode(n->pbft) != PBFT_MODE_NORMAL ||
-        pbft_primary(n->pbft) != n->self)
+        pbft_primary(n->pbft) != n->self || n->persist_failing)
         return;
     uint32_t max_txs = n->genesis.consensus.block_max_txs;
     if (n->cfg.block.max_txs && n->cfg.block.max_txs < max_txs) max_txs = n->cfg.block.max_txs;
@@ -579,44 +586,66 @@ void node_on_fetch(node_t *n, uint32_t peer, uint64_t from_height, uint32_t max)
     for (uint32_t i = 0; i < k; i++) { free(blocks[i]); free(certs[i]); }
 }
 
-/* Verifies and applies one fetched block. false stops this reply's processing. */
-static bool apply_fetched(node_t *n, const uint8_t *raw, size_t raw_len, const uint8_t *craw,
-                          size_t craw_len) {
-    qc_block_t b;
-    qc_cert_t cert;
-    if (qc_cert_decode(craw, craw_len, &cert) != QC_OK) return false;
-    if (qc_block_decode(raw, raw_len, &b) != QC_OK) return false;
-    bool ok = false;
-    if (b.header.height <= n->store.head.height) {
-        ok = true; /* already have it */
-    } else if (b.header.height == n->store.head.height + 1) {
-        qc_hash_t hash;
-        qc_header_hash(&b.header, &hash);
-        char why[160];
-        int rc = qc_cert_verify(&cert, n->genesis.chain_id, &n->store.validators, &hash, why, sizeof why);
-        if (rc == QC_OK && cert.height == b.header.height) rc = store_apply_block(&n->store, &b, &cert);
-        else if (rc == QC_OK) rc = QC_ERR_INVALID;
-        if (rc == QC_OK) {
-            after_apply(n, &b, &cert, true);
-            ok = true;
-        } else if (rc == QC_ERR_IO) {
-            ledger_write_failed(n, b.header.height, rc);
-        } else {
-            n->stats.peer_bad_blocks++;
-            QC_LOG_RATED(&n->log_peer_blocks, uv_now(n->loop), QC_LOG_WARN,
-                         "fetched block %llu refused: %s", (unsigned long long)b.header.height,
-                         rc == QC_ERR_SIGNATURE || rc == QC_ERR_QUORUM ? why : qc_strerror(rc));
-        }
+/* Decodes fetched block i of m and its certificate into *b / *cert. Returns 1 when it is the
+ * next block (height head+1+k, certificate verified against the validators in force: the
+ * caller owns *b), 0 when its certificate names a height we already hold (nothing kept), -1
+ * when the reply stops here. */
+static int take_fetched(node_t *n, const wire_msg_t *m, uint32_t i, uint64_t next, qc_block_t *b,
+                        qc_cert_t *cert) {
+    if (qc_cert_decode(m->certs[i], m->cert_lens[i], cert) != QC_OK) return -1;
+    /* A block below the head (the same range asked of several peers) is skipped by its
+     * certificate's height, without decoding its transactions. */
+    if (cert->height < next) return 0;
+    if (qc_block_decode(m->blocks[i], m->block_lens[i], b) != QC_OK) return -1;
+    qc_hash_t hash;
+    qc_header_hash(&b->header, &hash);
+    char why[160] = "";
+    int rc = b->header.height == next ? QC_OK : QC_ERR_INVALID; /* a gap: ask again */
+    if (rc == QC_OK)
+        rc = qc_cert_verify(cert, n->genesis.chain_id, &n->store.validators, &hash, why, sizeof why);
+    if (rc == QC_OK && cert->height != b->header.height) rc = QC_ERR_INVALID;
+    if (rc == QC_OK) return 1;
+    n->stats.peer_bad_blocks++;
+    QC_LOG_RATED(&n->log_peer_blocks, uv_now(n->loop), QC_LOG_WARN, "fetched block %llu refused: %s",
+                 (unsigned long long)b->header.height,
+                 rc == QC_ERR_SIGNATURE || rc == QC_ERR_QUORUM ? why : qc_strerror(rc));
+    qc_block_free(b);
+    return -1;
+}
+
+/* Verifies the blocks of a reply that extend the head, in order, and applies them with one
+ * synced store write (store_apply_blocks: one fsync per reply rather than per block, which
+ * bounded catch-up at the disk's sync rate; docs/BENCHMARKS.md "Long runs"). */
+static void apply_fetched(node_t *n, const wire_msg_t *m) {
+    qc_block_t *blocks = calloc(m->block_count + 1, sizeof *blocks);
+    qc_cert_t *certs = calloc(m->block_count + 1, sizeof *certs);
+    size_t k = 0;
+    for (uint32_t i = 0; blocks && certs && i < m->block_count && k < STORE_APPLY_BLOCKS_MAX; i++) {
+        int got = take_fetched(n, m, i, n->store.head.height + 1 + k, &blocks[k], &certs[k]);
+        if (got < 0) break;
+        k += (size_t)got;
     }
-    qc_block_free(&b);
-    return ok;
+    size_t applied = 0;
+    int rc = store_apply_blocks(&n->store, blocks, certs, k, &applied);
+    if (rc == QC_ERR_IO) {
+        /* The disk, not the peer: nothing of this reply was written; asked again later. */
+        ledger_write_failed(n, n->store.head.height + 1, rc);
+    } else if (rc != QC_OK) {
+        n->stats.peer_bad_blocks++;
+        QC_LOG_RATED(&n->log_peer_blocks, uv_now(n->loop), QC_LOG_WARN,
+                     "fetched block %llu refused: %s",
+                     (unsigned long long)n->store.head.height + 1, qc_strerror(rc));
+    }
+    for (size_t j = 0; j < applied; j++) after_apply(n, &blocks[j], &certs[j], true);
+    for (size_t j = 0; j < k; j++) qc_block_free(&blocks[j]);
+    free(blocks);
+    free(certs);
 }
 
 void node_on_blocks(node_t *n, uint32_t peer, const wire_msg_t *m) {
     n->peer_heads[peer] = m->head_height;
     uint64_t before = n->store.head.height;
-    for (uint32_t i = 0; i < m->block_count; i++)
-        if (!apply_fetched(n, m->blocks[i], m->block_lens[i], m->certs[i], m->cert_lens[i])) break;
+    apply_fetched(n, m);
     if (n->store.head.height > before)
         QC_INFO("caught up blocks %llu..%llu from %s", (unsigned long long)before + 1,
                 (unsigned long long)n->store.head.height, n->store.validators.members[peer].name);

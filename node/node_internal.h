@@ -7,6 +7,9 @@
 
 uint64_t node_now_ms(void);
 void node_drive(node_t *n);
+/* True while the consensus state cannot be written (after retrying once): the core must then
+ * get no input that could change the bodies its kept outbox borrows (messages, ticks). */
+bool node_core_blocked(node_t *n);
 
 node_pending_t *node_pending_find(node_t *n, const qc_hash_t *digest);
 /* Records a proposed block (raw protobuf bytes, copied) whose header hash is digest. */

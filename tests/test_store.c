@@ -402,6 +402,67 @@ static void test_duplicate_transactions_refused(void **state) {
     qc_block_free(&b1);
 }
 
+/* Several blocks, one write: each reads back as if applied alone, and survives a reopen. */
+static void test_apply_blocks_in_one_write(void **state) {
+    fx_t *f = *state;
+    apply_new(f, 1, 1);
+    qc_block_t b[3];
+    qc_cert_t c[3];
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(chainbuilder_make(&f->cb, 2, 3, &b[i], &c[i]), QC_OK);
+        chainbuilder_advance(&f->cb, &b[i]);
+    }
+    uint64_t first = f->s.head.log_size;
+    size_t applied = 99;
+    assert_int_equal(store_apply_blocks(&f->s, b, c, 3, &applied), QC_OK);
+    assert_int_equal(applied, 3);
+    assert_int_equal(f->s.head.height, 4);
+    reopen(f);
+    assert_int_equal(f->s.head.height, 4);
+    for (int i = 0; i < 3; i++) {
+        check_readback(f, &b[i], &c[i], first + 6 * (uint64_t)i);
+        remember_leaves(f, &b[i]);
+        qc_block_free(&b[i]);
+    }
+    assert_int_equal(store_apply_blocks(&f->s, NULL, NULL, 0, &applied), QC_OK);
+    assert_int_equal(applied, 0);
+    check_all(f, 4);
+}
+
+/* A replay across two blocks of one call is refused as across two calls; the blocks before
+ * the refused one are written, nothing after it. */
+static void test_apply_blocks_stops_at_refusal(void **state) {
+    fx_t *f = *state;
+    qc_block_t b[3];
+    qc_cert_t c[3];
+    assert_int_equal(chainbuilder_make(&f->cb, 2, 2, &b[0], &c[0]), QC_OK);
+    chainbuilder_advance(&f->cb, &b[0]);
+    qc_tx_t txs[2];
+    assert_int_equal(chainbuilder_tx(&f->cb, 1, 0, NULL, 2, &txs[0]), QC_OK);
+    assert_int_equal(qc_tx_clone(&b[0].txs[1], &txs[1]), QC_OK); /* block 1's tx again */
+    assert_int_equal(chainbuilder_block(&f->cb, txs, 2, &b[1], &c[1]), QC_OK);
+    chainbuilder_advance(&f->cb, &b[1]);
+    assert_int_equal(chainbuilder_make(&f->cb, 1, 1, &b[2], &c[2]), QC_OK);
+    size_t applied = 99;
+    assert_int_equal(store_apply_blocks(&f->s, b, c, 3, &applied), QC_ERR_DUPLICATE);
+    assert_int_equal(applied, 1);
+    assert_int_equal(f->s.head.height, 1);
+    reopen(f);
+    assert_int_equal(f->s.head.height, 1);
+    check_readback(f, &b[0], &c[0], 0);
+    remember_leaves(f, &b[0]);
+    check_all(f, 1);
+    /* a block that does not extend the head: nothing written */
+    qc_hash_t before;
+    db_digest(&f->s, &before);
+    assert_int_equal(store_apply_blocks(&f->s, &b[2], &c[2], 1, &applied), QC_ERR_INVALID);
+    assert_int_equal(applied, 0);
+    qc_hash_t after;
+    db_digest(&f->s, &after);
+    assert_hash_equal(&before, &after);
+    for (int i = 0; i < 3; i++) qc_block_free(&b[i]);
+}
+
 static void test_digest_anchored_twice(void **state) {
     fx_t *f = *state;
     qc_hash_t d[3];
@@ -849,6 +910,8 @@ int main(void) {
         T(test_refusals_leave_store_unchanged),
         T(test_duplicate_transactions_refused),
         T(test_digest_anchored_twice),
+        T(test_apply_blocks_in_one_write),
+        T(test_apply_blocks_stops_at_refusal),
         T(test_reopen_preserves_state),
         T(test_chain_binding),
         T(test_membership_change),

@@ -513,7 +513,7 @@ static void h_metrics(http_req_t *req, http_res_t *res, void *data) {
         {"out_of_window", ps->rx_out_of_window}, {"malformed", ps->rx_malformed},
         {"conflict", ps->rx_conflict}, {"duplicate", ps->rx_duplicate},
         {"bad_view_change", ps->rx_bad_view_change}, {"bad_new_view", ps->rx_bad_new_view},
-        {"undecodable", n->stats.wire_malformed}};
+        {"undecodable", n->stats.wire_malformed}, {"not_durable", n->stats.msgs_dropped_not_durable}};
     for (size_t i = 0; i < sizeof drops / sizeof drops[0]; i++) {
         const char *labels[] = {"reason", drops[i].r};
         prom_sample_u64(&b, "qchain_consensus_dropped_total", labels, 1, drops[i].v);

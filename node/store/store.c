@@ -39,13 +39,26 @@ void store_close(store_t *s) {
     memset(s, 0, sizeof *s);
 }
 
-/* Writes the batch. A failure stops all writing through this handle until store_recover
- * has reopened the database (ldb.h: LevelDB's log may now end in a torn record). */
+static int write_failed(store_t *s, char *err, const char *what);
+
+/* Writes the batch with sync; inside store_apply_blocks, adds it to the group's batch instead.
+ * A failure stops all writing through this handle until store_recover has reopened the
+ * database (ldb.h: LevelDB's log may now end in a torn record). */
 static int batch_write(store_t *s, const char *what) {
+    if (s->group != NULL) {
+        leveldb_writebatch_append(s->group, s->batch);
+        leveldb_writebatch_clear(s->batch);
+        return QC_OK;
+    }
     char *err = NULL;
     leveldb_write(s->db, s->wopts, s->batch, &err);
     leveldb_writebatch_clear(s->batch);
-    if (err == NULL) return QC_OK;
+    return err == NULL ? QC_OK : write_failed(s, err, what);
+}
+
+/* A synced write failed with LevelDB's err (consumed): records why and stops writing through
+ * this handle until store_recover reopens it. Returns the error code. */
+static int write_failed(store_t *s, char *err, const char *what) {
     store_problem_clear();
     int rc = store_ldb_error(err, what);
     s->write_error = rc;
@@ -333,6 +346,35 @@ static int check_header(const store_t *s, const qc_block_t *b, const qc_cert_t *
 
 static int cmp_hash(const void *a, const void *b) { return memcmp(a, b, QC_HASH_BYTES); }
 
+/* Inside store_apply_blocks: whether an earlier block of the call holds tx id. */
+static bool group_has_tx(const store_t *s, const qc_hash_t *id) {
+    return s->group != NULL && s->group_txs_n > 0 &&
+           bsearch(id, s->group_txs, s->group_txs_n, sizeof *id, cmp_hash) != NULL;
+}
+
+/* Inside store_apply_blocks: merges b's tx ids (distinct, none in the group yet) into the
+ * group's sorted list. */
+static int group_add_txs(store_t *s, const qc_block_t *b) {
+    size_t n = s->group_txs_n, t = b->tx_count;
+    qc_hash_t *merged = malloc(sizeof *merged * (n + t + 1)), *ids = malloc(sizeof *ids * (t + 1));
+    if (merged == NULL || ids == NULL) {
+        free(merged);
+        free(ids);
+        return QC_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < t; i++) ids[i] = b->txs[i].id;
+    qsort(ids, t, sizeof *ids, cmp_hash);
+    size_t i = 0, j = 0, k = 0;
+    while (i < n || j < t)
+        merged[k++] = j >= t || (i < n && memcmp(s->group_txs[i].b, ids[j].b, QC_HASH_BYTES) < 0)
+                          ? s->group_txs[i++] : ids[j++];
+    free(ids);
+    free(s->group_txs);
+    s->group_txs = merged;
+    s->group_txs_n = k;
+    return QC_OK;
+}
+
 /* QC_ERR_DUPLICATE if a tx id repeats within the block. */
 static int check_txs_distinct(const qc_block_t *b) {
     if (b->tx_count < 2) return QC_OK;
@@ -365,6 +407,9 @@ static int check_txs(store_t *s, const qc_block_t *b) {
             char hex[65];
             QC_WARN("store: refusing block: tx %s is already committed at height %llu",
                     qc_hash_hex(hex, &b->txs[i].id), (unsigned long long)qc_get_u64(v + 1));
+            rc = QC_ERR_DUPLICATE;
+        } else if (rc == QC_ERR_NOTFOUND && group_has_tx(s, &b->txs[i].id)) {
+            QC_WARN("store: refusing block: a transaction is already in an earlier block");
             rc = QC_ERR_DUPLICATE;
         } else if (rc == QC_ERR_NOTFOUND)
             rc = QC_OK;
@@ -510,7 +555,8 @@ static int apply(store_t *s, const qc_block_t *block, const qc_cert_t *cert,
     rlog_root(&log, &head.log_root);
     if (rc == QC_OK) {
         batch_indexes(s, block, &hash, next_vs, &head);
-        rc = batch_write(s, "writing a block");
+        if (s->group != NULL) rc = group_add_txs(s, block);
+        if (rc == QC_OK) rc = batch_write(s, "writing a block");
     }
     leveldb_writebatch_clear(s->batch);
     if (rc != QC_OK) return rc;
@@ -535,4 +581,40 @@ int store_apply_block(store_t *s, const qc_block_t *block, const qc_cert_t *cert
 int store_apply_block_leaves(store_t *s, const qc_block_t *block, const qc_cert_t *cert,
                              const qc_hash_t *leaves, size_t leaf_count) {
     return apply(s, block, cert, NULL, leaves, leaf_count);
+}
+
+int store_apply_blocks(store_t *s, const qc_block_t *blocks, const qc_cert_t *certs,
+                       size_t count, size_t *applied) {
+    QC_ASSERT(s != NULL && s->db != NULL && s->group == NULL && applied != NULL);
+    QC_ASSERT(count <= STORE_APPLY_BLOCKS_MAX && (count == 0 || (blocks && certs)));
+    *applied = 0;
+    if (count == 0) return QC_OK;
+    if (s->write_error != QC_OK || s->db == NULL) {
+        int rc = store_recover(s); /* before head0: a reopen may move the head */
+        if (rc != QC_OK) return rc;
+    }
+    store_head_t head0 = s->head;
+    rlog_t log0 = s->log;
+    s->group = leveldb_writebatch_create();
+    int rc = QC_OK;
+    size_t k = 0;
+    while (k < count && (rc = apply(s, &blocks[k], &certs[k], NULL, NULL, 0)) == QC_OK) k++;
+    int wrc = QC_OK;
+    if (k > 0) {
+        char *err = NULL;
+        leveldb_write(s->db, s->wopts, s->group, &err);
+        if (err != NULL) wrc = write_failed(s, err, "writing blocks");
+    }
+    leveldb_writebatch_destroy(s->group);
+    s->group = NULL;
+    free(s->group_txs);
+    s->group_txs = NULL;
+    s->group_txs_n = 0;
+    if (wrc != QC_OK) {
+        s->head = head0;
+        s->log = log0;
+        return wrc;
+    }
+    *applied = k;
+    return rc;
 }

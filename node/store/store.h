@@ -99,6 +99,10 @@ typedef struct {
     int write_error;
     int damage;                            /* QC_ERR_CORRUPT / QC_ERR_IO once a read met damage */
     char problem[STORE_PROBLEM_MAX];       /* the first damage, else the failing write */
+    /* Only inside store_apply_blocks: the blocks applied so far, written together at its end. */
+    struct leveldb_writebatch_t *group;
+    qc_hash_t *group_txs;                  /* their tx ids, sorted (replay checks) */
+    size_t group_txs_n;
 } store_t;
 
 /* Opens (creating if missing) the store in directory `dir` (created 0700 if needed) and
@@ -122,6 +126,20 @@ void store_close(store_t *s);
  * On success the block, certificate and every index are durable (one synced WriteBatch).
  * block and cert are borrowed. */
 int store_apply_block(store_t *s, const qc_block_t *block, const qc_cert_t *cert);
+
+/* Most blocks one store_apply_blocks call takes. */
+#define STORE_APPLY_BLOCKS_MAX 1024
+
+/* Applies blocks[0..count) with their (already verified) certificates, in order, as that many
+ * store_apply_block calls would, but writes them with ONE synced WriteBatch (catch-up: one
+ * fsync per fetched batch of blocks instead of one per block). Each block is checked against
+ * the head the blocks before it leave, and replays are refused across the blocks of the call
+ * too. Stops at the first block refused: the blocks before it are written, and that refusal is
+ * returned (QC_OK when every block was applied). *applied gets the number applied, all durable
+ * on return. A failed write applies none (*applied 0, the write's error) and leaves the store
+ * as it was. count <= STORE_APPLY_BLOCKS_MAX. blocks and certs are borrowed. */
+int store_apply_blocks(store_t *s, const qc_block_t *blocks, const qc_cert_t *certs,
+                       size_t count, size_t *applied);
 
 /* As store_apply_block, given the record-log leaf hashes of the block's records in log order
  * as the caller already computed them (node/exec.c), so a node hashes each record once:

@@ -17,6 +17,18 @@ void chainbuilder_init(chainbuilder_t *cb, const char *chain_id, uint32_t n, uin
     chainbuilder_set_validators(cb, n, epoch);
 }
 
+void chainbuilder_init_keys(chainbuilder_t *cb, const char *chain_id,
+                            const qc_validator_set_t *vs, const qc_seckey_t *node_sk,
+                            const qc_seckey_t *seal_sk) {
+    QC_ASSERT(qc_chain_id_valid(chain_id) && vs->n >= 1 && vs->n <= QC_VALIDATORS_MAX);
+    memset(cb, 0, sizeof *cb);
+    snprintf(cb->chain_id, sizeof cb->chain_id, "%s", chain_id);
+    cb->vs = *vs;
+    qc_validators_hash(&cb->vs, &cb->vs_hash);
+    memcpy(cb->node_sk, node_sk, vs->n * sizeof *node_sk);
+    memcpy(cb->seal_sk, seal_sk, vs->n * sizeof *seal_sk);
+}
+
 void chainbuilder_set_validators(chainbuilder_t *cb, uint32_t n, uint64_t epoch) {
     testkeys_validators(&cb->vs, n, epoch);
     qc_validators_hash(&cb->vs, &cb->vs_hash);

@@ -34,6 +34,13 @@ typedef struct {
 /* A builder at height 0 for chain_id with testkeys_validators(n, epoch). */
 void chainbuilder_init(chainbuilder_t *cb, const char *chain_id, uint32_t n, uint64_t epoch);
 
+/* A builder at height 0 for chain_id with the validator set vs (borrowed; copied) and its
+ * members' node and seal secret keys (borrowed; copied), e.g. those `qchain testnet` made, so
+ * the chain it builds is one real qchaind processes accept. */
+void chainbuilder_init_keys(chainbuilder_t *cb, const char *chain_id,
+                            const qc_validator_set_t *vs, const qc_seckey_t *node_sk,
+                            const qc_seckey_t *seal_sk);
+
 /* Moves the builder to a head (e.g. a reopened store's): height, header hash and a copy of
  * the record-log frontier (all borrowed). */
 void chainbuilder_resume(chainbuilder_t *cb, uint64_t height, const qc_hash_t *hash,

@@ -73,14 +73,26 @@ static bool port_free(uint16_t port) {
     return ok;
 }
 
-/* A base port with base+1..base+n and base+1001..base+1000+n free now. */
-static uint16_t pick_base_port(uint32_t n) {
+static bool ports_free(uint16_t base, uint16_t api_base, uint32_t n) {
+    for (uint32_t i = 1; i <= n; i++)
+        if (!port_free((uint16_t)(base + i)) || !port_free((uint16_t)(api_base + i))) return false;
+    return true;
+}
+
+/* A base port with base+1..base+n and the API ports api_base+1..api_base+n free now: inside
+ * QC_LOCALNET_PORTS=LOW-HIGH when set (API at base+20), else in 21000..51000 (API at +1000). */
+static uint16_t pick_base_port(uint32_t n, uint16_t *api_base) {
+    unsigned low = PORT_LOW, high = PORT_LOW + PORT_SPAN, api_offset = 1000;
+    const char *env = getenv("QC_LOCALNET_PORTS");
+    if (env && sscanf(env, "%u-%u", &low, &high) == 2 && low < high && high <= 65535) {
+        api_offset = 20;
+        if (high - low < 2 * api_offset) return 0;
+        high -= 2 * api_offset;
+    }
     for (int t = 0; t < PORT_TRIES; t++) {
-        uint16_t base = (uint16_t)(PORT_LOW + randombytes_uniform(PORT_SPAN / 10) * 10);
-        bool ok = true;
-        for (uint32_t i = 1; i <= n && ok; i++)
-            ok = port_free((uint16_t)(base + i)) && port_free((uint16_t)(base + 1000 + i));
-        if (ok) return base;
+        uint16_t base = (uint16_t)(low + randombytes_uniform((high - low) / 10) * 10);
+        *api_base = (uint16_t)(base + api_offset);
+        if (ports_free(base, *api_base, n)) return base;
     }
     return 0;
 }
@@ -110,16 +122,18 @@ int localnet_create(localnet_t *ln, const char *bin_dir, uint32_t n, const char 
     snprintf(ln->bin_dir, sizeof ln->bin_dir, "%s", bin_dir);
     if (tmpdir_make(ln->dir, sizeof ln->dir, "localnet") != 0) return QC_ERR_IO;
     int rc = QC_ERR_IO;
-    ln->base_port = pick_base_port(n);
+    ln->base_port = pick_base_port(n, &ln->api_base_port);
     ln->genesis = calloc(1, sizeof *ln->genesis);
     if (ln->base_port == 0 || ln->genesis == NULL) goto fail;
-    char qchain[LOCALNET_PATH_MAX + 16], cities[16], port[16], log[LOCALNET_PATH_MAX + 32];
+    char qchain[LOCALNET_PATH_MAX + 16], cities[16], port[16], api_port[16];
+    char log[LOCALNET_PATH_MAX + 32];
     snprintf(qchain, sizeof qchain, "%s/qchain", bin_dir);
     snprintf(cities, sizeof cities, "%u", n);
     snprintf(port, sizeof port, "%u", ln->base_port);
+    snprintf(api_port, sizeof api_port, "%u", ln->api_base_port);
     snprintf(log, sizeof log, "%s/testnet.log", ln->dir);
     char *argv[] = {qchain, "testnet", "--out", ln->dir, "--cities", cities, "--base-port", port,
-                    "--chain-id", (char *)chain_id, NULL};
+                    "--api-base-port", api_port, "--chain-id", (char *)chain_id, NULL};
     if (run_wait(argv, log) != 0) {
         fprintf(stderr, "localnet: %s testnet failed (see %s)\n", qchain, log);
         goto fail;
@@ -160,28 +174,38 @@ static void exec_node(char *daemon, char *cfg, uint32_t i) {
     execvp(argv[0], argv);
 }
 
-int localnet_start(localnet_t *ln) {
-    char daemon[LOCALNET_PATH_MAX + 16];
+int localnet_start_node(localnet_t *ln, uint32_t i) {
+    QC_ASSERT(i < ln->n && ln->pids[i] <= 0);
+    char daemon[LOCALNET_PATH_MAX + 16], cfg[LOCALNET_PATH_MAX + 64], log[LOCALNET_PATH_MAX + 64];
     snprintf(daemon, sizeof daemon, "%s/qchaind", ln->bin_dir);
+    snprintf(cfg, sizeof cfg, "%s/%s/node.json", ln->dir, city(ln, i));
+    snprintf(log, sizeof log, "%s/%s.log", ln->dir, city(ln, i));
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0) return QC_ERR_IO;
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive the benchmark */
+        if (getppid() != parent) _exit(1);
+        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd >= 0) { dup2(fd, 1); dup2(fd, 2); close(fd); }
+        exec_node(daemon, cfg, i);
+        _exit(127);
+    }
+    ln->pids[i] = pid;
+    registry_set(0, pid);
+    return QC_OK;
+}
+
+int localnet_start(localnet_t *ln) {
     for (uint32_t i = 0; i < ln->n; i++) {
-        char cfg[LOCALNET_PATH_MAX + 64], log[LOCALNET_PATH_MAX + 64];
-        snprintf(cfg, sizeof cfg, "%s/%s/node.json", ln->dir, city(ln, i));
-        snprintf(log, sizeof log, "%s/%s.log", ln->dir, city(ln, i));
-        pid_t parent = getpid();
-        pid_t pid = fork();
-        if (pid < 0) return QC_ERR_IO;
-        if (pid == 0) {
-            prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive the benchmark */
-            if (getppid() != parent) _exit(1);
-            int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-            if (fd >= 0) { dup2(fd, 1); dup2(fd, 2); close(fd); }
-            exec_node(daemon, cfg, i);
-            _exit(127);
-        }
-        ln->pids[i] = pid;
-        registry_set(0, pid);
+        int rc = localnet_start_node(ln, i);
+        if (rc != QC_OK) return rc;
     }
     return QC_OK;
+}
+
+void localnet_data_dir(const localnet_t *ln, uint32_t i, char *out, size_t cap) {
+    snprintf(out, cap, "%s/%s/data", ln->dir, city(ln, i));
 }
 
 /* Reaps node i if it has exited; true if it is still running. */
@@ -237,19 +261,28 @@ void localnet_destroy(localnet_t *ln) {
 }
 
 uint16_t localnet_api_port(const localnet_t *ln, uint32_t i) {
-    return (uint16_t)(ln->base_port + 1001 + i);
+    return (uint16_t)(ln->api_base_port + 1 + i);
 }
 
-int localnet_seal_key(const localnet_t *ln, uint32_t i, qc_pubkey_t *pk, qc_seckey_t *sk) {
+static int load_key(const localnet_t *ln, uint32_t i, const char *file, keys_role_t role,
+                    qc_pubkey_t *pk, qc_seckey_t *sk) {
     char path[LOCALNET_PATH_MAX + 64], why[256];
-    snprintf(path, sizeof path, "%s/%s/keys/seal.key", ln->dir, city(ln, i));
+    snprintf(path, sizeof path, "%s/%s/keys/%s", ln->dir, city(ln, i), file);
     keys_pair_t kp;
-    int rc = keys_load_secret(path, NULL, KEYS_ROLE_SEAL, &kp, why, sizeof why);
+    int rc = keys_load_secret(path, NULL, role, &kp, why, sizeof why);
     if (rc != QC_OK) { fprintf(stderr, "localnet: %s\n", why); return rc; }
     *pk = kp.pk;
     *sk = kp.sk;
     keys_pair_wipe(&kp);
     return QC_OK;
+}
+
+int localnet_seal_key(const localnet_t *ln, uint32_t i, qc_pubkey_t *pk, qc_seckey_t *sk) {
+    return load_key(ln, i, "seal.key", KEYS_ROLE_SEAL, pk, sk);
+}
+
+int localnet_node_key(const localnet_t *ln, uint32_t i, qc_pubkey_t *pk, qc_seckey_t *sk) {
+    return load_key(ln, i, "node.key", KEYS_ROLE_NODE, pk, sk);
 }
 
 size_t localnet_body_cb(char *p, size_t size, size_t nmemb, void *user) {

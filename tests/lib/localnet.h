@@ -8,7 +8,9 @@
  * when it fails, is interrupted or is killed.
  *
  * Profiling: QC_LOCALNET_WRAP="valgrind --tool=callgrind ..." runs node QC_LOCALNET_WRAP_NODE
- * (default 0) under that command. */
+ * (default 0) under that command.
+ * Ports: QC_LOCALNET_PORTS=LOW-HIGH keeps every port inside that range (peer ports base+1..n,
+ * API ports base+21..base+20+n); without it, bases between 21000 and 51000 (API at +1000). */
 #ifndef QC_LOCALNET_H
 #define QC_LOCALNET_H
 
@@ -26,7 +28,8 @@ typedef struct {
     char dir[LOCALNET_PATH_MAX];      /* scratch directory: genesis.json, CITY/, CITY.log */
     char bin_dir[LOCALNET_PATH_MAX];  /* where qchain and qchaind are */
     uint32_t n;
-    uint16_t base_port;               /* p2p = base+1+i, api = base+1001+i (qchain testnet) */
+    uint16_t base_port;               /* p2p = base+1+i (qchain testnet) */
+    uint16_t api_base_port;           /* api = api_base+1+i */
     genesis_t *genesis;               /* owned; loaded from dir/genesis.json */
     pid_t pids[QC_VALIDATORS_MAX];    /* 0 = not running */
 } localnet_t;
@@ -40,6 +43,10 @@ int localnet_bin_dir(char *out, size_t cap);
 int localnet_create(localnet_t *ln, const char *bin_dir, uint32_t n, const char *chain_id);
 /* Starts every node. QC_ERR_IO if a fork fails (the started ones keep running: call stop). */
 int localnet_start(localnet_t *ln);
+/* Starts node i alone (not running yet). QC_ERR_IO if the fork fails. */
+int localnet_start_node(localnet_t *ln, uint32_t i);
+/* The data directory of node i (DIR/CITY/data, as `qchain testnet` configures it). */
+void localnet_data_dir(const localnet_t *ln, uint32_t i, char *out, size_t cap);
 /* Waits until every node reports peers_up == n-1, at most timeout_ms. QC_ERR_TIMEOUT or
  * QC_ERR_IO (a node exited) otherwise. */
 int localnet_wait_up(localnet_t *ln, uint32_t timeout_ms);
@@ -53,6 +60,8 @@ void localnet_kill_all_async(void);
 uint16_t localnet_api_port(const localnet_t *ln, uint32_t i);
 /* The seal key pair of city i, from DIR/CITY/keys/seal.key. */
 int localnet_seal_key(const localnet_t *ln, uint32_t i, qc_pubkey_t *pk, qc_seckey_t *sk);
+/* The node (consensus vote) key pair of city i, from DIR/CITY/keys/node.key. */
+int localnet_node_key(const localnet_t *ln, uint32_t i, qc_pubkey_t *pk, qc_seckey_t *sk);
 /* GET http://127.0.0.1:<api port of i><path> with a 5 s timeout: the HTTP status in *status
  * and the body (malloc'd, NUL-terminated, caller frees) in *body. QC_ERR_IO on no response. */
 int localnet_get(const localnet_t *ln, uint32_t i, const char *path, long *status, char **body,
