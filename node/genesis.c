@@ -20,15 +20,7 @@ static const char *const k_consensus_fields[] = {"checkpoint_interval", "window"
 static const char *const k_governance_fields[] = {"threshold", NULL};
 static const char *const k_key_fields[KEYS_ROLE_COUNT] = {"node_key", "seal_key", "admin_key"};
 
-bool genesis_name_valid(const char *name) {
-    size_t n = strlen(name);
-    if (n == 0 || n > QC_MEMBER_NAME_MAX || name[0] == '-' || name[n - 1] == '-') return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = name[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
-    }
-    return true;
-}
+bool genesis_name_valid(const char *name) { return qc_member_name_valid(name); }
 
 const qc_pubkey_t *genesis_member_key(const genesis_t *g, uint32_t index, keys_role_t role) {
     QC_ASSERT(index < g->validators.n);

@@ -2,6 +2,7 @@
  * (transactions, block headers, blocks, commit certificates, validator sets); see fmt.h and
  * docs/PROTOCOL.md for the byte layouts. */
 #include "fmt.h"
+#include "fmt_internal.h"
 #include "merkle.h"
 #include "qchain.pb-c.h"
 
@@ -84,87 +85,7 @@ static bool record_type_valid(const char *s, size_t n) {
     return true;
 }
 
-/* Well-formed UTF-8 (RFC 3629: no overlongs, no surrogates, <= U+10FFFF), no NUL. */
-static bool utf8_valid(const uint8_t *s, size_t n) {
-    size_t i = 0;
-    while (i < n) {
-        uint8_t c = s[i];
-        if (c == 0) return false;
-        if (c < 0x80) { i++; continue; }
-        size_t len;
-        uint32_t cp, min;
-        if ((c & 0xE0) == 0xC0) { len = 2; cp = c & 0x1F; min = 0x80; }
-        else if ((c & 0xF0) == 0xE0) { len = 3; cp = c & 0x0F; min = 0x800; }
-        else if ((c & 0xF8) == 0xF0) { len = 4; cp = c & 0x07; min = 0x10000; }
-        else return false;
-        if (i + len > n) return false;
-        for (size_t k = 1; k < len; k++) {
-            if ((s[i + k] & 0xC0) != 0x80) return false;
-            cp = (cp << 6) | (s[i + k] & 0x3F);
-        }
-        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
-        i += len;
-    }
-    return true;
-}
-
-/* A bounds-checked reader over a canonical byte string. */
-typedef struct {
-    const uint8_t *p;
-    size_t len, off;
-    bool bad;
-} rd_t;
-
-static const uint8_t *rd_take(rd_t *r, size_t n) {
-    if (r->bad || n > r->len - r->off) { r->bad = true; return NULL; }
-    const uint8_t *p = r->p + r->off;
-    r->off += n;
-    return p;
-}
-static uint8_t rd_u8(rd_t *r) { const uint8_t *p = rd_take(r, 1); return p ? p[0] : 0; }
-static uint16_t rd_u16(rd_t *r) { const uint8_t *p = rd_take(r, 2); return p ? qc_get_u16(p) : 0; }
-static uint32_t rd_u32(rd_t *r) { const uint8_t *p = rd_take(r, 4); return p ? qc_get_u32(p) : 0; }
-static uint64_t rd_u64(rd_t *r) { const uint8_t *p = rd_take(r, 8); return p ? qc_get_u64(p) : 0; }
-static void rd_bytes(rd_t *r, void *out, size_t n) {
-    const uint8_t *p = rd_take(r, n);
-    if (p) memcpy(out, p, n); else memset(out, 0, n);
-}
-/* Reads u8 length + chain id into out (NUL-terminated) and validates it. A NUL inside the n
- * bytes would hide the rest from the string check and from re-encoding (which uses strlen):
- * two byte strings would decode to one value, so it is refused. */
-static void rd_chain_id(rd_t *r, char out[QC_CHAIN_ID_MAX + 1]) {
-    uint8_t n = rd_u8(r);
-    const uint8_t *p = rd_take(r, n);
-    if (p == NULL || n == 0 || n > QC_CHAIN_ID_MAX) { r->bad = true; out[0] = '\0'; return; }
-    memcpy(out, p, n);
-    out[n] = '\0';
-    if (strlen(out) != n || !qc_chain_id_valid(out)) r->bad = true;
-}
-
 /* ------------------------------------------------------------------ transaction builder */
-
-static int txb_reserve(qc_txb_t *b, size_t more) {
-    if (b->err) return b->err;
-    if (b->len + more > QC_TX_BODY_BYTES_MAX) return b->err = QC_ERR_TOOBIG;
-    if (b->len + more <= b->cap) return QC_OK;
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < b->len + more) cap *= 2;
-    uint8_t *nb = realloc(b->buf, cap);
-    if (nb == NULL) return b->err = QC_ERR_NOMEM;
-    b->buf = nb;
-    b->cap = cap;
-    return QC_OK;
-}
-
-static void txb_put(qc_txb_t *b, const void *p, size_t n) {
-    if (n == 0) return;
-    if (txb_reserve(b, n) != QC_OK) return;
-    memcpy(b->buf + b->len, p, n);
-    b->len += n;
-}
-static void txb_u8(qc_txb_t *b, uint8_t v) { txb_put(b, &v, 1); }
-static void txb_u16(qc_txb_t *b, uint16_t v) { uint8_t t[2]; qc_put_u16(t, v); txb_put(b, t, 2); }
-static void txb_u64(qc_txb_t *b, uint64_t v) { uint8_t t[8]; qc_put_u64(t, v); txb_put(b, t, 8); }
 
 int qc_txb_init(qc_txb_t *b, const char *chain_id, const qc_pubkey_t *signer, uint64_t nonce,
                 uint64_t expiry_height) {
@@ -268,6 +189,12 @@ int qc_tx_parse(const uint8_t *body, size_t body_len, const qc_sig_t *sig, qc_tx
     int rc = QC_ERR_INVALID;
     if (!r.bad && tx->version == QC_FMT_VERSION && tx->type == QC_TX_ANCHOR)
         rc = parse_anchor_records(&r, tx);
+    if (!r.bad && tx->version == QC_FMT_VERSION && tx->type == QC_TX_GOVERN) {
+        tx->gov = malloc(sizeof *tx->gov);
+        size_t used = 0;
+        rc = tx->gov ? qc_gov_op_parse(r.p + r.off, r.len - r.off, &used, tx->gov) : QC_ERR_NOMEM;
+        if (rc == QC_OK) r.off += used;
+    }
     if (rc == QC_OK && r.off != r.len) rc = QC_ERR_INVALID; /* trailing bytes */
     if (rc != QC_OK) { qc_tx_free(tx); return rc; }
     qc_hash_ctx(&tx->id, QC_CTX_TX_ID, tx->body, tx->body_len);
@@ -282,6 +209,7 @@ void qc_tx_free(qc_tx_t *tx) {
     if (tx == NULL) return;
     free(tx->body);
     free(tx->records);
+    free(tx->gov);
     memset(tx, 0, sizeof *tx);
 }
 
@@ -390,7 +318,7 @@ int qc_validators_find_node(const qc_validator_set_t *vs, const qc_pubkey_t *k) 
 int qc_header_encode(const qc_header_t *h, uint8_t *out, size_t cap, size_t *len) {
     size_t cl = strlen(h->chain_id);
     if (!qc_chain_id_valid(h->chain_id) || h->version != QC_FMT_VERSION) return QC_ERR_INVALID;
-    size_t need = 1 + 1 + cl + 8 + 32 + 8 + 4 + 8 + 8 + 32 + 4 + 32 + 8 + 32;
+    size_t need = 1 + 1 + cl + 8 + 32 + 8 + 4 + 8 + 8 + 32 + 4 + 32 + 8 + 32 + 32;
     if (cap < need) return QC_ERR_TOOBIG;
     uint8_t *p = out;
     *p++ = h->version;
@@ -407,6 +335,7 @@ int qc_header_encode(const qc_header_t *h, uint8_t *out, size_t cap, size_t *len
     memcpy(p, h->tx_root.b, 32); p += 32;
     qc_put_u64(p, h->log_size); p += 8;
     memcpy(p, h->log_root.b, 32); p += 32;
+    memcpy(p, h->next_validators_hash.b, 32); p += 32;
     QC_ASSERT((size_t)(p - out) == need);
     *len = need;
     return QC_OK;
@@ -429,6 +358,7 @@ int qc_header_decode(const uint8_t *buf, size_t len, qc_header_t *h) {
     rd_bytes(&r, h->tx_root.b, 32);
     h->log_size = rd_u64(&r);
     rd_bytes(&r, h->log_root.b, 32);
+    rd_bytes(&r, h->next_validators_hash.b, 32);
     if (r.bad || r.off != r.len || h->version != QC_FMT_VERSION || h->height == 0 ||
         h->proposer >= QC_VALIDATORS_MAX || h->tx_count > QC_BLOCK_TXS_MAX)
         return QC_ERR_INVALID;

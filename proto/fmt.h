@@ -40,7 +40,7 @@
 
 typedef enum {
     QC_TX_ANCHOR = 1,   /* anchor 1..QC_TX_RECORDS_MAX record digests */
-    QC_TX_GOVERN = 2,   /* reserved: membership proposals and votes (governance issue) */
+    QC_TX_GOVERN = 2,   /* membership proposals and votes, signed by a member's admin key */
     QC_TX_ENDORSE = 3,  /* reserved: another city endorses an anchored record */
     QC_TX_REVOKE = 4,   /* reserved: the sealing city revokes a record */
     QC_TX_SHARE = 5,    /* reserved: data-sharing agreement */
@@ -56,7 +56,54 @@ typedef struct {
     const uint8_t *supersedes;  /* NULL, or 32 bytes: digest of a record this one replaces */
 } qc_record_t;
 
-/* A decoded, signed transaction. Owns body (malloc'd) and records (malloc'd). */
+/* Governance (docs/GOVERNANCE.md): a GOVERN transaction carries one operation. */
+#define QC_GOV_CHANGES_MAX 8       /* changes in one proposal, applied together */
+#define QC_DISPLAY_NAME_MAX 64     /* bytes of UTF-8, no control characters */
+#define QC_ADDRESS_MAX 255         /* bytes of "host:port" */
+
+typedef enum {
+    QC_GOV_PROPOSE = 1,         /* open a proposal (counts as the proposer city's approval) */
+    QC_GOV_APPROVE = 2,
+    QC_GOV_REJECT = 3,
+    QC_GOV_WITHDRAW = 4,        /* by the proposing city only */
+} qc_gov_op_kind_t;
+
+typedef enum {
+    QC_CHANGE_ADD = 1,          /* a new member city, appended to the validator list */
+    QC_CHANGE_REMOVE = 2,       /* the later members move down one index */
+    QC_CHANGE_ROTATE = 3,       /* replace one of a member's keys, same index */
+    QC_CHANGE_ADDRESSES = 4,    /* a member's p2p and API addresses */
+    QC_CHANGE_THRESHOLD = 5,    /* admin approvals a proposal needs */
+} qc_change_kind_t;
+
+typedef enum { QC_ROLE_NODE = 1, QC_ROLE_SEAL = 2, QC_ROLE_ADMIN = 3 } qc_key_role_t;
+
+/* One change of a proposal. Strings are NUL-terminated copies; unused fields are zero. */
+typedef struct {
+    uint8_t kind;               /* qc_change_kind_t */
+    char name[QC_MEMBER_NAME_MAX + 1];          /* all but THRESHOLD */
+    char display_name[QC_DISPLAY_NAME_MAX + 1]; /* ADD */
+    qc_pubkey_t node_key, seal_key, admin_key;  /* ADD */
+    uint8_t role;               /* ROTATE: qc_key_role_t */
+    qc_pubkey_t new_key;        /* ROTATE */
+    char p2p_address[QC_ADDRESS_MAX + 1];       /* ADD, ADDRESSES */
+    char api_address[QC_ADDRESS_MAX + 1];       /* ADD, ADDRESSES */
+    uint16_t threshold;         /* THRESHOLD */
+} qc_change_t;
+
+typedef struct {
+    uint8_t op;                 /* qc_gov_op_kind_t */
+    qc_hash_t proposal;         /* APPROVE, REJECT, WITHDRAW: the PROPOSE transaction's id */
+    uint64_t vote_expiry_height;/* PROPOSE: void unless passed at or below this height */
+    uint8_t change_count;       /* PROPOSE: 1..QC_GOV_CHANGES_MAX */
+    qc_change_t changes[QC_GOV_CHANGES_MAX];
+} qc_gov_op_t;
+
+/* Whether s is a member name: 1..QC_MEMBER_NAME_MAX of [a-z0-9-], not starting or ending
+ * with '-'. */
+bool qc_member_name_valid(const char *s);
+
+/* A decoded, signed transaction. Owns body (malloc'd), records (malloc'd) and gov. */
 typedef struct {
     uint8_t *body;              /* canonical body bytes: exactly what is hashed and signed */
     size_t body_len;
@@ -71,6 +118,7 @@ typedef struct {
     uint64_t expiry_height;     /* not valid in any block above this height */
     uint32_t record_count;
     qc_record_t *records;
+    qc_gov_op_t *gov;           /* GOVERN only (malloc'd), else NULL */
 } qc_tx_t;
 
 /* Builds an ANCHOR transaction body incrementally. Owns a growing buffer. */
@@ -92,6 +140,12 @@ int qc_txb_add_record(qc_txb_t *b, const qc_hash_t *digest, const char *type,
  * the caller owns (qc_tx_free). Frees the builder's buffer in all cases. */
 int qc_txb_finish(qc_txb_t *b, const qc_seckey_t *sk, qc_tx_t *tx);
 void qc_txb_abort(qc_txb_t *b);
+
+/* Builds, signs (sk's public half is the signer: an admin key) and parses a GOVERN
+ * transaction carrying *op into *tx (caller owns; qc_tx_free). QC_ERR_INVALID if op is not
+ * well-formed as docs/PROTOCOL.md §3 requires (the parser's own checks). */
+int qc_gov_tx_build(const char *chain_id, const qc_seckey_t *sk, uint64_t nonce,
+                    uint64_t expiry_height, const qc_gov_op_t *op, qc_tx_t *tx);
 
 /* Strictly parses a canonical body (copied) and attaches sig. Does NOT verify the signature
  * (qc_tx_verify_sig does; nodes verify once on admission). Every byte must be accounted for;
@@ -153,6 +207,10 @@ typedef struct {
     qc_hash_t tx_root;          /* RFC 6962 MTH over qc_tx_leaf_hash of the txs, in order */
     uint64_t log_size;          /* record-log size after this block */
     qc_hash_t log_root;         /* record-log root after this block */
+    /* The last block of an epoch: the validator set hash of the next epoch, which is in force
+     * from the next block on (so the old epoch's certificate of this block certifies the
+     * new set). All zero in every other block. */
+    qc_hash_t next_validators_hash;
 } qc_header_t;
 
 int qc_header_encode(const qc_header_t *h, uint8_t *out, size_t cap, size_t *len);

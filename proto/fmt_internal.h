@@ -1,0 +1,95 @@
+/* fmt_internal.h - the bounds-checked reader and growing writer that proto/fmt.c and
+ * proto/fmt_gov.c share to parse and build canonical byte strings. Private to proto/. */
+#ifndef QC_FMT_INTERNAL_H
+#define QC_FMT_INTERNAL_H
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "fmt.h"
+
+/* Well-formed UTF-8 (RFC 3629: no overlongs, no surrogates, <= U+10FFFF), no NUL. */
+static inline bool utf8_valid(const uint8_t *s, size_t n) {
+    size_t i = 0;
+    while (i < n) {
+        uint8_t c = s[i];
+        if (c == 0) return false;
+        if (c < 0x80) { i++; continue; }
+        size_t len;
+        uint32_t cp, min;
+        if ((c & 0xE0) == 0xC0) { len = 2; cp = c & 0x1F; min = 0x80; }
+        else if ((c & 0xF0) == 0xE0) { len = 3; cp = c & 0x0F; min = 0x800; }
+        else if ((c & 0xF8) == 0xF0) { len = 4; cp = c & 0x07; min = 0x10000; }
+        else return false;
+        if (i + len > n) return false;
+        for (size_t k = 1; k < len; k++) {
+            if ((s[i + k] & 0xC0) != 0x80) return false;
+            cp = (cp << 6) | (s[i + k] & 0x3F);
+        }
+        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+        i += len;
+    }
+    return true;
+}
+
+/* A bounds-checked reader over a canonical byte string. */
+typedef struct {
+    const uint8_t *p;
+    size_t len, off;
+    bool bad;
+} rd_t;
+
+static inline const uint8_t *rd_take(rd_t *r, size_t n) {
+    if (r->bad || n > r->len - r->off) { r->bad = true; return NULL; }
+    const uint8_t *p = r->p + r->off;
+    r->off += n;
+    return p;
+}
+static inline uint8_t rd_u8(rd_t *r) { const uint8_t *p = rd_take(r, 1); return p ? p[0] : 0; }
+static inline uint16_t rd_u16(rd_t *r) { const uint8_t *p = rd_take(r, 2); return p ? qc_get_u16(p) : 0; }
+static inline uint32_t rd_u32(rd_t *r) { const uint8_t *p = rd_take(r, 4); return p ? qc_get_u32(p) : 0; }
+static inline uint64_t rd_u64(rd_t *r) { const uint8_t *p = rd_take(r, 8); return p ? qc_get_u64(p) : 0; }
+static inline void rd_bytes(rd_t *r, void *out, size_t n) {
+    const uint8_t *p = rd_take(r, n);
+    if (p) memcpy(out, p, n); else memset(out, 0, n);
+}
+/* Reads u8 length + chain id into out (NUL-terminated) and validates it. A NUL inside the n
+ * bytes would hide the rest from the string check and from re-encoding (which uses strlen):
+ * two byte strings would decode to one value, so it is refused. */
+static inline void rd_chain_id(rd_t *r, char out[QC_CHAIN_ID_MAX + 1]) {
+    uint8_t n = rd_u8(r);
+    const uint8_t *p = rd_take(r, n);
+    if (p == NULL || n == 0 || n > QC_CHAIN_ID_MAX) { r->bad = true; out[0] = '\0'; return; }
+    memcpy(out, p, n);
+    out[n] = '\0';
+    if (strlen(out) != n || !qc_chain_id_valid(out)) r->bad = true;
+}
+
+static inline int txb_reserve(qc_txb_t *b, size_t more) {
+    if (b->err) return b->err;
+    if (b->len + more > QC_TX_BODY_BYTES_MAX) return b->err = QC_ERR_TOOBIG;
+    if (b->len + more <= b->cap) return QC_OK;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < b->len + more) cap *= 2;
+    uint8_t *nb = realloc(b->buf, cap);
+    if (nb == NULL) return b->err = QC_ERR_NOMEM;
+    b->buf = nb;
+    b->cap = cap;
+    return QC_OK;
+}
+
+static inline void txb_put(qc_txb_t *b, const void *p, size_t n) {
+    if (n == 0) return;
+    if (txb_reserve(b, n) != QC_OK) return;
+    memcpy(b->buf + b->len, p, n);
+    b->len += n;
+}
+static inline void txb_u8(qc_txb_t *b, uint8_t v) { txb_put(b, &v, 1); }
+static inline void txb_u16(qc_txb_t *b, uint16_t v) { uint8_t t[2]; qc_put_u16(t, v); txb_put(b, t, 2); }
+static inline void txb_u64(qc_txb_t *b, uint64_t v) { uint8_t t[8]; qc_put_u64(t, v); txb_put(b, t, 8); }
+
+/* Parses a GOVERN operation (after the common body fields) from p[0..len): *used gets the
+ * bytes it took. QC_ERR_INVALID when malformed. */
+int qc_gov_op_parse(const uint8_t *p, size_t len, size_t *used, qc_gov_op_t *op);
+
+#endif
