@@ -69,20 +69,27 @@ static int append_records(rlog_t *log, uint64_t height, const qc_tx_t *tx, exec_
     return QC_OK;
 }
 
-typedef enum { TX_OK = 0, TX_TYPE, TX_CHAIN, TX_EXPIRED, TX_MEMBER, TX_SEEN } tx_verdict_t;
+typedef enum { TX_OK = 0, TX_TYPE, TX_CHAIN, TX_EXPIRED, TX_MEMBER, TX_SEEN, TX_GOV } tx_verdict_t;
 
-static tx_verdict_t tx_valid_on(const qc_tx_t *tx, uint64_t height, const exec_parent_t *p) {
-    if (tx->type != QC_TX_ANCHOR) return TX_TYPE;
+/* tx on the parent, with gov the governance state the transactions before it in the block
+ * leave (GOVERN transactions are checked against it; gov_why gets the reason). */
+static tx_verdict_t tx_valid_on(const qc_tx_t *tx, uint64_t height, const exec_parent_t *p,
+                                const gov_state_t *gov, char *gov_why, size_t gov_why_cap) {
+    if (tx->type != QC_TX_ANCHOR && tx->type != QC_TX_GOVERN) return TX_TYPE;
     if (strcmp(tx->chain_id, p->chain_id) != 0) return TX_CHAIN;
     if (tx->expiry_height < height) return TX_EXPIRED;
-    if (qc_validators_find_seal(p->validators, &tx->signer) < 0) return TX_MEMBER;
+    if (tx->type == QC_TX_ANCHOR && qc_validators_find_seal(&gov->vs, &tx->signer) < 0)
+        return TX_MEMBER;
     if (p->seen && p->seen(p->seen_ctx, &tx->id)) return TX_SEEN;
+    if (tx->type == QC_TX_GOVERN && gov_check(gov, tx, height, gov_why, gov_why_cap) != QC_OK)
+        return TX_GOV;
     return TX_OK;
 }
 
 /* Fills every header field derivable from parent and the included transactions. */
 static int finish_header(qc_block_t *b, const exec_parent_t *parent, const rlog_t *log_after,
-                         uint64_t time_ms, uint32_t proposer, uint64_t view) {
+                         const qc_hash_t *next_validators_hash, uint64_t time_ms,
+                         uint32_t proposer, uint64_t view) {
     qc_header_t *h = &b->header;
     h->version = QC_FMT_VERSION;
     snprintf(h->chain_id, sizeof h->chain_id, "%s", parent->chain_id);
@@ -96,16 +103,28 @@ static int finish_header(qc_block_t *b, const exec_parent_t *parent, const rlog_
     h->tx_count = b->tx_count;
     h->log_size = log_after->size;
     rlog_root(log_after, &h->log_root);
+    h->next_validators_hash = *next_validators_hash;
     return qc_block_tx_root(b, &h->tx_root);
 }
 
-int exec_build(const exec_parent_t *parent, const qc_tx_t *const *txs, uint32_t n,
-               uint64_t time_ms, uint32_t proposer, uint64_t view, qc_block_t *out,
-               rlog_t *log_after, exec_leaves_t *leaves) {
+/* The parent's governance state into *after (parent->gov, or one made from its validators). */
+static void gov_start(const exec_parent_t *parent, gov_state_t *after) {
+    if (parent->gov) {
+        memcpy(after, parent->gov, sizeof *after);
+        return;
+    }
+    static const gov_info_t none[QC_VALIDATORS_MAX];
+    gov_init(after, parent->validators, none, 1);
+}
+
+static int build(const exec_parent_t *parent, const qc_tx_t *const *txs, uint32_t n,
+                 uint64_t time_ms, uint32_t proposer, uint64_t view, qc_block_t *out,
+                 rlog_t *log_after, gov_state_t *gov_after, exec_leaves_t *leaves) {
     memset(out, 0, sizeof *out);
     if (n > QC_BLOCK_TXS_MAX) return QC_ERR_TOOBIG;
     uint64_t height = parent->height + 1;
     *log_after = *parent->log;
+    gov_start(parent, gov_after);
     idset_t seen = {0, NULL};
     int rc = QC_OK;
     if (n > 0) {
@@ -113,36 +132,53 @@ int exec_build(const exec_parent_t *parent, const qc_tx_t *const *txs, uint32_t 
         rc = out->txs ? idset_init(&seen, n) : QC_ERR_NOMEM;
     }
     for (uint32_t i = 0; i < n && rc == QC_OK; i++) {
-        if (tx_valid_on(txs[i], height, parent) != TX_OK || !idset_add(&seen, txs, i)) continue;
+        if (tx_valid_on(txs[i], height, parent, gov_after, NULL, 0) != TX_OK ||
+            !idset_add(&seen, txs, i))
+            continue;
         rc = qc_tx_clone(txs[i], &out->txs[out->tx_count]);
         if (rc == QC_OK) out->tx_count++;
         if (rc == QC_OK) rc = append_records(log_after, height, txs[i], leaves);
+        if (rc == QC_OK && txs[i]->type == QC_TX_GOVERN)
+            gov_apply(gov_after, txs[i], height, NULL, NULL);
     }
     free(seen.slot);
-    if (rc == QC_OK) rc = finish_header(out, parent, log_after, time_ms, proposer, view);
+    qc_hash_t next_hash;
+    gov_end_block(gov_after, height, &next_hash, NULL, NULL, NULL);
+    if (rc == QC_OK) rc = finish_header(out, parent, log_after, &next_hash, time_ms, proposer, view);
     if (rc != QC_OK) qc_block_free(out);
+    return rc;
+}
+
+int exec_build(const exec_parent_t *parent, const qc_tx_t *const *txs, uint32_t n,
+               uint64_t time_ms, uint32_t proposer, uint64_t view, qc_block_t *out,
+               rlog_t *log_after, gov_state_t *gov_after, exec_leaves_t *leaves) {
+    gov_state_t *g = gov_after ? gov_after : malloc(sizeof *g);
+    if (g == NULL) { memset(out, 0, sizeof *out); return QC_ERR_NOMEM; }
+    int rc = build(parent, txs, n, time_ms, proposer, view, out, log_after, g, leaves);
+    if (g != gov_after) free(g);
     return rc;
 }
 
 static const char *const verdict_why[] = {
     [TX_TYPE] = "type not accepted", [TX_CHAIN] = "for another chain",
     [TX_EXPIRED] = "expired", [TX_MEMBER] = "signer is not a member's seal key",
-    [TX_SEEN] = "already committed",
+    [TX_SEEN] = "already committed", [TX_GOV] = "governance refused",
 };
 
 /* Checks every transaction of b on parent and appends its records to log. */
 static int check_txs(const qc_block_t *b, const exec_parent_t *parent, const exec_check_t *c,
-                     rlog_t *log, exec_leaves_t *leaves, uint32_t *sig_checks, char *why,
-                     size_t why_cap) {
+                     rlog_t *log, gov_state_t *gov, exec_leaves_t *leaves, uint32_t *sig_checks,
+                     char *why, size_t why_cap) {
     const qc_tx_t **ptrs = malloc(sizeof *ptrs * (b->tx_count ? b->tx_count : 1));
     idset_t seen = {0, NULL};
     int rc = ptrs ? idset_init(&seen, b->tx_count) : QC_ERR_NOMEM;
     for (uint32_t i = 0; i < b->tx_count && rc == QC_OK; i++) {
         const qc_tx_t *tx = &b->txs[i];
         ptrs[i] = tx;
-        tx_verdict_t v = tx_valid_on(tx, b->header.height, parent);
+        char gov_why[200] = "";
+        tx_verdict_t v = tx_valid_on(tx, b->header.height, parent, gov, gov_why, sizeof gov_why);
         if (v != TX_OK) {
-            WHY("tx %u: %s", i, verdict_why[v]);
+            WHY("tx %u: %s%s%s", i, verdict_why[v], gov_why[0] ? ": " : "", gov_why);
             rc = v == TX_SEEN ? QC_ERR_DUPLICATE : v == TX_EXPIRED ? QC_ERR_EXPIRED
                : v == TX_MEMBER ? QC_ERR_MEMBER : QC_ERR_INVALID;
         } else if (!idset_add(&seen, ptrs, i)) {
@@ -156,15 +192,16 @@ static int check_txs(const qc_block_t *b, const exec_parent_t *parent, const exe
             }
         }
         if (rc == QC_OK) rc = append_records(log, b->header.height, tx, leaves);
+        if (rc == QC_OK && tx->type == QC_TX_GOVERN) gov_apply(gov, tx, b->header.height, NULL, NULL);
     }
     free(seen.slot);
     free(ptrs);
     return rc;
 }
 
-int exec_check(const qc_block_t *b, const exec_parent_t *parent, const exec_check_t *c,
-               rlog_t *log_after, exec_leaves_t *leaves, uint32_t *sig_checks, char *why,
-               size_t why_cap) {
+static int check(const qc_block_t *b, const exec_parent_t *parent, const exec_check_t *c,
+                 rlog_t *log_after, gov_state_t *gov_after, exec_leaves_t *leaves,
+                 uint32_t *sig_checks, char *why, size_t why_cap) {
     const qc_header_t *h = &b->header;
     if (strcmp(h->chain_id, parent->chain_id) != 0) { WHY("block for another chain"); return QC_ERR_INVALID; }
     if (h->height != parent->height + 1 || memcmp(h->prev_hash.b, parent->hash.b, 32) != 0) {
@@ -183,10 +220,13 @@ int exec_check(const qc_block_t *b, const exec_parent_t *parent, const exec_chec
         return QC_ERR_INVALID;
     }
     *log_after = *parent->log;
-    int rc = check_txs(b, parent, c, log_after, leaves, sig_checks, why, why_cap);
+    gov_start(parent, gov_after);
+    int rc = check_txs(b, parent, c, log_after, gov_after, leaves, sig_checks, why, why_cap);
     if (rc != QC_OK) return rc;
+    qc_hash_t next_hash;
+    gov_end_block(gov_after, h->height, &next_hash, NULL, NULL, NULL);
     qc_block_t expect = *b; /* shallow: shares txs; only the header is recomputed */
-    rc = finish_header(&expect, parent, log_after, h->time_ms, h->proposer, h->view);
+    rc = finish_header(&expect, parent, log_after, &next_hash, h->time_ms, h->proposer, h->view);
     if (rc != QC_OK) return rc;
     qc_hash_t want, got;
     qc_header_hash(&expect.header, &want);
@@ -194,9 +234,21 @@ int exec_check(const qc_block_t *b, const exec_parent_t *parent, const exec_chec
     if (sodium_memcmp(want.b, got.b, QC_HASH_BYTES) != 0) {
         bool log_bad = expect.header.log_size != h->log_size ||
                        memcmp(expect.header.log_root.b, h->log_root.b, 32) != 0;
+        bool next_bad = memcmp(expect.header.next_validators_hash.b, h->next_validators_hash.b, 32) != 0;
         WHY("%s", log_bad ? "record-log size or root does not match the transactions"
-                          : "epoch, validators hash or tx root does not match");
+                  : next_bad ? "next validators hash does not match the governance state"
+                             : "epoch, validators hash or tx root does not match");
         return QC_ERR_INVALID;
     }
     return QC_OK;
+}
+
+int exec_check(const qc_block_t *b, const exec_parent_t *parent, const exec_check_t *c,
+               rlog_t *log_after, gov_state_t *gov_after, exec_leaves_t *leaves,
+               uint32_t *sig_checks, char *why, size_t why_cap) {
+    gov_state_t *g = gov_after ? gov_after : malloc(sizeof *g);
+    if (g == NULL) return QC_ERR_NOMEM;
+    int rc = check(b, parent, c, log_after, g, leaves, sig_checks, why, why_cap);
+    if (g != gov_after) free(g);
+    return rc;
 }

@@ -8,6 +8,7 @@
 #define QC_EXEC_H
 
 #include "fmt.h"
+#include "gov.h"
 #include "mempool.h"
 #include "rlog.h"
 
@@ -23,7 +24,7 @@ void exec_leaves_free(exec_leaves_t *l);
 /* The state a new block extends. Borrowed for the call. */
 typedef struct {
     const char *chain_id;
-    const qc_validator_set_t *validators; /* epoch in force for the new block */
+    const qc_validator_set_t *validators; /* epoch in force for the new block (= &gov->vs) */
     uint64_t height;                      /* parent height (0 = genesis) */
     qc_hash_t hash;                       /* parent block hash (zero at genesis) */
     uint64_t time_ms;                     /* parent time */
@@ -31,17 +32,23 @@ typedef struct {
     /* true if tx_id is committed in the ledger or in a pending ancestor; may be NULL. */
     bool (*seen)(void *ctx, const qc_hash_t *tx_id);
     void *seen_ctx;
+    /* Governance state after the parent; its vs is *validators. NULL: a state with validators
+     * in force and nothing open (blocks without governance, in tests). */
+    const gov_state_t *gov;
 } exec_parent_t;
 
 /* Primary: builds block parent.height+1 from candidate transactions (borrowed; cloned into the
  * block), skipping, deterministically, any that is not valid on this parent: already seen,
- * repeated, expired at the height, or not signed by a member's seal key (signatures were
- * verified on mempool admission). The block time is max(time_ms, parent time). *out is owned
- * by the caller (qc_block_free); *log_after is the record log after the block; the included
- * records' leaf hashes are appended to *leaves when it is non-NULL. */
+ * repeated, expired at the height, an ANCHOR not signed by a member's seal key, a GOVERN that
+ * gov_check refuses on the state the transactions before it leave (signatures were verified on
+ * mempool admission). The block time is max(time_ms, parent time). *out is owned by the caller
+ * (qc_block_free); *log_after is the record log after the block; *gov_after (caller's storage,
+ * may be NULL) the governance state after it, whose end-of-block switch sets the header's
+ * next_validators_hash; the included records' leaf hashes are appended to *leaves when it is
+ * non-NULL. */
 int exec_build(const exec_parent_t *parent, const qc_tx_t *const *txs, uint32_t n,
                uint64_t time_ms, uint32_t proposer, uint64_t view, qc_block_t *out,
-               rlog_t *log_after, exec_leaves_t *leaves);
+               rlog_t *log_after, gov_state_t *gov_after, exec_leaves_t *leaves);
 
 /* What a backup checks a proposal against besides its parent. Borrowed. */
 typedef struct {
@@ -55,13 +62,13 @@ typedef struct {
 /* Backup: QC_OK if b is exactly the block its primary should have built on parent: header
  * names this chain, height parent+1, prev hash, view, proposer, epoch and validators hash; its
  * time is not before the parent's and within the skew of now; every transaction is an ANCHOR
- * of this chain by a member's seal key, unexpired, not seen, not repeated, with a valid
- * signature (verified unless the mempool already did); and the tx root and record-log size
- * and root match. Otherwise an error and a sentence in why. *log_after and *leaves (may be
+ * of this chain by a member's seal key or a GOVERN that gov_check allows in turn, unexpired,
+ * not seen, not repeated, with a valid signature (verified unless the mempool already did);
+ * and the tx root, record-log size and root and next validators hash match. Otherwise an error and a sentence in why. *log_after and *leaves (may be
  * NULL; appended to) as in exec_build;
  * *sig_checks (may be NULL) counts signature verifications done. */
 int exec_check(const qc_block_t *b, const exec_parent_t *parent, const exec_check_t *c,
-               rlog_t *log_after, exec_leaves_t *leaves, uint32_t *sig_checks, char *why,
-               size_t why_cap);
+               rlog_t *log_after, gov_state_t *gov_after, exec_leaves_t *leaves,
+               uint32_t *sig_checks, char *why, size_t why_cap);
 
 #endif

@@ -20,6 +20,7 @@ static const char *const reject_names[MEMPOOL_REJECT_COUNT] = {
     [MEMPOOL_REJECT_SIGNATURE] = "signature does not verify",
     [MEMPOOL_REJECT_FULL] = "mempool is full, retry later",
     [MEMPOOL_REJECT_TYPE] = "transaction type not accepted",
+    [MEMPOOL_REJECT_GOVERNANCE] = "governance rules refuse it",
 };
 
 const char *mempool_reject_str(mempool_reject_t why) {
@@ -105,13 +106,18 @@ static int reject(mempool_t *mp, mempool_reject_t r, mempool_reject_t *why, int 
 int mempool_add(mempool_t *mp, qc_tx_t *tx, const mempool_view_t *v, mempool_reject_t *why) {
     if (strcmp(tx->chain_id, v->chain_id) != 0)
         return reject(mp, MEMPOOL_REJECT_CHAIN, why, QC_ERR_INVALID);
-    if (tx->type != QC_TX_ANCHOR) return reject(mp, MEMPOOL_REJECT_TYPE, why, QC_ERR_INVALID);
+    if (tx->type != QC_TX_ANCHOR && !(tx->type == QC_TX_GOVERN && v->gov != NULL))
+        return reject(mp, MEMPOOL_REJECT_TYPE, why, QC_ERR_INVALID);
     if (tx->expiry_height < v->next_height)
         return reject(mp, MEMPOOL_REJECT_EXPIRED, why, QC_ERR_EXPIRED);
     if (tx->expiry_height - v->next_height > QC_TX_TTL_BLOCKS_MAX)
         return reject(mp, MEMPOOL_REJECT_EXPIRY_FAR, why, QC_ERR_INVALID);
-    if (qc_validators_find_seal(v->validators, &tx->signer) < 0)
+    if (tx->type == QC_TX_ANCHOR && qc_validators_find_seal(v->validators, &tx->signer) < 0)
         return reject(mp, MEMPOOL_REJECT_MEMBER, why, QC_ERR_MEMBER);
+    if (tx->type == QC_TX_GOVERN) {
+        int grc = gov_check(v->gov, tx, v->next_height, v->gov_why, v->gov_why_cap);
+        if (grc != QC_OK) return reject(mp, MEMPOOL_REJECT_GOVERNANCE, why, grc);
+    }
     if (find_pos(mp, &tx->id) != NONE)
         return reject(mp, MEMPOOL_REJECT_DUP_POOL, why, QC_ERR_DUPLICATE);
     if (v->committed && v->committed(v->committed_ctx, &tx->id))

@@ -5,6 +5,7 @@
 #define QC_MEMPOOL_H
 
 #include "fmt.h"
+#include "gov.h"
 
 typedef struct {
     uint32_t txs_max;    /* admitted transactions held at most */
@@ -17,11 +18,14 @@ typedef struct {
 /* What admission checks a transaction against. Borrowed for the duration of a call. */
 typedef struct {
     const char *chain_id;
-    const qc_validator_set_t *validators; /* signer must be a member's seal key */
+    const qc_validator_set_t *validators; /* ANCHOR: signer must be a member's seal key */
     uint64_t next_height;                 /* the lowest height it could be included at */
     /* true if tx_id is already committed (ledger lookup); may be NULL. */
     bool (*committed)(void *ctx, const qc_hash_t *tx_id);
     void *committed_ctx;
+    const gov_state_t *gov;               /* GOVERN: gov_check against it; NULL refuses them */
+    char *gov_why;                        /* GOVERN refused: gov_check's sentence; may be NULL */
+    size_t gov_why_cap;
 } mempool_view_t;
 
 typedef enum {
@@ -34,6 +38,7 @@ typedef enum {
     MEMPOOL_REJECT_SIGNATURE,
     MEMPOOL_REJECT_FULL,
     MEMPOOL_REJECT_TYPE,
+    MEMPOOL_REJECT_GOVERNANCE,            /* the governance rules refuse it (view.gov_why) */
     MEMPOOL_REJECT_COUNT
 } mempool_reject_t;
 

@@ -37,7 +37,7 @@ static void send_msg(node_t *n, const pbft_msg_t *m) {
         return;
     }
     if (m->to == PBFT_BROADCAST) net_broadcast(&n->net, buf, len);
-    else if (m->to < n->genesis.validators.n && m->to != n->self) net_send(&n->net, m->to, buf, len);
+    else if (m->to < n->store.validators.n && m->to != n->self) net_send(&n->net, m->to, buf, len);
     free(buf);
 }
 
@@ -89,9 +89,11 @@ void node_drive(node_t *n) {
         pbft_fetch_t fetch;
         bool want_fetch = ob.fetch != NULL;
         if (want_fetch) fetch = *ob.fetch;
-        if (ob.epoch_switch)
-            QC_INFO("epoch %llu now in force", (unsigned long long)ob.epoch_switch->epoch.epoch);
+        pbft_epoch_switch_t sw;
+        bool switched = ob.epoch_switch != NULL;
+        if (switched) sw = *ob.epoch_switch;
         pbft_outbox_clear(n->pbft);
+        if (switched) node_epoch_switched(n, &sw);
         if (persisted_seq) pbft_persisted(n->pbft, persisted_seq);
         node_process_commits(n);
         for (size_t i = 0; i < nv; i++) node_want_validate(n, &vals[i]);
@@ -126,7 +128,7 @@ static void on_tx(node_t *n, const wire_msg_t *m) {
     qc_tx_t tx;
     if (qc_tx_decode(m->bytes, m->len, &tx) != QC_OK) { n->stats.wire_malformed++; return; }
     mempool_view_t v = {n->genesis.chain_id, &n->store.validators, n->store.head.height + 1,
-                        NULL, NULL};
+                        NULL, NULL, store_gov(&n->store), NULL, 0};
     if (store_tx_find(&n->store, &tx.id, &(store_tx_loc_t){0}) == QC_OK ||
         mempool_add(&n->mempool, &tx, &v, NULL) != QC_OK)
         qc_tx_free(&tx);
@@ -159,7 +161,8 @@ static void on_message(net_t *net, uint32_t peer, const uint8_t *data, size_t le
 static void on_peer_state(net_t *net, uint32_t peer, bool up, void *user) {
     (void)net;
     node_t *n = user;
-    QC_INFO("peer %s %s", n->genesis.validators.members[peer].name, up ? "up" : "down");
+    QC_INFO("peer %s %s", peer < n->store.validators.n ? n->store.validators.members[peer].name : "?",
+            up ? "up" : "down");
     if (up) notes_on_peer_up(&n->notes, peer);
     if (up) {
         uint8_t *buf;
@@ -181,12 +184,13 @@ int node_submit(node_t *n, const uint8_t *bytes, size_t len, qc_hash_t *tx_id, c
         *why = mempool_reject_str(MEMPOOL_REJECT_DUP_COMMITTED);
         return QC_ERR_DUPLICATE;
     }
-    mempool_view_t v = {n->genesis.chain_id, &n->store.validators, n->store.head.height + 1, NULL, NULL};
+    mempool_view_t v = {n->genesis.chain_id, &n->store.validators, n->store.head.height + 1,
+                        NULL, NULL, store_gov(&n->store), n->submit_why, sizeof n->submit_why};
     mempool_reject_t r;
     rc = mempool_add(&n->mempool, &tx, &v, &r);
     if (rc != QC_OK) {
         qc_tx_free(&tx);
-        *why = mempool_reject_str(r);
+        *why = r == MEMPOOL_REJECT_GOVERNANCE ? n->submit_why : mempool_reject_str(r);
         return rc;
     }
     uint8_t *buf;
@@ -210,8 +214,9 @@ static void send_note_sig(void *user, uint32_t peer, const wire_note_sig_t *ns) 
     free(buf);
 }
 
-/* Signs the head's checkpoint note at start, so peers can complete its quorum after restarts. */
-static void start_notes(node_t *n) {
+/* Signs the head's checkpoint note at start, so peers can complete its quorum after restarts.
+ * Also at an epoch switch: the notes are signed by the new set. */
+void node_restart_notes(node_t *n) {
     notes_init(&n->notes, n->genesis.chain_id, &n->store.validators, n->self, &n->crypto.node_sk,
                send_note_sig, n);
     node_note_head(n);
@@ -230,6 +235,7 @@ static void tell_links(node_t *n) {
 
 static void on_tick(uv_timer_t *t) {
     node_t *n = t->data;
+    node_epoch_resync(n);
     if (!node_core_blocked(n)) {
         pbft_set_backlog(n->pbft, n->mempool.count > 0);
         tell_links(n);
@@ -238,8 +244,9 @@ static void on_tick(uv_timer_t *t) {
     if (pbft_view(n->pbft) != n->last_view) {
         n->last_view = pbft_view(n->pbft);
         mempool_release_above(&n->mempool, n->store.head.height);
+        uint16_t primary = pbft_primary(n->pbft);
         QC_INFO("view %llu, primary %s", (unsigned long long)n->last_view,
-                n->genesis.validators.members[pbft_primary(n->pbft)].name);
+                primary < n->store.validators.n ? n->store.validators.members[primary].name : "?");
     }
     node_drive(n);
     node_catchup_tick(n);
@@ -293,12 +300,7 @@ static int load_identity(node_t *n, const char *config_path, char *why, size_t w
         WHY("node key %s: %s", n->cfg.key_paths[KEYS_ROLE_NODE], reason);
         return rc;
     }
-    if (memcmp(kp.pk.b, n->genesis.validators.members[n->self].node_key.b, 32) != 0) {
-        keys_pair_wipe(&kp);
-        WHY("node key %s is not %s's node key in the genesis", n->cfg.key_paths[KEYS_ROLE_NODE],
-            n->cfg.city);
-        return QC_ERR_MEMBER;
-    }
+    n->node_pk = kp.pk; /* checked against the set in force once the ledger is open */
     /* Statements verify under the set of the epoch they name: the store's head epoch from its
      * validators table, older ones read from the store (wire_verify_cb). */
     wire_crypto_init(&n->crypto, n->genesis.chain_id, &n->store.validators, &n->store, &kp.sk);
@@ -313,8 +315,17 @@ static int open_state(node_t *n, char *why, size_t why_cap) {
     char path[CONFIG_PATH_MAX + 32];
     if (qc_mkdirs(n->cfg.data_dir, 0700) != QC_OK) { WHY("cannot create %s", n->cfg.data_dir); return QC_ERR_IO; }
     snprintf(path, sizeof path, "%s/ledger", n->cfg.data_dir);
-    store_config_t sc = {n->genesis.chain_id, n->genesis.hash, &n->genesis.validators};
+    gov_info_t *info = calloc(QC_VALIDATORS_MAX, sizeof *info);
+    if (info == NULL) { WHY("out of memory"); return QC_ERR_NOMEM; }
+    for (uint32_t i = 0; i < n->genesis.validators.n; i++) {
+        snprintf(info[i].display_name, sizeof info[i].display_name, "%s", n->genesis.info[i].display_name);
+        snprintf(info[i].p2p_address, sizeof info[i].p2p_address, "%s", n->genesis.info[i].p2p_address);
+        snprintf(info[i].api_address, sizeof info[i].api_address, "%s", n->genesis.info[i].api_address);
+    }
+    store_config_t sc = {n->genesis.chain_id, n->genesis.hash, &n->genesis.validators, info,
+                         n->genesis.consensus.checkpoint_interval};
     int rc = store_open(&n->store, path, &sc);
+    free(info);
     if (rc != QC_OK) { WHY("ledger %s: %s", path, qc_strerror(rc)); return rc; }
     snprintf(path, sizeof path, "%s/consensus", n->cfg.data_dir);
     rc = cstate_open(&n->cstate, path);
@@ -337,14 +348,31 @@ static int open_state(node_t *n, char *why, size_t why_cap) {
     return QC_OK;
 }
 
-static int start_core(node_t *n, char *why, size_t why_cap) {
+/* The city must be a validator of the epoch the ledger has in force, with this node key: a
+ * rotated node key means the new key file; a removed city's node does not start. */
+static int check_identity(node_t *n, char *why, size_t why_cap) {
+    const qc_validator_set_t *vs = &n->store.validators;
+    for (uint32_t i = 0; i < vs->n; i++) {
+        if (strcmp(vs->members[i].name, n->cfg.city) != 0) continue;
+        if (memcmp(vs->members[i].node_key.b, n->node_pk.b, 32) != 0) {
+            WHY("node key %s is not %s's node key in epoch %llu (was it rotated? start with the "
+                "new key)", n->cfg.key_paths[KEYS_ROLE_NODE], n->cfg.city,
+                (unsigned long long)vs->epoch);
+            return QC_ERR_MEMBER;
+        }
+        n->self = i;
+        return QC_OK;
+    }
+    WHY("city %s is not a validator in epoch %llu, which this ledger (height %llu) has in force",
+        n->cfg.city, (unsigned long long)vs->epoch, (unsigned long long)n->store.head.height);
+    return QC_ERR_MEMBER;
+}
+
+int node_start_core(node_t *n, char *why, size_t why_cap) {
     pbft_config_t *c = &n->pcfg;
     pbft_config_default(c);
-    c->epoch.epoch = n->store.validators.epoch;
-    c->epoch.n = (uint16_t)n->store.validators.n;
-    c->epoch.self = (uint16_t)n->self;
-    c->epoch.base_height = 0;
-    memset(&c->epoch.base_digest, 0, sizeof c->epoch.base_digest);
+    int erc = node_epoch_config(n, &c->epoch);
+    if (erc != QC_OK) { WHY("the ledger's membership history: %s", qc_strerror(erc)); return erc; }
     c->checkpoint_interval = n->genesis.consensus.checkpoint_interval;
     c->window = n->genesis.consensus.window;
     uint32_t timeout_ticks = n->genesis.consensus.view_timeout_ms / NODE_TICK_MS;
@@ -377,10 +405,13 @@ static int start_core(node_t *n, char *why, size_t why_cap) {
     free(loaded);
     if (rc != QC_OK) { WHY("consensus restore: %s", qc_strerror(rc)); return rc; }
     n->last_view = pbft_view(n->pbft);
+    /* pbft.h: a ledger that holds a decided change but not yet its checkpoint repeats the call. */
+    const gov_state_t *g = store_gov(&n->store);
+    if (g->waiting) node_epoch_decide(n, g->passed.closed_height, &g->next_vs);
     return QC_OK;
 }
 
-static int start_net(node_t *n, char *why, size_t why_cap) {
+int node_start_net(node_t *n, char *why, size_t why_cap) {
     net_config_t nc;
     net_config_default(&nc);
     nc.self = n->self;
@@ -388,7 +419,7 @@ static int start_net(node_t *n, char *why, size_t why_cap) {
     nc.n = n->store.validators.n;
     for (uint32_t i = 0; i < nc.n; i++) {
         nc.peers[i].node_key = n->store.validators.members[i].node_key;
-        const char *addr = n->genesis.info[i].p2p_address;
+        const char *addr = store_gov(&n->store)->info[i].p2p_address;
         if (strlen(addr) >= sizeof nc.peers[i].addr) { WHY("p2p address of member %u is too long", i); return QC_ERR_INVALID; }
         memcpy(nc.peers[i].addr, addr, strlen(addr) + 1);
     }
@@ -414,6 +445,7 @@ static void release(node_t *n) {
         if (!n->pending[i].used) continue;
         qc_block_free(&n->pending[i].block);
         exec_leaves_free(&n->pending[i].leaves);
+        free(n->pending[i].gov_after);
         free(n->pending[i].raw);
     }
     memset(n->pending, 0, sizeof n->pending);
@@ -441,10 +473,11 @@ int node_start(node_t *n, uv_loop_t *loop, const char *config_path, char *why, s
     if (rc == QC_OK) rc = open_state(n, why, why_cap);
     mempool_limits_t lim = {n->cfg.mempool.max_txs, n->cfg.mempool.max_bytes};
     if (rc == QC_OK && (rc = mempool_init(&n->mempool, &lim)) != QC_OK) WHY("mempool limits: %s", qc_strerror(rc));
-    if (rc == QC_OK) rc = start_core(n, why, why_cap);
-    if (rc == QC_OK) rc = start_net(n, why, why_cap);
+    if (rc == QC_OK) rc = check_identity(n, why, why_cap);
+    if (rc == QC_OK) rc = node_start_core(n, why, why_cap);
+    if (rc == QC_OK) rc = node_start_net(n, why, why_cap);
     if (rc != QC_OK) { release(n); return rc; }
-    start_notes(n);
+    node_restart_notes(n);
     uv_timer_init(loop, &n->tick);
     n->tick.data = n;
     uv_timer_start(&n->tick, on_tick, NODE_TICK_MS, NODE_TICK_MS);
@@ -473,6 +506,8 @@ static void on_net_closed(net_t *net) {
     stop_step((node_t *)((char *)net - offsetof(node_t, net)));
 }
 
+void node_net_closed(node_t *n) { stop_step(n); }
+
 void node_stop(node_t *n, void (*cb)(node_t *)) {
     if (n->stopping) return;
     n->stopping = true;
@@ -482,7 +517,8 @@ void node_stop(node_t *n, void (*cb)(node_t *)) {
     uv_check_stop(&n->check);
     uv_close((uv_handle_t *)&n->tick, on_handle_closed);
     uv_close((uv_handle_t *)&n->check, on_handle_closed);
-    net_close(&n->net, on_net_closed);
+    if (n->net_rebuilding) return;     /* its close callback ends the stop (node_epoch.c) */
+    if (!n->net_open || net_close(&n->net, on_net_closed) != QC_OK) stop_step(n);
 }
 
 bool node_health(const node_t *n, const char **status, char *why, size_t why_cap) {

@@ -44,6 +44,7 @@ typedef struct {
     size_t raw_len;
     rlog_t log_after;           /* record log after the block (state VALID) */
     exec_leaves_t leaves;       /* its records' leaf hashes (state VALID), for the store */
+    gov_state_t *gov_after;     /* governance state after the block (state VALID; owned) */
     bool want;                  /* the core asked to validate it */
     uint64_t want_view;
     qc_hash_t want_parent;
@@ -68,13 +69,15 @@ typedef struct {
     uint64_t persist_writes;
     uint64_t body_requests;
     uint64_t fatal;                  /* ledger refused a certified block: needs an operator */
+    uint64_t epoch_switches;         /* membership epochs this node moved into */
 } node_stats_t;
 
 typedef struct node {
     uv_loop_t *loop;
     config_t cfg;
     genesis_t genesis;
-    uint32_t self;
+    uint32_t self;                   /* validator index in the epoch in force, or PBFT_NOT_MEMBER */
+    qc_pubkey_t node_pk;             /* own node key (identity across epochs) */
     store_t store;
     cstate_t cstate;
     pbft_t *pbft;                    /* ~1 MB, heap */
@@ -83,6 +86,8 @@ typedef struct node {
     wire_scratch_t *scratch;         /* heap */
     net_t net;
     bool net_open;
+    bool net_rebuilding;             /* closing the links to reopen them for a new epoch */
+    char submit_why[256];            /* node_submit's refusal sentence when it is not static */
     mempool_t mempool;
     notes_t notes;                   /* checkpoint-note signatures (notes.h) */
     node_pending_t pending[NODE_PENDING_MAX];

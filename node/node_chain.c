@@ -32,6 +32,7 @@ node_pending_t *node_pending_find(node_t *n, const qc_hash_t *digest) {
 static void pending_free(node_pending_t *e) {
     qc_block_free(&e->block);
     exec_leaves_free(&e->leaves);
+    free(e->gov_after);
     free(e->raw);
     memset(e, 0, sizeof *e);
 }
@@ -201,7 +202,8 @@ static bool parent_state(node_t *n, uint64_t height, const qc_hash_t *parent, ex
     seen->anc_count = 0;
     seen->set = NULL;
     p->chain_id = n->genesis.chain_id;
-    p->validators = &n->store.validators;
+    p->gov = store_gov(&n->store);
+    p->validators = &p->gov->vs;
     p->seen = seen_cb;
     p->seen_ctx = seen;
     const store_head_t *h = &n->store.head;
@@ -220,6 +222,9 @@ static bool parent_state(node_t *n, uint64_t height, const qc_hash_t *parent, ex
     p->hash = e->digest;
     p->time_ms = e->block.header.time_ms;
     p->log = &e->log_after;
+    if (e->gov_after == NULL) return false;
+    p->gov = e->gov_after;
+    p->validators = &p->gov->vs;
     /* walk the ancestors down to the ledger head: each must be valid pending */
     const node_pending_t *a = e;
     for (size_t steps = 0; steps < NODE_PENDING_MAX; steps++) {
@@ -259,12 +264,22 @@ static void validate_one(node_t *n, node_pending_t *e) {
     seen_ctx_t *seen = malloc(sizeof *seen);
     if (seen == NULL) return;
     if (!parent_state(n, height, &e->want_parent, &parent, seen)) { free(seen); return; }
-    exec_check_t c = {e->want_view, (uint32_t)(e->want_view % n->store.validators.n), node_now_ms(),
+    if (e->gov_after == NULL && (e->gov_after = malloc(sizeof *e->gov_after)) == NULL) {
+        free(seen);
+        return;
+    }
+    exec_check_t c = {e->want_view, (uint32_t)(e->want_view % parent.validators->n), node_now_ms(),
                       NODE_BLOCK_TIME_SKEW_MS_MAX, &n->mempool};
-    char why[160] = "";
+    char why[300] = "";
     uint32_t sigs = 0;
     exec_leaves_free(&e->leaves);
-    int rc = exec_check(&e->block, &parent, &c, &e->log_after, &e->leaves, &sigs, why, sizeof why);
+    /* The core orders blocks of its own epoch only: one whose parent already switched to the
+     * next set is not for this epoch's consensus (the core discards it at the switch). */
+    int rc = parent.validators->epoch == pbft_epoch_number(n->pbft)
+                 ? exec_check(&e->block, &parent, &c, &e->log_after, e->gov_after, &e->leaves,
+                              &sigs, why, sizeof why)
+                 : (snprintf(why, sizeof why, "its parent ends epoch %llu",
+                             (unsigned long long)pbft_epoch_number(n->pbft)), QC_ERR_STATE);
     seen_free(seen);
     free(seen);
     n->stats.sig_checks += sigs;
@@ -274,7 +289,7 @@ static void validate_one(node_t *n, node_pending_t *e) {
         n->stats.proposals_invalid++;
         QC_LOG_RATED(&n->log_peer_blocks, uv_now(n->loop), QC_LOG_WARN,
                      "refusing block %llu from %s: %s", (unsigned long long)height,
-                     n->store.validators.members[c.primary].name, why);
+                     parent.validators->members[c.primary].name, why);
     }
     pbft_validated(n->pbft, height, &e->digest, rc == QC_OK);
 }
@@ -337,6 +352,7 @@ static void after_apply(node_t *n, const qc_block_t *b, const qc_cert_t *cert, b
     for (uint32_t i = 0; i < b->tx_count; i++) n->stats.records_committed += b->txs[i].record_count;
     n->last_apply_ms = node_now_ms();
     cstate_set_applied(&n->cstate, b->header.height);
+    node_epoch_after_apply(n, b);
     if (n->rollback_height != 0 && b->header.height >= n->rollback_height) {
         QC_WARN("ledger back at block %llu after the rollback", (unsigned long long)b->header.height);
         n->rollback_height = 0;
@@ -439,24 +455,28 @@ void node_maybe_propose(node_t *n) {
         if (pbft_proposal_slot(n->pbft, &height, &parent_digest) != QC_OK) break;
         exec_parent_t parent;
         if (!parent_state(n, height, &parent_digest, &parent, seen)) break;
-        uint32_t k = mempool_take(&n->mempool, height, max_txs, n->cfg.block.max_bytes, picked);
+        if (parent.validators->epoch != pbft_epoch_number(n->pbft)) { seen_free(seen); break; }
+        gov_state_t *gov_after = malloc(sizeof *gov_after);
+        uint32_t k = gov_after ? mempool_take(&n->mempool, height, max_txs, n->cfg.block.max_bytes,
+                                              picked) : 0;
         qc_block_t b;
         rlog_t log_after;
         exec_leaves_t leaves = {0};
         int rc = k == 0 ? QC_ERR_NOTFOUND
                         : exec_build(&parent, picked, k, node_now_ms(), n->self,
-                                     pbft_view(n->pbft), &b, &log_after, &leaves);
+                                     pbft_view(n->pbft), &b, &log_after, gov_after, &leaves);
         seen_free(seen);
         if (rc != QC_OK) {
             exec_leaves_free(&leaves);
+            free(gov_after);
             break;
         }
-        if (b.tx_count == 0) { qc_block_free(&b); exec_leaves_free(&leaves); break; }
         uint8_t *raw;
         size_t raw_len;
-        if (qc_block_encode(&b, &raw, &raw_len) != QC_OK) {
+        if (b.tx_count == 0 || qc_block_encode(&b, &raw, &raw_len) != QC_OK) {
             qc_block_free(&b);
             exec_leaves_free(&leaves);
+            free(gov_after);
             break;
         }
         qc_hash_t digest;
@@ -469,6 +489,7 @@ void node_maybe_propose(node_t *n) {
         e->raw_len = raw_len;
         e->log_after = log_after;
         e->leaves = leaves;
+        e->gov_after = gov_after;
         e->state = PENDING_VALID;
         if (pbft_propose(n->pbft, height, &digest) != QC_OK) { pending_free(e); break; }
         n->stats.proposals_built++;
@@ -624,6 +645,10 @@ static void apply_fetched(node_t *n, const wire_msg_t *m) {
         int got = take_fetched(n, m, i, n->store.head.height + 1 + k, &blocks[k], &certs[k]);
         if (got < 0) break;
         k += (size_t)got;
+        /* The blocks after an epoch's last block are certified by the next set: they are
+         * checked once this one is applied (the next reply). */
+        static const qc_hash_t zero;
+        if (got == 1 && memcmp(blocks[k - 1].header.next_validators_hash.b, zero.b, 32) != 0) break;
     }
     size_t applied = 0;
     int rc = store_apply_blocks(&n->store, blocks, certs, k, &applied);

@@ -7,6 +7,22 @@
 
 uint64_t node_now_ms(void);
 void node_drive(node_t *n);
+
+/* node.c: (re)starting parts for a new epoch. node_start_core restores the core from the
+ * consensus state in the epoch the ledger has in force (and re-decides a waiting change);
+ * node_start_net opens peer links to that epoch's members; node_restart_notes restarts
+ * checkpoint-note signing under it; node_net_closed ends a node_stop whose links closed. */
+int node_start_core(node_t *n, char *why, size_t why_cap);
+int node_start_net(node_t *n, char *why, size_t why_cap);
+void node_restart_notes(node_t *n);
+void node_net_closed(node_t *n);
+
+/* node_epoch.c: membership changes (docs/GOVERNANCE.md). */
+int node_epoch_config(node_t *n, pbft_epoch_t *ep);
+void node_epoch_decide(node_t *n, uint64_t decided_height, const qc_validator_set_t *next_vs);
+void node_epoch_after_apply(node_t *n, const qc_block_t *b);
+void node_epoch_switched(node_t *n, const pbft_epoch_switch_t *sw);
+void node_epoch_resync(node_t *n);
 /* True while the consensus state cannot be written (after retrying once): the core must then
  * get no input that could change the bodies its kept outbox borrows (messages, ticks). */
 bool node_core_blocked(node_t *n);

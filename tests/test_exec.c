@@ -78,7 +78,7 @@ static void test_build_roots_filtering_and_check(void **state) {
     qc_block_t b;
     rlog_t log1;
     exec_leaves_t built = {0};
-    assert_int_equal(exec_build(&parent, bt.ptrs, bt.n, 1000, 2, 5, &b, &log1, &built), QC_OK);
+    assert_int_equal(exec_build(&parent, bt.ptrs, bt.n, 1000, 2, 5, &b, &log1, NULL, &built), QC_OK);
     assert_int_equal(b.tx_count, 3); /* tx 0 committed before, tx 4 a repeat */
     assert_memory_equal(b.txs[0].id.b, bt.txs[1].id.b, 32);
     assert_int_equal(b.header.height, 1);
@@ -103,7 +103,7 @@ static void test_build_roots_filtering_and_check(void **state) {
     rlog_t log_chk;
     uint32_t sigs = 0;
     exec_leaves_t checked = {0};
-    assert_int_equal(exec_check(&b, &parent, &c, &log_chk, &checked, &sigs, why, sizeof why), QC_OK);
+    assert_int_equal(exec_check(&b, &parent, &c, &log_chk, NULL, &checked, &sigs, why, sizeof why), QC_OK);
     assert_int_equal(sigs, 3);
     assert_int_equal(log_chk.size, 9);
     assert_int_equal(checked.n, 9);
@@ -119,13 +119,13 @@ static void test_build_roots_filtering_and_check(void **state) {
     make_batch(&bt2, 2, 50, 1);
     qc_block_t b2;
     rlog_t log2;
-    assert_int_equal(exec_build(&p2, bt2.ptrs, bt2.n, 2000500, 2, 5, &b2, &log2, NULL), QC_OK);
+    assert_int_equal(exec_build(&p2, bt2.ptrs, bt2.n, 2000500, 2, 5, &b2, &log2, NULL, NULL), QC_OK);
     assert_memory_equal(b2.header.prev_hash.b, h1.b, 32);
     assert_int_equal(b2.header.log_size, 11);
     c = check_for(&b2);
-    assert_int_equal(exec_check(&b2, &p2, &c, &log_chk, NULL, NULL, why, sizeof why), QC_OK);
+    assert_int_equal(exec_check(&b2, &p2, &c, &log_chk, NULL, NULL, NULL, why, sizeof why), QC_OK);
     /* the same block is not valid on the genesis parent */
-    assert_int_equal(exec_check(&b2, &parent, &c, &log_chk, NULL, NULL, why, sizeof why), QC_ERR_INVALID);
+    assert_int_equal(exec_check(&b2, &parent, &c, &log_chk, NULL, NULL, NULL, why, sizeof why), QC_ERR_INVALID);
 
     qc_block_free(&b2);
     free_batch(&bt2);
@@ -141,11 +141,11 @@ static void expect_refused(void (*tamper)(qc_block_t *, exec_check_t *), int cod
     exec_parent_t parent = genesis_parent();
     qc_block_t b;
     rlog_t log1;
-    assert_int_equal(exec_build(&parent, bt.ptrs, bt.n, 2000000, 1, 3, &b, &log1, NULL), QC_OK);
+    assert_int_equal(exec_build(&parent, bt.ptrs, bt.n, 2000000, 1, 3, &b, &log1, NULL, NULL), QC_OK);
     exec_check_t c = check_for(&b);
     tamper(&b, &c);
     char why[160] = "";
-    assert_int_equal(exec_check(&b, &parent, &c, &log1, NULL, NULL, why, sizeof why), code);
+    assert_int_equal(exec_check(&b, &parent, &c, &log1, NULL, NULL, NULL, why, sizeof why), code);
     if (why_want) assert_string_equal(why, why_want);
     qc_block_free(&b);
     free_batch(&bt);
@@ -193,13 +193,13 @@ static void test_replay_of_committed_refused_and_cache(void **state) {
     exec_parent_t parent = genesis_parent();
     qc_block_t b;
     rlog_t log1;
-    assert_int_equal(exec_build(&parent, bt.ptrs, bt.n, 2000000, 0, 0, &b, &log1, NULL), QC_OK);
+    assert_int_equal(exec_build(&parent, bt.ptrs, bt.n, 2000000, 0, 0, &b, &log1, NULL, NULL), QC_OK);
     qc_hash_t committed = bt.txs[1].id;
     parent.seen = seen_one;
     parent.seen_ctx = &committed;
     exec_check_t c = check_for(&b);
     char why[160];
-    assert_int_equal(exec_check(&b, &parent, &c, &log1, NULL, NULL, why, sizeof why), QC_ERR_DUPLICATE);
+    assert_int_equal(exec_check(&b, &parent, &c, &log1, NULL, NULL, NULL, why, sizeof why), QC_ERR_DUPLICATE);
     assert_string_equal(why, "tx 1: already committed");
 
     /* signatures the mempool verified are not verified again */
@@ -215,7 +215,7 @@ static void test_replay_of_committed_refused_and_cache(void **state) {
     }
     c.mempool = &mp;
     uint32_t sigs = 0;
-    assert_int_equal(exec_check(&b, &parent, &c, &log1, NULL, &sigs, why, sizeof why), QC_OK);
+    assert_int_equal(exec_check(&b, &parent, &c, &log1, NULL, NULL, &sigs, why, sizeof why), QC_OK);
     assert_int_equal(sigs, 0);
     mempool_free(&mp);
     qc_block_free(&b);

@@ -19,6 +19,7 @@
 #include "store.h"
 #include "store_impl.h"
 #include "testkeys.h"
+#include "govtest.h"
 #include "tmpdir.h"
 
 #define CHAIN "qchain-store-test"
@@ -551,26 +552,40 @@ static void test_chain_binding(void **state) {
     assert_int_equal(f->s.head.height, 1);
 }
 
+/* A governance block passes "add testkeys member 4" (checkpoint interval 1: it switches at
+ * that block); a forged next-validators hash is refused; later blocks need the new set. */
 static void test_membership_change(void **state) {
     fx_t *f = *state;
-    qc_validator_set_t next;
-    testkeys_validators(&next, 5, 1);
+    qc_change_t ch[2];
+    govtest_change_add(&ch[0], 4);
+    govtest_change_threshold(&ch[1], (uint16_t)qc_quorum(5));
     qc_block_t b;
     qc_cert_t c;
-    assert_int_equal(chainbuilder_make(&f->cb, 1, 2, &b, &c), QC_OK);
-    next.epoch = 2; /* must be the next epoch */
-    assert_int_equal(store_apply_block_membership(&f->s, &b, &c, &next), QC_ERR_INVALID);
-    next.epoch = 1;
-    assert_int_equal(store_apply_block_membership(&f->s, &b, &c, &next), QC_OK);
+    qc_validator_set_t next;
+    assert_int_equal(govtest_block(&f->cb, ch, 2, &b, &c, &next), QC_OK);
+    qc_validator_set_t want;
+    testkeys_validators(&want, 5, 1); /* what governance makes is exactly testkeys' 5-set */
+    qc_hash_t hw, hn;
+    qc_validators_hash(&want, &hw);
+    qc_validators_hash(&next, &hn);
+    assert_memory_equal(hw.b, hn.b, 32);
+    memset(b.header.next_validators_hash.b, 0, 32); /* a primary hiding the switch */
+    chainbuilder_certify(&f->cb, &b, &c);
+    expect_refused(f, &b, &c, QC_ERR_INVALID);
+    assert_int_equal(govtest_block(&f->cb, ch, 2, &b, &c, NULL), QC_OK);
+    assert_int_equal(store_apply_block(&f->s, &b, &c), QC_OK);
     remember_leaves(f, &b);
     chainbuilder_advance(&f->cb, &b);
     qc_block_free(&b);
     assert_int_equal(f->s.head.epoch, 1);
+    assert_int_equal(store_gov(&f->s)->vs.n, 5);
     make_bad(f, BAD_COUNT, &b, &c); /* still signed by epoch 0: refused */
     expect_refused(f, &b, &c, QC_ERR_INVALID);
     chainbuilder_set_validators(&f->cb, 5, 1);
     apply_new(f, 5, 1);
     reopen(f);
+    assert_int_equal(store_gov(&f->s)->vs.n, 5);
+    assert_int_equal(store_gov(&f->s)->vs.epoch, 1);
     uint64_t e;
     assert_int_equal(store_epoch_at(&f->s, 1, &e), QC_OK);
     assert_int_equal(e, 0);

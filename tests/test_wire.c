@@ -14,6 +14,7 @@
 
 #include "chainbuilder.h"
 #include "testkeys.h"
+#include "govtest.h"
 #include "tmpdir.h"
 #include "wire.h"
 #include "wire.pb-c.h"
@@ -519,8 +520,8 @@ static bool verifies(wire_crypto_t *c, uint32_t key, uint16_t replica, uint64_t 
 }
 
 /* Statements verify under the validator set of the epoch they name. Epoch 0 has testkeys 0..3
- * at indexes 0..3; epoch 1 (from block 2) has 0, 3, 9, 1: key 2 left, key 9 joined at index 2,
- * keys 1 and 3 swapped places. */
+ * at indexes 0..3; block 1 removes member 2 and adds key 9, so epoch 1 (from block 2) has
+ * 0, 1, 3, 9: key 2 left, key 3 moved down to index 2, key 9 joined at index 3. */
 static void test_verify_by_epoch(void **state) {
     (void)state;
     char dir[256];
@@ -532,17 +533,13 @@ static void test_verify_by_epoch(void **state) {
     store_config_t cfg = {cb.chain_id, gh, &cb.vs};
     static store_t st;
     assert_int_equal(store_open(&st, dir, &cfg), QC_OK);
-    static qc_validator_set_t next, ten;
-    testkeys_validators(&ten, 10, 1);
-    next = ten;
-    next.n = 4;
-    next.members[1] = ten.members[3];
-    next.members[2] = ten.members[9];
-    next.members[3] = ten.members[1];
+    qc_change_t ch[2];
+    govtest_change_remove(&ch[0], "taian");
+    govtest_change_add(&ch[1], 9);
     qc_block_t b;
     qc_cert_t c;
-    assert_int_equal(chainbuilder_make(&cb, 1, 1, &b, &c), QC_OK);
-    assert_int_equal(store_apply_block_membership(&st, &b, &c, &next), QC_OK);
+    assert_int_equal(govtest_block(&cb, ch, 2, &b, &c, NULL), QC_OK);
+    assert_int_equal(store_apply_block(&st, &b, &c), QC_OK);
     qc_block_free(&b);
     assert_int_equal(st.validators.epoch, 1);
 
@@ -551,16 +548,16 @@ static void test_verify_by_epoch(void **state) {
     testkeys_keypair(TESTKEY_NODE, 0, NULL, &own);
     wire_crypto_init(&v, "wire-epochs", &st.validators, &st, &own);
     /* The current epoch (1): from the table, no store read. */
-    assert_true(verifies(&v, 3, 1, 1));
-    assert_true(verifies(&v, 9, 2, 1));
+    assert_true(verifies(&v, 3, 2, 1));
+    assert_true(verifies(&v, 9, 3, 1));
     assert_false(verifies(&v, 2, 2, 1)); /* key 2 is not a member of epoch 1 */
-    assert_false(verifies(&v, 3, 3, 1)); /* key 3 is at index 1 in epoch 1, not 3 */
+    assert_false(verifies(&v, 3, 3, 1)); /* key 3 is at index 2 in epoch 1, not 3 */
     assert_int_equal(v.epoch_reads, 0);
     /* An older epoch (0): its own set, read once and then cached. */
     assert_true(verifies(&v, 2, 2, 0));
     assert_true(verifies(&v, 3, 3, 0));
-    assert_false(verifies(&v, 3, 1, 0)); /* key 3 was index 3 in epoch 0 */
-    assert_false(verifies(&v, 9, 2, 0)); /* key 9 joined only in epoch 1 */
+    assert_false(verifies(&v, 3, 2, 0)); /* key 3 was index 3 in epoch 0 */
+    assert_false(verifies(&v, 9, 3, 0)); /* key 9 joined only in epoch 1 */
     assert_int_equal(v.epoch_reads, 1);
     /* Unknown epochs and indexes never verify, and a newer epoch costs no store read. */
     assert_false(verifies(&v, 0, 0, 2));
@@ -570,7 +567,7 @@ static void test_verify_by_epoch(void **state) {
     wire_crypto_t no_store;
     wire_crypto_init(&no_store, "wire-epochs", &st.validators, NULL, &own);
     assert_false(verifies(&no_store, 2, 2, 0)); /* nothing to read older epochs from */
-    assert_true(verifies(&no_store, 3, 1, 1));
+    assert_true(verifies(&no_store, 3, 2, 1));
     wire_crypto_wipe(&v);
     wire_crypto_wipe(&no_store);
     sodium_memzero(&own, sizeof own);

@@ -36,6 +36,9 @@ void store_close(store_t *s) {
     if (s->ropts) leveldb_readoptions_destroy(s->ropts);
     if (s->opts) leveldb_options_destroy(s->opts);
     if (s->bloom) leveldb_filterpolicy_destroy(s->bloom);
+    free(s->gov);
+    free(s->gov_next);
+    free(s->group_gov0);
     memset(s, 0, sizeof *s);
 }
 
@@ -96,6 +99,43 @@ static void batch_put_membership(store_t *s, const qc_validator_set_t *vs,
     batch_put_u64(s, SK_EPOCH, first_height, vs->epoch);
 }
 
+/* Puts the governance state g (after the block being written). */
+static int batch_put_gov(store_t *s, const gov_state_t *g) {
+    uint8_t k[SK_MAX_LEN], *v;
+    size_t vlen;
+    int rc = gov_encode(g, &v, &vlen);
+    if (rc != QC_OK) return rc;
+    uint8_t *vv = malloc(vlen + 1);
+    if (vv == NULL) { free(v); return QC_ERR_NOMEM; }
+    vv[0] = STORE_FORMAT_VERSION;
+    memcpy(vv + 1, v, vlen);
+    batch_put(s, k, sk_single(k, SK_GOV), vv, vlen + 1);
+    free(v);
+    free(vv);
+    return QC_OK;
+}
+
+/* gov_record_cb for apply: each changed proposal record goes into the block's batch. */
+static void batch_put_proposal(void *ctx, const gov_proposal_t *p) {
+    store_t *s = ctx;
+    uint8_t k[SK_MAX_LEN], *v;
+    size_t vlen;
+    if (gov_proposal_encode(p, &v, &vlen) != QC_OK) {
+        s->gov_record_error = QC_ERR_NOMEM;
+        return;
+    }
+    uint8_t *vv = malloc(vlen + 1);
+    if (vv != NULL) {
+        vv[0] = STORE_FORMAT_VERSION;
+        memcpy(vv + 1, v, vlen);
+        batch_put(s, k, sk_hash(k, SK_PROPOSAL, p->id.b), vv, vlen + 1);
+    } else {
+        s->gov_record_error = QC_ERR_NOMEM;
+    }
+    free(v);
+    free(vv);
+}
+
 static bool validators_valid(const qc_validator_set_t *vs) {
     if (vs->n == 0 || vs->n > QC_VALIDATORS_MAX) return false;
     for (uint32_t i = 0; i < vs->n; i++) {
@@ -124,6 +164,15 @@ static int store_create(store_t *s, const store_config_t *cfg) {
     merkle_empty_root(&head.log_root);
     batch_put_head(s, &head);
     batch_put_membership(s, cfg->genesis_validators, 1);
+    gov_info_t *info = calloc(QC_VALIDATORS_MAX, sizeof *info);
+    if (info == NULL) return QC_ERR_NOMEM;
+    if (cfg->genesis_info)
+        memcpy(info, cfg->genesis_info, sizeof *info * cfg->genesis_validators->n);
+    gov_init(s->gov, cfg->genesis_validators, info,
+             cfg->checkpoint_interval ? cfg->checkpoint_interval : 1);
+    free(info);
+    int rc = batch_put_gov(s, s->gov);
+    if (rc != QC_OK) return rc;
     QC_INFO("store: creating ledger for chain %s", cfg->chain_id);
     return batch_write(s, "creating the store");
 }
@@ -186,6 +235,27 @@ static int meta_load(store_t *s, const store_config_t *cfg) {
     return rc;
 }
 
+/* Loads the governance state; its set must be the head epoch's. */
+static int gov_load(store_t *s) {
+    uint8_t k[SK_MAX_LEN];
+    size_t klen = sk_single(k, SK_GOV);
+    char *v;
+    size_t vlen;
+    int rc = store_get(s, k, klen, &v, &vlen);
+    if (rc == QC_ERR_NOTFOUND) return store_corrupt(k, klen, "missing (meta is present)");
+    if (rc != QC_OK) return rc;
+    rc = vlen >= 1 && (uint8_t)v[0] == STORE_FORMAT_VERSION
+             ? gov_decode((const uint8_t *)v + 1, vlen - 1, s->gov) : QC_ERR_CORRUPT;
+    leveldb_free(v);
+    if (rc != QC_OK) return store_corrupt(k, klen, "governance state does not decode");
+    qc_hash_t a;
+    qc_validators_hash(&s->gov->vs, &a);
+    if (memcmp(a.b, s->validators_hash.b, 32) != 0)
+        return store_corrupt(k, klen, "governance state's validator set is not epoch %llu's",
+                             (unsigned long long)s->head.epoch);
+    return QC_OK;
+}
+
 /* Loads the head record and the validator set in force after it. */
 static int head_load(store_t *s) {
     uint8_t k[SK_MAX_LEN], v[SV_HEAD_LEN];
@@ -199,6 +269,7 @@ static int head_load(store_t *s) {
         return store_corrupt(k, klen, "head epoch %llu has no stored validator set",
                              (unsigned long long)s->head.epoch);
     if (rc == QC_OK) qc_validators_hash(&s->validators, &s->validators_hash);
+    if (rc == QC_OK) rc = gov_load(s);
     return rc;
 }
 
@@ -273,6 +344,12 @@ int store_open(store_t *s, const char *dir, const store_config_t *cfg) {
     snprintf(s->dir, sizeof s->dir, "%s", dir);
     snprintf(s->chain_id, sizeof s->chain_id, "%s", cfg->chain_id);
     s->genesis_hash = cfg->genesis_hash;
+    s->gov = malloc(sizeof *s->gov);
+    s->gov_next = malloc(sizeof *s->gov_next);
+    if (s->gov == NULL || s->gov_next == NULL) {
+        store_close(s);
+        return QC_ERR_NOMEM;
+    }
     int rc = db_open(s, dir);
     if (rc == QC_OK) rc = meta_load(s, cfg);
     if (rc == QC_ERR_NOTFOUND) rc = store_create(s, cfg);
@@ -524,16 +601,38 @@ static void batch_indexes(store_t *s, const qc_block_t *b, const qc_hash_t *hash
     batch_put_head(s, head);
 }
 
-static int check_next_validators(const store_t *s, const qc_validator_set_t *next_vs) {
-    if (next_vs == NULL) return QC_OK;
-    if (next_vs->epoch != s->head.epoch + 1 || !validators_valid(next_vs))
-        return REFUSE("membership change to epoch %llu is not epoch %llu + 1 or is malformed",
-                      (unsigned long long)next_vs->epoch, (unsigned long long)s->head.epoch);
+/* Runs the block's GOVERN transactions and the end of the block on a copy of the governance
+ * state (s->gov_next), putting changed proposal records into the batch; checks the header's
+ * next_validators_hash against the result. *switched: a new epoch starts after this block.
+ * *changed: the state must be written. */
+static int run_governance(store_t *s, const qc_block_t *b, bool *switched, bool *changed) {
+    uint64_t height = b->header.height;
+    memcpy(s->gov_next, s->gov, sizeof *s->gov);
+    s->gov_record_error = QC_OK;
+    bool any = false;
+    for (uint32_t i = 0; i < b->tx_count; i++) {
+        const qc_tx_t *tx = &b->txs[i];
+        if (tx->type != QC_TX_GOVERN) continue;
+        char why[256];
+        int rc = gov_check(s->gov_next, tx, height, why, sizeof why);
+        if (rc != QC_OK) return REFUSE("block %llu tx %u: %s", (unsigned long long)height, i, why);
+        gov_apply(s->gov_next, tx, height, batch_put_proposal, s);
+        any = true;
+    }
+    qc_hash_t next_hash;
+    bool ended = false;
+    *switched = gov_end_block(s->gov_next, height, &next_hash, &ended, batch_put_proposal, s);
+    *changed = any || ended;
+    if (s->gov_record_error != QC_OK) return s->gov_record_error;
+    if (memcmp(next_hash.b, b->header.next_validators_hash.b, 32) != 0)
+        return REFUSE("block %llu's next validators hash is not what its governance gives (%s)",
+                      (unsigned long long)height,
+                      *switched ? "a new epoch starts after it" : "no epoch ends here");
     return QC_OK;
 }
 
 static int apply(store_t *s, const qc_block_t *block, const qc_cert_t *cert,
-                 const qc_validator_set_t *next_vs, const qc_hash_t *leaves, size_t leaf_count) {
+                 const qc_hash_t *leaves, size_t leaf_count) {
     QC_ASSERT(s != NULL && block != NULL && cert != NULL);
     QC_ASSERT(block->tx_count == 0 || block->txs != NULL);
     if (s->write_error != QC_OK || s->db == NULL) {
@@ -543,16 +642,19 @@ static int apply(store_t *s, const qc_block_t *block, const qc_cert_t *cert,
     qc_hash_t hash;
     qc_header_hash(&block->header, &hash);
     int rc = check_header(s, block, cert, &hash);
-    if (rc == QC_OK) rc = check_next_validators(s, next_vs);
     if (rc == QC_OK) rc = check_txs(s, block);
     if (rc != QC_OK) return rc;
     rlog_t log = s->log;
     leveldb_writebatch_clear(s->batch);
-    rc = batch_records(s, block, &log, leaves, leaf_count);
+    bool switched = false, gov_changed = false;
+    rc = run_governance(s, block, &switched, &gov_changed);
+    if (rc == QC_OK) rc = batch_records(s, block, &log, leaves, leaf_count);
     if (rc == QC_OK) rc = batch_block(s, block, cert);
+    const qc_validator_set_t *next_vs = switched ? &s->gov_next->vs : NULL;
     store_head_t head = {.height = block->header.height, .hash = hash, .log_size = log.size,
                          .epoch = next_vs ? next_vs->epoch : s->head.epoch};
     rlog_root(&log, &head.log_root);
+    if (rc == QC_OK && gov_changed) rc = batch_put_gov(s, s->gov_next);
     if (rc == QC_OK) {
         batch_indexes(s, block, &hash, next_vs, &head);
         if (s->group != NULL) rc = group_add_txs(s, block);
@@ -562,25 +664,26 @@ static int apply(store_t *s, const qc_block_t *block, const qc_cert_t *cert,
     if (rc != QC_OK) return rc;
     s->head = head;
     s->log = log;
+    gov_state_t *t = s->gov;
+    s->gov = s->gov_next;
+    s->gov_next = t;
     if (next_vs != NULL) {
-        s->validators = *next_vs;
+        s->validators = s->gov->vs;
         qc_validators_hash(&s->validators, &s->validators_hash);
+        QC_INFO("store: epoch %llu in force from block %llu (%u validators)",
+                (unsigned long long)s->validators.epoch,
+                (unsigned long long)block->header.height + 1, s->validators.n);
     }
     return QC_OK;
 }
 
-int store_apply_block_membership(store_t *s, const qc_block_t *block, const qc_cert_t *cert,
-                                 const qc_validator_set_t *next_vs) {
-    return apply(s, block, cert, next_vs, NULL, 0);
-}
-
 int store_apply_block(store_t *s, const qc_block_t *block, const qc_cert_t *cert) {
-    return apply(s, block, cert, NULL, NULL, 0);
+    return apply(s, block, cert, NULL, 0);
 }
 
 int store_apply_block_leaves(store_t *s, const qc_block_t *block, const qc_cert_t *cert,
                              const qc_hash_t *leaves, size_t leaf_count) {
-    return apply(s, block, cert, NULL, leaves, leaf_count);
+    return apply(s, block, cert, leaves, leaf_count);
 }
 
 int store_apply_blocks(store_t *s, const qc_block_t *blocks, const qc_cert_t *certs,
@@ -595,10 +698,13 @@ int store_apply_blocks(store_t *s, const qc_block_t *blocks, const qc_cert_t *ce
     }
     store_head_t head0 = s->head;
     rlog_t log0 = s->log;
+    if (s->group_gov0 == NULL && (s->group_gov0 = malloc(sizeof *s->group_gov0)) == NULL)
+        return QC_ERR_NOMEM;
+    memcpy(s->group_gov0, s->gov, sizeof *s->gov);
     s->group = leveldb_writebatch_create();
     int rc = QC_OK;
     size_t k = 0;
-    while (k < count && (rc = apply(s, &blocks[k], &certs[k], NULL, NULL, 0)) == QC_OK) k++;
+    while (k < count && (rc = apply(s, &blocks[k], &certs[k], NULL, 0)) == QC_OK) k++;
     int wrc = QC_OK;
     if (k > 0) {
         char *err = NULL;
@@ -613,6 +719,9 @@ int store_apply_blocks(store_t *s, const qc_block_t *blocks, const qc_cert_t *ce
     if (wrc != QC_OK) {
         s->head = head0;
         s->log = log0;
+        memcpy(s->gov, s->group_gov0, sizeof *s->gov);
+        s->validators = s->gov->vs;
+        qc_validators_hash(&s->validators, &s->validators_hash);
         return wrc;
     }
     *applied = k;

@@ -23,10 +23,12 @@
 #define QC_STORE_H
 
 #include "fmt.h"
+#include "gov.h"
 #include "qc.h"
 #include "rlog.h"
 
-#define STORE_FORMAT_VERSION 1     /* meta format and first byte of every stored value */
+#define STORE_FORMAT_VERSION 2     /* meta format and first byte of every stored value (2: headers
+                                      carry next_validators_hash; governance state) */
 #define STORE_RECORD_LIST_MAX 1024 /* most anchors of one digest that one listing returns */
 #define STORE_EPOCHS_MAX 4096      /* most membership changes one listing returns */
 #define STORE_CHECK_BLOCKS_MAX (UINT64_C(1) << 40) /* store_check refuses longer chains */
@@ -47,6 +49,10 @@ typedef struct {
     /* Borrowed for the call. Required when the store is created (becomes the validator set
      * in force from height 1); when reopening, if non-NULL, must equal the stored one. */
     const qc_validator_set_t *genesis_validators;
+    /* When the store is created: the members' addresses (genesis_validators->n entries; NULL:
+     * empty) and the genesis checkpoint interval (0: 1), the governance state's start. */
+    const gov_info_t *genesis_info;
+    uint32_t checkpoint_interval;
 } store_config_t;
 
 /* The chain head: the last applied block and the state after it. */
@@ -91,7 +97,11 @@ typedef struct {
     qc_hash_t genesis_hash;
     store_head_t head;                     /* cached; equals the stored head record */
     rlog_t log;                            /* record-log frontier at head.log_size */
-    qc_validator_set_t validators;         /* the set of epoch head.epoch */
+    qc_validator_set_t validators;         /* the set of epoch head.epoch (= gov->vs) */
+    gov_state_t *gov;                      /* governance state after the head (malloc'd) */
+    gov_state_t *gov_next;                 /* scratch: the state after the block being applied */
+    gov_state_t *group_gov0;               /* inside store_apply_blocks: the state before it */
+    int gov_record_error;                  /* a proposal record could not be encoded */
     qc_hash_t validators_hash;             /* qc_validators_hash(&validators) */
     char dir[STORE_DIR_MAX];               /* the database directory, for reopening */
     /* A failed write's error, until a reopen succeeds: LevelDB's log may end in a torn record,
@@ -149,11 +159,23 @@ int store_apply_blocks(store_t *s, const qc_block_t *blocks, const qc_cert_t *ce
 int store_apply_block_leaves(store_t *s, const qc_block_t *block, const qc_cert_t *cert,
                              const qc_hash_t *leaves, size_t leaf_count);
 
-/* As store_apply_block, and the block enacts a membership change: next_vs (borrowed), whose
- * epoch must be head.epoch + 1 and which has 1..QC_VALIDATORS_MAX members, is in force from
- * block height+1 on. Written in the same batch. next_vs may be NULL (no change). */
-int store_apply_block_membership(store_t *s, const qc_block_t *block, const qc_cert_t *cert,
-                                 const qc_validator_set_t *next_vs);
+/* Governance (node/gov, docs/GOVERNANCE.md): every apply runs the block's GOVERN transactions
+ * on the governance state after the head, in order (one that gov_check refuses: the block is
+ * QC_ERR_INVALID), then gov_end_block. The header's next_validators_hash must be what that
+ * gives: the next epoch's set hash when a passed change takes effect at this block (its set is
+ * then in force from height+1 on and stored as a new epoch), else zero. The state and every
+ * proposal record that changed are written in the block's batch. */
+
+/* The governance state after the head. Borrowed from s; valid until the next apply. */
+const gov_state_t *store_gov(const store_t *s);
+
+/* The latest record of proposal `id`: QC_OK, QC_ERR_NOTFOUND, QC_ERR_CORRUPT, QC_ERR_IO. */
+int store_proposal_get(store_t *s, const qc_hash_t *id, gov_proposal_t *out);
+
+/* Calls cb for every proposal record ever made (in id order), at most `max`; stops early if
+ * cb returns false. QC_OK, QC_ERR_CORRUPT, QC_ERR_IO. */
+int store_proposals_each(store_t *s, size_t max, bool (*cb)(void *ctx, const gov_proposal_t *p),
+                         void *ctx);
 
 /* The head (a copy of the cached, durable head). */
 void store_head(const store_t *s, store_head_t *out);

@@ -20,6 +20,8 @@ enum {
     SK_LOG = 'L',        /* 'L' u8 level u64 index      -> subtree hash */
     SK_VALIDATORS = 'V', /* 'V' u64 epoch               -> validator set */
     SK_EPOCH = 'E',      /* 'E' u64 first height        -> epoch in force from there */
+    SK_GOV = 'G',        /* "G"                         -> governance state after the head */
+    SK_PROPOSAL = 'P',   /* 'P' proposal id             -> its latest record */
 };
 
 #define SK_U64_LEN 9      /* family + u64 */

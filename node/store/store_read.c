@@ -384,6 +384,48 @@ static int read_epochs(store_t *s, store_epoch_span_t *out, size_t cap, size_t *
     return store_iter_finish(it, rc, "listing the membership history");
 }
 
+static int proposal_value(const uint8_t *k, size_t klen, const char *v, size_t vlen,
+                          gov_proposal_t *out) {
+    if (vlen < 1 || (uint8_t)v[0] != STORE_FORMAT_VERSION ||
+        gov_proposal_decode((const uint8_t *)v + 1, vlen - 1, out) != QC_OK ||
+        memcmp(out->id.b, k + 1, QC_HASH_BYTES) != 0)
+        return store_corrupt(k, klen, "proposal record does not decode or names another id");
+    return QC_OK;
+}
+
+static int read_proposal_get(store_t *s, const qc_hash_t *id, gov_proposal_t *out) {
+    uint8_t k[SK_MAX_LEN];
+    size_t klen = sk_hash(k, SK_PROPOSAL, id->b);
+    char *v;
+    size_t vlen;
+    int rc = store_get(s, k, klen, &v, &vlen);
+    if (rc != QC_OK) return rc;
+    rc = proposal_value(k, klen, v, vlen, out);
+    leveldb_free(v);
+    return rc;
+}
+
+static int read_proposals_each(store_t *s, size_t max,
+                               bool (*cb)(void *ctx, const gov_proposal_t *p), void *ctx) {
+    uint8_t k[SK_MAX_LEN];
+    leveldb_iterator_t *it = leveldb_create_iterator(s->db, s->ropts);
+    leveldb_iter_seek(it, (const char *)k, sk_single(k, SK_PROPOSAL));
+    int rc = QC_OK;
+    gov_proposal_t *p = malloc(sizeof *p);
+    if (p == NULL) rc = QC_ERR_NOMEM;
+    for (size_t i = 0; rc == QC_OK && i < max && iter_in_family(it, SK_PROPOSAL); i++) {
+        size_t klen, vlen;
+        const char *key = leveldb_iter_key(it, &klen);
+        const char *v = leveldb_iter_value(it, &vlen);
+        rc = klen == SK_HASH_LEN ? proposal_value((const uint8_t *)key, klen, v, vlen, p)
+                                 : store_corrupt((const uint8_t *)key, klen, "proposal key length");
+        if (rc == QC_OK && !cb(ctx, p)) break;
+        leveldb_iter_next(it);
+    }
+    free(p);
+    return store_iter_finish(it, rc, "listing governance proposals");
+}
+
 /* ------------------------------------------------------------------ the public reads */
 /* Each public read: QC_ERR_IO while the database is closed (a reopen after a failed write
  * failed: ldb_reopen), and a damaged result (corrupt data, a read I/O error) marks the store
@@ -465,4 +507,15 @@ int store_epoch_at(store_t *s, uint64_t height, uint64_t *epoch) {
 
 int store_epochs(store_t *s, store_epoch_span_t *out, size_t cap, size_t *n) {
     STORE_READ(s, read_epochs(s, out, cap, n));
+}
+
+const gov_state_t *store_gov(const store_t *s) { return s->gov; }
+
+int store_proposal_get(store_t *s, const qc_hash_t *id, gov_proposal_t *out) {
+    STORE_READ(s, read_proposal_get(s, id, out));
+}
+
+int store_proposals_each(store_t *s, size_t max, bool (*cb)(void *ctx, const gov_proposal_t *p),
+                         void *ctx) {
+    STORE_READ(s, read_proposals_each(s, max, cb, ctx));
 }

@@ -1,0 +1,120 @@
+/* node_epoch.c - the node's side of membership changes: telling the core when a governance
+ * change was decided (pbft_set_next_epoch), following it into the new epoch (own index, peer
+ * links, checkpoint notes), and restarting the core in the ledger's epoch when catch-up carried
+ * the ledger across a switch that the core did not make itself (docs/GOVERNANCE.md). */
+#include "node_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static uint16_t index_of(const qc_validator_set_t *vs, const qc_pubkey_t *node_key) {
+    int i = qc_validators_find_node(vs, node_key);
+    return i < 0 ? PBFT_NOT_MEMBER : (uint16_t)i;
+}
+
+int node_epoch_config(node_t *n, pbft_epoch_t *ep) {
+    const qc_validator_set_t *vs = &n->store.validators;
+    memset(ep, 0, sizeof *ep);
+    ep->epoch = vs->epoch;
+    ep->n = (uint16_t)vs->n;
+    ep->self = index_of(vs, &n->node_pk);
+    if (vs->epoch == 0) return QC_OK;
+    store_epoch_span_t *spans = malloc(sizeof *spans * STORE_EPOCHS_MAX);
+    size_t count = 0;
+    int rc = spans ? store_epochs(&n->store, spans, STORE_EPOCHS_MAX, &count) : QC_ERR_NOMEM;
+    if (rc == QC_OK && (count == 0 || spans[count - 1].epoch != vs->epoch)) rc = QC_ERR_CORRUPT;
+    qc_header_t h;
+    if (rc == QC_OK) {
+        ep->base_height = spans[count - 1].first_height - 1;
+        rc = store_header_get(&n->store, ep->base_height, &h);
+    }
+    if (rc == QC_OK) qc_header_hash(&h, &ep->base_digest);
+    free(spans);
+    return rc;
+}
+
+/* The core's view of epoch next_vs for this node (base set by the core at the switch). */
+static void next_epoch_of(node_t *n, const qc_validator_set_t *next_vs, pbft_epoch_t *ep) {
+    memset(ep, 0, sizeof *ep);
+    ep->epoch = next_vs->epoch;
+    ep->n = (uint16_t)next_vs->n;
+    ep->self = index_of(next_vs, &n->node_pk);
+}
+
+void node_epoch_decide(node_t *n, uint64_t decided_height, const qc_validator_set_t *next_vs) {
+    pbft_epoch_t ep;
+    next_epoch_of(n, next_vs, &ep);
+    int rc = pbft_set_next_epoch(n->pbft, decided_height, &ep);
+    uint64_t k = n->pcfg.checkpoint_interval;
+    if (rc == QC_OK)
+        QC_INFO("membership change decided at block %llu: epoch %llu (%u validators%s) from block "
+                "%llu", (unsigned long long)decided_height, (unsigned long long)ep.epoch, ep.n,
+                ep.self == PBFT_NOT_MEMBER ? ", without this city" : "",
+                (unsigned long long)((decided_height + k - 1) / k * k + 1));
+}
+
+void node_epoch_after_apply(node_t *n, const qc_block_t *b) {
+    const gov_state_t *g = store_gov(&n->store);
+    uint64_t h = b->header.height;
+    static const qc_hash_t zero;
+    if (g->waiting && g->passed.closed_height == h) node_epoch_decide(n, h, &g->next_vs);
+    else if (memcmp(b->header.next_validators_hash.b, zero.b, 32) != 0)
+        node_epoch_decide(n, h, &g->vs); /* decided and switched at this checkpoint block */
+}
+
+/* The net's peers and own index follow the set in force; a node outside it keeps no links. */
+static void on_net_rebuilt(net_t *net) {
+    node_t *n = (node_t *)((char *)net - offsetof(node_t, net));
+    n->net_rebuilding = false;
+    if (n->stopping) {
+        node_net_closed(n);
+        return;
+    }
+    char why[200] = "";
+    if (n->self == PBFT_NOT_MEMBER) {
+        QC_WARN("this city is not a validator of epoch %llu: no peer links, no votes",
+                (unsigned long long)n->store.validators.epoch);
+        return;
+    }
+    if (node_start_net(n, why, sizeof why) != QC_OK)
+        QC_ERROR("cannot reopen peer links for epoch %llu: %s",
+                 (unsigned long long)n->store.validators.epoch, why);
+}
+
+static void follow_membership(node_t *n, uint16_t self) {
+    n->self = self;
+    memset(n->peer_heads, 0, sizeof n->peer_heads);
+    node_restart_notes(n);
+    if (n->net_open && !n->net_rebuilding) {
+        n->net_open = false;
+        n->net_rebuilding = true;
+        net_close(&n->net, on_net_rebuilt);
+    } else if (!n->net_rebuilding && self != PBFT_NOT_MEMBER) {
+        char why[200] = "";
+        if (node_start_net(n, why, sizeof why) != QC_OK) QC_ERROR("cannot open peer links: %s", why);
+    }
+}
+
+void node_epoch_switched(node_t *n, const pbft_epoch_switch_t *sw) {
+    QC_INFO("epoch %llu now in force: %u validators, this city is %s", (unsigned long long)sw->epoch.epoch,
+            sw->epoch.n, sw->epoch.self == PBFT_NOT_MEMBER ? "not one of them"
+                         : n->store.validators.members[sw->epoch.self].name);
+    n->stats.epoch_switches++;
+    follow_membership(n, sw->epoch.self);
+}
+
+void node_epoch_resync(node_t *n) {
+    if (n->store.head.epoch <= pbft_epoch_number(n->pbft) || n->stopping) return;
+    QC_INFO("the ledger reached epoch %llu by catch-up; restarting consensus there",
+            (unsigned long long)n->store.head.epoch);
+    char why[200] = "";
+    if (node_start_core(n, why, sizeof why) != QC_OK) {
+        QC_ERROR("cannot restart consensus in epoch %llu: %s", (unsigned long long)n->store.head.epoch, why);
+        return;
+    }
+    n->transfer_wanted = false;
+    n->stats.epoch_switches++;
+    follow_membership(n, (uint16_t)(pbft_epoch_number(n->pbft) == n->store.validators.epoch
+                                        ? index_of(&n->store.validators, &n->node_pk)
+                                        : PBFT_NOT_MEMBER));
+}
