@@ -131,7 +131,7 @@ typedef struct {
                                             {epoch_at, +1} (the epoch_switch scenario) */
     int epoch_count;                     /* validator-set changes, in height order: scripts
                                             use sim_add_epoch_change(); sim_opts_from_seed
-                                            draws up to SIM_EPOCHS_MAX in 1 of 4 seeds */
+                                            draws up to 4 in 1 of 4 seeds */
     sim_epoch_change_t epochs[SIM_EPOCHS_MAX];
     bool no_epoch_catch_up;              /* hosts never sync past a switch on their own: only
                                             the core's path (final checkpoint certificate, state
