@@ -784,6 +784,7 @@ static int on_checkpoint(pbft_t *p, const pbft_msg_t *m) {
 static void send_own_checkpoint(pbft_t *p) {
     pbft_msg_t *m = pbft_out_msg(p, PBFT_MSG_CHECKPOINT, PBFT_BROADCAST);
     m->epoch = p->own_ckpt_epoch;
+    m->from = p->own_ckpt_self; /* the signed index, also after a switch that changed it */
     m->view = 0;
     m->height = p->own_ckpt.height;
     m->digest = p->own_ckpt.digest;
@@ -976,6 +977,7 @@ static void vote_checkpoint(pbft_t *p, uint64_t c, const qc_hash_t *d) {
     p->own_ckpt.height = c;
     p->own_ckpt.digest = *d;
     p->own_ckpt_epoch = p->ep.epoch;
+    p->own_ckpt_self = p->ep.self;
     p->own_ckpt_valid = true;
     pbft_sign(p, &st, &p->own_ckpt.sig);
     send_own_checkpoint(p);

@@ -459,6 +459,8 @@ typedef struct pbft {
     pbft_checkpoint_cert_t stable;
     pbft_ckpt_vote_t own_ckpt;   /* latest own checkpoint vote (kept across an epoch switch, */
     uint64_t own_ckpt_epoch;     /* so laggards of the old epoch still get its last one) */
+    uint16_t own_ckpt_self;      /* the index it signed as in own_ckpt_epoch (ep.self may
+                                    differ after a switch that shifted or removed it) */
     bool own_ckpt_valid;
     pbft_finals_t finals;        /* past epochs' final certificates, served to laggards */
     pbft_final_pending_t final_pending; /* the epoch just left: its final cert forming */

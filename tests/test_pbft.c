@@ -757,6 +757,47 @@ static void test_epoch_laggard_crosses_with_final_certificate(void **state) {
     assert_true(voted);
 }
 
+/* A switch that removes a middle member shifts the members above it down by one (the index is
+ * the position in the epoch's list). Replica 4 of epoch 0 is replica 3 of epoch 1; until it
+ * votes an epoch-1 checkpoint it retransmits its epoch-0 vote, which laggards of epoch 0 need
+ * for the final certificate: that vote must name the index it signed as, 4, not its new one
+ * (the simulator's seed 1144 with a removal at index 6 of 9 found it naming the new one, a
+ * vote every receiver refused as a bad signature). */
+static void test_epoch_shift_resends_old_vote_as_old_index(void **state) {
+    (void)state;
+    start(5);
+    commit_blocks(2);
+    for (int i = 0; i < 5; i++) C.node[i].hold_apply = true;
+    commit_blocks(1); /* block 3 removes replica 1 from checkpoint 4 on */
+    for (int i = 0; i < 5; i++) {
+        uint16_t self = i == 1 ? PBFT_NOT_MEMBER : (uint16_t)(i < 1 ? i : i - 1);
+        pbft_epoch_t next = {.epoch = 1, .n = 4, .self = self};
+        assert_int_equal(pbft_set_next_epoch(C.node[i].core, 3, &next), QC_OK);
+        C.node[i].hold_apply = false;
+        pc_apply(&C, i);
+    }
+    commit_blocks(1);
+    assert_int_equal(pbft_epoch_number(C.node[4].core), 1);
+    assert_int_equal(C.node[4].core->ep.self, 3);
+    assert_int_equal(C.node[4].core->own_ckpt_epoch, 0);
+    log_from = 4;
+    out_log_count = 0;
+    C.filter = filter_log;
+    pc_tick(&C, 12); /* one base timeout: it retransmits */
+    C.filter = NULL;
+    int old_votes = 0;
+    for (int i = 0; i < out_log_count; i++) {
+        const pbft_msg_t *m = &out_log[i];
+        if (m->type != PBFT_MSG_CHECKPOINT || m->epoch != 0) continue;
+        old_votes++;
+        assert_int_equal(m->from, 4);
+        pbft_stmt_t st;
+        pbft_msg_stmt(m, &st);
+        assert_true(verify_key(NULL, &st, &m->sig));
+    }
+    assert_true(old_votes >= 1);
+}
+
 /* A forged or foreign final certificate moves nothing. */
 static void test_checkpoint_cert_checked(void **state) {
     (void)state;
@@ -961,6 +1002,7 @@ int main(void) {
         cmocka_unit_test_teardown(test_restart_revotes_checkpoint, teardown),
         cmocka_unit_test_teardown(test_epoch_switch_adds_replica, teardown),
         cmocka_unit_test_teardown(test_epoch_laggard_crosses_with_final_certificate, teardown),
+        cmocka_unit_test_teardown(test_epoch_shift_resends_old_vote_as_old_index, teardown),
         cmocka_unit_test_teardown(test_checkpoint_cert_checked, teardown),
         cmocka_unit_test_teardown(test_invalid_block_gets_no_vote, teardown),
         cmocka_unit_test_teardown(test_full_outbox_refuses_input, teardown),

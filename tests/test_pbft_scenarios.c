@@ -438,6 +438,194 @@ static void test_restart_rejoins(void **state) {
     assert_true(r.commit_vote_time[6] - quorum_links_at <= REJOIN_VOTE_TICKS);
 }
 
+/* ---------------------------------------------------------------- issue 10: governance */
+/* The base of the governance scenarios: n quiet replicas, faults for 200 ticks, and one change
+ * decided by block 6 (checkpoint 8 with K = 4); delta 2 (no change) for epoch_at callers. */
+static void one_change(sim_opts_t *o, int n, int delta, int index, sim_leave_t leave) {
+    quiet(o, n);
+    o->fault_ticks = 200;
+    o->live_blocks = 8;
+    if (delta <= 1) sim_add_epoch_change_at(o, 6, delta, index, leave);
+}
+
+/* A run whose leaver kept sending: it passes, every such vote that reached a member was
+ * refused (sim_deliver), and the chain reached h = 16 past the switch. */
+static void assert_leaver_refused(sim_opts_t *o, sim_result_t *r, uint64_t min_removed) {
+    int rc = sim_run(o, r);
+    if (rc != 0) printf("%s\n", r->failure);
+    assert_int_equal(rc, 0);
+    assert_true(r->removed_msgs >= min_removed);
+    assert_true(r->min_height >= 16);
+}
+/* Reconfiguration under faults: block 6 removes replica 2 of 5 (replicas 3 and 4 become
+ * indices 2 and 3 from checkpoint 8 on) while replica 4 is cut off from t=10 to t=120, across
+ * the switch, and replica 1 is down from t=20 to t=90. Replica 4 crosses the switch by the
+ * old epoch's final certificate and a state transfer and votes at its new index. */
+static void test_epoch_partition_crash_across_switch(void **state) {
+    (void)state;
+    sim_opts_t o;
+    sim_result_t r;
+    quiet(&o, 5);
+    o.fault_ticks = 250;
+    sim_add_epoch_change_at(&o, 6, -1, 2, SIM_LEAVE_IDLE);
+    sim_add_event(&o, 10, SIM_EV_PARTITION, 0, 1u << 4);
+    sim_add_event(&o, 20, SIM_EV_CRASH, 1, 0);
+    sim_add_event(&o, 90, SIM_EV_RESTART, 1, 0);
+    sim_add_event(&o, 120, SIM_EV_HEAL, 0, 0);
+    o.live_blocks = 8;
+    run_golden("epoch_partition_crash", &o, &r);
+    assert_int_equal(r.epoch_shrinks, 1);
+    assert_int_equal(r.crashes, 1);
+    assert_true(r.transfers >= 1);
+    assert_int_equal(r.epoch_of[4], 1);
+    assert_true(r.commit_vote_time[4] > 0);
+    assert_true(r.min_height >= 20);
+}
+
+/* One run of the boundary crash: the replicas in `who` crash when their outbox records EPOCH,
+ * with `prefix` of its records durable, and restart 20 ticks later. */
+static int run_boundary_crash(sim_opts_t *o, const int *who, int count, uint64_t prefix,
+                              sim_result_t *r) {
+    for (int i = 0; i < count; i++) {
+        sim_add_event(o, 0, SIM_EV_CRASH_AT_RECORD, who[i], 0);
+        o->events[o->event_count - 1].b = SIM_TRIG_EPOCH;
+        o->events[o->event_count - 1].c = prefix;
+    }
+    int rc = sim_run(o, r);
+    if (rc != 0) printf("prefix %llu: %s\n", (unsigned long long)prefix, r->failure);
+    return rc;
+}
+
+/* The primary at the epoch boundary crashes as it switches. Golden: n = 4, block 6 adds
+ * replica 4; replica 0, primary of view 0 in epoch 0 and again in epoch 1, crashes in the
+ * outbox that records EPOCH with its first record durable: epoch 1 changes view without it,
+ * and it rejoins. Then every prefix of that outbox, for two shapes: the same growth, and
+ * n = 5 where block 6 removes index 0 (the old primary leaves; replica 1 is the first
+ * primary of epoch 1), with both the old and the new primary crashing at the boundary. */
+static void test_primary_crash_at_switch(void **state) {
+    (void)state;
+    sim_opts_t o;
+    sim_result_t r;
+    one_change(&o, 4, 2, 0, SIM_LEAVE_IDLE);
+    o.epoch_at = 6;
+    sim_add_event(&o, 0, SIM_EV_CRASH_AT_RECORD, 0, 0);
+    o.events[0].b = SIM_TRIG_EPOCH;
+    o.events[0].c = 1;
+    run_golden("primary_crash_at_switch", &o, &r);
+    assert_int_equal(r.record_crashes, 1);
+    assert_int_equal(r.epoch_grows, 1);
+    assert_true(r.view_max >= 1);
+    assert_int_equal(r.epoch_of[0], 1);
+    assert_true(r.min_height >= 16);
+    static const int old_primary[1] = {0}, both[2] = {0, 1};
+    for (uint64_t prefix = 0; prefix <= 5; prefix++) {
+        one_change(&o, 4, 2, 0, SIM_LEAVE_IDLE);
+        o.epoch_at = 6;
+        assert_int_equal(run_boundary_crash(&o, old_primary, 1, prefix, &r), 0);
+        assert_int_equal(r.record_crashes, 1);
+        one_change(&o, 5, -1, 0, SIM_LEAVE_IDLE);
+        assert_int_equal(run_boundary_crash(&o, both, 2, prefix, &r), 0);
+        assert_int_equal(r.record_crashes, 2);
+        assert_int_equal(r.epoch_of[1], 1);
+        assert_true(r.min_height >= 16);
+    }
+}
+
+/* A removed key in an attacker's hands: block 6 removes replica 1 of 5 and its key keeps
+ * signing PREPAREs, COMMITs, CHECKPOINTs and VIEW-CHANGEs of epoch 1 as index 1 (now replica
+ * 2's index) and conflicting COMMITs for epoch-0 heights. Honest members refuse every one
+ * (sim_deliver fails the run otherwise), commit certificates hold only epoch-1 keys, and the
+ * chain goes on. */
+static void test_removed_key_keeps_voting(void **state) {
+    (void)state;
+    sim_opts_t o;
+    sim_result_t r;
+    one_change(&o, 5, -1, 1, SIM_LEAVE_BYZ);
+    run_golden("removed_key_votes", &o, &r);
+    assert_int_equal(r.epoch_shrinks, 1);
+    assert_true(r.removed_msgs >= 20);
+    assert_true(r.rx_bad_sig >= 20); /* index 1 is replica 2's key in epoch 1 */
+    assert_true(r.min_height >= 16);
+    /* the last index removed: its votes name an index epoch 1 does not have */
+    one_change(&o, 5, -1, 4, SIM_LEAVE_BYZ);
+    assert_leaver_refused(&o, &r, 20);
+}
+
+/* A removed replica whose host was never told (honest code, stale configuration): block 6
+ * removes replica 2 of 5, which switches at checkpoint 8 still believing itself index 2 of
+ * five and goes on sending epoch-1 votes with its key; index 2 is replica 3's. */
+static void test_removed_stale_host_keeps_sending(void **state) {
+    (void)state;
+    sim_opts_t o;
+    sim_result_t r;
+    one_change(&o, 5, -1, 2, SIM_LEAVE_STALE);
+    run_golden("removed_stale_host", &o, &r);
+    assert_int_equal(r.epoch_shrinks, 1);
+    assert_int_equal(r.epoch_of[2], 1);
+    assert_true(r.removed_msgs >= 4);
+    assert_true(r.rx_bad_sig >= 4);
+    assert_true(r.min_height >= 16);
+}
+
+/* Key rotation: block 6 hands index 1 to a new key (identity 4) from checkpoint 8 on. Replica
+ * 3 is silent (Byzantine, f = 1), so epoch 1 commits only if index 1's votes under the new key
+ * count (q = 3 of 0, 1, 2); the old key's host, stale, goes on signing as index 1 and every
+ * such vote is refused. Then the same rotation at n = 5 with the old key in an attacker's
+ * hands. */
+static void test_key_rotation(void **state) {
+    (void)state;
+    sim_opts_t o;
+    sim_result_t r;
+    one_change(&o, 4, 0, 1, SIM_LEAVE_STALE);
+    o.byz[3] = SIM_BYZ_SILENT;
+    run_golden("key_rotation", &o, &r);
+    assert_int_equal(r.epoch_rotations, 1);
+    assert_int_equal(r.epoch_of[4], 1);
+    assert_true(r.commit_vote_time[4] > 0);
+    assert_true(r.removed_msgs >= 4);
+    assert_true(r.rx_bad_sig >= 4);
+    assert_true(r.min_height >= 16);
+    one_change(&o, 5, 0, 1, SIM_LEAVE_BYZ);
+    assert_leaver_refused(&o, &r, 20);
+    assert_int_equal(r.epoch_rotations, 1);
+}
+
+/* n grows 4 -> 10 one joiner per change (blocks 6, 14, ..., 46; checkpoints 8 .. 48). */
+static void test_epoch_grow_4_to_10(void **state) {
+    (void)state;
+    sim_opts_t o;
+    sim_result_t r;
+    quiet(&o, 4);
+    o.fault_ticks = 300;
+    o.live_blocks = 8;
+    for (int i = 0; i < 6; i++) sim_add_epoch_change(&o, 6 + 8 * (uint64_t)i, +1);
+    run_golden("epoch_grow_4_to_10", &o, &r);
+    assert_int_equal(r.epoch_grows, 6);
+    assert_int_equal(r.epoch_of[9], 6);
+    assert_true(r.commit_vote_time[9] > 0);
+    assert_true(r.min_height >= 56);
+}
+
+/* n shrinks 10 -> 4 removing middle members (indices 3, 0, 5, 2, 4, 1 of the epoch each
+ * change leaves), so the survivors' indices shift at every switch. */
+static void test_epoch_shrink_10_to_4(void **state) {
+    (void)state;
+    static const int removed_index[6] = {3, 0, 5, 2, 4, 1};
+    sim_opts_t o;
+    sim_result_t r;
+    quiet(&o, 10);
+    o.fault_ticks = 300;
+    o.live_blocks = 8;
+    for (int i = 0; i < 6; i++)
+        sim_add_epoch_change_at(&o, 6 + 8 * (uint64_t)i, -1, removed_index[i], SIM_LEAVE_IDLE);
+    run_golden("epoch_shrink_10_to_4", &o, &r);
+    assert_int_equal(r.epoch_shrinks, 6);
+    /* identities 3, 0, 7, 4, 8, 2 leave in turn; 1, 5, 6, 9 remain */
+    static const int stay[4] = {1, 5, 6, 9};
+    for (int i = 0; i < 4; i++) assert_int_equal(r.epoch_of[stay[i]], 6);
+    assert_true(r.min_height >= 56);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_normal_case),
@@ -459,6 +647,13 @@ int main(void) {
         cmocka_unit_test(test_crash_at_every_record_boundary),
         cmocka_unit_test(test_restart_rejoins),
         cmocka_unit_test(test_offline_across_two_switches),
+        cmocka_unit_test(test_epoch_partition_crash_across_switch),
+        cmocka_unit_test(test_primary_crash_at_switch),
+        cmocka_unit_test(test_removed_key_keeps_voting),
+        cmocka_unit_test(test_removed_stale_host_keeps_sending),
+        cmocka_unit_test(test_key_rotation),
+        cmocka_unit_test(test_epoch_grow_4_to_10),
+        cmocka_unit_test(test_epoch_shrink_10_to_4),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -35,6 +35,10 @@ static void test_many_seeds(void **state) {
          * and Byzantine transfer sources were caught */
         assert_true(st.epoch_grows > 0 && st.epoch_shrinks > 0 && st.xfer_deciding > 0);
         assert_true(st.xfer_lies > 0 && st.xfer_refused > 0);
+        /* issue 10: changes meet partitions, crashes and Byzantine replicas; keys rotated;
+         * removed identities kept sending and every such vote was refused */
+        assert_true(st.epoch_faults[0] > 0 && st.epoch_faults[1] > 0 && st.epoch_faults[2] > 0);
+        assert_true(st.epoch_rotations > 0 && st.removed_msgs > 0);
     }
 }
 

@@ -129,21 +129,31 @@ static void random_events(sim_opts_t *o, uint64_t *st) {
     sort_events(o);
 }
 
-/* In 1 of 4 seeds, up to SIM_EPOCHS_MAX validator-set changes: the first decided by a block
- * that most runs reach during the fault phase, each next one 1..2K blocks beyond the previous
- * switch. A change that would break a rule of sim_epochs_problem() takes the other direction,
- * or ends the schedule. */
+/* In 1 of 4 seeds, up to SIM_EPOCHS_DRAW validator-set changes: the first decided by a block
+ * that most runs reach during the fault phase (so it meets the seed's partitions, crashes and
+ * losses), each next one 1..2K blocks beyond the previous switch. Each is a growth, a removal
+ * at a random index or a key rotation at one, and a leaving identity goes idle, stays on as a
+ * stale host or hands its key to an attacker (sim_leave_t). A change that would break a rule
+ * of sim_epochs_problem() falls back to a growth, then to removing the last member idle, or
+ * ends the schedule. */
+#define SIM_EPOCHS_DRAW 4
 static void random_epochs(sim_opts_t *o, uint64_t *st) {
     if (PICK(st, 4) != 0) return;
     uint64_t k = o->core.checkpoint_interval, h = 2 + PICK(st, 24);
-    for (int i = 1 + (int)PICK(st, SIM_EPOCHS_MAX); i > 0; i--) {
-        int delta = PICK(st, 2) ? +1 : -1;
-        sim_add_epoch_change(o, h, delta);
-        if (sim_epochs_problem(o)) o->epochs[o->epoch_count - 1].delta = -delta;
-        if (sim_epochs_problem(o)) {
+    int n = o->n;
+    for (int i = 1 + (int)PICK(st, SIM_EPOCHS_DRAW); i > 0; i--) {
+        int delta = (int)PICK(st, 3) - 1, index = (int)PICK(st, n);
+        sim_leave_t leave = (sim_leave_t)PICK(st, 3);
+        const sim_epoch_change_t tries[3] = {{h, delta, index, leave}, {h, +1, -1, leave},
+                                             {h, -1, -1, SIM_LEAVE_IDLE}};
+        int t = 0;
+        for (; t < 3; t++) {
+            o->epochs[o->epoch_count++] = tries[t];
+            if (!sim_epochs_problem(o)) break;
             o->epoch_count--;
-            return;
         }
+        if (t == 3) return;
+        n += o->epochs[o->epoch_count - 1].delta;
         h = (h + k - 1) / k * k + 1 + PICK(st, 2 * k);
     }
 }
@@ -204,9 +214,16 @@ void sim_describe(const sim_opts_t *o, char *buf, size_t len) {
                         o->loss_permille / 10, o->dup_permille / 10, o->delay_min, o->delay_max,
                         o->core.checkpoint_interval, o->core.window, o->core.pipeline_max,
                         (unsigned long long)o->fault_ticks, o->event_count, o->backlog);
-    for (int i = 0; i < o->epoch_count && off < (int)len; i++) /* e.g. "epochs=+1@6,-1@14" */
-        off += snprintf(buf + off, len - off, "%s%+d@%llu", i ? "," : " epochs=",
-                        o->epochs[i].delta, (unsigned long long)o->epochs[i].height);
+    static const char *const leave_names[3] = {"", ":stale", ":byz"};
+    for (int i = 0; i < o->epoch_count && off < (int)len; i++) { /* "epochs=+1@6,-1[2]:byz@14" */
+        const sim_epoch_change_t *c = &o->epochs[i];
+        char at[16] = "";
+        if (c->delta != +1 && c->index >= 0) snprintf(at, sizeof at, "[%d]", c->index);
+        off += snprintf(buf + off, len - off, "%s%+d%s%s@%llu", i ? "," : " epochs=", c->delta,
+                        at, c->delta != +1 && c->leave <= SIM_LEAVE_BYZ ? leave_names[c->leave]
+                                                                        : "",
+                        (unsigned long long)c->height);
+    }
 }
 
 /* ---------------------------------------------------------------- setup */
@@ -268,12 +285,14 @@ static void setup(sim_t *s) {
             s->nodes[s->node_count++].exists = true;
         }
     sim_epochs_init(s);
-    for (int e = 1; e <= s->epoch_count; e++) /* each joiner: the next index, exists later */
-        if (s->epoch_n[e] > s->epoch_n[e - 1]) {
+    int fresh = s->n;
+    for (int e = 1; e <= s->epoch_count; e++) /* each new identity (a joiner, a rotated key): */
+        if (s->sched[e - 1].delta != -1) {   /* the next identity, a node that exists later */
             QC_ASSERT(s->node_count < SIM_NODES_MAX);
             s->joiner[e] = s->node_count;
-            node_setup(s, s->node_count++, (uint16_t)(s->epoch_n[e] - 1), SIM_BYZ_NONE, 0);
+            node_setup(s, s->node_count++, (uint16_t)fresh++, SIM_BYZ_NONE, 0);
         }
+    sim_epochs_mark_leavers(s);
     for (int i = 0; i < s->node_count; i++) {
         sim_node_t *nd = &s->nodes[i];
         if (!nd->exists) continue;
@@ -401,9 +420,11 @@ static void check_held(sim_t *s, sim_node_t *nd) {
  * it can talk to both ways now, and whether it is fetching blocks (state transfer). */
 static void sim_links(sim_t *s, sim_node_t *nd) {
     const pbft_t *p = nd->core;
-    uint16_t n = sim_epoch_n(s, pbft_epoch_number(p)), up = 0;
-    for (uint16_t j = 0; j < n && j < SIM_IDENT_MAX; j++) {
-        if (j == nd->ident || nd->ident >= SIM_IDENT_MAX) continue;
+    uint64_t epoch = pbft_epoch_number(p);
+    uint16_t n = sim_epoch_n(s, epoch), up = 0;
+    for (uint16_t i = 0; i < n; i++) {
+        int j = sim_ident_at(s, epoch, i);
+        if (j < 0 || j == nd->ident || nd->ident >= SIM_IDENT_MAX) continue;
         bool alive = false;
         for (int k = 0; k < s->node_count && !alive; k++)
             alive = s->nodes[k].ident == j && s->nodes[k].exists && s->nodes[k].up;
@@ -433,6 +454,7 @@ static void step_time(sim_t *s, int *next_event) {
             sim_drain(s, nd);
         }
         if (nd->byz != SIM_BYZ_NONE && nd->up) sim_byz_tick(s, nd);
+        if (nd->leave == SIM_LEAVE_BYZ && nd->up) sim_epoch_attack(s, nd);
         sim_node_work(s, nd);
         check_held(s, nd);
     }
@@ -563,6 +585,20 @@ static void sweep_count(sim_sweep_t *st, const sim_opts_t *o, const sim_result_t
     st->xfer_lies += r->xfer_lies;
     st->xfer_refused += r->xfer_refused;
     st->epoch_catch_ups += r->epoch_catch_ups;
+    st->epoch_rotations += r->epoch_rotations;
+    st->removed_msgs += r->removed_msgs;
+    if (o->epoch_count > 0) {
+        bool part = false, crash = false;
+        for (int e = 0; e < o->event_count; e++) {
+            sim_ev_kind_t k = o->events[e].kind;
+            part |= k == SIM_EV_PARTITION || k == SIM_EV_ONEWAY;
+            crash |= k == SIM_EV_CRASH || k == SIM_EV_CRASH_AT_RECORD || k == SIM_EV_CRASH_PREPARED;
+        }
+        st->epoch_seeds++;
+        st->epoch_faults[0] += part;
+        st->epoch_faults[1] += crash;
+        st->epoch_faults[2] += r->byz_count > 0;
+    }
 }
 
 uint64_t sim_sweep(uint64_t from, uint64_t count, FILE *out, sim_sweep_t *st) {
@@ -601,10 +637,15 @@ uint64_t sim_sweep(uint64_t from, uint64_t count, FILE *out, sim_sweep_t *st) {
             (unsigned long long)st->partitions, (unsigned long long)st->adaptive_attacks,
             (unsigned long long)st->bad_sig, (unsigned long long)st->bad_view_change,
             (unsigned long long)st->bad_new_view, (unsigned long long)st->held_max_ticks);
-    fprintf(out, "; epochs: %llu grown, %llu shrunk, %llu decided inside a transfer, %llu "
-            "catch-ups; transfers: %llu Byzantine batches, %llu refused\n",
+    fprintf(out, "; epochs: %llu seeds (%llu with a partition, %llu with a crash, %llu with a "
+            "Byzantine replica), %llu grown, %llu shrunk, %llu rotated, %llu decided inside a "
+            "transfer, %llu catch-ups, %llu votes of removed identities refused; transfers: "
+            "%llu Byzantine batches, %llu refused\n",
+            (unsigned long long)st->epoch_seeds, (unsigned long long)st->epoch_faults[0],
+            (unsigned long long)st->epoch_faults[1], (unsigned long long)st->epoch_faults[2],
             (unsigned long long)st->epoch_grows, (unsigned long long)st->epoch_shrinks,
-            (unsigned long long)st->xfer_deciding, (unsigned long long)st->epoch_catch_ups,
+            (unsigned long long)st->epoch_rotations, (unsigned long long)st->xfer_deciding,
+            (unsigned long long)st->epoch_catch_ups, (unsigned long long)st->removed_msgs,
             (unsigned long long)st->xfer_lies, (unsigned long long)st->xfer_refused);
     return st->failed;
 }

@@ -13,7 +13,7 @@
 
 #define SIM_IDENT_MAX 12    /* identities (replica indices) a run may use */
 #define SIM_EVENTS_MAX 24   /* scripted events */
-#define SIM_EPOCHS_MAX 3    /* validator-set changes a run may script */
+#define SIM_EPOCHS_MAX 8    /* validator-set changes a run may script (4 -> 10 is six) */
 
 typedef enum {
     SIM_BYZ_NONE = 0,
@@ -65,17 +65,37 @@ typedef struct {
 
 #define SIM_DROPS_MAX 4
 
+/* What a replica that leaves the validator set (a removal, or the old identity of a key
+ * rotation) does from the switch on. Whatever it sends for an epoch it is no member of (or,
+ * for the old epochs, any vote but its old checkpoint vote) must be refused by every honest
+ * replica: sim_deliver fails the run if one is accepted (sim_result_t.removed_msgs). */
+typedef enum {
+    SIM_LEAVE_IDLE = 0, /* told: its core runs the new epoch as PBFT_NOT_MEMBER (idle) */
+    SIM_LEAVE_STALE,    /* honest code on a host never told: it keeps its old index and the
+                           old n in every later epoch and goes on voting with its own key */
+    SIM_LEAVE_BYZ,      /* its key is in an attacker's hands: validly signed PREPAREs,
+                           COMMITs, CHECKPOINTs and VIEW-CHANGEs of the new epoch at its old
+                           index, and conflicting votes for old-epoch heights */
+} sim_leave_t;
+
 /* One validator-set change (sim_opts_t.epochs). Committed block `height` decides it; every
  * replica that applies that block calls pbft_set_next_epoch, and the next epoch starts at the
- * first checkpoint c >= height. Identity indices stay stable:
- *   delta +1: a fresh honest identity, the next index, joins at c with the ledger up to c;
- *   delta -1: the highest-index identity (it must be honest) leaves: from c on it is
- *             PBFT_NOT_MEMBER (idle), the liveness check and min_height no longer count it,
- *             and what it committed before stays under the agreement checker.
+ * first checkpoint c >= height. An identity (a node and its key) keeps its key for the run; its
+ * validator index is its position in the epoch's member list, as in qchain:
+ *   delta +1: a fresh honest identity is appended (index n) and joins at c with the ledger up
+ *             to c;
+ *   delta -1: the member at `index` (-1: the last) leaves, the members above it shift down by
+ *             one; it must be honest up to the switch; from c on it acts as `leave` says, the
+ *             liveness check and min_height no longer count it, and what it committed stays
+ *             under the agreement checker;
+ *   delta  0: key rotation: a fresh identity (a new key) takes over `index`; the old one
+ *             leaves as for -1 (its key is no longer valid from c on).
  * sim_epochs_problem() says which schedules are valid. */
 typedef struct {
     uint64_t height;
     int delta;
+    int index;          /* -1 and 0: the index in the epoch before the change; -1: the last */
+    sim_leave_t leave;
 } sim_epoch_change_t;
 
 typedef struct {
@@ -111,7 +131,7 @@ typedef struct {
                                             {epoch_at, +1} (the epoch_switch scenario) */
     int epoch_count;                     /* validator-set changes, in height order: scripts
                                             use sim_add_epoch_change(); sim_opts_from_seed
-                                            draws up to SIM_EPOCHS_MAX in 1 of 4 seeds */
+                                            draws up to 4 in 1 of 4 seeds */
     sim_epoch_change_t epochs[SIM_EPOCHS_MAX];
     bool no_epoch_catch_up;              /* hosts never sync past a switch on their own: only
                                             the core's path (final checkpoint certificate, state
@@ -156,19 +176,29 @@ typedef struct {
     uint64_t epoch_catch_ups;            /* replicas left behind by a switch that synced the
                                             ledger and restarted their core in the new epoch
                                             (also counted in crashes) */
+    uint64_t epoch_rotations;            /* key rotations some honest replica switched to */
+    uint64_t removed_msgs;               /* votes a replica sent after it left the validator set
+                                            (sim_leave_t) that reached an honest member: each
+                                            one refused, or the run fails */
 } sim_result_t;
 
 /* Appends a scripted event to o (ignored beyond SIM_EVENTS_MAX); keep them in time order. */
 void sim_add_event(sim_opts_t *o, uint64_t time, sim_ev_kind_t kind, int a, uint32_t mask);
 /* Appends a validator-set change decided by block `height` (ignored beyond SIM_EPOCHS_MAX);
- * keep them in height order. E.g. grow then shrink: (o, 6, +1) then (o, 14, -1) with K = 4. */
+ * keep them in height order. E.g. grow then shrink: (o, 6, +1) then (o, 14, -1) with K = 4.
+ * A -1 removes the last member, which goes idle. */
 void sim_add_epoch_change(sim_opts_t *o, uint64_t height, int delta);
+/* The same with the index a -1 removes or a 0 rotates, and what the leaving identity does. */
+void sim_add_epoch_change_at(sim_opts_t *o, uint64_t height, int delta, int index,
+                             sim_leave_t leave);
 /* NULL when o's changes (or epoch_at) are valid, else why not: each deciding height lies
- * beyond the previous change's checkpoint; delta is +1 or -1; n stays within
- * 4..SIM_IDENT_MAX-1 and PBFT_N_MAX; a removed identity is honest; the Byzantine identities
- * stay within every epoch's f; no +1 after a -1 (it would reuse the removed index). */
+ * beyond the previous change's checkpoint; delta is -1, 0 or +1 and index names a member;
+ * n stays within 4..SIM_IDENT_MAX-1 and PBFT_N_MAX; the run needs at most SIM_IDENT_MAX
+ * identities (the first n, one per +1 and per rotation); a leaving identity is honest; the
+ * Byzantine identities stay within every epoch's f. */
 const char *sim_epochs_problem(const sim_opts_t *o);
-/* Fills o from seed: n in {4,5,7,9,10}, up to f Byzantine replicas of random kinds, faults. */
+/* Fills o from seed: n in {4,5,7,9,10}, up to f Byzantine replicas of random kinds, faults,
+ * and in 1 of 4 seeds validator-set changes (growth, removal at any index, key rotation). */
 void sim_opts_from_seed(uint64_t seed, sim_opts_t *o);
 /* The quiet base of scenario tests: n replicas, no faults, no Byzantine, short delays. */
 void sim_opts_quiet(uint64_t seed, int n, sim_opts_t *o);
@@ -181,7 +211,9 @@ typedef struct {
     uint64_t bad_sig, bad_view_change, bad_new_view;
     uint64_t record_crashes, adaptive_attacks, held_max_ticks;
     uint64_t epoch_grows, epoch_shrinks, xfer_deciding, xfer_lies, xfer_refused;
-    uint64_t epoch_catch_ups;
+    uint64_t epoch_catch_ups, epoch_rotations, removed_msgs;
+    uint64_t epoch_seeds;                 /* seeds with validator-set changes, and of those */
+    uint64_t epoch_faults[3];             /* with a partition, a crash, a Byzantine replica */
     uint64_t by_n[PBFT_N_MAX + 1];
     uint64_t by_byz[SIM_BYZ_KINDS];
     double secs;

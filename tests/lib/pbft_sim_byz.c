@@ -18,7 +18,8 @@ static void resign(sim_node_t *nd, pbft_msg_t *m) {
 static void sign_stmt(sim_node_t *nd, int type, uint64_t epoch, uint64_t view, uint64_t height,
                       const qc_hash_t *digest, const qc_hash_t *parent, qc_sig_t *sig) {
     pbft_stmt_t st;
-    pbft_stmt_make(&st, type, nd->ident, epoch, view, height, digest, parent);
+    pbft_stmt_make(&st, type, sim_index_in(nd->sim, epoch, nd->ident), epoch, view, height, digest,
+                   parent);
     sim_sign(nd, &st, sig);
 }
 
@@ -57,7 +58,7 @@ static bool equivocate(sim_t *s, sim_node_t *nd, const pbft_msg_t *m) {
         return false;
     }
     for (uint16_t i = 0; i < n; i++) {
-        if (i == nd->ident) continue;
+        if (i == m->from) continue;
         pbft_msg_t c = *m;
         if (i % 2 == 1) {
             c.digest = alt;
@@ -182,7 +183,7 @@ static void send_conflicting(sim_t *s, sim_node_t *nd, const pbft_new_view_t *nv
         pbft_msg_t m;
         memset(&m, 0, sizeof m);
         m.type = PBFT_MSG_PREPREPARE;
-        m.from = nd->ident;
+        m.from = nd->core->ep.self;
         m.to = to;
         m.epoch = nv->epoch;
         m.view = nv->view;
@@ -211,10 +212,10 @@ static sim_nv_blob_t *other_new_view(sim_t *s, sim_node_t *nd, const pbft_new_vi
     const pbft_t *p = nd->core;
     sim_nv_blob_t *b = calloc(1, sizeof *b);
     QC_ASSERT(b != NULL);
-    b->vcs[0] = p->vcs[nd->ident];
+    b->vcs[0] = p->vcs[p->ep.self];
     uint8_t k = 1;
     for (int r = p->ep.n - 1; r >= 0 && k < nv->vc_count; r--)
-        if (r != nd->ident && p->vc_valid[r] && p->vcs[r].view == nv->view) b->vcs[k++] = p->vcs[r];
+        if (r != p->ep.self && p->vc_valid[r] && p->vcs[r].view == nv->view) b->vcs[k++] = p->vcs[r];
     bool same = k < nv->vc_count;
     for (uint8_t i = 0; i < k && !same; i++) b->nv.vcs[i] = &b->vcs[i];
     uint32_t mine = 0, theirs = 0;
@@ -229,7 +230,7 @@ static sim_nv_blob_t *other_new_view(sim_t *s, sim_node_t *nd, const pbft_new_vi
     pbft_new_view_compute(b->nv.vcs, k, p->cfg.window, &b->nv);
     b->nv.epoch = nv->epoch;
     b->nv.view = nv->view;
-    b->nv.replica = nd->ident;
+    b->nv.replica = p->ep.self;
     b->nv.vc_count = k;
     for (uint8_t i = 0; i < b->nv.entry_count; i++) {
         pbft_nv_entry_t *e = &b->nv.entries[i];
@@ -252,7 +253,7 @@ static bool adaptive(sim_t *s, sim_node_t *nd, const pbft_msg_t *m) {
     sim_nv_blob_t *b = other_new_view(s, nd, m->nv);
     uint16_t n = sim_epoch_n(s, m->epoch);
     for (uint16_t i = 0; i < n; i++) {
-        if (i == nd->ident) continue;
+        if (i == m->from) continue;
         pbft_msg_t c = *m;
         if (b && i % 2 == 1) c.nv = &b->nv;
         sim_send_to(s, nd, i, &c);
@@ -260,7 +261,7 @@ static bool adaptive(sim_t *s, sim_node_t *nd, const pbft_msg_t *m) {
     if (b) sim_trace(s, 1, "r%d sends two different valid NEW-VIEWs for v=%llu", nd->idx,
                      (unsigned long long)m->view);
     free(b);
-    if (m->nv->entry_count > 0) send_conflicting(s, nd, m->nv, (uint16_t)((nd->ident + 1) % n));
+    if (m->nv->entry_count > 0) send_conflicting(s, nd, m->nv, (uint16_t)((m->from + 1) % n));
     return true;
 }
 
@@ -269,11 +270,12 @@ void sim_byz_on_restart(sim_t *s, sim_node_t *restarted) {
         sim_node_t *nd = &s->nodes[i];
         if (nd == restarted || !nd->exists || !nd->up || nd->byz != SIM_BYZ_ADAPTIVE) continue;
         const pbft_t *p = nd->core;
-        if (pbft_mode(p) != PBFT_MODE_NORMAL || pbft_primary(p) != nd->ident ||
+        if (pbft_mode(p) != PBFT_MODE_NORMAL || pbft_primary(p) != p->ep.self ||
             !p->own_nv_valid || p->own_nv.view != pbft_view(p) || p->own_nv.entry_count == 0 ||
             pbft_epoch_number(p) != pbft_epoch_number(restarted->core))
             continue;
-        send_conflicting(s, nd, &p->own_nv, restarted->ident);
+        send_conflicting(s, nd, &p->own_nv,
+                         sim_index_in(s, pbft_epoch_number(p), restarted->ident));
     }
 }
 
@@ -303,7 +305,7 @@ void sim_byz_tick(sim_t *s, sim_node_t *nd) {
     uint16_t n = sim_epoch_n(s, pbft_epoch_number(p));
     pbft_msg_t m;
     memset(&m, 0, sizeof m);
-    m.from = nd->ident;
+    m.from = p->ep.self;
     m.epoch = pbft_epoch_number(p);
     m.view = pbft_view(p);
     m.height = pbft_exec_height(p) + 1;
@@ -324,7 +326,7 @@ void sim_byz_tick(sim_t *s, sim_node_t *nd) {
         break;
     case 3:
         m.type = PBFT_MSG_CHECKPOINT;
-        m.from = (uint16_t)((nd->ident + 1) % n); /* claims another replica */
+        m.from = (uint16_t)((p->ep.self + 1) % n); /* claims another replica */
         m.height = (pbft_stable_height(p) / 2 + 1) * 2;
         garbage_sig(s, &m.sig);
         break;
@@ -333,7 +335,7 @@ void sim_byz_tick(sim_t *s, sim_node_t *nd) {
         memset(&vc, 0, sizeof vc);
         vc.epoch = m.epoch;
         vc.view = m.view + 1000;
-        vc.replica = nd->ident;
+        vc.replica = p->ep.self;
         vc.stable.height = nd->cfg.epoch.base_height;
         vc.stable.digest = nd->cfg.epoch.base_digest;
         qc_hash_t h;

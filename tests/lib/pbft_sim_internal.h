@@ -46,6 +46,8 @@ typedef struct {
 typedef struct {
     uint64_t time, seq;
     int to;                             /* node index */
+    uint64_t removed_from;              /* >0: a vote sent after its sender left the validator
+                                           set at this epoch (sim_leave_t) */
     pbft_msg_t msg;
     void *blob;                         /* owned copy of a VIEW-CHANGE or NEW-VIEW body */
 } sim_ev_t;
@@ -99,6 +101,9 @@ typedef struct {
     pbft_mode_t snap_mode;
     sim_ev_t *future;                   /* messages of a later epoch, replayed at the switch */
     size_t future_count;
+    uint64_t left_epoch;                /* >0: the epoch from which it is no member */
+    sim_leave_t leave;                  /* what it does from left_epoch on */
+    uint16_t left_index, left_n;        /* its index and n in the last epoch it was a member */
 } sim_node_t;
 
 typedef struct sim {
@@ -113,6 +118,8 @@ typedef struct sim {
     uint16_t epoch_n[SIM_EPOCHS_MAX + 1];    /* validators of epoch e */
     uint64_t epoch_base[SIM_EPOCHS_MAX + 1]; /* epoch e's base: change e-1's checkpoint */
     int joiner[SIM_EPOCHS_MAX + 1];     /* node index of the identity joining at epoch e, or -1 */
+    uint8_t members[SIM_EPOCHS_MAX + 1][SIM_IDENT_MAX]; /* epoch e's identities, by index */
+    int ident_count;                    /* identities the schedule uses */
     uint64_t epoch_reached;             /* highest epoch an honest replica switched to */
     uint64_t now, seq;
     sim_ev_t *heap;
@@ -128,6 +135,7 @@ typedef struct sim {
     uint64_t live_target;
     bool failed;
     bool forge;                         /* a FORGE replica exists: record replays */
+    bool sending_removed;               /* sim_epoch_attack is sending: mark the events */
     pbft_msg_t replay[SIM_REPLAY_MAX];
     size_t replay_count;
 } sim_t;
@@ -140,7 +148,8 @@ void sim_trace(sim_t *s, int level, const char *fmt, ...) __attribute__((format(
 const char *sim_hex(const qc_hash_t *d, char buf[9]);
 void sim_fail(sim_t *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void sim_send(sim_t *s, sim_node_t *from, const pbft_msg_t *m);
-void sim_send_to(sim_t *s, sim_node_t *from, uint16_t to_ident, const pbft_msg_t *m);
+void sim_send_to(sim_t *s, sim_node_t *from, uint16_t to_index, const pbft_msg_t *m); /* index
+                                                              in m->epoch */
 qc_hash_t sim_block_new(sim_t *s, uint64_t height, const qc_hash_t *parent, int proposer,
                         bool valid);
 sim_block_t *sim_block_find(sim_t *s, const qc_hash_t *d);
@@ -176,6 +185,14 @@ void sim_epoch_switched(sim_t *s, sim_node_t *nd, const pbft_epoch_switch_t *sw)
 void sim_epoch_restarted(sim_t *s, sim_node_t *nd); /* after a catch-up restart */
 int sim_epoch_restore(sim_t *s, sim_node_t *nd, const pbft_persist_t *recs, size_t count);
 bool sim_epoch_removed(const sim_t *s, const sim_node_t *nd); /* left the validator set */
+/* Identity ident's index in epoch e (the last one beyond it), or PBFT_NOT_MEMBER. */
+uint16_t sim_index_in(const sim_t *s, uint64_t epoch, uint16_t ident);
+/* The identity at index in epoch e (the last one beyond it), or -1. */
+int sim_ident_at(const sim_t *s, uint64_t epoch, uint16_t index);
+/* A removed identity whose key an attacker holds (SIM_LEAVE_BYZ) sends its votes. */
+void sim_epoch_attack(sim_t *s, sim_node_t *nd);
+/* Sets the leave fields of the nodes whose identity a change removes (after setup). */
+void sim_epochs_mark_leavers(sim_t *s);
 
 /* pbft_sim_xfer.c: state transfer from a chosen source, which may be Byzantine */
 void sim_xfer_finish(sim_t *s, sim_node_t *nd);

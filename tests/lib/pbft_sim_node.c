@@ -22,16 +22,22 @@ uint64_t sim_rnd(sim_t *s) {
 uint64_t sim_below(sim_t *s, uint64_t n) { return n ? sim_rnd(s) % n : 0; }
 bool sim_chance(sim_t *s, uint32_t permille) { return sim_below(s, 1000) < permille; }
 
+/* A node signs with its identity's key, whatever index it holds; a stale host's core signs as
+ * the index it kept (SIM_LEAVE_STALE), every other core as its index in the epoch. */
 void sim_sign(void *ctx, const pbft_stmt_t *st, qc_sig_t *sig) {
     sim_node_t *nd = ctx;
-    QC_ASSERT(st->replica == nd->ident); /* the core only ever signs as itself */
+    bool stale = nd->leave == SIM_LEAVE_STALE && nd->left_epoch && st->epoch >= nd->left_epoch;
+    QC_ASSERT(st->replica == (stale ? nd->left_index : sim_index_in(nd->sim, st->epoch, nd->ident)));
     pbft_fake_sign(nd->sim->keys[nd->ident], st, sig);
 }
 
+/* Valid when the key of the identity at stmt->replica in stmt->epoch signed it: a key that
+ * left the set, or another index's, does not verify. */
 bool sim_verify(void *ctx, const pbft_stmt_t *st, const qc_sig_t *sig) {
     sim_node_t *nd = ctx;
-    if (st->replica >= SIM_IDENT_MAX) return false;
-    return pbft_fake_verify(nd->sim->keys[st->replica], st, sig);
+    int ident = st->replica < SIM_IDENT_MAX ? sim_ident_at(nd->sim, st->epoch, st->replica) : -1;
+    if (ident < 0) return false;
+    return pbft_fake_verify(nd->sim->keys[ident], st, sig);
 }
 
 /* ---------------------------------------------------------------- blocks */
@@ -128,11 +134,23 @@ static int route(const sim_t *s, const sim_node_t *from, uint16_t to_ident) {
     return -1;
 }
 
-static void enqueue(sim_t *s, int to, const pbft_msg_t *m, uint64_t delay) {
+/* Whether m, sent by `from`, is a vote of an identity that has left the validator set: what
+ * sim_epoch_attack sends, and what a leaver's own core sends for an epoch it is no member of
+ * (its old-epoch messages may still be legitimate: a late checkpoint vote, a held COMMIT). */
+static uint64_t removed_vote(const sim_t *s, const sim_node_t *from, const pbft_msg_t *m) {
+    if (!from->left_epoch) return 0;
+    if (s->sending_removed) return from->left_epoch;
+    bool vote = m->type != PBFT_MSG_COMMIT_CERT && m->type != PBFT_MSG_CHECKPOINT_CERT;
+    return vote && m->epoch >= from->left_epoch ? from->left_epoch : 0;
+}
+
+static void enqueue(sim_t *s, const sim_node_t *from, int to, const pbft_msg_t *m,
+                    uint64_t delay) {
     sim_ev_t ev;
     memset(&ev, 0, sizeof ev);
     ev.time = s->now + (delay ? delay : 1);
     ev.to = to;
+    ev.removed_from = removed_vote(s, from, m);
     ev.msg = *m;
     ev.msg.vc = NULL;
     ev.msg.nv = NULL;
@@ -159,8 +177,11 @@ static bool dropped_by_rule(const sim_t *s, uint16_t to_ident, const pbft_msg_t 
     return false;
 }
 
-void sim_send_to(sim_t *s, sim_node_t *from, uint16_t to_ident, const pbft_msg_t *m) {
+void sim_send_to(sim_t *s, sim_node_t *from, uint16_t to_index, const pbft_msg_t *m) {
     s->r->msgs_sent++;
+    int ident = sim_ident_at(s, m->epoch, to_index); /* the index in the message's epoch */
+    if (ident < 0) return;
+    uint16_t to_ident = (uint16_t)ident;
     if (dropped_by_rule(s, to_ident, m)) return;
     int to = route(s, from, to_ident);
     if (to < 0 || to == from->idx) return;
@@ -168,8 +189,8 @@ void sim_send_to(sim_t *s, sim_node_t *from, uint16_t to_ident, const pbft_msg_t
         ((s->cut_in[to_ident] >> from->ident) & 1))
         return;
     if (sim_chance(s, s->o.loss_permille)) return;
-    enqueue(s, to, m, delay_for(s, from));
-    if (sim_chance(s, s->o.dup_permille)) enqueue(s, to, m, delay_for(s, from));
+    enqueue(s, from, to, m, delay_for(s, from));
+    if (sim_chance(s, s->o.dup_permille)) enqueue(s, from, to, m, delay_for(s, from));
 }
 
 void sim_send(sim_t *s, sim_node_t *from, const pbft_msg_t *m) {
@@ -179,7 +200,7 @@ void sim_send(sim_t *s, sim_node_t *from, const pbft_msg_t *m) {
     }
     uint16_t n = sim_epoch_n(s, m->epoch);
     for (uint16_t i = 0; i < n; i++)
-        if (i != from->ident) sim_send_to(s, from, i, m);
+        if (sim_ident_at(s, m->epoch, i) != from->ident) sim_send_to(s, from, i, m);
 }
 
 /* ---------------------------------------------------------------- disk */
@@ -479,10 +500,19 @@ void sim_deliver(sim_t *s, sim_ev_t *ev) {
         return;
     }
     pbft_body_bind(&m, ev->blob);
+    uint64_t epoch = pbft_epoch_number(nd->core);
     int rc = pbft_step(nd->core, &m);
     QC_ASSERT(rc != QC_ERR_FULL);
     s->r->msgs_delivered++;
     if (rc != QC_OK) s->r->rx_dropped++;
+    bool member = sim_honest(nd) && !(nd->left_epoch && epoch >= nd->left_epoch);
+    if (ev->removed_from && member && epoch >= ev->removed_from) { /* it knows they left */
+        s->r->removed_msgs++;
+        if (rc == QC_OK)
+            sim_fail(s, "r%d accepted %s (epoch %llu, index %u) from an identity that left the "
+                     "validators at epoch %llu", nd->idx, pbft_msg_type_name(m.type),
+                     (unsigned long long)m.epoch, m.from, (unsigned long long)ev->removed_from);
+    }
     if (s->o.trace_level >= 2) {
         char hx[9];
         sim_trace(s, 2, "r%d <- r%u %s v=%llu h=%llu d=%s: %s", nd->idx, m.from,
