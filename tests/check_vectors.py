@@ -83,8 +83,9 @@ r = Reader(hdr)
 check(r.u(1) == 1 and r.str8() == chain_id, "header version/chain")
 height = r.u(8); prev = r.take(32); time_ms = r.u(8); proposer = r.u(4); view = r.u(8)
 epoch = r.u(8); vhash = r.take(32); tx_count = r.u(4); tx_root = r.take(32)
-log_size = r.u(8); log_root = r.take(32)
+log_size = r.u(8); log_root = r.take(32); next_vhash = r.take(32)
 r.done()
+check(next_vhash == bytes(32), "block 1 is not the last of its epoch")
 check(height == 1 and prev == bytes(32) and view == 1 and epoch == 0, "header fields")
 check(vhash == vec["Validator set hash (epoch 0, 4 members, threshold 3)"], "validators hash")
 check(tx_count == 1 and tx_root == tx_leaf, "tx root of one leaf is the leaf")
@@ -182,6 +183,7 @@ def verify_receipt(rc, gbytes, doc_digest=None, trace=None):
     r = Reader(hdr)
     r.u(1); hchain = r.str8().decode(); height = r.u(8); r.take(32); r.u(8); r.u(4); r.u(8)
     epoch = r.u(8); vhash = r.take(32); r.u(4); r.take(32); log_size = r.u(8); log_root = r.take(32)
+    r.take(32)
     r.done()
     if rc["chain_id"] != g["chain_id"] or hchain != g["chain_id"]: return "receipt is for chain"
     if bytes.fromhex(rc["genesis_hash"]) != H(b"qchain/v1/genesis\0" + gbytes):

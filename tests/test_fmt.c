@@ -38,12 +38,13 @@
     "eb5effd13fc8f7bcda257867e7bc9c6919a8fef1920dcf90300100000001fb26" \
     "c085d58107edcdc049b18a57a9bd3afcc7551faa7c534584454e948ad4e50000" \
     "00000000000221ff52d9f2aacb30a83e61c95f651a7f509d254c73a7d490b1c9" \
-    "7fb9424df5d1"
+    "7fb9424df5d10000000000000000000000000000000000000000000000000000" \
+    "000000000000"
 #define VEC_BLOCK_HASH \
-    "77a338201a443d5c090bebb149a0c1474e0420b87292fade20a136fb2c16cb2b"
+    "2fe04698f23fa9a51da21b80bea3815d41fd0401975d0a67971cc980e6333c4c"
 #define VEC_COMMIT_SIG0 \
-    "db70b0b3aeb2d430f5f7c35019902f0f95216cb9a83dc3258d9f807129dd287e" \
-    "0388ae7027440c1675bb5ab7ec372c3f3d798c75f9284c45396f1a3fa2ef400a"
+    "bcc0bf7db3d73e6bbd9edf31621fe7056e036124c0741dd03e41fa6b1d93f476" \
+    "240693ff9ba5d64c925d194ddd0491a6e24acec73b3726fa9b01814a32693501"
 
 static int setup(void **state) {
     vectors_t *v = malloc(sizeof *v);
@@ -235,8 +236,8 @@ static void test_header_hash_covers_every_field(void **state) {
     vectors_t *v = *state;
     qc_hash_t base, h2;
     qc_header_hash(&v->block.header, &base);
-    qc_header_t variants[10];
-    for (int i = 0; i < 10; i++) variants[i] = v->block.header;
+    qc_header_t variants[11];
+    for (int i = 0; i < 11; i++) variants[i] = v->block.header;
     variants[0].height++;
     variants[1].prev_hash.b[5] ^= 1;
     variants[2].time_ms++;
@@ -247,7 +248,8 @@ static void test_header_hash_covers_every_field(void **state) {
     variants[7].tx_root.b[31] ^= 1;
     variants[8].log_size++;
     variants[9].log_root.b[3] ^= 1;
-    for (int i = 0; i < 10; i++) {
+    variants[10].next_validators_hash.b[31] ^= 1;
+    for (int i = 0; i < 11; i++) {
         qc_header_hash(&variants[i], &h2);
         assert_memory_not_equal(base.b, h2.b, 32);
     }

@@ -53,7 +53,8 @@
 #define HDR_TXROOT (HDR_TXCOUNT + 4)
 #define HDR_LOGSIZE (HDR_TXROOT + 32)
 #define HDR_LOGROOT (HDR_LOGSIZE + 8)
-#define HDR_LEN (HDR_LOGROOT + 32)
+#define HDR_NEXT_VHASH (HDR_LOGROOT + 32)
+#define HDR_LEN (HDR_NEXT_VHASH + 32)
 
 typedef struct {
     char dir[256];
@@ -458,6 +459,8 @@ static const tamper_t k_tampers[] = {
     {"header tx_root", T_FLIP, "header", HDR_TXROOT + 9, NULL, NULL, AT_VERIFY, OTHER_HASH},
     {"header log_size", T_FLIP, "header", HDR_LOGSIZE + 7, NULL, NULL, AT_VERIFY, OTHER_HASH},
     {"header log_root", T_FLIP, "header", HDR_LOGROOT + 31, NULL, NULL, AT_VERIFY, OTHER_HASH},
+    {"header next_validators_hash", T_FLIP, "header", HDR_NEXT_VHASH + 7, NULL, NULL, AT_VERIFY,
+     OTHER_HASH},
     {"header cut by a byte", T_HEX_CUT, "header", 1, NULL, NULL, AT_PARSE, HDR_BAD},
     {"header with a trailing byte", T_HEX_APPEND, "header", 1, NULL, NULL, AT_PARSE, HDR_BAD},
     {"header and cert of another block", T_FN, NULL, 0, NULL, fn_other_block, AT_VERIFY, NO_ROOT},
