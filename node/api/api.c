@@ -500,7 +500,8 @@ static void h_metrics(http_req_t *req, http_res_t *res, void *data) {
     metric(&b, "qchain_mempool_bytes", "gauge", "Bytes waiting.", n->mempool.bytes);
     prom_family(&b, "qchain_mempool_rejected_total", "counter", "Transactions refused, by reason.");
     static const char *const reasons[MEMPOOL_REJECT_COUNT] = {
-        "chain", "expired", "expiry_far", "member", "dup_pending", "dup_committed", "signature", "full", "type"};
+        "chain", "expired", "expiry_far", "member", "dup_pending", "dup_committed", "signature", "full", "type",
+        "governance"};
     for (int r = 0; r < MEMPOOL_REJECT_COUNT; r++) {
         const char *labels[] = {"reason", reasons[r]};
         prom_sample_u64(&b, "qchain_mempool_rejected_total", labels, 1, n->mempool.rejected[r]);
