@@ -303,17 +303,16 @@ int config_apply_genesis(config_t *c, const genesis_t *g, uint32_t *member_index
                          size_t reason_cap) {
     jsonv_t v = {reason, reason_cap};
     int idx = genesis_find_member(g, c->city);
-    if (idx < 0) {
-        return jsonv_fail(&v, QC_ERR_MEMBER, "city: \"%s\" is not a member of chain %s",
+    if (idx < 0 && (c->p2p.listen[0] == '\0' || c->api.listen[0] == '\0')) {
+        return jsonv_fail(&v, QC_ERR_MEMBER, "city: \"%s\" is not a member of chain %s's genesis; "
+                          "a city that joined later sets p2p.listen and api.listen",
                           c->city, g->chain_id);
     }
-    const genesis_member_info_t *info = &g->info[idx];
-    if (c->p2p.listen[0] == '\0') {
-        memcpy(c->p2p.listen, info->p2p_address, sizeof c->p2p.listen);
-    }
-    if (c->api.listen[0] == '\0') {
+    if (idx >= 0 && c->p2p.listen[0] == '\0')
+        memcpy(c->p2p.listen, g->info[idx].p2p_address, sizeof c->p2p.listen);
+    if (idx >= 0 && c->api.listen[0] == '\0') {
         snprintf(c->api.listen, sizeof c->api.listen, "127.0.0.1:%u",
-                 (unsigned)jsonv_addr_port(info->api_address));
+                 (unsigned)jsonv_addr_port(g->info[idx].api_address));
     }
     if (c->block.max_txs == 0) c->block.max_txs = g->consensus.block_max_txs;
     if (c->block.max_txs > g->consensus.block_max_txs) {
@@ -321,7 +320,7 @@ int config_apply_genesis(config_t *c, const genesis_t *g, uint32_t *member_index
                           "block.max_txs: %u exceeds the genesis consensus.block_max_txs (%u)",
                           c->block.max_txs, g->consensus.block_max_txs);
     }
-    *member_index = (uint32_t)idx;
+    *member_index = idx >= 0 ? (uint32_t)idx : UINT32_MAX;
     return QC_OK;
 }
 

@@ -114,8 +114,9 @@ int config_parse(const void *buf, size_t len, const char *base_dir, config_t *c,
  * prefixed with the path. */
 int config_load(const char *path, config_t *c, char *reason, size_t reason_cap);
 
-/* Checks c against the genesis and completes it: the city must be a member (its index is
- * stored in *member_index), empty listen addresses get their documented defaults, block.max_txs
+/* Checks c against the genesis and completes it: a genesis member's index is stored in
+ * *member_index (UINT32_MAX for a city that joined later, which must set both listen
+ * addresses itself), empty listen addresses get their documented defaults, block.max_txs
  * 0 becomes the genesis value and may not exceed it, and the p2p frame must fit a full block. */
 int config_apply_genesis(config_t *c, const genesis_t *g, uint32_t *member_index, char *reason,
                          size_t reason_cap);

@@ -348,8 +348,10 @@ static int open_state(node_t *n, char *why, size_t why_cap) {
     return QC_OK;
 }
 
-/* The city must be a validator of the epoch the ledger has in force, with this node key: a
- * rotated node key means the new key file; a removed city's node does not start. */
+/* The city's node key must be its key in the epoch the ledger has in force (a rotated node key
+ * means the new key file). A city that is not a validator of that epoch (one that joins by a
+ * change not yet in the ledger, or a removed one) runs as a learner: it follows the chain from
+ * the members that know its key, and votes once its ledger reaches an epoch that has it. */
 static int check_identity(node_t *n, char *why, size_t why_cap) {
     const qc_validator_set_t *vs = &n->store.validators;
     for (uint32_t i = 0; i < vs->n; i++) {
@@ -363,9 +365,16 @@ static int check_identity(node_t *n, char *why, size_t why_cap) {
         n->self = i;
         return QC_OK;
     }
-    WHY("city %s is not a validator in epoch %llu, which this ledger (height %llu) has in force",
-        n->cfg.city, (unsigned long long)vs->epoch, (unsigned long long)n->store.head.height);
-    return QC_ERR_MEMBER;
+    if (qc_validators_find_node(vs, &n->node_pk) >= 0) {
+        WHY("node key %s belongs to another city in epoch %llu", n->cfg.key_paths[KEYS_ROLE_NODE],
+            (unsigned long long)vs->epoch);
+        return QC_ERR_MEMBER;
+    }
+    n->self = PBFT_NOT_MEMBER;
+    QC_WARN("city %s is not a validator in epoch %llu, which this ledger (height %llu) has in "
+            "force: following the chain as a learner until an epoch that has it",
+            n->cfg.city, (unsigned long long)vs->epoch, (unsigned long long)n->store.head.height);
+    return QC_OK;
 }
 
 int node_start_core(node_t *n, char *why, size_t why_cap) {
@@ -411,17 +420,42 @@ int node_start_core(node_t *n, char *why, size_t why_cap) {
     return QC_OK;
 }
 
+/* Appends a peer to nc; false when full or its address does not fit. */
+static bool add_peer(net_config_t *nc, const qc_pubkey_t *key, const char *addr) {
+    if (nc->n >= NET_PEERS_MAX || strlen(addr) >= sizeof nc->peers[0].addr) return false;
+    nc->peers[nc->n].node_key = *key;
+    memcpy(nc->peers[nc->n].addr, addr, strlen(addr) + 1);
+    nc->n++;
+    return true;
+}
+
+/* Peer links follow the set in force: its members at their validator indices; then, while a
+ * passed change waits for its epoch, the members it adds (learners now: they sync before they
+ * vote); then this node itself if it is not a member (a learner: it has the highest index, so
+ * the members dial it and it only knocks, whatever epoch its own ledger is in). */
 int node_start_net(node_t *n, char *why, size_t why_cap) {
     net_config_t nc;
     net_config_default(&nc);
-    nc.self = n->self;
     nc.node_sk = n->crypto.node_sk;
-    nc.n = n->store.validators.n;
-    for (uint32_t i = 0; i < nc.n; i++) {
-        nc.peers[i].node_key = n->store.validators.members[i].node_key;
-        const char *addr = store_gov(&n->store)->info[i].p2p_address;
-        if (strlen(addr) >= sizeof nc.peers[i].addr) { WHY("p2p address of member %u is too long", i); return QC_ERR_INVALID; }
-        memcpy(nc.peers[i].addr, addr, strlen(addr) + 1);
+    const gov_state_t *g = store_gov(&n->store);
+    nc.n = 0;
+    for (uint32_t i = 0; i < n->store.validators.n; i++)
+        if (!add_peer(&nc, &n->store.validators.members[i].node_key, g->info[i].p2p_address)) {
+            WHY("p2p address of member %u is too long", i);
+            return QC_ERR_INVALID;
+        }
+    for (uint32_t i = 0; g->waiting && i < g->next_vs.n; i++) {
+        const qc_pubkey_t *k = &g->next_vs.members[i].node_key;
+        if (qc_validators_find_node(&n->store.validators, k) < 0 &&
+            !add_peer(&nc, k, g->next_info[i].p2p_address)) {
+            WHY("p2p address of joining member %s is too long", g->next_vs.members[i].name);
+            return QC_ERR_INVALID;
+        }
+    }
+    nc.self = n->self;
+    if (n->self == PBFT_NOT_MEMBER) {
+        nc.self = nc.n;
+        if (!add_peer(&nc, &n->node_pk, n->cfg.p2p.listen)) { WHY("too many peers"); return QC_ERR_INVALID; }
     }
     nc.chain = n->genesis.hash;
     if (strlen(n->cfg.p2p.listen) >= sizeof nc.listen_addr) { WHY("p2p.listen is too long"); return QC_ERR_INVALID; }

@@ -53,12 +53,23 @@ void node_epoch_decide(node_t *n, uint64_t decided_height, const qc_validator_se
                 (unsigned long long)((decided_height + k - 1) / k * k + 1));
 }
 
+/* New members of a waiting change get links now, so that they sync before their epoch. */
+static void learners_linked(node_t *n, const qc_validator_set_t *next_vs) {
+    for (uint32_t i = 0; i < next_vs->n; i++)
+        if (qc_validators_find_node(&n->store.validators, &next_vs->members[i].node_key) < 0) {
+            node_epoch_relink(n);
+            return;
+        }
+}
+
 void node_epoch_after_apply(node_t *n, const qc_block_t *b) {
     const gov_state_t *g = store_gov(&n->store);
     uint64_t h = b->header.height;
     static const qc_hash_t zero;
-    if (g->waiting && g->passed.closed_height == h) node_epoch_decide(n, h, &g->next_vs);
-    else if (memcmp(b->header.next_validators_hash.b, zero.b, 32) != 0)
+    if (g->waiting && g->passed.closed_height == h) {
+        node_epoch_decide(n, h, &g->next_vs);
+        learners_linked(n, &g->next_vs);
+    } else if (memcmp(b->header.next_validators_hash.b, zero.b, 32) != 0)
         node_epoch_decide(n, h, &g->vs); /* decided and switched at this checkpoint block */
 }
 
@@ -71,31 +82,33 @@ static void on_net_rebuilt(net_t *net) {
         return;
     }
     char why[200] = "";
-    if (n->self == PBFT_NOT_MEMBER) {
-        QC_WARN("this city is not a validator of epoch %llu: no peer links, no votes",
-                (unsigned long long)n->store.validators.epoch);
-        return;
-    }
     if (node_start_net(n, why, sizeof why) != QC_OK)
         QC_ERROR("cannot reopen peer links for epoch %llu: %s",
                  (unsigned long long)n->store.validators.epoch, why);
 }
 
-static void follow_membership(node_t *n, uint16_t self) {
-    n->self = self;
+void node_epoch_relink(node_t *n) {
     memset(n->peer_heads, 0, sizeof n->peer_heads);
-    node_restart_notes(n);
     if (n->net_open && !n->net_rebuilding) {
         n->net_open = false;
         n->net_rebuilding = true;
         net_close(&n->net, on_net_rebuilt);
-    } else if (!n->net_rebuilding && self != PBFT_NOT_MEMBER) {
+    } else if (!n->net_rebuilding) {
         char why[200] = "";
         if (node_start_net(n, why, sizeof why) != QC_OK) QC_ERROR("cannot open peer links: %s", why);
     }
 }
 
+static void follow_membership(node_t *n, uint16_t self) {
+    n->self = self;
+    node_restart_notes(n);
+    node_epoch_relink(n);
+}
+
 void node_epoch_switched(node_t *n, const pbft_epoch_switch_t *sw) {
+    if (sw->epoch.self == PBFT_NOT_MEMBER)
+        QC_WARN("this city is not a validator of epoch %llu: it follows the chain, without votes",
+                (unsigned long long)sw->epoch.epoch);
     QC_INFO("epoch %llu now in force: %u validators, this city is %s", (unsigned long long)sw->epoch.epoch,
             sw->epoch.n, sw->epoch.self == PBFT_NOT_MEMBER ? "not one of them"
                          : n->store.validators.members[sw->epoch.self].name);

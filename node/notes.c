@@ -8,7 +8,7 @@
 
 void notes_init(notes_t *ns, const char *chain_id, const qc_validator_set_t *vs, uint32_t self,
                 const qc_seckey_t *sk, notes_send_cb send, void *user) {
-    QC_ASSERT(self < vs->n && vs->n <= QC_VALIDATORS_MAX);
+    QC_ASSERT(vs->n <= QC_VALIDATORS_MAX); /* self >= n: a learner, which only gathers */
     memset(ns, 0, sizeof *ns);
     ns->chain_id = chain_id;
     ns->vs = vs;
@@ -91,6 +91,11 @@ void notes_on_applied(notes_t *ns, uint64_t height, uint64_t log_size, const qc_
     char text[NOTE_CHECKPOINT_TEXT_MAX];
     size_t len;
     text_of(ns, log_size, root, &s->cp, text, &len);
+    if (ns->self >= ns->vs->n) { /* not a validator of this epoch: nothing to sign */
+        for (uint32_t v = 0; v < ns->vs->n; v++) match(ns, s, v);
+        maybe_quorum(ns, s);
+        return;
+    }
     wire_note_sig_t *own = &ns->own;
     own->height = height;
     own->log_size = log_size;

@@ -52,7 +52,7 @@ typedef struct {
     const char *chain_id;            /* borrowed */
     const qc_validator_set_t *vs;    /* borrowed: node keys by validator index */
     const qc_seckey_t *sk;           /* borrowed: this node's key */
-    uint32_t self;
+    uint32_t self;                   /* own validator index; >= vs->n: not a validator */
     notes_send_cb send;
     void *user;
     uint64_t head;                   /* highest height applied */

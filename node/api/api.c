@@ -448,16 +448,20 @@ static json_t *status_json(api_t *a) {
     node_status_t s;
     node_status(a->node, &s);
     const qc_validator_set_t *vs = &a->node->store.validators;
-    return json_pack("{s:s, s:s, s:o, s:I, s:o, s:I, s:I, s:s, s:I, s:b, s:I, s:I, s:I, s:I}",
-                     "city", vs->members[s.self].name, "chain_id", a->node->genesis.chain_id,
+    json_t *j = json_pack("{s:s, s:s, s:o, s:I, s:o, s:I, s:I, s:s, s:I, s:b, s:I, s:I, s:I, s:I}",
+                     "city", a->node->cfg.city, "chain_id", a->node->genesis.chain_id,
                      "genesis_hash", HEX(a->node->genesis.hash.b, 32), "height",
                      (json_int_t)s.height, "head_hash", HEX(s.head_hash.b, 32), "log_size",
                      (json_int_t)s.log_size, "view", (json_int_t)s.view, "primary",
-                     vs->members[s.primary].name, "epoch", (json_int_t)s.epoch, "view_change",
+                     s.primary < vs->n ? vs->members[s.primary].name : "?", "epoch",
+                     (json_int_t)s.epoch, "view_change",
                      s.view_change, "peers_up", (json_int_t)s.peers_up, "peers",
                      (json_int_t)(vs->n - 1), "lag",
                      (json_int_t)(s.max_peer_height > s.height ? s.max_peer_height - s.height : 0),
                      "mempool_txs", (json_int_t)s.mempool_txs);
+    /* A learner follows the chain without voting (docs/GOVERNANCE.md). */
+    if (j) json_object_set_new(j, "validator", json_boolean(s.self < vs->n));
+    return j;
 }
 
 static void h_status(http_req_t *req, http_res_t *res, void *data) {
