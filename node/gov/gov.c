@@ -274,6 +274,7 @@ static void record(gov_record_cb rec, void *ctx, const gov_proposal_t *p) {
 static void remove_open(gov_state_t *g, uint32_t i) {
     memmove(&g->open[i], &g->open[i + 1], (g->open_count - i - 1) * sizeof g->open[0]);
     g->open_count--;
+    memset(&g->open[g->open_count], 0, sizeof g->open[0]); /* canonical: as gov_decode leaves it */
 }
 
 /* p (in g->open at index i) reached the threshold in block height. */
