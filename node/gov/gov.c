@@ -144,6 +144,9 @@ static int apply_change(qc_validator_set_t *vs, gov_info_t *info, const qc_chang
         qc_member_t *m = &vs->members[idx];
         qc_pubkey_t *k = c->role == QC_ROLE_NODE ? &m->node_key
                        : c->role == QC_ROLE_SEAL ? &m->seal_key : &m->admin_key;
+        if (memcmp(k->b, c->new_key.b, QC_PUBKEY_BYTES) == 0)
+            return fail(why, cap, QC_ERR_INVALID, "%s's %s key is already that key: a rotation "
+                        "names a new one", c->name, gov_role_name(c->role));
         *k = c->new_key;
         return QC_OK;
     }
