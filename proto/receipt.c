@@ -9,6 +9,7 @@
 
 void receipt_free(receipt_t *r) {
     qc_tx_free(&r->tx);
+    free(r->membership);
     memset(r, 0, sizeof *r);
 }
 
@@ -32,6 +33,38 @@ json_t *receipt_cert_json(const qc_cert_t *c) {
                      receipt_hex_json(c->block_hash.b, 32), "votes", votes);
 }
 
+/* Appends v (stolen) to arr; false if either is NULL or the append fails. */
+static bool append_new(json_t *arr, json_t *v) {
+    if (arr == NULL || v == NULL) { json_decref(v); return false; }
+    return json_array_append_new(arr, v) == 0;
+}
+
+static json_t *member_json(const qc_member_t *m) {
+    return json_pack("{s:s, s:o, s:o, s:o}", "name", m->name, "node_key",
+                     receipt_hex_json(m->node_key.b, 32), "seal_key",
+                     receipt_hex_json(m->seal_key.b, 32), "admin_key",
+                     receipt_hex_json(m->admin_key.b, 32));
+}
+
+/* One membership step in the §10.1 form; NULL on allocation failure or an unencodable
+ * header. */
+static json_t *step_json(const receipt_step_t *st) {
+    uint8_t hdr[QC_HEADER_BYTES_MAX];
+    size_t hlen;
+    if (qc_header_encode(&st->switch_header, hdr, sizeof hdr, &hlen) != QC_OK) return NULL;
+    json_t *members = json_array();
+    for (uint32_t i = 0; i < st->vs.n; i++)
+        if (!append_new(members, member_json(&st->vs.members[i]))) {
+            json_decref(members);
+            return NULL;
+        }
+    return json_pack("{s:I, s:I, s:I, s:o, s:o, s:o}", "epoch", (json_int_t)st->vs.epoch,
+                     "first_height", (json_int_t)st->first_height, "threshold",
+                     (json_int_t)st->vs.governance_threshold, "members", members,
+                     "switch_header", receipt_hex_json(hdr, hlen), "switch_cert",
+                     receipt_cert_json(&st->switch_cert));
+}
+
 json_t *receipt_to_json(const receipt_t *r) {
     uint8_t hdr[QC_HEADER_BYTES_MAX];
     size_t hlen;
@@ -39,15 +72,22 @@ json_t *receipt_to_json(const receipt_t *r) {
     json_t *path = json_array();
     for (size_t i = 0; path && i < r->path_len; i++)
         json_array_append_new(path, receipt_hex_json(r->path[i].b, 32));
+    json_t *membership = json_array();
+    for (size_t i = 0; i < r->membership_len; i++)
+        if (!append_new(membership, step_json(&r->membership[i]))) {
+            json_decref(membership);
+            json_decref(path);
+            return NULL;
+        }
     return json_pack(
-        "{s:i, s:s, s:o, s:{s:o, s:i, s:I}, s:{s:o, s:o}, s:o, s:o, s:{s:I, s:o}, s:[]}",
+        "{s:i, s:s, s:o, s:{s:o, s:i, s:I}, s:{s:o, s:o}, s:o, s:o, s:{s:I, s:o}, s:o}",
         "qchain_receipt", RECEIPT_VERSION, "chain_id", r->chain_id, "genesis_hash",
         receipt_hex_json(r->genesis_hash.b, 32), "record", "digest",
         receipt_hex_json(r->digest.b, 32), "tx_record_index", (int)r->record_index, "log_index",
         (json_int_t)r->log_index, "tx", "body", receipt_hex_json(r->tx.body, r->tx.body_len),
         "sig", receipt_hex_json(r->tx.sig.b, QC_SIG_BYTES), "header", receipt_hex_json(hdr, hlen),
         "cert", receipt_cert_json(&r->cert), "inclusion", "tree_size", (json_int_t)r->tree_size,
-        "path", path, "membership");
+        "path", path, "membership", membership);
 }
 
 /* ---------------------------------------------------------------- strict parsing */
@@ -121,9 +161,10 @@ static bool only_keys(jp_t *p, const json_t *obj, const char *const *keys, const
     return !p->bad;
 }
 
-static void parse_cert(jp_t *p, const json_t *c, qc_cert_t *cert) {
+/* where: the object's place in the receipt, for messages ("cert"). */
+static void parse_cert(jp_t *p, const json_t *c, qc_cert_t *cert, const char *where) {
     static const char *const keys[] = {"epoch", "height", "view", "block_hash", "votes", NULL};
-    if (!only_keys(p, c, keys, "cert")) return;
+    if (!only_keys(p, c, keys, where)) return;
     cert->epoch = jp_uint(p, c, "epoch", INT64_MAX);
     cert->height = jp_uint(p, c, "height", INT64_MAX);
     cert->view = jp_uint(p, c, "view", INT64_MAX);
@@ -138,7 +179,9 @@ static void parse_cert(jp_t *p, const json_t *c, qc_cert_t *cert) {
     for (size_t i = 0; i < json_array_size(votes) && !p->bad; i++) {
         const json_t *v = json_array_get(votes, i);
         static const char *const vkeys[] = {"validator", "sig", NULL};
-        if (!only_keys(p, v, vkeys, "cert.votes")) return;
+        char vwhere[48];
+        snprintf(vwhere, sizeof vwhere, "%s.votes", where);
+        if (!only_keys(p, v, vkeys, vwhere)) return;
         cert->votes[i].validator = (uint32_t)jp_uint(p, v, "validator", QC_VALIDATORS_MAX - 1);
         jp_hex(p, v, "sig", cert->votes[i].sig.b, QC_SIG_BYTES);
         cert->vote_count = (uint32_t)i + 1;
@@ -150,7 +193,7 @@ int receipt_cert_from_json(const json_t *j, qc_cert_t *cert, char *why, size_t w
     char dummy[8];
     jp_t p = {why ? why : dummy, why ? why_cap : sizeof dummy, false};
     if (!json_is_object(j)) { WHY("a certificate is a JSON object"); return QC_ERR_INVALID; }
-    parse_cert(&p, j, cert);
+    parse_cert(&p, j, cert, "cert");
     return p.bad ? QC_ERR_INVALID : QC_OK;
 }
 
@@ -172,6 +215,113 @@ static void parse_inclusion(jp_t *p, const json_t *inc, receipt_t *r) {
             p->bad = true;
         }
         r->path_len = i + 1;
+    }
+}
+
+static void parse_member(jp_t *p, const json_t *m, qc_member_t *out) {
+    static const char *const keys[] = {"name", "node_key", "seal_key", "admin_key", NULL};
+    if (!only_keys(p, m, keys, "membership.members")) return;
+    const json_t *name = jp_get(p, m, "name", JSON_STRING);
+    if (name == NULL) return;
+    const char *s = json_string_value(name);
+    if (strlen(s) != json_string_length(name) || !qc_member_name_valid(s)) {
+        snprintf(p->why, p->why_cap, "\"%s\" is not a member name", s);
+        p->bad = true;
+        return;
+    }
+    snprintf(out->name, sizeof out->name, "%s", s);
+    jp_hex(p, m, "node_key", out->node_key.b, 32);
+    jp_hex(p, m, "seal_key", out->seal_key.b, 32);
+    jp_hex(p, m, "admin_key", out->admin_key.b, 32);
+}
+
+/* Index of the first member before `i` that shares a name or any key with member i, or -1
+ * (a genesis refuses such a set, so no certified set has one). */
+static int member_clash(const qc_validator_set_t *vs, uint32_t i) {
+    const qc_member_t *a = &vs->members[i];
+    const qc_pubkey_t *ka[3] = {&a->node_key, &a->seal_key, &a->admin_key};
+    for (uint32_t k = 0; k < 3; k++)
+        for (uint32_t l = k + 1; l < 3; l++)
+            if (memcmp(ka[k]->b, ka[l]->b, 32) == 0) return (int)i;
+    for (uint32_t j = 0; j < i; j++) {
+        const qc_member_t *b = &vs->members[j];
+        const qc_pubkey_t *kb[3] = {&b->node_key, &b->seal_key, &b->admin_key};
+        if (strcmp(a->name, b->name) == 0) return (int)j;
+        for (uint32_t k = 0; k < 3; k++)
+            for (uint32_t l = 0; l < 3; l++)
+                if (memcmp(ka[k]->b, kb[l]->b, 32) == 0) return (int)j;
+    }
+    return -1;
+}
+
+/* One membership step (§10.1). Reasons name the field; the caller prefixes the step. */
+static void parse_step(jp_t *p, const json_t *j, receipt_step_t *st) {
+    static const char *const keys[] = {"epoch", "first_height", "threshold", "members",
+                                       "switch_header", "switch_cert", NULL};
+    if (!only_keys(p, j, keys, "membership")) return;
+    st->vs.epoch = jp_uint(p, j, "epoch", INT64_MAX);
+    st->first_height = jp_uint(p, j, "first_height", INT64_MAX);
+    st->vs.governance_threshold = (uint32_t)jp_uint(p, j, "threshold", UINT16_MAX);
+    const json_t *members = jp_get(p, j, "members", JSON_ARRAY);
+    if (members == NULL) return;
+    size_t n = json_array_size(members);
+    if (n == 0 || n > QC_VALIDATORS_MAX) {
+        snprintf(p->why, p->why_cap, "%zu members; a validator set has 1 to %d", n,
+                 QC_VALIDATORS_MAX);
+        p->bad = true;
+        return;
+    }
+    st->vs.n = (uint32_t)n;
+    for (uint32_t i = 0; i < st->vs.n && !p->bad; i++) {
+        parse_member(p, json_array_get(members, i), &st->vs.members[i]);
+        int other = p->bad ? -1 : member_clash(&st->vs, i);
+        if (other >= 0) {
+            snprintf(p->why, p->why_cap, "member %u repeats a name or key of member %d", i, other);
+            p->bad = true;
+        }
+    }
+    if (!p->bad && (st->vs.governance_threshold == 0 || st->vs.governance_threshold > st->vs.n)) {
+        snprintf(p->why, p->why_cap, "threshold %u is not between 1 and the %u members",
+                 st->vs.governance_threshold, st->vs.n);
+        p->bad = true;
+    }
+    size_t hlen = 0;
+    uint8_t *hdr = jp_hex_alloc(p, j, "switch_header", QC_HEADER_BYTES_MAX, &hlen);
+    if (!p->bad && qc_header_decode(hdr, hlen, &st->switch_header) != QC_OK) {
+        snprintf(p->why, p->why_cap, "switch_header is not a valid canonical block header");
+        p->bad = true;
+    }
+    free(hdr);
+    const json_t *cert = jp_get(p, j, "switch_cert", JSON_OBJECT);
+    if (cert) parse_cert(p, cert, &st->switch_cert, "membership.switch_cert");
+}
+
+/* The membership array into r->membership (malloc'd); a failing step's reason is prefixed
+ * with its number (1-based, the epoch it should be for). */
+static void parse_membership(jp_t *p, const json_t *mem, receipt_t *r) {
+    size_t n = json_array_size(mem);
+    if (p->bad || n == 0) return;
+    if (n > RECEIPT_EPOCHS_MAX) {
+        snprintf(p->why, p->why_cap, "receipt membership history has %zu steps, more than %d", n,
+                 RECEIPT_EPOCHS_MAX);
+        p->bad = true;
+        return;
+    }
+    r->membership = calloc(n, sizeof *r->membership);
+    if (r->membership == NULL) {
+        snprintf(p->why, p->why_cap, "out of memory for the receipt's membership history");
+        p->bad = true;
+        return;
+    }
+    r->membership_len = n;
+    for (size_t i = 0; i < n && !p->bad; i++) {
+        char inner[256] = "";
+        jp_t q = {inner, sizeof inner, false};
+        parse_step(&q, json_array_get(mem, i), &r->membership[i]);
+        if (q.bad) {
+            snprintf(p->why, p->why_cap, "receipt membership step %zu: %s", i + 1, inner);
+            p->bad = true;
+        }
     }
 }
 
@@ -211,14 +361,11 @@ int receipt_from_json(const json_t *j, receipt_t *r, char *why, size_t why_cap) 
     size_t hlen = 0;
     uint8_t *hdr = jp_hex_alloc(&p, j, "header", QC_HEADER_BYTES_MAX, &hlen);
     const json_t *cert = jp_get(&p, j, "cert", JSON_OBJECT);
-    if (cert) parse_cert(&p, cert, &r->cert);
+    if (cert) parse_cert(&p, cert, &r->cert, "cert");
     const json_t *inc = jp_get(&p, j, "inclusion", JSON_OBJECT);
     if (inc) parse_inclusion(&p, inc, r);
     const json_t *mem = jp_get(&p, j, "membership", JSON_ARRAY);
-    if (mem && json_array_size(mem) != 0 && !p.bad) {
-        WHY("receipt carries membership changes; this verifier knows only the genesis epoch");
-        p.bad = true;
-    }
+    if (mem) parse_membership(&p, mem, r);
     if (!p.bad && qc_header_decode(hdr, hlen, &r->header) != QC_OK) {
         WHY("receipt header is not a valid canonical block header");
         p.bad = true;
@@ -235,8 +382,70 @@ int receipt_from_json(const json_t *j, receipt_t *r, char *why, size_t why_cap) 
 
 /* ---------------------------------------------------------------- verification */
 
+#define ULL(x) ((unsigned long long)(x))
+
+/* Membership step `num` (1-based) of §10.2 step 3: st must be the next epoch after *cur (in
+ * force from cur_first_height on), its switch header the certified last block of *cur's epoch
+ * and that block's next_validators_hash the hash of st's set. */
+static int verify_step(const receipt_step_t *st, size_t num, const char *chain_id,
+                       const qc_validator_set_t *cur, uint64_t cur_first_height, char *why,
+                       size_t why_cap) {
+    const qc_header_t *h = &st->switch_header;
+    if (st->vs.epoch != cur->epoch + 1) {
+        WHY("membership step %zu is for epoch %llu, expected %llu", num, ULL(st->vs.epoch),
+            ULL(cur->epoch + 1));
+        return QC_ERR_MEMBER;
+    }
+    if (st->first_height == 0 || h->height != st->first_height - 1) {
+        WHY("membership step %zu: the switch header is block %llu, but epoch %llu starts at "
+            "block %llu", num, ULL(h->height), ULL(st->vs.epoch), ULL(st->first_height));
+        return QC_ERR_INVALID;
+    }
+    if (h->height < cur_first_height) {
+        WHY("membership step %zu: epoch %llu starts at block %llu, before epoch %llu began "
+            "(block %llu)", num, ULL(st->vs.epoch), ULL(st->first_height), ULL(cur->epoch),
+            ULL(cur_first_height));
+        return QC_ERR_INVALID;
+    }
+    if (strcmp(h->chain_id, chain_id) != 0) {
+        WHY("membership step %zu: the switch header is for chain \"%s\"", num, h->chain_id);
+        return QC_ERR_INVALID;
+    }
+    if (h->epoch != cur->epoch) {
+        WHY("membership step %zu: the switch block is in epoch %llu, expected %llu", num,
+            ULL(h->epoch), ULL(cur->epoch));
+        return QC_ERR_MEMBER;
+    }
+    qc_hash_t vh, block_hash;
+    qc_validators_hash(cur, &vh);
+    if (memcmp(vh.b, h->validators_hash.b, 32) != 0) {
+        WHY("membership step %zu: the switch block names a different validator set than "
+            "epoch %llu's", num, ULL(cur->epoch));
+        return QC_ERR_MEMBER;
+    }
+    if (st->switch_cert.height != h->height) {
+        WHY("membership step %zu: certificate is for height %llu, the switch block is height "
+            "%llu", num, ULL(st->switch_cert.height), ULL(h->height));
+        return QC_ERR_INVALID;
+    }
+    qc_header_hash(h, &block_hash);
+    char reason[192];
+    int rc = qc_cert_verify(&st->switch_cert, chain_id, cur, &block_hash, reason, sizeof reason);
+    if (rc != QC_OK) {
+        WHY("membership step %zu (the switch to epoch %llu): %s", num, ULL(st->vs.epoch), reason);
+        return rc;
+    }
+    qc_validators_hash(&st->vs, &vh);
+    if (memcmp(vh.b, h->next_validators_hash.b, 32) != 0) {
+        WHY("the switch block of epoch %llu does not certify this member list",
+            ULL(st->vs.epoch));
+        return QC_ERR_MEMBER;
+    }
+    return QC_OK;
+}
+
 int receipt_verify(const receipt_t *r, const char *chain_id, const qc_hash_t *genesis_hash,
-                   const qc_validator_set_t *vs, const qc_hash_t *file_digest,
+                   const qc_validator_set_t *genesis_vs, const qc_hash_t *file_digest,
                    receipt_result_t *out, char *why, size_t why_cap) {
     memset(out, 0, sizeof *out);
     if (strcmp(r->chain_id, chain_id) != 0 || strcmp(r->header.chain_id, chain_id) != 0) {
@@ -247,16 +456,38 @@ int receipt_verify(const receipt_t *r, const char *chain_id, const qc_hash_t *ge
         WHY("receipt names another genesis than the one given");
         return QC_ERR_INVALID;
     }
+    const qc_validator_set_t *vs = genesis_vs; /* the set in force from first_height on */
+    uint64_t first_height = 1;
+    QC_ASSERT(r->membership_len <= RECEIPT_EPOCHS_MAX);
+    for (size_t i = 0; i < r->membership_len; i++) {
+        const receipt_step_t *st = &r->membership[i];
+        int rc = verify_step(st, i + 1, chain_id, vs, first_height, why, why_cap);
+        if (rc != QC_OK) return rc;
+        vs = &st->vs;
+        first_height = st->first_height;
+    }
     if (r->header.epoch != vs->epoch) {
-        WHY("block is in epoch %llu; this receipt has no membership history to reach it",
-            (unsigned long long)r->header.epoch);
+        if (r->membership_len == 0)
+            WHY("block is in epoch %llu; this receipt has no membership history to reach it",
+                ULL(r->header.epoch));
+        else
+            WHY("block is in epoch %llu; this receipt's membership history reaches epoch %llu",
+                ULL(r->header.epoch), ULL(vs->epoch));
         return QC_ERR_MEMBER;
     }
     qc_hash_t vh, block_hash;
     qc_validators_hash(vs, &vh);
     if (memcmp(vh.b, r->header.validators_hash.b, 32) != 0) {
-        WHY("block header names a different validator set than the genesis");
+        if (r->membership_len == 0)
+            WHY("block header names a different validator set than the genesis");
+        else
+            WHY("block header names a different validator set than epoch %llu's", ULL(vs->epoch));
         return QC_ERR_MEMBER;
+    }
+    if (r->header.height < first_height) {
+        WHY("block %llu is before epoch %llu began (block %llu)", ULL(r->header.height),
+            ULL(vs->epoch), ULL(first_height));
+        return QC_ERR_INVALID;
     }
     qc_header_hash(&r->header, &block_hash);
     if (r->cert.height != r->header.height) {
@@ -303,5 +534,6 @@ int receipt_verify(const receipt_t *r, const char *chain_id, const qc_hash_t *ge
     out->signers = r->cert.vote_count;
     out->quorum = qc_quorum(vs->n);
     out->members = vs->n;
+    out->epoch = vs->epoch;
     return QC_OK;
 }

@@ -12,6 +12,18 @@
 #include "merkle.h"
 
 #define RECEIPT_VERSION 1
+#define RECEIPT_EPOCHS_MAX 1024  /* membership steps (epoch switches) one receipt may carry */
+
+/* One step of a receipt's membership history (docs/PROTOCOL.md §10.1): the validator set vs
+ * of epoch vs.epoch, in force from block first_height on, and the header and commit
+ * certificate of block first_height - 1, the last block of the previous epoch, whose
+ * next_validators_hash names vs (so the previous set's quorum certified the new one). */
+typedef struct {
+    uint64_t first_height;
+    qc_validator_set_t vs;
+    qc_header_t switch_header;
+    qc_cert_t switch_cert;
+} receipt_step_t;
 
 typedef struct {
     char chain_id[QC_CHAIN_ID_MAX + 1];
@@ -25,6 +37,9 @@ typedef struct {
     uint64_t tree_size;          /* == header.log_size */
     qc_hash_t path[MERKLE_PROOF_MAX];
     size_t path_len;
+    receipt_step_t *membership;  /* owned (malloc'd): epochs 1..header.epoch in order; NULL
+                                  * when the block is in the genesis epoch */
+    size_t membership_len;       /* <= RECEIPT_EPOCHS_MAX */
 } receipt_t;
 
 /* What a valid receipt establishes. */
@@ -35,7 +50,8 @@ typedef struct {
     uint64_t time_ms;
     uint32_t signers;            /* distinct valid commit signatures */
     uint32_t quorum;
-    uint32_t members;
+    uint32_t members;            /* of the block's epoch */
+    uint64_t epoch;              /* the block's epoch (city is an index into its set) */
 } receipt_result_t;
 
 void receipt_free(receipt_t *r);
@@ -52,7 +68,8 @@ json_t *receipt_to_json(const receipt_t *r);
  * fields. On error a sentence in why; *r needs no freeing then. */
 int receipt_from_json(const json_t *j, receipt_t *r, char *why, size_t why_cap);
 
-/* Verifies r against the chain's genesis (chain id, genesis hash, epoch-0 validator set).
+/* Verifies r against the chain's genesis (chain id, genesis hash, epoch-0 validator set),
+ * walking r's membership history from the genesis set to the block's epoch (§10.2).
  * If file_digest is non-NULL it must equal the anchored digest. QC_OK and *out filled, or an
  * error and a sentence for a person in why (e.g. "signature by zibo's node key is invalid",
  * "5 valid signatures, quorum is 6", "document digest does not match"). */

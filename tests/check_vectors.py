@@ -3,10 +3,11 @@
 
 Parses the vectors out of the document, re-parses the transaction body and block header from
 the layouts in the text, recomputes every hash with hashlib, and verifies every Ed25519
-signature with the OpenSSL command-line tool. Then verifies the worked example receipt of §10.3
-as an auditor would, following §10.2 step by step with its own RFC 9162 inclusion verifier
-(itself checked against the RFC 6962 definitions), and checks that tampered copies fail at the
-documented step. Uses no qchain code. Exit 0 when all hold."""
+signature with the OpenSSL command-line tool. Then verifies the worked example receipts of
+§10.3 and §10.4 (the latter across an epoch switch: its membership history walked from the
+genesis set) as an auditor would, following §10.2 step by step with its own RFC 9162 inclusion
+verifier (itself checked against the RFC 6962 definitions), and checks that tampered copies fail
+at the documented step. Uses no qchain code. Exit 0 when all hold."""
 import hashlib, os, re, subprocess, sys, tempfile
 
 DOC = os.path.join(os.path.dirname(__file__), "..", "docs", "PROTOCOL.md")
@@ -113,14 +114,102 @@ receipt = json.loads(section("Example receipt", "json"),
                                                          "no duplicate keys"), dict(kv))[1])
 genesis = json.loads(genesis_bytes)
 
-def validators_hash(g):
-    m = g["members"]
-    out = (0).to_bytes(8, "big") + len(m).to_bytes(2, "big") + \
-        g["governance"]["threshold"].to_bytes(2, "big")
+def vset_hash(epoch, threshold, m):  # §6
+    out = epoch.to_bytes(8, "big") + len(m).to_bytes(2, "big") + threshold.to_bytes(2, "big")
     for x in m:
         out += bytes([len(x["name"])]) + x["name"].encode() + bytes.fromhex(x["node_key"]) + \
             bytes.fromhex(x["seal_key"]) + bytes.fromhex(x["admin_key"])
     return H(b"qchain/v1/validators\0" + out)
+
+def validators_hash(g):
+    return vset_hash(0, g["governance"]["threshold"], g["members"])
+
+def parse_header(hdr):  # §4
+    r = Reader(hdr)
+    h = {"version": r.u(1), "chain_id": r.str8().decode(), "height": r.u(8), "prev": r.take(32),
+         "time_ms": r.u(8), "proposer": r.u(4), "view": r.u(8), "epoch": r.u(8),
+         "vhash": r.take(32), "tx_count": r.u(4), "tx_root": r.take(32), "log_size": r.u(8),
+         "log_root": r.take(32), "next_vhash": r.take(32)}
+    r.done()
+    return h
+
+def commit_vote(cid, cert, block_hash):  # §7, before the context
+    return bytes([len(cid)]) + cid + b"".join(cert[k].to_bytes(8, "big")
+                                              for k in ("epoch", "height", "view")) + block_hash
+
+def verify_cert(cert, vset, block_hash, cid):
+    """§10.2 step 7 against vset {epoch, members}; None when valid, else the reason."""
+    members, n = vset["members"], len(vset["members"])
+    f = (n - 1) // 3
+    q = (n + f + 2) // 2
+    if cert["epoch"] != vset["epoch"]: return "certificate is for epoch"
+    if bytes.fromhex(cert["block_hash"]) != block_hash: return "certificate is for a different block hash"
+    vote = commit_vote(cid, cert, block_hash)
+    seen = set()
+    for i, v in enumerate(cert["votes"]):
+        if v["validator"] >= n:
+            return "vote %d names validator %d; epoch %d has %d validators" % (
+                i, v["validator"], vset["epoch"], n)
+        if v["validator"] in seen: return "two votes by " + members[v["validator"]]["name"]
+        seen.add(v["validator"])
+        m = members[v["validator"]]
+        if not ed25519_verify(bytes.fromhex(m["node_key"]), b"qchain/v1/commit\0" + vote,
+                              bytes.fromhex(v["sig"])):
+            return "signature by %s's node key is invalid" % m["name"]
+    if len(seen) < q: return "%d valid signatures, quorum is %d" % (len(seen), q)
+    return None
+
+CERT_KEYS = {"epoch", "height", "view", "block_hash", "votes"}
+STEP_KEYS = {"epoch", "first_height", "threshold", "members", "switch_header", "switch_cert"}
+MEMBER_KEYS = {"name", "node_key", "seal_key", "admin_key"}
+
+def well_formed_cert(c):
+    return set(c) == CERT_KEYS and all(set(v) == {"validator", "sig"} for v in c["votes"])
+
+def walk_membership(rc, g, trace):
+    """§10.2 step 3: returns (V, F, None) or (None, None, reason)."""
+    cid = g["chain_id"].encode()
+    V = {"epoch": 0, "threshold": g["governance"]["threshold"], "members": g["members"]}
+    F = 1
+    for k, st in enumerate(rc["membership"], 1):
+        if st["epoch"] != V["epoch"] + 1:
+            return None, None, "membership step %d is for epoch %d, expected %d" % (
+                k, st["epoch"], V["epoch"] + 1)
+        hdr = bytes.fromhex(st["switch_header"])
+        sh = parse_header(hdr)
+        if sh["height"] != st["first_height"] - 1:
+            return None, None, "membership step %d: the switch header is block %d, but epoch " \
+                "%d starts at block %d" % (k, sh["height"], st["epoch"], st["first_height"])
+        if sh["height"] < F:
+            return None, None, "membership step %d: epoch %d starts at block %d, before" % (
+                k, st["epoch"], st["first_height"])
+        if sh["chain_id"] != g["chain_id"]:
+            return None, None, "membership step %d: the switch header is for chain" % k
+        if sh["epoch"] != V["epoch"]:
+            return None, None, "membership step %d: the switch block is in epoch %d, expected %d" % (
+                k, sh["epoch"], V["epoch"])
+        if sh["vhash"] != vset_hash(V["epoch"], V["threshold"], V["members"]):
+            return None, None, "membership step %d: the switch block names a different " \
+                "validator set than epoch %d's" % (k, V["epoch"])
+        cert = st["switch_cert"]
+        if cert["height"] != sh["height"]:
+            return None, None, "membership step %d: certificate is for height" % k
+        block_hash = H(b"qchain/v1/block\0" + hdr)
+        why = verify_cert(cert, V, block_hash, cid)
+        if why:
+            return None, None, "membership step %d (the switch to epoch %d): %s" % (
+                k, st["epoch"], why)
+        new = {"epoch": st["epoch"], "threshold": st["threshold"], "members": st["members"]}
+        new_hash = vset_hash(new["epoch"], new["threshold"], new["members"])
+        if new_hash != sh["next_vhash"]:
+            return None, None, "the switch block of epoch %d does not certify this member " \
+                "list" % st["epoch"]
+        if trace is not None:
+            trace.setdefault("switches", []).append(dict(
+                block_hash=block_hash, vote=commit_vote(cid, cert, block_hash), set_hash=new_hash,
+                header=sh))
+        V, F = new, st["first_height"]
+    return V, F, None
 
 def mth(leaves):  # RFC 6962 §2.1
     if len(leaves) == 1: return leaves[0]
@@ -166,48 +255,43 @@ for n in range(1, 34):
 def verify_receipt(rc, gbytes, doc_digest=None, trace=None):
     """§10.2 step by step; returns None when valid, else the failing step's reason."""
     g = json.loads(gbytes)
-    members = g["members"]
-    n = len(members)
-    f = (n - 1) // 3
-    q = (n + f + 2) // 2
     keys = {"qchain_receipt", "chain_id", "genesis_hash", "record", "tx", "header", "cert",
             "inclusion", "membership"}
     if set(rc) != keys or set(rc["record"]) != {"digest", "tx_record_index", "log_index"} or \
             set(rc["tx"]) != {"body", "sig"} or set(rc["inclusion"]) != {"tree_size", "path"} or \
-            set(rc["cert"]) != {"epoch", "height", "view", "block_hash", "votes"} or \
-            any(set(v) != {"validator", "sig"} for v in rc["cert"]["votes"]):
+            not well_formed_cert(rc["cert"]) or \
+            any(set(st) != STEP_KEYS or not well_formed_cert(st["switch_cert"]) or
+                any(set(m) != MEMBER_KEYS for m in st["members"]) for st in rc["membership"]):
         return "missing or unknown field"
-    if rc["qchain_receipt"] != 1 or rc["membership"] != []:
+    if rc["qchain_receipt"] != 1:
         return "unsupported receipt"
+    for st in rc["membership"]:
+        names = [m["name"] for m in st["members"]]
+        mkeys = [m[k] for m in st["members"] for k in ("node_key", "seal_key", "admin_key")]
+        if not 1 <= len(names) <= 64 or len(set(names)) != len(names) or \
+                len(set(mkeys)) != len(mkeys) or not 1 <= st["threshold"] <= len(names):
+            return "malformed membership step"
     body, hdr = bytes.fromhex(rc["tx"]["body"]), bytes.fromhex(rc["header"])
-    r = Reader(hdr)
-    r.u(1); hchain = r.str8().decode(); height = r.u(8); r.take(32); r.u(8); r.u(4); r.u(8)
-    epoch = r.u(8); vhash = r.take(32); r.u(4); r.take(32); log_size = r.u(8); log_root = r.take(32)
-    r.take(32)
-    r.done()
-    if rc["chain_id"] != g["chain_id"] or hchain != g["chain_id"]: return "receipt is for chain"
+    h = parse_header(hdr)
+    height, epoch, vhash = h["height"], h["epoch"], h["vhash"]
+    log_size, log_root = h["log_size"], h["log_root"]
+    if rc["chain_id"] != g["chain_id"] or h["chain_id"] != g["chain_id"]: return "receipt is for chain"
     if bytes.fromhex(rc["genesis_hash"]) != H(b"qchain/v1/genesis\0" + gbytes):
         return "receipt names another genesis"
-    if epoch != 0: return "block is in epoch"
-    if vhash != validators_hash(g): return "block header names a different validator set"
+    V, F, why = walk_membership(rc, g, trace)
+    if why: return why
+    if epoch != V["epoch"]: return "block is in epoch %d" % epoch
+    if vhash != vset_hash(V["epoch"], V["threshold"], V["members"]):
+        return "block header names a different validator set"
+    if height < F: return "block %d is before epoch %d began" % (height, V["epoch"])
+    members = V["members"]
     block_hash = H(b"qchain/v1/block\0" + hdr)
     cert = rc["cert"]
     if cert["height"] != height: return "certificate is for height"
-    if cert["epoch"] != 0: return "certificate is for epoch"
-    if bytes.fromhex(cert["block_hash"]) != block_hash: return "certificate is for a different block hash"
     cid = g["chain_id"].encode()
-    vote = bytes([len(cid)]) + cid + b"".join(cert[k].to_bytes(8, "big")
-                                              for k in ("epoch", "height", "view")) + block_hash
-    seen = set()
-    for i, v in enumerate(cert["votes"]):
-        if v["validator"] >= n: return "vote %d names validator %d" % (i, v["validator"])
-        if v["validator"] in seen: return "two votes by " + members[v["validator"]]["name"]
-        seen.add(v["validator"])
-        m = members[v["validator"]]
-        if not ed25519_verify(bytes.fromhex(m["node_key"]), b"qchain/v1/commit\0" + vote,
-                              bytes.fromhex(v["sig"])):
-            return "signature by %s's node key is invalid" % m["name"]
-    if len(seen) < q: return "%d valid signatures, quorum is %d" % (len(seen), q)
+    why = verify_cert(cert, V, block_hash, cid)
+    if why: return why
+    vote = commit_vote(cid, cert, block_hash)
     r = Reader(body)
     r.u(1); r.u(2); txchain = r.str8().decode(); signer = r.take(32); r.u(8); r.u(8)
     digests = []
@@ -245,19 +329,25 @@ check(H(b"qchain/v1/genesis\0" + genesis_bytes) == vec["Example: genesis hash"],
 check(validators_hash(genesis) == vec["Validator set hash (epoch 0, 4 members, threshold 3)"],
       "genesis set is §8's")
 check(trace["prev"] == vec["Block hash"], "block 2 extends §8's block 1")
-check(trace["tx_id"] == vec["Example: transaction id"], "example tx id")
-check(trace["block_hash"] == vec["Example: block hash (height 2)"], "example block hash")
-check(trace["vote"] == vec["Example: commit vote bytes (epoch 0, height 2, view 1), before the "
-                          "context prefix"], "example vote bytes")
-check(trace["leaf"] == vec["Example: record-log leaf hash"], "example leaf hash")
-walk = [v for k, v in vec.items() if k.startswith("Example: after path[")]
-check(trace["steps"] == walk and walk[-1] == trace["log_root"], "example inclusion walk")
-check(trace["log_root"] == vec["Example: log_root in the header"], "example log root")
+
+def check_trace(tr, prefix, epoch):
+    """The auditor's intermediate values equal the ones the document prints under prefix."""
+    h = tr["height"]
+    for key, label in [("tx_id", "transaction id"), ("block_hash", "block hash (height %d)" % h),
+                       ("vote", "commit vote bytes (epoch %d, height %d, view 1), before the "
+                                "context prefix" % (epoch, h)),
+                       ("leaf", "record-log leaf hash"), ("log_root", "log_root in the header")]:
+        check(tr[key] == vec[prefix + ": " + label], prefix + " " + label)
+    steps = [v for k, v in vec.items() if k.startswith(prefix + ": after path[")]
+    check(tr["steps"] == steps and steps[-1] == tr["log_root"], prefix + " inclusion walk")
+    return steps
+
+walk = check_trace(trace, "Example", 0)
 check(bytes.fromhex(receipt["inclusion"]["path"][1]) == log_root, "path[1] is §8's log root")
 
 # Tampered copies fail at the documented step.
-def tampered(edit):
-    rc = json.loads(json.dumps(receipt))
+def tampered(edit, base=None):
+    rc = json.loads(json.dumps(receipt if base is None else base))
     edit(rc)
     return verify_receipt(rc, genesis_bytes) or ""
 def flip(h, i=0):
@@ -284,5 +374,70 @@ cases = [
 for edit, reason in cases:
     check(tampered(edit).startswith(reason), "tampered receipt: " + reason)
 check(verify_receipt(receipt, genesis_bytes, bytes(32)) == "document digest does not match", "wrong document")
+
+# ---- §10.4: a receipt across an epoch switch, walked from the §10.3 genesis file.
+receipt2 = json.loads(section("Example 2: receipt", "json"),
+                      object_pairs_hook=lambda kv: (check(len(set(k for k, _ in kv)) == len(kv),
+                                                          "no duplicate keys"), dict(kv))[1])
+trace2 = {}
+check(verify_receipt(receipt2, genesis_bytes, bytes(range(0x00, 0x20)), trace2) is None,
+      "example 2 receipt verifies across the epoch switch")
+check(trace2["city"] == "dezhou" and trace2["height"] == 4, "anchored by dezhou in block 4")
+check(len(trace2["switches"]) == 1, "one membership step")
+sw = trace2["switches"][0]
+step = receipt2["membership"][0]
+check(step["epoch"] == 1 and step["first_height"] == 4 and step["threshold"] == 4, "step 1 fields")
+check(step["members"][:4] == [{k: m[k] for k in MEMBER_KEYS} for m in genesis["members"]],
+      "epoch 1 keeps the genesis members in their order")
+check([m["name"] for m in step["members"]] == ["jinan", "zibo", "taian", "liaocheng", "dezhou"],
+      "epoch 1 adds dezhou")
+check(sw["set_hash"] == vec["Example 2: validator set hash of epoch 1 (jinan, zibo, taian, "
+                           "liaocheng, dezhou; threshold 4)"], "example 2 epoch-1 set hash")
+check(sw["block_hash"] == vec["Example 2: switch block hash (height 3)"], "example 2 switch block hash")
+check(sw["vote"] == vec["Example 2: switch commit vote bytes (epoch 0, height 3, view 1), before "
+                       "the context prefix"], "example 2 switch vote bytes")
+check(sw["header"]["prev"] == vec["Example: block hash (height 2)"], "block 3 extends block 2")
+check(sw["header"]["tx_count"] == 0 and sw["header"]["tx_root"] == H(b""), "block 3 is empty")
+check(sw["header"]["log_size"] == 5 and sw["header"]["log_root"] == vec["Example: log_root in the header"],
+      "block 3 keeps the log of block 2")
+check(trace2["prev"] == sw["block_hash"], "block 4 extends the switch block")
+check_trace(trace2, "Example 2", 1)
+check(bytes.fromhex(receipt2["inclusion"]["path"][0]) == bytes.fromhex(receipt["inclusion"]["path"][2])
+      and bytes.fromhex(receipt2["inclusion"]["path"][1]) == walk[1],
+      "example 2's path: leaf 4, then the root of leaves 0..3 (§10.3's)")
+# Without the membership step, the genesis set alone cannot check block 4.
+check(verify_receipt(dict(receipt2, membership=[]), genesis_bytes) == "block is in epoch 1",
+      "the block needs its membership history")
+
+def step_copy(rc, **kw):
+    st = json.loads(json.dumps(rc["membership"][0])); st.update(kw); return st
+cases2 = [
+    (lambda rc: rc["membership"][0].update(switch_header=flip(rc["membership"][0]["switch_header"], 60)),
+     "membership step 1 (the switch to epoch 1): certificate is for a different block hash"),
+    (lambda rc: rc["membership"][0]["switch_cert"]["votes"][2].update(
+        sig=flip(rc["membership"][0]["switch_cert"]["votes"][2]["sig"])),
+     "membership step 1 (the switch to epoch 1): signature by taian's node key is invalid"),
+    (lambda rc: rc["membership"][0]["switch_cert"]["votes"].pop(),
+     "membership step 1 (the switch to epoch 1): 2 valid signatures, quorum is 3"),
+    (lambda rc: rc["membership"][0]["members"][4].update(
+        seal_key=flip(rc["membership"][0]["members"][4]["seal_key"])),
+     "the switch block of epoch 1 does not certify this member list"),
+    (lambda rc: rc["membership"][0].update(threshold=3),
+     "the switch block of epoch 1 does not certify this member list"),
+    (lambda rc: rc["membership"][0]["members"].pop(),
+     "the switch block of epoch 1 does not certify this member list"),
+    (lambda rc: rc["membership"][0].update(epoch=2), "membership step 1 is for epoch 2, expected 1"),
+    (lambda rc: rc["membership"][0].update(first_height=5),
+     "membership step 1: the switch header is block 3, but epoch 1 starts at block 5"),
+    (lambda rc: rc["membership"].append(step_copy(rc, epoch=2)),
+     "membership step 2: epoch 2 starts at block 4, before"),
+    (lambda rc: rc["membership"].append(step_copy(rc, epoch=2, first_height=5)),
+     "membership step 2: the switch header is block 3, but epoch 2 starts at block 5"),
+    (lambda rc: rc["cert"]["votes"][3].update(sig=flip(rc["cert"]["votes"][3]["sig"])),
+     "signature by dezhou's node key is invalid"),
+    (lambda rc: rc["membership"][0].update(extra=1), "missing or unknown field"),
+]
+for edit, reason in cases2:
+    check(tampered(edit, receipt2).startswith(reason), "tampered example 2: " + reason)
 
 print("check_vectors: %d checks passed against docs/PROTOCOL.md" % checks)

@@ -18,6 +18,7 @@
 #include "config.h"
 #include "genesis.h"
 #include "keys.h"
+#include "receiptex.h"
 #include "tdir.h"
 
 #define ARGV_MAX 32
@@ -488,6 +489,55 @@ static void test_node_reading_commands(void **state) {
     assert_string_equal(fx->out, "");
 }
 
+/* `qchain verify` offline on the worked receipts of docs/PROTOCOL.md §10.3 and §10.4: the
+ * epoch-1 receipt verifies from the genesis file through its membership history and names
+ * dezhou, who joined after the genesis (so has no genesis display name), with epoch 1's
+ * quorum; a member list the switch block does not certify is refused with the reason. */
+static void test_verify_across_epochs(void **state) {
+    fx_t *fx = *state;
+    receiptex_t *x = calloc(1, sizeof *x);
+    assert_non_null(x);
+    assert_int_equal(receiptex_build(x), QC_OK);
+    char genesis[TDIR_PATH_MAX], r0[TDIR_PATH_MAX], r1[TDIR_PATH_MAX], bad[TDIR_PATH_MAX];
+    tdir_write(genesis, fx->dir, "genesis.json", x->genesis_json, x->genesis_len, 0644);
+    char *text = receiptex_json(x, RECEIPTEX_LOG_INDEX);
+    assert_non_null(text);
+    tdir_write(r0, fx->dir, "r0.json", text, strlen(text), 0644);
+    free(text);
+    text = receiptex_json(x, RECEIPTEX_SWITCH_LOG_INDEX);
+    assert_non_null(text);
+    tdir_write(r1, fx->dir, "r1.json", text, strlen(text), 0644);
+    char *at = strstr(text, "\"threshold\": 4");
+    assert_non_null(at);
+    at[strlen("\"threshold\": ")] = '3';
+    tdir_write(bad, fx->dir, "bad.json", text, strlen(text), 0644);
+    free(text);
+
+    assert_int_equal(run(fx, "verify", "--receipt", r0, "--genesis", genesis, "--json", NULL),
+                     CLI_EXIT_OK);
+    json_t *j = out_json(fx);
+    assert_string_equal(jstr(j, "city"), "jinan");
+    assert_string_equal(jstr(j, "city_display"), "Jinan 济南");
+    assert_int_equal(json_integer_value(json_object_get(j, "members")), 4);
+    json_decref(j);
+    assert_int_equal(run(fx, "verify", "--receipt", r1, "--genesis", genesis, "--json", NULL),
+                     CLI_EXIT_OK);
+    j = out_json(fx);
+    assert_string_equal(jstr(j, "city"), "dezhou");
+    assert_string_equal(jstr(j, "city_display"), "dezhou");
+    assert_int_equal(json_integer_value(json_object_get(j, "height")), 4);
+    assert_int_equal(json_integer_value(json_object_get(j, "signers")), 4);
+    assert_int_equal(json_integer_value(json_object_get(j, "quorum")), 4);
+    assert_int_equal(json_integer_value(json_object_get(j, "members")), 5);
+    json_decref(j);
+    assert_int_equal(run(fx, "verify", "--receipt", bad, "--genesis", genesis, NULL),
+                     CLI_EXIT_FAIL);
+    assert_string_equal(fx->out,
+                        "INVALID: the switch block of epoch 1 does not certify this member list\n");
+    receiptex_free(x);
+    free(x);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_dispatch_and_help, setup, teardown),
@@ -496,6 +546,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_genesis_command, setup, teardown),
         cmocka_unit_test_setup_teardown(test_testnet, setup, teardown),
         cmocka_unit_test_setup_teardown(test_node_reading_commands, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_verify_across_epochs, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

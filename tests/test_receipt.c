@@ -21,6 +21,7 @@
 #include "receipt.h"
 #include "receiptex.h"
 #include "store.h"
+#include "testkeys.h"
 #include "tmpdir.h"
 
 #define CHAIN "receipt-test"
@@ -71,16 +72,26 @@ typedef struct {
 
 /* ---------------------------------------------------------------- the chain */
 
-/* Applies a block of txs signed by signers[i] with recs[i] records each. */
-static void add_block(fx_t *f, const uint32_t *signers, const uint32_t *recs, uint32_t n) {
+/* Applies a block of txs signed by signers[i] with recs[i] records each. When next_n is not
+ * zero the block ends the builder's epoch: its header names testkeys_validators(next_n,
+ * epoch + 1), which the store puts in force from the next block and the builder signs with. */
+static void add_block_switch(fx_t *f, const uint32_t *signers, const uint32_t *recs, uint32_t n,
+                             uint32_t next_n) {
     qc_tx_t txs[4];
     assert_true(n <= 4);
     for (uint32_t i = 0; i < n; i++)
         assert_int_equal(chainbuilder_tx(&f->cb, signers[i], i, NULL, recs[i], &txs[i]), QC_OK);
     qc_block_t b;
     qc_cert_t cert;
-    assert_int_equal(chainbuilder_block(&f->cb, txs, n, &b, &cert), QC_OK);
-    assert_int_equal(store_apply_block(&f->node->store, &b, &cert), QC_OK);
+    qc_validator_set_t next;
+    if (next_n) {
+        testkeys_validators(&next, next_n, f->cb.vs.epoch + 1);
+        assert_int_equal(chainbuilder_switch_block(&f->cb, txs, n, &next, &b, &cert), QC_OK);
+        assert_int_equal(store_apply_block_membership(&f->node->store, &b, &cert, &next), QC_OK);
+    } else {
+        assert_int_equal(chainbuilder_block(&f->cb, txs, n, &b, &cert), QC_OK);
+        assert_int_equal(store_apply_block(&f->node->store, &b, &cert), QC_OK);
+    }
     for (uint32_t i = 0; i < b.tx_count; i++)
         for (uint32_t j = 0; j < b.txs[i].record_count; j++) {
             assert_true(f->n_leaves < LEAVES);
@@ -90,19 +101,22 @@ static void add_block(fx_t *f, const uint32_t *signers, const uint32_t *recs, ui
             f->rec_index[f->n_leaves++] = (uint16_t)j;
         }
     chainbuilder_advance(&f->cb, &b);
+    if (next_n) chainbuilder_set_validators(&f->cb, next_n, next.epoch);
     qc_block_free(&b);
 }
 
-/* Block 1: jinan 1 record, zibo 3 (log size 4). Block 2: taian 2 (size 6). Block 3: three
- * single-record txs (size 9), so receipts at sizes 4, 6 and 9 cover complete trees and
- * right-edge paths. */
-static int fx_setup(void **state) {
+static void add_block(fx_t *f, const uint32_t *signers, const uint32_t *recs, uint32_t n) {
+    add_block_switch(f, signers, recs, n, 0);
+}
+
+/* A fixture with an empty store for CHAIN whose genesis set is testkeys_validators(n, 0). */
+static fx_t *fx_open(uint32_t n) {
     fx_t *f = calloc(1, sizeof *f);
     assert_non_null(f);
     f->node = calloc(1, sizeof *f->node);
     assert_non_null(f->node);
     assert_int_equal(tmpdir_make(f->dir, sizeof f->dir, "receipt"), 0);
-    chainbuilder_init(&f->cb, CHAIN, MEMBERS, 0);
+    chainbuilder_init(&f->cb, CHAIN, n, 0);
     f->vs = f->cb.vs;
     qc_hash_ctx(&f->genesis_hash, QC_CTX_GENESIS, "receipt-test genesis", 20);
     genesis_t *g = &f->node->genesis;
@@ -111,6 +125,14 @@ static int fx_setup(void **state) {
     g->validators = f->vs;
     store_config_t cfg = {CHAIN, f->genesis_hash, &f->vs};
     assert_int_equal(store_open(&f->node->store, f->dir, &cfg), QC_OK);
+    return f;
+}
+
+/* Block 1: jinan 1 record, zibo 3 (log size 4). Block 2: taian 2 (size 6). Block 3: three
+ * single-record txs (size 9), so receipts at sizes 4, 6 and 9 cover complete trees and
+ * right-edge paths. */
+static int fx_setup(void **state) {
+    fx_t *f = fx_open(MEMBERS);
     add_block(f, (uint32_t[]){0, 1}, (uint32_t[]){1, 3}, 2);
     add_block(f, (uint32_t[]){2}, (uint32_t[]){2}, 1);
     add_block(f, (uint32_t[]){3, 4, 8}, (uint32_t[]){1, 1, 1}, 3);
@@ -330,12 +352,17 @@ typedef struct {
     const char *why;             /* substring of the reason; NULL when any reason will do */
 } tamper_t;
 
+/* Reverses the array at path. */
+static void reverse_at(json_t *root, const char *path) {
+    json_t *arr = jget(root, path), *rev = json_array();
+    for (size_t i = json_array_size(arr); i-- > 0;)
+        json_array_append(rev, json_array_get(arr, i));
+    jset(root, path, rev);
+}
+
 static void fn_reverse_votes(fx_t *f, json_t *root) {
     (void)f;
-    json_t *votes = jget(root, "cert.votes"), *rev = json_array();
-    for (size_t i = json_array_size(votes); i-- > 0;)
-        json_array_append(rev, json_array_get(votes, i));
-    jset(root, "cert.votes", rev);
+    reverse_at(root, "cert.votes");
 }
 
 /* A seventh genuine vote, by validator 6 (dongying). */
@@ -535,8 +562,8 @@ static const tamper_t k_tampers[] = {
     {"chain_id empty", T_SET, "chain_id", 0, "\"\"", NULL, AT_PARSE, "not a valid chain id"},
     {"version 2", T_SET, "qchain_receipt", 0, "2", NULL, AT_PARSE, "unsupported receipt version"},
     {"version 0", T_SET, "qchain_receipt", 0, "0", NULL, AT_PARSE, "unsupported receipt version"},
-    {"non-empty membership", T_SET, "membership", 0, "[{\"epoch\": 1}]", NULL, AT_PARSE,
-     "receipt carries membership changes"},
+    {"a membership step with only an epoch", T_SET, "membership", 0, "[{\"epoch\": 1}]", NULL,
+     AT_PARSE, "receipt membership step 1: receipt field \"first_height\" " MISSING},
     /* unknown fields at every level */
     {"unknown top-level field", T_SET, "note", 0, "\"hi\"", NULL, AT_PARSE,
      "unknown field \"note\" in the receipt"},
@@ -615,13 +642,14 @@ static void apply_tamper(fx_t *f, json_t *root, const tamper_t *t) {
     }
 }
 
-static void run_tamper_table(fx_t *f, uint64_t log_index) {
+/* Applies every tamper of table[0..count) in turn to the receipt of leaf log_index. */
+static void run_table(fx_t *f, uint64_t log_index, const tamper_t *table, size_t count) {
     json_t *genuine = receipt_of(f, log_index);
     char why[512];
     receipt_result_t res;
     assert_int_equal(judge(f, genuine, NULL, why, sizeof why, &res), VALID);
-    for (size_t i = 0; i < sizeof k_tampers / sizeof k_tampers[0]; i++) {
-        const tamper_t *t = &k_tampers[i];
+    for (size_t i = 0; i < count; i++) {
+        const tamper_t *t = &table[i];
         json_t *j = json_deep_copy(genuine);
         apply_tamper(f, j, t);
         outcome_t got = judge(f, j, NULL, why, sizeof why, &res);
@@ -633,6 +661,10 @@ static void run_tamper_table(fx_t *f, uint64_t log_index) {
         json_decref(j);
     }
     json_decref(genuine);
+}
+
+static void run_tamper_table(fx_t *f, uint64_t log_index) {
+    run_table(f, log_index, k_tampers, sizeof k_tampers / sizeof k_tampers[0]);
 }
 
 /* Record 1 of zibo's three-record tx (size 4), and the last leaf at size 6 (right edge). */
@@ -671,28 +703,31 @@ static size_t hex_paths(json_t *root, char paths[][48], size_t cap) {
     return n;
 }
 
-/* Every bit flip of every byte of every hex field, one byte at a time (the bit rotating with
- * the position), must make the receipt fail. */
+/* Flips every byte of the hex field at path in a copy of genuine, one byte at a time (the
+ * bit rotating with the position); each copy must fail. Returns the number of flips. */
+static size_t flip_all(fx_t *f, json_t *genuine, const char *path) {
+    size_t len;
+    free(hex_get(genuine, path, &len));
+    for (size_t at = 0; at < len; at++) {
+        json_t *j = json_deep_copy(genuine);
+        hex_flip(j, path, (long long)at, (uint8_t)(1u << (at % 8)));
+        char why[512];
+        receipt_result_t res;
+        if (judge(f, j, NULL, why, sizeof why, &res) == VALID)
+            fail_msg("flipping byte %zu of %s still verifies", at, path);
+        json_decref(j);
+    }
+    return len;
+}
+
+/* Every bit flip of every byte of every hex field must make the receipt fail. */
 static void test_flip_every_byte(void **state) {
     fx_t *f = *state;
     json_t *genuine = receipt_of(f, 6);
     char paths[QC_VALIDATORS_MAX + MERKLE_PROOF_MAX + 8][48];
     size_t n_paths = hex_paths(genuine, paths, sizeof paths / sizeof paths[0]);
     size_t flips = 0;
-    for (size_t p = 0; p < n_paths; p++) {
-        size_t len;
-        free(hex_get(genuine, paths[p], &len));
-        for (size_t at = 0; at < len; at++) {
-            json_t *j = json_deep_copy(genuine);
-            hex_flip(j, paths[p], (long long)at, (uint8_t)(1u << (at % 8)));
-            char why[512];
-            receipt_result_t res;
-            if (judge(f, j, NULL, why, sizeof why, &res) == VALID)
-                fail_msg("flipping byte %zu of %s still verifies", at, paths[p]);
-            json_decref(j);
-            flips++;
-        }
-    }
+    for (size_t p = 0; p < n_paths; p++) flips += flip_all(f, genuine, paths[p]);
     /* header, a one-record body, 6 vote sigs and the tx sig, 4 path entries and the digest,
      * genesis and block hashes */
     assert_int_equal(flips, HDR_LEN + (BODY_FLAGS + 1) + 7 * QC_SIG_BYTES + 7 * 32);
@@ -786,22 +821,35 @@ static char *read_text(const char *path) {
     return buf;
 }
 
-/* docs/PROTOCOL.md §10.3 is exactly what receiptex prints, and every receipt of the example
- * chain verifies against the example genesis file as `qchain verify` loads it. */
+/* The Markdown printer wrote to a string (caller frees). */
+static char *printed_by(void (*print)(const receiptex_t *, void *), const receiptex_t *x) {
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    assert_non_null(mem);
+    print(x, mem);
+    fclose(mem);
+    return text;
+}
+
+/* docs/PROTOCOL.md §10.3 and §10.4 are exactly what receiptex prints, and every receipt of the
+ * example chain (blocks 1 and 2 in epoch 0, block 4 in epoch 1 after the switch at block 3)
+ * verifies against the example genesis file as `qchain verify` loads it. */
 static void test_published_example(void **state) {
     (void)state;
     receiptex_t *x = calloc(1, sizeof *x);
     assert_non_null(x);
     assert_int_equal(receiptex_build(x), QC_OK);
-    char *printed = NULL;
-    size_t printed_len = 0;
-    FILE *mem = open_memstream(&printed, &printed_len);
-    assert_non_null(mem);
-    receiptex_print(x, mem);
-    fclose(mem);
     char *doc = read_text(DOC_PATH);
+    char *printed = printed_by(receiptex_print, x);
     if (strstr(doc, printed) == NULL)
         fail_msg("%s §10.3 differs from build/bin/qchain_receiptex; regenerate it", DOC_PATH);
+    free(printed);
+    printed = printed_by(receiptex_print_switch, x);
+    if (strstr(doc, printed) == NULL)
+        fail_msg("%s §10.4 differs from build/bin/qchain_receiptex --switch; regenerate it",
+                 DOC_PATH);
+    free(printed);
     genesis_t *g = calloc(1, sizeof *g);
     assert_non_null(g);
     char why[256];
@@ -810,17 +858,21 @@ static void test_published_example(void **state) {
     for (uint64_t i = 0; i < RECEIPTEX_LEAVES; i++) {
         receipt_t r;
         receipt_result_t res;
+        bool switched = i >= RECEIPTEX_BLOCK2_LEAVES;
         assert_int_equal(receiptex_receipt(x, i, &r), QC_OK);
-        assert_int_equal(receipt_verify(&r, g->chain_id, &g->hash, &g->validators, &r.digest,
-                                        &res, why, sizeof why), QC_OK);
-        assert_string_equal(res.city_name, "jinan");
-        assert_int_equal(res.height, i < 2 ? 1 : 2);
-        assert_int_equal(res.signers, 3);
+        assert_int_equal(r.membership_len, switched ? 1 : 0);
+        if (receipt_verify(&r, g->chain_id, &g->hash, &g->validators, &r.digest, &res, why,
+                           sizeof why) != QC_OK)
+            fail_msg("example receipt %llu: %s", (unsigned long long)i, why);
+        assert_string_equal(res.city_name, switched ? "dezhou" : "jinan");
+        assert_int_equal(res.height, i < 2 ? 1 : switched ? 4 : 2);
+        assert_int_equal(res.signers, switched ? 4 : 3);
+        assert_int_equal(res.members, switched ? 5 : 4);
+        assert_int_equal(res.epoch, switched ? 1 : 0);
         receipt_free(&r);
     }
     free(g);
     free(doc);
-    free(printed);
     receiptex_free(x);
     free(x);
 }
@@ -860,6 +912,362 @@ static void test_fuzz_seeds(void **state) {
     free(x);
 }
 
+/* ---------------------------------------------------------------- receipts across epochs */
+
+/* The epoch chain: a four-member genesis; block 1 (jinan 1 record); block 2 ends epoch 0 and
+ * names five members (dezhou joins; zibo 1 record); block 3 in epoch 1 (dezhou 1 record);
+ * block 4, empty, ends epoch 1 and names six members; block 5 in epoch 2 (the sixth member 1
+ * record, jinan 2). Receipts of leaves 0 and 1 carry no membership, of leaf 2 one step, of
+ * leaves 3..5 two. */
+#define E_LEAVES 6
+#define E_LEAF_EPOCH2 4     /* jinan's record 0 in block 5 */
+static const uint64_t k_leaf_epoch[E_LEAVES] = {0, 0, 1, 2, 2, 2};
+
+static int fxe_setup(void **state) {
+    fx_t *f = fx_open(4);
+    add_block(f, (uint32_t[]){0}, (uint32_t[]){1}, 1);
+    add_block_switch(f, (uint32_t[]){1}, (uint32_t[]){1}, 1, 5);
+    add_block(f, (uint32_t[]){4}, (uint32_t[]){1}, 1);
+    add_block_switch(f, NULL, NULL, 0, 6);
+    add_block(f, (uint32_t[]){5, 0}, (uint32_t[]){1, 2}, 2);
+    assert_int_equal(f->n_leaves, E_LEAVES);
+    *state = f;
+    return 0;
+}
+
+/* The store's membership history as a receipt carries it: for each epoch the set the switch
+ * block named, its first height, and that block's header and (valid) certificate. */
+static void test_epoch_membership_from_store(void **state) {
+    fx_t *f = *state;
+    receipt_step_t *steps;
+    size_t n;
+    assert_int_equal(api_receipt_membership(&f->node->store, 0, &steps, &n), QC_OK);
+    assert_null(steps);
+    assert_int_equal(n, 0);
+    assert_int_equal(api_receipt_membership(&f->node->store, 3, &steps, &n), QC_ERR_NOTFOUND);
+    assert_null(steps);
+    assert_int_equal(api_receipt_membership(&f->node->store, 2, &steps, &n), QC_OK);
+    assert_int_equal(n, 2);
+    static const uint64_t first[2] = {3, 5};
+    const qc_validator_set_t *prev = &f->vs;
+    for (size_t i = 0; i < n; i++) {
+        qc_validator_set_t want;
+        testkeys_validators(&want, (uint32_t)(5 + i), i + 1);
+        assert_int_equal(steps[i].first_height, first[i]);
+        assert_memory_equal(&steps[i].vs, &want, sizeof want);
+        qc_header_t stored;
+        assert_int_equal(store_header_get(&f->node->store, first[i] - 1, &stored), QC_OK);
+        assert_memory_equal(&steps[i].switch_header, &stored, sizeof stored);
+        qc_hash_t vh, bh;
+        qc_validators_hash(&want, &vh);
+        assert_memory_equal(stored.next_validators_hash.b, vh.b, 32);
+        qc_header_hash(&stored, &bh);
+        char why[256];
+        assert_int_equal(qc_cert_verify(&steps[i].switch_cert, CHAIN, prev, &bh, why, sizeof why),
+                         QC_OK);
+        prev = &steps[i].vs;
+    }
+    free(steps);
+}
+
+/* Every leaf's receipt from the store verifies from the genesis set, names the anchoring city
+ * by its index in the block's epoch, carries one step per epoch, and its JSON is canonical. */
+static void test_epoch_round_trip(void **state) {
+    fx_t *f = *state;
+    for (uint64_t i = 0; i < E_LEAVES; i++) {
+        receipt_t r, back;
+        assert_int_equal(api_build_receipt(f->node, &f->digest[i], &r), QC_OK);
+        assert_int_equal(r.membership_len, k_leaf_epoch[i]);
+        json_t *j = receipt_to_json(&r);
+        assert_non_null(j);
+        assert_int_equal(json_array_size(json_object_get(j, "membership")), k_leaf_epoch[i]);
+        char *text = json_dumps(j, JSON_COMPACT);
+        char why[256];
+        assert_int_equal(receipt_from_json(j, &back, why, sizeof why), QC_OK);
+        assert_int_equal(back.membership_len, r.membership_len);
+        if (r.membership_len)
+            assert_memory_equal(back.membership, r.membership,
+                                r.membership_len * sizeof *r.membership);
+        json_t *j2 = receipt_to_json(&back);
+        char *text2 = json_dumps(j2, JSON_COMPACT);
+        assert_string_equal(text2, text);
+        receipt_result_t res;
+        if (receipt_verify(&back, CHAIN, &f->genesis_hash, &f->vs, &f->digest[i], &res, why,
+                           sizeof why) != QC_OK)
+            fail_msg("leaf %llu: %s", (unsigned long long)i, why);
+        assert_int_equal(res.epoch, k_leaf_epoch[i]);
+        assert_int_equal(res.city, f->city[i]);
+        assert_int_equal(res.members, 4 + k_leaf_epoch[i]);
+        assert_int_equal(res.quorum, qc_quorum(res.members));
+        assert_int_equal(res.height, f->height[i]);
+        free(text);
+        free(text2);
+        json_decref(j);
+        json_decref(j2);
+        receipt_free(&r);
+        receipt_free(&back);
+    }
+}
+
+/* Forges step 2 (epoch 2) with a switch block at `height` that epoch 1's keys certify (as a
+ * quorum of epoch 1 could): the history is then signed but out of order. */
+static void forge_step2(json_t *root, uint64_t height) {
+    size_t n;
+    uint8_t *hdr = hex_get(root, "membership[1].switch_header", &n);
+    qc_header_t h;
+    assert_int_equal(qc_header_decode(hdr, n, &h), QC_OK);
+    free(hdr);
+    h.height = height;
+    uint8_t buf[QC_HEADER_BYTES_MAX];
+    size_t len;
+    assert_int_equal(qc_header_encode(&h, buf, sizeof buf, &len), QC_OK);
+    hex_set(root, "membership[1].switch_header", buf, len);
+    qc_hash_t bh;
+    qc_header_hash(&h, &bh);
+    qc_cert_t c = {.epoch = 1, .height = height, .view = h.view, .block_hash = bh};
+    c.vote_count = qc_quorum(5);
+    for (uint32_t i = 0; i < c.vote_count; i++) {
+        qc_seckey_t sk;
+        testkeys_keypair(TESTKEY_NODE, i, NULL, &sk);
+        c.votes[i].validator = i;
+        qc_commit_vote_sign(&c.votes[i].sig, &sk, CHAIN, 1, height, h.view, &bh);
+    }
+    jset(root, "membership[1].switch_cert", receipt_cert_json(&c));
+    jset(root, "membership[1].first_height", json_integer((json_int_t)height + 1));
+}
+
+static void fn_step2_before_epoch1(fx_t *f, json_t *root) { (void)f; forge_step2(root, 2); }
+static void fn_block_before_epoch2(fx_t *f, json_t *root) { (void)f; forge_step2(root, 5); }
+
+static void fn_swap_steps(fx_t *f, json_t *root) {
+    (void)f;
+    reverse_at(root, "membership"); /* two steps */
+}
+
+static void fn_swap_members(fx_t *f, json_t *root) {
+    (void)f;
+    json_t *members = jget(root, "membership[0].members");
+    json_t *m0 = json_deep_copy(json_array_get(members, 0));
+    json_array_set(members, 0, json_array_get(members, 1));
+    json_array_set_new(members, 1, m0);
+}
+
+/* A third step (epoch 3) that repeats step 2's set and switch block. */
+static void fn_extra_step(fx_t *f, json_t *root) {
+    (void)f;
+    json_t *step = json_deep_copy(jget(root, "membership[1]"));
+    json_object_set_new(step, "epoch", json_integer(3));
+    json_array_append_new(jget(root, "membership"), step);
+}
+
+static void fn_header_of_step2(fx_t *f, json_t *root) {
+    (void)f;
+    jset(root, "membership[0].switch_header",
+         json_deep_copy(jget(root, "membership[1].switch_header")));
+}
+
+static void fn_cert_of_step2(fx_t *f, json_t *root) {
+    (void)f;
+    jset(root, "membership[0].switch_cert",
+         json_deep_copy(jget(root, "membership[1].switch_cert")));
+}
+
+#define STEP1_CERT "membership step 1 (the switch to epoch 1): "
+#define NOT_CERTIFIED1 "the switch block of epoch 1 does not certify this member list"
+#define NOT_CERTIFIED2 "the switch block of epoch 2 does not certify this member list"
+
+/* Tampers of the receipt of E_LEAF_EPOCH2 (block 5, epoch 2: two membership steps). */
+static const tamper_t k_epoch_tampers[] = {
+    /* the order and number of steps */
+    {"steps swapped", T_FN, NULL, 0, NULL, fn_swap_steps, AT_VERIFY,
+     "membership step 1 is for epoch 2, expected 1"},
+    {"step 1 missing", T_DEL, "membership[0]", 0, NULL, NULL, AT_VERIFY,
+     "membership step 1 is for epoch 2, expected 1"},
+    {"step 2 missing", T_DEL, "membership[1]", 0, NULL, NULL, AT_VERIFY,
+     "block is in epoch 2; this receipt's membership history reaches epoch 1"},
+    {"no steps", T_SET, "membership", 0, "[]", NULL, AT_VERIFY,
+     "block is in epoch 2; this receipt has no membership history to reach it"},
+    {"a step repeated", T_DUP, "membership", -1, NULL, NULL, AT_VERIFY,
+     "membership step 3 is for epoch 2, expected 3"},
+    {"an extra step for epoch 3", T_FN, NULL, 0, NULL, fn_extra_step, AT_VERIFY,
+     "membership step 3: epoch 3 starts at block 5, before epoch 2 began (block 5)"},
+    {"step 1 epoch + 1", T_ADD, "membership[0].epoch", 1, NULL, NULL, AT_VERIFY,
+     "membership step 1 is for epoch 2, expected 1"},
+    {"step 2 epoch - 1", T_ADD, "membership[1].epoch", -1, NULL, NULL, AT_VERIFY,
+     "membership step 2 is for epoch 1, expected 2"},
+    {"step 1 first_height + 1", T_ADD, "membership[0].first_height", 1, NULL, NULL, AT_VERIFY,
+     "membership step 1: the switch header is block 2, but epoch 1 starts at block 4"},
+    {"step 1 first_height 0", T_SET, "membership[0].first_height", 0, "0", NULL, AT_VERIFY,
+     "membership step 1: the switch header is block 2, but epoch 1 starts at block 0"},
+    {"step 2 signed but before epoch 1 began", T_FN, NULL, 0, NULL, fn_step2_before_epoch1,
+     AT_VERIFY, "membership step 2: epoch 2 starts at block 3, before epoch 1 began (block 3)"},
+    {"the block before its epoch began", T_FN, NULL, 0, NULL, fn_block_before_epoch2, AT_VERIFY,
+     "block 5 is before epoch 2 began (block 6)"},
+    /* the switch header */
+    {"switch header chain id", T_FLIP, "membership[0].switch_header", 2, NULL, NULL, AT_VERIFY,
+     "membership step 1: the switch header is for chain \"seceipt-test\""},
+    {"switch header height", T_FLIP, "membership[0].switch_header", HDR_HEIGHT + 7, NULL, NULL,
+     AT_VERIFY, "membership step 1: the switch header is block 3, but epoch 1 starts at block 3"},
+    {"switch header prev_hash", T_FLIP, "membership[0].switch_header", HDR_PREV, NULL, NULL,
+     AT_VERIFY, STEP1_CERT OTHER_HASH},
+    {"switch header time", T_FLIP, "membership[0].switch_header", HDR_TIME + 7, NULL, NULL,
+     AT_VERIFY, STEP1_CERT OTHER_HASH},
+    {"switch header epoch", T_FLIP, "membership[0].switch_header", HDR_EPOCH + 7, NULL, NULL,
+     AT_VERIFY, "membership step 1: the switch block is in epoch 1, expected 0"},
+    {"switch header validators_hash", T_FLIP, "membership[0].switch_header", HDR_VHASH + 3, NULL,
+     NULL, AT_VERIFY,
+     "membership step 1: the switch block names a different validator set than epoch 0's"},
+    {"switch header log_root", T_FLIP, "membership[1].switch_header", HDR_LOGROOT, NULL, NULL,
+     AT_VERIFY, "membership step 2 (the switch to epoch 2): " OTHER_HASH},
+    {"switch header next_validators_hash", T_FLIP, "membership[0].switch_header",
+     HDR_NEXT_VHASH + 31, NULL, NULL, AT_VERIFY, STEP1_CERT OTHER_HASH},
+    {"switch header cut", T_HEX_CUT, "membership[0].switch_header", 1, NULL, NULL, AT_PARSE,
+     "receipt membership step 1: switch_header is not a valid canonical block header"},
+    {"switch header with a trailing byte", T_HEX_APPEND, "membership[1].switch_header", 1, NULL,
+     NULL, AT_PARSE,
+     "receipt membership step 2: switch_header is not a valid canonical block header"},
+    {"step 2's switch header in step 1", T_FN, NULL, 0, NULL, fn_header_of_step2, AT_VERIFY,
+     "membership step 1: the switch header is block 4, but epoch 1 starts at block 3"},
+    /* the switch certificate */
+    {"switch cert vote", T_FLIP, "membership[0].switch_cert.votes[1].sig", 5, NULL, NULL,
+     AT_VERIFY, STEP1_CERT "signature by zibo's node key is invalid"},
+    {"switch cert of epoch 2 vote", T_FLIP, "membership[1].switch_cert.votes[3].sig", 63, NULL,
+     NULL, AT_VERIFY,
+     "membership step 2 (the switch to epoch 2): signature by liaocheng's node key is invalid"},
+    {"switch cert below quorum", T_DEL, "membership[0].switch_cert.votes[2]", 0, NULL, NULL,
+     AT_VERIFY, STEP1_CERT "2 valid signatures, quorum is 3"},
+    {"switch cert duplicated vote", T_DUP, "membership[0].switch_cert.votes", 0, NULL, NULL,
+     AT_VERIFY, STEP1_CERT "two votes by jinan"},
+    {"switch cert vote by a member of the new set", T_SET,
+     "membership[0].switch_cert.votes[0].validator", 0, "4", NULL, AT_VERIFY,
+     STEP1_CERT "vote 0 names validator 4; epoch 0 has 4 validators"},
+    {"switch cert epoch", T_ADD, "membership[0].switch_cert.epoch", 1, NULL, NULL, AT_VERIFY,
+     STEP1_CERT "certificate is for epoch 1 but the validator set is epoch 0"},
+    {"switch cert height", T_ADD, "membership[0].switch_cert.height", 1, NULL, NULL, AT_VERIFY,
+     "membership step 1: certificate is for height 3, the switch block is height 2"},
+    {"switch cert view", T_ADD, "membership[0].switch_cert.view", 1, NULL, NULL, AT_VERIFY,
+     STEP1_CERT "signature by jinan's node key is invalid"},
+    {"switch cert block_hash", T_FLIP, "membership[0].switch_cert.block_hash", 0, NULL, NULL,
+     AT_VERIFY, STEP1_CERT OTHER_HASH},
+    {"step 2's switch cert in step 1", T_FN, NULL, 0, NULL, fn_cert_of_step2, AT_VERIFY,
+     "membership step 1: certificate is for height 4, the switch block is height 2"},
+    /* the member list */
+    {"a member's node key", T_FLIP, "membership[0].members[4].node_key", 0, NULL, NULL,
+     AT_VERIFY, NOT_CERTIFIED1},
+    {"a member's seal key", T_FLIP, "membership[1].members[0].seal_key", 31, NULL, NULL,
+     AT_VERIFY, NOT_CERTIFIED2},
+    {"a member's admin key", T_FLIP, "membership[0].members[2].admin_key", 9, NULL, NULL,
+     AT_VERIFY, NOT_CERTIFIED1},
+    {"a member renamed", T_SET, "membership[0].members[1].name", 0, "\"zibu\"", NULL, AT_VERIFY,
+     NOT_CERTIFIED1},
+    {"members reordered", T_FN, NULL, 0, NULL, fn_swap_members, AT_VERIFY, NOT_CERTIFIED1},
+    {"a member removed", T_DEL, "membership[0].members[4]", 0, NULL, NULL, AT_VERIFY,
+     NOT_CERTIFIED1},
+    {"a member added twice", T_DUP, "membership[0].members", 4, NULL, NULL, AT_PARSE,
+     "receipt membership step 1: member 5 repeats a name or key of member 4"},
+    {"threshold + 1", T_ADD, "membership[0].threshold", 1, NULL, NULL, AT_VERIFY, NOT_CERTIFIED1},
+    {"threshold - 1", T_ADD, "membership[1].threshold", -1, NULL, NULL, AT_VERIFY,
+     NOT_CERTIFIED2},
+    {"threshold 0", T_SET, "membership[0].threshold", 0, "0", NULL, AT_PARSE,
+     "receipt membership step 1: threshold 0 is not between 1 and the 5 members"},
+    {"threshold above the members", T_SET, "membership[0].threshold", 0, "6", NULL, AT_PARSE,
+     "threshold 6 is not between 1 and the 5 members"},
+    {"no members", T_SET, "membership[0].members", 0, "[]", NULL, AT_PARSE,
+     "receipt membership step 1: 0 members; a validator set has 1 to 64"},
+    {"a member name not a name", T_SET, "membership[0].members[0].name", 0, "\"Jinan\"", NULL,
+     AT_PARSE, "receipt membership step 1: \"Jinan\" is not a member name"},
+    {"a member key short", T_HEX_CUT, "membership[0].members[0].node_key", 1, NULL, NULL,
+     AT_PARSE, "\"node_key\": expected 32 hex bytes"},
+    /* the receipt's own block is judged by the last step's set */
+    {"receipt cert vote", T_FLIP, "cert.votes[0].sig", 0, NULL, NULL, AT_VERIFY,
+     "signature by jinan's node key is invalid"},
+    {"receipt cert vote moved to the member epoch 1 added", T_SET, "cert.votes[0].validator", 0,
+     "4", NULL, AT_VERIFY, "signature by dezhou's node key is invalid"},
+    {"receipt cert vote by a validator epoch 2 lacks", T_SET, "cert.votes[0].validator", 0, "6",
+     NULL, AT_VERIFY, "vote 0 names validator 6; epoch 2 has 6 validators"},
+    {"receipt cert below epoch 2's quorum", T_DEL, "cert.votes[3]", 0, NULL, NULL, AT_VERIFY,
+     "3 valid signatures, quorum is 4"},
+    {"receipt header validators_hash", T_FLIP, "header", HDR_VHASH, NULL, NULL, AT_VERIFY,
+     "block header names a different validator set than epoch 2's"},
+    /* unknown fields and types */
+    {"unknown step field", T_SET, "membership[0].note", 0, "1", NULL, AT_PARSE,
+     "unknown field \"note\" in membership"},
+    {"unknown member field", T_SET, "membership[0].members[0].display_name", 0, "\"x\"", NULL,
+     AT_PARSE, "unknown field \"display_name\" in membership.members"},
+    {"unknown switch cert field", T_SET, "membership[1].switch_cert.round", 0, "0", NULL,
+     AT_PARSE, "unknown field \"round\" in membership.switch_cert"},
+    {"a step not an object", T_SET, "membership[0]", 0, "7", NULL, AT_PARSE,
+     "receipt membership step 1: receipt field \"epoch\" " MISSING},
+    {"no switch_cert", T_DEL, "membership[1].switch_cert", 0, NULL, NULL, AT_PARSE,
+     "receipt membership step 2: receipt field \"switch_cert\" " MISSING},
+};
+
+static void test_epoch_tamper_table(void **state) {
+    run_table(*state, E_LEAF_EPOCH2, k_epoch_tampers,
+              sizeof k_epoch_tampers / sizeof k_epoch_tampers[0]);
+}
+
+/* Every bit flip of every byte of every hex field of the membership history (both switch
+ * headers, every member key, every switch vote and block hash) must make the receipt fail. */
+static void test_epoch_flip_every_byte(void **state) {
+    fx_t *f = *state;
+    json_t *genuine = receipt_of(f, E_LEAF_EPOCH2);
+    size_t flips = 0, expected = 0;
+    for (size_t s = 0; s < 2; s++) {
+        char paths[3 * 8 + QC_VALIDATORS_MAX + 2][64];
+        size_t n = 0;
+        snprintf(paths[n++], 64, "membership[%zu].switch_header", s);
+        snprintf(paths[n++], 64, "membership[%zu].switch_cert.block_hash", s);
+        char p[64];
+        snprintf(p, sizeof p, "membership[%zu].members", s);
+        size_t members = json_array_size(jget(genuine, p));
+        for (size_t m = 0; m < members; m++) {
+            static const char *const keys[] = {"node_key", "seal_key", "admin_key"};
+            for (size_t k = 0; k < 3; k++)
+                snprintf(paths[n++], 64, "membership[%zu].members[%zu].%s", s, m, keys[k]);
+        }
+        snprintf(p, sizeof p, "membership[%zu].switch_cert.votes", s);
+        size_t votes = json_array_size(jget(genuine, p));
+        for (size_t v = 0; v < votes; v++)
+            snprintf(paths[n++], 64, "membership[%zu].switch_cert.votes[%zu].sig", s, v);
+        expected += HDR_LEN + 32 + members * 3 * 32 + votes * QC_SIG_BYTES;
+        for (size_t i = 0; i < n; i++) flips += flip_all(f, genuine, paths[i]);
+    }
+    assert_int_equal(flips, expected);
+    json_decref(genuine);
+}
+
+/* Every member of every object of the membership history, removed or given another JSON type,
+ * fails parsing with the field named. */
+static void test_epoch_every_field_wrong_type(void **state) {
+    fx_t *f = *state;
+    json_t *genuine = receipt_of(f, E_LEAF_EPOCH2);
+    size_t cases = 0;
+    wrong_types_at(f, genuine, "membership", &cases);
+    /* 2 steps x (6 fields + 5 cert fields + 4 x (5 or 6) member fields + votes x 2) removals,
+     * each value at least 6 wrong types */
+    assert_true(cases >= 2 * (6 + 5 + 4 * 5 + 2 * 3) * 6);
+    json_decref(genuine);
+}
+
+/* The receipt of a record in epoch 1 from the epoch chain fails against the epoch-0 genesis
+ * set of another chain that has the same members but another threshold: the walk starts from
+ * the genesis the auditor holds. */
+static void test_epoch_other_genesis_set(void **state) {
+    fx_t *f = *state;
+    receipt_t r;
+    assert_int_equal(api_build_receipt(f->node, &f->digest[2], &r), QC_OK);
+    qc_validator_set_t other = f->vs;
+    other.governance_threshold = 4;
+    char why[256];
+    receipt_result_t res;
+    assert_int_equal(receipt_verify(&r, CHAIN, &f->genesis_hash, &other, NULL, &res, why,
+                                    sizeof why), QC_ERR_MEMBER);
+    assert_string_equal(why, "membership step 1: the switch block names a different validator "
+                             "set than epoch 0's");
+    receipt_free(&r);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip),
@@ -871,5 +1279,14 @@ int main(void) {
         cmocka_unit_test(test_published_example),
         cmocka_unit_test(test_fuzz_seeds),
     };
-    return cmocka_run_group_tests(tests, fx_setup, fx_teardown);
+    const struct CMUnitTest epoch_tests[] = {
+        cmocka_unit_test(test_epoch_membership_from_store),
+        cmocka_unit_test(test_epoch_round_trip),
+        cmocka_unit_test(test_epoch_tamper_table),
+        cmocka_unit_test(test_epoch_flip_every_byte),
+        cmocka_unit_test(test_epoch_every_field_wrong_type),
+        cmocka_unit_test(test_epoch_other_genesis_set),
+    };
+    int failed = cmocka_run_group_tests(tests, fx_setup, fx_teardown);
+    return failed + cmocka_run_group_tests(epoch_tests, fxe_setup, fx_teardown);
 }

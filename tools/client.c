@@ -178,6 +178,13 @@ int client_get(const char *base_url, const char *path, long timeout_ms, long *st
     return client_request("GET", url, NULL, NULL, 0, timeout_ms, status, json, why, why_cap);
 }
 
+const char *client_city_display(const genesis_t *g, const receipt_result_t *res) {
+    for (uint32_t i = 0; i < g->validators.n; i++)
+        if (strcmp(g->validators.members[i].name, res->city_name) == 0)
+            return g->info[i].display_name;
+    return res->city_name;
+}
+
 int client_fetch_receipt(const char *api_url, const genesis_t *g, const qc_hash_t *digest,
                          const qc_hash_t *file_digest, json_t **receipt, receipt_result_t *res,
                          char *why, size_t why_cap) {

@@ -88,6 +88,11 @@ int client_get(const char *base_url, const char *path, long timeout_ms, long *st
 int client_fetch_receipt(const char *api_url, const genesis_t *g, const qc_hash_t *digest,
                          const qc_hash_t *file_digest, json_t **receipt, receipt_result_t *res,
                          char *why, size_t why_cap);
+/* The display name of the city a verified receipt names: the genesis file's, found by member
+ * name (after membership changes the city's validator index need not be its genesis index,
+ * and a city that joined later is not in the genesis), else the member name itself.
+ * Borrowed from g or res. */
+const char *client_city_display(const genesis_t *g, const receipt_result_t *res);
 /* Writes j as indented JSON to path atomically (mode 0644). QC_OK or an error. */
 int client_write_json(const char *path, const json_t *j);
 

@@ -61,7 +61,7 @@ static int parse(int argc, char **argv, receipt_opts_t *o) {
 
 static void print_result(const char *cmd, const receipt_opts_t *o, const client_target_t *t,
                          const char *hex, const char *path, const receipt_result_t *res) {
-    const char *display = t->genesis.info[res->city].display_name;
+    const char *display = client_city_display(&t->genesis, res);
     if (o->json) {
         cli_print_json(cmd,
                        json_pack("{s:s, s:b, s:s, s:s, s:I, s:I, s:I, s:I, s:b, s:s}", "digest", hex,

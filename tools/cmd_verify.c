@@ -16,7 +16,9 @@ static const char usage[] =
     "Usage: qchain verify [FILE] --receipt RECEIPT.json --genesis GENESIS.json [--json]\n"
     "Verifies offline that the receipt proves its record was anchored by a member city and\n"
     "committed by a quorum of the consortium: the transaction's seal signature, the block's\n"
-    "commit certificate against the genesis validators, and the record's inclusion proof.\n"
+    "commit certificate against the validators of its epoch (reached from the genesis\n"
+    "validators through the receipt's certified membership history), and the record's\n"
+    "inclusion proof.\n"
     "With FILE, also that FILE's SHA-256 is the anchored digest.\n"
     "Exit status: 0 valid, 1 invalid (the reason is printed), 2 usage.\n";
 
@@ -89,7 +91,7 @@ int cli_verify(int argc, char **argv) {
     struct tm tm;
     gmtime_r(&t, &tm);
     strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    const char *display = g->info[res.city].display_name;
+    const char *display = client_city_display(g, &res);
     if (json) {
         cli_print_json(cmd, json_pack("{s:b, s:s, s:s, s:s, s:I, s:s, s:I, s:I, s:I, s:b}", "valid", 1,
                                       "digest", hex, "city", res.city_name, "city_display", display,

@@ -220,6 +220,11 @@ int api_build_receipt(node_t *n, const qc_hash_t *digest, receipt_t *out) {
     out->log_index = loc.log_index;
     out->tree_size = out->header.log_size;
     rc = store_log_inclusion_proof(&n->store, loc.log_index, out->tree_size, out->path, &out->path_len);
+    if (rc == QC_OK) {
+        rc = api_receipt_membership(&n->store, out->header.epoch, &out->membership,
+                                    &out->membership_len);
+        if (rc == QC_ERR_NOTFOUND) rc = QC_ERR_CORRUPT; /* a stored block's epoch is known */
+    }
     if (rc != QC_OK) receipt_free(out);
     return rc;
 }

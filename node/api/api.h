@@ -38,8 +38,17 @@ int api_start(api_t *a, node_t *n, char *why, size_t why_cap);
 /* Closes the listener and every connection; cb(user) runs when done. */
 void api_stop(api_t *a, void (*cb)(void *), void *user);
 
-/* Builds the receipt of the first anchoring of digest from the node's ledger. Caller frees
- * with receipt_free. QC_ERR_NOTFOUND if never anchored. */
+/* Builds the receipt of the first anchoring of digest from the node's ledger, with the
+ * membership history from genesis to its block's epoch. Caller frees with receipt_free.
+ * QC_ERR_NOTFOUND if never anchored. */
 int api_build_receipt(node_t *n, const qc_hash_t *digest, receipt_t *out);
+
+/* The membership history a receipt for a block of `epoch` carries (docs/PROTOCOL.md §10.1):
+ * steps for epochs 1..epoch in order, from s's epoch spans, validator sets, and the header
+ * and certificate of each epoch's previous block. *out is malloc'd and owned by the caller
+ * (free), NULL when epoch is 0; *len gets the count. QC_ERR_NOTFOUND if s does not know the
+ * epoch; QC_ERR_TOOBIG past RECEIPT_EPOCHS_MAX; QC_ERR_CORRUPT if the history is
+ * inconsistent. */
+int api_receipt_membership(store_t *s, uint64_t epoch, receipt_step_t **out, size_t *len);
 
 #endif

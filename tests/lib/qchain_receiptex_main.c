@@ -1,5 +1,5 @@
-/* qchain_receiptex_main.c - prints the worked example receipt of docs/PROTOCOL.md §10.3, or
- * with `--seeds DIR` writes the example chain's receipts as DIR/valid_N.json (the seeds of
+/* qchain_receiptex_main.c - prints the worked example receipt of docs/PROTOCOL.md §10.3, with
+ * `--switch` the one across an epoch switch of §10.4, or with `--seeds DIR` writes the example chain's receipts as DIR/valid_N.json (the seeds of
  * tests/fuzz/corpus/receipt/). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,8 +26,9 @@ static int write_seeds(const receiptex_t *x, const char *dir) {
 
 int main(int argc, char **argv) {
     bool seeds = argc == 3 && strcmp(argv[1], "--seeds") == 0;
-    if (argc != 1 && !seeds) {
-        fprintf(stderr, "usage: qchain_receiptex [--seeds DIR]\n");
+    bool sw = argc == 2 && strcmp(argv[1], "--switch") == 0;
+    if (argc != 1 && !seeds && !sw) {
+        fprintf(stderr, "usage: qchain_receiptex [--switch | --seeds DIR]\n");
         return 2;
     }
     receiptex_t *x = calloc(1, sizeof *x);
@@ -39,6 +40,7 @@ int main(int argc, char **argv) {
     }
     int status = 0;
     if (seeds) status = write_seeds(x, argv[2]);
+    else if (sw) receiptex_print_switch(x, stdout);
     else receiptex_print(x, stdout);
     receiptex_free(x);
     free(x);
