@@ -22,6 +22,7 @@
 #include "receiptex.h"
 #include "store.h"
 #include "testkeys.h"
+#include "govtest.h"
 #include "tmpdir.h"
 
 #define CHAIN "receipt-test"
@@ -73,8 +74,10 @@ typedef struct {
 /* ---------------------------------------------------------------- the chain */
 
 /* Applies a block of txs signed by signers[i] with recs[i] records each. When next_n is not
- * zero the block ends the builder's epoch: its header names testkeys_validators(next_n,
- * epoch + 1), which the store puts in force from the next block and the builder signs with. */
+ * zero (the set's size + 1) the block also carries the governance that adds testkeys member n
+ * with the threshold testkeys_validators(next_n, epoch + 1) has, so it ends the builder's
+ * epoch (checkpoint interval 1): the store puts that set in force from the next block and the
+ * builder signs with it. */
 static void add_block_switch(fx_t *f, const uint32_t *signers, const uint32_t *recs, uint32_t n,
                              uint32_t next_n) {
     qc_tx_t txs[4];
@@ -85,19 +88,26 @@ static void add_block_switch(fx_t *f, const uint32_t *signers, const uint32_t *r
     qc_cert_t cert;
     qc_validator_set_t next;
     if (next_n) {
-        testkeys_validators(&next, next_n, f->cb.vs.epoch + 1);
-        assert_int_equal(chainbuilder_switch_block(&f->cb, txs, n, &next, &b, &cert), QC_OK);
-        assert_int_equal(store_apply_block_membership(&f->node->store, &b, &cert, &next), QC_OK);
+        assert_int_equal(next_n, f->cb.vs.n + 1);
+        qc_change_t ch[2];
+        govtest_change_add(&ch[0], f->cb.vs.n);
+        govtest_change_threshold(&ch[1], (uint16_t)qc_quorum(next_n));
+        assert_int_equal(govtest_block(&f->cb, ch, 2, txs, n, &b, &cert, &next), QC_OK);
+        qc_validator_set_t want;
+        testkeys_validators(&want, next_n, f->cb.vs.epoch + 1);
+        assert_memory_equal(&want, &next, sizeof want);
+        assert_int_equal(store_apply_block(&f->node->store, &b, &cert), QC_OK);
     } else {
         assert_int_equal(chainbuilder_block(&f->cb, txs, n, &b, &cert), QC_OK);
         assert_int_equal(store_apply_block(&f->node->store, &b, &cert), QC_OK);
     }
-    for (uint32_t i = 0; i < b.tx_count; i++)
+    uint32_t gov = b.tx_count - n; /* the governance transactions come first */
+    for (uint32_t i = gov; i < b.tx_count; i++)
         for (uint32_t j = 0; j < b.txs[i].record_count; j++) {
             assert_true(f->n_leaves < LEAVES);
             memcpy(f->digest[f->n_leaves].b, b.txs[i].records[j].digest, 32);
             f->height[f->n_leaves] = b.header.height;
-            f->city[f->n_leaves] = signers[i];
+            f->city[f->n_leaves] = signers[i - gov];
             f->rec_index[f->n_leaves++] = (uint16_t)j;
         }
     chainbuilder_advance(&f->cb, &b);

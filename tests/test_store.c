@@ -562,7 +562,7 @@ static void test_membership_change(void **state) {
     qc_block_t b;
     qc_cert_t c;
     qc_validator_set_t next;
-    assert_int_equal(govtest_block(&f->cb, ch, 2, &b, &c, &next), QC_OK);
+    assert_int_equal(govtest_block(&f->cb, ch, 2, NULL, 0, &b, &c, &next), QC_OK);
     qc_validator_set_t want;
     testkeys_validators(&want, 5, 1); /* what governance makes is exactly testkeys' 5-set */
     qc_hash_t hw, hn;
@@ -572,7 +572,7 @@ static void test_membership_change(void **state) {
     memset(b.header.next_validators_hash.b, 0, 32); /* a primary hiding the switch */
     chainbuilder_certify(&f->cb, &b, &c);
     expect_refused(f, &b, &c, QC_ERR_INVALID);
-    assert_int_equal(govtest_block(&f->cb, ch, 2, &b, &c, NULL), QC_OK);
+    assert_int_equal(govtest_block(&f->cb, ch, 2, NULL, 0, &b, &c, NULL), QC_OK);
     assert_int_equal(store_apply_block(&f->s, &b, &c), QC_OK);
     remember_leaves(f, &b);
     chainbuilder_advance(&f->cb, &b);

@@ -538,7 +538,7 @@ static void test_verify_by_epoch(void **state) {
     govtest_change_add(&ch[1], 9);
     qc_block_t b;
     qc_cert_t c;
-    assert_int_equal(govtest_block(&cb, ch, 2, &b, &c, NULL), QC_OK);
+    assert_int_equal(govtest_block(&cb, ch, 2, NULL, 0, &b, &c, NULL), QC_OK);
     assert_int_equal(store_apply_block(&st, &b, &c), QC_OK);
     qc_block_free(&b);
     assert_int_equal(st.validators.epoch, 1);

@@ -147,15 +147,6 @@ int chainbuilder_block(const chainbuilder_t *cb, qc_tx_t *txs, uint32_t n, qc_bl
     return rc;
 }
 
-int chainbuilder_switch_block(const chainbuilder_t *cb, qc_tx_t *txs, uint32_t n,
-                              const qc_validator_set_t *next, qc_block_t *out, qc_cert_t *cert) {
-    int rc = chainbuilder_block(cb, txs, n, out, cert);
-    if (rc != QC_OK) return rc;
-    qc_validators_hash(next, &out->header.next_validators_hash);
-    chainbuilder_certify(cb, out, cert);
-    return QC_OK;
-}
-
 int chainbuilder_make(const chainbuilder_t *cb, uint32_t n_txs, uint32_t recs_per_tx,
                       qc_block_t *out, qc_cert_t *cert) {
     qc_tx_t *txs = calloc(n_txs ? n_txs : 1, sizeof *txs);

@@ -61,13 +61,8 @@ int chainbuilder_tx(const chainbuilder_t *cb, uint32_t signer, uint32_t nonce_tx
 int chainbuilder_block(const chainbuilder_t *cb, qc_tx_t *txs, uint32_t n, qc_block_t *out,
                        qc_cert_t *cert);
 
-/* As chainbuilder_block, for the last block of the builder's epoch: its header's
- * next_validators_hash is qc_validators_hash(next) (borrowed) and the certificate by the
- * current set covers it, so the old epoch certifies the new set (docs/PROTOCOL.md §4). Apply
- * it with store_apply_block_membership(s, out, cert, next), then chainbuilder_advance and
- * chainbuilder_set_validators to next (a testkeys set). */
-int chainbuilder_switch_block(const chainbuilder_t *cb, qc_tx_t *txs, uint32_t n,
-                              const qc_validator_set_t *next, qc_block_t *out, qc_cert_t *cert);
+/* A block that ends an epoch is made by govtest_block (tests/lib/govtest.h): governance
+ * decides the next set, and the header names its hash. */
 
 /* chainbuilder_block of n_txs generated txs of recs_per_tx records each. */
 int chainbuilder_make(const chainbuilder_t *cb, uint32_t n_txs, uint32_t recs_per_tx,

@@ -52,10 +52,11 @@ static uint32_t admin_index(const qc_validator_set_t *vs, uint32_t i) {
 }
 
 int govtest_block(const chainbuilder_t *cb, const qc_change_t *changes, uint8_t count,
-                  qc_block_t *out, qc_cert_t *cert, qc_validator_set_t *next) {
+                  qc_tx_t *extra, uint32_t n_extra, qc_block_t *out, qc_cert_t *cert,
+                  qc_validator_set_t *next) {
     uint32_t t = cb->vs.governance_threshold;
-    QC_ASSERT(t >= 1 && t <= cb->vs.n && count <= QC_GOV_CHANGES_MAX);
-    qc_tx_t txs[QC_VALIDATORS_MAX];
+    QC_ASSERT(t >= 1 && t <= cb->vs.n && count <= QC_GOV_CHANGES_MAX && n_extra <= 16);
+    qc_tx_t txs[QC_VALIDATORS_MAX + 16];
     qc_gov_op_t *op = calloc(1, sizeof *op);
     if (op == NULL) return QC_ERR_NOMEM;
     op->op = QC_GOV_PROPOSE;
@@ -81,6 +82,10 @@ int govtest_block(const chainbuilder_t *cb, const qc_change_t *changes, uint8_t 
         snprintf(info[i].api_address, sizeof info[i].api_address, "127.0.0.1:%u", 28000 + i);
     if (rc == QC_OK)
         rc = gov_result(&cb->vs, info, changes, count, vs, info + QC_VALIDATORS_MAX, why, sizeof why);
+    for (uint32_t i = 0; rc == QC_OK && i < n_extra; i++) {
+        txs[made++] = extra[i];
+        memset(&extra[i], 0, sizeof extra[i]);
+    }
     if (rc == QC_OK) {
         vs->epoch = cb->vs.epoch + 1;
         rc = chainbuilder_block(cb, txs, made, out, cert);

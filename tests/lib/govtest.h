@@ -19,10 +19,12 @@ int govtest_tx(const char *chain_id, uint32_t admin, uint64_t nonce, uint64_t ex
 
 /* The block after cb's head that proposes changes[0..count) (admin of member 0, vote expiry
  * 1000 blocks on) and approves it by the admins of members 1.. until cb's set's threshold is
- * met, with header.next_validators_hash = the resulting set's hash (epoch + 1), certified by
- * cb's set. *next (may be NULL) gets that set. The store must run with checkpoint interval 1
- * (the switch is at the deciding block). Caller owns *out. */
+ * met, then holds extra[0..n_extra) (moved into the block; may be NULL), with
+ * header.next_validators_hash = the resulting set's hash (epoch + 1), certified by cb's set.
+ * *next (may be NULL) gets that set. The store must run with checkpoint interval 1 (the switch
+ * is at the deciding block). Caller owns *out. */
 int govtest_block(const chainbuilder_t *cb, const qc_change_t *changes, uint8_t count,
-                  qc_block_t *out, qc_cert_t *cert, qc_validator_set_t *next);
+                  qc_tx_t *extra, uint32_t n_extra, qc_block_t *out, qc_cert_t *cert,
+                  qc_validator_set_t *next);
 
 #endif
