@@ -170,6 +170,8 @@ def main():
     # ---- the chain goes on in epoch 1
     anchor("jinan", C.write_docs("after", 2))
     C.stop_all(15)
+    for city, proc in C.procs.items():  # a sanitizer report makes a node exit non-zero
+        check(proc.returncode == 0, "%s exited cleanly (%s)" % (city, proc.returncode))
     print("it_governance: %d checks passed" % C.checks)
     shutil.rmtree(C.tmp, ignore_errors=True)
 
