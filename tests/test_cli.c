@@ -538,6 +538,130 @@ static void test_verify_across_epochs(void **state) {
     free(x);
 }
 
+/* `qchain member`: subcommands, the change options' grammar (each refines the latest change of
+ * its kind), which options belong to signing and reading; a well-formed command against a
+ * node that is down fails (1), a malformed one is a usage error (2). */
+static void test_member_arguments(void **state) {
+    fx_t *fx = *state;
+    char dir[TDIR_PATH_MAX], genesis[TDIR_PATH_MAX], cfg[TDIR_PATH_MAX], nodepub[TDIR_PATH_MAX];
+    char sealpub[TDIR_PATH_MAX], adminkey[TDIR_PATH_MAX];
+    tdir_path(dir, fx->dir, "net");
+    tdir_path(genesis, dir, "genesis.json");
+    tdir_path(cfg, dir, "zibo/node.json");
+    tdir_path(nodepub, dir, "taian/keys/node.pub");
+    tdir_path(sealpub, dir, "taian/keys/seal.pub");
+    tdir_path(adminkey, dir, "zibo/keys/admin.key");
+    /* Nothing listens on these testnet ports (API 2031..2034) or on port 1 during the test. */
+    assert_int_equal(run(fx, "testnet", "--out", dir, "--cities", "4", "--base-port", "1030", NULL),
+                     CLI_EXIT_OK);
+    const char *down = "http://127.0.0.1:1";
+    const char *hex = "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03";
+    assert_int_equal(run(fx, "member", NULL), CLI_EXIT_USAGE);
+    assert_int_equal(run(fx, "member", "frobnicate", NULL), CLI_EXIT_USAGE);
+    assert_int_equal(run(fx, "member", "--help", NULL), CLI_EXIT_OK);
+    assert_non_null(strstr(fx->out, "Exit status"));
+    assert_non_null(strstr(fx->out, "--threshold"));
+    assert_int_equal(run(fx, "help", "member", NULL), CLI_EXIT_OK);
+    assert_int_equal(run(fx, "member", "approve", "--help", NULL), CLI_EXIT_OK);
+    assert_non_null(strstr(fx->out, "approve ID"));
+
+    /* propose: what each change needs */
+    static const char *const bad[][12] = {
+        {"--config", NULL},                                         /* no change */
+        {"--threshold", "0"}, {"--threshold", "x"}, {"--threshold", "65"},
+        {"--add", "Bad_Name"}, {"--remove", "-zibo"},
+        {"--add", "weifang", "--display", "Weifang"},               /* no keys, addresses */
+        {"--display", "Weifang", "--add", "weifang"},               /* refines nothing yet */
+        {"--remove", "zibo", "--p2p", "127.0.0.1:9"},               /* p2p is not remove's */
+        {"--threshold", "2", "--role", "seal"},
+        {"--rotate", "zibo", "--key", "k"},                         /* no role */
+        {"--rotate", "zibo", "--role", "boss", "--key", "k"},
+        {"--addresses", "zibo", "--p2p", "127.0.0.1:9"},            /* no api */
+        {"--addresses", "zibo", "--api", ""},
+        {"--threshold", "2", "--expiry-blocks", "0"},
+        {"--api", "127.0.0.1:9", "--threshold", "2"},               /* --api before a change */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char *argv[ARGV_MAX + 1];
+        int argc = 0;
+        argv[argc++] = (char *)"qchain";
+        argv[argc++] = (char *)"member";
+        argv[argc++] = (char *)"propose";
+        for (size_t k = 0; k < 12 && bad[i][k] != NULL; k++)
+            if (strcmp(bad[i][k], "--config") != 0) argv[argc++] = (char *)bad[i][k];
+        argv[argc++] = (char *)"--config";
+        argv[argc++] = cfg;
+        argv[argc] = NULL;
+        free(fx->out);
+        tdir_capture_begin();
+        int rc = cli_main(argc, argv);
+        fx->out = tdir_capture_end();
+        if (rc != CLI_EXIT_USAGE) fail_msg("bad propose case %zu: exit %d", i, rc);
+    }
+    char *nine[ARGV_MAX + 1] = {"qchain", "member", "propose", "--config", cfg};
+    int nine_argc = 5;
+    for (int i = 0; i < 9; i++) {
+        nine[nine_argc++] = (char *)"--remove";
+        nine[nine_argc++] = (char *)k_cities[i];
+    }
+    nine[nine_argc] = NULL;
+    tdir_capture_begin();
+    assert_int_equal(cli_main(nine_argc, nine), CLI_EXIT_USAGE);
+    free(tdir_capture_end());
+    assert_int_equal(run(fx, "member", "propose", "--threshold", "2", NULL), CLI_EXIT_USAGE);
+    assert_int_equal(run(fx, "member", "propose", "--threshold", "2", "--config", cfg, "--genesis",
+                         genesis, NULL), CLI_EXIT_USAGE);
+    assert_int_equal(run(fx, "member", "propose", "--threshold", "2", "--config", cfg, "stray", NULL),
+                     CLI_EXIT_USAGE);
+    /* Well-formed: the node is down (or a key argument is wrong): failure, not usage. */
+    assert_int_equal(run(fx, "member", "propose", "--threshold", "2", "--config", cfg, NULL),
+                     CLI_EXIT_FAIL);
+    assert_int_equal(run(fx, "member", "propose", "--key", adminkey, "--threshold", "2",
+                         "--rotate", "taian", "--role", "node", "--key", nodepub, "--config", cfg,
+                         NULL), CLI_EXIT_FAIL);
+    assert_int_equal(run(fx, "member", "propose", "--rotate", "taian", "--role", "node", "--key",
+                         sealpub, "--config", cfg, NULL), CLI_EXIT_FAIL); /* a seal key file */
+    assert_int_equal(run(fx, "member", "propose", "--add", "weifang", "--display", "Weifang",
+                         "--node-key", hex, "--seal-key", "/nonexistent.pub", "--admin-key", hex,
+                         "--p2p", "127.0.0.1:9", "--api", "127.0.0.1:10", "--config", cfg, NULL),
+                     CLI_EXIT_FAIL);
+    assert_int_equal(run(fx, "member", "propose", "--threshold", "2", "--config", cfg, "--key",
+                         sealpub, NULL), CLI_EXIT_USAGE); /* --key after a threshold change */
+
+    /* approve, reject, withdraw: one ID, --config, no changes */
+    static const char *const votes[] = {"approve", "reject", "withdraw"};
+    for (size_t i = 0; i < 3; i++) {
+        const char *v = votes[i];
+        assert_int_equal(run(fx, "member", v, "--config", cfg, NULL), CLI_EXIT_USAGE);
+        assert_int_equal(run(fx, "member", v, hex, hex, "--config", cfg, NULL), CLI_EXIT_USAGE);
+        assert_int_equal(run(fx, "member", v, hex, NULL), CLI_EXIT_USAGE);
+        assert_int_equal(run(fx, "member", v, hex, "--config", cfg, "--threshold", "2", NULL),
+                         CLI_EXIT_USAGE);
+        assert_int_equal(run(fx, "member", v, hex, "--config", cfg, "--expiry-blocks", "5", NULL),
+                         CLI_EXIT_USAGE);
+        assert_int_equal(run(fx, "member", v, hex, "--api", down, "--genesis", genesis, NULL),
+                         CLI_EXIT_USAGE);
+        assert_int_equal(run(fx, "member", v, "zz", "--config", cfg, NULL), CLI_EXIT_FAIL);
+        assert_int_equal(run(fx, "member", v, hex, "--config", cfg, NULL), CLI_EXIT_FAIL);
+        assert_int_equal(run(fx, "member", v, hex, "--config", cfg, "--key", sealpub, NULL),
+                         CLI_EXIT_FAIL); /* not an admin secret key */
+    }
+
+    /* list, show, history: --config, or --api with --genesis */
+    assert_int_equal(run(fx, "member", "list", "--config", cfg, "stray", NULL), CLI_EXIT_USAGE);
+    assert_int_equal(run(fx, "member", "list", "--api", down, NULL), CLI_EXIT_USAGE);
+    assert_int_equal(run(fx, "member", "list", "--config", cfg, "--key", adminkey, NULL),
+                     CLI_EXIT_USAGE);
+    assert_int_equal(run(fx, "member", "history", "--config", cfg, "--threshold", "2", NULL),
+                     CLI_EXIT_USAGE);
+    assert_int_equal(run(fx, "member", "show", "--config", cfg, NULL), CLI_EXIT_USAGE);
+    assert_int_equal(run(fx, "member", "list", "--config", cfg, NULL), CLI_EXIT_FAIL);
+    assert_int_equal(run(fx, "member", "show", "abc", "--config", cfg, NULL), CLI_EXIT_FAIL);
+    assert_int_equal(run(fx, "member", "history", "--api", down, "--genesis", genesis, "--json",
+                         NULL), CLI_EXIT_FAIL);
+    assert_string_equal(fx->out, "");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_dispatch_and_help, setup, teardown),
@@ -547,6 +671,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_testnet, setup, teardown),
         cmocka_unit_test_setup_teardown(test_node_reading_commands, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verify_across_epochs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_member_arguments, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,6 +18,8 @@ const cli_cmd_t cli_commands[] = {
     {"verify", "verify a receipt offline against the genesis file", cli_verify},
     {"audit", "check signed checkpoints grew consistently (or prove a fork)", cli_audit},
     {"block", "print a block: header, transactions, certificate signers by city", cli_block},
+    {"member", "membership governance: propose, approve, reject, withdraw, list, show, history",
+     cli_member},
     {"keygen", "make an Ed25519 key pair for a city's node, seal or admin role", cli_keygen},
     {"genesis", "write a genesis file from member cities' public keys", cli_genesis},
     {"testnet", "make keys, genesis and node configs for the nine-city loopback testnet",

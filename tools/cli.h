@@ -45,6 +45,7 @@ int cli_audit(int argc, char **argv);
 int cli_status(int argc, char **argv);
 int cli_receipt(int argc, char **argv);
 int cli_block(int argc, char **argv);
+int cli_member(int argc, char **argv);
 
 /* ---- helpers shared by the commands ---- */
 

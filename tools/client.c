@@ -95,22 +95,30 @@ int client_identity_load(const char *config_path, bool want_seal, client_identit
     }
     snprintf(id->api_url, sizeof id->api_url, "http://%s", id->cfg.api.listen);
     if (!want_seal) return QC_OK;
-    const char *path = id->cfg.key_paths[KEYS_ROLE_SEAL];
+    int rc = client_identity_key(id, NULL, KEYS_ROLE_SEAL, &id->seal, why, why_cap);
+    if (rc != QC_OK) return rc;
+    id->has_seal = true;
+    return QC_OK;
+}
+
+int client_identity_key(const client_identity_t *id, const char *path, keys_role_t role,
+                        keys_pair_t *out, char *why, size_t why_cap) {
+    char reason[256] = "";
+    if (path == NULL) path = id->cfg.key_paths[role];
     char pass[KEYS_PASSPHRASE_MAX + 1] = "";
     const char *pp = NULL;
     if (keys_file_encrypted(path)) {
         if (keys_passphrase_get(id->cfg.passphrase_file[0] ? id->cfg.passphrase_file : NULL, pass,
                                 sizeof pass, reason, sizeof reason) != QC_OK) {
-            WHY("seal key passphrase: %s", reason);
+            WHY("%s key passphrase: %s", keys_role_name(role), reason);
             return QC_ERR_CRYPTO;
         }
         pp = pass;
     }
-    int rc = keys_load_secret(path, pp, KEYS_ROLE_SEAL, &id->seal, reason, sizeof reason);
+    int rc = keys_load_secret(path, pp, role, out, reason, sizeof reason);
     sodium_memzero(pass, sizeof pass);
-    if (rc != QC_OK) { WHY("seal key %s: %s", path, reason); return rc; }
-    id->has_seal = true;
-    return QC_OK;
+    if (rc != QC_OK) WHY("%s key: %s", keys_role_name(role), reason); /* reason names path */
+    return rc;
 }
 
 void client_identity_wipe(client_identity_t *id) {
@@ -169,6 +177,50 @@ int client_target_load(const client_target_opts_t *o, client_target_t *t, char *
     size_t n = strlen(t->api_url);
     while (n > 0 && t->api_url[n - 1] == '/') t->api_url[--n] = '\0';
     return QC_OK;
+}
+
+int client_submit_tx(const char *api_url, const qc_tx_t *tx, uint64_t wait_ms, long *status,
+                     json_t **json, char *why, size_t why_cap) {
+    char *body_hex = malloc(2 * tx->body_len + 1), sig_hex[129];
+    if (body_hex == NULL) { WHY("out of memory"); return QC_ERR_NOMEM; }
+    qc_hex_encode(body_hex, tx->body, tx->body_len);
+    qc_hex_encode(sig_hex, tx->sig.b, 64);
+    json_t *req = json_pack("{s:s, s:s}", "body", body_hex, "sig", sig_hex);
+    free(body_hex);
+    char *text = req ? json_dumps(req, JSON_COMPACT) : NULL;
+    json_decref(req);
+    if (text == NULL) { WHY("out of memory"); return QC_ERR_NOMEM; }
+    char url[CONFIG_ADDR_MAX + 128];
+    snprintf(url, sizeof url, "%s/v1/transactions?wait_ms=%llu", api_url,
+             (unsigned long long)wait_ms);
+    int rc = client_request("POST", url, "application/json", text, strlen(text),
+                            (long)wait_ms + 10000, status, json, why, why_cap);
+    free(text);
+    return rc;
+}
+
+int client_submit_wait(const char *cmd, const char *api_url, const qc_tx_t *tx, uint64_t wait_ms,
+                       uint64_t *height) {
+    char why[256];
+    long status;
+    json_t *resp;
+    if (client_submit_tx(api_url, tx, wait_ms, &status, &resp, why, sizeof why) != QC_OK)
+        return cli_fail(cmd, "%s", why);
+    int ret;
+    if (status == 200) {
+        *height = (uint64_t)json_integer_value(json_object_get(resp, "height"));
+        ret = CLI_EXIT_OK;
+    } else if (status == 202) {
+        char idhex[65];
+        fprintf(stderr, "%s: submitted as %s but not committed within %llu ms\n", cmd,
+                qc_hash_hex(idhex, &tx->id), (unsigned long long)wait_ms);
+        ret = CLIENT_EXIT_PENDING;
+    } else {
+        ret = cli_fail(cmd, "the node refused the transaction (HTTP %ld): %s", status,
+                       client_error_message(resp));
+    }
+    json_decref(resp);
+    return ret;
 }
 
 int client_get(const char *base_url, const char *path, long timeout_ms, long *status,

@@ -35,6 +35,11 @@ typedef struct {
 
 int client_identity_load(const char *config_path, bool want_seal, client_identity_t *id,
                          char *why, size_t why_cap);
+/* Loads the secret key of role (KEYS_ROLE_SEAL or KEYS_ROLE_ADMIN) from path, or from the
+ * config's key path for that role when path is NULL, asking for the passphrase as
+ * client_identity_load does. QC_OK, or keys_load_secret's error with why. */
+int client_identity_key(const client_identity_t *id, const char *path, keys_role_t role,
+                        keys_pair_t *out, char *why, size_t why_cap);
 void client_identity_wipe(client_identity_t *id);
 
 /* ---- reading commands (status, receipt, block): which node, and which chain ----
@@ -75,6 +80,21 @@ int client_target_finish(const char *cmd, int argc, char **argv, bool saw_bad_op
 /* Loads the genesis and the API URL. QC_OK, or an error with why. */
 int client_target_load(const client_target_opts_t *o, client_target_t *t, char *why,
                        size_t why_cap);
+
+/* POSTs signed transaction tx to api_url's /v1/transactions as JSON {body, sig}, waiting up to
+ * wait_ms for its commit. Same results as client_request: *status 200 committed (the
+ * response has "height"), 202 pending, else refused (client_error_message has the node's
+ * reason). */
+int client_submit_tx(const char *api_url, const qc_tx_t *tx, uint64_t wait_ms, long *status,
+                     json_t **json, char *why, size_t why_cap);
+
+#define CLIENT_EXIT_PENDING 3 /* submitted, not committed within the wait (anchor, member) */
+
+/* client_submit_tx for a command: on a commit returns CLI_EXIT_OK with *height; not committed
+ * in time: says so on stderr and returns CLIENT_EXIT_PENDING; refused or unreachable: prints
+ * the node's reason (cli_fail) and returns CLI_EXIT_FAIL. */
+int client_submit_wait(const char *cmd, const char *api_url, const qc_tx_t *tx, uint64_t wait_ms,
+                       uint64_t *height);
 
 /* GET base_url + path (JSON). Same results as client_request. */
 int client_get(const char *base_url, const char *path, long timeout_ms, long *status,

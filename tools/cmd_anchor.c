@@ -13,7 +13,6 @@
 #include "client.h"
 #include "receipt.h"
 
-#define ANCHOR_EXIT_PENDING 3
 #define ANCHOR_TTL_BLOCKS 1000
 
 static const char usage[] =
@@ -94,43 +93,6 @@ static int build_tx(const char *cmd, const anchor_opts_t *o, client_identity_t *
     return -1;
 }
 
-/* Submits tx and waits. Returns CLI_EXIT_OK when committed (height in *height). */
-static int submit(const char *cmd, const anchor_opts_t *o, const client_identity_t *id,
-                  const qc_tx_t *tx, uint64_t *height) {
-    char *body_hex = malloc(2 * tx->body_len + 1), sig_hex[129];
-    if (body_hex == NULL) return cli_fail(cmd, "out of memory");
-    qc_hex_encode(body_hex, tx->body, tx->body_len);
-    qc_hex_encode(sig_hex, tx->sig.b, 64);
-    json_t *req = json_pack("{s:s, s:s}", "body", body_hex, "sig", sig_hex);
-    free(body_hex);
-    char *text = req ? json_dumps(req, JSON_COMPACT) : NULL;
-    json_decref(req);
-    if (text == NULL) return cli_fail(cmd, "out of memory");
-    char url[512], why[256];
-    snprintf(url, sizeof url, "%s/v1/transactions?wait_ms=%llu", id->api_url, (unsigned long long)o->wait_ms);
-    long status;
-    json_t *resp;
-    int rc = client_request("POST", url, "application/json", text, strlen(text),
-                            (long)o->wait_ms + 10000, &status, &resp, why, sizeof why);
-    free(text);
-    if (rc != QC_OK) return cli_fail(cmd, "%s", why);
-    int ret;
-    if (status == 200) {
-        *height = (uint64_t)json_integer_value(json_object_get(resp, "height"));
-        ret = CLI_EXIT_OK;
-    } else if (status == 202) {
-        char idhex[65];
-        fprintf(stderr, "%s: submitted as %s but not committed within %llu ms\n", cmd,
-                qc_hash_hex(idhex, &tx->id), (unsigned long long)o->wait_ms);
-        ret = ANCHOR_EXIT_PENDING;
-    } else {
-        ret = cli_fail(cmd, "the node refused the transaction (HTTP %ld): %s", status,
-                       client_error_message(resp));
-    }
-    json_decref(resp);
-    return ret;
-}
-
 /* Fetches, verifies and writes the receipt of file i. */
 static int write_receipt(const char *cmd, const client_identity_t *id, const char *file,
                          const qc_hash_t *digest, json_t *summary) {
@@ -187,7 +149,7 @@ int cli_anchor(int argc, char **argv) {
     qc_tx_t tx = {0};
     uint64_t height = 0;
     rc = build_tx(cmd, &o, id, digests, current_height(id), &tx);
-    if (rc < 0) rc = submit(cmd, &o, id, &tx, &height);
+    if (rc < 0) rc = client_submit_wait(cmd, id->api_url, &tx, o.wait_ms, &height);
     json_t *summary = json_array();
     for (int i = 0; rc == CLI_EXIT_OK && o.receipts && i < o.nfiles; i++) {
         int r = write_receipt(cmd, id, o.files[i], &digests[i], summary);

@@ -1,5 +1,6 @@
 /* api.c - the node's HTTP/JSON API handlers (docs/API.md) and commit long-polls. */
 #include "api.h"
+#include "api_gov.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -434,7 +435,8 @@ static void h_members(http_req_t *req, http_res_t *res, void *data) {
     const qc_validator_set_t *vs = &a->node->store.validators;
     json_t *list = json_array();
     for (uint32_t i = 0; i < vs->n; i++) {
-        const genesis_member_info_t *info = &a->node->genesis.info[i];
+        /* The addresses in force (governance may have moved them since the genesis). */
+        const gov_info_t *info = &store_gov(&a->node->store)->info[i];
         json_array_append_new(list, json_pack("{s:I, s:s, s:s, s:o, s:o, s:o, s:s, s:s}", "index",
                                               (json_int_t)i, "name", vs->members[i].name,
                                               "display_name", info->display_name, "node_key",
@@ -508,9 +510,10 @@ static void h_metrics(http_req_t *req, http_res_t *res, void *data) {
     metric(&b, "qchain_mempool_txs", "gauge", "Transactions waiting.", n->mempool.count);
     metric(&b, "qchain_mempool_bytes", "gauge", "Bytes waiting.", n->mempool.bytes);
     prom_family(&b, "qchain_mempool_rejected_total", "counter", "Transactions refused, by reason.");
-    static const char *const reasons[MEMPOOL_REJECT_COUNT] = {
+    static const char *const reasons[] = {
         "chain", "expired", "expiry_far", "member", "dup_pending", "dup_committed", "signature", "full", "type",
         "governance"};
+    _Static_assert(sizeof reasons / sizeof reasons[0] == MEMPOOL_REJECT_COUNT, "a name per reason");
     for (int r = 0; r < MEMPOOL_REJECT_COUNT; r++) {
         const char *labels[] = {"reason", reasons[r]};
         prom_sample_u64(&b, "qchain_mempool_rejected_total", labels, 1, n->mempool.rejected[r]);
@@ -547,6 +550,18 @@ static void h_metrics(http_req_t *req, http_res_t *res, void *data) {
          ps->rx_old_epoch}};
     for (size_t i = 0; i < sizeof reach / sizeof reach[0]; i++)
         metric(&b, reach[i].name, reach[i].type, reach[i].help, reach[i].v);
+    const gov_state_t *g = store_gov(&n->store);
+    const struct { const char *name, *type, *help; uint64_t v; } govm[] = {
+        {"qchain_epoch", "gauge", "Membership epoch in force for the next block.",
+         n->store.validators.epoch},
+        {"qchain_governance_proposals_open", "gauge", "Governance proposals open for votes.",
+         g->open_count},
+        {"qchain_governance_change_waiting", "gauge",
+         "1 while a passed membership change waits for its checkpoint.", g->waiting ? 1 : 0},
+        {"qchain_epoch_switches_total", "counter", "Membership epochs this node moved into.",
+         n->stats.epoch_switches}};
+    for (size_t i = 0; i < sizeof govm / sizeof govm[0]; i++)
+        metric(&b, govm[i].name, govm[i].type, govm[i].help, govm[i].v);
     metric(&b, "qchain_proposals_refused_total", "counter", "Proposed blocks refused.", n->stats.proposals_invalid);
     metric(&b, "qchain_proposals_built_total", "counter", "Blocks this node proposed.", n->stats.proposals_built);
     metric(&b, "qchain_consensus_syncs_total", "counter",
@@ -635,6 +650,9 @@ int api_start(api_t *a, node_t *n, char *why, size_t why_cap) {
         {"GET", "/v1/checkpoint", h_checkpoint},
         {"GET", "/v1/consistency", h_consistency},
         {"GET", "/v1/members", h_members},
+        {"GET", "/v1/members/history", h_members_history},
+        {"GET", "/v1/governance/proposals", h_gov_proposals},
+        {"GET", "/v1/governance/proposals/{id}", h_gov_proposal},
         {"GET", "/v1/status", h_status},
         {"GET", "/metrics", h_metrics},
         {"GET", "/healthz", h_health},
