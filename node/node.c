@@ -444,16 +444,22 @@ int node_start_net(node_t *n, char *why, size_t why_cap) {
             WHY("p2p address of member %u is too long", i);
             return QC_ERR_INVALID;
         }
+    nc.self = n->self;
+    bool placed = n->self != PBFT_NOT_MEMBER;
     for (uint32_t i = 0; g->waiting && i < g->next_vs.n; i++) {
         const qc_pubkey_t *k = &g->next_vs.members[i].node_key;
-        if (qc_validators_find_node(&n->store.validators, k) < 0 &&
-            !add_peer(&nc, k, g->next_info[i].p2p_address)) {
+        if (qc_validators_find_node(&n->store.validators, k) >= 0) continue;
+        bool own = memcmp(k->b, n->node_pk.b, 32) == 0;
+        if (own) { /* this learner: where the members put it */
+            nc.self = nc.n;
+            placed = true;
+        }
+        if (!add_peer(&nc, k, own ? n->cfg.p2p.listen : g->next_info[i].p2p_address)) {
             WHY("p2p address of joining member %s is too long", g->next_vs.members[i].name);
             return QC_ERR_INVALID;
         }
     }
-    nc.self = n->self;
-    if (n->self == PBFT_NOT_MEMBER) {
+    if (!placed) {
         nc.self = nc.n;
         if (!add_peer(&nc, &n->node_pk, n->cfg.p2p.listen)) { WHY("too many peers"); return QC_ERR_INVALID; }
     }

@@ -85,6 +85,18 @@ class Cluster:
             time.sleep(0.1)
         self.fail("timed out waiting for " + what)
 
+    def run(self, main, on_error=None):
+        """Runs main(); any error (not a verdict) fails the test, so the nodes are stopped and
+        their logs shown. on_error (may be None) runs first, e.g. to stop a helper thread."""
+        try:
+            main()
+        except SystemExit:
+            raise
+        except BaseException as e:  # noqa: any error must stop the nodes
+            if on_error:
+                on_error()
+            self.fail("%s: %s" % (type(e).__name__, e))
+
     # ---- API and CLI
     def api(self, city, path, timeout=5):
         """GET path on city's API: (status, parsed JSON), or (None, None) if unreachable."""

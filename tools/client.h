@@ -119,4 +119,11 @@ int client_write_json(const char *path, const json_t *j);
 /* SHA-256 of a file's contents, streamed. QC_OK, QC_ERR_NOTFOUND, QC_ERR_IO. */
 int client_hash_file(const char *path, qc_hash_t *out);
 
+/* The validator set of `epoch` (tools/epochs.c): the genesis set, then for each later epoch
+ * the node's /v1/members/history entry, accepted only once the node's last block of the epoch
+ * before it is certified by the set already trusted and names that entry's hash. QC_OK, or an
+ * error with the reason in why. */
+int client_epoch_set(const char *api_url, const genesis_t *g, uint64_t epoch,
+                     qc_validator_set_t *out, char *why, size_t cap);
+
 #endif

@@ -68,11 +68,13 @@ typedef struct {
     qc_header_t header;
     qc_hash_t hash;
     qc_cert_t cert;
+    qc_validator_set_t vs;       /* the validators of the block's epoch */
 } block_checked_t;
 
-/* Checks the node's block JSON b against what was asked and the genesis. */
-static int check_block(const block_opts_t *o, const genesis_t *g, const json_t *b,
-                       block_checked_t *out, char *why, size_t why_cap) {
+/* Checks the node's block JSON b against what was asked and the genesis (and, for a later
+ * epoch, the membership history the node serves, checked switch by switch). */
+static int check_block(const block_opts_t *o, const char *api_url, const genesis_t *g,
+                       const json_t *b, block_checked_t *out, char *why, size_t why_cap) {
     const json_t *hdr = json_object_get(b, "header");
     const char *canon = json_string_value(json_object_get(hdr, "canonical"));
     uint8_t raw[QC_HEADER_BYTES_MAX];
@@ -102,21 +104,24 @@ static int check_block(const block_opts_t *o, const genesis_t *g, const json_t *
         snprintf(reason, sizeof reason, "certificate is for height %" PRIu64, out->cert.height);
         rc = QC_ERR_INVALID;
     }
-    if (rc == QC_OK)
-        rc = qc_cert_verify(&out->cert, g->chain_id, &g->validators, &out->hash, reason,
-                            sizeof reason);
+    if (rc == QC_OK) {
+        rc = client_epoch_set(api_url, g, out->header.epoch, &out->vs, why, why_cap);
+        if (rc != QC_OK) return rc;
+        rc = qc_cert_verify(&out->cert, g->chain_id, &out->vs, &out->hash, reason, sizeof reason);
+    }
     if (rc != QC_OK) snprintf(why, why_cap, "commit certificate: %s", reason);
     return rc;
 }
 
-static void print_block(const genesis_t *g, const json_t *b, const block_checked_t *k) {
+static void print_block(const json_t *b, const block_checked_t *k) {
+    const qc_validator_set_t *vs = &k->vs;
     const qc_header_t *h = &k->header;
     char hex[65], when[32];
     time_t t = (time_t)(h->time_ms / 1000);
     struct tm tm;
     gmtime_r(&t, &tm);
     strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    const char *proposer = h->proposer < g->validators.n ? g->validators.members[h->proposer].name : "?";
+    const char *proposer = h->proposer < vs->n ? vs->members[h->proposer].name : "?";
     printf("block %" PRIu64 " of chain %s\n", h->height, h->chain_id);
     printf("  hash             %s\n", qc_hash_hex(hex, &k->hash));
     printf("  prev_hash        %s\n", qc_hash_hex(hex, &h->prev_hash));
@@ -134,10 +139,9 @@ static void print_block(const genesis_t *g, const json_t *b, const block_checked
                json_string_value(json_object_get(tx, "city")), (long long)n, n == 1 ? "" : "s");
     }
     printf("  certificate      verified: %u of %u member cities signed in view %" PRIu64
-           " (quorum %u):", k->cert.vote_count, g->validators.n, k->cert.view,
-           qc_quorum(g->validators.n));
+           " (quorum %u):", k->cert.vote_count, vs->n, k->cert.view, qc_quorum(vs->n));
     for (uint32_t i = 0; i < k->cert.vote_count; i++)
-        printf("%s %s", i ? "," : "", g->validators.members[k->cert.votes[i].validator].name);
+        printf("%s %s", i ? "," : "", vs->members[k->cert.votes[i].validator].name);
     printf("\n");
 }
 
@@ -163,19 +167,19 @@ int cli_block(int argc, char **argv) {
         rc = cli_fail(cmd, "%s", why);
     } else if (status != 200 || !json_is_object(b)) {
         rc = cli_fail(cmd, "no block (HTTP %ld): %s", status, client_error_message(b));
-    } else if (check_block(&o, &t->genesis, b, k, why, sizeof why) != QC_OK) {
+    } else if (check_block(&o, t->api_url, &t->genesis, b, k, why, sizeof why) != QC_OK) {
         rc = cli_fail(cmd, "block %s does not check out: %s",
                       o.hash_hex ? o.hash_hex : path + strlen("/v1/blocks/"), why);
     } else if (o.json) {
         json_t *signers = json_array();
         for (uint32_t i = 0; i < k->cert.vote_count; i++)
             json_array_append_new(signers,
-                                  json_string(t->genesis.validators.members[k->cert.votes[i].validator].name));
+                                  json_string(k->vs.members[k->cert.votes[i].validator].name));
         json_object_set_new(b, "signers", signers);
-        json_object_set_new(b, "quorum", json_integer(qc_quorum(t->genesis.validators.n)));
+        json_object_set_new(b, "quorum", json_integer(qc_quorum(k->vs.n)));
         rc = cli_print_json(cmd, json_incref(b));
     } else {
-        print_block(&t->genesis, b, k);
+        print_block(b, k);
         rc = CLI_EXIT_OK;
     }
     json_decref(b);

@@ -93,16 +93,18 @@ int cli_verify(int argc, char **argv) {
     strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
     const char *display = client_city_display(g, &res);
     if (json) {
-        cli_print_json(cmd, json_pack("{s:b, s:s, s:s, s:s, s:I, s:s, s:I, s:I, s:I, s:b}", "valid", 1,
-                                      "digest", hex, "city", res.city_name, "city_display", display,
-                                      "height", (json_int_t)res.height, "time", when, "signers",
+        cli_print_json(cmd, json_pack("{s:b, s:s, s:s, s:s, s:I, s:I, s:s, s:I, s:I, s:I, s:b}",
+                                      "valid", 1, "digest", hex, "city", res.city_name,
+                                      "city_display", display, "height", (json_int_t)res.height,
+                                      "epoch", (json_int_t)res.epoch, "time", when, "signers",
                                       (json_int_t)res.signers, "quorum", (json_int_t)res.quorum,
                                       "members", (json_int_t)res.members, "file_matches", file != NULL));
     } else {
         printf("VALID: record %s\n  anchored by %s (%s) in block %llu at %s\n"
-               "  committed by %u of %u member cities (quorum %u)%s\n",
+               "  committed by %u of %u member cities (quorum %u) of epoch %llu%s\n",
                hex, display, res.city_name, (unsigned long long)res.height, when, res.signers,
-               res.members, res.quorum, file ? "\n  the file matches the anchored digest" : "");
+               res.members, res.quorum, (unsigned long long)res.epoch,
+               file ? "\n  the file matches the anchored digest" : "");
     }
     free(g);
     return CLI_EXIT_OK;

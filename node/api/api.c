@@ -298,14 +298,15 @@ static json_t *header_json(const qc_header_t *h) {
     qc_hash_t bh;
     qc_header_encode(h, raw, sizeof raw, &len);
     qc_header_hash(h, &bh);
-    return json_pack("{s:o, s:s, s:I, s:o, s:I, s:I, s:I, s:I, s:o, s:I, s:o, s:I, s:o, s:o}",
+    return json_pack("{s:o, s:s, s:I, s:o, s:I, s:I, s:I, s:I, s:o, s:I, s:o, s:I, s:o, s:o, s:o}",
                      "hash", HEX(bh.b, 32), "chain_id", h->chain_id, "height",
                      (json_int_t)h->height, "prev_hash", HEX(h->prev_hash.b, 32), "time_ms",
                      (json_int_t)h->time_ms, "proposer", (json_int_t)h->proposer, "view",
                      (json_int_t)h->view, "epoch", (json_int_t)h->epoch, "validators_hash",
                      HEX(h->validators_hash.b, 32), "tx_count", (json_int_t)h->tx_count,
                      "tx_root", HEX(h->tx_root.b, 32), "log_size", (json_int_t)h->log_size,
-                     "log_root", HEX(h->log_root.b, 32), "canonical", HEX(raw, len));
+                     "log_root", HEX(h->log_root.b, 32), "next_validators_hash",
+                     HEX(h->next_validators_hash.b, 32), "canonical", HEX(raw, len));
 }
 
 static void respond_block(api_t *a, http_res_t *res, uint64_t height) {
@@ -317,13 +318,30 @@ static void respond_block(api_t *a, http_res_t *res, uint64_t height) {
         return;
     }
     if (rc != QC_OK) { http_respond_error(res, 500, "internal", "%s", qc_strerror(rc)); return; }
+    /* Signers are named by the set of the block's epoch: seal keys for records, admin keys for
+     * governance. */
+    qc_validator_set_t *vs = malloc(sizeof *vs);
+    if (vs == NULL || store_validators(&a->node->store, b.header.epoch, vs) != QC_OK) {
+        free(vs);
+        qc_block_free(&b);
+        http_respond_error(res, 500, "internal", "the block's epoch is not in the ledger's history");
+        return;
+    }
     json_t *txs = json_array();
     for (uint32_t i = 0; i < b.tx_count; i++) {
-        int c = qc_validators_find_seal(&a->node->store.validators, &b.txs[i].signer);
-        json_array_append_new(txs, json_pack("{s:o, s:s, s:I}", "tx_id", HEX(b.txs[i].id.b, 32),
-                                             "city", c >= 0 ? a->node->store.validators.members[c].name : "?",
-                                             "records", (json_int_t)b.txs[i].record_count));
+        const qc_tx_t *tx = &b.txs[i];
+        int c = -1;
+        for (uint32_t m = 0; m < vs->n && c < 0; m++) {
+            const qc_pubkey_t *k = tx->type == QC_TX_GOVERN ? &vs->members[m].admin_key
+                                                            : &vs->members[m].seal_key;
+            if (memcmp(k->b, tx->signer.b, 32) == 0) c = (int)m;
+        }
+        json_array_append_new(txs, json_pack("{s:o, s:s, s:s, s:I}", "tx_id", HEX(tx->id.b, 32),
+                                             "type", tx->type == QC_TX_GOVERN ? "govern" : "anchor",
+                                             "city", c >= 0 ? vs->members[c].name : "?",
+                                             "records", (json_int_t)tx->record_count));
     }
+    free(vs);
     http_respond_json(res, 200, json_pack("{s:o, s:o, s:o}", "header", header_json(&b.header),
                                           "txs", txs, "cert", receipt_cert_json(&cert)));
     qc_block_free(&b);
