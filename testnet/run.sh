@@ -21,9 +21,19 @@ say() { printf '%s==> %s%s\n' "$B" "$*" "$N"; }
 stop_nodes() {
   [ -n "$PIDS" ] || return 0
   say "stopping the nine nodes (SIGTERM)"
-  kill -TERM $PIDS 2>/dev/null || true
+  added=""
+  for f in "$OUT"/*.pid; do # cities added by testnet/add-city.sh (not this shell's children)
+    [ -f "$f" ] || continue
+    added="$added $(cat "$f")"
+    rm -f "$f"
+  done
+  kill -TERM $PIDS $added 2>/dev/null || true
   for p in $PIDS; do
     if wait "$p"; then :; else echo "node $p exited with $?"; fi
+  done
+  for p in $added; do
+    i=0
+    while kill -0 "$p" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
   done
   PIDS=""
   say "stopped; the ledgers stay in $OUT/*/data"
@@ -91,5 +101,6 @@ say "the consortium keeps running. Try:"
 echo "    curl -s http://127.0.0.1:$((BASE + 1001))/v1/status"
 echo "    $QCHAIN anchor FILE --config $OUT/jinan/node.json"
 echo "    $QCHAIN verify FILE --receipt FILE.receipt.json --genesis $OUT/genesis.json"
+echo "    sh testnet/add-city.sh weifang 'Weifang 潍坊'   (a tenth city joins by governance)"
 echo "    logs: $OUT/logs/   Ctrl-C stops every node cleanly."
 while :; do sleep 1; done
