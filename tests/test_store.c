@@ -576,8 +576,14 @@ static void test_membership_change(void **state) {
     assert_int_equal(store_apply_block(&f->s, &b, &c), QC_OK);
     remember_leaves(f, &b);
     chainbuilder_advance(&f->cb, &b);
+    qc_tx_t replay;
+    assert_int_equal(qc_tx_clone(&b.txs[1], &replay), QC_OK); /* zibo's APPROVE */
     qc_block_free(&b);
     assert_int_equal(f->s.head.epoch, 1);
+    chainbuilder_set_validators(&f->cb, 5, 1);
+    assert_int_equal(chainbuilder_block(&f->cb, &replay, 1, &b, &c), QC_OK);
+    expect_refused(f, &b, &c, QC_ERR_DUPLICATE); /* a replayed governance transaction */
+    chainbuilder_set_validators(&f->cb, 4, 0);
     assert_int_equal(store_gov(&f->s)->vs.n, 5);
     make_bad(f, BAD_COUNT, &b, &c); /* still signed by epoch 0: refused */
     expect_refused(f, &b, &c, QC_ERR_INVALID);
