@@ -32,6 +32,7 @@ class Cluster:
             if os.path.exists(log):
                 print("---- %s (last lines)" % c)
                 print("".join(open(log, errors="replace").readlines()[-15:]))
+        print("%s: FAILED: %s" % (self.name, msg[:2000]))  # again: run.sh shows the tail only
         self.stop_all(signal.SIGKILL)
         sys.exit(1)
 

@@ -222,6 +222,9 @@ def main():
             code, _ = C.api(c, "/v1/records/" + digest)
             check(code == 200, "%s holds %s's record %s" % (c, city, digest[:12]))
     check(epochs == {0, 1, 2, 3, 4}, "receipts from every epoch verified: %s" % sorted(epochs))
+    r = qchain("status", "--all", "--config", C.config("jinan"), "--json")
+    check([x.get("city") for x in json.loads(r.stdout)["nodes"]] == honest,
+          "status --all asks the members in force: %s" % r.stdout[:300])
     # `qchain block` checks a block of the last epoch through the switches the node serves.
     r = qchain("block", str(height), "--config", C.config("jinan"))
     check("epoch 4)" in r.stdout and "of 6 member cities" in r.stdout,

@@ -15,8 +15,9 @@ static const char usage[] =
     "Usage: qchain status (--config NODE.json | --api URL --genesis GENESIS.json) [--all] [--json]\n"
     "Shows what a node reports: height, head hash, view, primary, peer links up, lag behind its\n"
     "most advanced peer, and transactions waiting in its mempool. With --all, asks every member\n"
-    "node at the API address the genesis lists for it.\n" CLIENT_TARGET_USAGE
-    "      --all           ask every member node of the genesis\n"
+    "node in force (the node's /v1/members: governance may have changed them; the genesis list\n"
+    "if the node cannot say) at its API address.\n" CLIENT_TARGET_USAGE
+    "      --all           ask every member node in force\n"
     "      --json          print {\"chain_id\", \"nodes\": [...]} with each node's full status\n"
     "  -h, --help          show this help\n"
     "Exit status: 0 every node asked answered for this chain, 1 a node was unreachable, refused\n"
@@ -116,12 +117,33 @@ int cli_status(int argc, char **argv) {
     json_t *nodes = json_array();
     bool all_ok = true, ok;
     if (all) {
-        for (uint32_t i = 0; i < t->genesis.validators.n; i++) {
+        /* The members in force and their addresses (governance may have changed both since
+         * the genesis), from the given node; the genesis list when it cannot say. */
+        long st = 0;
+        json_t *mem = NULL;
+        char mwhy[256];
+        const json_t *list = NULL;
+        if (client_get(t->api_url, "/v1/members", STATUS_TIMEOUT_MS, &st, &mem, mwhy, sizeof mwhy) == QC_OK &&
+            st == 200)
+            list = json_object_get(mem, "members");
+        size_t count = json_array_size(list) ? json_array_size(list) : t->genesis.validators.n;
+        for (size_t i = 0; i < count; i++) {
             char url[GENESIS_ADDR_MAX + 16];
-            snprintf(url, sizeof url, "http://%s", t->genesis.info[i].api_address);
-            json_array_append_new(nodes, query(t, url, t->genesis.validators.members[i].name, &ok));
+            const json_t *m = json_array_get(list, i);
+            const char *name = m ? json_string_value(json_object_get(m, "name")) : NULL;
+            const char *addr = m ? json_string_value(json_object_get(m, "api_address")) : NULL;
+            if (list == NULL || json_array_size(list) == 0) {
+                name = t->genesis.validators.members[i].name;
+                addr = t->genesis.info[i].api_address;
+            } else if (name == NULL || addr == NULL) {
+                name = "?";
+                addr = "invalid-address-in-members-list:0";
+            }
+            snprintf(url, sizeof url, "http://%s", addr);
+            json_array_append_new(nodes, query(t, url, name, &ok));
             all_ok = all_ok && ok;
         }
+        json_decref(mem);
     } else {
         json_array_append_new(nodes, query(t, t->api_url, NULL, &ok));
         all_ok = ok;
