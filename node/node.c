@@ -215,10 +215,16 @@ static void send_note_sig(void *user, uint32_t peer, const wire_note_sig_t *ns) 
 }
 
 /* Signs the head's checkpoint note at start, so peers can complete its quorum after restarts.
- * Also at an epoch switch: the notes are signed by the new set. */
+ * Also when the ledger enters another epoch: the notes of the tree after block h are signed by
+ * the set in force for block h+1 (docs/CHECKPOINTS.md §3), which is the store's set once h is
+ * applied, so the new set signs the switch block's note again. The own index is this node's
+ * place in that set (n->self follows the core, which can switch later than the ledger). */
 void node_restart_notes(node_t *n) {
-    notes_init(&n->notes, n->genesis.chain_id, &n->store.validators, n->self, &n->crypto.node_sk,
-               send_note_sig, n);
+    const qc_validator_set_t *vs = &n->store.validators;
+    int self = qc_validators_find_node(vs, &n->node_pk);
+    notes_init(&n->notes, n->genesis.chain_id, vs, self < 0 ? QC_VALIDATORS_MAX : (uint32_t)self,
+               &n->crypto.node_sk, send_note_sig, n);
+    n->noted_height = 0;
     node_note_head(n);
 }
 

@@ -332,8 +332,16 @@ static void ledger_write_failed(node_t *n, uint64_t height, int rc) {
 }
 
 /* Signs the checkpoint note of block `height`, whose record log has log_size leaves and root
- * `root`: the head, or one of the blocks a catch-up reply applied together. */
+ * `root`: the head, or one of the blocks a catch-up reply applied together. When the ledger
+ * has entered another epoch since the notes started (an epoch's last block was applied), the
+ * notes restart under the set now in force and sign the head instead: a note is signed by the
+ * set in force for the block after it, and every height up to the head is then past the
+ * switch or older than the head. */
 static void note_block(node_t *n, uint64_t height, uint64_t log_size, const qc_hash_t *root) {
+    if (n->notes.vs.epoch != n->store.validators.epoch) {
+        node_restart_notes(n);
+        return;
+    }
     if (height == 0 || height <= n->noted_height) return;
     notes_on_applied(&n->notes, height, log_size, root);
     n->noted_height = height;

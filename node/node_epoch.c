@@ -1,7 +1,8 @@
 /* node_epoch.c - the node's side of membership changes: telling the core when a governance
  * change was decided (pbft_set_next_epoch), following it into the new epoch (own index, peer
- * links, checkpoint notes), and restarting the core in the ledger's epoch when catch-up carried
- * the ledger across a switch that the core did not make itself (docs/GOVERNANCE.md). */
+ * links; checkpoint notes follow the ledger's epoch in node_chain.c), and restarting the core
+ * in the ledger's epoch when catch-up carried the ledger across a switch that the core did not
+ * make itself (docs/GOVERNANCE.md). */
 #include "node_internal.h"
 
 #include <stdlib.h>
@@ -99,9 +100,12 @@ void node_epoch_relink(node_t *n) {
     }
 }
 
+/* The notes restarted under the new set when its first note was signed (node_note_head
+ * restarts them if the ledger switched without signing one); restarting them again here would
+ * drop the switch block's signatures gathered meanwhile. */
 static void follow_membership(node_t *n, uint16_t self) {
     n->self = self;
-    node_restart_notes(n);
+    node_note_head(n);
     node_epoch_relink(n);
 }
 

@@ -11,7 +11,7 @@ void notes_init(notes_t *ns, const char *chain_id, const qc_validator_set_t *vs,
     QC_ASSERT(vs->n <= QC_VALIDATORS_MAX); /* self >= n: a learner, which only gathers */
     memset(ns, 0, sizeof *ns);
     ns->chain_id = chain_id;
-    ns->vs = vs;
+    ns->vs = *vs;
     ns->self = self;
     ns->sk = sk;
     ns->send = send;
@@ -56,7 +56,7 @@ static void match(notes_t *ns, notes_slot_t *s, uint32_t v) {
     ns->stats.sigs_conflicting++;
     char theirs[65], ours[65];
     QC_ERROR("validator %s signed a checkpoint for height %llu (size %llu, root %s) that this "
-             "ledger contradicts (size %llu, root %s)", ns->vs->members[v].name,
+             "ledger contradicts (size %llu, root %s)", ns->vs.members[v].name,
              (unsigned long long)s->height, (unsigned long long)g->log_size,
              qc_hash_hex(theirs, &g->root), (unsigned long long)s->cp.size,
              qc_hash_hex(ours, &s->cp.root));
@@ -66,7 +66,7 @@ static void match(notes_t *ns, notes_slot_t *s, uint32_t v) {
 /* A quorum over the slot's own note makes it the latest signed checkpoint (or adds signers
  * to the latest). */
 static void maybe_quorum(notes_t *ns, notes_slot_t *s) {
-    if (!s->applied || s->matched < qc_quorum(ns->vs->n)) return;
+    if (!s->applied || s->matched < qc_quorum(ns->vs.n)) return;
     if (ns->has_latest && (s->height < ns->latest_height ||
                            (s->height == ns->latest_height && s->matched <= ns->latest.signer_count)))
         return;
@@ -74,7 +74,7 @@ static void maybe_quorum(notes_t *ns, notes_slot_t *s) {
     note_signed_t *l = &ns->latest;
     memset(l, 0, sizeof *l);
     l->cp = s->cp;
-    for (uint32_t v = 0; v < ns->vs->n; v++) {
+    for (uint32_t v = 0; v < ns->vs.n; v++) {
         if (!s->sigs[v].matched) continue;
         l->signers[l->signer_count] = v;
         l->sigs[l->signer_count++] = s->sigs[v].sig;
@@ -91,8 +91,8 @@ void notes_on_applied(notes_t *ns, uint64_t height, uint64_t log_size, const qc_
     char text[NOTE_CHECKPOINT_TEXT_MAX];
     size_t len;
     text_of(ns, log_size, root, &s->cp, text, &len);
-    if (ns->self >= ns->vs->n) { /* not a validator of this epoch: nothing to sign */
-        for (uint32_t v = 0; v < ns->vs->n; v++) match(ns, s, v);
+    if (ns->self >= ns->vs.n) { /* not a validator of this epoch: nothing to sign */
+        for (uint32_t v = 0; v < ns->vs.n; v++) match(ns, s, v);
         maybe_quorum(ns, s);
         return;
     }
@@ -108,20 +108,20 @@ void notes_on_applied(notes_t *ns, uint64_t height, uint64_t log_size, const qc_
     g->log_size = log_size;
     g->root = *root;
     g->sig = own->sig;
-    for (uint32_t v = 0; v < ns->vs->n; v++) match(ns, s, v);
+    for (uint32_t v = 0; v < ns->vs.n; v++) match(ns, s, v);
     if (ns->send) ns->send(ns->user, NOTES_BROADCAST, own);
     maybe_quorum(ns, s);
 }
 
 void notes_on_sig(notes_t *ns, uint32_t peer, const wire_note_sig_t *sig) {
     ns->stats.sigs_received++;
-    if (peer >= ns->vs->n || peer == ns->self) { ns->stats.sigs_bad++; return; }
+    if (peer >= ns->vs.n || peer == ns->self) { ns->stats.sigs_bad++; return; }
     if (!in_window(ns, sig->height)) { ns->stats.sigs_outside++; return; }
     note_checkpoint_t cp;
     char text[NOTE_CHECKPOINT_TEXT_MAX];
     size_t len;
     text_of(ns, sig->log_size, &sig->root, &cp, text, &len);
-    if (note_sig_verify(&sig->sig, &ns->vs->members[peer].node_key, text, len) != QC_OK) {
+    if (note_sig_verify(&sig->sig, &ns->vs.members[peer].node_key, text, len) != QC_OK) {
         ns->stats.sigs_bad++;
         return;
     }
@@ -131,7 +131,7 @@ void notes_on_sig(notes_t *ns, uint32_t peer, const wire_note_sig_t *sig) {
         ns->stats.sigs_duplicate++;
         if (g->log_size != sig->log_size || memcmp(g->root.b, sig->root.b, 32) != 0)
             QC_ERROR("validator %s signed two different checkpoints for height %llu",
-                     ns->vs->members[peer].name, (unsigned long long)sig->height);
+                     ns->vs.members[peer].name, (unsigned long long)sig->height);
         return;
     }
     g->have = true;
@@ -143,7 +143,7 @@ void notes_on_sig(notes_t *ns, uint32_t peer, const wire_note_sig_t *sig) {
 }
 
 void notes_on_peer_up(notes_t *ns, uint32_t peer) {
-    if (ns->has_own && ns->send && peer < ns->vs->n && peer != ns->self)
+    if (ns->has_own && ns->send && peer < ns->vs.n && peer != ns->self)
         ns->send(ns->user, peer, &ns->own);
 }
 

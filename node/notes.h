@@ -8,6 +8,10 @@
  * that validator signed a checkpoint this node's ledger contradicts). Once a quorum of
  * validators has signed a height's note, it is the latest signed checkpoint (GET /v1/checkpoint).
  *
+ * One notes_t serves one validator set: the set in force for the block after the heights it
+ * signs (docs/CHECKPOINTS.md §3: after an epoch's last block, the next epoch's set). The node
+ * starts a new one when its ledger enters another epoch.
+ *
  * No I/O: messages go out through the send callback; single-threaded like the node.
  * docs/CHECKPOINTS.md describes the protocol. */
 #ifndef QC_NOTES_H
@@ -50,7 +54,7 @@ typedef struct {
 
 typedef struct {
     const char *chain_id;            /* borrowed */
-    const qc_validator_set_t *vs;    /* borrowed: node keys by validator index */
+    qc_validator_set_t vs;           /* copied: the set that signs (node keys by index, epoch) */
     const qc_seckey_t *sk;           /* borrowed: this node's key */
     uint32_t self;                   /* own validator index; >= vs->n: not a validator */
     notes_send_cb send;
@@ -65,7 +69,8 @@ typedef struct {
     notes_stats_t stats;
 } notes_t;
 
-/* All pointers are borrowed and must outlive ns. */
+/* vs (the set whose members sign these notes) is copied; the other pointers are borrowed and
+ * must outlive ns. */
 void notes_init(notes_t *ns, const char *chain_id, const qc_validator_set_t *vs, uint32_t self,
                 const qc_seckey_t *sk, notes_send_cb send, void *user);
 /* Block `height` is applied with this record-log size and root: sign its note, broadcast the

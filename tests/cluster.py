@@ -2,7 +2,7 @@
 (it_cluster.py, it_api.py): makes a testnet with `qchain testnet`, starts and stops nodes, calls
 their API and the qchain CLI, counts checks, and on a failure prints the nodes' log tails and
 kills every node it started. Every wait is bounded."""
-import json, os, random, signal, subprocess, sys, tempfile, time, urllib.error, urllib.request
+import json, os, random, shutil, signal, subprocess, sys, tempfile, time, urllib.error, urllib.request
 
 BUILD = os.environ.get("BUILD", "build")
 BIN = os.path.join(BUILD, "bin")
@@ -78,6 +78,15 @@ class Cluster:
                 p.kill()
                 p.wait()
 
+    def stop_and_pass(self):
+        """Stops every node with SIGTERM, checks each exited cleanly (a sanitizer report makes
+        a node exit non-zero), prints the pass line and removes the test's directory."""
+        self.stop_all(signal.SIGTERM)
+        for city, proc in self.procs.items():
+            self.check(proc.returncode == 0, "%s exited cleanly (%s)" % (city, proc.returncode))
+        print("%s: %d checks passed" % (self.name, self.checks))
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
     def wait_for(self, what, pred, secs=20):
         deadline = time.time() + secs
         while time.time() < deadline:
@@ -135,3 +144,25 @@ class Cluster:
             open(p, "w").write("%s record %d %f\n" % (prefix, i, random.random()))
             paths.append(p)
         return paths
+
+
+class NearApiCluster(Cluster):
+    """A cluster whose API ports are base+api_offset+i instead of base+1000+i, so that a test
+    given a port range narrower than 1000 fits its p2p and API ports in it."""
+
+    def __init__(self, name, base, api_offset, cities=CITIES):
+        super().__init__(name, base, cities)
+        self.api_offset = api_offset
+
+    def api_port(self, city):
+        return self.base + self.api_offset + self.cities.index(city) + 1
+
+    def make_testnet(self, chain_id):
+        """`qchain testnet` puts the APIs at base+1000+i; move them to base+api_offset+i."""
+        super().make_testnet(chain_id)
+        for path in [self.genesis()] + [self.config(c) for c in self.cities]:
+            text = open(path, encoding="utf-8").read()
+            for i in range(len(self.cities)):
+                text = text.replace("127.0.0.1:%d\"" % (self.base + 1000 + i + 1),
+                                    "127.0.0.1:%d\"" % (self.base + self.api_offset + i + 1))
+            open(path, "w", encoding="utf-8").write(text)

@@ -81,41 +81,97 @@ static audit_verdict_t check_against_newest(audit_report_t *r, const audit_sourc
     return finish(r, AUDIT_FORK, text, from, nw->text, src[r->newest].name);
 }
 
-static void fetch_all(audit_report_t *r, const char *chain_id, const qc_validator_set_t *vs,
+/* The validator set of epoch: the genesis set, or src's certified one. */
+static int set_of(const qc_validator_set_t *genesis_vs, const audit_source_t *src,
+                  uint64_t epoch, qc_validator_set_t *out, char *why, size_t why_cap) {
+    if (epoch == 0) {
+        *out = *genesis_vs;
+        return QC_OK;
+    }
+    return src->get_set(src->ctx, epoch, out, why, why_cap);
+}
+
+/* Fetches and verifies source src's note into s. false with s->error set when it is refused.
+ * The newest epoch is asked before the note, so a switch in between can only make the note
+ * newer than the history it is compared with, never spuriously older. */
+static bool fetch_one(audit_seen_t *s, const char *chain_id, const qc_validator_set_t *genesis_vs,
+                      uint64_t prev_epoch, const audit_source_t *src) {
+    size_t len = 0;
+    uint64_t newest = 0;
+    char why[200] = "";
+    if (src->get_newest_epoch(src->ctx, &newest, why, sizeof why) != QC_OK) {
+        snprintf(s->error, sizeof s->error, "cannot read its membership history: %s", why);
+        return false;
+    }
+    if (src->get_note(src->ctx, &s->text, &len, &s->epoch, why, sizeof why) != QC_OK) {
+        snprintf(s->error, sizeof s->error, "%s", why);
+        return false;
+    }
+    uint64_t floor = newest > prev_epoch ? newest : prev_epoch;
+    if (s->epoch < floor) {
+        snprintf(s->error, sizeof s->error, "served checkpoint is signed by epoch %" PRIu64 "'s "
+                 "set, but %s epoch %" PRIu64 ": a past epoch's keys cannot vouch for a checkpoint",
+                 s->epoch, newest >= prev_epoch ? "its membership history reaches"
+                                                : "the accepted checkpoint is of", floor);
+        return false;
+    }
+    if (set_of(genesis_vs, src, s->epoch, &s->vs, why, sizeof why) != QC_OK) {
+        snprintf(s->error, sizeof s->error, "cannot certify epoch %" PRIu64 "'s validator set: %s",
+                 s->epoch, why);
+        return false;
+    }
+    if (note_signed_open(s->text, len, chain_id, &s->vs, &s->note, why, sizeof why) != QC_OK) {
+        snprintf(s->error, sizeof s->error, "served checkpoint does not verify with epoch %" PRIu64
+                 "'s set: %s", s->epoch, why);
+        return false;
+    }
+    return true;
+}
+
+static void fetch_all(audit_report_t *r, const char *chain_id, const qc_validator_set_t *genesis_vs,
                       const audit_source_t *src, size_t count) {
     for (size_t i = 0; i < count; i++) {
         audit_seen_t *s = &r->seen[i];
-        size_t len = 0;
-        char why[200] = "";
-        if (src[i].get_note(src[i].ctx, &s->text, &len, why, sizeof why) != QC_OK) {
-            snprintf(s->error, sizeof s->error, "%s", why);
-            continue;
-        }
-        if (note_signed_open(s->text, len, chain_id, vs, &s->note, why, sizeof why) != QC_OK) {
-            snprintf(s->error, sizeof s->error, "served checkpoint does not verify: %s", why);
-            continue;
-        }
-        s->ok = true;
-        if (r->newest < 0 || s->note.cp.size > r->seen[r->newest].note.cp.size) r->newest = (int)i;
+        s->ok = fetch_one(s, chain_id, genesis_vs, r->prev_epoch, &src[i]);
+        if (s->ok && (r->newest < 0 || s->note.cp.size > r->seen[r->newest].note.cp.size))
+            r->newest = (int)i;
     }
 }
 
-audit_verdict_t audit_run(const char *chain_id, const qc_validator_set_t *vs,
-                          const char *prev_text, const audit_source_t *sources, size_t count,
-                          audit_report_t *r) {
+/* Verifies the state file's note with the set of its epoch, certified by the first source
+ * that can. QC_OK, or the reason in r. */
+static int open_prev(audit_report_t *r, const char *chain_id, const qc_validator_set_t *genesis_vs,
+                     const char *prev_text, const audit_source_t *src, size_t count) {
+    qc_validator_set_t *vs = malloc(sizeof *vs);
+    char why[200] = "no node to ask";
+    int rc = vs ? QC_ERR_NOTFOUND : QC_ERR_NOMEM;
+    if (vs && r->prev_epoch == 0) rc = set_of(genesis_vs, NULL, 0, vs, why, sizeof why);
+    for (size_t i = 0; vs && rc != QC_OK && r->prev_epoch > 0 && i < count; i++)
+        rc = set_of(genesis_vs, &src[i], r->prev_epoch, vs, why, sizeof why);
+    if (rc != QC_OK)
+        snprintf(r->reason, sizeof r->reason, "cannot certify epoch %" PRIu64 "'s validator set to "
+                 "re-verify the accepted checkpoint: %s", r->prev_epoch, vs ? why : "out of memory");
+    else if ((rc = note_signed_open(prev_text, strlen(prev_text), chain_id, vs, &r->prev, why,
+                                    sizeof why)) != QC_OK)
+        snprintf(r->reason, sizeof r->reason, "the accepted checkpoint in the state file does not "
+                 "verify with epoch %" PRIu64 "'s set: %s", r->prev_epoch, why);
+    free(vs);
+    return rc;
+}
+
+audit_verdict_t audit_run(const char *chain_id, const qc_validator_set_t *genesis_vs,
+                          const char *prev_text, uint64_t prev_epoch,
+                          const audit_source_t *sources, size_t count, audit_report_t *r) {
     QC_ASSERT(count <= AUDIT_SOURCES_MAX);
     memset(r, 0, sizeof *r);
     r->newest = -1;
     r->seen_count = count;
     r->verdict = AUDIT_ERROR;
-    char why[200] = "";
-    if (prev_text && note_signed_open(prev_text, strlen(prev_text), chain_id, vs, &r->prev, why,
-                                      sizeof why) != QC_OK) {
-        snprintf(r->reason, sizeof r->reason, "the accepted checkpoint in the state file does not verify: %s", why);
+    r->prev_epoch = prev_text ? prev_epoch : 0;
+    if (prev_text && open_prev(r, chain_id, genesis_vs, prev_text, sources, count) != QC_OK)
         return AUDIT_ERROR;
-    }
     r->had_prev = prev_text != NULL;
-    fetch_all(r, chain_id, vs, sources, count);
+    fetch_all(r, chain_id, genesis_vs, sources, count);
     if (r->newest < 0) {
         snprintf(r->reason, sizeof r->reason, "no node served a valid quorum-signed checkpoint%s%s",
                  count ? ": " : "", count ? r->seen[0].error : "");
@@ -131,12 +187,17 @@ audit_verdict_t audit_run(const char *chain_id, const qc_validator_set_t *vs,
     if (r->had_prev &&
         check_against_newest(r, sources, count, &r->prev.cp, prev_text, "the state file") != AUDIT_CONSISTENT)
         return r->verdict;
-    r->advanced = !r->had_prev || n->size > r->prev.cp.size;
+    uint64_t epoch = r->seen[r->newest].epoch;
+    r->advanced = !r->had_prev || n->size > r->prev.cp.size ||
+                  (n->size == r->prev.cp.size && epoch > r->prev_epoch);
     if (!r->had_prev)
         snprintf(r->reason, sizeof r->reason, "first checkpoint accepted: size %" PRIu64, n->size);
     else if (n->size > r->prev.cp.size)
         snprintf(r->reason, sizeof r->reason, "grew consistently from %" PRIu64 " to %" PRIu64,
                  r->prev.cp.size, n->size);
+    else if (n->size == r->prev.cp.size && epoch > r->prev_epoch)
+        snprintf(r->reason, sizeof r->reason, "unchanged at size %" PRIu64 ", now signed by epoch "
+                 "%" PRIu64 "'s set", n->size, epoch);
     else if (n->size == r->prev.cp.size)
         snprintf(r->reason, sizeof r->reason, "unchanged at size %" PRIu64, n->size);
     else
@@ -153,9 +214,10 @@ void audit_report_free(audit_report_t *r) {
 
 /* ---------------------------------------------------------------- state file */
 
-int audit_state_load(const char *path, const genesis_t *g, char **note, char *why,
-                     size_t why_cap) {
+int audit_state_load(const char *path, const genesis_t *g, char **note, uint64_t *epoch,
+                     char *why, size_t why_cap) {
     *note = NULL;
+    *epoch = 0;
     uint8_t *buf;
     size_t len;
     int rc = qc_file_read(path, STATE_FILE_BYTES_MAX, &buf, &len);
@@ -164,12 +226,13 @@ int audit_state_load(const char *path, const genesis_t *g, char **note, char *wh
     json_error_t jerr;
     json_t *j = json_loadb((const char *)buf, len, JSON_REJECT_DUPLICATES, &jerr);
     free(buf);
-    json_int_t version = 0, size = 0, accepted = 0;
+    json_int_t version = 0, size = 0, accepted = 0, ep = 0;
     const char *chain = NULL, *gh = NULL, *root = NULL, *text = NULL;
-    if (j == NULL || json_unpack_ex(j, &jerr, JSON_STRICT, "{s:I, s:s, s:s, s:I, s:s, s:s, s:I}",
+    /* version 1 has no "epoch" (its notes were all the genesis set's): s?I leaves ep at 0 */
+    if (j == NULL || json_unpack_ex(j, &jerr, JSON_STRICT, "{s:I, s:s, s:s, s:I, s:s, s:s, s?I, s:I}",
                                     "version", &version, "chain_id", &chain, "genesis_hash", &gh,
-                                    "tree_size", &size, "root", &root, "note", &text,
-                                    "accepted_ms", &accepted) != 0) {
+                                    "tree_size", &size, "root", &root, "note", &text, "epoch",
+                                    &ep, "accepted_ms", &accepted) != 0) {
         WHY("%s: not an audit state file (%s)", path, jerr.text);
         json_decref(j);
         return QC_ERR_INVALID;
@@ -177,23 +240,31 @@ int audit_state_load(const char *path, const genesis_t *g, char **note, char *wh
     char ghex[65];
     qc_hash_hex(ghex, &g->hash);
     rc = QC_ERR_INVALID;
-    if (version != AUDIT_STATE_VERSION) WHY("%s: version %lld, expected %d", path, (long long)version, AUDIT_STATE_VERSION);
+    bool has_epoch = json_object_get(j, "epoch") != NULL;
+    if (version != 1 && version != AUDIT_STATE_VERSION)
+        WHY("%s: version %lld, expected 1 or %d", path, (long long)version, AUDIT_STATE_VERSION);
+    else if (has_epoch != (version >= 2) || ep < 0)
+        WHY("%s: version %lld %s", path, (long long)version,
+            ep < 0 ? "has a negative epoch" : has_epoch ? "has an epoch (added in 2)" : "lacks the epoch");
     else if (strcmp(chain, g->chain_id) != 0 || strcmp(gh, ghex) != 0)
         WHY("%s: state of chain %s, not of this genesis (%s)", path, chain, g->chain_id);
     else if ((*note = strdup(text)) == NULL) WHY("out of memory");
-    else rc = QC_OK;
+    else {
+        *epoch = (uint64_t)ep;
+        rc = QC_OK;
+    }
     json_decref(j);
     return rc;
 }
 
 int audit_state_save(const char *path, const genesis_t *g, const note_signed_t *s,
-                     const char *note_text, uint64_t now_ms) {
+                     const char *note_text, uint64_t epoch, uint64_t now_ms) {
     char ghex[65], rhex[65];
-    json_t *j = json_pack("{s:i, s:s, s:s, s:I, s:s, s:s, s:I}", "version", AUDIT_STATE_VERSION,
+    json_t *j = json_pack("{s:i, s:s, s:s, s:I, s:s, s:s, s:I, s:I}", "version", AUDIT_STATE_VERSION,
                           "chain_id", g->chain_id, "genesis_hash", qc_hash_hex(ghex, &g->hash),
                           "tree_size", (json_int_t)s->cp.size, "root",
-                          qc_hash_hex(rhex, &s->cp.root), "note", note_text, "accepted_ms",
-                          (json_int_t)now_ms);
+                          qc_hash_hex(rhex, &s->cp.root), "note", note_text, "epoch",
+                          (json_int_t)epoch, "accepted_ms", (json_int_t)now_ms);
     char *text = j ? json_dumps(j, JSON_INDENT(2)) : NULL;
     json_decref(j);
     if (text == NULL) return QC_ERR_NOMEM;

@@ -19,12 +19,14 @@ static const char usage[] =
     "Usage: qchain audit --genesis GENESIS.json --state STATE.json\n"
     "                    (--config NODE.json | --api URL)... [--json]\n"
     "Fetches the newest checkpoint each node serves (a C2SP signed note), verifies a quorum of\n"
-    "the genesis validators signed it, and checks with RFC 9162 consistency proofs that the\n"
-    "record log only grew: since the checkpoint accepted last time (kept in STATE.json, which\n"
-    "is created on first use and replaced atomically when the log grew), and between nodes\n"
-    "(the same size must have the same root). On a fork both signed checkpoints are printed\n"
-    "and saved to STATE.json.fork.json, and the state file is left as it was.\n"
-    "  -g, --genesis FILE  the chain's genesis file (the validators' node keys)\n"
+    "the validators of its epoch signed it (that set certified from the genesis over the node's\n"
+    "membership history; a note of an epoch older than the node's newest is refused), and\n"
+    "checks with RFC 9162 consistency proofs that the record log only grew: since the\n"
+    "checkpoint accepted last time (kept in STATE.json with its epoch, which is created on\n"
+    "first use and replaced atomically when the log grew), and between nodes (the same size\n"
+    "must have the same root). On a fork both signed checkpoints are printed and saved to\n"
+    "STATE.json.fork.json, and the state file is left as it was.\n"
+    "  -g, --genesis FILE  the chain's genesis file (the first validators' node keys)\n"
     "  -s, --state FILE    the auditor's state: the last accepted checkpoint\n"
     "  -c, --config FILE   a node config: audit the node at its API address (repeatable)\n"
     "      --api URL       a node's API, http://host:port (repeatable; up to 16 nodes)\n"
@@ -34,6 +36,7 @@ static const char usage[] =
 
 typedef struct {
     char url[CONFIG_ADDR_MAX + 64];
+    const genesis_t *g;      /* borrowed: the root of trust for epoch sets */
 } http_source_t;
 
 static int http_get(const http_source_t *s, const char *path, json_t **j, char *why, size_t why_cap) {
@@ -51,13 +54,38 @@ static int http_get(const http_source_t *s, const char *path, json_t **j, char *
     return QC_OK;
 }
 
-static int http_note(void *ctx, char **text, size_t *len, char *why, size_t why_cap) {
+static int http_newest_epoch(void *ctx, uint64_t *epoch, char *why, size_t why_cap) {
+    json_t *j;
+    int rc = http_get(ctx, "/v1/members/history", &j, why, why_cap);
+    if (rc != QC_OK) return rc;
+    const json_t *epochs = json_object_get(j, "epochs");
+    size_t n = json_array_size(epochs);
+    json_int_t e = n ? json_integer_value(json_object_get(json_array_get(epochs, n - 1), "epoch")) : -1;
+    rc = e >= 0 && (size_t)e == n - 1 ? QC_OK : QC_ERR_INVALID; /* epochs are listed 0, 1, ... */
+    if (rc == QC_OK) *epoch = (uint64_t)e;
+    else snprintf(why, why_cap, "malformed membership history");
+    json_decref(j);
+    return rc;
+}
+
+static int http_set(void *ctx, uint64_t epoch, qc_validator_set_t *vs, char *why, size_t why_cap) {
+    const http_source_t *h = ctx;
+    return client_epoch_set(h->url, h->g, epoch, vs, why, why_cap);
+}
+
+/* The note and its "epoch" (absent from nodes before governance: epoch 0). */
+static int http_note(void *ctx, char **text, size_t *len, uint64_t *epoch, char *why,
+                     size_t why_cap) {
     json_t *j;
     int rc = http_get(ctx, "/v1/checkpoint", &j, why, why_cap);
     if (rc != QC_OK) return rc;
-    json_t *note = json_object_get(j, "note");
+    json_t *note = json_object_get(j, "note"), *ep = json_object_get(j, "epoch");
     rc = QC_ERR_NOTFOUND;
-    if (!json_is_string(note)) snprintf(why, why_cap, "the node has no quorum-signed checkpoint yet");
+    *epoch = ep ? (uint64_t)json_integer_value(ep) : 0;
+    if (ep && (!json_is_integer(ep) || json_integer_value(ep) < 0)) {
+        snprintf(why, why_cap, "the checkpoint's epoch is not a number");
+        rc = QC_ERR_INVALID;
+    } else if (!json_is_string(note)) snprintf(why, why_cap, "the node has no quorum-signed checkpoint yet");
     else if ((*text = strndup(json_string_value(note), json_string_length(note))) == NULL) rc = QC_ERR_NOMEM;
     else { *len = json_string_length(note); rc = QC_OK; }
     json_decref(j);
@@ -90,27 +118,34 @@ static json_t *signers_json(const note_signed_t *s, const qc_validator_set_t *vs
     return a;
 }
 
-static json_t *report_json(const audit_report_t *r, const audit_source_t *src,
-                           const genesis_t *g, bool saved, const char *evidence_path) {
+static json_t *report_json(const audit_report_t *r, const audit_source_t *src, bool saved,
+                           const char *evidence_path) {
     char hex[65];
     json_t *nodes = json_array();
     for (size_t i = 0; i < r->seen_count; i++) {
         const audit_seen_t *s = &r->seen[i];
-        json_array_append_new(nodes, s->ok ? json_pack("{s:s, s:b, s:I, s:s}", "api", src[i].name, "ok", 1,
+        json_array_append_new(nodes, s->ok ? json_pack("{s:s, s:b, s:I, s:s, s:I}", "api", src[i].name, "ok", 1,
                                                          "tree_size", (json_int_t)s->note.cp.size, "root",
-                                                         qc_hash_hex(hex, &s->note.cp.root))
+                                                         qc_hash_hex(hex, &s->note.cp.root), "epoch",
+                                                         (json_int_t)s->epoch)
                                             : json_pack("{s:s, s:b, s:s}", "api", src[i].name, "ok", 0,
                                                         "error", s->error));
     }
     static const char *const names[] = {"consistent", "fork", "error"};
     json_t *j = json_pack("{s:s, s:s, s:o, s:b}", "verdict", names[r->verdict], "reason", r->reason,
                           "nodes", nodes, "state_updated", saved);
-    if (r->had_prev) json_object_set_new(j, "previous_size", json_integer((json_int_t)r->prev.cp.size));
+    if (r->had_prev) {
+        json_object_set_new(j, "previous_size", json_integer((json_int_t)r->prev.cp.size));
+        json_object_set_new(j, "previous_epoch", json_integer((json_int_t)r->prev_epoch));
+    }
     if (r->newest >= 0 && r->verdict == AUDIT_CONSISTENT) {
-        const note_signed_t *n = &r->seen[r->newest].note;
+        const audit_seen_t *s = &r->seen[r->newest];
+        const note_signed_t *n = &s->note;
         json_object_set_new(j, "tree_size", json_integer((json_int_t)n->cp.size));
         json_object_set_new(j, "root", json_string(qc_hash_hex(hex, &n->cp.root)));
-        json_object_set_new(j, "signers", signers_json(n, &g->validators));
+        json_object_set_new(j, "epoch", json_integer((json_int_t)s->epoch));
+        json_object_set_new(j, "signers", signers_json(n, &s->vs));
+        json_object_set_new(j, "quorum", json_integer(qc_quorum(s->vs.n)));
         json_object_set_new(j, "note", json_string(r->seen[r->newest].text));
     }
     if (r->verdict == AUDIT_FORK) {
@@ -123,23 +158,24 @@ static json_t *report_json(const audit_report_t *r, const audit_source_t *src,
     return j;
 }
 
-static void print_text(const audit_report_t *r, const audit_source_t *src, const genesis_t *g,
-                       bool saved, const char *state, const char *evidence_path) {
+static void print_text(const audit_report_t *r, const audit_source_t *src, bool saved,
+                       const char *state, const char *evidence_path) {
     char hex[65];
     static const char *const heads[] = {"CONSISTENT", "FORK DETECTED", "ERROR"};
     printf("%s: %s\n", heads[r->verdict], r->reason);
     for (size_t i = 0; i < r->seen_count; i++) {
         const audit_seen_t *s = &r->seen[i];
-        if (s->ok) printf("  %s: size %" PRIu64 ", root %s, %u signers\n", src[i].name, s->note.cp.size,
-                          qc_hash_hex(hex, &s->note.cp.root), s->note.signer_count);
+        if (s->ok) printf("  %s: size %" PRIu64 ", root %s, %u signers of epoch %" PRIu64 "\n",
+                          src[i].name, s->note.cp.size, qc_hash_hex(hex, &s->note.cp.root),
+                          s->note.signer_count, s->epoch);
         else printf("  %s: %s\n", src[i].name, s->error);
     }
     if (r->verdict == AUDIT_CONSISTENT) {
-        const note_signed_t *n = &r->seen[r->newest].note;
+        const audit_seen_t *s = &r->seen[r->newest];
         printf("  signed by");
-        for (uint32_t i = 0; i < n->signer_count; i++)
-            printf("%s %s", i ? "," : "", g->validators.members[n->signers[i]].name);
-        printf(" (quorum %u of %u)\n", qc_quorum(g->validators.n), g->validators.n);
+        for (uint32_t i = 0; i < s->note.signer_count; i++)
+            printf("%s %s", i ? "," : "", s->vs.members[s->note.signers[i]].name);
+        printf(" (quorum %u of %u, epoch %" PRIu64 ")\n", qc_quorum(s->vs.n), s->vs.n, s->epoch);
         if (saved) printf("  state updated: %s\n", state);
     }
     if (r->verdict == AUDIT_FORK) {
@@ -203,8 +239,8 @@ static int parse_args(int argc, char **argv, audit_opts_t *o) {
 }
 
 /* Fills the HTTP sources from the options. false (after explaining) on a bad config. */
-static bool load_sources(const char *cmd, const audit_opts_t *o, http_source_t *hs,
-                         audit_source_t *src, size_t *count) {
+static bool load_sources(const char *cmd, const audit_opts_t *o, const genesis_t *g,
+                         http_source_t *hs, audit_source_t *src, size_t *count) {
     *count = 0;
     for (size_t i = 0; i < o->nconfig + o->napi; i++) {
         http_source_t *h = &hs[i];
@@ -220,7 +256,8 @@ static bool load_sources(const char *cmd, const audit_opts_t *o, http_source_t *
             size_t l = strlen(h->url);
             while (l > 0 && h->url[l - 1] == '/') h->url[--l] = '\0';
         }
-        src[i] = (audit_source_t){h->url, http_note, http_proof, h};
+        h->g = g;
+        src[i] = (audit_source_t){h->url, http_newest_epoch, http_note, http_set, http_proof, h};
         (*count)++;
     }
     return true;
@@ -238,28 +275,29 @@ int cli_audit(int argc, char **argv) {
     audit_source_t src[AUDIT_SOURCES_MAX];
     size_t count = 0;
     char why[512] = "", *prev = NULL;
+    uint64_t prev_epoch = 0;
     int exit_code = CLI_EXIT_FAIL;
     if (g == NULL || hs == NULL || r == NULL) { cli_fail(cmd, "out of memory"); goto done; }
     if (genesis_load(o.genesis, g, why, sizeof why) != QC_OK) { cli_fail(cmd, "genesis %s: %s", o.genesis, why); goto done; }
-    rc = audit_state_load(o.state, g, &prev, why, sizeof why);
+    rc = audit_state_load(o.state, g, &prev, &prev_epoch, why, sizeof why);
     if (rc != QC_OK && rc != QC_ERR_NOTFOUND) { cli_fail(cmd, "state %s", why); goto done; }
-    if (!load_sources(cmd, &o, hs, src, &count)) goto done;
-    audit_verdict_t v = audit_run(g->chain_id, &g->validators, prev, src, count, r);
+    if (!load_sources(cmd, &o, g, hs, src, &count)) goto done;
+    audit_verdict_t v = audit_run(g->chain_id, &g->validators, prev, prev_epoch, src, count, r);
     bool saved = false;
     char evidence[CONFIG_PATH_MAX + 16];
     snprintf(evidence, sizeof evidence, "%s.fork.json", o.state);
     bool have_evidence = v == AUDIT_FORK && save_evidence(evidence, r);
     if (v == AUDIT_CONSISTENT && r->advanced) {
         const audit_seen_t *n = &r->seen[r->newest];
-        if (audit_state_save(o.state, g, &n->note, n->text, cli_now_ms()) != QC_OK) {
+        if (audit_state_save(o.state, g, &n->note, n->text, n->epoch, cli_now_ms()) != QC_OK) {
             cli_fail(cmd, "cannot write the state file %s", o.state);
             goto done;
         }
         saved = true;
     }
-    if (o.json) cli_print_json(cmd, report_json(r, src, g, saved, have_evidence ? evidence : NULL));
+    if (o.json) cli_print_json(cmd, report_json(r, src, saved, have_evidence ? evidence : NULL));
     else if (v == AUDIT_ERROR) cli_fail(cmd, "%s", r->reason);
-    else print_text(r, src, g, saved, o.state, have_evidence ? evidence : NULL);
+    else print_text(r, src, saved, o.state, have_evidence ? evidence : NULL);
     exit_code = v == AUDIT_CONSISTENT ? CLI_EXIT_OK : v == AUDIT_FORK ? AUDIT_EXIT_FORK : CLI_EXIT_FAIL;
 done:
     if (r) audit_report_free(r);

@@ -381,15 +381,17 @@ static bool wants_note_text(http_req_t *req) {
 }
 
 /* The latest quorum-signed checkpoint note (docs/CHECKPOINTS.md) with the header and commit
- * certificate of its block; before any quorum has formed, the head block with "note": null. */
+ * certificate of its block and the epoch whose set signed it; before any quorum has formed (or
+ * since the ledger entered a new epoch), the head block with "note": null. */
 static void h_checkpoint(http_req_t *req, http_res_t *res, void *data) {
     api_t *a = data;
     node_t *n = a->node;
     uint64_t height = n->store.head.height;
     char *note = NULL;
     size_t note_len = 0;
+    const qc_validator_set_t *vs = &n->notes.vs; /* the set that signs (CHECKPOINTS.md §3) */
     const note_signed_t *s = notes_latest(&n->notes, &height);
-    if (s && note_signed_format(s, n->genesis.chain_id, &n->store.validators, &note, &note_len) != QC_OK) {
+    if (s && note_signed_format(s, n->genesis.chain_id, vs, &note, &note_len) != QC_OK) {
         http_respond_error(res, 500, "internal", "cannot format the signed checkpoint");
         return;
     }
@@ -409,8 +411,8 @@ static void h_checkpoint(http_req_t *req, http_res_t *res, void *data) {
     }
     json_t *signers = json_array();
     for (uint32_t i = 0; s && i < s->signer_count; i++)
-        json_array_append_new(signers, json_string(n->store.validators.members[s->signers[i]].name));
-    http_respond_json(res, 200, json_pack("{s:s, s:o, s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:I}",
+        json_array_append_new(signers, json_string(vs->members[s->signers[i]].name));
+    http_respond_json(res, 200, json_pack("{s:s, s:o, s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:I, s:I}",
                                           "chain_id", n->genesis.chain_id, "genesis_hash",
                                           HEX(n->genesis.hash.b, 32), "height", (json_int_t)height,
                                           "log_size", (json_int_t)b.header.log_size, "log_root",
@@ -418,7 +420,8 @@ static void h_checkpoint(http_req_t *req, http_res_t *res, void *data) {
                                           "cert", receipt_cert_json(&cert), "note",
                                           note ? json_stringn(note, note_len) : json_null(),
                                           "signers", signers, "quorum",
-                                          (json_int_t)qc_quorum(n->store.validators.n)));
+                                          (json_int_t)qc_quorum(vs->n), "epoch",
+                                          (json_int_t)vs->epoch));
     qc_block_free(&b);
     free(note);
 }
