@@ -7,30 +7,14 @@ enough anchored blocks for the checkpoint the new epoch is in force (/v1/status,
 /v1/members/history, `member history`, metrics). The governance endpoints' 400/404 are checked."""
 import json, os, re, shutil, urllib.request
 
-from cluster import Cluster, port_base
+from cluster import NearApiCluster, port_base
 
 # p2p ports base+1..4 and (rewritten below) API ports base+501..504: 22001..22904.
 BASE = port_base(22000, 400)
 API_OFFSET = 500
 
 
-class GovCluster(Cluster):
-    def api_port(self, city):
-        return self.base + API_OFFSET + self.cities.index(city) + 1
-
-    def make_testnet(self, chain_id):
-        """`qchain testnet` puts the APIs at base+1000+i; move them to base+API_OFFSET+i."""
-        super().make_testnet(chain_id)
-        files = [self.genesis()] + [self.config(c) for c in self.cities]
-        for path in files:
-            text = open(path, encoding="utf-8").read()
-            for i in range(len(self.cities)):
-                text = text.replace("127.0.0.1:%d\"" % (self.base + 1000 + i + 1),
-                                    "127.0.0.1:%d\"" % (self.base + API_OFFSET + i + 1))
-            open(path, "w", encoding="utf-8").write(text)
-
-
-C = GovCluster("it_governance", BASE)
+C = NearApiCluster("it_governance", BASE, API_OFFSET)
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 check, fail, qchain = C.check, C.fail, C.qchain
 

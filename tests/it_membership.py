@@ -116,6 +116,21 @@ def wait_records(n):
     C.wait_for("%d more acknowledged records" % n, lambda: A.count() >= target, secs=60)
 
 
+def audit(state, cities, epoch):
+    def noted(c):
+        code, j = C.api(c, "/v1/checkpoint")
+        return code == 200 and j.get("note") is not None and j.get("epoch") == epoch
+    C.wait_for("checkpoint notes of epoch %d" % epoch, lambda: all(noted(c) for c in cities),
+               secs=30)
+    args = []
+    for c in cities:
+        args += ["--api", "http://127.0.0.1:%d" % C.api_port(c)]
+    r = qchain("audit", "--genesis", C.genesis(), "--state", state, *args, "--json", ok=(0, 1, 4))
+    out = json.loads(r.stdout) if r.stdout.strip() else {}
+    check(r.returncode == 0 and out.get("verdict") == "consistent" and out.get("epoch") == epoch,
+          "qchain audit is consistent with a note of epoch %d: %s%s" % (epoch, r.stdout, r.stderr))
+
+
 def block_hashes(city, upto):
     out = []
     for h in range(1, upto + 1):
@@ -131,6 +146,8 @@ def main():
     C.start_all_and_link()
     A.start()
     wait_records(3)
+    state = os.path.join(C.tmp, "audit-state.json")
+    audit(state, ["jinan", "zibo"], 0)
 
     # ---- dezhou joins: its node starts before the proposal and waits as a learner
     add = prepare_joiner("dezhou")
@@ -229,6 +246,8 @@ def main():
     r = qchain("block", str(height), "--config", C.config("jinan"))
     check("epoch 4)" in r.stdout and "of 6 member cities" in r.stdout,
           "qchain block verifies an epoch-4 block from the genesis: " + r.stdout)
+    # The auditor's state file from epoch 0 carries over four switches (CHECKPOINTS.md).
+    audit(state, ["jinan", "dongying"], 4)
     # A receipt fetched now for the first record (epoch 0) still verifies after all changes.
     first = A.acked[0]
     out = os.path.join(C.tmp, "refetched.json")
