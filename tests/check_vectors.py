@@ -100,6 +100,59 @@ check(vote == bytes([len(chain_id)]) + chain_id + (0).to_bytes(8, "big") + (1).t
 for n in names:
     check(ed25519_verify(keys["node key of " + n], b"qchain/v1/commit\0" + vote,
                          vec["Commit signature by " + n]), "commit signature by " + n)
+# ---- §8 governance: the PROPOSE and APPROVE bodies re-parsed by the §3 GOVERN layout.
+def seed_pub(role, index):  # the seed rule of §8, through OpenSSL
+    import base64
+    der = bytes.fromhex("302e020100300506032b657004220420") + bytes([role, index]) + bytes(30)
+    with tempfile.TemporaryDirectory() as d:
+        p = os.path.join(d, "k.pem")
+        open(p, "w").write("-----BEGIN PRIVATE KEY-----\n%s\n-----END PRIVATE KEY-----\n"
+                           % base64.b64encode(der).decode())
+        out = subprocess.run(["openssl", "pkey", "-in", p, "-pubout", "-outform", "DER"],
+                             capture_output=True).stdout
+    return out[-32:]
+
+def gov_body(body):
+    r = Reader(body)
+    check(r.u(1) == 1 and r.u(2) == 2, "GOVERN version/type")
+    g = {"chain": r.str8(), "signer": r.take(32), "nonce": r.u(8), "expiry": r.u(8), "op": r.u(1)}
+    if g["op"] == 1:
+        g["vote_expiry"] = r.u(8)
+        g["changes"] = []
+        for _ in range(r.u(1)):
+            kind = r.u(1)
+            if kind == 1:
+                g["changes"].append(("add", r.str8().decode(), r.str8().decode("utf-8"), r.take(32),
+                                     r.take(32), r.take(32), r.str8().decode(), r.str8().decode()))
+            elif kind == 5:
+                g["changes"].append(("threshold", r.u(2)))
+            else:
+                check(False, "vector change kind %d" % kind)
+    else:
+        g["proposal"] = r.take(32)
+    r.done()
+    return g
+
+prop_body = vec["Governance transaction body (PROPOSE by jinan's admin key)"]
+p = gov_body(prop_body)
+check(p["chain"] == b"shandong-circle-test" and p["nonce"] == 9 and p["expiry"] == 1000 and
+      p["op"] == 1 and p["vote_expiry"] == 500, "PROPOSE fields")
+check(p["signer"] == keys["admin key of jinan"] == seed_pub(3, 0), "PROPOSE signed by jinan's admin key")
+check(p["changes"] == [("add", "dezhou", "Dezhou 德州", seed_pub(1, 4), seed_pub(2, 4), seed_pub(3, 4),
+                        "10.0.1.5:7100", "10.0.1.5:8100"), ("threshold", 4)], "PROPOSE changes")
+prop_id = H(b"qchain/v1/tx-id\0" + prop_body)
+check(prop_id == vec["Governance transaction id (PROPOSE)"], "PROPOSE id")
+check(ed25519_verify(p["signer"], b"qchain/v1/tx-sig\0" + prop_body,
+                     vec["Governance transaction signature (PROPOSE)"]), "PROPOSE signature")
+appr_body = vec["Governance transaction body (APPROVE by zibo's admin key)"]
+a = gov_body(appr_body)
+check(a["op"] == 2 and a["proposal"] == prop_id and a["nonce"] == 10, "APPROVE names the proposal")
+check(a["signer"] == keys["admin key of zibo"] == seed_pub(3, 1), "APPROVE signed by zibo's admin key")
+check(ed25519_verify(a["signer"], b"qchain/v1/tx-sig\0" + appr_body,
+                     vec["Governance transaction signature (APPROVE)"]), "APPROVE signature")
+check(not ed25519_verify(a["signer"], b"qchain/v1/tx-sig\0" + prop_body,
+                         vec["Governance transaction signature (APPROVE)"]), "signatures are per body")
+
 # ---- §10.3: the worked example receipt, verified as an auditor would (§10.2), from the document.
 import json
 

@@ -26,6 +26,8 @@
     "5d5e5f0f7365616c65642d646f63756d656e74000de6b58ee58d97e5b8822d30" \
     "303101808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c" \
     "9d9e9f"
+#define VEC_GOV_PROPOSE_ID \
+    "bd687f6cbe3688e89dc178692f128634868d5117774680b8060e8a481923017c"
 #define VEC_TX_ID \
     "079f90002483e2ea335cf9dc61d35e32a31727cb9fca549ed87e3562bc6154b6"
 #define VEC_TX_SIG \
@@ -434,6 +436,11 @@ static void test_published_vectors(void **state) {
     assert_hex(hdr, hlen, VEC_HEADER);
     assert_hex(v->block_hash.b, 32, VEC_BLOCK_HASH);
     assert_hex(v->cert.votes[0].sig.b, 64, VEC_COMMIT_SIG0);
+    assert_hex(v->gov_propose.id.b, 32, VEC_GOV_PROPOSE_ID);
+    assert_int_equal(v->gov_approve.gov->op, QC_GOV_APPROVE);
+    assert_memory_equal(v->gov_approve.gov->proposal.b, v->gov_propose.id.b, 32);
+    assert_int_equal(qc_tx_verify_sig(&v->gov_propose), QC_OK);
+    assert_int_equal(qc_tx_verify_sig(&v->gov_approve), QC_OK);
 }
 
 int main(void) {

@@ -11,6 +11,39 @@ static void fill(qc_hash_t *h, uint8_t start) {
     for (int i = 0; i < 32; i++) h->b[i] = (uint8_t)(start + i);
 }
 
+/* The governance vectors: jinan's admin proposes adding dezhou (testkeys member 4) and the
+ * threshold 4 (nonce 9, expiry 1000, vote expiry 500); zibo's admin approves (nonce 10). */
+static int vectors_build_gov(vectors_t *v) {
+    qc_validator_set_t five;
+    testkeys_validators(&five, 5, 0);
+    qc_gov_op_t *op = calloc(1, sizeof *op);
+    if (op == NULL) return QC_ERR_NOMEM;
+    op->op = QC_GOV_PROPOSE;
+    op->vote_expiry_height = 500;
+    op->change_count = 2;
+    qc_change_t *c = &op->changes[0];
+    c->kind = QC_CHANGE_ADD;
+    snprintf(c->name, sizeof c->name, "%s", five.members[4].name);
+    snprintf(c->display_name, sizeof c->display_name, "Dezhou 德州");
+    c->node_key = five.members[4].node_key;
+    c->seal_key = five.members[4].seal_key;
+    c->admin_key = five.members[4].admin_key;
+    snprintf(c->p2p_address, sizeof c->p2p_address, "10.0.1.5:7100");
+    snprintf(c->api_address, sizeof c->api_address, "10.0.1.5:8100");
+    op->changes[1].kind = QC_CHANGE_THRESHOLD;
+    op->changes[1].threshold = 4;
+    qc_seckey_t sk;
+    testkeys_keypair(TESTKEY_ADMIN, 0, NULL, &sk);
+    int rc = qc_gov_tx_build(VECTORS_CHAIN_ID, &sk, 9, 1000, op, &v->gov_propose);
+    if (rc == QC_OK) {
+        qc_gov_op_t approve = {.op = QC_GOV_APPROVE, .proposal = v->gov_propose.id};
+        testkeys_keypair(TESTKEY_ADMIN, 1, NULL, &sk);
+        rc = qc_gov_tx_build(VECTORS_CHAIN_ID, &sk, 10, 1000, &approve, &v->gov_approve);
+    }
+    free(op);
+    return rc;
+}
+
 int vectors_build(vectors_t *v) {
     memset(v, 0, sizeof *v);
     testkeys_validators(&v->vs, 4, 0);
@@ -63,11 +96,13 @@ int vectors_build(vectors_t *v) {
                             &v->block_hash);
     }
     v->cert.vote_count = 3;
-    return QC_OK;
+    return vectors_build_gov(v);
 }
 
 void vectors_free(vectors_t *v) {
     qc_tx_free(&v->tx);
+    qc_tx_free(&v->gov_propose);
+    qc_tx_free(&v->gov_approve);
     qc_block_free(&v->block);
 }
 
@@ -102,7 +137,15 @@ void vectors_print(const vectors_t *v, void *file) {
     qc_hex_encode(hex, sk.b, 32);
     fprintf(f, "- seal key of jinan: seed `%s`, ", hex);
     qc_hex_encode(hex, sk.b + 32, 32);
-    fprintf(f, "public `%s`\n\n", hex);
+    fprintf(f, "public `%s`\n", hex);
+    for (uint32_t i = 0; i < 2; i++) {
+        testkeys_keypair(TESTKEY_ADMIN, i, NULL, &sk);
+        qc_hex_encode(hex, sk.b, 32);
+        fprintf(f, "- admin key of %s: seed `%s`, ", v->vs.members[i].name, hex);
+        qc_hex_encode(hex, sk.b + 32, 32);
+        fprintf(f, "public `%s`\n", hex);
+    }
+    fprintf(f, "\n");
     qc_hash_t vh;
     qc_validators_hash(&v->vs, &vh);
     print_hex(f, "Validator set hash (epoch 0, 4 members, threshold 3)", vh.b, 32);
@@ -133,4 +176,11 @@ void vectors_print(const vectors_t *v, void *file) {
                  v->vs.members[v->cert.votes[i].validator].name);
         print_hex(f, label, v->cert.votes[i].sig.b, 64);
     }
+    print_hex(f, "Governance transaction body (PROPOSE by jinan's admin key)", v->gov_propose.body,
+              v->gov_propose.body_len);
+    print_hex(f, "Governance transaction id (PROPOSE)", v->gov_propose.id.b, 32);
+    print_hex(f, "Governance transaction signature (PROPOSE)", v->gov_propose.sig.b, 64);
+    print_hex(f, "Governance transaction body (APPROVE by zibo's admin key)", v->gov_approve.body,
+              v->gov_approve.body_len);
+    print_hex(f, "Governance transaction signature (APPROVE)", v->gov_approve.sig.b, 64);
 }

@@ -13,6 +13,8 @@ typedef struct {
     qc_block_t block;        /* height 1 holding tx (tx owned by block) */
     qc_hash_t block_hash;
     qc_cert_t cert;          /* commit votes by validators 0,1,2 (quorum of 4 is 3) */
+    qc_tx_t gov_propose;     /* GOVERN PROPOSE by jinan's admin key: add dezhou, threshold 4 */
+    qc_tx_t gov_approve;     /* GOVERN APPROVE of it by zibo's admin key */
 } vectors_t;
 
 /* Builds everything deterministically. Caller frees with vectors_free. */
