@@ -242,6 +242,7 @@ static void tell_links(node_t *n) {
 static void on_tick(uv_timer_t *t) {
     node_t *n = t->data;
     node_epoch_resync(n);
+    node_epoch_tick(n);
     if (!node_core_blocked(n)) {
         pbft_set_backlog(n->pbft, n->mempool.count > 0);
         tell_links(n);
@@ -465,6 +466,7 @@ int node_start_net(node_t *n, char *why, size_t why_cap) {
             return QC_ERR_INVALID;
         }
     }
+    nc.learner = n->self == PBFT_NOT_MEMBER;
     if (!placed) {
         nc.self = nc.n;
         if (!add_peer(&nc, &n->node_pk, n->cfg.p2p.listen)) { WHY("too many peers"); return QC_ERR_INVALID; }

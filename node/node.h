@@ -30,6 +30,9 @@
 /* A peer this many blocks ahead is in step (commits land a little apart on each node); more
  * than this, reported by f+1 peers, and this node is catching up (node_catching_up). */
 #define NODE_CATCHUP_SLACK_BLOCKS 1
+/* After a switch that removed or re-keyed a node, the old links stay up this long, so that
+ * node can fetch the blocks that tell it it left (node_epoch.c). */
+#define NODE_DEPART_GRACE_MS 2000
 
 typedef enum { PENDING_RECEIVED = 1, PENDING_VALID = 2, PENDING_INVALID = 3 } pending_state_t;
 
@@ -87,6 +90,8 @@ typedef struct node {
     net_t net;
     bool net_open;
     bool net_rebuilding;             /* closing the links to reopen them for a new epoch */
+    uint64_t relink_at_ms;           /* >0: reopen the links for the new epoch then (departed
+                                        nodes' grace, node_epoch.c) */
     char submit_why[256];            /* node_submit's refusal sentence when it is not static */
     mempool_t mempool;
     notes_t notes;                   /* checkpoint-note signatures (notes.h) */

@@ -89,6 +89,7 @@ static void on_net_rebuilt(net_t *net) {
 }
 
 void node_epoch_relink(node_t *n) {
+    n->relink_at_ms = 0;
     memset(n->peer_heads, 0, sizeof n->peer_heads);
     if (n->net_open && !n->net_rebuilding) {
         n->net_open = false;
@@ -109,6 +110,32 @@ static void follow_membership(node_t *n, uint16_t self) {
     node_epoch_relink(n);
 }
 
+/* Nodes whose key left at this switch (a removed city, a rotated node key) still hold links to
+ * us, but may lack the last blocks of the epoch they left, which tell them so: once the links
+ * follow the new set they could no longer fetch them and would think themselves validators of
+ * the old epoch for good. So they get those blocks now, unasked, and the links stay up a little
+ * longer (NODE_DEPART_GRACE_MS) for their own catch-up. Returns whether any departed. */
+static bool send_departed_last_blocks(node_t *n, uint64_t epoch) {
+    if (epoch == 0 || n->stopping) return false;
+    qc_validator_set_t *old = malloc(sizeof *old);
+    bool any = false;
+    if (old != NULL && store_validators(&n->store, epoch - 1, old) == QC_OK) {
+        uint64_t head = n->store.head.height, k = n->pcfg.checkpoint_interval;
+        uint64_t from = head > 2 * k ? head - 2 * k + 1 : 1;
+        for (uint32_t i = 0; i < old->n; i++) {
+            if (qc_validators_find_node(&n->store.validators, &old->members[i].node_key) >= 0 ||
+                i == n->self || !net_peer_up(&n->net, i))
+                continue;
+            node_on_fetch(n, i, from, n->cfg.catchup.batch_blocks);
+            QC_INFO("sent blocks %llu..%llu to %s, whose node key left at this switch",
+                    (unsigned long long)from, (unsigned long long)head, old->members[i].name);
+            any = true;
+        }
+    }
+    free(old);
+    return any;
+}
+
 void node_epoch_switched(node_t *n, const pbft_epoch_switch_t *sw) {
     if (sw->epoch.self == PBFT_NOT_MEMBER)
         QC_WARN("this city is not a validator of epoch %llu: it follows the chain, without votes",
@@ -117,7 +144,17 @@ void node_epoch_switched(node_t *n, const pbft_epoch_switch_t *sw) {
             sw->epoch.n, sw->epoch.self == PBFT_NOT_MEMBER ? "not one of them"
                          : n->store.validators.members[sw->epoch.self].name);
     n->stats.epoch_switches++;
-    follow_membership(n, sw->epoch.self);
+    bool departed = n->net_open && send_departed_last_blocks(n, sw->epoch.epoch);
+    n->self = sw->epoch.self;
+    node_note_head(n);
+    if (departed) n->relink_at_ms = node_now_ms() + NODE_DEPART_GRACE_MS;
+    else node_epoch_relink(n);
+}
+
+void node_epoch_tick(node_t *n) {
+    if (n->relink_at_ms == 0 || node_now_ms() < n->relink_at_ms) return;
+    n->relink_at_ms = 0;
+    node_epoch_relink(n);
 }
 
 void node_epoch_resync(node_t *n) {

@@ -25,6 +25,8 @@ void node_epoch_switched(node_t *n, const pbft_epoch_switch_t *sw);
 void node_epoch_resync(node_t *n);
 /* Reopens the peer links for the membership the ledger has now (node_start_net's rules). */
 void node_epoch_relink(node_t *n);
+/* Every tick: reopens the links once a switch's grace for departed nodes is over. */
+void node_epoch_tick(node_t *n);
 /* True while the consensus state cannot be written (after retrying once): the core must then
  * get no input that could change the bodies its kept outbox borrows (messages, ticks). */
 bool node_core_blocked(node_t *n);

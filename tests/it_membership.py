@@ -3,7 +3,7 @@
 pause (docs/GOVERNANCE.md): four cities; dezhou joins (its node starts first and syncs as a
 learner, then votes from its epoch on); binzhou and dongying join in one proposal (seven
 validators); liaocheng is removed; zibo's node key and taian's seal key are rotated together
-(zibo restarts with its new key). Afterwards every honest node holds identical blocks, every
+(zibo restarts with its new key); dezhou's node loses its data and rejoins from the genesis. Afterwards every honest node holds identical blocks, every
 acknowledged record is present everywhere, every receipt issued at any point (before and after
 each change) verifies offline with only the original genesis file, the removed city can neither
 get a transaction admitted nor a block committed, and the old seal key is refused."""
@@ -202,6 +202,15 @@ def main():
     wait_validator("zibo", 4)
     A.use(["jinan", "zibo", "taian", "dezhou", "binzhou", "dongying"])
     wait_records(6)
+
+    # ---- dezhou loses its data: its node starts again from the genesis alone (a learner whose
+    # ledger knows only epoch 0), follows the certified switches and votes in epoch 4 again
+    C.procs["dezhou"].terminate()
+    C.procs["dezhou"].wait(timeout=15)
+    shutil.rmtree(os.path.join(C.tmp, "dezhou", "data"))
+    C.start("dezhou")
+    wait_validator("dezhou", 4)
+    wait_records(3)
 
     # ---- the removed city can neither get a transaction admitted nor a block committed
     frozen = C.status("liaocheng")["height"]

@@ -694,7 +694,9 @@ static void link_hs_step(net_link_t *link) {
         link_refuse(link, link->hs.fail);
         return;
     }
-    if (link->outbound ? link->peer < link->net->cfg.self : link->hs.knock) knock_done(link);
+    bool knock = link->outbound ? link->peer < link->net->cfg.self && !link->net->cfg.learner
+                                : link->hs.knock;
+    if (knock) knock_done(link);
     else link_up(link);
 }
 

@@ -72,6 +72,11 @@ typedef struct {
                                                address gets this much per member there,
                                                outside pending_max; 4 */
     uint32_t accepts_per_tick_max;          /* connections accepted per loop iteration; 32 */
+    bool learner;                           /* this node is not a validator of its ledger's
+                                               epoch, which may be older than the members':
+                                               their indices need not match its own, so a
+                                               link it opens is kept as a link, never taken
+                                               for a knock (docs/GOVERNANCE.md) */
     net_random_cb random;                   /* NULL = randombytes_random */
     void *random_user;
 } net_config_t;
