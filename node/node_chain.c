@@ -434,6 +434,7 @@ void node_note_head(node_t *n) {
 }
 
 void node_note_tick(node_t *n) {
+    notes_set_time(&n->notes, uv_now(n->loop));
     if (node_now_ms() - n->last_apply_ms >= NOTE_IDLE_MS) node_note_head(n);
 }
 

@@ -16,6 +16,13 @@ void notes_init(notes_t *ns, const char *chain_id, const qc_validator_set_t *vs,
     ns->sk = sk;
     ns->send = send;
     ns->user = user;
+    ns->log_conflict = (qc_lograte_t)QC_LOGRATE_INIT("checkpoint notes: contradicting signatures",
+                                                     QC_LOG_ERROR, 10, QC_LOGRATE_WINDOW_MS);
+}
+
+void notes_set_time(notes_t *ns, uint64_t now_ms) {
+    ns->now_ms = now_ms;
+    qc_lograte_tick(&ns->log_conflict, now_ms);
 }
 
 static bool in_window(const notes_t *ns, uint64_t height) {
@@ -55,7 +62,8 @@ static void match(notes_t *ns, notes_slot_t *s, uint32_t v) {
     }
     ns->stats.sigs_conflicting++;
     char theirs[65], ours[65];
-    QC_ERROR("validator %s signed a checkpoint for height %llu (size %llu, root %s) that this "
+    QC_LOG_RATED(&ns->log_conflict, ns->now_ms, QC_LOG_ERROR,
+                 "validator %s signed a checkpoint for height %llu (size %llu, root %s) that this "
              "ledger contradicts (size %llu, root %s)", ns->vs.members[v].name,
              (unsigned long long)s->height, (unsigned long long)g->log_size,
              qc_hash_hex(theirs, &g->root), (unsigned long long)s->cp.size,
@@ -130,8 +138,9 @@ void notes_on_sig(notes_t *ns, uint32_t peer, const wire_note_sig_t *sig) {
     if (g->have) {
         ns->stats.sigs_duplicate++;
         if (g->log_size != sig->log_size || memcmp(g->root.b, sig->root.b, 32) != 0)
-            QC_ERROR("validator %s signed two different checkpoints for height %llu",
-                     ns->vs.members[peer].name, (unsigned long long)sig->height);
+            QC_LOG_RATED(&ns->log_conflict, ns->now_ms, QC_LOG_ERROR,
+                         "validator %s signed two different checkpoints for height %llu",
+                         ns->vs.members[peer].name, (unsigned long long)sig->height);
         return;
     }
     g->have = true;

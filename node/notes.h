@@ -67,6 +67,10 @@ typedef struct {
     uint64_t latest_height;
     note_signed_t latest;            /* the newest quorum-signed checkpoint */
     notes_stats_t stats;
+    /* A validator that signs contradicting notes could fill the log: its ERROR lines are
+     * rate-limited (qc.h), summarised per minute. */
+    qc_lograte_t log_conflict;
+    uint64_t now_ms;                 /* the caller's clock, from notes_set_time */
 } notes_t;
 
 /* vs (the set whose members sign these notes) is copied; the other pointers are borrowed and
@@ -83,5 +87,9 @@ void notes_on_sig(notes_t *ns, uint32_t peer, const wire_note_sig_t *sig);
 void notes_on_peer_up(notes_t *ns, uint32_t peer);
 /* The latest quorum-signed checkpoint and its height, or NULL when there is none yet. */
 const note_signed_t *notes_latest(const notes_t *ns, uint64_t *height);
+
+/* The caller's monotonic clock, for the rate limit of conflict reports; also rolls its window
+ * (the summary line of suppressed reports appears even when they stop). */
+void notes_set_time(notes_t *ns, uint64_t now_ms);
 
 #endif

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "notes.h"
@@ -153,6 +154,46 @@ static void test_bad_signatures(void **state) {
     free(w);
 }
 
+static int g_error_lines;
+static char g_last_error[256];
+
+static void count_errors(qc_log_level_t level, const char *line, void *user) {
+    (void)user;
+    if (level != QC_LOG_ERROR) return;
+    g_error_lines++;
+    snprintf(g_last_error, sizeof g_last_error, "%s", line);
+}
+
+/* A validator signing contradicting notes for many heights is counted every time, but its
+ * ERROR lines are rate-limited and summarised when the window rolls over. */
+static void test_conflicts_rate_limited(void **state) {
+    (void)state;
+    world_t *w = world();
+    notes_set_time(&w->nodes[0], 1000);
+    g_error_lines = 0;
+    qc_log_set_sink(count_errors, NULL);
+    uint64_t h = 1;
+    for (int i = 0; i < 30; i++, h++) {
+        apply(w, 0, h);
+        qc_hash_t other = root_of(1000 + h);
+        note_checkpoint_t cp = {CHAIN, h * 10, other};
+        char text[NOTE_CHECKPOINT_TEXT_MAX];
+        size_t len;
+        assert_int_equal(note_checkpoint_text(&cp, text, &len), QC_OK);
+        wire_note_sig_t c = {h, h * 10, other, {{0}}};
+        note_sign(&c.sig, &w->sk[2], text, len);
+        notes_on_sig(&w->nodes[0], 2, &c);
+    }
+    assert_int_equal(w->nodes[0].stats.sigs_conflicting, 30);
+    assert_int_equal(g_error_lines, 10);
+    assert_non_null(strstr(g_last_error, "that this ledger contradicts"));
+    notes_set_time(&w->nodes[0], 1000 + QC_LOGRATE_WINDOW_MS + 1);
+    assert_int_equal(g_error_lines, 11);
+    assert_non_null(strstr(g_last_error, "checkpoint notes: contradicting signatures: 20 more"));
+    qc_log_set_sink(NULL, NULL);
+    free(w);
+}
+
 static void test_peer_up_resends(void **state) {
     (void)state;
     world_t *w = world();
@@ -177,6 +218,7 @@ int main(void) {
         cmocka_unit_test(test_quorum_forms),
         cmocka_unit_test(test_bad_signatures),
         cmocka_unit_test(test_peer_up_resends),
+        cmocka_unit_test(test_conflicts_rate_limited),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
