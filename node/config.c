@@ -52,6 +52,9 @@ static const field_t k_fields[] = {
     U32("p2p", "reconnect_max_ms", p2p.reconnect_max_ms, 1, HOUR_MS),
     U32("p2p", "keepalive_ms", p2p.keepalive_ms, 10, HOUR_MS),
     U32("p2p", "idle_timeout_ms", p2p.idle_timeout_ms, 20, HOUR_MS),
+    U32("p2p", "pending_max", p2p.pending_max, 1, 100000),
+    U32("p2p", "pending_per_source_max", p2p.pending_per_source_max, 1, 10000),
+    U32("p2p", "accepts_per_tick_max", p2p.accepts_per_tick_max, 1, 100000),
     {"api", "enabled", FIELD_BOOL, OFF(api.enabled), 0, 0, false},
     {"api", "listen", FIELD_ADDR, OFF(api.listen), 0, 0, false},
     U32("api", "max_body_bytes", api.max_body_bytes, 1 * KIB, 1024 * MIB),
@@ -108,6 +111,9 @@ void config_defaults(config_t *c) {
         .reconnect_max_ms = CONFIG_DEFAULT_P2P_RECONNECT_MAX_MS,
         .keepalive_ms = CONFIG_DEFAULT_P2P_KEEPALIVE_MS,
         .idle_timeout_ms = CONFIG_DEFAULT_P2P_IDLE_TIMEOUT_MS,
+        .pending_max = CONFIG_DEFAULT_P2P_PENDING_MAX,
+        .pending_per_source_max = CONFIG_DEFAULT_P2P_PENDING_PER_SOURCE_MAX,
+        .accepts_per_tick_max = CONFIG_DEFAULT_P2P_ACCEPTS_PER_TICK_MAX,
     };
     c->api = (config_api_t){
         .enabled = CONFIG_DEFAULT_API_ENABLED,

@@ -25,6 +25,9 @@
 #define CONFIG_DEFAULT_P2P_RECONNECT_MAX_MS 10000u
 #define CONFIG_DEFAULT_P2P_KEEPALIVE_MS 1000u
 #define CONFIG_DEFAULT_P2P_IDLE_TIMEOUT_MS 10000u
+#define CONFIG_DEFAULT_P2P_PENDING_MAX 64u            /* docs/NETWORK.md "Handshake budgets" */
+#define CONFIG_DEFAULT_P2P_PENDING_PER_SOURCE_MAX 4u
+#define CONFIG_DEFAULT_P2P_ACCEPTS_PER_TICK_MAX 32u
 #define CONFIG_DEFAULT_API_ENABLED true
 #define CONFIG_DEFAULT_API_MAX_BODY_BYTES (4u << 20)
 #define CONFIG_DEFAULT_API_MAX_HEADER_BYTES (16u << 10)
@@ -51,6 +54,9 @@ typedef struct {
     uint32_t reconnect_max_ms;         /* ...up to here */
     uint32_t keepalive_ms;             /* send a keepalive after this long without sending */
     uint32_t idle_timeout_ms;          /* drop a link silent this long (> keepalive_ms) */
+    uint32_t pending_max;              /* inbound handshakes from outsiders, all together */
+    uint32_t pending_per_source_max;   /* inbound handshakes from one source address */
+    uint32_t accepts_per_tick_max;     /* connections accepted per loop iteration */
 } config_p2p_t;
 
 /* Client HTTP/JSON API (issue 5). Loopback by default. */

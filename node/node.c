@@ -481,6 +481,9 @@ int node_start_net(node_t *n, char *why, size_t why_cap) {
     nc.idle_timeout_ms = n->cfg.p2p.idle_timeout_ms;
     nc.backoff_base_ms = n->cfg.p2p.reconnect_min_ms;
     nc.backoff_max_ms = n->cfg.p2p.reconnect_max_ms;
+    nc.pending_max = n->cfg.p2p.pending_max;
+    nc.pending_per_source_max = n->cfg.p2p.pending_per_source_max;
+    nc.accepts_per_tick_max = n->cfg.p2p.accepts_per_tick_max;
     int rc = net_init(&n->net, n->loop, &nc, on_message, on_peer_state, n);
     sodium_memzero(&nc.node_sk, sizeof nc.node_sk);
     if (rc != QC_OK) { WHY("peer links on %s: %s", nc.listen_addr, qc_strerror(rc)); return rc; }

@@ -38,6 +38,9 @@ static void test_minimal_gets_defaults(void **state) {
     assert_string_equal(g_cfg.api.listen, "");
     assert_true(g_cfg.api.enabled);
     assert_int_equal(g_cfg.p2p.keepalive_ms, CONFIG_DEFAULT_P2P_KEEPALIVE_MS);
+    assert_int_equal(g_cfg.p2p.pending_max, CONFIG_DEFAULT_P2P_PENDING_MAX);
+    assert_int_equal(g_cfg.p2p.pending_per_source_max, CONFIG_DEFAULT_P2P_PENDING_PER_SOURCE_MAX);
+    assert_int_equal(g_cfg.p2p.accepts_per_tick_max, CONFIG_DEFAULT_P2P_ACCEPTS_PER_TICK_MAX);
     assert_int_equal(g_cfg.p2p.max_frame_bytes, CONFIG_DEFAULT_P2P_MAX_FRAME_BYTES);
     assert_int_equal(g_cfg.mempool.max_bytes, CONFIG_DEFAULT_MEMPOOL_MAX_BYTES);
     assert_int_equal(g_cfg.api.max_connections_per_client, 64);
@@ -56,7 +59,8 @@ static void test_every_field_parsed(void **state) {
         "\"p2p\":{\"listen\":\"0.0.0.0:7109\",\"max_frame_bytes\":40000000,"
         "\"send_queue_bytes_max\":2097152,\"connect_timeout_ms\":500,"
         "\"handshake_timeout_ms\":600,\"reconnect_min_ms\":50,\"reconnect_max_ms\":5000,"
-        "\"keepalive_ms\":700,\"idle_timeout_ms\":7000},"
+        "\"keepalive_ms\":700,\"idle_timeout_ms\":7000,\"pending_max\":200,"
+        "\"pending_per_source_max\":2,\"accepts_per_tick_max\":8},"
         "\"api\":{\"enabled\":false,\"listen\":\"[::1]:8109\",\"max_body_bytes\":1048576,"
         "\"max_header_bytes\":8192,\"max_connections\":10,\"max_connections_per_client\":3,"
         "\"header_timeout_ms\":1500,\"request_timeout_ms\":2000,"
@@ -82,6 +86,9 @@ static void test_every_field_parsed(void **state) {
     assert_int_equal(g_cfg.p2p.reconnect_max_ms, 5000);
     assert_int_equal(g_cfg.p2p.keepalive_ms, 700);
     assert_int_equal(g_cfg.p2p.idle_timeout_ms, 7000);
+    assert_int_equal(g_cfg.p2p.pending_max, 200);
+    assert_int_equal(g_cfg.p2p.pending_per_source_max, 2);
+    assert_int_equal(g_cfg.p2p.accepts_per_tick_max, 8);
     assert_false(g_cfg.api.enabled);
     assert_string_equal(g_cfg.api.listen, "[::1]:8109");
     assert_int_equal(g_cfg.api.max_body_bytes, 1048576);
@@ -135,6 +142,8 @@ static void test_refusals_name_the_key(void **state) {
          "p2p.listen: expected \"host:port\""},
         {"{\"city\":\"jinan\",\"genesis\":\"g\",\"api\":{\"enabled\":1}}",
          "api.enabled: expected true or false"},
+        {"{\"city\":\"jinan\",\"genesis\":\"g\",\"p2p\":{\"pending_per_source_max\":0}}",
+         "p2p.pending_per_source_max: 0 is out of range"},
         {"{\"city\":\"jinan\",\"genesis\":\"g\",\"api\":{\"max_connections\":0}}",
          "api.max_connections: 0 is out of range"},
         {"{\"city\":\"jinan\",\"genesis\":\"g\",\"mempool\":{\"max_txs\":-1}}",
