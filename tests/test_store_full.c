@@ -153,6 +153,76 @@ static _Noreturn void child_restart_main(full_t *f) {
     _exit(0);
 }
 
+#define BATCH_BLOCKS 8
+
+/* Builds the next `count` blocks (not applied): the builder advances over them. */
+static void make_batch(full_t *f, qc_block_t *blocks, qc_cert_t *certs, size_t count) {
+    for (size_t i = 0; i < count; i++) {
+        uint64_t height = f->cb.height + 1;
+        CHILD_CHECK(chainbuilder_make(&f->cb, 1 + (uint32_t)(height % 4),
+                                      1 + (uint32_t)(height * 13 % 60), &blocks[i], &certs[i]) == QC_OK,
+                    "cannot build block %llu", (unsigned long long)height);
+        chainbuilder_advance(&f->cb, &blocks[i]);
+    }
+}
+
+static void free_batch(qc_block_t *blocks, size_t count) {
+    for (size_t i = 0; i < count; i++) qc_block_free(&blocks[i]);
+}
+
+/* Catch-up's batched write (store_apply_blocks, one synced write per reply) on a full disk: a
+ * failed write applies none of the batch (*applied 0), leaves the head, record log and
+ * governance state in memory as they were, keeps failing while the disk is full, and the same
+ * batch applies whole once space is back; a restart holds it. */
+static _Noreturn void child_batch_main(full_t *f) {
+    char why[256];
+    CHILD_CHECK(smallfs_mount(f->root, FS_BYTES, why, sizeof why) == 0, "%s", why);
+    CHILD_CHECK(smallfs_ballast(f->ballast, BALLAST_BYTES) == 0, "cannot write the ballast");
+    CHILD_CHECK(store_open(&f->s, f->dir, &f->cfg) == QC_OK, "cannot create the store");
+    static qc_block_t blocks[BATCH_BLOCKS];
+    static qc_cert_t certs[BATCH_BLOCKS];
+    int rc = QC_OK;
+    size_t applied = 0;
+    for (int i = 0; i < APPLIES_MAX / BATCH_BLOCKS && rc == QC_OK; i++) {
+        make_batch(f, blocks, certs, BATCH_BLOCKS);
+        rc = store_apply_blocks(&f->s, blocks, certs, BATCH_BLOCKS, &applied);
+        if (rc == QC_OK) {
+            CHILD_CHECK(applied == BATCH_BLOCKS, "a whole batch should apply");
+            f->acked = f->cb.height;
+            free_batch(blocks, BATCH_BLOCKS);
+        }
+    }
+    CHILD_CHECK(rc == QC_ERR_IO && applied == 0, "filling with batches ended with %s, %zu applied",
+                qc_strerror(rc), applied);
+    store_head_t h0;
+    store_head(&f->s, &h0);
+    uint64_t gov_epoch = store_gov(&f->s)->vs.epoch;
+    CHILD_CHECK(h0.height == f->acked, "head %llu after a failed batch, acknowledged %llu",
+                (unsigned long long)h0.height, (unsigned long long)f->acked);
+    for (int i = 0; i < RETRIES_WHILE_FULL / 5; i++) {
+        rc = store_apply_blocks(&f->s, blocks, certs, BATCH_BLOCKS, &applied);
+        CHILD_CHECK(rc == QC_ERR_IO && applied == 0, "batch retry %d on a full disk: %s", i,
+                    qc_strerror(rc));
+    }
+    store_head_t h1;
+    store_head(&f->s, &h1);
+    CHILD_CHECK(memcmp(&h0, &h1, sizeof h0) == 0 && store_gov(&f->s)->vs.epoch == gov_epoch,
+                "a failed batch moved the head or the governance state");
+    CHILD_CHECK(unlink(f->ballast) == 0, "cannot delete the ballast");
+    rc = store_apply_blocks(&f->s, blocks, certs, BATCH_BLOCKS, &applied);
+    CHILD_CHECK(rc == QC_OK && applied == BATCH_BLOCKS, "the batch once space is back: %s, %zu",
+                qc_strerror(rc), applied);
+    f->acked = f->cb.height;
+    free_batch(blocks, BATCH_BLOCKS);
+    store_close(&f->s);
+    rc = store_open(&f->s, f->dir, &f->cfg);
+    CHILD_CHECK(rc == QC_OK && f->s.head.height == f->acked && store_check(&f->s, NULL) == QC_OK,
+                "reopen after the batched writes: %s, head %llu of %llu", qc_strerror(rc),
+                (unsigned long long)f->s.head.height, (unsigned long long)f->acked);
+    store_close(&f->s);
+    _exit(0);
+}
+
 #define BODY_BYTES 20000
 
 /* The consensus state on a full disk: writes fail and keep failing while it is full (the
@@ -233,6 +303,11 @@ static void run_scenario(const char *tag, void (*body)(full_t *)) {
     free(f);
 }
 
+static void test_batch_on_full_disk(void **state) {
+    (void)state;
+    run_scenario("fullbatch", child_batch_main);
+}
+
 static void test_full_disk_then_space_freed(void **state) {
     (void)state;
     run_scenario("full", child_main);
@@ -253,6 +328,7 @@ int main(void) {
     assert_int_equal(qc_crypto_init(), QC_OK);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_full_disk_then_space_freed),
+        cmocka_unit_test(test_batch_on_full_disk),
         cmocka_unit_test(test_restart_on_full_disk),
         cmocka_unit_test(test_cstate_full_disk),
     };
