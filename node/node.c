@@ -64,10 +64,7 @@ static bool persist(node_t *n, const pbft_outbox_t *ob) {
     return true;
 }
 
-bool node_core_blocked(node_t *n) {
-    if (n->persist_failing) node_drive(n); /* retries the write */
-    return n->persist_failing;
-}
+bool node_core_blocked(const node_t *n) { return n->persist_failing; }
 
 void node_drive(node_t *n) {
     for (int round = 0; round < 256 && !n->stopping; round++) {
@@ -243,6 +240,7 @@ static void on_tick(uv_timer_t *t) {
     node_t *n = t->data;
     node_epoch_resync(n);
     node_epoch_tick(n);
+    if (n->persist_failing) node_drive(n); /* the retry of the failed write: once a tick */
     if (!node_core_blocked(n)) {
         pbft_set_backlog(n->pbft, n->mempool.count > 0);
         tell_links(n);

@@ -27,9 +27,10 @@ void node_epoch_resync(node_t *n);
 void node_epoch_relink(node_t *n);
 /* Every tick: reopens the links once a switch's grace for departed nodes is over. */
 void node_epoch_tick(node_t *n);
-/* True while the consensus state cannot be written (after retrying once): the core must then
- * get no input that could change the bodies its kept outbox borrows (messages, ticks). */
-bool node_core_blocked(node_t *n);
+/* True while the consensus state cannot be written: the core must then get no input that could
+ * change the bodies its kept outbox borrows (messages, ticks). The write is retried once a
+ * tick (on_tick), not for every message that arrives meanwhile. */
+bool node_core_blocked(const node_t *n);
 
 node_pending_t *node_pending_find(node_t *n, const qc_hash_t *digest);
 /* Records a proposed block (raw protobuf bytes, copied) whose header hash is digest. */
