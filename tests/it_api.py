@@ -473,6 +473,32 @@ def check_cli(digest, file, height):
     r = qchain("receipt", "--file", other, "--config", C.config("zibo"), ok=(1,))
     check(not os.path.exists(other + ".receipt.json"), "receipt --file of an unanchored file: exit 1, no file")
 
+    # A second city anchoring the same file gets a receipt of its own anchoring (issue 11: zibo
+    # was handed jinan's receipt of block `height`).
+    again = os.path.join(C.tmp, "again")
+    os.makedirs(again)
+    copy = os.path.join(again, os.path.basename(file))
+    open(copy, "wb").write(open(file, "rb").read())
+    r = qchain("anchor", copy, "--config", C.config("zibo"), "--wait-ms", "15000", "--json")
+    z = json.loads(r.stdout)
+    zr = json.load(open(copy + ".receipt.json"))
+    check(z["height"] > height and z["records"][0]["height"] == z["height"]
+          and zr["cert"]["height"] == z["height"], "second anchoring: its own block %r" % z)
+    r = qchain("verify", copy, "--receipt", copy + ".receipt.json", "--genesis", genesis, "--json")
+    check(json.loads(r.stdout)["city"] == "zibo", "second anchoring's receipt proves zibo's seal")
+    r = qchain("receipt", digest, "--tx", z["tx_id"], "--config", C.config("taian"), "--out", "-")
+    check(json.loads(r.stdout) == zr, "receipt --tx fetches that anchoring's receipt")
+    rec = get_json("jinan", "/v1/records/" + digest)
+    check([a["city"] for a in rec["anchorings"]] == ["jinan", "zibo"]
+          and rec["anchorings"][1]["receipt"].endswith("?tx=" + z["tx_id"])
+          and get_json("jinan", rec["anchorings"][1]["receipt"]) == zr,
+          "record lists both anchorings, each with its receipt path")
+    expect_error("jinan", "GET", "/v1/records/%s/receipt?tx=%s" % (digest, "ab" * 32), 404, "not_found",
+                 mentions="does not anchor")
+    expect_error("jinan", "GET", "/v1/records/%s/receipt?tx=xyz" % digest, 400, "bad_request")
+    r = qchain("receipt", digest, "--tx", "ab" * 32, "--config", C.config("zibo"), "--out", "-", ok=(1,))
+    check("does not anchor" in r.stderr, "receipt --tx of another tx: exit 1 (%s)" % r.stderr.strip())
+
     r = qchain("block", str(height), "--config", C.config("taian"), "--json")
     b = json.loads(r.stdout)
     check(b["header"]["height"] == height and len(b["signers"]) >= 3 and set(b["signers"]) <= set(CITIES)

@@ -163,7 +163,7 @@ static int fx_teardown(void **state) {
 /* The receipt of leaf i, from the store, as JSON (new reference). */
 static json_t *receipt_of(fx_t *f, uint64_t i) {
     receipt_t r;
-    assert_int_equal(api_build_receipt(f->node, &f->digest[i], &r), QC_OK);
+    assert_int_equal(api_build_receipt(f->node, &f->digest[i], NULL, &r), QC_OK);
     json_t *j = receipt_to_json(&r);
     assert_non_null(j);
     receipt_free(&r);
@@ -295,7 +295,7 @@ static void test_round_trip(void **state) {
     for (size_t c = 0; c < sizeof k_cases / sizeof k_cases[0]; c++) {
         uint64_t i = k_cases[c].log_index;
         receipt_t r, back;
-        assert_int_equal(api_build_receipt(f->node, &f->digest[i], &r), QC_OK);
+        assert_int_equal(api_build_receipt(f->node, &f->digest[i], NULL, &r), QC_OK);
         assert_int_equal(r.log_index, i);
         assert_int_equal(r.record_index, f->rec_index[i]);
         assert_int_equal(r.path_len, k_cases[c].path_len);
@@ -986,7 +986,7 @@ static void test_epoch_round_trip(void **state) {
     fx_t *f = *state;
     for (uint64_t i = 0; i < E_LEAVES; i++) {
         receipt_t r, back;
-        assert_int_equal(api_build_receipt(f->node, &f->digest[i], &r), QC_OK);
+        assert_int_equal(api_build_receipt(f->node, &f->digest[i], NULL, &r), QC_OK);
         assert_int_equal(r.membership_len, k_leaf_epoch[i]);
         json_t *j = receipt_to_json(&r);
         assert_non_null(j);
@@ -1266,7 +1266,7 @@ static void test_epoch_every_field_wrong_type(void **state) {
 static void test_epoch_other_genesis_set(void **state) {
     fx_t *f = *state;
     receipt_t r;
-    assert_int_equal(api_build_receipt(f->node, &f->digest[2], &r), QC_OK);
+    assert_int_equal(api_build_receipt(f->node, &f->digest[2], NULL, &r), QC_OK);
     qc_validator_set_t other = f->vs;
     other.governance_threshold = 4;
     char why[256];
@@ -1278,9 +1278,66 @@ static void test_epoch_other_genesis_set(void **state) {
     receipt_free(&r);
 }
 
+/* A digest anchored by jinan in block 1, by zibo in block 2 (beside another digest) and by
+ * taian twice in block 3's one transaction: each anchoring has its own receipt, addressed by its transaction id, and
+ * proves that transaction's seal; the default is the first anchoring (issue 11: zibo was
+ * handed jinan's receipt). */
+static void test_receipt_per_anchoring(void **state) {
+    (void)state;
+    fx_t *f = fx_open(MEMBERS);
+    qc_hash_t d[2];
+    memset(d[0].b, 0xd1, 32);
+    memset(d[1].b, 0xd2, 32);
+    qc_tx_t tx[3];
+    qc_hash_t id[3];
+    qc_block_t b;
+    qc_cert_t cert;
+    for (uint32_t k = 0; k < 3; k++) {
+        uint32_t signer = k; /* jinan, zibo, taian */
+        const qc_hash_t twice[2] = {d[0], d[0]};
+        assert_int_equal(chainbuilder_tx(&f->cb, signer, k, k == 2 ? twice : d, k == 0 ? 1 : 2,
+                                         &tx[k]), QC_OK);
+        id[k] = tx[k].id;
+        assert_int_equal(chainbuilder_block(&f->cb, &tx[k], 1, &b, &cert), QC_OK);
+        assert_int_equal(store_apply_block(&f->node->store, &b, &cert), QC_OK);
+        chainbuilder_advance(&f->cb, &b);
+        qc_block_free(&b);
+    }
+    static const struct { int tx; uint32_t city; uint64_t height, log_index; } want[] = {
+        {-1, 0, 1, 0}, {0, 0, 1, 0}, {1, 1, 2, 1}, {2, 2, 3, 3}};
+    for (size_t c = 0; c < sizeof want / sizeof want[0]; c++) {
+        receipt_t r;
+        assert_int_equal(api_build_receipt(f->node, &d[0], want[c].tx < 0 ? NULL : &id[want[c].tx],
+                                           &r), QC_OK);
+        assert_memory_equal(r.tx.id.b, id[want[c].tx < 0 ? 0 : want[c].tx].b, 32);
+        assert_int_equal(r.log_index, want[c].log_index);
+        assert_int_equal(r.record_index, 0); /* the first of taian's two records */
+        char why[256];
+        receipt_result_t res;
+        assert_int_equal(receipt_verify(&r, CHAIN, &f->genesis_hash, &f->vs, &d[0], &res, why,
+                                        sizeof why), QC_OK);
+        assert_int_equal(res.city, want[c].city);
+        assert_int_equal(res.height, want[c].height);
+        receipt_free(&r);
+    }
+    /* Zibo's second record; a transaction that exists but does not anchor the digest; one that
+     * does not exist; a digest never anchored. */
+    receipt_t r;
+    assert_int_equal(api_build_receipt(f->node, &d[1], &id[1], &r), QC_OK);
+    assert_int_equal(r.record_index, 1);
+    receipt_free(&r);
+    assert_int_equal(api_build_receipt(f->node, &d[1], &id[0], &r), QC_ERR_NOTFOUND);
+    qc_hash_t none;
+    memset(none.b, 0xee, 32);
+    assert_int_equal(api_build_receipt(f->node, &d[0], &none, &r), QC_ERR_NOTFOUND);
+    assert_int_equal(api_build_receipt(f->node, &none, NULL, &r), QC_ERR_NOTFOUND);
+    fx_teardown((void **)&f);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_receipt_per_anchoring),
         cmocka_unit_test(test_tamper_table_multi_record),
         cmocka_unit_test(test_tamper_table_right_edge),
         cmocka_unit_test(test_file_digest),

@@ -238,11 +238,12 @@ const char *client_city_display(const genesis_t *g, const receipt_result_t *res)
 }
 
 int client_fetch_receipt(const char *api_url, const genesis_t *g, const qc_hash_t *digest,
-                         const qc_hash_t *file_digest, json_t **receipt, receipt_result_t *res,
-                         char *why, size_t why_cap) {
-    char path[128], hex[65], reason[256] = "";
+                         const qc_hash_t *tx_id, const qc_hash_t *file_digest, json_t **receipt,
+                         receipt_result_t *res, char *why, size_t why_cap) {
+    char path[200], hex[65], txhex[65], reason[256] = "";
     *receipt = NULL;
-    snprintf(path, sizeof path, "/v1/records/%s/receipt", qc_hash_hex(hex, digest));
+    snprintf(path, sizeof path, "/v1/records/%s/receipt%s%s", qc_hash_hex(hex, digest),
+             tx_id ? "?tx=" : "", tx_id ? qc_hash_hex(txhex, tx_id) : "");
     long status;
     json_t *j;
     int rc = client_get(api_url, path, 10000, &status, &j, reason, sizeof reason);
@@ -259,6 +260,11 @@ int client_fetch_receipt(const char *api_url, const genesis_t *g, const qc_hash_
                             sizeof reason);
         if (rc == QC_OK && memcmp(r.digest.b, digest->b, 32) != 0) {
             snprintf(reason, sizeof reason, "the receipt is for another digest");
+            rc = QC_ERR_INVALID;
+        }
+        if (rc == QC_OK && tx_id && memcmp(r.tx.id.b, tx_id->b, 32) != 0) {
+            snprintf(reason, sizeof reason, "the receipt proves transaction %.16s…, not %.16s…",
+                     qc_hash_hex(hex, &r.tx.id), txhex);
             rc = QC_ERR_INVALID;
         }
         receipt_free(&r);

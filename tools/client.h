@@ -101,13 +101,15 @@ int client_get(const char *base_url, const char *path, long timeout_ms, long *st
                json_t **json, char *why, size_t why_cap);
 
 /* Fetches the receipt of digest from the node at api_url and verifies it offline against g
- * (and, if file_digest is non-NULL, that the file is the anchored record). QC_OK with
+ * (and, if file_digest is non-NULL, that the file is the anchored record). tx_id non-NULL asks
+ * for the anchoring by that transaction (?tx=) and checks that the receipt proves exactly it,
+ * so a digest another city anchored first never passes for the caller's own anchoring. QC_OK with
  * *receipt (the JSON as served; caller json_decref) and *res. Otherwise an error and why:
  * QC_ERR_IO unreachable, QC_ERR_NOTFOUND no receipt (the node's reason), QC_ERR_INVALID or a
  * verification error when the receipt does not verify. */
 int client_fetch_receipt(const char *api_url, const genesis_t *g, const qc_hash_t *digest,
-                         const qc_hash_t *file_digest, json_t **receipt, receipt_result_t *res,
-                         char *why, size_t why_cap);
+                         const qc_hash_t *tx_id, const qc_hash_t *file_digest, json_t **receipt,
+                         receipt_result_t *res, char *why, size_t why_cap);
 /* The display name of the city a verified receipt names: the genesis file's, found by member
  * name (after membership changes the city's validator index need not be its genesis index,
  * and a city that joined later is not in the genesis), else the member name itself.

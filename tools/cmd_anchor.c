@@ -93,13 +93,14 @@ static int build_tx(const char *cmd, const anchor_opts_t *o, client_identity_t *
     return -1;
 }
 
-/* Fetches, verifies and writes the receipt of file i. */
+/* Fetches, verifies and writes the receipt of file i: of this transaction's anchoring of it
+ * (a digest another city anchored before has its own receipt, not this one). */
 static int write_receipt(const char *cmd, const client_identity_t *id, const char *file,
-                         const qc_hash_t *digest, json_t *summary) {
+                         const qc_hash_t *digest, const qc_hash_t *tx_id, json_t *summary) {
     char why[512], hex[65], path[4200];
     json_t *j;
     receipt_result_t res;
-    if (client_fetch_receipt(id->api_url, &id->genesis, digest, digest, &j, &res, why,
+    if (client_fetch_receipt(id->api_url, &id->genesis, digest, tx_id, digest, &j, &res, why,
                              sizeof why) != QC_OK)
         return cli_fail(cmd, "%s: %s", file, why);
     snprintf(path, sizeof path, "%s.receipt.json", file);
@@ -152,7 +153,7 @@ int cli_anchor(int argc, char **argv) {
     if (rc < 0) rc = client_submit_wait(cmd, id->api_url, &tx, o.wait_ms, &height);
     json_t *summary = json_array();
     for (int i = 0; rc == CLI_EXIT_OK && o.receipts && i < o.nfiles; i++) {
-        int r = write_receipt(cmd, id, o.files[i], &digests[i], summary);
+        int r = write_receipt(cmd, id, o.files[i], &digests[i], &tx.id, summary);
         if (r >= 0) rc = r;
     }
     if (rc == CLI_EXIT_OK) {

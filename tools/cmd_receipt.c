@@ -11,11 +11,13 @@
 
 static const char usage[] =
     "Usage: qchain receipt (DIGEST | --file FILE) (--config NODE.json | --api URL --genesis G)\n"
-    "                      [--out R.json] [--json]\n"
+    "                      [--tx TX_ID] [--out R.json] [--json]\n"
     "Fetches the receipt of a record (DIGEST: the 64-hex SHA-256 of the document, or --file to\n"
     "hash FILE locally), verifies it offline against the genesis, and writes it to --out\n"
     "(default FILE.receipt.json with --file, DIGEST.receipt.json otherwise; '-' is stdout).\n"
     "      --file FILE     hash FILE and also check that it is the anchored record\n"
+    "      --tx TX_ID      the anchoring by this transaction (a digest several cities anchored\n"
+    "                      has one receipt each; default: the first anchoring)\n"
     "  -o, --out PATH      where to write the verified receipt ('-' for stdout)\n" CLIENT_TARGET_USAGE
     "      --json          print the result as JSON\n"
     "  -h, --help          show this help\n"
@@ -24,24 +26,26 @@ static const char usage[] =
 
 typedef struct {
     client_target_opts_t target;
-    const char *file, *out, *digest_hex;
+    const char *file, *out, *digest_hex, *tx_hex;
     bool json;
 } receipt_opts_t;
 
 static int parse(int argc, char **argv, receipt_opts_t *o) {
-    enum { O_FILE = 256, O_JSON };
+    enum { O_FILE = 256, O_JSON, O_TX };
     static const struct option opts[] = {CLIENT_TARGET_OPTIONS,
                                          {"file", required_argument, NULL, O_FILE},
+                                         {"tx", required_argument, NULL, O_TX},
                                          {"out", required_argument, NULL, 'o'},
                                          {"json", no_argument, NULL, O_JSON},
                                          {"help", no_argument, NULL, 'h'},
                                          {0, 0, 0, 0}};
-    *o = (receipt_opts_t){{0}, NULL, NULL, NULL, false};
+    *o = (receipt_opts_t){{0}, NULL, NULL, NULL, NULL, false};
     bool bad = false;
     cli_getopt_reset();
     for (int c; (c = getopt_long(argc, argv, "c:o:h", opts, NULL)) != -1;) {
         if (client_target_opt(c, optarg, &o->target)) continue;
         if (c == O_FILE) o->file = optarg;
+        else if (c == O_TX) o->tx_hex = optarg;
         else if (c == 'o') o->out = optarg;
         else if (c == O_JSON) o->json = true;
         else if (c == 'h') { fputs(usage, stdout); return CLI_EXIT_OK; }
@@ -54,6 +58,8 @@ static int parse(int argc, char **argv, receipt_opts_t *o) {
     qc_hash_t d;
     if (o->digest_hex && qc_hex_decode(d.b, 32, o->digest_hex) != QC_OK)
         return cli_usage_error(argv[0], "DIGEST must be 64 hex characters, got '%s'", o->digest_hex);
+    if (o->tx_hex && qc_hex_decode(d.b, 32, o->tx_hex) != QC_OK)
+        return cli_usage_error(argv[0], "--tx must be 64 hex characters, got '%s'", o->tx_hex);
     if (o->out && strcmp(o->out, "-") == 0 && o->json)
         return cli_usage_error(argv[0], "--json prints to stdout; write the receipt to a file");
     return -1;
@@ -102,8 +108,10 @@ int cli_receipt(int argc, char **argv) {
     }
     json_t *j = NULL;
     receipt_result_t res;
-    rc = client_fetch_receipt(t->api_url, &t->genesis, &digest, o.file ? &digest : NULL, &j,
-                              &res, why, sizeof why);
+    qc_hash_t tx;
+    if (o.tx_hex) qc_hex_decode(tx.b, 32, o.tx_hex);
+    rc = client_fetch_receipt(t->api_url, &t->genesis, &digest, o.tx_hex ? &tx : NULL,
+                              o.file ? &digest : NULL, &j, &res, why, sizeof why);
     if (rc != QC_OK) {
         rc = cli_fail(cmd, "%s", why);
     } else if (strcmp(path, "-") == 0) {

@@ -203,10 +203,33 @@ static void h_tx(http_req_t *req, http_res_t *res, void *data) {
 
 /* ---------------------------------------------------------------- records and receipts */
 
-int api_build_receipt(node_t *n, const qc_hash_t *digest, receipt_t *out) {
+/* The anchoring of digest by transaction tx_id, walking its anchorings in log order. */
+static int find_anchoring(node_t *n, const qc_hash_t *digest, const qc_hash_t *tx_id,
+                          store_record_loc_t *loc) {
+    store_record_loc_t *locs = malloc(sizeof *locs * STORE_RECORD_LIST_MAX);
+    if (locs == NULL) return QC_ERR_NOMEM;
+    uint64_t from = 0;
+    bool more = true;
+    int rc = QC_ERR_NOTFOUND;
+    while (more && rc == QC_ERR_NOTFOUND) {
+        size_t count = 0;
+        int lrc = store_record_list(&n->store, digest->b, from, locs, STORE_RECORD_LIST_MAX,
+                                    &count, &more);
+        if (lrc != QC_OK) { rc = lrc; break; }
+        for (size_t i = 0; i < count && rc == QC_ERR_NOTFOUND; i++)
+            if (memcmp(locs[i].tx_id.b, tx_id->b, 32) == 0) { *loc = locs[i]; rc = QC_OK; }
+        if (count == 0) break;
+        from = locs[count - 1].log_index + 1;
+    }
+    free(locs);
+    return rc;
+}
+
+int api_build_receipt(node_t *n, const qc_hash_t *digest, const qc_hash_t *tx_id, receipt_t *out) {
     memset(out, 0, sizeof *out);
     store_record_loc_t loc;
-    int rc = store_record_find(&n->store, digest->b, &loc);
+    int rc = tx_id ? find_anchoring(n, digest, tx_id, &loc)
+                   : store_record_find(&n->store, digest->b, &loc);
     if (rc != QC_OK) return rc;
     rc = store_block_tx(&n->store, loc.height, loc.tx_index, &out->header, &out->tx, &out->cert);
     if (rc != QC_OK) return rc;
@@ -235,36 +258,60 @@ static json_t *record_status_json(node_t *n, const qc_hash_t *digest, json_t *re
     size_t count = 0;
     bool more = false;
     json_t *list = json_array();
-    if (store_record_list(&n->store, digest->b, 0, locs, 16, &count, &more) == QC_OK) {
+    qc_validator_set_t *vs = malloc(sizeof *vs);
+    if (vs != NULL && store_record_list(&n->store, digest->b, 0, locs, 16, &count, &more) == QC_OK) {
         for (size_t i = 0; i < count; i++) {
             qc_tx_t tx;
             store_tx_loc_t tl;
-            const char *city = "?";
+            char city[QC_MEMBER_NAME_MAX + 1] = "?";
+            /* the city by the seal key in force at the anchoring's height: a key rotated or
+             * a city removed since must not turn an old anchoring into "?" */
+            uint64_t epoch;
             if (store_tx_get(&n->store, &locs[i].tx_id, &tl, &tx) == QC_OK) {
-                int c = qc_validators_find_seal(&n->store.validators, &tx.signer);
-                if (c >= 0) city = n->store.validators.members[c].name;
+                if (store_epoch_at(&n->store, locs[i].height, &epoch) == QC_OK &&
+                    store_validators(&n->store, epoch, vs) == QC_OK) {
+                    int c = qc_validators_find_seal(vs, &tx.signer);
+                    if (c >= 0) snprintf(city, sizeof city, "%s", vs->members[c].name);
+                }
                 qc_tx_free(&tx);
             }
-            json_array_append_new(list, json_pack("{s:I, s:I, s:i, s:I, s:o, s:s}", "height",
+            char dhex[65], thex[65], path[200];
+            snprintf(path, sizeof path, "/v1/records/%s/receipt?tx=%s", qc_hash_hex(dhex, digest),
+                     qc_hash_hex(thex, &locs[i].tx_id));
+            json_array_append_new(list, json_pack("{s:I, s:I, s:i, s:I, s:o, s:s, s:s}", "height",
                                                   (json_int_t)locs[i].height, "tx_index",
                                                   (json_int_t)locs[i].tx_index, "record_index",
                                                   (int)locs[i].record_index, "log_index",
                                                   (json_int_t)locs[i].log_index, "tx_id",
-                                                  HEX(locs[i].tx_id.b, 32), "city", city));
+                                                  HEX(locs[i].tx_id.b, 32), "city", city,
+                                                  "receipt", path));
         }
     }
+    free(vs);
     return json_pack("{s:o, s:s, s:o, s:b, s:o}", "digest", HEX(digest->b, 32), "status",
                      "anchored", "anchorings", list, "more", more, "receipt", receipt);
 }
 
-/* The receipt JSON of the digest in the route, or NULL after answering 400/404/500. */
+/* The receipt JSON of the digest in the route (the anchoring by ?tx=ID when given), or NULL
+ * after answering 400/404/500. */
 static json_t *receipt_for(api_t *a, http_req_t *req, http_res_t *res, qc_hash_t *d) {
     if (!param_hash(req, res, "digest", d)) return NULL;
+    char txhex[80];
+    qc_hash_t tx;
+    int q = http_query_get(req->query, "tx", txhex, sizeof txhex);
+    if (q != QC_ERR_NOTFOUND && (q != QC_OK || qc_hex_decode(tx.b, 32, txhex) != QC_OK)) {
+        http_respond_error(res, 400, "bad_request", "query parameter tx must be 64 hex characters");
+        return NULL;
+    }
     receipt_t r;
-    int rc = api_build_receipt(a->node, d, &r);
+    int rc = api_build_receipt(a->node, d, q == QC_OK ? &tx : NULL, &r);
     if (rc == QC_ERR_NOTFOUND) {
-        http_respond_error(res, 404, "not_found", "digest %s has not been anchored",
-                           http_req_param(req, "digest"));
+        if (q == QC_OK)
+            http_respond_error(res, 404, "not_found", "transaction %s does not anchor digest %s",
+                               txhex, http_req_param(req, "digest"));
+        else
+            http_respond_error(res, 404, "not_found", "digest %s has not been anchored",
+                               http_req_param(req, "digest"));
         return NULL;
     }
     if (rc != QC_OK) {

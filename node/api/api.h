@@ -38,10 +38,12 @@ int api_start(api_t *a, node_t *n, char *why, size_t why_cap);
 /* Closes the listener and every connection; cb(user) runs when done. */
 void api_stop(api_t *a, void (*cb)(void *), void *user);
 
-/* Builds the receipt of the first anchoring of digest from the node's ledger, with the
- * membership history from genesis to its block's epoch. Caller frees with receipt_free.
- * QC_ERR_NOTFOUND if never anchored. */
-int api_build_receipt(node_t *n, const qc_hash_t *digest, receipt_t *out);
+/* Builds the receipt of an anchoring of digest from the node's ledger, with the membership
+ * history from genesis to its block's epoch: the first anchoring, or, with tx_id, the first
+ * record of transaction tx_id that anchors digest (a digest anchored by several cities has
+ * one receipt per anchoring). Caller frees with receipt_free. QC_ERR_NOTFOUND if never
+ * anchored (by that transaction). */
+int api_build_receipt(node_t *n, const qc_hash_t *digest, const qc_hash_t *tx_id, receipt_t *out);
 
 /* The membership history a receipt for a block of `epoch` carries (docs/PROTOCOL.md §10.1):
  * steps for epochs 1..epoch in order, from s's epoch spans, validator sets, and the header
