@@ -35,6 +35,8 @@
 #define QC_CTX_CHECKPOINT "qchain/v1/checkpoint"
 #define QC_CTX_VALIDATORS "qchain/v1/validators"
 #define QC_CTX_GENESIS "qchain/v1/genesis"
+#define QC_CTX_SALTED_RECORD "qchain/v1/salted-record"
+#define QC_SALT_BYTES 32
 #define QC_CTX_HANDSHAKE "qchain/v1/handshake"
 #define QC_CTX_CONSENSUS "qchain/v1/consensus"
 

@@ -161,6 +161,13 @@ def section(label, lang):
     check(m is not None, "document has " + label)
     return m.group(1)
 
+# ---- §5: the salted record example
+sv = dict(l.split(None, 1) for l in section("Salted record example", "text").splitlines())
+sdoc = json.loads(sv["document"].split(" and a newline")[0]).encode() + b"\n"
+check(hashlib.sha256(sdoc).hexdigest() == sv["sha256"], "salted example: the plain SHA-256")
+check(hashlib.sha256(b"qchain/v1/salted-record\0" + bytes.fromhex(sv["salt"]) + sdoc).hexdigest()
+      == sv["salted"], "salted example: the salted digest")
+
 genesis_bytes = section("Example genesis file", "json").encode("utf-8")
 receipt = json.loads(section("Example receipt", "json"),
                      object_pairs_hook=lambda kv: (check(len(set(k for k, _ in kv)) == len(kv),

@@ -15,6 +15,7 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "client.h"
 #include "config.h"
 #include "genesis.h"
 #include "keys.h"
@@ -662,10 +663,65 @@ static void test_member_arguments(void **state) {
     assert_string_equal(fx->out, "");
 }
 
+/* Salted records (PROTOCOL.md §5): the digest of the published example, salt files written
+ * 0600 and never replaced, strict salt parsing, and verify --salt's usage rule. */
+static void test_salted_digest_and_salt_files(void **state) {
+    fx_t *fx = *state;
+    char doc[TDIR_PATH_MAX + 32], salt_path[TDIR_PATH_MAX + 32], why[256];
+    snprintf(doc, sizeof doc, "%s/licence.txt", fx->dir);
+    snprintf(salt_path, sizeof salt_path, "%s/licence.txt.salt", fx->dir);
+    FILE *f = fopen(doc, "wb");
+    assert_non_null(f);
+    fputs("Business licence JN-2026-000123\n", f);
+    fclose(f);
+    uint8_t salt[QC_SALT_BYTES], back[QC_SALT_BYTES];
+    for (int i = 0; i < QC_SALT_BYTES; i++) salt[i] = (uint8_t)i;
+    qc_hash_t d, plain;
+    char hex[65];
+    assert_int_equal(client_hash_file_salted(doc, salt, &d), QC_OK);
+    assert_string_equal(qc_hash_hex(hex, &d),
+                        "5166134f7373b457ff0f343a87af2b9b5457e266c0b6444efe2f1995f290297f");
+    assert_int_equal(client_hash_file(doc, &plain), QC_OK);
+    assert_string_equal(qc_hash_hex(hex, &plain),
+                        "d1c9f3c559cbc678ceff91c8de768bc24f33574943d29a7169071b96dd1368ad");
+    assert_int_equal(client_salt_write(salt_path, salt), QC_OK);
+    struct stat st;
+    assert_int_equal(stat(salt_path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    assert_int_equal(st.st_size, 65);
+    assert_int_equal(client_salt_read(salt_path, back, why, sizeof why), QC_OK);
+    assert_memory_equal(back, salt, sizeof salt);
+    uint8_t other[QC_SALT_BYTES] = {1};
+    assert_int_equal(client_salt_write(salt_path, other), QC_ERR_EXISTS); /* never replaced */
+    assert_int_equal(client_salt_read(salt_path, back, why, sizeof why), QC_OK);
+    assert_memory_equal(back, salt, sizeof salt);
+    static const char *const bad[] = {
+        "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1\n",   /* 63 hex */
+        "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f0\n", /* 65 hex */
+        "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1g\n",  /* not hex */
+        "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n\n",
+        "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f ", ""};
+    char bad_path[TDIR_PATH_MAX + 32];
+    snprintf(bad_path, sizeof bad_path, "%s/bad.salt", fx->dir);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        f = fopen(bad_path, "wb");
+        assert_non_null(f);
+        fputs(bad[i], f);
+        fclose(f);
+        why[0] = '\0';
+        assert_int_equal(client_salt_read(bad_path, back, why, sizeof why), QC_ERR_INVALID);
+        assert_non_null(strstr(why, "not a salt file"));
+    }
+    assert_int_not_equal(client_salt_read("/nonexistent/x.salt", back, why, sizeof why), QC_OK);
+    assert_int_equal(run(fx, "verify", "--receipt", "r.json", "--genesis", "g.json", "--salt",
+                         salt_path, NULL), CLI_EXIT_USAGE);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_dispatch_and_help, setup, teardown),
         cmocka_unit_test_setup_teardown(test_keygen, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_salted_digest_and_salt_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_keygen_encrypted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_genesis_command, setup, teardown),
         cmocka_unit_test_setup_teardown(test_testnet, setup, teardown),

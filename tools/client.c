@@ -287,15 +287,58 @@ int client_write_json(const char *path, const json_t *j) {
 }
 
 int client_hash_file(const char *path, qc_hash_t *out) {
+    return client_hash_file_salted(path, NULL, out);
+}
+
+int client_hash_file_salted(const char *path, const uint8_t *salt, qc_hash_t *out) {
     FILE *f = fopen(path, "rb");
     if (f == NULL) return QC_ERR_NOTFOUND;
     crypto_hash_sha256_state st;
     crypto_hash_sha256_init(&st);
+    if (salt != NULL) {
+        crypto_hash_sha256_update(&st, (const uint8_t *)QC_CTX_SALTED_RECORD,
+                                  sizeof QC_CTX_SALTED_RECORD); /* with its 0x00 */
+        crypto_hash_sha256_update(&st, salt, QC_SALT_BYTES);
+    }
     unsigned char buf[65536];
     size_t n;
     while ((n = fread(buf, 1, sizeof buf, f)) > 0) crypto_hash_sha256_update(&st, buf, n);
     int rc = ferror(f) ? QC_ERR_IO : QC_OK;
     fclose(f);
     crypto_hash_sha256_final(&st, out->b);
+    return rc;
+}
+
+int client_salt_read(const char *path, uint8_t salt[QC_SALT_BYTES], char *why, size_t why_cap) {
+    uint8_t *text;
+    size_t len;
+    int rc = qc_file_read(path, 4096, &text, &len);
+    if (rc != QC_OK) {
+        snprintf(why, why_cap, "salt %s: %s", path, qc_strerror(rc));
+        return rc;
+    }
+    char hex[2 * QC_SALT_BYTES + 1];
+    bool ok = (len == 2 * QC_SALT_BYTES || (len == 2 * QC_SALT_BYTES + 1 && text[len - 1] == '\n'));
+    if (ok) {
+        memcpy(hex, text, 2 * QC_SALT_BYTES);
+        hex[2 * QC_SALT_BYTES] = '\0';
+        ok = qc_hex_decode(salt, QC_SALT_BYTES, hex) == QC_OK;
+    }
+    sodium_memzero(text, len);
+    free(text);
+    if (!ok) {
+        snprintf(why, why_cap, "salt %s: not a salt file (64 hex characters and a newline)", path);
+        return QC_ERR_INVALID;
+    }
+    return QC_OK;
+}
+
+int client_salt_write(const char *path, const uint8_t salt[QC_SALT_BYTES]) {
+    char text[2 * QC_SALT_BYTES + 2];
+    for (size_t i = 0; i < QC_SALT_BYTES; i++) snprintf(text + 2 * i, 3, "%02x", salt[i]);
+    text[2 * QC_SALT_BYTES] = '\n';
+    text[2 * QC_SALT_BYTES + 1] = '\0';
+    int rc = qc_file_write_atomic(path, text, 2 * QC_SALT_BYTES + 1, 0600, true);
+    sodium_memzero(text, sizeof text);
     return rc;
 }

@@ -120,6 +120,15 @@ int client_write_json(const char *path, const json_t *j);
 
 /* SHA-256 of a file's contents, streamed. QC_OK, QC_ERR_NOTFOUND, QC_ERR_IO. */
 int client_hash_file(const char *path, qc_hash_t *out);
+/* The digest of a salted record (PROTOCOL.md §5): SHA-256("qchain/v1/salted-record" 0x00 ||
+ * salt || the file's contents), streamed; salt is QC_SALT_BYTES, borrowed. Errors as above. */
+int client_hash_file_salted(const char *path, const uint8_t *salt, qc_hash_t *out);
+/* Reads a salt file: exactly 64 lowercase or uppercase hex characters, an optional final
+ * newline, nothing else (at most 4 KiB read). QC_OK, or an error with why. */
+int client_salt_read(const char *path, uint8_t salt[QC_SALT_BYTES], char *why, size_t why_cap);
+/* Writes a fresh salt file (64 hex + newline, mode 0600, refusing to replace an existing
+ * file: a salt is the only key to its record, so one is never overwritten). */
+int client_salt_write(const char *path, const uint8_t salt[QC_SALT_BYTES]);
 
 /* The validator set of `epoch` (tools/epochs.c): the genesis set, then for each later epoch
  * the node's /v1/members/history entry, accepted only once the node's last block of the epoch

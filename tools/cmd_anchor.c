@@ -24,6 +24,10 @@ static const char usage[] =
     "      --ref REF       external reference for every file (default: the file name)\n"
     "      --wait-ms MS    how long to wait for the commit (default 30000)\n"
     "      --no-receipt    do not fetch and write receipts\n"
+    "      --salted        anchor a salted commitment of each file, not its plain SHA-256: a\n"
+    "                      fresh random salt per file is written to FILE.salt (0600) before\n"
+    "                      anything is sent; keep it with the receipt (qchain verify --salt):\n"
+    "                      without it nobody, the city included, can prove the record again\n"
     "      --json          print the result as JSON\n"
     "  -h, --help          show this help\n"
     "Exit status: 0 committed (and receipts verified), 1 failure or refused, 2 usage,\n"
@@ -32,19 +36,20 @@ static const char usage[] =
 typedef struct {
     const char *config, *type, *ref;
     uint64_t wait_ms;
-    bool receipts, json;
+    bool receipts, json, salted;
     int nfiles;
     char **files;
 } anchor_opts_t;
 
 static int parse(int argc, char **argv, anchor_opts_t *o) {
-    enum { O_TYPE = 256, O_REF, O_WAIT, O_NORECEIPT, O_JSON };
+    enum { O_TYPE = 256, O_REF, O_WAIT, O_NORECEIPT, O_JSON, O_SALTED };
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'}, {"type", required_argument, NULL, O_TYPE},
         {"ref", required_argument, NULL, O_REF}, {"wait-ms", required_argument, NULL, O_WAIT},
         {"no-receipt", no_argument, NULL, O_NORECEIPT}, {"json", no_argument, NULL, O_JSON},
+        {"salted", no_argument, NULL, O_SALTED},
         {"help", no_argument, NULL, 'h'}, {0, 0, 0, 0}};
-    *o = (anchor_opts_t){NULL, "document", NULL, 30000, true, false, 0, NULL};
+    *o = (anchor_opts_t){NULL, "document", NULL, 30000, true, false, false, 0, NULL};
     cli_getopt_reset();
     int c;
     bool bad = false;
@@ -58,6 +63,7 @@ static int parse(int argc, char **argv, anchor_opts_t *o) {
             break;
         case O_NORECEIPT: o->receipts = false; break;
         case O_JSON: o->json = true; break;
+        case O_SALTED: o->salted = true; break;
         case 'h': fputs(usage, stdout); return CLI_EXIT_OK;
         default: bad = true;
         }
@@ -96,8 +102,9 @@ static int build_tx(const char *cmd, const anchor_opts_t *o, client_identity_t *
 /* Fetches, verifies and writes the receipt of file i: of this transaction's anchoring of it
  * (a digest another city anchored before has its own receipt, not this one). */
 static int write_receipt(const char *cmd, const client_identity_t *id, const char *file,
-                         const qc_hash_t *digest, const qc_hash_t *tx_id, json_t *summary) {
-    char why[512], hex[65], path[4200];
+                         const qc_hash_t *digest, const qc_hash_t *tx_id, bool salted,
+                         json_t *summary) {
+    char why[512], hex[65], path[4200], salt[4200];
     json_t *j;
     receipt_result_t res;
     if (client_fetch_receipt(id->api_url, &id->genesis, digest, tx_id, digest, &j, &res, why,
@@ -107,9 +114,11 @@ static int write_receipt(const char *cmd, const client_identity_t *id, const cha
     int rc = client_write_json(path, j);
     json_decref(j);
     if (rc != QC_OK) return cli_fail(cmd, "%s: %s", path, qc_strerror(rc));
-    json_array_append_new(summary, json_pack("{s:s, s:s, s:s, s:I}", "file", file, "digest",
+    snprintf(salt, sizeof salt, "%s.salt", file);
+    json_array_append_new(summary, json_pack("{s:s, s:s, s:s, s:I, s:s?}", "file", file, "digest",
                                              qc_hash_hex(hex, digest), "receipt", path, "height",
-                                             (json_int_t)res.height));
+                                             (json_int_t)res.height, "salt",
+                                             salted ? salt : NULL));
     return -1;
 }
 
@@ -126,6 +135,25 @@ static uint64_t current_height(const client_identity_t *id) {
     return h;
 }
 
+/* --salted: a fresh salt for file, written to FILE.salt before anything is submitted (a
+ * committed salted record whose salt was lost could never be proven), and the salted digest.
+ * -1 on success, else the exit status. An existing FILE.salt is never replaced. */
+static int salt_file(const char *cmd, const char *file, qc_hash_t *digest) {
+    uint8_t salt[QC_SALT_BYTES];
+    char path[4200];
+    snprintf(path, sizeof path, "%s.salt", file);
+    randombytes_buf(salt, sizeof salt);
+    int rc = client_hash_file_salted(file, salt, digest);
+    if (rc != QC_OK) rc = cli_fail(cmd, "%s: cannot read the file", file);
+    else if ((rc = client_salt_write(path, salt)) == QC_ERR_EXISTS)
+        rc = cli_fail(cmd, "%s exists: it may be the salt of an earlier anchoring; move it away "
+                      "first (a salt is never overwritten)", path);
+    else if (rc != QC_OK) rc = cli_fail(cmd, "%s: %s", path, qc_strerror(rc));
+    else rc = -1;
+    sodium_memzero(salt, sizeof salt);
+    return rc;
+}
+
 int cli_anchor(int argc, char **argv) {
     const char *cmd = argv[0];
     anchor_opts_t o;
@@ -134,9 +162,13 @@ int cli_anchor(int argc, char **argv) {
     qc_hash_t *digests = calloc((size_t)o.nfiles, sizeof *digests);
     if (digests == NULL) return cli_fail(cmd, "out of memory");
     for (int i = 0; i < o.nfiles; i++) {
-        if (client_hash_file(o.files[i], &digests[i]) != QC_OK) {
+        if (o.salted) rc = salt_file(cmd, o.files[i], &digests[i]);
+        else if (client_hash_file(o.files[i], &digests[i]) != QC_OK)
+            rc = cli_fail(cmd, "%s: cannot read the file", o.files[i]);
+        else rc = -1;
+        if (rc >= 0) {
             free(digests);
-            return cli_fail(cmd, "%s: cannot read the file", o.files[i]);
+            return rc;
         }
     }
     client_identity_t *id = calloc(1, sizeof *id);
@@ -153,7 +185,7 @@ int cli_anchor(int argc, char **argv) {
     if (rc < 0) rc = client_submit_wait(cmd, id->api_url, &tx, o.wait_ms, &height);
     json_t *summary = json_array();
     for (int i = 0; rc == CLI_EXIT_OK && o.receipts && i < o.nfiles; i++) {
-        int r = write_receipt(cmd, id, o.files[i], &digests[i], &tx.id, summary);
+        int r = write_receipt(cmd, id, o.files[i], &digests[i], &tx.id, o.salted, summary);
         if (r >= 0) rc = r;
     }
     if (rc == CLI_EXIT_OK) {
@@ -165,10 +197,12 @@ int cli_anchor(int argc, char **argv) {
             printf("committed tx %s in block %llu\n", qc_hash_hex(idhex, &tx.id), (unsigned long long)height);
             for (size_t i = 0; i < json_array_size(summary); i++) {
                 json_t *e = json_array_get(summary, i);
-                printf("  %s  sha256 %s  receipt %s (verified)\n",
-                       json_string_value(json_object_get(e, "file")),
+                const char *salt = json_string_value(json_object_get(e, "salt"));
+                printf("  %s  %s %s  receipt %s (verified)%s%s\n",
+                       json_string_value(json_object_get(e, "file")), salt ? "salted" : "sha256",
                        json_string_value(json_object_get(e, "digest")),
-                       json_string_value(json_object_get(e, "receipt")));
+                       json_string_value(json_object_get(e, "receipt")), salt ? "  salt " : "",
+                       salt ? salt : "");
             }
         }
     }

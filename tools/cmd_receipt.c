@@ -6,16 +6,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "cli.h"
 #include "client.h"
 
 static const char usage[] =
     "Usage: qchain receipt (DIGEST | --file FILE) (--config NODE.json | --api URL --genesis G)\n"
-    "                      [--tx TX_ID] [--out R.json] [--json]\n"
+    "                      [--salt FILE.salt] [--tx TX_ID] [--out R.json] [--json]\n"
     "Fetches the receipt of a record (DIGEST: the 64-hex SHA-256 of the document, or --file to\n"
     "hash FILE locally), verifies it offline against the genesis, and writes it to --out\n"
     "(default FILE.receipt.json with --file, DIGEST.receipt.json otherwise; '-' is stdout).\n"
     "      --file FILE     hash FILE and also check that it is the anchored record\n"
+    "      --salt S        with --file: the record was anchored salted (anchor --salted),\n"
+    "                      with the salt in file S\n"
     "      --tx TX_ID      the anchoring by this transaction (a digest several cities anchored\n"
     "                      has one receipt each; default: the first anchoring)\n"
     "  -o, --out PATH      where to write the verified receipt ('-' for stdout)\n" CLIENT_TARGET_USAGE
@@ -26,25 +30,27 @@ static const char usage[] =
 
 typedef struct {
     client_target_opts_t target;
-    const char *file, *out, *digest_hex, *tx_hex;
+    const char *file, *out, *digest_hex, *tx_hex, *salt;
     bool json;
 } receipt_opts_t;
 
 static int parse(int argc, char **argv, receipt_opts_t *o) {
-    enum { O_FILE = 256, O_JSON, O_TX };
+    enum { O_FILE = 256, O_JSON, O_TX, O_SALT };
     static const struct option opts[] = {CLIENT_TARGET_OPTIONS,
                                          {"file", required_argument, NULL, O_FILE},
+                                         {"salt", required_argument, NULL, O_SALT},
                                          {"tx", required_argument, NULL, O_TX},
                                          {"out", required_argument, NULL, 'o'},
                                          {"json", no_argument, NULL, O_JSON},
                                          {"help", no_argument, NULL, 'h'},
                                          {0, 0, 0, 0}};
-    *o = (receipt_opts_t){{0}, NULL, NULL, NULL, NULL, false};
+    *o = (receipt_opts_t){{0}, NULL, NULL, NULL, NULL, NULL, false};
     bool bad = false;
     cli_getopt_reset();
     for (int c; (c = getopt_long(argc, argv, "c:o:h", opts, NULL)) != -1;) {
         if (client_target_opt(c, optarg, &o->target)) continue;
         if (c == O_FILE) o->file = optarg;
+        else if (c == O_SALT) o->salt = optarg;
         else if (c == O_TX) o->tx_hex = optarg;
         else if (c == 'o') o->out = optarg;
         else if (c == O_JSON) o->json = true;
@@ -55,6 +61,7 @@ static int parse(int argc, char **argv, receipt_opts_t *o) {
     if (rc >= 0) return rc;
     if ((o->file == NULL) == (o->digest_hex == NULL))
         return cli_usage_error(argv[0], "give a DIGEST or --file FILE (one of them)");
+    if (o->salt && o->file == NULL) return cli_usage_error(argv[0], "--salt goes with --file");
     qc_hash_t d;
     if (o->digest_hex && qc_hex_decode(d.b, 32, o->digest_hex) != QC_OK)
         return cli_usage_error(argv[0], "DIGEST must be 64 hex characters, got '%s'", o->digest_hex);
@@ -90,12 +97,17 @@ int cli_receipt(int argc, char **argv) {
     int rc = parse(argc, argv, &o);
     if (rc >= 0) return rc;
     qc_hash_t digest;
+    char hex[65], why[768], path[4200];
     if (o.file) {
-        if (client_hash_file(o.file, &digest) != QC_OK) return cli_fail(cmd, "%s: cannot read the file", o.file);
+        uint8_t salt[QC_SALT_BYTES];
+        if (o.salt && client_salt_read(o.salt, salt, why, sizeof why) != QC_OK)
+            return cli_fail(cmd, "%s", why);
+        rc = client_hash_file_salted(o.file, o.salt ? salt : NULL, &digest);
+        sodium_memzero(salt, sizeof salt);
+        if (rc != QC_OK) return cli_fail(cmd, "%s: cannot read the file", o.file);
     } else {
         qc_hex_decode(digest.b, 32, o.digest_hex);
     }
-    char hex[65], why[768], path[4200];
     qc_hash_hex(hex, &digest);
     if (o.out) snprintf(path, sizeof path, "%s", o.out);
     else snprintf(path, sizeof path, "%s.receipt.json", o.file ? o.file : hex);

@@ -5,6 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
 
 #include "cli.h"
 #include "client.h"
@@ -13,22 +16,25 @@
 #define RECEIPT_FILE_BYTES_MAX (1u << 20)
 
 static const char usage[] =
-    "Usage: qchain verify [FILE] --receipt RECEIPT.json --genesis GENESIS.json [--json]\n"
+    "Usage: qchain verify [FILE] --receipt RECEIPT.json --genesis GENESIS.json\n"
+    "                     [--salt FILE.salt] [--json]\n"
     "Verifies offline that the receipt proves its record was anchored by a member city and\n"
     "committed by a quorum of the consortium: the transaction's seal signature, the block's\n"
     "commit certificate against the validators of its epoch (reached from the genesis\n"
     "validators through the receipt's certified membership history), and the record's\n"
     "inclusion proof.\n"
-    "With FILE, also that FILE's SHA-256 is the anchored digest.\n"
+    "With FILE, also that FILE's SHA-256 is the anchored digest; with --salt (a record anchored\n"
+    "by qchain anchor --salted), that the salted digest of FILE is.\n"
     "Exit status: 0 valid, 1 invalid (the reason is printed), 2 usage.\n";
 
 int cli_verify(int argc, char **argv) {
-    const char *cmd = argv[0], *rpath = NULL, *gpath = NULL;
+    const char *cmd = argv[0], *rpath = NULL, *gpath = NULL, *spath = NULL;
     bool json = false, bad = false;
-    enum { O_JSON = 256 };
+    enum { O_JSON = 256, O_SALT };
     static const struct option opts[] = {{"receipt", required_argument, NULL, 'r'},
                                          {"genesis", required_argument, NULL, 'g'},
                                          {"json", no_argument, NULL, O_JSON},
+                                         {"salt", required_argument, NULL, O_SALT},
                                          {"help", no_argument, NULL, 'h'},
                                          {0, 0, 0, 0}};
     cli_getopt_reset();
@@ -37,6 +43,7 @@ int cli_verify(int argc, char **argv) {
         if (c == 'r') rpath = optarg;
         else if (c == 'g') gpath = optarg;
         else if (c == O_JSON) json = true;
+        else if (c == O_SALT) spath = optarg;
         else if (c == 'h') { fputs(usage, stdout); return CLI_EXIT_OK; }
         else bad = true;
     }
@@ -44,6 +51,7 @@ int cli_verify(int argc, char **argv) {
     if (rpath == NULL || gpath == NULL) return cli_usage_error(cmd, "--receipt and --genesis are required");
     if (argc - optind > 1) return cli_usage_error(cmd, "at most one FILE");
     const char *file = argc - optind == 1 ? argv[optind] : NULL;
+    if (spath && file == NULL) return cli_usage_error(cmd, "--salt needs the FILE it salts");
 
     genesis_t *g = calloc(1, sizeof *g);
     char why[512] = "";
@@ -53,10 +61,19 @@ int cli_verify(int argc, char **argv) {
         return cli_fail(cmd, "genesis %s: %s", gpath, why);
     }
     qc_hash_t digest, *want = NULL;
+    uint8_t salt[QC_SALT_BYTES];
+    if (spath && client_salt_read(spath, salt, why, sizeof why) != QC_OK) {
+        free(g);
+        return cli_fail(cmd, "%s", why);
+    }
     if (file) {
-        if (client_hash_file(file, &digest) != QC_OK) { free(g); return cli_fail(cmd, "%s: cannot read the file", file); }
+        if (client_hash_file_salted(file, spath ? salt : NULL, &digest) != QC_OK) {
+            free(g);
+            return cli_fail(cmd, "%s: cannot read the file", file);
+        }
         want = &digest;
     }
+    sodium_memzero(salt, sizeof salt);
     uint8_t *text;
     size_t len;
     int rc = qc_file_read(rpath, RECEIPT_FILE_BYTES_MAX, &text, &len);
@@ -79,6 +96,14 @@ int cli_verify(int argc, char **argv) {
             receipt_free(&r);
         }
     }
+    char salt_path[4200];
+    snprintf(salt_path, sizeof salt_path, "%s.salt", file ? file : "");
+    if (rc != QC_OK && file && !spath && memcmp(anchored.b, digest.b, 32) != 0 &&
+        access(salt_path, F_OK) == 0) {
+        size_t used = strlen(why);
+        snprintf(why + used, sizeof why - used, " (%.200s exists: if the record was anchored "
+                 "salted, pass --salt with it)", salt_path);
+    }
     if (rc != QC_OK) {
         if (json) cli_print_json(cmd, json_pack("{s:b, s:s}", "valid", 0, "reason", why));
         else printf("INVALID: %s\n", why);
@@ -93,18 +118,20 @@ int cli_verify(int argc, char **argv) {
     strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
     const char *display = client_city_display(g, &res);
     if (json) {
-        cli_print_json(cmd, json_pack("{s:b, s:s, s:s, s:s, s:I, s:I, s:s, s:I, s:I, s:I, s:b}",
+        cli_print_json(cmd, json_pack("{s:b, s:s, s:s, s:s, s:I, s:I, s:s, s:I, s:I, s:I, s:b, s:b}",
                                       "valid", 1, "digest", hex, "city", res.city_name,
                                       "city_display", display, "height", (json_int_t)res.height,
                                       "epoch", (json_int_t)res.epoch, "time", when, "signers",
                                       (json_int_t)res.signers, "quorum", (json_int_t)res.quorum,
-                                      "members", (json_int_t)res.members, "file_matches", file != NULL));
+                                      "members", (json_int_t)res.members, "file_matches", file != NULL,
+                                      "salted", spath != NULL));
     } else {
         printf("VALID: record %s\n  anchored by %s (%s) in block %llu at %s\n"
                "  committed by %u of %u member cities (quorum %u) of epoch %llu%s\n",
                hex, display, res.city_name, (unsigned long long)res.height, when, res.signers,
                res.members, res.quorum, (unsigned long long)res.epoch,
-               file ? "\n  the file matches the anchored digest" : "");
+               !file ? "" : spath ? "\n  the file with its salt matches the anchored (salted) digest"
+                                  : "\n  the file matches the anchored digest");
     }
     free(g);
     return CLI_EXIT_OK;
