@@ -28,7 +28,7 @@ def check(cond, what):
         sys.exit("check_vectors: FAILED: " + what)
     checks += 1
 
-# ---- §1.1: Ed25519 by its acceptance rules, in pure Python (affine-free extended coordinates).
+# ---- §1.1: Ed25519 by its acceptance rules, in pure Python (extended coordinates).
 ED_P = 2**255 - 19
 ED_L = 2**252 + 27742317777372353535851937790883648493
 ED_D = -121665 * pow(121666, ED_P - 2, ED_P) % ED_P
@@ -475,6 +475,8 @@ def verify_receipt(rc, gbytes, doc_digest=None, trace=None):
         return "missing or unknown field"
     if rc["qchain_receipt"] != 1:
         return "unsupported receipt"
+    if len(rc["inclusion"]["path"]) > 63:  # §10.1: ⌈log2 tree_size⌉ ≤ 63
+        return "inclusion path is too long"
     for st in rc["membership"]:
         names = [m["name"] for m in st["members"]]
         mkeys = [m[k] for m in st["members"] for k in ("node_key", "seal_key", "admin_key")]
@@ -578,6 +580,9 @@ cases = [
     (lambda rc: rc["record"].update(log_index=3), "inclusion proof does not lead"),
     (lambda rc: rc["inclusion"].update(tree_size=4), "inclusion proof does not lead"),
     (lambda rc: rc["inclusion"]["path"].pop(), "inclusion proof does not lead"),
+    (lambda rc: rc["inclusion"].update(path=(rc["inclusion"]["path"] * 64)[:63]),
+     "inclusion proof does not lead"),
+    (lambda rc: rc["inclusion"].update(path=(rc["inclusion"]["path"] * 64)[:64]), "inclusion path is too long"),
     (lambda rc: rc.update(genesis_hash=flip(rc["genesis_hash"])), "receipt names another genesis"),
     (lambda rc: rc.update(extra=1), "missing or unknown field"),
 ]
