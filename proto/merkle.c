@@ -207,7 +207,7 @@ int merkle_verify_inclusion(const qc_hash_t *leaf_hash, uint64_t index, uint64_t
                             const qc_hash_t *path, size_t path_len, const qc_hash_t *root) {
     /* 1. leaf_index >= tree_size fails. */
     if (size > MERKLE_SIZE_MAX || index >= size) return QC_ERR_RANGE;
-    if (path_len > MERKLE_PROOF_MAX) return QC_ERR_INVALID;
+    if (path_len > MERKLE_PATH_MAX) return QC_ERR_INVALID;
     /* 2-3. fn = leaf_index, sn = tree_size - 1, r = hash. */
     uint64_t fn = index, sn = size - 1;
     qc_hash_t r = *leaf_hash;

@@ -12,9 +12,12 @@
 
 /* Tree sizes are limited to 2^63 leaves. A tree that size is 63 levels deep, so an audit path
  * has at most 63 hashes and a consistency proof at most 64 (one more than the depth, e.g. the
- * 3 -> 4 proof has three hashes in a two-level tree); every proof fits MERKLE_PROOF_MAX. */
+ * 3 -> 4 proof has three hashes in a two-level tree); every proof fits MERKLE_PROOF_MAX.
+ * MERKLE_PATH_MAX is the audit-path bound alone: ceil(log2(size)) <= 63 for every size allowed,
+ * so a longer inclusion path is malformed, never merely wrong. */
 #define MERKLE_SIZE_MAX (UINT64_C(1) << 63)
 #define MERKLE_PROOF_MAX 64
+#define MERKLE_PATH_MAX 63
 /* Levels of complete subtrees a tree of at most MERKLE_SIZE_MAX leaves can have (0..63). */
 #define MERKLE_LEVELS 64
 
@@ -47,7 +50,8 @@ int merkle_consistency_proof(const qc_hash_t *leaf_hashes, uint64_t size1, uint6
 /* RFC 9162 §2.1.3.2: does `path` prove leaf_hash is leaf `index` of the tree of `size` leaves
  * with this root? All pointers borrowed; path may be NULL when path_len == 0.
  * QC_OK if valid; QC_ERR_RANGE if index >= size or size > MERKLE_SIZE_MAX; else
- * QC_ERR_INVALID (wrong length, wrong hash, wrong root). */
+ * QC_ERR_INVALID (wrong length, wrong hash, wrong root; path_len > MERKLE_PATH_MAX before any
+ * hashing). */
 int merkle_verify_inclusion(const qc_hash_t *leaf_hash, uint64_t index, uint64_t size,
                             const qc_hash_t *path, size_t path_len, const qc_hash_t *root);
 

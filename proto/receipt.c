@@ -203,7 +203,7 @@ static void parse_inclusion(jp_t *p, const json_t *inc, receipt_t *r) {
     r->tree_size = jp_uint(p, inc, "tree_size", INT64_MAX);
     const json_t *path = jp_get(p, inc, "path", JSON_ARRAY);
     if (path == NULL) return;
-    if (json_array_size(path) > MERKLE_PROOF_MAX) {
+    if (json_array_size(path) > MERKLE_PATH_MAX) { /* PROTOCOL.md §10.1: at most 63 */
         snprintf(p->why, p->why_cap, "receipt inclusion path is too long");
         p->bad = true;
         return;

@@ -3,7 +3,10 @@
 
 Parses the vectors out of the document, re-parses the transaction body and block header from
 the layouts in the text, recomputes every hash with hashlib, and verifies every Ed25519
-signature with the OpenSSL command-line tool. Then verifies the worked example receipts of
+signature twice: with the OpenSSL command-line tool, and with its own pure-Python Ed25519
+verifier that applies §1.1's acceptance rules (libsodium 1.0.18's), which must agree. It
+rebuilds §1.2's Ed25519 acceptance vectors from their stated constructions and checks each
+verdict, and that each rejected one is rejected by the rule the table names. Then verifies the worked example receipts of
 §10.3 and §10.4 (the latter across an epoch switch: its membership history walked from the
 genesis set) as an auditor would, following §10.2 step by step with its own RFC 9162 inclusion
 verifier (itself checked against the RFC 6962 definitions), and checks that tampered copies fail
@@ -25,7 +28,89 @@ def check(cond, what):
         sys.exit("check_vectors: FAILED: " + what)
     checks += 1
 
+# ---- §1.1: Ed25519 by its acceptance rules, in pure Python (extended coordinates).
+ED_P = 2**255 - 19
+ED_L = 2**252 + 27742317777372353535851937790883648493
+ED_D = -121665 * pow(121666, ED_P - 2, ED_P) % ED_P
+ED_SQRTM1 = pow(2, (ED_P - 1) // 4, ED_P)
+ED_O = (0, 1, 1, 0)
+
+def ed_add(p, q):  # RFC 8032 §5.1.4, complete for edwards25519
+    (X1, Y1, Z1, T1), (X2, Y2, Z2, T2) = p, q
+    a, b = (Y1 - X1) * (Y2 - X2) % ED_P, (Y1 + X1) * (Y2 + X2) % ED_P
+    c, d = 2 * T1 * T2 * ED_D % ED_P, 2 * Z1 * Z2 % ED_P
+    e, f, g, h = b - a, d - c, d + c, b + a
+    return (e * f % ED_P, g * h % ED_P, f * g % ED_P, e * h % ED_P)
+
+def ed_mul(n, p):
+    q = ED_O
+    while n:
+        if n & 1: q = ed_add(q, p)
+        p, n = ed_add(p, p), n >> 1
+    return q
+
+def ed_neg(p): return (-p[0] % ED_P, p[1], p[2], -p[3] % ED_P)
+
+def ed_eq(p, q):
+    return (p[0] * q[2] - q[0] * p[2]) % ED_P == 0 and (p[1] * q[2] - q[1] * p[2]) % ED_P == 0
+
+def ed_encode(p):  # canonical: y mod p, sign bit = x mod 2
+    zi = pow(p[2], ED_P - 2, ED_P)
+    x, y = p[0] * zi % ED_P, p[1] * zi % ED_P
+    return (y | (x & 1) << 255).to_bytes(32, "little")
+
+def ed_decode(s):
+    """Rule 5: the point of encoding s, y taken mod p (canonicity is rules 3 and 2/4), or None."""
+    y = (int.from_bytes(s, "little") & (2**255 - 1)) % ED_P
+    u, v = (y * y - 1) % ED_P, (ED_D * y * y + 1) % ED_P
+    x = u * pow(v, 3, ED_P) * pow(u * pow(v, 7, ED_P), (ED_P - 5) // 8, ED_P) % ED_P
+    if (v * x * x - u) % ED_P:
+        if (v * x * x + u) % ED_P: return None
+        x = x * ED_SQRTM1 % ED_P
+    if x & 1 != s[31] >> 7: x = (ED_P - x) % ED_P
+    return (x, y, 1, x * y % ED_P)
+
+ED_B = ed_decode((4 * pow(5, ED_P - 2, ED_P)).to_bytes(32, "little"))
+check(ed_eq(ed_mul(ED_L, ED_B), ED_O) and not ed_eq(ED_B, ED_O), "B has order L")
+# The eight points of order dividing 8, found from the curve (not copied from the document):
+# [L]P for a point P of order 8L is a torsion point of order 8, and its multiples are all eight.
+ED_TORSION = None
+for _y in range(2, 100):
+    _pt = ed_decode(_y.to_bytes(32, "little"))
+    if _pt is not None and not ed_eq(ed_mul(4, ed_mul(ED_L, _pt)), ED_O):
+        ED_TORSION = [ed_mul(i, ed_mul(ED_L, _pt)) for i in range(8)]
+        break
+check(ED_TORSION is not None, "a point of order 8L exists among small y")
+ED_SMALL_Y = {ed_encode(t)[:31] + bytes([ed_encode(t)[31] & 0x7f]) for t in ED_TORSION}
+ED_SMALL_Y |= {(ED_P + y).to_bytes(32, "little") for y in (0, 1)}  # the non-canonical twins
+
+def ed_small_order(s): return s[:31] + bytes([s[31] & 0x7f]) in ED_SMALL_Y
+
+def ed_sha512_int(b): return int.from_bytes(hashlib.sha512(b).digest(), "little")
+
+def ed_verify_rules(pub, msg, sig, drop=(), unreduced_k=False):
+    """§1.1's rules 1-7; drop names rules to leave out (7 dropped: compare points, not bytes)."""
+    Rb, S = sig[:32], int.from_bytes(sig[32:], "little")
+    if 1 not in drop and S >= ED_L: return False
+    if 2 not in drop and ed_small_order(Rb): return False
+    if 3 not in drop and int.from_bytes(pub, "little") & (2**255 - 1) >= ED_P: return False
+    if 4 not in drop and ed_small_order(pub): return False
+    A = ed_decode(pub)
+    if A is None: return False
+    k = ed_sha512_int(Rb + pub + msg)
+    Rc = ed_add(ed_mul(S, ED_B), ed_neg(ed_mul(k if unreduced_k else k % ED_L, A)))
+    if 7 in drop:
+        R = ed_decode(Rb)
+        return R is not None and ed_eq(R, Rc)
+    return ed_encode(Rc) == Rb
+
 def ed25519_verify(pub, msg, sig):
+    """OpenSSL's verdict, which must equal §1.1's on every honest or tampered signature here."""
+    ok = ed25519_verify_openssl(pub, msg, sig)
+    check(ok == ed_verify_rules(pub, msg, sig), "OpenSSL and the §1.1 rules agree")
+    return ok
+
+def ed25519_verify_openssl(pub, msg, sig):
     der = bytes.fromhex("302a300506032b6570032100") + pub
     with tempfile.TemporaryDirectory() as d:
         pem = os.path.join(d, "k.pem")
@@ -152,6 +237,78 @@ check(ed25519_verify(a["signer"], b"qchain/v1/tx-sig\0" + appr_body,
                      vec["Governance transaction signature (APPROVE)"]), "APPROVE signature")
 check(not ed25519_verify(a["signer"], b"qchain/v1/tx-sig\0" + prop_body,
                          vec["Governance transaction signature (APPROVE)"]), "signatures are per body")
+
+# ---- §1.1/§1.2: the Ed25519 acceptance rules and vectors, rebuilt from their constructions.
+doc_small = vec["Small-order encodings (bit 255 cleared)"]
+check({doc_small[i:i + 32] for i in range(0, len(doc_small), 32)} == ED_SMALL_Y and
+      len(doc_small) == 7 * 32, "§1.1's small-order list is every encoding of the 8 torsion points")
+ed_seed = hashlib.sha512(bytes([2]) + bytes(31)).digest()  # jinan's seal key, §8's seed rule
+ed_a = int.from_bytes(ed_seed[:32], "little") & ((1 << 254) - 8) | (1 << 254)
+ed_A = ed_mul(ed_a, ED_B)
+check(ed_encode(ed_A) == keys["seal key of jinan"], "pure-Python key derivation matches §8")
+ed_T = ed_decode(doc_small[96:128])
+check(not ed_eq(ed_mul(4, ed_T), ED_O) and ed_eq(ed_mul(8, ed_T), ED_O), "T has order 8")
+ED_CTX = b"qchain/v1/tx-sig\0"
+
+def ed_nonce(m): return ed_sha512_int(ed_seed[32:] + m) % ED_L
+def ed_k(Rb, Ab, m): return ed_sha512_int(Rb + Ab + m) % ED_L
+def le32(n): return n.to_bytes(32, "little")
+
+def ed_vector(n, msg_text):
+    """Vector n of §1.2 built from its construction: (public key, signature, message)."""
+    m = ED_CTX + msg_text.encode()
+    A, r = ed_encode(ed_A), ed_nonce(m)
+    rB = ed_encode(ed_mul(r, ED_B))
+    neutral, neutral_p1 = ed_encode(ED_O), le32(ED_P + 1)
+    if n in (1, 2):
+        S = (r + ed_k(rB, A, m) * ed_a) % ED_L
+        return A, rB + le32(S + (ED_L if n == 2 else 0)), m
+    if n in (3, 6):
+        Rb = neutral if n == 3 else neutral_p1
+        return A, Rb + le32(ed_k(Rb, A, m) * ed_a % ED_L), m
+    if n in (4, 5):
+        return (neutral if n == 4 else neutral_p1), rB + le32(r), m
+    Am = ed_encode(ed_add(ed_A, ed_T))
+    return Am, rB + le32((r + ed_k(rB, Am, m) * ed_a) % ED_L), m
+
+# (n, label suffix, text, verdict, rules that reject it, whether the equation holds in points)
+ED_VECTORS = [
+    (1, "valid: accept", "ed25519 vector: valid", True, (), True),
+    (2, "S + L: reject", "ed25519 vector: valid", False, (1,), True),
+    (3, "small-order R: reject", "ed25519 vector: small-order R", False, (2,), True),
+    (4, "small-order A: reject", "ed25519 vector: small-order A", False, (4,), True),
+    (5, "non-canonical A: reject", "ed25519 vector: non-canonical A", False, (3, 4), True),
+    (6, "non-canonical R: reject", "ed25519 vector: non-canonical R", False, (2, 7), True),
+    (7, "mixed-order A, k ≡ 0 mod 8: accept", "ed25519 vector: mixed-order A #2", True, (), True),
+    (8, "mixed-order A, k ≡ 4 mod 8: reject", "ed25519 vector: mixed-order A #0", False, (7,), False),
+]
+ed_table = [(int(m.group(1)), m.group(2), m.group(4) == "accept", m.group(3) == "yes",
+             tuple(sorted(int(x) for x in re.findall(r"\d", m.group(5)))))
+            for m in re.finditer(r"^\| (\d) \| `(ed25519 vector: [^`]*)` \|[^\n]*\| (yes|no) \| "
+                                 r"(accept|reject) \| ([^|\n]*)\|$", text, re.M)]
+check(ed_table == [(n, tx, v, h, tuple(sorted(r))) for n, _, tx, v, r, h in ED_VECTORS], "§1.2's table")
+for n, label, msg_text, verdict, rules, holds in ED_VECTORS:
+    blob = vec["Ed25519 vector %d (%s), public key, signature, message" % (n, label)]
+    pub, sig, m = blob[:32], blob[32:96], blob[96:]
+    check((pub, sig, m) == ed_vector(n, msg_text), "Ed25519 vector %d is its construction" % n)
+    check(ed_verify_rules(pub, m, sig) == verdict, "Ed25519 vector %d verdict" % n)
+    for rule in rules:  # every rule the table names rejects it on its own
+        check(not ed_verify_rules(pub, m, sig, drop=set(range(1, 8)) - {rule, 5, 6}),
+              "Ed25519 vector %d rejected by rule %d alone" % (n, rule))
+    A, R = ed_decode(pub), ed_decode(sig[:32])
+    S, k = int.from_bytes(sig[32:], "little"), ed_k(sig[:32], pub, m)
+    check(holds == ed_eq(ed_mul(S, ED_B), ed_add(R, ed_mul(k, A))), "Ed25519 vector %d holds" % n)
+    if holds and rules:
+        check(ed_verify_rules(pub, m, sig, drop=rules), "vector %d passes without rules %s" % (n, rules))
+    # ZIP 215 (§1.1): S < L, any decodable A and R, the cofactored equation.
+    zip215 = S < ED_L and ed_eq(ed_mul(8 * S, ED_B), ed_add(ed_mul(8, R), ed_mul(8 * k, A)))
+    check(zip215 == (n != 2), "Ed25519 vector %d under ZIP 215" % n)
+    if n in (1, 2):  # OpenSSL agrees on the valid signature and on S + L
+        check(ed25519_verify_openssl(pub, m, sig) == verdict, "OpenSSL on vector %d" % n)
+for n in (7, 8):  # multiplying A by the unreduced hash swaps the mixed-order verdicts
+    blob = vec[[k for k in vec if k.startswith("Ed25519 vector %d " % n)][0]]
+    check(ed_verify_rules(blob[:32], blob[96:], blob[32:96], unreduced_k=True) == (n == 8),
+          "unreduced k swaps vector %d" % n)
 
 # ---- §10.3: the worked example receipt, verified as an auditor would (§10.2), from the document.
 import json
@@ -325,6 +482,8 @@ def verify_receipt(rc, gbytes, doc_digest=None, trace=None):
         return "missing or unknown field"
     if rc["qchain_receipt"] != 1:
         return "unsupported receipt"
+    if len(rc["inclusion"]["path"]) > 63:  # §10.1: ⌈log2 tree_size⌉ ≤ 63
+        return "inclusion path is too long"
     for st in rc["membership"]:
         names = [m["name"] for m in st["members"]]
         mkeys = [m[k] for m in st["members"] for k in ("node_key", "seal_key", "admin_key")]
@@ -428,6 +587,9 @@ cases = [
     (lambda rc: rc["record"].update(log_index=3), "inclusion proof does not lead"),
     (lambda rc: rc["inclusion"].update(tree_size=4), "inclusion proof does not lead"),
     (lambda rc: rc["inclusion"]["path"].pop(), "inclusion proof does not lead"),
+    (lambda rc: rc["inclusion"].update(path=(rc["inclusion"]["path"] * 64)[:63]),
+     "inclusion proof does not lead"),
+    (lambda rc: rc["inclusion"].update(path=(rc["inclusion"]["path"] * 64)[:64]), "inclusion path is too long"),
     (lambda rc: rc.update(genesis_hash=flip(rc["genesis_hash"])), "receipt names another genesis"),
     (lambda rc: rc.update(extra=1), "missing or unknown field"),
 ]

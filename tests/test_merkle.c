@@ -457,6 +457,30 @@ static void test_inclusion_limits(void **state) {
     assert_int_equal(merkle_inclusion_ranges(0, MERKLE_SIZE_MAX + 1, r, &len), QC_ERR_RANGE);
 }
 
+/* The audit-path bound is exact: a tree of MERKLE_SIZE_MAX equal leaves (every subtree of level k
+ * hashes to lvl[k]) has a valid path of MERKLE_PATH_MAX = 63 hashes, which verifies; one more
+ * hash makes it malformed. */
+static void test_inclusion_path_bound(void **state) {
+    (void)state;
+    qc_hash_t lvl[MERKLE_PATH_MAX + 2];
+    lvl[0] = leaves[0];
+    for (size_t k = 0; k + 1 < MERKLE_PATH_MAX + 2; k++)
+        merkle_node_hash(&lvl[k + 1], &lvl[k], &lvl[k]);
+    const qc_hash_t *root = &lvl[MERKLE_PATH_MAX];
+    assert_int_equal(MERKLE_SIZE_MAX, UINT64_C(1) << MERKLE_PATH_MAX);
+    assert_int_equal(
+        merkle_verify_inclusion(&lvl[0], 0, MERKLE_SIZE_MAX, lvl, MERKLE_PATH_MAX, root), QC_OK);
+    assert_int_equal(merkle_verify_inclusion(&lvl[0], MERKLE_SIZE_MAX - 1, MERKLE_SIZE_MAX, lvl,
+                                             MERKLE_PATH_MAX, root),
+                     QC_OK);
+    assert_int_equal(merkle_verify_inclusion(&lvl[0], 0, MERKLE_SIZE_MAX, lvl, MERKLE_PATH_MAX + 1,
+                                             root),
+                     QC_ERR_INVALID);
+    assert_int_equal(merkle_verify_inclusion(&lvl[0], 0, MERKLE_SIZE_MAX, lvl, MERKLE_PATH_MAX - 1,
+                                             root),
+                     QC_ERR_INVALID);
+}
+
 /* ---- consistency ------------------------------------------------------------------------ */
 
 static void test_consistency_vectors(void **state) {
@@ -587,6 +611,7 @@ int main(void) {
         cmocka_unit_test(test_inclusion_must_reject),
         cmocka_unit_test(test_inclusion_size_bound_by_shape),
         cmocka_unit_test(test_inclusion_limits),
+        cmocka_unit_test(test_inclusion_path_bound),
         cmocka_unit_test(test_consistency_vectors),
         cmocka_unit_test(test_consistency_must_reject),
         cmocka_unit_test(test_consistency_limits),

@@ -397,11 +397,24 @@ static void fn_too_many_votes(fx_t *f, json_t *root) {
         json_array_append_new(votes, json_deep_copy(json_array_get(votes, 0)));
 }
 
+/* PROTOCOL.md §10.1's bound on the path, MERKLE_PATH_MAX (63) entries, is what the decoder
+ * takes; fn_max_path fills the path up to it (decoded, then refused by the proof check),
+ * fn_long_path one past it (refused by the decoder). */
+static void fill_path(json_t *root, size_t entries) {
+    json_t *path = jget(root, "inclusion.path");
+    while (json_array_size(path) < entries)
+        json_array_append_new(path, json_deep_copy(json_array_get(path, 0)));
+    assert_int_equal(json_array_size(path), entries);
+}
+
+static void fn_max_path(fx_t *f, json_t *root) {
+    (void)f;
+    fill_path(root, MERKLE_PATH_MAX);
+}
+
 static void fn_long_path(fx_t *f, json_t *root) {
     (void)f;
-    json_t *path = jget(root, "inclusion.path");
-    while (json_array_size(path) <= MERKLE_PROOF_MAX)
-        json_array_append_new(path, json_deep_copy(json_array_get(path, 0)));
+    fill_path(root, MERKLE_PATH_MAX + 1);
 }
 
 /* Claims the next record of the same (multi-record) transaction: its digest and index, with
@@ -542,7 +555,8 @@ static const tamper_t k_tampers[] = {
      "inclusion path entry 0 is not a 32-byte hex hash"},
     {"path entry not a string", T_SET, "inclusion.path[1]", 0, "7", NULL, AT_PARSE,
      "inclusion path entry 1 is not a 32-byte hex hash"},
-    {"path of 65 entries", T_FN, NULL, 0, NULL, fn_long_path, AT_PARSE,
+    {"path of 63 entries", T_FN, NULL, 0, NULL, fn_max_path, AT_VERIFY, NO_ROOT},
+    {"path of 64 entries", T_FN, NULL, 0, NULL, fn_long_path, AT_PARSE,
      "inclusion path is too long"},
     {"tree_size + 1", T_ADD, "inclusion.tree_size", 1, NULL, NULL, AT_VERIFY, NO_ROOT},
     {"tree_size - 1", T_ADD, "inclusion.tree_size", -1, NULL, NULL, AT_VERIFY, NO_ROOT},
