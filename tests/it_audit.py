@@ -6,7 +6,7 @@ reports consistent growth and updates the state; a state file whose note was alt
 root) is refused with exit 1 and left as it was; a bad --api URL is a usage error. Forks with
 validly signed conflicting notes are tested in-process (tests/test_audit.c), since forging one
 needs a quorum of node keys."""
-import json, os, signal, urllib.request
+import hashlib, json, os, signal, urllib.request
 
 from cluster import Cluster, port_base
 
@@ -40,9 +40,11 @@ def run(c):
     ctype, note = note_text(c, "zibo")
     c.check(ctype.startswith("text/plain"), "the note is served as text/plain: %s" % ctype)
     lines = note.split("\n")
-    c.check(lines[0] == "it-audit" and lines[1] == "3" and lines[3] == "",
-            "note text is origin, size, root, blank line: %r" % lines[:4])
-    sigs = [l for l in lines[4:] if l]
+    genesis_hash = hashlib.sha256(b"qchain/v1/genesis\0" + open(c.genesis(), "rb").read()).hexdigest()
+    c.check(lines[0] == "it-audit" and lines[1] == "3" and lines[3] == "genesis " + genesis_hash
+            and lines[4] == "",
+            "note text is origin, size, root, genesis line, blank line: %r" % lines[:5])
+    sigs = [l for l in lines[5:] if l]
     c.check(len(sigs) >= 3 and all(l.startswith("\u2014 it-audit/") for l in sigs),
             "at least a quorum of signature lines by validator key names: %r" % sigs)
     code, j = c.api("taian", "/v1/checkpoint")
