@@ -17,6 +17,36 @@ def note_text(c, city):
         return r.headers.get("Content-Type", ""), r.read().decode()
 
 
+def other_genesis(c, urls):
+    """A genesis file differing from the chain's only in genesis_time_ms (same chain id, same
+    keys) is another chain: the auditor holding it refuses the chain's notes, blocks and
+    receipts (even one whose genesis_hash field is edited to name it), naming both hashes."""
+    text = open(c.genesis(), encoding="utf-8").read()
+    t = json.loads(text)["genesis_time_ms"]
+    other = os.path.join(c.tmp, "other-genesis.json")
+    open(other, "w", encoding="utf-8").write(
+        text.replace('"genesis_time_ms": %d' % t, '"genesis_time_ms": %d' % (t + 1), 1))
+    real_h = hashlib.sha256(b"qchain/v1/genesis\0" + text.encode()).hexdigest()
+    other_h = hashlib.sha256(b"qchain/v1/genesis\0" + open(other, "rb").read()).hexdigest()
+    c.check(real_h != other_h, "the edited genesis has another hash")
+    r = c.qchain("audit", "--genesis", other, "--state", os.path.join(c.tmp, "other-state.json"),
+                 *urls, ok=(1,))
+    c.check("checkpoint names genesis %s, the genesis file given is %s" % (real_h, other_h)
+            in r.stdout + r.stderr, "audit with the edited genesis refuses the notes: %s" % r.stdout)
+    r = c.qchain("block", "1", "--api", "http://127.0.0.1:%d" % c.api_port("jinan"),
+                 "--genesis", other, ok=(1,))
+    c.check("names genesis %s" % real_h in r.stderr, "qchain block refuses: %s" % r.stderr)
+    doc = c.write_docs("g", 1)[0]
+    c.anchor("jinan", [doc])
+    rec = json.load(open(doc + ".receipt.json"))
+    rec["genesis_hash"] = other_h  # the unsigned field, edited to name the other file
+    forged = os.path.join(c.tmp, "forged-receipt.json")
+    json.dump(rec, open(forged, "w"))
+    r = c.qchain("verify", doc, "--receipt", forged, "--genesis", other, ok=(1,))
+    c.check("INVALID" in r.stdout and "block header names genesis %s" % real_h in r.stdout + r.stderr,
+            "qchain verify refuses the receipt under the edited genesis: %s" % r.stdout)
+
+
 def main():
     # ports below it_api's (10000..) and below the ephemeral range (32768..)
     c = Cluster("it_audit", port_base(4000, 4900))
@@ -76,6 +106,7 @@ def run(c):
     c.check("does not verify" in r.stderr, "a forged state note is refused: %s" % r.stderr)
     c.check(json.load(open(bad_path)) == bad, "the refused state file is left as it was")
     c.qchain("audit", "--genesis", c.genesis(), "--state", state, "--api", "ftp://x", ok=(2,))
+    other_genesis(c, urls)
     c.stop_all(signal.SIGTERM)
     print("it_audit: %d checks passed" % c.checks)
 

@@ -48,7 +48,7 @@ typedef struct {
 
 typedef struct {
     bool ok;                 /* served a note that verifies with a quorum of its epoch's set */
-    char error[256];         /* otherwise why not */
+    char error[384];         /* otherwise why not (a genesis mismatch names two hashes) */
     uint64_t epoch;          /* the epoch whose set signed the note */
     qc_validator_set_t vs;   /* that set (signer indices of note are into it) */
     note_signed_t note;
