@@ -73,7 +73,7 @@ int main(void) {
     printf("bench_fmt: Ed25519 (libsodium) and SHA-256 on one core, %u transactions each\n", TXS);
     run(1);
     run(100);
-    qc_header_t h = {.version = QC_FMT_VERSION, .chain_id = "bench", .height = 1};
+    qc_header_t h = {.version = QC_HEADER_VERSION, .chain_id = "bench", .height = 1};
     qc_hash_t out;
     double t0 = now_s();
     for (int i = 0; i < 200000; i++) { h.height = (uint64_t)i + 1; qc_header_hash(&h, &out); }

@@ -101,6 +101,7 @@ static int make_chain(localnet_t *ln, const plan_t *p) {
     }
     static chainbuilder_t cb; /* large (holds the record-log frontier) */
     chainbuilder_init_keys(&cb, ln->genesis->chain_id, &ln->genesis->validators, node_sk, seal_sk);
+    cb.genesis_hash = ln->genesis->hash;
     sodium_memzero(node_sk, sizeof node_sk);
     sodium_memzero(seal_sk, sizeof seal_sk);
     char dir[LOCALNET_PATH_MAX + 64], ledger[LOCALNET_PATH_MAX + 80];

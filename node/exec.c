@@ -91,8 +91,9 @@ static int finish_header(qc_block_t *b, const exec_parent_t *parent, const rlog_
                          const qc_hash_t *next_validators_hash, uint64_t time_ms,
                          uint32_t proposer, uint64_t view) {
     qc_header_t *h = &b->header;
-    h->version = QC_FMT_VERSION;
+    h->version = QC_HEADER_VERSION;
     snprintf(h->chain_id, sizeof h->chain_id, "%s", parent->chain_id);
+    h->genesis_hash = *parent->genesis_hash;
     h->height = parent->height + 1;
     h->prev_hash = parent->hash;
     h->time_ms = time_ms > parent->time_ms ? time_ms : parent->time_ms;
@@ -204,6 +205,12 @@ static int check(const qc_block_t *b, const exec_parent_t *parent, const exec_ch
                  uint32_t *sig_checks, char *why, size_t why_cap) {
     const qc_header_t *h = &b->header;
     if (strcmp(h->chain_id, parent->chain_id) != 0) { WHY("block for another chain"); return QC_ERR_INVALID; }
+    if (sodium_memcmp(h->genesis_hash.b, parent->genesis_hash->b, QC_HASH_BYTES) != 0) {
+        char got[65], want[65];
+        WHY("block names genesis %s, this node's genesis is %s",
+            qc_hash_hex(got, &h->genesis_hash), qc_hash_hex(want, parent->genesis_hash));
+        return QC_ERR_INVALID;
+    }
     if (h->height != parent->height + 1 || memcmp(h->prev_hash.b, parent->hash.b, 32) != 0) {
         WHY("block does not extend its parent at height %llu", (unsigned long long)parent->height);
         return QC_ERR_INVALID;

@@ -24,6 +24,7 @@ void exec_leaves_free(exec_leaves_t *l);
 /* The state a new block extends. Borrowed for the call. */
 typedef struct {
     const char *chain_id;
+    const qc_hash_t *genesis_hash;        /* this node's genesis hash: every header carries it */
     const qc_validator_set_t *validators; /* epoch in force for the new block (= &gov->vs) */
     uint64_t height;                      /* parent height (0 = genesis) */
     qc_hash_t hash;                       /* parent block hash (zero at genesis) */
@@ -60,7 +61,7 @@ typedef struct {
 } exec_check_t;
 
 /* Backup: QC_OK if b is exactly the block its primary should have built on parent: header
- * names this chain, height parent+1, prev hash, view, proposer, epoch and validators hash; its
+ * names this chain and this node's genesis hash, height parent+1, prev hash, view, proposer, epoch and validators hash; its
  * time is not before the parent's and within the skew of now; every transaction is an ANCHOR
  * of this chain by a member's seal key or a GOVERN that gov_check allows in turn, unexpired,
  * not seen, not repeated, with a valid signature (verified unless the mempool already did);

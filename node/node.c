@@ -219,7 +219,8 @@ static void send_note_sig(void *user, uint32_t peer, const wire_note_sig_t *ns) 
 void node_restart_notes(node_t *n) {
     const qc_validator_set_t *vs = &n->store.validators;
     int self = qc_validators_find_node(vs, &n->node_pk);
-    notes_init(&n->notes, n->genesis.chain_id, vs, self < 0 ? QC_VALIDATORS_MAX : (uint32_t)self,
+    notes_init(&n->notes, n->genesis.chain_id, &n->genesis.hash, vs,
+               self < 0 ? QC_VALIDATORS_MAX : (uint32_t)self,
                &n->crypto.node_sk, send_note_sig, n);
     n->noted_height = 0;
     node_note_head(n);

@@ -202,6 +202,7 @@ static bool parent_state(node_t *n, uint64_t height, const qc_hash_t *parent, ex
     seen->anc_count = 0;
     seen->set = NULL;
     p->chain_id = n->genesis.chain_id;
+    p->genesis_hash = &n->genesis.hash;
     p->gov = store_gov(&n->store);
     p->validators = &p->gov->vs;
     p->seen = seen_cb;

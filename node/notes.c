@@ -6,11 +6,13 @@
 #define NOTES_BEHIND (NOTES_HEIGHTS / 2 - 1) /* heights below the head still gathered */
 #define NOTES_AHEAD (NOTES_HEIGHTS / 2)      /* heights above the head gathered early */
 
-void notes_init(notes_t *ns, const char *chain_id, const qc_validator_set_t *vs, uint32_t self,
-                const qc_seckey_t *sk, notes_send_cb send, void *user) {
+void notes_init(notes_t *ns, const char *chain_id, const qc_hash_t *genesis_hash,
+                const qc_validator_set_t *vs, uint32_t self, const qc_seckey_t *sk,
+                notes_send_cb send, void *user) {
     QC_ASSERT(vs->n <= QC_VALIDATORS_MAX); /* self >= n: a learner, which only gathers */
     memset(ns, 0, sizeof *ns);
     ns->chain_id = chain_id;
+    ns->genesis_hash = *genesis_hash;
     ns->vs = *vs;
     ns->self = self;
     ns->sk = sk;
@@ -47,6 +49,7 @@ static void text_of(const notes_t *ns, uint64_t log_size, const qc_hash_t *root,
     memcpy(cp->origin, ns->chain_id, strnlen(ns->chain_id, QC_CHAIN_ID_MAX));
     cp->size = log_size;
     cp->root = *root;
+    cp->genesis_hash = ns->genesis_hash;
     QC_ASSERT(note_checkpoint_text(cp, text, len) == QC_OK);
 }
 

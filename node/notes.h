@@ -54,6 +54,7 @@ typedef struct {
 
 typedef struct {
     const char *chain_id;            /* borrowed */
+    qc_hash_t genesis_hash;          /* every note's genesis line */
     qc_validator_set_t vs;           /* copied: the set that signs (node keys by index, epoch) */
     const qc_seckey_t *sk;           /* borrowed: this node's key */
     uint32_t self;                   /* own validator index; >= vs->n: not a validator */
@@ -73,10 +74,11 @@ typedef struct {
     uint64_t now_ms;                 /* the caller's clock, from notes_set_time */
 } notes_t;
 
-/* vs (the set whose members sign these notes) is copied; the other pointers are borrowed and
- * must outlive ns. */
-void notes_init(notes_t *ns, const char *chain_id, const qc_validator_set_t *vs, uint32_t self,
-                const qc_seckey_t *sk, notes_send_cb send, void *user);
+/* vs (the set whose members sign these notes) and genesis_hash (of this node's genesis file:
+ * every note names it) are copied; the other pointers are borrowed and must outlive ns. */
+void notes_init(notes_t *ns, const char *chain_id, const qc_hash_t *genesis_hash,
+                const qc_validator_set_t *vs, uint32_t self, const qc_seckey_t *sk,
+                notes_send_cb send, void *user);
 /* Block `height` is applied with this record-log size and root: sign its note, broadcast the
  * signature and count the signatures that arrived for it early. Heights only increase. */
 void notes_on_applied(notes_t *ns, uint64_t height, uint64_t log_size, const qc_hash_t *root);

@@ -317,13 +317,14 @@ int qc_validators_find_node(const qc_validator_set_t *vs, const qc_pubkey_t *k) 
 
 int qc_header_encode(const qc_header_t *h, uint8_t *out, size_t cap, size_t *len) {
     size_t cl = strlen(h->chain_id);
-    if (!qc_chain_id_valid(h->chain_id) || h->version != QC_FMT_VERSION) return QC_ERR_INVALID;
-    size_t need = 1 + 1 + cl + 8 + 32 + 8 + 4 + 8 + 8 + 32 + 4 + 32 + 8 + 32 + 32;
+    if (!qc_chain_id_valid(h->chain_id) || h->version != QC_HEADER_VERSION) return QC_ERR_INVALID;
+    size_t need = 1 + 1 + cl + 32 + 8 + 32 + 8 + 4 + 8 + 8 + 32 + 4 + 32 + 8 + 32 + 32;
     if (cap < need) return QC_ERR_TOOBIG;
     uint8_t *p = out;
     *p++ = h->version;
     *p++ = (uint8_t)cl;
     memcpy(p, h->chain_id, cl); p += cl;
+    memcpy(p, h->genesis_hash.b, 32); p += 32;
     qc_put_u64(p, h->height); p += 8;
     memcpy(p, h->prev_hash.b, 32); p += 32;
     qc_put_u64(p, h->time_ms); p += 8;
@@ -347,6 +348,7 @@ int qc_header_decode(const uint8_t *buf, size_t len, qc_header_t *h) {
     rd_t r = {buf, len, 0, false};
     h->version = rd_u8(&r);
     rd_chain_id(&r, h->chain_id);
+    rd_bytes(&r, h->genesis_hash.b, 32);
     h->height = rd_u64(&r);
     rd_bytes(&r, h->prev_hash.b, 32);
     h->time_ms = rd_u64(&r);
@@ -359,10 +361,18 @@ int qc_header_decode(const uint8_t *buf, size_t len, qc_header_t *h) {
     h->log_size = rd_u64(&r);
     rd_bytes(&r, h->log_root.b, 32);
     rd_bytes(&r, h->next_validators_hash.b, 32);
-    if (r.bad || r.off != r.len || h->version != QC_FMT_VERSION || h->height == 0 ||
+    if (r.bad || r.off != r.len || h->version != QC_HEADER_VERSION || h->height == 0 ||
         h->proposer >= QC_VALIDATORS_MAX || h->tx_count > QC_BLOCK_TXS_MAX)
         return QC_ERR_INVALID;
     return QC_OK;
+}
+
+const char *qc_header_version_why(const uint8_t *buf, size_t len) {
+    if (len == 0 || buf[0] == QC_HEADER_VERSION) return NULL;
+    if (buf[0] == 1)
+        return "block header version 1 (before headers carried the genesis hash); this build "
+               "reads version 2 only";
+    return "block header of an unknown version; this build reads version 2 only";
 }
 
 void qc_header_hash(const qc_header_t *h, qc_hash_t *out) {

@@ -11,7 +11,8 @@
 
 #include "qc.h"
 
-#define QC_FMT_VERSION 1
+#define QC_FMT_VERSION 1           /* transaction bodies */
+#define QC_HEADER_VERSION 2        /* block headers (2: they carry the genesis hash) */
 #define QC_CHAIN_ID_MAX 64         /* bytes; printable ASCII [A-Za-z0-9._-] */
 #define QC_TX_RECORDS_MAX 1024     /* records in one ANCHOR transaction */
 #define QC_RECORD_TYPE_MAX 32      /* bytes; [a-z0-9._-], non-empty */
@@ -196,8 +197,12 @@ int qc_validators_find_node(const qc_validator_set_t *vs, const qc_pubkey_t *k);
 
 /* Block header: fixed canonical layout (see docs/PROTOCOL.md). */
 typedef struct {
-    uint8_t version;
+    uint8_t version;            /* QC_HEADER_VERSION */
     char chain_id[QC_CHAIN_ID_MAX + 1];
+    /* The chain's genesis hash (qc_hash_ctx(QC_CTX_GENESIS, the genesis file's bytes)): every
+     * block commits to the whole genesis file, so two files differing by one byte are two
+     * chains whose blocks, certificates and receipts never verify for each other. */
+    qc_hash_t genesis_hash;
     uint64_t height;            /* genesis state is height 0; first block is 1 */
     qc_hash_t prev_hash;        /* hash of block height-1; zero for height 1 */
     uint64_t time_ms;           /* proposer's clock, Unix ms; never decreases along the chain */
@@ -216,7 +221,14 @@ typedef struct {
 } qc_header_t;
 
 int qc_header_encode(const qc_header_t *h, uint8_t *out, size_t cap, size_t *len);
+/* Strict decode: QC_ERR_INVALID for any malformed byte, and for a header of another version
+ * than QC_HEADER_VERSION (version 1 headers carry no genesis hash and are refused; callers
+ * that report to people say so, see qc_header_version_why). */
 int qc_header_decode(const uint8_t *buf, size_t len, qc_header_t *h);
+/* If buf (len bytes) starts like a header of a version this build does not read, a sentence
+ * saying so (static storage), else NULL: lets a decoder's caller tell "old format" from
+ * "garbage". */
+const char *qc_header_version_why(const uint8_t *buf, size_t len);
 /* SHA-256(QC_CTX_BLOCK || 0 || canonical header). */
 void qc_header_hash(const qc_header_t *h, qc_hash_t *out);
 

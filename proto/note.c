@@ -234,7 +234,10 @@ int note_checkpoint_text(const note_checkpoint_t *c, char out[NOTE_CHECKPOINT_TE
     if (!qc_chain_id_valid(c->origin) || c->size > MERKLE_SIZE_MAX) return QC_ERR_INVALID;
     char b64[ROOT_B64_LEN + 1];
     sodium_bin2base64(b64, sizeof b64, c->root.b, QC_HASH_BYTES, sodium_base64_VARIANT_ORIGINAL);
-    int w = snprintf(out, NOTE_CHECKPOINT_TEXT_MAX, "%s\n%" PRIu64 "\n%s\n", c->origin, c->size, b64);
+    char gh[2 * QC_HASH_BYTES + 1];
+    qc_hex_encode(gh, c->genesis_hash.b, QC_HASH_BYTES);
+    int w = snprintf(out, NOTE_CHECKPOINT_TEXT_MAX, "%s\n%" PRIu64 "\n%s\n" NOTE_GENESIS_PREFIX "%s\n",
+                     c->origin, c->size, b64, gh);
     QC_ASSERT(w > 0 && w < (int)NOTE_CHECKPOINT_TEXT_MAX);
     *len = (size_t)w;
     return QC_OK;
@@ -265,17 +268,39 @@ static bool parse_size(const char *s, size_t n, uint64_t *out) {
     return true;
 }
 
+/* Whether s[0..n) is lowercase hex, the one spelling the genesis line has (so that one
+ * checkpoint has one text). */
+static bool hex_lower(const char *s, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) return false;
+    return true;
+}
+
 int note_checkpoint_parse(const char *text, size_t len, note_checkpoint_t *c, char *why,
                           size_t why_cap) {
     memset(c, 0, sizeof *c);
-    size_t pos = 0, ol = 0, sl = 0, rl = 0;
-    const char *origin = NULL, *size = NULL, *root = NULL;
+    size_t pos = 0, ol = 0, sl = 0, rl = 0, gl = 0;
+    const char *origin = NULL, *size = NULL, *root = NULL, *gen = NULL;
     if (!next_line(text, len, &pos, &origin, &ol) || !next_line(text, len, &pos, &size, &sl) ||
         !next_line(text, len, &pos, &root, &rl)) {
         WHY("checkpoint text needs three newline-terminated lines");
         return QC_ERR_INVALID;
     }
-    if (pos != len) { WHY("checkpoint has extension lines; qchain checkpoints have none"); return QC_ERR_INVALID; }
+    static const size_t prefix_len = sizeof NOTE_GENESIS_PREFIX - 1;
+    char hex[2 * QC_HASH_BYTES + 1] = "";
+    bool gen_ok = next_line(text, len, &pos, &gen, &gl) && gl == prefix_len + 2 * QC_HASH_BYTES &&
+                  memcmp(gen, NOTE_GENESIS_PREFIX, prefix_len) == 0 &&
+                  hex_lower(gen + prefix_len, 2 * QC_HASH_BYTES);
+    if (gen_ok) memcpy(hex, gen + prefix_len, 2 * QC_HASH_BYTES);
+    if (!gen_ok || qc_hex_decode(c->genesis_hash.b, QC_HASH_BYTES, hex) != QC_OK) {
+        WHY("checkpoint has no \"" NOTE_GENESIS_PREFIX "<64 hex>\" line after its root (qchain "
+            "checkpoints name the chain's genesis hash)");
+        return QC_ERR_INVALID;
+    }
+    if (pos != len) {
+        WHY("checkpoint has extension lines after the genesis line; qchain checkpoints have none");
+        return QC_ERR_INVALID;
+    }
     if (ol > QC_CHAIN_ID_MAX) { WHY("checkpoint origin is longer than a chain id"); return QC_ERR_INVALID; }
     memcpy(c->origin, origin, ol);
     c->origin[ol] = '\0';
@@ -352,8 +377,8 @@ static void collect_signers(const note_t *n, const note_verifier_t *v, const boo
 }
 
 int note_signed_open(const char *msg, size_t len, const char *chain_id,
-                     const qc_validator_set_t *vs, note_signed_t *out, char *why,
-                     size_t why_cap) {
+                     const qc_hash_t *genesis_hash, const qc_validator_set_t *vs,
+                     note_signed_t *out, char *why, size_t why_cap) {
     memset(out, 0, sizeof *out);
     note_t *n = malloc(sizeof *n);
     note_verifier_t *v = malloc(sizeof *v * QC_VALIDATORS_MAX);
@@ -362,6 +387,12 @@ int note_signed_open(const char *msg, size_t len, const char *chain_id,
     if (rc == QC_OK) rc = note_checkpoint_parse(n->text, n->text_len, &out->cp, why, why_cap);
     if (rc == QC_OK && strcmp(out->cp.origin, chain_id) != 0) {
         WHY("checkpoint is for chain \"%s\", not \"%s\"", out->cp.origin, chain_id);
+        rc = QC_ERR_INVALID;
+    }
+    if (rc == QC_OK && memcmp(out->cp.genesis_hash.b, genesis_hash->b, QC_HASH_BYTES) != 0) {
+        char got[65], want[65];
+        WHY("checkpoint names genesis %s, the genesis file given is %s",
+            qc_hash_hex(got, &out->cp.genesis_hash), qc_hash_hex(want, genesis_hash));
         rc = QC_ERR_INVALID;
     }
     bool signed_by[QC_VALIDATORS_MAX];

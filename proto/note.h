@@ -1,7 +1,7 @@
 /* note.h - C2SP signed notes (c2sp.org/signed-note) and transparency-log checkpoints
  * (c2sp.org/tlog-checkpoint) with Ed25519 signature lines, as qchain's validators publish them:
  *
- *     <chain id>\n<record-log size>\n<base64 record-log root>\n
+ *     <chain id>\n<record-log size>\n<base64 record-log root>\ngenesis <64 hex>\n
  *     \n
  *     — <chain id>/<city> base64(key id || Ed25519 signature over the note text)\n
  *     ... one line per signing validator
@@ -12,7 +12,10 @@
  * validators' signatures verify. Signatures are over the note text itself, with no qchain
  * domain-separation context: the spec fixes the signed bytes, and a note's first line (the
  * origin, our chain id) plus the note's own syntax keep it apart from every qchain statement,
- * which all start with a "qchain/v1/..." context and a 0x00 byte. docs/CHECKPOINTS.md.
+ * which all start with a "qchain/v1/..." context and a 0x00 byte. The one extension line
+ * (tlog-checkpoint allows them after the root) names the chain's genesis hash, so a note
+ * verified on its own, with no block header, is bound to the exact genesis file: another file
+ * with the same chain id and keys does not open it. docs/CHECKPOINTS.md.
  *
  * Everything here is a pure function over caller memory: no I/O, no allocation except where a
  * function says it returns a malloc'd buffer. */
@@ -26,8 +29,10 @@
 #define NOTE_KEY_NAME_MAX (QC_CHAIN_ID_MAX + 1 + QC_MEMBER_NAME_MAX) /* "<chain>/<city>" */
 #define NOTE_VERIFIERS_MAX 128       /* known keys given to note_verify at once */
 #define NOTE_ED25519 0x01            /* signed-note signature type of Ed25519 */
-/* "<chain id>\n<20 digits>\n<44 base64>\n" */
-#define NOTE_CHECKPOINT_TEXT_MAX (QC_CHAIN_ID_MAX + 1 + 20 + 1 + 44 + 1 + 1)
+#define NOTE_GENESIS_PREFIX "genesis " /* the extension line: prefix, then 64 lowercase hex */
+/* "<chain id>\n<20 digits>\n<44 base64>\ngenesis <64 hex>\n" and a NUL */
+#define NOTE_CHECKPOINT_TEXT_MAX \
+    (QC_CHAIN_ID_MAX + 1 + 20 + 1 + 44 + 1 + (sizeof NOTE_GENESIS_PREFIX - 1) + 64 + 1 + 1)
 
 /* ---- signed notes ------------------------------------------------------------------------ */
 
@@ -91,11 +96,12 @@ int note_append_sigline(char *out, size_t cap, size_t *len, const char *name, ui
 
 /* ---- checkpoints ------------------------------------------------------------------------- */
 
-/* The three mandatory lines of a tlog-checkpoint; qchain uses no extension lines. */
+/* The three mandatory lines of a tlog-checkpoint and qchain's one extension line. */
 typedef struct {
     char origin[QC_CHAIN_ID_MAX + 1]; /* the chain id */
     uint64_t size;                    /* record-log size, at most MERKLE_SIZE_MAX */
     qc_hash_t root;                   /* RFC 6962 root of the record log at that size */
+    qc_hash_t genesis_hash;           /* the extension line "genesis <64 lowercase hex>" */
 } note_checkpoint_t;
 
 /* A checkpoint with the validators' signatures over its text. */
@@ -106,13 +112,14 @@ typedef struct {
     qc_sig_t sigs[QC_VALIDATORS_MAX];    /* sigs[i] by signers[i] */
 } note_signed_t;
 
-/* The note text "<origin>\n<size>\n<base64 root>\n" into out (NUL-terminated); *len its
- * length. QC_ERR_INVALID if origin is not a valid chain id or size > MERKLE_SIZE_MAX. */
+/* The note text "<origin>\n<size>\n<base64 root>\ngenesis <hex genesis hash>\n" into out
+ * (NUL-terminated); *len its length. QC_ERR_INVALID if origin is not a valid chain id or size > MERKLE_SIZE_MAX. */
 int note_checkpoint_text(const note_checkpoint_t *c, char out[NOTE_CHECKPOINT_TEXT_MAX],
                          size_t *len);
-/* Strict parse of a checkpoint note text: exactly three lines, origin a valid chain id, size
+/* Strict parse of a checkpoint note text: exactly four lines, origin a valid chain id, size
  * decimal without leading zeros and <= MERKLE_SIZE_MAX, root 44 chars of canonical base64 of
- * 32 bytes; extension lines are refused (qchain never writes them). QC_OK or QC_ERR_INVALID. */
+ * 32 bytes, then "genesis " and 64 lowercase hex; any other extension line is refused (qchain
+ * never writes one). QC_OK or QC_ERR_INVALID. */
 int note_checkpoint_parse(const char *text, size_t len, note_checkpoint_t *c, char *why,
                           size_t why_cap);
 
@@ -130,13 +137,14 @@ int note_signed_format(const note_signed_t *s, const char *chain_id,
                        const qc_validator_set_t *vs, char **out, size_t *len);
 
 /* Opens a signed checkpoint note: note_parse, note_checkpoint_parse of its text, origin must
- * equal chain_id, note_verify against the validators of vs, and at least qc_quorum(vs->n)
+ * equal chain_id and the genesis line genesis_hash (the hash of the genesis file the caller
+ * holds; a mismatch names both), note_verify against the validators of vs, and at least qc_quorum(vs->n)
  * distinct validators must have signed. On QC_OK *out holds the checkpoint and the valid
  * signatures (signers ascending). Errors: QC_ERR_INVALID / QC_ERR_TOOBIG (malformed, wrong
  * origin), QC_ERR_SIGNATURE (a validator's signature fails to verify), QC_ERR_QUORUM ("2 valid
  * validator signatures, quorum is 3", also for none), each with a sentence in why. */
 int note_signed_open(const char *msg, size_t len, const char *chain_id,
-                     const qc_validator_set_t *vs, note_signed_t *out, char *why,
-                     size_t why_cap);
+                     const qc_hash_t *genesis_hash, const qc_validator_set_t *vs,
+                     note_signed_t *out, char *why, size_t why_cap);
 
 #endif

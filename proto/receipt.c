@@ -288,7 +288,9 @@ static void parse_step(jp_t *p, const json_t *j, receipt_step_t *st) {
     size_t hlen = 0;
     uint8_t *hdr = jp_hex_alloc(p, j, "switch_header", QC_HEADER_BYTES_MAX, &hlen);
     if (!p->bad && qc_header_decode(hdr, hlen, &st->switch_header) != QC_OK) {
-        snprintf(p->why, p->why_cap, "switch_header is not a valid canonical block header");
+        const char *old = qc_header_version_why(hdr, hlen);
+        snprintf(p->why, p->why_cap, "switch_header %s",
+                 old ? old : "is not a valid canonical block header");
         p->bad = true;
     }
     free(hdr);
@@ -367,7 +369,9 @@ int receipt_from_json(const json_t *j, receipt_t *r, char *why, size_t why_cap) 
     const json_t *mem = jp_get(&p, j, "membership", JSON_ARRAY);
     if (mem) parse_membership(&p, mem, r);
     if (!p.bad && qc_header_decode(hdr, hlen, &r->header) != QC_OK) {
-        WHY("receipt header is not a valid canonical block header");
+        const char *old = qc_header_version_why(hdr, hlen);
+        if (old) WHY("receipt header: %s", old);
+        else WHY("receipt header is not a valid canonical block header");
         p.bad = true;
     }
     if (!p.bad && qc_tx_parse(body, body_len, &sig, &r->tx) != QC_OK) {
@@ -388,8 +392,8 @@ int receipt_from_json(const json_t *j, receipt_t *r, char *why, size_t why_cap) 
  * force from cur_first_height on), its switch header the certified last block of *cur's epoch
  * and that block's next_validators_hash the hash of st's set. */
 static int verify_step(const receipt_step_t *st, size_t num, const char *chain_id,
-                       const qc_validator_set_t *cur, uint64_t cur_first_height, char *why,
-                       size_t why_cap) {
+                       const qc_hash_t *genesis_hash, const qc_validator_set_t *cur,
+                       uint64_t cur_first_height, char *why, size_t why_cap) {
     const qc_header_t *h = &st->switch_header;
     if (st->vs.epoch != cur->epoch + 1) {
         WHY("membership step %zu is for epoch %llu, expected %llu", num, ULL(st->vs.epoch),
@@ -409,6 +413,12 @@ static int verify_step(const receipt_step_t *st, size_t num, const char *chain_i
     }
     if (strcmp(h->chain_id, chain_id) != 0) {
         WHY("membership step %zu: the switch header is for chain \"%s\"", num, h->chain_id);
+        return QC_ERR_INVALID;
+    }
+    if (memcmp(h->genesis_hash.b, genesis_hash->b, 32) != 0) {
+        char got[65], want[65];
+        WHY("membership step %zu: the switch header names genesis %s, the genesis file given is "
+            "%s", num, qc_hash_hex(got, &h->genesis_hash), qc_hash_hex(want, genesis_hash));
         return QC_ERR_INVALID;
     }
     if (h->epoch != cur->epoch) {
@@ -452,8 +462,17 @@ int receipt_verify(const receipt_t *r, const char *chain_id, const qc_hash_t *ge
         WHY("receipt is for chain \"%s\", the genesis is for \"%s\"", r->header.chain_id, chain_id);
         return QC_ERR_INVALID;
     }
+    char got[65], want[65];
     if (memcmp(r->genesis_hash.b, genesis_hash->b, 32) != 0) {
-        WHY("receipt names another genesis than the one given");
+        WHY("receipt names genesis %s, the genesis file given is %s",
+            qc_hash_hex(got, &r->genesis_hash), qc_hash_hex(want, genesis_hash));
+        return QC_ERR_INVALID;
+    }
+    /* The receipt's genesis_hash field is signed by no one; the certified header is what
+     * binds the block to the genesis file (PROTOCOL.md §10.2 step 2). */
+    if (memcmp(r->header.genesis_hash.b, genesis_hash->b, 32) != 0) {
+        WHY("block header names genesis %s, the genesis file given is %s",
+            qc_hash_hex(got, &r->header.genesis_hash), qc_hash_hex(want, genesis_hash));
         return QC_ERR_INVALID;
     }
     const qc_validator_set_t *vs = genesis_vs; /* the set in force from first_height on */
@@ -461,7 +480,7 @@ int receipt_verify(const receipt_t *r, const char *chain_id, const qc_hash_t *ge
     QC_ASSERT(r->membership_len <= RECEIPT_EPOCHS_MAX);
     for (size_t i = 0; i < r->membership_len; i++) {
         const receipt_step_t *st = &r->membership[i];
-        int rc = verify_step(st, i + 1, chain_id, vs, first_height, why, why_cap);
+        int rc = verify_step(st, i + 1, chain_id, genesis_hash, vs, first_height, why, why_cap);
         if (rc != QC_OK) return rc;
         vs = &st->vs;
         first_height = st->first_height;

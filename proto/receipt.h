@@ -69,7 +69,10 @@ json_t *receipt_to_json(const receipt_t *r);
 int receipt_from_json(const json_t *j, receipt_t *r, char *why, size_t why_cap);
 
 /* Verifies r against the chain's genesis (chain id, genesis hash, epoch-0 validator set),
- * walking r's membership history from the genesis set to the block's epoch (§10.2).
+ * walking r's membership history from the genesis set to the block's epoch (§10.2). The
+ * receipt's genesis_hash, its header's and every switch header's must equal genesis_hash
+ * (the hash of the genesis file the verifier holds); a mismatch names both hashes, so why
+ * needs room for about 256 bytes.
  * If file_digest is non-NULL it must equal the anchored digest. QC_OK and *out filled, or an
  * error and a sentence for a person in why (e.g. "signature by zibo's node key is invalid",
  * "5 valid signatures, quorum is 6", "document digest does not match"). */

@@ -166,7 +166,8 @@ for i, rec in enumerate(records):
 names = ["jinan", "zibo", "taian"]
 hdr = vec["Block header (canonical, height 1)"]
 r = Reader(hdr)
-check(r.u(1) == 1 and r.str8() == chain_id, "header version/chain")
+check(r.u(1) == 2 and r.str8() == chain_id, "header version/chain")
+hdr_genesis = r.take(32)
 height = r.u(8); prev = r.take(32); time_ms = r.u(8); proposer = r.u(4); view = r.u(8)
 epoch = r.u(8); vhash = r.take(32); tx_count = r.u(4); tx_root = r.take(32)
 log_size = r.u(8); log_root = r.take(32); next_vhash = r.take(32)
@@ -174,6 +175,7 @@ r.done()
 check(next_vhash == bytes(32), "block 1 is not the last of its epoch")
 check(height == 1 and prev == bytes(32) and view == 1 and epoch == 0, "header fields")
 check(vhash == vec["Validator set hash (epoch 0, 4 members, threshold 3)"], "validators hash")
+check(hdr_genesis == vec["Genesis hash (of the §10.3 example genesis file)"], "header genesis hash")
 check(tx_count == 1 and tx_root == tx_leaf, "tx root of one leaf is the leaf")
 check(log_size == 2 and log_root == H(b"\1" + leaves[0] + leaves[1]), "log root")
 block_hash = H(b"qchain/v1/block\0" + hdr)
@@ -343,7 +345,8 @@ def validators_hash(g):
 
 def parse_header(hdr):  # §4
     r = Reader(hdr)
-    h = {"version": r.u(1), "chain_id": r.str8().decode(), "height": r.u(8), "prev": r.take(32),
+    h = {"version": r.u(1), "chain_id": r.str8().decode(), "genesis": r.take(32),
+         "height": r.u(8), "prev": r.take(32),
          "time_ms": r.u(8), "proposer": r.u(4), "view": r.u(8), "epoch": r.u(8),
          "vhash": r.take(32), "tx_count": r.u(4), "tx_root": r.take(32), "log_size": r.u(8),
          "log_root": r.take(32), "next_vhash": r.take(32)}
@@ -383,8 +386,8 @@ MEMBER_KEYS = {"name", "node_key", "seal_key", "admin_key"}
 def well_formed_cert(c):
     return set(c) == CERT_KEYS and all(set(v) == {"validator", "sig"} for v in c["votes"])
 
-def walk_membership(rc, g, trace):
-    """§10.2 step 3: returns (V, F, None) or (None, None, reason)."""
+def walk_membership(rc, g, G, trace):
+    """§10.2 step 3 (G: the genesis file's hash): returns (V, F, None) or (None, None, reason)."""
     cid = g["chain_id"].encode()
     V = {"epoch": 0, "threshold": g["governance"]["threshold"], "members": g["members"]}
     F = 1
@@ -402,6 +405,9 @@ def walk_membership(rc, g, trace):
                 k, st["epoch"], st["first_height"])
         if sh["chain_id"] != g["chain_id"]:
             return None, None, "membership step %d: the switch header is for chain" % k
+        if sh["genesis"] != G:
+            return None, None, "membership step %d: the switch header names genesis %s, the " \
+                "genesis file given is %s" % (k, sh["genesis"].hex(), G.hex())
         if sh["epoch"] != V["epoch"]:
             return None, None, "membership step %d: the switch block is in epoch %d, expected %d" % (
                 k, sh["epoch"], V["epoch"])
@@ -495,9 +501,12 @@ def verify_receipt(rc, gbytes, doc_digest=None, trace=None):
     height, epoch, vhash = h["height"], h["epoch"], h["vhash"]
     log_size, log_root = h["log_size"], h["log_root"]
     if rc["chain_id"] != g["chain_id"] or h["chain_id"] != g["chain_id"]: return "receipt is for chain"
-    if bytes.fromhex(rc["genesis_hash"]) != H(b"qchain/v1/genesis\0" + gbytes):
-        return "receipt names another genesis"
-    V, F, why = walk_membership(rc, g, trace)
+    G = H(b"qchain/v1/genesis\0" + gbytes)
+    if bytes.fromhex(rc["genesis_hash"]) != G:
+        return "receipt names genesis %s, the genesis file given is %s" % (rc["genesis_hash"], G.hex())
+    if h["genesis"] != G:  # the field above is unsigned; the certified header binds the file
+        return "block header names genesis %s, the genesis file given is %s" % (h["genesis"].hex(), G.hex())
+    V, F, why = walk_membership(rc, g, G, trace)
     if why: return why
     if epoch != V["epoch"]: return "block is in epoch %d" % epoch
     if vhash != vset_hash(V["epoch"], V["threshold"], V["members"]):
@@ -537,7 +546,7 @@ def verify_receipt(rc, gbytes, doc_digest=None, trace=None):
             leaf, rec["log_index"], log_size, path, log_root, trace["steps"] if trace is not None else None):
         return "inclusion proof does not lead to the block's record-log root"
     if trace is not None:
-        trace.update(city=city[0], height=height, log_root=log_root, prev=hdr[10 + len(cid):][:32])
+        trace.update(city=city[0], height=height, log_root=log_root, prev=h["prev"])
     return None
 
 trace = {}
@@ -579,7 +588,8 @@ cases = [
     (lambda rc: rc["cert"]["votes"].pop(), "2 valid signatures, quorum is 3"),
     (lambda rc: rc["cert"]["votes"].append(rc["cert"]["votes"][0]), "two votes by jinan"),
     (lambda rc: rc["cert"]["votes"][0].update(validator=4), "vote 0 names validator 4"),
-    (lambda rc: rc.update(header=flip(rc["header"], 60)), "certificate is for a different block hash"),
+    (lambda rc: rc.update(header=flip(rc["header"], 70)), "certificate is for a different block hash"),
+    (lambda rc: rc.update(header=flip(rc["header"], 30)), "block header names genesis"),
     (lambda rc: rc["tx"].update(body=flip(rc["tx"]["body"], 60)),
      "the transaction's seal signature is invalid"),
     (lambda rc: rc["record"].update(digest=flip(rc["record"]["digest"])),
@@ -590,12 +600,28 @@ cases = [
     (lambda rc: rc["inclusion"].update(path=(rc["inclusion"]["path"] * 64)[:63]),
      "inclusion proof does not lead"),
     (lambda rc: rc["inclusion"].update(path=(rc["inclusion"]["path"] * 64)[:64]), "inclusion path is too long"),
-    (lambda rc: rc.update(genesis_hash=flip(rc["genesis_hash"])), "receipt names another genesis"),
+    (lambda rc: rc.update(genesis_hash=flip(rc["genesis_hash"])), "receipt names genesis"),
     (lambda rc: rc.update(extra=1), "missing or unknown field"),
 ]
 for edit, reason in cases:
     check(tampered(edit).startswith(reason), "tampered receipt: " + reason)
 check(verify_receipt(receipt, genesis_bytes, bytes(32)) == "document digest does not match", "wrong document")
+
+# A genesis file differing from the example's in one unsigned detail (same chain id and keys)
+# is another chain: the receipt fails at step 2 even with its genesis_hash field edited to match.
+for old, new in [(b'"genesis_time_ms": 1794999000000', b'"genesis_time_ms": 1794999000001'),
+                 ('"display_name": "Zibo 淄博"'.encode(), '"display_name": "Zibo 淄博市"'.encode()),
+                 (b'"view_timeout_ms": 2000', b'"view_timeout_ms": 2001')]:
+    check(genesis_bytes.count(old) == 1, "example genesis has " + old.decode())
+    other = genesis_bytes.replace(old, new)
+    og = json.loads(other)
+    check(og["chain_id"] == genesis["chain_id"] and validators_hash(og) == validators_hash(genesis),
+          "the edited genesis keeps the chain id and the keys")
+    for base in (receipt, json.loads(section("Example 2: receipt", "json"))):
+        rc = json.loads(json.dumps(base))
+        rc["genesis_hash"] = H(b"qchain/v1/genesis\0" + other).hex()
+        check((verify_receipt(rc, other) or "").startswith("block header names genesis " + base["genesis_hash"]),
+              "a receipt does not verify against a genesis edited at " + old.decode())
 
 # ---- §10.4: a receipt across an epoch switch, walked from the §10.3 genesis file.
 receipt2 = json.loads(section("Example 2: receipt", "json"),
@@ -634,7 +660,7 @@ check(verify_receipt(dict(receipt2, membership=[]), genesis_bytes) == "block is 
 def step_copy(rc, **kw):
     st = json.loads(json.dumps(rc["membership"][0])); st.update(kw); return st
 cases2 = [
-    (lambda rc: rc["membership"][0].update(switch_header=flip(rc["membership"][0]["switch_header"], 60)),
+    (lambda rc: rc["membership"][0].update(switch_header=flip(rc["membership"][0]["switch_header"], 70)),
      "membership step 1 (the switch to epoch 1): certificate is for a different block hash"),
     (lambda rc: rc["membership"][0]["switch_cert"]["votes"][2].update(
         sig=flip(rc["membership"][0]["switch_cert"]["votes"][2]["sig"])),
@@ -658,6 +684,8 @@ cases2 = [
     (lambda rc: rc["cert"]["votes"][3].update(sig=flip(rc["cert"]["votes"][3]["sig"])),
      "signature by dezhou's node key is invalid"),
     (lambda rc: rc["membership"][0].update(extra=1), "missing or unknown field"),
+    (lambda rc: rc["membership"][0].update(switch_header=flip(rc["membership"][0]["switch_header"], 40)),
+     "membership step 1: the switch header names genesis"),
 ]
 for edit, reason in cases2:
     check(tampered(edit, receipt2).startswith(reason), "tampered example 2: " + reason)

@@ -138,6 +138,7 @@ static char *note_of_epoch(fx_t *fx, uint64_t epoch, const qc_hash_t *log, uint6
     snprintf(s.cp.origin, sizeof s.cp.origin, CHAIN);
     s.cp.size = size;
     merkle_root(&s.cp.root, log, size);
+    s.cp.genesis_hash = fx->g.hash;
     char text[NOTE_CHECKPOINT_TEXT_MAX];
     size_t len;
     assert_int_equal(note_checkpoint_text(&s.cp, text, &len), QC_OK);
@@ -174,7 +175,7 @@ static audit_source_t source(fake_t *f, const char *name) {
 static void expect_one(fx_t *fx, const char *accepted, fake_t *f, audit_verdict_t v, const char *want) {
     audit_source_t s = source(f, "node");
     audit_report_t r;
-    assert_int_equal(audit_run(CHAIN, &fx->g.validators, accepted, 0, &s, 1, &r), v);
+    assert_int_equal(audit_run(CHAIN, &fx->g.hash, &fx->g.validators, accepted, 0, &s, 1, &r), v);
     if (strstr(r.reason, want) == NULL) fail_msg("reason \"%s\" lacks \"%s\"", r.reason, want);
     audit_report_free(&r);
 }
@@ -206,7 +207,7 @@ static void test_growth_consistent(void **state) {
     fake_t n1 = fake(fx, fx->leaves, 10, 3);
     audit_source_t s1 = source(&n1, "node1");
     /* first use: no state */
-    assert_int_equal(audit_run(CHAIN, &fx->g.validators, NULL, 0, &s1, 1, &r), AUDIT_CONSISTENT);
+    assert_int_equal(audit_run(CHAIN, &fx->g.hash, &fx->g.validators, NULL, 0, &s1, 1, &r), AUDIT_CONSISTENT);
     assert_true(r.advanced);
     assert_string_equal(r.reason, "first checkpoint accepted: size 10");
     char *prev = strdup(r.seen[0].text);
@@ -214,7 +215,7 @@ static void test_growth_consistent(void **state) {
     /* the log grows; two nodes at different sizes, both consistent */
     fake_t n2 = fake(fx, fx->leaves, 17, 4), n3 = fake(fx, fx->leaves, 12, 3);
     audit_source_t ss[] = {source(&n2, "node2"), source(&n3, "node3")};
-    assert_int_equal(audit_run(CHAIN, &fx->g.validators, prev, 0, ss, 2, &r), AUDIT_CONSISTENT);
+    assert_int_equal(audit_run(CHAIN, &fx->g.hash, &fx->g.validators, prev, 0, ss, 2, &r), AUDIT_CONSISTENT);
     assert_string_equal(r.reason, "grew consistently from 10 to 17");
     assert_int_equal(r.newest, 0);
     assert_true(r.advanced);
@@ -225,7 +226,7 @@ static void test_growth_consistent(void **state) {
     old.log_size = 17; /* its ledger reaches the accepted size; its signed note lags */
     audit_source_t so = source(&old, "old");
     char *prev17 = note_for(fx, fx->leaves, 17, 3);
-    assert_int_equal(audit_run(CHAIN, &fx->g.validators, prev17, 0, &so, 1, &r), AUDIT_CONSISTENT);
+    assert_int_equal(audit_run(CHAIN, &fx->g.hash, &fx->g.validators, prev17, 0, &so, 1, &r), AUDIT_CONSISTENT);
     assert_false(r.advanced);
     audit_report_free(&r);
     free(prev17);
@@ -240,7 +241,7 @@ static void test_forged_checkpoint_is_a_fork(void **state) {
     fake_t forger = fake(fx, fx->forged, 10, 4); /* same size, another root, quorum-signed */
     audit_source_t s = source(&forger, "forger");
     audit_report_t r;
-    assert_int_equal(audit_run(CHAIN, &fx->g.validators, accepted, 0, &s, 1, &r), AUDIT_FORK);
+    assert_int_equal(audit_run(CHAIN, &fx->g.hash, &fx->g.validators, accepted, 0, &s, 1, &r), AUDIT_FORK);
     assert_non_null(strstr(r.reason, "size 10 have different roots"));
     assert_string_equal(r.evidence_text[0], accepted);
     assert_string_equal(r.evidence_text[1], forger.note);
@@ -249,8 +250,8 @@ static void test_forged_checkpoint_is_a_fork(void **state) {
     /* both pieces of evidence verify on their own: the fork is provable to a third party */
     note_signed_t a, b;
     char why[200];
-    assert_int_equal(note_signed_open(r.evidence_text[0], strlen(r.evidence_text[0]), CHAIN, &fx->g.validators, &a, why, sizeof why), QC_OK);
-    assert_int_equal(note_signed_open(r.evidence_text[1], strlen(r.evidence_text[1]), CHAIN, &fx->g.validators, &b, why, sizeof why), QC_OK);
+    assert_int_equal(note_signed_open(r.evidence_text[0], strlen(r.evidence_text[0]), CHAIN, &fx->g.hash, &fx->g.validators, &a, why, sizeof why), QC_OK);
+    assert_int_equal(note_signed_open(r.evidence_text[1], strlen(r.evidence_text[1]), CHAIN, &fx->g.hash, &fx->g.validators, &b, why, sizeof why), QC_OK);
     assert_int_equal(a.cp.size, b.cp.size);
     assert_memory_not_equal(a.cp.root.b, b.cp.root.b, 32);
     audit_report_free(&r);
@@ -267,7 +268,7 @@ static void test_nodes_disagree(void **state) {
     fake_t honest = fake(fx, fx->leaves, 15, 3), forked = fake(fx, fx->forged, 15, 3);
     audit_source_t ss[] = {source(&honest, "a"), source(&forked, "b")};
     audit_report_t r;
-    assert_int_equal(audit_run(CHAIN, &fx->g.validators, NULL, 0, ss, 2, &r), AUDIT_FORK);
+    assert_int_equal(audit_run(CHAIN, &fx->g.hash, &fx->g.validators, NULL, 0, ss, 2, &r), AUDIT_FORK);
     assert_string_equal(r.evidence_from[0], "b");
     assert_string_equal(r.evidence_from[1], "a");
     audit_report_free(&r);
@@ -275,7 +276,7 @@ static void test_nodes_disagree(void **state) {
     fake_t small = fake(fx, fx->leaves, 9, 3);
     honest.corrupt_proof = true;
     audit_source_t s2[] = {source(&honest, "a"), source(&small, "c")};
-    assert_int_equal(audit_run(CHAIN, &fx->g.validators, NULL, 0, s2, 2, &r), AUDIT_FORK);
+    assert_int_equal(audit_run(CHAIN, &fx->g.hash, &fx->g.validators, NULL, 0, s2, 2, &r), AUDIT_FORK);
     audit_report_free(&r);
     free(honest.note); free(forked.note); free(small.note);
 }
@@ -292,11 +293,21 @@ static void test_errors_are_not_forks(void **state) {
     fake_t noproof = fake(fx, fx->leaves, 20, 3);
     noproof.log_size = 0;
     expect_one(fx, accepted, &noproof, AUDIT_ERROR, "cannot check size 10 against 20");
+    /* a note the chain's own validators signed, but naming another genesis file (same chain id
+     * and keys, one byte different): refused, with both hashes named; as the state file's
+     * accepted checkpoint too */
+    fx->g.hash.b[0] ^= 1;
+    fake_t other = fake(fx, fx->leaves, 10, 4);
+    fx->g.hash.b[0] ^= 1;
+    expect_one(fx, accepted, &other, AUDIT_ERROR, "checkpoint names genesis ");
+    fake_t fine = fake(fx, fx->leaves, 10, 3);
+    expect_one(fx, other.note, &fine, AUDIT_ERROR, "state file does not verify");
     /* a tampered state file */
     accepted[strlen(CHAIN) + 1] = '9';
     fake_t ok = fake(fx, fx->leaves, 20, 3);
     expect_one(fx, accepted, &ok, AUDIT_ERROR, "state file does not verify");
-    free(accepted); free(weak.note); free(noproof.note); free(ok.note);
+    free(accepted); free(weak.note); free(noproof.note); free(ok.note); free(other.note);
+    free(fine.note);
 }
 
 /* Audits sources against accepted (of accepted_epoch): the verdict is v and the reason
@@ -305,7 +316,7 @@ static void expect_epoch(fx_t *fx, const char *accepted, uint64_t accepted_epoch
                          audit_verdict_t v, const char *want) {
     audit_source_t s = source(f, "node");
     audit_report_t r;
-    assert_int_equal(audit_run(CHAIN, &fx->g.validators, accepted, accepted_epoch, &s, 1, &r), v);
+    assert_int_equal(audit_run(CHAIN, &fx->g.hash, &fx->g.validators, accepted, accepted_epoch, &s, 1, &r), v);
     if (strstr(r.reason, want) == NULL) fail_msg("reason \"%s\" lacks \"%s\"", r.reason, want);
     audit_report_free(&r);
 }
@@ -317,7 +328,7 @@ static void test_epochs(void **state) {
     /* a note of epoch 1 verifies with epoch 1's set, certified by the node it came from */
     fake_t e1 = fake_of_epoch(fx, 1, fx->leaves, 10, 3);
     audit_source_t s1 = source(&e1, "e1");
-    assert_int_equal(audit_run(CHAIN, &fx->g.validators, NULL, 0, &s1, 1, &r), AUDIT_CONSISTENT);
+    assert_int_equal(audit_run(CHAIN, &fx->g.hash, &fx->g.validators, NULL, 0, &s1, 1, &r), AUDIT_CONSISTENT);
     assert_int_equal(r.seen[0].epoch, 1);
     assert_int_equal(r.seen[0].vs.epoch, 1);
     assert_memory_equal(r.seen[0].vs.members[0].node_key.b, fx->vs1.members[0].node_key.b, 32);
@@ -361,7 +372,7 @@ static void test_epochs(void **state) {
      * history stops at epoch 0 (lagging, or hiding the change) */
     fake_t lagging = fake(fx, fx->leaves, 17, 4);
     audit_source_t two[] = {source(&lagging, "lagging"), source(&grown, "grown")};
-    assert_int_equal(audit_run(CHAIN, &fx->g.validators, acc1, 1, two, 2, &r), AUDIT_CONSISTENT);
+    assert_int_equal(audit_run(CHAIN, &fx->g.hash, &fx->g.validators, acc1, 1, two, 2, &r), AUDIT_CONSISTENT);
     assert_false(r.seen[0].ok);
     assert_non_null(strstr(r.seen[0].error, "signed by epoch 0's set, but the accepted checkpoint is of epoch 1"));
     assert_true(r.seen[1].ok);
@@ -372,7 +383,7 @@ static void test_epochs(void **state) {
     /* the same size newly signed by a later epoch's set moves the state forward */
     fake_t same = fake_of_epoch(fx, 1, fx->leaves, 8, 3);
     audit_source_t ss = source(&same, "same");
-    assert_int_equal(audit_run(CHAIN, &fx->g.validators, acc0, 0, &ss, 1, &r), AUDIT_CONSISTENT);
+    assert_int_equal(audit_run(CHAIN, &fx->g.hash, &fx->g.validators, acc0, 0, &ss, 1, &r), AUDIT_CONSISTENT);
     assert_true(r.advanced);
     assert_string_equal(r.reason, "unchanged at size 8, now signed by epoch 1's set");
     audit_report_free(&r);
@@ -389,7 +400,7 @@ static void test_state_file(void **state) {
     assert_int_equal(audit_state_load(path, &fx->g, &note, &epoch, why, sizeof why), QC_ERR_NOTFOUND);
     char *text = note_of_epoch(fx, 1, fx->leaves, 10, 4);
     note_signed_t s;
-    assert_int_equal(note_signed_open(text, strlen(text), CHAIN, &fx->vs1, &s, why, sizeof why), QC_OK);
+    assert_int_equal(note_signed_open(text, strlen(text), CHAIN, &fx->g.hash, &fx->vs1, &s, why, sizeof why), QC_OK);
     assert_int_equal(audit_state_save(path, &fx->g, &s, text, 1, 1234), QC_OK);
     assert_int_equal(audit_state_load(path, &fx->g, &note, &epoch, why, sizeof why), QC_OK);
     assert_string_equal(note, text);

@@ -16,6 +16,7 @@
 #define CHAIN "exec-test"
 
 static qc_validator_set_t g_vs;
+static qc_hash_t g_genesis; /* this node's genesis hash */
 
 static void make_tx(qc_tx_t *tx, uint32_t member, uint64_t nonce, uint64_t expiry, int records) {
     qc_pubkey_t pk;
@@ -56,7 +57,7 @@ static bool seen_one(void *ctx, const qc_hash_t *id) {
 static rlog_t g_log0;
 
 static exec_parent_t genesis_parent(void) {
-    exec_parent_t p = {CHAIN, &g_vs, 0, {{0}}, 2000000, &g_log0, NULL, NULL};
+    exec_parent_t p = {CHAIN, &g_genesis, &g_vs, 0, {{0}}, 2000000, &g_log0, NULL, NULL};
     return p;
 }
 
@@ -85,6 +86,7 @@ static void test_build_roots_filtering_and_check(void **state) {
     assert_int_equal(b.header.time_ms, 2000000); /* never before the parent */
     assert_int_equal(b.header.proposer, 2);
     assert_int_equal(b.header.view, 5);
+    assert_memory_equal(b.header.genesis_hash.b, g_genesis.b, 32);
     assert_int_equal(b.header.log_size, 9);
     qc_hash_t leaves[9];
     int k = 0;
@@ -114,7 +116,7 @@ static void test_build_roots_filtering_and_check(void **state) {
     /* the next block extends it */
     qc_hash_t h1;
     qc_header_hash(&b.header, &h1);
-    exec_parent_t p2 = {CHAIN, &g_vs, 1, h1, b.header.time_ms, &log1, NULL, NULL};
+    exec_parent_t p2 = {CHAIN, &g_genesis, &g_vs, 1, h1, b.header.time_ms, &log1, NULL, NULL};
     batch_t bt2;
     make_batch(&bt2, 2, 50, 1);
     qc_block_t b2;
@@ -144,7 +146,7 @@ static void expect_refused(void (*tamper)(qc_block_t *, exec_check_t *), int cod
     assert_int_equal(exec_build(&parent, bt.ptrs, bt.n, 2000000, 1, 3, &b, &log1, NULL, NULL), QC_OK);
     exec_check_t c = check_for(&b);
     tamper(&b, &c);
-    char why[160] = "";
+    char why[300] = "";
     assert_int_equal(exec_check(&b, &parent, &c, &log1, NULL, NULL, NULL, why, sizeof why), code);
     if (why_want) assert_string_equal(why, why_want);
     qc_block_free(&b);
@@ -159,6 +161,10 @@ static void t_wrong_primary(qc_block_t *b, exec_check_t *c) { (void)b; c->primar
 static void t_wrong_view(qc_block_t *b, exec_check_t *c) { (void)b; c->view = 4; }
 static void t_far_time(qc_block_t *b, exec_check_t *c) { (void)b; c->now_ms += 30001; }
 static void t_wrong_epoch(qc_block_t *b, exec_check_t *c) { (void)c; b->header.epoch = 1; }
+static void t_wrong_genesis(qc_block_t *b, exec_check_t *c) {
+    (void)c;
+    b->header.genesis_hash.b[31] ^= 1;
+}
 static void t_expired(qc_block_t *b, exec_check_t *c) { (void)c; b->txs[2].expiry_height = 0; }
 static void t_repeat(qc_block_t *b, exec_check_t *c) {
     (void)c;
@@ -181,6 +187,9 @@ static void test_byzantine_blocks_refused(void **state) {
     expect_refused(t_wrong_view, QC_ERR_INVALID, NULL);
     expect_refused(t_far_time, QC_ERR_INVALID, NULL);
     expect_refused(t_wrong_epoch, QC_ERR_INVALID, "epoch, validators hash or tx root does not match");
+    expect_refused(t_wrong_genesis, QC_ERR_INVALID,
+                   "block names genesis 6767676767676767676767676767676767676767676767676767676767676766, "
+                   "this node's genesis is 6767676767676767676767676767676767676767676767676767676767676767");
     expect_refused(t_expired, QC_ERR_EXPIRED, "tx 2: expired");
     expect_refused(t_repeat, QC_ERR_DUPLICATE, "tx 2: repeated in the block");
     expect_refused(t_nonmember, QC_ERR_MEMBER, "tx 0: signer is not a member's seal key");
@@ -225,6 +234,7 @@ static void test_replay_of_committed_refused_and_cache(void **state) {
 static int setup(void **state) {
     (void)state;
     testkeys_validators(&g_vs, 9, 0);
+    memset(g_genesis.b, 0x67, sizeof g_genesis.b);
     memset(&g_log0, 0, sizeof g_log0);
     return 0;
 }

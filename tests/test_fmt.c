@@ -33,8 +33,11 @@
 #define VEC_TX_SIG \
     "e670570639470dd7fd4b215fba1bbb04b1bc9c6aceb37b959003f6b9dccaea3a" \
     "b5531a5a92471f7d55c7f5d1d3e5e4e51f1aa608e12aaa5e7d7fd18ea0cee008"
+#define VEC_GENESIS_HASH \
+    "466fc3378e3899be5bb3ba04fc0ce6880dd70184c54ef3a9b1faeef0309f7102"
 #define VEC_HEADER \
-    "01147368616e646f6e672d636972636c652d7465737400000000000000010000" \
+    "02147368616e646f6e672d636972636c652d74657374466fc3378e3899be5bb3" \
+    "ba04fc0ce6880dd70184c54ef3a9b1faeef0309f710200000000000000010000" \
     "0000000000000000000000000000000000000000000000000000000000000000" \
     "01a1ee565e000000000100000000000000010000000000000000dfd868c3a51e" \
     "eb5effd13fc8f7bcda257867e7bc9c6919a8fef1920dcf90300100000001fb26" \
@@ -43,10 +46,10 @@
     "7fb9424df5d10000000000000000000000000000000000000000000000000000" \
     "000000000000"
 #define VEC_BLOCK_HASH \
-    "2fe04698f23fa9a51da21b80bea3815d41fd0401975d0a67971cc980e6333c4c"
+    "6c9a5a401a0e304c6d895986732ff72496a2fb7b8c50f9cc001d2a8c2cf38ef8"
 #define VEC_COMMIT_SIG0 \
-    "bcc0bf7db3d73e6bbd9edf31621fe7056e036124c0741dd03e41fa6b1d93f476" \
-    "240693ff9ba5d64c925d194ddd0491a6e24acec73b3726fa9b01814a32693501"
+    "2ff6c3f9fd64e312a56f86db90268f7705910f250a13009a676cb11ba8908b6e" \
+    "021586d596929a0cc24b9f4ccca62f71f1801f62584354b9003bee8d1fa37d0c"
 
 static int setup(void **state) {
     vectors_t *v = malloc(sizeof *v);
@@ -234,12 +237,38 @@ static void test_header_roundtrip_and_strictness(void **state) {
     assert_int_equal(qc_header_encode(&v->block.header, buf, 10, &len), QC_ERR_TOOBIG);
 }
 
+/* A version-1 header (the layout before the genesis hash, 32 bytes shorter) is refused by the
+ * decoder and the encoder, and a reader is told why; so is a version-2 header relabelled 1. */
+static void test_header_version_1_refused(void **state) {
+    vectors_t *v = *state;
+    uint8_t buf[QC_HEADER_BYTES_MAX], old[QC_HEADER_BYTES_MAX];
+    size_t len;
+    assert_int_equal(qc_header_encode(&v->block.header, buf, sizeof buf, &len), QC_OK);
+    assert_int_equal(buf[0], 2);
+    assert_null(qc_header_version_why(buf, len));
+    size_t gh_at = 2 + strlen(v->block.header.chain_id);
+    memcpy(old, buf, gh_at); /* the version 1 layout: no genesis hash after the chain id */
+    memcpy(old + gh_at, buf + gh_at + 32, len - gh_at - 32);
+    old[0] = 1;
+    qc_header_t h;
+    assert_int_equal(qc_header_decode(old, len - 32, &h), QC_ERR_INVALID);
+    assert_non_null(strstr(qc_header_version_why(old, len - 32), "version 1"));
+    buf[0] = 1;
+    assert_int_equal(qc_header_decode(buf, len, &h), QC_ERR_INVALID);
+    buf[0] = 3;
+    assert_int_equal(qc_header_decode(buf, len, &h), QC_ERR_INVALID);
+    assert_non_null(qc_header_version_why(buf, len));
+    qc_header_t v1 = v->block.header;
+    v1.version = 1;
+    assert_int_equal(qc_header_encode(&v1, buf, sizeof buf, &len), QC_ERR_INVALID);
+}
+
 static void test_header_hash_covers_every_field(void **state) {
     vectors_t *v = *state;
     qc_hash_t base, h2;
     qc_header_hash(&v->block.header, &base);
-    qc_header_t variants[11];
-    for (int i = 0; i < 11; i++) variants[i] = v->block.header;
+    qc_header_t variants[12];
+    for (int i = 0; i < 12; i++) variants[i] = v->block.header;
     variants[0].height++;
     variants[1].prev_hash.b[5] ^= 1;
     variants[2].time_ms++;
@@ -251,7 +280,8 @@ static void test_header_hash_covers_every_field(void **state) {
     variants[8].log_size++;
     variants[9].log_root.b[3] ^= 1;
     variants[10].next_validators_hash.b[31] ^= 1;
-    for (int i = 0; i < 11; i++) {
+    variants[11].genesis_hash.b[0] ^= 1;
+    for (int i = 0; i < 12; i++) {
         qc_header_hash(&variants[i], &h2);
         assert_memory_not_equal(base.b, h2.b, 32);
     }
@@ -427,6 +457,8 @@ static void test_published_vectors(void **state) {
     qc_hash_t vh;
     qc_validators_hash(&v->vs, &vh);
     assert_hex(vh.b, 32, VEC_VALIDATORS_HASH);
+    assert_hex(v->genesis_hash.b, 32, VEC_GENESIS_HASH);
+    assert_hex(v->block.header.genesis_hash.b, 32, VEC_GENESIS_HASH);
     assert_hex(v->tx.body, v->tx.body_len, VEC_TX_BODY);
     assert_hex(v->tx.id.b, 32, VEC_TX_ID);
     assert_hex(v->tx.sig.b, 64, VEC_TX_SIG);
@@ -452,6 +484,7 @@ int main(void) {
         cmocka_unit_test(test_tx_builder_rejects),
         cmocka_unit_test(test_tx_decode_garbage),
         cmocka_unit_test(test_header_roundtrip_and_strictness),
+        cmocka_unit_test(test_header_version_1_refused),
         cmocka_unit_test(test_header_hash_covers_every_field),
         cmocka_unit_test(test_block_roundtrip_and_root_check),
         cmocka_unit_test(test_block_decode_one_tx),

@@ -196,6 +196,12 @@ static void test_spec_example(void **state) {
 /* ---- checkpoints under a validator set ---- */
 
 #define CHAIN "note-test"
+/* The genesis line of every note here: the genesis hash is 32 bytes of 0x5e. */
+#define GENESIS_LINE "genesis 5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e\n"
+
+static const qc_hash_t k_genesis = {{0x5e, 0x5e, 0x5e, 0x5e, 0x5e, 0x5e, 0x5e, 0x5e, 0x5e, 0x5e, 0x5e,
+                                     0x5e, 0x5e, 0x5e, 0x5e, 0x5e, 0x5e, 0x5e, 0x5e, 0x5e, 0x5e, 0x5e,
+                                     0x5e, 0x5e, 0x5e, 0x5e, 0x5e, 0x5e, 0x5e, 0x5e, 0x5e, 0x5e}};
 
 typedef struct {
     qc_validator_set_t vs;
@@ -213,6 +219,7 @@ static note_checkpoint_t checkpoint(uint64_t size, uint8_t fill) {
     snprintf(c.origin, sizeof c.origin, CHAIN);
     c.size = size;
     memset(c.root.b, fill, 32);
+    c.genesis_hash = k_genesis;
     return c;
 }
 
@@ -236,8 +243,16 @@ static char *signed_note(const fixture_t *f, const note_checkpoint_t *c, const u
     return out;
 }
 
+/* A four-validator fixture into *f and the note of checkpoint(size, fill) signed by all four. */
+static char *signed_by_all_four(fixture_t *f, uint64_t size, uint8_t fill) {
+    fixture(f, 4);
+    note_checkpoint_t c = checkpoint(size, fill);
+    uint32_t idx[] = {0, 1, 2, 3};
+    return signed_note(f, &c, idx, 4);
+}
+
 static int open_cp(const fixture_t *f, const char *msg, note_signed_t *out, char *why) {
-    return note_signed_open(msg, strlen(msg), CHAIN, &f->vs, out, why, 160);
+    return note_signed_open(msg, strlen(msg), CHAIN, &k_genesis, &f->vs, out, why, 160);
 }
 
 static void test_checkpoint_text(void **state) {
@@ -249,7 +264,7 @@ static void test_checkpoint_text(void **state) {
     char text[NOTE_CHECKPOINT_TEXT_MAX];
     size_t len;
     assert_int_equal(note_checkpoint_text(&c, text, &len), QC_OK);
-    assert_string_equal(text, CHAIN "\n20852163\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n");
+    assert_string_equal(text, CHAIN "\n20852163\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n" GENESIS_LINE);
     assert_int_equal(note_checkpoint_parse(text, len, &back, NULL, 0), QC_OK);
     assert_memory_equal(&c, &back, sizeof c);
     c.size = 0;
@@ -258,19 +273,28 @@ static void test_checkpoint_text(void **state) {
     assert_int_equal(back.size, 0);
     c.size = MERKLE_SIZE_MAX + 1;
     assert_int_equal(note_checkpoint_text(&c, text, &len), QC_ERR_INVALID);
+#define ROOT_LINE "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n"
     const char *bad[] = {
-        CHAIN "\n012\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n",    /* leading zero */
-        CHAIN "\n-1\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n",
-        CHAIN "\n99999999999999999999\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n",
-        CHAIN "\n9223372036854775809\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n", /* > 2^63 */
-        CHAIN "\n12\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFV=\n",     /* non-canonical */
-        CHAIN "\n12\n47DEQpj8HBSa-_TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n",     /* URL alphabet */
-        CHAIN "\n12\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuA==\n",     /* 31 bytes */
-        CHAIN "\n12\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\nextension\n",
-        CHAIN "\n12\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=",       /* no final newline */
-        "\n12\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n",
-        "bad origin\n12\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n",
-        CHAIN "\n\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n",
+        CHAIN "\n012\n" ROOT_LINE GENESIS_LINE,                               /* leading zero */
+        CHAIN "\n-1\n" ROOT_LINE GENESIS_LINE,
+        CHAIN "\n99999999999999999999\n" ROOT_LINE GENESIS_LINE,
+        CHAIN "\n9223372036854775809\n" ROOT_LINE GENESIS_LINE,               /* > 2^63 */
+        CHAIN "\n12\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFV=\n" GENESIS_LINE, /* non-canonical */
+        CHAIN "\n12\n47DEQpj8HBSa-_TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n" GENESIS_LINE, /* URL alphabet */
+        CHAIN "\n12\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuA==\n" GENESIS_LINE, /* 31 bytes */
+        CHAIN "\n12\n" ROOT_LINE GENESIS_LINE "extension\n",                  /* another line */
+        CHAIN "\n12\n" ROOT_LINE "extension\n" GENESIS_LINE,
+        CHAIN "\n12\n" ROOT_LINE,                                              /* no genesis line */
+        CHAIN "\n12\n" ROOT_LINE "extension\n",
+        CHAIN "\n12\n" ROOT_LINE "genesis 5E5E5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e\n",
+        CHAIN "\n12\n" ROOT_LINE "genesis 5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e\n",
+        CHAIN "\n12\n" ROOT_LINE "genesis  5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e\n",
+        CHAIN "\n12\n" ROOT_LINE "genesis: 5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e\n",
+        CHAIN "\n12\n" ROOT_LINE "genesis 5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e",
+        CHAIN "\n12\n" ROOT_LINE "genesis 5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5g\n",
+        "\n12\n" ROOT_LINE GENESIS_LINE,
+        "bad origin\n12\n" ROOT_LINE GENESIS_LINE,
+        CHAIN "\n\n" ROOT_LINE GENESIS_LINE,
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char why[160] = "";
@@ -322,9 +346,53 @@ static void test_quorum_signed(void **state) {
     assert_memory_equal(&s, &s2, sizeof s);
     free(again);
     /* wrong chain: refused even though every signature is right for its text */
-    assert_int_equal(note_signed_open(msg, strlen(msg), "other-chain", &f.vs, &s, why, sizeof why), QC_ERR_INVALID);
+    assert_int_equal(note_signed_open(msg, strlen(msg), "other-chain", &k_genesis, &f.vs, &s, why,
+                                      sizeof why), QC_ERR_INVALID);
     assert_non_null(strstr(why, "other-chain"));
     free(msg);
+}
+
+/* A checkpoint verified on its own, without a block header, is bound to the genesis file: a
+ * note that the chain's own validators signed does not open under another genesis file with
+ * the same chain id and keys (one differing only in its time, say), and a note without the
+ * genesis line (as qchain wrote before) opens under none. */
+static void test_genesis_bound(void **state) {
+    (void)state;
+    fixture_t f;
+    char *msg = signed_by_all_four(&f, 42, 0xab);
+    note_signed_t s;
+    char why[256] = "";
+    assert_int_equal(note_signed_open(msg, strlen(msg), CHAIN, &k_genesis, &f.vs, &s, why,
+                                      sizeof why), QC_OK);
+    assert_memory_equal(s.cp.genesis_hash.b, k_genesis.b, 32);
+    qc_hash_t other = k_genesis;
+    other.b[31] ^= 1;
+    assert_int_equal(note_signed_open(msg, strlen(msg), CHAIN, &other, &f.vs, &s, why, sizeof why),
+                     QC_ERR_INVALID);
+    assert_string_equal(why, "checkpoint names genesis 5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e"
+                             "5e5e5e5e5e5e5e5e5e5e5e5e, the genesis file given is 5e5e5e5e5e5e5e5e"
+                             "5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5f");
+    free(msg);
+    /* the old three-line text, quorum-signed: refused for its form, whatever the genesis */
+    const char *old_text = CHAIN "\n42\n" "q6urq6urq6urq6urq6urq6urq6urq6urq6urq6urq6s=\n";
+    note_signed_t old;
+    memset(&old, 0, sizeof old);
+    for (uint32_t i = 0; i < 4; i++) {
+        old.signers[i] = i;
+        note_sign(&old.sigs[i], &f.sk[i], old_text, strlen(old_text));
+    }
+    char buf[2048];
+    size_t n = (size_t)snprintf(buf, sizeof buf, "%s\n", old_text);
+    for (uint32_t i = 0; i < 4; i++) {
+        char name[NOTE_KEY_NAME_MAX + 1];
+        note_validator_key_name(name, CHAIN, &f.vs, i);
+        assert_int_equal(note_append_sigline(buf, sizeof buf, &n, name,
+                                             note_key_id(name, &f.vs.members[i].node_key),
+                                             &old.sigs[i]), QC_OK);
+    }
+    assert_int_equal(note_signed_open(buf, n, CHAIN, &k_genesis, &f.vs, &s, why, sizeof why),
+                     QC_ERR_INVALID);
+    assert_non_null(strstr(why, "no \"genesis <64 hex>\" line"));
 }
 
 static void test_sub_quorum_and_duplicates(void **state) {
@@ -395,10 +463,7 @@ static void test_unknown_keys_ignored(void **state) {
 static void test_tampering(void **state) {
     (void)state;
     fixture_t f;
-    fixture(&f, 4);
-    note_checkpoint_t c = checkpoint(1000, 0x33);
-    uint32_t idx[] = {0, 1, 2, 3};
-    char *msg = signed_note(&f, &c, idx, 4);
+    char *msg = signed_by_all_four(&f, 1000, 0x33);
     size_t len = strlen(msg);
     note_signed_t s;
     char why[160];
@@ -435,6 +500,7 @@ int main(void) {
         cmocka_unit_test(test_checkpoint_text),
         cmocka_unit_test(test_key_names),
         cmocka_unit_test(test_quorum_signed),
+        cmocka_unit_test(test_genesis_bound),
         cmocka_unit_test(test_sub_quorum_and_duplicates),
         cmocka_unit_test(test_unknown_keys_ignored),
         cmocka_unit_test(test_tampering),

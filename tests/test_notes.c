@@ -16,6 +16,7 @@
 
 #define N 4
 #define CHAIN "notes-test"
+static const qc_hash_t k_genesis = {{7, 7, 7, 7}}; /* the nodes' genesis hash */
 #define QUEUE_MAX 256
 
 typedef struct {
@@ -46,7 +47,7 @@ static world_t *world(void) {
     for (uint32_t i = 0; i < N; i++) {
         testkeys_keypair(TESTKEY_NODE, i, NULL, &w->sk[i]);
         ctxs[i] = (ctx_t){w, i};
-        notes_init(&w->nodes[i], CHAIN, &w->vs, i, &w->sk[i], on_send, &ctxs[i]);
+        notes_init(&w->nodes[i], CHAIN, &k_genesis, &w->vs, i, &w->sk[i], on_send, &ctxs[i]);
     }
     return w;
 }
@@ -84,7 +85,7 @@ static void assert_latest_opens(world_t *w, uint32_t node, uint64_t want_height,
     assert_int_equal(note_signed_format(s, CHAIN, &w->vs, &text, &len), QC_OK);
     note_signed_t back;
     char why[160] = "";
-    assert_int_equal(note_signed_open(text, len, CHAIN, &w->vs, &back, why, sizeof why), QC_OK);
+    assert_int_equal(note_signed_open(text, len, CHAIN, &k_genesis, &w->vs, &back, why, sizeof why), QC_OK);
     assert_int_equal(back.cp.size, want_height * 10);
     free(text);
 }
@@ -117,15 +118,23 @@ static void test_bad_signatures(void **state) {
     wire_note_sig_t m = {5, 50, r, {{0}}};
     char text[NOTE_CHECKPOINT_TEXT_MAX];
     size_t len;
-    note_checkpoint_t cp = {CHAIN, 50, r};
+    note_checkpoint_t cp = {CHAIN, 50, r, k_genesis};
     assert_int_equal(note_checkpoint_text(&cp, text, &len), QC_OK);
     note_sign(&m.sig, &w->sk[2], text, len);
     notes_on_sig(&w->nodes[0], 1, &m);
     assert_int_equal(w->nodes[0].stats.sigs_bad, 1);
+    /* node 2's own key over the note of another genesis (same chain id and keys): bad too */
+    cp.genesis_hash.b[31] ^= 1;
+    assert_int_equal(note_checkpoint_text(&cp, text, &len), QC_OK);
+    note_sign(&m.sig, &w->sk[2], text, len);
+    cp.genesis_hash = k_genesis;
+    notes_on_sig(&w->nodes[0], 2, &m);
+    assert_int_equal(w->nodes[0].stats.sigs_bad, 2);
+    assert_int_equal(w->nodes[0].slots[5 % NOTES_HEIGHTS].matched, 1);
     /* from itself or a non-member */
     notes_on_sig(&w->nodes[0], 0, &m);
     notes_on_sig(&w->nodes[0], N, &m);
-    assert_int_equal(w->nodes[0].stats.sigs_bad, 3);
+    assert_int_equal(w->nodes[0].stats.sigs_bad, 4);
     /* a valid signature by node 2 over a different root for the same height: a conflict */
     qc_hash_t other = root_of(99);
     cp.root = other;
@@ -176,7 +185,7 @@ static void test_conflicts_rate_limited(void **state) {
     for (int i = 0; i < 30; i++, h++) {
         apply(w, 0, h);
         qc_hash_t other = root_of(1000 + h);
-        note_checkpoint_t cp = {CHAIN, h * 10, other};
+        note_checkpoint_t cp = {CHAIN, h * 10, other, k_genesis};
         char text[NOTE_CHECKPOINT_TEXT_MAX];
         size_t len;
         assert_int_equal(note_checkpoint_text(&cp, text, &len), QC_OK);

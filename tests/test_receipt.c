@@ -44,7 +44,8 @@
 #define BODY_REF (BODY_RLEN + 2)
 #define BODY_FLAGS (BODY_REF + 5)
 /* Byte offsets in a canonical header of CHAIN (docs/PROTOCOL.md §4). */
-#define HDR_HEIGHT (2 + CID_LEN)
+#define HDR_GENESIS (2 + CID_LEN)
+#define HDR_HEIGHT (HDR_GENESIS + 32)
 #define HDR_PREV (HDR_HEIGHT + 8)
 #define HDR_TIME (HDR_PREV + 32)
 #define HDR_PROPOSER (HDR_TIME + 8)
@@ -133,6 +134,7 @@ static fx_t *fx_open(uint32_t n) {
     snprintf(g->chain_id, sizeof g->chain_id, "%s", CHAIN);
     g->hash = f->genesis_hash;
     g->validators = f->vs;
+    f->cb.genesis_hash = f->genesis_hash;
     store_config_t cfg = {CHAIN, f->genesis_hash, &f->vs};
     assert_int_equal(store_open(&f->node->store, f->dir, &cfg), QC_OK);
     return f;
@@ -436,6 +438,16 @@ static void fn_sibling_record(fx_t *f, json_t *root) {
 }
 
 /* The header and certificate of the block after the receipt's (a valid pair, wrong block). */
+/* The header relabelled version 1 (the layout before the genesis hash). */
+static void fn_header_v1(fx_t *f, json_t *root) {
+    (void)f;
+    size_t n;
+    uint8_t *hdr = hex_get(root, "header", &n);
+    hdr[0] = 1;
+    hex_set(root, "header", hdr, n);
+    free(hdr);
+}
+
 static void fn_other_block(fx_t *f, json_t *root) {
     qc_block_t b;
     qc_cert_t cert;
@@ -487,11 +499,16 @@ static const tamper_t k_tampers[] = {
     {"tx sig short", T_HEX_CUT, "tx.sig", 1, NULL, NULL, AT_PARSE,
      "\"sig\": expected 64 hex bytes"},
     /* the header, field by field */
-    {"header version", T_FLIP, "header", 0, NULL, NULL, AT_PARSE, HDR_BAD},
+    {"header version", T_FLIP, "header", 0, NULL, NULL, AT_PARSE,
+     "receipt header: block header of an unknown version; this build reads version 2 only"},
+    {"header version 1", T_FN, NULL, 0, NULL, fn_header_v1, AT_PARSE,
+     "receipt header: block header version 1 (before headers carried the genesis hash)"},
     {"header chain id length", T_FLIP, "header", 1, NULL, NULL, AT_PARSE, HDR_BAD},
     {"header chain id with a NUL", T_ZERO, "header", 1 + CID_LEN, NULL, NULL, AT_PARSE, HDR_BAD},
     {"header chain id", T_FLIP, "header", 2, NULL, NULL, AT_VERIFY,
      "receipt is for chain \"seceipt-test\""},
+    {"header genesis_hash", T_FLIP, "header", HDR_GENESIS + 5, NULL, NULL, AT_VERIFY,
+     "block header names genesis "},
     {"header height", T_FLIP, "header", HDR_HEIGHT + 6, NULL, NULL, AT_VERIFY,
      "certificate is for height"},
     {"header prev_hash", T_FLIP, "header", HDR_PREV + 31, NULL, NULL, AT_VERIFY, OTHER_HASH},
@@ -578,7 +595,7 @@ static const tamper_t k_tampers[] = {
     {"another record of the same tx", T_FN, NULL, 0, NULL, fn_sibling_record, AT_VERIFY, NO_ROOT},
     /* what binds the receipt to the chain */
     {"genesis_hash", T_FLIP, "genesis_hash", 0, NULL, NULL, AT_VERIFY,
-     "receipt names another genesis than the one given"},
+     "receipt names genesis "},
     {"chain_id of another chain", T_SET, "chain_id", 0, "\"other-chain\"", NULL, AT_VERIFY,
      "the genesis is for \"receipt-test\""},
     {"chain_id not a chain id", T_SET, "chain_id", 0, "\"receipt test\"", NULL, AT_PARSE,
@@ -901,6 +918,61 @@ static void test_published_example(void **state) {
     free(x);
 }
 
+/* A genesis file that differs from the example's in one unsigned detail (the genesis time, a
+ * display name, an address, a consensus setting), with the same chain id and keys, is another
+ * chain: no receipt of the example chain verifies against it, even with the receipt's own
+ * genesis_hash field edited to name it, because every certified header carries the real
+ * genesis hash (docs/PROTOCOL.md §10.2 step 2). */
+static void test_other_genesis_same_keys_refused(void **state) {
+    (void)state;
+    receiptex_t *x = calloc(1, sizeof *x);
+    genesis_t *g = calloc(1, sizeof *g);
+    assert_non_null(x);
+    assert_non_null(g);
+    assert_int_equal(receiptex_build(x), QC_OK);
+    static const char *const edits[][2] = {
+        {"\"genesis_time_ms\": 1794999000000", "\"genesis_time_ms\": 1794999000001"},
+        {"\"display_name\": \"Zibo 淄博\"", "\"display_name\": \"Zibo 淄博市\""},
+        {"\"api_address\": \"taian.example.org:8100\"", "\"api_address\": \"taian.example.org:8101\""},
+        {"\"view_timeout_ms\": 2000", "\"view_timeout_ms\": 2001"},
+    };
+    for (size_t e = 0; e < sizeof edits / sizeof edits[0]; e++) {
+        const char *at = strstr(x->genesis_json, edits[e][0]);
+        assert_non_null(at);
+        size_t pre = (size_t)(at - x->genesis_json), old_len = strlen(edits[e][0]);
+        size_t cap = x->genesis_len + strlen(edits[e][1]) + 1;
+        char *edited = malloc(cap);
+        assert_non_null(edited);
+        snprintf(edited, cap, "%.*s%s%s", (int)pre, x->genesis_json, edits[e][1], at + old_len);
+        char why[512];
+        assert_int_equal(genesis_parse(edited, strlen(edited), g, why, sizeof why), QC_OK);
+        assert_string_equal(g->chain_id, VECTORS_CHAIN_ID);
+        assert_memory_equal(&g->validators, &x->v.vs, sizeof g->validators);
+        assert_memory_not_equal(g->hash.b, x->genesis.hash.b, 32);
+        for (uint64_t i = 0; i < RECEIPTEX_LEAVES; i++) {
+            receipt_t r;
+            receipt_result_t res;
+            assert_int_equal(receiptex_receipt(x, i, &r), QC_OK);
+            r.genesis_hash = g->hash; /* the unsigned field, edited to name the other file */
+            assert_int_equal(receipt_verify(&r, g->chain_id, &g->hash, &g->validators, &r.digest,
+                                             &res, why, sizeof why), QC_ERR_INVALID);
+            char want[256], real_hex[65], other_hex[65];
+            snprintf(want, sizeof want, "block header names genesis %s, the genesis file given is %s",
+                     qc_hash_hex(real_hex, &x->genesis.hash), qc_hash_hex(other_hex, &g->hash));
+            assert_string_equal(why, want);
+            /* the genuine file still verifies the same receipt, with its field restored */
+            r.genesis_hash = x->genesis.hash;
+            assert_int_equal(receipt_verify(&r, VECTORS_CHAIN_ID, &x->genesis.hash, &x->v.vs,
+                                             &r.digest, &res, why, sizeof why), QC_OK);
+            receipt_free(&r);
+        }
+        free(edited);
+    }
+    free(g);
+    receiptex_free(x);
+    free(x);
+}
+
 /* The fuzz seeds named valid_* are genuine receipts of the example chain, so fuzz_receipt
  * starts from inputs that reach every verification step. */
 static void test_fuzz_seeds(void **state) {
@@ -1130,6 +1202,8 @@ static const tamper_t k_epoch_tampers[] = {
     /* the switch header */
     {"switch header chain id", T_FLIP, "membership[0].switch_header", 2, NULL, NULL, AT_VERIFY,
      "membership step 1: the switch header is for chain \"seceipt-test\""},
+    {"switch header genesis_hash", T_FLIP, "membership[0].switch_header", HDR_GENESIS + 31, NULL,
+     NULL, AT_VERIFY, "membership step 1: the switch header names genesis "},
     {"switch header height", T_FLIP, "membership[0].switch_header", HDR_HEIGHT + 7, NULL, NULL,
      AT_VERIFY, "membership step 1: the switch header is block 3, but epoch 1 starts at block 3"},
     {"switch header prev_hash", T_FLIP, "membership[0].switch_header", HDR_PREV, NULL, NULL,
@@ -1358,6 +1432,7 @@ int main(void) {
         cmocka_unit_test(test_flip_every_byte),
         cmocka_unit_test(test_every_field_wrong_type),
         cmocka_unit_test(test_published_example),
+        cmocka_unit_test(test_other_genesis_same_keys_refused),
         cmocka_unit_test(test_fuzz_seeds),
     };
     const struct CMUnitTest epoch_tests[] = {

@@ -42,6 +42,7 @@ static int fx_setup(void **state) {
     chainbuilder_init(&f->cb, CHAIN, 4, 0);
     f->cfg.chain_id = CHAIN;
     qc_sha256(&f->cfg.genesis_hash, "genesis", 7);
+    f->cb.genesis_hash = f->cfg.genesis_hash;
     f->genesis_vs = f->cb.vs;
     f->cfg.genesis_validators = &f->genesis_vs;
     assert_int_equal(store_open(&f->s, f->dir, &f->cfg), QC_OK);
@@ -342,7 +343,7 @@ static void expect_refused(fx_t *f, qc_block_t *b, qc_cert_t *c, int want) {
 
 typedef enum {
     BAD_HEIGHT, BAD_PREV, BAD_LOG_ROOT, BAD_LOG_SIZE, BAD_TX_ROOT, BAD_CERT_HASH,
-    BAD_CERT_HEIGHT, BAD_EPOCH, BAD_VALIDATORS, BAD_CHAIN, BAD_PROPOSER, BAD_COUNT
+    BAD_CERT_HEIGHT, BAD_EPOCH, BAD_VALIDATORS, BAD_CHAIN, BAD_GENESIS, BAD_PROPOSER, BAD_COUNT
 } bad_t;
 
 static void make_bad(fx_t *f, bad_t bad, qc_block_t *b, qc_cert_t *c) {
@@ -359,6 +360,7 @@ static void make_bad(fx_t *f, bad_t bad, qc_block_t *b, qc_cert_t *c) {
     case BAD_EPOCH: h->epoch = 1; break;
     case BAD_VALIDATORS: h->validators_hash.b[0] ^= 1; break;
     case BAD_CHAIN: snprintf(h->chain_id, sizeof h->chain_id, "another-chain"); break;
+    case BAD_GENESIS: h->genesis_hash.b[9] ^= 1; break; /* certified, of another genesis */
     case BAD_PROPOSER: h->proposer = 4; break;
     case BAD_COUNT: break;
     }

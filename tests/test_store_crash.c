@@ -128,6 +128,7 @@ static void test_sigkill_during_applies(void **state) {
     c.genesis_vs = c.cb.vs;
     c.cfg = (store_config_t){CHAIN, {{0}}, &c.genesis_vs};
     qc_sha256(&c.cfg.genesis_hash, CHAIN, strlen(CHAIN));
+    c.cb.genesis_hash = c.cfg.genesis_hash;
     double start = now_s();
     int kills = 0, mid_run = 0;
     uint64_t acked = 0;

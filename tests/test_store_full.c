@@ -291,6 +291,7 @@ static void full_init(full_t *f, const char *tag) {
     f->genesis_vs = f->cb.vs;
     f->cfg = (store_config_t){CHAIN, {{0}}, &f->genesis_vs};
     qc_sha256(&f->cfg.genesis_hash, CHAIN, strlen(CHAIN));
+    f->cb.genesis_hash = f->cfg.genesis_hash;
 }
 
 /* Runs body in a child on a fresh scratch directory named after tag. */

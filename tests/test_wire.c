@@ -530,6 +530,7 @@ static void test_verify_by_epoch(void **state) {
     chainbuilder_init(&cb, "wire-epochs", 4, 0);
     qc_hash_t gh;
     fill_hash(&gh, 0x67);
+    cb.genesis_hash = gh;
     store_config_t cfg = {cb.chain_id, gh, &cb.vs};
     static store_t st;
     assert_int_equal(store_open(&st, dir, &cfg), QC_OK);

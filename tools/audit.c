@@ -94,11 +94,12 @@ static int set_of(const qc_validator_set_t *genesis_vs, const audit_source_t *sr
 /* Fetches and verifies source src's note into s. false with s->error set when it is refused.
  * The newest epoch is asked before the note, so a switch in between can only make the note
  * newer than the history it is compared with, never spuriously older. */
-static bool fetch_one(audit_seen_t *s, const char *chain_id, const qc_validator_set_t *genesis_vs,
-                      uint64_t prev_epoch, const audit_source_t *src) {
+static bool fetch_one(audit_seen_t *s, const char *chain_id, const qc_hash_t *genesis_hash,
+                      const qc_validator_set_t *genesis_vs, uint64_t prev_epoch,
+                      const audit_source_t *src) {
     size_t len = 0;
     uint64_t newest = 0;
-    char why[200] = "";
+    char why[256] = "";
     if (src->get_newest_epoch(src->ctx, &newest, why, sizeof why) != QC_OK) {
         snprintf(s->error, sizeof s->error, "cannot read its membership history: %s", why);
         return false;
@@ -120,7 +121,7 @@ static bool fetch_one(audit_seen_t *s, const char *chain_id, const qc_validator_
                  s->epoch, why);
         return false;
     }
-    if (note_signed_open(s->text, len, chain_id, &s->vs, &s->note, why, sizeof why) != QC_OK) {
+    if (note_signed_open(s->text, len, chain_id, genesis_hash, &s->vs, &s->note, why, sizeof why) != QC_OK) {
         snprintf(s->error, sizeof s->error, "served checkpoint does not verify with epoch %" PRIu64
                  "'s set: %s", s->epoch, why);
         return false;
@@ -128,11 +129,12 @@ static bool fetch_one(audit_seen_t *s, const char *chain_id, const qc_validator_
     return true;
 }
 
-static void fetch_all(audit_report_t *r, const char *chain_id, const qc_validator_set_t *genesis_vs,
-                      const audit_source_t *src, size_t count) {
+static void fetch_all(audit_report_t *r, const char *chain_id, const qc_hash_t *genesis_hash,
+                      const qc_validator_set_t *genesis_vs, const audit_source_t *src,
+                      size_t count) {
     for (size_t i = 0; i < count; i++) {
         audit_seen_t *s = &r->seen[i];
-        s->ok = fetch_one(s, chain_id, genesis_vs, r->prev_epoch, &src[i]);
+        s->ok = fetch_one(s, chain_id, genesis_hash, genesis_vs, r->prev_epoch, &src[i]);
         if (s->ok && (r->newest < 0 || s->note.cp.size > r->seen[r->newest].note.cp.size))
             r->newest = (int)i;
     }
@@ -140,10 +142,11 @@ static void fetch_all(audit_report_t *r, const char *chain_id, const qc_validato
 
 /* Verifies the state file's note with the set of its epoch, certified by the first source
  * that can. QC_OK, or the reason in r. */
-static int open_prev(audit_report_t *r, const char *chain_id, const qc_validator_set_t *genesis_vs,
-                     const char *prev_text, const audit_source_t *src, size_t count) {
+static int open_prev(audit_report_t *r, const char *chain_id, const qc_hash_t *genesis_hash,
+                     const qc_validator_set_t *genesis_vs, const char *prev_text,
+                     const audit_source_t *src, size_t count) {
     qc_validator_set_t *vs = malloc(sizeof *vs);
-    char why[200] = "no node to ask";
+    char why[256] = "no node to ask";
     int rc = vs ? QC_ERR_NOTFOUND : QC_ERR_NOMEM;
     if (vs && r->prev_epoch == 0) rc = set_of(genesis_vs, NULL, 0, vs, why, sizeof why);
     for (size_t i = 0; vs && rc != QC_OK && r->prev_epoch > 0 && i < count; i++)
@@ -151,7 +154,7 @@ static int open_prev(audit_report_t *r, const char *chain_id, const qc_validator
     if (rc != QC_OK)
         snprintf(r->reason, sizeof r->reason, "cannot certify epoch %" PRIu64 "'s validator set to "
                  "re-verify the accepted checkpoint: %s", r->prev_epoch, vs ? why : "out of memory");
-    else if ((rc = note_signed_open(prev_text, strlen(prev_text), chain_id, vs, &r->prev, why,
+    else if ((rc = note_signed_open(prev_text, strlen(prev_text), chain_id, genesis_hash, vs, &r->prev, why,
                                     sizeof why)) != QC_OK)
         snprintf(r->reason, sizeof r->reason, "the accepted checkpoint in the state file does not "
                  "verify with epoch %" PRIu64 "'s set: %s", r->prev_epoch, why);
@@ -159,7 +162,8 @@ static int open_prev(audit_report_t *r, const char *chain_id, const qc_validator
     return rc;
 }
 
-audit_verdict_t audit_run(const char *chain_id, const qc_validator_set_t *genesis_vs,
+audit_verdict_t audit_run(const char *chain_id, const qc_hash_t *genesis_hash,
+                          const qc_validator_set_t *genesis_vs,
                           const char *prev_text, uint64_t prev_epoch,
                           const audit_source_t *sources, size_t count, audit_report_t *r) {
     QC_ASSERT(count <= AUDIT_SOURCES_MAX);
@@ -168,10 +172,10 @@ audit_verdict_t audit_run(const char *chain_id, const qc_validator_set_t *genesi
     r->seen_count = count;
     r->verdict = AUDIT_ERROR;
     r->prev_epoch = prev_text ? prev_epoch : 0;
-    if (prev_text && open_prev(r, chain_id, genesis_vs, prev_text, sources, count) != QC_OK)
+    if (prev_text && open_prev(r, chain_id, genesis_hash, genesis_vs, prev_text, sources, count) != QC_OK)
         return AUDIT_ERROR;
     r->had_prev = prev_text != NULL;
-    fetch_all(r, chain_id, genesis_vs, sources, count);
+    fetch_all(r, chain_id, genesis_hash, genesis_vs, sources, count);
     if (r->newest < 0) {
         snprintf(r->reason, sizeof r->reason, "no node served a valid quorum-signed checkpoint%s%s",
                  count ? ": " : "", count ? r->seen[0].error : "");

@@ -48,7 +48,7 @@ typedef struct {
 
 typedef struct {
     bool ok;                 /* served a note that verifies with a quorum of its epoch's set */
-    char error[256];         /* otherwise why not */
+    char error[384];         /* otherwise why not (a genesis mismatch names two hashes) */
     uint64_t epoch;          /* the epoch whose set signed the note */
     qc_validator_set_t vs;   /* that set (signer indices of note are into it) */
     note_signed_t note;
@@ -72,7 +72,8 @@ typedef struct {
     const char *evidence_from[2];
 } audit_report_t;
 
-/* The audit: verifies prev_text (the accepted checkpoint, NULL on first use) against the set
+/* The audit: every note must name genesis_hash (the hash of the genesis file the auditor
+ * holds) in its genesis line. Verifies prev_text (the accepted checkpoint, NULL on first use) against the set
  * of prev_epoch (genesis_vs for epoch 0, else the first source that can certify it), and each
  * source's note against the set of the epoch it names, certified by that source. A source's
  * note is refused when its epoch is older than the newest epoch in that source's membership
@@ -82,7 +83,8 @@ typedef struct {
  * source that has the newer size must verify; a proof that is served but never verifies is a
  * fork); the record log is one log across epochs. All pointers borrowed. Always fills *r (free
  * with audit_report_free) and returns its verdict. */
-audit_verdict_t audit_run(const char *chain_id, const qc_validator_set_t *genesis_vs,
+audit_verdict_t audit_run(const char *chain_id, const qc_hash_t *genesis_hash,
+                          const qc_validator_set_t *genesis_vs,
                           const char *prev_text, uint64_t prev_epoch,
                           const audit_source_t *sources, size_t count, audit_report_t *r);
 void audit_report_free(audit_report_t *r);

@@ -282,7 +282,7 @@ int cli_audit(int argc, char **argv) {
     rc = audit_state_load(o.state, g, &prev, &prev_epoch, why, sizeof why);
     if (rc != QC_OK && rc != QC_ERR_NOTFOUND) { cli_fail(cmd, "state %s", why); goto done; }
     if (!load_sources(cmd, &o, g, hs, src, &count)) goto done;
-    audit_verdict_t v = audit_run(g->chain_id, &g->validators, prev, prev_epoch, src, count, r);
+    audit_verdict_t v = audit_run(g->chain_id, &g->hash, &g->validators, prev, prev_epoch, src, count, r);
     bool saved = false;
     char evidence[CONFIG_PATH_MAX + 16];
     snprintf(evidence, sizeof evidence, "%s.fork.json", o.state);

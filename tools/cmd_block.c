@@ -18,8 +18,8 @@ static const char usage[] =
     "Usage: qchain block (HEIGHT | --hash HASH) (--config NODE.json | --api URL --genesis G) [--json]\n"
     "Fetches a block and prints its header, its transactions (anchoring city, record count) and\n"
     "the cities whose nodes signed its commit certificate. Before printing it checks that the\n"
-    "header hashes to the block hash, is the block asked for, and that the certificate is a\n"
-    "valid quorum of the genesis validators.\n"
+    "header hashes to the block hash, is the block asked for, names the genesis file's hash,\n"
+    "and that the certificate is a valid quorum of the genesis validators.\n"
     "      --hash HASH     the block's 64-hex hash instead of a height\n" CLIENT_TARGET_USAGE
     "      --json          print the node's block JSON plus \"signers\" and \"quorum\"\n"
     "  -h, --help          show this help\n"
@@ -96,6 +96,12 @@ static int check_block(const block_opts_t *o, const char *api_url, const genesis
     if (strcmp(out->header.chain_id, g->chain_id) != 0) {
         snprintf(why, why_cap, "the block is of chain '%s', the genesis is of '%s'",
                  out->header.chain_id, g->chain_id);
+        return QC_ERR_INVALID;
+    }
+    if (memcmp(out->header.genesis_hash.b, g->hash.b, 32) != 0) {
+        char got[65], ours[65];
+        snprintf(why, why_cap, "the block names genesis %s, the genesis file given is %s",
+                 qc_hash_hex(got, &out->header.genesis_hash), qc_hash_hex(ours, &g->hash));
         return QC_ERR_INVALID;
     }
     char reason[256];

@@ -1,7 +1,7 @@
 /* epochs.c - the validator set of any epoch, reached from the genesis set by checking each
  * switch on the node's own data: a client trusts only the genesis, so it verifies that the
- * last block of every epoch is certified by the set before it and names the next set's hash
- * (docs/GOVERNANCE.md, "How a receipt verifies across epochs"). */
+ * last block of every epoch names the genesis file's hash, is certified by the set before it
+ * and names the next set's hash (docs/GOVERNANCE.md, "How a receipt verifies across epochs"). */
 #include "client.h"
 
 #include <inttypes.h>
@@ -73,6 +73,12 @@ static int check_switch(const char *api_url, const genesis_t *g, uint64_t height
                      prev->epoch, height);
             rc = QC_ERR_INVALID;
         }
+    }
+    if (rc == QC_OK && memcmp(h.genesis_hash.b, g->hash.b, 32) != 0) {
+        char got[65], want[65];
+        snprintf(reason, sizeof reason, "it names genesis %s, the genesis file given is %s",
+                 qc_hash_hex(got, &h.genesis_hash), qc_hash_hex(want, &g->hash));
+        rc = QC_ERR_INVALID;
     }
     if (rc == QC_OK) rc = qc_cert_verify(&cert, g->chain_id, prev, &bh, reason, sizeof reason);
     if (rc == QC_OK) {

@@ -345,8 +345,9 @@ static json_t *header_json(const qc_header_t *h) {
     qc_hash_t bh;
     qc_header_encode(h, raw, sizeof raw, &len);
     qc_header_hash(h, &bh);
-    return json_pack("{s:o, s:s, s:I, s:o, s:I, s:I, s:I, s:I, s:o, s:I, s:o, s:I, s:o, s:o, s:o}",
-                     "hash", HEX(bh.b, 32), "chain_id", h->chain_id, "height",
+    return json_pack("{s:o, s:s, s:o, s:I, s:o, s:I, s:I, s:I, s:I, s:o, s:I, s:o, s:I, s:o, s:o, s:o}",
+                     "hash", HEX(bh.b, 32), "chain_id", h->chain_id, "genesis_hash",
+                     HEX(h->genesis_hash.b, 32), "height",
                      (json_int_t)h->height, "prev_hash", HEX(h->prev_hash.b, 32), "time_ms",
                      (json_int_t)h->time_ms, "proposer", (json_int_t)h->proposer, "view",
                      (json_int_t)h->view, "epoch", (json_int_t)h->epoch, "validators_hash",

@@ -197,8 +197,13 @@ static int meta_check(const uint8_t *k, size_t klen, const uint8_t *v, size_t vl
     if (vlen < META_MIN_LEN || memcmp(v + 1, SV_META_MAGIC, 4) != 0)
         return store_corrupt(k, klen, "not a qchain store meta record (%zu bytes)", vlen);
     if (v[0] != STORE_FORMAT_VERSION) {
-        QC_ERROR("store: format version %u is not one this build reads (%u)", v[0],
-                 STORE_FORMAT_VERSION);
+        QC_ERROR("store: format version %u is not one this build reads (%u)%s", v[0],
+                 STORE_FORMAT_VERSION,
+                 v[0] < STORE_FORMAT_VERSION
+                     ? ": the ledger was written by an older qchaind (version 2: block headers "
+                       "without the genesis hash); move the data directory aside and start the "
+                       "node empty, it catches up from its peers"
+                     : "");
         return QC_ERR_STATE;
     }
     size_t cl = v[37];
@@ -407,6 +412,11 @@ static int check_header(const store_t *s, const qc_block_t *b, const qc_cert_t *
         return REFUSE("previous hash is not the head's (height %llu)", want);
     if (strcmp(h->chain_id, s->chain_id) != 0)
         return REFUSE("chain id \"%s\", this ledger is \"%s\"", h->chain_id, s->chain_id);
+    if (memcmp(h->genesis_hash.b, s->genesis_hash.b, 32) != 0) {
+        char got[65], ours[65];
+        return REFUSE("it names genesis %s, this ledger's is %s", qc_hash_hex(got, &h->genesis_hash),
+                      qc_hash_hex(ours, &s->genesis_hash));
+    }
     if (h->tx_count != b->tx_count || b->tx_count > QC_BLOCK_TXS_MAX)
         return REFUSE("header says %u txs, block has %u", h->tx_count, b->tx_count);
     if (h->epoch != s->head.epoch || memcmp(h->validators_hash.b, s->validators_hash.b, 32))

@@ -27,8 +27,9 @@
 #include "qc.h"
 #include "rlog.h"
 
-#define STORE_FORMAT_VERSION 2     /* meta format and first byte of every stored value (2: headers
-                                      carry next_validators_hash; governance state) */
+#define STORE_FORMAT_VERSION 3     /* meta format and first byte of every stored value (2: headers
+                                      carry next_validators_hash; governance state; 3: headers
+                                      are version 2, carrying the genesis hash) */
 #define STORE_RECORD_LIST_MAX 1024 /* most anchors of one digest that one listing returns */
 #define STORE_EPOCHS_MAX 4096      /* most membership changes one listing returns */
 #define STORE_CHECK_BLOCKS_MAX (UINT64_C(1) << 40) /* store_check refuses longer chains */
@@ -128,7 +129,7 @@ void store_close(store_t *s);
 
 /* Applies one committed block and its (already verified) certificate; see the contract
  * above. Requires header.height == head.height + 1, prev_hash == head.hash, the store's chain
- * id, epoch == head.epoch and validators_hash of that epoch, a matching tx root, and the
+ * id and genesis hash, epoch == head.epoch and validators_hash of that epoch, a matching tx root, and the
  * record-log size and root after appending every record's qc_record_leaf_hash, in order, to
  * equal header.log_size/log_root; the certificate must name this height, epoch and header
  * hash. Any mismatch: QC_ERR_INVALID. A transaction id already in the ledger, or twice in the

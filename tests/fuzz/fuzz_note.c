@@ -1,7 +1,7 @@
 /* fuzz_note.c - libFuzzer target for the signed-note and checkpoint parsers (proto/note.c).
  *
- * Input: any bytes, opened as a signed checkpoint note of chain "fuzz" under the four test
- * validators. Oracle: never crashes; returns only the documented codes; a note that parses
+ * Input: any bytes, opened as a signed checkpoint note of chain "fuzz" and genesis hash
+ * all zero under the four test validators. Oracle: never crashes; returns only the documented codes; a note that parses
  * re-parses identically (text and signature count); an accepted checkpoint has at least a
  * quorum of distinct ascending signers, and re-formatting it opens to the same checkpoint. */
 #include <stdlib.h>
@@ -14,6 +14,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     static qc_validator_set_t vs;
+    static const qc_hash_t genesis; /* all zero: the seeds' "genesis 00..00" line */
     static note_t n, again;
     if (vs.n == 0) testkeys_validators(&vs, 4, 0);
     const char *msg = (const char *)data;
@@ -26,8 +27,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             abort();
     }
     note_signed_t s;
-    char why[200];
-    rc = note_signed_open(msg, size, "fuzz", &vs, &s, why, sizeof why);
+    char why[256];
+    rc = note_signed_open(msg, size, "fuzz", &genesis, &vs, &s, why, sizeof why);
     if (rc != QC_OK && rc != QC_ERR_INVALID && rc != QC_ERR_TOOBIG && rc != QC_ERR_SIGNATURE &&
         rc != QC_ERR_QUORUM)
         abort();
@@ -39,7 +40,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     size_t len;
     note_signed_t back;
     if (note_signed_format(&s, "fuzz", &vs, &text, &len) != QC_OK) abort();
-    if (note_signed_open(text, len, "fuzz", &vs, &back, why, sizeof why) != QC_OK ||
+    if (note_signed_open(text, len, "fuzz", &genesis, &vs, &back, why, sizeof why) != QC_OK ||
         memcmp(&back, &s, sizeof s) != 0)
         abort();
     free(text);

@@ -126,8 +126,9 @@ int chainbuilder_block(const chainbuilder_t *cb, qc_tx_t *txs, uint32_t n, qc_bl
     QC_ASSERT(n <= QC_BLOCK_TXS_MAX);
     memset(out, 0, sizeof *out);
     qc_header_t *h = &out->header;
-    h->version = QC_FMT_VERSION;
+    h->version = QC_HEADER_VERSION;
     snprintf(h->chain_id, sizeof h->chain_id, "%s", cb->chain_id);
+    h->genesis_hash = cb->genesis_hash;
     h->height = cb->height + 1;
     h->prev_hash = cb->head_hash;
     h->time_ms = UINT64_C(1700000000000) + h->height * 1000;

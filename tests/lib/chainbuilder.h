@@ -8,6 +8,7 @@
  * Typical use:
  *     chainbuilder_t cb;
  *     chainbuilder_init(&cb, "test-chain", 4, 0);
+ *     cb.genesis_hash = gh;                 // the store refuses blocks of another genesis
  *     store_open(&s, dir, &(store_config_t){cb.chain_id, gh, &cb.vs});
  *     chainbuilder_make(&cb, 10, 100, &block, &cert);     // 10 txs x 100 records
  *     store_apply_block(&s, &block, &cert);
@@ -22,6 +23,8 @@
 
 typedef struct {
     char chain_id[QC_CHAIN_ID_MAX + 1];
+    qc_hash_t genesis_hash;                 /* every header's; zero after init: a test whose
+                                               store names another sets it before building */
     qc_validator_set_t vs;                  /* the epoch the next block is committed in */
     qc_hash_t vs_hash;
     qc_seckey_t node_sk[QC_VALIDATORS_MAX]; /* testkeys, by member index */

@@ -9,7 +9,6 @@
 #include "merkle.h"
 #include "testkeys.h"
 
-#define EX_GENESIS_TIME_MS UINT64_C(1794999000000)
 #define EX_BLOCK2_TIME_MS UINT64_C(1795000060000)
 #define EX_BLOCK3_TIME_MS UINT64_C(1795000120000)
 #define EX_BLOCK4_TIME_MS UINT64_C(1795000180000)
@@ -17,25 +16,8 @@
 #define EX_EXPIRY 1000
 #define EX_DEZHOU 4              /* dezhou's validator index in epoch 1 */
 
-static const char *const ex_display[4] = {"Jinan 济南", "Zibo 淄博", "Tai'an 泰安",
-                                          "Liaocheng 聊城"};
-
 static void fill(qc_hash_t *h, uint8_t start) {
     for (int i = 0; i < 32; i++) h->b[i] = (uint8_t)(start + i);
-}
-
-static int build_genesis(receiptex_t *x) {
-    genesis_init(&x->genesis, VECTORS_CHAIN_ID, EX_GENESIS_TIME_MS);
-    for (uint32_t i = 0; i < x->v.vs.n; i++) {
-        const qc_member_t *m = &x->v.vs.members[i];
-        char p2p[64], api[64];
-        snprintf(p2p, sizeof p2p, "%s.example.org:7100", m->name);
-        snprintf(api, sizeof api, "%s.example.org:8100", m->name);
-        int rc = genesis_add_member(&x->genesis, m->name, ex_display[i], &m->node_key,
-                                    &m->seal_key, &m->admin_key, p2p, api);
-        if (rc != QC_OK) return rc;
-    }
-    return genesis_encode(&x->genesis, &x->genesis_json, &x->genesis_len, NULL, 0);
 }
 
 /* A certificate for header h (hash bh) by the members voters[0..n) of its epoch's set, in
@@ -153,7 +135,7 @@ static int build_block4(receiptex_t *x) {
 int receiptex_build(receiptex_t *x) {
     memset(x, 0, sizeof *x);
     int rc = vectors_build(&x->v);
-    if (rc == QC_OK) rc = build_genesis(x);
+    if (rc == QC_OK) rc = vectors_genesis(&x->genesis, &x->genesis_json, &x->genesis_len);
     if (rc == QC_OK) rc = build_block2(x);
     if (rc == QC_OK) rc = build_block3(x);
     if (rc == QC_OK) rc = build_block4(x);

@@ -7,8 +7,29 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define VECTORS_GENESIS_TIME_MS UINT64_C(1794999000000)
+
+static const char *const vectors_display[4] = {"Jinan 济南", "Zibo 淄博", "Tai'an 泰安",
+                                               "Liaocheng 聊城"};
+
 static void fill(qc_hash_t *h, uint8_t start) {
     for (int i = 0; i < 32; i++) h->b[i] = (uint8_t)(start + i);
+}
+
+int vectors_genesis(genesis_t *g, char **json, size_t *len) {
+    qc_validator_set_t vs;
+    testkeys_validators(&vs, 4, 0);
+    genesis_init(g, VECTORS_CHAIN_ID, VECTORS_GENESIS_TIME_MS);
+    for (uint32_t i = 0; i < vs.n; i++) {
+        const qc_member_t *m = &vs.members[i];
+        char p2p[64], api[64];
+        snprintf(p2p, sizeof p2p, "%s.example.org:7100", m->name);
+        snprintf(api, sizeof api, "%s.example.org:8100", m->name);
+        int rc = genesis_add_member(g, m->name, vectors_display[i], &m->node_key, &m->seal_key,
+                                    &m->admin_key, p2p, api);
+        if (rc != QC_OK) return rc;
+    }
+    return genesis_encode(g, json, len, NULL, 0);
 }
 
 /* The governance vectors: jinan's admin proposes adding dezhou (testkeys member 4) and the
@@ -47,6 +68,14 @@ static int vectors_build_gov(vectors_t *v) {
 int vectors_build(vectors_t *v) {
     memset(v, 0, sizeof *v);
     testkeys_validators(&v->vs, 4, 0);
+    genesis_t *g = malloc(sizeof *g);
+    char *json = NULL;
+    size_t json_len;
+    int rc = g ? vectors_genesis(g, &json, &json_len) : QC_ERR_NOMEM;
+    if (rc == QC_OK) v->genesis_hash = g->hash;
+    free(json);
+    free(g);
+    if (rc != QC_OK) return rc;
     qc_seckey_t seal_sk;
     testkeys_keypair(TESTKEY_SEAL, 0, NULL, &seal_sk);
     qc_txb_t b;
@@ -57,7 +86,7 @@ int vectors_build(vectors_t *v) {
     qc_txb_init(&b, VECTORS_CHAIN_ID, &v->vs.members[0].seal_key, 7, 1000);
     qc_txb_add_record(&b, &d1, "licence", "JN-2026-000123", NULL);
     qc_txb_add_record(&b, &d2, "sealed-document", "济南市-001", &old);
-    int rc = qc_txb_finish(&b, &seal_sk, &v->tx);
+    rc = qc_txb_finish(&b, &seal_sk, &v->tx);
     if (rc != QC_OK) return rc;
 
     qc_block_t *blk = &v->block;
@@ -67,8 +96,9 @@ int vectors_build(vectors_t *v) {
     if (rc != QC_OK) return rc;
     blk->tx_count = 1;
     qc_header_t *h = &blk->header;
-    h->version = QC_FMT_VERSION;
+    h->version = QC_HEADER_VERSION;
     snprintf(h->chain_id, sizeof h->chain_id, "%s", VECTORS_CHAIN_ID);
+    h->genesis_hash = v->genesis_hash;
     h->height = 1;
     h->time_ms = 1795000000000ull;
     h->proposer = 1;
@@ -149,6 +179,7 @@ void vectors_print(const vectors_t *v, void *file) {
     qc_hash_t vh;
     qc_validators_hash(&v->vs, &vh);
     print_hex(f, "Validator set hash (epoch 0, 4 members, threshold 3)", vh.b, 32);
+    print_hex(f, "Genesis hash (of the §10.3 example genesis file)", v->genesis_hash.b, 32);
     print_hex(f, "Transaction body (canonical)", v->tx.body, v->tx.body_len);
     print_hex(f, "Transaction id", v->tx.id.b, 32);
     print_hex(f, "Transaction signature (seal key of jinan)", v->tx.sig.b, 64);
