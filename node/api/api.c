@@ -574,13 +574,21 @@ static void h_metrics(http_req_t *req, http_res_t *res, void *data) {
     metric(&b, "qchain_blocks_committed_total", "counter", "Blocks applied.", n->stats.blocks_applied);
     metric(&b, "qchain_txs_committed_total", "counter", "Transactions committed.", n->stats.txs_committed);
     metric(&b, "qchain_records_committed_total", "counter", "Records committed.", n->stats.records_committed);
+    prom_family(&b, "qchain_lifecycle_committed_total", "counter",
+                "Record lifecycle transactions committed, by type.");
+    static const char *const life_types[3] = {"endorse", "revoke", "supersede"};
+    for (int t = 0; t < 3; t++) {
+        const char *labels[] = {"type", life_types[t]};
+        prom_sample_u64(&b, "qchain_lifecycle_committed_total", labels, 1,
+                        n->stats.lifecycle_committed[t]);
+    }
     metric(&b, "qchain_peers_up", "gauge", "Peers with an authenticated link.", s.peers_up);
     metric(&b, "qchain_mempool_txs", "gauge", "Transactions waiting.", n->mempool.count);
     metric(&b, "qchain_mempool_bytes", "gauge", "Bytes waiting.", n->mempool.bytes);
     prom_family(&b, "qchain_mempool_rejected_total", "counter", "Transactions refused, by reason.");
     static const char *const reasons[] = {
         "chain", "expired", "expiry_far", "member", "dup_pending", "dup_committed", "signature", "full", "type",
-        "governance"};
+        "governance", "record"};
     _Static_assert(sizeof reasons / sizeof reasons[0] == MEMPOOL_REJECT_COUNT, "a name per reason");
     for (int r = 0; r < MEMPOOL_REJECT_COUNT; r++) {
         const char *labels[] = {"reason", reasons[r]};
