@@ -614,6 +614,90 @@ static void test_lifecycle_limits_and_overlay(void **state) {
     lc_free(&lc);
 }
 
+static int ledger_lookup(void *ctx, const uint8_t digest[32], qc_recstat_t *out) {
+    return lc_get(ctx, digest, out);
+}
+
+/* A node sees through pending blocks by replaying them, trusted, for one digest over the
+ * ledger's statuses (node_chain.c records_cb): that must give exactly the status that applying
+ * the blocks in full gives, for every digest, including a SUPERSEDE whose other record the
+ * replay does not watch. */
+static void test_trusted_replay_matches_full_application(void **state) {
+    (void)state;
+    enum { BLOCKS = 3, PER = 4 };
+    qc_tx_t t[BLOCKS][PER];
+    anchor(&t[0][0], JINAN, 1, D_A);
+    anchor(&t[0][1], ZIBO, 2, D_Z);
+    life(&t[0][2], QC_TX_ENDORSE, ZIBO, 3, D_A, 0, 1);
+    anchor(&t[0][3], TAIAN, 4, D_X);
+    anchor(&t[1][0], JINAN, 5, D_B);                 /* pending block 2 */
+    life(&t[1][1], QC_TX_ENDORSE, TAIAN, 6, D_A, 0, 2);
+    anchor(&t[1][2], ZIBO, 7, D_A);                  /* a later anchoring: no new owner */
+    life(&t[1][3], QC_TX_REVOKE, ZIBO, 8, D_Z, 0, 3);
+    life(&t[2][0], QC_TX_SUPERSEDE, JINAN, 9, D_A, D_B, 0); /* pending block 3 */
+    life(&t[2][1], QC_TX_ENDORSE, 3, 10, D_B, 0, 1);
+    life(&t[2][2], QC_TX_ENDORSE, JINAN, 11, D_X, 0, 1);
+    life(&t[2][3], QC_TX_REVOKE, TAIAN, 12, D_X, 0, 4);
+    lc_state_t full, ledger;
+    lc_init(&full, NULL, NULL, LC_ALL);
+    lc_init(&ledger, NULL, NULL, LC_ALL);
+    uint64_t log_index = 0, ledger_log_size = 0;
+    for (int b = 0; b < BLOCKS; b++) {
+        for (int i = 0; i < PER; i++) {
+            assert_int_equal(lc_apply(&full, &t[b][i], &g_vs, (uint64_t)b + 1, log_index, NULL, 0), QC_OK);
+            if (b == 0) assert_int_equal(lc_apply(&ledger, &t[b][i], &g_vs, 1, log_index, NULL, 0), QC_OK);
+            log_index += t[b][i].record_count;
+        }
+        if (b == 0) ledger_log_size = log_index;
+    }
+    const uint8_t digests[] = {D_A, D_B, D_Z, D_X};
+    qc_recstat_t *want = malloc(2 * sizeof *want), *got = want + 1;
+    assert_non_null(want);
+    for (size_t k = 0; k < sizeof digests; k++) {
+        uint8_t d[32];
+        memset(d, digests[k], 32);
+        lc_state_t replay;
+        lc_init(&replay, ledger_lookup, &ledger, LC_WATCHED);
+        replay.trusted = true;
+        assert_int_equal(lc_watch(&replay, d), QC_OK);
+        log_index = ledger_log_size;
+        for (int b = 1; b < BLOCKS; b++)
+            for (int i = 0; i < PER; i++) {
+                assert_int_equal(lc_apply(&replay, &t[b][i], &g_vs, (uint64_t)b + 1, log_index, NULL, 0), QC_OK);
+                log_index += t[b][i].record_count;
+            }
+        memset(want, 0, 2 * sizeof *want);
+        assert_int_equal(lc_get(&full, d, want), QC_OK);
+        assert_int_equal(lc_get(&replay, d, got), QC_OK);
+        uint8_t a[QC_RECSTAT_BYTES_MAX], bb[QC_RECSTAT_BYTES_MAX];
+        size_t alen, blen;
+        assert_int_equal(qc_recstat_encode(want, a, sizeof a, &alen), QC_OK);
+        assert_int_equal(qc_recstat_encode(got, bb, sizeof bb, &blen), QC_OK);
+        assert_int_equal(alen, blen);
+        assert_memory_equal(a, bb, alen);
+        lc_free(&replay);
+    }
+    /* and the statuses are the ones the rules give */
+    uint8_t d[32];
+    memset(d, D_A, 32);
+    assert_int_equal(lc_get(&full, d, want), QC_OK);
+    assert_int_equal(want->state, QC_REC_SUPERSEDED);
+    assert_int_equal(want->endorsement_count, 2);
+    memset(d, D_B, 32);
+    assert_int_equal(lc_get(&full, d, want), QC_OK);
+    assert_int_equal(want->first_height, 2);
+    assert_int_equal(want->endorsement_count, 1);
+    memset(d, D_X, 32);
+    assert_int_equal(lc_get(&full, d, want), QC_OK);
+    assert_int_equal(want->state, QC_REC_REVOKED);
+    assert_string_equal(want->owner, "taian");
+    free(want);
+    lc_free(&full);
+    lc_free(&ledger);
+    for (int b = 0; b < BLOCKS; b++)
+        for (int i = 0; i < PER; i++) qc_tx_free(&t[b][i]);
+}
+
 static int setup(void **state) {
     (void)state;
     testkeys_validators(&g_vs, 9, 0);
@@ -630,6 +714,7 @@ int main(void) {
         cmocka_unit_test(test_revoke_rules),
         cmocka_unit_test(test_supersede_rules),
         cmocka_unit_test(test_lifecycle_limits_and_overlay),
+        cmocka_unit_test(test_trusted_replay_matches_full_application),
     };
     return cmocka_run_group_tests_name("exec", tests, setup, NULL);
 }
