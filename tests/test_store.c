@@ -1002,6 +1002,23 @@ static void test_record_status_persisted(void **state) {
     char hex[2 * QC_RECSTAT_BYTES_MAX + 3];
     qc_hex_encode(hex, v, vlen);
     assert_string_equal(hex, PIN_STATUS_VALUE);
+    /* store_check counts one status per anchored digest (d0, d1) */
+    assert_int_equal(store_open(&f->s, f->dir, &f->cfg), QC_OK);
+    store_check_stats_t cs;
+    assert_int_equal(store_check(&f->s, &cs), QC_OK);
+    assert_int_equal(cs.statuses, 2);
+    store_close(&f->s);
+    /* a well-formed status naming another first anchoring: store_check finds it */
+    st.first_log_index = 5;
+    assert_int_equal(qc_recstat_encode(&st, enc, sizeof enc, &enc_len), QC_OK);
+    uint8_t wrong[1 + QC_RECSTAT_BYTES_MAX];
+    wrong[0] = STORE_FORMAT_VERSION;
+    memcpy(wrong + 1, enc, enc_len);
+    raw_put(f->dir, k, klen, wrong, 1 + enc_len);
+    assert_int_equal(store_open(&f->s, f->dir, &f->cfg), QC_OK);
+    assert_int_equal(store_check(&f->s, &cs), QC_ERR_CORRUPT);
+    assert_non_null(strstr(store_problem(&f->s), "first anchoring"));
+    store_close(&f->s);
     /* a damaged (truncated) status is corruption, named, not "not anchored" */
     raw_put(f->dir, k, klen, v, vlen - 1);
     free(v);

@@ -279,12 +279,14 @@ int store_epochs(store_t *s, store_epoch_span_t *out, size_t cap, size_t *n);
 /* Counts of what store_check examined. */
 typedef struct {
     uint64_t blocks, txs, records, log_nodes, epochs;
+    uint64_t statuses;         /* distinct digests anchored, each with its record status */
 } store_check_stats_t;
 
 /* Full integrity check (an fsck; O(everything), for tests and operators): every block
  * 1..head decodes, chains and matches its certificate and hash index; every transaction and
  * record index entry points at what is there; the record log's root at every block's
- * log_size matches the header; no key of any family refers to anything above the head.
+ * log_size matches the header; every anchored digest has one record status, naming its first
+ * anchoring; no key of any family refers to anything above the head.
  * QC_OK, or QC_ERR_CORRUPT with the first problem logged. stats may be NULL. */
 int store_check(store_t *s, store_check_stats_t *stats);
 
