@@ -69,16 +69,19 @@ static int append_records(rlog_t *log, uint64_t height, const qc_tx_t *tx, exec_
     return QC_OK;
 }
 
-typedef enum { TX_OK = 0, TX_TYPE, TX_CHAIN, TX_EXPIRED, TX_MEMBER, TX_SEEN, TX_GOV } tx_verdict_t;
+typedef enum {
+    TX_OK = 0, TX_TYPE, TX_CHAIN, TX_EXPIRED, TX_MEMBER, TX_SEEN, TX_GOV, TX_RECORD, TX_LOOKUP,
+} tx_verdict_t;
 
 /* tx on the parent, with gov the governance state the transactions before it in the block
  * leave (GOVERN transactions are checked against it; gov_why gets the reason). */
 static tx_verdict_t tx_valid_on(const qc_tx_t *tx, uint64_t height, const exec_parent_t *p,
                                 const gov_state_t *gov, char *gov_why, size_t gov_why_cap) {
-    if (tx->type != QC_TX_ANCHOR && tx->type != QC_TX_GOVERN) return TX_TYPE;
+    if (tx->type != QC_TX_ANCHOR && tx->type != QC_TX_GOVERN && !qc_tx_type_is_lifecycle(tx->type))
+        return TX_TYPE;
     if (strcmp(tx->chain_id, p->chain_id) != 0) return TX_CHAIN;
     if (tx->expiry_height < height) return TX_EXPIRED;
-    if (tx->type == QC_TX_ANCHOR && qc_validators_find_seal(&gov->vs, &tx->signer) < 0)
+    if (tx->type != QC_TX_GOVERN && qc_validators_find_seal(&gov->vs, &tx->signer) < 0)
         return TX_MEMBER;
     if (p->seen && p->seen(p->seen_ctx, &tx->id)) return TX_SEEN;
     if (tx->type == QC_TX_GOVERN && gov_check(gov, tx, height, gov_why, gov_why_cap) != QC_OK)
@@ -118,6 +121,25 @@ static void gov_start(const exec_parent_t *parent, gov_state_t *after) {
     gov_init(after, parent->validators, none, 1);
 }
 
+/* The lifecycle rules on tx, with lc the statuses the transactions before it leave (applied
+ * to lc when allowed; why gets a refusal's sentence). */
+static tx_verdict_t lifecycle_on(lc_state_t *lc, const qc_tx_t *tx, uint64_t height,
+                                 const gov_state_t *gov, uint64_t log_index, char *why,
+                                 size_t why_cap) {
+    int rc = lc_apply(lc, tx, &gov->vs, height, log_index, why, why_cap);
+    if (rc == QC_OK) return TX_OK;
+    if (rc == QC_ERR_STATE || rc == QC_ERR_MEMBER) return TX_RECORD;
+    if (why) snprintf(why, why_cap, "record status lookup failed: %s", qc_strerror(rc));
+    return TX_LOOKUP;
+}
+
+/* The statuses exec follows for a block: those its lifecycle transactions name. */
+static int lifecycle_start(lc_state_t *lc, const exec_parent_t *parent, const qc_tx_t *const *txs,
+                           uint32_t n) {
+    lc_init(lc, parent->records, parent->records_ctx, LC_WATCHED);
+    return lc_watch_txs(lc, txs, n);
+}
+
 static int build(const exec_parent_t *parent, const qc_tx_t *const *txs, uint32_t n,
                  uint64_t time_ms, uint32_t proposer, uint64_t view, qc_block_t *out,
                  rlog_t *log_after, gov_state_t *gov_after, exec_leaves_t *leaves) {
@@ -127,14 +149,17 @@ static int build(const exec_parent_t *parent, const qc_tx_t *const *txs, uint32_
     *log_after = *parent->log;
     gov_start(parent, gov_after);
     idset_t seen = {0, NULL};
-    int rc = QC_OK;
-    if (n > 0) {
+    lc_state_t lc;
+    int rc = lifecycle_start(&lc, parent, txs, n);
+    if (n > 0 && rc == QC_OK) {
         out->txs = calloc(n, sizeof *out->txs);
         rc = out->txs ? idset_init(&seen, n) : QC_ERR_NOMEM;
     }
     for (uint32_t i = 0; i < n && rc == QC_OK; i++) {
+        /* the lifecycle rules last: they change lc when they allow the transaction */
         if (tx_valid_on(txs[i], height, parent, gov_after, NULL, 0) != TX_OK ||
-            !idset_add(&seen, txs, i))
+            !idset_add(&seen, txs, i) ||
+            lifecycle_on(&lc, txs[i], height, gov_after, log_after->size, NULL, 0) != TX_OK)
             continue;
         rc = qc_tx_clone(txs[i], &out->txs[out->tx_count]);
         if (rc == QC_OK) out->tx_count++;
@@ -143,6 +168,7 @@ static int build(const exec_parent_t *parent, const qc_tx_t *const *txs, uint32_
             gov_apply(gov_after, txs[i], height, NULL, NULL);
     }
     free(seen.slot);
+    lc_free(&lc);
     qc_hash_t next_hash;
     gov_end_block(gov_after, height, &next_hash, NULL, NULL, NULL);
     if (rc == QC_OK) rc = finish_header(out, parent, log_after, &next_hash, time_ms, proposer, view);
@@ -164,6 +190,7 @@ static const char *const verdict_why[] = {
     [TX_TYPE] = "type not accepted", [TX_CHAIN] = "for another chain",
     [TX_EXPIRED] = "expired", [TX_MEMBER] = "signer is not a member's seal key",
     [TX_SEEN] = "already committed", [TX_GOV] = "governance refused",
+    [TX_RECORD] = "record lifecycle refused", [TX_LOOKUP] = "not checkable",
 };
 
 /* Checks every transaction of b on parent and appends its records to log. */
@@ -172,11 +199,14 @@ static int check_txs(const qc_block_t *b, const exec_parent_t *parent, const exe
                      char *why, size_t why_cap) {
     const qc_tx_t **ptrs = malloc(sizeof *ptrs * (b->tx_count ? b->tx_count : 1));
     idset_t seen = {0, NULL};
+    lc_state_t lc;
+    lc_init(&lc, parent->records, parent->records_ctx, LC_WATCHED);
     int rc = ptrs ? idset_init(&seen, b->tx_count) : QC_ERR_NOMEM;
+    for (uint32_t i = 0; i < b->tx_count && rc == QC_OK; i++) ptrs[i] = &b->txs[i];
+    if (rc == QC_OK) rc = lc_watch_txs(&lc, ptrs, b->tx_count);
     for (uint32_t i = 0; i < b->tx_count && rc == QC_OK; i++) {
         const qc_tx_t *tx = &b->txs[i];
-        ptrs[i] = tx;
-        char gov_why[200] = "";
+        char gov_why[300] = "";
         tx_verdict_t v = tx_valid_on(tx, b->header.height, parent, gov, gov_why, sizeof gov_why);
         if (v != TX_OK) {
             WHY("tx %u: %s%s%s", i, verdict_why[v], gov_why[0] ? ": " : "", gov_why);
@@ -192,11 +222,17 @@ static int check_txs(const qc_block_t *b, const exec_parent_t *parent, const exe
                 rc = QC_ERR_SIGNATURE;
             }
         }
+        if (rc == QC_OK &&
+            (v = lifecycle_on(&lc, tx, b->header.height, gov, log->size, gov_why, sizeof gov_why)) != TX_OK) {
+            WHY("tx %u: %s: %s", i, verdict_why[v], gov_why);
+            rc = v == TX_LOOKUP ? QC_ERR_IO : QC_ERR_INVALID;
+        }
         if (rc == QC_OK) rc = append_records(log, b->header.height, tx, leaves);
         if (rc == QC_OK && tx->type == QC_TX_GOVERN) gov_apply(gov, tx, b->header.height, NULL, NULL);
     }
     free(seen.slot);
     free(ptrs);
+    lc_free(&lc);
     return rc;
 }
 

@@ -9,6 +9,7 @@
 
 #include "fmt.h"
 #include "gov.h"
+#include "lifecycle.h"
 #include "mempool.h"
 #include "rlog.h"
 
@@ -36,13 +37,18 @@ typedef struct {
     /* Governance state after the parent; its vs is *validators. NULL: a state with validators
      * in force and nothing open (blocks without governance, in tests). */
     const gov_state_t *gov;
+    /* Record statuses after the parent (the ledger's, seen through pending ancestors), for
+     * the lifecycle rules; NULL: no digest is anchored before this block (tests). */
+    lc_lookup_fn records;
+    void *records_ctx;
 } exec_parent_t;
 
 /* Primary: builds block parent.height+1 from candidate transactions (borrowed; cloned into the
  * block), skipping, deterministically, any that is not valid on this parent: already seen,
  * repeated, expired at the height, an ANCHOR not signed by a member's seal key, a GOVERN that
- * gov_check refuses on the state the transactions before it leave (signatures were verified on
- * mempool admission). The block time is max(time_ms, parent time). *out is owned by the caller
+ * gov_check refuses, or an ENDORSE, REVOKE or SUPERSEDE that the lifecycle rules
+ * (node/lifecycle, docs/RECORDS.md) refuse, on the state the transactions before it leave
+ * (signatures were verified on mempool admission). The block time is max(time_ms, parent time). *out is owned by the caller
  * (qc_block_free); *log_after is the record log after the block; *gov_after (caller's storage,
  * may be NULL) the governance state after it, whose end-of-block switch sets the header's
  * next_validators_hash; the included records' leaf hashes are appended to *leaves when it is
@@ -63,7 +69,8 @@ typedef struct {
 /* Backup: QC_OK if b is exactly the block its primary should have built on parent: header
  * names this chain and this node's genesis hash, height parent+1, prev hash, view, proposer, epoch and validators hash; its
  * time is not before the parent's and within the skew of now; every transaction is an ANCHOR
- * of this chain by a member's seal key or a GOVERN that gov_check allows in turn, unexpired,
+ * of this chain by a member's seal key, a GOVERN that gov_check allows in turn, or an
+ * ENDORSE, REVOKE or SUPERSEDE by a member's seal key that the lifecycle rules allow in turn, unexpired,
  * not seen, not repeated, with a valid signature (verified unless the mempool already did);
  * and the tx root, record-log size and root and next validators hash match. Otherwise an error and a sentence in why. *log_after and *leaves (may be
  * NULL; appended to) as in exec_build;

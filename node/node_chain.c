@@ -193,6 +193,34 @@ static bool seen_cb(void *ctx, const qc_hash_t *id) {
     return store_tx_find(&s->n->store, id, &loc) == QC_OK;
 }
 
+/* lc_lookup_fn of a parent state: the ledger's record status, seen through the pending
+ * ancestors (replayed oldest first, trusted: each was validated) for the one digest asked.
+ * Costs one pass over the ancestors' transactions per digest a block's lifecycle transactions
+ * name; none when the parent is the ledger head. */
+static int records_cb(void *ctx, const uint8_t digest[32], qc_recstat_t *out) {
+    seen_ctx_t *s = ctx;
+    if (s->anc_count == 0) return store_record_status(&s->n->store, digest, out);
+    lc_state_t lc;
+    lc_init(&lc, store_record_status_cb, &s->n->store, LC_WATCHED);
+    lc.trusted = true;
+    int rc = lc_watch(&lc, digest);
+    const qc_validator_set_t *vs = &store_gov(&s->n->store)->vs;
+    for (size_t a = s->anc_count; a-- > 0 && rc == QC_OK;) { /* anc[0] is the parent */
+        const qc_block_t *b = &s->anc[a]->block;
+        uint64_t records = 0;
+        for (uint32_t i = 0; i < b->tx_count; i++) records += b->txs[i].record_count;
+        uint64_t log_index = b->header.log_size - records;
+        for (uint32_t i = 0; i < b->tx_count && rc == QC_OK; i++) {
+            rc = lc_apply(&lc, &b->txs[i], vs, b->header.height, log_index, NULL, 0);
+            log_index += b->txs[i].record_count;
+        }
+        if (s->anc[a]->gov_after != NULL) vs = &s->anc[a]->gov_after->vs;
+    }
+    if (rc == QC_OK) rc = lc_get(&lc, digest, out);
+    lc_free(&lc);
+    return rc;
+}
+
 /* Fills *p with the state after the block `parent` at height-1: the ledger head, or a valid
  * pending block chaining down to it. false if that state is not known (yet). */
 static bool parent_state(node_t *n, uint64_t height, const qc_hash_t *parent, exec_parent_t *p,
@@ -207,6 +235,8 @@ static bool parent_state(node_t *n, uint64_t height, const qc_hash_t *parent, ex
     p->validators = &p->gov->vs;
     p->seen = seen_cb;
     p->seen_ctx = seen;
+    p->records = records_cb;
+    p->records_ctx = seen;
     const store_head_t *h = &n->store.head;
     if (height == h->height + 1) {
         if (memcmp(parent->b, h->hash.b, 32) != 0) return false;
@@ -358,7 +388,11 @@ static void after_apply(node_t *n, const qc_block_t *b, const qc_cert_t *cert, b
     n->stats.blocks_applied++;
     if (caught_up) n->stats.blocks_caught_up++;
     n->stats.txs_committed += b->tx_count;
-    for (uint32_t i = 0; i < b->tx_count; i++) n->stats.records_committed += b->txs[i].record_count;
+    for (uint32_t i = 0; i < b->tx_count; i++) {
+        n->stats.records_committed += b->txs[i].record_count;
+        if (qc_tx_type_is_lifecycle(b->txs[i].type))
+            n->stats.lifecycle_committed[b->txs[i].type - QC_TX_ENDORSE]++;
+    }
     n->last_apply_ms = node_now_ms();
     cstate_set_applied(&n->cstate, b->header.height);
     node_epoch_after_apply(n, b);

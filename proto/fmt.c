@@ -195,6 +195,13 @@ int qc_tx_parse(const uint8_t *body, size_t body_len, const qc_sig_t *sig, qc_tx
         rc = tx->gov ? qc_gov_op_parse(r.p + r.off, r.len - r.off, &used, tx->gov) : QC_ERR_NOMEM;
         if (rc == QC_OK) r.off += used;
     }
+    if (!r.bad && tx->version == QC_FMT_VERSION && qc_tx_type_is_lifecycle(tx->type)) {
+        tx->life = malloc(sizeof *tx->life);
+        size_t used = 0;
+        rc = tx->life ? qc_life_op_parse(tx->type, r.p + r.off, r.len - r.off, &used, tx->life)
+                      : QC_ERR_NOMEM;
+        if (rc == QC_OK) r.off += used;
+    }
     if (rc == QC_OK && r.off != r.len) rc = QC_ERR_INVALID; /* trailing bytes */
     if (rc != QC_OK) { qc_tx_free(tx); return rc; }
     qc_hash_ctx(&tx->id, QC_CTX_TX_ID, tx->body, tx->body_len);
@@ -210,6 +217,7 @@ void qc_tx_free(qc_tx_t *tx) {
     free(tx->body);
     free(tx->records);
     free(tx->gov);
+    free(tx->life);
     memset(tx, 0, sizeof *tx);
 }
 

@@ -40,14 +40,32 @@
 #define QC_SALT_BYTES 32
 #define QC_CTX_HANDSHAKE "qchain/v1/handshake"
 #define QC_CTX_CONSENSUS "qchain/v1/consensus"
+#define QC_CTX_RECORD_STATUS "qchain/v1/record-status"
 
 typedef enum {
     QC_TX_ANCHOR = 1,   /* anchor 1..QC_TX_RECORDS_MAX record digests */
     QC_TX_GOVERN = 2,   /* membership proposals and votes, signed by a member's admin key */
-    QC_TX_ENDORSE = 3,  /* reserved: another city endorses an anchored record */
-    QC_TX_REVOKE = 4,   /* reserved: the sealing city revokes a record */
-    QC_TX_SHARE = 5,    /* reserved: data-sharing agreement */
+    QC_TX_ENDORSE = 3,  /* another city countersigns an anchored record (docs/RECORDS.md) */
+    QC_TX_REVOKE = 4,   /* the record's owner city revokes it */
+    QC_TX_SUPERSEDE = 5,/* the owner city names a new record that replaces an old one */
+    QC_TX_SHARE = 6,    /* reserved: data-sharing trail */
 } qc_tx_type_t;
+
+/* Record lifecycle (docs/RECORDS.md): the body of an ENDORSE, REVOKE or SUPERSEDE
+ * transaction after the common fields. Whether it is allowed on the chain's state is
+ * node/lifecycle's business; the parser only decides whether its bytes are well-formed. */
+#define QC_NOTE_MAX 64             /* bytes of an endorsement's note: UTF-8, may be empty */
+
+typedef struct {
+    qc_hash_t digest;           /* ENDORSE, REVOKE: the record; SUPERSEDE: the old record */
+    qc_hash_t new_digest;       /* SUPERSEDE: the record replacing it (distinct); else zero */
+    uint16_t code;              /* ENDORSE: purpose, REVOKE: reason (1..65535); else 0 */
+    uint8_t note_len;           /* ENDORSE: 0..QC_NOTE_MAX */
+    char note[QC_NOTE_MAX + 1]; /* NUL-terminated copy */
+} qc_life_op_t;
+
+/* Whether type is one of the lifecycle transaction types (ENDORSE, REVOKE, SUPERSEDE). */
+bool qc_tx_type_is_lifecycle(uint16_t type);
 
 /* One anchored record. Pointers borrow from the owning qc_tx_t's body; not NUL-terminated. */
 typedef struct {
@@ -122,6 +140,7 @@ typedef struct {
     uint32_t record_count;
     qc_record_t *records;
     qc_gov_op_t *gov;           /* GOVERN only (malloc'd), else NULL */
+    qc_life_op_t *life;         /* ENDORSE, REVOKE, SUPERSEDE only (malloc'd), else NULL */
 } qc_tx_t;
 
 /* Builds an ANCHOR transaction body incrementally. Owns a growing buffer. */
@@ -149,6 +168,13 @@ void qc_txb_abort(qc_txb_t *b);
  * well-formed as docs/PROTOCOL.md §3 requires (the parser's own checks). */
 int qc_gov_tx_build(const char *chain_id, const qc_seckey_t *sk, uint64_t nonce,
                     uint64_t expiry_height, const qc_gov_op_t *op, qc_tx_t *tx);
+
+/* Builds, signs (sk's public half is the signer: a member's seal key) and parses a lifecycle
+ * transaction of `type` (QC_TX_ENDORSE, QC_TX_REVOKE, QC_TX_SUPERSEDE) carrying *op into *tx
+ * (caller owns; qc_tx_free). Only the fields of that type are encoded. QC_ERR_INVALID if op is
+ * not well-formed as docs/PROTOCOL.md §3 requires (the parser's own checks). */
+int qc_life_tx_build(const char *chain_id, uint16_t type, const qc_seckey_t *sk, uint64_t nonce,
+                     uint64_t expiry_height, const qc_life_op_t *op, qc_tx_t *tx);
 
 /* Strictly parses a canonical body (copied) and attaches sig. Does NOT verify the signature
  * (qc_tx_verify_sig does; nodes verify once on admission). Every byte must be accounted for;

@@ -108,13 +108,6 @@ int qc_gov_op_parse(const uint8_t *p, size_t len, size_t *used, qc_gov_op_t *op)
     return QC_OK;
 }
 
-static void txb_str8(qc_txb_t *b, const char *s) {
-    size_t n = strlen(s);
-    if (n > 255) { b->err = QC_ERR_INVALID; return; }
-    txb_u8(b, (uint8_t)n);
-    txb_put(b, s, n);
-}
-
 static void put_change(qc_txb_t *b, const qc_change_t *c) {
     txb_u8(b, c->kind);
     switch (c->kind) {
@@ -146,15 +139,8 @@ static void put_change(qc_txb_t *b, const qc_change_t *c) {
 int qc_gov_tx_build(const char *chain_id, const qc_seckey_t *sk, uint64_t nonce,
                     uint64_t expiry_height, const qc_gov_op_t *op, qc_tx_t *tx) {
     memset(tx, 0, sizeof *tx);
-    if (!qc_chain_id_valid(chain_id)) return QC_ERR_INVALID;
     qc_txb_t b;
-    memset(&b, 0, sizeof b);
-    txb_u8(&b, QC_FMT_VERSION);
-    txb_u16(&b, QC_TX_GOVERN);
-    txb_str8(&b, chain_id);
-    txb_put(&b, sk->b + 32, QC_PUBKEY_BYTES); /* the public half of a libsodium secret key */
-    txb_u64(&b, nonce);
-    txb_u64(&b, expiry_height);
+    txb_common(&b, QC_TX_GOVERN, chain_id, sk, nonce, expiry_height);
     txb_u8(&b, op->op);
     if (op->op == QC_GOV_PROPOSE) {
         txb_u64(&b, op->vote_expiry_height);
@@ -164,12 +150,5 @@ int qc_gov_tx_build(const char *chain_id, const qc_seckey_t *sk, uint64_t nonce,
     } else {
         txb_put(&b, op->proposal.b, QC_HASH_BYTES);
     }
-    int rc = b.err;
-    if (rc == QC_OK) {
-        qc_sig_t sig;
-        qc_sign_ctx(&sig, sk, QC_CTX_TX_SIG, b.buf, b.len);
-        rc = qc_tx_parse(b.buf, b.len, &sig, tx); /* the parser's checks are the contract */
-    }
-    free(b.buf);
-    return rc;
+    return txb_sign_parse(&b, sk, tx);
 }

@@ -88,8 +88,47 @@ static inline void txb_u8(qc_txb_t *b, uint8_t v) { txb_put(b, &v, 1); }
 static inline void txb_u16(qc_txb_t *b, uint16_t v) { uint8_t t[2]; qc_put_u16(t, v); txb_put(b, t, 2); }
 static inline void txb_u64(qc_txb_t *b, uint64_t v) { uint8_t t[8]; qc_put_u64(t, v); txb_put(b, t, 8); }
 
+static inline void txb_str8(qc_txb_t *b, const char *s) {
+    size_t n = strlen(s);
+    if (n > 255) { b->err = QC_ERR_INVALID; return; }
+    txb_u8(b, (uint8_t)n);
+    txb_put(b, s, n);
+}
+
+/* Writes the common body fields of a `type` transaction signed by sk's public half (bytes
+ * 32..63 of a libsodium secret key) into an empty builder. */
+static inline void txb_common(qc_txb_t *b, uint16_t type, const char *chain_id,
+                              const qc_seckey_t *sk, uint64_t nonce, uint64_t expiry_height) {
+    memset(b, 0, sizeof *b);
+    if (!qc_chain_id_valid(chain_id)) { b->err = QC_ERR_INVALID; return; }
+    txb_u8(b, QC_FMT_VERSION);
+    txb_u16(b, type);
+    txb_str8(b, chain_id);
+    txb_put(b, sk->b + 32, QC_PUBKEY_BYTES);
+    txb_u64(b, nonce);
+    txb_u64(b, expiry_height);
+}
+
+/* Signs the builder's body with sk, parses it into *tx (the parser's checks are the contract;
+ * caller owns *tx on QC_OK) and frees the builder's buffer in all cases. */
+static inline int txb_sign_parse(qc_txb_t *b, const qc_seckey_t *sk, qc_tx_t *tx) {
+    int rc = b->err;
+    if (rc == QC_OK) {
+        qc_sig_t sig;
+        qc_sign_ctx(&sig, sk, QC_CTX_TX_SIG, b->buf, b->len);
+        rc = qc_tx_parse(b->buf, b->len, &sig, tx);
+    }
+    free(b->buf);
+    b->buf = NULL;
+    return rc;
+}
+
 /* Parses a GOVERN operation (after the common body fields) from p[0..len): *used gets the
  * bytes it took. QC_ERR_INVALID when malformed. */
 int qc_gov_op_parse(const uint8_t *p, size_t len, size_t *used, qc_gov_op_t *op);
+
+/* Parses a lifecycle body of `type` (after the common body fields) from p[0..len): *used gets
+ * the bytes it took. QC_ERR_INVALID when malformed. */
+int qc_life_op_parse(uint16_t type, const uint8_t *p, size_t len, size_t *used, qc_life_op_t *op);
 
 #endif

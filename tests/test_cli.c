@@ -717,6 +717,60 @@ static void test_salted_digest_and_salt_files(void **state) {
                          salt_path, NULL), CLI_EXIT_USAGE);
 }
 
+/* endorse, revoke, supersede: usage errors exit 2 before anything is signed or sent; a node
+ * that cannot be reached, or a missing file, is a failure (1). */
+static void test_lifecycle_arguments(void **state) {
+    fx_t *fx = *state;
+    char dir[TDIR_PATH_MAX], cfg[TDIR_PATH_MAX], file[TDIR_PATH_MAX];
+    tdir_path(dir, fx->dir, "lnet");
+    tdir_path(cfg, dir, "zibo/node.json");
+    tdir_path(file, fx->dir, "licence.txt");
+    /* Nothing listens on these testnet ports (API 2041..2044) or on port 1 during the test. */
+    assert_int_equal(run(fx, "testnet", "--out", dir, "--cities", "4", "--base-port", "1040", NULL),
+                     CLI_EXIT_OK);
+    FILE *f = fopen(file, "w");
+    assert_non_null(f);
+    fputs("licence JN-1\n", f);
+    fclose(f);
+    const char *hex = "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03";
+    const char *hex2 = "6891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03";
+    static const char *const cmds[] = {"endorse", "revoke", "supersede"};
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(run(fx, cmds[i], "--help", NULL), CLI_EXIT_OK);
+        assert_non_null(strstr(fx->out, "Exit status"));
+        assert_int_equal(run(fx, cmds[i], hex, NULL), CLI_EXIT_USAGE); /* no --config */
+        assert_int_equal(run(fx, cmds[i], "--no-such-option", "--config", cfg, NULL), CLI_EXIT_USAGE);
+    }
+    assert_int_equal(run(fx, "endorse", hex, "--config", cfg, NULL), CLI_EXIT_USAGE); /* no purpose */
+    assert_int_equal(run(fx, "endorse", hex, "--purpose", "0", "--config", cfg, NULL), CLI_EXIT_USAGE);
+    assert_int_equal(run(fx, "endorse", hex, "--purpose", "65536", "--config", cfg, NULL), CLI_EXIT_USAGE);
+    assert_int_equal(run(fx, "endorse", hex, "--purpose", "1", "--reason", "1", "--config", cfg, NULL),
+                     CLI_EXIT_USAGE);
+    assert_int_equal(run(fx, "endorse", hex, "--purpose", "1", "--config", cfg, "--note",
+                         "0123456789012345678901234567890123456789012345678901234567890123456789",
+                         NULL), CLI_EXIT_USAGE);
+    assert_int_equal(run(fx, "endorse", "abc", "--purpose", "1", "--config", cfg, NULL), CLI_EXIT_USAGE);
+    assert_int_equal(run(fx, "endorse", hex, hex, "--purpose", "1", "--config", cfg, NULL), CLI_EXIT_USAGE);
+    assert_int_equal(run(fx, "revoke", hex, "--config", cfg, NULL), CLI_EXIT_USAGE); /* no reason */
+    assert_int_equal(run(fx, "revoke", hex, "--reason", "2", "--note", "x", "--config", cfg, NULL),
+                     CLI_EXIT_USAGE);
+    assert_int_equal(run(fx, "supersede", hex, "--config", cfg, NULL), CLI_EXIT_USAGE);
+    assert_int_equal(run(fx, "supersede", hex, hex, "--config", cfg, NULL), CLI_EXIT_USAGE);
+    assert_int_equal(run(fx, "supersede", "--file", file, "--config", cfg, NULL), CLI_EXIT_USAGE);
+    assert_int_equal(run(fx, "supersede", hex, hex2, "--purpose", "1", "--config", cfg, NULL),
+                     CLI_EXIT_USAGE);
+    /* well-formed, but the node is down or the file missing: failures */
+    const char *down = "http://127.0.0.1:1";
+    assert_int_equal(run(fx, "endorse", "--file", file, "--purpose", "1", "--config", cfg, "--api",
+                         down, NULL), CLI_EXIT_FAIL);
+    assert_int_equal(run(fx, "revoke", hex, "--reason", "1", "--config", cfg, "--api", down, NULL),
+                     CLI_EXIT_FAIL);
+    assert_int_equal(run(fx, "supersede", hex, hex2, "--config", cfg, "--api", down, "--json", NULL),
+                     CLI_EXIT_FAIL);
+    assert_int_equal(run(fx, "revoke", "--file", "/nonexistent/x", "--reason", "1", "--config", cfg,
+                         NULL), CLI_EXIT_FAIL);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_dispatch_and_help, setup, teardown),
@@ -728,6 +782,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_node_reading_commands, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verify_across_epochs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_member_arguments, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lifecycle_arguments, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

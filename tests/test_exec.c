@@ -1,5 +1,6 @@
 /* test_exec.c - building blocks on a parent state and checking proposed blocks against it:
- * roots, filtering, and every way a Byzantine primary's block must be refused. */
+ * roots, filtering, every way a Byzantine primary's block must be refused, and the record
+ * lifecycle rules (docs/RECORDS.md) as block building and checking apply them. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -231,6 +232,481 @@ static void test_replay_of_committed_refused_and_cache(void **state) {
     free_batch(&bt);
 }
 
+
+/* ---------------------------------------------------------------- record lifecycle */
+
+/* A chain the tests commit blocks to: the statuses after its blocks (an LC_ALL overlay with
+ * nothing below, as the store keeps them), its committed tx ids and its head. */
+typedef struct {
+    lc_state_t ledger;
+    qc_hash_t ids[128];
+    size_t n_ids;
+    uint64_t height, time_ms;
+    qc_hash_t hash;
+    rlog_t log;
+    qc_validator_set_t vs;
+} chain_t;
+
+static int chain_records(void *ctx, const uint8_t digest[32], qc_recstat_t *out) {
+    return lc_get(&((chain_t *)ctx)->ledger, digest, out);
+}
+
+static bool chain_seen(void *ctx, const qc_hash_t *id) {
+    const chain_t *c = ctx;
+    for (size_t i = 0; i < c->n_ids; i++)
+        if (memcmp(c->ids[i].b, id->b, 32) == 0) return true;
+    return false;
+}
+
+/* A new chain at height 0 (malloc'd; chain_free). */
+static chain_t *chain_new(void) {
+    chain_t *c = calloc(1, sizeof *c);
+    assert_non_null(c);
+    lc_init(&c->ledger, NULL, NULL, LC_ALL);
+    c->time_ms = 2000000;
+    c->vs = g_vs;
+    return c;
+}
+
+static void chain_free(chain_t *c) {
+    lc_free(&c->ledger);
+    free(c);
+}
+
+static exec_parent_t chain_parent(chain_t *c) {
+    exec_parent_t p = {CHAIN, &g_genesis, &c->vs, c->height, c->hash, c->time_ms, &c->log, chain_seen, c, NULL,
+                       chain_records, c};
+    return p;
+}
+
+static void sign_life(qc_tx_t *tx, uint16_t type, const qc_seckey_t *sk, uint64_t nonce,
+                      uint8_t d, uint8_t nd, uint16_t code) {
+    qc_life_op_t op;
+    memset(&op, 0, sizeof op);
+    memset(op.digest.b, d, 32);
+    memset(op.new_digest.b, nd, 32);
+    op.code = code;
+    assert_int_equal(qc_life_tx_build(CHAIN, type, sk, nonce, 100, &op, tx), QC_OK);
+}
+
+/* An ENDORSE / REVOKE / SUPERSEDE by member's seal key of digest d (SUPERSEDE: by nd). */
+static void life(qc_tx_t *tx, uint16_t type, uint32_t member, uint64_t nonce, uint8_t d,
+                 uint8_t nd, uint16_t code) {
+    qc_pubkey_t pk;
+    qc_seckey_t sk;
+    testkeys_keypair(TESTKEY_SEAL, member, &pk, &sk);
+    sign_life(tx, type, &sk, nonce, d, nd, code);
+}
+
+/* An ANCHOR of the one digest d (all bytes d) by member. */
+static void anchor(qc_tx_t *tx, uint32_t member, uint64_t nonce, uint8_t d) {
+    qc_pubkey_t pk;
+    qc_seckey_t sk;
+    testkeys_keypair(TESTKEY_SEAL, member, &pk, &sk);
+    qc_txb_t b;
+    qc_hash_t h;
+    memset(h.b, d, 32);
+    assert_int_equal(qc_txb_init(&b, CHAIN, &pk, nonce, 100), QC_OK);
+    assert_int_equal(qc_txb_add_record(&b, &h, "licence", NULL, NULL), QC_OK);
+    assert_int_equal(qc_txb_finish(&b, &sk, tx), QC_OK);
+}
+
+/* Builds the next block from txs, checks that a backup accepts it, commits it and returns
+ * which of txs it holds (bit i: txs[i]). Frees txs. */
+static uint32_t step(chain_t *c, qc_tx_t *txs, uint32_t n) {
+    const qc_tx_t *ptrs[16];
+    assert_true(n <= 16);
+    for (uint32_t i = 0; i < n; i++) ptrs[i] = &txs[i];
+    exec_parent_t p = chain_parent(c);
+    qc_block_t b;
+    rlog_t log_after;
+    assert_int_equal(exec_build(&p, ptrs, n, c->time_ms + 1, 0, 0, &b, &log_after, NULL, NULL), QC_OK);
+    exec_check_t chk = check_for(&b);
+    char why[400] = "";
+    rlog_t log_chk;
+    int rc = exec_check(&b, &p, &chk, &log_chk, NULL, NULL, NULL, why, sizeof why);
+    if (rc != QC_OK) fail_msg("backup refused the built block: %s", why);
+    uint32_t mask = 0;
+    uint64_t log_index = c->log.size;
+    for (uint32_t t = 0; t < b.tx_count; t++) {
+        assert_int_equal(lc_apply(&c->ledger, &b.txs[t], &c->vs, b.header.height, log_index, why,
+                                  sizeof why), QC_OK);
+        log_index += b.txs[t].record_count;
+        c->ids[c->n_ids++] = b.txs[t].id;
+        for (uint32_t i = 0; i < n; i++)
+            if (memcmp(txs[i].id.b, b.txs[t].id.b, 32) == 0) mask |= 1u << i;
+    }
+    c->height = b.header.height;
+    qc_header_hash(&b.header, &c->hash);
+    c->time_ms = b.header.time_ms;
+    c->log = log_after;
+    qc_block_free(&b);
+    for (uint32_t i = 0; i < n; i++) qc_tx_free(&txs[i]);
+    return mask;
+}
+
+/* A block holding exactly txs (cloned; the header is not finished, the transactions are
+ * checked first) checked on the chain's head: the verdict, and its sentence in why. Frees txs. */
+static int check_crafted(chain_t *c, qc_tx_t *txs, uint32_t n, char *why, size_t why_cap) {
+    exec_parent_t p = chain_parent(c);
+    qc_block_t b;
+    rlog_t log_after;
+    assert_int_equal(exec_build(&p, NULL, 0, c->time_ms + 1, 0, 0, &b, &log_after, NULL, NULL), QC_OK);
+    b.txs = calloc(n, sizeof *b.txs);
+    assert_non_null(b.txs);
+    for (uint32_t i = 0; i < n; i++) {
+        assert_int_equal(qc_tx_clone(&txs[i], &b.txs[i]), QC_OK);
+        qc_tx_free(&txs[i]);
+    }
+    b.tx_count = n;
+    exec_check_t chk = check_for(&b);
+    int rc = exec_check(&b, &p, &chk, &log_after, NULL, NULL, NULL, why, why_cap);
+    qc_block_free(&b);
+    return rc;
+}
+
+/* The refusal sentence of a single transaction, as a backup words it for tx 0. */
+static void expect_refusal(chain_t *c, qc_tx_t *tx, const char *want) {
+    char why[400] = "";
+    qc_tx_t copy;
+    assert_int_equal(qc_tx_clone(tx, &copy), QC_OK);
+    assert_int_equal(step(c, tx, 1), 0); /* the primary leaves it out */
+    assert_int_equal(check_crafted(c, &copy, 1, why, sizeof why), QC_ERR_INVALID);
+    char full[600];
+    snprintf(full, sizeof full, "tx 0: record lifecycle refused: %s", want);
+    assert_string_equal(why, full);
+}
+
+static const char *hex_of(uint8_t d) {
+    static char buf[65];
+    for (int i = 0; i < 32; i++) snprintf(buf + 2 * i, 3, "%02x", d);
+    return buf;
+}
+
+static void status_of(chain_t *c, uint8_t d, qc_recstat_t *st) {
+    uint8_t digest[32];
+    memset(digest, d, 32);
+    assert_int_equal(lc_get(&c->ledger, digest, st), QC_OK);
+}
+
+enum { JINAN = 0, ZIBO = 1, TAIAN = 2 };
+#define D_A 0xa1 /* jinan's record */
+#define D_B 0xb2 /* its replacement */
+#define D_Z 0xc3 /* zibo's record */
+#define D_X 0xd4 /* never anchored */
+
+static void test_endorse_rules(void **state) {
+    (void)state;
+    chain_t *c = chain_new();
+    char want[300];
+    qc_tx_t t[4];
+    /* endorsing an unknown record */
+    life(&t[0], QC_TX_ENDORSE, ZIBO, 1, D_X, 0, 1);
+    snprintf(want, sizeof want, "record %s is not anchored", hex_of(D_X));
+    expect_refusal(c, &t[0], want);
+    /* jinan anchors A; in the same block zibo's endorsement after it counts, taian's before
+     * it does not (block order) */
+    life(&t[0], QC_TX_ENDORSE, TAIAN, 2, D_A, 0, 1);
+    anchor(&t[1], JINAN, 3, D_A);
+    life(&t[2], QC_TX_ENDORSE, ZIBO, 4, D_A, 0, 2);
+    assert_int_equal(step(c, t, 3), 0x6);
+    qc_recstat_t st;
+    status_of(c, D_A, &st);
+    assert_string_equal(st.owner, "jinan");
+    assert_int_equal(st.first_height, 2);
+    assert_int_equal(st.first_log_index, 0);
+    assert_int_equal(st.endorsement_count, 1);
+    assert_string_equal(st.endorsements[0].city, "zibo");
+    assert_int_equal(st.endorsements[0].purpose, 2);
+    assert_int_equal(st.endorsements[0].height, 2);
+    /* taian endorses; zibo's second endorsement is refused, so is jinan's own */
+    life(&t[0], QC_TX_ENDORSE, TAIAN, 5, D_A, 0, 1);
+    assert_int_equal(step(c, t, 1), 1);
+    life(&t[0], QC_TX_ENDORSE, ZIBO, 6, D_A, 0, 1);
+    snprintf(want, sizeof want, "record %s is already endorsed by zibo (at height 2)", hex_of(D_A));
+    expect_refusal(c, &t[0], want);
+    life(&t[0], QC_TX_ENDORSE, JINAN, 7, D_A, 0, 1);
+    snprintf(want, sizeof want, "record %s is owned by jinan; its owner cannot endorse it", hex_of(D_A));
+    expect_refusal(c, &t[0], want);
+    /* two endorsements by one city in one block: the second is left out, and refused */
+    life(&t[0], QC_TX_ENDORSE, 3, 8, D_A, 0, 1);
+    life(&t[1], QC_TX_ENDORSE, 3, 9, D_A, 0, 2);
+    qc_tx_t copies[2];
+    assert_int_equal(qc_tx_clone(&t[0], &copies[0]), QC_OK);
+    assert_int_equal(qc_tx_clone(&t[1], &copies[1]), QC_OK);
+    char why[400];
+    assert_int_equal(check_crafted(c, copies, 2, why, sizeof why), QC_ERR_INVALID);
+    assert_non_null(strstr(why, "tx 1: record lifecycle refused: record "));
+    assert_non_null(strstr(why, "is already endorsed by liaocheng"));
+    assert_int_equal(step(c, t, 2), 1);
+    status_of(c, D_A, &st);
+    assert_int_equal(st.endorsement_count, 3);
+    /* a replayed endorsement (same tx id) is refused as already committed */
+    life(&t[0], QC_TX_ENDORSE, TAIAN, 5, D_A, 0, 1);
+    assert_true(chain_seen(c, &t[0].id));
+    assert_int_equal(qc_tx_clone(&t[0], &copies[0]), QC_OK);
+    assert_int_equal(step(c, t, 1), 0);
+    assert_int_equal(check_crafted(c, copies, 1, why, sizeof why), QC_ERR_DUPLICATE);
+    assert_string_equal(why, "tx 0: already committed");
+    /* a revoked record cannot be endorsed */
+    life(&t[0], QC_TX_REVOKE, JINAN, 10, D_A, 0, 1);
+    assert_int_equal(step(c, t, 1), 1);
+    life(&t[0], QC_TX_ENDORSE, 4, 11, D_A, 0, 1);
+    snprintf(want, sizeof want, "record %s is revoked at height %llu; only a valid record can be "
+             "endorsed", hex_of(D_A), (unsigned long long)c->height);
+    expect_refusal(c, &t[0], want);
+    /* a signer that is no member's seal key */
+    qc_pubkey_t pk;
+    qc_seckey_t sk;
+    testkeys_keypair(TESTKEY_ADMIN, 1, &pk, &sk);
+    sign_life(&t[0], QC_TX_ENDORSE, &sk, 12, D_Z, 0, 1);
+    assert_int_equal(step(c, t, 1), 0);
+    chain_free(c);
+}
+
+static void test_revoke_rules(void **state) {
+    (void)state;
+    chain_t *c = chain_new();
+    char want[300];
+    qc_tx_t t[4];
+    life(&t[0], QC_TX_REVOKE, JINAN, 1, D_A, 0, 1);
+    snprintf(want, sizeof want, "record %s is not anchored", hex_of(D_A));
+    expect_refusal(c, &t[0], want);
+    /* the owner is the first anchoring's city: zibo anchoring A later does not own it */
+    anchor(&t[0], JINAN, 2, D_A);
+    assert_int_equal(step(c, t, 1), 1);
+    anchor(&t[0], ZIBO, 3, D_A);
+    assert_int_equal(step(c, t, 1), 1);
+    life(&t[0], QC_TX_REVOKE, ZIBO, 4, D_A, 0, 1);
+    snprintf(want, sizeof want, "record %s is owned by jinan; only its owner can revoke it", hex_of(D_A));
+    expect_refusal(c, &t[0], want);
+    qc_recstat_t st;
+    status_of(c, D_A, &st);
+    assert_int_equal(st.first_height, 2); /* block 1 held only the refused revoke */
+    assert_int_equal(st.first_log_index, 0);
+    /* jinan's seal key is rotated: the new key still owns jinan's records */
+    qc_pubkey_t pk;
+    qc_seckey_t sk;
+    testkeys_keypair(TESTKEY_ADMIN, 0, &pk, &sk);
+    c->vs.members[JINAN].seal_key = pk;
+    qc_tx_t old_key;
+    life(&old_key, QC_TX_REVOKE, JINAN, 5, D_A, 0, 4); /* the old key is no member's now */
+    assert_int_equal(step(c, &old_key, 1), 0);
+    /* two revokes in one block: the first applies, the second is left out */
+    sign_life(&t[0], QC_TX_REVOKE, &sk, 6, D_A, 0, 4);
+    sign_life(&t[1], QC_TX_REVOKE, &sk, 7, D_A, 0, 1);
+    qc_tx_t copies[2];
+    assert_int_equal(qc_tx_clone(&t[0], &copies[0]), QC_OK);
+    assert_int_equal(qc_tx_clone(&t[1], &copies[1]), QC_OK);
+    char why[400];
+    assert_int_equal(check_crafted(c, copies, 2, why, sizeof why), QC_ERR_INVALID);
+    snprintf(want, sizeof want, "tx 1: record lifecycle refused: record %s is already revoked at "
+             "height %llu; only a valid record can be revoked", hex_of(D_A),
+             (unsigned long long)c->height + 1);
+    assert_string_equal(why, want);
+    assert_int_equal(step(c, t, 2), 1);
+    status_of(c, D_A, &st);
+    assert_int_equal(st.state, QC_REC_REVOKED);
+    assert_int_equal(st.reason, 4);
+    assert_int_equal(st.state_height, c->height);
+    chain_free(c);
+}
+
+static void test_supersede_rules(void **state) {
+    (void)state;
+    chain_t *c = chain_new();
+    char want[400];
+    qc_tx_t t[4];
+    anchor(&t[0], JINAN, 1, D_A);
+    anchor(&t[1], ZIBO, 2, D_Z);
+    assert_int_equal(step(c, t, 2), 3);
+    /* with an unanchored record; with another city's record; another city's old record */
+    life(&t[0], QC_TX_SUPERSEDE, JINAN, 3, D_A, D_B, 0);
+    snprintf(want, sizeof want, "record %s (the new record) is not anchored", hex_of(D_B));
+    expect_refusal(c, &t[0], want);
+    life(&t[0], QC_TX_SUPERSEDE, JINAN, 4, D_X, D_A, 0);
+    snprintf(want, sizeof want, "record %s is not anchored", hex_of(D_X));
+    expect_refusal(c, &t[0], want);
+    life(&t[0], QC_TX_SUPERSEDE, JINAN, 5, D_A, D_Z, 0);
+    snprintf(want, sizeof want, "record %s (the new record) is owned by zibo; a city supersedes "
+             "only with its own record", hex_of(D_Z));
+    expect_refusal(c, &t[0], want);
+    life(&t[0], QC_TX_SUPERSEDE, ZIBO, 6, D_A, D_Z, 0);
+    snprintf(want, sizeof want, "record %s is owned by jinan; only its owner can supersede it", hex_of(D_A));
+    expect_refusal(c, &t[0], want);
+    /* anchoring B and superseding A with it in one block, in that order */
+    anchor(&t[0], JINAN, 7, D_B);
+    life(&t[1], QC_TX_SUPERSEDE, JINAN, 8, D_A, D_B, 0);
+    assert_int_equal(step(c, t, 2), 3);
+    uint64_t h = c->height;
+    qc_recstat_t st;
+    status_of(c, D_A, &st);
+    assert_int_equal(st.state, QC_REC_SUPERSEDED);
+    assert_int_equal(st.state_height, h);
+    assert_int_equal(st.superseded_by.b[0], D_B);
+    status_of(c, D_B, &st);
+    assert_int_equal(st.state, QC_REC_VALID);
+    assert_int_equal(st.supersedes_count, 1);
+    assert_int_equal(st.supersedes[0].b[0], D_A);
+    /* A is no longer valid: it cannot be superseded again, revoked, or replace another */
+    life(&t[0], QC_TX_SUPERSEDE, JINAN, 9, D_A, D_B, 0);
+    snprintf(want, sizeof want, "record %s is already superseded at height %llu; only a valid "
+             "record can be superseded", hex_of(D_A), (unsigned long long)h);
+    expect_refusal(c, &t[0], want);
+    life(&t[0], QC_TX_SUPERSEDE, JINAN, 10, D_B, D_A, 0);
+    snprintf(want, sizeof want, "record %s (the new record) is superseded at height %llu; it "
+             "cannot replace another", hex_of(D_A), (unsigned long long)h);
+    expect_refusal(c, &t[0], want);
+    life(&t[0], QC_TX_REVOKE, JINAN, 11, D_A, 0, 1);
+    snprintf(want, sizeof want, "record %s is already superseded at height %llu; only a valid "
+             "record can be revoked", hex_of(D_A), (unsigned long long)h);
+    expect_refusal(c, &t[0], want);
+    /* revoke B; then endorsing it is refused */
+    life(&t[0], QC_TX_REVOKE, JINAN, 12, D_B, 0, 1);
+    assert_int_equal(step(c, t, 1), 1);
+    life(&t[0], QC_TX_ENDORSE, ZIBO, 13, D_B, 0, 1);
+    assert_int_equal(step(c, t, 1), 0);
+    chain_free(c);
+}
+
+/* A status as the lookup below the overlay has it: owned by jinan, 64 endorsements. */
+static int full_lookup(void *ctx, const uint8_t digest[32], qc_recstat_t *out) {
+    (void)ctx;
+    memset(out, 0, sizeof *out);
+    memcpy(out->digest.b, digest, 32);
+    snprintf(out->owner, sizeof out->owner, "jinan");
+    out->first_height = 1;
+    out->endorsement_count = QC_ENDORSEMENTS_MAX;
+    for (uint32_t i = 0; i < QC_ENDORSEMENTS_MAX; i++) {
+        snprintf(out->endorsements[i].city, sizeof out->endorsements[i].city, "far%u", i);
+        out->endorsements[i].height = 1;
+        out->endorsements[i].purpose = 1;
+    }
+    out->supersedes_count = QC_SUPERSEDES_MAX;
+    for (uint32_t i = 0; i < QC_SUPERSEDES_MAX; i++) memset(out->supersedes[i].b, 0x80 + i, 32);
+    return QC_OK;
+}
+
+static void test_lifecycle_limits_and_overlay(void **state) {
+    (void)state;
+    lc_state_t lc;
+    lc_init(&lc, full_lookup, NULL, LC_WATCHED);
+    qc_tx_t tx;
+    char why[300], want[300];
+    life(&tx, QC_TX_ENDORSE, ZIBO, 1, 0x01, 0, 1);
+    assert_int_equal(lc_apply(&lc, &tx, &g_vs, 5, 0, why, sizeof why), QC_ERR_STATE);
+    snprintf(want, sizeof want, "record %s already has 64 endorsements, the most one record holds",
+             hex_of(0x01));
+    assert_string_equal(why, want);
+    qc_tx_free(&tx);
+    life(&tx, QC_TX_SUPERSEDE, JINAN, 2, 0x01, 0x02, 0);
+    assert_int_equal(lc_apply(&lc, &tx, &g_vs, 5, 0, why, sizeof why), QC_ERR_STATE);
+    snprintf(want, sizeof want, "record %s already replaces 64 records, the most one record replaces",
+             hex_of(0x02));
+    assert_string_equal(why, want);
+    qc_tx_free(&tx);
+    /* nothing changed; a REVOKE applies to the overlay only, and is what lc_each_changed sees */
+    int changed = 0;
+    assert_int_equal(lc_each_changed(&lc, NULL, NULL), QC_OK); /* none: cb never called */
+    life(&tx, QC_TX_REVOKE, JINAN, 3, 0x01, 0, 2);
+    assert_int_equal(lc_apply(&lc, &tx, &g_vs, 5, 0, why, sizeof why), QC_OK);
+    qc_tx_free(&tx);
+    qc_recstat_t st;
+    uint8_t d[32];
+    memset(d, 0x01, 32);
+    assert_int_equal(lc_get(&lc, d, &st), QC_OK);
+    assert_int_equal(st.state, QC_REC_REVOKED);
+    for (size_t i = 0; i < lc.cap; i++) changed += lc.tab[i].used && lc.tab[i].dirty;
+    assert_int_equal(changed, 1);
+    lc_clear_changed(&lc);
+    assert_int_equal(lc_each_changed(&lc, NULL, NULL), QC_OK);
+    lc_free(&lc);
+}
+
+static int ledger_lookup(void *ctx, const uint8_t digest[32], qc_recstat_t *out) {
+    return lc_get(ctx, digest, out);
+}
+
+/* A node sees through pending blocks by replaying them, trusted, for one digest over the
+ * ledger's statuses (node_chain.c records_cb): that must give exactly the status that applying
+ * the blocks in full gives, for every digest, including a SUPERSEDE whose other record the
+ * replay does not watch. */
+static void test_trusted_replay_matches_full_application(void **state) {
+    (void)state;
+    enum { BLOCKS = 3, PER = 4 };
+    qc_tx_t t[BLOCKS][PER];
+    anchor(&t[0][0], JINAN, 1, D_A);
+    anchor(&t[0][1], ZIBO, 2, D_Z);
+    life(&t[0][2], QC_TX_ENDORSE, ZIBO, 3, D_A, 0, 1);
+    anchor(&t[0][3], TAIAN, 4, D_X);
+    anchor(&t[1][0], JINAN, 5, D_B);                 /* pending block 2 */
+    life(&t[1][1], QC_TX_ENDORSE, TAIAN, 6, D_A, 0, 2);
+    anchor(&t[1][2], ZIBO, 7, D_A);                  /* a later anchoring: no new owner */
+    life(&t[1][3], QC_TX_REVOKE, ZIBO, 8, D_Z, 0, 3);
+    life(&t[2][0], QC_TX_SUPERSEDE, JINAN, 9, D_A, D_B, 0); /* pending block 3 */
+    life(&t[2][1], QC_TX_ENDORSE, 3, 10, D_B, 0, 1);
+    life(&t[2][2], QC_TX_ENDORSE, JINAN, 11, D_X, 0, 1);
+    life(&t[2][3], QC_TX_REVOKE, TAIAN, 12, D_X, 0, 4);
+    lc_state_t full, ledger;
+    lc_init(&full, NULL, NULL, LC_ALL);
+    lc_init(&ledger, NULL, NULL, LC_ALL);
+    uint64_t log_index = 0, ledger_log_size = 0;
+    for (int b = 0; b < BLOCKS; b++) {
+        for (int i = 0; i < PER; i++) {
+            assert_int_equal(lc_apply(&full, &t[b][i], &g_vs, (uint64_t)b + 1, log_index, NULL, 0), QC_OK);
+            if (b == 0) assert_int_equal(lc_apply(&ledger, &t[b][i], &g_vs, 1, log_index, NULL, 0), QC_OK);
+            log_index += t[b][i].record_count;
+        }
+        if (b == 0) ledger_log_size = log_index;
+    }
+    const uint8_t digests[] = {D_A, D_B, D_Z, D_X};
+    qc_recstat_t *want = malloc(2 * sizeof *want), *got = want + 1;
+    assert_non_null(want);
+    for (size_t k = 0; k < sizeof digests; k++) {
+        uint8_t d[32];
+        memset(d, digests[k], 32);
+        lc_state_t replay;
+        lc_init(&replay, ledger_lookup, &ledger, LC_WATCHED);
+        replay.trusted = true;
+        assert_int_equal(lc_watch(&replay, d), QC_OK);
+        log_index = ledger_log_size;
+        for (int b = 1; b < BLOCKS; b++)
+            for (int i = 0; i < PER; i++) {
+                assert_int_equal(lc_apply(&replay, &t[b][i], &g_vs, (uint64_t)b + 1, log_index, NULL, 0), QC_OK);
+                log_index += t[b][i].record_count;
+            }
+        memset(want, 0, 2 * sizeof *want);
+        assert_int_equal(lc_get(&full, d, want), QC_OK);
+        assert_int_equal(lc_get(&replay, d, got), QC_OK);
+        uint8_t a[QC_RECSTAT_BYTES_MAX], bb[QC_RECSTAT_BYTES_MAX];
+        size_t alen, blen;
+        assert_int_equal(qc_recstat_encode(want, a, sizeof a, &alen), QC_OK);
+        assert_int_equal(qc_recstat_encode(got, bb, sizeof bb, &blen), QC_OK);
+        assert_int_equal(alen, blen);
+        assert_memory_equal(a, bb, alen);
+        lc_free(&replay);
+    }
+    /* and the statuses are the ones the rules give */
+    uint8_t d[32];
+    memset(d, D_A, 32);
+    assert_int_equal(lc_get(&full, d, want), QC_OK);
+    assert_int_equal(want->state, QC_REC_SUPERSEDED);
+    assert_int_equal(want->endorsement_count, 2);
+    memset(d, D_B, 32);
+    assert_int_equal(lc_get(&full, d, want), QC_OK);
+    assert_int_equal(want->first_height, 2);
+    assert_int_equal(want->endorsement_count, 1);
+    memset(d, D_X, 32);
+    assert_int_equal(lc_get(&full, d, want), QC_OK);
+    assert_int_equal(want->state, QC_REC_REVOKED);
+    assert_string_equal(want->owner, "taian");
+    free(want);
+    lc_free(&full);
+    lc_free(&ledger);
+    for (int b = 0; b < BLOCKS; b++)
+        for (int i = 0; i < PER; i++) qc_tx_free(&t[b][i]);
+}
+
 static int setup(void **state) {
     (void)state;
     testkeys_validators(&g_vs, 9, 0);
@@ -244,6 +720,11 @@ int main(void) {
         cmocka_unit_test(test_build_roots_filtering_and_check),
         cmocka_unit_test(test_byzantine_blocks_refused),
         cmocka_unit_test(test_replay_of_committed_refused_and_cache),
+        cmocka_unit_test(test_endorse_rules),
+        cmocka_unit_test(test_revoke_rules),
+        cmocka_unit_test(test_supersede_rules),
+        cmocka_unit_test(test_lifecycle_limits_and_overlay),
+        cmocka_unit_test(test_trusted_replay_matches_full_application),
     };
     return cmocka_run_group_tests_name("exec", tests, setup, NULL);
 }

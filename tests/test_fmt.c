@@ -11,6 +11,7 @@
 
 #include "fmt.h"
 #include "merkle.h"
+#include "recstat.h"
 #include "testkeys.h"
 #include "vectors.h"
 
@@ -475,6 +476,275 @@ static void test_published_vectors(void **state) {
     assert_int_equal(qc_tx_verify_sig(&v->gov_approve), QC_OK);
 }
 
+
+/* ---------------------------------------------------------------- record lifecycle */
+
+/* Pinned in docs/PROTOCOL.md §3 and §5.1: ENDORSE of digest 0x11.. by seal key 1 (zibo),
+ * purpose 1, note "ok", nonce 5, expiry 100 on the vectors chain. */
+#define VEC_ENDORSE_BODY \
+    "010003147368616e646f6e672d636972636c652d7465737487efdba034c51820" \
+    "a532cc758104541da8610be52eee13eb18fd349dbfbe76dc0000000000000005" \
+    "0000000000000064111111111111111111111111111111111111111111111111" \
+    "11111111111111110001026f6b"
+#define VEC_RECSTAT \
+    "0111111111111111111111111111111111111111111111111111111111111111" \
+    "11056a696e616e00000000000000032121212121212121212121212121212121" \
+    "2121212121212121212121212121210000000000000007020000000000000009" \
+    "2222222222222222222222222222222222222222222222222222222222222222" \
+    "1212121212121212121212121212121212121212121212121212121212121212" \
+    "0110101010101010101010101010101010101010101010101010101010101010" \
+    "1002047a69626f00000000000000040001232323232323232323232323232323" \
+    "232323232323232323232323232323232305746169616e000000000000000400" \
+    "0224242424242424242424242424242424242424242424242424242424242424" \
+    "24"
+#define VEC_RECSTAT_HASH \
+    "1dafd2d6de7fe69d564040012ca6171c4b057da86eb347415b2bbba3eaef11e0"
+
+static void life_op(qc_life_op_t *op, uint8_t fill, uint16_t code, const char *note) {
+    memset(op, 0, sizeof *op);
+    memset(op->digest.b, fill, 32);
+    memset(op->new_digest.b, fill + 1, 32);
+    op->code = code;
+    snprintf(op->note, sizeof op->note, "%s", note);
+}
+
+static void test_life_roundtrip_each_type(void **state) {
+    (void)state;
+    qc_pubkey_t pk;
+    qc_seckey_t sk;
+    testkeys_keypair(TESTKEY_SEAL, 1, &pk, &sk);
+    const uint16_t types[3] = {QC_TX_ENDORSE, QC_TX_REVOKE, QC_TX_SUPERSEDE};
+    const size_t body_len[3] = {32 + 2 + 1 + 2, 32 + 2, 64};
+    for (int i = 0; i < 3; i++) {
+        qc_life_op_t op;
+        life_op(&op, 0x11, 3, "ok");
+        qc_tx_t tx;
+        assert_int_equal(qc_life_tx_build(VECTORS_CHAIN_ID, types[i], &sk, 5, 100, &op, &tx), QC_OK);
+        assert_int_equal(tx.type, types[i]);
+        assert_true(qc_tx_type_is_lifecycle(tx.type));
+        assert_non_null(tx.life);
+        assert_null(tx.gov);
+        assert_int_equal(tx.record_count, 0);
+        assert_memory_equal(tx.signer.b, pk.b, 32);
+        assert_memory_equal(tx.life->digest.b, op.digest.b, 32);
+        size_t common = 1 + 2 + 1 + strlen(VECTORS_CHAIN_ID) + 32 + 8 + 8;
+        assert_int_equal(tx.body_len, common + body_len[i]);
+        if (types[i] == QC_TX_ENDORSE) {
+            assert_int_equal(tx.life->code, 3);
+            assert_string_equal(tx.life->note, "ok");
+        }
+        if (types[i] == QC_TX_REVOKE) assert_int_equal(tx.life->code, 3);
+        if (types[i] == QC_TX_SUPERSEDE)
+            assert_memory_equal(tx.life->new_digest.b, op.new_digest.b, 32);
+        else
+            assert_true(tx.life->new_digest.b[0] == 0 && tx.life->new_digest.b[31] == 0);
+        assert_int_equal(qc_tx_verify_sig(&tx), QC_OK);
+        uint8_t *buf;
+        size_t len;
+        assert_int_equal(qc_tx_encode(&tx, &buf, &len), QC_OK);
+        qc_tx_t back;
+        assert_int_equal(qc_tx_decode(buf, len, &back), QC_OK);
+        assert_memory_equal(back.id.b, tx.id.b, 32);
+        assert_memory_equal(back.life, tx.life, sizeof *tx.life);
+        qc_tx_t clone;
+        assert_int_equal(qc_tx_clone(&tx, &clone), QC_OK);
+        assert_memory_equal(clone.life, tx.life, sizeof *tx.life);
+        qc_tx_free(&clone);
+        qc_tx_free(&back);
+        free(buf);
+        /* every truncation and a trailing byte are malformed */
+        qc_tx_t t;
+        for (size_t n = common; n < tx.body_len; n++)
+            assert_int_equal(qc_tx_parse(tx.body, n, &tx.sig, &t), QC_ERR_INVALID);
+        uint8_t longer[256];
+        memcpy(longer, tx.body, tx.body_len);
+        longer[tx.body_len] = 0;
+        assert_int_equal(qc_tx_parse(longer, tx.body_len + 1, &tx.sig, &t), QC_ERR_INVALID);
+        qc_tx_free(&tx);
+    }
+}
+
+/* Parses body with byte `off` set to `val`; the parser's verdict. */
+static int parse_patched(const qc_tx_t *tx, size_t off, uint8_t val) {
+    uint8_t body[256];
+    memcpy(body, tx->body, tx->body_len);
+    body[off] = val;
+    qc_tx_t t;
+    int rc = qc_tx_parse(body, tx->body_len, &tx->sig, &t);
+    qc_tx_free(&t);
+    return rc;
+}
+
+static void test_life_strict_refusals(void **state) {
+    (void)state;
+    qc_pubkey_t pk;
+    qc_seckey_t sk;
+    testkeys_keypair(TESTKEY_SEAL, 0, &pk, &sk);
+    size_t common = 1 + 2 + 1 + strlen(VECTORS_CHAIN_ID) + 32 + 8 + 8;
+    qc_life_op_t op;
+    qc_tx_t tx;
+    /* ENDORSE: purpose 0, a note longer than 64, a note that is not UTF-8 or holds a NUL */
+    life_op(&op, 0x22, 0, "");
+    assert_int_equal(qc_life_tx_build(VECTORS_CHAIN_ID, QC_TX_ENDORSE, &sk, 1, 9, &op, &tx), QC_ERR_INVALID);
+    life_op(&op, 0x22, 1, "");
+    memset(op.note, 'a', QC_NOTE_MAX + 1);
+    assert_int_equal(qc_life_tx_build(VECTORS_CHAIN_ID, QC_TX_ENDORSE, &sk, 1, 9, &op, &tx), QC_ERR_INVALID);
+    life_op(&op, 0x22, 1, "\xc3\x28");
+    assert_int_equal(qc_life_tx_build(VECTORS_CHAIN_ID, QC_TX_ENDORSE, &sk, 1, 9, &op, &tx), QC_ERR_INVALID);
+    life_op(&op, 0x22, 65535, "ab");
+    assert_int_equal(qc_life_tx_build(VECTORS_CHAIN_ID, QC_TX_ENDORSE, &sk, 1, 9, &op, &tx), QC_OK);
+    size_t note_off = common + 32 + 2 + 1;
+    assert_int_equal(parse_patched(&tx, note_off, 0x00), QC_ERR_INVALID);  /* NUL in the note */
+    assert_int_equal(parse_patched(&tx, note_off, 0xff), QC_ERR_INVALID);  /* not UTF-8 */
+    assert_int_equal(parse_patched(&tx, note_off - 1, 3), QC_ERR_INVALID); /* length past the end */
+    assert_int_equal(parse_patched(&tx, common + 32, 0), QC_OK);           /* purpose 0x00ff */
+    assert_int_equal(parse_patched(&tx, 2, QC_TX_SHARE), QC_ERR_INVALID);  /* reserved type */
+    assert_int_equal(parse_patched(&tx, 2, 7), QC_ERR_INVALID);
+    qc_tx_free(&tx);
+    /* a note of exactly 64 bytes is allowed; a length byte of 65 is not */
+    life_op(&op, 0x22, 2, "");
+    memset(op.note, 'n', QC_NOTE_MAX);
+    assert_int_equal(qc_life_tx_build(VECTORS_CHAIN_ID, QC_TX_ENDORSE, &sk, 1, 9, &op, &tx), QC_OK);
+    assert_int_equal(tx.life->note_len, QC_NOTE_MAX);
+    assert_int_equal(parse_patched(&tx, note_off - 1, QC_NOTE_MAX + 1), QC_ERR_INVALID);
+    qc_tx_free(&tx);
+    /* REVOKE: reason 0 */
+    life_op(&op, 0x33, 0, "");
+    assert_int_equal(qc_life_tx_build(VECTORS_CHAIN_ID, QC_TX_REVOKE, &sk, 1, 9, &op, &tx), QC_ERR_INVALID);
+    life_op(&op, 0x33, 4, "");
+    assert_int_equal(qc_life_tx_build(VECTORS_CHAIN_ID, QC_TX_REVOKE, &sk, 1, 9, &op, &tx), QC_OK);
+    uint8_t body[256];
+    memcpy(body, tx.body, tx.body_len);
+    body[common + 32] = 0;
+    body[common + 33] = 0;
+    qc_tx_t t;
+    assert_int_equal(qc_tx_parse(body, tx.body_len, &tx.sig, &t), QC_ERR_INVALID);
+    qc_tx_free(&tx);
+    /* SUPERSEDE: old and new the same record */
+    life_op(&op, 0x44, 0, "");
+    op.new_digest = op.digest;
+    assert_int_equal(qc_life_tx_build(VECTORS_CHAIN_ID, QC_TX_SUPERSEDE, &sk, 1, 9, &op, &tx), QC_ERR_INVALID);
+    /* not a lifecycle type, a bad chain id */
+    life_op(&op, 0x44, 1, "");
+    assert_int_equal(qc_life_tx_build(VECTORS_CHAIN_ID, QC_TX_ANCHOR, &sk, 1, 9, &op, &tx), QC_ERR_INVALID);
+    assert_int_equal(qc_life_tx_build("bad chain", QC_TX_REVOKE, &sk, 1, 9, &op, &tx), QC_ERR_INVALID);
+}
+
+static void test_life_pinned_encoding(void **state) {
+    (void)state;
+    qc_pubkey_t pk;
+    qc_seckey_t sk;
+    testkeys_keypair(TESTKEY_SEAL, 1, &pk, &sk);
+    qc_life_op_t op;
+    life_op(&op, 0x11, 1, "ok");
+    qc_tx_t tx;
+    assert_int_equal(qc_life_tx_build(VECTORS_CHAIN_ID, QC_TX_ENDORSE, &sk, 5, 100, &op, &tx), QC_OK);
+    assert_hex(tx.body, tx.body_len, VEC_ENDORSE_BODY);
+    qc_tx_free(&tx);
+}
+
+/* A status with every part: owner jinan, superseded, one replaced record, two endorsements. */
+static void sample_status(qc_recstat_t *st) {
+    memset(st, 0, sizeof *st);
+    memset(st->digest.b, 0x11, 32);
+    snprintf(st->owner, sizeof st->owner, "jinan");
+    st->first_height = 3;
+    memset(st->first_tx_id.b, 0x21, 32);
+    st->first_log_index = 7;
+    st->state = QC_REC_SUPERSEDED;
+    st->state_height = 9;
+    memset(st->state_tx_id.b, 0x22, 32);
+    memset(st->superseded_by.b, 0x12, 32);
+    st->supersedes_count = 1;
+    memset(st->supersedes[0].b, 0x10, 32);
+    st->endorsement_count = 2;
+    snprintf(st->endorsements[0].city, sizeof st->endorsements[0].city, "zibo");
+    st->endorsements[0].height = 4;
+    st->endorsements[0].purpose = 1;
+    memset(st->endorsements[0].tx_id.b, 0x23, 32);
+    snprintf(st->endorsements[1].city, sizeof st->endorsements[1].city, "taian");
+    st->endorsements[1].height = 4;
+    st->endorsements[1].purpose = 2;
+    memset(st->endorsements[1].tx_id.b, 0x24, 32);
+}
+
+static void test_recstat_roundtrip_pinned(void **state) {
+    (void)state;
+    qc_recstat_t st, back;
+    sample_status(&st);
+    uint8_t buf[QC_RECSTAT_BYTES_MAX];
+    size_t len;
+    assert_int_equal(qc_recstat_encode(&st, buf, sizeof buf, &len), QC_OK);
+    assert_hex(buf, len, VEC_RECSTAT);
+    assert_int_equal(qc_recstat_decode(buf, len, &back), QC_OK);
+    assert_memory_equal(&back, &st, sizeof st);
+    qc_hash_t h;
+    assert_int_equal(qc_recstat_hash(&st, &h), QC_OK);
+    assert_hex(h.b, 32, VEC_RECSTAT_HASH);
+    /* the hash is over the context and the encoding */
+    qc_hash_t want;
+    qc_hash_ctx(&want, "qchain/v1/record-status", buf, len);
+    assert_memory_equal(h.b, want.b, 32);
+    /* every truncation and a trailing byte are refused */
+    for (size_t n = 0; n < len; n++) assert_int_equal(qc_recstat_decode(buf, n, &back), QC_ERR_INVALID);
+    buf[len] = 0;
+    assert_int_equal(qc_recstat_decode(buf, len + 1, &back), QC_ERR_INVALID);
+    /* a revoked and a valid status round-trip too */
+    st.state = QC_REC_REVOKED;
+    st.reason = 3;
+    memset(st.superseded_by.b, 0, 32);
+    assert_int_equal(qc_recstat_encode(&st, buf, sizeof buf, &len), QC_OK);
+    assert_int_equal(qc_recstat_decode(buf, len, &back), QC_OK);
+    assert_memory_equal(&back, &st, sizeof st);
+    st.state = QC_REC_VALID;
+    st.state_height = 0;
+    st.reason = 0;
+    memset(st.state_tx_id.b, 0, 32);
+    assert_int_equal(qc_recstat_encode(&st, buf, sizeof buf, &len), QC_OK);
+    assert_int_equal(qc_recstat_decode(buf, len, &back), QC_OK);
+    assert_memory_equal(&back, &st, sizeof st);
+    assert_string_equal(qc_rec_state_name(QC_REC_SUPERSEDED), "superseded");
+    assert_string_equal(qc_purpose_name(1), "e-seal recognition");
+    assert_string_equal(qc_reason_name(1), "issued in error");
+    assert_null(qc_reason_name(999));
+}
+
+static void test_recstat_refusals(void **state) {
+    (void)state;
+    qc_recstat_t st;
+    uint8_t buf[QC_RECSTAT_BYTES_MAX];
+    size_t len;
+    /* each of these is not a status the rules could produce */
+    for (int c = 0; c < 9; c++) {
+        sample_status(&st);
+        switch (c) {
+        case 0: snprintf(st.owner, sizeof st.owner, "Jinan"); break;
+        case 1: snprintf(st.endorsements[1].city, sizeof st.endorsements[1].city, "zibo"); break;
+        case 2: snprintf(st.endorsements[0].city, sizeof st.endorsements[0].city, "jinan"); break;
+        case 3: st.endorsements[0].purpose = 0; break;
+        case 4: st.endorsements[1].height = 2; break;
+        case 5: st.superseded_by = st.digest; break;
+        case 6: st.state = 3; break;
+        case 7: st.state_height = 2; break;
+        case 8: st.supersedes[0] = st.digest; break;
+        }
+        assert_int_equal(qc_recstat_encode(&st, buf, sizeof buf, &len), QC_ERR_INVALID);
+    }
+    /* and the decoder refuses the same things in bytes: a state byte 3, a version 2 */
+    sample_status(&st);
+    assert_int_equal(qc_recstat_encode(&st, buf, sizeof buf, &len), QC_OK);
+    qc_recstat_t back;
+    size_t state_off = 1 + 32 + 1 + 5 + 8 + 32 + 8;
+    buf[state_off] = 3;
+    assert_int_equal(qc_recstat_decode(buf, len, &back), QC_ERR_INVALID);
+    buf[state_off] = QC_REC_SUPERSEDED;
+    buf[0] = 2;
+    assert_int_equal(qc_recstat_decode(buf, len, &back), QC_ERR_INVALID);
+    buf[0] = 1;
+    assert_int_equal(qc_recstat_decode(buf, len, &back), QC_OK);
+    assert_int_equal(qc_recstat_encode(&st, buf, 10, &len), QC_ERR_TOOBIG);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tx_roundtrip_and_sig),
@@ -493,6 +763,11 @@ int main(void) {
         cmocka_unit_test(test_quorum_table),
         cmocka_unit_test(test_validators_lookup),
         cmocka_unit_test(test_published_vectors),
+        cmocka_unit_test(test_life_roundtrip_each_type),
+        cmocka_unit_test(test_life_strict_refusals),
+        cmocka_unit_test(test_life_pinned_encoding),
+        cmocka_unit_test(test_recstat_roundtrip_pinned),
+        cmocka_unit_test(test_recstat_refusals),
     };
     return cmocka_run_group_tests_name("fmt", tests, setup, teardown);
 }

@@ -232,6 +232,76 @@ static int setup(void **state) {
     return 0;
 }
 
+
+/* The ledger of the lifecycle test: digest 0x11.. anchored by jinan, valid. */
+static int one_record(void *ctx, const uint8_t digest[32], qc_recstat_t *out) {
+    (void)ctx;
+    uint8_t want[32];
+    memset(want, 0x11, 32);
+    if (memcmp(digest, want, 32) != 0) return QC_ERR_NOTFOUND;
+    memset(out, 0, sizeof *out);
+    memcpy(out->digest.b, digest, 32);
+    strcpy(out->owner, "jinan");
+    out->first_height = 1;
+    return QC_OK;
+}
+
+static void life_tx(qc_tx_t *tx, uint16_t type, uint32_t member, uint64_t nonce, uint8_t d) {
+    qc_pubkey_t pk;
+    qc_seckey_t sk;
+    testkeys_keypair(TESTKEY_SEAL, member, &pk, &sk);
+    qc_life_op_t op;
+    memset(&op, 0, sizeof op);
+    memset(op.digest.b, d, 32);
+    memset(op.new_digest.b, d + 1, 32);
+    op.code = 1;
+    assert_int_equal(qc_life_tx_build(CHAIN, type, &sk, nonce, 100, &op, tx), QC_OK);
+}
+
+/* Lifecycle transactions are admitted against the head's statuses by the same rules exec
+ * applies, with the rules' sentence; without a status lookup they are not accepted at all. */
+static void test_lifecycle_admission(void **state) {
+    (void)state;
+    mempool_t mp;
+    mempool_limits_t lim = {8, 1 << 20};
+    assert_int_equal(mempool_init(&mp, &lim), QC_OK);
+    char why_text[300] = "";
+    mempool_view_t v = view_at(10);
+    v.gov_why = why_text;
+    v.gov_why_cap = sizeof why_text;
+    mempool_reject_t why;
+    qc_tx_t tx;
+    life_tx(&tx, QC_TX_ENDORSE, 1, 1, 0x11);
+    assert_int_equal(mempool_add(&mp, &tx, &v, &why), QC_ERR_INVALID);
+    assert_int_equal(why, MEMPOOL_REJECT_TYPE);
+    v.records = one_record;
+    assert_int_equal(mempool_add(&mp, &tx, &v, &why), QC_OK);
+    life_tx(&tx, QC_TX_REVOKE, 1, 2, 0x11);
+    assert_int_equal(mempool_add(&mp, &tx, &v, &why), QC_ERR_STATE);
+    assert_int_equal(why, MEMPOOL_REJECT_RECORD);
+    assert_string_equal(why_text, "record 1111111111111111111111111111111111111111111111111111111111111111"
+                                  " is owned by jinan; only its owner can revoke it");
+    qc_tx_free(&tx);
+    life_tx(&tx, QC_TX_ENDORSE, 2, 3, 0x22);
+    assert_int_equal(mempool_add(&mp, &tx, &v, &why), QC_ERR_STATE);
+    assert_non_null(strstr(why_text, "is not anchored"));
+    qc_tx_free(&tx);
+    qc_pubkey_t pk;
+    qc_seckey_t sk;
+    testkeys_keypair(TESTKEY_ADMIN, 0, &pk, &sk);
+    qc_life_op_t op = {.code = 1};
+    memset(op.digest.b, 0x11, 32);
+    assert_int_equal(qc_life_tx_build(CHAIN, QC_TX_REVOKE, &sk, 4, 100, &op, &tx), QC_OK);
+    assert_int_equal(mempool_add(&mp, &tx, &v, &why), QC_ERR_MEMBER);
+    assert_int_equal(why, MEMPOOL_REJECT_MEMBER);
+    qc_tx_free(&tx);
+    life_tx(&tx, QC_TX_REVOKE, 0, 5, 0x11);
+    assert_int_equal(mempool_add(&mp, &tx, &v, &why), QC_OK);
+    assert_int_equal(mp.count, 2);
+    assert_int_equal(mp.rejected[MEMPOOL_REJECT_RECORD], 2);
+    mempool_free(&mp);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_admission_reasons),
@@ -239,6 +309,7 @@ int main(void) {
         cmocka_unit_test(test_take_release_commit),
         cmocka_unit_test(test_verified_cache),
         cmocka_unit_test(test_churn_keeps_index_correct),
+        cmocka_unit_test(test_lifecycle_admission),
     };
     return cmocka_run_group_tests_name("mempool", tests, setup, NULL);
 }

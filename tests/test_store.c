@@ -511,6 +511,7 @@ static void test_digest_anchored_twice(void **state) {
     check_all(f, 3);
 }
 
+
 static void test_reopen_preserves_state(void **state) {
     fx_t *f = *state;
     apply_new(f, 3, 3);
@@ -920,6 +921,159 @@ static void test_flipped_table_byte_marks_damage(void **state) {
     assert_string_equal(store_problem(&f->s), problem);         /* and the damage stays */
 }
 
+/* ------------------------------------------------------------------ record statuses */
+
+/* A lifecycle tx of `type` by member's seal key on the builder's chain. */
+static void life_tx(const fx_t *f, uint16_t type, uint32_t member, uint64_t nonce,
+                    const qc_hash_t *d, const qc_hash_t *nd, uint16_t code, qc_tx_t *tx) {
+    qc_life_op_t op;
+    memset(&op, 0, sizeof op);
+    op.digest = *d;
+    if (nd) op.new_digest = *nd;
+    op.code = code;
+    assert_int_equal(qc_life_tx_build(CHAIN, type, &f->cb.seal_sk[member], nonce, 1000, &op, tx), QC_OK);
+}
+
+static void apply_txs(fx_t *f, qc_tx_t *txs, uint32_t n) {
+    qc_block_t b;
+    qc_cert_t c;
+    assert_int_equal(chainbuilder_block(&f->cb, txs, n, &b, &c), QC_OK);
+    assert_int_equal(store_apply_block(&f->s, &b, &c), QC_OK);
+    remember_leaves(f, &b);
+    chainbuilder_advance(&f->cb, &b);
+    qc_block_free(&b);
+}
+
+/* Pinned: the stored value of d[1]'s status after test_record_status_persisted's block 2
+ * (the store's version byte, then the canonical status of PROTOCOL §5.1). */
+#define PIN_STATUS_VALUE \
+    "03019d7ae4ed0712f2576fc0e7a61308ef124a3c4c4d724e0e98989e167bff27" \
+    "46a5056a696e616e00000000000000019fa357394aa43f116040b0f3cc56fcb2" \
+    "7e154e4e048c665301c359bed00e0fb800000000000000010100000000000000" \
+    "029cdb2a2218c59fb61602fa2652d9ce0072ef0e7f5f008cde288f5cdeec9b51" \
+    "6f00030000"
+
+static void test_record_status_persisted(void **state) {
+    fx_t *f = *state;
+    qc_hash_t d[3];
+    for (uint32_t i = 0; i < 3; i++) chainbuilder_digest(777, 0, i, &d[i]);
+    /* block 1: jinan anchors d0 and d1, zibo anchors d0 again (it does not own it) */
+    qc_tx_t txs[2];
+    assert_int_equal(chainbuilder_tx(&f->cb, 0, 0, d, 2, &txs[0]), QC_OK);
+    assert_int_equal(chainbuilder_tx(&f->cb, 1, 1, d, 1, &txs[1]), QC_OK);
+    qc_hash_t anchor_id = txs[0].id;
+    apply_txs(f, txs, 2);
+    qc_recstat_t st;
+    assert_int_equal(store_record_status(&f->s, d[2].b, &st), QC_ERR_NOTFOUND);
+    assert_int_equal(store_record_status(&f->s, d[0].b, &st), QC_OK);
+    assert_string_equal(st.owner, f->cb.vs.members[0].name);
+    assert_int_equal(st.first_height, 1);
+    assert_int_equal(st.first_log_index, 0);
+    assert_memory_equal(st.first_tx_id.b, anchor_id.b, 32);
+    assert_int_equal(store_record_status(&f->s, d[1].b, &st), QC_OK);
+    assert_int_equal(st.first_log_index, 1);
+    /* block 2: zibo endorses d0, jinan revokes d1 */
+    life_tx(f, QC_TX_ENDORSE, 1, 1, &d[0], NULL, 2, &txs[0]);
+    life_tx(f, QC_TX_REVOKE, 0, 2, &d[1], NULL, 3, &txs[1]);
+    qc_hash_t endorse_id = txs[0].id, revoke_id = txs[1].id;
+    apply_txs(f, txs, 2);
+    reopen(f);
+    assert_int_equal(store_record_status(&f->s, d[0].b, &st), QC_OK);
+    assert_int_equal(st.state, QC_REC_VALID);
+    assert_int_equal(st.endorsement_count, 1);
+    assert_string_equal(st.endorsements[0].city, f->cb.vs.members[1].name);
+    assert_int_equal(st.endorsements[0].height, 2);
+    assert_int_equal(st.endorsements[0].purpose, 2);
+    assert_memory_equal(st.endorsements[0].tx_id.b, endorse_id.b, 32);
+    assert_int_equal(store_record_status(&f->s, d[1].b, &st), QC_OK);
+    assert_int_equal(st.state, QC_REC_REVOKED);
+    assert_int_equal(st.reason, 3);
+    assert_int_equal(st.state_height, 2);
+    assert_memory_equal(st.state_tx_id.b, revoke_id.b, 32);
+    /* the stored value is the version byte and the canonical encoding, pinned */
+    store_close(&f->s);
+    uint8_t k[SK_MAX_LEN];
+    size_t klen = sk_hash(k, SK_STATUS, d[1].b), vlen;
+    uint8_t *v = raw_get(f->dir, k, klen, &vlen);
+    uint8_t enc[QC_RECSTAT_BYTES_MAX];
+    size_t enc_len;
+    assert_int_equal(qc_recstat_encode(&st, enc, sizeof enc, &enc_len), QC_OK);
+    assert_int_equal(vlen, 1 + enc_len);
+    assert_int_equal(v[0], STORE_FORMAT_VERSION);
+    assert_memory_equal(v + 1, enc, enc_len);
+    char hex[2 * QC_RECSTAT_BYTES_MAX + 3];
+    qc_hex_encode(hex, v, vlen);
+    assert_string_equal(hex, PIN_STATUS_VALUE);
+    /* store_check counts one status per anchored digest (d0, d1) */
+    assert_int_equal(store_open(&f->s, f->dir, &f->cfg), QC_OK);
+    store_check_stats_t cs;
+    assert_int_equal(store_check(&f->s, &cs), QC_OK);
+    assert_int_equal(cs.statuses, 2);
+    store_close(&f->s);
+    /* a well-formed status naming another first anchoring: store_check finds it */
+    st.first_log_index = 5;
+    assert_int_equal(qc_recstat_encode(&st, enc, sizeof enc, &enc_len), QC_OK);
+    uint8_t wrong[1 + QC_RECSTAT_BYTES_MAX];
+    wrong[0] = STORE_FORMAT_VERSION;
+    memcpy(wrong + 1, enc, enc_len);
+    raw_put(f->dir, k, klen, wrong, 1 + enc_len);
+    assert_int_equal(store_open(&f->s, f->dir, &f->cfg), QC_OK);
+    assert_int_equal(store_check(&f->s, &cs), QC_ERR_CORRUPT);
+    assert_non_null(strstr(store_problem(&f->s), "first anchoring"));
+    store_close(&f->s);
+    /* a damaged (truncated) status is corruption, named, not "not anchored" */
+    raw_put(f->dir, k, klen, v, vlen - 1);
+    free(v);
+    assert_int_equal(store_open(&f->s, f->dir, &f->cfg), QC_OK);
+    assert_int_equal(store_record_status(&f->s, d[1].b, &st), QC_ERR_CORRUPT);
+    assert_non_null(strstr(store_problem(&f->s), "record status"));
+}
+
+static void test_record_rules_refuse_blocks(void **state) {
+    fx_t *f = *state;
+    qc_hash_t d[3];
+    for (uint32_t i = 0; i < 3; i++) chainbuilder_digest(778, 0, i, &d[i]);
+    qc_tx_t txs[2];
+    assert_int_equal(chainbuilder_tx(&f->cb, 0, 0, d, 2, &txs[0]), QC_OK);
+    apply_txs(f, txs, 1);
+    /* zibo revoking jinan's record: the block is refused and nothing is written */
+    life_tx(f, QC_TX_REVOKE, 1, 1, &d[0], NULL, 1, &txs[0]);
+    qc_block_t b;
+    qc_cert_t c;
+    assert_int_equal(chainbuilder_block(&f->cb, txs, 1, &b, &c), QC_OK);
+    expect_refused(f, &b, &c, QC_ERR_INVALID);
+    qc_block_free(&b);
+    /* catch-up: block 2 anchors d2, block 3 supersedes d0 with it, in one write */
+    qc_block_t bs[2];
+    qc_cert_t cs[2];
+    assert_int_equal(chainbuilder_tx(&f->cb, 0, 2, &d[2], 1, &txs[0]), QC_OK);
+    assert_int_equal(chainbuilder_block(&f->cb, txs, 1, &bs[0], &cs[0]), QC_OK);
+    chainbuilder_advance(&f->cb, &bs[0]);
+    life_tx(f, QC_TX_SUPERSEDE, 0, 3, &d[0], &d[2], 0, &txs[0]);
+    life_tx(f, QC_TX_REVOKE, 0, 4, &d[1], NULL, 2, &txs[1]);
+    assert_int_equal(chainbuilder_block(&f->cb, txs, 2, &bs[1], &cs[1]), QC_OK);
+    chainbuilder_advance(&f->cb, &bs[1]);
+    size_t applied = 0;
+    assert_int_equal(store_apply_blocks(&f->s, bs, cs, 2, &applied), QC_OK);
+    assert_int_equal(applied, 2);
+    for (int i = 0; i < 2; i++) {
+        remember_leaves(f, &bs[i]);
+        qc_block_free(&bs[i]);
+    }
+    qc_recstat_t st;
+    assert_int_equal(store_record_status(&f->s, d[0].b, &st), QC_OK);
+    assert_int_equal(st.state, QC_REC_SUPERSEDED);
+    assert_int_equal(st.state_height, 3);
+    assert_memory_equal(st.superseded_by.b, d[2].b, 32);
+    assert_int_equal(store_record_status(&f->s, d[2].b, &st), QC_OK);
+    assert_int_equal(st.first_height, 2);
+    assert_int_equal(st.supersedes_count, 1);
+    assert_memory_equal(st.supersedes[0].b, d[0].b, 32);
+    assert_int_equal(store_record_status(&f->s, d[1].b, &st), QC_OK);
+    assert_int_equal(st.state, QC_REC_REVOKED);
+    check_all(f, 3);
+}
+
 int main(void) {
     qc_log_set_level(getenv("QC_TEST_LOG") ? QC_LOG_DEBUG : QC_LOG_OFF);
     assert_int_equal(qc_crypto_init(), QC_OK);
@@ -936,6 +1090,8 @@ int main(void) {
         T(test_apply_blocks_in_one_write),
         T(test_apply_blocks_stops_at_refusal),
         T(test_reopen_preserves_state),
+        T(test_record_status_persisted),
+        T(test_record_rules_refuse_blocks),
         T(test_chain_binding),
         T(test_membership_change),
         T(test_corrupt_values_detected),

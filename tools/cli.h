@@ -46,6 +46,9 @@ int cli_status(int argc, char **argv);
 int cli_receipt(int argc, char **argv);
 int cli_block(int argc, char **argv);
 int cli_member(int argc, char **argv);
+int cli_endorse(int argc, char **argv);
+int cli_revoke(int argc, char **argv);
+int cli_supersede(int argc, char **argv);
 
 /* ---- helpers shared by the commands ---- */
 

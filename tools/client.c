@@ -223,6 +223,18 @@ int client_submit_wait(const char *cmd, const char *api_url, const qc_tx_t *tx, 
     return ret;
 }
 
+uint64_t client_current_height(const char *api_url) {
+    char why[256];
+    long status;
+    json_t *j;
+    uint64_t h = 0;
+    if (client_get(api_url, "/v1/status", 5000, &status, &j, why, sizeof why) == QC_OK) {
+        if (status == 200) h = (uint64_t)json_integer_value(json_object_get(j, "height"));
+        json_decref(j);
+    }
+    return h;
+}
+
 int client_get(const char *base_url, const char *path, long timeout_ms, long *status,
                json_t **json, char *why, size_t why_cap) {
     char url[1024];

@@ -96,6 +96,10 @@ int client_submit_tx(const char *api_url, const qc_tx_t *tx, uint64_t wait_ms, l
 int client_submit_wait(const char *cmd, const char *api_url, const qc_tx_t *tx, uint64_t wait_ms,
                        uint64_t *height);
 
+/* The node's ledger height (GET /v1/status), or 0 when it cannot be had: a transaction's
+ * expiry is counted from it. */
+uint64_t client_current_height(const char *api_url);
+
 /* GET base_url + path (JSON). Same results as client_request. */
 int client_get(const char *base_url, const char *path, long timeout_ms, long *status,
                json_t **json, char *why, size_t why_cap);

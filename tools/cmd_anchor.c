@@ -122,19 +122,6 @@ static int write_receipt(const char *cmd, const client_identity_t *id, const cha
     return -1;
 }
 
-static uint64_t current_height(const client_identity_t *id) {
-    char url[512], why[256];
-    snprintf(url, sizeof url, "%s/v1/status", id->api_url);
-    long status;
-    json_t *j;
-    uint64_t h = 0;
-    if (client_request("GET", url, NULL, NULL, 0, 5000, &status, &j, why, sizeof why) == QC_OK) {
-        if (status == 200) h = (uint64_t)json_integer_value(json_object_get(j, "height"));
-        json_decref(j);
-    }
-    return h;
-}
-
 /* --salted: a fresh salt for file, written to FILE.salt before anything is submitted (a
  * committed salted record whose salt was lost could never be proven), and the salted digest.
  * -1 on success, else the exit status. An existing FILE.salt is never replaced. */
@@ -181,7 +168,7 @@ int cli_anchor(int argc, char **argv) {
     }
     qc_tx_t tx = {0};
     uint64_t height = 0;
-    rc = build_tx(cmd, &o, id, digests, current_height(id), &tx);
+    rc = build_tx(cmd, &o, id, digests, client_current_height(id->api_url), &tx);
     if (rc < 0) rc = client_submit_wait(cmd, id->api_url, &tx, o.wait_ms, &height);
     json_t *summary = json_array();
     for (int i = 0; rc == CLI_EXIT_OK && o.receipts && i < o.nfiles; i++) {

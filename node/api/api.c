@@ -1,6 +1,7 @@
 /* api.c - the node's HTTP/JSON API handlers (docs/API.md) and commit long-polls. */
 #include "api.h"
 #include "api_gov.h"
+#include "api_life.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -46,10 +47,19 @@ static bool query_u64(http_req_t *req, http_res_t *res, const char *name, uint64
 static json_t *committed_json(node_t *n, const qc_hash_t *tx_id, const store_tx_loc_t *loc) {
     qc_header_t h;
     qc_hash_t bh = {{0}};
-    if (store_header_get(&n->store, loc->height, &h) == QC_OK) qc_header_hash(&h, &bh);
-    return json_pack("{s:o, s:s, s:I, s:I, s:o}", "tx_id", HEX(tx_id->b, 32), "status",
-                     "committed", "height", (json_int_t)loc->height, "tx_index",
-                     (json_int_t)loc->tx_index, "block_hash", HEX(bh.b, 32));
+    qc_tx_t tx;
+    qc_cert_t cert;
+    bool have_tx = store_block_tx(&n->store, loc->height, loc->tx_index, &h, &tx, &cert) == QC_OK;
+    if (have_tx || store_header_get(&n->store, loc->height, &h) == QC_OK) qc_header_hash(&h, &bh);
+    json_t *j = json_pack("{s:o, s:s, s:I, s:I, s:o}", "tx_id", HEX(tx_id->b, 32), "status",
+                          "committed", "height", (json_int_t)loc->height, "tx_index",
+                          (json_int_t)loc->tx_index, "block_hash", HEX(bh.b, 32));
+    if (have_tx) {
+        json_object_set_new(j, "type", json_string(api_tx_type_name(tx.type)));
+        api_life_tx_fields(j, &tx);
+        qc_tx_free(&tx);
+    }
+    return j;
 }
 
 static json_t *pending_json(const qc_hash_t *tx_id, const char *status) {
@@ -288,8 +298,10 @@ static json_t *record_status_json(node_t *n, const qc_hash_t *digest, json_t *re
         }
     }
     free(vs);
-    return json_pack("{s:o, s:s, s:o, s:b, s:o}", "digest", HEX(digest->b, 32), "status",
-                     "anchored", "anchorings", list, "more", more, "receipt", receipt);
+    json_t *j = json_pack("{s:o, s:s, s:o, s:b, s:o}", "digest", HEX(digest->b, 32), "status",
+                          "anchored", "anchorings", list, "more", more, "receipt", receipt);
+    api_life_status_fields(n, digest, j); /* the receipt was found: so is its status */
+    return j;
 }
 
 /* The receipt JSON of the digest in the route (the anchoring by ?tx=ID when given), or NULL
@@ -384,10 +396,12 @@ static void respond_block(api_t *a, http_res_t *res, uint64_t height) {
                                                             : &vs->members[m].seal_key;
             if (memcmp(k->b, tx->signer.b, 32) == 0) c = (int)m;
         }
-        json_array_append_new(txs, json_pack("{s:o, s:s, s:s, s:I}", "tx_id", HEX(tx->id.b, 32),
-                                             "type", tx->type == QC_TX_GOVERN ? "govern" : "anchor",
-                                             "city", c >= 0 ? vs->members[c].name : "?",
-                                             "records", (json_int_t)tx->record_count));
+        json_t *tj = json_pack("{s:o, s:s, s:s, s:I}", "tx_id", HEX(tx->id.b, 32), "type",
+                               api_tx_type_name(tx->type), "city",
+                               c >= 0 ? vs->members[c].name : "?", "records",
+                               (json_int_t)tx->record_count);
+        api_life_tx_fields(tj, tx);
+        json_array_append_new(txs, tj);
     }
     free(vs);
     http_respond_json(res, 200, json_pack("{s:o, s:o, s:o}", "header", header_json(&b.header),
@@ -575,13 +589,21 @@ static void h_metrics(http_req_t *req, http_res_t *res, void *data) {
     metric(&b, "qchain_blocks_committed_total", "counter", "Blocks applied.", n->stats.blocks_applied);
     metric(&b, "qchain_txs_committed_total", "counter", "Transactions committed.", n->stats.txs_committed);
     metric(&b, "qchain_records_committed_total", "counter", "Records committed.", n->stats.records_committed);
+    prom_family(&b, "qchain_lifecycle_committed_total", "counter",
+                "Record lifecycle transactions committed, by type.");
+    static const char *const life_types[3] = {"endorse", "revoke", "supersede"};
+    for (int t = 0; t < 3; t++) {
+        const char *labels[] = {"type", life_types[t]};
+        prom_sample_u64(&b, "qchain_lifecycle_committed_total", labels, 1,
+                        n->stats.lifecycle_committed[t]);
+    }
     metric(&b, "qchain_peers_up", "gauge", "Peers with an authenticated link.", s.peers_up);
     metric(&b, "qchain_mempool_txs", "gauge", "Transactions waiting.", n->mempool.count);
     metric(&b, "qchain_mempool_bytes", "gauge", "Bytes waiting.", n->mempool.bytes);
     prom_family(&b, "qchain_mempool_rejected_total", "counter", "Transactions refused, by reason.");
     static const char *const reasons[] = {
         "chain", "expired", "expiry_far", "member", "dup_pending", "dup_committed", "signature", "full", "type",
-        "governance"};
+        "governance", "record"};
     _Static_assert(sizeof reasons / sizeof reasons[0] == MEMPOOL_REJECT_COUNT, "a name per reason");
     for (int r = 0; r < MEMPOOL_REJECT_COUNT; r++) {
         const char *labels[] = {"reason", reasons[r]};

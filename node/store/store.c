@@ -641,6 +641,32 @@ static int run_governance(store_t *s, const qc_block_t *b, bool *switched, bool 
     return QC_OK;
 }
 
+/* lc_each_changed callback: a changed status into the block's batch. */
+static int batch_put_status(void *ctx, const uint8_t digest[32], const uint8_t *enc, size_t len) {
+    store_t *s = ctx;
+    uint8_t k[SK_MAX_LEN];
+    return batch_put_versioned(s, k, sk_hash(k, SK_STATUS, digest), enc, len, NULL, 0);
+}
+
+/* Runs the block's transactions through the lifecycle rules on lc (the statuses after the
+ * head, or after the group's blocks so far) and puts the statuses it changes into the batch;
+ * lc's change marks are cleared so that the next block of a group writes only its own. */
+static int run_lifecycle(store_t *s, lc_state_t *lc, const qc_block_t *b) {
+    uint64_t height = b->header.height, log_index = s->log.size;
+    for (uint32_t i = 0; i < b->tx_count; i++) {
+        const qc_tx_t *tx = &b->txs[i];
+        char why[300];
+        int rc = lc_apply(lc, tx, &s->validators, height, log_index, why, sizeof why);
+        if (rc == QC_ERR_STATE || rc == QC_ERR_MEMBER)
+            return REFUSE("block %llu tx %u: %s", (unsigned long long)height, i, why);
+        if (rc != QC_OK) return rc;
+        log_index += tx->record_count;
+    }
+    int rc = lc_each_changed(lc, batch_put_status, s);
+    lc_clear_changed(lc);
+    return rc;
+}
+
 static int apply(store_t *s, const qc_block_t *block, const qc_cert_t *cert,
                  const qc_hash_t *leaves, size_t leaf_count) {
     QC_ASSERT(s != NULL && block != NULL && cert != NULL);
@@ -658,6 +684,11 @@ static int apply(store_t *s, const qc_block_t *block, const qc_cert_t *cert,
     leveldb_writebatch_clear(s->batch);
     bool switched = false, gov_changed = false;
     rc = run_governance(s, block, &switched, &gov_changed);
+    lc_state_t local;
+    lc_state_t *lc = s->group_lc ? s->group_lc : &local;
+    if (lc == &local) lc_init(&local, store_record_status_cb, s, LC_ALL);
+    if (rc == QC_OK) rc = run_lifecycle(s, lc, block);
+    if (lc == &local) lc_free(&local);
     if (rc == QC_OK) rc = batch_records(s, block, &log, leaves, leaf_count);
     if (rc == QC_OK) rc = batch_block(s, block, cert);
     const qc_validator_set_t *next_vs = switched ? &s->gov_next->vs : NULL;
@@ -711,6 +742,9 @@ int store_apply_blocks(store_t *s, const qc_block_t *blocks, const qc_cert_t *ce
     if (s->group_gov0 == NULL && (s->group_gov0 = malloc(sizeof *s->group_gov0)) == NULL)
         return QC_ERR_NOMEM;
     memcpy(s->group_gov0, s->gov, sizeof *s->gov);
+    lc_state_t group_lc;
+    lc_init(&group_lc, store_record_status_cb, s, LC_ALL);
+    s->group_lc = &group_lc;
     s->group = leveldb_writebatch_create();
     int rc = QC_OK;
     size_t k = 0;
@@ -723,6 +757,8 @@ int store_apply_blocks(store_t *s, const qc_block_t *blocks, const qc_cert_t *ce
     }
     leveldb_writebatch_destroy(s->group);
     s->group = NULL;
+    lc_free(&group_lc);
+    s->group_lc = NULL;
     free(s->group_txs);
     s->group_txs = NULL;
     s->group_txs_n = 0;

@@ -24,12 +24,13 @@
 
 #include "fmt.h"
 #include "gov.h"
+#include "lifecycle.h"
 #include "qc.h"
 #include "rlog.h"
 
 #define STORE_FORMAT_VERSION 3     /* meta format and first byte of every stored value (2: headers
                                       carry next_validators_hash; governance state; 3: headers
-                                      are version 2, carrying the genesis hash) */
+                                      are version 2, carrying the genesis hash; record statuses) */
 #define STORE_RECORD_LIST_MAX 1024 /* most anchors of one digest that one listing returns */
 #define STORE_EPOCHS_MAX 4096      /* most membership changes one listing returns */
 #define STORE_CHECK_BLOCKS_MAX (UINT64_C(1) << 40) /* store_check refuses longer chains */
@@ -114,6 +115,7 @@ typedef struct {
     struct leveldb_writebatch_t *group;
     qc_hash_t *group_txs;                  /* their tx ids, sorted (replay checks) */
     size_t group_txs_n;
+    lc_state_t *group_lc;                  /* their record statuses (malloc'd, inside only) */
 } store_t;
 
 /* Opens (creating if missing) the store in directory `dir` (created 0700 if needed) and
@@ -223,6 +225,17 @@ int store_tx_find(store_t *s, const qc_hash_t *tx_id, store_tx_loc_t *out);
  * have id tx_id (else QC_ERR_CORRUPT). Caller owns *tx (qc_tx_free). */
 int store_tx_get(store_t *s, const qc_hash_t *tx_id, store_tx_loc_t *loc, qc_tx_t *tx);
 
+/* Record statuses (docs/RECORDS.md, PROTOCOL §5.1): every apply runs the block's
+ * transactions, in order, through the lifecycle rules (node/lifecycle) on the statuses after
+ * the head; a transaction they refuse makes the block QC_ERR_INVALID. Each status a block
+ * creates (a digest's first anchoring) or changes is written in the block's batch. */
+
+/* The status of `digest` after the head: QC_OK, QC_ERR_NOTFOUND if it was never anchored,
+ * QC_ERR_CORRUPT (a value that does not decode or names another digest), QC_ERR_IO. *out is
+ * caller storage. Also an lc_lookup_fn (ctx: the store_t). */
+int store_record_status(store_t *s, const uint8_t digest[32], qc_recstat_t *out);
+int store_record_status_cb(void *ctx, const uint8_t digest[32], qc_recstat_t *out);
+
 /* The first anchoring of `digest` (lowest log index). Each location is checked against the
  * record log's stored leaf before it is returned. QC_ERR_NOTFOUND if never anchored. */
 int store_record_find(store_t *s, const uint8_t digest[32], store_record_loc_t *out);
@@ -266,12 +279,14 @@ int store_epochs(store_t *s, store_epoch_span_t *out, size_t cap, size_t *n);
 /* Counts of what store_check examined. */
 typedef struct {
     uint64_t blocks, txs, records, log_nodes, epochs;
+    uint64_t statuses;         /* distinct digests anchored, each with its record status */
 } store_check_stats_t;
 
 /* Full integrity check (an fsck; O(everything), for tests and operators): every block
  * 1..head decodes, chains and matches its certificate and hash index; every transaction and
  * record index entry points at what is there; the record log's root at every block's
- * log_size matches the header; no key of any family refers to anything above the head.
+ * log_size matches the header; every anchored digest has one record status, naming its first
+ * anchoring; no key of any family refers to anything above the head.
  * QC_OK, or QC_ERR_CORRUPT with the first problem logged. stats may be NULL. */
 int store_check(store_t *s, store_check_stats_t *stats);
 

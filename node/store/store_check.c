@@ -133,6 +133,46 @@ static uint64_t log_nodes(uint64_t n) {
     return total;
 }
 
+/* Every anchored digest has a record status whose first anchoring is the digest's first record
+ * index entry (the lowest log index: 'R' keys sort by digest, then log index); st->statuses
+ * gets the number of distinct digests, which the 'S' family must hold exactly. */
+static int check_statuses(store_t *s, store_check_stats_t *st) {
+    uint8_t seek = SK_RECORD, prev[32];
+    bool have_prev = false;
+    qc_recstat_t *rs = malloc(sizeof *rs);
+    if (rs == NULL) return QC_ERR_NOMEM;
+    leveldb_iterator_t *it = leveldb_create_iterator(s->db, s->ropts);
+    int rc = QC_OK;
+    st->statuses = 0;
+    for (leveldb_iter_seek(it, (const char *)&seek, 1); leveldb_iter_valid(it) && rc == QC_OK;
+         leveldb_iter_next(it)) {
+        size_t klen, vlen;
+        const uint8_t *k = (const uint8_t *)leveldb_iter_key(it, &klen);
+        const char *v = leveldb_iter_value(it, &vlen);
+        if (k[0] != SK_RECORD) break;
+        if (klen != SK_RECORD_LEN || vlen != SV_RECORD_LEN) {
+            rc = store_corrupt(k, klen, "record index entry of %zu/%zu bytes", klen, vlen);
+            break;
+        }
+        if (have_prev && memcmp(prev, k + 1, 32) == 0) continue;
+        memcpy(prev, k + 1, 32);
+        have_prev = true;
+        st->statuses++;
+        store_record_loc_t loc;
+        sv_record_decode((const uint8_t *)v, qc_get_u64(k + SK_HASH_LEN), &loc);
+        rc = store_record_status(s, prev, rs);
+        uint8_t sk[SK_MAX_LEN];
+        size_t sklen = sk_hash(sk, SK_STATUS, prev);
+        if (rc == QC_ERR_NOTFOUND) rc = store_corrupt(sk, sklen, "missing for an anchored digest");
+        else if (rc == QC_OK && (rs->first_height != loc.height || rs->first_log_index != loc.log_index ||
+                                 memcmp(rs->first_tx_id.b, loc.tx_id.b, 32) != 0))
+            rc = store_corrupt(sk, sklen, "first anchoring is not the digest's first record entry "
+                               "(log index %llu)", (unsigned long long)loc.log_index);
+    }
+    free(rs);
+    return store_iter_finish(it, rc, "scanning the record index");
+}
+
 static int check_families(store_t *s, store_check_stats_t *st, uint64_t epochs) {
     uint64_t n;
     int rc = count_family(s, SK_BLOCK, SK_U64_LEN, s->head.height, &n);
@@ -143,6 +183,8 @@ static int check_families(store_t *s, store_check_stats_t *st, uint64_t epochs) 
     if (rc == QC_OK) rc = count_family(s, SK_LOG, SK_LOG_LEN, log_nodes(s->head.log_size),
                                        &st->log_nodes);
     if (rc == QC_OK) rc = count_family(s, SK_VALIDATORS, SK_U64_LEN, epochs, &n);
+    if (rc == QC_OK) rc = check_statuses(s, st);
+    if (rc == QC_OK) rc = count_family(s, SK_STATUS, SK_HASH_LEN, st->statuses, &n);
     return rc;
 }
 

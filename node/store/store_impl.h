@@ -22,6 +22,7 @@ enum {
     SK_EPOCH = 'E',      /* 'E' u64 first height        -> epoch in force from there */
     SK_GOV = 'G',        /* "G"                         -> governance state after the head */
     SK_PROPOSAL = 'P',   /* 'P' proposal id             -> its latest record */
+    SK_STATUS = 'S',     /* 'S' digest                  -> its record status (PROTOCOL §5.1) */
 };
 
 #define SK_U64_LEN 9      /* family + u64 */

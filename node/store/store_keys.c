@@ -56,6 +56,7 @@ static const char *family_name(uint8_t f) {
     case SK_LOG: return "log node";
     case SK_VALIDATORS: return "validator set of epoch";
     case SK_EPOCH: return "epoch change at height";
+    case SK_STATUS: return "record status";
     default: return "unknown key family";
     }
 }

@@ -277,6 +277,22 @@ static int read_record_find(store_t *s, const uint8_t digest[32], store_record_l
     return rc;
 }
 
+static int read_record_status(store_t *s, const uint8_t digest[32], qc_recstat_t *out) {
+    uint8_t k[SK_MAX_LEN];
+    size_t klen = sk_hash(k, SK_STATUS, digest);
+    char *val;
+    size_t vlen;
+    int rc = store_get(s, k, klen, &val, &vlen);
+    if (rc != QC_OK) return rc;
+    rc = store_check_value(k, klen, val, vlen, 2);
+    if (rc == QC_OK && qc_recstat_decode((const uint8_t *)val + 1, vlen - 1, out) != QC_OK)
+        rc = store_corrupt(k, klen, "stored status does not decode");
+    if (rc == QC_OK && memcmp(out->digest.b, digest, 32) != 0)
+        rc = store_corrupt(k, klen, "stored status is another digest's");
+    leveldb_free(val);
+    return rc;
+}
+
 void store_log_copy(const store_t *s, rlog_t *out) {
     QC_ASSERT(out != NULL);
     *out = s->log;
@@ -479,6 +495,14 @@ int store_record_list(store_t *s, const uint8_t digest[32], uint64_t from_log_in
 
 int store_record_find(store_t *s, const uint8_t digest[32], store_record_loc_t *out) {
     STORE_READ(s, read_record_find(s, digest, out));
+}
+
+int store_record_status(store_t *s, const uint8_t digest[32], qc_recstat_t *out) {
+    STORE_READ(s, read_record_status(s, digest, out));
+}
+
+int store_record_status_cb(void *ctx, const uint8_t digest[32], qc_recstat_t *out) {
+    return store_record_status(ctx, digest, out);
 }
 
 int store_log_root_at(store_t *s, uint64_t size, qc_hash_t *out) {

@@ -1,0 +1,171 @@
+/* recstat.c - canonical encoding, strict decoding and hashing of record statuses
+ * (docs/PROTOCOL.md §5.1), and the names of the lifecycle codes (docs/RECORDS.md). */
+#include "recstat.h"
+#include "fmt_internal.h"
+
+const char *qc_rec_state_name(uint8_t state) {
+    switch (state) {
+    case QC_REC_VALID: return "valid";
+    case QC_REC_REVOKED: return "revoked";
+    case QC_REC_SUPERSEDED: return "superseded";
+    default: return "unknown";
+    }
+}
+
+const char *qc_purpose_name(uint16_t purpose) {
+    switch (purpose) {
+    case 1: return "e-seal recognition";
+    case 2: return "licence acceptance";
+    case 3: return "data verified";
+    default: return NULL;
+    }
+}
+
+const char *qc_reason_name(uint16_t reason) {
+    switch (reason) {
+    case 1: return "issued in error";
+    case 2: return "expired or withdrawn";
+    case 3: return "key compromise";
+    case 4: return "court order";
+    default: return NULL;
+    }
+}
+
+/* A bounds-checked writer into a caller buffer. */
+typedef struct {
+    uint8_t *p;
+    size_t cap, len;
+    bool bad;
+} wr_t;
+
+static void wr_put(wr_t *w, const void *src, size_t n) {
+    if (w->bad || n > w->cap - w->len) { w->bad = true; return; }
+    memcpy(w->p + w->len, src, n);
+    w->len += n;
+}
+static void wr_u8(wr_t *w, uint8_t v) { wr_put(w, &v, 1); }
+static void wr_u16(wr_t *w, uint16_t v) { uint8_t t[2]; qc_put_u16(t, v); wr_put(w, t, 2); }
+static void wr_u64(wr_t *w, uint64_t v) { uint8_t t[8]; qc_put_u64(t, v); wr_put(w, t, 8); }
+static void wr_name(wr_t *w, const char *name) {
+    size_t n = strnlen(name, QC_MEMBER_NAME_MAX + 1);
+    if (n > QC_MEMBER_NAME_MAX) { w->bad = true; return; }
+    wr_u8(w, (uint8_t)n);
+    wr_put(w, name, n);
+}
+
+static bool rd_name(rd_t *r, char out[QC_MEMBER_NAME_MAX + 1]) {
+    uint8_t n = rd_u8(r);
+    const uint8_t *p = rd_take(r, n);
+    out[0] = '\0';
+    if (p == NULL || n > QC_MEMBER_NAME_MAX) { r->bad = true; return false; }
+    memcpy(out, p, n);
+    out[n] = '\0';
+    return strlen(out) == n && qc_member_name_valid(out);
+}
+
+/* Every rule of §5.1 that is not about the bytes themselves. */
+static bool recstat_sound(const qc_recstat_t *st) {
+    if (!qc_member_name_valid(st->owner) || st->first_height == 0) return false;
+    if (st->state > QC_REC_SUPERSEDED) return false;
+    if (st->state == QC_REC_VALID && st->state_height != 0) return false;
+    if (st->state != QC_REC_VALID && st->state_height < st->first_height) return false;
+    if (st->state == QC_REC_REVOKED && st->reason == 0) return false;
+    if (st->state == QC_REC_SUPERSEDED &&
+        memcmp(st->superseded_by.b, st->digest.b, QC_HASH_BYTES) == 0)
+        return false;
+    if (st->supersedes_count > QC_SUPERSEDES_MAX || st->endorsement_count > QC_ENDORSEMENTS_MAX)
+        return false;
+    for (uint32_t i = 0; i < st->supersedes_count; i++) {
+        if (memcmp(st->supersedes[i].b, st->digest.b, QC_HASH_BYTES) == 0) return false;
+        for (uint32_t j = 0; j < i; j++)
+            if (memcmp(st->supersedes[i].b, st->supersedes[j].b, QC_HASH_BYTES) == 0) return false;
+    }
+    uint64_t prev = st->first_height;
+    for (uint32_t i = 0; i < st->endorsement_count; i++) {
+        const qc_endorsement_t *e = &st->endorsements[i];
+        if (!qc_member_name_valid(e->city) || strcmp(e->city, st->owner) == 0 ||
+            e->purpose == 0 || e->height < prev)
+            return false;
+        prev = e->height;
+        for (uint32_t j = 0; j < i; j++)
+            if (strcmp(e->city, st->endorsements[j].city) == 0) return false;
+    }
+    return true;
+}
+
+int qc_recstat_encode(const qc_recstat_t *st, uint8_t *out, size_t cap, size_t *len) {
+    if (!recstat_sound(st)) return QC_ERR_INVALID;
+    wr_t w = {out, cap, 0, false};
+    wr_u8(&w, QC_RECSTAT_VERSION);
+    wr_put(&w, st->digest.b, QC_HASH_BYTES);
+    wr_name(&w, st->owner);
+    wr_u64(&w, st->first_height);
+    wr_put(&w, st->first_tx_id.b, QC_HASH_BYTES);
+    wr_u64(&w, st->first_log_index);
+    wr_u8(&w, st->state);
+    if (st->state != QC_REC_VALID) {
+        wr_u64(&w, st->state_height);
+        wr_put(&w, st->state_tx_id.b, QC_HASH_BYTES);
+        if (st->state == QC_REC_REVOKED) wr_u16(&w, st->reason);
+        else wr_put(&w, st->superseded_by.b, QC_HASH_BYTES);
+    }
+    wr_u8(&w, st->supersedes_count);
+    for (uint32_t i = 0; i < st->supersedes_count; i++)
+        wr_put(&w, st->supersedes[i].b, QC_HASH_BYTES);
+    wr_u8(&w, st->endorsement_count);
+    for (uint32_t i = 0; i < st->endorsement_count; i++) {
+        const qc_endorsement_t *e = &st->endorsements[i];
+        wr_name(&w, e->city);
+        wr_u64(&w, e->height);
+        wr_u16(&w, e->purpose);
+        wr_put(&w, e->tx_id.b, QC_HASH_BYTES);
+    }
+    if (w.bad) return QC_ERR_TOOBIG;
+    *len = w.len;
+    return QC_OK;
+}
+
+int qc_recstat_decode(const uint8_t *buf, size_t len, qc_recstat_t *st) {
+    memset(st, 0, sizeof *st);
+    if (len > QC_RECSTAT_BYTES_MAX) return QC_ERR_INVALID;
+    rd_t r = {buf, len, 0, false};
+    bool ok = rd_u8(&r) == QC_RECSTAT_VERSION;
+    rd_bytes(&r, st->digest.b, QC_HASH_BYTES);
+    ok = ok && rd_name(&r, st->owner);
+    st->first_height = rd_u64(&r);
+    rd_bytes(&r, st->first_tx_id.b, QC_HASH_BYTES);
+    st->first_log_index = rd_u64(&r);
+    st->state = rd_u8(&r);
+    if (st->state == QC_REC_REVOKED || st->state == QC_REC_SUPERSEDED) {
+        st->state_height = rd_u64(&r);
+        rd_bytes(&r, st->state_tx_id.b, QC_HASH_BYTES);
+        if (st->state == QC_REC_REVOKED) st->reason = rd_u16(&r);
+        else rd_bytes(&r, st->superseded_by.b, QC_HASH_BYTES);
+    }
+    st->supersedes_count = rd_u8(&r);
+    ok = ok && !r.bad && st->supersedes_count <= QC_SUPERSEDES_MAX;
+    for (uint32_t i = 0; ok && i < st->supersedes_count; i++)
+        rd_bytes(&r, st->supersedes[i].b, QC_HASH_BYTES);
+    st->endorsement_count = rd_u8(&r);
+    ok = ok && !r.bad && st->endorsement_count <= QC_ENDORSEMENTS_MAX;
+    for (uint32_t i = 0; ok && i < st->endorsement_count; i++) {
+        qc_endorsement_t *e = &st->endorsements[i];
+        ok = rd_name(&r, e->city);
+        e->height = rd_u64(&r);
+        e->purpose = rd_u16(&r);
+        rd_bytes(&r, e->tx_id.b, QC_HASH_BYTES);
+    }
+    if (!ok || r.bad || r.off != r.len || !recstat_sound(st)) {
+        memset(st, 0, sizeof *st);
+        return QC_ERR_INVALID;
+    }
+    return QC_OK;
+}
+
+int qc_recstat_hash(const qc_recstat_t *st, qc_hash_t *out) {
+    uint8_t buf[QC_RECSTAT_BYTES_MAX];
+    size_t len;
+    int rc = qc_recstat_encode(st, buf, sizeof buf, &len);
+    if (rc == QC_OK) qc_hash_ctx(out, QC_CTX_RECORD_STATUS, buf, len);
+    return rc;
+}

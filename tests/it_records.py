@@ -1,0 +1,133 @@
+#!/usr/bin/env python3
+"""it_records.py - the record lifecycle (docs/RECORDS.md) on a real four-node consortium through
+the qchain CLI and the API: jinan anchors a record, zibo and taian endorse it; zibo's second
+endorsement, zibo's revocation of jinan's record, and jinan's supersession with an unanchored
+record are refused with the rules' sentence and exit 1; jinan anchors the new record and
+supersedes the old one, whose status then says "superseded by D at height H" on every node;
+jinan revokes the new record with reason 1, after which endorsing it is refused; a replayed
+transaction is refused as already committed. Blocks and transactions show the new types."""
+import hashlib, json, os, signal, urllib.request
+
+from cluster import CITIES, NearApiCluster, port_base
+
+# 29000..29999 is this test's range: p2p at base+1.., APIs at base+500+1..
+C = NearApiCluster("it_records", port_base(29000, 400), 500)
+check, fail, qchain = C.check, C.fail, C.qchain
+
+
+def life(cmd, city, *args, ok=(0,)):
+    """qchain CMD ... --config CITY --json: the completed process."""
+    return qchain(cmd, *args, "--config", C.config(city), "--wait-ms", "15000", "--json", ok=ok)
+
+
+def refused(cmd, city, args, sentence):
+    r = life(cmd, city, *args, ok=(1,))
+    check(sentence in r.stderr and "refused the transaction" in r.stderr,
+          "%s by %s refused with %r: %r" % (cmd, city, sentence, r.stderr))
+
+
+def record(city, digest):
+    code, j = C.api(city, "/v1/records/" + digest)
+    check(code == 200, "GET /v1/records/%s on %s: %s %r" % (digest[:8], city, code, j))
+    return j
+
+
+def post_tx(city, signed):
+    req = urllib.request.Request("http://127.0.0.1:%d/v1/transactions" % C.api_port(city),
+                                 data=json.dumps(signed).encode(), method="POST",
+                                 headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+def main():
+    C.make_testnet("it-records")
+    C.start_all_and_link()
+    old_file, new_file = C.write_docs("licence", 2)
+    a = json.loads(C.anchor("jinan", [old_file]).stdout)
+    A = a["records"][0]["digest"]
+    D = hashlib.sha256(open(new_file, "rb").read()).hexdigest()
+    check(A == hashlib.sha256(open(old_file, "rb").read()).hexdigest(), "anchor reports the file's digest")
+
+    # usage errors: exit 2
+    r = qchain("endorse", A, "--config", C.config("zibo"), ok=(2,))
+    check("--purpose is required" in r.stderr, "endorse without --purpose: usage error")
+    r = qchain("supersede", A, A, "--config", C.config("jinan"), ok=(2,))
+    check("same" in r.stderr, "supersede of a record by itself: usage error")
+
+    e1 = json.loads(life("endorse", "zibo", A, "--purpose", "1", "--note", "mutual recognition").stdout)
+    check(e1["type"] == "endorse" and e1["purpose_name"] == "e-seal recognition", "zibo endorses: %r" % e1)
+    e2 = json.loads(life("endorse", "taian", "--file", old_file, "--purpose", "2").stdout)
+    refused("endorse", "zibo", [A, "--purpose", "3"], "record %s is already endorsed by zibo" % A)
+    refused("revoke", "zibo", [A, "--reason", "1"],
+            "record %s is owned by jinan; only its owner can revoke it" % A)
+    refused("supersede", "jinan", [A, D], "record %s (the new record) is not anchored" % D)
+    refused("endorse", "jinan", [A, "--purpose", "1"], "its owner cannot endorse it")
+    refused("endorse", "taian", ["ab" * 32, "--purpose", "1"], "record %s is not anchored" % ("ab" * 32))
+
+    r = record("liaocheng", A)
+    check(r["state"] == "valid" and r["owner"] == "jinan" and r["status"] == "anchored"
+          and [(x["city"], x["purpose"]) for x in r["endorsements"]] == [("zibo", 1), ("taian", 2)]
+          and r["endorsements"][0]["purpose_name"] == "e-seal recognition"
+          and r["endorsements"][0]["tx_id"] == e1["tx_id"] and r["endorsements"][1]["height"] == e2["height"]
+          and r["revoked"] is None and r["superseded_by"] is None and r["supersedes"] == [],
+          "A's status after two endorsements: %r" % r)
+
+    C.anchor("jinan", [new_file])
+    s = json.loads(life("supersede", "jinan", "--file", old_file, "--new-file", new_file).stdout)
+    check(s["digest"] == A and s["new_digest"] == D, "jinan supersedes A by D: %r" % s)
+    C.wait_for("every node at the supersede's block",
+               lambda: all((C.status(c) or {}).get("height", 0) >= s["height"] for c in CITIES))
+    for city in CITIES:
+        r = record(city, A)
+        check(r["state"] == "superseded" and r["superseded_by"] == {"digest": D, "height": s["height"],
+                                                                     "tx_id": s["tx_id"]},
+              "%s: A is superseded by D at height %d: %r" % (city, s["height"], r))
+    r = record("zibo", D)
+    check(r["state"] == "valid" and r["supersedes"] == [A], "D supersedes A: %r" % r)
+    refused("endorse", "dezhou" if "dezhou" in CITIES else "liaocheng", [A, "--purpose", "1"],
+            "only a valid record can be endorsed")
+
+    v = json.loads(life("revoke", "jinan", D, "--reason", "1").stdout)
+    check(v["reason_name"] == "issued in error", "jinan revokes D: %r" % v)
+    r = record("taian", D)
+    check(r["state"] == "revoked" and r["revoked"] == {"height": v["height"], "reason": 1,
+                                                       "reason_name": "issued in error", "tx_id": v["tx_id"]},
+          "D revoked at height %d, reason 1: %r" % (v["height"], r))
+    refused("endorse", "zibo", [D, "--purpose", "1"],
+            "record %s is revoked at height %d; only a valid record can be endorsed" % (D, v["height"]))
+    refused("revoke", "jinan", [D, "--reason", "2"], "is already revoked")
+
+    # a replayed transaction (zibo's endorsement, byte for byte) is refused as committed
+    code, j = post_tx("jinan", e1["signed"])
+    check(code == 409 and "already committed" in j["error"]["message"], "replay refused: %s %r" % (code, j))
+
+    # the block and transaction views show the new types and their fields
+    code, t = C.api("zibo", "/v1/transactions/" + v["tx_id"])
+    check(code == 200 and t["type"] == "revoke" and t["digest"] == D and t["reason"] == 1
+          and t["reason_name"] == "issued in error", "GET /v1/transactions shows the revoke: %r" % t)
+    code, b = C.api("zibo", "/v1/blocks/%d" % s["height"])
+    txs = [x for x in b["txs"] if x["tx_id"] == s["tx_id"]]
+    check(code == 200 and len(txs) == 1 and txs[0]["type"] == "supersede" and txs[0]["city"] == "jinan"
+          and txs[0]["digest"] == A and txs[0]["new_digest"] == D, "GET /v1/blocks shows the supersede: %r" % txs)
+    code, b = C.api("zibo", "/v1/blocks/%d" % e1["height"])
+    txs = [x for x in b["txs"] if x["tx_id"] == e1["tx_id"]]
+    check(txs and txs[0]["type"] == "endorse" and txs[0]["note"] == "mutual recognition"
+          and txs[0]["purpose"] == 1, "GET /v1/blocks shows the endorsement: %r" % txs)
+    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % C.api_port("jinan"), timeout=5) as m:
+        text = m.read().decode()
+    check('qchain_lifecycle_committed_total{type="endorse"} 2' in text
+          and 'qchain_lifecycle_committed_total{type="supersede"} 1' in text
+          and 'qchain_lifecycle_committed_total{type="revoke"} 1' in text, "lifecycle metrics count commits")
+    C.wait_for("agreement", lambda: len({(C.status(c) or {}).get("head_hash") for c in CITIES}) == 1)
+    C.stop_and_pass()
+
+
+if __name__ == "__main__":
+    try:
+        C.run(main)
+    finally:
+        C.stop_all(signal.SIGKILL)
