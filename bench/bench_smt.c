@@ -128,6 +128,7 @@ typedef struct {
     qc_hash_t *keys; /* every key inserted, to pick present ones */
     size_t n, cap;
     qc_hash_t root;
+    smap_writes_t ws; /* reused block after block, as the node would */
 } map_t;
 
 /* Inserts `count` fresh random keys as one block; returns the seconds in smap_apply (prepare
@@ -142,20 +143,19 @@ static void insert_block(map_t *m, size_t count, double *apply_s, double *commit
         m->keys[m->n + i] = u[i].key;
     }
     smap_reader_t r = reader_of(&m->be);
-    smap_writes_t ws = {0};
+    smap_writes_reset(&m->ws);
     double t0 = benchutil_now_s();
     size_t k;
     int rc = smap_prepare(u, count, &k);
-    if (rc == QC_OK) rc = smap_apply(&r, u, k, &ws, &m->root);
+    if (rc == QC_OK) rc = smap_apply(&r, u, k, &m->ws, &m->root);
     if (rc != QC_OK) die("smap_apply", rc);
     double t1 = benchutil_now_s();
-    commit(&m->be, &ws);
+    commit(&m->be, &m->ws);
     double t2 = benchutil_now_s();
     m->n += count;
     *apply_s = t1 - t0;
     *commit_s = t2 - t1;
-    *nodes = ws.n;
-    smap_writes_free(&ws);
+    *nodes = m->ws.n;
     free(u);
 }
 
@@ -247,6 +247,7 @@ static void run(const size_t *sizes, size_t nsizes, bool leveldb) {
         measure_proofs(&m, leveldb ? "leveldb" : "memory");
     }
     free(m.keys);
+    smap_writes_free(&m.ws);
     backend_close(&m.be);
 }
 
@@ -260,7 +261,15 @@ int main(void) {
     double t0 = benchutil_now_s();
     for (unsigned i = 0; i < hashes; i++) smt_node_hash(&a, &a, &b);
     double hash_ns = (benchutil_now_s() - t0) / hashes * 1e9;
-    printf("  node hash (SHA-256 of 83 bytes, libsodium): %.0f ns\n", hash_ns);
+    uint8_t msg[83] = {0};
+    t0 = benchutil_now_s();
+    for (unsigned i = 0; i < hashes; i++) {
+        qc_sha256(&a, msg, sizeof msg);
+        msg[0] = a.b[0];
+    }
+    double sodium_ns = (benchutil_now_s() - t0) / hashes * 1e9;
+    printf("  node hash (SHA-256 of 83 bytes): %.0f ns as the map computes it, %.0f ns with "
+           "libsodium\n", hash_ns, sodium_ns);
     const size_t mem_sizes[] = {100000, 1000000};
     run(mem_sizes, 2, false);
     const size_t ldb_sizes[] = {100000};

@@ -23,6 +23,8 @@ void smap_writes_free(smap_writes_t *ws) {
     memset(ws, 0, sizeof *ws);
 }
 
+void smap_writes_reset(smap_writes_t *ws) { ws->n = 0; }
+
 static int writes_push(smap_writes_t *ws, const smap_pos_t *pos, const smap_node_t *node) {
     if (ws->n == ws->cap) {
         size_t cap = ws->cap == 0 ? 256 : ws->cap * 2;

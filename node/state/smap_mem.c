@@ -5,7 +5,8 @@
 
 #include "smap.h"
 
-#define MEM_CAP_MIN 1024u
+#define MEM_CAP_MIN 1024u /* table slots, 8 bytes each */
+#define MEM_DENSE_MIN 64u /* nodes, ~230 bytes each */
 #define MEM_NODES_MAX (UINT32_MAX - 1u)
 
 typedef struct {
@@ -36,7 +37,8 @@ static uint64_t pos_hash(const smap_pos_t *pos) {
     /* The depth mixed first: xored raw into the prefix word it would collide with prefixes
      * of neighbouring depths. */
     uint64_t h = mix64(pos->depth + 0x9e3779b97f4a7c15ull);
-    for (unsigned i = 0; i < 4; i++) {
+    /* Only the words holding prefix bits (the rest are zero). */
+    for (unsigned i = 0; i < ((unsigned)pos->depth + 63) / 64; i++) {
         uint64_t w;
         memcpy(&w, pos->prefix.b + 8 * i, 8);
         h = mix64(h ^ w);
@@ -104,7 +106,7 @@ static int reserve(smap_mem_t *m, size_t more) {
     if (more > MEM_NODES_MAX - m->n) return QC_ERR_NOMEM;
     size_t need = m->n + more;
     if (need > m->e_cap) {
-        size_t e_cap = m->e_cap == 0 ? MEM_CAP_MIN : m->e_cap;
+        size_t e_cap = m->e_cap == 0 ? MEM_DENSE_MIN : m->e_cap;
         while (e_cap < need) e_cap *= 2;
         mem_entry_t *e = realloc(m->e, e_cap * sizeof *e);
         if (e == NULL) return QC_ERR_NOMEM;

@@ -1,14 +1,15 @@
 /* fuzz_smt_proof.c - libFuzzer target for the state map's proof decoder and verifier
  * (proto/smt.c), against genuine proofs from a small map (node/state/smap.c).
  *
- * Input: byte 0 picks the map size n (0..31) and byte 1 salts its keys; byte 2 picks the
- * queried key (even: key byte3 % n of the map; odd: a key not in it, made from byte 3, sharing
- * byte 3 % 256 leading bits with a map key); the genuine encoded proof is built, then every
- * following 3-byte record (op, position, value) edits it: xor a byte, delete a byte, insert a
- * byte, or set a byte. Oracles: smt_proof_decode never crashes and returns QC_OK or
- * QC_ERR_INVALID; what it accepts re-encodes to the same bytes (canonical); and the verifier,
- * for the genuine claim and root, accepts exactly when the edited proof equals the genuine one
- * (anything else verifying would be a SHA-256 collision or a second encoding). The raw input
+ * Input: byte 0 picks the map size n (0..31); byte 1 salts its keys and sets how many leading
+ * bits key 3 shares with key 2; byte 2 picks the queried key (even: key byte3 % n of the map;
+ * odd: that key with bit byte3 flipped, so sharing byte3 leading bits with it, usually absent);
+ * the genuine encoded proof is built, then up to 64 following 3-byte records (op, position,
+ * value) edit it: xor a byte, delete a byte, insert a byte, or set a byte. Oracles:
+ * smt_proof_decode never crashes and returns QC_OK or QC_ERR_INVALID; what it accepts
+ * re-encodes to the same bytes (canonical); and the verifier, for the genuine claim and root,
+ * accepts exactly when the edited proof equals the genuine one (anything else verifying would
+ * be a SHA-256 collision or a second encoding). The raw input
  * is also decoded as a proof on its own. */
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include "smt.h"
 
 #define KEYS_MAX 31
+#define EDITS_MAX 64 /* edit records read; the rest of a long input is ignored */
 
 static void decode_canonical(const uint8_t *b, size_t len) {
     static smt_proof_t p;
@@ -41,9 +43,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         qc_sha256(&u[i].key, seed, sizeof seed);
         seed[2] = 1;
         qc_sha256(&u[i].value, seed, sizeof seed);
-        if (i % 4 == 3) { /* every fourth key shares a long prefix with the one before */
+        if (i == 3) { /* key 3 shares byte 1's number of leading bits with key 2 */
             u[i].key = u[i - 1].key;
-            u[i].key.b[30 - i % 8] ^= 0x01;
+            u[i].key.b[data[1] / 8] ^= (uint8_t)(0x80u >> (data[1] % 8));
         }
     }
     smap_mem_t *m;
@@ -78,7 +80,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (smt_proof_encode(&p, genuine, sizeof genuine, &genuine_len) != QC_OK) abort();
     memcpy(edited, genuine, genuine_len);
     len = genuine_len;
-    for (size_t off = 4; off + 3 <= size; off += 3) {
+    for (size_t off = 4; off + 3 <= size && off < 4 + 3 * EDITS_MAX; off += 3) {
         const uint8_t *rec = data + off;
         size_t pos = len == 0 ? 0 : rec[1] % len;
         switch (rec[0] % 4) {
