@@ -72,9 +72,9 @@ int smt_proof_encode(const smt_proof_t *p, uint8_t *out, size_t cap, size_t *len
  * in is borrowed (may be NULL when len == 0). On error *p is zeroed. */
 int smt_proof_decode(smt_proof_t *p, const uint8_t *in, size_t len);
 
-/* The root that proof p implies for key (§11.3 steps 2-3). QC_OK; QC_ERR_INVALID if an OTHER
- * proof's leaf key equals key or does not share the first `depth` bits with it. At most 257
- * hashes. */
+/* The root that proof p implies for key (§11.3 steps 2-3). QC_OK; QC_ERR_INVALID if p breaks
+ * a rule of smt_proof_decode (for proofs built by hand) or an OTHER proof's leaf key equals key
+ * or does not share the first `depth` bits with it. At most 257 hashes. */
 int smt_proof_root(const smt_proof_t *p, const qc_hash_t *key, qc_hash_t *root);
 
 /* Verifies an encoded proof (§11.3): that under `root` the key maps to *value, or, when value

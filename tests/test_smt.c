@@ -567,6 +567,14 @@ static void test_decoder_refusals(void **state) {
     p.depth = 1;
     memset(p.siblings[0].b, 0x42, 32);
     assert_int_equal(smt_proof_root(&p, &k2, &root), QC_ERR_INVALID);
+    /* smt_proof_root refuses hand-made proofs the decoder would: depth 257, a non-minimal end. */
+    k2 = key;
+    flip_bit(&k2, 200);
+    assert_int_equal(smt_proof_root(&p, &k2, &root), QC_OK);
+    p.depth = 257;
+    assert_int_equal(smt_proof_root(&p, &k2, &root), QC_ERR_INVALID);
+    p.depth = 2; /* sibling 1 empty */
+    assert_int_equal(smt_proof_root(&p, &k2, &root), QC_ERR_INVALID);
 }
 
 /* ---- batches: duplicates, order, limits --------------------------------------------------------- */
