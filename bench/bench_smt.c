@@ -1,8 +1,8 @@
 /* bench_smt.c - the state map's costs on one core (docs/BENCHMARKS.md "State map"): us per
- * inserted key for blocks of 3,600 updates into maps of 100k and 1M keys (memory backend; and
- * a LevelDB backend at 100k, nodes read with leveldb_get and written in one synced batch per
- * block, as the store would), proof build time, proofs verified/s and proof sizes, next to the
- * floor: the time of one node hash on this machine. */
+ * inserted key for blocks of 3,600 updates into maps of 100k and 1M keys (memory backend; at
+ * 100k also LevelDB, nodes read with leveldb_get and written in one synced batch per block, as
+ * the store would, and "resident": read from memory, written to both), proof build time,
+ * proofs verified/s and proof sizes, next to the floor: the time of one node hash. */
 #include <leveldb/c.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,9 +36,16 @@ static void die(const char *what, int rc) {
 
 /* ---- the backends ------------------------------------------------------------------------------- */
 
+/* Where nodes are read and written: MEMORY (the table), LEVELDB (leveldb_get and a synced
+ * batch per block), or RESIDENT (read from the table, written to both: the tree kept in
+ * memory with LevelDB as its durable copy, what docs/MERKLE.md §8.5 advises). */
+typedef enum { BACKEND_MEMORY, BACKEND_LEVELDB, BACKEND_RESIDENT } backend_kind_t;
+static const char *const backend_name[] = {"memory", "leveldb", "resident"};
+
 typedef struct {
-    smap_mem_t *mem; /* memory backend, or: */
-    leveldb_t *db;
+    backend_kind_t kind;
+    smap_mem_t *mem; /* MEMORY, RESIDENT */
+    leveldb_t *db;   /* LEVELDB, RESIDENT */
     leveldb_options_t *opts;
     leveldb_readoptions_t *ro;
     leveldb_writeoptions_t *wo;
@@ -62,16 +69,16 @@ static int ldb_get_node(void *ctx, const smap_pos_t *pos, smap_node_t *out) {
 }
 
 static smap_reader_t reader_of(backend_t *b) {
-    if (b->mem != NULL) return smap_mem_reader(b->mem);
+    if (b->kind != BACKEND_LEVELDB) return smap_mem_reader(b->mem);
     return (smap_reader_t){.get = ldb_get_node, .ctx = b};
 }
 
-/* Commits a block's write set: into the table, or as one synced LevelDB batch. */
+/* Commits a block's write set: into the table, as one synced LevelDB batch, or both. */
 static void commit(backend_t *b, const smap_writes_t *ws) {
-    if (b->mem != NULL) {
+    if (b->kind != BACKEND_LEVELDB) {
         int rc = smap_mem_commit(b->mem, ws);
         if (rc != QC_OK) die("commit", rc);
-        return;
+        if (b->kind == BACKEND_MEMORY) return;
     }
     leveldb_writebatch_t *wb = leveldb_writebatch_create();
     for (size_t i = 0; i < ws->n; i++) {
@@ -87,12 +94,13 @@ static void commit(backend_t *b, const smap_writes_t *ws) {
     if (err != NULL) die("leveldb write", ldb_error(err, "bench_smt"));
 }
 
-static void backend_open(backend_t *b, bool leveldb) {
+static void backend_open(backend_t *b, backend_kind_t kind) {
     memset(b, 0, sizeof *b);
-    if (!leveldb) {
+    b->kind = kind;
+    if (kind != BACKEND_LEVELDB) {
         int rc = smap_mem_new(&b->mem);
         if (rc != QC_OK) die("smap_mem_new", rc);
-        return;
+        if (kind == BACKEND_MEMORY) return;
     }
     if (tmpdir_make(b->dir, sizeof b->dir, "bench_smt") != 0) die("tmpdir", QC_ERR_IO);
     /* The ledger store's options (node/store/store.c). */
@@ -235,16 +243,16 @@ static void measure_proofs(map_t *m, const char *backend) {
     free(qkeys);
 }
 
-static void run(const size_t *sizes, size_t nsizes, bool leveldb) {
+static void run(const size_t *sizes, size_t nsizes, backend_kind_t kind) {
     map_t m;
     memset(&m, 0, sizeof m);
-    backend_open(&m.be, leveldb);
+    backend_open(&m.be, kind);
     m.cap = sizes[nsizes - 1];
     m.keys = malloc(m.cap * sizeof *m.keys);
     if (m.keys == NULL) die("keys", QC_ERR_NOMEM);
     for (size_t i = 0; i < nsizes; i++) {
-        grow_and_measure(&m, sizes[i], leveldb ? "leveldb" : "memory");
-        measure_proofs(&m, leveldb ? "leveldb" : "memory");
+        grow_and_measure(&m, sizes[i], backend_name[kind]);
+        measure_proofs(&m, backend_name[kind]);
     }
     free(m.keys);
     smap_writes_free(&m.ws);
@@ -271,8 +279,9 @@ int main(void) {
     printf("  node hash (SHA-256 of 83 bytes): %.0f ns as the map computes it, %.0f ns with "
            "libsodium\n", hash_ns, sodium_ns);
     const size_t mem_sizes[] = {100000, 1000000};
-    run(mem_sizes, 2, false);
+    run(mem_sizes, 2, BACKEND_MEMORY);
     const size_t ldb_sizes[] = {100000};
-    run(ldb_sizes, 1, true);
+    run(ldb_sizes, 1, BACKEND_LEVELDB);
+    run(ldb_sizes, 1, BACKEND_RESIDENT);
     return 0;
 }
