@@ -690,4 +690,103 @@ cases2 = [
 for edit, reason in cases2:
     check(tampered(edit, receipt2).startswith(reason), "tampered example 2: " + reason)
 
+# ---- §11: the state map, re-derived from its definition (T(S, d)) and its proof format.
+def smt_bit(k, i): return (k[i // 8] >> (7 - i % 8)) & 1
+def smt_leaf(k, v): return H(b"qchain/v1/smt-leaf\0" + k + v)
+def smt_node(l, r): return H(b"qchain/v1/smt-node\0" + l + r)
+SMT_EMPTY = bytes(32)
+
+def smt_T(entries, d):  # §11.1
+    if not entries: return SMT_EMPTY
+    if len(entries) == 1: return smt_leaf(*entries[0])
+    return smt_node(smt_T([e for e in entries if not smt_bit(e[0], d)], d + 1),
+                    smt_T([e for e in entries if smt_bit(e[0], d)], d + 1))
+
+def smt_prove(entries, key):  # the search of §11.2, from the definition
+    d, sibs, here = 0, [], entries
+    while len(here) >= 2:
+        b = smt_bit(key, d)
+        sibs.append(smt_T([e for e in here if smt_bit(e[0], d) != b], d + 1))
+        here = [e for e in here if smt_bit(e[0], d) == b]
+        d += 1
+    bitmap = bytearray((d + 7) // 8)
+    for i, s in enumerate(sibs):
+        if s != SMT_EMPTY: bitmap[i // 8] |= 0x80 >> (i % 8)
+    body = bytes(bitmap) + b"".join(s for s in sibs if s != SMT_EMPTY)
+    if not here: return bytes([1]) + d.to_bytes(2, "big") + body
+    k, v = here[0]
+    if k == key: return bytes([0]) + d.to_bytes(2, "big") + body + v
+    return bytes([2]) + d.to_bytes(2, "big") + body + k + v
+
+def smt_verify(root, key, value, proof):  # §11.2 decoding, §11.3 steps; value None = absent
+    if len(proof) < 3: return False
+    kind, depth = proof[0], int.from_bytes(proof[1:3], "big")
+    if kind > 2 or depth > 256 or (kind == 1 and depth == 256): return False
+    nb = (depth + 7) // 8
+    bitmap, off, sibs = proof[3:3 + nb], 3 + nb, []
+    if len(bitmap) != nb or (depth % 8 and bitmap[-1] & (0xff >> (depth % 8))): return False
+    for d in range(depth):
+        if bitmap[d // 8] & (0x80 >> (d % 8)):
+            s = proof[off:off + 32]; off += 32
+            if len(s) != 32 or s == SMT_EMPTY: return False
+            sibs.append(s)
+        else:
+            sibs.append(SMT_EMPTY)
+    if depth > 0 and sibs[-1] == SMT_EMPTY: return False
+    term = proof[off:]
+    if len(term) != [32, 0, 64][kind]: return False
+    if (value is None) != (kind != 0) or (kind == 0 and term != value): return False
+    if kind == 0: h = smt_leaf(key, term)
+    elif kind == 1: h = SMT_EMPTY
+    else:
+        ok, ov = term[:32], term[32:]
+        if ok == key or any(smt_bit(ok, i) != smt_bit(key, i) for i in range(depth)): return False
+        h = smt_leaf(ok, ov)
+    for d in range(depth - 1, -1, -1):
+        h = smt_node(h, sibs[d]) if not smt_bit(key, d) else smt_node(sibs[d], h)
+    return h == root
+
+check(H(b"qchain/v1/state-key\0" + bytes(range(0x10, 0x30))) ==
+      vec["State map: map key of the digest 10 11 .. 2f"], "state map key")
+smt_entries = [(vec["State map: key %d" % i], bytes([0xa0 + i]) * 32) for i in range(5)]
+check(smt_entries[1][0][:3] == smt_entries[2][0][:3] and smt_bit(smt_entries[1][0], 24) !=
+      smt_bit(smt_entries[2][0], 24), "state map keys 1 and 2 share exactly 24 bits")
+smt_root = smt_T(smt_entries, 0)
+check(smt_root == vec["State map: root of the five entries"], "state map root")
+check(smt_T([], 0) == SMT_EMPTY and smt_T(smt_entries[:1], 0) == smt_leaf(*smt_entries[0]),
+      "state map: empty and one-entry roots")
+smt_cases = [
+    (smt_entries[2][0], smt_entries[2][1],
+     "State map: proof of key 2 (PRESENT, depth 25, siblings at depths 0, 2 and 24)"),
+    (bytes([0x40]) + bytes(31), None, "State map: proof of 40 00 .. 00 (EMPTY at depth 2)"),
+    (bytes([0xf0]) + bytes(31), None,
+     "State map: proof of f0 00 .. 00 (OTHER: key 4's leaf at depth 2)"),
+]
+for key, value, label in smt_cases:
+    proof = vec[label]
+    check(smt_prove(smt_entries, key) == proof, label + ": built from the definition")
+    check(smt_verify(smt_root, key, value, proof), label + ": verifies")
+    check(not smt_verify(smt_root, key, bytes(32) if value is None else None, proof),
+          label + ": the opposite claim is refused")
+    for i in range(len(proof)):  # every flipped bit refused
+        for b in range(8):
+            t = bytearray(proof); t[i] ^= 1 << b
+            check(not smt_verify(smt_root, key, value, bytes(t)), label + ": tampered byte %d" % i)
+    check(not smt_verify(smt_root, key, value, proof + b"\0"), label + ": trailing byte")
+# Every key and some absent keys of a larger map, built and verified from the definition.
+smt_big = [(H(b"k%d" % i), H(b"v%d" % i)) for i in range(40)]
+smt_big.append((smt_big[0][0][:31] + bytes([smt_big[0][0][31] ^ 1]), H(b"deep")))  # 255 bits shared
+smt_big_root = smt_T(smt_big, 0)
+for k, v in smt_big:
+    check(smt_verify(smt_big_root, k, v, smt_prove(smt_big, k)), "state map: big map key")
+for i in range(40):
+    q = H(b"absent%d" % i)
+    check(smt_verify(smt_big_root, q, None, smt_prove(smt_big, q)), "state map: big map absent")
+# Not minimal: a lone leaf pushed one level down below an empty sibling.
+lone_k, lone_v = smt_entries[0]
+check(not smt_verify(smt_leaf(lone_k, lone_v), lone_k, lone_v, bytes([0, 0, 1, 0]) + lone_v),
+      "state map: non-minimal proof refused")
+check(smt_verify(smt_leaf(lone_k, lone_v), lone_k, lone_v, bytes([0, 0, 0]) + lone_v),
+      "state map: one-entry proof")
+
 print("check_vectors: %d checks passed against docs/PROTOCOL.md" % checks)

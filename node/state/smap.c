@@ -1,0 +1,343 @@
+/* smap.c - maintains and reads the state map's compressed sparse Merkle tree (smap.h): one-pass
+ * sorted batch updates, lookups, proof building and the node storage codecs. */
+#include "smap.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static bool key_equal(const qc_hash_t *a, const qc_hash_t *b) {
+    return memcmp(a->b, b->b, QC_HASH_BYTES) == 0;
+}
+
+void smap_pos_of(smap_pos_t *pos, const qc_hash_t *key, unsigned depth) {
+    QC_ASSERT(depth < SMT_DEPTH);
+    memset(pos, 0, sizeof *pos);
+    pos->depth = (uint8_t)depth;
+    memcpy(pos->prefix.b, key->b, depth / 8);
+    if (depth % 8 != 0)
+        pos->prefix.b[depth / 8] = (uint8_t)(key->b[depth / 8] & (0xff00u >> (depth % 8)));
+}
+
+void smap_writes_free(smap_writes_t *ws) {
+    free(ws->w);
+    memset(ws, 0, sizeof *ws);
+}
+
+void smap_writes_reset(smap_writes_t *ws) { ws->n = 0; }
+
+static int writes_push(smap_writes_t *ws, const smap_pos_t *pos, const smap_node_t *node) {
+    if (ws->n == ws->cap) {
+        size_t cap = ws->cap == 0 ? 256 : ws->cap * 2;
+        smap_write_t *w = realloc(ws->w, cap * sizeof *w);
+        if (w == NULL) return QC_ERR_NOMEM;
+        ws->w = w;
+        ws->cap = cap;
+    }
+    ws->w[ws->n].pos = *pos;
+    ws->w[ws->n].node = *node;
+    ws->n++;
+    return QC_OK;
+}
+
+/* The slot a node stands for in its parent: empty, the lone leaf lifted up, or inner. */
+static void node_summary(const smap_node_t *n, smap_slot_t *out) {
+    uint8_t k0 = n->child[0].kind, k1 = n->child[1].kind;
+    if (k0 == SMAP_EMPTY && k1 == SMAP_EMPTY) {
+        memset(out, 0, sizeof *out);
+    } else if (k0 == SMAP_EMPTY && k1 == SMAP_LEAF) {
+        *out = n->child[1];
+    } else if (k1 == SMAP_EMPTY && k0 == SMAP_LEAF) {
+        *out = n->child[0];
+    } else {
+        memset(out, 0, sizeof *out);
+        out->kind = SMAP_INNER;
+        smt_node_hash(&out->hash, &n->child[0].hash, &n->child[1].hash);
+    }
+}
+
+static void slot_leaf(smap_slot_t *s, const qc_hash_t *key, const qc_hash_t *value) {
+    s->kind = SMAP_LEAF;
+    s->key = *key;
+    s->value = *value;
+    smt_leaf_hash(&s->hash, key, value);
+}
+
+/* Checks a node read at pos: kinds known, leaf keys under the child's position, empty slots
+ * zero, and (below the top) at least two keys. */
+static int node_check(const smap_pos_t *pos, const smap_node_t *n) {
+    unsigned d = pos->depth;
+    for (unsigned b = 0; b < 2; b++) {
+        const smap_slot_t *c = &n->child[b];
+        if (c->kind > SMAP_INNER) return QC_ERR_CORRUPT;
+        if (c->kind == SMAP_EMPTY && !smt_hash_is_empty(&c->hash)) return QC_ERR_CORRUPT;
+        if (c->kind == SMAP_LEAF && (smt_common_prefix_bits(&c->key, &pos->prefix) < d ||
+                                     smt_key_bit(&c->key, d) != b))
+            return QC_ERR_CORRUPT;
+        if (c->kind == SMAP_INNER && d + 1 >= SMT_DEPTH) return QC_ERR_CORRUPT;
+    }
+    /* Below the top a node holds two or more keys (checked without hashing). */
+    uint8_t k0 = n->child[0].kind, k1 = n->child[1].kind;
+    if (d > 0 && k0 != SMAP_INNER && k1 != SMAP_INNER && !(k0 == SMAP_LEAF && k1 == SMAP_LEAF))
+        return QC_ERR_CORRUPT;
+    return QC_OK;
+}
+
+/* Reads the node at pos; absent: QC_ERR_NOTFOUND for the top node (the empty map), else
+ * QC_ERR_CORRUPT (its parent says it is inner). */
+static int node_read(const smap_reader_t *r, const smap_pos_t *pos, smap_node_t *out) {
+    int rc = r->get(r->ctx, pos, out);
+    if (rc == QC_ERR_NOTFOUND) {
+        memset(out, 0, sizeof *out);
+        return pos->depth == 0 ? QC_ERR_NOTFOUND : QC_ERR_CORRUPT;
+    }
+    QC_ASSERT(rc <= 0);
+    if (rc != QC_OK) return rc;
+    return node_check(pos, out);
+}
+
+/* Reads the top node; an absent one is the empty map. */
+static int top_read(const smap_reader_t *r, smap_node_t *out) {
+    smap_pos_t pos;
+    memset(&pos, 0, sizeof pos);
+    int rc = node_read(r, &pos, out);
+    return rc == QC_ERR_NOTFOUND ? QC_OK : rc;
+}
+
+int smap_root(const smap_reader_t *r, qc_hash_t *root) {
+    smap_node_t top;
+    int rc = top_read(r, &top);
+    if (rc != QC_OK) return rc;
+    smap_slot_t s;
+    node_summary(&top, &s);
+    *root = s.hash;
+    return QC_OK;
+}
+
+/* ---- batch update -------------------------------------------------------------------------- */
+
+typedef struct {
+    const smap_reader_t *r;
+    smap_writes_t *ws;
+    const smap_update_t *u;
+} apply_t;
+
+static int update_child(apply_t *a, unsigned d, smap_slot_t *slot, size_t lo, size_t hi);
+
+/* The first index in [lo, hi) whose key has bit d set (keys ascending and sharing d bits). */
+static size_t split_at(const smap_update_t *u, unsigned d, size_t lo, size_t hi) {
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (smt_key_bit(&u[mid].key, d) == 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Applies u[lo, hi) (all under this node) to the node at depth d and records its new value. */
+static int update_node(apply_t *a, unsigned d, smap_node_t *node, size_t lo, size_t hi) {
+    size_t mid = split_at(a->u, d, lo, hi);
+    int rc;
+    if (mid > lo && (rc = update_child(a, d + 1, &node->child[0], lo, mid)) != QC_OK) return rc;
+    if (hi > mid && (rc = update_child(a, d + 1, &node->child[1], mid, hi)) != QC_OK) return rc;
+    smap_pos_t pos;
+    smap_pos_of(&pos, &a->u[lo].key, d);
+    return writes_push(a->ws, &pos, node);
+}
+
+/* Applies u[lo, hi) (non-empty, all under this slot) to the subtree at depth d (1..256) that
+ * *slot summarises, and updates *slot. Recursion depth is bounded by 256 levels. */
+static int update_child(apply_t *a, unsigned d, smap_slot_t *slot, size_t lo, size_t hi) {
+    const smap_update_t *u = a->u;
+    if (hi - lo == 1 && (slot->kind == SMAP_EMPTY ||
+                         (slot->kind == SMAP_LEAF && key_equal(&slot->key, &u[lo].key)))) {
+        slot_leaf(slot, &u[lo].key, &u[lo].value);
+        return QC_OK;
+    }
+    /* Two or more distinct keys now live here, so they differ below depth d: d < 256 unless a
+     * stored leaf contradicts its position. */
+    if (d >= SMT_DEPTH) return QC_ERR_CORRUPT;
+    smap_node_t node;
+    if (slot->kind == SMAP_INNER) {
+        smap_pos_t pos;
+        smap_pos_of(&pos, &u[lo].key, d);
+        int rc = node_read(a->r, &pos, &node);
+        if (rc != QC_OK) return rc;
+    } else {
+        memset(&node, 0, sizeof node);
+        if (slot->kind == SMAP_LEAF) node.child[smt_key_bit(&slot->key, d)] = *slot;
+    }
+    int rc = update_node(a, d, &node, lo, hi);
+    if (rc != QC_OK) return rc;
+    node_summary(&node, slot);
+    return QC_OK;
+}
+
+int smap_apply(const smap_reader_t *r, const smap_update_t *u, size_t n, smap_writes_t *ws,
+               qc_hash_t *root) {
+    if (n > SMAP_BATCH_MAX) return QC_ERR_TOOBIG;
+    for (size_t i = 1; i < n; i++)
+        if (memcmp(u[i - 1].key.b, u[i].key.b, QC_HASH_BYTES) >= 0) return QC_ERR_INVALID;
+    smap_node_t top;
+    int rc = top_read(r, &top);
+    if (rc != QC_OK) return rc;
+    if (n > 0) {
+        apply_t a = {.r = r, .ws = ws, .u = u};
+        rc = update_node(&a, 0, &top, 0, n);
+        if (rc != QC_OK) return rc;
+    }
+    smap_slot_t s;
+    node_summary(&top, &s);
+    *root = s.hash;
+    return QC_OK;
+}
+
+/* Stable bottom-up merge sort of u by key into a scratch array, then last-wins dedup. */
+int smap_prepare(smap_update_t *u, size_t n, size_t *n_out) {
+    *n_out = n;
+    if (n > SMAP_BATCH_MAX) return QC_ERR_TOOBIG;
+    if (n < 2) return QC_OK;
+    smap_update_t *tmp = malloc(n * sizeof *tmp);
+    if (tmp == NULL) return QC_ERR_NOMEM;
+    smap_update_t *src = u, *dst = tmp;
+    for (size_t width = 1; width < n; width *= 2) {
+        for (size_t lo = 0; lo < n; lo += 2 * width) {
+            size_t mid = lo + width < n ? lo + width : n;
+            size_t hi = lo + 2 * width < n ? lo + 2 * width : n;
+            size_t i = lo, j = mid, k = lo;
+            while (i < mid && j < hi)
+                dst[k++] = memcmp(src[j].key.b, src[i].key.b, QC_HASH_BYTES) < 0 ? src[j++]
+                                                                                : src[i++];
+            while (i < mid) dst[k++] = src[i++];
+            while (j < hi) dst[k++] = src[j++];
+        }
+        smap_update_t *t = src;
+        src = dst;
+        dst = t;
+    }
+    /* Equal keys are adjacent in their original order: keep the last of each run. */
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (i + 1 < n && key_equal(&src[i].key, &src[i + 1].key)) continue;
+        u[m++] = src[i];
+    }
+    free(tmp);
+    *n_out = m;
+    return QC_OK;
+}
+
+/* ---- reads: lookups and proofs --------------------------------------------------------------- */
+
+/* Walks key's path from the top. Fills siblings (if p) and returns the slot where the search
+ * ends and its depth: the first slot on the path that is not inner, or the lifted top. */
+static int walk(const smap_reader_t *r, const qc_hash_t *key, smt_proof_t *p, smap_slot_t *end,
+                unsigned *end_depth) {
+    smap_node_t node;
+    int rc = top_read(r, &node);
+    if (rc != QC_OK) return rc;
+    smap_slot_t top;
+    node_summary(&node, &top);
+    if (top.kind != SMAP_INNER) { /* the empty map, or a single key lifted to the root */
+        *end = top;
+        *end_depth = 0;
+        return QC_OK;
+    }
+    for (unsigned d = 0; d < SMT_DEPTH; d++) {
+        unsigned b = smt_key_bit(key, d);
+        if (p != NULL) p->siblings[d] = node.child[b ^ 1].hash;
+        const smap_slot_t *c = &node.child[b];
+        if (c->kind != SMAP_INNER) {
+            *end = *c;
+            *end_depth = d + 1;
+            return QC_OK;
+        }
+        smap_pos_t pos;
+        smap_pos_of(&pos, key, d + 1);
+        rc = node_read(r, &pos, &node);
+        if (rc != QC_OK) return rc;
+    }
+    return QC_ERR_CORRUPT; /* node_check refuses inner slots at depth 256 */
+}
+
+int smap_get(const smap_reader_t *r, const qc_hash_t *key, qc_hash_t *value) {
+    smap_slot_t end;
+    unsigned depth;
+    int rc = walk(r, key, NULL, &end, &depth);
+    if (rc != QC_OK) return rc;
+    if (end.kind != SMAP_LEAF || !key_equal(&end.key, key)) return QC_ERR_NOTFOUND;
+    *value = end.value;
+    return QC_OK;
+}
+
+int smap_prove(const smap_reader_t *r, const qc_hash_t *key, smt_proof_t *p) {
+    memset(p, 0, sizeof *p);
+    smap_slot_t end;
+    unsigned depth;
+    int rc = walk(r, key, p, &end, &depth);
+    if (rc != QC_OK) {
+        memset(p, 0, sizeof *p);
+        return rc;
+    }
+    p->depth = (uint16_t)depth;
+    if (end.kind == SMAP_EMPTY) {
+        p->kind = SMT_PROOF_EMPTY;
+    } else if (key_equal(&end.key, key)) {
+        p->kind = SMT_PROOF_PRESENT;
+        p->value = end.value;
+    } else {
+        p->kind = SMT_PROOF_OTHER;
+        p->other_key = end.key;
+        p->value = end.value;
+    }
+    return QC_OK;
+}
+
+/* ---- storage codecs ---------------------------------------------------------------------------- */
+
+size_t smap_pos_encode(const smap_pos_t *pos, uint8_t out[SMAP_POS_MAX_BYTES]) {
+    size_t prefix_len = ((size_t)pos->depth + 7) / 8;
+    out[0] = pos->depth;
+    memcpy(out + 1, pos->prefix.b, prefix_len);
+    return 1 + prefix_len;
+}
+
+size_t smap_node_encode(const smap_node_t *node, uint8_t out[SMAP_NODE_MAX_BYTES]) {
+    size_t off = 0;
+    out[off++] = SMAP_NODE_FORMAT;
+    for (unsigned b = 0; b < 2; b++) {
+        const smap_slot_t *c = &node->child[b];
+        QC_ASSERT(c->kind <= SMAP_INNER);
+        out[off++] = c->kind;
+        if (c->kind == SMAP_EMPTY) continue;
+        memcpy(out + off, c->hash.b, QC_HASH_BYTES);
+        off += QC_HASH_BYTES;
+        if (c->kind != SMAP_LEAF) continue;
+        memcpy(out + off, c->key.b, QC_HASH_BYTES);
+        memcpy(out + off + QC_HASH_BYTES, c->value.b, QC_HASH_BYTES);
+        off += 2 * QC_HASH_BYTES;
+    }
+    return off;
+}
+
+int smap_node_decode(const smap_pos_t *pos, const uint8_t *in, size_t len, smap_node_t *out) {
+    memset(out, 0, sizeof *out);
+    size_t off = 0;
+    if (len < 1 || in[off++] != SMAP_NODE_FORMAT) return QC_ERR_CORRUPT;
+    for (unsigned b = 0; b < 2; b++) {
+        smap_slot_t *c = &out->child[b];
+        if (off >= len || in[off] > SMAP_INNER) return QC_ERR_CORRUPT;
+        c->kind = in[off++];
+        if (c->kind == SMAP_EMPTY) continue;
+        size_t need = c->kind == SMAP_LEAF ? 3 * QC_HASH_BYTES : QC_HASH_BYTES;
+        if (len - off < need) return QC_ERR_CORRUPT;
+        memcpy(c->hash.b, in + off, QC_HASH_BYTES);
+        if (c->kind == SMAP_LEAF) {
+            memcpy(c->key.b, in + off + QC_HASH_BYTES, QC_HASH_BYTES);
+            memcpy(c->value.b, in + off + 2 * QC_HASH_BYTES, QC_HASH_BYTES);
+        }
+        off += need;
+    }
+    if (off != len) return QC_ERR_CORRUPT;
+    return node_check(pos, out);
+}

@@ -1,0 +1,140 @@
+/* smap.h - the state map: the authenticated map (map key -> value hash) of record status
+ * beside the append-only record log, kept as the compressed sparse Merkle tree of proto/smt.h.
+ * This module maintains it (batch updates, one batch per block), reads it (get, proofs) and
+ * defines the storage it needs; it holds no state of its own and does no I/O itself.
+ *
+ * Storage model (docs/MERKLE.md §8): only the latest version of the tree is kept. The tree is
+ * stored as binary nodes addressed by their position (depth 0..255, the first `depth` bits of
+ * the keys below it). A stored node holds its two child slots: each is empty, a leaf (its key,
+ * value hash and leaf hash) or inner (the hash of the stored node at the child's position).
+ * The depth-0 node always exists once anything is inserted (absent = empty map); any other
+ * stored node holds two or more keys. Entries are inserted and replaced, never deleted: a
+ * position that once held two keys always will, so nodes are overwritten in place and never
+ * removed.
+ *
+ * Writes: smap_apply reads through an smap_reader_t and returns a write set (each touched
+ * node, once); the caller commits it atomically with the block (the store: puts in the block's
+ * LevelDB write batch, keyed by smap_pos_encode, valued by smap_node_encode) or discards it.
+ * A write set must be committed before the next smap_apply reads the same storage. */
+#ifndef QC_SMAP_H
+#define QC_SMAP_H
+
+#include "qc.h"
+#include "smt.h"
+
+/* Most updates in one batch: the most records one block can carry (8192 transactions of 1024
+ * records, docs/PROTOCOL.md §2). */
+#define SMAP_BATCH_MAX (8192u * 1024u)
+/* Encoded sizes: a position is u8 depth || ceil(depth / 8) prefix bytes; a node is the format
+ * byte || two slots, each u8 kind || hash (inner, leaf) || key || value (leaf). */
+#define SMAP_POS_MAX_BYTES (1 + QC_HASH_BYTES)
+#define SMAP_NODE_MAX_BYTES (1 + 2 * (1 + 3 * QC_HASH_BYTES))
+#define SMAP_NODE_FORMAT 1
+
+typedef enum { SMAP_EMPTY = 0, SMAP_LEAF = 1, SMAP_INNER = 2 } smap_kind_t;
+
+/* One child of a node: kind, its subtree's hash (zero when empty), and for a leaf its key and
+ * value hash. */
+typedef struct {
+    uint8_t kind;
+    qc_hash_t hash;
+    qc_hash_t key;   /* SMAP_LEAF only */
+    qc_hash_t value; /* SMAP_LEAF only */
+} smap_slot_t;
+
+typedef struct {
+    smap_slot_t child[2];
+} smap_node_t;
+
+/* A node's position: depth 0..255 and the first `depth` bits of its keys (the rest zero). */
+typedef struct {
+    uint8_t depth;
+    qc_hash_t prefix;
+} smap_pos_t;
+
+/* Storage the map reads. get fills *out with the node at pos and returns QC_OK,
+ * QC_ERR_NOTFOUND if none is stored, or another negative error (QC_ERR_CORRUPT, QC_ERR_IO).
+ * pos and out are borrowed for the call. */
+typedef struct {
+    int (*get)(void *ctx, const smap_pos_t *pos, smap_node_t *out);
+    void *ctx;
+} smap_reader_t;
+
+/* One update: map key -> value hash. */
+typedef struct {
+    qc_hash_t key;
+    qc_hash_t value;
+} smap_update_t;
+
+typedef struct {
+    smap_pos_t pos;
+    smap_node_t node;
+} smap_write_t;
+
+/* The nodes one smap_apply wrote, each position once, parents after children. Owned by the
+ * caller: zero-initialise, pass to smap_apply (which appends), smap_writes_free when done. */
+typedef struct {
+    smap_write_t *w;
+    size_t n;
+    size_t cap;
+} smap_writes_t;
+
+void smap_writes_free(smap_writes_t *ws);
+/* Empties ws but keeps its memory, for the next block (a block's write set is ~10 nodes per
+ * update: reusing it spares page faults). */
+void smap_writes_reset(smap_writes_t *ws);
+
+/* The map's root hash (32 zero bytes for the empty map): one read. */
+int smap_root(const smap_reader_t *r, qc_hash_t *root);
+
+/* Sorts u[0..n) by key (stably) and keeps only the last update of each key (the latest
+ * status of a record wins, as if applied one by one). *n_out gets the new count.
+ * QC_OK or QC_ERR_NOMEM (u unchanged); QC_ERR_TOOBIG if n > SMAP_BATCH_MAX. */
+int smap_prepare(smap_update_t *u, size_t n, size_t *n_out);
+
+/* Applies the updates u[0..n) (borrowed; keys strictly ascending, as smap_prepare leaves
+ * them: otherwise QC_ERR_INVALID, nothing read) to the map that r reads, in one pass. Appends
+ * every node it changes to ws and sets *root to the new root; the result equals applying the
+ * updates one by one. n == 0 reads the root and writes nothing. Reads each touched node once;
+ * about (log2(size) - log2(n) + 2) hashes per update. QC_OK; QC_ERR_TOOBIG (n too large);
+ * QC_ERR_CORRUPT (a stored node missing or inconsistent with its position); the reader's
+ * error; QC_ERR_NOMEM. On error ws may hold part of the writes: discard them. */
+int smap_apply(const smap_reader_t *r, const smap_update_t *u, size_t n, smap_writes_t *ws,
+               qc_hash_t *root);
+
+/* The value hash of key: QC_OK with *value, QC_ERR_NOTFOUND when absent, or a read error. */
+int smap_get(const smap_reader_t *r, const qc_hash_t *key, qc_hash_t *value);
+
+/* Builds the proof for key at the current head (PRESENT with its value, or EMPTY / OTHER when
+ * absent) into *p: one read per level on the key's path (about log2(size)). Encode it with
+ * smt_proof_encode. QC_OK, QC_ERR_CORRUPT, or the reader's error. */
+int smap_prove(const smap_reader_t *r, const qc_hash_t *key, smt_proof_t *p);
+
+/* The position of the node at `depth` (0..255) above key. */
+void smap_pos_of(smap_pos_t *pos, const qc_hash_t *key, unsigned depth);
+
+/* Storage codecs for a LevelDB backend. smap_pos_encode writes the key suffix (u8 depth ||
+ * ceil(depth / 8) prefix bytes) and returns its length (1..33). smap_node_encode writes a
+ * node's value and returns its length (at most SMAP_NODE_MAX_BYTES). smap_node_decode checks
+ * the format byte, kinds and exact length and that leaf keys lie under pos (QC_ERR_CORRUPT
+ * otherwise). */
+size_t smap_pos_encode(const smap_pos_t *pos, uint8_t out[SMAP_POS_MAX_BYTES]);
+size_t smap_node_encode(const smap_node_t *node, uint8_t out[SMAP_NODE_MAX_BYTES]);
+int smap_node_decode(const smap_pos_t *pos, const uint8_t *in, size_t len, smap_node_t *out);
+
+/* ---- in-memory backend (tests, benchmarks) -------------------------------------------- */
+
+/* An open-addressing hash table of nodes by position; grows by doubling. */
+typedef struct smap_mem smap_mem_t;
+
+/* *out gets an empty store (caller owns; smap_mem_free). QC_OK or QC_ERR_NOMEM. */
+int smap_mem_new(smap_mem_t **out);
+void smap_mem_free(smap_mem_t *m);
+/* A reader over m (borrowed: m must outlive its use). */
+smap_reader_t smap_mem_reader(smap_mem_t *m);
+/* Stores every node of ws (inserting or overwriting). QC_OK or QC_ERR_NOMEM (m unchanged). */
+int smap_mem_commit(smap_mem_t *m, const smap_writes_t *ws);
+/* Nodes stored. */
+size_t smap_mem_count(const smap_mem_t *m);
+
+#endif

@@ -1,0 +1,774 @@
+/* test_smt.c - the state map (proto/smt.c, node/state/smap*.c): the docs/PROTOCOL.md §11
+ * vectors pinned; thousands of random batches (keys sharing long prefixes, repeats, in-batch
+ * duplicates) checked against a naive recursive transcription of the definition and against
+ * one-by-one application; every key's proof and random absence proofs verified; every flipped
+ * bit of proofs refused; the decoder's and the storage codec's refusals; the 256-level bound. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "smap.h"
+#include "smt.h"
+
+/* ---- helpers ------------------------------------------------------------------------------- */
+
+static uint64_t rng_state;
+static uint64_t rnd(void) { /* xorshift64*: deterministic across runs */
+    rng_state ^= rng_state >> 12;
+    rng_state ^= rng_state << 25;
+    rng_state ^= rng_state >> 27;
+    return rng_state * 0x2545f4914f6cdd1dull;
+}
+static void rnd_hash(qc_hash_t *h) {
+    for (unsigned i = 0; i < QC_HASH_BYTES; i += 8) {
+        uint64_t w = rnd();
+        memcpy(h->b + i, &w, 8);
+    }
+}
+static void hex_hash(qc_hash_t *h, const char *hex) {
+    assert_int_equal(qc_hex_decode(h->b, QC_HASH_BYTES, hex), QC_OK);
+}
+static void flip_bit(qc_hash_t *h, unsigned i) { h->b[i / 8] ^= (uint8_t)(0x80u >> (i % 8)); }
+
+/* The naive reference: a sorted array of (key, value), its root by the definition. */
+typedef struct {
+    smap_update_t *e;
+    size_t n, cap;
+} ref_t;
+
+static void ref_put(ref_t *r, const qc_hash_t *key, const qc_hash_t *value) {
+    size_t i = 0;
+    while (i < r->n && memcmp(r->e[i].key.b, key->b, 32) < 0) i++;
+    if (i < r->n && memcmp(r->e[i].key.b, key->b, 32) == 0) {
+        r->e[i].value = *value;
+        return;
+    }
+    if (r->n == r->cap) {
+        r->cap = r->cap ? r->cap * 2 : 64;
+        r->e = realloc(r->e, r->cap * sizeof *r->e);
+        assert_non_null(r->e);
+    }
+    memmove(&r->e[i + 1], &r->e[i], (r->n - i) * sizeof *r->e);
+    r->e[i].key = *key;
+    r->e[i].value = *value;
+    r->n++;
+}
+
+static const smap_update_t *ref_find(const ref_t *r, const qc_hash_t *key) {
+    for (size_t i = 0; i < r->n; i++)
+        if (memcmp(r->e[i].key.b, key->b, 32) == 0) return &r->e[i];
+    return NULL;
+}
+
+/* Hash of the subtree at depth d holding the sorted entries e[0..n). */
+static void ref_hash(const smap_update_t *e, size_t n, unsigned d, qc_hash_t *out) {
+    if (n == 0) {
+        memset(out, 0, sizeof *out);
+        return;
+    }
+    if (n == 1) {
+        smt_leaf_hash(out, &e[0].key, &e[0].value);
+        return;
+    }
+    assert_true(d < SMT_DEPTH);
+    size_t m = 0;
+    while (m < n && smt_key_bit(&e[m].key, d) == 0) m++;
+    qc_hash_t l, r;
+    ref_hash(e, m, d + 1, &l);
+    ref_hash(e + m, n - m, d + 1, &r);
+    smt_node_hash(out, &l, &r);
+}
+
+static void ref_root(const ref_t *r, qc_hash_t *out) { ref_hash(r->e, r->n, 0, out); }
+
+/* Applies (unsorted, possibly duplicated) updates through smap_prepare + smap_apply. */
+static void map_apply(smap_mem_t *m, smap_update_t *u, size_t n, qc_hash_t *root) {
+    smap_reader_t r = smap_mem_reader(m);
+    size_t k;
+    assert_int_equal(smap_prepare(u, n, &k), QC_OK);
+    smap_writes_t ws = {0};
+    assert_int_equal(smap_apply(&r, u, k, &ws, root), QC_OK);
+    assert_int_equal(smap_mem_commit(m, &ws), QC_OK);
+    smap_writes_free(&ws);
+}
+
+static size_t prove_encode(smap_mem_t *m, const qc_hash_t *key, uint8_t *buf) {
+    smap_reader_t r = smap_mem_reader(m);
+    smt_proof_t p;
+    assert_int_equal(smap_prove(&r, key, &p), QC_OK);
+    size_t len;
+    assert_int_equal(smt_proof_encode(&p, buf, SMT_PROOF_MAX_BYTES, &len), QC_OK);
+    return len;
+}
+
+/* ---- docs/PROTOCOL.md §11.4 vectors --------------------------------------------------------- */
+
+static const char *const vec_keys[5] = {
+    "0500000000000000000000000000000000000000000000000000000000000000",
+    "3a5c710011111111111111111111111111111111111111111111111111111111",
+    "3a5c718022222222222222222222222222222222222222222222222222222222",
+    "9c33333333333333333333333333333333333333333333333333333333333333",
+    "e144444444444444444444444444444444444444444444444444444444444444",
+};
+static const char vec_root[] = "5b1cd3f11f03de96c8d8ff241277b7a9fd0483959abe92f9bea68e65f305ba05";
+static const char vec_map_key[] =
+    "b8b84a4c0b8e33086425840af8bcbd580bf0f8dfbe99848719e3dc73fd526ea1";
+static const char vec_proof_present[] =
+    "000019a0000080392fc867e62afa201a6a84f56b1e52257a2650c31bdeed9e71"
+    "93a5e464d18896d6dce040e0e04c14aeca7c09b03c706b216e63e6042f08cdd9"
+    "2f02a18a911dfa5647dc1478b99f1188849cd56165f4d30292b276c1ef116e23"
+    "dbd23acad3980da2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2"
+    "a2a2a2a2a2a2a2";
+static const char vec_proof_empty[] =
+    "010002c0392fc867e62afa201a6a84f56b1e52257a2650c31bdeed9e7193a5e4"
+    "64d18896b6636d58ce8dc52244fe50807a5876476af00eb51af48e046013c26a"
+    "50f03ae2";
+static const char vec_proof_other[] =
+    "020002c09bd34f2468c00a18d759d09b884e227460782b12efde61d8d8ab429d"
+    "c2f3275b53a6bf20f038d2fa0b0fb523a16007e035d7c8ea521ad6c01c4efe34"
+    "77c163e9e1444444444444444444444444444444444444444444444444444444"
+    "44444444a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4"
+    "a4a4a4a4";
+
+static smap_mem_t *vector_map(qc_hash_t *root) {
+    smap_mem_t *m;
+    assert_int_equal(smap_mem_new(&m), QC_OK);
+    smap_update_t u[5];
+    for (unsigned i = 0; i < 5; i++) {
+        hex_hash(&u[i].key, vec_keys[i]);
+        memset(u[i].value.b, 0xa0 + (int)i, 32);
+    }
+    map_apply(m, u, 5, root);
+    return m;
+}
+
+static void check_vector_proof(smap_mem_t *m, const qc_hash_t *root, const char *key_hex,
+                               const qc_hash_t *value, const char *want_hex) {
+    qc_hash_t key;
+    hex_hash(&key, key_hex);
+    uint8_t buf[SMT_PROOF_MAX_BYTES];
+    size_t len = prove_encode(m, &key, buf);
+    char hex[2 * SMT_PROOF_MAX_BYTES + 1];
+    qc_hex_encode(hex, buf, len);
+    assert_string_equal(hex, want_hex);
+    assert_int_equal(smt_verify(root, &key, value, buf, len), QC_OK);
+}
+
+static void test_vectors(void **state) {
+    (void)state;
+    uint8_t digest[32];
+    for (unsigned i = 0; i < 32; i++) digest[i] = (uint8_t)(0x10 + i);
+    qc_hash_t mk;
+    smt_map_key(&mk, digest);
+    char hex[65];
+    assert_string_equal(qc_hash_hex(hex, &mk), vec_map_key);
+
+    qc_hash_t root;
+    smap_mem_t *m = vector_map(&root);
+    assert_string_equal(qc_hash_hex(hex, &root), vec_root);
+    qc_hash_t v2;
+    memset(v2.b, 0xa2, 32);
+    check_vector_proof(m, &root, vec_keys[2], &v2, vec_proof_present);
+    check_vector_proof(m, &root, "4000000000000000000000000000000000000000000000000000000000000000",
+                       NULL, vec_proof_empty);
+    check_vector_proof(m, &root, "f000000000000000000000000000000000000000000000000000000000000000",
+                       NULL, vec_proof_other);
+    smap_mem_free(m);
+}
+
+/* The map's SHA-256 (the CPU's SHA extensions where present) equals libsodium's for every
+ * length it takes (0..119: one and two padded blocks, and the boundary at 55/56 bytes). */
+static void test_sha256_short(void **state) {
+    (void)state;
+    rng_state = 0x5a;
+    uint8_t msg[119];
+    for (unsigned round = 0; round < 20; round++) {
+        for (size_t i = 0; i < sizeof msg; i += 8) {
+            uint64_t w = rnd();
+            memcpy(msg + i, &w, sizeof msg - i < 8 ? sizeof msg - i : 8);
+        }
+        for (size_t len = 0; len <= sizeof msg; len++) {
+            qc_hash_t a, b;
+            smt_sha256_short(&a, msg, len);
+            qc_sha256(&b, msg, len);
+            assert_memory_equal(a.b, b.b, 32);
+        }
+    }
+    qc_hash_t l, r, got, want;
+    rnd_hash(&l);
+    rnd_hash(&r);
+    uint8_t node[19 + 64];
+    memcpy(node, "qchain/v1/smt-node", 19);
+    memcpy(node + 19, l.b, 32);
+    memcpy(node + 51, r.b, 32);
+    smt_node_hash(&got, &l, &r);
+    qc_sha256(&want, node, sizeof node);
+    assert_memory_equal(got.b, want.b, 32);
+}
+
+/* ---- the empty map, the single key ----------------------------------------------------------- */
+
+static void test_empty_and_single(void **state) {
+    (void)state;
+    rng_state = 7;
+    smap_mem_t *m;
+    assert_int_equal(smap_mem_new(&m), QC_OK);
+    smap_reader_t r = smap_mem_reader(m);
+    qc_hash_t root, key, value, got;
+    assert_int_equal(smap_root(&r, &root), QC_OK);
+    assert_true(smt_hash_is_empty(&root));
+    rnd_hash(&key);
+    rnd_hash(&value);
+    assert_int_equal(smap_get(&r, &key, &got), QC_ERR_NOTFOUND);
+    uint8_t buf[SMT_PROOF_MAX_BYTES];
+    size_t len = prove_encode(m, &key, buf);
+    static const uint8_t empty_proof[3] = {SMT_PROOF_EMPTY, 0, 0};
+    assert_int_equal(len, 3);
+    assert_memory_equal(buf, empty_proof, 3);
+    assert_int_equal(smt_verify(&root, &key, NULL, buf, len), QC_OK);
+    assert_int_equal(smt_verify(&root, &key, &value, buf, len), QC_ERR_INVALID);
+
+    /* An empty batch changes nothing and writes nothing. */
+    smap_writes_t ws = {0};
+    assert_int_equal(smap_apply(&r, NULL, 0, &ws, &got), QC_OK);
+    assert_int_equal(ws.n, 0);
+    assert_true(smt_hash_is_empty(&got));
+
+    /* One key: the root is its leaf, lifted from depth 256 to the root. */
+    smap_update_t u = {.key = key, .value = value};
+    map_apply(m, &u, 1, &root);
+    qc_hash_t leaf;
+    smt_leaf_hash(&leaf, &key, &value);
+    assert_memory_equal(root.b, leaf.b, 32);
+    len = prove_encode(m, &key, buf);
+    assert_int_equal(len, 3 + 32);
+    assert_int_equal(buf[0], SMT_PROOF_PRESENT);
+    assert_int_equal(smt_verify(&root, &key, &value, buf, len), QC_OK);
+    assert_int_equal(smt_verify(&root, &key, NULL, buf, len), QC_ERR_INVALID);
+    qc_hash_t other = key;
+    flip_bit(&other, 0);
+    len = prove_encode(m, &other, buf);
+    assert_int_equal(buf[0], SMT_PROOF_OTHER);
+    assert_int_equal(smt_verify(&root, &other, NULL, buf, len), QC_OK);
+    assert_int_equal(smap_get(&r, &key, &got), QC_OK);
+    assert_memory_equal(got.b, value.b, 32);
+    smap_mem_free(m);
+}
+
+/* ---- random batches against the reference ------------------------------------------------------ */
+
+/* A key for a random case: fresh (some crowded into one region), a repeat of a known key, or
+ * a known key with one bit flipped, so sharing a prefix with it: mostly short (0..31 bits), now
+ * and then of any length or of 248..255 bits (each such pair costs a chain of ~250 nodes). */
+static void case_key(qc_hash_t *k, const ref_t *ref) {
+    uint64_t c = rnd() % 64;
+    if (ref->n == 0 || c < 24) {
+        rnd_hash(k);
+        if (c < 4) k->b[0] = 0x3a;
+        return;
+    }
+    *k = ref->e[rnd() % ref->n].key;
+    if (c < 44) return;
+    unsigned bit = c < 60   ? (unsigned)(rnd() % 32)
+                   : c < 62 ? (unsigned)(rnd() % 256)
+                            : 248 + (unsigned)(rnd() % 8);
+    flip_bit(k, bit);
+}
+
+/* n random updates (case_key), recorded in ref as they would be applied. */
+static void random_batch(smap_update_t *u, size_t n, ref_t *ref) {
+    for (size_t i = 0; i < n; i++) {
+        case_key(&u[i].key, ref);
+        rnd_hash(&u[i].value);
+        ref_put(ref, &u[i].key, &u[i].value);
+    }
+}
+
+static void check_map_against(smap_mem_t *m, const ref_t *ref, const qc_hash_t *root) {
+    smap_reader_t r = smap_mem_reader(m);
+    uint8_t buf[SMT_PROOF_MAX_BYTES];
+    for (size_t i = 0; i < ref->n; i++) {
+        qc_hash_t got;
+        assert_int_equal(smap_get(&r, &ref->e[i].key, &got), QC_OK);
+        assert_memory_equal(got.b, ref->e[i].value.b, 32);
+        size_t len = prove_encode(m, &ref->e[i].key, buf);
+        assert_int_equal(smt_verify(root, &ref->e[i].key, &ref->e[i].value, buf, len), QC_OK);
+        assert_int_equal(smt_verify(root, &ref->e[i].key, NULL, buf, len), QC_ERR_INVALID);
+    }
+    for (unsigned j = 0; j < 8; j++) {
+        qc_hash_t k;
+        case_key(&k, ref);
+        const smap_update_t *hit = ref_find(ref, &k);
+        size_t len = prove_encode(m, &k, buf);
+        qc_hash_t got;
+        if (hit != NULL) {
+            assert_int_equal(smt_verify(root, &k, &hit->value, buf, len), QC_OK);
+            continue;
+        }
+        assert_int_equal(smap_get(&r, &k, &got), QC_ERR_NOTFOUND);
+        assert_true(buf[0] == SMT_PROOF_EMPTY || buf[0] == SMT_PROOF_OTHER);
+        assert_int_equal(smt_verify(root, &k, NULL, buf, len), QC_OK);
+        rnd_hash(&got);
+        assert_int_equal(smt_verify(root, &k, &got, buf, len), QC_ERR_INVALID);
+    }
+}
+
+#ifndef CASES_OVERRIDE
+#define CASES 3000
+#else
+#define CASES CASES_OVERRIDE
+#endif
+#define BATCH_MAX 24
+
+static void test_against_reference(void **state) {
+    (void)state;
+    rng_state = 0x5eed;
+    for (unsigned c = 0; c < CASES; c++) {
+        smap_mem_t *batched, *single;
+        assert_int_equal(smap_mem_new(&batched), QC_OK);
+        assert_int_equal(smap_mem_new(&single), QC_OK);
+        ref_t ref = {0};
+        unsigned batches = 1 + (unsigned)(rnd() % 4);
+        qc_hash_t root = {0}, root1 = {0}, want;
+        for (unsigned b = 0; b < batches; b++) {
+            smap_update_t u[BATCH_MAX];
+            size_t n = 1 + rnd() % BATCH_MAX;
+            for (size_t i = 0; i < n; i++) {
+                /* In-batch duplicates: sometimes the same key as the previous update. */
+                if (i > 0 && rnd() % 6 == 0)
+                    u[i].key = u[i - 1].key;
+                else
+                    case_key(&u[i].key, &ref);
+                rnd_hash(&u[i].value);
+            }
+            for (size_t i = 0; i < n; i++) { /* one by one, in order: the last write wins */
+                smap_update_t one = u[i];
+                map_apply(single, &one, 1, &root1);
+                ref_put(&ref, &u[i].key, &u[i].value);
+            }
+            map_apply(batched, u, n, &root);
+            ref_root(&ref, &want);
+            assert_memory_equal(root.b, want.b, 32);
+            assert_memory_equal(root1.b, want.b, 32);
+        }
+        check_map_against(batched, &ref, &root);
+        free(ref.e);
+        smap_mem_free(batched);
+        smap_mem_free(single);
+    }
+}
+
+/* A larger map grown in batches, checked in full once. */
+static void test_large_map(void **state) {
+    (void)state;
+    rng_state = 0xb16;
+    smap_mem_t *m;
+    assert_int_equal(smap_mem_new(&m), QC_OK);
+    ref_t ref = {0};
+    qc_hash_t root, want;
+    for (unsigned b = 0; b < 8; b++) {
+        smap_update_t u[400];
+        random_batch(u, 400, &ref);
+        map_apply(m, u, 400, &root);
+        ref_root(&ref, &want);
+        assert_memory_equal(root.b, want.b, 32);
+    }
+    check_map_against(m, &ref, &root);
+    free(ref.e);
+    smap_mem_free(m);
+}
+
+/* ---- tampering -------------------------------------------------------------------------------- */
+
+/* Every single-bit change of the encoded proof (and every byte set to each of a few values) is
+ * refused for the same claim. */
+static void tamper_all(const qc_hash_t *root, const qc_hash_t *key, const qc_hash_t *value,
+                       const uint8_t *proof, size_t len) {
+    uint8_t t[SMT_PROOF_MAX_BYTES + 1];
+    assert_int_equal(smt_verify(root, key, value, proof, len), QC_OK);
+    for (size_t i = 0; i < len; i++) {
+        for (unsigned bit = 0; bit < 8; bit++) {
+            memcpy(t, proof, len);
+            t[i] ^= (uint8_t)(1u << bit);
+            assert_int_equal(smt_verify(root, key, value, t, len), QC_ERR_INVALID);
+        }
+        static const uint8_t subst[3] = {0x00, 0xff, 0x01};
+        for (unsigned s = 0; s < 3; s++) {
+            if (proof[i] == subst[s]) continue;
+            memcpy(t, proof, len);
+            t[i] = subst[s];
+            assert_int_equal(smt_verify(root, key, value, t, len), QC_ERR_INVALID);
+        }
+    }
+    /* Truncated at every length, and one trailing byte. */
+    for (size_t l = 0; l < len; l++)
+        assert_int_equal(smt_verify(root, key, value, proof, l), QC_ERR_INVALID);
+    memcpy(t, proof, len);
+    t[len] = 0;
+    assert_int_equal(smt_verify(root, key, value, t, len + 1), QC_ERR_INVALID);
+    /* The same proof for a neighbouring key: refused if the key differs on the proof's path
+     * (or at all, for PRESENT); an absence proof rightly holds for every key that shares the
+     * path to the same empty subtree or other leaf. Then against another root. */
+    unsigned depth = (unsigned)proof[1] << 8 | proof[2];
+    qc_hash_t k2, r2 = *root;
+    for (unsigned bit = 0; bit < SMT_DEPTH; bit += 17) {
+        k2 = *key;
+        flip_bit(&k2, bit);
+        bool same_path = value == NULL && bit >= depth &&
+                         (proof[0] == SMT_PROOF_EMPTY ||
+                          memcmp(k2.b, proof + len - 64, 32) != 0);
+        assert_int_equal(smt_verify(root, &k2, value, proof, len),
+                         same_path ? QC_OK : QC_ERR_INVALID);
+    }
+    flip_bit(&r2, 100);
+    assert_int_equal(smt_verify(&r2, key, value, proof, len), QC_ERR_INVALID);
+}
+
+static void test_tamper(void **state) {
+    (void)state;
+    rng_state = 0x7a3;
+    smap_mem_t *m;
+    assert_int_equal(smap_mem_new(&m), QC_OK);
+    ref_t ref = {0};
+    smap_update_t u[300];
+    random_batch(u, 300, &ref);
+    qc_hash_t root;
+    map_apply(m, u, 300, &root);
+    uint8_t buf[SMT_PROOF_MAX_BYTES];
+    unsigned kinds_seen[3] = {0};
+    for (unsigned j = 0; j < 60; j++) {
+        qc_hash_t k;
+        const qc_hash_t *value = NULL;
+        if (j % 3 == 0) {
+            k = ref.e[rnd() % ref.n].key;
+            value = &ref_find(&ref, &k)->value;
+        } else {
+            case_key(&k, &ref);
+            const smap_update_t *hit = ref_find(&ref, &k);
+            if (hit != NULL) value = &hit->value;
+        }
+        size_t len = prove_encode(m, &k, buf);
+        kinds_seen[buf[0]]++;
+        tamper_all(&root, &k, value, buf, len);
+    }
+    assert_true(kinds_seen[SMT_PROOF_PRESENT] > 0 && kinds_seen[SMT_PROOF_EMPTY] > 0 &&
+                kinds_seen[SMT_PROOF_OTHER] > 0);
+    /* The vector proofs too. */
+    smap_mem_t *vm = vector_map(&root);
+    qc_hash_t key, v2;
+    hex_hash(&key, vec_keys[2]);
+    memset(v2.b, 0xa2, 32);
+    tamper_all(&root, &key, &v2, buf, prove_encode(vm, &key, buf));
+    free(ref.e);
+    smap_mem_free(vm);
+    smap_mem_free(m);
+}
+
+/* ---- decoder refusals -------------------------------------------------------------------------- */
+
+static void test_decoder_refusals(void **state) {
+    (void)state;
+    smt_proof_t p;
+    uint8_t b[SMT_PROOF_MAX_BYTES + 1];
+    memset(b, 0, sizeof b);
+    /* Too short, unknown kind, depth over 256, EMPTY at depth 256. */
+    assert_int_equal(smt_proof_decode(&p, b, 0), QC_ERR_INVALID);
+    assert_int_equal(smt_proof_decode(&p, b, 2), QC_ERR_INVALID);
+    b[0] = 3;
+    assert_int_equal(smt_proof_decode(&p, b, 3), QC_ERR_INVALID);
+    b[0] = SMT_PROOF_EMPTY;
+    assert_int_equal(smt_proof_decode(&p, b, 3), QC_OK);
+    assert_int_equal(smt_proof_decode(&p, b, 4), QC_ERR_INVALID); /* trailing byte */
+    assert_int_equal(smt_proof_decode(&p, NULL, 0), QC_ERR_INVALID);
+    assert_int_equal(smt_proof_decode(&p, b, SMT_PROOF_MAX_BYTES + 1), QC_ERR_INVALID);
+
+    /* A full-depth PRESENT proof: all 256 siblings present. */
+    size_t len = 0;
+    b[len++] = SMT_PROOF_PRESENT;
+    b[len++] = 0x01;
+    b[len++] = 0x00;
+    memset(b + len, 0xff, 32);
+    len += 32;
+    for (unsigned d = 0; d < 256; d++, len += 32) memset(b + len, 0x11 + d % 7, 32);
+    memset(b + len, 0x99, 32);
+    len += 32;
+    assert_int_equal(len, SMT_PROOF_MAX_BYTES - 32);
+    assert_int_equal(smt_proof_decode(&p, b, len), QC_OK);
+    assert_int_equal(p.depth, 256);
+    b[2] = 0x01; /* depth 257 */
+    assert_int_equal(smt_proof_decode(&p, b, len), QC_ERR_INVALID);
+    b[2] = 0x00;
+    b[0] = SMT_PROOF_EMPTY; /* EMPTY at 256: refused whatever the length */
+    assert_int_equal(smt_proof_decode(&p, b, len - 32), QC_ERR_INVALID);
+    b[0] = SMT_PROOF_PRESENT;
+    /* Over-long path: depth 256 with more bytes than it needs, or fewer. */
+    assert_int_equal(smt_proof_decode(&p, b, len + 1), QC_ERR_INVALID);
+    assert_int_equal(smt_proof_decode(&p, b, len - 1), QC_ERR_INVALID);
+
+    /* Depth 3: bitmap 0xe0 and three siblings; a stray bitmap bit beyond the depth refused. */
+    uint8_t s[3 + 1 + 3 * 32 + 32];
+    s[0] = SMT_PROOF_PRESENT;
+    s[1] = 0;
+    s[2] = 3;
+    s[3] = 0xe0;
+    memset(s + 4, 0x42, sizeof s - 4);
+    assert_int_equal(smt_proof_decode(&p, s, sizeof s), QC_OK);
+    s[3] = 0xf0;
+    assert_int_equal(smt_proof_decode(&p, s, sizeof s), QC_ERR_INVALID);
+    s[3] = 0xe1;
+    assert_int_equal(smt_proof_decode(&p, s, sizeof s), QC_ERR_INVALID);
+    /* A present sibling of 32 zero bytes (the empty hash must be a clear bit). */
+    s[3] = 0xe0;
+    memset(s + 4 + 32, 0, 32);
+    assert_int_equal(smt_proof_decode(&p, s, sizeof s), QC_ERR_INVALID);
+    memset(s + 4 + 32, 0x42, 32);
+    /* Non-minimal: the end below an empty sibling (compression would have lifted it). */
+    s[3] = 0xc0; /* siblings at depth 0 and 1 only: sibling 2 empty */
+    assert_int_equal(smt_proof_decode(&p, s, sizeof s - 32), QC_ERR_INVALID);
+
+    /* The encoder refuses what the decoder would. */
+    memset(&p, 0, sizeof p);
+    p.kind = SMT_PROOF_PRESENT;
+    p.depth = 1; /* sibling 0 empty */
+    assert_int_equal(smt_proof_encode(&p, b, sizeof b, &len), QC_ERR_INVALID);
+    p.depth = 0;
+    assert_int_equal(smt_proof_encode(&p, b, 34, &len), QC_ERR_TOOBIG);
+    assert_int_equal(smt_proof_encode(&p, b, 35, &len), QC_OK);
+    assert_int_equal(len, 35);
+
+    /* A non-minimal proof that would otherwise compute the right root: the single key's leaf
+     * pushed one level down with an empty sibling. The decoder refuses it by its shape. */
+    qc_hash_t key, value, root;
+    memset(key.b, 0x5a, 32);
+    memset(value.b, 0x77, 32);
+    smt_leaf_hash(&root, &key, &value);
+    memset(&p, 0, sizeof p);
+    p.kind = SMT_PROOF_PRESENT;
+    p.value = value;
+    assert_int_equal(smt_proof_encode(&p, b, sizeof b, &len), QC_OK);
+    assert_int_equal(smt_verify(&root, &key, &value, b, len), QC_OK);
+    uint8_t lifted[3 + 1 + 32] = {SMT_PROOF_PRESENT, 0, 1, 0x00};
+    memcpy(lifted + 4, value.b, 32);
+    assert_int_equal(smt_verify(&root, &key, &value, lifted, sizeof lifted), QC_ERR_INVALID);
+
+    /* OTHER: its leaf must differ from the key and share the first depth bits. */
+    memset(&p, 0, sizeof p);
+    p.kind = SMT_PROOF_OTHER;
+    p.other_key = key;
+    p.value = value;
+    assert_int_equal(smt_proof_root(&p, &key, &root), QC_ERR_INVALID);
+    qc_hash_t k2 = key;
+    flip_bit(&k2, 0);
+    assert_int_equal(smt_proof_root(&p, &k2, &root), QC_OK);
+    p.depth = 1;
+    memset(p.siblings[0].b, 0x42, 32);
+    assert_int_equal(smt_proof_root(&p, &k2, &root), QC_ERR_INVALID);
+    /* smt_proof_root refuses hand-made proofs the decoder would: depth 257, a non-minimal end. */
+    k2 = key;
+    flip_bit(&k2, 200);
+    assert_int_equal(smt_proof_root(&p, &k2, &root), QC_OK);
+    p.depth = 257;
+    assert_int_equal(smt_proof_root(&p, &k2, &root), QC_ERR_INVALID);
+    p.depth = 2; /* sibling 1 empty */
+    assert_int_equal(smt_proof_root(&p, &k2, &root), QC_ERR_INVALID);
+}
+
+/* ---- batches: duplicates, order, limits --------------------------------------------------------- */
+
+static void test_batch_rules(void **state) {
+    (void)state;
+    smap_update_t u[5];
+    memset(u, 0, sizeof u);
+    memset(u[0].key.b, 0x30, 32);
+    memset(u[0].value.b, 1, 32);
+    memset(u[1].key.b, 0x10, 32);
+    memset(u[1].value.b, 2, 32);
+    memset(u[2].key.b, 0x30, 32);
+    memset(u[2].value.b, 3, 32);
+    memset(u[3].key.b, 0x20, 32);
+    memset(u[3].value.b, 4, 32);
+    memset(u[4].key.b, 0x30, 32);
+    memset(u[4].value.b, 5, 32);
+    smap_mem_t *m;
+    assert_int_equal(smap_mem_new(&m), QC_OK);
+    smap_reader_t r = smap_mem_reader(m);
+    smap_writes_t ws = {0};
+    qc_hash_t root;
+    /* smap_apply refuses unsorted or duplicated keys and reads nothing. */
+    assert_int_equal(smap_apply(&r, u, 5, &ws, &root), QC_ERR_INVALID);
+    smap_update_t dup[2] = {u[1], u[1]};
+    assert_int_equal(smap_apply(&r, dup, 2, &ws, &root), QC_ERR_INVALID);
+    assert_int_equal(ws.n, 0);
+    assert_int_equal(smap_apply(&r, NULL, SMAP_BATCH_MAX + 1, &ws, &root), QC_ERR_TOOBIG);
+    /* smap_prepare: sorted, the last of each key wins. */
+    size_t n;
+    assert_int_equal(smap_prepare(u, 5, &n), QC_OK);
+    assert_int_equal(n, 3);
+    assert_int_equal(u[0].key.b[0], 0x10);
+    assert_int_equal(u[1].key.b[0], 0x20);
+    assert_int_equal(u[2].key.b[0], 0x30);
+    assert_int_equal(u[2].value.b[0], 5);
+    assert_int_equal(smap_apply(&r, u, n, &ws, &root), QC_OK);
+    assert_int_equal(smap_mem_commit(m, &ws), QC_OK);
+    smap_writes_free(&ws);
+    qc_hash_t got;
+    assert_int_equal(smap_get(&r, &u[2].key, &got), QC_OK);
+    assert_int_equal(got.b[0], 5);
+    smap_mem_free(m);
+}
+
+/* Two keys differing only in bit 255: proofs of depth 256 (the bound), an absence proof
+ * ending at depth 255, and every stored node's depth below 256. */
+static void test_full_depth(void **state) {
+    (void)state;
+    smap_mem_t *m;
+    assert_int_equal(smap_mem_new(&m), QC_OK);
+    smap_update_t u[2];
+    memset(u, 0, sizeof u);
+    memset(u[0].key.b, 0x6c, 32);
+    u[0].key.b[31] &= 0xfe;
+    u[1].key = u[0].key;
+    u[1].key.b[31] |= 1;
+    memset(u[0].value.b, 1, 32);
+    memset(u[1].value.b, 2, 32);
+    qc_hash_t root;
+    map_apply(m, u, 2, &root);
+    assert_int_equal(smap_mem_count(m), 256); /* depths 0..255, one node each */
+    uint8_t buf[SMT_PROOF_MAX_BYTES];
+    for (unsigned i = 0; i < 2; i++) {
+        size_t len = prove_encode(m, &u[i].key, buf);
+        assert_int_equal(buf[1] << 8 | buf[2], 256);
+        assert_int_equal(len, 3 + 32 + 32 + 32); /* one non-empty sibling, at depth 255 */
+        assert_int_equal(smt_verify(&root, &u[i].key, &u[i].value, buf, len), QC_OK);
+    }
+    qc_hash_t q = u[0].key;
+    flip_bit(&q, 254);
+    size_t len = prove_encode(m, &q, buf);
+    assert_int_equal(buf[0], SMT_PROOF_EMPTY);
+    assert_int_equal(buf[1] << 8 | buf[2], 255);
+    assert_int_equal(smt_verify(&root, &q, NULL, buf, len), QC_OK);
+    smap_mem_free(m);
+}
+
+/* ---- storage codecs and corrupt storage ---------------------------------------------------------- */
+
+typedef struct {
+    smap_mem_t *m;
+    bool dropping;   /* reads of `drop` find nothing */
+    smap_pos_t drop;
+} codec_reader_t;
+
+/* Reads m through the LevelDB codec (encode, then the strict decode), losing `drop`. */
+
+static int codec_get(void *ctx, const smap_pos_t *pos, smap_node_t *out) {
+    codec_reader_t *c = ctx;
+    if (c->dropping && pos->depth == c->drop.depth && memcmp(pos->prefix.b, c->drop.prefix.b, 32) == 0)
+        return QC_ERR_NOTFOUND;
+    smap_reader_t r = smap_mem_reader(c->m);
+    smap_node_t n;
+    int rc = r.get(r.ctx, pos, &n);
+    if (rc != QC_OK) return rc;
+    uint8_t v[SMAP_NODE_MAX_BYTES];
+    size_t len = smap_node_encode(&n, v);
+    return smap_node_decode(pos, v, len, out);
+}
+
+static void test_codecs_and_corruption(void **state) {
+    (void)state;
+    rng_state = 0xc0dec;
+    smap_mem_t *m;
+    assert_int_equal(smap_mem_new(&m), QC_OK);
+    smap_update_t u[200];
+    ref_t ref = {0};
+    random_batch(u, 200, &ref);
+    qc_hash_t root, root2;
+    map_apply(m, u, 200, &root);
+    /* Reads through the codec give the same root and proofs. */
+    codec_reader_t c = {.m = m};
+    smap_reader_t r = {.get = codec_get, .ctx = &c};
+    assert_int_equal(smap_root(&r, &root2), QC_OK);
+    assert_memory_equal(root.b, root2.b, 32);
+    smt_proof_t p;
+    assert_int_equal(smap_prove(&r, &ref.e[0].key, &p), QC_OK);
+    assert_int_equal(p.kind, SMT_PROOF_PRESENT);
+
+    /* Position encoding: depth then ceil(depth / 8) prefix bytes. */
+    smap_pos_t pos;
+    uint8_t pk[SMAP_POS_MAX_BYTES];
+    smap_pos_of(&pos, &ref.e[0].key, 0);
+    assert_int_equal(smap_pos_encode(&pos, pk), 1);
+    smap_pos_of(&pos, &ref.e[0].key, 9);
+    assert_int_equal(smap_pos_encode(&pos, pk), 3);
+    assert_int_equal(pk[0], 9);
+    assert_int_equal(pk[2] & 0x7f, 0);
+    smap_pos_of(&pos, &ref.e[0].key, 255);
+    assert_int_equal(smap_pos_encode(&pos, pk), 33);
+
+    /* Node codec refusals: format byte, kind, length, a leaf under the wrong position. */
+    smap_node_t top, out;
+    memset(&pos, 0, sizeof pos);
+    smap_reader_t mr = smap_mem_reader(m);
+    assert_int_equal(mr.get(mr.ctx, &pos, &top), QC_OK);
+    uint8_t v[SMAP_NODE_MAX_BYTES + 1];
+    size_t len = smap_node_encode(&top, v);
+    assert_int_equal(smap_node_decode(&pos, v, len, &out), QC_OK);
+    assert_memory_equal(&out, &top, sizeof top);
+    assert_int_equal(smap_node_decode(&pos, v, len - 1, &out), QC_ERR_CORRUPT);
+    v[len] = 0;
+    assert_int_equal(smap_node_decode(&pos, v, len + 1, &out), QC_ERR_CORRUPT);
+    v[0] = 2;
+    assert_int_equal(smap_node_decode(&pos, v, len, &out), QC_ERR_CORRUPT);
+    v[0] = SMAP_NODE_FORMAT;
+    v[1] = 3;
+    assert_int_equal(smap_node_decode(&pos, v, len, &out), QC_ERR_CORRUPT);
+    smap_node_t bad;
+    memset(&bad, 0, sizeof bad);
+    bad.child[0].kind = SMAP_LEAF;
+    memset(bad.child[0].key.b, 0xff, 32); /* bit 0 is 1: not under child 0 */
+    len = smap_node_encode(&bad, v);
+    assert_int_equal(smap_node_decode(&pos, v, len, &out), QC_ERR_CORRUPT);
+
+    /* An inner slot whose node is missing: updates and proofs through it fail as corrupt. */
+    const qc_hash_t *k = &ref.e[0].key;
+    unsigned depth = 0;
+    for (;; depth++) { /* the deepest stored node on k's path */
+        smap_pos_of(&pos, k, depth + 1);
+        smap_node_t tmp;
+        if (mr.get(mr.ctx, &pos, &tmp) != QC_OK) break;
+    }
+    assert_true(depth > 0);
+    smap_pos_of(&c.drop, k, depth);
+    c.dropping = true;
+    assert_int_equal(smap_prove(&r, k, &p), QC_ERR_CORRUPT);
+    qc_hash_t got;
+    assert_int_equal(smap_get(&r, k, &got), QC_ERR_CORRUPT);
+    smap_update_t one = {.key = *k};
+    smap_writes_t ws = {0};
+    assert_int_equal(smap_apply(&r, &one, 1, &ws, &root2), QC_ERR_CORRUPT);
+    smap_writes_free(&ws);
+    free(ref.e);
+    smap_mem_free(m);
+}
+
+int main(void) {
+    if (qc_crypto_init() != QC_OK) return 1;
+    const char *filter = getenv("QC_TEST_FILTER"); /* e.g. "test_tamper", to time one */
+    if (filter != NULL) cmocka_set_test_filter(filter);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_vectors),
+        cmocka_unit_test(test_sha256_short),
+        cmocka_unit_test(test_empty_and_single),
+        cmocka_unit_test(test_against_reference),
+        cmocka_unit_test(test_large_map),
+        cmocka_unit_test(test_tamper),
+        cmocka_unit_test(test_decoder_refusals),
+        cmocka_unit_test(test_batch_rules),
+        cmocka_unit_test(test_full_depth),
+        cmocka_unit_test(test_codecs_and_corruption),
+    };
+    return cmocka_run_group_tests_name("smt", tests, NULL, NULL);
+}
