@@ -96,6 +96,29 @@ if "$QCHAIN" verify "$R/jinan-licence.txt" --receipt "$R/jinan-licence.txt.recei
 fi
 echo "    (a tampered copy of the licence is refused, as it must be)"
 
+say "the record lifecycle: zibo recognises jinan's e-seal on the licence, taian withdraws its agreement"
+LICENCE=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['record']['digest'])" "$R/jinan-licence.txt.receipt.json")
+AGREEMENT=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['record']['digest'])" "$R/taian-data-sharing.txt.receipt.json")
+"$QCHAIN" endorse "$LICENCE" --purpose 1 --note "mutual recognition of e-seals" --config "$OUT/zibo/node.json"
+"$QCHAIN" revoke "$AGREEMENT" --reason 2 --config "$OUT/taian/node.json"
+if "$QCHAIN" revoke "$LICENCE" --reason 1 --config "$OUT/zibo/node.json" 2>"$OUT/logs/refused.txt"; then
+  echo "zibo revoked jinan's licence: this must never happen"; exit 1
+fi
+echo "    (zibo may not revoke jinan's licence: $(sed 's/.*HTTP 400): //' "$OUT/logs/refused.txt"))"
+show_status() { # show_status CITY_INDEX DIGEST NAME
+  api "$1" "/v1/records/$2" | python3 -c "
+import json, sys
+d = json.load(sys.stdin)
+line = '    %s (owner %s): %s' % (sys.argv[1], d['owner'], d['state'])
+if d.get('revoked'):
+    line += ' at height %d (%s)' % (d['revoked']['height'], d['revoked']['reason_name'])
+for e in d['endorsements']:
+    line += ', endorsed by %s at height %d (%s)' % (e['city'], e['height'], e['purpose_name'])
+print(line)" "$3"
+}
+show_status 4 "$LICENCE" jinan-licence.txt
+show_status 5 "$AGREEMENT" taian-data-sharing.txt
+
 if [ "${QCHAIN_RUN_ONCE:-0}" = 1 ]; then exit 0; fi
 say "the consortium keeps running. Try:"
 echo "    curl -s http://127.0.0.1:$((BASE + 1001))/v1/status"

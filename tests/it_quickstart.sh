@@ -1,7 +1,8 @@
 #!/bin/sh
 # it_quickstart.sh - runs the README's Quick start (testnet/run.sh) once, on its own ports and
 # directory: nine nodes start, three cities anchor records, every node shows the same head,
-# receipts verify offline and a tampered document is refused, then all nodes stop cleanly.
+# receipts verify offline and a tampered document is refused, zibo endorses jinan's licence and
+# taian revokes its agreement (zibo's revoke of jinan's licence is refused), then all nodes stop.
 set -eu
 dir=$(mktemp -d)
 # below the kernel's ephemeral range (32768+), where outgoing connections could take our ports
@@ -16,7 +17,12 @@ refused=$(printf '%s\n' "$out" | grep -c 'tampered copy of the licence is refuse
 if [ "$heads" -ne 9 ] || [ "$valid" -ne 3 ] || [ "$refused" -ne 1 ]; then
   echo "$out"; echo "expected 9 nodes at height 3, 3 VALID receipts, 1 refusal"; exit 1
 fi
+# the lifecycle: an endorsement and a revocation, as the node that serves them reports them
+printf '%s\n' "$out" | grep -q 'jinan-licence.txt (owner jinan): valid, endorsed by zibo at height 4' &&
+  printf '%s\n' "$out" | grep -q 'taian-data-sharing.txt (owner taian): revoked at height 5' &&
+  printf '%s\n' "$out" | grep -q 'zibo may not revoke jinan.s licence: record .* is owned by jinan' || {
+  echo "$out"; echo "expected jinan's licence endorsed by zibo, taian's agreement revoked, zibo's revoke refused"; exit 1; }
 # every node shows the same head hash
 n=$(printf '%s\n' "$out" | grep 'height 3  head' | awk '{print $5}' | sort -u | wc -l)
 [ "$n" -eq 1 ] || { echo "$out"; echo "nodes disagree on the head"; exit 1; }
-echo "quickstart: 9 nodes agreed, 3 receipts verified offline, tampering refused"
+echo "quickstart: 9 nodes agreed, 3 receipts verified offline, tampering refused, an endorsement and a revocation shown"
