@@ -71,14 +71,17 @@ int lc_watch(lc_state_t *s, const uint8_t digest[32]) {
     return find_or_insert(s, digest) < 0 ? QC_ERR_NOMEM : QC_OK;
 }
 
+int lc_watch_tx(lc_state_t *s, const qc_tx_t *tx) {
+    if (tx->life == NULL) return QC_OK;
+    if (lc_watch(s, tx->life->digest.b) != QC_OK) return QC_ERR_NOMEM;
+    if (tx->type == QC_TX_SUPERSEDE && lc_watch(s, tx->life->new_digest.b) != QC_OK)
+        return QC_ERR_NOMEM;
+    return QC_OK;
+}
+
 int lc_watch_txs(lc_state_t *s, const qc_tx_t *const *txs, uint32_t n) {
-    for (uint32_t i = 0; i < n; i++) {
-        const qc_tx_t *tx = txs[i];
-        if (tx->life == NULL) continue;
-        if (lc_watch(s, tx->life->digest.b) != QC_OK) return QC_ERR_NOMEM;
-        if (tx->type == QC_TX_SUPERSEDE && lc_watch(s, tx->life->new_digest.b) != QC_OK)
-            return QC_ERR_NOMEM;
-    }
+    for (uint32_t i = 0; i < n; i++)
+        if (lc_watch_tx(s, txs[i]) != QC_OK) return QC_ERR_NOMEM;
     return QC_OK;
 }
 

@@ -25,7 +25,7 @@ typedef struct {
 } lc_entry_t;
 
 typedef enum {
-    LC_ALL = 0,        /* every anchored digest gets an entry (the store: it writes them all) */
+    LC_ALL = 0,        /* every anchored digest gets an entry (tests: a reference overlay) */
     LC_WATCHED,        /* only digests lc_watch named (exec, mempool, pending blocks) */
 } lc_mode_t;
 
@@ -45,6 +45,8 @@ void lc_free(lc_state_t *s);
 
 /* LC_WATCHED: makes `digest` one whose anchorings and changes the overlay follows. */
 int lc_watch(lc_state_t *s, const uint8_t digest[32]);
+/* LC_WATCHED: watches every digest that lifecycle transaction tx names (none for others). */
+int lc_watch_tx(lc_state_t *s, const qc_tx_t *tx);
 /* LC_WATCHED: watches every digest that a lifecycle transaction among txs[0..n) names. */
 int lc_watch_txs(lc_state_t *s, const qc_tx_t *const *txs, uint32_t n);
 

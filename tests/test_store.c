@@ -642,6 +642,21 @@ static void raw_put(const char *dir, const uint8_t *k, size_t kl, const void *v,
 }
 
 /* A malloc'd copy of the stored value of k (must exist). */
+/* Whether key k is in the (closed) database at dir. */
+static bool raw_has(const char *dir, const uint8_t *k, size_t kl) {
+    leveldb_t *db = raw_open(dir);
+    leveldb_readoptions_t *ro = leveldb_readoptions_create();
+    char *err = NULL;
+    size_t vl;
+    char *v = leveldb_get(db, ro, (const char *)k, kl, &vl, &err);
+    assert_null(err);
+    bool found = v != NULL;
+    leveldb_free(v);
+    leveldb_readoptions_destroy(ro);
+    leveldb_close(db);
+    return found;
+}
+
 static uint8_t *raw_get(const char *dir, const uint8_t *k, size_t kl, size_t *vl) {
     leveldb_t *db = raw_open(dir);
     leveldb_readoptions_t *ro = leveldb_readoptions_create();
@@ -972,6 +987,13 @@ static void test_record_status_persisted(void **state) {
     assert_memory_equal(st.first_tx_id.b, anchor_id.b, 32);
     assert_int_equal(store_record_status(&f->s, d[1].b, &st), QC_OK);
     assert_int_equal(st.first_log_index, 1);
+    assert_int_equal(st.state, QC_REC_VALID);
+    /* plain anchoring stores no status: the first anchoring implies it (no cost per record) */
+    store_close(&f->s);
+    uint8_t k0[SK_MAX_LEN];
+    size_t k0len = sk_hash(k0, SK_STATUS, d[0].b);
+    assert_false(raw_has(f->dir, k0, k0len));
+    assert_int_equal(store_open(&f->s, f->dir, &f->cfg), QC_OK);
     /* block 2: zibo endorses d0, jinan revokes d1 */
     life_tx(f, QC_TX_ENDORSE, 1, 1, &d[0], NULL, 2, &txs[0]);
     life_tx(f, QC_TX_REVOKE, 0, 2, &d[1], NULL, 3, &txs[1]);

@@ -686,7 +686,14 @@ static int apply(store_t *s, const qc_block_t *block, const qc_cert_t *cert,
     rc = run_governance(s, block, &switched, &gov_changed);
     lc_state_t local;
     lc_state_t *lc = s->group_lc ? s->group_lc : &local;
-    if (lc == &local) lc_init(&local, store_record_status_cb, s, LC_ALL);
+    if (lc == &local) {
+        /* Only the digests this block's lifecycle transactions name: a record no lifecycle
+         * transaction touched has no stored status (its first anchoring implies it), so plain
+         * anchoring costs the store nothing here. */
+        lc_init(&local, store_record_status_cb, s, LC_WATCHED);
+        for (uint32_t i = 0; i < block->tx_count && rc == QC_OK; i++)
+            rc = lc_watch_tx(&local, &block->txs[i]);
+    }
     if (rc == QC_OK) rc = run_lifecycle(s, lc, block);
     if (lc == &local) lc_free(&local);
     if (rc == QC_OK) rc = batch_records(s, block, &log, leaves, leaf_count);
@@ -742,8 +749,17 @@ int store_apply_blocks(store_t *s, const qc_block_t *blocks, const qc_cert_t *ce
     if (s->group_gov0 == NULL && (s->group_gov0 = malloc(sizeof *s->group_gov0)) == NULL)
         return QC_ERR_NOMEM;
     memcpy(s->group_gov0, s->gov, sizeof *s->gov);
+    /* Every digest the group's lifecycle transactions name, watched before the first block:
+     * an anchoring in an earlier block of the group is not in the database yet, so the overlay
+     * must have followed it. */
     lc_state_t group_lc;
-    lc_init(&group_lc, store_record_status_cb, s, LC_ALL);
+    lc_init(&group_lc, store_record_status_cb, s, LC_WATCHED);
+    for (size_t b = 0; b < count; b++)
+        for (uint32_t i = 0; i < blocks[b].tx_count; i++)
+            if (lc_watch_tx(&group_lc, &blocks[b].txs[i]) != QC_OK) {
+                lc_free(&group_lc);
+                return QC_ERR_NOMEM;
+            }
     s->group_lc = &group_lc;
     s->group = leveldb_writebatch_create();
     int rc = QC_OK;

@@ -3,6 +3,7 @@
  * and where cheap against what it points at) before it is returned; see docs/STORAGE.md. */
 #include <leveldb/c.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "store_impl.h"
@@ -277,12 +278,55 @@ static int read_record_find(store_t *s, const uint8_t digest[32], store_record_l
     return rc;
 }
 
+static int read_validators(store_t *s, uint64_t epoch, qc_validator_set_t *out);
+static int read_epoch_at(store_t *s, uint64_t height, uint64_t *epoch);
+
+/* The status of a digest no lifecycle transaction has touched, from its first anchoring: the
+ * owner is the member whose seal key signed it, in the set in force at its height. */
+static int derive_record_status(store_t *s, const uint8_t digest[32], qc_recstat_t *out) {
+    store_record_loc_t loc;
+    int rc = read_record_find(s, digest, &loc);
+    if (rc != QC_OK) return rc;
+    store_tx_loc_t tl;
+    qc_tx_t tx;
+    rc = read_tx_get(s, &loc.tx_id, &tl, &tx);
+    if (rc == QC_ERR_NOTFOUND) rc = QC_ERR_CORRUPT; /* an indexed record's tx is stored */
+    if (rc != QC_OK) return rc;
+    uint64_t epoch;
+    qc_validator_set_t *vs = malloc(sizeof *vs);
+    rc = vs ? read_epoch_at(s, loc.height, &epoch) : QC_ERR_NOMEM;
+    if (rc == QC_OK) rc = read_validators(s, epoch, vs);
+    int city = rc == QC_OK ? qc_validators_find_seal(vs, &tx.signer) : -1;
+    if (rc == QC_OK && city < 0) {
+        QC_WARN("store: the first anchoring of a record at height %llu is not signed by a "
+                "member's seal key", (unsigned long long)loc.height);
+        rc = QC_ERR_CORRUPT;
+    }
+    if (rc == QC_OK) {
+        memcpy(out->digest.b, digest, 32);
+        snprintf(out->owner, sizeof out->owner, "%s", vs->members[city].name);
+        out->first_height = loc.height;
+        out->first_tx_id = loc.tx_id;
+        out->first_log_index = loc.log_index;
+        out->state = QC_REC_VALID;
+        out->state_height = 0;
+        out->supersedes_count = 0;
+        out->endorsement_count = 0;
+    }
+    free(vs);
+    qc_tx_free(&tx);
+    return rc;
+}
+
+/* The stored status ('S', written when a lifecycle transaction changed it), else the one its
+ * first anchoring implies. */
 static int read_record_status(store_t *s, const uint8_t digest[32], qc_recstat_t *out) {
     uint8_t k[SK_MAX_LEN];
     size_t klen = sk_hash(k, SK_STATUS, digest);
     char *val;
     size_t vlen;
     int rc = store_get(s, k, klen, &val, &vlen);
+    if (rc == QC_ERR_NOTFOUND) return derive_record_status(s, digest, out);
     if (rc != QC_OK) return rc;
     rc = store_check_value(k, klen, val, vlen, 2);
     if (rc == QC_OK && qc_recstat_decode((const uint8_t *)val + 1, vlen - 1, out) != QC_OK)
