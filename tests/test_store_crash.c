@@ -23,7 +23,8 @@
 #include "tmpdir.h"
 
 #define CHAIN "qchain-crash-test"
-#define KILLS_MAX 30
+#define KILLS_MIN 10    /* always this many kills, however slow the machine (sanitizers, CI) */
+#define KILLS_MAX 30    /* more while the time budget lasts */
 #define SECONDS_MAX 12.0
 #define CHILD_BLOCKS_MAX 100000 /* the child's loop bound; it is always killed long before */
 
@@ -132,7 +133,7 @@ static void test_sigkill_during_applies(void **state) {
     double start = now_s();
     int kills = 0, mid_run = 0;
     uint64_t acked = 0;
-    for (; kills < KILLS_MAX && now_s() - start < SECONDS_MAX; kills++) {
+    for (; kills < KILLS_MIN || (kills < KILLS_MAX && now_s() - start < SECONDS_MAX); kills++) {
         int fds[2];
         assert_int_equal(pipe(fds), 0);
         pid_t pid = fork();
@@ -158,7 +159,6 @@ static void test_sigkill_during_applies(void **state) {
     print_message("store crash test: %d SIGKILLs in %.1f s, %d after acknowledged applies, "
                   "final height %llu\n", kills, now_s() - start, mid_run,
                   (unsigned long long)acked);
-    assert_true(kills >= 8);
     assert_true(mid_run >= 3); /* kills landed while blocks were being applied */
     assert_int_equal(tmpdir_remove(c.dir), 0);
 }
