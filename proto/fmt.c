@@ -202,6 +202,13 @@ int qc_tx_parse(const uint8_t *body, size_t body_len, const qc_sig_t *sig, qc_tx
                       : QC_ERR_NOMEM;
         if (rc == QC_OK) r.off += used;
     }
+    if (!r.bad && tx->version == QC_FMT_VERSION && tx->type == QC_TX_SHARE) {
+        tx->share = malloc(sizeof *tx->share);
+        size_t used = 0;
+        rc = tx->share ? qc_share_op_parse(r.p + r.off, r.len - r.off, &used, tx->share)
+                       : QC_ERR_NOMEM;
+        if (rc == QC_OK) r.off += used;
+    }
     if (rc == QC_OK && r.off != r.len) rc = QC_ERR_INVALID; /* trailing bytes */
     if (rc != QC_OK) { qc_tx_free(tx); return rc; }
     qc_hash_ctx(&tx->id, QC_CTX_TX_ID, tx->body, tx->body_len);
@@ -218,6 +225,7 @@ void qc_tx_free(qc_tx_t *tx) {
     free(tx->records);
     free(tx->gov);
     free(tx->life);
+    free(tx->share);
     memset(tx, 0, sizeof *tx);
 }
 

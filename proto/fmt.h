@@ -48,8 +48,43 @@ typedef enum {
     QC_TX_ENDORSE = 3,  /* another city countersigns an anchored record (docs/RECORDS.md) */
     QC_TX_REVOKE = 4,   /* the record's owner city revokes it */
     QC_TX_SUPERSEDE = 5,/* the owner city names a new record that replaces an old one */
-    QC_TX_SHARE = 6,    /* reserved: data-sharing trail */
+    QC_TX_SHARE = 6,    /* the data-sharing trail: datasets, requests, answers, accesses */
 } qc_tx_type_t;
+
+/* Data-sharing trail (docs/RECORDS.md, PROTOCOL §3 and §5.2): the body of a SHARE transaction
+ * after the common fields is one operation. Whether it is allowed on the chain's state is
+ * node/share's business; the parser only decides whether its bytes are well-formed. */
+#define QC_DATASET_NAME_MAX 64     /* bytes of a dataset name: UTF-8, no control characters */
+#define QC_TERMS_MAX 512           /* bytes of terms text: UTF-8, may be empty */
+#define QC_PURPOSE_MAX 256         /* bytes of a request's purpose text: UTF-8, may be empty */
+
+typedef enum {
+    QC_SHARE_DATASET = 1,       /* a city publishes a dataset descriptor */
+    QC_SHARE_REQUEST = 2,       /* another city asks for a dataset */
+    QC_SHARE_GRANT = 3,         /* the dataset's owner grants an open request */
+    QC_SHARE_DENY = 4,          /* the dataset's owner denies an open request */
+    QC_SHARE_ACCESS = 5,        /* the requester attests one use of a granted request */
+} qc_share_op_kind_t;
+
+typedef enum { QC_TERMS_TEXT = 1, QC_TERMS_DIGEST = 2 } qc_terms_kind_t;
+
+/* One SHARE operation. Strings are NUL-terminated copies; fields of other ops are zero. */
+typedef struct {
+    uint8_t op;                 /* qc_share_op_kind_t */
+    /* DATASET */
+    char name[QC_DATASET_NAME_MAX + 1];         /* 1..QC_DATASET_NAME_MAX bytes */
+    qc_hash_t schema;           /* digest of the dataset's schema */
+    uint8_t terms_kind;         /* qc_terms_kind_t */
+    char terms[QC_TERMS_MAX + 1];               /* TEXT: 0..QC_TERMS_MAX bytes */
+    qc_hash_t terms_digest;     /* DIGEST: the digest of a terms document held off chain */
+    /* REQUEST: the dataset's id; GRANT, DENY, ACCESS: the request's id */
+    qc_hash_t ref;
+    uint16_t code;              /* REQUEST: purpose (1..65535); DENY: reason (1..65535) */
+    char purpose[QC_PURPOSE_MAX + 1];           /* REQUEST: 0..QC_PURPOSE_MAX bytes */
+    uint64_t from_height;       /* REQUEST: accesses allowed in blocks from..until, */
+    uint64_t until_height;      /*   1 <= from <= until */
+    qc_hash_t digest;           /* ACCESS: digest of what the requester received */
+} qc_share_op_t;
 
 /* Record lifecycle (docs/RECORDS.md): the body of an ENDORSE, REVOKE or SUPERSEDE
  * transaction after the common fields. Whether it is allowed on the chain's state is
@@ -141,6 +176,7 @@ typedef struct {
     qc_record_t *records;
     qc_gov_op_t *gov;           /* GOVERN only (malloc'd), else NULL */
     qc_life_op_t *life;         /* ENDORSE, REVOKE, SUPERSEDE only (malloc'd), else NULL */
+    qc_share_op_t *share;       /* SHARE only (malloc'd), else NULL */
 } qc_tx_t;
 
 /* Builds an ANCHOR transaction body incrementally. Owns a growing buffer. */
@@ -175,6 +211,18 @@ int qc_gov_tx_build(const char *chain_id, const qc_seckey_t *sk, uint64_t nonce,
  * not well-formed as docs/PROTOCOL.md §3 requires (the parser's own checks). */
 int qc_life_tx_build(const char *chain_id, uint16_t type, const qc_seckey_t *sk, uint64_t nonce,
                      uint64_t expiry_height, const qc_life_op_t *op, qc_tx_t *tx);
+
+/* Builds, signs (sk's public half is the signer: a member's seal key) and parses a SHARE
+ * transaction carrying *op into *tx (caller owns; qc_tx_free). Only the fields of op->op are
+ * encoded. QC_ERR_INVALID if op is not well-formed as docs/PROTOCOL.md §3 requires. */
+int qc_share_tx_build(const char *chain_id, const qc_seckey_t *sk, uint64_t nonce,
+                      uint64_t expiry_height, const qc_share_op_t *op, qc_tx_t *tx);
+/* "dataset", "request", "grant", "deny", "access", or "unknown". */
+const char *qc_share_op_name(uint8_t op);
+/* Named REQUEST purposes and DENY reasons of docs/RECORDS.md, or NULL for a code without a
+ * name (still allowed). */
+const char *qc_share_purpose_name(uint16_t purpose);
+const char *qc_share_deny_name(uint16_t reason);
 
 /* Strictly parses a canonical body (copied) and attaches sig. Does NOT verify the signature
  * (qc_tx_verify_sig does; nodes verify once on admission). Every byte must be accounted for;

@@ -46,11 +46,6 @@ static size_t rd_str8(rd_t *r, char *out, size_t cap) {
     return n;
 }
 
-static bool rd_name(rd_t *r, char out[QC_MEMBER_NAME_MAX + 1]) {
-    rd_str8(r, out, QC_MEMBER_NAME_MAX + 1);
-    return !r->bad && qc_member_name_valid(out);
-}
-
 static bool rd_address(rd_t *r, char out[QC_ADDRESS_MAX + 1]) {
     size_t n = rd_str8(r, out, QC_ADDRESS_MAX + 1);
     return !r->bad && address_bytes_valid(out, n);

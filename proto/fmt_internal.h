@@ -131,4 +131,35 @@ int qc_gov_op_parse(const uint8_t *p, size_t len, size_t *used, qc_gov_op_t *op)
  * the bytes it took. QC_ERR_INVALID when malformed. */
 int qc_life_op_parse(uint16_t type, const uint8_t *p, size_t len, size_t *used, qc_life_op_t *op);
 
+/* Parses a SHARE operation (after the common body fields) from p[0..len): *used gets the
+ * bytes it took. QC_ERR_INVALID when malformed. */
+int qc_share_op_parse(const uint8_t *p, size_t len, size_t *used, qc_share_op_t *op);
+
+/* A bounds-checked writer into a caller buffer. */
+typedef struct {
+    uint8_t *p;
+    size_t cap, len;
+    bool bad;
+} wr_t;
+
+static inline void wr_put(wr_t *w, const void *src, size_t n) {
+    if (w->bad || n > w->cap - w->len) { w->bad = true; return; }
+    memcpy(w->p + w->len, src, n);
+    w->len += n;
+}
+static inline void wr_u8(wr_t *w, uint8_t v) { wr_put(w, &v, 1); }
+static inline void wr_u16(wr_t *w, uint16_t v) { uint8_t t[2]; qc_put_u16(t, v); wr_put(w, t, 2); }
+static inline void wr_u32(wr_t *w, uint32_t v) { uint8_t t[4]; qc_put_u32(t, v); wr_put(w, t, 4); }
+static inline void wr_u64(wr_t *w, uint64_t v) { uint8_t t[8]; qc_put_u64(t, v); wr_put(w, t, 8); }
+/* str8 member name (refused: not a member name's length). */
+static inline void wr_name(wr_t *w, const char *name) {
+    size_t n = strnlen(name, QC_MEMBER_NAME_MAX + 1);
+    if (n > QC_MEMBER_NAME_MAX) { w->bad = true; return; }
+    wr_u8(w, (uint8_t)n);
+    wr_put(w, name, n);
+}
+
+/* str8 member name into out; false if it is not a valid member name (proto/recstat.c). */
+bool rd_name(rd_t *r, char out[QC_MEMBER_NAME_MAX + 1]);
+
 #endif

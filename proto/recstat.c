@@ -31,29 +31,7 @@ const char *qc_reason_name(uint16_t reason) {
     }
 }
 
-/* A bounds-checked writer into a caller buffer. */
-typedef struct {
-    uint8_t *p;
-    size_t cap, len;
-    bool bad;
-} wr_t;
-
-static void wr_put(wr_t *w, const void *src, size_t n) {
-    if (w->bad || n > w->cap - w->len) { w->bad = true; return; }
-    memcpy(w->p + w->len, src, n);
-    w->len += n;
-}
-static void wr_u8(wr_t *w, uint8_t v) { wr_put(w, &v, 1); }
-static void wr_u16(wr_t *w, uint16_t v) { uint8_t t[2]; qc_put_u16(t, v); wr_put(w, t, 2); }
-static void wr_u64(wr_t *w, uint64_t v) { uint8_t t[8]; qc_put_u64(t, v); wr_put(w, t, 8); }
-static void wr_name(wr_t *w, const char *name) {
-    size_t n = strnlen(name, QC_MEMBER_NAME_MAX + 1);
-    if (n > QC_MEMBER_NAME_MAX) { w->bad = true; return; }
-    wr_u8(w, (uint8_t)n);
-    wr_put(w, name, n);
-}
-
-static bool rd_name(rd_t *r, char out[QC_MEMBER_NAME_MAX + 1]) {
+bool rd_name(rd_t *r, char out[QC_MEMBER_NAME_MAX + 1]) {
     uint8_t n = rd_u8(r);
     const uint8_t *p = rd_take(r, n);
     out[0] = '\0';

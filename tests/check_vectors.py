@@ -320,6 +320,33 @@ def section(label, lang):
     check(m is not None, "document has " + label)
     return m.group(1)
 
+# ---- §5.2: the data-sharing example, parsed by the §3 SHARE layout and its ids re-derived
+shv = dict(l.split(None, 1) for l in section("Data-sharing example", "text").splitlines())
+def share_body(hexbody, want_signer, want_nonce):
+    b = bytes.fromhex(hexbody)
+    r = Reader(b)
+    check(r.u(1) == 1 and r.u(2) == 6 and r.str8() == b"shandong-circle-test", "SHARE header")
+    check(r.take(32) == want_signer and r.u(8) == want_nonce and r.u(8) == 100, "SHARE common fields")
+    op = r.u(1)
+    f = {"op": op}
+    if op == 1:
+        f["name"] = r.str8().decode("utf-8"); f["schema"] = r.take(32); kind = r.u(1)
+        check(kind == 1, "terms given as text")
+        f["terms"] = r.str16().decode("utf-8")
+    elif op == 2:
+        f["dataset"] = r.take(32); f["purpose"] = r.u(2); f["text"] = r.str16().decode("utf-8")
+        f["from"] = r.u(8); f["until"] = r.u(8)
+    r.done()
+    return b, f
+dsb, ds = share_body(shv["dataset_body"], seed_pub(2, 1), 5)
+check(ds == {"op": 1, "name": "air-quality-daily", "schema": b"\x55" * 32,
+             "terms": "cite the source"}, "DATASET fields")
+check(H(b"qchain/v1/tx-id\0" + dsb).hex() == shv["dataset_id"], "dataset id is the DATASET tx id")
+rqb, rq = share_body(shv["request_body"], seed_pub(2, 2), 1)
+check(rq == {"op": 2, "dataset": bytes.fromhex(shv["dataset_id"]), "purpose": 2,
+             "text": "flood model", "from": 10, "until": 20}, "REQUEST fields name the dataset id")
+check(H(b"qchain/v1/tx-id\0" + rqb).hex() == shv["request_id"], "request id is the REQUEST tx id")
+
 # ---- §5: the salted record example
 sv = dict(l.split(None, 1) for l in section("Salted record example", "text").splitlines())
 sdoc = json.loads(sv["document"].split(" and a newline")[0]).encode() + b"\n"
