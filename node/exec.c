@@ -71,13 +71,15 @@ static int append_records(rlog_t *log, uint64_t height, const qc_tx_t *tx, exec_
 
 typedef enum {
     TX_OK = 0, TX_TYPE, TX_CHAIN, TX_EXPIRED, TX_MEMBER, TX_SEEN, TX_GOV, TX_RECORD, TX_LOOKUP,
+    TX_SHARE,
 } tx_verdict_t;
 
 /* tx on the parent, with gov the governance state the transactions before it in the block
  * leave (GOVERN transactions are checked against it; gov_why gets the reason). */
 static tx_verdict_t tx_valid_on(const qc_tx_t *tx, uint64_t height, const exec_parent_t *p,
                                 const gov_state_t *gov, char *gov_why, size_t gov_why_cap) {
-    if (tx->type != QC_TX_ANCHOR && tx->type != QC_TX_GOVERN && !qc_tx_type_is_lifecycle(tx->type))
+    if (tx->type != QC_TX_ANCHOR && tx->type != QC_TX_GOVERN && tx->type != QC_TX_SHARE &&
+        !qc_tx_type_is_lifecycle(tx->type))
         return TX_TYPE;
     if (strcmp(tx->chain_id, p->chain_id) != 0) return TX_CHAIN;
     if (tx->expiry_height < height) return TX_EXPIRED;
@@ -133,6 +135,17 @@ static tx_verdict_t lifecycle_on(lc_state_t *lc, const qc_tx_t *tx, uint64_t hei
     return TX_LOOKUP;
 }
 
+/* The data-sharing rules on tx, with sh the sharing state the transactions before it leave
+ * (applied to sh when allowed; why gets a refusal's sentence). */
+static tx_verdict_t share_on(sh_state_t *sh, const qc_tx_t *tx, uint64_t height,
+                             const gov_state_t *gov, char *why, size_t why_cap) {
+    int rc = sh_apply(sh, tx, &gov->vs, height, why, why_cap);
+    if (rc == QC_OK) return TX_OK;
+    if (rc == QC_ERR_STATE || rc == QC_ERR_MEMBER) return TX_SHARE;
+    if (why) snprintf(why, why_cap, "sharing state lookup failed: %s", qc_strerror(rc));
+    return TX_LOOKUP;
+}
+
 /* The statuses exec follows for a block: those its lifecycle transactions name. */
 static int lifecycle_start(lc_state_t *lc, const exec_parent_t *parent, const qc_tx_t *const *txs,
                            uint32_t n) {
@@ -150,16 +163,20 @@ static int build(const exec_parent_t *parent, const qc_tx_t *const *txs, uint32_
     gov_start(parent, gov_after);
     idset_t seen = {0, NULL};
     lc_state_t lc;
+    sh_state_t sh;
+    sh_init(&sh, parent->shares, parent->shares_ctx);
     int rc = lifecycle_start(&lc, parent, txs, n);
     if (n > 0 && rc == QC_OK) {
         out->txs = calloc(n, sizeof *out->txs);
         rc = out->txs ? idset_init(&seen, n) : QC_ERR_NOMEM;
     }
     for (uint32_t i = 0; i < n && rc == QC_OK; i++) {
-        /* the lifecycle rules last: they change lc when they allow the transaction */
+        /* the lifecycle and sharing rules last: they change lc or sh when they allow the
+         * transaction (each ignores the other's types) */
         if (tx_valid_on(txs[i], height, parent, gov_after, NULL, 0) != TX_OK ||
             !idset_add(&seen, txs, i) ||
-            lifecycle_on(&lc, txs[i], height, gov_after, log_after->size, NULL, 0) != TX_OK)
+            lifecycle_on(&lc, txs[i], height, gov_after, log_after->size, NULL, 0) != TX_OK ||
+            share_on(&sh, txs[i], height, gov_after, NULL, 0) != TX_OK)
             continue;
         rc = qc_tx_clone(txs[i], &out->txs[out->tx_count]);
         if (rc == QC_OK) out->tx_count++;
@@ -169,6 +186,7 @@ static int build(const exec_parent_t *parent, const qc_tx_t *const *txs, uint32_
     }
     free(seen.slot);
     lc_free(&lc);
+    sh_free(&sh);
     qc_hash_t next_hash;
     gov_end_block(gov_after, height, &next_hash, NULL, NULL, NULL);
     if (rc == QC_OK) rc = finish_header(out, parent, log_after, &next_hash, time_ms, proposer, view);
@@ -191,6 +209,7 @@ static const char *const verdict_why[] = {
     [TX_EXPIRED] = "expired", [TX_MEMBER] = "signer is not a member's seal key",
     [TX_SEEN] = "already committed", [TX_GOV] = "governance refused",
     [TX_RECORD] = "record lifecycle refused", [TX_LOOKUP] = "not checkable",
+    [TX_SHARE] = "data-sharing rules refused",
 };
 
 /* Checks every transaction of b on parent and appends its records to log. */
@@ -201,6 +220,8 @@ static int check_txs(const qc_block_t *b, const exec_parent_t *parent, const exe
     idset_t seen = {0, NULL};
     lc_state_t lc;
     lc_init(&lc, parent->records, parent->records_ctx, LC_WATCHED);
+    sh_state_t sh;
+    sh_init(&sh, parent->shares, parent->shares_ctx);
     int rc = ptrs ? idset_init(&seen, b->tx_count) : QC_ERR_NOMEM;
     for (uint32_t i = 0; i < b->tx_count && rc == QC_OK; i++) ptrs[i] = &b->txs[i];
     if (rc == QC_OK) rc = lc_watch_txs(&lc, ptrs, b->tx_count);
@@ -223,7 +244,8 @@ static int check_txs(const qc_block_t *b, const exec_parent_t *parent, const exe
             }
         }
         if (rc == QC_OK &&
-            (v = lifecycle_on(&lc, tx, b->header.height, gov, log->size, gov_why, sizeof gov_why)) != TX_OK) {
+            ((v = lifecycle_on(&lc, tx, b->header.height, gov, log->size, gov_why, sizeof gov_why)) != TX_OK ||
+             (v = share_on(&sh, tx, b->header.height, gov, gov_why, sizeof gov_why)) != TX_OK)) {
             WHY("tx %u: %s: %s", i, verdict_why[v], gov_why);
             rc = v == TX_LOOKUP ? QC_ERR_IO : QC_ERR_INVALID;
         }
@@ -233,6 +255,7 @@ static int check_txs(const qc_block_t *b, const exec_parent_t *parent, const exe
     free(seen.slot);
     free(ptrs);
     lc_free(&lc);
+    sh_free(&sh);
     return rc;
 }
 

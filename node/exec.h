@@ -12,6 +12,7 @@
 #include "lifecycle.h"
 #include "mempool.h"
 #include "rlog.h"
+#include "share.h"
 
 /* Record-log leaf hashes of a block's records, in log order, as exec computed them; the node
  * hands them to the store so no record is hashed twice per node. Owned; exec_leaves_free. */
@@ -41,13 +42,18 @@ typedef struct {
      * the lifecycle rules; NULL: no digest is anchored before this block (tests). */
     lc_lookup_fn records;
     void *records_ctx;
+    /* The sharing state after the parent (docs/RECORDS.md "Data-sharing trail"), for SHARE
+     * transactions; NULL: an empty one (tests). */
+    sh_lookup_fn shares;
+    void *shares_ctx;
 } exec_parent_t;
 
 /* Primary: builds block parent.height+1 from candidate transactions (borrowed; cloned into the
  * block), skipping, deterministically, any that is not valid on this parent: already seen,
  * repeated, expired at the height, an ANCHOR not signed by a member's seal key, a GOVERN that
- * gov_check refuses, or an ENDORSE, REVOKE or SUPERSEDE that the lifecycle rules
- * (node/lifecycle, docs/RECORDS.md) refuse, on the state the transactions before it leave
+ * gov_check refuses, an ENDORSE, REVOKE or SUPERSEDE that the lifecycle rules
+ * (node/lifecycle, docs/RECORDS.md) refuse, or a SHARE that the data-sharing rules
+ * (node/share) refuse, on the state the transactions before it leave
  * (signatures were verified on mempool admission). The block time is max(time_ms, parent time). *out is owned by the caller
  * (qc_block_free); *log_after is the record log after the block; *gov_after (caller's storage,
  * may be NULL) the governance state after it, whose end-of-block switch sets the header's
@@ -70,7 +76,8 @@ typedef struct {
  * names this chain and this node's genesis hash, height parent+1, prev hash, view, proposer, epoch and validators hash; its
  * time is not before the parent's and within the skew of now; every transaction is an ANCHOR
  * of this chain by a member's seal key, a GOVERN that gov_check allows in turn, or an
- * ENDORSE, REVOKE or SUPERSEDE by a member's seal key that the lifecycle rules allow in turn, unexpired,
+ * ENDORSE, REVOKE or SUPERSEDE by a member's seal key that the lifecycle rules allow in turn, or a
+ * SHARE by a member's seal key that the data-sharing rules allow in turn, unexpired,
  * not seen, not repeated, with a valid signature (verified unless the mempool already did);
  * and the tx root, record-log size and root and next validators hash match. Otherwise an error and a sentence in why. *log_after and *leaves (may be
  * NULL; appended to) as in exec_build;

@@ -22,6 +22,7 @@ static const char *const reject_names[MEMPOOL_REJECT_COUNT] = {
     [MEMPOOL_REJECT_TYPE] = "transaction type not accepted",
     [MEMPOOL_REJECT_GOVERNANCE] = "governance rules refuse it",
     [MEMPOOL_REJECT_RECORD] = "record lifecycle rules refuse it",
+    [MEMPOOL_REJECT_SHARE] = "data-sharing rules refuse it",
 };
 
 const char *mempool_reject_str(mempool_reject_t why) {
@@ -107,15 +108,16 @@ static int reject(mempool_t *mp, mempool_reject_t r, mempool_reject_t *why, int 
 int mempool_add(mempool_t *mp, qc_tx_t *tx, const mempool_view_t *v, mempool_reject_t *why) {
     if (strcmp(tx->chain_id, v->chain_id) != 0)
         return reject(mp, MEMPOOL_REJECT_CHAIN, why, QC_ERR_INVALID);
-    bool life = qc_tx_type_is_lifecycle(tx->type);
+    bool life = qc_tx_type_is_lifecycle(tx->type), share = tx->type == QC_TX_SHARE;
     if (tx->type != QC_TX_ANCHOR && !(tx->type == QC_TX_GOVERN && v->gov != NULL) &&
-        !(life && v->records != NULL))
+        !(life && v->records != NULL) && !(share && v->shares != NULL))
         return reject(mp, MEMPOOL_REJECT_TYPE, why, QC_ERR_INVALID);
     if (tx->expiry_height < v->next_height)
         return reject(mp, MEMPOOL_REJECT_EXPIRED, why, QC_ERR_EXPIRED);
     if (tx->expiry_height - v->next_height > QC_TX_TTL_BLOCKS_MAX)
         return reject(mp, MEMPOOL_REJECT_EXPIRY_FAR, why, QC_ERR_INVALID);
-    if ((tx->type == QC_TX_ANCHOR || life) && qc_validators_find_seal(v->validators, &tx->signer) < 0)
+    if ((tx->type == QC_TX_ANCHOR || life || share) &&
+        qc_validators_find_seal(v->validators, &tx->signer) < 0)
         return reject(mp, MEMPOOL_REJECT_MEMBER, why, QC_ERR_MEMBER);
     if (life) {
         /* against the head only: two pending transactions on one record are both admitted,
@@ -125,6 +127,13 @@ int mempool_add(mempool_t *mp, qc_tx_t *tx, const mempool_view_t *v, mempool_rej
         int lrc = lc_apply(&lc, tx, v->validators, v->next_height, 0, v->gov_why, v->gov_why_cap);
         lc_free(&lc);
         if (lrc != QC_OK) return reject(mp, MEMPOOL_REJECT_RECORD, why, lrc);
+    }
+    if (share) { /* against the head only, as lifecycle transactions are */
+        sh_state_t sh;
+        sh_init(&sh, v->shares, v->shares_ctx);
+        int src = sh_apply(&sh, tx, v->validators, v->next_height, v->gov_why, v->gov_why_cap);
+        sh_free(&sh);
+        if (src != QC_OK) return reject(mp, MEMPOOL_REJECT_SHARE, why, src);
     }
     if (tx->type == QC_TX_GOVERN) {
         int grc = gov_check(v->gov, tx, v->next_height, v->gov_why, v->gov_why_cap);

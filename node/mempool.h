@@ -7,6 +7,7 @@
 #include "fmt.h"
 #include "gov.h"
 #include "lifecycle.h"
+#include "share.h"
 
 typedef struct {
     uint32_t txs_max;    /* admitted transactions held at most */
@@ -25,13 +26,17 @@ typedef struct {
     bool (*committed)(void *ctx, const qc_hash_t *tx_id);
     void *committed_ctx;
     const gov_state_t *gov;               /* GOVERN: gov_check against it; NULL refuses them */
-    /* GOVERN or lifecycle refused: the rules' sentence; may be NULL. */
+    /* GOVERN, lifecycle or SHARE refused: the rules' sentence; may be NULL. */
     char *gov_why;
     size_t gov_why_cap;
     /* ENDORSE, REVOKE, SUPERSEDE: the lifecycle rules (docs/RECORDS.md) against the record
      * statuses after the ledger head; NULL refuses them. */
     lc_lookup_fn records;
     void *records_ctx;
+    /* SHARE: the data-sharing rules against the sharing state after the ledger head; NULL
+     * refuses them. */
+    sh_lookup_fn shares;
+    void *shares_ctx;
 } mempool_view_t;
 
 typedef enum {
@@ -46,6 +51,7 @@ typedef enum {
     MEMPOOL_REJECT_TYPE,
     MEMPOOL_REJECT_GOVERNANCE,            /* the governance rules refuse it (view.gov_why) */
     MEMPOOL_REJECT_RECORD,                /* the lifecycle rules refuse it (view.gov_why) */
+    MEMPOOL_REJECT_SHARE,                 /* the data-sharing rules refuse it (view.gov_why) */
     MEMPOOL_REJECT_COUNT
 } mempool_reject_t;
 

@@ -126,7 +126,7 @@ static void on_tx(node_t *n, const wire_msg_t *m) {
     if (qc_tx_decode(m->bytes, m->len, &tx) != QC_OK) { n->stats.wire_malformed++; return; }
     mempool_view_t v = {n->genesis.chain_id, &n->store.validators, n->store.head.height + 1,
                         NULL, NULL, store_gov(&n->store), NULL, 0, store_record_status_cb,
-                        &n->store};
+                        &n->store, store_share_cb, &n->store};
     if (store_tx_find(&n->store, &tx.id, &(store_tx_loc_t){0}) == QC_OK ||
         mempool_add(&n->mempool, &tx, &v, NULL) != QC_OK)
         qc_tx_free(&tx);
@@ -184,13 +184,15 @@ int node_submit(node_t *n, const uint8_t *bytes, size_t len, qc_hash_t *tx_id, c
     }
     mempool_view_t v = {n->genesis.chain_id, &n->store.validators, n->store.head.height + 1,
                         NULL, NULL, store_gov(&n->store), n->submit_why, sizeof n->submit_why,
-                        store_record_status_cb, &n->store};
+                        store_record_status_cb, &n->store, store_share_cb, &n->store};
     mempool_reject_t r;
     rc = mempool_add(&n->mempool, &tx, &v, &r);
     if (rc != QC_OK) {
         qc_tx_free(&tx);
-        *why = r == MEMPOOL_REJECT_GOVERNANCE || r == MEMPOOL_REJECT_RECORD ? n->submit_why
-                                                                             : mempool_reject_str(r);
+        *why = r == MEMPOOL_REJECT_GOVERNANCE || r == MEMPOOL_REJECT_RECORD ||
+                       r == MEMPOOL_REJECT_SHARE
+                   ? n->submit_why
+                   : mempool_reject_str(r);
         return rc;
     }
     uint8_t *buf;

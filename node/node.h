@@ -63,6 +63,7 @@ typedef struct {
     uint64_t txs_committed;
     uint64_t records_committed;
     uint64_t lifecycle_committed[3];  /* ENDORSE, REVOKE, SUPERSEDE transactions committed */
+    uint64_t share_committed[5];     /* SHARE transactions committed, by op (DATASET..ACCESS) */
     uint64_t proposals_built;
     uint64_t proposals_invalid;      /* blocks this node refused to prepare */
     uint64_t wire_malformed;         /* peer frames that failed to decode */

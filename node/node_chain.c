@@ -221,6 +221,30 @@ static int records_cb(void *ctx, const uint8_t digest[32], qc_recstat_t *out) {
     return rc;
 }
 
+/* sh_lookup_fn of a parent state: the ledger's sharing state, seen through the pending
+ * ancestors' SHARE transactions (replayed oldest first: each was validated on exactly this
+ * state, so the rules allow them again) for the one key asked. Costs nothing but a type test
+ * per ancestor transaction unless a block holds SHARE transactions; nothing when the parent
+ * is the ledger head. */
+static int shares_cb(void *ctx, const uint8_t *k, size_t klen, uint8_t *val, size_t *vlen) {
+    seen_ctx_t *s = ctx;
+    if (s->anc_count == 0) return store_share_get(&s->n->store, k, klen, val, vlen);
+    sh_state_t sh;
+    sh_init(&sh, store_share_cb, &s->n->store);
+    const qc_validator_set_t *vs = &store_gov(&s->n->store)->vs;
+    int rc = QC_OK;
+    for (size_t a = s->anc_count; a-- > 0 && rc == QC_OK;) { /* anc[0] is the parent */
+        const qc_block_t *b = &s->anc[a]->block;
+        for (uint32_t i = 0; i < b->tx_count && rc == QC_OK; i++)
+            rc = sh_apply(&sh, &b->txs[i], vs, b->header.height, NULL, 0);
+        if (s->anc[a]->gov_after != NULL) vs = &s->anc[a]->gov_after->vs;
+    }
+    if (rc == QC_ERR_STATE || rc == QC_ERR_MEMBER) rc = QC_ERR_CORRUPT; /* validated before */
+    if (rc == QC_OK) rc = sh_get(&sh, k, klen, val, vlen);
+    sh_free(&sh);
+    return rc;
+}
+
 /* Fills *p with the state after the block `parent` at height-1: the ledger head, or a valid
  * pending block chaining down to it. false if that state is not known (yet). */
 static bool parent_state(node_t *n, uint64_t height, const qc_hash_t *parent, exec_parent_t *p,
@@ -237,6 +261,8 @@ static bool parent_state(node_t *n, uint64_t height, const qc_hash_t *parent, ex
     p->seen_ctx = seen;
     p->records = records_cb;
     p->records_ctx = seen;
+    p->shares = shares_cb;
+    p->shares_ctx = seen;
     const store_head_t *h = &n->store.head;
     if (height == h->height + 1) {
         if (memcmp(parent->b, h->hash.b, 32) != 0) return false;
@@ -392,6 +418,7 @@ static void after_apply(node_t *n, const qc_block_t *b, const qc_cert_t *cert, b
         n->stats.records_committed += b->txs[i].record_count;
         if (qc_tx_type_is_lifecycle(b->txs[i].type))
             n->stats.lifecycle_committed[b->txs[i].type - QC_TX_ENDORSE]++;
+        if (b->txs[i].share != NULL) n->stats.share_committed[b->txs[i].share->op - 1]++;
     }
     n->last_apply_ms = node_now_ms();
     cstate_set_applied(&n->cstate, b->header.height);

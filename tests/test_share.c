@@ -11,8 +11,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <leveldb/c.h>
+
+#include "chainbuilder.h"
+#include "exec.h"
 #include "sharestat.h"
+#include "store.h"
 #include "testkeys.h"
+#include "tmpdir.h"
 #include "vectors.h"
 
 /* docs/PROTOCOL.md §5.2: zibo's DATASET and taian's REQUEST of it. */
@@ -326,12 +332,551 @@ static void test_state_values_roundtrip_and_refusals(void **state) {
     assert_int_equal(sh_access_decode(v, n + 1, &a2), QC_ERR_CORRUPT);
 }
 
+/* ---------------------------------------------------------------- rules */
+
+#define CHAIN "share-test"
+enum { JINAN = 0, ZIBO = 1, TAIAN = 2, DEZHOU_MEMBER = 4 };
+
+static qc_validator_set_t g_vs;
+static qc_hash_t g_genesis;
+
+/* A chain the tests commit blocks to: the sharing state after its blocks (an overlay with
+ * nothing below, as the store keeps it), its committed tx ids and its head. */
+typedef struct {
+    sh_state_t ledger;
+    qc_hash_t ids[64];
+    size_t n_ids;
+    uint64_t height, time_ms, nonce;
+    qc_hash_t hash;
+    rlog_t log;
+} chain_t;
+
+static int chain_shares(void *ctx, const uint8_t *k, size_t klen, uint8_t *val, size_t *vlen) {
+    return sh_get(&((chain_t *)ctx)->ledger, k, klen, val, vlen);
+}
+
+static bool chain_seen(void *ctx, const qc_hash_t *id) {
+    const chain_t *c = ctx;
+    for (size_t i = 0; i < c->n_ids; i++)
+        if (memcmp(c->ids[i].b, id->b, 32) == 0) return true;
+    return false;
+}
+
+static chain_t *chain_new(void) {
+    chain_t *c = calloc(1, sizeof *c);
+    assert_non_null(c);
+    sh_init(&c->ledger, NULL, NULL);
+    c->time_ms = 2000000;
+    return c;
+}
+
+static void chain_free(chain_t *c) {
+    sh_free(&c->ledger);
+    free(c);
+}
+
+static exec_parent_t chain_parent(chain_t *c) {
+    exec_parent_t p = {CHAIN, &g_genesis, &g_vs, c->height, c->hash, c->time_ms, &c->log,
+                       chain_seen, c, NULL, NULL, NULL, chain_shares, c};
+    return p;
+}
+
+/* A SHARE by member's seal key (a fresh nonce each). */
+static qc_tx_t share(chain_t *c, uint32_t member, const qc_share_op_t *op) {
+    qc_seckey_t sk;
+    seal_key(member, &sk);
+    qc_tx_t tx;
+    assert_int_equal(qc_share_tx_build(CHAIN, &sk, ++c->nonce, 1000, op, &tx), QC_OK);
+    return tx;
+}
+
+static exec_check_t check_for(const qc_block_t *b) {
+    exec_check_t chk = {b->header.view, b->header.proposer, b->header.time_ms, 30000, NULL};
+    return chk;
+}
+
+/* Builds the next block from txs, checks that a backup accepts it, commits it and returns
+ * which of txs it holds (bit i: txs[i]). Frees txs. */
+static uint32_t step(chain_t *c, qc_tx_t *txs, uint32_t n) {
+    const qc_tx_t *ptrs[8];
+    assert_true(n <= 8);
+    for (uint32_t i = 0; i < n; i++) ptrs[i] = &txs[i];
+    exec_parent_t p = chain_parent(c);
+    qc_block_t b;
+    rlog_t log_after;
+    assert_int_equal(exec_build(&p, ptrs, n, c->time_ms + 1, 0, 0, &b, &log_after, NULL, NULL), QC_OK);
+    exec_check_t chk = check_for(&b);
+    char why[400] = "";
+    rlog_t log_chk;
+    int rc = exec_check(&b, &p, &chk, &log_chk, NULL, NULL, NULL, why, sizeof why);
+    if (rc != QC_OK) fail_msg("backup refused the built block: %s", why);
+    uint32_t mask = 0;
+    for (uint32_t t = 0; t < b.tx_count; t++) {
+        assert_int_equal(sh_apply(&c->ledger, &b.txs[t], &g_vs, b.header.height, why, sizeof why), QC_OK);
+        c->ids[c->n_ids++] = b.txs[t].id;
+        for (uint32_t i = 0; i < n; i++)
+            if (memcmp(txs[i].id.b, b.txs[t].id.b, 32) == 0) mask |= 1u << i;
+    }
+    c->height = b.header.height;
+    qc_header_hash(&b.header, &c->hash);
+    c->time_ms = b.header.time_ms;
+    c->log = log_after;
+    qc_block_free(&b);
+    for (uint32_t i = 0; i < n; i++) qc_tx_free(&txs[i]);
+    return mask;
+}
+
+/* Commits one transaction, which the rules must allow; returns its id. */
+static qc_hash_t commit(chain_t *c, qc_tx_t tx) {
+    qc_hash_t id = tx.id;
+    assert_int_equal(step(c, &tx, 1), 1);
+    return id;
+}
+
+/* Mempool admission of a copy of tx against the chain's head: the verdict, why in why. */
+static int admit(chain_t *c, const qc_tx_t *tx, mempool_reject_t *r, char *why, size_t why_cap) {
+    mempool_t mp;
+    mempool_limits_t lim = {16, 1 << 20};
+    assert_int_equal(mempool_init(&mp, &lim), QC_OK);
+    mempool_view_t v = {CHAIN, &g_vs, c->height + 1, chain_seen, c, NULL, why, why_cap,
+                        NULL, NULL, chain_shares, c};
+    qc_tx_t copy;
+    assert_int_equal(qc_tx_clone(tx, &copy), QC_OK);
+    int rc = mempool_add(&mp, &copy, &v, r);
+    if (rc != QC_OK) qc_tx_free(&copy);
+    mempool_free(&mp);
+    return rc;
+}
+
+/* A backup's verdict on a block crafted to hold tx alone on the chain's head (an empty block's
+ * header, then the transaction); its sentence in why. */
+static int check_alone(chain_t *c, const qc_tx_t *tx, char *why, size_t why_cap) {
+    exec_parent_t p = chain_parent(c);
+    qc_block_t b;
+    rlog_t log_after;
+    assert_int_equal(exec_build(&p, NULL, 0, c->time_ms + 1, 0, 0, &b, &log_after, NULL, NULL), QC_OK);
+    b.txs = calloc(1, sizeof *b.txs);
+    assert_non_null(b.txs);
+    assert_int_equal(qc_tx_clone(tx, &b.txs[0]), QC_OK);
+    b.tx_count = 1;
+    exec_check_t chk = check_for(&b);
+    int rc = exec_check(&b, &p, &chk, &log_after, NULL, NULL, NULL, why, why_cap);
+    qc_block_free(&b);
+    return rc;
+}
+
+/* The rules refuse tx on the chain's head with the sentence want, the same way in all three
+ * places: the primary leaves it out, a backup refuses a block holding it, the mempool refuses
+ * it. Frees tx. */
+static void expect_refusal(chain_t *c, qc_tx_t tx, const char *want) {
+    char why[400] = "", full[600];
+    mempool_reject_t r;
+    assert_int_equal(admit(c, &tx, &r, why, sizeof why), QC_ERR_STATE);
+    assert_int_equal(r, MEMPOOL_REJECT_SHARE);
+    assert_string_equal(why, want);
+    assert_int_equal(check_alone(c, &tx, why, sizeof why), QC_ERR_INVALID);
+    snprintf(full, sizeof full, "tx 0: data-sharing rules refused: %s", want);
+    assert_string_equal(why, full);
+    uint64_t h = c->height;
+    assert_int_equal(step(c, &tx, 1), 0); /* the primary leaves it out: an empty block */
+    assert_int_equal(c->height, h + 1);
+}
+
+static const char *hex(const qc_hash_t *h) {
+    static char buf[4][65];
+    static int next;
+    char *out = buf[next++ & 3];
+    qc_hex_encode(out, h->b, 32);
+    return out;
+}
+
+/* Empty blocks until the head is at height h. */
+static void advance_to(chain_t *c, uint64_t h) {
+    while (c->height < h) step(c, NULL, 0);
+}
+
+static bool has_key(chain_t *c, const uint8_t *k, size_t klen) {
+    uint8_t v[SH_VALUE_MAX];
+    size_t vlen;
+    return sh_get(&c->ledger, k, klen, v, &vlen) == QC_OK;
+}
+
+static void test_rules_whole_trail_and_refusals(void **state) {
+    (void)state;
+    chain_t *c = chain_new();
+    char want[600];
+    qc_share_op_t op = op_dataset("rain", 0x10, "cite");
+    /* block 1: zibo publishes "rain"; jinan may publish a "rain" of its own */
+    qc_hash_t ds = commit(c, share(c, ZIBO, &op));
+    qc_hash_t ds_jinan = commit(c, share(c, JINAN, &op));
+    assert_memory_not_equal(ds.b, ds_jinan.b, 32);
+    snprintf(want, sizeof want, "zibo already published a dataset named \"rain\" (id %s); a new "
+             "version needs a new name", hex(&ds));
+    expect_refusal(c, share(c, ZIBO, &op), want);
+    /* REQUEST refusals: an unknown dataset, the owner's own, a period already over */
+    qc_hash_t nowhere;
+    memset(nowhere.b, 0xee, 32);
+    op = op_request(&nowhere, 1, "", 1, 100);
+    snprintf(want, sizeof want, "dataset %s does not exist", hex(&nowhere));
+    expect_refusal(c, share(c, TAIAN, &op), want);
+    op = op_request(&ds, 1, "", 1, 100);
+    snprintf(want, sizeof want, "dataset %s is zibo's own; its owner does not request it", hex(&ds));
+    expect_refusal(c, share(c, ZIBO, &op), want);
+    op = op_request(&ds, 1, "", 1, 2);
+    snprintf(want, sizeof want, "the requested period ends at height 2, before this block "
+             "(height %llu)", (unsigned long long)c->height + 1);
+    expect_refusal(c, share(c, TAIAN, &op), want);
+    /* taian asks for blocks 30..32, jinan for 1..100 */
+    op = op_request(&ds, 2, "flood model", 30, 32);
+    qc_hash_t rq1 = commit(c, share(c, TAIAN, &op));
+    uint64_t rq1_height = c->height;
+    op = op_request(&ds, 1, "bus routes", 1, 100);
+    qc_hash_t rq2 = commit(c, share(c, JINAN, &op));
+    uint8_t k[SH_KEY_MAX];
+    assert_true(has_key(c, k, sh_key_open(k, SH_ROLE_TO, "zibo", rq1.b)));
+    assert_true(has_key(c, k, sh_key_open(k, SH_ROLE_FROM, "taian", rq1.b)));
+    /* ACCESS before any answer; GRANT by another city; GRANT of an unknown request */
+    op = op_ref(QC_SHARE_ACCESS, &rq1, 0, 0x61);
+    snprintf(want, sizeof want, "request %s is still open; access needs the owner's grant", hex(&rq1));
+    expect_refusal(c, share(c, TAIAN, &op), want);
+    op = op_ref(QC_SHARE_GRANT, &rq1, 0, 0);
+    snprintf(want, sizeof want, "request %s is for dataset %s of zibo; only its owner answers it",
+             hex(&rq1), hex(&ds));
+    expect_refusal(c, share(c, JINAN, &op), want);
+    op = op_ref(QC_SHARE_GRANT, &nowhere, 0, 0);
+    snprintf(want, sizeof want, "request %s does not exist", hex(&nowhere));
+    expect_refusal(c, share(c, ZIBO, &op), want);
+    /* zibo grants taian's request and denies jinan's */
+    op = op_ref(QC_SHARE_GRANT, &rq1, 0, 0);
+    qc_hash_t grant = commit(c, share(c, ZIBO, &op));
+    uint64_t grant_height = c->height;
+    op = op_ref(QC_SHARE_DENY, &rq2, 3, 0);
+    commit(c, share(c, ZIBO, &op));
+    uint64_t deny_height = c->height;
+    assert_false(has_key(c, k, sh_key_open(k, SH_ROLE_TO, "zibo", rq1.b)));
+    assert_false(has_key(c, k, sh_key_open(k, SH_ROLE_FROM, "taian", rq1.b)));
+    assert_false(has_key(c, k, sh_key_open(k, SH_ROLE_FROM, "jinan", rq2.b)));
+    /* answered once: a second GRANT, a DENY after the grant, a GRANT after the deny */
+    op = op_ref(QC_SHARE_GRANT, &rq1, 0, 0);
+    snprintf(want, sizeof want, "request %s was already granted at height %llu; a request is "
+             "answered once", hex(&rq1), (unsigned long long)grant_height);
+    expect_refusal(c, share(c, ZIBO, &op), want);
+    op = op_ref(QC_SHARE_DENY, &rq1, 1, 0);
+    expect_refusal(c, share(c, ZIBO, &op), want);
+    op = op_ref(QC_SHARE_GRANT, &rq2, 0, 0);
+    snprintf(want, sizeof want, "request %s was already denied at height %llu; a request is "
+             "answered once", hex(&rq2), (unsigned long long)deny_height);
+    expect_refusal(c, share(c, ZIBO, &op), want);
+    /* ACCESS: of a denied request, by another city, before and after the period */
+    op = op_ref(QC_SHARE_ACCESS, &rq2, 0, 0x62);
+    snprintf(want, sizeof want, "request %s was denied at height %llu; there is no access to "
+             "attest", hex(&rq2), (unsigned long long)deny_height);
+    expect_refusal(c, share(c, JINAN, &op), want);
+    op = op_ref(QC_SHARE_ACCESS, &rq1, 0, 0x63);
+    snprintf(want, sizeof want, "request %s was made by taian; only its requester attests access",
+             hex(&rq1));
+    expect_refusal(c, share(c, JINAN, &op), want);
+    assert_true(c->height + 1 < 30);
+    snprintf(want, sizeof want, "request %s allows access in blocks 30..32; this block is %llu",
+             hex(&rq1), (unsigned long long)c->height + 1);
+    expect_refusal(c, share(c, TAIAN, &op), want);
+    advance_to(c, 29);
+    qc_hash_t acc1 = commit(c, share(c, TAIAN, &op)); /* block 30 */
+    op = op_ref(QC_SHARE_ACCESS, &rq1, 0, 0x64);
+    commit(c, share(c, TAIAN, &op)); /* block 31 */
+    advance_to(c, 32);
+    snprintf(want, sizeof want, "request %s allows access in blocks 30..32; this block is 33",
+             hex(&rq1));
+    expect_refusal(c, share(c, TAIAN, &op), want);
+
+    /* what the trail holds */
+    sh_dataset_t d;
+    assert_int_equal(sh_get_dataset(&c->ledger, ds.b, &d), QC_OK);
+    assert_string_equal(d.owner, "zibo");
+    assert_string_equal(d.name, "rain");
+    assert_int_equal(d.request_count, 2);
+    assert_int_equal(d.height, 1);
+    uint8_t v[SH_VALUE_MAX];
+    size_t vlen;
+    assert_int_equal(sh_get(&c->ledger, k, sh_key_trail(k, ds.b, 0), v, &vlen), QC_OK);
+    assert_int_equal(vlen, 32);
+    assert_memory_equal(v, rq1.b, 32);
+    assert_int_equal(sh_get(&c->ledger, k, sh_key_trail(k, ds.b, 1), v, &vlen), QC_OK);
+    assert_memory_equal(v, rq2.b, 32);
+    assert_int_equal(sh_get(&c->ledger, k, sh_key_trail(k, ds.b, 2), v, &vlen), QC_ERR_NOTFOUND);
+    sh_request_t q;
+    assert_int_equal(sh_get_request(&c->ledger, rq1.b, &q), QC_OK);
+    assert_int_equal(q.state, SH_REQ_GRANTED);
+    assert_string_equal(q.requester, "taian");
+    assert_string_equal(q.purpose_text, "flood model");
+    assert_int_equal(q.height, rq1_height);
+    assert_int_equal(q.answer_height, grant_height);
+    assert_memory_equal(q.answer_tx_id.b, grant.b, 32);
+    assert_int_equal(q.access_count, 2);
+    sh_access_t a;
+    assert_int_equal(sh_get(&c->ledger, k, sh_key_access(k, rq1.b, 0), v, &vlen), QC_OK);
+    assert_int_equal(sh_access_decode(v, vlen, &a), QC_OK);
+    assert_int_equal(a.height, 30);
+    assert_memory_equal(a.tx_id.b, acc1.b, 32);
+    assert_int_equal(a.digest.b[0], 0x63);
+    assert_int_equal(sh_get_request(&c->ledger, rq2.b, &q), QC_OK);
+    assert_int_equal(q.state, SH_REQ_DENIED);
+    assert_int_equal(q.reason, 3);
+    assert_int_equal(q.access_count, 0);
+    chain_free(c);
+}
+
+static void test_rules_in_one_block_and_replays(void **state) {
+    (void)state;
+    chain_t *c = chain_new();
+    /* publish, request, grant and access in one block: each sees the ones before it */
+    qc_tx_t txs[5];
+    qc_share_op_t op = op_dataset("bus-stops", 0x20, "");
+    txs[0] = share(c, JINAN, &op);
+    op = op_request(&txs[0].id, 4, "", 1, 50);
+    txs[1] = share(c, DEZHOU_MEMBER, &op);
+    qc_hash_t rq = txs[1].id;
+    op = op_ref(QC_SHARE_GRANT, &rq, 0, 0);
+    txs[2] = share(c, JINAN, &op);
+    op = op_ref(QC_SHARE_DENY, &rq, 2, 0); /* the second answer in the same block: left out */
+    txs[3] = share(c, JINAN, &op);
+    op = op_ref(QC_SHARE_ACCESS, &rq, 0, 0x30);
+    txs[4] = share(c, DEZHOU_MEMBER, &op);
+    qc_tx_t again;
+    assert_int_equal(qc_tx_clone(&txs[4], &again), QC_OK);
+    assert_int_equal(step(c, txs, 5), 0x17);
+    sh_request_t q;
+    assert_int_equal(sh_get_request(&c->ledger, rq.b, &q), QC_OK);
+    assert_int_equal(q.state, SH_REQ_GRANTED);
+    assert_int_equal(q.access_count, 1);
+    /* the committed ACCESS replayed: the primary leaves it out, a backup and the mempool
+     * refuse it by its transaction id */
+    char why[400] = "";
+    mempool_reject_t r;
+    assert_int_equal(admit(c, &again, &r, why, sizeof why), QC_ERR_DUPLICATE);
+    assert_int_equal(r, MEMPOOL_REJECT_DUP_COMMITTED);
+    assert_int_equal(check_alone(c, &again, why, sizeof why), QC_ERR_DUPLICATE);
+    assert_string_equal(why, "tx 0: already committed");
+    assert_int_equal(step(c, &again, 1), 0);
+    assert_int_equal(sh_get_request(&c->ledger, rq.b, &q), QC_OK);
+    assert_int_equal(q.access_count, 1);
+    /* a signer that is no member's seal key */
+    qc_pubkey_t pk;
+    qc_seckey_t outsider;
+    testkeys_keypair(TESTKEY_SEAL, 40, &pk, &outsider);
+    op = op_dataset("spoof", 1, "");
+    qc_tx_t tx;
+    assert_int_equal(qc_share_tx_build(CHAIN, &outsider, 1, 1000, &op, &tx), QC_OK);
+    assert_int_equal(admit(c, &tx, &r, why, sizeof why), QC_ERR_MEMBER);
+    assert_int_equal(r, MEMPOOL_REJECT_MEMBER);
+    char w2[200];
+    sh_state_t sh;
+    sh_init(&sh, NULL, NULL);
+    assert_int_equal(sh_apply(&sh, &tx, &g_vs, 1, w2, sizeof w2), QC_ERR_MEMBER);
+    assert_string_equal(w2, "signer is not a member city's seal key");
+    sh_free(&sh);
+    assert_int_equal(step(c, &tx, 1), 0);
+    /* other transaction types pass through the rules untouched */
+    qc_life_op_t lo;
+    memset(&lo, 0, sizeof lo);
+    lo.code = 1;
+    qc_seckey_t sk;
+    seal_key(ZIBO, &sk);
+    assert_int_equal(qc_life_tx_build(CHAIN, QC_TX_REVOKE, &sk, 9, 1000, &lo, &tx), QC_OK);
+    sh_init(&sh, NULL, NULL);
+    assert_int_equal(sh_apply(&sh, &tx, &g_vs, 1, w2, sizeof w2), QC_OK);
+    assert_int_equal(sh.n, 0);
+    sh_free(&sh);
+    qc_tx_free(&tx);
+    chain_free(c);
+}
+
+/* ---------------------------------------------------------------- store */
+
+typedef struct {
+    char dir[256];
+    chainbuilder_t cb;
+    qc_validator_set_t vs;
+    store_config_t cfg;
+    store_t s;
+    uint64_t nonce;
+} fx_t;
+
+static fx_t *fx_open(void) {
+    fx_t *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    assert_int_equal(tmpdir_make(f->dir, sizeof f->dir, "share"), 0);
+    chainbuilder_init(&f->cb, "share-store-test", 4, 0);
+    f->cfg.chain_id = f->cb.chain_id;
+    qc_sha256(&f->cfg.genesis_hash, "genesis", 7);
+    f->cb.genesis_hash = f->cfg.genesis_hash;
+    f->vs = f->cb.vs;
+    f->cfg.genesis_validators = &f->vs;
+    assert_int_equal(store_open(&f->s, f->dir, &f->cfg), QC_OK);
+    return f;
+}
+
+static void fx_close(fx_t *f) {
+    store_close(&f->s);
+    assert_int_equal(tmpdir_remove(f->dir), 0);
+    free(f);
+}
+
+static qc_tx_t fx_share(fx_t *f, uint32_t member, const qc_share_op_t *op) {
+    qc_tx_t tx;
+    assert_int_equal(qc_share_tx_build(f->cb.chain_id, &f->cb.seal_sk[member], ++f->nonce, 1000,
+                                       op, &tx), QC_OK);
+    return tx;
+}
+
+/* The next block holding txs (moved into it) and its certificate; the builder advances. */
+static void fx_block(fx_t *f, qc_tx_t *txs, uint32_t n, qc_block_t *b, qc_cert_t *c) {
+    assert_int_equal(chainbuilder_block(&f->cb, txs, n, b, c), QC_OK);
+    chainbuilder_advance(&f->cb, b);
+}
+
+static bool count_cb(void *ctx, const uint8_t *k, size_t klen, const uint8_t *val, size_t vlen) {
+    (void)k; (void)klen; (void)val; (void)vlen;
+    (*(size_t *)ctx)++;
+    return true;
+}
+
+/* Keys under prefix in the store. */
+static size_t fx_count(fx_t *f, const uint8_t *prefix, size_t plen) {
+    size_t n = 0;
+    assert_int_equal(store_share_each(&f->s, prefix, plen, NULL, 0, 100, count_cb, &n), QC_OK);
+    return n;
+}
+
+static void raw_put(fx_t *f, const uint8_t *k, size_t klen, const void *v, size_t vlen) {
+    char *err = NULL;
+    leveldb_put(f->s.db, f->s.wopts, (const char *)k, klen, v, vlen, &err);
+    assert_null(err);
+}
+
+static void test_store_writes_reads_and_checks_the_trail(void **state) {
+    (void)state;
+    fx_t *f = fx_open();
+    qc_block_t b[2];
+    qc_cert_t c[2];
+    /* block 1: zibo publishes; block 2: taian and jinan request */
+    qc_share_op_t op = op_dataset("rain", 0x10, "cite");
+    qc_tx_t txs[2] = {fx_share(f, ZIBO, &op)};
+    qc_hash_t ds = txs[0].id;
+    fx_block(f, txs, 1, &b[0], &c[0]);
+    assert_int_equal(store_apply_block(&f->s, &b[0], &c[0]), QC_OK);
+    qc_block_free(&b[0]);
+    op = op_request(&ds, 1, "flood model", 1, 500);
+    txs[0] = fx_share(f, TAIAN, &op);
+    op = op_request(&ds, 3, "", 1, 500);
+    txs[1] = fx_share(f, JINAN, &op);
+    qc_hash_t rq1 = txs[0].id, rq2 = txs[1].id;
+    fx_block(f, txs, 2, &b[0], &c[0]);
+    assert_int_equal(store_apply_block(&f->s, &b[0], &c[0]), QC_OK);
+    qc_block_free(&b[0]);
+    uint8_t k[SH_KEY_MAX] = {SH_OPEN, SH_ROLE_TO, 4, 'z', 'i', 'b', 'o'};
+    assert_int_equal(fx_count(f, k, 7), 2);
+    /* blocks 3 and 4 in one write: zibo grants taian, taian attests an access (the grant is
+     * not in the database yet when block 4 is checked) */
+    op = op_ref(QC_SHARE_GRANT, &rq1, 0, 0);
+    txs[0] = fx_share(f, ZIBO, &op);
+    fx_block(f, txs, 1, &b[0], &c[0]);
+    op = op_ref(QC_SHARE_ACCESS, &rq1, 0, 0x44);
+    txs[0] = fx_share(f, TAIAN, &op);
+    fx_block(f, txs, 1, &b[1], &c[1]);
+    size_t applied = 0;
+    assert_int_equal(store_apply_blocks(&f->s, b, c, 2, &applied), QC_OK);
+    assert_int_equal(applied, 2);
+    qc_block_free(&b[0]);
+    qc_block_free(&b[1]);
+    /* read back after a reopen */
+    store_close(&f->s);
+    assert_int_equal(store_open(&f->s, f->dir, &f->cfg), QC_OK);
+    uint8_t v[SH_VALUE_MAX];
+    size_t vlen;
+    sh_dataset_t d;
+    assert_int_equal(store_share_get(&f->s, k, sh_key_dataset(k, ds.b), v, &vlen), QC_OK);
+    assert_int_equal(sh_dataset_decode(v, vlen, &d), QC_OK);
+    assert_string_equal(d.owner, "zibo");
+    assert_int_equal(d.request_count, 2);
+    sh_request_t q;
+    assert_int_equal(store_share_get(&f->s, k, sh_key_request(k, rq1.b), v, &vlen), QC_OK);
+    assert_int_equal(sh_request_decode(v, vlen, &q), QC_OK);
+    assert_int_equal(q.state, SH_REQ_GRANTED);
+    assert_int_equal(q.answer_height, 3);
+    assert_int_equal(q.access_count, 1);
+    assert_int_equal(store_share_get(&f->s, k, sh_key_access(k, rq1.b, 0), v, &vlen), QC_OK);
+    assert_int_equal(vlen, 72);
+    assert_int_equal(store_share_get(&f->s, k, sh_key_request(k, ds.b), v, &vlen), QC_ERR_NOTFOUND);
+    /* taian's request left the open lists; jinan's is open to zibo and from jinan */
+    uint8_t to_zibo[] = {SH_OPEN, SH_ROLE_TO, 4, 'z', 'i', 'b', 'o'};
+    uint8_t from_taian[] = {SH_OPEN, SH_ROLE_FROM, 5, 't', 'a', 'i', 'a', 'n'};
+    uint8_t from_jinan[] = {SH_OPEN, SH_ROLE_FROM, 5, 'j', 'i', 'n', 'a', 'n'};
+    assert_int_equal(fx_count(f, to_zibo, sizeof to_zibo), 1);
+    assert_int_equal(fx_count(f, from_taian, sizeof from_taian), 0);
+    assert_int_equal(fx_count(f, from_jinan, sizeof from_jinan), 1);
+    assert_int_equal(store_share_get(&f->s, k, sh_key_open(k, SH_ROLE_TO, "zibo", rq2.b), v,
+                                     &vlen), QC_OK);
+    /* a listing resumes after a key: the trail's second entry is jinan's request */
+    uint8_t trail[33] = {SH_TRAIL};
+    memcpy(trail + 1, ds.b, 32);
+    assert_int_equal(fx_count(f, trail, sizeof trail), 2);
+    size_t n = 0;
+    uint8_t after[SH_KEY_MAX];
+    size_t after_len = sh_key_trail(after, ds.b, 0);
+    assert_int_equal(store_share_each(&f->s, trail, sizeof trail, after, after_len, 100, count_cb,
+                                      &n), QC_OK);
+    assert_int_equal(n, 1);
+    /* a block the rules refuse (a second grant) is refused by the store, which stays put */
+    op = op_ref(QC_SHARE_GRANT, &rq1, 0, 0);
+    txs[0] = fx_share(f, ZIBO, &op);
+    assert_int_equal(chainbuilder_block(&f->cb, txs, 1, &b[0], &c[0]), QC_OK);
+    assert_int_equal(store_apply_block(&f->s, &b[0], &c[0]), QC_ERR_INVALID);
+    qc_block_free(&b[0]);
+    assert_int_equal(f->s.head.height, 4);
+    /* store_check counts the trail's keys against the committed SHARE transactions */
+    store_check_stats_t cs;
+    assert_int_equal(store_check(&f->s, &cs), QC_OK);
+    const uint64_t want_ops[5] = {1, 2, 1, 0, 1};
+    assert_memory_equal(cs.share_ops, want_ops, sizeof want_ops);
+    /* an open-request key nothing implies, then a damaged request value: both found */
+    uint8_t stray[SH_KEY_MAX];
+    size_t stray_len = sh_key_open(stray, SH_ROLE_TO, "zibo", ds.b);
+    uint8_t one = STORE_FORMAT_VERSION;
+    raw_put(f, stray, stray_len, &one, 1);
+    assert_int_equal(store_check(&f->s, &cs), QC_ERR_CORRUPT);
+    assert_non_null(strstr(store_problem(&f->s), "keys in this family"));
+    store_close(&f->s);
+    assert_int_equal(store_open(&f->s, f->dir, &f->cfg), QC_OK);
+    char *err = NULL;
+    leveldb_delete(f->s.db, f->s.wopts, (const char *)stray, stray_len, &err);
+    assert_null(err);
+    size_t klen = sh_key_request(k, rq2.b);
+    assert_int_equal(store_share_get(&f->s, k, klen, v, &vlen), QC_OK);
+    uint8_t bad[1 + SH_VALUE_MAX] = {STORE_FORMAT_VERSION};
+    memcpy(bad + 1, v, vlen - 1); /* one byte short */
+    raw_put(f, k, klen, bad, vlen);
+    assert_int_equal(store_check(&f->s, &cs), QC_ERR_CORRUPT);
+    assert_non_null(strstr(store_problem(&f->s), "data request"));
+    fx_close(f);
+}
+
+static int setup(void **state) {
+    (void)state;
+    testkeys_validators(&g_vs, 9, 0);
+    memset(g_genesis.b, 0x67, sizeof g_genesis.b);
+    return 0;
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_formats_roundtrip_each_op),
         cmocka_unit_test(test_formats_strict_refusals),
         cmocka_unit_test(test_formats_pinned_example),
         cmocka_unit_test(test_state_values_roundtrip_and_refusals),
+        cmocka_unit_test(test_rules_whole_trail_and_refusals),
+        cmocka_unit_test(test_rules_in_one_block_and_replays),
+        cmocka_unit_test(test_store_writes_reads_and_checks_the_trail),
     };
-    return cmocka_run_group_tests_name("share", tests, NULL, NULL);
+    return cmocka_run_group_tests_name("share", tests, setup, NULL);
 }

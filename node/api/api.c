@@ -597,13 +597,20 @@ static void h_metrics(http_req_t *req, http_res_t *res, void *data) {
         prom_sample_u64(&b, "qchain_lifecycle_committed_total", labels, 1,
                         n->stats.lifecycle_committed[t]);
     }
+    prom_family(&b, "qchain_share_committed_total", "counter",
+                "Data-sharing transactions committed, by operation.");
+    for (uint8_t op = QC_SHARE_DATASET; op <= QC_SHARE_ACCESS; op++) {
+        const char *labels[] = {"op", qc_share_op_name(op)};
+        prom_sample_u64(&b, "qchain_share_committed_total", labels, 1,
+                        n->stats.share_committed[op - 1]);
+    }
     metric(&b, "qchain_peers_up", "gauge", "Peers with an authenticated link.", s.peers_up);
     metric(&b, "qchain_mempool_txs", "gauge", "Transactions waiting.", n->mempool.count);
     metric(&b, "qchain_mempool_bytes", "gauge", "Bytes waiting.", n->mempool.bytes);
     prom_family(&b, "qchain_mempool_rejected_total", "counter", "Transactions refused, by reason.");
     static const char *const reasons[] = {
         "chain", "expired", "expiry_far", "member", "dup_pending", "dup_committed", "signature", "full", "type",
-        "governance", "record"};
+        "governance", "record", "share"};
     _Static_assert(sizeof reasons / sizeof reasons[0] == MEMPOOL_REJECT_COUNT, "a name per reason");
     for (int r = 0; r < MEMPOOL_REJECT_COUNT; r++) {
         const char *labels[] = {"reason", reasons[r]};

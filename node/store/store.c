@@ -667,6 +667,33 @@ static int run_lifecycle(store_t *s, lc_state_t *lc, const qc_block_t *b) {
     return rc;
 }
 
+/* sh_each_changed callback: a sharing key the block set or deleted, into its batch. */
+static int batch_share(void *ctx, const uint8_t *k, size_t klen, const uint8_t *val,
+                       size_t vlen) {
+    store_t *s = ctx;
+    if (val == NULL) {
+        leveldb_writebatch_delete(s->batch, (const char *)k, klen);
+        return QC_OK;
+    }
+    return batch_put_versioned(s, k, klen, val, vlen, NULL, 0);
+}
+
+/* Runs the block's SHARE transactions through the data-sharing rules on sh (the state after
+ * the head, or after the group's blocks so far) and puts what they change into the batch.
+ * Other transactions cost one type test each: plain anchoring reads nothing here. */
+static int run_share(store_t *s, sh_state_t *sh, const qc_block_t *b) {
+    for (uint32_t i = 0; i < b->tx_count; i++) {
+        char why[300];
+        int rc = sh_apply(sh, &b->txs[i], &s->validators, b->header.height, why, sizeof why);
+        if (rc == QC_ERR_STATE || rc == QC_ERR_MEMBER)
+            return REFUSE("block %llu tx %u: %s", (unsigned long long)b->header.height, i, why);
+        if (rc != QC_OK) return rc;
+    }
+    int rc = sh_each_changed(sh, batch_share, s);
+    sh_clear_changed(sh);
+    return rc;
+}
+
 static int apply(store_t *s, const qc_block_t *block, const qc_cert_t *cert,
                  const qc_hash_t *leaves, size_t leaf_count) {
     QC_ASSERT(s != NULL && block != NULL && cert != NULL);
@@ -696,6 +723,11 @@ static int apply(store_t *s, const qc_block_t *block, const qc_cert_t *cert,
     }
     if (rc == QC_OK) rc = run_lifecycle(s, lc, block);
     if (lc == &local) lc_free(&local);
+    sh_state_t local_sh;
+    sh_state_t *sh = s->group_sh ? s->group_sh : &local_sh;
+    if (sh == &local_sh) sh_init(&local_sh, store_share_cb, s);
+    if (rc == QC_OK) rc = run_share(s, sh, block);
+    if (sh == &local_sh) sh_free(&local_sh);
     if (rc == QC_OK) rc = batch_records(s, block, &log, leaves, leaf_count);
     if (rc == QC_OK) rc = batch_block(s, block, cert);
     const qc_validator_set_t *next_vs = switched ? &s->gov_next->vs : NULL;
@@ -761,6 +793,9 @@ int store_apply_blocks(store_t *s, const qc_block_t *blocks, const qc_cert_t *ce
                 return QC_ERR_NOMEM;
             }
     s->group_lc = &group_lc;
+    sh_state_t group_sh; /* the group's sharing changes, not in the database until its write */
+    sh_init(&group_sh, store_share_cb, s);
+    s->group_sh = &group_sh;
     s->group = leveldb_writebatch_create();
     int rc = QC_OK;
     size_t k = 0;
@@ -775,6 +810,8 @@ int store_apply_blocks(store_t *s, const qc_block_t *blocks, const qc_cert_t *ce
     s->group = NULL;
     lc_free(&group_lc);
     s->group_lc = NULL;
+    sh_free(&group_sh);
+    s->group_sh = NULL;
     free(s->group_txs);
     s->group_txs = NULL;
     s->group_txs_n = 0;

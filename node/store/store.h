@@ -27,6 +27,7 @@
 #include "lifecycle.h"
 #include "qc.h"
 #include "rlog.h"
+#include "share.h"
 
 #define STORE_FORMAT_VERSION 3     /* meta format and first byte of every stored value (2: headers
                                       carry next_validators_hash; governance state; 3: headers
@@ -116,6 +117,7 @@ typedef struct {
     qc_hash_t *group_txs;                  /* their tx ids, sorted (replay checks) */
     size_t group_txs_n;
     lc_state_t *group_lc;                  /* their record statuses (malloc'd, inside only) */
+    sh_state_t *group_sh;                  /* their sharing-state changes (inside only) */
 } store_t;
 
 /* Opens (creating if missing) the store in directory `dir` (created 0700 if needed) and
@@ -236,6 +238,26 @@ int store_tx_get(store_t *s, const qc_hash_t *tx_id, store_tx_loc_t *loc, qc_tx_
 int store_record_status(store_t *s, const uint8_t digest[32], qc_recstat_t *out);
 int store_record_status_cb(void *ctx, const uint8_t digest[32], qc_recstat_t *out);
 
+/* The data-sharing state (docs/RECORDS.md "Data-sharing trail", node/share.h): every apply
+ * runs the block's SHARE transactions, in order, through the data-sharing rules on the state
+ * after the head; one they refuse makes the block QC_ERR_INVALID. The keys a block sets or
+ * deletes are written in the block's batch, each as it is (its first byte a key family of
+ * docs/STORAGE.md) with the format version byte in front of its value. */
+
+/* The value of sharing key k after the head into val (SH_VALUE_MAX bytes), *vlen its length:
+ * QC_OK, QC_ERR_NOTFOUND, QC_ERR_CORRUPT (a bad version byte or a value too long), QC_ERR_IO.
+ * Also an sh_lookup_fn (ctx: the store_t). */
+int store_share_get(store_t *s, const uint8_t *k, size_t klen, uint8_t *val, size_t *vlen);
+int store_share_cb(void *ctx, const uint8_t *k, size_t klen, uint8_t *val, size_t *vlen);
+/* Calls cb, in key order, for at most max sharing keys that start with prefix[0..plen) and
+ * come after `after` (NULL: from the first), with the value after its version byte. Stops
+ * when cb returns false. QC_OK, or QC_ERR_CORRUPT / QC_ERR_IO. */
+int store_share_each(store_t *s, const uint8_t *prefix, size_t plen, const uint8_t *after,
+                     size_t after_len, size_t max,
+                     bool (*cb)(void *ctx, const uint8_t *k, size_t klen, const uint8_t *val,
+                                size_t vlen),
+                     void *ctx);
+
 /* The first anchoring of `digest` (lowest log index). Each location is checked against the
  * record log's stored leaf before it is returned. QC_ERR_NOTFOUND if never anchored. */
 int store_record_find(store_t *s, const uint8_t digest[32], store_record_loc_t *out);
@@ -280,13 +302,17 @@ int store_epochs(store_t *s, store_epoch_span_t *out, size_t cap, size_t *n);
 typedef struct {
     uint64_t blocks, txs, records, log_nodes, epochs;
     uint64_t statuses;         /* distinct digests anchored, each with its record status */
+    /* the data-sharing trail: SHARE transactions committed, by op (DATASET..ACCESS) */
+    uint64_t share_ops[5];
 } store_check_stats_t;
 
 /* Full integrity check (an fsck; O(everything), for tests and operators): every block
  * 1..head decodes, chains and matches its certificate and hash index; every transaction and
  * record index entry points at what is there; the record log's root at every block's
  * log_size matches the header; every anchored digest has one record status, naming its first
- * anchoring; no key of any family refers to anything above the head.
+ * anchoring; the data-sharing families hold exactly the keys the committed SHARE transactions
+ * imply, each value decoding as its family's and naming its own key's id (one sequential
+ * scan per family, no point reads); no key of any family refers to anything above the head.
  * QC_OK, or QC_ERR_CORRUPT with the first problem logged. stats may be NULL. */
 int store_check(store_t *s, store_check_stats_t *stats);
 

@@ -88,6 +88,8 @@ static int check_chain(store_t *s, store_check_stats_t *st) {
         if (rc == QC_OK) {
             st->blocks++;
             st->txs += b.tx_count;
+            for (uint32_t i = 0; i < b.tx_count; i++)
+                if (b.txs[i].share != NULL) st->share_ops[b.txs[i].share->op - 1]++;
         }
         qc_block_free(&b);
         if (rc != QC_OK) return rc;
@@ -186,6 +188,74 @@ static int check_statuses(store_t *s, store_check_stats_t *st, uint64_t *stored)
     return store_iter_finish(it, rc, "scanning the record index");
 }
 
+/* One sharing key and its value (after the version byte): its length fits its family, and the
+ * value decodes as the family's, naming the key's own id. */
+static int check_share_entry(const uint8_t *k, size_t klen, const uint8_t *v, size_t vlen) {
+    sh_dataset_t d;
+    sh_request_t q;
+    sh_access_t a;
+    bool ok;
+    switch (k[0]) {
+    case SH_DATASET:
+        ok = klen == 33 && sh_dataset_decode(v, vlen, &d) == QC_OK && !memcmp(d.id.b, k + 1, 32);
+        break;
+    case SH_REQUEST:
+        ok = klen == 33 && sh_request_decode(v, vlen, &q) == QC_OK && !memcmp(q.id.b, k + 1, 32);
+        break;
+    case SH_ACCESS: ok = klen == 37 && sh_access_decode(v, vlen, &a) == QC_OK; break;
+    case SH_TRAIL: ok = klen == 37 && vlen == 32; break;
+    case SH_NAME: /* 'N' str8 owner str8 name */
+        ok = klen >= 4 && 2 + (size_t)k[1] < klen && klen == 3 + (size_t)k[1] + k[2 + k[1]] &&
+             vlen == 32;
+        break;
+    default: /* SH_OPEN */ ok = klen >= 36 && klen == 2 + 1 + (size_t)k[2] + 32 && vlen == 0;
+    }
+    return ok ? QC_OK : store_corrupt(k, klen, "not a well-formed %zu-byte value of its family",
+                                      vlen);
+}
+
+/* The keys of sharing family `family`: exactly `want`, each well-formed. */
+static int check_share_family(store_t *s, uint8_t family, uint64_t want) {
+    uint8_t seek = family;
+    leveldb_iterator_t *it = leveldb_create_iterator(s->db, s->ropts);
+    int rc = QC_OK;
+    uint64_t count = 0;
+    for (leveldb_iter_seek(it, (const char *)&seek, 1); leveldb_iter_valid(it) && rc == QC_OK &&
+         count <= want; leveldb_iter_next(it)) {
+        size_t klen, vlen;
+        const uint8_t *k = (const uint8_t *)leveldb_iter_key(it, &klen);
+        const char *v = leveldb_iter_value(it, &vlen);
+        if (k[0] != family) break;
+        count++;
+        rc = store_check_value(k, klen, v, vlen, 1);
+        if (rc == QC_OK) rc = check_share_entry(k, klen, (const uint8_t *)v + 1, vlen - 1);
+    }
+    rc = store_iter_finish(it, rc, "scanning the data-sharing trail");
+    if (rc == QC_OK && count != want)
+        rc = store_corrupt(&seek, 1, "%llu%s keys in this family, expected %llu",
+                           (unsigned long long)count, count > want ? " or more" : "",
+                           (unsigned long long)want);
+    return rc;
+}
+
+/* The data-sharing families against the committed SHARE transactions: one dataset and one
+ * name per DATASET, one request and one trail entry per REQUEST, one access per ACCESS, and
+ * two open-request keys per request not yet answered. */
+static int check_share(store_t *s, const store_check_stats_t *st) {
+    const uint64_t *n = st->share_ops;
+    uint64_t answered = n[QC_SHARE_GRANT - 1] + n[QC_SHARE_DENY - 1];
+    uint64_t requests = n[QC_SHARE_REQUEST - 1];
+    if (answered > requests)
+        return store_corrupt((const uint8_t *)"Q", 1, "more answers than requests");
+    int rc = check_share_family(s, SH_DATASET, n[QC_SHARE_DATASET - 1]);
+    if (rc == QC_OK) rc = check_share_family(s, SH_NAME, n[QC_SHARE_DATASET - 1]);
+    if (rc == QC_OK) rc = check_share_family(s, SH_REQUEST, requests);
+    if (rc == QC_OK) rc = check_share_family(s, SH_TRAIL, requests);
+    if (rc == QC_OK) rc = check_share_family(s, SH_ACCESS, n[QC_SHARE_ACCESS - 1]);
+    if (rc == QC_OK) rc = check_share_family(s, SH_OPEN, 2 * (requests - answered));
+    return rc;
+}
+
 static int check_families(store_t *s, store_check_stats_t *st, uint64_t epochs) {
     uint64_t n;
     int rc = count_family(s, SK_BLOCK, SK_U64_LEN, s->head.height, &n);
@@ -199,6 +269,7 @@ static int check_families(store_t *s, store_check_stats_t *st, uint64_t epochs) 
     uint64_t stored = 0;
     if (rc == QC_OK) rc = check_statuses(s, st, &stored);
     if (rc == QC_OK) rc = count_family(s, SK_STATUS, SK_HASH_LEN, stored, &n);
+    if (rc == QC_OK) rc = check_share(s, st);
     return rc;
 }
 

@@ -57,6 +57,12 @@ static const char *family_name(uint8_t f) {
     case SK_VALIDATORS: return "validator set of epoch";
     case SK_EPOCH: return "epoch change at height";
     case SK_STATUS: return "record status";
+    case SH_DATASET: return "dataset";
+    case SH_NAME: return "dataset name";
+    case SH_REQUEST: return "data request";
+    case SH_TRAIL: return "dataset request index";
+    case SH_ACCESS: return "data access";
+    case SH_OPEN: return "open data request";
     default: return "unknown key family";
     }
 }

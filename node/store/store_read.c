@@ -486,6 +486,51 @@ static int read_proposals_each(store_t *s, size_t max,
     return store_iter_finish(it, rc, "listing governance proposals");
 }
 
+static int read_share_get(store_t *s, const uint8_t *k, size_t klen, uint8_t *val, size_t *vlen) {
+    char *v;
+    size_t len;
+    int rc = store_get(s, k, klen, &v, &len);
+    if (rc != QC_OK) return rc;
+    rc = store_check_value(k, klen, v, len, 1);
+    if (rc == QC_OK && len - 1 > SH_VALUE_MAX) rc = store_corrupt(k, klen, "value too long");
+    if (rc == QC_OK) {
+        memcpy(val, v + 1, len - 1);
+        *vlen = len - 1;
+    }
+    leveldb_free(v);
+    return rc;
+}
+
+static int read_share_each(store_t *s, const uint8_t *prefix, size_t plen, const uint8_t *after,
+                           size_t after_len, size_t max,
+                           bool (*cb)(void *ctx, const uint8_t *k, size_t klen,
+                                      const uint8_t *val, size_t vlen),
+                           void *ctx) {
+    leveldb_iterator_t *it = leveldb_create_iterator(s->db, s->ropts);
+    if (after != NULL) {
+        leveldb_iter_seek(it, (const char *)after, after_len);
+        size_t klen;
+        if (leveldb_iter_valid(it)) {
+            const char *k = leveldb_iter_key(it, &klen);
+            if (klen == after_len && memcmp(k, after, klen) == 0) leveldb_iter_next(it);
+        }
+    } else {
+        leveldb_iter_seek(it, (const char *)prefix, plen);
+    }
+    int rc = QC_OK;
+    for (size_t i = 0; rc == QC_OK && i < max && leveldb_iter_valid(it); i++) {
+        size_t klen, vlen;
+        const uint8_t *k = (const uint8_t *)leveldb_iter_key(it, &klen);
+        if (klen < plen || memcmp(k, prefix, plen) != 0) break;
+        const char *v = leveldb_iter_value(it, &vlen);
+        rc = store_check_value(k, klen, v, vlen, 1);
+        if (rc == QC_OK && vlen - 1 > SH_VALUE_MAX) rc = store_corrupt(k, klen, "value too long");
+        if (rc == QC_OK && !cb(ctx, k, klen, (const uint8_t *)v + 1, vlen - 1)) break;
+        leveldb_iter_next(it);
+    }
+    return store_iter_finish(it, rc, "listing the data-sharing trail");
+}
+
 /* ------------------------------------------------------------------ the public reads */
 /* Each public read: QC_ERR_IO while the database is closed (a reopen after a failed write
  * failed: ldb_reopen), and a damaged result (corrupt data, a read I/O error) marks the store
@@ -586,4 +631,20 @@ int store_proposal_get(store_t *s, const qc_hash_t *id, gov_proposal_t *out) {
 int store_proposals_each(store_t *s, size_t max, bool (*cb)(void *ctx, const gov_proposal_t *p),
                          void *ctx) {
     STORE_READ(s, read_proposals_each(s, max, cb, ctx));
+}
+
+int store_share_get(store_t *s, const uint8_t *k, size_t klen, uint8_t *val, size_t *vlen) {
+    STORE_READ(s, read_share_get(s, k, klen, val, vlen));
+}
+
+int store_share_cb(void *ctx, const uint8_t *k, size_t klen, uint8_t *val, size_t *vlen) {
+    return store_share_get(ctx, k, klen, val, vlen);
+}
+
+int store_share_each(store_t *s, const uint8_t *prefix, size_t plen, const uint8_t *after,
+                     size_t after_len, size_t max,
+                     bool (*cb)(void *ctx, const uint8_t *k, size_t klen, const uint8_t *val,
+                                size_t vlen),
+                     void *ctx) {
+    STORE_READ(s, read_share_each(s, prefix, plen, after, after_len, max, cb, ctx));
 }
