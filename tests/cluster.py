@@ -108,6 +108,17 @@ class Cluster:
             self.fail("%s: %s" % (type(e).__name__, e))
 
     # ---- API and CLI
+    def post_tx(self, city, signed):
+        """POST a signed transaction {body, sig} to city's API: (status, parsed JSON)."""
+        req = urllib.request.Request("http://127.0.0.1:%d/v1/transactions" % self.api_port(city),
+                                     data=json.dumps(signed).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                return r.status, json.loads(r.read())
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read())
+
     def api(self, city, path, timeout=5):
         """GET path on city's API: (status, parsed JSON), or (None, None) if unreachable."""
         url = "http://127.0.0.1:%d%s" % (self.api_port(city), path)

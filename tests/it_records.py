@@ -32,17 +32,6 @@ def record(city, digest):
     return j
 
 
-def post_tx(city, signed):
-    req = urllib.request.Request("http://127.0.0.1:%d/v1/transactions" % C.api_port(city),
-                                 data=json.dumps(signed).encode(), method="POST",
-                                 headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=10) as r:
-            return r.status, json.loads(r.read())
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read())
-
-
 def main():
     C.make_testnet("it-records")
     C.start_all_and_link()
@@ -102,7 +91,7 @@ def main():
     refused("revoke", "jinan", [D, "--reason", "2"], "is already revoked")
 
     # a replayed transaction (zibo's endorsement, byte for byte) is refused as committed
-    code, j = post_tx("jinan", e1["signed"])
+    code, j = C.post_tx("jinan", e1["signed"])
     check(code == 409 and "already committed" in j["error"]["message"], "replay refused: %s %r" % (code, j))
 
     # the block and transaction views show the new types and their fields

@@ -771,6 +771,66 @@ static void test_lifecycle_arguments(void **state) {
                          NULL), CLI_EXIT_FAIL);
 }
 
+/* qchain dataset: every subcommand's usage errors exit 2 before anything is signed or sent;
+ * a node that cannot be reached, or a missing file, is a failure (1). */
+static void test_dataset_arguments(void **state) {
+    fx_t *fx = *state;
+    char dir[TDIR_PATH_MAX], cfg[TDIR_PATH_MAX];
+    tdir_path(dir, fx->dir, "snet");
+    tdir_path(cfg, dir, "zibo/node.json");
+    /* Nothing listens on these testnet ports (API 2051..2054) or on port 1 during the test. */
+    assert_int_equal(run(fx, "testnet", "--out", dir, "--cities", "4", "--base-port", "1050", NULL),
+                     CLI_EXIT_OK);
+    const char *id = "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03";
+    const char *down = "http://127.0.0.1:1";
+    assert_int_equal(run(fx, "dataset", "--help", NULL), CLI_EXIT_OK);
+    assert_non_null(strstr(fx->out, "Exit status"));
+    assert_int_equal(run(fx, "dataset", "publish", "--help", NULL), CLI_EXIT_OK);
+    assert_int_equal(run(fx, "dataset", NULL), CLI_EXIT_USAGE);
+    assert_int_equal(run(fx, "dataset", "lend", id, "--config", cfg, NULL), CLI_EXIT_USAGE);
+    /* publish: a schema is required, once; terms as text or file, not both; no foreign option */
+    assert_int_equal(run(fx, "dataset", "publish", "rain", "--config", cfg, NULL), CLI_EXIT_USAGE);
+    assert_int_equal(run(fx, "dataset", "publish", "rain", "--schema", id, "--schema-file", cfg,
+                         "--config", cfg, NULL), CLI_EXIT_USAGE);
+    assert_int_equal(run(fx, "dataset", "publish", "rain", "--schema", id, "--terms", "t",
+                         "--terms-file", cfg, "--config", cfg, NULL), CLI_EXIT_USAGE);
+    assert_int_equal(run(fx, "dataset", "publish", "rain", "--schema", id, "--reason", "1",
+                         "--config", cfg, NULL), CLI_EXIT_USAGE);
+    assert_int_equal(run(fx, "dataset", "publish", "--schema", id, "--config", cfg, NULL),
+                     CLI_EXIT_USAGE); /* no name */
+    assert_int_equal(run(fx, "dataset", "publish", "rain", "--schema", id, NULL), CLI_EXIT_USAGE);
+    /* request: --purpose 1..65535 required; --until or --blocks, not both */
+    assert_int_equal(run(fx, "dataset", "request", id, "--config", cfg, NULL), CLI_EXIT_USAGE);
+    assert_int_equal(run(fx, "dataset", "request", id, "--purpose", "0", "--config", cfg, NULL),
+                     CLI_EXIT_USAGE);
+    assert_int_equal(run(fx, "dataset", "request", id, "--purpose", "1", "--until", "9",
+                         "--blocks", "3", "--config", cfg, NULL), CLI_EXIT_USAGE);
+    /* deny needs --reason; access needs a digest or --file; grant takes one id */
+    assert_int_equal(run(fx, "dataset", "deny", id, "--config", cfg, NULL), CLI_EXIT_USAGE);
+    assert_int_equal(run(fx, "dataset", "access", id, "--config", cfg, NULL), CLI_EXIT_USAGE);
+    assert_int_equal(run(fx, "dataset", "grant", id, id, "--config", cfg, NULL), CLI_EXIT_USAGE);
+    assert_int_equal(run(fx, "dataset", "grant", id, "--limit", "3", "--config", cfg, NULL),
+                     CLI_EXIT_USAGE);
+    /* reading: --config or --api; requests without a city needs the config's */
+    assert_int_equal(run(fx, "dataset", "list", NULL), CLI_EXIT_USAGE);
+    assert_int_equal(run(fx, "dataset", "requests", "--api", down, NULL), CLI_EXIT_USAGE);
+    assert_int_equal(run(fx, "dataset", "list", "--limit", "1001", "--api", down, NULL),
+                     CLI_EXIT_USAGE);
+    assert_int_equal(run(fx, "dataset", "show", "abc", "--api", down, NULL), CLI_EXIT_USAGE);
+    assert_int_equal(run(fx, "dataset", "requests", "Not-A-City", "--api", down, NULL),
+                     CLI_EXIT_USAGE);
+    /* well-formed, but the node is down or a file missing: failures */
+    assert_int_equal(run(fx, "dataset", "grant", id, "--config", cfg, "--api", down, NULL),
+                     CLI_EXIT_FAIL);
+    assert_int_equal(run(fx, "dataset", "request", id, "--purpose", "2", "--blocks", "10",
+                         "--config", cfg, "--api", down, "--json", NULL), CLI_EXIT_FAIL);
+    assert_int_equal(run(fx, "dataset", "access", id, "--file", "/nonexistent/x", "--config", cfg,
+                         "--api", down, NULL), CLI_EXIT_FAIL);
+    assert_int_equal(run(fx, "dataset", "list", "--api", down, NULL), CLI_EXIT_FAIL);
+    assert_int_equal(run(fx, "dataset", "requests", "--config", cfg, "--api", down, NULL),
+                     CLI_EXIT_FAIL);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_dispatch_and_help, setup, teardown),
@@ -783,6 +843,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_verify_across_epochs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_member_arguments, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lifecycle_arguments, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dataset_arguments, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

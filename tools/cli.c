@@ -15,6 +15,8 @@ const cli_cmd_t cli_commands[] = {
     {"endorse", "countersign another city's anchored record with a purpose code", cli_endorse},
     {"revoke", "revoke one of the city's records with a reason code", cli_revoke},
     {"supersede", "name a new record of the city that replaces an old one", cli_supersede},
+    {"dataset", "data sharing: publish, request, grant, deny, access, list, show, requests",
+     cli_dataset},
     {"status", "a node's (or every node's) height, head, view, primary, peers, lag, mempool",
      cli_status},
     {"receipt", "fetch a record's receipt from a node, verify it offline, write it", cli_receipt},

@@ -49,6 +49,7 @@ int cli_member(int argc, char **argv);
 int cli_endorse(int argc, char **argv);
 int cli_revoke(int argc, char **argv);
 int cli_supersede(int argc, char **argv);
+int cli_dataset(int argc, char **argv);
 
 /* ---- helpers shared by the commands ---- */
 

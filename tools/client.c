@@ -354,3 +354,28 @@ int client_salt_write(const char *path, const uint8_t salt[QC_SALT_BYTES]) {
     sodium_memzero(text, sizeof text);
     return rc;
 }
+
+int client_get_json(const char *cmd, const char *api_url, const char *path, json_t **out) {
+    char why[256];
+    long status;
+    json_t *j = NULL;
+    if (client_get(api_url, path, 10000, &status, &j, why, sizeof why) != QC_OK)
+        return cli_fail(cmd, "%s", why);
+    if (status != 200 || j == NULL) {
+        int rc = cli_fail(cmd, "%s: HTTP %ld: %s", path, status, client_error_message(j));
+        json_decref(j);
+        return rc;
+    }
+    *out = j;
+    return -1;
+}
+
+void client_json_add_signed(json_t *j, const qc_tx_t *tx) {
+    char *body = malloc(2 * tx->body_len + 1), sig[2 * QC_SIG_BYTES + 1];
+    if (body != NULL) {
+        qc_hex_encode(body, tx->body, tx->body_len);
+        qc_hex_encode(sig, tx->sig.b, QC_SIG_BYTES);
+        json_object_set_new(j, "signed", json_pack("{s:s, s:s}", "body", body, "sig", sig));
+    }
+    free(body);
+}

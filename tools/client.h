@@ -104,6 +104,15 @@ uint64_t client_current_height(const char *api_url);
 int client_get(const char *base_url, const char *path, long timeout_ms, long *status,
                json_t **json, char *why, size_t why_cap);
 
+/* Adds "signed": {"body", "sig"} (hex) to j: the transaction as POST /v1/transactions takes
+ * it, for a city's files (--json of the signing commands). */
+void client_json_add_signed(json_t *j, const qc_tx_t *tx);
+
+/* client_get for a command that needs a 200 answer: CLI-style result -1 with *out (caller
+ * json_decref), or the exit status after printing the failure (unreachable, or the node's
+ * status and reason). */
+int client_get_json(const char *cmd, const char *api_url, const char *path, json_t **out);
+
 /* Fetches the receipt of digest from the node at api_url and verifies it offline against g
  * (and, if file_digest is non-NULL, that the file is the anchored record). tx_id non-NULL asks
  * for the anchoring by that transaction (?tx=) and checks that the receipt proves exactly it,

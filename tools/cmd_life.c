@@ -144,13 +144,7 @@ static json_t *result_json(const life_opts_t *o, const qc_tx_t *tx, uint64_t hei
         json_object_set_new(j, "new_digest", json_string(qc_hash_hex(nhex, &o->op.new_digest)));
     }
     /* the signed transaction itself, as POST /v1/transactions takes it, for the city's files */
-    char *body = malloc(2 * tx->body_len + 1), sig[2 * QC_SIG_BYTES + 1];
-    if (body != NULL) {
-        qc_hex_encode(body, tx->body, tx->body_len);
-        qc_hex_encode(sig, tx->sig.b, QC_SIG_BYTES);
-        json_object_set_new(j, "signed", json_pack("{s:s, s:s}", "body", body, "sig", sig));
-    }
-    free(body);
+    client_json_add_signed(j, tx);
     return j;
 }
 

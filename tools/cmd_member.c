@@ -259,21 +259,6 @@ static int parse(int argc, char **argv, sub_t sub, member_opts_t *o) {
 
 /* ------------------------------------------------------------------ talking to the node */
 
-static int get_json(const char *cmd, const char *api_url, const char *path, json_t **out) {
-    char why[256];
-    long status;
-    json_t *j = NULL;
-    if (client_get(api_url, path, 10000, &status, &j, why, sizeof why) != QC_OK)
-        return cli_fail(cmd, "%s", why);
-    if (status != 200 || j == NULL) {
-        int rc = cli_fail(cmd, "%s: HTTP %ld: %s", path, status, client_error_message(j));
-        json_decref(j);
-        return rc;
-    }
-    *out = j;
-    return -1;
-}
-
 /* Resolves a proposal id or unique prefix through the node's listing. */
 static int resolve_id(const char *cmd, const char *api_url, const char *arg, qc_hash_t *id) {
     size_t n = strlen(arg);
@@ -281,7 +266,7 @@ static int resolve_id(const char *cmd, const char *api_url, const char *arg, qc_
     if (n == 0 || n > 64 || strspn(arg, "0123456789abcdefABCDEF") != n)
         return cli_fail(cmd, "%s: a proposal id is hex (64 characters, or a unique prefix)", arg);
     json_t *j;
-    int rc = get_json(cmd, api_url, "/v1/governance/proposals", &j);
+    int rc = client_get_json(cmd, api_url, "/v1/governance/proposals", &j);
     if (rc >= 0) return rc;
     const char *found = NULL;
     int matches = 0;
@@ -326,7 +311,7 @@ static int resolve_keys(const char *cmd, member_opts_t *o) {
 
 static uint64_t head_height(const char *cmd, const char *api_url, int *rc) {
     json_t *j;
-    *rc = get_json(cmd, api_url, "/v1/status", &j);
+    *rc = client_get_json(cmd, api_url, "/v1/status", &j);
     if (*rc >= 0) return 0;
     uint64_t h = (uint64_t)json_integer_value(json_object_get(j, "height"));
     json_decref(j);
@@ -341,7 +326,7 @@ static int submit(const char *cmd, const member_opts_t *o, const char *api_url,
     if (rc != CLI_EXIT_OK) return rc;
     char path[128], hex[65];
     snprintf(path, sizeof path, "/v1/governance/proposals/%s", qc_hash_hex(hex, proposal_id));
-    rc = get_json(cmd, api_url, path, proposal);
+    rc = client_get_json(cmd, api_url, path, proposal);
     return rc < 0 ? CLI_EXIT_OK : rc;
 }
 
@@ -454,7 +439,7 @@ static int run_reading(const char *cmd, const member_opts_t *o) {
         snprintf(path, sizeof path, "/v1/governance/proposals/%s", qc_hash_hex(hex, &id));
     }
     json_t *j = NULL;
-    if (rc < 0) rc = get_json(cmd, t->api_url, path, &j);
+    if (rc < 0) rc = client_get_json(cmd, t->api_url, path, &j);
     free(t);
     if (rc >= 0) return rc;
     if (o->json) return cli_print_json(cmd, j);

@@ -2,6 +2,7 @@
 #include "api.h"
 #include "api_gov.h"
 #include "api_life.h"
+#include "api_share.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -16,7 +17,7 @@ static const double latency_bounds_s[] = {0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0
 
 /* ---------------------------------------------------------------- helpers */
 
-static bool param_hash(http_req_t *req, http_res_t *res, const char *name, qc_hash_t *out) {
+bool api_param_hash(http_req_t *req, http_res_t *res, const char *name, qc_hash_t *out) {
     const char *v = http_req_param(req, name);
     if (v == NULL || qc_hex_decode(out->b, 32, v) != QC_OK) {
         http_respond_error(res, 400, "bad_request", "%s must be 64 hex characters", name);
@@ -57,6 +58,7 @@ static json_t *committed_json(node_t *n, const qc_hash_t *tx_id, const store_tx_
     if (have_tx) {
         json_object_set_new(j, "type", json_string(api_tx_type_name(tx.type)));
         api_life_tx_fields(j, &tx);
+        api_share_tx_fields(j, &tx);
         qc_tx_free(&tx);
     }
     return j;
@@ -197,7 +199,7 @@ static void h_tx(http_req_t *req, http_res_t *res, void *data) {
     api_t *a = data;
     qc_hash_t id;
     uint64_t wait_ms = 0;
-    if (!param_hash(req, res, "id", &id)) return;
+    if (!api_param_hash(req, res, "id", &id)) return;
     if (!query_u64(req, res, "wait_ms", a->node->cfg.api.wait_timeout_ms_max, &wait_ms, false)) return;
     store_tx_loc_t loc;
     if (store_tx_find(&a->node->store, &id, &loc) == QC_OK) {
@@ -307,7 +309,7 @@ static json_t *record_status_json(node_t *n, const qc_hash_t *digest, json_t *re
 /* The receipt JSON of the digest in the route (the anchoring by ?tx=ID when given), or NULL
  * after answering 400/404/500. */
 static json_t *receipt_for(api_t *a, http_req_t *req, http_res_t *res, qc_hash_t *d) {
-    if (!param_hash(req, res, "digest", d)) return NULL;
+    if (!api_param_hash(req, res, "digest", d)) return NULL;
     char txhex[80];
     qc_hash_t tx;
     int q = http_query_get(req->query, "tx", txhex, sizeof txhex);
@@ -401,6 +403,7 @@ static void respond_block(api_t *a, http_res_t *res, uint64_t height) {
                                c >= 0 ? vs->members[c].name : "?", "records",
                                (json_int_t)tx->record_count);
         api_life_tx_fields(tj, tx);
+        api_share_tx_fields(tj, tx);
         json_array_append_new(txs, tj);
     }
     free(vs);
@@ -425,7 +428,7 @@ static void h_block(http_req_t *req, http_res_t *res, void *data) {
 static void h_block_by_hash(http_req_t *req, http_res_t *res, void *data) {
     api_t *a = data;
     qc_hash_t hash;
-    if (!param_hash(req, res, "hash", &hash)) return;
+    if (!api_param_hash(req, res, "hash", &hash)) return;
     uint64_t h;
     if (store_height_by_hash(&a->node->store, &hash, &h) != QC_OK) {
         http_respond_error(res, 404, "not_found", "no block with hash %s", http_req_param(req, "hash"));
@@ -751,6 +754,9 @@ int api_start(api_t *a, node_t *n, char *why, size_t why_cap) {
         {"GET", "/v1/members/history", h_members_history},
         {"GET", "/v1/governance/proposals", h_gov_proposals},
         {"GET", "/v1/governance/proposals/{id}", h_gov_proposal},
+        {"GET", "/v1/datasets", h_datasets},
+        {"GET", "/v1/datasets/{id}", h_dataset},
+        {"GET", "/v1/cities/{name}/requests", h_city_requests},
         {"GET", "/v1/status", h_status},
         {"GET", "/metrics", h_metrics},
         {"GET", "/healthz", h_health},

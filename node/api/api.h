@@ -33,6 +33,10 @@ typedef struct api {
     int closing;
 } api_t;
 
+/* Reads path parameter `name` as 64 hex characters into *out; false after answering 400
+ * "NAME must be 64 hex characters". */
+bool api_param_hash(http_req_t *req, http_res_t *res, const char *name, qc_hash_t *out);
+
 /* Starts the API on the node's configured address. QC_OK or an error with why. */
 int api_start(api_t *a, node_t *n, char *why, size_t why_cap);
 /* Closes the listener and every connection; cb(user) runs when done. */

@@ -17,6 +17,7 @@ const char *api_tx_type_name(uint16_t type) {
     case QC_TX_ENDORSE: return "endorse";
     case QC_TX_REVOKE: return "revoke";
     case QC_TX_SUPERSEDE: return "supersede";
+    case QC_TX_SHARE: return "share";
     default: return "unknown";
     }
 }

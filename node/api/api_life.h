@@ -8,7 +8,8 @@
 
 #include "api.h"
 
-/* The type name of a transaction: "anchor", "govern", "endorse", "revoke", "supersede". */
+/* The type name of a transaction: "anchor", "govern", "endorse", "revoke", "supersede",
+ * "share". */
 const char *api_tx_type_name(uint16_t type);
 
 /* Adds tx's lifecycle fields to obj (nothing for other types): ENDORSE digest, purpose,
