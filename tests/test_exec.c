@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "exec.h"
+#include "execchain.h"
 #include "merkle.h"
 #include "testkeys.h"
 
@@ -235,27 +236,20 @@ static void test_replay_of_committed_refused_and_cache(void **state) {
 
 /* ---------------------------------------------------------------- record lifecycle */
 
-/* A chain the tests commit blocks to: the statuses after its blocks (an LC_ALL overlay with
- * nothing below, as the store keeps them), its committed tx ids and its head. */
+/* A chain the tests commit blocks to (execchain) and the statuses after its blocks (an LC_ALL
+ * overlay with nothing below, as the store keeps them). */
 typedef struct {
+    execchain_t x;
     lc_state_t ledger;
-    qc_hash_t ids[128];
-    size_t n_ids;
-    uint64_t height, time_ms;
-    qc_hash_t hash;
-    rlog_t log;
-    qc_validator_set_t vs;
 } chain_t;
 
 static int chain_records(void *ctx, const uint8_t digest[32], qc_recstat_t *out) {
     return lc_get(&((chain_t *)ctx)->ledger, digest, out);
 }
 
-static bool chain_seen(void *ctx, const qc_hash_t *id) {
-    const chain_t *c = ctx;
-    for (size_t i = 0; i < c->n_ids; i++)
-        if (memcmp(c->ids[i].b, id->b, 32) == 0) return true;
-    return false;
+static int chain_commit(void *ctx, const qc_tx_t *tx, const qc_validator_set_t *vs,
+                        uint64_t height, uint64_t log_index) {
+    return lc_apply(&((chain_t *)ctx)->ledger, tx, vs, height, log_index, NULL, 0);
 }
 
 /* A new chain at height 0 (malloc'd; chain_free). */
@@ -263,20 +257,15 @@ static chain_t *chain_new(void) {
     chain_t *c = calloc(1, sizeof *c);
     assert_non_null(c);
     lc_init(&c->ledger, NULL, NULL, LC_ALL);
-    c->time_ms = 2000000;
-    c->vs = g_vs;
+    execchain_init(&c->x, CHAIN, &g_genesis, &g_vs, chain_commit, c);
+    c->x.records = chain_records;
+    c->x.records_ctx = c;
     return c;
 }
 
 static void chain_free(chain_t *c) {
     lc_free(&c->ledger);
     free(c);
-}
-
-static exec_parent_t chain_parent(chain_t *c) {
-    exec_parent_t p = {CHAIN, &g_genesis, &c->vs, c->height, c->hash, c->time_ms, &c->log, chain_seen, c, NULL,
-                       chain_records, c};
-    return p;
 }
 
 static void sign_life(qc_tx_t *tx, uint16_t type, const qc_seckey_t *sk, uint64_t nonce,
@@ -314,55 +303,16 @@ static void anchor(qc_tx_t *tx, uint32_t member, uint64_t nonce, uint8_t d) {
 /* Builds the next block from txs, checks that a backup accepts it, commits it and returns
  * which of txs it holds (bit i: txs[i]). Frees txs. */
 static uint32_t step(chain_t *c, qc_tx_t *txs, uint32_t n) {
-    const qc_tx_t *ptrs[16];
-    assert_true(n <= 16);
-    for (uint32_t i = 0; i < n; i++) ptrs[i] = &txs[i];
-    exec_parent_t p = chain_parent(c);
-    qc_block_t b;
-    rlog_t log_after;
-    assert_int_equal(exec_build(&p, ptrs, n, c->time_ms + 1, 0, 0, &b, &log_after, NULL, NULL), QC_OK);
-    exec_check_t chk = check_for(&b);
+    uint32_t mask;
     char why[400] = "";
-    rlog_t log_chk;
-    int rc = exec_check(&b, &p, &chk, &log_chk, NULL, NULL, NULL, why, sizeof why);
-    if (rc != QC_OK) fail_msg("backup refused the built block: %s", why);
-    uint32_t mask = 0;
-    uint64_t log_index = c->log.size;
-    for (uint32_t t = 0; t < b.tx_count; t++) {
-        assert_int_equal(lc_apply(&c->ledger, &b.txs[t], &c->vs, b.header.height, log_index, why,
-                                  sizeof why), QC_OK);
-        log_index += b.txs[t].record_count;
-        c->ids[c->n_ids++] = b.txs[t].id;
-        for (uint32_t i = 0; i < n; i++)
-            if (memcmp(txs[i].id.b, b.txs[t].id.b, 32) == 0) mask |= 1u << i;
-    }
-    c->height = b.header.height;
-    qc_header_hash(&b.header, &c->hash);
-    c->time_ms = b.header.time_ms;
-    c->log = log_after;
-    qc_block_free(&b);
-    for (uint32_t i = 0; i < n; i++) qc_tx_free(&txs[i]);
+    if (execchain_step(&c->x, txs, n, &mask, why, sizeof why) != QC_OK)
+        fail_msg("the block was not committed: %s", why);
     return mask;
 }
 
-/* A block holding exactly txs (cloned; the header is not finished, the transactions are
- * checked first) checked on the chain's head: the verdict, and its sentence in why. Frees txs. */
+/* A backup's verdict on a block holding exactly txs on the chain's head (execchain). */
 static int check_crafted(chain_t *c, qc_tx_t *txs, uint32_t n, char *why, size_t why_cap) {
-    exec_parent_t p = chain_parent(c);
-    qc_block_t b;
-    rlog_t log_after;
-    assert_int_equal(exec_build(&p, NULL, 0, c->time_ms + 1, 0, 0, &b, &log_after, NULL, NULL), QC_OK);
-    b.txs = calloc(n, sizeof *b.txs);
-    assert_non_null(b.txs);
-    for (uint32_t i = 0; i < n; i++) {
-        assert_int_equal(qc_tx_clone(&txs[i], &b.txs[i]), QC_OK);
-        qc_tx_free(&txs[i]);
-    }
-    b.tx_count = n;
-    exec_check_t chk = check_for(&b);
-    int rc = exec_check(&b, &p, &chk, &log_after, NULL, NULL, NULL, why, why_cap);
-    qc_block_free(&b);
-    return rc;
+    return execchain_check_crafted(&c->x, txs, n, why, why_cap);
 }
 
 /* The refusal sentence of a single transaction, as a backup words it for tx 0. */
@@ -443,7 +393,8 @@ static void test_endorse_rules(void **state) {
     assert_int_equal(st.endorsement_count, 3);
     /* a replayed endorsement (same tx id) is refused as already committed */
     life(&t[0], QC_TX_ENDORSE, TAIAN, 5, D_A, 0, 1);
-    assert_true(chain_seen(c, &t[0].id));
+    exec_parent_t head = execchain_parent(&c->x);
+    assert_true(head.seen(head.seen_ctx, &t[0].id));
     assert_int_equal(qc_tx_clone(&t[0], &copies[0]), QC_OK);
     assert_int_equal(step(c, t, 1), 0);
     assert_int_equal(check_crafted(c, copies, 1, why, sizeof why), QC_ERR_DUPLICATE);
@@ -453,7 +404,7 @@ static void test_endorse_rules(void **state) {
     assert_int_equal(step(c, t, 1), 1);
     life(&t[0], QC_TX_ENDORSE, 4, 11, D_A, 0, 1);
     snprintf(want, sizeof want, "record %s is revoked at height %llu; only a valid record can be "
-             "endorsed", hex_of(D_A), (unsigned long long)c->height);
+             "endorsed", hex_of(D_A), (unsigned long long)c->x.height);
     expect_refusal(c, &t[0], want);
     /* a signer that is no member's seal key */
     qc_pubkey_t pk;
@@ -488,7 +439,7 @@ static void test_revoke_rules(void **state) {
     qc_pubkey_t pk;
     qc_seckey_t sk;
     testkeys_keypair(TESTKEY_ADMIN, 0, &pk, &sk);
-    c->vs.members[JINAN].seal_key = pk;
+    c->x.vs.members[JINAN].seal_key = pk;
     qc_tx_t old_key;
     life(&old_key, QC_TX_REVOKE, JINAN, 5, D_A, 0, 4); /* the old key is no member's now */
     assert_int_equal(step(c, &old_key, 1), 0);
@@ -502,13 +453,13 @@ static void test_revoke_rules(void **state) {
     assert_int_equal(check_crafted(c, copies, 2, why, sizeof why), QC_ERR_INVALID);
     snprintf(want, sizeof want, "tx 1: record lifecycle refused: record %s is already revoked at "
              "height %llu; only a valid record can be revoked", hex_of(D_A),
-             (unsigned long long)c->height + 1);
+             (unsigned long long)c->x.height + 1);
     assert_string_equal(why, want);
     assert_int_equal(step(c, t, 2), 1);
     status_of(c, D_A, &st);
     assert_int_equal(st.state, QC_REC_REVOKED);
     assert_int_equal(st.reason, 4);
-    assert_int_equal(st.state_height, c->height);
+    assert_int_equal(st.state_height, c->x.height);
     chain_free(c);
 }
 
@@ -538,7 +489,7 @@ static void test_supersede_rules(void **state) {
     anchor(&t[0], JINAN, 7, D_B);
     life(&t[1], QC_TX_SUPERSEDE, JINAN, 8, D_A, D_B, 0);
     assert_int_equal(step(c, t, 2), 3);
-    uint64_t h = c->height;
+    uint64_t h = c->x.height;
     qc_recstat_t st;
     status_of(c, D_A, &st);
     assert_int_equal(st.state, QC_REC_SUPERSEDED);

@@ -15,6 +15,7 @@
 
 #include "chainbuilder.h"
 #include "exec.h"
+#include "execchain.h"
 #include "sharestat.h"
 #include "store.h"
 #include "testkeys.h"
@@ -340,45 +341,37 @@ enum { JINAN = 0, ZIBO = 1, TAIAN = 2, DEZHOU_MEMBER = 4 };
 static qc_validator_set_t g_vs;
 static qc_hash_t g_genesis;
 
-/* A chain the tests commit blocks to: the sharing state after its blocks (an overlay with
- * nothing below, as the store keeps it), its committed tx ids and its head. */
+/* A chain the tests commit blocks to (execchain) and the sharing state after its blocks (an
+ * overlay with nothing below, as the store keeps it). */
 typedef struct {
+    execchain_t x;
     sh_state_t ledger;
-    qc_hash_t ids[64];
-    size_t n_ids;
-    uint64_t height, time_ms, nonce;
-    qc_hash_t hash;
-    rlog_t log;
+    uint64_t nonce;
 } chain_t;
 
 static int chain_shares(void *ctx, const uint8_t *k, size_t klen, uint8_t *val, size_t *vlen) {
     return sh_get(&((chain_t *)ctx)->ledger, k, klen, val, vlen);
 }
 
-static bool chain_seen(void *ctx, const qc_hash_t *id) {
-    const chain_t *c = ctx;
-    for (size_t i = 0; i < c->n_ids; i++)
-        if (memcmp(c->ids[i].b, id->b, 32) == 0) return true;
-    return false;
+static int chain_commit(void *ctx, const qc_tx_t *tx, const qc_validator_set_t *vs,
+                        uint64_t height, uint64_t log_index) {
+    (void)log_index;
+    return sh_apply(&((chain_t *)ctx)->ledger, tx, vs, height, NULL, 0);
 }
 
 static chain_t *chain_new(void) {
     chain_t *c = calloc(1, sizeof *c);
     assert_non_null(c);
     sh_init(&c->ledger, NULL, NULL);
-    c->time_ms = 2000000;
+    execchain_init(&c->x, CHAIN, &g_genesis, &g_vs, chain_commit, c);
+    c->x.shares = chain_shares;
+    c->x.shares_ctx = c;
     return c;
 }
 
 static void chain_free(chain_t *c) {
     sh_free(&c->ledger);
     free(c);
-}
-
-static exec_parent_t chain_parent(chain_t *c) {
-    exec_parent_t p = {CHAIN, &g_genesis, &g_vs, c->height, c->hash, c->time_ms, &c->log,
-                       chain_seen, c, NULL, NULL, NULL, chain_shares, c};
-    return p;
 }
 
 /* A SHARE by member's seal key (a fresh nonce each). */
@@ -390,39 +383,14 @@ static qc_tx_t share(chain_t *c, uint32_t member, const qc_share_op_t *op) {
     return tx;
 }
 
-static exec_check_t check_for(const qc_block_t *b) {
-    exec_check_t chk = {b->header.view, b->header.proposer, b->header.time_ms, 30000, NULL};
-    return chk;
-}
-
 /* Builds the next block from txs, checks that a backup accepts it, commits it and returns
  * which of txs it holds (bit i: txs[i]). Frees txs. */
 static uint32_t step(chain_t *c, qc_tx_t *txs, uint32_t n) {
-    const qc_tx_t *ptrs[8];
-    assert_true(n <= 8);
-    for (uint32_t i = 0; i < n; i++) ptrs[i] = &txs[i];
-    exec_parent_t p = chain_parent(c);
-    qc_block_t b;
-    rlog_t log_after;
-    assert_int_equal(exec_build(&p, ptrs, n, c->time_ms + 1, 0, 0, &b, &log_after, NULL, NULL), QC_OK);
-    exec_check_t chk = check_for(&b);
-    char why[400] = "";
-    rlog_t log_chk;
-    int rc = exec_check(&b, &p, &chk, &log_chk, NULL, NULL, NULL, why, sizeof why);
-    if (rc != QC_OK) fail_msg("backup refused the built block: %s", why);
     uint32_t mask = 0;
-    for (uint32_t t = 0; t < b.tx_count; t++) {
-        assert_int_equal(sh_apply(&c->ledger, &b.txs[t], &g_vs, b.header.height, why, sizeof why), QC_OK);
-        c->ids[c->n_ids++] = b.txs[t].id;
-        for (uint32_t i = 0; i < n; i++)
-            if (memcmp(txs[i].id.b, b.txs[t].id.b, 32) == 0) mask |= 1u << i;
-    }
-    c->height = b.header.height;
-    qc_header_hash(&b.header, &c->hash);
-    c->time_ms = b.header.time_ms;
-    c->log = log_after;
-    qc_block_free(&b);
-    for (uint32_t i = 0; i < n; i++) qc_tx_free(&txs[i]);
+    char why[400] = "";
+    int rc = execchain_step(&c->x, txs, n, &mask, why, sizeof why);
+    assert_string_equal(why, ""); /* the backup's refusal or the commit's error, if any */
+    assert_int_equal(rc, QC_OK);
     return mask;
 }
 
@@ -438,8 +406,9 @@ static int admit(chain_t *c, const qc_tx_t *tx, mempool_reject_t *r, char *why, 
     mempool_t mp;
     mempool_limits_t lim = {16, 1 << 20};
     assert_int_equal(mempool_init(&mp, &lim), QC_OK);
-    mempool_view_t v = {CHAIN, &g_vs, c->height + 1, chain_seen, c, NULL, why, why_cap,
-                        NULL, NULL, chain_shares, c};
+    exec_parent_t head = execchain_parent(&c->x);
+    mempool_view_t v = {CHAIN, &g_vs, c->x.height + 1, head.seen, head.seen_ctx, NULL, why,
+                        why_cap, NULL, NULL, chain_shares, c};
     qc_tx_t copy;
     assert_int_equal(qc_tx_clone(tx, &copy), QC_OK);
     int rc = mempool_add(&mp, &copy, &v, r);
@@ -448,21 +417,12 @@ static int admit(chain_t *c, const qc_tx_t *tx, mempool_reject_t *r, char *why, 
     return rc;
 }
 
-/* A backup's verdict on a block crafted to hold tx alone on the chain's head (an empty block's
- * header, then the transaction); its sentence in why. */
+/* A backup's verdict on a block crafted to hold (a copy of) tx alone on the chain's head; its
+ * sentence in why. */
 static int check_alone(chain_t *c, const qc_tx_t *tx, char *why, size_t why_cap) {
-    exec_parent_t p = chain_parent(c);
-    qc_block_t b;
-    rlog_t log_after;
-    assert_int_equal(exec_build(&p, NULL, 0, c->time_ms + 1, 0, 0, &b, &log_after, NULL, NULL), QC_OK);
-    b.txs = calloc(1, sizeof *b.txs);
-    assert_non_null(b.txs);
-    assert_int_equal(qc_tx_clone(tx, &b.txs[0]), QC_OK);
-    b.tx_count = 1;
-    exec_check_t chk = check_for(&b);
-    int rc = exec_check(&b, &p, &chk, &log_after, NULL, NULL, NULL, why, why_cap);
-    qc_block_free(&b);
-    return rc;
+    qc_tx_t copy;
+    assert_int_equal(qc_tx_clone(tx, &copy), QC_OK);
+    return execchain_check_crafted(&c->x, &copy, 1, why, why_cap);
 }
 
 /* The rules refuse tx on the chain's head with the sentence want, the same way in all three
@@ -477,9 +437,9 @@ static void expect_refusal(chain_t *c, qc_tx_t tx, const char *want) {
     assert_int_equal(check_alone(c, &tx, why, sizeof why), QC_ERR_INVALID);
     snprintf(full, sizeof full, "tx 0: data-sharing rules refused: %s", want);
     assert_string_equal(why, full);
-    uint64_t h = c->height;
+    uint64_t h = c->x.height;
     assert_int_equal(step(c, &tx, 1), 0); /* the primary leaves it out: an empty block */
-    assert_int_equal(c->height, h + 1);
+    assert_int_equal(c->x.height, h + 1);
 }
 
 static const char *hex(const qc_hash_t *h) {
@@ -492,7 +452,7 @@ static const char *hex(const qc_hash_t *h) {
 
 /* Empty blocks until the head is at height h. */
 static void advance_to(chain_t *c, uint64_t h) {
-    while (c->height < h) step(c, NULL, 0);
+    while (c->x.height < h) step(c, NULL, 0);
 }
 
 static bool has_key(chain_t *c, const uint8_t *k, size_t klen) {
@@ -524,12 +484,12 @@ static void test_rules_whole_trail_and_refusals(void **state) {
     expect_refusal(c, share(c, ZIBO, &op), want);
     op = op_request(&ds, 1, "", 1, 2);
     snprintf(want, sizeof want, "the requested period ends at height 2, before this block "
-             "(height %llu)", (unsigned long long)c->height + 1);
+             "(height %llu)", (unsigned long long)c->x.height + 1);
     expect_refusal(c, share(c, TAIAN, &op), want);
     /* taian asks for blocks 30..32, jinan for 1..100 */
     op = op_request(&ds, 2, "flood model", 30, 32);
     qc_hash_t rq1 = commit(c, share(c, TAIAN, &op));
-    uint64_t rq1_height = c->height;
+    uint64_t rq1_height = c->x.height;
     op = op_request(&ds, 1, "bus routes", 1, 100);
     qc_hash_t rq2 = commit(c, share(c, JINAN, &op));
     uint8_t k[SH_KEY_MAX];
@@ -549,10 +509,10 @@ static void test_rules_whole_trail_and_refusals(void **state) {
     /* zibo grants taian's request and denies jinan's */
     op = op_ref(QC_SHARE_GRANT, &rq1, 0, 0);
     qc_hash_t grant = commit(c, share(c, ZIBO, &op));
-    uint64_t grant_height = c->height;
+    uint64_t grant_height = c->x.height;
     op = op_ref(QC_SHARE_DENY, &rq2, 3, 0);
     commit(c, share(c, ZIBO, &op));
-    uint64_t deny_height = c->height;
+    uint64_t deny_height = c->x.height;
     assert_false(has_key(c, k, sh_key_open(k, SH_ROLE_TO, "zibo", rq1.b)));
     assert_false(has_key(c, k, sh_key_open(k, SH_ROLE_FROM, "taian", rq1.b)));
     assert_false(has_key(c, k, sh_key_open(k, SH_ROLE_FROM, "jinan", rq2.b)));
@@ -576,9 +536,9 @@ static void test_rules_whole_trail_and_refusals(void **state) {
     snprintf(want, sizeof want, "request %s was made by taian; only its requester attests access",
              hex(&rq1));
     expect_refusal(c, share(c, JINAN, &op), want);
-    assert_true(c->height + 1 < 30);
+    assert_true(c->x.height + 1 < 30);
     snprintf(want, sizeof want, "request %s allows access in blocks 30..32; this block is %llu",
-             hex(&rq1), (unsigned long long)c->height + 1);
+             hex(&rq1), (unsigned long long)c->x.height + 1);
     expect_refusal(c, share(c, TAIAN, &op), want);
     advance_to(c, 29);
     qc_hash_t acc1 = commit(c, share(c, TAIAN, &op)); /* block 30 */
