@@ -105,6 +105,11 @@ def main():
               and r2["answer"]["reason_name"] == "data not available" and r2["accesses"] == [],
               "%s: jinan's request, denied: %r" % (city, r2))
         check(api_ok(city, "/v1/cities/zibo/requests")["to"] == [], "%s: nothing open to zibo" % city)
+        check(t["requests_next"] is None, "%s: the trail fits one page: %r" % (city, t["requests_next"]))
+    page2 = api_ok("taian", "/v1/datasets/%s?from=1" % D)
+    check([x["id"] for x in page2["requests"]] == [R2] and page2["requests_next"] is None,
+          "the trail from its second request: %r" % page2["requests"])
+    check(api_ok("taian", "/v1/datasets/%s?from=2" % D)["requests"] == [], "a page past the end is empty")
 
     # a period over: a grant for blocks h+1..h+2 leaves no block for an access after it
     q3 = done("request", "taian", D, "--purpose", "4", "--blocks", "2")
@@ -135,7 +140,8 @@ def main():
     # bad input to the API
     for path, want in [("/v1/datasets/zz", 400), ("/v1/datasets/" + "ab" * 32, 404),
                        ("/v1/cities/Not_A_City/requests", 400), ("/v1/datasets?limit=0", 400),
-                       ("/v1/datasets?limit=1001", 400), ("/v1/datasets?after=xyz", 400)]:
+                       ("/v1/datasets?limit=1001", 400), ("/v1/datasets?after=xyz", 400),
+                       ("/v1/datasets/%s?from=-1" % D, 400)]:
         code, j = C.api("zibo", path)
         check(code == want and "error" in j, "GET %s: %d expected, got %s %r" % (path, want, code, j))
 

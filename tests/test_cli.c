@@ -827,6 +827,10 @@ static void test_dataset_arguments(void **state) {
     assert_int_equal(run(fx, "dataset", "access", id, "--file", "/nonexistent/x", "--config", cfg,
                          "--api", down, NULL), CLI_EXIT_FAIL);
     assert_int_equal(run(fx, "dataset", "list", "--api", down, NULL), CLI_EXIT_FAIL);
+    assert_int_equal(run(fx, "dataset", "show", id, "--from", "100", "--api", down, NULL),
+                     CLI_EXIT_FAIL);
+    assert_int_equal(run(fx, "dataset", "list", "--from", "100", "--api", down, NULL),
+                     CLI_EXIT_USAGE);
     assert_int_equal(run(fx, "dataset", "requests", "--config", cfg, "--api", down, NULL),
                      CLI_EXIT_FAIL);
 }

@@ -33,7 +33,7 @@ static const char usage[] =
     "                        digest of what the city received\n"
     "Reading subcommands (--config, or --api URL):\n"
     "  list                  the catalogue (--after ID, --limit N)\n"
-    "  show DATASET_ID       a dataset and its whole trail\n"
+    "  show DATASET_ID       a dataset and its trail, 100 requests a page (--from N)\n"
     "  requests [CITY]       open requests to and from a city (default: the config's city)\n"
     "Options:\n"
     "  -c, --config FILE     the city's node config (API address, genesis, seal key)\n"
@@ -134,7 +134,8 @@ static int check_options(const char *cmd, const share_opts_t *o) {
         {o->schema || o->schema_file, o->sub == S_PUBLISH, "--schema/--schema-file"},
         {o->terms || o->terms_file, o->sub == S_PUBLISH, "--terms/--terms-file"},
         {o->has_purpose || o->text, o->sub == S_REQUEST, "--purpose/--text"},
-        {o->has_from || o->has_until || o->has_blocks, o->sub == S_REQUEST, "--from/--until/--blocks"},
+        {o->has_until || o->has_blocks, o->sub == S_REQUEST, "--until/--blocks"},
+        {o->has_from, o->sub == S_REQUEST || o->sub == S_SHOW, "--from"},
         {o->has_reason, o->sub == S_DENY, "--reason"},
         {o->file != NULL, o->sub == S_ACCESS, "--file"},
         {o->after || o->has_limit, o->sub == S_LIST, "--after/--limit"},
@@ -292,6 +293,8 @@ static void print_read(const share_opts_t *o, const json_t *j) {
         printf("  schema %s\n  terms  %s\n", str(j, "schema"),
                json_is_string(json_object_get(j, "terms")) ? str(j, "terms") : str(j, "terms_digest"));
         json_array_foreach(json_object_get(j, "requests"), i, e) print_request(e, "  ");
+        if (json_is_integer(json_object_get(j, "requests_next")))
+            printf("more: qchain dataset show %s --from %lld\n", str(j, "id"), num(j, "requests_next"));
     } else {
         const char *dir[2] = {"to", "from"};
         for (int d = 0; d < 2; d++) {
@@ -317,7 +320,8 @@ static int run_reading(const char *cmd, const share_opts_t *o, const client_iden
         qc_hash_t h;
         int rc = parse_hash(cmd, "DATASET_ID", o->pos[0], &h);
         if (rc >= 0) return rc;
-        snprintf(path, sizeof path, "/v1/datasets/%s", o->pos[0]);
+        snprintf(path, sizeof path, "/v1/datasets/%s?from=%llu", o->pos[0],
+                 (unsigned long long)(o->has_from ? o->from : 0));
     } else {
         const char *city = o->npos ? o->pos[0] : id->cfg.city;
         if (!qc_member_name_valid(city)) return cli_usage_error(cmd, "%s is not a member name", city);

@@ -26,8 +26,7 @@ bool api_param_hash(http_req_t *req, http_res_t *res, const char *name, qc_hash_
     return true;
 }
 
-/* Reads an unsigned query parameter (absent leaves *out unless required); false after 400. */
-static bool query_u64(http_req_t *req, http_res_t *res, const char *name, uint64_t max,
+bool api_query_u64(http_req_t *req, http_res_t *res, const char *name, uint64_t max,
                       uint64_t *out, bool required) {
     char buf[32];
     int rc = http_query_get(req->query, name, buf, sizeof buf);
@@ -178,7 +177,7 @@ static uint8_t *tx_bytes(http_req_t *req, http_res_t *res, size_t *len) {
 static void h_submit(http_req_t *req, http_res_t *res, void *data) {
     api_t *a = data;
     uint64_t wait_ms = 0;
-    if (!query_u64(req, res, "wait_ms", a->node->cfg.api.wait_timeout_ms_max, &wait_ms, false)) return;
+    if (!api_query_u64(req, res, "wait_ms", a->node->cfg.api.wait_timeout_ms_max, &wait_ms, false)) return;
     size_t len;
     uint8_t *bytes = tx_bytes(req, res, &len);
     if (bytes == NULL) return;
@@ -200,7 +199,7 @@ static void h_tx(http_req_t *req, http_res_t *res, void *data) {
     qc_hash_t id;
     uint64_t wait_ms = 0;
     if (!api_param_hash(req, res, "id", &id)) return;
-    if (!query_u64(req, res, "wait_ms", a->node->cfg.api.wait_timeout_ms_max, &wait_ms, false)) return;
+    if (!api_query_u64(req, res, "wait_ms", a->node->cfg.api.wait_timeout_ms_max, &wait_ms, false)) return;
     store_tx_loc_t loc;
     if (store_tx_find(&a->node->store, &id, &loc) == QC_OK) {
         http_respond_json(res, 200, committed_json(a->node, &id, &loc));
@@ -494,8 +493,8 @@ static void h_checkpoint(http_req_t *req, http_res_t *res, void *data) {
 static void h_consistency(http_req_t *req, http_res_t *res, void *data) {
     api_t *a = data;
     uint64_t from = 0, to = 0, size = a->node->store.head.log_size;
-    if (!query_u64(req, res, "from", size, &from, true)) return;
-    if (!query_u64(req, res, "to", size, &to, true)) return;
+    if (!api_query_u64(req, res, "from", size, &from, true)) return;
+    if (!api_query_u64(req, res, "to", size, &to, true)) return;
     if (from > to) {
         http_respond_error(res, 400, "bad_request", "from must not exceed to");
         return;

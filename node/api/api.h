@@ -37,6 +37,11 @@ typedef struct api {
  * "NAME must be 64 hex characters". */
 bool api_param_hash(http_req_t *req, http_res_t *res, const char *name, qc_hash_t *out);
 
+/* Reads unsigned query parameter `name` (0..max) into *out; absent leaves *out unless
+ * required. false after answering 400. */
+bool api_query_u64(http_req_t *req, http_res_t *res, const char *name, uint64_t max,
+                   uint64_t *out, bool required);
+
 /* Starts the API on the node's configured address. QC_OK or an error with why. */
 int api_start(api_t *a, node_t *n, char *why, size_t why_cap);
 /* Closes the listener and every connection; cb(user) runs when done. */

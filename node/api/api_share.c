@@ -130,21 +130,11 @@ static bool catalogue_cb(void *ctx, const uint8_t *k, size_t klen, const uint8_t
 
 void h_datasets(http_req_t *req, http_res_t *res, void *data) {
     node_t *n = ((api_t *)data)->node;
-    char buf[32];
-    size_t limit = API_DATASETS_DEFAULT;
-    int qrc = http_query_get(req->query, "limit", buf, sizeof buf);
-    if (qrc == QC_OK) {
-        char *end = NULL;
-        unsigned long v = buf[0] >= '0' && buf[0] <= '9' ? strtoul(buf, &end, 10) : 0;
-        if (end == NULL || *end != '\0' || v == 0 || v > API_DATASETS_MAX) {
-            http_respond_error(res, 400, "bad_request", "query parameter limit must be an "
-                               "integer 1..%u", API_DATASETS_MAX);
-            return;
-        }
-        limit = v;
-    } else if (qrc != QC_ERR_NOTFOUND) {
-        http_respond_error(res, 400, "bad_request", "query parameter limit must be an integer "
-                           "1..%u", API_DATASETS_MAX);
+    uint64_t limit = API_DATASETS_DEFAULT;
+    if (!api_query_u64(req, res, "limit", API_DATASETS_MAX, &limit, false)) return;
+    if (limit == 0) {
+        http_respond_error(res, 400, "bad_request", "query parameter limit must be 1..%u",
+                           API_DATASETS_MAX);
         return;
     }
     qc_hash_t after;
@@ -208,6 +198,8 @@ void h_dataset(http_req_t *req, http_res_t *res, void *data) {
     qc_hash_t id;
     if (!api_param_hash(req, res, "id", &id)) return;
     const char *v = http_req_param(req, "id");
+    uint64_t from = 0;
+    if (!api_query_u64(req, res, "from", UINT32_MAX, &from, false)) return;
     sh_dataset_t *d = malloc(sizeof *d);
     sh_request_t *q = malloc(sizeof *q);
     int rc = d && q ? QC_OK : QC_ERR_NOMEM;
@@ -224,9 +216,15 @@ void h_dataset(http_req_t *req, http_res_t *res, void *data) {
     }
     json_t *j = rc == QC_OK ? dataset_json(d) : NULL;
     json_t *requests = json_array();
-    uint32_t count = rc == QC_OK ? d->request_count : 0;
-    if (count > API_TRAIL_MAX) count = API_TRAIL_MAX;
-    for (uint32_t i = 0; i < count && rc == QC_OK; i++) {
+    /* the page of requests from..end, at most API_TRAIL_MAX */
+    uint64_t end = rc == QC_OK ? d->request_count : 0;
+    json_t *next = json_null();
+    if (end > from + API_TRAIL_MAX) {
+        end = from + API_TRAIL_MAX;
+        json_decref(next);
+        next = json_integer((json_int_t)end);
+    }
+    for (uint32_t i = (uint32_t)from; i < end && rc == QC_OK; i++) {
         rc = store_share_get(&n->store, k, sh_key_trail(k, id.b, i), val, &vlen);
         if (rc == QC_OK && vlen != 32) rc = QC_ERR_CORRUPT;
         if (rc == QC_OK) rc = read_request(n, val, q);
@@ -243,10 +241,12 @@ void h_dataset(http_req_t *req, http_res_t *res, void *data) {
     if (rc != QC_OK) {
         json_decref(j);
         json_decref(requests);
+        json_decref(next);
         respond_store_error(res, rc);
         return;
     }
     json_object_set_new(j, "requests", requests);
+    json_object_set_new(j, "requests_next", next);
     http_respond_json(res, 200, j);
 }
 

@@ -11,7 +11,7 @@
 
 #define API_DATASETS_DEFAULT 100 /* datasets one catalogue page holds unless asked */
 #define API_DATASETS_MAX 1000    /* the most one page holds (?limit=) */
-#define API_TRAIL_MAX 1000       /* requests one dataset view lists (its first, in order) */
+#define API_TRAIL_MAX 100        /* requests one page of a dataset's trail lists (?from=) */
 #define API_ACCESSES_MAX 100     /* accesses listed per request (its first; access_count all) */
 #define API_OPEN_MAX 1000        /* open requests listed per city and direction */
 
