@@ -222,27 +222,23 @@ static int records_cb(void *ctx, const uint8_t digest[32], qc_recstat_t *out) {
 }
 
 /* sh_lookup_fn of a parent state: the ledger's sharing state, seen through the pending
- * ancestors' SHARE transactions (replayed oldest first: each was validated on exactly this
- * state, so the rules allow them again) for the one key asked. Costs nothing but a type test
- * per ancestor transaction unless a block holds SHARE transactions; nothing when the parent
- * is the ledger head. */
+ * ancestors' SHARE transactions (sh_get_after, oldest first) for the one key asked. Costs
+ * nothing but a type test per ancestor transaction unless a block holds SHARE transactions;
+ * nothing when the parent is the ledger head. */
 static int shares_cb(void *ctx, const uint8_t *k, size_t klen, uint8_t *val, size_t *vlen) {
     seen_ctx_t *s = ctx;
     if (s->anc_count == 0) return store_share_get(&s->n->store, k, klen, val, vlen);
-    sh_state_t sh;
-    sh_init(&sh, store_share_cb, &s->n->store);
-    const qc_validator_set_t *vs = &store_gov(&s->n->store)->vs;
-    int rc = QC_OK;
-    for (size_t a = s->anc_count; a-- > 0 && rc == QC_OK;) { /* anc[0] is the parent */
-        const qc_block_t *b = &s->anc[a]->block;
-        for (uint32_t i = 0; i < b->tx_count && rc == QC_OK; i++)
-            rc = sh_apply(&sh, &b->txs[i], vs, b->header.height, NULL, 0);
-        if (s->anc[a]->gov_after != NULL) vs = &s->anc[a]->gov_after->vs;
+    const qc_block_t *blocks[NODE_PENDING_MAX];
+    const qc_validator_set_t *vs[NODE_PENDING_MAX];
+    const qc_validator_set_t *in_force = &store_gov(&s->n->store)->vs;
+    for (size_t i = 0; i < s->anc_count; i++) { /* anc[0] is the parent */
+        const node_pending_t *a = s->anc[s->anc_count - 1 - i];
+        blocks[i] = &a->block;
+        vs[i] = in_force;
+        if (a->gov_after != NULL) in_force = &a->gov_after->vs;
     }
-    if (rc == QC_ERR_STATE || rc == QC_ERR_MEMBER) rc = QC_ERR_CORRUPT; /* validated before */
-    if (rc == QC_OK) rc = sh_get(&sh, k, klen, val, vlen);
-    sh_free(&sh);
-    return rc;
+    return sh_get_after(store_share_cb, &s->n->store, blocks, vs, s->anc_count, k, klen, val,
+                        vlen);
 }
 
 /* Fills *p with the state after the block `parent` at height-1: the ledger head, or a valid

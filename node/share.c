@@ -389,3 +389,18 @@ int sh_apply(sh_state_t *s, const qc_tx_t *tx, const qc_validator_set_t *vs, uin
     free(q);
     return rc;
 }
+
+int sh_get_after(sh_lookup_fn lookup, void *ctx, const qc_block_t *const *blocks,
+                 const qc_validator_set_t *const *vs, size_t n, const uint8_t *k, size_t klen,
+                 uint8_t *val, size_t *vlen) {
+    sh_state_t sh;
+    sh_init(&sh, lookup, ctx);
+    int rc = QC_OK;
+    for (size_t b = 0; b < n && rc == QC_OK; b++)
+        for (uint32_t i = 0; i < blocks[b]->tx_count && rc == QC_OK; i++)
+            rc = sh_apply(&sh, &blocks[b]->txs[i], vs[b], blocks[b]->header.height, NULL, 0);
+    if (rc == QC_ERR_STATE || rc == QC_ERR_MEMBER) rc = QC_ERR_CORRUPT;
+    if (rc == QC_OK) rc = sh_get(&sh, k, klen, val, vlen);
+    sh_free(&sh);
+    return rc;
+}

@@ -76,6 +76,15 @@ int sh_get(sh_state_t *s, const uint8_t *k, size_t klen, uint8_t *val, size_t *v
 int sh_get_dataset(sh_state_t *s, const uint8_t id[32], sh_dataset_t *out);
 int sh_get_request(sh_state_t *s, const uint8_t id[32], sh_request_t *out);
 
+/* The value of key k (as sh_get) in the state that the SHARE transactions of blocks[0..n)
+ * (oldest first; blocks[i] committed under the validator set vs[i]; each block validated on
+ * the state the ones before it leave) make of the state lookup gives: how a node sees through
+ * its pending blocks. Costs one application of their SHARE transactions, none for other
+ * transactions. A refusal there is QC_ERR_CORRUPT (the blocks were validated). */
+int sh_get_after(sh_lookup_fn lookup, void *ctx, const qc_block_t *const *blocks,
+                 const qc_validator_set_t *const *vs, size_t n, const uint8_t *k, size_t klen,
+                 uint8_t *val, size_t *vlen);
+
 /* Calls cb for every key the applied transactions set (val != NULL) or deleted (val NULL),
  * in table order. Stops at and returns cb's first error. */
 int sh_each_changed(const sh_state_t *s,

@@ -651,6 +651,87 @@ static void test_rules_in_one_block_and_replays(void **state) {
     chain_free(c);
 }
 
+static int overlay_lookup(void *ctx, const uint8_t *k, size_t klen, uint8_t *val, size_t *vlen) {
+    return sh_get(ctx, k, klen, val, vlen);
+}
+
+/* Commits txs[0..n) as the chain's next block (all must be kept) and keeps clones of them as
+ * *pending, a block at that height whose state a node has not stored yet. */
+static void commit_pending(chain_t *c, qc_tx_t *txs, uint32_t n, qc_block_t *pending) {
+    memset(pending, 0, sizeof *pending);
+    pending->txs = calloc(n, sizeof *pending->txs);
+    assert_non_null(pending->txs);
+    for (uint32_t i = 0; i < n; i++) assert_int_equal(qc_tx_clone(&txs[i], &pending->txs[i]), QC_OK);
+    pending->tx_count = n;
+    pending->header.height = c->x.height + 1;
+    assert_int_equal(step(c, txs, n), (1u << n) - 1);
+}
+
+/* A node sees the sharing state through its pending blocks (sh_get_after over its stored
+ * state) exactly as applying them gives it, key by key, absent keys included. */
+static void test_pending_blocks_seen_through(void **state) {
+    (void)state;
+    chain_t *c = chain_new();
+    sh_state_t stored; /* what the node's ledger holds: block 1 only */
+    sh_init(&stored, NULL, NULL);
+    qc_share_op_t op = op_dataset("rain", 0x10, "");
+    qc_tx_t t[3];
+    t[0] = share(c, ZIBO, &op);
+    assert_int_equal(sh_apply(&stored, &t[0], &g_vs, 1, NULL, 0), QC_OK);
+    qc_hash_t ds = commit(c, t[0]);
+    qc_block_t pend[2];
+    op = op_request(&ds, 1, "", 1, 100);
+    t[0] = share(c, TAIAN, &op);
+    qc_hash_t rq = t[0].id;
+    t[1] = share(c, JINAN, &op);
+    qc_hash_t rq2 = t[1].id;
+    commit_pending(c, t, 2, &pend[0]);
+    op = op_ref(QC_SHARE_GRANT, &rq, 0, 0);
+    t[0] = share(c, ZIBO, &op);
+    op = op_ref(QC_SHARE_ACCESS, &rq, 0, 0x55);
+    t[1] = share(c, TAIAN, &op);
+    commit_pending(c, t, 2, &pend[1]);
+    const qc_block_t *blocks[2] = {&pend[0], &pend[1]};
+    const qc_validator_set_t *vs[2] = {&g_vs, &g_vs};
+    uint8_t keys[10][SH_KEY_MAX];
+    size_t klen[10] = {
+        sh_key_dataset(keys[0], ds.b), sh_key_name(keys[1], "zibo", "rain"),
+        sh_key_request(keys[2], rq.b), sh_key_request(keys[3], rq2.b),
+        sh_key_trail(keys[4], ds.b, 0), sh_key_trail(keys[5], ds.b, 1),
+        sh_key_access(keys[6], rq.b, 0), sh_key_open(keys[7], SH_ROLE_TO, "zibo", rq.b),
+        sh_key_open(keys[8], SH_ROLE_FROM, "jinan", rq2.b), sh_key_access(keys[9], rq.b, 1)};
+    const bool present[10] = {true, true, true, true, true, true, true, false, true, false};
+    for (int i = 0; i < 10; i++) {
+        uint8_t want[SH_VALUE_MAX], got[SH_VALUE_MAX];
+        size_t want_len = 0, got_len = 0;
+        int wrc = sh_get(&c->ledger, keys[i], klen[i], want, &want_len);
+        int grc = sh_get_after(overlay_lookup, &stored, blocks, vs, 2, keys[i], klen[i], got, &got_len);
+        assert_int_equal(wrc, present[i] ? QC_OK : QC_ERR_NOTFOUND);
+        assert_int_equal(grc, wrc);
+        assert_int_equal(got_len, want_len);
+        assert_memory_equal(got, want, want_len);
+    }
+    /* the stored state alone does not know the pending requests */
+    uint8_t v[SH_VALUE_MAX];
+    size_t vlen;
+    assert_int_equal(sh_get(&stored, keys[2], klen[2], v, &vlen), QC_ERR_NOTFOUND);
+    /* a pending block the rules refuse (a second grant) cannot be seen through: corruption */
+    qc_block_free(&pend[0]);
+    op = op_ref(QC_SHARE_GRANT, &rq, 0, 0);
+    memset(&pend[0], 0, sizeof pend[0]);
+    pend[0].txs = calloc(1, sizeof *pend[0].txs);
+    assert_non_null(pend[0].txs);
+    pend[0].txs[0] = share(c, ZIBO, &op);
+    pend[0].tx_count = 1;
+    pend[0].header.height = 2;
+    assert_int_equal(sh_get_after(overlay_lookup, &c->ledger, blocks, vs, 1, keys[0], klen[0], v,
+                                  &vlen), QC_ERR_CORRUPT);
+    qc_block_free(&pend[0]);
+    qc_block_free(&pend[1]);
+    sh_free(&stored);
+    chain_free(c);
+}
+
 /* ---------------------------------------------------------------- store */
 
 typedef struct {
@@ -836,6 +917,7 @@ int main(void) {
         cmocka_unit_test(test_state_values_roundtrip_and_refusals),
         cmocka_unit_test(test_rules_whole_trail_and_refusals),
         cmocka_unit_test(test_rules_in_one_block_and_replays),
+        cmocka_unit_test(test_pending_blocks_seen_through),
         cmocka_unit_test(test_store_writes_reads_and_checks_the_trail),
     };
     return cmocka_run_group_tests_name("share", tests, setup, NULL);
