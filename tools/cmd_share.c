@@ -26,6 +26,7 @@ static const char usage[] =
     "  request DATASET_ID    ask for a dataset: --purpose N (1 public service, 2 planning and\n"
     "                        research, 3 audit or oversight, 4 emergency response; any\n"
     "                        1..65535), --text TEXT, --from H, --until H or --blocks N\n"
+    "                        (default: from the next block, for 100000 blocks)\n"
     "  grant REQUEST_ID      grant an open request for one of the city's datasets\n"
     "  deny REQUEST_ID       deny it: --reason N (1 purpose not covered by the terms, 2 period\n"
     "                        too long, 3 data not available, 4 legal restriction; any 1..65535)\n"
