@@ -148,6 +148,7 @@ static void insert_block(map_t *m, size_t count, double *apply_s, double *commit
     for (size_t i = 0; i < count; i++) {
         rnd_hash(&u[i].key);
         rnd_hash(&u[i].value);
+        u[i].if_absent = false;
         m->keys[m->n + i] = u[i].key;
     }
     smap_reader_t r = reader_of(&m->be);

@@ -141,16 +141,7 @@ static int anchor(lc_state_t *s, const qc_tx_t *tx, const char *city, uint64_t h
         }
         rc = resolve(s, i, st);
         if (rc != QC_OK || s->tab[i].exists) continue;
-        /* only the fields of a fresh valid status: the arrays stay unread at count 0 */
-        memcpy(st->digest.b, d, 32);
-        snprintf(st->owner, sizeof st->owner, "%s", city);
-        st->first_height = height;
-        st->first_tx_id = tx->id;
-        st->first_log_index = log_index + r;
-        st->state = QC_REC_VALID;
-        st->state_height = 0;
-        st->supersedes_count = 0;
-        st->endorsement_count = 0;
+        qc_recstat_fresh(st, d, city, height, &tx->id, log_index + r);
         rc = put_at(s, i, st);
     }
     free(st);

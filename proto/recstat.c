@@ -1,6 +1,9 @@
 /* recstat.c - canonical encoding, strict decoding and hashing of record statuses
  * (docs/PROTOCOL.md §5.1), and the names of the lifecycle codes (docs/RECORDS.md). */
 #include "recstat.h"
+#include "smt.h"
+
+#include <stdio.h>
 #include "fmt_internal.h"
 
 const char *qc_rec_state_name(uint8_t state) {
@@ -140,10 +143,50 @@ int qc_recstat_decode(const uint8_t *buf, size_t len, qc_recstat_t *st) {
     return QC_OK;
 }
 
+void qc_recstat_fresh(qc_recstat_t *st, const uint8_t digest[32], const char *owner,
+                      uint64_t height, const qc_hash_t *tx_id, uint64_t log_index) {
+    memcpy(st->digest.b, digest, 32);
+    snprintf(st->owner, sizeof st->owner, "%s", owner);
+    st->first_height = height;
+    st->first_tx_id = *tx_id;
+    st->first_log_index = log_index;
+    st->state = QC_REC_VALID;
+    st->state_height = 0;
+    st->supersedes_count = 0;
+    st->endorsement_count = 0;
+}
+
+void qc_recstat_fresh_hash(const uint8_t digest[32], const char *owner, uint64_t height,
+                           const qc_hash_t *tx_id, uint64_t log_index, qc_hash_t *out) {
+    /* ctx 0x00 || version digest str8(owner) first_height first_tx_id first_log_index
+     * state=0 supersedes_count=0 endorsement_count=0: at most 24 + 117 bytes */
+    static const char ctx[] = QC_CTX_RECORD_STATUS;
+    uint8_t buf[sizeof ctx + 1 + 32 + 1 + QC_MEMBER_NAME_MAX + 8 + 32 + 8 + 3];
+    size_t olen = strlen(owner);
+    QC_ASSERT(olen >= 1 && olen <= QC_MEMBER_NAME_MAX);
+    uint8_t *p = buf;
+    memcpy(p, ctx, sizeof ctx); p += sizeof ctx; /* with its NUL: the 0x00 separator */
+    *p++ = QC_RECSTAT_VERSION;
+    memcpy(p, digest, 32); p += 32;
+    *p++ = (uint8_t)olen;
+    memcpy(p, owner, olen); p += olen;
+    qc_put_u64(p, height); p += 8;
+    memcpy(p, tx_id->b, 32); p += 32;
+    qc_put_u64(p, log_index); p += 8;
+    *p++ = QC_REC_VALID;
+    *p++ = 0;
+    *p++ = 0;
+    smt_sha256_short(out, buf, (size_t)(p - buf));
+}
+
+void qc_recstat_enc_hash(const uint8_t *enc, size_t len, qc_hash_t *out) {
+    qc_hash_ctx(out, QC_CTX_RECORD_STATUS, enc, len);
+}
+
 int qc_recstat_hash(const qc_recstat_t *st, qc_hash_t *out) {
     uint8_t buf[QC_RECSTAT_BYTES_MAX];
     size_t len;
     int rc = qc_recstat_encode(st, buf, sizeof buf, &len);
-    if (rc == QC_OK) qc_hash_ctx(out, QC_CTX_RECORD_STATUS, buf, len);
+    if (rc == QC_OK) qc_recstat_enc_hash(buf, len, out);
     return rc;
 }

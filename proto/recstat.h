@@ -56,6 +56,19 @@ int qc_recstat_decode(const uint8_t *buf, size_t len, qc_recstat_t *st);
 /* H("qchain/v1/record-status" 0x00 || encoding): the value the state map will commit to. */
 int qc_recstat_hash(const qc_recstat_t *st, qc_hash_t *out);
 
+/* The status a first anchoring gives a digest: valid, owned by `owner` (borrowed, copied),
+ * first anchored at (height, tx_id, log_index), no endorsements, nothing replaced. Sets only
+ * the fields the encoding of such a status reads (the arrays stay untouched at count 0). */
+void qc_recstat_fresh(qc_recstat_t *st, const uint8_t digest[32], const char *owner,
+                      uint64_t height, const qc_hash_t *tx_id, uint64_t log_index);
+/* qc_recstat_hash of the fresh status qc_recstat_fresh describes, written and hashed
+ * directly (one per anchored record: the state map's hot path; tests/test_fmt.c checks it
+ * equals qc_recstat_hash for every member name length). owner must be a valid member name. */
+void qc_recstat_fresh_hash(const uint8_t digest[32], const char *owner, uint64_t height,
+                           const qc_hash_t *tx_id, uint64_t log_index, qc_hash_t *out);
+/* H("qchain/v1/record-status" 0x00 || enc): qc_recstat_hash of an encoding already made. */
+void qc_recstat_enc_hash(const uint8_t *enc, size_t len, qc_hash_t *out);
+
 /* "valid", "revoked", "superseded". */
 const char *qc_rec_state_name(uint8_t state);
 /* Named codes of docs/RECORDS.md, or NULL for a code without a name (still allowed). */

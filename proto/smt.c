@@ -22,7 +22,7 @@
  * §8.5). libsodium 1.0.18's SHA-256 is portable C (~400 ns for a node's 83 bytes on the
  * benchmark machine); where the CPU has the SHA extensions this computes the same function with
  * them (~5x faster), else it calls libsodium. tests/test_smt.c checks both give equal digests. */
-#define SHORT_MAX 119 /* messages up to 119 bytes fit two padded blocks */
+#define SHORT_MAX 183 /* messages up to 183 bytes fit three padded blocks */
 
 #ifdef SMT_HAVE_SHANI_CODE
 static const uint32_t sha256_k[64] = {
@@ -42,8 +42,8 @@ static const uint32_t sha256_k[64] = {
 __attribute__((target("sha,sse4.1,ssse3"))) static void sha256_short_ni(uint8_t out[32],
                                                                        const uint8_t *msg,
                                                                        size_t len) {
-    uint8_t buf[128];
-    size_t blocks = len + 9 <= 64 ? 1 : 2;
+    uint8_t buf[192];
+    size_t blocks = (len + 9 + 63) / 64;
     memset(buf, 0, sizeof buf);
     memcpy(buf, msg, len);
     buf[len] = 0x80;

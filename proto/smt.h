@@ -44,7 +44,7 @@ typedef struct {
     qc_hash_t value;     /* PRESENT, OTHER */
 } smt_proof_t;
 
-/* SHA-256 of msg (len <= 119 bytes, asserted): the hash the map uses, with the CPU's SHA
+/* SHA-256 of msg (len <= 183 bytes, asserted): the hash the map uses, with the CPU's SHA
  * extensions where it has them (x86-64), else libsodium's. Public for tests and benchmarks. */
 void smt_sha256_short(qc_hash_t *out, const void *msg, size_t len);
 /* map_key = H("qchain/v1/state-key" 0x00 || digest). */

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sblock.h"
 #include "smap.h"
 #include "smt.h"
 
@@ -40,11 +41,12 @@ typedef struct {
     size_t n, cap;
 } ref_t;
 
-static void ref_put(ref_t *r, const qc_hash_t *key, const qc_hash_t *value) {
+/* Puts key -> value; with if_absent only when the key is not there yet. */
+static void ref_put_if(ref_t *r, const qc_hash_t *key, const qc_hash_t *value, bool if_absent) {
     size_t i = 0;
     while (i < r->n && memcmp(r->e[i].key.b, key->b, 32) < 0) i++;
     if (i < r->n && memcmp(r->e[i].key.b, key->b, 32) == 0) {
-        r->e[i].value = *value;
+        if (!if_absent) r->e[i].value = *value;
         return;
     }
     if (r->n == r->cap) {
@@ -53,9 +55,14 @@ static void ref_put(ref_t *r, const qc_hash_t *key, const qc_hash_t *value) {
         assert_non_null(r->e);
     }
     memmove(&r->e[i + 1], &r->e[i], (r->n - i) * sizeof *r->e);
+    memset(&r->e[i], 0, sizeof r->e[i]);
     r->e[i].key = *key;
     r->e[i].value = *value;
     r->n++;
+}
+
+static void ref_put(ref_t *r, const qc_hash_t *key, const qc_hash_t *value) {
+    ref_put_if(r, key, value, false);
 }
 
 static const smap_update_t *ref_find(const ref_t *r, const qc_hash_t *key) {
@@ -138,6 +145,7 @@ static smap_mem_t *vector_map(qc_hash_t *root) {
     smap_mem_t *m;
     assert_int_equal(smap_mem_new(&m), QC_OK);
     smap_update_t u[5];
+    memset(u, 0, sizeof u);
     for (unsigned i = 0; i < 5; i++) {
         hex_hash(&u[i].key, vec_keys[i]);
         memset(u[i].value.b, 0xa0 + (int)i, 32);
@@ -181,11 +189,12 @@ static void test_vectors(void **state) {
 }
 
 /* The map's SHA-256 (the CPU's SHA extensions where present) equals libsodium's for every
- * length it takes (0..119: one and two padded blocks, and the boundary at 55/56 bytes). */
+ * length it takes (0..183: one, two and three padded blocks, and the boundaries at 55/56 and
+ * 119/120 bytes). */
 static void test_sha256_short(void **state) {
     (void)state;
     rng_state = 0x5a;
-    uint8_t msg[119];
+    uint8_t msg[183];
     for (unsigned round = 0; round < 20; round++) {
         for (size_t i = 0; i < sizeof msg; i += 8) {
             uint64_t w = rnd();
@@ -282,6 +291,7 @@ static void case_key(qc_hash_t *k, const ref_t *ref) {
 /* n random updates (case_key), recorded in ref as they would be applied. */
 static void random_batch(smap_update_t *u, size_t n, ref_t *ref) {
     for (size_t i = 0; i < n; i++) {
+        u[i].if_absent = false;
         case_key(&u[i].key, ref);
         rnd_hash(&u[i].value);
         ref_put(ref, &u[i].key, &u[i].value);
@@ -336,6 +346,7 @@ static void test_against_reference(void **state) {
         qc_hash_t root = {0}, root1 = {0}, want;
         for (unsigned b = 0; b < batches; b++) {
             smap_update_t u[BATCH_MAX];
+            memset(u, 0, sizeof u);
             size_t n = 1 + rnd() % BATCH_MAX;
             for (size_t i = 0; i < n; i++) {
                 /* In-batch duplicates: sometimes the same key as the previous update. */
@@ -344,11 +355,13 @@ static void test_against_reference(void **state) {
                 else
                     case_key(&u[i].key, &ref);
                 rnd_hash(&u[i].value);
+                /* first anchorings: inserted only where the key is new */
+                u[i].if_absent = rnd() % 3 == 0;
             }
             for (size_t i = 0; i < n; i++) { /* one by one, in order: the last write wins */
                 smap_update_t one = u[i];
                 map_apply(single, &one, 1, &root1);
-                ref_put(&ref, &u[i].key, &u[i].value);
+                ref_put_if(&ref, &u[i].key, &u[i].value, u[i].if_absent);
             }
             map_apply(batched, u, n, &root);
             ref_root(&ref, &want);
@@ -372,6 +385,7 @@ static void test_large_map(void **state) {
     qc_hash_t root, want;
     for (unsigned b = 0; b < 8; b++) {
         smap_update_t u[400];
+        memset(u, 0, sizeof u);
         random_batch(u, 400, &ref);
         map_apply(m, u, 400, &root);
         ref_root(&ref, &want);
@@ -435,6 +449,7 @@ static void test_tamper(void **state) {
     assert_int_equal(smap_mem_new(&m), QC_OK);
     ref_t ref = {0};
     smap_update_t u[300];
+    memset(u, 0, sizeof u);
     random_batch(u, 300, &ref);
     qc_hash_t root;
     map_apply(m, u, 300, &root);
@@ -618,6 +633,37 @@ static void test_batch_rules(void **state) {
     qc_hash_t got;
     assert_int_equal(smap_get(&r, &u[2].key, &got), QC_OK);
     assert_int_equal(got.b[0], 5);
+    /* if_absent: of a key's run the last plain update wins, else the first if_absent one */
+    smap_update_t v[5];
+    memset(v, 0, sizeof v);
+    for (int i = 0; i < 5; i++) v[i].value.b[0] = (uint8_t)(10 + i);
+    memset(v[0].key.b, 0x50, 32), v[0].if_absent = true;
+    memset(v[1].key.b, 0x50, 32);
+    memset(v[2].key.b, 0x50, 32), v[2].if_absent = true;
+    memset(v[3].key.b, 0x60, 32), v[3].if_absent = true;
+    memset(v[4].key.b, 0x60, 32), v[4].if_absent = true;
+    assert_int_equal(smap_prepare(v, 5, &n), QC_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(v[0].value.b[0], 11);
+    assert_false(v[0].if_absent);
+    assert_int_equal(v[1].value.b[0], 13);
+    /* an if_absent update of a key in the map changes nothing; of a new key, inserts it */
+    smap_update_t w[2];
+    memset(w, 0, sizeof w);
+    memset(w[0].key.b, 0x10, 32), memset(w[0].value.b, 9, 32), w[0].if_absent = true;
+    memset(w[1].key.b, 0x70, 32), memset(w[1].value.b, 8, 32), w[1].if_absent = true;
+    qc_hash_t before, after;
+    assert_int_equal(smap_root(&r, &before), QC_OK);
+    assert_int_equal(smap_apply(&r, w, 1, &ws, &after), QC_OK);
+    assert_memory_equal(before.b, after.b, 32);
+    smap_writes_reset(&ws);
+    assert_int_equal(smap_apply(&r, w, 2, &ws, &after), QC_OK);
+    assert_int_equal(smap_mem_commit(m, &ws), QC_OK);
+    smap_writes_free(&ws);
+    assert_int_equal(smap_get(&r, &w[0].key, &got), QC_OK);
+    assert_int_equal(got.b[0], 2);
+    assert_int_equal(smap_get(&r, &w[1].key, &got), QC_OK);
+    assert_int_equal(got.b[0], 8);
     smap_mem_free(m);
 }
 
@@ -683,6 +729,7 @@ static void test_codecs_and_corruption(void **state) {
     smap_mem_t *m;
     assert_int_equal(smap_mem_new(&m), QC_OK);
     smap_update_t u[200];
+    memset(u, 0, sizeof u);
     ref_t ref = {0};
     random_batch(u, 200, &ref);
     qc_hash_t root, root2;
@@ -754,6 +801,84 @@ static void test_codecs_and_corruption(void **state) {
     smap_mem_free(m);
 }
 
+/* Pending blocks read through their ancestors' write sets (sblock_layers_t): block C built on
+ * B built on A, each read through the layers of its uncommitted ancestors over the committed
+ * map, gives exactly the roots and nodes of applying A, B, C one after another, and the empty
+ * reader reads as the empty map. */
+static void test_layers_match_sequential(void **state) {
+    (void)state;
+    rng_state = 0x1a7e;
+    smap_mem_t *base, *seq, *la;
+    assert_int_equal(smap_mem_new(&base), QC_OK);
+    assert_int_equal(smap_mem_new(&seq), QC_OK);
+    assert_int_equal(smap_mem_new(&la), QC_OK);
+    ref_t ref = {0};
+    smap_update_t u[3][60];
+    memset(u, 0, sizeof u);
+    for (int b = 0; b < 3; b++) {
+        for (int i = 0; i < 60; i++) {
+            if (i % 10 == 9 && b > 0) u[b][i].key = u[b - 1][i].key; /* a record changed later */
+            else case_key(&u[b][i].key, &ref);
+            rnd_hash(&u[b][i].value);
+            u[b][i].if_absent = i % 3 == 0;
+        }
+    }
+    smap_update_t first[60];
+    memcpy(first, u[0], sizeof first);
+    qc_hash_t seed_root;
+    map_apply(base, first, 60, &seed_root); /* some committed state below the pending blocks */
+    memcpy(first, u[0], sizeof first);
+    map_apply(seq, first, 60, &seed_root);
+    /* sequentially: B and C committed one after the other */
+    qc_hash_t want[2];
+    smap_writes_t want_ws[2] = {{0}};
+    for (int b = 1; b < 3; b++) {
+        smap_update_t v[60];
+        memcpy(v, u[b], sizeof v);
+        size_t n;
+        assert_int_equal(smap_prepare(v, 60, &n), QC_OK);
+        smap_reader_t r = smap_mem_reader(seq);
+        assert_int_equal(smap_apply(&r, v, n, &want_ws[b - 1], &want[b - 1]), QC_OK);
+        assert_int_equal(smap_mem_commit(seq, &want_ws[b - 1]), QC_OK);
+    }
+    /* pending: B on the committed map, C through B's layer */
+    smap_reader_t layers[1];
+    qc_hash_t got[2];
+    smap_writes_t ws[2] = {{0}};
+    for (int b = 1; b < 3; b++) {
+        smap_update_t v[60];
+        memcpy(v, u[b], sizeof v);
+        size_t n;
+        assert_int_equal(smap_prepare(v, 60, &n), QC_OK);
+        sblock_layers_t l = {layers, (size_t)(b - 1), smap_mem_reader(base)};
+        if (b == 2) layers[0] = smap_mem_reader(la);
+        smap_reader_t r = sblock_layers_reader(&l);
+        assert_int_equal(smap_apply(&r, v, n, &ws[b - 1], &got[b - 1]), QC_OK);
+        if (b == 1) assert_int_equal(smap_mem_commit(la, &ws[0]), QC_OK);
+        assert_memory_equal(got[b - 1].b, want[b - 1].b, 32);
+        assert_int_equal(ws[b - 1].n, want_ws[b - 1].n);
+        assert_memory_equal(ws[b - 1].w, want_ws[b - 1].w, ws[b - 1].n * sizeof *ws[b - 1].w);
+    }
+    /* committing the pending write sets in order reaches the sequential map */
+    assert_int_equal(smap_mem_commit(base, &ws[0]), QC_OK);
+    assert_int_equal(smap_mem_commit(base, &ws[1]), QC_OK);
+    smap_reader_t rb = smap_mem_reader(base);
+    qc_hash_t root;
+    assert_int_equal(smap_root(&rb, &root), QC_OK);
+    assert_memory_equal(root.b, want[1].b, 32);
+    smap_reader_t empty = sblock_empty_reader();
+    assert_int_equal(smap_root(&empty, &root), QC_OK);
+    assert_true(smt_hash_is_empty(&root));
+    for (int i = 0; i < 2; i++) {
+        smap_writes_free(&ws[i]);
+        smap_writes_free(&want_ws[i]);
+    }
+    smap_mem_free(base);
+    smap_mem_free(seq);
+    smap_mem_free(la);
+    free(ref.e);
+}
+
 int main(void) {
     if (qc_crypto_init() != QC_OK) return 1;
     const char *filter = getenv("QC_TEST_FILTER"); /* e.g. "test_tamper", to time one */
@@ -769,6 +894,7 @@ int main(void) {
         cmocka_unit_test(test_batch_rules),
         cmocka_unit_test(test_full_depth),
         cmocka_unit_test(test_codecs_and_corruption),
+        cmocka_unit_test(test_layers_match_sequential),
     };
     return cmocka_run_group_tests_name("smt", tests, NULL, NULL);
 }

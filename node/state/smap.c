@@ -152,7 +152,7 @@ static int update_child(apply_t *a, unsigned d, smap_slot_t *slot, size_t lo, si
     const smap_update_t *u = a->u;
     if (hi - lo == 1 && (slot->kind == SMAP_EMPTY ||
                          (slot->kind == SMAP_LEAF && key_equal(&slot->key, &u[lo].key)))) {
-        slot_leaf(slot, &u[lo].key, &u[lo].value);
+        if (slot->kind == SMAP_EMPTY || !u[lo].if_absent) slot_leaf(slot, &u[lo].key, &u[lo].value);
         return QC_OK;
     }
     /* Two or more distinct keys now live here, so they differ below depth d: d < 256 unless a
@@ -216,11 +216,14 @@ int smap_prepare(smap_update_t *u, size_t n, size_t *n_out) {
         src = dst;
         dst = t;
     }
-    /* Equal keys are adjacent in their original order: keep the last of each run. */
+    /* Equal keys are adjacent in their original order: of each run keep the last plain
+     * update, or the first if_absent one when the run has no plain update. */
     size_t m = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (i + 1 < n && key_equal(&src[i].key, &src[i + 1].key)) continue;
-        u[m++] = src[i];
+    for (size_t i = 0, j; i < n; i = j) {
+        size_t keep = i;
+        for (j = i + 1; j < n && key_equal(&src[i].key, &src[j].key); j++)
+            if (!src[j].if_absent) keep = j;
+        u[m++] = src[keep];
     }
     free(tmp);
     *n_out = m;

@@ -60,10 +60,13 @@ typedef struct {
     void *ctx;
 } smap_reader_t;
 
-/* One update: map key -> value hash. */
+/* One update: map key -> value hash. With if_absent set it inserts only if the key is not in
+ * the map yet (a record's first anchoring; a later anchoring of the digest changes nothing),
+ * and the check costs nothing extra: the batch pass walks to the key's place anyway. */
 typedef struct {
     qc_hash_t key;
     qc_hash_t value;
+    bool if_absent;
 } smap_update_t;
 
 typedef struct {
@@ -87,8 +90,9 @@ void smap_writes_reset(smap_writes_t *ws);
 /* The map's root hash (32 zero bytes for the empty map): one read. */
 int smap_root(const smap_reader_t *r, qc_hash_t *root);
 
-/* Sorts u[0..n) by key (stably) and keeps only the last update of each key (the latest
- * status of a record wins, as if applied one by one). *n_out gets the new count.
+/* Sorts u[0..n) by key (stably) and keeps one update per key, as if applied one by one: the
+ * last plain update when the key has any (the latest status of a record wins), else the first
+ * if_absent one (the first anchoring). *n_out gets the new count.
  * QC_OK or QC_ERR_NOMEM (u unchanged); QC_ERR_TOOBIG if n > SMAP_BATCH_MAX. */
 int smap_prepare(smap_update_t *u, size_t n, size_t *n_out);
 

@@ -302,17 +302,9 @@ static int derive_record_status(store_t *s, const uint8_t digest[32], qc_recstat
                 "member's seal key", (unsigned long long)loc.height);
         rc = QC_ERR_CORRUPT;
     }
-    if (rc == QC_OK) {
-        memcpy(out->digest.b, digest, 32);
-        snprintf(out->owner, sizeof out->owner, "%s", vs->members[city].name);
-        out->first_height = loc.height;
-        out->first_tx_id = loc.tx_id;
-        out->first_log_index = loc.log_index;
-        out->state = QC_REC_VALID;
-        out->state_height = 0;
-        out->supersedes_count = 0;
-        out->endorsement_count = 0;
-    }
+    if (rc == QC_OK)
+        qc_recstat_fresh(out, digest, vs->members[city].name, loc.height, &loc.tx_id,
+                         loc.log_index);
     free(vs);
     qc_tx_free(&tx);
     return rc;

@@ -38,6 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size < 4) return 0;
     size_t n = data[0] % (KEYS_MAX + 1);
     smap_update_t u[KEYS_MAX];
+    memset(u, 0, sizeof u);
     for (size_t i = 0; i < n; i++) {
         uint8_t seed[3] = {data[1], (uint8_t)i, 0};
         qc_sha256(&u[i].key, seed, sizeof seed);
