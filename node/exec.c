@@ -1,6 +1,8 @@
 /* exec.c - building blocks on a parent state and checking proposed blocks against theirs. */
 #include "exec.h"
 
+#include "sblock.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,8 +95,8 @@ static tx_verdict_t tx_valid_on(const qc_tx_t *tx, uint64_t height, const exec_p
 
 /* Fills every header field derivable from parent and the included transactions. */
 static int finish_header(qc_block_t *b, const exec_parent_t *parent, const rlog_t *log_after,
-                         const qc_hash_t *next_validators_hash, uint64_t time_ms,
-                         uint32_t proposer, uint64_t view) {
+                         const qc_hash_t *state_root, const qc_hash_t *next_validators_hash,
+                         uint64_t time_ms, uint32_t proposer, uint64_t view) {
     qc_header_t *h = &b->header;
     h->version = QC_HEADER_VERSION;
     snprintf(h->chain_id, sizeof h->chain_id, "%s", parent->chain_id);
@@ -109,6 +111,7 @@ static int finish_header(qc_block_t *b, const exec_parent_t *parent, const rlog_
     h->tx_count = b->tx_count;
     h->log_size = log_after->size;
     rlog_root(log_after, &h->log_root);
+    h->state_root = *state_root;
     h->next_validators_hash = *next_validators_hash;
     return qc_block_tx_root(b, &h->tx_root);
 }
@@ -133,6 +136,27 @@ static tx_verdict_t lifecycle_on(lc_state_t *lc, const qc_tx_t *tx, uint64_t hei
     if (rc == QC_ERR_STATE || rc == QC_ERR_MEMBER) return TX_RECORD;
     if (why) snprintf(why, why_cap, "record status lookup failed: %s", qc_strerror(rc));
     return TX_LOOKUP;
+}
+
+/* An included transaction's effect on the state map (its records' first anchorings). */
+static int state_tx(sblock_t *sb, const qc_tx_t *tx, const gov_state_t *gov, uint64_t height,
+                    uint64_t log_index) {
+    if (tx->type != QC_TX_ANCHOR) return QC_OK;
+    int m = qc_validators_find_seal(&gov->vs, &tx->signer);
+    QC_ASSERT(m >= 0); /* tx_valid_on checked it */
+    return sblock_anchor(sb, tx, gov->vs.members[m].name, height, log_index);
+}
+
+/* The state map's root after the block: its anchorings, then the statuses lc changed. */
+static int state_finish(sblock_t *sb, const lc_state_t *lc, const exec_parent_t *parent,
+                        qc_hash_t *root) {
+    smap_reader_t empty = sblock_empty_reader();
+    smap_writes_t scratch = {0};
+    smap_writes_t *ws = parent->state_writes ? parent->state_writes : &scratch;
+    int rc = sblock_changed(sb, lc);
+    if (rc == QC_OK) rc = sblock_finish(sb, parent->state ? parent->state : &empty, ws, root);
+    smap_writes_free(&scratch);
+    return rc;
 }
 
 /* The data-sharing rules on tx, with sh the sharing state the transactions before it leave
@@ -162,6 +186,7 @@ static int build(const exec_parent_t *parent, const qc_tx_t *const *txs, uint32_
     *log_after = *parent->log;
     gov_start(parent, gov_after);
     idset_t seen = {0, NULL};
+    sblock_t sb = {0};
     lc_state_t lc;
     sh_state_t sh;
     sh_init(&sh, parent->shares, parent->shares_ctx);
@@ -180,16 +205,21 @@ static int build(const exec_parent_t *parent, const qc_tx_t *const *txs, uint32_
             continue;
         rc = qc_tx_clone(txs[i], &out->txs[out->tx_count]);
         if (rc == QC_OK) out->tx_count++;
+        if (rc == QC_OK) rc = state_tx(&sb, txs[i], gov_after, height, log_after->size);
         if (rc == QC_OK) rc = append_records(log_after, height, txs[i], leaves);
         if (rc == QC_OK && txs[i]->type == QC_TX_GOVERN)
             gov_apply(gov_after, txs[i], height, NULL, NULL);
     }
     free(seen.slot);
+    qc_hash_t state_root;
+    if (rc == QC_OK) rc = state_finish(&sb, &lc, parent, &state_root);
+    sblock_free(&sb);
     lc_free(&lc);
     sh_free(&sh);
     qc_hash_t next_hash;
     gov_end_block(gov_after, height, &next_hash, NULL, NULL, NULL);
-    if (rc == QC_OK) rc = finish_header(out, parent, log_after, &next_hash, time_ms, proposer, view);
+    if (rc == QC_OK)
+        rc = finish_header(out, parent, log_after, &state_root, &next_hash, time_ms, proposer, view);
     if (rc != QC_OK) qc_block_free(out);
     return rc;
 }
@@ -215,9 +245,10 @@ static const char *const verdict_why[] = {
 /* Checks every transaction of b on parent and appends its records to log. */
 static int check_txs(const qc_block_t *b, const exec_parent_t *parent, const exec_check_t *c,
                      rlog_t *log, gov_state_t *gov, exec_leaves_t *leaves, uint32_t *sig_checks,
-                     char *why, size_t why_cap) {
+                     qc_hash_t *state_root, char *why, size_t why_cap) {
     const qc_tx_t **ptrs = malloc(sizeof *ptrs * (b->tx_count ? b->tx_count : 1));
     idset_t seen = {0, NULL};
+    sblock_t sb = {0};
     lc_state_t lc;
     lc_init(&lc, parent->records, parent->records_ctx, LC_WATCHED);
     sh_state_t sh;
@@ -249,9 +280,12 @@ static int check_txs(const qc_block_t *b, const exec_parent_t *parent, const exe
             WHY("tx %u: %s: %s", i, verdict_why[v], gov_why);
             rc = v == TX_LOOKUP ? QC_ERR_IO : QC_ERR_INVALID;
         }
+        if (rc == QC_OK) rc = state_tx(&sb, tx, gov, b->header.height, log->size);
         if (rc == QC_OK) rc = append_records(log, b->header.height, tx, leaves);
         if (rc == QC_OK && tx->type == QC_TX_GOVERN) gov_apply(gov, tx, b->header.height, NULL, NULL);
     }
+    if (rc == QC_OK) rc = state_finish(&sb, &lc, parent, state_root);
+    sblock_free(&sb);
     free(seen.slot);
     free(ptrs);
     lc_free(&lc);
@@ -287,12 +321,15 @@ static int check(const qc_block_t *b, const exec_parent_t *parent, const exec_ch
     }
     *log_after = *parent->log;
     gov_start(parent, gov_after);
-    int rc = check_txs(b, parent, c, log_after, gov_after, leaves, sig_checks, why, why_cap);
+    qc_hash_t state_root;
+    int rc = check_txs(b, parent, c, log_after, gov_after, leaves, sig_checks, &state_root, why,
+                       why_cap);
     if (rc != QC_OK) return rc;
     qc_hash_t next_hash;
     gov_end_block(gov_after, h->height, &next_hash, NULL, NULL, NULL);
     qc_block_t expect = *b; /* shallow: shares txs; only the header is recomputed */
-    rc = finish_header(&expect, parent, log_after, &next_hash, h->time_ms, h->proposer, h->view);
+    rc = finish_header(&expect, parent, log_after, &state_root, &next_hash, h->time_ms,
+                       h->proposer, h->view);
     if (rc != QC_OK) return rc;
     qc_hash_t want, got;
     qc_header_hash(&expect.header, &want);
@@ -301,7 +338,9 @@ static int check(const qc_block_t *b, const exec_parent_t *parent, const exec_ch
         bool log_bad = expect.header.log_size != h->log_size ||
                        memcmp(expect.header.log_root.b, h->log_root.b, 32) != 0;
         bool next_bad = memcmp(expect.header.next_validators_hash.b, h->next_validators_hash.b, 32) != 0;
+        bool state_bad = memcmp(expect.header.state_root.b, h->state_root.b, 32) != 0;
         WHY("%s", log_bad ? "record-log size or root does not match the transactions"
+                  : state_bad ? "state root does not match the record statuses after the block"
                   : next_bad ? "next validators hash does not match the governance state"
                              : "epoch, validators hash or tx root does not match");
         return QC_ERR_INVALID;

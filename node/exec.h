@@ -12,6 +12,7 @@
 #include "lifecycle.h"
 #include "mempool.h"
 #include "rlog.h"
+#include "smap.h"
 #include "share.h"
 
 /* Record-log leaf hashes of a block's records, in log order, as exec computed them; the node
@@ -42,6 +43,12 @@ typedef struct {
      * the lifecycle rules; NULL: no digest is anchored before this block (tests). */
     lc_lookup_fn records;
     void *records_ctx;
+    /* The state map after the parent (the ledger's, seen through pending ancestors: sblock.h);
+     * NULL: the empty map (tests). */
+    const smap_reader_t *state;
+    /* Out: the map nodes the block writes (appended), which the node keeps for the block's
+     * children and hands to the store at commit; NULL: not kept. */
+    smap_writes_t *state_writes;
     /* The sharing state after the parent (docs/RECORDS.md "Data-sharing trail"), for SHARE
      * transactions; NULL: an empty one (tests). */
     sh_lookup_fn shares;

@@ -32,6 +32,8 @@ node_pending_t *node_pending_find(node_t *n, const qc_hash_t *digest) {
 static void pending_free(node_pending_t *e) {
     qc_block_free(&e->block);
     exec_leaves_free(&e->leaves);
+    smap_writes_free(&e->state_writes);
+    smap_mem_free(e->state_layer);
     free(e->gov_after);
     free(e->raw);
     memset(e, 0, sizeof *e);
@@ -148,6 +150,9 @@ typedef struct {
     node_t *n;
     const node_pending_t *anc[NODE_PENDING_MAX];
     size_t anc_count;
+    smap_reader_t layer[NODE_PENDING_MAX]; /* the ancestors' state-map nodes, newest first */
+    sblock_layers_t layers;
+    smap_reader_t state;                   /* the map after the parent, through them */
     const qc_hash_t **set;  /* malloc'd; NULL slots empty */
     size_t set_cap;         /* power of two, > 2 x ids */
 } seen_ctx_t;
@@ -159,7 +164,18 @@ static size_t seen_slot(const qc_hash_t *id, size_t cap) {
 }
 
 /* Builds the set over the collected ancestors. false on allocation failure. */
+static int state_layer_make(smap_mem_t **out, const smap_writes_t *ws);
+
 static bool seen_build(seen_ctx_t *s) {
+    for (size_t a = 0; a < s->anc_count; a++) {
+        /* a pending block's nodes by position, made when a child first reads through it */
+        node_pending_t *anc = (node_pending_t *)s->anc[a]; /* the node's own entry */
+        if (anc->state_layer == NULL && state_layer_make(&anc->state_layer, &anc->state_writes) != QC_OK)
+            return false;
+        s->layer[a] = smap_mem_reader(anc->state_layer);
+    }
+    s->layers = (sblock_layers_t){s->layer, s->anc_count, store_state_reader(&s->n->store)};
+    s->state = sblock_layers_reader(&s->layers);
     size_t ids = 0;
     for (size_t a = 0; a < s->anc_count; a++) ids += s->anc[a]->block.tx_count;
     s->set_cap = 16;
@@ -257,6 +273,7 @@ static bool parent_state(node_t *n, uint64_t height, const qc_hash_t *parent, ex
     p->seen_ctx = seen;
     p->records = records_cb;
     p->records_ctx = seen;
+    p->state = &seen->state;
     p->shares = shares_cb;
     p->shares_ctx = seen;
     const store_head_t *h = &n->store.head;
@@ -288,6 +305,16 @@ static bool parent_state(node_t *n, uint64_t height, const qc_hash_t *parent, ex
         if (a == NULL || !a->raw || a->state != PENDING_VALID) return false;
     }
     return false;
+}
+
+/* The nodes a pending block writes, by position, for its children's reads. */
+static int state_layer_make(smap_mem_t **out, const smap_writes_t *ws) {
+    int rc = smap_mem_new(out);
+    if (rc == QC_OK && (rc = smap_mem_commit(*out, ws)) != QC_OK) {
+        smap_mem_free(*out);
+        *out = NULL;
+    }
+    return rc;
 }
 
 /* ---------------------------------------------------------------- validation */
@@ -326,6 +353,11 @@ static void validate_one(node_t *n, node_pending_t *e) {
     char why[300] = "";
     uint32_t sigs = 0;
     exec_leaves_free(&e->leaves);
+    smap_writes_reset(&e->state_writes);
+    smap_mem_free(e->state_layer);
+    e->state_layer = NULL;
+    e->state_exec = false;
+    parent.state_writes = &e->state_writes;
     /* The core orders blocks of its own epoch only: one whose parent already switched to the
      * next set is not for this epoch's consensus (the core discards it at the switch). */
     int rc = parent.validators->epoch == pbft_epoch_number(n->pbft)
@@ -337,6 +369,7 @@ static void validate_one(node_t *n, node_pending_t *e) {
     free(seen);
     n->stats.sig_checks += sigs;
     e->want = false;
+    e->state_exec = rc == QC_OK;
     e->state = rc == QC_OK ? PENDING_VALID : PENDING_INVALID;
     if (rc != QC_OK) {
         n->stats.proposals_invalid++;
@@ -464,8 +497,9 @@ void node_process_commits(node_t *n) {
         wire_cert_from_pbft(&c->cert, &cert);
         /* A block this node checked or built comes with its records' leaf hashes; one it only
          * learned by certificate (a NEW-VIEW re-proposal) is hashed by the store. */
-        int rc = e->state == PENDING_VALID && e->leaves.n > 0
-                     ? store_apply_block_leaves(&n->store, &e->block, &cert, e->leaves.h, e->leaves.n)
+        int rc = e->state == PENDING_VALID && e->state_exec
+                     ? store_apply_block_exec(&n->store, &e->block, &cert, e->leaves.n ? e->leaves.h : NULL,
+                                              e->leaves.n, &e->state_writes)
                      : store_apply_block(&n->store, &e->block, &cert);
         if (rc == QC_ERR_IO) {
             ledger_write_failed(n, h, rc);
@@ -529,12 +563,15 @@ void node_maybe_propose(node_t *n) {
         qc_block_t b;
         rlog_t log_after;
         exec_leaves_t leaves = {0};
+        smap_writes_t state_writes = {0};
+        parent.state_writes = &state_writes;
         int rc = k == 0 ? QC_ERR_NOTFOUND
                         : exec_build(&parent, picked, k, node_now_ms(), n->self,
                                      pbft_view(n->pbft), &b, &log_after, gov_after, &leaves);
         seen_free(seen);
         if (rc != QC_OK) {
             exec_leaves_free(&leaves);
+            smap_writes_free(&state_writes);
             free(gov_after);
             break;
         }
@@ -543,6 +580,7 @@ void node_maybe_propose(node_t *n) {
         if (b.tx_count == 0 || qc_block_encode(&b, &raw, &raw_len) != QC_OK) {
             qc_block_free(&b);
             exec_leaves_free(&leaves);
+            smap_writes_free(&state_writes);
             free(gov_after);
             break;
         }
@@ -556,6 +594,8 @@ void node_maybe_propose(node_t *n) {
         e->raw_len = raw_len;
         e->log_after = log_after;
         e->leaves = leaves;
+        e->state_writes = state_writes;
+        e->state_exec = true;
         e->gov_after = gov_after;
         e->state = PENDING_VALID;
         if (pbft_propose(n->pbft, height, &digest) != QC_OK) { pending_free(e); break; }

@@ -334,7 +334,7 @@ int qc_validators_find_node(const qc_validator_set_t *vs, const qc_pubkey_t *k) 
 int qc_header_encode(const qc_header_t *h, uint8_t *out, size_t cap, size_t *len) {
     size_t cl = strlen(h->chain_id);
     if (!qc_chain_id_valid(h->chain_id) || h->version != QC_HEADER_VERSION) return QC_ERR_INVALID;
-    size_t need = 1 + 1 + cl + 32 + 8 + 32 + 8 + 4 + 8 + 8 + 32 + 4 + 32 + 8 + 32 + 32;
+    size_t need = 1 + 1 + cl + 32 + 8 + 32 + 8 + 4 + 8 + 8 + 32 + 4 + 32 + 8 + 32 + 32 + 32;
     if (cap < need) return QC_ERR_TOOBIG;
     uint8_t *p = out;
     *p++ = h->version;
@@ -352,6 +352,7 @@ int qc_header_encode(const qc_header_t *h, uint8_t *out, size_t cap, size_t *len
     memcpy(p, h->tx_root.b, 32); p += 32;
     qc_put_u64(p, h->log_size); p += 8;
     memcpy(p, h->log_root.b, 32); p += 32;
+    memcpy(p, h->state_root.b, 32); p += 32;
     memcpy(p, h->next_validators_hash.b, 32); p += 32;
     QC_ASSERT((size_t)(p - out) == need);
     *len = need;
@@ -376,6 +377,7 @@ int qc_header_decode(const uint8_t *buf, size_t len, qc_header_t *h) {
     rd_bytes(&r, h->tx_root.b, 32);
     h->log_size = rd_u64(&r);
     rd_bytes(&r, h->log_root.b, 32);
+    rd_bytes(&r, h->state_root.b, 32);
     rd_bytes(&r, h->next_validators_hash.b, 32);
     if (r.bad || r.off != r.len || h->version != QC_HEADER_VERSION || h->height == 0 ||
         h->proposer >= QC_VALIDATORS_MAX || h->tx_count > QC_BLOCK_TXS_MAX)
@@ -387,8 +389,11 @@ const char *qc_header_version_why(const uint8_t *buf, size_t len) {
     if (len == 0 || buf[0] == QC_HEADER_VERSION) return NULL;
     if (buf[0] == 1)
         return "block header version 1 (before headers carried the genesis hash); this build "
-               "reads version 2 only";
-    return "block header of an unknown version; this build reads version 2 only";
+               "reads version 3 only";
+    if (buf[0] == 2)
+        return "block header version 2 (before headers carried the state root); this build "
+               "reads version 3 only";
+    return "block header of an unknown version; this build reads version 3 only";
 }
 
 void qc_header_hash(const qc_header_t *h, qc_hash_t *out) {

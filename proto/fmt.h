@@ -12,7 +12,7 @@
 #include "qc.h"
 
 #define QC_FMT_VERSION 1           /* transaction bodies */
-#define QC_HEADER_VERSION 2        /* block headers (2: they carry the genesis hash) */
+#define QC_HEADER_VERSION 3        /* block headers (2: the genesis hash; 3: the state root) */
 #define QC_CHAIN_ID_MAX 64         /* bytes; printable ASCII [A-Za-z0-9._-] */
 #define QC_TX_RECORDS_MAX 1024     /* records in one ANCHOR transaction */
 #define QC_RECORD_TYPE_MAX 32      /* bytes; [a-z0-9._-], non-empty */
@@ -288,6 +288,9 @@ typedef struct {
     qc_hash_t tx_root;          /* RFC 6962 MTH over qc_tx_leaf_hash of the txs, in order */
     uint64_t log_size;          /* record-log size after this block */
     qc_hash_t log_root;         /* record-log root after this block */
+    /* The state map's root after this block (docs/PROTOCOL.md §11, §12): every anchored
+     * digest's record status, so a status, or a digest's absence, is provable as of here. */
+    qc_hash_t state_root;
     /* The last block of an epoch: the validator set hash of the next epoch, which is in force
      * from the next block on (so the old epoch's certificate of this block certifies the
      * new set). All zero in every other block. */

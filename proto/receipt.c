@@ -65,6 +65,16 @@ static json_t *step_json(const receipt_step_t *st) {
                      receipt_cert_json(&st->switch_cert));
 }
 
+json_t *receipt_membership_json(const receipt_step_t *m, size_t n) {
+    json_t *membership = json_array();
+    for (size_t i = 0; membership && i < n; i++)
+        if (!append_new(membership, step_json(&m[i]))) {
+            json_decref(membership);
+            return NULL;
+        }
+    return membership;
+}
+
 json_t *receipt_to_json(const receipt_t *r) {
     uint8_t hdr[QC_HEADER_BYTES_MAX];
     size_t hlen;
@@ -72,13 +82,11 @@ json_t *receipt_to_json(const receipt_t *r) {
     json_t *path = json_array();
     for (size_t i = 0; path && i < r->path_len; i++)
         json_array_append_new(path, receipt_hex_json(r->path[i].b, 32));
-    json_t *membership = json_array();
-    for (size_t i = 0; i < r->membership_len; i++)
-        if (!append_new(membership, step_json(&r->membership[i]))) {
-            json_decref(membership);
-            json_decref(path);
-            return NULL;
-        }
+    json_t *membership = receipt_membership_json(r->membership, r->membership_len);
+    if (membership == NULL) {
+        json_decref(path);
+        return NULL;
+    }
     return json_pack(
         "{s:i, s:s, s:o, s:{s:o, s:i, s:I}, s:{s:o, s:o}, s:o, s:o, s:{s:I, s:o}, s:o}",
         "qchain_receipt", RECEIPT_VERSION, "chain_id", r->chain_id, "genesis_hash",
@@ -331,8 +339,10 @@ int receipt_from_json(const json_t *j, receipt_t *r, char *why, size_t why_cap) 
     memset(r, 0, sizeof *r);
     char dummy[8];
     jp_t p = {why ? why : dummy, why ? why_cap : sizeof dummy, false};
+    /* "status" (a status proof, statusproof.h) may ride along; its reader parses it */
     static const char *const keys[] = {"qchain_receipt", "chain_id", "genesis_hash", "record", "tx",
-                                       "header", "cert", "inclusion", "membership", NULL};
+                                       "header", "cert", "inclusion", "membership", "status",
+                                       NULL};
     if (!json_is_object(j)) { WHY("a receipt is a JSON object"); return QC_ERR_INVALID; }
     if (!only_keys(&p, j, keys, "the receipt")) return QC_ERR_INVALID;
     if (jp_uint(&p, j, "qchain_receipt", 1000) != RECEIPT_VERSION && !p.bad) {
@@ -381,6 +391,39 @@ int receipt_from_json(const json_t *j, receipt_t *r, char *why, size_t why_cap) 
     free(body);
     free(hdr);
     if (p.bad) { receipt_free(r); return QC_ERR_INVALID; }
+    return QC_OK;
+}
+
+int receipt_block_from_json(const json_t *j, qc_header_t *header, qc_cert_t *cert,
+                            receipt_step_t **membership, size_t *membership_len, char *why,
+                            size_t why_cap) {
+    *membership = NULL;
+    *membership_len = 0;
+    char dummy[8];
+    jp_t p = {why ? why : dummy, why ? why_cap : sizeof dummy, false};
+    receipt_t *r = calloc(1, sizeof *r);
+    if (r == NULL) { WHY("out of memory"); return QC_ERR_NOMEM; }
+    size_t hlen = 0;
+    uint8_t *hdr = jp_hex_alloc(&p, j, "header", QC_HEADER_BYTES_MAX, &hlen);
+    const json_t *c = jp_get(&p, j, "cert", JSON_OBJECT);
+    if (c) parse_cert(&p, c, cert, "cert");
+    const json_t *mem = jp_get(&p, j, "membership", JSON_ARRAY);
+    if (mem) parse_membership(&p, mem, r);
+    if (!p.bad && qc_header_decode(hdr, hlen, header) != QC_OK) {
+        const char *old = qc_header_version_why(hdr, hlen);
+        if (old) WHY("header: %s", old);
+        else WHY("header is not a valid canonical block header");
+        p.bad = true;
+    }
+    free(hdr);
+    if (p.bad) {
+        receipt_free(r);
+        free(r);
+        return QC_ERR_INVALID;
+    }
+    *membership = r->membership;
+    *membership_len = r->membership_len;
+    free(r);
     return QC_OK;
 }
 
@@ -454,67 +497,88 @@ static int verify_step(const receipt_step_t *st, size_t num, const char *chain_i
     return QC_OK;
 }
 
-int receipt_verify(const receipt_t *r, const char *chain_id, const qc_hash_t *genesis_hash,
-                   const qc_validator_set_t *genesis_vs, const qc_hash_t *file_digest,
-                   receipt_result_t *out, char *why, size_t why_cap) {
-    memset(out, 0, sizeof *out);
-    if (strcmp(r->chain_id, chain_id) != 0 || strcmp(r->header.chain_id, chain_id) != 0) {
-        WHY("receipt is for chain \"%s\", the genesis is for \"%s\"", r->header.chain_id, chain_id);
+int receipt_verify_block(const char *chain_id, const qc_hash_t *genesis_hash,
+                         const qc_validator_set_t *genesis_vs, const char *claimed_chain_id,
+                         const qc_hash_t *claimed_genesis_hash, const qc_header_t *header,
+                         const qc_cert_t *cert, const receipt_step_t *membership,
+                         size_t membership_len, const qc_validator_set_t **vs_out,
+                         receipt_result_t *out, char *why, size_t why_cap) {
+    if (strcmp(claimed_chain_id, chain_id) != 0 || strcmp(header->chain_id, chain_id) != 0) {
+        WHY("receipt is for chain \"%s\", the genesis is for \"%s\"", header->chain_id, chain_id);
         return QC_ERR_INVALID;
     }
     char got[65], want[65];
-    if (memcmp(r->genesis_hash.b, genesis_hash->b, 32) != 0) {
+    if (memcmp(claimed_genesis_hash->b, genesis_hash->b, 32) != 0) {
         WHY("receipt names genesis %s, the genesis file given is %s",
-            qc_hash_hex(got, &r->genesis_hash), qc_hash_hex(want, genesis_hash));
+            qc_hash_hex(got, claimed_genesis_hash), qc_hash_hex(want, genesis_hash));
         return QC_ERR_INVALID;
     }
     /* The receipt's genesis_hash field is signed by no one; the certified header is what
      * binds the block to the genesis file (PROTOCOL.md §10.2 step 2). */
-    if (memcmp(r->header.genesis_hash.b, genesis_hash->b, 32) != 0) {
+    if (memcmp(header->genesis_hash.b, genesis_hash->b, 32) != 0) {
         WHY("block header names genesis %s, the genesis file given is %s",
-            qc_hash_hex(got, &r->header.genesis_hash), qc_hash_hex(want, genesis_hash));
+            qc_hash_hex(got, &header->genesis_hash), qc_hash_hex(want, genesis_hash));
         return QC_ERR_INVALID;
     }
     const qc_validator_set_t *vs = genesis_vs; /* the set in force from first_height on */
     uint64_t first_height = 1;
-    QC_ASSERT(r->membership_len <= RECEIPT_EPOCHS_MAX);
-    for (size_t i = 0; i < r->membership_len; i++) {
-        const receipt_step_t *st = &r->membership[i];
+    QC_ASSERT(membership_len <= RECEIPT_EPOCHS_MAX);
+    for (size_t i = 0; i < membership_len; i++) {
+        const receipt_step_t *st = &membership[i];
         int rc = verify_step(st, i + 1, chain_id, genesis_hash, vs, first_height, why, why_cap);
         if (rc != QC_OK) return rc;
         vs = &st->vs;
         first_height = st->first_height;
     }
-    if (r->header.epoch != vs->epoch) {
-        if (r->membership_len == 0)
+    if (header->epoch != vs->epoch) {
+        if (membership_len == 0)
             WHY("block is in epoch %llu; this receipt has no membership history to reach it",
-                ULL(r->header.epoch));
+                ULL(header->epoch));
         else
             WHY("block is in epoch %llu; this receipt's membership history reaches epoch %llu",
-                ULL(r->header.epoch), ULL(vs->epoch));
+                ULL(header->epoch), ULL(vs->epoch));
         return QC_ERR_MEMBER;
     }
     qc_hash_t vh, block_hash;
     qc_validators_hash(vs, &vh);
-    if (memcmp(vh.b, r->header.validators_hash.b, 32) != 0) {
-        if (r->membership_len == 0)
+    if (memcmp(vh.b, header->validators_hash.b, 32) != 0) {
+        if (membership_len == 0)
             WHY("block header names a different validator set than the genesis");
         else
             WHY("block header names a different validator set than epoch %llu's", ULL(vs->epoch));
         return QC_ERR_MEMBER;
     }
-    if (r->header.height < first_height) {
-        WHY("block %llu is before epoch %llu began (block %llu)", ULL(r->header.height),
+    if (header->height < first_height) {
+        WHY("block %llu is before epoch %llu began (block %llu)", ULL(header->height),
             ULL(vs->epoch), ULL(first_height));
         return QC_ERR_INVALID;
     }
-    qc_header_hash(&r->header, &block_hash);
-    if (r->cert.height != r->header.height) {
+    qc_header_hash(header, &block_hash);
+    if (cert->height != header->height) {
         WHY("certificate is for height %llu, block is height %llu",
-            (unsigned long long)r->cert.height, (unsigned long long)r->header.height);
+            (unsigned long long)cert->height, (unsigned long long)header->height);
         return QC_ERR_INVALID;
     }
-    int rc = qc_cert_verify(&r->cert, chain_id, vs, &block_hash, why, why_cap);
+    int rc = qc_cert_verify(cert, chain_id, vs, &block_hash, why, why_cap);
+    if (rc != QC_OK) return rc;
+    *vs_out = vs;
+    out->height = header->height;
+    out->time_ms = header->time_ms;
+    out->signers = cert->vote_count;
+    out->quorum = qc_quorum(vs->n);
+    out->members = vs->n;
+    out->epoch = vs->epoch;
+    return QC_OK;
+}
+
+int receipt_verify(const receipt_t *r, const char *chain_id, const qc_hash_t *genesis_hash,
+                   const qc_validator_set_t *genesis_vs, const qc_hash_t *file_digest,
+                   receipt_result_t *out, char *why, size_t why_cap) {
+    memset(out, 0, sizeof *out);
+    const qc_validator_set_t *vs = NULL;
+    int rc = receipt_verify_block(chain_id, genesis_hash, genesis_vs, r->chain_id,
+                                  &r->genesis_hash, &r->header, &r->cert, r->membership,
+                                  r->membership_len, &vs, out, why, why_cap);
     if (rc != QC_OK) return rc;
     if (strcmp(r->tx.chain_id, chain_id) != 0) {
         WHY("the transaction is for chain \"%s\", not \"%s\"", r->tx.chain_id, chain_id);
@@ -548,11 +612,5 @@ int receipt_verify(const receipt_t *r, const char *chain_id, const qc_hash_t *ge
     }
     out->city = (uint32_t)city;
     snprintf(out->city_name, sizeof out->city_name, "%s", vs->members[city].name);
-    out->height = r->header.height;
-    out->time_ms = r->header.time_ms;
-    out->signers = r->cert.vote_count;
-    out->quorum = qc_quorum(vs->n);
-    out->members = vs->n;
-    out->epoch = vs->epoch;
     return QC_OK;
 }

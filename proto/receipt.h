@@ -68,6 +68,26 @@ json_t *receipt_to_json(const receipt_t *r);
  * fields. On error a sentence in why; *r needs no freeing then. */
 int receipt_from_json(const json_t *j, receipt_t *r, char *why, size_t why_cap);
 
+/* The membership array of the JSON form (new reference; NULL on allocation failure). */
+json_t *receipt_membership_json(const receipt_step_t *m, size_t n);
+/* Strict parse of the "header" (hex), "cert" and "membership" members of object j, as a
+ * receipt carries them (and a status proof, statusproof.h). *membership is malloc'd (free it;
+ * NULL when empty). QC_OK, or QC_ERR_INVALID / QC_ERR_NOMEM with a sentence in why. */
+int receipt_block_from_json(const json_t *j, qc_header_t *header, qc_cert_t *cert,
+                            receipt_step_t **membership, size_t *membership_len, char *why,
+                            size_t why_cap);
+/* §10.2 steps 1-4 for any certified block: the claimed chain id and genesis hash, the
+ * header's genesis hash, the membership history walked from genesis_vs to the header's
+ * epoch, the header's validators hash and the certificate's quorum. QC_OK with *vs_out the
+ * block's validator set (genesis_vs or a step's, borrowed) and out's block fields (height,
+ * time, signers, quorum, members, epoch; not the city) filled, else an error and why. */
+int receipt_verify_block(const char *chain_id, const qc_hash_t *genesis_hash,
+                         const qc_validator_set_t *genesis_vs, const char *claimed_chain_id,
+                         const qc_hash_t *claimed_genesis_hash, const qc_header_t *header,
+                         const qc_cert_t *cert, const receipt_step_t *membership,
+                         size_t membership_len, const qc_validator_set_t **vs_out,
+                         receipt_result_t *out, char *why, size_t why_cap);
+
 /* Verifies r against the chain's genesis (chain id, genesis hash, epoch-0 validator set),
  * walking r's membership history from the genesis set to the block's epoch (§10.2). The
  * receipt's genesis_hash, its header's and every switch header's must equal genesis_hash

@@ -166,11 +166,11 @@ for i, rec in enumerate(records):
 names = ["jinan", "zibo", "taian"]
 hdr = vec["Block header (canonical, height 1)"]
 r = Reader(hdr)
-check(r.u(1) == 2 and r.str8() == chain_id, "header version/chain")
+check(r.u(1) == 3 and r.str8() == chain_id, "header version/chain")
 hdr_genesis = r.take(32)
 height = r.u(8); prev = r.take(32); time_ms = r.u(8); proposer = r.u(4); view = r.u(8)
 epoch = r.u(8); vhash = r.take(32); tx_count = r.u(4); tx_root = r.take(32)
-log_size = r.u(8); log_root = r.take(32); next_vhash = r.take(32)
+log_size = r.u(8); log_root = r.take(32); state_root = r.take(32); next_vhash = r.take(32)
 r.done()
 check(next_vhash == bytes(32), "block 1 is not the last of its epoch")
 check(height == 1 and prev == bytes(32) and view == 1 and epoch == 0, "header fields")
@@ -376,7 +376,7 @@ def parse_header(hdr):  # §4
          "height": r.u(8), "prev": r.take(32),
          "time_ms": r.u(8), "proposer": r.u(4), "view": r.u(8), "epoch": r.u(8),
          "vhash": r.take(32), "tx_count": r.u(4), "tx_root": r.take(32), "log_size": r.u(8),
-         "log_root": r.take(32), "next_vhash": r.take(32)}
+         "log_root": r.take(32), "state_root": r.take(32), "next_vhash": r.take(32)}
     r.done()
     return h
 
@@ -773,6 +773,17 @@ def smt_verify(root, key, value, proof):  # §11.2 decoding, §11.3 steps; value
         h = smt_node(h, sibs[d]) if not smt_bit(key, d) else smt_node(sibs[d], h)
     return h == root
 
+# §12: block 1's state root is the map of its two records' fresh statuses (§5.1: owner jinan,
+# first anchored at height 1 by the §8 transaction at log indexes 0 and 1, valid, nothing
+# replaced, no endorsements), each under H("qchain/v1/state-key" 0 || digest).
+def fresh_status(digest, owner, height, txid, log_index):
+    return (bytes([1]) + digest + bytes([len(owner)]) + owner + height.to_bytes(8, "big") + txid +
+            log_index.to_bytes(8, "big") + bytes([0, 0, 0]))
+block1_entries = [(H(b"qchain/v1/state-key\0" + rec[0]),
+                   H(b"qchain/v1/record-status\0" + fresh_status(rec[0], b"jinan", 1, tx_id, i)))
+                  for i, rec in enumerate(records)]
+check(smt_T(block1_entries, 0) == state_root ==
+      vec["State root after block 1 (§12: both records' fresh statuses)"], "block 1 state root")
 check(H(b"qchain/v1/state-key\0" + bytes(range(0x10, 0x30))) ==
       vec["State map: map key of the digest 10 11 .. 2f"], "state map key")
 smt_entries = [(vec["State map: key %d" % i], bytes([0xa0 + i]) * 32) for i in range(5)]
@@ -815,5 +826,151 @@ check(not smt_verify(smt_leaf(lone_k, lone_v), lone_k, lone_v, bytes([0, 0, 1, 0
       "state map: non-minimal proof refused")
 check(smt_verify(smt_leaf(lone_k, lone_v), lone_k, lone_v, bytes([0, 0, 0]) + lone_v),
       "state map: one-entry proof")
+
+# ---- §12: status proofs, verified step by step (§12.3) from the document alone.
+class Bad(Exception): pass
+
+class SReader:  # like Reader, but a malformed input is a refusal (Bad), not a script failure
+    def __init__(self, b): self.b, self.p = b, 0
+    def take(self, n):
+        if self.p + n > len(self.b): raise Bad("truncated")
+        r = self.b[self.p:self.p + n]; self.p += n; return r
+    def u(self, n): return int.from_bytes(self.take(n), "big")
+    def str8(self): return self.take(self.u(1))
+    def done(self):
+        if self.p != len(self.b): raise Bad("trailing bytes")
+
+NAME_RE = re.compile(rb"^[a-z0-9-]{1,32}$")
+
+def decode_status(b):  # §5.1, strictly
+    r = SReader(b)
+    if r.u(1) != 1: raise Bad("status version")
+    st = {"digest": r.take(32), "owner": r.str8(), "first_height": r.u(8), "first_tx": r.take(32),
+          "first_index": r.u(8), "state": r.u(1)}
+    if not NAME_RE.match(st["owner"]) or st["first_height"] < 1: raise Bad("owner or height")
+    if st["state"] in (1, 2):
+        st["state_height"] = r.u(8); st["state_tx"] = r.take(32)
+        if st["state_height"] < st["first_height"]: raise Bad("state height")
+        if st["state"] == 1:
+            st["reason"] = r.u(2)
+            if st["reason"] == 0: raise Bad("reason 0")
+        else:
+            st["superseded_by"] = r.take(32)
+            if st["superseded_by"] == st["digest"]: raise Bad("superseded by itself")
+    elif st["state"] != 0:
+        raise Bad("state")
+    olds = [r.take(32) for _ in range(r.u(1))]
+    if len(olds) > 64 or len(set(olds)) != len(olds) or st["digest"] in olds: raise Bad("supersedes")
+    ends, last = [], st["first_height"]
+    for _ in range(r.u(1)):
+        e = (r.str8(), r.u(8), r.u(2), r.take(32))
+        if not NAME_RE.match(e[0]) or e[0] == st["owner"] or e[1] < last or e[2] == 0: raise Bad("endorsement")
+        if e[0] in [x[0] for x in ends]: raise Bad("endorsed twice")
+        last = e[1]; ends.append(e)
+    if len(ends) > 64: raise Bad("endorsements")
+    r.done()
+    st["supersedes"], st["endorsements"] = olds, ends
+    return st
+
+SP_KEYS = {"qchain_status_proof", "chain_id", "genesis_hash", "digest", "header", "cert",
+           "membership", "status", "proof"}
+
+def verify_status_proof(sp, gbytes, doc_digest=None):
+    """§12.3: (None, status or None) when valid, else (reason, None)."""
+    g = json.loads(gbytes)
+    try:
+        if set(sp) != SP_KEYS or not well_formed_cert(sp["cert"]) or \
+                any(set(st) != STEP_KEYS for st in sp["membership"]):
+            return "missing or unknown field", None
+        if sp["qchain_status_proof"] != 1: return "unsupported status proof", None
+        hdr = bytes.fromhex(sp["header"])
+        r = SReader(hdr)
+        if r.u(1) != 3: return "header version", None
+        h = {"chain_id": r.str8().decode(), "genesis": r.take(32), "height": r.u(8),
+             "prev": r.take(32), "time_ms": r.u(8), "proposer": r.u(4), "view": r.u(8),
+             "epoch": r.u(8), "vhash": r.take(32), "tx_count": r.u(4), "tx_root": r.take(32),
+             "log_size": r.u(8), "log_root": r.take(32), "state_root": r.take(32),
+             "next_vhash": r.take(32)}
+        r.done()
+        if sp["chain_id"] != g["chain_id"] or h["chain_id"] != g["chain_id"]: return "chain", None
+        G = H(b"qchain/v1/genesis\0" + gbytes)
+        if bytes.fromhex(sp["genesis_hash"]) != G or h["genesis"] != G: return "genesis", None
+        V, F, why = walk_membership(sp, g, G, None)
+        if why: return why, None
+        if h["epoch"] != V["epoch"] or h["vhash"] != vset_hash(V["epoch"], V["threshold"], V["members"]) \
+                or h["height"] < F:
+            return "validator set", None
+        if sp["cert"]["height"] != h["height"]: return "certificate height", None
+        why = verify_cert(sp["cert"], V, H(b"qchain/v1/block\0" + hdr), g["chain_id"].encode())
+        if why: return why, None
+        digest = bytes.fromhex(sp["digest"])
+        if len(digest) != 32: return "digest", None
+        if doc_digest is not None and doc_digest != digest: return "document digest", None
+        value, st = None, None
+        if sp["status"] is not None:
+            raw = bytes.fromhex(sp["status"])
+            st = decode_status(raw)
+            if st["digest"] != digest: return "the status is another digest's", None
+            if st["first_height"] > h["height"]: return "first anchoring after the block", None
+            value = H(b"qchain/v1/record-status\0" + raw)
+        key = H(b"qchain/v1/state-key\0" + digest)
+        if not smt_verify(h["state_root"], key, value, bytes.fromhex(sp["proof"])):
+            return "the state-map proof does not lead to the state root", None
+        return None, st
+    except (Bad, ValueError, KeyError, TypeError, IndexError):
+        return "malformed", None
+
+sp1 = json.loads(section("Status example 1: the status proof of record 0 as of block 1", "json"))
+sp2 = json.loads(section("Status example 2: the status proof of 77 77 .. 77 (never anchored) as of block 1",
+                         "json"))
+why, st = verify_status_proof(sp1, genesis_bytes, records[0][0])
+check(why is None, "status example 1 verifies: %s" % why)
+check(st["owner"] == b"jinan" and st["first_height"] == 1 and st["first_tx"] == tx_id and
+      st["first_index"] == 0 and st["state"] == 0 and st["supersedes"] == [] and st["endorsements"] == [],
+      "status example 1: record 0 is valid, first anchored by jinan in block 1")
+check(bytes.fromhex(sp1["status"]) == vec["Status example: record 0's status (fresh: owner jinan, block 1, log index 0)"]
+      and H(b"qchain/v1/record-status\0" + bytes.fromhex(sp1["status"])) == vec["Status example: its status_hash"],
+      "status example 1: the status and its hash as printed")
+check(H(b"qchain/v1/state-key\0" + records[0][0]) ==
+      vec["Status example: map key of record 0 (digest 10 11 .. 2f)"], "status example: map key")
+check(bytes.fromhex(sp1["header"]) == hdr and state_root ==
+      vec["Status example: state_root of block 1 (§8's header)"], "status example: §8's header and root")
+check(bytes.fromhex(sp1["proof"]) == smt_prove(block1_entries, H(b"qchain/v1/state-key\0" + records[0][0])),
+      "status example 1: the proof is the one §11.2's search builds")
+absent = b"\x77" * 32
+check(sp2["status"] is None and verify_status_proof(sp2, genesis_bytes) == (None, None),
+      "status example 2: 77..77 is proven never anchored")
+check(bytes.fromhex(sp2["proof"]) == smt_prove(block1_entries, H(b"qchain/v1/state-key\0" + absent)),
+      "status example 2: the proof is the one §11.2's search builds")
+
+def sp_edit(base, **kw):
+    t = json.loads(json.dumps(base)); t.update(kw); return t
+
+for base in (sp1, sp2):  # every flipped bit of the status, the proof and the header is refused
+    for field in ("status", "proof", "header"):
+        if base[field] is None: continue
+        raw = bytes.fromhex(base[field])
+        for i in range(len(raw)):
+            for b in (0, 3, 7):
+                t = bytearray(raw); t[i] ^= 1 << b
+                check(verify_status_proof(sp_edit(base, **{field: bytes(t).hex()}), genesis_bytes)[0]
+                      is not None, "status proof: %s byte %d bit %d flipped refused" % (field, i, b))
+    for k in range(len(base["cert"]["votes"])):
+        t = json.loads(json.dumps(base)); sig = bytearray(bytes.fromhex(t["cert"]["votes"][k]["sig"]))
+        sig[5] ^= 1; t["cert"]["votes"][k]["sig"] = sig.hex()
+        check(verify_status_proof(t, genesis_bytes)[0] is not None, "status proof: a bad vote refused")
+check(verify_status_proof(sp_edit(sp1, status=None), genesis_bytes)[0] is not None,
+      "status proof: absence claimed with a PRESENT proof refused")
+check(verify_status_proof(sp_edit(sp2, status=sp1["status"]), genesis_bytes)[0] is not None,
+      "status proof: a status claimed with an absence proof refused")
+check(verify_status_proof(sp_edit(sp1, digest=sp2["digest"]), genesis_bytes)[0] is not None,
+      "status proof: another digest's status refused")
+check(verify_status_proof(sp1, genesis_bytes, b"\0" * 32)[0] == "document digest",
+      "status proof: another document refused")
+check(verify_status_proof(sp_edit(sp1, extra=1), genesis_bytes)[0] is not None,
+      "status proof: an unknown field refused")
+other_genesis = genesis_bytes.replace(b'"genesis_time_ms"', b'"genesis_time_ms" ', 1)
+check(other_genesis != genesis_bytes and verify_status_proof(sp1, other_genesis)[0] == "genesis",
+      "status proof: another genesis file refused")
 
 print("check_vectors: %d checks passed against docs/PROTOCOL.md" % checks)

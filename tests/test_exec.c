@@ -167,6 +167,7 @@ static void t_wrong_genesis(qc_block_t *b, exec_check_t *c) {
     (void)c;
     b->header.genesis_hash.b[31] ^= 1;
 }
+static void t_wrong_state(qc_block_t *b, exec_check_t *c) { (void)c; b->header.state_root.b[3] ^= 1; }
 static void t_expired(qc_block_t *b, exec_check_t *c) { (void)c; b->txs[2].expiry_height = 0; }
 static void t_repeat(qc_block_t *b, exec_check_t *c) {
     (void)c;
@@ -184,6 +185,8 @@ static void test_byzantine_blocks_refused(void **state) {
     expect_refused(t_forged_sig, QC_ERR_SIGNATURE, "tx 1: signature does not verify");
     expect_refused(t_wrong_log, QC_ERR_INVALID, "record-log size or root does not match the transactions");
     expect_refused(t_wrong_size, QC_ERR_INVALID, NULL);
+    expect_refused(t_wrong_state, QC_ERR_INVALID,
+                   "state root does not match the record statuses after the block");
     expect_refused(t_wrong_prev, QC_ERR_INVALID, "block does not extend its parent at height 0");
     expect_refused(t_wrong_primary, QC_ERR_INVALID, NULL);
     expect_refused(t_wrong_view, QC_ERR_INVALID, NULL);

@@ -37,20 +37,21 @@
 #define VEC_GENESIS_HASH \
     "466fc3378e3899be5bb3ba04fc0ce6880dd70184c54ef3a9b1faeef0309f7102"
 #define VEC_HEADER \
-    "02147368616e646f6e672d636972636c652d74657374466fc3378e3899be5bb3" \
+    "03147368616e646f6e672d636972636c652d74657374466fc3378e3899be5bb3" \
     "ba04fc0ce6880dd70184c54ef3a9b1faeef0309f710200000000000000010000" \
     "0000000000000000000000000000000000000000000000000000000000000000" \
     "01a1ee565e000000000100000000000000010000000000000000dfd868c3a51e" \
     "eb5effd13fc8f7bcda257867e7bc9c6919a8fef1920dcf90300100000001fb26" \
     "c085d58107edcdc049b18a57a9bd3afcc7551faa7c534584454e948ad4e50000" \
     "00000000000221ff52d9f2aacb30a83e61c95f651a7f509d254c73a7d490b1c9" \
-    "7fb9424df5d10000000000000000000000000000000000000000000000000000" \
+    "7fb9424df5d12ea3f92c0cf023e8975a14506d80362a4507f9bc8d736940cc9a" \
+    "1aea18ed539f0000000000000000000000000000000000000000000000000000" \
     "000000000000"
 #define VEC_BLOCK_HASH \
-    "6c9a5a401a0e304c6d895986732ff72496a2fb7b8c50f9cc001d2a8c2cf38ef8"
+    "edc2b3a32f1e145d64615bad096afa32a3d4b0827b2758f0223c8aba29b2f401"
 #define VEC_COMMIT_SIG0 \
-    "2ff6c3f9fd64e312a56f86db90268f7705910f250a13009a676cb11ba8908b6e" \
-    "021586d596929a0cc24b9f4ccca62f71f1801f62584354b9003bee8d1fa37d0c"
+    "4c25209337fdb99442c091a6825bc911ac2abab5245bb97a2afd95dc183d3bb7" \
+    "e0307a97fb38aafd265c7279cc9a85b66d16b93562e6b336e1b7026139dc5100"
 
 static int setup(void **state) {
     vectors_t *v = malloc(sizeof *v);
@@ -238,15 +239,25 @@ static void test_header_roundtrip_and_strictness(void **state) {
     assert_int_equal(qc_header_encode(&v->block.header, buf, 10, &len), QC_ERR_TOOBIG);
 }
 
-/* A version-1 header (the layout before the genesis hash, 32 bytes shorter) is refused by the
- * decoder and the encoder, and a reader is told why; so is a version-2 header relabelled 1. */
+/* A version-1 header (the layout before the genesis hash, 32 bytes shorter) and a version-2
+ * header (before the state root, 32 bytes shorter) are refused by the decoder and the encoder,
+ * and a reader is told why; so is a version-3 header relabelled 1, 2 or 4. */
 static void test_header_version_1_refused(void **state) {
     vectors_t *v = *state;
     uint8_t buf[QC_HEADER_BYTES_MAX], old[QC_HEADER_BYTES_MAX];
     size_t len;
     assert_int_equal(qc_header_encode(&v->block.header, buf, sizeof buf, &len), QC_OK);
-    assert_int_equal(buf[0], 2);
+    assert_int_equal(buf[0], 3);
     assert_null(qc_header_version_why(buf, len));
+    /* version 2: no state root before next_validators_hash */
+    uint8_t v2[QC_HEADER_BYTES_MAX];
+    size_t sr_at = len - 64;
+    memcpy(v2, buf, sr_at);
+    memcpy(v2 + sr_at, buf + len - 32, 32);
+    v2[0] = 2;
+    qc_header_t h2;
+    assert_int_equal(qc_header_decode(v2, len - 32, &h2), QC_ERR_INVALID);
+    assert_non_null(strstr(qc_header_version_why(v2, len - 32), "version 2"));
     size_t gh_at = 2 + strlen(v->block.header.chain_id);
     memcpy(old, buf, gh_at); /* the version 1 layout: no genesis hash after the chain id */
     memcpy(old + gh_at, buf + gh_at + 32, len - gh_at - 32);
@@ -256,7 +267,9 @@ static void test_header_version_1_refused(void **state) {
     assert_non_null(strstr(qc_header_version_why(old, len - 32), "version 1"));
     buf[0] = 1;
     assert_int_equal(qc_header_decode(buf, len, &h), QC_ERR_INVALID);
-    buf[0] = 3;
+    buf[0] = 2;
+    assert_int_equal(qc_header_decode(buf, len, &h), QC_ERR_INVALID);
+    buf[0] = 4;
     assert_int_equal(qc_header_decode(buf, len, &h), QC_ERR_INVALID);
     assert_non_null(qc_header_version_why(buf, len));
     qc_header_t v1 = v->block.header;
@@ -268,8 +281,8 @@ static void test_header_hash_covers_every_field(void **state) {
     vectors_t *v = *state;
     qc_hash_t base, h2;
     qc_header_hash(&v->block.header, &base);
-    qc_header_t variants[12];
-    for (int i = 0; i < 12; i++) variants[i] = v->block.header;
+    qc_header_t variants[13];
+    for (int i = 0; i < 13; i++) variants[i] = v->block.header;
     variants[0].height++;
     variants[1].prev_hash.b[5] ^= 1;
     variants[2].time_ms++;
@@ -282,7 +295,8 @@ static void test_header_hash_covers_every_field(void **state) {
     variants[9].log_root.b[3] ^= 1;
     variants[10].next_validators_hash.b[31] ^= 1;
     variants[11].genesis_hash.b[0] ^= 1;
-    for (int i = 0; i < 12; i++) {
+    variants[12].state_root.b[7] ^= 1;
+    for (int i = 0; i < 13; i++) {
         qc_header_hash(&variants[i], &h2);
         assert_memory_not_equal(base.b, h2.b, 32);
     }
@@ -709,6 +723,30 @@ static void test_recstat_roundtrip_pinned(void **state) {
     assert_null(qc_reason_name(999));
 }
 
+/* The state map's fast hash of a fresh status equals qc_recstat_hash of the same status, for
+ * every owner name length (1..32) and extreme heights and indexes. */
+static void test_recstat_fresh_hash(void **state) {
+    (void)state;
+    qc_recstat_t *st = calloc(1, sizeof *st);
+    assert_non_null(st);
+    uint8_t d[32];
+    qc_hash_t tx, want, got;
+    for (size_t len = 1; len <= QC_MEMBER_NAME_MAX; len++) {
+        char owner[QC_MEMBER_NAME_MAX + 1];
+        for (size_t i = 0; i < len; i++) owner[i] = (char)('a' + (len + i) % 26);
+        owner[len] = '\0';
+        memset(d, (int)len, sizeof d);
+        memset(tx.b, (int)(0xf0 ^ len), 32);
+        uint64_t height = len % 2 ? 1 : UINT64_C(0x7fffffffffffffff);
+        uint64_t index = len % 3 ? len * 1000003 : 0;
+        qc_recstat_fresh(st, d, owner, height, &tx, index);
+        assert_int_equal(qc_recstat_hash(st, &want), QC_OK);
+        qc_recstat_fresh_hash(d, owner, height, &tx, index, &got);
+        assert_memory_equal(want.b, got.b, 32);
+    }
+    free(st);
+}
+
 static void test_recstat_refusals(void **state) {
     (void)state;
     qc_recstat_t st;
@@ -768,6 +806,7 @@ int main(void) {
         cmocka_unit_test(test_life_pinned_encoding),
         cmocka_unit_test(test_recstat_roundtrip_pinned),
         cmocka_unit_test(test_recstat_refusals),
+        cmocka_unit_test(test_recstat_fresh_hash),
     };
     return cmocka_run_group_tests_name("fmt", tests, setup, teardown);
 }

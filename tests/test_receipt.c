@@ -56,7 +56,8 @@
 #define HDR_TXROOT (HDR_TXCOUNT + 4)
 #define HDR_LOGSIZE (HDR_TXROOT + 32)
 #define HDR_LOGROOT (HDR_LOGSIZE + 8)
-#define HDR_NEXT_VHASH (HDR_LOGROOT + 32)
+#define HDR_STATEROOT (HDR_LOGROOT + 32)
+#define HDR_NEXT_VHASH (HDR_STATEROOT + 32)
 #define HDR_LEN (HDR_NEXT_VHASH + 32)
 
 typedef struct {
@@ -500,7 +501,7 @@ static const tamper_t k_tampers[] = {
      "\"sig\": expected 64 hex bytes"},
     /* the header, field by field */
     {"header version", T_FLIP, "header", 0, NULL, NULL, AT_PARSE,
-     "receipt header: block header of an unknown version; this build reads version 2 only"},
+     "receipt header: block header version 2 (before headers carried the state root)"},
     {"header version 1", T_FN, NULL, 0, NULL, fn_header_v1, AT_PARSE,
      "receipt header: block header version 1 (before headers carried the genesis hash)"},
     {"header chain id length", T_FLIP, "header", 1, NULL, NULL, AT_PARSE, HDR_BAD},
@@ -526,6 +527,7 @@ static const tamper_t k_tampers[] = {
     {"header tx_root", T_FLIP, "header", HDR_TXROOT + 9, NULL, NULL, AT_VERIFY, OTHER_HASH},
     {"header log_size", T_FLIP, "header", HDR_LOGSIZE + 7, NULL, NULL, AT_VERIFY, OTHER_HASH},
     {"header log_root", T_FLIP, "header", HDR_LOGROOT + 31, NULL, NULL, AT_VERIFY, OTHER_HASH},
+    {"header state_root", T_FLIP, "header", HDR_STATEROOT + 13, NULL, NULL, AT_VERIFY, OTHER_HASH},
     {"header next_validators_hash", T_FLIP, "header", HDR_NEXT_VHASH + 7, NULL, NULL, AT_VERIFY,
      OTHER_HASH},
     {"header cut by a byte", T_HEX_CUT, "header", 1, NULL, NULL, AT_PARSE, HDR_BAD},
@@ -1217,6 +1219,8 @@ static const tamper_t k_epoch_tampers[] = {
      "membership step 1: the switch block names a different validator set than epoch 0's"},
     {"switch header log_root", T_FLIP, "membership[1].switch_header", HDR_LOGROOT, NULL, NULL,
      AT_VERIFY, "membership step 2 (the switch to epoch 2): " OTHER_HASH},
+    {"switch header state_root", T_FLIP, "membership[1].switch_header", HDR_STATEROOT, NULL,
+     NULL, AT_VERIFY, "membership step 2 (the switch to epoch 2): " OTHER_HASH},
     {"switch header next_validators_hash", T_FLIP, "membership[0].switch_header",
      HDR_NEXT_VHASH + 31, NULL, NULL, AT_VERIFY, STEP1_CERT OTHER_HASH},
     {"switch header cut", T_HEX_CUT, "membership[0].switch_header", 1, NULL, NULL, AT_PARSE,

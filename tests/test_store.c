@@ -18,6 +18,7 @@
 #include "merkle.h"
 #include "store.h"
 #include "store_impl.h"
+#include "smt.h"
 #include "testkeys.h"
 #include "govtest.h"
 #include "tmpdir.h"
@@ -752,7 +753,7 @@ static void expect_detected(fx_t *f, const target_t *t, const corpus_t *cp, cons
         assert_int_equal(rc, want);
         return;
     }
-    assert_null(store_problem(&f->s));
+    /* (rebuilding the state map at open read every block: damage may already be noted) */
     if (run_op(f, t->op, cp) != want || store_check(&f->s, NULL) != want)
         fail_msg("corrupt %s (%zu bytes) not reported as %s", t->name, bad_len,
                  qc_strerror(want));
@@ -923,8 +924,10 @@ static void test_flipped_table_byte_marks_damage(void **state) {
     reopen(f); /* LevelDB's recovery writes the log out as a table */
     store_close(&f->s);
     assert_true(flip_in_tables(f->dir, sig.b, sizeof sig.b));
+    /* it opens (the head is elsewhere), already marked damaged: rebuilding the state map
+     * read every block */
     assert_int_equal(store_open(&f->s, f->dir, &f->cfg), QC_OK);
-    assert_null(store_problem(&f->s));
+    assert_non_null(store_problem(&f->s));
     qc_header_t h;
     assert_int_equal(store_header_get(&f->s, 31, &h), QC_OK);
     assert_int_equal(store_block_get(&f->s, 1, &b, NULL), QC_ERR_CORRUPT);
@@ -962,7 +965,7 @@ static void apply_txs(fx_t *f, qc_tx_t *txs, uint32_t n) {
 /* Pinned: the stored value of d[1]'s status after test_record_status_persisted's block 2
  * (the store's version byte, then the canonical status of PROTOCOL §5.1). */
 #define PIN_STATUS_VALUE \
-    "03019d7ae4ed0712f2576fc0e7a61308ef124a3c4c4d724e0e98989e167bff27" \
+    "04019d7ae4ed0712f2576fc0e7a61308ef124a3c4c4d724e0e98989e167bff27" \
     "46a5056a696e616e00000000000000019fa357394aa43f116040b0f3cc56fcb2" \
     "7e154e4e048c665301c359bed00e0fb800000000000000010100000000000000" \
     "029cdb2a2218c59fb61602fa2652d9ce0072ef0e7f5f008cde288f5cdeec9b51" \
@@ -1039,9 +1042,15 @@ static void test_record_status_persisted(void **state) {
     wrong[0] = STORE_FORMAT_VERSION;
     memcpy(wrong + 1, enc, enc_len);
     raw_put(f->dir, k, klen, wrong, 1 + enc_len);
+    /* the store opens damaged: the state map rebuilt with it misses the head's certified root,
+     * so no block is applied and no status proven until it is repaired */
     assert_int_equal(store_open(&f->s, f->dir, &f->cfg), QC_OK);
+    assert_non_null(strstr(store_problem(&f->s), "state root"));
+    smt_proof_t *proof = malloc(sizeof *proof);
+    assert_non_null(proof);
+    assert_int_equal(store_state_prove(&f->s, d[1].b, proof), QC_ERR_CORRUPT);
+    free(proof);
     assert_int_equal(store_check(&f->s, &cs), QC_ERR_CORRUPT);
-    assert_non_null(strstr(store_problem(&f->s), "first anchoring"));
     store_close(&f->s);
     /* a damaged (truncated) status is corruption, named, not "not anchored" */
     raw_put(f->dir, k, klen, v, vlen - 1);
@@ -1096,12 +1105,97 @@ static void test_record_rules_refuse_blocks(void **state) {
     check_all(f, 3);
 }
 
+/* The state map: the store's root is the head header's after every apply and after a reopen
+ * (rebuilt from the blocks), proofs of present and absent digests verify against the header,
+ * a certified block with a wrong state root is refused and changes nothing, and nodes handed
+ * over by exec are taken only when they give the header's root. */
+static void test_state_map(void **state) {
+    fx_t *f = *state;
+    for (int i = 0; i < 3; i++) apply_new(f, 2, 4);
+    qc_hash_t root, d_in, d_out;
+    qc_header_t h;
+    assert_int_equal(store_state_root(&f->s, &root), QC_OK);
+    assert_int_equal(store_header_get(&f->s, 3, &h), QC_OK);
+    assert_hash_equal(&root, &h.state_root);
+    assert_false(smt_hash_is_empty(&root));
+    /* present and absent digests, proven against the header */
+    chainbuilder_digest(2, 1, 3, &d_in);
+    memset(d_out.b, 0x77, 32);
+    smt_proof_t *p = malloc(sizeof *p);
+    uint8_t *enc = malloc(SMT_PROOF_MAX_BYTES);
+    qc_recstat_t *st = malloc(sizeof *st);
+    assert_true(p && enc && st);
+    size_t len;
+    qc_hash_t key, value;
+    assert_int_equal(store_state_prove(&f->s, d_in.b, p), QC_OK);
+    assert_int_equal(p->kind, SMT_PROOF_PRESENT);
+    assert_int_equal(smt_proof_encode(p, enc, SMT_PROOF_MAX_BYTES, &len), QC_OK);
+    assert_int_equal(store_record_status(&f->s, d_in.b, st), QC_OK);
+    assert_int_equal(qc_recstat_hash(st, &value), QC_OK);
+    smt_map_key(&key, d_in.b);
+    assert_int_equal(smt_verify(&h.state_root, &key, &value, enc, len), QC_OK);
+    value.b[0] ^= 1;
+    assert_int_equal(smt_verify(&h.state_root, &key, &value, enc, len), QC_ERR_INVALID);
+    assert_int_equal(store_state_prove(&f->s, d_out.b, p), QC_OK);
+    assert_int_not_equal(p->kind, SMT_PROOF_PRESENT);
+    assert_int_equal(smt_proof_encode(p, enc, SMT_PROOF_MAX_BYTES, &len), QC_OK);
+    smt_map_key(&key, d_out.b);
+    assert_int_equal(smt_verify(&h.state_root, &key, NULL, enc, len), QC_OK);
+    /* a certified block whose state root is off by a bit: refused, nothing written */
+    qc_block_t b;
+    qc_cert_t c;
+    assert_int_equal(chainbuilder_make(&f->cb, 1, 3, &b, &c), QC_OK);
+    b.header.state_root.b[9] ^= 1;
+    chainbuilder_certify(&f->cb, &b, &c);
+    expect_refused(f, &b, &c, QC_ERR_INVALID);
+    qc_hash_t again;
+    assert_int_equal(store_state_root(&f->s, &again), QC_OK);
+    assert_hash_equal(&again, &root);
+    /* the nodes exec computed: taken when they give the header's root, else refused */
+    assert_int_equal(chainbuilder_make(&f->cb, 2, 3, &b, &c), QC_OK);
+    sblock_t sb = {0};
+    smap_writes_t ws = {0};
+    smap_reader_t r = store_state_reader(&f->s);
+    for (uint32_t i = 0; i < b.tx_count; i++)
+        assert_int_equal(sblock_anchor(&sb, &b.txs[i], f->cb.vs.members[i % f->cb.vs.n].name, 4,
+                                       f->s.head.log_size + i * 3), QC_OK);
+    assert_int_equal(sblock_finish(&sb, &r, &ws, &again), QC_OK);
+    assert_hash_equal(&again, &b.header.state_root);
+    ws.w[ws.n - 1].node.child[0].hash.b[0] ^= 1; /* the top node: another root */
+    qc_hash_t before, after;
+    db_digest(&f->s, &before);
+    assert_int_equal(store_apply_block_exec(&f->s, &b, &c, NULL, 0, &ws), QC_ERR_INVALID);
+    db_digest(&f->s, &after);
+    assert_hash_equal(&before, &after);
+    ws.w[ws.n - 1].node.child[0].hash.b[0] ^= 1;
+    assert_int_equal(store_apply_block_exec(&f->s, &b, &c, NULL, 0, &ws), QC_OK);
+    remember_leaves(f, &b);
+    chainbuilder_advance(&f->cb, &b);
+    qc_block_free(&b);
+    sblock_free(&sb);
+    smap_writes_free(&ws);
+    assert_int_equal(store_state_root(&f->s, &root), QC_OK);
+    assert_int_equal(store_header_get(&f->s, 4, &h), QC_OK);
+    assert_hash_equal(&root, &h.state_root);
+    /* rebuilt from the blocks at open: the same map */
+    reopen(f);
+    assert_int_equal(store_state_root(&f->s, &again), QC_OK);
+    assert_hash_equal(&again, &root);
+    assert_int_equal(store_state_prove(&f->s, d_in.b, p), QC_OK);
+    assert_int_equal(p->kind, SMT_PROOF_PRESENT);
+    check_all(f, 4);
+    free(p);
+    free(enc);
+    free(st);
+}
+
 int main(void) {
     qc_log_set_level(getenv("QC_TEST_LOG") ? QC_LOG_DEBUG : QC_LOG_OFF);
     assert_int_equal(qc_crypto_init(), QC_OK);
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
     const struct CMUnitTest tests[] = {
         T(test_empty_store),
+        T(test_state_map),
         T(test_apply_and_read_back),
     T(test_apply_with_precomputed_leaves),
     T(test_block_tx_matches_full_read),

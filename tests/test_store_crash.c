@@ -62,20 +62,27 @@ static int apply_blocks(crash_t *c, store_t *s, uint64_t count, int ack_fd) {
     store_head(s, &h);
     store_log_copy(s, &log);
     chainbuilder_resume(&c->cb, h.height, &h.hash, &log);
+    smap_reader_t state = store_state_reader(s); /* the builder reads the map the store keeps */
+    c->cb.state_ext = &state;
+    int rc = QC_OK;
     for (uint64_t i = 0; i < count; i++) {
         uint32_t n_txs, recs;
         shape(c->cb.height + 1, &n_txs, &recs);
         qc_block_t b;
         qc_cert_t cert;
-        int rc = chainbuilder_make(&c->cb, n_txs, recs, &b, &cert);
+        rc = chainbuilder_make(&c->cb, n_txs, recs, &b, &cert);
         if (rc == QC_OK) rc = store_apply_block(s, &b, &cert);
         if (rc == QC_OK) chainbuilder_advance(&c->cb, &b);
         qc_block_free(&b);
-        if (rc != QC_OK) return rc;
+        if (rc != QC_OK) break;
         uint64_t acked = c->cb.height;
-        if (ack_fd >= 0 && write(ack_fd, &acked, sizeof acked) != sizeof acked) return QC_ERR_IO;
+        if (ack_fd >= 0 && write(ack_fd, &acked, sizeof acked) != sizeof acked) {
+            rc = QC_ERR_IO;
+            break;
+        }
     }
-    return QC_OK;
+    c->cb.state_ext = NULL;
+    return rc;
 }
 
 static _Noreturn void child_main(crash_t *c, int ack_fd) {

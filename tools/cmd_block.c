@@ -136,6 +136,7 @@ static void print_block(const json_t *b, const block_checked_t *k) {
     printf("  validators_hash  %s\n", qc_hash_hex(hex, &h->validators_hash));
     printf("  tx_root          %s\n", qc_hash_hex(hex, &h->tx_root));
     printf("  log              size %" PRIu64 ", root %s\n", h->log_size, qc_hash_hex(hex, &h->log_root));
+    printf("  state_root       %s\n", qc_hash_hex(hex, &h->state_root));
     const json_t *txs = json_object_get(b, "txs");
     printf("  transactions     %u\n", h->tx_count);
     for (size_t i = 0; i < json_array_size(txs); i++) {

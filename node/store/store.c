@@ -39,6 +39,9 @@ void store_close(store_t *s) {
     free(s->gov);
     free(s->gov_next);
     free(s->group_gov0);
+    smap_mem_free(s->state);
+    sblock_free(&s->state_sb);
+    smap_writes_free(&s->state_ws);
     memset(s, 0, sizeof *s);
 }
 
@@ -342,6 +345,20 @@ static int head_check(store_t *s) {
     return rc;
 }
 
+/* The resident state map at open. Damage that stops its rebuild (a block or status that does
+ * not read, or a map that disagrees with the head's certified root) does not stop the open:
+ * the store stays readable, marked damaged (store_problem, /healthz), and refuses to apply
+ * blocks or prove statuses until the map rebuilds (MERKLE.md §8.4). */
+static int state_open(store_t *s) {
+    int rc = store_state_rebuild(s);
+    if (rc != QC_ERR_CORRUPT && rc != QC_ERR_IO) return rc;
+    store_note(s, rc);
+    QC_ERROR("store: %s: the state map cannot be rebuilt (%s): the ledger stays readable but "
+             "applies no block until it can", s->dir, qc_strerror(rc));
+    s->state_stale = true;
+    return s->state != NULL ? QC_OK : smap_mem_new(&s->state);
+}
+
 int store_open(store_t *s, const char *dir, const store_config_t *cfg) {
     QC_ASSERT(s != NULL && dir != NULL && cfg != NULL && cfg->chain_id != NULL);
     memset(s, 0, sizeof *s);
@@ -361,6 +378,7 @@ int store_open(store_t *s, const char *dir, const store_config_t *cfg) {
     if (rc == QC_OK) rc = head_load(s);
     if (rc == QC_OK) rc = genesis_validators_check(s, cfg->genesis_validators);
     if (rc == QC_OK) rc = head_check(s);
+    if (rc == QC_OK) rc = state_open(s);
     if (rc != QC_OK) {
         QC_ERROR("store: cannot open %s: %s", dir, qc_strerror(rc));
         store_close(s);
@@ -385,6 +403,7 @@ static int store_recover(store_t *s) {
     int rc = ldb_reopen(&s->db, s->opts, s->dir);
     if (rc == QC_OK) rc = head_load(s);
     if (rc == QC_OK) rc = head_check(s);
+    if (rc == QC_OK && s->state_stale) rc = store_state_rebuild(s);
     if (rc != QC_OK) {
         if (s->db != NULL && rc != QC_ERR_IO) s->write_error = store_note(s, rc);
         return rc;
@@ -651,7 +670,7 @@ static int batch_put_status(void *ctx, const uint8_t digest[32], const uint8_t *
 /* Runs the block's transactions through the lifecycle rules on lc (the statuses after the
  * head, or after the group's blocks so far) and puts the statuses it changes into the batch;
  * lc's change marks are cleared so that the next block of a group writes only its own. */
-static int run_lifecycle(store_t *s, lc_state_t *lc, const qc_block_t *b) {
+static int run_lifecycle(store_t *s, lc_state_t *lc, const qc_block_t *b, sblock_t *sb) {
     uint64_t height = b->header.height, log_index = s->log.size;
     for (uint32_t i = 0; i < b->tx_count; i++) {
         const qc_tx_t *tx = &b->txs[i];
@@ -659,12 +678,42 @@ static int run_lifecycle(store_t *s, lc_state_t *lc, const qc_block_t *b) {
         int rc = lc_apply(lc, tx, &s->validators, height, log_index, why, sizeof why);
         if (rc == QC_ERR_STATE || rc == QC_ERR_MEMBER)
             return REFUSE("block %llu tx %u: %s", (unsigned long long)height, i, why);
+        if (rc == QC_OK && sb != NULL && tx->type == QC_TX_ANCHOR) {
+            int m = qc_validators_find_seal(&s->validators, &tx->signer);
+            QC_ASSERT(m >= 0); /* lc_apply refused other signers */
+            rc = sblock_anchor(sb, tx, s->validators.members[m].name, height, log_index);
+        }
         if (rc != QC_OK) return rc;
         log_index += tx->record_count;
     }
     int rc = lc_each_changed(lc, batch_put_status, s);
+    if (rc == QC_OK && sb != NULL) rc = sblock_changed(sb, lc);
     lc_clear_changed(lc);
     return rc;
+}
+
+/* The state map after the block: its nodes in *ws (the caller's, or computed here into the
+ * store's scratch) and their root, which must be the header's. */
+static int run_state(store_t *s, const qc_block_t *b, const smap_writes_t *given,
+                     const smap_writes_t **ws) {
+    qc_hash_t root;
+    int rc = QC_OK;
+    if (given != NULL) {
+        *ws = given;
+        rc = store_state_writes_root(s, given, &root);
+    } else {
+        *ws = &s->state_ws;
+        smap_reader_t r = store_state_reader(s);
+        rc = sblock_finish(&s->state_sb, &r, &s->state_ws, &root);
+    }
+    if (rc != QC_OK) return rc;
+    if (memcmp(root.b, b->header.state_root.b, QC_HASH_BYTES) != 0) {
+        char got[65], want[65];
+        return REFUSE("block %llu: state root %s, the record statuses after it give %s",
+                      (unsigned long long)b->header.height, qc_hash_hex(got, &b->header.state_root),
+                      qc_hash_hex(want, &root));
+    }
+    return QC_OK;
 }
 
 /* sh_each_changed callback: a sharing key the block set or deleted, into its batch. */
@@ -695,12 +744,16 @@ static int run_share(store_t *s, sh_state_t *sh, const qc_block_t *b) {
 }
 
 static int apply(store_t *s, const qc_block_t *block, const qc_cert_t *cert,
-                 const qc_hash_t *leaves, size_t leaf_count) {
+                 const qc_hash_t *leaves, size_t leaf_count, const smap_writes_t *given) {
     QC_ASSERT(s != NULL && block != NULL && cert != NULL);
     QC_ASSERT(block->tx_count == 0 || block->txs != NULL);
     if (s->write_error != QC_OK || s->db == NULL) {
         int rc = store_recover(s);
         if (rc != QC_OK) return rc;
+    }
+    if (s->state_stale && s->group == NULL) {
+        int rc = store_state_rebuild(s);
+        if (rc != QC_OK) return store_note(s, rc);
     }
     qc_hash_t hash;
     qc_header_hash(&block->header, &hash);
@@ -721,13 +774,17 @@ static int apply(store_t *s, const qc_block_t *block, const qc_cert_t *cert,
         for (uint32_t i = 0; i < block->tx_count && rc == QC_OK; i++)
             rc = lc_watch_tx(&local, &block->txs[i]);
     }
-    if (rc == QC_OK) rc = run_lifecycle(s, lc, block);
+    sblock_reset(&s->state_sb);
+    smap_writes_reset(&s->state_ws);
+    if (rc == QC_OK) rc = run_lifecycle(s, lc, block, given ? NULL : &s->state_sb);
     if (lc == &local) lc_free(&local);
     sh_state_t local_sh;
     sh_state_t *sh = s->group_sh ? s->group_sh : &local_sh;
     if (sh == &local_sh) sh_init(&local_sh, store_share_cb, s);
     if (rc == QC_OK) rc = run_share(s, sh, block);
     if (sh == &local_sh) sh_free(&local_sh);
+    const smap_writes_t *state_ws = NULL;
+    if (rc == QC_OK) rc = run_state(s, block, given, &state_ws);
     if (rc == QC_OK) rc = batch_records(s, block, &log, leaves, leaf_count);
     if (rc == QC_OK) rc = batch_block(s, block, cert);
     const qc_validator_set_t *next_vs = switched ? &s->gov_next->vs : NULL;
@@ -742,6 +799,15 @@ static int apply(store_t *s, const qc_block_t *block, const qc_cert_t *cert,
     }
     leveldb_writebatch_clear(s->batch);
     if (rc != QC_OK) return rc;
+    /* The block is durable (or, inside a group, in the group's batch, and the next block reads
+     * the map after this one): its nodes go into the resident map. A group whose write then
+     * fails leaves the map ahead of the ledger, as does a failed commit here: store_recover
+     * rebuilds it before anything else is applied. */
+    if (s->group != NULL) s->state_stale = true;
+    if (smap_mem_commit(s->state, state_ws) != QC_OK) {
+        s->state_stale = true;
+        s->write_error = store_note(s, QC_ERR_NOMEM);
+    }
     s->head = head;
     s->log = log;
     gov_state_t *t = s->gov;
@@ -758,12 +824,18 @@ static int apply(store_t *s, const qc_block_t *block, const qc_cert_t *cert,
 }
 
 int store_apply_block(store_t *s, const qc_block_t *block, const qc_cert_t *cert) {
-    return apply(s, block, cert, NULL, 0);
+    return apply(s, block, cert, NULL, 0, NULL);
 }
 
 int store_apply_block_leaves(store_t *s, const qc_block_t *block, const qc_cert_t *cert,
                              const qc_hash_t *leaves, size_t leaf_count) {
-    return apply(s, block, cert, leaves, leaf_count);
+    return apply(s, block, cert, leaves, leaf_count, NULL);
+}
+
+int store_apply_block_exec(store_t *s, const qc_block_t *block, const qc_cert_t *cert,
+                           const qc_hash_t *leaves, size_t leaf_count,
+                           const smap_writes_t *state_writes) {
+    return apply(s, block, cert, leaves, leaf_count, state_writes);
 }
 
 int store_apply_blocks(store_t *s, const qc_block_t *blocks, const qc_cert_t *certs,
@@ -775,6 +847,10 @@ int store_apply_blocks(store_t *s, const qc_block_t *blocks, const qc_cert_t *ce
     if (s->write_error != QC_OK || s->db == NULL) {
         int rc = store_recover(s); /* before head0: a reopen may move the head */
         if (rc != QC_OK) return rc;
+    }
+    if (s->state_stale) {
+        int rc = store_state_rebuild(s);
+        if (rc != QC_OK) return store_note(s, rc);
     }
     store_head_t head0 = s->head;
     rlog_t log0 = s->log;
@@ -799,7 +875,7 @@ int store_apply_blocks(store_t *s, const qc_block_t *blocks, const qc_cert_t *ce
     s->group = leveldb_writebatch_create();
     int rc = QC_OK;
     size_t k = 0;
-    while (k < count && (rc = apply(s, &blocks[k], &certs[k], NULL, 0)) == QC_OK) k++;
+    while (k < count && (rc = apply(s, &blocks[k], &certs[k], NULL, 0, NULL)) == QC_OK) k++;
     int wrc = QC_OK;
     if (k > 0) {
         char *err = NULL;
@@ -815,6 +891,7 @@ int store_apply_blocks(store_t *s, const qc_block_t *blocks, const qc_cert_t *ce
     free(s->group_txs);
     s->group_txs = NULL;
     s->group_txs_n = 0;
+    if (wrc == QC_OK) s->state_stale = false;
     if (wrc != QC_OK) {
         s->head = head0;
         s->log = log0;

@@ -27,11 +27,14 @@
 #include "lifecycle.h"
 #include "qc.h"
 #include "rlog.h"
+#include "sblock.h"
+#include "smap.h"
 #include "share.h"
 
-#define STORE_FORMAT_VERSION 3     /* meta format and first byte of every stored value (2: headers
+#define STORE_FORMAT_VERSION 4     /* meta format and first byte of every stored value (2: headers
                                       carry next_validators_hash; governance state; 3: headers
-                                      are version 2, carrying the genesis hash; record statuses) */
+                                      are version 2, carrying the genesis hash; record statuses;
+                                      4: headers are version 3, carrying the state root) */
 #define STORE_RECORD_LIST_MAX 1024 /* most anchors of one digest that one listing returns */
 #define STORE_EPOCHS_MAX 4096      /* most membership changes one listing returns */
 #define STORE_CHECK_BLOCKS_MAX (UINT64_C(1) << 40) /* store_check refuses longer chains */
@@ -117,6 +120,14 @@ typedef struct {
     qc_hash_t *group_txs;                  /* their tx ids, sorted (replay checks) */
     size_t group_txs_n;
     lc_state_t *group_lc;                  /* their record statuses (malloc'd, inside only) */
+    /* The state map after the head (docs/MERKLE.md §8), resident in memory: rebuilt from the
+     * blocks at open, updated by each applied block, never read from or written to LevelDB. */
+    smap_mem_t *state;
+    /* The resident map went ahead of the database (a group's write failed after its blocks
+     * were added): store_recover rebuilds it. */
+    bool state_stale;
+    sblock_t state_sb;                     /* scratch of apply: the block's map updates */
+    smap_writes_t state_ws;                /* scratch of apply: the nodes they write */
     sh_state_t *group_sh;                  /* their sharing-state changes (inside only) */
 } store_t;
 
@@ -163,6 +174,27 @@ int store_apply_blocks(store_t *s, const qc_block_t *blocks, const qc_cert_t *ce
  * against qc_record_leaf_hash, so a wrong leaf cannot hide. leaves NULL: as store_apply_block. */
 int store_apply_block_leaves(store_t *s, const qc_block_t *block, const qc_cert_t *cert,
                              const qc_hash_t *leaves, size_t leaf_count);
+
+/* As store_apply_block_leaves, also given the state-map nodes the block writes as exec
+ * computed them on the ledger head (exec_parent_t.state_writes; borrowed), so the map is
+ * updated once per block per node: the root those nodes give must be the header's state root
+ * (else QC_ERR_INVALID). The caller vouches that they are exactly the block's update of the
+ * map at the head (exec computed them from the same reader). state_writes NULL: the store
+ * computes them itself. */
+int store_apply_block_exec(store_t *s, const qc_block_t *block, const qc_cert_t *cert,
+                           const qc_hash_t *leaves, size_t leaf_count,
+                           const smap_writes_t *state_writes);
+
+/* The state map (docs/MERKLE.md §8, PROTOCOL §12): each block's header carries its root after
+ * the block; the store checks it on every apply (a mismatch: QC_ERR_INVALID) and keeps the map
+ * resident, rebuilt from the stored blocks at open (time and memory: MERKLE.md §8.5).
+ * A reader of the map after the head (borrowed from the store; valid until its next apply). */
+smap_reader_t store_state_reader(store_t *s);
+/* The state map's root after the head. */
+int store_state_root(store_t *s, qc_hash_t *root);
+/* A proof (smt_proof_encode form) of digest's status, or of its absence, against the head's
+ * state root: *p filled. QC_OK or a read error. */
+int store_state_prove(store_t *s, const uint8_t digest[32], smt_proof_t *p);
 
 /* Governance (node/gov, docs/GOVERNANCE.md): every apply runs the block's GOVERN transactions
  * on the governance state after the head, in order (one that gov_check refuses: the block is

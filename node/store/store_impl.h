@@ -62,6 +62,12 @@ void store_problem_clear(void);
 /* The last problem recorded on this thread ("" if none). */
 const char *store_last_problem(void);
 
+/* Builds the resident state map from the stored blocks and statuses (store_state.c) and
+ * checks it against the head's state root; replaces s->state. */
+int store_state_rebuild(store_t *s);
+/* The root that a block's state-map nodes (parents after children) give. */
+int store_state_writes_root(store_t *s, const smap_writes_t *ws, qc_hash_t *root);
+
 /* Returns rc; when rc says the data is damaged (QC_ERR_CORRUPT, or QC_ERR_IO from an open
  * database) marks s damaged with the last recorded problem, once (store_problem). */
 int store_note(store_t *s, int rc);

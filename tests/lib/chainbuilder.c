@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "merkle.h"
+#include "sblock.h"
 #include "testkeys.h"
 
 #define CB_TTL_BLOCKS 100
@@ -96,6 +97,70 @@ static int append_leaves(rlog_t *log, const qc_block_t *b) {
     return rc;
 }
 
+/* The builder's own map and statuses: allocated once, and reachable from here for the
+ * process's life (builders are plain structs that tests copy and drop without a free). */
+#define CB_OWNED_MAX 4096
+static void *cb_owned[2 * CB_OWNED_MAX];
+static size_t cb_owned_n;
+
+static int no_lookup(void *ctx, const uint8_t digest[32], qc_recstat_t *out) {
+    (void)ctx, (void)digest, (void)out;
+    return QC_ERR_NOTFOUND;
+}
+
+static int own_state(chainbuilder_t *cb) {
+    if (cb->state != NULL) return QC_OK;
+    if (cb_owned_n + 2 > 2 * CB_OWNED_MAX) return QC_ERR_TOOBIG;
+    cb->life = calloc(1, sizeof *cb->life);
+    if (cb->life == NULL || smap_mem_new(&cb->state) != QC_OK) return QC_ERR_NOMEM;
+    lc_init(cb->life, no_lookup, NULL, LC_ALL);
+    cb_owned[cb_owned_n++] = cb->life;
+    cb_owned[cb_owned_n++] = cb->state;
+    return QC_OK;
+}
+
+static int life_lookup(void *ctx, const uint8_t digest[32], qc_recstat_t *out) {
+    return lc_get(ctx, digest, out);
+}
+
+/* The block's map updates on the statuses after the builder's head (trusted: the builder
+ * makes what tests ask for, and the store judges it). */
+static int state_updates(const chainbuilder_t *cb, const qc_block_t *b, sblock_t *sb) {
+    lc_state_t lc;
+    if (cb->state_ext) lc_init(&lc, cb->life_ext ? cb->life_ext : no_lookup, cb->life_ext_ctx, LC_WATCHED);
+    else lc_init(&lc, life_lookup, cb->life, LC_WATCHED);
+    lc.trusted = true;
+    int rc = QC_OK;
+    for (uint32_t i = 0; i < b->tx_count && rc == QC_OK; i++) rc = lc_watch_tx(&lc, &b->txs[i]);
+    uint64_t log_index = cb->log.size;
+    for (uint32_t i = 0; i < b->tx_count && rc == QC_OK; i++) {
+        const qc_tx_t *tx = &b->txs[i];
+        rc = lc_apply(&lc, tx, &cb->vs, b->header.height, log_index, NULL, 0);
+        int m = qc_validators_find_seal(&cb->vs, &tx->signer);
+        if (rc == QC_OK && m >= 0)
+            rc = sblock_anchor(sb, tx, cb->vs.members[m].name, b->header.height, log_index);
+        log_index += tx->record_count;
+    }
+    if (rc == QC_OK) rc = sblock_changed(sb, &lc);
+    lc_free(&lc);
+    return rc;
+}
+
+/* The state root after b (and, with ws, the nodes it writes). */
+static int state_root(chainbuilder_t *cb, const qc_block_t *b, smap_writes_t *ws,
+                      qc_hash_t *root) {
+    int rc = cb->state_ext ? QC_OK : own_state(cb);
+    if (rc != QC_OK) return rc;
+    sblock_t sb = {0};
+    smap_writes_t scratch = {0};
+    smap_reader_t own = cb->state_ext ? *cb->state_ext : smap_mem_reader(cb->state);
+    rc = state_updates(cb, b, &sb);
+    if (rc == QC_OK) rc = sblock_finish(&sb, &own, ws ? ws : &scratch, root);
+    sblock_free(&sb);
+    smap_writes_free(&scratch);
+    return rc;
+}
+
 int chainbuilder_seal(const chainbuilder_t *cb, qc_block_t *b) {
     qc_header_t *h = &b->header;
     h->tx_count = b->tx_count;
@@ -104,6 +169,8 @@ int chainbuilder_seal(const chainbuilder_t *cb, qc_block_t *b) {
     if (rc == QC_OK) rc = append_leaves(&log, b);
     h->log_size = log.size;
     rlog_root(&log, &h->log_root);
+    /* the own map is allocated on first use: the builder is logically unchanged */
+    if (rc == QC_OK) rc = state_root((chainbuilder_t *)cb, b, NULL, &h->state_root);
     return rc;
 }
 
@@ -165,6 +232,21 @@ int chainbuilder_make(const chainbuilder_t *cb, uint32_t n_txs, uint32_t recs_pe
 
 void chainbuilder_advance(chainbuilder_t *cb, const qc_block_t *b) {
     QC_ASSERT(b->header.height == cb->height + 1);
+    if (cb->state_ext == NULL) {
+        smap_writes_t ws = {0};
+        qc_hash_t root;
+        QC_ASSERT(state_root(cb, b, &ws, &root) == QC_OK);
+        QC_ASSERT(smap_mem_commit(cb->state, &ws) == QC_OK);
+        smap_writes_free(&ws);
+        uint64_t log_index = cb->log.size;
+        cb->life->trusted = true;
+        for (uint32_t i = 0; i < b->tx_count; i++) {
+            QC_ASSERT(lc_apply(cb->life, &b->txs[i], &cb->vs, b->header.height, log_index, NULL,
+                               0) == QC_OK);
+            log_index += b->txs[i].record_count;
+        }
+        lc_clear_changed(cb->life);
+    }
     QC_ASSERT(append_leaves(&cb->log, b) == QC_OK);
     QC_ASSERT(cb->log.size == b->header.log_size);
     cb->height = b->header.height;

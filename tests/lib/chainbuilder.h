@@ -19,7 +19,9 @@
 #define QC_CHAINBUILDER_H
 
 #include "fmt.h"
+#include "lifecycle.h"
 #include "rlog.h"
+#include "smap.h"
 
 typedef struct {
     char chain_id[QC_CHAIN_ID_MAX + 1];
@@ -32,6 +34,15 @@ typedef struct {
     uint64_t height;                        /* last block the builder advanced past */
     qc_hash_t head_hash;                    /* its header hash (zero at height 0) */
     rlog_t log;                             /* record-log frontier after it */
+    /* The state map after it, for the header's state root: the builder's own (allocated on
+     * first use, kept reachable for the process's life) unless state_ext is set, e.g. to a
+     * store's reader (store_state_reader) when the builder resumes at that store's head and
+     * every block it builds is applied there before the next is built. */
+    smap_mem_t *state;
+    const smap_reader_t *state_ext;
+    lc_state_t *life;                       /* every record status after it (LC_ALL; own) */
+    lc_lookup_fn life_ext;                  /* with state_ext: the statuses there (may be NULL) */
+    void *life_ext_ctx;
 } chainbuilder_t;
 
 /* A builder at height 0 for chain_id with testkeys_validators(n, epoch). */
@@ -71,7 +82,8 @@ int chainbuilder_block(const chainbuilder_t *cb, qc_tx_t *txs, uint32_t n, qc_bl
 int chainbuilder_make(const chainbuilder_t *cb, uint32_t n_txs, uint32_t recs_per_tx,
                       qc_block_t *out, qc_cert_t *cert);
 
-/* Recomputes the header's tx root and log size/root for its txs (after a test changed them). */
+/* Recomputes the header's tx root, log size/root and state root for its txs (after a test
+ * changed them). */
 int chainbuilder_seal(const chainbuilder_t *cb, qc_block_t *b);
 
 /* A quorum certificate for b's header as it is now (after a test changed the header). */

@@ -27,9 +27,12 @@ static bool seen(void *ctx, const qc_hash_t *id) {
 }
 
 exec_parent_t execchain_parent(execchain_t *c) {
-    exec_parent_t p = {c->chain_id, c->genesis_hash, &c->vs, c->height, c->hash, c->time_ms,
-                       &c->log, seen, c, NULL, c->records, c->records_ctx, c->shares,
-                       c->shares_ctx};
+    /* the state map: empty below every block (state NULL), the same for build and check */
+    exec_parent_t p = {.chain_id = c->chain_id, .genesis_hash = c->genesis_hash,
+                       .validators = &c->vs, .height = c->height, .hash = c->hash,
+                       .time_ms = c->time_ms, .log = &c->log, .seen = seen, .seen_ctx = c,
+                       .records = c->records, .records_ctx = c->records_ctx,
+                       .shares = c->shares, .shares_ctx = c->shares_ctx};
     return p;
 }
 

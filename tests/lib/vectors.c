@@ -1,5 +1,8 @@
 /* vectors.c - the published test vectors of docs/PROTOCOL.md, built from fixed keys. */
 #include "vectors.h"
+
+#include "sblock.h"
+#include "statusproof.h"
 #include "merkle.h"
 #include "testkeys.h"
 
@@ -65,6 +68,32 @@ static int vectors_build_gov(vectors_t *v) {
     return rc;
 }
 
+/* The state map after a first block holding only tx (by `owner`): *out (smap_mem_free). */
+static int block1_map(const qc_tx_t *tx, const char *owner, smap_mem_t **out, qc_hash_t *root) {
+    int rc = smap_mem_new(out);
+    if (rc != QC_OK) return rc;
+    sblock_t sb = {0};
+    smap_writes_t ws = {0};
+    smap_reader_t r = smap_mem_reader(*out);
+    rc = sblock_anchor(&sb, tx, owner, 1, 0);
+    if (rc == QC_OK) rc = sblock_finish(&sb, &r, &ws, root);
+    if (rc == QC_OK) rc = smap_mem_commit(*out, &ws);
+    sblock_free(&sb);
+    smap_writes_free(&ws);
+    if (rc != QC_OK) {
+        smap_mem_free(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+int vectors_state_root(const qc_tx_t *tx, const char *owner, qc_hash_t *root) {
+    smap_mem_t *m;
+    int rc = block1_map(tx, owner, &m, root);
+    smap_mem_free(m);
+    return rc;
+}
+
 int vectors_build(vectors_t *v) {
     memset(v, 0, sizeof *v);
     testkeys_validators(&v->vs, 4, 0);
@@ -112,6 +141,8 @@ int vectors_build(vectors_t *v) {
         qc_record_leaf_hash(1, &v->tx.id, i, v->tx.records[i].digest, &leaves[i]);
     h->log_size = 2;
     merkle_root(&h->log_root, leaves, 2);
+    rc = vectors_state_root(&v->tx, v->vs.members[0].name, &h->state_root);
+    if (rc != QC_OK) return rc;
     qc_header_hash(h, &v->block_hash);
 
     v->cert.epoch = 0;
@@ -195,6 +226,8 @@ void vectors_print(const vectors_t *v, void *file) {
     uint8_t hdr[QC_HEADER_BYTES_MAX];
     size_t hlen;
     qc_header_encode(&v->block.header, hdr, sizeof hdr, &hlen);
+    print_hex(f, "State root after block 1 (§12: both records' fresh statuses)",
+              v->block.header.state_root.b, 32);
     print_hex(f, "Block header (canonical, height 1)", hdr, hlen);
     print_hex(f, "Block hash", v->block_hash.b, 32);
     uint8_t vote[128];
@@ -214,4 +247,73 @@ void vectors_print(const vectors_t *v, void *file) {
     print_hex(f, "Governance transaction body (APPROVE by zibo's admin key)", v->gov_approve.body,
               v->gov_approve.body_len);
     print_hex(f, "Governance transaction signature (APPROVE)", v->gov_approve.sig.b, 64);
+}
+
+int vectors_status_proof(const vectors_t *v, const uint8_t digest[32], statusproof_t *out) {
+    memset(out, 0, sizeof *out);
+    snprintf(out->chain_id, sizeof out->chain_id, "%s", VECTORS_CHAIN_ID);
+    out->genesis_hash = v->genesis_hash;
+    memcpy(out->digest.b, digest, 32);
+    out->header = v->block.header;
+    out->cert = v->cert;
+    smap_mem_t *m = NULL;
+    qc_hash_t root, key;
+    smt_proof_t *p = malloc(sizeof *p);
+    qc_recstat_t *st = malloc(sizeof *st);
+    out->proof = malloc(SMT_PROOF_MAX_BYTES);
+    int rc = p && st && out->proof ? block1_map(&v->tx, v->vs.members[0].name, &m, &root)
+                                   : QC_ERR_NOMEM;
+    smap_reader_t r = m ? smap_mem_reader(m) : sblock_empty_reader();
+    smt_map_key(&key, digest);
+    if (rc == QC_OK) rc = smap_prove(&r, &key, p);
+    if (rc == QC_OK) rc = smt_proof_encode(p, out->proof, SMT_PROOF_MAX_BYTES, &out->proof_len);
+    for (uint16_t i = 0; rc == QC_OK && i < v->tx.record_count; i++) {
+        if (memcmp(v->tx.records[i].digest, digest, 32) != 0) continue;
+        memset(st, 0, sizeof *st);
+        qc_recstat_fresh(st, digest, v->vs.members[0].name, 1, &v->tx.id, i);
+        out->anchored = true;
+        out->status = malloc(QC_RECSTAT_BYTES_MAX);
+        rc = out->status ? qc_recstat_encode(st, out->status, QC_RECSTAT_BYTES_MAX,
+                                             &out->status_len) : QC_ERR_NOMEM;
+    }
+    free(p);
+    free(st);
+    smap_mem_free(m);
+    if (rc != QC_OK) statusproof_free(out);
+    return rc;
+}
+
+/* Prints one status proof's JSON (2-space indent) in a fenced block. */
+static void print_proof_json(FILE *f, const char *label, const statusproof_t *sp) {
+    json_t *j = statusproof_to_json(sp);
+    char *text = j ? json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+    QC_ASSERT(text != NULL);
+    fprintf(f, "%s:\n```json\n%s\n```\n", label, text);
+    free(text);
+    json_decref(j);
+}
+
+void vectors_print_status(const vectors_t *v, void *file) {
+    FILE *f = file;
+    statusproof_t sp;
+    uint8_t absent[32];
+    memset(absent, VECTORS_ABSENT_BYTE, sizeof absent);
+    qc_hash_t key, h;
+    smt_map_key(&key, v->tx.records[0].digest);
+    print_hex(f, "Status example: map key of record 0 (digest 10 11 .. 2f)", key.b, 32);
+    QC_ASSERT(vectors_status_proof(v, v->tx.records[0].digest, &sp) == QC_OK);
+    print_hex(f, "Status example: record 0's status (fresh: owner jinan, block 1, log index 0)",
+              sp.status, sp.status_len);
+    qc_recstat_enc_hash(sp.status, sp.status_len, &h);
+    print_hex(f, "Status example: its status_hash", h.b, 32);
+    print_hex(f, "Status example: state_root of block 1 (§8's header)",
+              v->block.header.state_root.b, 32);
+    print_proof_json(f, "Status example 1: the status proof of record 0 as of block 1", &sp);
+    statusproof_free(&sp);
+    smt_map_key(&key, absent);
+    print_hex(f, "Status example: map key of the digest 77 77 .. 77", key.b, 32);
+    QC_ASSERT(vectors_status_proof(v, absent, &sp) == QC_OK);
+    print_proof_json(f, "Status example 2: the status proof of 77 77 .. 77 (never anchored) as of "
+                        "block 1", &sp);
+    statusproof_free(&sp);
 }

@@ -27,7 +27,20 @@ int vectors_genesis(genesis_t *g, char **json, size_t *len);
 /* Builds everything deterministically; block 1's header carries vectors_genesis's hash.
  * Caller frees with vectors_free. */
 int vectors_build(vectors_t *v);
+/* The state root after a first block holding only tx (an ANCHOR by city `owner`, its records
+ * at log indexes 0..): every record's fresh status (PROTOCOL §12). */
+int vectors_state_root(const qc_tx_t *tx, const char *owner, qc_hash_t *root);
 void vectors_free(vectors_t *v);
+/* The status proof (docs/PROTOCOL.md §12) of digest as of block 1 of the vectors: its fresh
+ * status if it is one of the transaction's two records, else an absence proof. *out owned
+ * (statusproof_free). */
+struct statusproof;
+int vectors_status_proof(const vectors_t *v, const uint8_t digest[32], struct statusproof *out);
+/* Prints the worked example of docs/PROTOCOL.md §12.4 (the status proofs of record 0 and of
+ * the absent digest 77..77, with the intermediate values) as Markdown to file (a FILE *). */
+void vectors_print_status(const vectors_t *v, void *file);
+/* The absent digest of §12.4: 32 bytes of 0x77. */
+#define VECTORS_ABSENT_BYTE 0x77
 /* Prints the vectors as Markdown to f. */
 void vectors_print(const vectors_t *v, void *file);
 /* Prints "label:" and n bytes as a fenced block of 64 hex digits a line, as the vectors are
