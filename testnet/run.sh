@@ -118,12 +118,19 @@ print(line)" "$3"
 }
 show_status 4 "$LICENCE" jinan-licence.txt
 show_status 5 "$AGREEMENT" taian-data-sharing.txt
+say "the same statuses proven: status proofs served by a node, checked with nothing but the genesis file"
+"$QCHAIN" status-proof "$LICENCE" --api "http://127.0.0.1:$((BASE + 1002))" \
+  --genesis "$OUT/genesis.json" --out "$R/jinan-licence.txt.status.json"
+"$QCHAIN" status-proof --proof "$R/jinan-licence.txt.status.json" --genesis "$OUT/genesis.json"
+"$QCHAIN" status-proof --file "$R/taian-data-sharing.txt" --api "http://127.0.0.1:$((BASE + 1003))" \
+  --genesis "$OUT/genesis.json"
 
 if [ "${QCHAIN_RUN_ONCE:-0}" = 1 ]; then exit 0; fi
 say "the consortium keeps running. Try:"
 echo "    curl -s http://127.0.0.1:$((BASE + 1001))/v1/status"
 echo "    $QCHAIN anchor FILE --config $OUT/jinan/node.json"
 echo "    $QCHAIN verify FILE --receipt FILE.receipt.json --genesis $OUT/genesis.json"
+echo "    $QCHAIN status-proof --file FILE --config $OUT/zibo/node.json   (its status, proven)"
 echo "    sh testnet/add-city.sh weifang 'Weifang 潍坊'   (a tenth city joins by governance)"
 echo "    logs: $OUT/logs/   Ctrl-C stops every node cleanly."
 while :; do sleep 1; done

@@ -20,9 +20,12 @@ fi
 # the lifecycle: an endorsement and a revocation, as the node that serves them reports them
 printf '%s\n' "$out" | grep -q 'jinan-licence.txt (owner jinan): valid, endorsed by zibo at height 4' &&
   printf '%s\n' "$out" | grep -q 'taian-data-sharing.txt (owner taian): revoked at height 5' &&
-  printf '%s\n' "$out" | grep -q 'zibo may not revoke jinan.s licence: record .* is owned by jinan' || {
+  printf '%s\n' "$out" | grep -q 'zibo may not revoke jinan.s licence: record .* is owned by jinan' &&
+  [ "$(printf '%s\n' "$out" | grep -c 'VALID proof: record')" -ge 3 ] &&
+  printf '%s\n' "$out" | grep -q 'valid; endorsed by zibo (purpose 1: e-seal recognition) at height 4' &&
+  printf '%s\n' "$out" | grep -q 'revoked at height 5 (reason 2' || {
   echo "$out"; echo "expected jinan's licence endorsed by zibo, taian's agreement revoked, zibo's revoke refused"; exit 1; }
 # every node shows the same head hash
 n=$(printf '%s\n' "$out" | grep 'height 3  head' | awk '{print $5}' | sort -u | wc -l)
 [ "$n" -eq 1 ] || { echo "$out"; echo "nodes disagree on the head"; exit 1; }
-echo "quickstart: 9 nodes agreed, 3 receipts verified offline, tampering refused, an endorsement and a revocation shown"
+echo "quickstart: 9 nodes agreed, 3 receipts verified offline, tampering refused, an endorsement and a revocation shown and proven offline"

@@ -90,6 +90,41 @@ def main():
             "record %s is revoked at height %d; only a valid record can be endorsed" % (D, v["height"]))
     refused("revoke", "jinan", [D, "--reason", "2"], "is already revoked")
 
+    # status proofs (PROTOCOL.md §12), fetched from different nodes and verified offline
+    sp = json.loads(qchain("status-proof", A, "--config", C.config("taian"), "--json").stdout)
+    check(sp["valid"] and sp["anchored"] and sp["state"] == "superseded" and sp["owner"] == "jinan"
+          and sp["superseded_by"] == D and sp["state_height"] == s["height"]
+          and [(e["city"], e["purpose"]) for e in sp["endorsements"]] == [("zibo", 1), ("taian", 2)]
+          and sp["as_of_height"] >= v["height"], "status proof of A: superseded by D, endorsed: %r" % sp)
+    proof_path = os.path.join(C.tmp, "D.status.json")
+    sp = json.loads(qchain("status-proof", D, "--config", C.config("liaocheng"), "--out", proof_path,
+                           "--json").stdout)
+    check(sp["state"] == "revoked" and sp["reason"] == 1 and sp["supersedes"] == [A],
+          "status proof of D: revoked, reason 1: %r" % sp)
+    r = qchain("status-proof", "--proof", proof_path, "--genesis", C.genesis())
+    check("revoked at height %d (reason 1: issued in error)" % v["height"] in r.stdout,
+          "the saved proof verifies offline: %r" % r.stdout)
+    sp = json.loads(qchain("status-proof", "cd" * 32, "--config", C.config("zibo"), "--json").stdout)
+    check(sp["valid"] and not sp["anchored"], "status proof of a digest never anchored: %r" % sp)
+    saved = json.load(open(proof_path))
+    saved["status"] = saved["status"][:-2] + ("00" if saved["status"][-2:] != "00" else "01")
+    json.dump(saved, open(proof_path, "w"))
+    r = qchain("status-proof", "--proof", proof_path, "--genesis", C.genesis(), ok=(1,))
+    check("INVALID" in r.stdout, "a proof with an edited status is refused: %r" % r.stdout)
+    salted = C.write_docs("salted", 1)[0]
+    qchain("anchor", salted, "--salted", "--config", C.config("zibo"), "--wait-ms", "15000", "--json")
+    sp = json.loads(qchain("status-proof", "--file", salted, "--salt", salted + ".salt", "--config",
+                           C.config("zibo"), "--json").stdout)
+    check(sp["anchored"] and sp["owner"] == "zibo" and sp["state"] == "valid",
+          "status proof of a salted record by --file --salt: %r" % sp)
+    sp = json.loads(qchain("status-proof", "--file", salted, "--config", C.config("zibo"), "--json").stdout)
+    check(not sp["anchored"], "without its salt the document's plain digest was never anchored: %r" % sp)
+    rc_path = os.path.join(C.tmp, "A.receipt.json")
+    qchain("receipt", A, "--config", C.config("jinan"), "--status", "--out", rc_path)
+    r = qchain("verify", old_file, "--receipt", rc_path, "--genesis", C.genesis())
+    check("status: superseded by %s at height %d; endorsed by zibo" % (D, s["height"]) in r.stdout,
+          "qchain verify prints the receipt's status: %r" % r.stdout)
+
     # a replayed transaction (zibo's endorsement, byte for byte) is refused as committed
     code, j = C.post_tx("jinan", e1["signed"])
     check(code == 409 and "already committed" in j["error"]["message"], "replay refused: %s %r" % (code, j))

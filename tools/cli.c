@@ -21,6 +21,8 @@ const cli_cmd_t cli_commands[] = {
      cli_status},
     {"receipt", "fetch a record's receipt from a node, verify it offline, write it", cli_receipt},
     {"verify", "verify a receipt offline against the genesis file", cli_verify},
+    {"status-proof", "fetch and verify offline a record's current status (or that it was "
+     "never anchored)", cli_status_proof},
     {"audit", "check signed checkpoints grew consistently (or prove a fork)", cli_audit},
     {"block", "print a block: header, transactions, certificate signers by city", cli_block},
     {"member", "membership governance: propose, approve, reject, withdraw, list, show, history",

@@ -41,6 +41,7 @@ int cli_genesis(int argc, char **argv);
 int cli_testnet(int argc, char **argv);
 int cli_anchor(int argc, char **argv);
 int cli_verify(int argc, char **argv);
+int cli_status_proof(int argc, char **argv);
 int cli_audit(int argc, char **argv);
 int cli_status(int argc, char **argv);
 int cli_receipt(int argc, char **argv);

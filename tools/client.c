@@ -355,6 +355,91 @@ int client_salt_write(const char *path, const uint8_t salt[QC_SALT_BYTES]) {
     return rc;
 }
 
+void client_status_words(const statusproof_result_t *res, char *out, size_t cap) {
+    if (!res->anchored) {
+        snprintf(out, cap, "never anchored");
+        return;
+    }
+    const qc_recstat_t *st = res->status;
+    char hex[65];
+    size_t used = 0;
+    if (st->state == QC_REC_REVOKED) {
+        const char *name = qc_reason_name(st->reason);
+        used = (size_t)snprintf(out, cap, "revoked at height %llu (reason %u%s%s)",
+                                (unsigned long long)st->state_height, st->reason,
+                                name ? ": " : "", name ? name : "");
+    } else if (st->state == QC_REC_SUPERSEDED) {
+        used = (size_t)snprintf(out, cap, "superseded by %s at height %llu",
+                                qc_hash_hex(hex, &st->superseded_by),
+                                (unsigned long long)st->state_height);
+    } else {
+        used = (size_t)snprintf(out, cap, "valid");
+    }
+    for (uint8_t i = 0; i < st->endorsement_count && used < cap; i++) {
+        const qc_endorsement_t *e = &st->endorsements[i];
+        const char *name = qc_purpose_name(e->purpose);
+        used += (size_t)snprintf(out + used, cap - used, "%s %s (purpose %u%s%s) at height %llu",
+                                 i == 0 ? "; endorsed by" : ",", e->city, e->purpose,
+                                 name ? ": " : "", name ? name : "",
+                                 (unsigned long long)e->height);
+    }
+}
+
+json_t *client_status_json(const statusproof_result_t *res) {
+    json_t *j = json_pack("{s:b, s:I, s:I, s:I, s:I, s:I}", "anchored", res->anchored,
+                          "as_of_height", (json_int_t)res->block.height, "epoch",
+                          (json_int_t)res->block.epoch, "signers", (json_int_t)res->block.signers, "quorum",
+                          (json_int_t)res->block.quorum, "members", (json_int_t)res->block.members);
+    if (j == NULL || !res->anchored) return j;
+    const qc_recstat_t *st = res->status;
+    char hex[65];
+    json_t *ends = json_array(), *sups = json_array();
+    for (uint8_t i = 0; ends && i < st->endorsement_count; i++)
+        json_array_append_new(ends, json_pack("{s:s, s:I, s:i}", "city", st->endorsements[i].city,
+                                              "height", (json_int_t)st->endorsements[i].height,
+                                              "purpose", (int)st->endorsements[i].purpose));
+    for (uint8_t i = 0; sups && i < st->supersedes_count; i++)
+        json_array_append_new(sups, json_string(qc_hash_hex(hex, &st->supersedes[i])));
+    json_object_set_new(j, "state", json_string(qc_rec_state_name(st->state)));
+    json_object_set_new(j, "owner", json_string(st->owner));
+    json_object_set_new(j, "first_height", json_integer((json_int_t)st->first_height));
+    if (st->state != QC_REC_VALID)
+        json_object_set_new(j, "state_height", json_integer((json_int_t)st->state_height));
+    if (st->state == QC_REC_REVOKED) json_object_set_new(j, "reason", json_integer(st->reason));
+    if (st->state == QC_REC_SUPERSEDED)
+        json_object_set_new(j, "superseded_by", json_string(qc_hash_hex(hex, &st->superseded_by)));
+    json_object_set_new(j, "supersedes", sups ? sups : json_array());
+    json_object_set_new(j, "endorsements", ends ? ends : json_array());
+    return j;
+}
+
+int client_status_verify(const json_t *j, const genesis_t *g, const qc_hash_t *file_digest,
+                         statusproof_result_t *res, char *why, size_t why_cap) {
+    statusproof_t sp;
+    memset(res, 0, sizeof *res);
+    int rc = statusproof_from_json(j, &sp, why, why_cap);
+    if (rc != QC_OK) return rc;
+    rc = statusproof_verify(&sp, g->chain_id, &g->hash, &g->validators, file_digest, res, why,
+                            why_cap);
+    statusproof_free(&sp);
+    return rc;
+}
+
+genesis_t *client_genesis_open(const char *cmd, const char *path) {
+    genesis_t *g = calloc(1, sizeof *g);
+    char why[512] = "";
+    if (g == NULL) {
+        cli_fail(cmd, "out of memory");
+        return NULL;
+    }
+    if (genesis_load(path, g, why, sizeof why) != QC_OK) {
+        cli_fail(cmd, "genesis %s: %s", path, why);
+        free(g);
+        return NULL;
+    }
+    return g;
+}
+
 int client_get_json(const char *cmd, const char *api_url, const char *path, json_t **out) {
     char why[256];
     long status;

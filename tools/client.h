@@ -9,6 +9,7 @@
 #include "genesis.h"
 #include "keys.h"
 #include "receipt.h"
+#include "statusproof.h"
 
 #define CLIENT_RESPONSE_BYTES_MAX (64u << 20)
 
@@ -128,6 +129,22 @@ int client_fetch_receipt(const char *api_url, const genesis_t *g, const qc_hash_
  * and a city that joined later is not in the genesis), else the member name itself.
  * Borrowed from g or res. */
 const char *client_city_display(const genesis_t *g, const receipt_result_t *res);
+/* A verified status proof's finding in words, one line ("valid; endorsed by zibo (purpose
+ * 1) at height 4", "revoked at height 9 (reason 2: ...)", "never anchored"), into out. */
+void client_status_words(const statusproof_result_t *res, char *out, size_t cap);
+/* The same as a JSON object (new reference): anchored, state, as_of_height, epoch, signers,
+ * quorum, members and, when anchored, owner, first_height, state_height, reason,
+ * superseded_by, supersedes and endorsements. */
+json_t *client_status_json(const statusproof_result_t *res);
+/* Parses and verifies a status proof JSON object against g (and file_digest when non-NULL).
+ * QC_OK with *res (statusproof_result_free), or an error and why. */
+int client_status_verify(const json_t *j, const genesis_t *g, const qc_hash_t *file_digest,
+                         statusproof_result_t *res, char *why, size_t why_cap);
+
+/* Loads the genesis file at path into a malloc'd genesis_t (caller frees), or prints
+ * "CMD: error: genesis PATH: why" and returns NULL (the command then exits CLI_EXIT_FAIL). */
+genesis_t *client_genesis_open(const char *cmd, const char *path);
+
 /* Writes j as indented JSON to path atomically (mode 0644). QC_OK or an error. */
 int client_write_json(const char *path, const json_t *j);
 

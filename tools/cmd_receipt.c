@@ -22,6 +22,8 @@ static const char usage[] =
     "                      with the salt in file S\n"
     "      --tx TX_ID      the anchoring by this transaction (a digest several cities anchored\n"
     "                      has one receipt each; default: the first anchoring)\n"
+    "      --status        add the record's status proof as of the node's latest block (valid,\n"
+    "                      revoked, superseded, endorsements), verified too (PROTOCOL.md §12)\n"
     "  -o, --out PATH      where to write the verified receipt ('-' for stdout)\n" CLIENT_TARGET_USAGE
     "      --json          print the result as JSON\n"
     "  -h, --help          show this help\n"
@@ -31,20 +33,21 @@ static const char usage[] =
 typedef struct {
     client_target_opts_t target;
     const char *file, *out, *digest_hex, *tx_hex, *salt;
-    bool json;
+    bool json, status;
 } receipt_opts_t;
 
 static int parse(int argc, char **argv, receipt_opts_t *o) {
-    enum { O_FILE = 256, O_JSON, O_TX, O_SALT };
+    enum { O_FILE = 256, O_JSON, O_TX, O_SALT, O_STATUS };
     static const struct option opts[] = {CLIENT_TARGET_OPTIONS,
                                          {"file", required_argument, NULL, O_FILE},
                                          {"salt", required_argument, NULL, O_SALT},
                                          {"tx", required_argument, NULL, O_TX},
                                          {"out", required_argument, NULL, 'o'},
                                          {"json", no_argument, NULL, O_JSON},
+                                         {"status", no_argument, NULL, O_STATUS},
                                          {"help", no_argument, NULL, 'h'},
                                          {0, 0, 0, 0}};
-    *o = (receipt_opts_t){{0}, NULL, NULL, NULL, NULL, NULL, false};
+    *o = (receipt_opts_t){{0}, NULL, NULL, NULL, NULL, NULL, false, false};
     bool bad = false;
     cli_getopt_reset();
     for (int c; (c = getopt_long(argc, argv, "c:o:h", opts, NULL)) != -1;) {
@@ -54,6 +57,7 @@ static int parse(int argc, char **argv, receipt_opts_t *o) {
         else if (c == O_TX) o->tx_hex = optarg;
         else if (c == 'o') o->out = optarg;
         else if (c == O_JSON) o->json = true;
+        else if (c == O_STATUS) o->status = true;
         else if (c == 'h') { fputs(usage, stdout); return CLI_EXIT_OK; }
         else bad = true;
     }
@@ -91,6 +95,36 @@ static void print_result(const char *cmd, const receipt_opts_t *o, const client_
     }
 }
 
+/* Fetches the status proof of digest, verifies it, and puts it in receipt j as "status". */
+static int add_status(const client_target_t *t, const qc_hash_t *digest, json_t *j, char *why,
+                      size_t why_cap) {
+    char path[200], hex[65];
+    snprintf(path, sizeof path, "/v1/records/%s/status-proof", qc_hash_hex(hex, digest));
+    long status = 0;
+    json_t *sp = NULL;
+    int rc = client_get(t->api_url, path, 10000, &status, &sp, why, why_cap);
+    if (rc == QC_OK && status != 200) {
+        snprintf(why, why_cap, "status proof: the node answered HTTP %ld: %s", status,
+                 client_error_message(sp));
+        rc = QC_ERR_NOTFOUND;
+    }
+    statusproof_result_t res;
+    char inner[512];
+    if (rc == QC_OK && (rc = client_status_verify(sp, &t->genesis, digest, &res, inner,
+                                                  sizeof inner)) != QC_OK)
+        snprintf(why, why_cap, "the node's status proof does not verify: %s", inner);
+    if (rc == QC_OK) {
+        if (!res.anchored) {
+            snprintf(why, why_cap, "the node's status proof says the record was never anchored");
+            rc = QC_ERR_INVALID;
+        }
+        statusproof_result_free(&res);
+    }
+    if (rc == QC_OK) json_object_set(j, "status", sp);
+    json_decref(sp);
+    return rc;
+}
+
 int cli_receipt(int argc, char **argv) {
     const char *cmd = argv[0];
     receipt_opts_t o;
@@ -124,6 +158,7 @@ int cli_receipt(int argc, char **argv) {
     if (o.tx_hex) qc_hex_decode(tx.b, 32, o.tx_hex);
     rc = client_fetch_receipt(t->api_url, &t->genesis, &digest, o.tx_hex ? &tx : NULL,
                               o.file ? &digest : NULL, &j, &res, why, sizeof why);
+    if (rc == QC_OK && o.status) rc = add_status(t, &digest, j, why, sizeof why);
     if (rc != QC_OK) {
         rc = cli_fail(cmd, "%s", why);
     } else if (strcmp(path, "-") == 0) {

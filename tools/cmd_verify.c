@@ -25,6 +25,9 @@ static const char usage[] =
     "inclusion proof.\n"
     "With FILE, also that FILE's SHA-256 is the anchored digest; with --salt (a record anchored\n"
     "by qchain anchor --salted), that the salted digest of FILE is.\n"
+    "A receipt with a \"status\" section (qchain receipt --status) also has its status proof\n"
+    "verified, and the record's status (valid, revoked, superseded, endorsements) is printed\n"
+    "with the block it holds as of.\n"
     "Exit status: 0 valid, 1 invalid (the reason is printed), 2 usage.\n";
 
 int cli_verify(int argc, char **argv) {
@@ -53,13 +56,9 @@ int cli_verify(int argc, char **argv) {
     const char *file = argc - optind == 1 ? argv[optind] : NULL;
     if (spath && file == NULL) return cli_usage_error(cmd, "--salt needs the FILE it salts");
 
-    genesis_t *g = calloc(1, sizeof *g);
+    genesis_t *g = client_genesis_open(cmd, gpath);
     char why[512] = "";
-    if (g == NULL) return cli_fail(cmd, "out of memory");
-    if (genesis_load(gpath, g, why, sizeof why) != QC_OK) {
-        free(g);
-        return cli_fail(cmd, "genesis %s: %s", gpath, why);
-    }
+    if (g == NULL) return CLI_EXIT_FAIL;
     qc_hash_t digest, *want = NULL;
     uint8_t salt[QC_SALT_BYTES];
     if (spath && client_salt_read(spath, salt, why, sizeof why) != QC_OK) {
@@ -83,18 +82,31 @@ int cli_verify(int argc, char **argv) {
     free(text);
     receipt_t r;
     receipt_result_t res;
+    statusproof_result_t sres = {0};
+    bool has_status = false;
     qc_hash_t anchored = {{0}};
     if (j == NULL) {
         snprintf(why, sizeof why, "receipt is not JSON (line %d: %s)", jerr.line, jerr.text);
         rc = QC_ERR_INVALID;
     } else {
         rc = receipt_from_json(j, &r, why, sizeof why);
-        json_decref(j);
         if (rc == QC_OK) {
             rc = receipt_verify(&r, g->chain_id, &g->hash, &g->validators, want, &res, why, sizeof why);
             anchored = r.digest;
             receipt_free(&r);
         }
+        const json_t *st = json_object_get(j, "status");
+        if (rc == QC_OK && st != NULL) {
+            has_status = true;
+            char inner[448];
+            rc = client_status_verify(st, g, &anchored, &sres, inner, sizeof inner);
+            if (rc != QC_OK) snprintf(why, sizeof why, "status: %s", inner);
+            else if (!sres.anchored) {
+                snprintf(why, sizeof why, "status: the proof says the record was never anchored");
+                rc = QC_ERR_INVALID;
+            }
+        }
+        json_decref(j);
     }
     char salt_path[4200];
     snprintf(salt_path, sizeof salt_path, "%s.salt", file ? file : "");
@@ -107,6 +119,7 @@ int cli_verify(int argc, char **argv) {
     if (rc != QC_OK) {
         if (json) cli_print_json(cmd, json_pack("{s:b, s:s}", "valid", 0, "reason", why));
         else printf("INVALID: %s\n", why);
+        statusproof_result_free(&sres);
         free(g);
         return CLI_EXIT_FAIL;
     }
@@ -118,13 +131,15 @@ int cli_verify(int argc, char **argv) {
     strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
     const char *display = client_city_display(g, &res);
     if (json) {
-        cli_print_json(cmd, json_pack("{s:b, s:s, s:s, s:s, s:I, s:I, s:s, s:I, s:I, s:I, s:b, s:b}",
-                                      "valid", 1, "digest", hex, "city", res.city_name,
-                                      "city_display", display, "height", (json_int_t)res.height,
-                                      "epoch", (json_int_t)res.epoch, "time", when, "signers",
-                                      (json_int_t)res.signers, "quorum", (json_int_t)res.quorum,
-                                      "members", (json_int_t)res.members, "file_matches", file != NULL,
-                                      "salted", spath != NULL));
+        json_t *out = json_pack("{s:b, s:s, s:s, s:s, s:I, s:I, s:s, s:I, s:I, s:I, s:b, s:b}",
+                                "valid", 1, "digest", hex, "city", res.city_name, "city_display",
+                                display, "height", (json_int_t)res.height, "epoch",
+                                (json_int_t)res.epoch, "time", when, "signers",
+                                (json_int_t)res.signers, "quorum", (json_int_t)res.quorum,
+                                "members", (json_int_t)res.members, "file_matches", file != NULL,
+                                "salted", spath != NULL);
+        if (out && has_status) json_object_set_new(out, "status", client_status_json(&sres));
+        cli_print_json(cmd, out);
     } else {
         printf("VALID: record %s\n  anchored by %s (%s) in block %llu at %s\n"
                "  committed by %u of %u member cities (quorum %u) of epoch %llu%s\n",
@@ -132,7 +147,15 @@ int cli_verify(int argc, char **argv) {
                res.members, res.quorum, (unsigned long long)res.epoch,
                !file ? "" : spath ? "\n  the file with its salt matches the anchored (salted) digest"
                                   : "\n  the file matches the anchored digest");
+        if (has_status) {
+            char words[2048];
+            client_status_words(&sres, words, sizeof words);
+            printf("  status: %s\n  as of block %llu (epoch %llu), committed by %u of %u member "
+                   "cities (quorum %u)\n", words, (unsigned long long)sres.block.height,
+                   (unsigned long long)sres.block.epoch, sres.block.signers, sres.block.members, sres.block.quorum);
+        }
     }
+    statusproof_result_free(&sres);
     free(g);
     return CLI_EXIT_OK;
 }

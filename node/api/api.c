@@ -343,10 +343,54 @@ static void h_record(http_req_t *req, http_res_t *res, void *data) {
     if (j) http_respond_json(res, 200, record_status_json(((api_t *)data)->node, &d, j));
 }
 
-/* GET /v1/records/{digest}/receipt: the receipt alone, as qchain receipt and verify take it. */
+/* The status proof JSON of digest d as of the head, or NULL after answering 404/500. */
+static json_t *status_proof_for(api_t *a, http_res_t *res, const qc_hash_t *d) {
+    statusproof_t sp;
+    int rc = api_build_status_proof(&a->node->store, d, &sp);
+    if (rc == QC_ERR_NOTFOUND) {
+        http_respond_error(res, 404, "not_found", "no block has been committed yet");
+        return NULL;
+    }
+    if (rc != QC_OK) {
+        http_respond_error(res, 500, "internal", "cannot prove the record status: %s",
+                           qc_strerror(rc));
+        return NULL;
+    }
+    json_t *j = statusproof_to_json(&sp);
+    statusproof_free(&sp);
+    if (j == NULL) http_respond_error(res, 500, "internal", "out of memory");
+    return j;
+}
+
+/* GET /v1/records/{digest}/receipt: the receipt alone, as qchain receipt and verify take it;
+ * with ?status=1 it carries the record's status proof as of the head under "status". */
 static void h_receipt(http_req_t *req, http_res_t *res, void *data) {
     qc_hash_t d;
+    char flag[8];
+    int q = http_query_get(req->query, "status", flag, sizeof flag);
+    if (q != QC_ERR_NOTFOUND && (q != QC_OK || (strcmp(flag, "1") != 0 && strcmp(flag, "0") != 0))) {
+        http_respond_error(res, 400, "bad_request", "query parameter status must be 0 or 1");
+        return;
+    }
     json_t *j = receipt_for(data, req, res, &d);
+    if (j == NULL) return;
+    if (q == QC_OK && flag[0] == '1') {
+        json_t *sp = status_proof_for(data, res, &d);
+        if (sp == NULL) {
+            json_decref(j);
+            return;
+        }
+        json_object_set_new(j, "status", sp);
+    }
+    http_respond_json(res, 200, j);
+}
+
+/* GET /v1/records/{digest}/status-proof: what the chain says of the digest as of the head
+ * (its status, or that it was never anchored), provable offline (PROTOCOL §12). */
+static void h_status_proof(http_req_t *req, http_res_t *res, void *data) {
+    qc_hash_t d;
+    if (!api_param_hash(req, res, "digest", &d)) return;
+    json_t *j = status_proof_for(data, res, &d);
     if (j) http_respond_json(res, 200, j);
 }
 
@@ -358,7 +402,7 @@ static json_t *header_json(const qc_header_t *h) {
     qc_hash_t bh;
     qc_header_encode(h, raw, sizeof raw, &len);
     qc_header_hash(h, &bh);
-    return json_pack("{s:o, s:s, s:o, s:I, s:o, s:I, s:I, s:I, s:I, s:o, s:I, s:o, s:I, s:o, s:o, s:o}",
+    return json_pack("{s:o, s:s, s:o, s:I, s:o, s:I, s:I, s:I, s:I, s:o, s:I, s:o, s:I, s:o, s:o, s:o, s:o}",
                      "hash", HEX(bh.b, 32), "chain_id", h->chain_id, "genesis_hash",
                      HEX(h->genesis_hash.b, 32), "height",
                      (json_int_t)h->height, "prev_hash", HEX(h->prev_hash.b, 32), "time_ms",
@@ -366,7 +410,8 @@ static json_t *header_json(const qc_header_t *h) {
                      (json_int_t)h->view, "epoch", (json_int_t)h->epoch, "validators_hash",
                      HEX(h->validators_hash.b, 32), "tx_count", (json_int_t)h->tx_count,
                      "tx_root", HEX(h->tx_root.b, 32), "log_size", (json_int_t)h->log_size,
-                     "log_root", HEX(h->log_root.b, 32), "next_validators_hash",
+                     "log_root", HEX(h->log_root.b, 32), "state_root", HEX(h->state_root.b, 32),
+                     "next_validators_hash",
                      HEX(h->next_validators_hash.b, 32), "canonical", HEX(raw, len));
 }
 
@@ -745,6 +790,7 @@ int api_start(api_t *a, node_t *n, char *why, size_t why_cap) {
         {"GET", "/v1/transactions/{id}", h_tx},
         {"GET", "/v1/records/{digest}", h_record},
         {"GET", "/v1/records/{digest}/receipt", h_receipt},
+        {"GET", "/v1/records/{digest}/status-proof", h_status_proof},
         {"GET", "/v1/blocks/{height}", h_block},
         {"GET", "/v1/blocks/by-hash/{hash}", h_block_by_hash},
         {"GET", "/v1/checkpoint", h_checkpoint},

@@ -7,6 +7,7 @@
 #include "http.h"
 #include "node.h"
 #include "receipt.h"
+#include "statusproof.h"
 
 #define API_WAITERS_MAX 4096 /* long-polls waiting for a commit at once; more get 503 */
 
@@ -61,5 +62,12 @@ int api_build_receipt(node_t *n, const qc_hash_t *digest, const qc_hash_t *tx_id
  * epoch; QC_ERR_TOOBIG past RECEIPT_EPOCHS_MAX; QC_ERR_CORRUPT if the history is
  * inconsistent. */
 int api_receipt_membership(store_t *s, uint64_t epoch, receipt_step_t **out, size_t *len);
+
+/* The status proof (docs/PROTOCOL.md §12) of digest as of the ledger head: its status (or
+ * its absence), the state-map proof against the head header's state root, that header, its
+ * certificate and the membership history to its epoch. *out owned (statusproof_free).
+ * QC_OK; QC_ERR_NOTFOUND before the first block; QC_ERR_CORRUPT when the map and the stored
+ * status disagree (or the map is damaged); read errors. */
+int api_build_status_proof(store_t *s, const qc_hash_t *digest, statusproof_t *out);
 
 #endif

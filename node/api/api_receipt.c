@@ -5,6 +5,7 @@
  * from api.c so tests can build it from a store they filled by hand. */
 #include "api.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,4 +50,48 @@ int api_receipt_membership(store_t *s, uint64_t epoch, receipt_step_t **out, siz
     *out = steps;
     *len = (size_t)epoch;
     return QC_OK;
+}
+
+int api_build_status_proof(store_t *s, const qc_hash_t *digest, statusproof_t *out) {
+    memset(out, 0, sizeof *out);
+    snprintf(out->chain_id, sizeof out->chain_id, "%s", s->chain_id);
+    out->genesis_hash = s->genesis_hash;
+    out->digest = *digest;
+    store_head_t head;
+    store_head(s, &head);
+    uint64_t height = head.height;
+    if (height == 0) return QC_ERR_NOTFOUND; /* no block commits to a state root yet */
+    smt_proof_t *p = malloc(sizeof *p);
+    qc_recstat_t *st = malloc(sizeof *st);
+    out->proof = malloc(SMT_PROOF_MAX_BYTES);
+    int rc = p && st && out->proof ? QC_OK : QC_ERR_NOMEM;
+    /* the proof, the status and the header are all of the head: no block is applied between
+     * these reads (the loop thread runs them in one go) */
+    if (rc == QC_OK) rc = store_state_prove(s, digest->b, p);
+    if (rc == QC_OK) rc = smt_proof_encode(p, out->proof, SMT_PROOF_MAX_BYTES, &out->proof_len);
+    if (rc == QC_OK) {
+        rc = store_record_status(s, digest->b, st);
+        out->anchored = rc == QC_OK;
+        if (rc == QC_ERR_NOTFOUND) rc = QC_OK;
+    }
+    if (rc == QC_OK && out->anchored && (p->kind != SMT_PROOF_PRESENT)) rc = QC_ERR_CORRUPT;
+    if (rc == QC_OK && !out->anchored && p->kind == SMT_PROOF_PRESENT) rc = QC_ERR_CORRUPT;
+    if (rc == QC_OK && out->anchored) {
+        out->status = malloc(QC_RECSTAT_BYTES_MAX);
+        rc = out->status ? qc_recstat_encode(st, out->status, QC_RECSTAT_BYTES_MAX,
+                                             &out->status_len)
+                         : QC_ERR_NOMEM;
+    }
+    if (rc == QC_OK) rc = store_header_get(s, height, &out->header);
+    uint8_t *cert = NULL;
+    size_t cert_len = 0;
+    if (rc == QC_OK) rc = store_block_raw(s, height, NULL, NULL, &cert, &cert_len);
+    if (rc == QC_OK) rc = qc_cert_decode(cert, cert_len, &out->cert) == QC_OK ? QC_OK : QC_ERR_CORRUPT;
+    free(cert);
+    if (rc == QC_OK) rc = api_receipt_membership(s, out->header.epoch, &out->membership,
+                                                 &out->membership_len);
+    free(p);
+    free(st);
+    if (rc != QC_OK) statusproof_free(out);
+    return rc;
 }

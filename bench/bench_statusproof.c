@@ -1,0 +1,118 @@
+/* bench_statusproof.c - status proofs (docs/PROTOCOL.md §12) at the issue's targets: built in
+ * under 1 ms and verified at >= 2,000/s on one core. Fills a ledger store with 200,000 anchored
+ * records (10 txs x 100 records a block, built before timing), then times, for random anchored
+ * and never-anchored digests: api_build_status_proof as the node serves it (map proof, status,
+ * header, certificate, membership), its JSON encoding, and the offline check a client runs
+ * (JSON parse + statusproof_verify against the genesis validators, as `qchain status-proof`).
+ * Also the rebuild of the state map when the store reopens. One core; prints what it ran. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "api.h"
+#include "benchutil.h"
+#include "chainbuilder.h"
+#include "store.h"
+#include "tmpdir.h"
+
+#define CHAIN "qchain-bench"
+#define BLOCKS 200
+#define TXS 10
+#define RECS 100
+#define PROOFS 2000
+
+static void die(const char *what, int rc) {
+    fprintf(stderr, "bench_statusproof: %s: %s\n", what, qc_strerror(rc));
+    exit(1);
+}
+
+int main(void) {
+    qc_log_set_level(QC_LOG_WARN);
+    if (qc_crypto_init() != QC_OK) return 1;
+    unsigned blocks = getenv("QC_BENCH_QUICK") ? 5 : BLOCKS;
+    char dir[256];
+    if (tmpdir_make(dir, sizeof dir, "bench_statusproof") != 0) die("tmpdir", QC_ERR_IO);
+    chainbuilder_t cb;
+    chainbuilder_init(&cb, CHAIN, 4, 0);
+    store_config_t cfg = {CHAIN, {{0}}, &cb.vs};
+    store_t s;
+    int rc = store_open(&s, dir, &cfg);
+    if (rc != QC_OK) die("store_open", rc);
+    smap_reader_t r = store_state_reader(&s);
+    cb.state_ext = &r;
+    for (unsigned i = 0; i < blocks; i++) {
+        qc_block_t b;
+        qc_cert_t c;
+        if ((rc = chainbuilder_make(&cb, TXS, RECS, &b, &c)) != QC_OK) die("build", rc);
+        if ((rc = store_apply_block(&s, &b, &c)) != QC_OK) die("apply", rc);
+        chainbuilder_advance(&cb, &b);
+        qc_block_free(&b);
+    }
+    uint64_t records = (uint64_t)blocks * TXS * RECS;
+    printf("status proofs: a ledger of %llu anchored records (%u blocks of %u x %u), one core\n",
+           (unsigned long long)records, blocks, TXS, RECS);
+    qc_hash_t *digests = malloc(PROOFS * sizeof *digests);
+    char **json = calloc(PROOFS, sizeof *json);
+    if (digests == NULL || json == NULL) die("malloc", QC_ERR_NOMEM);
+    for (unsigned i = 0; i < PROOFS; i++) {
+        if (i % 4 == 3) /* a quarter never anchored: absence proofs */
+            randombytes_buf(digests[i].b, 32);
+        else
+            chainbuilder_digest(1 + (i * 7919u) % blocks, (i * 31u) % TXS, (i * 17u) % RECS,
+                                &digests[i]);
+    }
+    size_t bytes = 0;
+    double t0 = benchutil_now_s();
+    for (unsigned i = 0; i < PROOFS; i++) {
+        statusproof_t sp;
+        if ((rc = api_build_status_proof(&s, &digests[i], &sp)) != QC_OK) die("build proof", rc);
+        json_t *j = statusproof_to_json(&sp);
+        json[i] = j ? json_dumps(j, JSON_COMPACT) : NULL;
+        if (json[i] == NULL) die("json", QC_ERR_NOMEM);
+        bytes += strlen(json[i]);
+        json_decref(j);
+        statusproof_free(&sp);
+    }
+    double build_s = benchutil_now_s() - t0;
+    printf("  build + JSON (as GET /v1/records/{d}/status-proof)  %8.1f us each   (%u proofs, "
+           "mean %zu bytes of JSON; target < 1000 us)\n", build_s / PROOFS * 1e6, PROOFS,
+           bytes / PROOFS);
+    unsigned anchored = 0;
+    t0 = benchutil_now_s();
+    for (unsigned i = 0; i < PROOFS; i++) {
+        json_t *j = json_loads(json[i], 0, NULL);
+        statusproof_t sp;
+        statusproof_result_t res;
+        char why[256];
+        if (j == NULL || (rc = statusproof_from_json(j, &sp, why, sizeof why)) != QC_OK)
+            die("parse", QC_ERR_INVALID);
+        rc = statusproof_verify(&sp, CHAIN, &cfg.genesis_hash, &cb.vs, NULL, &res, why, sizeof why);
+        if (rc != QC_OK) {
+            fprintf(stderr, "bench_statusproof: verify: %s\n", why);
+            return 1;
+        }
+        anchored += res.anchored;
+        statusproof_result_free(&res);
+        statusproof_free(&sp);
+        json_decref(j);
+    }
+    double verify_s = benchutil_now_s() - t0;
+    printf("  parse + verify offline (as qchain status-proof)     %8.0f /s        (%u proofs, %u "
+           "anchored, %u absent; target >= 2000/s)\n", PROOFS / verify_s, PROOFS, anchored,
+           PROOFS - anchored);
+    store_close(&s);
+    t0 = benchutil_now_s();
+    rc = store_open(&s, dir, &cfg);
+    double open_s = benchutil_now_s() - t0;
+    if (rc != QC_OK) die("reopen", rc);
+    printf("  reopen, state map rebuilt from the blocks           %8.2f s         (%.0f records/s)\n",
+           open_s, records / open_s);
+    store_close(&s);
+    for (unsigned i = 0; i < PROOFS; i++) free(json[i]);
+    free(json);
+    free(digests);
+    tmpdir_remove(dir);
+    return 0;
+}
