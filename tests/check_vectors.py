@@ -920,6 +920,26 @@ def verify_status_proof(sp, gbytes, doc_digest=None):
     except (Bad, ValueError, KeyError, TypeError, IndexError):
         return "malformed", None
 
+# §10.3's block 2 carries the state root §12.1 gives: block 1's two records and its own three,
+# each with its fresh status (owner jinan, first anchored in block 2 at log indexes 2..4).
+def tx_digests(body):
+    r = Reader(body)
+    r.u(1); r.u(2); r.str8(); r.take(32); r.u(8); r.u(8)
+    ds = []
+    for _ in range(r.u(2)):
+        ds.append(r.take(32)); r.str8(); r.str16()
+        if r.u(1) == 1: r.take(32)
+    r.done()
+    return ds
+body2 = bytes.fromhex(receipt["tx"]["body"])
+tx2_id = H(b"qchain/v1/tx-id\0" + body2)
+block2_entries = block1_entries + [
+    (H(b"qchain/v1/state-key\0" + d), H(b"qchain/v1/record-status\0" + fresh_status(d, b"jinan", 2, tx2_id, 2 + i)))
+    for i, d in enumerate(tx_digests(body2))]
+check(parse_header(bytes.fromhex(receipt["header"]))["height"] == 2 and
+      parse_header(bytes.fromhex(receipt["header"]))["state_root"] == smt_T(block2_entries, 0),
+      "§10.3's block 2 carries the state root of its five records")
+
 sp1 = json.loads(section("Status example 1: the status proof of record 0 as of block 1", "json"))
 sp2 = json.loads(section("Status example 2: the status proof of 77 77 .. 77 (never anchored) as of block 1",
                          "json"))

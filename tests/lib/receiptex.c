@@ -1,6 +1,8 @@
 /* receiptex.c - the worked example receipt of docs/PROTOCOL.md §10 (see receiptex.h). */
 #include "receiptex.h"
 
+#include "sblock.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,8 +70,23 @@ static int ex_block(qc_block_t *blk, const qc_header_t *like, uint64_t height,
     return qc_block_tx_root(blk, &h->tx_root);
 }
 
+/* The state map after the blocks so far (PROTOCOL §12.1): block b's root is what its ANCHOR
+ * (by `owner`, first record at log index log_index; none when tx is NULL) leaves in *m. */
+static int ex_state_root(smap_mem_t *m, const qc_tx_t *tx, const char *owner, uint64_t height,
+                         uint64_t log_index, qc_hash_t *root) {
+    sblock_t sb = {0};
+    smap_writes_t ws = {0};
+    smap_reader_t r = smap_mem_reader(m);
+    int rc = tx ? sblock_anchor(&sb, tx, owner, height, log_index) : QC_OK;
+    if (rc == QC_OK) rc = sblock_finish(&sb, &r, &ws, root);
+    if (rc == QC_OK) rc = smap_mem_commit(m, &ws);
+    sblock_free(&sb);
+    smap_writes_free(&ws);
+    return rc;
+}
+
 /* Block 2: one tx by jinan's seal key anchoring three records, on top of §8's block 1. */
-static int build_block2(receiptex_t *x) {
+static int build_block2(receiptex_t *x, smap_mem_t *m) {
     qc_txb_t b;
     qc_txb_init(&b, VECTORS_CHAIN_ID, &x->v.vs.members[0].seal_key, EX_NONCE, EX_EXPIRY);
     for (uint8_t i = 0; i < 3; i++) {
@@ -90,6 +107,8 @@ static int build_block2(receiptex_t *x) {
                             &x->leaves[2 + i]);
     h->log_size = RECEIPTEX_BLOCK2_LEAVES;
     merkle_root(&h->log_root, x->leaves, RECEIPTEX_BLOCK2_LEAVES);
+    rc = ex_state_root(m, &blk->txs[0], x->v.vs.members[0].name, 2, 2, &h->state_root);
+    if (rc != QC_OK) return rc;
     qc_header_hash(h, &x->block2_hash);
 
     sign_cert(&x->cert2, h, &x->block2_hash, (const uint32_t[]){0, 1, 2}, 3);
@@ -97,20 +116,22 @@ static int build_block2(receiptex_t *x) {
 }
 
 /* Block 3: empty, the last block of epoch 0, naming the epoch-1 set (dezhou joins). */
-static int build_block3(receiptex_t *x) {
+static int build_block3(receiptex_t *x, smap_mem_t *m) {
     testkeys_validators(&x->vs1, 5, 1);
     qc_block_t *blk = &x->block3;
     int rc = ex_block(blk, &x->block2.header, 3, &x->block2_hash, EX_BLOCK3_TIME_MS, 2, NULL, 0);
     if (rc != QC_OK) return rc;
     qc_header_t *h = &blk->header;
     qc_validators_hash(&x->vs1, &h->next_validators_hash);
+    rc = ex_state_root(m, NULL, NULL, 3, 0, &h->state_root); /* empty: block 2's root */
+    if (rc != QC_OK) return rc;
     qc_header_hash(h, &x->block3_hash);
     sign_cert(&x->cert3, h, &x->block3_hash, (const uint32_t[]){0, 1, 2}, 3);
     return QC_OK;
 }
 
 /* Block 4: epoch 1; one tx by dezhou's seal key anchoring one record (log leaf 5). */
-static int build_block4(receiptex_t *x) {
+static int build_block4(receiptex_t *x, smap_mem_t *m) {
     qc_txb_t b;
     qc_hash_t d;
     fill(&d, 0x00);
@@ -127,6 +148,9 @@ static int build_block4(receiptex_t *x) {
                         &x->leaves[RECEIPTEX_BLOCK2_LEAVES]);
     h->log_size = RECEIPTEX_LEAVES;
     merkle_root(&h->log_root, x->leaves, RECEIPTEX_LEAVES);
+    rc = ex_state_root(m, &blk->txs[0], x->vs1.members[EX_DEZHOU].name, 4,
+                       RECEIPTEX_BLOCK2_LEAVES, &h->state_root);
+    if (rc != QC_OK) return rc;
     qc_header_hash(h, &x->block4_hash);
     sign_cert(&x->cert4, h, &x->block4_hash, (const uint32_t[]){1, 2, 3, EX_DEZHOU}, 4);
     return QC_OK;
@@ -136,9 +160,16 @@ int receiptex_build(receiptex_t *x) {
     memset(x, 0, sizeof *x);
     int rc = vectors_build(&x->v);
     if (rc == QC_OK) rc = vectors_genesis(&x->genesis, &x->genesis_json, &x->genesis_len);
-    if (rc == QC_OK) rc = build_block2(x);
-    if (rc == QC_OK) rc = build_block3(x);
-    if (rc == QC_OK) rc = build_block4(x);
+    /* the state map after block 1 (§8's two records), then after each block */
+    smap_mem_t *m = NULL;
+    qc_hash_t root1;
+    if (rc == QC_OK) rc = smap_mem_new(&m);
+    if (rc == QC_OK) rc = ex_state_root(m, &x->v.tx, x->v.vs.members[0].name, 1, 0, &root1);
+    if (rc == QC_OK && memcmp(root1.b, x->v.block.header.state_root.b, 32) != 0) rc = QC_ERR_STATE;
+    if (rc == QC_OK) rc = build_block2(x, m);
+    if (rc == QC_OK) rc = build_block3(x, m);
+    if (rc == QC_OK) rc = build_block4(x, m);
+    smap_mem_free(m);
     return rc;
 }
 
