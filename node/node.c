@@ -262,6 +262,7 @@ static void on_tick(uv_timer_t *t) {
     node_drive(n);
     node_catchup_tick(n);
     qc_lograte_tick(&n->log_peer_blocks, uv_now(n->loop));
+    qc_lograte_tick(&n->log_ledger_refused, uv_now(n->loop));
     node_note_tick(n);
     node_process_commits(n);
     node_drive(n);
@@ -519,6 +520,8 @@ int node_start(node_t *n, uv_loop_t *loop, const char *config_path, char *why, s
     n->loop = loop;
     n->log_peer_blocks = (qc_lograte_t)QC_LOGRATE_INIT("blocks from peers refused", QC_LOG_WARN, 10,
                                                        QC_LOGRATE_WINDOW_MS);
+    n->log_ledger_refused = (qc_lograte_t)QC_LOGRATE_INIT("committed blocks the ledger refused",
+                                                          QC_LOG_ERROR, 10, QC_LOGRATE_WINDOW_MS);
     if (qc_crypto_init() != QC_OK) { WHY("libsodium failed to initialise"); return QC_ERR_CRYPTO; }
     n->pbft = calloc(1, sizeof *n->pbft);
     n->scratch = calloc(1, sizeof *n->scratch);

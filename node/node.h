@@ -122,6 +122,7 @@ typedef struct node {
     void *on_commit_user;
     node_stats_t stats;
     qc_lograte_t log_peer_blocks;    /* refused blocks from peers: rate-limited log lines */
+    qc_lograte_t log_ledger_refused; /* committed blocks the ledger refused (retried a tick) */
     /* Height the consensus state says this node had applied, while the ledger head is below it
      * (a rolled-back ledger: node_health reports it until catch-up reaches it); else 0. */
     uint64_t rollback_height;

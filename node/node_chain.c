@@ -507,7 +507,9 @@ void node_process_commits(node_t *n) {
         }
         if (rc != QC_OK) {
             n->stats.fatal++;
-            QC_ERROR("ledger refused committed block %llu: %s", (unsigned long long)h, qc_strerror(rc));
+            QC_LOG_RATED(&n->log_ledger_refused, uv_now(n->loop), QC_LOG_ERROR,
+                         "ledger refused committed block %llu: %s", (unsigned long long)h,
+                         qc_strerror(rc));
             return;
         }
         qc_block_t block = e->block; /* after_apply frees pending entries: keep the block */

@@ -937,6 +937,18 @@ static void test_flipped_table_byte_marks_damage(void **state) {
     assert_non_null(strstr(problem, f->dir));
     assert_int_equal(store_header_get(&f->s, 31, &h), QC_OK); /* the rest still reads */
     assert_string_equal(store_problem(&f->s), problem);         /* and the damage stays */
+    /* the state map could not be rebuilt past block 1: no block is applied, no status proven,
+     * and each refusal is immediate (nothing is reread) */
+    qc_hash_t root;
+    assert_int_equal(store_state_root(&f->s, &root), QC_ERR_CORRUPT);
+    assert_int_equal(chainbuilder_make(&f->cb, 1, 2, &b, &c), QC_OK);
+    store_head_t h0;
+    store_head(&f->s, &h0);
+    for (int i = 0; i < 3; i++) assert_int_equal(store_apply_block(&f->s, &b, &c), QC_ERR_CORRUPT);
+    store_head_t h1;
+    store_head(&f->s, &h1);
+    assert_int_equal(h1.height, h0.height);
+    qc_block_free(&b);
 }
 
 /* ------------------------------------------------------------------ record statuses */

@@ -345,6 +345,16 @@ static int head_check(store_t *s) {
     return rc;
 }
 
+/* The map could not be rebuilt: say so once, mark the store damaged and refuse applies. */
+static void state_failed(store_t *s, int rc) {
+    store_note(s, rc);
+    QC_ERROR("store: %s: the state map cannot be rebuilt (%s): the ledger stays readable but "
+             "applies no block and proves no status until it is repaired (docs/OPERATIONS.md)",
+             s->dir, qc_strerror(rc));
+    s->state_stale = true;
+    s->state_broken = rc;
+}
+
 /* The resident state map at open. Damage that stops its rebuild (a block or status that does
  * not read, or a map that disagrees with the head's certified root) does not stop the open:
  * the store stays readable, marked damaged (store_problem, /healthz), and refuses to apply
@@ -352,10 +362,7 @@ static int head_check(store_t *s) {
 static int state_open(store_t *s) {
     int rc = store_state_rebuild(s);
     if (rc != QC_ERR_CORRUPT && rc != QC_ERR_IO) return rc;
-    store_note(s, rc);
-    QC_ERROR("store: %s: the state map cannot be rebuilt (%s): the ledger stays readable but "
-             "applies no block until it can", s->dir, qc_strerror(rc));
-    s->state_stale = true;
+    state_failed(s, rc);
     return s->state != NULL ? QC_OK : smap_mem_new(&s->state);
 }
 
@@ -403,7 +410,13 @@ static int store_recover(store_t *s) {
     int rc = ldb_reopen(&s->db, s->opts, s->dir);
     if (rc == QC_OK) rc = head_load(s);
     if (rc == QC_OK) rc = head_check(s);
-    if (rc == QC_OK && s->state_stale) rc = store_state_rebuild(s);
+    if (rc == QC_OK && s->state_stale && s->state_broken == QC_OK) {
+        rc = store_state_rebuild(s);
+        if (rc == QC_ERR_CORRUPT) {
+            state_failed(s, rc); /* the reopened ledger is readable: recovered, but damaged */
+            rc = QC_OK;
+        }
+    }
     if (rc != QC_OK) {
         if (s->db != NULL && rc != QC_ERR_IO) s->write_error = store_note(s, rc);
         return rc;
@@ -751,9 +764,13 @@ static int apply(store_t *s, const qc_block_t *block, const qc_cert_t *cert,
         int rc = store_recover(s);
         if (rc != QC_OK) return rc;
     }
+    if (s->state_broken != QC_OK) return s->state_broken;
     if (s->state_stale && s->group == NULL) {
         int rc = store_state_rebuild(s);
-        if (rc != QC_OK) return store_note(s, rc);
+        if (rc != QC_OK) {
+            state_failed(s, rc);
+            return rc;
+        }
     }
     qc_hash_t hash;
     qc_header_hash(&block->header, &hash);
@@ -848,9 +865,13 @@ int store_apply_blocks(store_t *s, const qc_block_t *blocks, const qc_cert_t *ce
         int rc = store_recover(s); /* before head0: a reopen may move the head */
         if (rc != QC_OK) return rc;
     }
+    if (s->state_broken != QC_OK) return s->state_broken;
     if (s->state_stale) {
         int rc = store_state_rebuild(s);
-        if (rc != QC_OK) return store_note(s, rc);
+        if (rc != QC_OK) {
+            state_failed(s, rc);
+            return rc;
+        }
     }
     store_head_t head0 = s->head;
     rlog_t log0 = s->log;

@@ -126,6 +126,10 @@ typedef struct {
     /* The resident map went ahead of the database (a group's write failed after its blocks
      * were added): store_recover rebuilds it. */
     bool state_stale;
+    /* The map could not be rebuilt (a block or status that does not read, or a root that
+     * differs from the head's): no block is applied and no status proven until a restart on
+     * a repaired ledger; applies fail at once, without rereading the ledger. */
+    int state_broken;
     sblock_t state_sb;                     /* scratch of apply: the block's map updates */
     smap_writes_t state_ws;                /* scratch of apply: the nodes they write */
     sh_state_t *group_sh;                  /* their sharing-state changes (inside only) */

@@ -18,13 +18,13 @@ smap_reader_t store_state_reader(store_t *s) {
 }
 
 int store_state_root(store_t *s, qc_hash_t *root) {
-    if (s->state_stale) return QC_ERR_CORRUPT;
+    if (s->state_stale) return s->state_broken != QC_OK ? s->state_broken : QC_ERR_CORRUPT;
     smap_reader_t r = store_state_reader(s);
     return smap_root(&r, root);
 }
 
 int store_state_prove(store_t *s, const uint8_t digest[32], smt_proof_t *p) {
-    if (s->state_stale) return QC_ERR_CORRUPT;
+    if (s->state_stale) return s->state_broken != QC_OK ? s->state_broken : QC_ERR_CORRUPT;
     smap_reader_t r = store_state_reader(s);
     qc_hash_t key;
     smt_map_key(&key, digest);
