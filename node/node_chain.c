@@ -265,6 +265,10 @@ static bool parent_state(node_t *n, uint64_t height, const qc_hash_t *parent, ex
     seen->n = n;
     seen->anc_count = 0;
     seen->set = NULL;
+    /* A ledger whose state map is not whole (being rebuilt, or damaged: store.h) knows no
+     * parent state: this node neither builds nor prepares blocks until it is. */
+    qc_hash_t root;
+    if (store_state_root(&n->store, &root) != QC_OK) return false;
     p->chain_id = n->genesis.chain_id;
     p->genesis_hash = &n->genesis.hash;
     p->gov = store_gov(&n->store);
