@@ -134,6 +134,16 @@ class Cluster:
         code, s = self.api(city, "/v1/status")
         return s if code == 200 else None
 
+    def metrics(self, city):
+        """GET /metrics of city's node: the Prometheus text."""
+        with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % self.api_port(city), timeout=5) as m:
+            return m.read().decode()
+
+    def wait_agreement(self, cities):
+        """Waits until every node of cities reports the same head hash."""
+        self.wait_for("agreement", lambda: len({(self.status(c) or {}).get("head_hash")
+                                                for c in cities}) == 1)
+
     def heights(self, cities):
         return [(self.status(c) or {}).get("height") for c in cities]
 

@@ -6,7 +6,7 @@ record are refused with the rules' sentence and exit 1; jinan anchors the new re
 supersedes the old one, whose status then says "superseded by D at height H" on every node;
 jinan revokes the new record with reason 1, after which endorsing it is refused; a replayed
 transaction is refused as already committed. Blocks and transactions show the new types."""
-import hashlib, json, os, signal, urllib.request
+import hashlib, json, os, signal
 
 from cluster import CITIES, NearApiCluster, port_base
 
@@ -141,12 +141,11 @@ def main():
     txs = [x for x in b["txs"] if x["tx_id"] == e1["tx_id"]]
     check(txs and txs[0]["type"] == "endorse" and txs[0]["note"] == "mutual recognition"
           and txs[0]["purpose"] == 1, "GET /v1/blocks shows the endorsement: %r" % txs)
-    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % C.api_port("jinan"), timeout=5) as m:
-        text = m.read().decode()
+    text = C.metrics("jinan")
     check('qchain_lifecycle_committed_total{type="endorse"} 2' in text
           and 'qchain_lifecycle_committed_total{type="supersede"} 1' in text
           and 'qchain_lifecycle_committed_total{type="revoke"} 1' in text, "lifecycle metrics count commits")
-    C.wait_for("agreement", lambda: len({(C.status(c) or {}).get("head_hash") for c in CITIES}) == 1)
+    C.wait_agreement(CITIES)
     C.stop_and_pass()
 
 

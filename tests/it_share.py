@@ -8,7 +8,7 @@ answer, a grant of an unknown request; an access before the grant, by another ci
 denial, after the period); a replayed transaction is refused as already committed. Every node
 shows the same catalogue, trail and open requests; blocks and transactions show the SHARE
 fields; bad API input gets 400 or 404."""
-import hashlib, json, signal, urllib.request
+import hashlib, json, signal
 
 from cluster import CITIES, NearApiCluster, port_base
 
@@ -157,13 +157,12 @@ def main():
     code, t = C.api("zibo", "/v1/transactions/" + R2)
     check(t["op"] == "request" and t["dataset"] == D and t["purpose"] == 1
           and t["purpose_name"] == "public service", "GET /v1/transactions shows the request: %r" % t)
-    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % C.api_port("jinan"), timeout=5) as m:
-        metrics = m.read().decode()
+    metrics = C.metrics("jinan")
     check('qchain_share_committed_total{op="dataset"} 2' in metrics
           and 'qchain_share_committed_total{op="request"} 3' in metrics
           and 'qchain_share_committed_total{op="access"} 1' in metrics
           and 'qchain_mempool_rejected_total{reason="share"}' in metrics, "share metrics count commits")
-    C.wait_for("agreement", lambda: len({(C.status(c) or {}).get("head_hash") for c in CITIES}) == 1)
+    C.wait_agreement(CITIES)
     C.stop_and_pass()
 
 

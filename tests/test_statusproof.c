@@ -17,7 +17,7 @@
 #include "vectors.h"
 
 #define DOC_PATH "docs/PROTOCOL.md"
-#define QC_HEADER_BYTES_MIN_EXAMPLE 300 /* the example header's canonical bytes: 333 */
+#define EXAMPLE_HEADER_BYTES_MIN 300 /* the example header's canonical bytes: 333 */
 
 typedef struct {
     vectors_t v;
@@ -192,7 +192,7 @@ static void test_every_flip_refused(void **state) {
             }
         sp.header = orig;
         assert_int_equal(verify_quiet(f, &sp), QC_OK);
-        assert_true(flips > 8 * (3 * 64 + QC_HEADER_BYTES_MIN_EXAMPLE));
+        assert_true(flips > 8 * (3 * 64 + EXAMPLE_HEADER_BYTES_MIN));
         statusproof_free(&sp);
     }
 }

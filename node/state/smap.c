@@ -103,6 +103,12 @@ static int top_read(const smap_reader_t *r, smap_node_t *out) {
     return rc == QC_ERR_NOTFOUND ? QC_OK : rc;
 }
 
+void smap_top_root(const smap_node_t *top, qc_hash_t *root) {
+    smap_slot_t s;
+    node_summary(top, &s);
+    *root = s.hash;
+}
+
 int smap_root(const smap_reader_t *r, qc_hash_t *root) {
     smap_node_t top;
     int rc = top_read(r, &top);

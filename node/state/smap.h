@@ -89,6 +89,8 @@ void smap_writes_reset(smap_writes_t *ws);
 
 /* The map's root hash (32 zero bytes for the empty map): one read. */
 int smap_root(const smap_reader_t *r, qc_hash_t *root);
+/* The root a depth-0 node (a write set's last entry) gives, without reading anything. */
+void smap_top_root(const smap_node_t *top, qc_hash_t *root);
 
 /* Sorts u[0..n) by key (stably) and keeps one update per key, as if applied one by one: the
  * last plain update when the key has any (the latest status of a record wins), else the first

@@ -65,7 +65,8 @@ const char *store_last_problem(void);
 /* Builds the resident state map from the stored blocks and statuses (store_state.c) and
  * checks it against the head's state root; replaces s->state. */
 int store_state_rebuild(store_t *s);
-/* The root that a block's state-map nodes (parents after children) give. */
+/* The root that a block's state-map nodes (parents after children) give: its top node's,
+ * or, for a block that changed nothing, the head's. QC_ERR_INVALID if the last is no top. */
 int store_state_writes_root(store_t *s, const smap_writes_t *ws, qc_hash_t *root);
 
 /* Returns rc; when rc says the data is damaged (QC_ERR_CORRUPT, or QC_ERR_IO from an open

@@ -35,15 +35,8 @@ int store_state_writes_root(store_t *s, const smap_writes_t *ws, qc_hash_t *root
     if (ws->n == 0) return store_state_root(s, root); /* a block without records */
     const smap_write_t *top = &ws->w[ws->n - 1]; /* parents after children: the top is last */
     if (top->pos.depth != 0) return QC_ERR_INVALID;
-    smap_mem_t *one;
-    int rc = smap_mem_new(&one);
-    if (rc != QC_OK) return rc;
-    smap_writes_t only = {(smap_write_t *)top, 1, 1};
-    rc = smap_mem_commit(one, &only);
-    smap_reader_t r = smap_mem_reader(one);
-    if (rc == QC_OK) rc = smap_root(&r, root);
-    smap_mem_free(one);
-    return rc;
+    smap_top_root(&top->node, root);
+    return QC_OK;
 }
 
 /* Applies and commits what sb holds to m. */
