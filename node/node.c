@@ -498,11 +498,7 @@ int node_start_net(node_t *n, char *why, size_t why_cap) {
 
 static void release(node_t *n) {
     for (size_t i = 0; i < NODE_PENDING_MAX; i++) {
-        if (!n->pending[i].used) continue;
-        qc_block_free(&n->pending[i].block);
-        exec_leaves_free(&n->pending[i].leaves);
-        free(n->pending[i].gov_after);
-        free(n->pending[i].raw);
+        node_pending_free(&n->pending[i]); /* safe on an unused (zeroed) slot */
     }
     memset(n->pending, 0, sizeof n->pending);
     mempool_free(&n->mempool);

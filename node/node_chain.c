@@ -29,7 +29,7 @@ node_pending_t *node_pending_find(node_t *n, const qc_hash_t *digest) {
     return NULL;
 }
 
-static void pending_free(node_pending_t *e) {
+void node_pending_free(node_pending_t *e) {
     qc_block_free(&e->block);
     exec_leaves_free(&e->leaves);
     smap_writes_free(&e->state_writes);
@@ -52,7 +52,7 @@ static node_pending_t *pending_slot(node_t *n) {
         if (!e->want && (victim == NULL || pending_height(e) < pending_height(victim))) victim = e;
     }
     if (victim == NULL) victim = &n->pending[0];
-    pending_free(victim);
+    node_pending_free(victim);
     return victim;
 }
 
@@ -60,7 +60,7 @@ static node_pending_t *pending_slot(node_t *n) {
 static void pending_gc(node_t *n) {
     for (size_t i = 0; i < NODE_PENDING_MAX; i++) {
         node_pending_t *e = &n->pending[i];
-        if (e->used && e->raw && e->block.header.height <= n->store.head.height) pending_free(e);
+        if (e->used && e->raw && e->block.header.height <= n->store.head.height) node_pending_free(e);
     }
 }
 
@@ -518,7 +518,7 @@ void node_process_commits(node_t *n) {
         }
         qc_block_t block = e->block; /* after_apply frees pending entries: keep the block */
         memset(&e->block, 0, sizeof e->block);
-        pending_free(e);
+        node_pending_free(e);
         commitq_pop(n);
         after_apply(n, &block, &cert, false);
         qc_block_free(&block);
@@ -604,7 +604,7 @@ void node_maybe_propose(node_t *n) {
         e->state_exec = true;
         e->gov_after = gov_after;
         e->state = PENDING_VALID;
-        if (pbft_propose(n->pbft, height, &digest) != QC_OK) { pending_free(e); break; }
+        if (pbft_propose(n->pbft, height, &digest) != QC_OK) { node_pending_free(e); break; }
         n->stats.proposals_built++;
         n->last_propose_ms = node_now_ms();
         node_drive(n);
