@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cityproof.h"
 #include "memlog.h"
 #include "rlog.h"
 
@@ -478,6 +479,80 @@ static void test_sizes_near_2_pow_63(void **state) {
     assert_int_equal(rlog_root_at(&r, MERKLE_SIZE_MAX + 1, &root), QC_ERR_RANGE);
 }
 
+/* ---- range hashes (city log proofs, PROTOCOL §13.4 step 5) ------------------------------- */
+
+/* The list for [lo, hi) in the log of n leaves, with the leaves' own hashes, gives the root of
+ * the whole log through the verifier's walk, and the walk refuses it one hash short. */
+static void check_range(uint64_t n, uint64_t lo, uint64_t hi) {
+    qc_hash_t hashes[CITYPROOF_HASHES_MAX], root;
+    size_t count = 999;
+    int rc = rlog_range_hashes(&reader, n, lo, hi, hashes, CITYPROOF_HASHES_MAX, &count);
+    if (rc != QC_OK) fail_msg("n %llu [%llu, %llu): %s", (unsigned long long)n,
+                              (unsigned long long)lo, (unsigned long long)hi, qc_strerror(rc));
+    assert_true(count <= 2 * (size_t)bit_length(n));
+    assert_int_equal(cityproof_range_root(&leaves[lo], hi - lo, lo, n, hashes, count, &root),
+                     QC_OK);
+    assert_hash_equal(&root, &roots[n]);
+    if (count > 0)
+        assert_int_equal(cityproof_range_root(&leaves[lo], hi - lo, lo, n, hashes, count - 1,
+                                              &root), QC_ERR_INVALID);
+    /* one leaf fewer at the end needs another hash: the same list no longer fits */
+    if (hi - lo > 1)
+        assert_int_equal(cityproof_range_root(&leaves[lo], hi - lo - 1, lo, n, hashes, count,
+                                              &root) == QC_OK &&
+                             memcmp(root.b, roots[n].b, 32) == 0,
+                         false);
+}
+
+static void test_range_hashes_cross_check(void **state) {
+    (void)state;
+    for (uint64_t n = 1; n <= 40; n++)
+        for (uint64_t lo = 0; lo < n; lo++)
+            for (uint64_t hi = lo + 1; hi <= n; hi++) check_range(n, lo, hi);
+    for (int s = 0; s < SAMPLES; s++) {
+        uint64_t n = 1 + rng_below(N_MAX);
+        uint64_t lo = rng_below(n);
+        uint64_t hi = lo + 1 + rng_below(s % 2 ? n - lo : (n - lo < 8 ? n - lo : 8));
+        check_range(n, lo, hi);
+    }
+    check_range(N_MAX, 0, N_MAX);
+    check_range(N_MAX, N_MAX - 1, N_MAX);
+    qc_hash_t out[CITYPROOF_HASHES_MAX];
+    size_t count = 99;
+    assert_int_equal(rlog_range_hashes(&reader, 10, 4, 4, out, CITYPROOF_HASHES_MAX, &count),
+                     QC_ERR_RANGE);
+    assert_int_equal(count, 0);
+    count = 99;
+    assert_int_equal(rlog_range_hashes(&reader, 10, 4, 11, out, CITYPROOF_HASHES_MAX, &count),
+                     QC_ERR_RANGE);
+    assert_int_equal(count, 0);
+    assert_int_equal(rlog_range_hashes(&reader, MERKLE_SIZE_MAX + 1, 0, 1, out,
+                                       CITYPROOF_HASHES_MAX, &count), QC_ERR_RANGE);
+    /* [1000, 1001) of 3000 needs more than 3 hashes */
+    count = 99;
+    assert_int_equal(rlog_range_hashes(&reader, N_MAX, 1000, 1001, out, 3, &count),
+                     QC_ERR_TOOBIG);
+    assert_int_equal(count, 0);
+    /* a failing read is reported, and a subtree the store lacks is corruption */
+    memlog_t m;
+    memlog_init(&m);
+    rlog_t log;
+    rlog_reader_t mr = memlog_reader(&m);
+    assert_int_equal(rlog_open(&log, 0, &mr), QC_OK);
+    assert_int_equal(append_all(&m, &log, 0, 100), QC_OK);
+    m.fail_get_at = m.gets + 2;
+    m.fail_get_rc = QC_ERR_IO;
+    count = 99;
+    assert_int_equal(rlog_range_hashes(&mr, 100, 10, 20, out, CITYPROOF_HASHES_MAX, &count),
+                     QC_ERR_IO);
+    assert_int_equal(count, 0);
+    m.fail_get_at = 0;
+    assert_int_equal(rlog_range_hashes(&mr, 200, 10, 20, out, CITYPROOF_HASHES_MAX, &count),
+                     QC_ERR_CORRUPT);
+    assert_int_equal(count, 0);
+    memlog_free(&m);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_append_every_size),
@@ -490,6 +565,7 @@ int main(void) {
         cmocka_unit_test(test_missing_subtrees),
         cmocka_unit_test(test_append_put_failures),
         cmocka_unit_test(test_sizes_near_2_pow_63),
+        cmocka_unit_test(test_range_hashes_cross_check),
     };
     return cmocka_run_group_tests_name("rlog", tests, setup, teardown);
 }

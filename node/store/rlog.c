@@ -120,3 +120,36 @@ int rlog_consistency_proof(const rlog_reader_t *r, uint64_t size1, uint64_t size
     int rc = merkle_consistency_ranges(size1, size2, nodes, &count);
     return read_proof(r, rc, nodes, count, proof, proof_len);
 }
+
+/* The walk of rlog_range_hashes over node [s, s + n) at depth `depth`. */
+typedef struct {
+    const rlog_reader_t *r;
+    uint64_t lo, hi;
+    qc_hash_t *out;
+    size_t cap, count;
+} range_walk_t;
+
+static int range_walk(range_walk_t *w, uint64_t s, uint64_t n, unsigned depth) {
+    QC_ASSERT(depth < MERKLE_LEVELS && n > 0);
+    if (s + n <= w->lo || s >= w->hi) {
+        if (w->count >= w->cap) return QC_ERR_TOOBIG;
+        int rc = read_node(w->r, (merkle_range_t){s, s + n}, &w->out[w->count]);
+        if (rc == QC_OK) w->count++;
+        return rc;
+    }
+    if (n == 1) return QC_OK; /* a leaf of the range: the proof carries it */
+    uint64_t m = UINT64_C(1) << (63 - __builtin_clzll(n - 1)); /* largest power of 2 < n */
+    int rc = range_walk(w, s, m, depth + 1);
+    return rc == QC_OK ? range_walk(w, s + m, n - m, depth + 1) : rc;
+}
+
+int rlog_range_hashes(const rlog_reader_t *r, uint64_t size, uint64_t lo, uint64_t hi,
+                      qc_hash_t *out, size_t cap, size_t *count) {
+    *count = 0;
+    if (size > MERKLE_SIZE_MAX) return QC_ERR_RANGE;
+    if (lo >= hi || hi > size) return QC_ERR_RANGE;
+    range_walk_t w = {r, lo, hi, out, cap, 0};
+    int rc = range_walk(&w, 0, size, 0);
+    if (rc == QC_OK) *count = w.count;
+    return rc;
+}

@@ -77,4 +77,14 @@ int rlog_inclusion_proof(const rlog_reader_t *r, uint64_t index, uint64_t size,
 int rlog_consistency_proof(const rlog_reader_t *r, uint64_t size1, uint64_t size2,
                            qc_hash_t *proof, size_t *proof_len);
 
+/* The subtree hashes that complete the tree of `size` leaves around the leaves [lo, hi)
+ * (lo < hi <= size): exactly the `hashes` list of a city log proof (docs/PROTOCOL.md §13.4
+ * step 5), in the order of its left-to-right walk, each a stored complete subtree or, on the
+ * right edge, folded from them. out is a caller array of cap hashes (2 * 64 always
+ * suffice); *count gets the number written. At most 2 * 63 node reads. Errors as
+ * rlog_root_at, plus QC_ERR_RANGE for lo >= hi or hi > size, QC_ERR_TOOBIG when cap is too
+ * small; on error *count is 0. r is borrowed for the call. */
+int rlog_range_hashes(const rlog_reader_t *r, uint64_t size, uint64_t lo, uint64_t hi,
+                      qc_hash_t *out, size_t cap, size_t *count);
+
 #endif
