@@ -48,6 +48,16 @@ int sblock_set(sblock_t *sb, const uint8_t digest[32], const uint8_t *enc, size_
     return QC_OK;
 }
 
+int sblock_put(sblock_t *sb, const qc_hash_t *key, const qc_hash_t *value) {
+    int rc = reserve(sb, 1);
+    if (rc != QC_OK) return rc;
+    smap_update_t *u = &sb->u[sb->n++];
+    u->key = *key;
+    u->value = *value;
+    u->if_absent = false;
+    return QC_OK;
+}
+
 static int changed_cb(void *ctx, const uint8_t digest[32], const uint8_t *enc, size_t len) {
     return sblock_set(ctx, digest, enc, len);
 }

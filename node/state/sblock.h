@@ -30,6 +30,9 @@ int sblock_anchor(sblock_t *sb, const qc_tx_t *tx, const char *owner, uint64_t h
 /* One replacing update: digest's status is now the canonical encoding enc (borrowed). */
 int sblock_set(sblock_t *sb, const uint8_t digest[32], const uint8_t *enc, size_t len);
 
+/* One replacing update of map key `key` (not a record's: a city head, clog.h) to value. */
+int sblock_put(sblock_t *sb, const qc_hash_t *key, const qc_hash_t *value);
+
 /* One replacing update per status lc changed (lc_each_changed), after the block's
  * transactions were applied to lc in order: they win over the block's inserts. */
 int sblock_changed(sblock_t *sb, const lc_state_t *lc);

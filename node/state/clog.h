@@ -1,0 +1,60 @@
+/* clog.h - the per-city logs of docs/PROTOCOL.md §13: for each member city an append-only
+ * RFC 6962 log of its record events (anchorings, endorsements, revocations, supersessions),
+ * kept as per-city frontiers, and the state-map updates (city key -> city head) a block makes.
+ * The same code is meant to serve the primary building a block, a backup checking it and the
+ * store applying it, as sblock.h does for record statuses. (Issue 11: not yet wired into exec,
+ * the node or the store; PROTOCOL §13's status note says so.) */
+#ifndef QC_CLOG_H
+#define QC_CLOG_H
+
+#include "cityproof.h"
+#include "fmt.h"
+#include "rlog.h"
+#include "sblock.h"
+
+/* One city's log: its name, its frontier, and whether it grew since the last clog_finish. */
+typedef struct {
+    char name[QC_MEMBER_NAME_MAX + 1];
+    rlog_t log;
+    bool grown;
+} clog_city_t;
+
+/* Every city that has a log, in the order they first had an event. Owned by the caller:
+ * zero-initialise; clog_set_free. At most CLOG_CITIES_MAX cities (names are never reused for
+ * another city: a returning city keeps its log). */
+#define CLOG_CITIES_MAX 1024u
+typedef struct {
+    clog_city_t *c;
+    size_t n, cap;
+} clog_set_t;
+
+void clog_set_free(clog_set_t *s);
+/* dst (owned by the caller, zero-initialised or from an earlier copy) becomes a copy of src.
+ * QC_OK or QC_ERR_NOMEM (dst then empty). */
+int clog_set_copy(clog_set_t *dst, const clog_set_t *src);
+/* The city's log, or NULL when it has none yet. */
+const clog_city_t *clog_find(const clog_set_t *s, const char *name);
+
+/* Receives each leaf appended (the store keeps leaf data for serving proofs) and each
+ * complete subtree hash it completes (as rlog_put_fn). Borrowed arguments; a negative
+ * return aborts the append. Either may be NULL. */
+typedef struct {
+    int (*leaf)(void *ctx, const char *city, uint64_t index, const qc_city_leaf_t *leaf);
+    int (*node)(void *ctx, const char *city, uint32_t level, uint64_t index, const qc_hash_t *h);
+    void *ctx;
+} clog_sink_t;
+
+/* Appends the §13.1 leaves of tx (borrowed), committed at `height` and signed by the seal key
+ * of member `city`, to that city's log: one per record of an ANCHOR, one for an ENDORSE or a
+ * REVOKE, two for a SUPERSEDE; nothing for other types. sink may be NULL. QC_OK; QC_ERR_INVALID
+ * (city not a member name); QC_ERR_FULL (CLOG_CITIES_MAX cities); QC_ERR_NOMEM; the sink's
+ * error. On error the set may hold part of the transaction's leaves: discard it. */
+int clog_tx(clog_set_t *s, const qc_tx_t *tx, const char *city, uint64_t height,
+            const clog_sink_t *sink);
+
+/* One replacing state-map update per city whose log grew since the last call
+ * (qc_city_key(name) -> qc_city_head(size, root)), appended to sb; clears the marks.
+ * QC_OK or sblock_put's error. */
+int clog_finish(clog_set_t *s, sblock_t *sb);
+
+#endif
