@@ -10,7 +10,9 @@ verdict, and that each rejected one is rejected by the rule the table names. The
 §10.3 and §10.4 (the latter across an epoch switch: its membership history walked from the
 genesis set) as an auditor would, following §10.2 step by step with its own RFC 9162 inclusion
 verifier (itself checked against the RFC 6962 definitions), and checks that tampered copies fail
-at the documented step. Uses no qchain code. Exit 0 when all hold."""
+at the documented step. Verifies §13.5's city log completeness proof and the committed fuzz
+seeds of tests/fuzz/corpus/cityproof by §13.4's steps (its own range walk over RFC 6962
+subtrees), and refuses their tampered copies. Uses no qchain code. Exit 0 when all hold."""
 import hashlib, os, re, subprocess, sys, tempfile
 
 DOC = os.path.join(os.path.dirname(__file__), "..", "docs", "PROTOCOL.md")
@@ -875,33 +877,40 @@ def decode_status(b):  # §5.1, strictly
 SP_KEYS = {"qchain_status_proof", "chain_id", "genesis_hash", "digest", "header", "cert",
            "membership", "status", "proof"}
 
+def verify_proof_block(sp, g, gbytes):
+    """§10.2 steps 1-4 for the block a status (§12.3) or city log proof (§13.4) names:
+    (None, header fields) when it holds, else (reason, None). Raises on malformed input."""
+    if not well_formed_cert(sp["cert"]) or any(set(st) != STEP_KEYS for st in sp["membership"]):
+        return "missing or unknown field", None
+    hdr = bytes.fromhex(sp["header"])
+    r = SReader(hdr)
+    if r.u(1) != 3: return "header version", None
+    h = {"chain_id": r.str8().decode(), "genesis": r.take(32), "height": r.u(8),
+         "prev": r.take(32), "time_ms": r.u(8), "proposer": r.u(4), "view": r.u(8),
+         "epoch": r.u(8), "vhash": r.take(32), "tx_count": r.u(4), "tx_root": r.take(32),
+         "log_size": r.u(8), "log_root": r.take(32), "state_root": r.take(32),
+         "next_vhash": r.take(32)}
+    r.done()
+    if sp["chain_id"] != g["chain_id"] or h["chain_id"] != g["chain_id"]: return "chain", None
+    G = H(b"qchain/v1/genesis\0" + gbytes)
+    if bytes.fromhex(sp["genesis_hash"]) != G or h["genesis"] != G: return "genesis", None
+    V, F, why = walk_membership(sp, g, G, None)
+    if why: return why, None
+    if h["epoch"] != V["epoch"] or h["vhash"] != vset_hash(V["epoch"], V["threshold"], V["members"]) \
+            or h["height"] < F:
+        return "validator set", None
+    if sp["cert"]["height"] != h["height"]: return "certificate height", None
+    why = verify_cert(sp["cert"], V, H(b"qchain/v1/block\0" + hdr), g["chain_id"].encode())
+    if why: return why, None
+    return None, h
+
 def verify_status_proof(sp, gbytes, doc_digest=None):
     """§12.3: (None, status or None) when valid, else (reason, None)."""
     g = json.loads(gbytes)
     try:
-        if set(sp) != SP_KEYS or not well_formed_cert(sp["cert"]) or \
-                any(set(st) != STEP_KEYS for st in sp["membership"]):
-            return "missing or unknown field", None
+        if set(sp) != SP_KEYS: return "missing or unknown field", None
         if sp["qchain_status_proof"] != 1: return "unsupported status proof", None
-        hdr = bytes.fromhex(sp["header"])
-        r = SReader(hdr)
-        if r.u(1) != 3: return "header version", None
-        h = {"chain_id": r.str8().decode(), "genesis": r.take(32), "height": r.u(8),
-             "prev": r.take(32), "time_ms": r.u(8), "proposer": r.u(4), "view": r.u(8),
-             "epoch": r.u(8), "vhash": r.take(32), "tx_count": r.u(4), "tx_root": r.take(32),
-             "log_size": r.u(8), "log_root": r.take(32), "state_root": r.take(32),
-             "next_vhash": r.take(32)}
-        r.done()
-        if sp["chain_id"] != g["chain_id"] or h["chain_id"] != g["chain_id"]: return "chain", None
-        G = H(b"qchain/v1/genesis\0" + gbytes)
-        if bytes.fromhex(sp["genesis_hash"]) != G or h["genesis"] != G: return "genesis", None
-        V, F, why = walk_membership(sp, g, G, None)
-        if why: return why, None
-        if h["epoch"] != V["epoch"] or h["vhash"] != vset_hash(V["epoch"], V["threshold"], V["members"]) \
-                or h["height"] < F:
-            return "validator set", None
-        if sp["cert"]["height"] != h["height"]: return "certificate height", None
-        why = verify_cert(sp["cert"], V, H(b"qchain/v1/block\0" + hdr), g["chain_id"].encode())
+        why, h = verify_proof_block(sp, g, gbytes)
         if why: return why, None
         digest = bytes.fromhex(sp["digest"])
         if len(digest) != 32: return "digest", None
@@ -992,5 +1001,124 @@ check(verify_status_proof(sp_edit(sp1, extra=1), genesis_bytes)[0] is not None,
 other_genesis = genesis_bytes.replace(b'"genesis_time_ms"', b'"genesis_time_ms" ', 1)
 check(other_genesis != genesis_bytes and verify_status_proof(sp1, other_genesis)[0] == "genesis",
       "status proof: another genesis file refused")
+
+# ---- §13: city log completeness proofs, verified from §13.4's steps alone
+CP_KEYS = {"qchain_city_log_proof", "chain_id", "genesis_hash", "city", "from_height", "to_height",
+           "header", "cert", "membership", "log_size", "log_root", "map_proof", "first_index",
+           "leaves", "hashes"}
+CITY_KINDS = {"anchor": 1, "endorse": 2, "revoke": 3, "supersede-old": 4, "supersede-new": 5}
+NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$")
+
+def city_leaf_hash(l):  # §13.1, RFC 6962 leaf hash
+    data = (b"qchain/v1/city-leaf\0" + l["height"].to_bytes(8, "big") + bytes.fromhex(l["tx_id"]) +
+            l["index"].to_bytes(2, "big") + bytes([CITY_KINDS[l["kind"]]]) + bytes.fromhex(l["digest"]))
+    check(len(data) == 95, "§13.1: a city leaf's data is 95 bytes")
+    return H(b"\0" + data)
+
+def city_key(name): return H(b"qchain/v1/city-key\0" + bytes([len(name)]) + name.encode())
+def city_head(size, root): return H(b"qchain/v1/city-head\0" + size.to_bytes(8, "big") + root)
+
+def range_root(leaf_hashes, lo, n, hashes):  # §13.4 step 5
+    hi, it = lo + len(leaf_hashes), iter(hashes)
+    def T(s, m):
+        if s + m <= lo or s >= hi: return next(it)
+        if m == 1: return leaf_hashes[s - lo]
+        k = 1 << ((m - 1).bit_length() - 1)
+        return H(b"\x01" + T(s, k) + T(s + k, m - k))
+    root = T(0, n)
+    if next(it, None) is not None: raise Bad("hashes left over")
+    return root
+
+def verify_city_proof(cp, gbytes):
+    """§13.4: (None, in-range leaves) when valid, else (reason, None)."""
+    g = json.loads(gbytes)
+    try:
+        if set(cp) != CP_KEYS: return "missing or unknown field", None
+        if cp["qchain_city_log_proof"] != 1: return "unsupported city log proof", None
+        why, h = verify_proof_block(cp, g, gbytes)
+        if why: return why, None
+        a, b, N, lo = cp["from_height"], cp["to_height"], cp["log_size"], cp["first_index"]
+        if not all(type(x) is int and x >= 0 for x in (a, b, N, lo)): return "malformed", None
+        if not (1 <= a <= b <= h["height"]): return "range", None
+        if not isinstance(cp["city"], str) or not NAME_RE.match(cp["city"]): return "city", None
+        root, leaves, hashes = bytes.fromhex(cp["log_root"]), cp["leaves"], cp["hashes"]
+        key = city_key(cp["city"])
+        if N == 0:
+            if root != H(b"") or lo != 0 or leaves or hashes: return "empty log", None
+            if not smt_verify(h["state_root"], key, None, bytes.fromhex(cp["map_proof"])):
+                return "map proof", None
+            return None, []
+        if not smt_verify(h["state_root"], key, city_head(N, root), bytes.fromhex(cp["map_proof"])):
+            return "map proof", None
+        k = len(leaves)
+        if k < 1 or lo + k > N: return "leaf range", None
+        for l in leaves:
+            if set(l) != {"height", "tx_id", "index", "kind", "digest"} or l["kind"] not in CITY_KINDS \
+                    or not (type(l["index"]) is int and 0 <= l["index"] <= 0xffff) \
+                    or not (type(l["height"]) is int and 1 <= l["height"] <= h["height"]) \
+                    or len(bytes.fromhex(l["tx_id"])) != 32 or len(bytes.fromhex(l["digest"])) != 32:
+                return "leaf", None
+        hs = [l["height"] for l in leaves]
+        if any(x > y for x, y in zip(hs, hs[1:])): return "order", None
+        if any(x < a for x in hs[1:]) or (lo > 0 and hs[0] >= a): return "left bracket", None
+        if any(x > b for x in hs[:-1]) or (lo + k < N and hs[-1] <= b): return "right bracket", None
+        if len(hashes) > 128: return "hashes", None
+        if range_root([city_leaf_hash(l) for l in leaves], lo, N, [bytes.fromhex(x) for x in hashes]) != root:
+            return "root", None
+        return None, [l for l in leaves if a <= l["height"] <= b]
+    except (Bad, ValueError, KeyError, TypeError, IndexError, StopIteration):
+        return "malformed", None
+
+def cp_edit(base, f):
+    t = json.loads(json.dumps(base)); f(t); return t
+
+cp1 = json.loads(section("City log example 1: jinan's completeness proof for heights 4..5 as of block 8", "json"))
+why, got = verify_city_proof(cp1, genesis_bytes)
+check(why is None, "city log example 1 verifies: %s" % why)
+check([(l["height"], l["kind"]) for l in got] == [(4, "supersede-old"), (4, "supersede-new"), (5, "anchor")],
+      "city log example 1: jinan's events in 4..5 are the supersession and one anchoring")
+CORPUS = os.path.join(os.path.dirname(__file__), "fuzz", "corpus", "cityproof")
+seeds = {f: json.load(open(os.path.join(CORPUS, f))) for f in sorted(os.listdir(CORPUS))}
+for a, b in ((3, 5), (4, 6), (3, 6)):  # no jinan event at 3 or 6: the same leaves prove these too
+    check(verify_city_proof(cp_edit(cp1, lambda c: c.update(from_height=a, to_height=b)), genesis_bytes)[0]
+          is None, "city log example 1 also proves %d..%d (no event at 3 or 6)" % (a, b))
+check(seeds["valid_brackets.json"] == cp1, "city log example 1 is the fuzz seed valid_brackets.json")
+for f, cp in seeds.items():  # the valid seeds verify, the mutated ones do not
+    why, got = verify_city_proof(cp, genesis_bytes)
+    check((why is None) == f.startswith("valid_"), "city log seed %s: %s" % (f, why))
+check(verify_city_proof(seeds["valid_none_in_range.json"], genesis_bytes) == (None, []),
+      "city log seed: zibo had no event in 4..5, shown by its two bracketing leaves")
+check(verify_city_proof(seeds["valid_empty_log.json"], genesis_bytes) == (None, []),
+      "city log seed: taian's log is empty")
+
+for field in ("log_root", "map_proof", "header"):  # every flipped bit refused
+    raw = bytes.fromhex(cp1[field])
+    for i in range(len(raw)):
+        for bit in (0, 5):
+            t = bytearray(raw); t[i] ^= 1 << bit
+            check(verify_city_proof(cp_edit(cp1, lambda c: c.update({field: bytes(t).hex()})),
+                                    genesis_bytes)[0] is not None,
+                  "city log proof: %s byte %d bit %d flipped refused" % (field, i, bit))
+for i in range(len(cp1["hashes"])):
+    check(verify_city_proof(cp_edit(cp1, lambda c: c["hashes"].__setitem__(i, flip(c["hashes"][i]))),
+                            genesis_bytes)[0] is not None, "city log proof: hash %d flipped refused" % i)
+for i in range(len(cp1["leaves"])):
+    other_kind = "anchor" if cp1["leaves"][i]["kind"] != "anchor" else "endorse"
+    for key, val in (("height", 6), ("index", 9), ("kind", other_kind), ("digest", "00" * 32)):
+        check(verify_city_proof(cp_edit(cp1, lambda c: c["leaves"][i].update({key: val})),
+                                genesis_bytes)[0] is not None,
+              "city log proof: leaf %d's %s changed refused" % (i, key))
+    check(verify_city_proof(cp_edit(cp1, lambda c: c["leaves"].pop(i)), genesis_bytes)[0] is not None,
+          "city log proof: leaf %d dropped refused" % i)
+for edit, what in ((lambda c: c["hashes"].pop(), "a hash dropped"),
+                   (lambda c: c["hashes"].append(c["hashes"][0]), "a hash added"),
+                   (lambda c: c.update(first_index=3), "first_index moved"),
+                   (lambda c: c.update(log_size=11), "log_size changed"),
+                   (lambda c: c.update(from_height=2), "range widened over the left bracket"),
+                   (lambda c: c.update(to_height=7), "range widened over the right bracket"),
+                   (lambda c: c.update(to_height=9), "to_height past the block"),
+                   (lambda c: c.update(city="zibo"), "another city"),
+                   (lambda c: c.update(extra=1), "an unknown field")):
+    check(verify_city_proof(cp_edit(cp1, edit), genesis_bytes)[0] is not None, "city log proof: %s refused" % what)
 
 print("check_vectors: %d checks passed against docs/PROTOCOL.md" % checks)
