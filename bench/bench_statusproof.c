@@ -42,6 +42,7 @@ int main(void) {
     if (rc != QC_OK) die("store_open", rc);
     smap_reader_t r = store_state_reader(&s);
     cb.state_ext = &r;
+    cb.clogs_ext = &s.clogs;
     for (unsigned i = 0; i < blocks; i++) {
         qc_block_t b;
         qc_cert_t c;

@@ -138,22 +138,36 @@ static tx_verdict_t lifecycle_on(lc_state_t *lc, const qc_tx_t *tx, uint64_t hei
     return TX_LOOKUP;
 }
 
-/* An included transaction's effect on the state map (its records' first anchorings). */
-static int state_tx(sblock_t *sb, const qc_tx_t *tx, const gov_state_t *gov, uint64_t height,
-                    uint64_t log_index) {
-    if (tx->type != QC_TX_ANCHOR) return QC_OK;
+/* An included transaction's effect on the state map: its records' first anchorings, and the
+ * events it adds to its signer's city log (PROTOCOL §13.1). */
+static int state_tx(sblock_t *sb, clog_set_t *clogs, const qc_tx_t *tx, const gov_state_t *gov,
+                    uint64_t height, uint64_t log_index) {
+    if (tx->type != QC_TX_ANCHOR && !qc_tx_type_is_lifecycle(tx->type)) return QC_OK;
     int m = qc_validators_find_seal(&gov->vs, &tx->signer);
     QC_ASSERT(m >= 0); /* tx_valid_on checked it */
-    return sblock_anchor(sb, tx, gov->vs.members[m].name, height, log_index);
+    const char *city = gov->vs.members[m].name;
+    int rc = clog_tx(clogs, tx, city, height, NULL);
+    if (rc == QC_OK && tx->type == QC_TX_ANCHOR) rc = sblock_anchor(sb, tx, city, height, log_index);
+    return rc;
 }
 
-/* The state map's root after the block: its anchorings, then the statuses lc changed. */
-static int state_finish(sblock_t *sb, const lc_state_t *lc, const exec_parent_t *parent,
-                        qc_hash_t *root) {
+/* The city logs the block starts from: parent->clogs_after (or *local) becomes a copy of the
+ * parent's. */
+static int clogs_start(const exec_parent_t *parent, clog_set_t *local, clog_set_t **out) {
+    *out = parent->clogs_after ? parent->clogs_after : local;
+    static const clog_set_t none;
+    return clog_set_copy(*out, parent->clogs ? parent->clogs : &none);
+}
+
+/* The state map's root after the block: its anchorings, the city heads its events moved, then
+ * the statuses lc changed. */
+static int state_finish(sblock_t *sb, clog_set_t *clogs, const lc_state_t *lc,
+                        const exec_parent_t *parent, qc_hash_t *root) {
     smap_reader_t empty = sblock_empty_reader();
     smap_writes_t scratch = {0};
     smap_writes_t *ws = parent->state_writes ? parent->state_writes : &scratch;
-    int rc = sblock_changed(sb, lc);
+    int rc = clog_finish(clogs, sb);
+    if (rc == QC_OK) rc = sblock_changed(sb, lc);
     if (rc == QC_OK) rc = sblock_finish(sb, parent->state ? parent->state : &empty, ws, root);
     smap_writes_free(&scratch);
     return rc;
@@ -190,7 +204,10 @@ static int build(const exec_parent_t *parent, const qc_tx_t *const *txs, uint32_
     lc_state_t lc;
     sh_state_t sh;
     sh_init(&sh, parent->shares, parent->shares_ctx);
-    int rc = lifecycle_start(&lc, parent, txs, n);
+    clog_set_t clogs_local = {0}, *clogs;
+    int rc = clogs_start(parent, &clogs_local, &clogs);
+    int lrc = lifecycle_start(&lc, parent, txs, n);
+    if (rc == QC_OK) rc = lrc;
     if (n > 0 && rc == QC_OK) {
         out->txs = calloc(n, sizeof *out->txs);
         rc = out->txs ? idset_init(&seen, n) : QC_ERR_NOMEM;
@@ -205,14 +222,15 @@ static int build(const exec_parent_t *parent, const qc_tx_t *const *txs, uint32_
             continue;
         rc = qc_tx_clone(txs[i], &out->txs[out->tx_count]);
         if (rc == QC_OK) out->tx_count++;
-        if (rc == QC_OK) rc = state_tx(&sb, txs[i], gov_after, height, log_after->size);
+        if (rc == QC_OK) rc = state_tx(&sb, clogs, txs[i], gov_after, height, log_after->size);
         if (rc == QC_OK) rc = append_records(log_after, height, txs[i], leaves);
         if (rc == QC_OK && txs[i]->type == QC_TX_GOVERN)
             gov_apply(gov_after, txs[i], height, NULL, NULL);
     }
     free(seen.slot);
     qc_hash_t state_root;
-    if (rc == QC_OK) rc = state_finish(&sb, &lc, parent, &state_root);
+    if (rc == QC_OK) rc = state_finish(&sb, clogs, &lc, parent, &state_root);
+    clog_set_free(&clogs_local);
     sblock_free(&sb);
     lc_free(&lc);
     sh_free(&sh);
@@ -253,7 +271,9 @@ static int check_txs(const qc_block_t *b, const exec_parent_t *parent, const exe
     lc_init(&lc, parent->records, parent->records_ctx, LC_WATCHED);
     sh_state_t sh;
     sh_init(&sh, parent->shares, parent->shares_ctx);
-    int rc = ptrs ? idset_init(&seen, b->tx_count) : QC_ERR_NOMEM;
+    clog_set_t clogs_local = {0}, *clogs;
+    int rc = clogs_start(parent, &clogs_local, &clogs);
+    if (rc == QC_OK) rc = ptrs ? idset_init(&seen, b->tx_count) : QC_ERR_NOMEM;
     for (uint32_t i = 0; i < b->tx_count && rc == QC_OK; i++) ptrs[i] = &b->txs[i];
     if (rc == QC_OK) rc = lc_watch_txs(&lc, ptrs, b->tx_count);
     for (uint32_t i = 0; i < b->tx_count && rc == QC_OK; i++) {
@@ -280,11 +300,12 @@ static int check_txs(const qc_block_t *b, const exec_parent_t *parent, const exe
             WHY("tx %u: %s: %s", i, verdict_why[v], gov_why);
             rc = v == TX_LOOKUP ? QC_ERR_IO : QC_ERR_INVALID;
         }
-        if (rc == QC_OK) rc = state_tx(&sb, tx, gov, b->header.height, log->size);
+        if (rc == QC_OK) rc = state_tx(&sb, clogs, tx, gov, b->header.height, log->size);
         if (rc == QC_OK) rc = append_records(log, b->header.height, tx, leaves);
         if (rc == QC_OK && tx->type == QC_TX_GOVERN) gov_apply(gov, tx, b->header.height, NULL, NULL);
     }
-    if (rc == QC_OK) rc = state_finish(&sb, &lc, parent, state_root);
+    if (rc == QC_OK) rc = state_finish(&sb, clogs, &lc, parent, state_root);
+    clog_set_free(&clogs_local);
     sblock_free(&sb);
     free(seen.slot);
     free(ptrs);

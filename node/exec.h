@@ -7,6 +7,7 @@
 #ifndef QC_EXEC_H
 #define QC_EXEC_H
 
+#include "clog.h"
 #include "fmt.h"
 #include "gov.h"
 #include "lifecycle.h"
@@ -53,6 +54,13 @@ typedef struct {
      * transactions; NULL: an empty one (tests). */
     sh_lookup_fn shares;
     void *shares_ctx;
+    /* The per-city logs after the parent (node/state/clog.h, PROTOCOL §13); NULL: no city
+     * has a log yet (tests). */
+    const clog_set_t *clogs;
+    /* Out: the per-city logs after the block (owned by the caller: zero-initialised or an
+     * earlier set, overwritten), which the node keeps for the block's children; NULL: not
+     * kept. */
+    clog_set_t *clogs_after;
 } exec_parent_t;
 
 /* Primary: builds block parent.height+1 from candidate transactions (borrowed; cloned into the

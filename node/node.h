@@ -50,6 +50,7 @@ typedef struct {
     smap_writes_t state_writes; /* the state-map nodes it writes (state VALID), for the store */
     bool state_exec;            /* state_writes are exec's for this block on its parent */
     smap_mem_t *state_layer;    /* the same nodes by position, made when a child reads them */
+    clog_set_t clogs_after;     /* the per-city logs after the block (state VALID) */
     gov_state_t *gov_after;     /* governance state after the block (state VALID; owned) */
     bool want;                  /* the core asked to validate it */
     uint64_t want_view;

@@ -34,6 +34,7 @@ void node_pending_free(node_pending_t *e) {
     exec_leaves_free(&e->leaves);
     smap_writes_free(&e->state_writes);
     smap_mem_free(e->state_layer);
+    clog_set_free(&e->clogs_after);
     free(e->gov_after);
     free(e->raw);
     memset(e, 0, sizeof *e);
@@ -287,6 +288,7 @@ static bool parent_state(node_t *n, uint64_t height, const qc_hash_t *parent, ex
         p->hash = h->hash;
         p->time_ms = n->head_time_ms;
         p->log = &n->store.log;
+        p->clogs = &n->store.clogs;
         return seen_build(seen);
     }
     const node_pending_t *e = node_pending_find(n, parent);
@@ -296,6 +298,7 @@ static bool parent_state(node_t *n, uint64_t height, const qc_hash_t *parent, ex
     p->hash = e->digest;
     p->time_ms = e->block.header.time_ms;
     p->log = &e->log_after;
+    p->clogs = &e->clogs_after;
     if (e->gov_after == NULL) return false;
     p->gov = e->gov_after;
     p->validators = &p->gov->vs;
@@ -362,6 +365,7 @@ static void validate_one(node_t *n, node_pending_t *e) {
     e->state_layer = NULL;
     e->state_exec = false;
     parent.state_writes = &e->state_writes;
+    parent.clogs_after = &e->clogs_after;
     /* The core orders blocks of its own epoch only: one whose parent already switched to the
      * next set is not for this epoch's consensus (the core discards it at the switch). */
     int rc = parent.validators->epoch == pbft_epoch_number(n->pbft)
@@ -570,7 +574,9 @@ void node_maybe_propose(node_t *n) {
         rlog_t log_after;
         exec_leaves_t leaves = {0};
         smap_writes_t state_writes = {0};
+        clog_set_t clogs_after = {0};
         parent.state_writes = &state_writes;
+        parent.clogs_after = &clogs_after;
         int rc = k == 0 ? QC_ERR_NOTFOUND
                         : exec_build(&parent, picked, k, node_now_ms(), n->self,
                                      pbft_view(n->pbft), &b, &log_after, gov_after, &leaves);
@@ -578,6 +584,7 @@ void node_maybe_propose(node_t *n) {
         if (rc != QC_OK) {
             exec_leaves_free(&leaves);
             smap_writes_free(&state_writes);
+            clog_set_free(&clogs_after);
             free(gov_after);
             break;
         }
@@ -587,6 +594,7 @@ void node_maybe_propose(node_t *n) {
             qc_block_free(&b);
             exec_leaves_free(&leaves);
             smap_writes_free(&state_writes);
+            clog_set_free(&clogs_after);
             free(gov_after);
             break;
         }
@@ -601,6 +609,7 @@ void node_maybe_propose(node_t *n) {
         e->log_after = log_after;
         e->leaves = leaves;
         e->state_writes = state_writes;
+        e->clogs_after = clogs_after;
         e->state_exec = true;
         e->gov_after = gov_after;
         e->state = PENDING_VALID;

@@ -13,6 +13,7 @@
 #include "exec.h"
 #include "execchain.h"
 #include "merkle.h"
+#include "sblock.h"
 #include "testkeys.h"
 
 #define CHAIN "exec-test"
@@ -133,6 +134,92 @@ static void test_build_roots_filtering_and_check(void **state) {
 
     qc_block_free(&b2);
     free_batch(&bt2);
+    qc_block_free(&b);
+    free_batch(&bt);
+}
+
+/* The per-city logs (PROTOCOL §13): a block's events go to their signers' logs, the header's
+ * state root holds each moved city head beside the records' statuses, a backup derives the
+ * same logs, a root without the city heads is refused, and the next block extends the logs. */
+static void test_city_logs_in_state_root(void **state) {
+    (void)state;
+    batch_t bt;
+    make_batch(&bt, 3, 70, 2); /* members 0, 1, 2: two records each */
+    exec_parent_t parent = genesis_parent();
+    clog_set_t after = {0}, checked = {0}, after2 = {0};
+    parent.clogs_after = &after;
+    qc_block_t b;
+    rlog_t log1;
+    assert_int_equal(exec_build(&parent, bt.ptrs, bt.n, 1000, 0, 0, &b, &log1, NULL, NULL), QC_OK);
+    assert_int_equal(b.tx_count, 3);
+    assert_int_equal(after.n, 3);
+    sblock_t sb = {0};
+    for (uint32_t t = 0; t < 3; t++) {
+        const clog_city_t *c = clog_find(&after, g_vs.members[t].name);
+        assert_non_null(c);
+        assert_int_equal(c->log.size, 2);
+        qc_hash_t leaves[2], root, head, key;
+        for (uint16_t r = 0; r < 2; r++) {
+            qc_city_leaf_t l = {.height = 1, .tx_id = b.txs[t].id, .index = r,
+                                .kind = QC_CITY_ANCHOR};
+            memcpy(l.digest.b, b.txs[t].records[r].digest, 32);
+            qc_city_leaf_hash(&l, &leaves[r]);
+        }
+        merkle_root(&root, leaves, 2);
+        qc_hash_t got;
+        rlog_root(&c->log, &got);
+        assert_memory_equal(got.b, root.b, 32);
+        assert_int_equal(sblock_anchor(&sb, &b.txs[t], g_vs.members[t].name, 1, 2 * t), QC_OK);
+        qc_city_key(g_vs.members[t].name, &key);
+        qc_city_head(2, &root, &head);
+        assert_int_equal(sblock_put(&sb, &key, &head), QC_OK);
+    }
+    smap_reader_t empty = sblock_empty_reader();
+    smap_writes_t ws = {0};
+    qc_hash_t want;
+    assert_int_equal(sblock_finish(&sb, &empty, &ws, &want), QC_OK);
+    assert_memory_equal(want.b, b.header.state_root.b, 32);
+    /* the root of the statuses alone (no city heads) is another root, and refused */
+    sblock_reset(&sb);
+    smap_writes_reset(&ws);
+    qc_hash_t statuses_only;
+    for (uint32_t t = 0; t < 3; t++)
+        assert_int_equal(sblock_anchor(&sb, &b.txs[t], g_vs.members[t].name, 1, 2 * t), QC_OK);
+    assert_int_equal(sblock_finish(&sb, &empty, &ws, &statuses_only), QC_OK);
+    assert_memory_not_equal(statuses_only.b, want.b, 32);
+    sblock_free(&sb);
+    smap_writes_free(&ws);
+    exec_check_t c = check_for(&b);
+    char why[160] = "";
+    rlog_t log_chk;
+    parent.clogs_after = &checked;
+    assert_int_equal(exec_check(&b, &parent, &c, &log_chk, NULL, NULL, NULL, why, sizeof why), QC_OK);
+    assert_int_equal(checked.n, 3);
+    assert_memory_equal(checked.c, after.c, 3 * sizeof *after.c);
+    qc_block_t bad = b;
+    bad.header.state_root = statuses_only;
+    assert_int_equal(exec_check(&bad, &parent, &c, &log_chk, NULL, NULL, NULL, why, sizeof why),
+                     QC_ERR_INVALID);
+    assert_non_null(strstr(why, "state root"));
+    /* block 2: member 0 again; its log goes on from the parent's */
+    qc_hash_t h1;
+    qc_header_hash(&b.header, &h1);
+    exec_parent_t p2 = {CHAIN, &g_genesis, &g_vs, 1, h1, b.header.time_ms, &log1, NULL, NULL};
+    p2.clogs = &after;
+    p2.clogs_after = &after2;
+    batch_t bt2;
+    make_batch(&bt2, 1, 90, 3);
+    qc_block_t b2;
+    rlog_t log2;
+    assert_int_equal(exec_build(&p2, bt2.ptrs, bt2.n, 2000500, 0, 0, &b2, &log2, NULL, NULL), QC_OK);
+    assert_int_equal(clog_find(&after2, g_vs.members[0].name)->log.size, 5);
+    assert_int_equal(clog_find(&after2, g_vs.members[1].name)->log.size, 2);
+    assert_int_equal(clog_find(&after, g_vs.members[0].name)->log.size, 2); /* parent's unchanged */
+    qc_block_free(&b2);
+    free_batch(&bt2);
+    clog_set_free(&after);
+    clog_set_free(&after2);
+    clog_set_free(&checked);
     qc_block_free(&b);
     free_batch(&bt);
 }
@@ -672,6 +759,7 @@ static int setup(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_build_roots_filtering_and_check),
+        cmocka_unit_test(test_city_logs_in_state_root),
         cmocka_unit_test(test_byzantine_blocks_refused),
         cmocka_unit_test(test_replay_of_committed_refused_and_cache),
         cmocka_unit_test(test_endorse_rules),

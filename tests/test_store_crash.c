@@ -64,6 +64,7 @@ static int apply_blocks(crash_t *c, store_t *s, uint64_t count, int ack_fd) {
     chainbuilder_resume(&c->cb, h.height, &h.hash, &log);
     smap_reader_t state = store_state_reader(s); /* the builder reads the map the store keeps */
     c->cb.state_ext = &state;
+    c->cb.clogs_ext = &s->clogs;
     int rc = QC_OK;
     for (uint64_t i = 0; i < count; i++) {
         uint32_t n_txs, recs;

@@ -197,6 +197,10 @@ static _Noreturn void child_batch_main(full_t *f) {
     store_head_t h0;
     store_head(&f->s, &h0);
     uint64_t gov_epoch = store_gov(&f->s)->vs.epoch;
+    uint64_t city_size0, city_size1;
+    qc_hash_t city_root0, city_root1;
+    CHILD_CHECK(store_city_log(&f->s, "jinan", &city_size0, &city_root0) == QC_OK && city_size0 > 0,
+                "jinan's city log after the acknowledged batches is empty");
     CHILD_CHECK(h0.height == f->acked, "head %llu after a failed batch, acknowledged %llu",
                 (unsigned long long)h0.height, (unsigned long long)f->acked);
     for (int i = 0; i < RETRIES_WHILE_FULL / 5; i++) {
@@ -208,6 +212,10 @@ static _Noreturn void child_batch_main(full_t *f) {
     store_head(&f->s, &h1);
     CHILD_CHECK(memcmp(&h0, &h1, sizeof h0) == 0 && store_gov(&f->s)->vs.epoch == gov_epoch,
                 "a failed batch moved the head or the governance state");
+    CHILD_CHECK(store_city_log(&f->s, "jinan", &city_size1, &city_root1) == QC_OK &&
+                city_size1 == city_size0 && memcmp(city_root0.b, city_root1.b, 32) == 0,
+                "a failed batch moved a city log (%llu leaves, %llu before)",
+                (unsigned long long)city_size1, (unsigned long long)city_size0);
     CHILD_CHECK(unlink(f->ballast) == 0, "cannot delete the ballast");
     rc = store_apply_blocks(&f->s, blocks, certs, BATCH_BLOCKS, &applied);
     CHILD_CHECK(rc == QC_OK && applied == BATCH_BLOCKS, "the batch once space is back: %s, %zu",

@@ -6,6 +6,7 @@
 
 #include "http.h"
 #include "node.h"
+#include "cityproof.h"
 #include "receipt.h"
 #include "statusproof.h"
 
@@ -63,11 +64,30 @@ int api_build_receipt(node_t *n, const qc_hash_t *digest, const qc_hash_t *tx_id
  * inconsistent. */
 int api_receipt_membership(store_t *s, uint64_t epoch, receipt_step_t **out, size_t *len);
 
+/* What makes block `height`'s header trustworthy offline: the header, its commit certificate
+ * and the membership history to its epoch (*membership owned by the caller: free). Read
+ * errors; QC_ERR_CORRUPT when the stored certificate does not decode. */
+int api_block_proof(store_t *s, uint64_t height, qc_header_t *header, qc_cert_t *cert,
+                    receipt_step_t **membership, size_t *membership_len);
+
 /* The status proof (docs/PROTOCOL.md §12) of digest as of the ledger head: its status (or
  * its absence), the state-map proof against the head header's state root, that header, its
  * certificate and the membership history to its epoch. *out owned (statusproof_free).
  * QC_OK; QC_ERR_NOTFOUND before the first block; QC_ERR_CORRUPT when the map and the stored
  * status disagree (or the map is damaged); read errors. */
 int api_build_status_proof(store_t *s, const qc_hash_t *digest, statusproof_t *out);
+
+/* The completeness proof (docs/PROTOCOL.md §13.3) of city's log events with heights
+ * from..to, as of the ledger head: the events, their bracketing leaves, the complement hashes,
+ * the state-map proof of the city's log head against the head header's state root, that
+ * header, its certificate and the membership history. to is cut, at a block boundary, to
+ * the last height whose events still fit in CITYPROOF_LEAVES_MAX leaves with the brackets:
+ * out->to_height says how far the proof reaches (the client asks again from there + 1).
+ * *out owned (cityproof_free). QC_OK; QC_ERR_NOTFOUND before the first block;
+ * QC_ERR_INVALID when city is not a member name; QC_ERR_RANGE unless 1 <= from <= to <=
+ * the head's height; QC_ERR_TOOBIG when block `from` alone holds more events of the city
+ * than a proof may carry; QC_ERR_CORRUPT / read errors. */
+int api_build_city_proof(store_t *s, const char *city, uint64_t from, uint64_t to,
+                         cityproof_t *out);
 
 #endif

@@ -52,6 +52,18 @@ int api_receipt_membership(store_t *s, uint64_t epoch, receipt_step_t **out, siz
     return QC_OK;
 }
 
+int api_block_proof(store_t *s, uint64_t height, qc_header_t *header, qc_cert_t *cert,
+                    receipt_step_t **membership, size_t *membership_len) {
+    int rc = store_header_get(s, height, header);
+    uint8_t *raw = NULL;
+    size_t raw_len = 0;
+    if (rc == QC_OK) rc = store_block_raw(s, height, NULL, NULL, &raw, &raw_len);
+    if (rc == QC_OK) rc = qc_cert_decode(raw, raw_len, cert) == QC_OK ? QC_OK : QC_ERR_CORRUPT;
+    free(raw);
+    if (rc == QC_OK) rc = api_receipt_membership(s, header->epoch, membership, membership_len);
+    return rc;
+}
+
 int api_build_status_proof(store_t *s, const qc_hash_t *digest, statusproof_t *out) {
     memset(out, 0, sizeof *out);
     snprintf(out->chain_id, sizeof out->chain_id, "%s", s->chain_id);
@@ -82,14 +94,8 @@ int api_build_status_proof(store_t *s, const qc_hash_t *digest, statusproof_t *o
                                              &out->status_len)
                          : QC_ERR_NOMEM;
     }
-    if (rc == QC_OK) rc = store_header_get(s, height, &out->header);
-    uint8_t *cert = NULL;
-    size_t cert_len = 0;
-    if (rc == QC_OK) rc = store_block_raw(s, height, NULL, NULL, &cert, &cert_len);
-    if (rc == QC_OK) rc = qc_cert_decode(cert, cert_len, &out->cert) == QC_OK ? QC_OK : QC_ERR_CORRUPT;
-    free(cert);
-    if (rc == QC_OK) rc = api_receipt_membership(s, out->header.epoch, &out->membership,
-                                                 &out->membership_len);
+    if (rc == QC_OK) rc = api_block_proof(s, height, &out->header, &out->cert, &out->membership,
+                                          &out->membership_len);
     free(p);
     free(st);
     if (rc != QC_OK) statusproof_free(out);

@@ -42,6 +42,9 @@ void store_close(store_t *s) {
     smap_mem_free(s->state);
     sblock_free(&s->state_sb);
     smap_writes_free(&s->state_ws);
+    clog_set_free(&s->clogs);
+    clog_set_free(&s->clogs_next);
+    clog_set_free(&s->group_clogs0);
     memset(s, 0, sizeof *s);
 }
 
@@ -203,9 +206,10 @@ static int meta_check(const uint8_t *k, size_t klen, const uint8_t *v, size_t vl
         QC_ERROR("store: format version %u is not one this build reads (%u)%s", v[0],
                  STORE_FORMAT_VERSION,
                  v[0] < STORE_FORMAT_VERSION
-                     ? ": the ledger was written by an older qchaind (version 2: block headers "
-                       "without the genesis hash); move the data directory aside and start the "
-                       "node empty, it catches up from its peers"
+                     ? ": the ledger was written by an older qchaind, whose blocks no current "
+                       "node accepts (format 4: state roots without the city log heads; 3: "
+                       "headers without the state root); move the data directory aside and "
+                       "restart the chain with the whole consortium (docs/OPERATIONS.md)"
                      : "");
         return QC_ERR_STATE;
     }
@@ -800,6 +804,7 @@ static int apply(store_t *s, const qc_block_t *block, const qc_cert_t *cert,
     if (sh == &local_sh) sh_init(&local_sh, store_share_cb, s);
     if (rc == QC_OK) rc = run_share(s, sh, block);
     if (sh == &local_sh) sh_free(&local_sh);
+    if (rc == QC_OK) rc = store_city_apply(s, block, &s->validators, given ? NULL : &s->state_sb);
     const smap_writes_t *state_ws = NULL;
     if (rc == QC_OK) rc = run_state(s, block, given, &state_ws);
     if (rc == QC_OK) rc = batch_records(s, block, &log, leaves, leaf_count);
@@ -827,6 +832,9 @@ static int apply(store_t *s, const qc_block_t *block, const qc_cert_t *cert,
     }
     s->head = head;
     s->log = log;
+    clog_set_t c = s->clogs;
+    s->clogs = s->clogs_next;
+    s->clogs_next = c;
     gov_state_t *t = s->gov;
     s->gov = s->gov_next;
     s->gov_next = t;
@@ -878,6 +886,7 @@ int store_apply_blocks(store_t *s, const qc_block_t *blocks, const qc_cert_t *ce
     if (s->group_gov0 == NULL && (s->group_gov0 = malloc(sizeof *s->group_gov0)) == NULL)
         return QC_ERR_NOMEM;
     memcpy(s->group_gov0, s->gov, sizeof *s->gov);
+    if (clog_set_copy(&s->group_clogs0, &s->clogs) != QC_OK) return QC_ERR_NOMEM;
     /* Every digest the group's lifecycle transactions name, watched before the first block:
      * an anchoring in an earlier block of the group is not in the database yet, so the overlay
      * must have followed it. */
@@ -916,6 +925,9 @@ int store_apply_blocks(store_t *s, const qc_block_t *blocks, const qc_cert_t *ce
     if (wrc != QC_OK) {
         s->head = head0;
         s->log = log0;
+        clog_set_t c = s->clogs;
+        s->clogs = s->group_clogs0;
+        s->group_clogs0 = c;
         memcpy(s->gov, s->group_gov0, sizeof *s->gov);
         s->validators = s->gov->vs;
         qc_validators_hash(&s->validators, &s->validators_hash);

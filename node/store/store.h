@@ -22,6 +22,7 @@
 #ifndef QC_STORE_H
 #define QC_STORE_H
 
+#include "clog.h"
 #include "fmt.h"
 #include "gov.h"
 #include "lifecycle.h"
@@ -31,10 +32,11 @@
 #include "smap.h"
 #include "share.h"
 
-#define STORE_FORMAT_VERSION 4     /* meta format and first byte of every stored value (2: headers
+#define STORE_FORMAT_VERSION 5     /* meta format and first byte of every stored value (2: headers
                                       carry next_validators_hash; governance state; 3: headers
                                       are version 2, carrying the genesis hash; record statuses;
-                                      4: headers are version 3, carrying the state root) */
+                                      4: headers are version 3, carrying the state root;
+                                      5: per-city logs, their heads in the state map) */
 #define STORE_RECORD_LIST_MAX 1024 /* most anchors of one digest that one listing returns */
 #define STORE_EPOCHS_MAX 4096      /* most membership changes one listing returns */
 #define STORE_CHECK_BLOCKS_MAX (UINT64_C(1) << 40) /* store_check refuses longer chains */
@@ -133,6 +135,11 @@ typedef struct {
     sblock_t state_sb;                     /* scratch of apply: the block's map updates */
     smap_writes_t state_ws;                /* scratch of apply: the nodes they write */
     sh_state_t *group_sh;                  /* their sharing-state changes (inside only) */
+    /* The per-city logs' frontiers after the head (PROTOCOL §13), derived like the state map:
+     * rebuilt from the blocks at open (their leaves and subtree hashes are stored, 'Y'/'Z'). */
+    clog_set_t clogs;
+    clog_set_t clogs_next;                 /* scratch of apply: the logs after the block */
+    clog_set_t group_clogs0;               /* inside store_apply_blocks: the logs before it */
 } store_t;
 
 /* Opens (creating if missing) the store in directory `dir` (created 0700 if needed) and
@@ -199,6 +206,28 @@ int store_state_root(store_t *s, qc_hash_t *root);
 /* A proof (smt_proof_encode form) of digest's status, or of its absence, against the head's
  * state root: *p filled. QC_OK or a read error. */
 int store_state_prove(store_t *s, const uint8_t digest[32], smt_proof_t *p);
+
+/* City logs (docs/PROTOCOL.md §13): every apply appends the block's events to their signing
+ * city's log (clog_tx: an ANCHOR's records, ENDORSE, REVOKE, SUPERSEDE), stores each leaf and
+ * each completed subtree hash in the block's batch, and puts the city heads that moved into
+ * the state map (the header's state root covers them). A name that never had an event has an
+ * empty log. Reads below take city as a member name (else QC_ERR_INVALID). */
+
+/* The size and root of city's log after the head (0 and the empty root when it has none). */
+int store_city_log(store_t *s, const char *city, uint64_t *size, qc_hash_t *root);
+/* Leaf `index` of city's log. QC_ERR_RANGE at or past its size; QC_ERR_CORRUPT when the
+ * stored leaf is missing or malformed. */
+int store_city_leaf(store_t *s, const char *city, uint64_t index, qc_city_leaf_t *out);
+/* The index of city's first leaf with a height >= height (its size when none): a binary
+ * search over the leaves, which are in height order (at most 64 reads). */
+int store_city_first_at(store_t *s, const char *city, uint64_t height, uint64_t *index);
+/* rlog_range_hashes over city's stored log at its current size: the complement hashes of
+ * leaves [lo, hi) in walk order (§13.4 step 5). Errors as rlog_range_hashes. */
+int store_city_range_hashes(store_t *s, const char *city, uint64_t lo, uint64_t hi,
+                            qc_hash_t *out, size_t cap, size_t *count);
+/* A proof of map key `key` (present or absent) against the head's state root, as
+ * store_state_prove for a record digest. */
+int store_state_prove_key(store_t *s, const qc_hash_t *key, smt_proof_t *p);
 
 /* Governance (node/gov, docs/GOVERNANCE.md): every apply runs the block's GOVERN transactions
  * on the governance state after the head, in order (one that gov_check refuses: the block is

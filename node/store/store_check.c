@@ -270,6 +270,7 @@ static int check_families(store_t *s, store_check_stats_t *st, uint64_t epochs) 
     if (rc == QC_OK) rc = check_statuses(s, st, &stored);
     if (rc == QC_OK) rc = count_family(s, SK_STATUS, SK_HASH_LEN, stored, &n);
     if (rc == QC_OK) rc = check_share(s, st);
+    if (rc == QC_OK) rc = store_city_check(s);
     return rc;
 }
 

@@ -23,13 +23,15 @@ enum {
     SK_GOV = 'G',        /* "G"                         -> governance state after the head */
     SK_PROPOSAL = 'P',   /* 'P' proposal id             -> its latest record */
     SK_STATUS = 'S',     /* 'S' digest                  -> its record status (PROTOCOL §5.1) */
+    SK_CITY_LEAF = 'Y',  /* 'Y' str8 city u64 index     -> city-log leaf (PROTOCOL §13.1) */
+    SK_CITY_NODE = 'Z',  /* 'Z' str8 city u8 level u64 index -> city-log subtree hash (level >= 1) */
 };
 
 #define SK_U64_LEN 9      /* family + u64 */
 #define SK_HASH_LEN 33    /* family + 32 bytes */
 #define SK_RECORD_LEN 41  /* family + digest + u64 */
 #define SK_LOG_LEN 10     /* family + u8 level + u64 */
-#define SK_MAX_LEN 41
+#define SK_MAX_LEN 48     /* the longest: a city-log node, 1 + 1 + 32 + 1 + 8 = 43 */
 
 /* Fixed value sizes (each starts with the STORE_FORMAT_VERSION byte). */
 #define SV_HEAD_LEN (1 + 8 + 32 + 8 + 32 + 8)
@@ -37,6 +39,7 @@ enum {
 #define SV_TX_LEN (1 + 8 + 4)
 #define SV_RECORD_LEN (1 + 8 + 4 + 2 + 32)
 #define SV_LOG_LEN (1 + 32)
+#define SV_CITY_LEAF_LEN (1 + 8 + 32 + 2 + 1 + 32) /* height, tx id, index, kind, digest */
 #define SV_EPOCH_LEN (1 + 8)
 #define SV_META_MAGIC "QCST"
 #define SV_VALIDATORS_MAX (1 + 8 + 2 + 2 + QC_VALIDATORS_MAX * (1 + QC_MEMBER_NAME_MAX + 96))
@@ -46,6 +49,9 @@ size_t sk_u64(uint8_t *k, uint8_t family, uint64_t v);
 size_t sk_hash(uint8_t *k, uint8_t family, const uint8_t h[32]);
 size_t sk_record(uint8_t *k, const uint8_t digest[32], uint64_t log_index);
 size_t sk_log(uint8_t *k, uint32_t level, uint64_t index);
+/* 'Y' str8 city u64 index; 'Z' str8 city u8 level u64 index (city a member name). */
+size_t sk_city_leaf(uint8_t *k, const char *city, uint64_t index);
+size_t sk_city_node(uint8_t *k, const char *city, uint32_t level, uint64_t index);
 /* "block 42", "tx 3f2a..", "log node (3, 17)": for error messages. */
 void sk_describe(char *out, size_t cap, const uint8_t *k, size_t klen);
 
@@ -61,6 +67,17 @@ int store_ldb_error(char *err, const char *what);
 void store_problem_clear(void);
 /* The last problem recorded on this thread ("" if none). */
 const char *store_last_problem(void);
+
+/* Apply's city-log step (store_city.c): s->clogs_next becomes the logs after block b (the
+ * head's plus its events, with vs the set in force), every leaf and subtree hash appended
+ * into the batch; when sb is non-NULL the moved city heads go into it. */
+int store_city_apply(store_t *s, const qc_block_t *b, const qc_validator_set_t *vs,
+                     sblock_t *sb);
+/* store_check's part: the 'Y' and 'Z' families hold exactly the city logs' leaves and
+ * subtree hashes (each key inside its city's log, each value of its exact length). */
+int store_city_check(store_t *s);
+/* The rebuild's: appends block b's events to *clogs (nothing stored). */
+int store_city_replay(clog_set_t *clogs, const qc_block_t *b, const qc_validator_set_t *vs);
 
 /* Builds the resident state map from the stored blocks and statuses (store_state.c) and
  * checks it against the head's state root; replaces s->state. */

@@ -44,6 +44,30 @@ size_t sk_log(uint8_t *k, uint32_t level, uint64_t index) {
     return SK_LOG_LEN;
 }
 
+/* 'F' str8 city: the common front of a city key; returns its length. */
+static size_t sk_city(uint8_t *k, uint8_t family, const char *city) {
+    size_t n = strlen(city);
+    QC_ASSERT(n >= 1 && n <= QC_MEMBER_NAME_MAX);
+    k[0] = family;
+    k[1] = (uint8_t)n;
+    memcpy(k + 2, city, n);
+    return 2 + n;
+}
+
+size_t sk_city_leaf(uint8_t *k, const char *city, uint64_t index) {
+    size_t n = sk_city(k, SK_CITY_LEAF, city);
+    qc_put_u64(k + n, index);
+    return n + 8;
+}
+
+size_t sk_city_node(uint8_t *k, const char *city, uint32_t level, uint64_t index) {
+    QC_ASSERT(level >= 1 && level < 64);
+    size_t n = sk_city(k, SK_CITY_NODE, city);
+    k[n] = (uint8_t)level;
+    qc_put_u64(k + n + 1, index);
+    return n + 9;
+}
+
 static const char *family_name(uint8_t f) {
     switch (f) {
     case SK_META: return "meta";
@@ -57,6 +81,8 @@ static const char *family_name(uint8_t f) {
     case SK_VALIDATORS: return "validator set of epoch";
     case SK_EPOCH: return "epoch change at height";
     case SK_STATUS: return "record status";
+    case SK_CITY_LEAF: return "city-log leaf";
+    case SK_CITY_NODE: return "city-log node";
     case SH_DATASET: return "dataset";
     case SH_NAME: return "dataset name";
     case SH_REQUEST: return "data request";
@@ -72,7 +98,16 @@ void sk_describe(char *out, size_t cap, const uint8_t *k, size_t klen) {
     if (klen == 0) { snprintf(out, cap, "(empty key)"); return; }
     const char *name = family_name(k[0]);
     char hex[65];
-    if (klen == SK_U64_LEN)
+    if ((k[0] == SK_CITY_LEAF || k[0] == SK_CITY_NODE) && klen >= 2 &&
+        klen == 2u + k[1] + (k[0] == SK_CITY_LEAF ? 8u : 9u)) {
+        const uint8_t *t = k + 2 + k[1];
+        if (k[0] == SK_CITY_LEAF)
+            snprintf(out, cap, "%s %.*s %llu", name, (int)k[1], (const char *)(k + 2),
+                     (unsigned long long)qc_get_u64(t));
+        else
+            snprintf(out, cap, "%s %.*s (level %u, index %llu)", name, (int)k[1],
+                     (const char *)(k + 2), t[0], (unsigned long long)qc_get_u64(t + 1));
+    } else if (klen == SK_U64_LEN)
         snprintf(out, cap, "%s %llu", name, (unsigned long long)qc_get_u64(k + 1));
     else if (klen == SK_LOG_LEN && k[0] == SK_LOG)
         snprintf(out, cap, "%s (level %u, index %llu)", name, k[1],

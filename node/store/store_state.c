@@ -50,8 +50,10 @@ static int flush(smap_mem_t *m, sblock_t *sb, smap_writes_t *ws) {
     return rc;
 }
 
-/* Every record's first anchoring, block by block. */
-static int rebuild_anchors(store_t *s, smap_mem_t *m, sblock_t *sb, smap_writes_t *ws) {
+/* Every record's first anchoring, block by block, and the city logs' frontiers (*clogs) with
+ * their final heads. */
+static int rebuild_anchors(store_t *s, smap_mem_t *m, sblock_t *sb, smap_writes_t *ws,
+                           clog_set_t *clogs) {
     qc_validator_set_t *vs = malloc(sizeof *vs);
     if (vs == NULL) return QC_ERR_NOMEM;
     uint64_t vs_epoch = UINT64_MAX;
@@ -82,10 +84,12 @@ static int rebuild_anchors(store_t *s, smap_mem_t *m, sblock_t *sb, smap_writes_
             }
             log_index += tx->record_count;
         }
+        if (rc == QC_OK) rc = store_city_replay(clogs, &b, vs);
         qc_block_free(&b);
         if (rc == QC_OK && sb->n >= REBUILD_BATCH_MAX) rc = flush(m, sb, ws);
     }
     free(vs);
+    if (rc == QC_OK) rc = clog_finish(clogs, sb);
     if (rc == QC_OK) rc = flush(m, sb, ws);
     return rc;
 }
@@ -124,7 +128,8 @@ int store_state_rebuild(store_t *s) {
     if (rc != QC_OK) return rc;
     sblock_t sb = {0};
     smap_writes_t ws = {0};
-    rc = rebuild_anchors(s, m, &sb, &ws);
+    clog_set_t clogs = {0};
+    rc = rebuild_anchors(s, m, &sb, &ws, &clogs);
     if (rc == QC_OK) rc = rebuild_statuses(s, m, &sb, &ws);
     sblock_free(&sb);
     smap_writes_free(&ws);
@@ -142,10 +147,13 @@ int store_state_rebuild(store_t *s) {
     }
     if (rc != QC_OK) {
         smap_mem_free(m);
+        clog_set_free(&clogs);
         return rc;
     }
     smap_mem_free(s->state);
     s->state = m;
+    clog_set_free(&s->clogs);
+    s->clogs = clogs;
     s->state_stale = false;
     return QC_OK;
 }

@@ -100,7 +100,7 @@ static int append_leaves(rlog_t *log, const qc_block_t *b) {
 /* The builder's own map and statuses: allocated once, and reachable from here for the
  * process's life (builders are plain structs that tests copy and drop without a free). */
 #define CB_OWNED_MAX 4096
-static void *cb_owned[2 * CB_OWNED_MAX];
+static void *cb_owned[3 * CB_OWNED_MAX];
 static size_t cb_owned_n;
 
 static int no_lookup(void *ctx, const uint8_t digest[32], qc_recstat_t *out) {
@@ -110,17 +110,37 @@ static int no_lookup(void *ctx, const uint8_t digest[32], qc_recstat_t *out) {
 
 static int own_state(chainbuilder_t *cb) {
     if (cb->state != NULL) return QC_OK;
-    if (cb_owned_n + 2 > 2 * CB_OWNED_MAX) return QC_ERR_TOOBIG;
+    if (cb_owned_n + 3 > 3 * CB_OWNED_MAX) return QC_ERR_TOOBIG;
     cb->life = calloc(1, sizeof *cb->life);
-    if (cb->life == NULL || smap_mem_new(&cb->state) != QC_OK) return QC_ERR_NOMEM;
+    cb->clogs = calloc(1, sizeof *cb->clogs);
+    if (cb->life == NULL || cb->clogs == NULL || smap_mem_new(&cb->state) != QC_OK)
+        return QC_ERR_NOMEM;
     lc_init(cb->life, no_lookup, NULL, LC_ALL);
     cb_owned[cb_owned_n++] = cb->life;
     cb_owned[cb_owned_n++] = cb->state;
+    cb_owned[cb_owned_n++] = cb->clogs;
     return QC_OK;
 }
 
 static int life_lookup(void *ctx, const uint8_t digest[32], qc_recstat_t *out) {
     return lc_get(ctx, digest, out);
+}
+
+/* The city logs after b into *after (a copy of those after the builder's head, with b's
+ * events), their moved heads into sb (may be NULL). */
+static int city_logs(const chainbuilder_t *cb, const qc_block_t *b, clog_set_t *after,
+                     sblock_t *sb) {
+    static const clog_set_t none;
+    const clog_set_t *before = cb->state_ext ? cb->clogs_ext : cb->clogs;
+    int rc = clog_set_copy(after, before ? before : &none);
+    for (uint32_t i = 0; i < b->tx_count && rc == QC_OK; i++) {
+        const qc_tx_t *tx = &b->txs[i];
+        int m = qc_validators_find_seal(&cb->vs, &tx->signer);
+        if (m >= 0) rc = clog_tx(after, tx, cb->vs.members[m].name, b->header.height, NULL);
+    }
+    if (rc == QC_OK && sb != NULL) rc = clog_finish(after, sb);
+    for (size_t i = 0; i < after->n && sb == NULL; i++) after->c[i].grown = false;
+    return rc;
 }
 
 /* The block's map updates on the statuses after the builder's head (trusted: the builder
@@ -141,6 +161,9 @@ static int state_updates(const chainbuilder_t *cb, const qc_block_t *b, sblock_t
             rc = sblock_anchor(sb, tx, cb->vs.members[m].name, b->header.height, log_index);
         log_index += tx->record_count;
     }
+    clog_set_t after = {0};
+    if (rc == QC_OK) rc = city_logs(cb, b, &after, sb);
+    clog_set_free(&after);
     if (rc == QC_OK) rc = sblock_changed(sb, &lc);
     lc_free(&lc);
     return rc;
@@ -246,6 +269,10 @@ void chainbuilder_advance(chainbuilder_t *cb, const qc_block_t *b) {
             log_index += b->txs[i].record_count;
         }
         lc_clear_changed(cb->life);
+        clog_set_t after = {0};
+        QC_ASSERT(city_logs(cb, b, &after, NULL) == QC_OK);
+        clog_set_free(cb->clogs);
+        *cb->clogs = after;
     }
     QC_ASSERT(append_leaves(&cb->log, b) == QC_OK);
     QC_ASSERT(cb->log.size == b->header.log_size);

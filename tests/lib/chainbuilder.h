@@ -18,6 +18,7 @@
 #ifndef QC_CHAINBUILDER_H
 #define QC_CHAINBUILDER_H
 
+#include "clog.h"
 #include "fmt.h"
 #include "lifecycle.h"
 #include "rlog.h"
@@ -43,6 +44,8 @@ typedef struct {
     lc_state_t *life;                       /* every record status after it (LC_ALL; own) */
     lc_lookup_fn life_ext;                  /* with state_ext: the statuses there (may be NULL) */
     void *life_ext_ctx;
+    clog_set_t *clogs;                      /* the city logs after it (own, as state) */
+    const clog_set_t *clogs_ext;            /* with state_ext: the logs there (store_t.clogs) */
 } chainbuilder_t;
 
 /* A builder at height 0 for chain_id with testkeys_validators(n, epoch). */
