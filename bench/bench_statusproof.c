@@ -4,7 +4,10 @@
  * and never-anchored digests: api_build_status_proof as the node serves it (map proof, status,
  * header, certificate, membership), its JSON encoding, and the offline check a client runs
  * (JSON parse + statusproof_verify against the genesis validators, as `qchain status-proof`).
- * Also the rebuild of the state map when the store reopens. One core; prints what it ran. */
+ * Then city log completeness proofs (PROTOCOL §13) of one city over 1 and 10 blocks, built as
+ * GET /v1/cities/{name}/log serves them and verified as `qchain city-log` does.
+ * Also the rebuild of the state map (and city logs) when the store reopens. One core; prints
+ * what it ran. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +29,56 @@
 static void die(const char *what, int rc) {
     fprintf(stderr, "bench_statusproof: %s: %s\n", what, qc_strerror(rc));
     exit(1);
+}
+
+#define CITY_PROOFS 50
+
+/* CITY_PROOFS completeness proofs of member 0's events over `span` blocks each (ranges spread
+ * over the ledger): build + JSON, then parse + verify. */
+static void city_proofs(store_t *s, const chainbuilder_t *cb, const store_config_t *cfg,
+                        unsigned blocks, unsigned span) {
+    const char *city = cb->vs.members[0].name;
+    char **json = calloc(CITY_PROOFS, sizeof *json);
+    if (json == NULL) die("malloc", QC_ERR_NOMEM);
+    size_t bytes = 0, events = 0;
+    double t0 = benchutil_now_s();
+    for (unsigned i = 0; i < CITY_PROOFS; i++) {
+        uint64_t from = 1 + (i * 7919u) % (blocks - span + 1);
+        cityproof_t p;
+        int rc = api_build_city_proof(s, city, from, from + span - 1, 0, &p);
+        if (rc != QC_OK) die("build city proof", rc);
+        json_t *j = cityproof_to_json(&p);
+        json[i] = j ? json_dumps(j, JSON_COMPACT) : NULL;
+        if (json[i] == NULL) die("json", QC_ERR_NOMEM);
+        bytes += strlen(json[i]);
+        json_decref(j);
+        cityproof_free(&p);
+    }
+    double build_s = benchutil_now_s() - t0;
+    t0 = benchutil_now_s();
+    for (unsigned i = 0; i < CITY_PROOFS; i++) {
+        json_t *j = json_loads(json[i], 0, NULL);
+        cityproof_t p;
+        cityproof_result_t res;
+        char why[256];
+        if (j == NULL || cityproof_from_json(j, &p, why, sizeof why) != QC_OK)
+            die("parse city proof", QC_ERR_INVALID);
+        if (cityproof_verify(&p, CHAIN, &cfg->genesis_hash, &cb->vs, &res, why, sizeof why) !=
+            QC_OK) {
+            fprintf(stderr, "bench_statusproof: city proof: %s\n", why);
+            exit(1);
+        }
+        events += res.count;
+        cityproof_free(&p);
+        json_decref(j);
+        free(json[i]);
+    }
+    double verify_s = benchutil_now_s() - t0;
+    free(json);
+    printf("  city log proof, %2u block%s (%5zu events): built + JSON %8.2f ms, parsed + verified "
+           "%8.2f ms   (%u proofs, mean %zu bytes)\n", span, span > 1 ? "s" : " ",
+           events / CITY_PROOFS, build_s / CITY_PROOFS * 1e3, verify_s / CITY_PROOFS * 1e3,
+           CITY_PROOFS, bytes / CITY_PROOFS);
 }
 
 int main(void) {
@@ -103,6 +156,8 @@ int main(void) {
     printf("  parse + verify offline (as qchain status-proof)     %8.0f /s        (%u proofs, %u "
            "anchored, %u absent; target >= 2000/s)\n", PROOFS / verify_s, PROOFS, anchored,
            PROOFS - anchored);
+    for (unsigned span = 1; span <= 10 && span <= blocks; span *= 10)
+        city_proofs(&s, &cb, &cfg, blocks, span);
     store_close(&s);
     t0 = benchutil_now_s();
     rc = store_open(&s, dir, &cfg);

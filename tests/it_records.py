@@ -5,7 +5,10 @@ endorsement, zibo's revocation of jinan's record, and jinan's supersession with 
 record are refused with the rules' sentence and exit 1; jinan anchors the new record and
 supersedes the old one, whose status then says "superseded by D at height H" on every node;
 jinan revokes the new record with reason 1, after which endorsing it is refused; a replayed
-transaction is refused as already committed. Blocks and transactions show the new types."""
+transaction is refused as already committed. Blocks and transactions show the new types.
+Every node serves jinan's city log (PROTOCOL §13) with the same events in order, verified
+offline by `qchain city-log`; a digest zibo endorsed but never anchored is proven not anchored
+by zibo; a kept proof with an event removed is refused; the API refuses bad ranges."""
 import hashlib, json, os, signal
 
 from cluster import CITIES, NearApiCluster, port_base
@@ -145,8 +148,56 @@ def main():
     check('qchain_lifecycle_committed_total{type="endorse"} 2' in text
           and 'qchain_lifecycle_committed_total{type="supersede"} 1' in text
           and 'qchain_lifecycle_committed_total{type="revoke"} 1' in text, "lifecycle metrics count commits")
+    city_logs(A, D, s, v, old_file, new_file)
     C.wait_agreement(CITIES)
     C.stop_and_pass()
+
+
+def city_logs(A, D, s, v, old_file, new_file):
+    """Completeness per city (PROTOCOL §13): every node serves jinan's whole log, verified
+    offline, in order; a digest jinan anchored and one it never did are both proven."""
+    C.wait_for("every node past the revocation",
+               lambda: all((C.status(c) or {}).get("height", 0) >= v["height"] for c in CITIES))
+    top = min(C.status(c)["height"] for c in CITIES)  # every node has reached it
+    logs = []
+    for city in CITIES:  # the same proof from every node: the logs are in the state root
+        r = json.loads(qchain("city-log", "jinan", "--from", "1", "--to", str(top), "--config",
+                              C.config(city), "--json").stdout)
+        check(r["valid"] and r["city"] == "jinan" and not r["cut"], "%s proves jinan's log: %r" % (city, r))
+        logs.append([(e["kind"], e["digest"]) for e in r["events"]])
+    check(all(l == logs[0] for l in logs), "every node serves the same events for jinan")
+    want = [("anchor", A), ("anchor", D), ("supersede-old", A), ("supersede-new", D), ("revoke", D)]
+    check(logs[0] == want, "jinan's events in order: anchor A, anchor D, supersede A by D, revoke D: %r"
+          % logs[0])
+    # heights s..v only: the supersession and the revocation
+    r = json.loads(qchain("city-log", "jinan", "--from", str(s["height"]), "--to", str(v["height"]),
+                          "--config", C.config("zibo"), "--json").stdout)
+    check([e["kind"] for e in r["events"]] == ["supersede-old", "supersede-new", "revoke"],
+          "jinan's events in heights %d..%d: %r" % (s["height"], v["height"], r["events"]))
+    # "did zibo anchor A?" no (it endorsed it): proven, exit 0
+    r = json.loads(qchain("city-log", "zibo", "--from", "1", "--config", C.config("jinan"),
+                          "--digest", A, "--json").stdout)
+    check(r["valid"] and r["anchored"] is False and any(e["kind"] == "endorse" and e["digest"] == A
+                                                        for e in r["events"]),
+          "zibo endorsed A but never anchored it, proven: %r" % r)
+    # a kept proof, checked offline later against a file
+    path = os.path.join(C.tmp, "jinan.citylog.json")
+    qchain("city-log", "jinan", "--from", "1", "--api", "http://127.0.0.1:%d" % C.api_port("liaocheng"), "--genesis", C.genesis(),
+           "--out", path)
+    r = qchain("city-log", "--proof", path, "--genesis", C.genesis(), "--file", old_file)
+    check("jinan anchored %s" % A in r.stdout, "offline: jinan anchored the old file: %r" % r.stdout)
+    j = json.load(open(path))
+    j["leaves"] = [l for l in j["leaves"] if l["kind"] != "revoke"]  # hide the revocation
+    json.dump(j, open(path, "w"))
+    r = qchain("city-log", "--proof", path, "--genesis", C.genesis(), ok=(1,))
+    check("INVALID" in r.stdout + r.stderr, "a proof with an event left out is refused: %r" % r.stdout)
+    # the API's refusals, and a city that never had an event
+    for q, code_want in (("jinan/log?from=0", 400), ("jinan/log?from=1&to=%d" % (top + 1000), 400),
+                         ("jinan/log", 400), ("Jinan/log?from=1", 400), ("jinan/log?from=-1", 400)):
+        code, j = C.api("taian", "/v1/cities/" + q)
+        check(code == code_want, "GET /v1/cities/%s: %s (want %d) %r" % (q, code, code_want, j))
+    code, j = C.api("taian", "/v1/cities/heze/log?from=1")
+    check(code == 200 and j["log_size"] == 0 and j["leaves"] == [], "heze has an empty, proven log: %r" % j)
 
 
 if __name__ == "__main__":

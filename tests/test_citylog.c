@@ -195,7 +195,7 @@ static void check_proofs(fx_t *f, const char *name, const model_city_t *m) {
     for (uint64_t a = 1; a <= top; a++)
         for (uint64_t b = a; b <= top; b++) {
             cityproof_t p;
-            assert_int_equal(api_build_city_proof(&f->s, name, a, b, &p), QC_OK);
+            assert_int_equal(api_build_city_proof(&f->s, name, a, b, 0, &p), QC_OK);
             assert_int_equal(p.to_height, b);
             cityproof_result_t res;
             char why[256] = "";
@@ -249,7 +249,7 @@ static void check_all_proofs(fx_t *f) {
 static void test_logs_and_proofs(void **state) {
     fx_t *f = *state;
     cityproof_t p;
-    assert_int_equal(api_build_city_proof(&f->s, "jinan", 1, 1, &p), QC_ERR_NOTFOUND);
+    assert_int_equal(api_build_city_proof(&f->s, "jinan", 1, 1, 0, &p), QC_ERR_NOTFOUND);
     build_chain(f);
     assert_int_equal(f->m[3].n, 0); /* the fourth city never had an event */
     assert_int_equal(f->m[0].n, 8); /* 3 + 1 + revoke + 1 + supersede (2) */
@@ -264,17 +264,42 @@ static void test_logs_and_proofs(void **state) {
     check_all_proofs(f);
 }
 
+/* A soft limit cuts at the last block boundary within it, but always serves block `from`
+ * whole: the proofs verify and say how far they reach. */
+static void test_soft_cut(void **state) {
+    fx_t *f = *state;
+    build_chain(f); /* jinan's leaves: block 1 (3), 3 (1), 6 (1), 8 (3) */
+    static const struct { size_t soft; uint64_t from, to_want; size_t leaves, events; } c[] = {
+        {3, 1, 1, 4, 3},  /* block 1 alone is over the limit: served whole, with the bracket */
+        {5, 1, 5, 5, 4},  /* leaf 4 is block 6's: cut after block 5 (blocks 1, 3 and bracket) */
+        {4, 2, 7, 4, 2},  /* bracket (block 1), 3, 6, bracket (block 8): to cut to 7 */
+        {100, 1, 9, 8, 8},
+    };
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+        cityproof_t p;
+        assert_int_equal(api_build_city_proof(&f->s, "jinan", c[i].from, 9, c[i].soft, &p), QC_OK);
+        assert_int_equal(p.to_height, c[i].to_want);
+        assert_int_equal(p.leaf_count, c[i].leaves);
+        cityproof_result_t res;
+        char why[256] = "";
+        assert_int_equal(cityproof_verify(&p, CHAIN, &f->cfg.genesis_hash, &f->genesis_vs, &res,
+                                          why, sizeof why), QC_OK);
+        assert_int_equal(res.count, c[i].events);
+        cityproof_free(&p);
+    }
+}
+
 static void test_bad_requests(void **state) {
     fx_t *f = *state;
     build_chain(f);
     const char *name = f->cb.vs.members[0].name;
     cityproof_t p;
     uint64_t top = f->s.head.height;
-    assert_int_equal(api_build_city_proof(&f->s, name, 0, 1, &p), QC_ERR_RANGE);
-    assert_int_equal(api_build_city_proof(&f->s, name, 3, 2, &p), QC_ERR_RANGE);
-    assert_int_equal(api_build_city_proof(&f->s, name, 1, top + 1, &p), QC_ERR_RANGE);
-    assert_int_equal(api_build_city_proof(&f->s, "Jinan", 1, 1, &p), QC_ERR_INVALID);
-    assert_int_equal(api_build_city_proof(&f->s, "-x", 1, 1, &p), QC_ERR_INVALID);
+    assert_int_equal(api_build_city_proof(&f->s, name, 0, 1, 0, &p), QC_ERR_RANGE);
+    assert_int_equal(api_build_city_proof(&f->s, name, 3, 2, 0, &p), QC_ERR_RANGE);
+    assert_int_equal(api_build_city_proof(&f->s, name, 1, top + 1, 0, &p), QC_ERR_RANGE);
+    assert_int_equal(api_build_city_proof(&f->s, "Jinan", 1, 1, 0, &p), QC_ERR_INVALID);
+    assert_int_equal(api_build_city_proof(&f->s, "-x", 1, 1, 0, &p), QC_ERR_INVALID);
     uint64_t size;
     qc_hash_t root;
     assert_int_equal(store_city_log(&f->s, "a b", &size, &root), QC_ERR_INVALID);
@@ -315,7 +340,7 @@ static void test_damage(void **state) {
     assert_int_equal(store_city_leaf(&f->s, name, 3, &l), QC_ERR_CORRUPT);
     assert_non_null(store_problem(&f->s));
     cityproof_t p;
-    assert_int_equal(api_build_city_proof(&f->s, name, 1, f->s.head.height, &p), QC_ERR_CORRUPT);
+    assert_int_equal(api_build_city_proof(&f->s, name, 1, f->s.head.height, 0, &p), QC_ERR_CORRUPT);
     /* put back wrong: a value one byte short */
     store_close(&f->s);
     uint8_t v[SV_CITY_LEAF_LEN - 1];
@@ -390,7 +415,7 @@ static void test_cut_and_too_big(void **state) {
     apply(f, t, txs_big);
     free(t);
     cityproof_t p;
-    assert_int_equal(api_build_city_proof(&f->s, "jinan", 2, 3, &p), QC_OK);
+    assert_int_equal(api_build_city_proof(&f->s, "jinan", 2, 3, 0, &p), QC_OK);
     assert_int_equal(p.to_height, 2); /* cut after block 2 */
     assert_int_equal(p.first_index, 0);
     assert_int_equal(p.leaf_count, (size_t)txs_a * per_tx + 1); /* block 2 and the bracket */
@@ -400,13 +425,20 @@ static void test_cut_and_too_big(void **state) {
                                       sizeof why), QC_OK);
     assert_int_equal(res.count, (size_t)txs_a * per_tx);
     cityproof_free(&p);
-    assert_int_equal(api_build_city_proof(&f->s, "jinan", 3, 4, &p), QC_OK);
+    assert_int_equal(api_build_city_proof(&f->s, "jinan", 3, 4, 0, &p), QC_OK);
     assert_int_equal(p.to_height, 3);
     assert_int_equal(p.first_index, (uint64_t)txs_a * per_tx - 1); /* block 2's last leaf */
     cityproof_free(&p);
-    assert_int_equal(api_build_city_proof(&f->s, "jinan", 4, 4, &p), QC_ERR_TOOBIG);
+    assert_int_equal(api_build_city_proof(&f->s, "jinan", 4, 4, 0, &p), QC_ERR_TOOBIG);
+    assert_int_equal(api_build_city_proof(&f->s, "jinan", 4, 4, API_CITY_LOG_LEAVES, &p),
+                     QC_ERR_TOOBIG);
+    /* the node's soft limit: block 2 alone is over it, so it comes whole and alone */
+    assert_int_equal(api_build_city_proof(&f->s, "jinan", 2, 4, API_CITY_LOG_LEAVES, &p), QC_OK);
+    assert_int_equal(p.to_height, 2);
+    assert_int_equal(p.leaf_count, (size_t)txs_a * per_tx + 1);
+    cityproof_free(&p);
     /* the other city's range over the big blocks is small and whole */
-    assert_int_equal(api_build_city_proof(&f->s, f->cb.vs.members[1].name, 1, 4, &p), QC_OK);
+    assert_int_equal(api_build_city_proof(&f->s, f->cb.vs.members[1].name, 1, 4, 0, &p), QC_OK);
     assert_int_equal(p.to_height, 4);
     assert_int_equal(p.leaf_count, 1);
     cityproof_free(&p);
@@ -415,6 +447,7 @@ static void test_cut_and_too_big(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_logs_and_proofs, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_soft_cut, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_bad_requests, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_group_partial, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_damage, fx_setup, fx_teardown),

@@ -539,6 +539,159 @@ static void test_verify_across_epochs(void **state) {
     free(x);
 }
 
+/* `qchain city-log`: the offline path on the completeness proofs of docs/PROTOCOL.md §13.5
+ * (the committed fuzz seeds, built on the §10.3 example genesis): the events in range, the
+ * anchored / NOT anchored verdict for a digest (exit 0 either way), the empty cases, a
+ * tampered proof refused (1); and the command line's usage errors (2) and an unreachable
+ * node (1). Run from the repository root (the seeds' paths), as `make check` does. */
+static void test_city_log(void **state) {
+    fx_t *fx = *state;
+    receiptex_t *x = calloc(1, sizeof *x);
+    assert_non_null(x);
+    assert_int_equal(receiptex_build(x), QC_OK);
+    char genesis[TDIR_PATH_MAX], bad[TDIR_PATH_MAX], junk[TDIR_PATH_MAX];
+    tdir_write(genesis, fx->dir, "genesis.json", x->genesis_json, x->genesis_len, 0644);
+    receiptex_free(x);
+    free(x);
+    const char *brackets = "tests/fuzz/corpus/cityproof/valid_brackets.json";
+    const char *none = "tests/fuzz/corpus/cityproof/valid_none_in_range.json";
+    const char *empty = "tests/fuzz/corpus/cityproof/valid_empty_log.json";
+    const char *d_anchor = "5151515151515151515151515151515151515151515151515151515151515100";
+    const char *d_old = "1212121212121212121212121212121212121212121212121212121212121200";
+
+    assert_int_equal(run(fx, "city-log", "--help", NULL), CLI_EXIT_OK);
+    assert_non_null(strstr(fx->out, "Usage: qchain city-log CITY --from A"));
+    assert_non_null(strstr(fx->out, "Exit status"));
+    assert_int_equal(run(fx, "help", "city-log", NULL), CLI_EXIT_OK);
+
+    /* jinan 4..5 as of block 8: the supersession's two leaves and the anchoring at 5 */
+    assert_int_equal(run(fx, "city-log", "--proof", brackets, "--genesis", genesis, NULL),
+                     CLI_EXIT_OK);
+    assert_non_null(strstr(fx->out, "VALID proof: city jinan, heights 4..5, as of block 8 "
+                                    "(epoch 0), committed by 3 of 4 member cities (quorum 3)\n"
+                                    "3 events:\n  height 4  supersede-old  1212"));
+    assert_non_null(strstr(fx->out, "  height 5  anchor         " "5151515151515151515151515151515151515151515151515151515151515100"
+                                    "  tx 51a5a5a5a5a5a5a5  index 0\n"));
+    assert_null(strstr(fx->out, "endorse")); /* the bracketing leaves are not events */
+    assert_null(strstr(fx->out, "cut"));
+    assert_int_equal(run(fx, "city-log", "--proof", brackets, "--genesis", genesis, "--digest",
+                         d_anchor, NULL), CLI_EXIT_OK);
+    assert_non_null(strstr(fx->out, "jinan anchored 5151515151515151515151515151515151515151"
+                                    "515151515151515151515100 at height 5\n"));
+    /* superseded (not anchored) in the range: a proven NO, still exit 0 */
+    assert_int_equal(run(fx, "city-log", "--proof", brackets, "--genesis", genesis, "--digest",
+                         d_old, NULL), CLI_EXIT_OK);
+    assert_non_null(strstr(fx->out, "jinan did NOT anchor 1212121212121212121212121212121212"
+                                    "121212121212121212121212121200 in heights 4..5 (proof of "
+                                    "completeness)\n"));
+    assert_int_equal(run(fx, "city-log", "--proof", brackets, "--genesis", genesis, "--digest",
+                         d_anchor, "--json", NULL), CLI_EXIT_OK);
+    json_t *j = out_json(fx);
+    assert_true(json_is_true(json_object_get(j, "valid")));
+    assert_string_equal(jstr(j, "city"), "jinan");
+    assert_int_equal(json_integer_value(json_object_get(j, "from")), 4);
+    assert_int_equal(json_integer_value(json_object_get(j, "to")), 5);
+    assert_int_equal(json_integer_value(json_object_get(j, "as_of_height")), 8);
+    assert_int_equal(json_integer_value(json_object_get(j, "signers")), 3);
+    assert_true(json_is_false(json_object_get(j, "cut")));
+    assert_true(json_is_true(json_object_get(j, "anchored")));
+    assert_string_equal(jstr(j, "digest"), d_anchor);
+    json_t *ev = json_object_get(j, "events");
+    assert_int_equal(json_array_size(ev), 3);
+    assert_string_equal(jstr(json_array_get(ev, 1), "kind"), "supersede-new");
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(ev, 1), "index")), 1);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(ev, 2), "height")), 5);
+    assert_int_equal(json_integer_value(json_array_get(json_object_get(j, "anchored_heights"),
+                                                       0)), 5);
+    json_decref(j);
+
+    /* zibo had nothing in 4..5 (events at 3 and 6 bracket the range); taian never had any */
+    assert_int_equal(run(fx, "city-log", "--proof", none, "--genesis", genesis, "--digest",
+                         d_anchor, "--json", NULL), CLI_EXIT_OK);
+    j = out_json(fx);
+    assert_string_equal(jstr(j, "city"), "zibo");
+    assert_int_equal(json_array_size(json_object_get(j, "events")), 0);
+    assert_true(json_is_false(json_object_get(j, "anchored")));
+    json_decref(j);
+    assert_int_equal(run(fx, "city-log", "--proof", empty, "--genesis", genesis, NULL),
+                     CLI_EXIT_OK);
+    assert_non_null(strstr(fx->out, "VALID proof: city taian, heights 1..8, as of block 8"));
+    assert_non_null(strstr(fx->out, "\n0 events: taian had none in heights 1..8\n"));
+
+    /* a changed digest no longer hashes to the certified root; not JSON; no such files */
+    uint8_t *text;
+    size_t len;
+    assert_int_equal(qc_file_read(brackets, 1u << 20, &text, &len), QC_OK);
+    char *copy = calloc(1, len + 1);
+    assert_non_null(copy);
+    memcpy(copy, text, len);
+    free(text);
+    char *at = strstr(copy, d_anchor);
+    assert_non_null(at);
+    at[63] = '1';
+    tdir_write(bad, fx->dir, "bad.json", copy, len, 0644);
+    free(copy);
+    assert_int_equal(run(fx, "city-log", "--proof", bad, "--genesis", genesis, NULL),
+                     CLI_EXIT_FAIL);
+    assert_int_equal(strncmp(fx->out, "INVALID: ", 9), 0);
+    assert_int_equal(run(fx, "city-log", "--proof", bad, "--genesis", genesis, "--json", NULL),
+                     CLI_EXIT_FAIL);
+    j = out_json(fx);
+    assert_true(json_is_false(json_object_get(j, "valid")));
+    assert_non_null(jstr(j, "reason"));
+    json_decref(j);
+    tdir_write(junk, fx->dir, "junk.json", "{\"qchain_city_log_proof\":", 25, 0644);
+    assert_int_equal(run(fx, "city-log", "--proof", junk, "--genesis", genesis, NULL),
+                     CLI_EXIT_FAIL);
+    assert_non_null(strstr(fx->out, "INVALID: proof is not JSON"));
+    assert_int_equal(run(fx, "city-log", "--proof", "/nonexistent/p.json", "--genesis", genesis,
+                         NULL), CLI_EXIT_FAIL);
+    assert_int_equal(run(fx, "city-log", "--proof", brackets, "--genesis", "/nonexistent/g.json",
+                         NULL), CLI_EXIT_FAIL);
+    assert_int_equal(run(fx, "city-log", "--proof", brackets, "--genesis", genesis, "--file",
+                         "/nonexistent/doc", NULL), CLI_EXIT_FAIL);
+
+    /* usage: exit 2 before anything is read or fetched */
+    const char *down = "http://127.0.0.1:1";
+    assert_int_equal(run(fx, "city-log", "--proof", brackets, NULL), CLI_EXIT_USAGE);
+    assert_int_equal(run(fx, "city-log", "--proof", brackets, "--genesis", genesis, "--from", "1",
+                         NULL), CLI_EXIT_USAGE);
+    assert_int_equal(run(fx, "city-log", "--proof", brackets, "--genesis", genesis, "jinan",
+                         NULL), CLI_EXIT_USAGE);
+    assert_int_equal(run(fx, "city-log", "--proof", brackets, "--genesis", genesis, "--digest",
+                         "abc", NULL), CLI_EXIT_USAGE);
+    assert_int_equal(run(fx, "city-log", "--proof", brackets, "--genesis", genesis, "--digest",
+                         d_anchor, "--file", genesis, NULL), CLI_EXIT_USAGE);
+    assert_int_equal(run(fx, "city-log", "--proof", brackets, "--genesis", genesis, "--salt",
+                         genesis, NULL), CLI_EXIT_USAGE);
+    assert_int_equal(run(fx, "city-log", "--no-such-option", NULL), CLI_EXIT_USAGE);
+    assert_int_equal(run(fx, "city-log", "--from", "1", "--api", down, "--genesis", genesis,
+                         NULL), CLI_EXIT_USAGE); /* no city */
+    assert_int_equal(run(fx, "city-log", "Jinan", "--from", "1", "--api", down, "--genesis",
+                         genesis, NULL), CLI_EXIT_USAGE);
+    assert_int_equal(run(fx, "city-log", "jinan", "zibo", "--from", "1", "--api", down,
+                         "--genesis", genesis, NULL), CLI_EXIT_USAGE);
+    assert_int_equal(run(fx, "city-log", "jinan", "--api", down, "--genesis", genesis, NULL),
+                     CLI_EXIT_USAGE); /* no --from */
+    static const char *const bad_heights[] = {"0", "-3", "+3", "", "1x", " 1",
+                                              "99999999999999999999"};
+    for (size_t i = 0; i < sizeof bad_heights / sizeof bad_heights[0]; i++)
+        assert_int_equal(run(fx, "city-log", "jinan", "--from", bad_heights[i], "--api", down,
+                             "--genesis", genesis, NULL), CLI_EXIT_USAGE);
+    assert_int_equal(run(fx, "city-log", "jinan", "--from", "5", "--to", "4", "--api", down,
+                         "--genesis", genesis, NULL), CLI_EXIT_USAGE);
+    assert_int_equal(run(fx, "city-log", "jinan", "--from", "1", NULL), CLI_EXIT_USAGE);
+    assert_int_equal(run(fx, "city-log", "jinan", "--from", "1", "--api", down, NULL),
+                     CLI_EXIT_USAGE);
+    assert_int_equal(run(fx, "city-log", "jinan", "--from", "1", "--api", down, "--genesis",
+                         genesis, "--out", "-", "--json", NULL), CLI_EXIT_USAGE);
+    /* well-formed, but nobody listens: 1, and nothing on stdout */
+    assert_int_equal(run(fx, "city-log", "jinan", "--from", "1", "--to", "9", "--api", down,
+                         "--genesis", genesis, "--digest", d_anchor, "--json", NULL),
+                     CLI_EXIT_FAIL);
+    assert_string_equal(fx->out, "");
+}
+
 /* `qchain member`: subcommands, the change options' grammar (each refines the latest change of
  * its kind), which options belong to signing and reading; a well-formed command against a
  * node that is down fails (1), a malformed one is a usage error (2). */
@@ -845,6 +998,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_testnet, setup, teardown),
         cmocka_unit_test_setup_teardown(test_node_reading_commands, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verify_across_epochs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_city_log, setup, teardown),
         cmocka_unit_test_setup_teardown(test_member_arguments, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lifecycle_arguments, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dataset_arguments, setup, teardown),

@@ -23,6 +23,8 @@ const cli_cmd_t cli_commands[] = {
     {"verify", "verify a receipt offline against the genesis file", cli_verify},
     {"status-proof", "fetch and verify offline a record's current status (or that it was "
      "never anchored)", cli_status_proof},
+    {"city-log", "fetch and verify offline all of a city's record events in a height range "
+     "(none left out)", cli_city_log},
     {"audit", "check signed checkpoints grew consistently (or prove a fork)", cli_audit},
     {"block", "print a block: header, transactions, certificate signers by city", cli_block},
     {"member", "membership governance: propose, approve, reject, withdraw, list, show, history",

@@ -42,6 +42,7 @@ int cli_testnet(int argc, char **argv);
 int cli_anchor(int argc, char **argv);
 int cli_verify(int argc, char **argv);
 int cli_status_proof(int argc, char **argv);
+int cli_city_log(int argc, char **argv);
 int cli_audit(int argc, char **argv);
 int cli_status(int argc, char **argv);
 int cli_receipt(int argc, char **argv);

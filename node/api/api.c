@@ -1,5 +1,6 @@
 /* api.c - the node's HTTP/JSON API handlers (docs/API.md) and commit long-polls. */
 #include "api.h"
+#include "api_city.h"
 #include "api_gov.h"
 #include "api_life.h"
 #include "api_share.h"
@@ -802,6 +803,7 @@ int api_start(api_t *a, node_t *n, char *why, size_t why_cap) {
         {"GET", "/v1/datasets", h_datasets},
         {"GET", "/v1/datasets/{id}", h_dataset},
         {"GET", "/v1/cities/{name}/requests", h_city_requests},
+        {"GET", "/v1/cities/{name}/log", h_city_log},
         {"GET", "/v1/status", h_status},
         {"GET", "/metrics", h_metrics},
         {"GET", "/healthz", h_health},

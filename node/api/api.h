@@ -80,14 +80,21 @@ int api_build_status_proof(store_t *s, const qc_hash_t *digest, statusproof_t *o
 /* The completeness proof (docs/PROTOCOL.md §13.3) of city's log events with heights
  * from..to, as of the ledger head: the events, their bracketing leaves, the complement hashes,
  * the state-map proof of the city's log head against the head header's state root, that
- * header, its certificate and the membership history. to is cut, at a block boundary, to
- * the last height whose events still fit in CITYPROOF_LEAVES_MAX leaves with the brackets:
+ * header, its certificate and the membership history. A long range is cut at a block
+ * boundary: to becomes the last height whose events, with the brackets, fit in
+ * leaves_soft_max leaves (3..CITYPROOF_LEAVES_MAX; anything else means CITYPROOF_LEAVES_MAX),
+ * except that block `from` is always served whole when it fits in CITYPROOF_LEAVES_MAX;
  * out->to_height says how far the proof reaches (the client asks again from there + 1).
  * *out owned (cityproof_free). QC_OK; QC_ERR_NOTFOUND before the first block;
  * QC_ERR_INVALID when city is not a member name; QC_ERR_RANGE unless 1 <= from <= to <=
  * the head's height; QC_ERR_TOOBIG when block `from` alone holds more events of the city
  * than a proof may carry; QC_ERR_CORRUPT / read errors. */
 int api_build_city_proof(store_t *s, const char *city, uint64_t from, uint64_t to,
-                         cityproof_t *out);
+                         size_t leaves_soft_max, cityproof_t *out);
+
+/* The node's leaves_soft_max for GET /v1/cities/{name}/log: a proof is built on the loop
+ * thread at about 3 us per leaf (docs/BENCHMARKS.md), so one request costs at most ~30 ms
+ * unless a single block holds more of the city's events. */
+#define API_CITY_LOG_LEAVES 10000
 
 #endif

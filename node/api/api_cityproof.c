@@ -8,17 +8,24 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Cuts the range at a block boundary so that leaves [lo, ...) with the bracket after fit in
- * CITYPROOF_LEAVES_MAX: *to becomes one below the height of leaf lo + max - 1 and *hi_b the
- * first index of that height. QC_ERR_TOOBIG when block `from` alone does not fit. */
-static int cut(store_t *s, const char *city, uint64_t from, uint64_t lo, uint64_t *to,
-               uint64_t *hi_b) {
+/* Cuts the range at a block boundary so that leaves [lo, ...) with the bracket after stay
+ * within soft_max (<= CITYPROOF_LEAVES_MAX), or, when block `from`'s events alone need more,
+ * within CITYPROOF_LEAVES_MAX with block `from` alone: *to and *hi_b (the first index above
+ * the new *to) are set. QC_ERR_TOOBIG when block `from` does not fit even then. */
+static int cut(store_t *s, const char *city, uint64_t from, uint64_t lo, uint64_t n,
+               size_t soft_max, uint64_t *to, uint64_t *hi_b) {
     qc_city_leaf_t l;
-    int rc = store_city_leaf(s, city, lo + CITYPROOF_LEAVES_MAX - 1, &l);
+    int rc = store_city_leaf(s, city, lo + soft_max - 1, &l);
     if (rc != QC_OK) return rc;
-    if (l.height <= from) return QC_ERR_TOOBIG;
-    *to = l.height - 1;
-    return store_city_first_at(s, city, l.height, hi_b);
+    if (l.height > from) {
+        *to = l.height - 1;
+        return store_city_first_at(s, city, l.height, hi_b);
+    }
+    rc = store_city_first_at(s, city, from + 1, hi_b);
+    if (rc != QC_OK) return rc;
+    if ((*hi_b < n ? *hi_b + 1 : n) - lo > CITYPROOF_LEAVES_MAX) return QC_ERR_TOOBIG;
+    *to = from;
+    return QC_OK;
 }
 
 /* The leaves [lo, hi) and their complement hashes into p. */
@@ -36,7 +43,8 @@ static int fill_leaves(store_t *s, const char *city, uint64_t lo, uint64_t hi, c
                                    &p->hash_count);
 }
 
-static int build(store_t *s, const char *city, uint64_t from, uint64_t to, cityproof_t *out) {
+static int build(store_t *s, const char *city, uint64_t from, uint64_t to, size_t soft_max,
+                 cityproof_t *out) {
     store_head_t head;
     store_head(s, &head);
     if (!qc_member_name_valid(city)) return QC_ERR_INVALID;
@@ -53,8 +61,8 @@ static int build(store_t *s, const char *city, uint64_t from, uint64_t to, cityp
         rc = store_city_first_at(s, city, from, &lo_a);
         if (rc == QC_OK) rc = store_city_first_at(s, city, to + 1, &hi_b);
         uint64_t lo = lo_a > 0 ? lo_a - 1 : 0;
-        if (rc == QC_OK && (hi_b < n ? hi_b + 1 : n) - lo > CITYPROOF_LEAVES_MAX)
-            rc = cut(s, city, from, lo, &to, &hi_b);
+        if (rc == QC_OK && (hi_b < n ? hi_b + 1 : n) - lo > soft_max)
+            rc = cut(s, city, from, lo, n, soft_max, &to, &hi_b);
         if (rc == QC_OK) rc = fill_leaves(s, city, lo, hi_b < n ? hi_b + 1 : n, out);
     }
     out->to_height = to;
@@ -77,9 +85,11 @@ static int build(store_t *s, const char *city, uint64_t from, uint64_t to, cityp
 }
 
 int api_build_city_proof(store_t *s, const char *city, uint64_t from, uint64_t to,
-                         cityproof_t *out) {
+                         size_t leaves_soft_max, cityproof_t *out) {
     memset(out, 0, sizeof *out);
-    int rc = build(s, city, from, to, out);
+    if (leaves_soft_max < 3 || leaves_soft_max > CITYPROOF_LEAVES_MAX)
+        leaves_soft_max = CITYPROOF_LEAVES_MAX;
+    int rc = build(s, city, from, to, leaves_soft_max, out);
     if (rc != QC_OK) cityproof_free(out);
     return rc;
 }
