@@ -124,6 +124,9 @@ say "the same statuses proven: status proofs served by a node, checked with noth
 "$QCHAIN" status-proof --proof "$R/jinan-licence.txt.status.json" --genesis "$OUT/genesis.json"
 "$QCHAIN" status-proof --file "$R/taian-data-sharing.txt" --api "http://127.0.0.1:$((BASE + 1003))" \
   --genesis "$OUT/genesis.json"
+say "everything one city did, proven complete: taian's city log, and that taian never anchored jinan's licence"
+"$QCHAIN" city-log taian --from 1 --api "http://127.0.0.1:$((BASE + 1004))" \
+  --genesis "$OUT/genesis.json" --digest "$LICENCE"
 
 if [ "${QCHAIN_RUN_ONCE:-0}" = 1 ]; then exit 0; fi
 say "the consortium keeps running. Try:"
@@ -131,6 +134,7 @@ echo "    curl -s http://127.0.0.1:$((BASE + 1001))/v1/status"
 echo "    $QCHAIN anchor FILE --config $OUT/jinan/node.json"
 echo "    $QCHAIN verify FILE --receipt FILE.receipt.json --genesis $OUT/genesis.json"
 echo "    $QCHAIN status-proof --file FILE --config $OUT/zibo/node.json   (its status, proven)"
+echo "    $QCHAIN city-log jinan --from 1 --config $OUT/zibo/node.json   (all jinan did, proven complete)"
 echo "    sh testnet/add-city.sh weifang 'Weifang 潍坊'   (a tenth city joins by governance)"
 echo "    logs: $OUT/logs/   Ctrl-C stops every node cleanly."
 while :; do sleep 1; done

@@ -2,7 +2,8 @@
 # it_quickstart.sh - runs the README's Quick start (testnet/run.sh) once, on its own ports and
 # directory: nine nodes start, three cities anchor records, every node shows the same head,
 # receipts verify offline and a tampered document is refused, zibo endorses jinan's licence and
-# taian revokes its agreement (zibo's revoke of jinan's licence is refused), then all nodes stop.
+# taian revokes its agreement (zibo's revoke of jinan's licence is refused), taian's city log is
+# proven complete (and jinan's licence proven not anchored by taian), then all nodes stop.
 set -eu
 dir=$(mktemp -d)
 # below the kernel's ephemeral range (32768+), where outgoing connections could take our ports
@@ -25,7 +26,12 @@ printf '%s\n' "$out" | grep -q 'jinan-licence.txt (owner jinan): valid, endorsed
   printf '%s\n' "$out" | grep -q 'valid; endorsed by zibo (purpose 1: e-seal recognition) at height 4' &&
   printf '%s\n' "$out" | grep -q 'revoked at height 5 (reason 2' || {
   echo "$out"; echo "expected jinan's licence endorsed by zibo, taian's agreement revoked, zibo's revoke refused"; exit 1; }
+# taian's city log: its anchoring and its revocation, and jinan's licence proven not taian's
+printf '%s\n' "$out" | grep -q 'VALID proof: city taian, heights 1\.\.5' &&
+  [ "$(printf '%s\n' "$out" | grep -c '^  height [35]  \(anchor\|revoke\) ')" -eq 2 ] &&
+  printf '%s\n' "$out" | grep -q 'taian did NOT anchor [0-9a-f]* in heights 1\.\.5 (proof of completeness)' || {
+  echo "$out"; echo "expected taian's proven city log (anchor at 3, revoke at 5) and the licence not taian's"; exit 1; }
 # every node shows the same head hash
 n=$(printf '%s\n' "$out" | grep 'height 3  head' | awk '{print $5}' | sort -u | wc -l)
 [ "$n" -eq 1 ] || { echo "$out"; echo "nodes disagree on the head"; exit 1; }
-echo "quickstart: 9 nodes agreed, 3 receipts verified offline, tampering refused, an endorsement and a revocation shown and proven offline"
+echo "quickstart: 9 nodes agreed, 3 receipts verified offline, tampering refused, an endorsement and a revocation shown and proven offline, a city log proven complete"
