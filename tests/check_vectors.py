@@ -10,9 +10,12 @@ verdict, and that each rejected one is rejected by the rule the table names. The
 §10.3 and §10.4 (the latter across an epoch switch: its membership history walked from the
 genesis set) as an auditor would, following §10.2 step by step with its own RFC 9162 inclusion
 verifier (itself checked against the RFC 6962 definitions), and checks that tampered copies fail
-at the documented step. Verifies §13.5's city log completeness proof and the committed fuzz
-seeds of tests/fuzz/corpus/cityproof by §13.4's steps (its own range walk over RFC 6962
-subtrees), and refuses their tampered copies. Uses no qchain code. Exit 0 when all hold."""
+at the documented step. Re-derives the state root of every example block (§8's block 1 and
+§10.3/§10.4's blocks 2-4) by §12.1 and §13.2 from the blocks' transactions: the records' fresh
+statuses and each signing city's log head, which the roots must hold. Verifies §13.5's city
+log completeness proof and the committed fuzz seeds of tests/fuzz/corpus/cityproof by §13.4's
+steps (its own range walk over RFC 6962 subtrees), and refuses their tampered copies. Uses no
+qchain code. Exit 0 when all hold."""
 import hashlib, os, re, subprocess, sys, tempfile
 
 DOC = os.path.join(os.path.dirname(__file__), "..", "docs", "PROTOCOL.md")
@@ -775,17 +778,65 @@ def smt_verify(root, key, value, proof):  # §11.2 decoding, §11.3 steps; value
         h = smt_node(h, sibs[d]) if not smt_bit(key, d) else smt_node(sibs[d], h)
     return h == root
 
-# §12: block 1's state root is the map of its two records' fresh statuses (§5.1: owner jinan,
-# first anchored at height 1 by the §8 transaction at log indexes 0 and 1, valid, nothing
-# replaced, no endorsements), each under H("qchain/v1/state-key" 0 || digest).
-def fresh_status(digest, owner, height, txid, log_index):
+# §12.1 and §13: the state map after a block holds every anchored digest's status and every
+# city's log head. The city logs are RFC 6962 logs (mth) of §13.1's leaves.
+CITY_KINDS = {"anchor": 1, "endorse": 2, "revoke": 3, "supersede-old": 4, "supersede-new": 5}
+
+def city_leaf_data(height, txid, index, kind, digest):  # §13.1
+    data = (b"qchain/v1/city-leaf\0" + height.to_bytes(8, "big") + txid + index.to_bytes(2, "big") +
+            bytes([CITY_KINDS[kind]]) + digest)
+    check(len(data) == 95, "§13.1: a city leaf's data is 95 bytes")
+    return data
+
+def city_leaf_hash(l):  # a §13.3 JSON leaf's RFC 6962 leaf hash
+    return H(b"\0" + city_leaf_data(l["height"], bytes.fromhex(l["tx_id"]), l["index"], l["kind"],
+                                    bytes.fromhex(l["digest"])))
+
+def city_key(name): return H(b"qchain/v1/city-key\0" + bytes([len(name)]) + name.encode())
+def city_head(size, root): return H(b"qchain/v1/city-head\0" + size.to_bytes(8, "big") + root)
+
+def fresh_status(digest, owner, height, txid, log_index):  # §5.1: valid, nothing replaced
     return (bytes([1]) + digest + bytes([len(owner)]) + owner + height.to_bytes(8, "big") + txid +
             log_index.to_bytes(8, "big") + bytes([0, 0, 0]))
-block1_entries = [(H(b"qchain/v1/state-key\0" + rec[0]),
-                   H(b"qchain/v1/record-status\0" + fresh_status(rec[0], b"jinan", 1, tx_id, i)))
-                  for i, rec in enumerate(records)]
-check(smt_T(block1_entries, 0) == state_root ==
-      vec["State root after block 1 (§12: both records' fresh statuses)"], "block 1 state root")
+
+def chain_state(blocks):
+    """The state map's entries after blocks [(height, [(city, tx id, record digests)])] whose
+    transactions are all ANCHORs (§12.1, §13.2), as (record entries, city-head entries): each
+    digest's fresh status from its first anchoring (owner the signing city, the record's log
+    index), and for each city with events, city_key -> city_head over its §13.1 log (one
+    anchor leaf per record, kept across blocks)."""
+    statuses, logs, log_index = {}, {}, 0
+    for height, txs in blocks:
+        for city, txid, digests in txs:
+            for i, d in enumerate(digests):
+                k = H(b"qchain/v1/state-key\0" + d)
+                if k not in statuses:
+                    statuses[k] = H(b"qchain/v1/record-status\0" +
+                                    fresh_status(d, city.encode(), height, txid, log_index + i))
+                logs.setdefault(city, []).append(H(b"\0" + city_leaf_data(height, txid, i, "anchor", d)))
+            log_index += len(digests)
+    heads = [(city_key(c), city_head(len(l), mth(l))) for c, l in logs.items()]
+    return list(statuses.items()), heads
+
+def check_state_root(blocks, root, what):
+    """root is the state root after blocks (both kinds of entries), and would not be without
+    the city heads: leaving them out is caught."""
+    recs, heads = chain_state(blocks)
+    check(heads and smt_T(recs + heads, 0) == root, what + ": the state root (statuses and city heads)")
+    check(smt_T(recs, 0) != root, what + ": the state root is not the statuses' alone")
+    return recs + heads
+
+# Block 1: the §8 transaction's two records, each with its fresh status (owner jinan, first
+# anchored at height 1 at log indexes 0 and 1), and jinan's city head over their two leaves.
+block1 = [(1, [("jinan", tx_id, [rec[0] for rec in records])])]
+block1_entries = check_state_root(block1, state_root, "block 1")
+check(state_root == vec["State root after block 1 (§12.1: both records' fresh statuses and jinan's city head)"],
+      "block 1 state root as printed")
+jinan_leaves = [H(b"\0" + city_leaf_data(1, tx_id, i, "anchor", rec[0])) for i, rec in enumerate(records)]
+check(city_key("jinan") == vec["Status example: city_key of jinan"] and
+      mth(jinan_leaves) == vec["Status example: the root of jinan's city log after block 1 (2 leaves)"] and
+      city_head(2, mth(jinan_leaves)) == vec["Status example: jinan's city_head after block 1"],
+      "§12.4: jinan's city key, log root and head as printed")
 check(H(b"qchain/v1/state-key\0" + bytes(range(0x10, 0x30))) ==
       vec["State map: map key of the digest 10 11 .. 2f"], "state map key")
 smt_entries = [(vec["State map: key %d" % i], bytes([0xa0 + i]) * 32) for i in range(5)]
@@ -930,7 +981,8 @@ def verify_status_proof(sp, gbytes, doc_digest=None):
         return "malformed", None
 
 # §10.3's block 2 carries the state root §12.1 gives: block 1's two records and its own three,
-# each with its fresh status (owner jinan, first anchored in block 2 at log indexes 2..4).
+# each with its fresh status (owner jinan, first anchored in block 2 at log indexes 2..4), and
+# jinan's city head.
 def tx_digests(body):
     r = Reader(body)
     r.u(1); r.u(2); r.str8(); r.take(32); r.u(8); r.u(8)
@@ -940,14 +992,23 @@ def tx_digests(body):
         if r.u(1) == 1: r.take(32)
     r.done()
     return ds
+# Its city head replaces block 1's: jinan's log now has five leaves. §10.4's block 3 is empty
+# (its root is block 2's); block 4's root adds dezhou's record and dezhou's first city head.
 body2 = bytes.fromhex(receipt["tx"]["body"])
 tx2_id = H(b"qchain/v1/tx-id\0" + body2)
-block2_entries = block1_entries + [
-    (H(b"qchain/v1/state-key\0" + d), H(b"qchain/v1/record-status\0" + fresh_status(d, b"jinan", 2, tx2_id, 2 + i)))
-    for i, d in enumerate(tx_digests(body2))]
-check(parse_header(bytes.fromhex(receipt["header"]))["height"] == 2 and
-      parse_header(bytes.fromhex(receipt["header"]))["state_root"] == smt_T(block2_entries, 0),
-      "§10.3's block 2 carries the state root of its five records")
+hdr2 = parse_header(bytes.fromhex(receipt["header"]))
+block2 = block1 + [(2, [(trace["city"], tx2_id, tx_digests(body2))])]
+check(hdr2["height"] == 2 and trace["city"] == "jinan", "§10.3's block 2 is jinan's")
+check_state_root(block2, hdr2["state_root"], "§10.3's block 2 (five records)")
+check(sw["header"]["height"] == 3 and sw["header"]["state_root"] == hdr2["state_root"],
+      "§10.4's block 3, empty, keeps block 2's state root")
+body4 = bytes.fromhex(receipt2["tx"]["body"])
+hdr4 = parse_header(bytes.fromhex(receipt2["header"]))
+block4 = block2 + [(4, [(trace2["city"], H(b"qchain/v1/tx-id\0" + body4), tx_digests(body4))])]
+check(hdr4["height"] == 4, "§10.4's block 4")
+recs4, heads4 = chain_state(block4)
+check(len(recs4) == 6 and len(heads4) == 2, "after block 4: six records, the logs of jinan and dezhou")
+check_state_root(block4, hdr4["state_root"], "§10.4's block 4 (dezhou's first event)")
 
 sp1 = json.loads(section("Status example 1: the status proof of record 0 as of block 1", "json"))
 sp2 = json.loads(section("Status example 2: the status proof of 77 77 .. 77 (never anchored) as of block 1",
@@ -1006,17 +1067,7 @@ check(other_genesis != genesis_bytes and verify_status_proof(sp1, other_genesis)
 CP_KEYS = {"qchain_city_log_proof", "chain_id", "genesis_hash", "city", "from_height", "to_height",
            "header", "cert", "membership", "log_size", "log_root", "map_proof", "first_index",
            "leaves", "hashes"}
-CITY_KINDS = {"anchor": 1, "endorse": 2, "revoke": 3, "supersede-old": 4, "supersede-new": 5}
 NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$")
-
-def city_leaf_hash(l):  # §13.1, RFC 6962 leaf hash
-    data = (b"qchain/v1/city-leaf\0" + l["height"].to_bytes(8, "big") + bytes.fromhex(l["tx_id"]) +
-            l["index"].to_bytes(2, "big") + bytes([CITY_KINDS[l["kind"]]]) + bytes.fromhex(l["digest"]))
-    check(len(data) == 95, "§13.1: a city leaf's data is 95 bytes")
-    return H(b"\0" + data)
-
-def city_key(name): return H(b"qchain/v1/city-key\0" + bytes([len(name)]) + name.encode())
-def city_head(size, root): return H(b"qchain/v1/city-head\0" + size.to_bytes(8, "big") + root)
 
 def range_root(leaf_hashes, lo, n, hashes):  # §13.4 step 5
     hi, it = lo + len(leaf_hashes), iter(hashes)

@@ -975,6 +975,51 @@ static void test_other_genesis_same_keys_refused(void **state) {
     free(x);
 }
 
+/* The example chain's state roots (§8's block 1, blocks 2 to 4 of §10.3 and §10.4) are what a
+ * node computes for the same transactions: the ledger (store_apply_block recomputes the root
+ * as exec does: record statuses and the city heads of PROTOCOL §13.2) accepts blocks 1 and 2,
+ * and the test chain builder (which also applies the lifecycle rules) gives all four roots,
+ * across the switch to epoch 1 in which dezhou's city log starts. */
+static void test_example_state_roots_as_a_node_builds(void **state) {
+    (void)state;
+    receiptex_t *x = calloc(1, sizeof *x);
+    assert_non_null(x);
+    assert_int_equal(receiptex_build(x), QC_OK);
+    const qc_block_t *blocks[4] = {&x->v.block, &x->block2, &x->block3, &x->block4};
+    const qc_cert_t *certs[2] = {&x->v.cert, &x->cert2};
+    char dir[256];
+    assert_int_equal(tmpdir_make(dir, sizeof dir, "receiptex"), 0);
+    store_t *s = calloc(1, sizeof *s);
+    assert_non_null(s);
+    store_config_t cfg = {VECTORS_CHAIN_ID, x->genesis.hash, &x->v.vs, NULL, 0};
+    assert_int_equal(store_open(s, dir, &cfg), QC_OK);
+    for (int i = 0; i < 2; i++) assert_int_equal(store_apply_block(s, blocks[i], certs[i]), QC_OK);
+    qc_hash_t root;
+    assert_int_equal(store_state_root(s, &root), QC_OK);
+    assert_memory_equal(root.b, x->block2.header.state_root.b, 32);
+    store_close(s);
+    free(s);
+    assert_int_equal(tmpdir_remove(dir), 0);
+
+    chainbuilder_t cb;
+    chainbuilder_init(&cb, VECTORS_CHAIN_ID, 4, 0);
+    for (int i = 0; i < 4; i++) {
+        if (blocks[i] == &x->block4) chainbuilder_set_validators(&cb, 5, 1); /* epoch 1 */
+        qc_block_t b = {.header = blocks[i]->header, .txs = blocks[i]->txs,
+                        .tx_count = blocks[i]->tx_count}; /* the txs borrowed */
+        memset(b.header.state_root.b, 0, 32);
+        assert_int_equal(chainbuilder_seal(&cb, &b), QC_OK);
+        assert_memory_equal(b.header.state_root.b, blocks[i]->header.state_root.b, 32);
+        assert_memory_equal(b.header.log_root.b, blocks[i]->header.log_root.b, 32);
+        chainbuilder_advance(&cb, &b);
+    }
+    /* block 2 moved jinan's city head; block 3, empty, moved nothing */
+    assert_memory_not_equal(x->block2.header.state_root.b, x->v.block.header.state_root.b, 32);
+    assert_memory_equal(x->block3.header.state_root.b, x->block2.header.state_root.b, 32);
+    receiptex_free(x);
+    free(x);
+}
+
 /* The fuzz seeds named valid_* are genuine receipts of the example chain, so fuzz_receipt
  * starts from inputs that reach every verification step. */
 static void test_fuzz_seeds(void **state) {
@@ -1438,6 +1483,7 @@ int main(void) {
         cmocka_unit_test(test_published_example),
         cmocka_unit_test(test_other_genesis_same_keys_refused),
         cmocka_unit_test(test_fuzz_seeds),
+        cmocka_unit_test(test_example_state_roots_as_a_node_builds),
     };
     const struct CMUnitTest epoch_tests[] = {
         cmocka_unit_test(test_epoch_membership_from_store),

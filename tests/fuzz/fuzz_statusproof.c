@@ -2,7 +2,8 @@
  * (proto/statusproof.c), the untrusted input of `qchain status-proof --proof` and of a
  * receipt's "status" section: bytes -> json_loadb -> statusproof_from_json ->
  * statusproof_verify against the §8 test vectors' chain (the example genesis of PROTOCOL.md
- * §10.3), whose two worked proofs of §12.4 are the seeds in tests/fuzz/corpus/statusproof/.
+ * §10.3), whose two worked proofs of §12.4 are the seeds in tests/fuzz/corpus/statusproof/
+ * (written by `qchain_vectors --seeds DIR`).
  *
  * Oracle, besides the sanitizers: a failed parse or verification always gives a reason; a
  * parsed proof re-encodes to JSON that parses back to the same proof; and a proof that

@@ -1,6 +1,6 @@
 /* qchain_receiptex_main.c - prints the worked example receipt of docs/PROTOCOL.md §10.3, with
- * `--switch` the one across an epoch switch of §10.4, or with `--seeds DIR` writes the example chain's receipts as DIR/valid_N.json (the seeds of
- * tests/fuzz/corpus/receipt/). */
+ * `--switch` the one across an epoch switch of §10.4, or with `--seeds DIR` writes the example
+ * chain's receipts as DIR/valid_N.json (the seeds of tests/fuzz/corpus/receipt/). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

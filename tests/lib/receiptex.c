@@ -70,23 +70,26 @@ static int ex_block(qc_block_t *blk, const qc_header_t *like, uint64_t height,
     return qc_block_tx_root(blk, &h->tx_root);
 }
 
-/* The state map after the blocks so far (PROTOCOL §12.1): block b's root is what its ANCHOR
- * (by `owner`, first record at log index log_index; none when tx is NULL) leaves in *m. */
-static int ex_state_root(smap_mem_t *m, const qc_tx_t *tx, const char *owner, uint64_t height,
-                         uint64_t log_index, qc_hash_t *root) {
-    sblock_t sb = {0};
-    smap_writes_t ws = {0};
-    smap_reader_t r = smap_mem_reader(m);
-    int rc = tx ? sblock_anchor(&sb, tx, owner, height, log_index) : QC_OK;
-    if (rc == QC_OK) rc = sblock_finish(&sb, &r, &ws, root);
-    if (rc == QC_OK) rc = smap_mem_commit(m, &ws);
-    sblock_free(&sb);
-    smap_writes_free(&ws);
+/* The state of the example chain while it is built: the state map and the city logs after
+ * the blocks so far, each block applied as exec does (vectors_block_state), and the record-log
+ * size before the next block. */
+typedef struct {
+    smap_mem_t *map;
+    clog_set_t clogs;
+    uint64_t log_size;
+} ex_state_t;
+
+/* Applies blk (its transactions signed by members of vs, the set in force at it) to st;
+ * *root is the state root after it. */
+static int ex_state_root(ex_state_t *st, const qc_block_t *blk, const qc_validator_set_t *vs,
+                         qc_hash_t *root) {
+    int rc = vectors_block_state(st->map, &st->clogs, blk, vs, st->log_size, root);
+    for (uint32_t i = 0; i < blk->tx_count; i++) st->log_size += blk->txs[i].record_count;
     return rc;
 }
 
 /* Block 2: one tx by jinan's seal key anchoring three records, on top of §8's block 1. */
-static int build_block2(receiptex_t *x, smap_mem_t *m) {
+static int build_block2(receiptex_t *x, ex_state_t *st) {
     qc_txb_t b;
     qc_txb_init(&b, VECTORS_CHAIN_ID, &x->v.vs.members[0].seal_key, EX_NONCE, EX_EXPIRY);
     for (uint8_t i = 0; i < 3; i++) {
@@ -107,7 +110,7 @@ static int build_block2(receiptex_t *x, smap_mem_t *m) {
                             &x->leaves[2 + i]);
     h->log_size = RECEIPTEX_BLOCK2_LEAVES;
     merkle_root(&h->log_root, x->leaves, RECEIPTEX_BLOCK2_LEAVES);
-    rc = ex_state_root(m, &blk->txs[0], x->v.vs.members[0].name, 2, 2, &h->state_root);
+    rc = ex_state_root(st, blk, &x->v.vs, &h->state_root);
     if (rc != QC_OK) return rc;
     qc_header_hash(h, &x->block2_hash);
 
@@ -116,14 +119,14 @@ static int build_block2(receiptex_t *x, smap_mem_t *m) {
 }
 
 /* Block 3: empty, the last block of epoch 0, naming the epoch-1 set (dezhou joins). */
-static int build_block3(receiptex_t *x, smap_mem_t *m) {
+static int build_block3(receiptex_t *x, ex_state_t *st) {
     testkeys_validators(&x->vs1, 5, 1);
     qc_block_t *blk = &x->block3;
     int rc = ex_block(blk, &x->block2.header, 3, &x->block2_hash, EX_BLOCK3_TIME_MS, 2, NULL, 0);
     if (rc != QC_OK) return rc;
     qc_header_t *h = &blk->header;
     qc_validators_hash(&x->vs1, &h->next_validators_hash);
-    rc = ex_state_root(m, NULL, NULL, 3, 0, &h->state_root); /* empty: block 2's root */
+    rc = ex_state_root(st, blk, &x->v.vs, &h->state_root); /* empty: block 2's root */
     if (rc != QC_OK) return rc;
     qc_header_hash(h, &x->block3_hash);
     sign_cert(&x->cert3, h, &x->block3_hash, (const uint32_t[]){0, 1, 2}, 3);
@@ -131,7 +134,7 @@ static int build_block3(receiptex_t *x, smap_mem_t *m) {
 }
 
 /* Block 4: epoch 1; one tx by dezhou's seal key anchoring one record (log leaf 5). */
-static int build_block4(receiptex_t *x, smap_mem_t *m) {
+static int build_block4(receiptex_t *x, ex_state_t *st) {
     qc_txb_t b;
     qc_hash_t d;
     fill(&d, 0x00);
@@ -148,8 +151,7 @@ static int build_block4(receiptex_t *x, smap_mem_t *m) {
                         &x->leaves[RECEIPTEX_BLOCK2_LEAVES]);
     h->log_size = RECEIPTEX_LEAVES;
     merkle_root(&h->log_root, x->leaves, RECEIPTEX_LEAVES);
-    rc = ex_state_root(m, &blk->txs[0], x->vs1.members[EX_DEZHOU].name, 4,
-                       RECEIPTEX_BLOCK2_LEAVES, &h->state_root);
+    rc = ex_state_root(st, blk, &x->vs1, &h->state_root); /* dezhou's city log starts */
     if (rc != QC_OK) return rc;
     qc_header_hash(h, &x->block4_hash);
     sign_cert(&x->cert4, h, &x->block4_hash, (const uint32_t[]){1, 2, 3, EX_DEZHOU}, 4);
@@ -160,16 +162,18 @@ int receiptex_build(receiptex_t *x) {
     memset(x, 0, sizeof *x);
     int rc = vectors_build(&x->v);
     if (rc == QC_OK) rc = vectors_genesis(&x->genesis, &x->genesis_json, &x->genesis_len);
-    /* the state map after block 1 (§8's two records), then after each block */
-    smap_mem_t *m = NULL;
+    /* the state map and city logs after block 1 (§8's block: its root must be the one §8
+     * publishes), then after each block */
+    ex_state_t st = {0};
     qc_hash_t root1;
-    if (rc == QC_OK) rc = smap_mem_new(&m);
-    if (rc == QC_OK) rc = ex_state_root(m, &x->v.tx, x->v.vs.members[0].name, 1, 0, &root1);
+    if (rc == QC_OK) rc = smap_mem_new(&st.map);
+    if (rc == QC_OK) rc = ex_state_root(&st, &x->v.block, &x->v.vs, &root1);
     if (rc == QC_OK && memcmp(root1.b, x->v.block.header.state_root.b, 32) != 0) rc = QC_ERR_STATE;
-    if (rc == QC_OK) rc = build_block2(x, m);
-    if (rc == QC_OK) rc = build_block3(x, m);
-    if (rc == QC_OK) rc = build_block4(x, m);
-    smap_mem_free(m);
+    if (rc == QC_OK) rc = build_block2(x, &st);
+    if (rc == QC_OK) rc = build_block3(x, &st);
+    if (rc == QC_OK) rc = build_block4(x, &st);
+    smap_mem_free(st.map);
+    clog_set_free(&st.clogs);
     return rc;
 }
 

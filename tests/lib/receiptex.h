@@ -3,9 +3,11 @@
  * block 2 that anchors three more records, so the §10.3 example's audit path has a left
  * sibling, a right sibling and a right-edge subtree; then (§10.4) an empty block 3 that ends
  * epoch 0 by naming a five-member set (dezhou joins) in next_validators_hash, and a block 4
- * in epoch 1 in which dezhou anchors a record, certified by the new set. Used by the example printer (bin/qchain_receiptex),
- * by test_receipt (which pins the document against it) and by fuzz_receipt (whose seeds are
- * receipts of this chain). */
+ * in epoch 1 in which dezhou anchors a record, certified by the new set. Every header's state
+ * root is the node's (record statuses and city-log heads, vectors_block_state). Used by the
+ * example printer (bin/qchain_receiptex), by test_receipt (which pins the document against it
+ * and checks the roots against the ledger's) and by fuzz_receipt (whose seeds are receipts of
+ * this chain). */
 #ifndef QC_RECEIPTEX_H
 #define QC_RECEIPTEX_H
 

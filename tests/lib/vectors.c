@@ -68,29 +68,52 @@ static int vectors_build_gov(vectors_t *v) {
     return rc;
 }
 
-/* The state map after a first block holding only tx (by `owner`): *out (smap_mem_free). */
-static int block1_map(const qc_tx_t *tx, const char *owner, smap_mem_t **out, qc_hash_t *root) {
-    int rc = smap_mem_new(out);
-    if (rc != QC_OK) return rc;
+int vectors_block_state(smap_mem_t *m, clog_set_t *clogs, const qc_block_t *b,
+                        const qc_validator_set_t *vs, uint64_t log_index, qc_hash_t *root) {
     sblock_t sb = {0};
     smap_writes_t ws = {0};
-    smap_reader_t r = smap_mem_reader(*out);
-    rc = sblock_anchor(&sb, tx, owner, 1, 0);
+    smap_reader_t r = smap_mem_reader(m);
+    uint64_t height = b->header.height;
+    int rc = QC_OK;
+    for (uint32_t i = 0; i < b->tx_count && rc == QC_OK; i++) {
+        const qc_tx_t *tx = &b->txs[i];
+        if (qc_tx_type_is_lifecycle(tx->type)) {
+            rc = QC_ERR_INVALID; /* would need sblock_changed on exec's lifecycle state */
+            break;
+        }
+        if (tx->type != QC_TX_ANCHOR) continue; /* GOVERN, SHARE: no status, no event */
+        int who = qc_validators_find_seal(vs, &tx->signer);
+        if (who < 0) {
+            rc = QC_ERR_INVALID;
+            break;
+        }
+        /* exec's state_tx: the signer's city log events (§13.1), then the fresh statuses */
+        const char *city = vs->members[who].name;
+        rc = clog_tx(clogs, tx, city, height, NULL);
+        if (rc == QC_OK) rc = sblock_anchor(&sb, tx, city, height, log_index);
+        log_index += tx->record_count;
+    }
+    /* exec's state_finish: the city heads that moved (§13.2), then the root */
+    if (rc == QC_OK) rc = clog_finish(clogs, &sb);
     if (rc == QC_OK) rc = sblock_finish(&sb, &r, &ws, root);
-    if (rc == QC_OK) rc = smap_mem_commit(*out, &ws);
+    if (rc == QC_OK) rc = smap_mem_commit(m, &ws);
     sblock_free(&sb);
     smap_writes_free(&ws);
+    return rc;
+}
+
+/* The state map after block 1 of the vectors (built up to its header's state root):
+ * *out (smap_mem_free). */
+static int block1_map(const vectors_t *v, smap_mem_t **out, qc_hash_t *root) {
+    int rc = smap_mem_new(out);
+    if (rc != QC_OK) return rc;
+    clog_set_t clogs = {0};
+    rc = vectors_block_state(*out, &clogs, &v->block, &v->vs, 0, root);
+    clog_set_free(&clogs);
     if (rc != QC_OK) {
         smap_mem_free(*out);
         *out = NULL;
     }
-    return rc;
-}
-
-int vectors_state_root(const qc_tx_t *tx, const char *owner, qc_hash_t *root) {
-    smap_mem_t *m;
-    int rc = block1_map(tx, owner, &m, root);
-    smap_mem_free(m);
     return rc;
 }
 
@@ -141,7 +164,9 @@ int vectors_build(vectors_t *v) {
         qc_record_leaf_hash(1, &v->tx.id, i, v->tx.records[i].digest, &leaves[i]);
     h->log_size = 2;
     merkle_root(&h->log_root, leaves, 2);
-    rc = vectors_state_root(&v->tx, v->vs.members[0].name, &h->state_root);
+    smap_mem_t *m = NULL;
+    rc = block1_map(v, &m, &h->state_root);
+    smap_mem_free(m);
     if (rc != QC_OK) return rc;
     qc_header_hash(h, &v->block_hash);
 
@@ -226,8 +251,8 @@ void vectors_print(const vectors_t *v, void *file) {
     uint8_t hdr[QC_HEADER_BYTES_MAX];
     size_t hlen;
     qc_header_encode(&v->block.header, hdr, sizeof hdr, &hlen);
-    print_hex(f, "State root after block 1 (§12: both records' fresh statuses)",
-              v->block.header.state_root.b, 32);
+    print_hex(f, "State root after block 1 (§12.1: both records' fresh statuses and jinan's "
+                 "city head)", v->block.header.state_root.b, 32);
     print_hex(f, "Block header (canonical, height 1)", hdr, hlen);
     print_hex(f, "Block hash", v->block_hash.b, 32);
     uint8_t vote[128];
@@ -261,7 +286,7 @@ int vectors_status_proof(const vectors_t *v, const uint8_t digest[32], statuspro
     smt_proof_t *p = malloc(sizeof *p);
     qc_recstat_t *st = malloc(sizeof *st);
     out->proof = malloc(SMT_PROOF_MAX_BYTES);
-    int rc = p && st && out->proof ? block1_map(&v->tx, v->vs.members[0].name, &m, &root)
+    int rc = p && st && out->proof ? block1_map(v, &m, &root)
                                    : QC_ERR_NOMEM;
     smap_reader_t r = m ? smap_mem_reader(m) : sblock_empty_reader();
     smt_map_key(&key, digest);
@@ -283,14 +308,23 @@ int vectors_status_proof(const vectors_t *v, const uint8_t digest[32], statuspro
     return rc;
 }
 
-/* Prints one status proof's JSON (2-space indent) in a fenced block. */
-static void print_proof_json(FILE *f, const char *label, const statusproof_t *sp) {
-    json_t *j = statusproof_to_json(sp);
+char *vectors_status_json(const vectors_t *v, const uint8_t digest[32]) {
+    statusproof_t sp;
+    if (vectors_status_proof(v, digest, &sp) != QC_OK) return NULL;
+    json_t *j = statusproof_to_json(&sp);
+    statusproof_free(&sp);
     char *text = j ? json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(j);
+    return text;
+}
+
+/* Prints the status proof of digest (its JSON) in a fenced block. */
+static void print_proof_json(FILE *f, const char *label, const vectors_t *v,
+                             const uint8_t digest[32]) {
+    char *text = vectors_status_json(v, digest);
     QC_ASSERT(text != NULL);
     fprintf(f, "%s:\n```json\n%s\n```\n", label, text);
     free(text);
-    json_decref(j);
 }
 
 void vectors_print_status(const vectors_t *v, void *file) {
@@ -308,12 +342,24 @@ void vectors_print_status(const vectors_t *v, void *file) {
     print_hex(f, "Status example: its status_hash", h.b, 32);
     print_hex(f, "Status example: state_root of block 1 (§8's header)",
               v->block.header.state_root.b, 32);
-    print_proof_json(f, "Status example 1: the status proof of record 0 as of block 1", &sp);
     statusproof_free(&sp);
+    /* the map's third entry: jinan's city head (§13.2), its log being block 1's two anchorings */
+    clog_set_t clogs = {0};
+    QC_ASSERT(clog_tx(&clogs, &v->tx, v->vs.members[0].name, 1, NULL) == QC_OK);
+    const clog_city_t *jinan = clog_find(&clogs, v->vs.members[0].name);
+    QC_ASSERT(jinan != NULL && jinan->log.size == 2);
+    qc_city_key(jinan->name, &key);
+    print_hex(f, "Status example: city_key of jinan", key.b, 32);
+    rlog_root(&jinan->log, &h);
+    print_hex(f, "Status example: the root of jinan's city log after block 1 (2 leaves)", h.b, 32);
+    qc_hash_t head;
+    qc_city_head(jinan->log.size, &h, &head);
+    print_hex(f, "Status example: jinan's city_head after block 1", head.b, 32);
+    clog_set_free(&clogs);
+    print_proof_json(f, "Status example 1: the status proof of record 0 as of block 1", v,
+                     v->tx.records[0].digest);
     smt_map_key(&key, absent);
     print_hex(f, "Status example: map key of the digest 77 77 .. 77", key.b, 32);
-    QC_ASSERT(vectors_status_proof(v, absent, &sp) == QC_OK);
     print_proof_json(f, "Status example 2: the status proof of 77 77 .. 77 (never anchored) as of "
-                        "block 1", &sp);
-    statusproof_free(&sp);
+                        "block 1", v, absent);
 }

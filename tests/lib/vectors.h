@@ -3,8 +3,10 @@
 #ifndef QC_VECTORS_H
 #define QC_VECTORS_H
 
+#include "clog.h"
 #include "fmt.h"
 #include "genesis.h"
+#include "smap.h"
 
 #define VECTORS_CHAIN_ID "shandong-circle-test"
 
@@ -27,15 +29,28 @@ int vectors_genesis(genesis_t *g, char **json, size_t *len);
 /* Builds everything deterministically; block 1's header carries vectors_genesis's hash.
  * Caller frees with vectors_free. */
 int vectors_build(vectors_t *v);
-/* The state root after a first block holding only tx (an ANCHOR by city `owner`, its records
- * at log indexes 0..): every record's fresh status (PROTOCOL §12). */
-int vectors_state_root(const qc_tx_t *tx, const char *owner, qc_hash_t *root);
+/* Applies block b to the state map m and the city logs clogs (both owned by the caller and
+ * carried from block to block: m from smap_mem_new, clogs zero-initialised before block 1)
+ * as exec does (PROTOCOL §12.1, §13.2): each ANCHOR's records' fresh statuses (the first at
+ * log index log_index, the record-log size before b), each transaction's events appended to
+ * its signer's city log (the member of vs, the set in force at b, whose seal key signed it),
+ * then one city-head update per city whose log grew. *root is the state root after b. b
+ * holds only ANCHOR (or GOVERN/SHARE) transactions: a lifecycle transaction's status changes
+ * need exec's lifecycle state, so it is refused (QC_ERR_INVALID), as is a signer not in vs.
+ * QC_OK, or the error of the state map or city log code (m is then unchanged, but clogs may
+ * hold part of b's events: discard them). */
+int vectors_block_state(smap_mem_t *m, clog_set_t *clogs, const qc_block_t *b,
+                        const qc_validator_set_t *vs, uint64_t log_index, qc_hash_t *root);
 void vectors_free(vectors_t *v);
 /* The status proof (docs/PROTOCOL.md §12) of digest as of block 1 of the vectors: its fresh
  * status if it is one of the transaction's two records, else an absence proof. *out owned
  * (statusproof_free). */
 struct statusproof;
 int vectors_status_proof(const vectors_t *v, const uint8_t digest[32], struct statusproof *out);
+/* The status proof of digest as of block 1 as the text §12.4 prints (2-space indent, no final
+ * newline); also the fuzz seeds of tests/fuzz/corpus/statusproof/. Caller frees; NULL on
+ * failure. */
+char *vectors_status_json(const vectors_t *v, const uint8_t digest[32]);
 /* Prints the worked example of docs/PROTOCOL.md §12.4 (the status proofs of record 0 and of
  * the absent digest 77..77, with the intermediate values) as Markdown to file (a FILE *). */
 void vectors_print_status(const vectors_t *v, void *file);
