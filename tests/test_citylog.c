@@ -323,43 +323,59 @@ static void raw_edit(const char *dir, const uint8_t *k, size_t klen, const uint8
     leveldb_options_destroy(o);
 }
 
-/* store_check holds the 'Y' and 'Z' families to the logs; a missing or malformed leaf or node
- * is corrupt (loud, in store_problem), never "not found" or a short proof. */
+/* store_check holds the 'Y' spans and 'Z' nodes to the logs; a missing or lying span, or a
+ * missing node, is corrupt (loud, in store_problem), never "not found" or a short proof. */
 static void test_damage(void **state) {
     fx_t *f = *state;
     build_chain(f);
+    qc_tx_t t;
+    anchor(f, 1, 20, &t); /* city 1's log: 8 + 20 leaves, so subtree (4, 0) is stored */
+    apply(f, &t, 1);
     assert_int_equal(store_check(&f->s, NULL), QC_OK);
     const char *name = f->cb.vs.members[1].name;
-    uint8_t k[SK_MAX_LEN];
-    /* a leaf gone */
-    store_close(&f->s);
-    raw_edit(f->dir, k, sk_city_leaf(k, name, 3), NULL, 0);
-    assert_int_equal(store_open(&f->s, f->dir, &f->cfg), QC_OK);
-    assert_int_equal(store_check(&f->s, NULL), QC_ERR_CORRUPT);
+    uint8_t k[SK_MAX_LEN], v[SV_CITY_SPAN_LEN];
     qc_city_leaf_t l;
-    assert_int_equal(store_city_leaf(&f->s, name, 3, &l), QC_ERR_CORRUPT);
-    assert_non_null(store_problem(&f->s));
     cityproof_t p;
-    assert_int_equal(api_build_city_proof(&f->s, name, 1, f->s.head.height, 0, &p), QC_ERR_CORRUPT);
-    /* put back wrong: a value one byte short */
+    /* block 4's span (city 1's leaf 2, its endorsement) gone */
     store_close(&f->s);
-    uint8_t v[SV_CITY_LEAF_LEN - 1];
-    memset(v, 0, sizeof v);
-    v[0] = STORE_FORMAT_VERSION;
-    raw_edit(f->dir, k, sk_city_leaf(k, name, 3), v, sizeof v);
+    raw_edit(f->dir, k, sk_city_span(k, name, 2), NULL, 0);
     assert_int_equal(store_open(&f->s, f->dir, &f->cfg), QC_OK);
     assert_int_equal(store_check(&f->s, NULL), QC_ERR_CORRUPT);
-    assert_int_equal(store_city_leaf(&f->s, name, 3, &l), QC_ERR_CORRUPT);
-    /* a node gone (level 1 of a log of 8), and a stray key outside every log */
+    assert_int_equal(store_city_leaf(&f->s, name, 2, &l), QC_ERR_CORRUPT);
+    assert_non_null(store_problem(&f->s));
+    assert_int_equal(api_build_city_proof(&f->s, name, 1, f->s.head.height, 0, &p), QC_ERR_CORRUPT);
+    /* back, but claiming two events where block 4 has one of the city's */
     store_close(&f->s);
-    raw_edit(f->dir, k, sk_city_leaf(k, name, 3), NULL, 0);
-    raw_edit(f->dir, k, sk_city_node(k, name, 1, 0), NULL, 0);
+    v[0] = STORE_FORMAT_VERSION;
+    qc_put_u64(v + 1, 4);
+    qc_put_u32(v + 9, 2);
+    raw_edit(f->dir, k, sk_city_span(k, name, 2), v, sizeof v);
+    assert_int_equal(store_open(&f->s, f->dir, &f->cfg), QC_OK);
+    assert_int_equal(store_check(&f->s, NULL), QC_ERR_CORRUPT);
+    assert_int_equal(store_city_leaf(&f->s, name, 2, &l), QC_ERR_CORRUPT);
+    /* the right span again: sound; then the stored subtree (4, 0) gone */
+    store_close(&f->s);
+    qc_put_u32(v + 9, 1);
+    raw_edit(f->dir, k, sk_city_span(k, name, 2), v, sizeof v);
+    assert_int_equal(store_open(&f->s, f->dir, &f->cfg), QC_OK);
+    assert_int_equal(store_check(&f->s, NULL), QC_OK);
+    assert_int_equal(store_city_leaf(&f->s, name, 2, &l), QC_OK);
+    assert_int_equal(l.kind, QC_CITY_ENDORSE);
+    store_close(&f->s);
+    raw_edit(f->dir, k, sk_city_node(k, name, 4, 0), NULL, 0);
     assert_int_equal(store_open(&f->s, f->dir, &f->cfg), QC_OK);
     assert_int_equal(store_check(&f->s, NULL), QC_ERR_CORRUPT);
     qc_hash_t out[CITYPROOF_HASHES_MAX];
     size_t count;
-    assert_int_equal(store_city_range_hashes(&f->s, name, 2, 3, out, CITYPROOF_HASHES_MAX, &count),
-                     QC_ERR_CORRUPT);
+    assert_int_equal(store_city_range_hashes(&f->s, name, 20, 21, out, CITYPROOF_HASHES_MAX,
+                                             &count), QC_ERR_CORRUPT);
+    /* a node back, and a stray one outside every log */
+    store_close(&f->s);
+    uint8_t nv[SV_LOG_LEN] = {STORE_FORMAT_VERSION};
+    raw_edit(f->dir, k, sk_city_node(k, name, 4, 0), nv, sizeof nv);
+    raw_edit(f->dir, k, sk_city_node(k, name, 4, 5), nv, sizeof nv);
+    assert_int_equal(store_open(&f->s, f->dir, &f->cfg), QC_OK);
+    assert_int_equal(store_check(&f->s, NULL), QC_ERR_CORRUPT);
 }
 
 /* A group apply stopped by a refused block keeps the logs of the blocks it applied and none of

@@ -34,11 +34,9 @@ static int fill_leaves(store_t *s, const char *city, uint64_t lo, uint64_t hi, c
     p->leaves = calloc((size_t)(hi - lo), sizeof *p->leaves);
     p->hashes = calloc(CITYPROOF_HASHES_MAX, sizeof *p->hashes);
     if (p->leaves == NULL || p->hashes == NULL) return QC_ERR_NOMEM;
-    for (uint64_t i = lo; i < hi; i++) {
-        int rc = store_city_leaf(s, city, i, &p->leaves[p->leaf_count]);
-        if (rc != QC_OK) return rc;
-        p->leaf_count++;
-    }
+    int rc = store_city_leaves(s, city, lo, hi, p->leaves);
+    if (rc != QC_OK) return rc;
+    p->leaf_count = (size_t)(hi - lo);
     return store_city_range_hashes(s, city, lo, hi, p->hashes, CITYPROOF_HASHES_MAX,
                                    &p->hash_count);
 }

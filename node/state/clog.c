@@ -75,6 +75,35 @@ static int append(clog_city_t *c, const qc_city_leaf_t *leaf, const clog_sink_t 
     return rc;
 }
 
+void clog_tx_leaves(const qc_tx_t *tx, uint64_t height, qc_city_leaf_t *out, size_t *n) {
+    *n = 0;
+    qc_city_leaf_t leaf = {.height = height, .tx_id = tx->id};
+    if (tx->type == QC_TX_ANCHOR) {
+        QC_ASSERT(tx->record_count <= CLOG_TX_LEAVES_MAX);
+        leaf.kind = QC_CITY_ANCHOR;
+        for (uint32_t i = 0; i < tx->record_count; i++) {
+            leaf.index = (uint16_t)i;
+            memcpy(leaf.digest.b, tx->records[i].digest, 32);
+            out[(*n)++] = leaf;
+        }
+        return;
+    }
+    if (tx->type != QC_TX_ENDORSE && tx->type != QC_TX_REVOKE && tx->type != QC_TX_SUPERSEDE)
+        return;
+    QC_ASSERT(tx->life != NULL);
+    leaf.digest = tx->life->digest;
+    leaf.kind = tx->type == QC_TX_ENDORSE ? QC_CITY_ENDORSE
+              : tx->type == QC_TX_REVOKE  ? QC_CITY_REVOKE
+                                          : QC_CITY_SUPERSEDE_OLD;
+    out[(*n)++] = leaf;
+    if (tx->type == QC_TX_SUPERSEDE) {
+        leaf.index = 1;
+        leaf.kind = QC_CITY_SUPERSEDE_NEW;
+        leaf.digest = tx->life->new_digest;
+        out[(*n)++] = leaf;
+    }
+}
+
 int clog_tx(clog_set_t *s, const qc_tx_t *tx, const char *city, uint64_t height,
             const clog_sink_t *sink) {
     if (tx->type != QC_TX_ANCHOR && tx->type != QC_TX_ENDORSE && tx->type != QC_TX_REVOKE &&
@@ -93,18 +122,10 @@ int clog_tx(clog_set_t *s, const qc_tx_t *tx, const char *city, uint64_t height,
         }
         return rc;
     }
-    QC_ASSERT(tx->life != NULL);
-    leaf.digest = tx->life->digest;
-    leaf.kind = tx->type == QC_TX_ENDORSE ? QC_CITY_ENDORSE
-              : tx->type == QC_TX_REVOKE  ? QC_CITY_REVOKE
-                                          : QC_CITY_SUPERSEDE_OLD;
-    rc = append(c, &leaf, sink);
-    if (rc == QC_OK && tx->type == QC_TX_SUPERSEDE) {
-        leaf.index = 1;
-        leaf.kind = QC_CITY_SUPERSEDE_NEW;
-        leaf.digest = tx->life->new_digest;
-        rc = append(c, &leaf, sink);
-    }
+    qc_city_leaf_t two[2];
+    size_t n;
+    clog_tx_leaves(tx, height, two, &n);
+    for (size_t i = 0; i < n && rc == QC_OK; i++) rc = append(c, &two[i], sink);
     return rc;
 }
 

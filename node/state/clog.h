@@ -52,6 +52,12 @@ typedef struct {
 int clog_tx(clog_set_t *s, const qc_tx_t *tx, const char *city, uint64_t height,
             const clog_sink_t *sink);
 
+/* The §13.1 leaves of tx committed at `height` (whoever signed it), written to out[0..*n):
+ * one per record of an ANCHOR, one for an ENDORSE or a REVOKE, two for a SUPERSEDE, none for
+ * other types. out holds at least CLOG_TX_LEAVES_MAX leaves. */
+#define CLOG_TX_LEAVES_MAX QC_TX_RECORDS_MAX
+void clog_tx_leaves(const qc_tx_t *tx, uint64_t height, qc_city_leaf_t *out, size_t *n);
+
 /* One replacing state-map update per city whose log grew since the last call
  * (qc_city_key(name) -> qc_city_head(size, root)), appended to sb; clears the marks.
  * QC_OK or sblock_put's error. */

@@ -136,7 +136,7 @@ typedef struct {
     smap_writes_t state_ws;                /* scratch of apply: the nodes they write */
     sh_state_t *group_sh;                  /* their sharing-state changes (inside only) */
     /* The per-city logs' frontiers after the head (PROTOCOL §13), derived like the state map:
-     * rebuilt from the blocks at open (their leaves and subtree hashes are stored, 'Y'/'Z'). */
+     * rebuilt from the blocks at open (their spans and upper subtree hashes are stored). */
     clog_set_t clogs;
     clog_set_t clogs_next;                 /* scratch of apply: the logs after the block */
     clog_set_t group_clogs0;               /* inside store_apply_blocks: the logs before it */
@@ -208,21 +208,27 @@ int store_state_root(store_t *s, qc_hash_t *root);
 int store_state_prove(store_t *s, const uint8_t digest[32], smt_proof_t *p);
 
 /* City logs (docs/PROTOCOL.md §13): every apply appends the block's events to their signing
- * city's log (clog_tx: an ANCHOR's records, ENDORSE, REVOKE, SUPERSEDE), stores each leaf and
- * each completed subtree hash in the block's batch, and puts the city heads that moved into
- * the state map (the header's state root covers them). A name that never had an event has an
- * empty log. Reads below take city as a member name (else QC_ERR_INVALID). */
+ * city's log (clog_tx: an ANCHOR's records, ENDORSE, REVOKE, SUPERSEDE), stores where the
+ * block's leaves start in each log that grew ('Y') and each completed subtree hash from level
+ * 4 up ('Z') in the block's batch, and puts the city heads that moved into the state map (the
+ * header's state root covers them). Leaves are read by replaying their block's transactions,
+ * lower subtrees hashed from them (STORAGE.md). A name that never had an event has an empty
+ * log. Reads below take city as a member name (else QC_ERR_INVALID); a span, block or node
+ * that is missing or does not agree with the log is QC_ERR_CORRUPT (store_problem). */
 
 /* The size and root of city's log after the head (0 and the empty root when it has none). */
 int store_city_log(store_t *s, const char *city, uint64_t *size, qc_hash_t *root);
-/* Leaf `index` of city's log. QC_ERR_RANGE at or past its size; QC_ERR_CORRUPT when the
- * stored leaf is missing or malformed. */
+/* Leaves [lo, hi) of city's log into out[0 .. hi - lo) (caller's array). QC_ERR_RANGE unless
+ * lo <= hi <= its size. Each block holding some of them is read once. */
+int store_city_leaves(store_t *s, const char *city, uint64_t lo, uint64_t hi,
+                      qc_city_leaf_t *out);
+/* Leaf `index` of city's log (store_city_leaves of one). */
 int store_city_leaf(store_t *s, const char *city, uint64_t index, qc_city_leaf_t *out);
 /* The index of city's first leaf with a height >= height (its size when none): a binary
- * search over the leaves, which are in height order (at most 64 reads). */
+ * search over the stored spans, which are in height order (about 64 reads, no block). */
 int store_city_first_at(store_t *s, const char *city, uint64_t height, uint64_t *index);
-/* rlog_range_hashes over city's stored log at its current size: the complement hashes of
- * leaves [lo, hi) in walk order (§13.4 step 5). Errors as rlog_range_hashes. */
+/* rlog_range_hashes over city's log at its current size: the complement hashes of leaves
+ * [lo, hi) in walk order (§13.4 step 5). Errors as rlog_range_hashes. */
 int store_city_range_hashes(store_t *s, const char *city, uint64_t lo, uint64_t hi,
                             qc_hash_t *out, size_t cap, size_t *count);
 /* A proof of map key `key` (present or absent) against the head's state root, as

@@ -23,8 +23,8 @@ enum {
     SK_GOV = 'G',        /* "G"                         -> governance state after the head */
     SK_PROPOSAL = 'P',   /* 'P' proposal id             -> its latest record */
     SK_STATUS = 'S',     /* 'S' digest                  -> its record status (PROTOCOL §5.1) */
-    SK_CITY_LEAF = 'Y',  /* 'Y' str8 city u64 index     -> city-log leaf (PROTOCOL §13.1) */
-    SK_CITY_NODE = 'Z',  /* 'Z' str8 city u8 level u64 index -> city-log subtree hash (level >= 1) */
+    SK_CITY_SPAN = 'Y',  /* 'Y' str8 city u64 first index -> the block holding leaves from there */
+    SK_CITY_NODE = 'Z',  /* 'Z' str8 city u8 level u64 index -> city-log subtree hash (level >= 4) */
 };
 
 #define SK_U64_LEN 9      /* family + u64 */
@@ -39,7 +39,8 @@ enum {
 #define SV_TX_LEN (1 + 8 + 4)
 #define SV_RECORD_LEN (1 + 8 + 4 + 2 + 32)
 #define SV_LOG_LEN (1 + 32)
-#define SV_CITY_LEAF_LEN (1 + 8 + 32 + 2 + 1 + 32) /* height, tx id, index, kind, digest */
+#define SV_CITY_SPAN_LEN (1 + 8 + 4) /* height, leaf count */
+#define CITY_NODE_LEVEL_MIN 4 /* lower subtrees of a city log are hashed from its leaves */
 #define SV_EPOCH_LEN (1 + 8)
 #define SV_META_MAGIC "QCST"
 #define SV_VALIDATORS_MAX (1 + 8 + 2 + 2 + QC_VALIDATORS_MAX * (1 + QC_MEMBER_NAME_MAX + 96))
@@ -49,8 +50,8 @@ size_t sk_u64(uint8_t *k, uint8_t family, uint64_t v);
 size_t sk_hash(uint8_t *k, uint8_t family, const uint8_t h[32]);
 size_t sk_record(uint8_t *k, const uint8_t digest[32], uint64_t log_index);
 size_t sk_log(uint8_t *k, uint32_t level, uint64_t index);
-/* 'Y' str8 city u64 index; 'Z' str8 city u8 level u64 index (city a member name). */
-size_t sk_city_leaf(uint8_t *k, const char *city, uint64_t index);
+/* 'Y' str8 city u64 first index; 'Z' str8 city u8 level u64 index (city a member name). */
+size_t sk_city_span(uint8_t *k, const char *city, uint64_t first_index);
 size_t sk_city_node(uint8_t *k, const char *city, uint32_t level, uint64_t index);
 /* "block 42", "tx 3f2a..", "log node (3, 17)": for error messages. */
 void sk_describe(char *out, size_t cap, const uint8_t *k, size_t klen);

@@ -54,8 +54,8 @@ static size_t sk_city(uint8_t *k, uint8_t family, const char *city) {
     return 2 + n;
 }
 
-size_t sk_city_leaf(uint8_t *k, const char *city, uint64_t index) {
-    size_t n = sk_city(k, SK_CITY_LEAF, city);
+size_t sk_city_span(uint8_t *k, const char *city, uint64_t index) {
+    size_t n = sk_city(k, SK_CITY_SPAN, city);
     qc_put_u64(k + n, index);
     return n + 8;
 }
@@ -81,7 +81,7 @@ static const char *family_name(uint8_t f) {
     case SK_VALIDATORS: return "validator set of epoch";
     case SK_EPOCH: return "epoch change at height";
     case SK_STATUS: return "record status";
-    case SK_CITY_LEAF: return "city-log leaf";
+    case SK_CITY_SPAN: return "city-log span";
     case SK_CITY_NODE: return "city-log node";
     case SH_DATASET: return "dataset";
     case SH_NAME: return "dataset name";
@@ -98,10 +98,10 @@ void sk_describe(char *out, size_t cap, const uint8_t *k, size_t klen) {
     if (klen == 0) { snprintf(out, cap, "(empty key)"); return; }
     const char *name = family_name(k[0]);
     char hex[65];
-    if ((k[0] == SK_CITY_LEAF || k[0] == SK_CITY_NODE) && klen >= 2 &&
-        klen == 2u + k[1] + (k[0] == SK_CITY_LEAF ? 8u : 9u)) {
+    if ((k[0] == SK_CITY_SPAN || k[0] == SK_CITY_NODE) && klen >= 2 &&
+        klen == 2u + k[1] + (k[0] == SK_CITY_SPAN ? 8u : 9u)) {
         const uint8_t *t = k + 2 + k[1];
-        if (k[0] == SK_CITY_LEAF)
+        if (k[0] == SK_CITY_SPAN)
             snprintf(out, cap, "%s %.*s %llu", name, (int)k[1], (const char *)(k + 2),
                      (unsigned long long)qc_get_u64(t));
         else
