@@ -686,7 +686,8 @@ typedef struct {
     op_t op;
 } target_t;
 
-/* Chain used by the corruption tests: 3 blocks, 14 records (frontier: (3,0) (2,2) (1,6)). */
+/* Chain used by the corruption tests: 3 blocks, 38 records (frontier: (5,0) (2,8) (1,18); the
+ * log stores subtrees from level 4 up, (4,0) (4,1) (5,0), and hashes lower ones from blocks). */
 typedef struct {
     qc_hash_t block1_hash, tx_id;
     uint8_t digest[32];
@@ -703,8 +704,8 @@ static void build_corpus(fx_t *f, corpus_t *cp) {
     chainbuilder_advance(&f->cb, &b);
     qc_block_free(&b);
     apply_new(f, 1, 2);
-    apply_new(f, 3, 2);
-    assert_int_equal(f->s.head.log_size, 14);
+    apply_new(f, 3, 10);
+    assert_int_equal(f->s.head.log_size, 38);
 }
 
 /* Runs the read `op` targets; QC_OK or its error. */
@@ -735,7 +736,7 @@ static int run_op(fx_t *f, op_t op, const corpus_t *cp) {
         if (rc == QC_OK) qc_tx_free(&tx);
         return rc;
     case OP_RECORD: return store_record_find(&f->s, cp->digest, &r);
-    case OP_LOG: return store_log_inclusion_proof(&f->s, 1, 14, path, &len);
+    case OP_LOG: return store_log_inclusion_proof(&f->s, 1, 38, path, &len); /* reads (4,1) */
     case OP_OPEN: return QC_OK;
     case OP_CHECK: return store_check(&f->s, NULL);
     }
@@ -807,10 +808,10 @@ static void test_corrupt_values_detected(void **state) {
     ts[n].klen = sk_hash(ts[n].key, SK_TX, cp.tx_id.b), n++;
     ts[n] = (target_t){"record index", {0}, 0, OP_RECORD};
     ts[n].klen = sk_record(ts[n].key, cp.digest, 0), n++;
-    ts[n] = (target_t){"log leaf 0", {0}, 0, OP_LOG};
-    ts[n].klen = sk_log(ts[n].key, 0, 0), n++;
+    ts[n] = (target_t){"log node (4, 1)", {0}, 0, OP_LOG};
+    ts[n].klen = sk_log(ts[n].key, 4, 1), n++;
     ts[n] = (target_t){"log frontier node", {0}, 0, OP_OPEN};
-    ts[n].klen = sk_log(ts[n].key, 2, 2), n++;
+    ts[n].klen = sk_log(ts[n].key, 5, 0), n++;
     ts[n] = (target_t){"validator set", {0}, 0, OP_OPEN};
     ts[n].klen = sk_u64(ts[n].key, SK_VALIDATORS, 0), n++;
     ts[n] = (target_t){"epoch history", {0}, 0, OP_OPEN};
@@ -852,7 +853,7 @@ static void test_plausible_but_wrong_values(void **state) {
     free(orig);
 
     t = (target_t){"interior log node with a flipped bit", {0}, 0, OP_CHECK};
-    t.klen = sk_log(t.key, 1, 0);
+    t.klen = sk_log(t.key, 4, 0);
     store_close(&f->s);
     orig = raw_get(f->dir, t.key, t.klen, &len);
     orig[9] ^= 0x10;

@@ -45,6 +45,7 @@ void store_close(store_t *s) {
     clog_set_free(&s->clogs);
     clog_set_free(&s->clogs_next);
     clog_set_free(&s->group_clogs0);
+    free(s->leaf_cache.h);
     memset(s, 0, sizeof *s);
 }
 
@@ -411,6 +412,7 @@ void store_head(const store_t *s, store_head_t *out) {
  * failed sync), the new one; the caller's next block is then checked against that. */
 static int store_recover(store_t *s) {
     store_head_t before = s->head;
+    s->leaf_cache.height = 0; /* the reopened head is the judge of what is durable */
     int rc = ldb_reopen(&s->db, s->opts, s->dir);
     if (rc == QC_OK) rc = head_load(s);
     if (rc == QC_OK) rc = head_check(s);
@@ -541,6 +543,7 @@ static int check_txs(store_t *s, const qc_block_t *b) {
 }
 
 static int put_log_node(void *ctx, uint32_t level, uint64_t index, const qc_hash_t *h) {
+    if (level < STORE_NODE_LEVEL_MIN) return QC_OK; /* hashed from the blocks when read */
     store_t *s = ctx;
     uint8_t k[SK_MAX_LEN], v[SV_LOG_LEN];
     v[0] = STORE_FORMAT_VERSION;

@@ -140,6 +140,14 @@ typedef struct {
     clog_set_t clogs;
     clog_set_t clogs_next;                 /* scratch of apply: the logs after the block */
     clog_set_t group_clogs0;               /* inside store_apply_blocks: the logs before it */
+    /* The record-log leaf hashes of the last block read for them (the log stores no subtree
+     * below level 4: reads hash those from the blocks' records). Durable blocks only. */
+    struct {
+        uint64_t height;                   /* 0: empty */
+        uint64_t first;                    /* log index of its first record */
+        uint64_t count;
+        qc_hash_t *h;                      /* malloc'd */
+    } leaf_cache;
 } store_t;
 
 /* Opens (creating if missing) the store in directory `dir` (created 0700 if needed) and

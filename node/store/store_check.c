@@ -115,7 +115,11 @@ static int count_family(store_t *s, uint8_t family, size_t want_klen, uint64_t w
         (*count)++;
         if (klen != want_klen) rc = store_corrupt(k, klen, "key is %zu bytes", klen);
         if (rc == QC_OK) rc = store_check_value(k, klen, v, vlen, 1);
-        if (rc == QC_OK && family == SK_LOG && qc_get_u64(k + 2) >= (s->head.log_size >> k[1]))
+        if (rc == QC_OK && family == SK_LOG && vlen != SV_LOG_LEN)
+            rc = store_corrupt(k, klen, "value of %zu bytes", vlen);
+        if (rc == QC_OK && family == SK_LOG &&
+            (k[1] < STORE_NODE_LEVEL_MIN || k[1] >= 64 ||
+             qc_get_u64(k + 2) >= (s->head.log_size >> k[1])))
             rc = store_corrupt(k, klen, "lies outside the log of %llu leaves",
                                (unsigned long long)s->head.log_size);
         if (rc != QC_OK) break;
@@ -128,10 +132,10 @@ static int count_family(store_t *s, uint8_t family, size_t want_klen, uint64_t w
     return rc;
 }
 
-/* Complete subtrees of a tree of n leaves: n + n/2 + n/4 + ... */
+/* Stored complete subtrees of a tree of n leaves: n/16 + n/32 + ... (STORE_NODE_LEVEL_MIN) */
 static uint64_t log_nodes(uint64_t n) {
     uint64_t total = 0;
-    for (uint32_t level = 0; level < 64; level++) total += n >> level;
+    for (uint32_t level = STORE_NODE_LEVEL_MIN; level < 64; level++) total += n >> level;
     return total;
 }
 

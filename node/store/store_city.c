@@ -2,7 +2,7 @@
  * block's events appended to their city's log, and the reads a completeness proof is built
  * from. A city's leaves are not stored: they are the §13.1 leaves of the city's transactions,
  * so the store keeps, per city and block with events, one span entry ('Y': where the block's
- * leaves start in the log, how many) and the subtree hashes from level CITY_NODE_LEVEL_MIN up
+ * leaves start in the log, how many) and the subtree hashes from level STORE_NODE_LEVEL_MIN up
  * ('Z'); a leaf is read by replaying its block, a lower subtree hashed from its leaves. That
  * keeps the cost per anchored record to a fraction of a hash in the ledger (BENCHMARKS.md).
  * The frontiers are derived state, rebuilt with the state map at open (store_state.c). */
@@ -14,10 +14,10 @@
 
 /* ---------------------------------------------------------------- apply */
 
-/* Stores a completed subtree from CITY_NODE_LEVEL_MIN up. */
+/* Stores a completed subtree from STORE_NODE_LEVEL_MIN up. */
 static int put_node(void *ctx, const char *city, uint32_t level, uint64_t index,
                     const qc_hash_t *h) {
-    if (level < CITY_NODE_LEVEL_MIN) return QC_OK;
+    if (level < STORE_NODE_LEVEL_MIN) return QC_OK;
     store_t *s = ctx;
     uint8_t k[SK_MAX_LEN], v[SV_LOG_LEN];
     v[0] = STORE_FORMAT_VERSION;
@@ -256,13 +256,13 @@ typedef struct {
     int error;
 } node_ctx_t;
 
-/* rlog_reader_t.get over a city's log: stored subtrees from CITY_NODE_LEVEL_MIN up, lower
+/* rlog_reader_t.get over a city's log: stored subtrees from STORE_NODE_LEVEL_MIN up, lower
  * ones (complete: rlog_range_hashes asks for no other) hashed from their leaves. */
 static int city_node_get(void *ctx, uint32_t level, uint64_t index, qc_hash_t *out) {
     node_ctx_t *c = ctx;
     if (level >= 64 || index >= (c->cur.size >> level)) return QC_ERR_RANGE;
-    if (level < CITY_NODE_LEVEL_MIN) {
-        qc_hash_t h[1u << (CITY_NODE_LEVEL_MIN - 1)];
+    if (level < STORE_NODE_LEVEL_MIN) {
+        qc_hash_t h[1u << (STORE_NODE_LEVEL_MIN - 1)];
         uint64_t n = UINT64_C(1) << level, first = index << level;
         for (uint64_t i = 0; i < n; i++) {
             qc_city_leaf_t l;
@@ -361,12 +361,12 @@ static int check_spans(store_t *s) {
     return rc;
 }
 
-/* The 'Z' family holds exactly the subtrees from CITY_NODE_LEVEL_MIN up that the logs' sizes
+/* The 'Z' family holds exactly the subtrees from STORE_NODE_LEVEL_MIN up that the logs' sizes
  * imply, each of its exact length. */
 static int check_nodes(store_t *s) {
     uint64_t want = 0;
     for (size_t i = 0; i < s->clogs.n; i++)
-        for (uint32_t level = CITY_NODE_LEVEL_MIN; level < 64; level++)
+        for (uint32_t level = STORE_NODE_LEVEL_MIN; level < 64; level++)
             want += s->clogs.c[i].log.size >> level;
     uint8_t seek = SK_CITY_NODE;
     leveldb_iterator_t *it = leveldb_create_iterator(s->db, s->ropts);
@@ -392,7 +392,7 @@ static int check_nodes(store_t *s) {
         const clog_city_t *c = qc_member_name_valid(name) ? clog_find(&s->clogs, name) : NULL;
         uint32_t level = k[2 + k[1]];
         uint64_t index = qc_get_u64(k + klen - 8);
-        if (c == NULL || level < CITY_NODE_LEVEL_MIN || level >= 64 ||
+        if (c == NULL || level < STORE_NODE_LEVEL_MIN || level >= 64 ||
             index >= (c->log.size >> level))
             rc = store_corrupt(k, klen, "lies outside every city log");
         else if (vlen != SV_LOG_LEN || v[0] != STORE_FORMAT_VERSION)

@@ -17,7 +17,7 @@ enum {
     SK_HASH = 'K',       /* 'K' block hash              -> height */
     SK_TX = 'T',         /* 'T' tx id                   -> height, tx index */
     SK_RECORD = 'R',     /* 'R' digest u64 log index    -> height, tx, record, tx id */
-    SK_LOG = 'L',        /* 'L' u8 level u64 index      -> subtree hash */
+    SK_LOG = 'L',        /* 'L' u8 level u64 index      -> subtree hash (level >= 4) */
     SK_VALIDATORS = 'V', /* 'V' u64 epoch               -> validator set */
     SK_EPOCH = 'E',      /* 'E' u64 first height        -> epoch in force from there */
     SK_GOV = 'G',        /* "G"                         -> governance state after the head */
@@ -40,7 +40,11 @@ enum {
 #define SV_RECORD_LEN (1 + 8 + 4 + 2 + 32)
 #define SV_LOG_LEN (1 + 32)
 #define SV_CITY_SPAN_LEN (1 + 8 + 4) /* height, leaf count */
-#define CITY_NODE_LEVEL_MIN 4 /* lower subtrees of a city log are hashed from its leaves */
+/* The lowest level of complete subtrees stored, for the record log ('L') and the city logs
+ * ('Z'): a subtree below it (at most 8 leaves) is hashed from its leaves, read from the blocks,
+ * when a root or proof needs it. Storing every level cost a fifth of the node's throughput in
+ * LevelDB bytes (docs/BENCHMARKS.md). */
+#define STORE_NODE_LEVEL_MIN 4
 #define SV_EPOCH_LEN (1 + 8)
 #define SV_META_MAGIC "QCST"
 #define SV_VALIDATORS_MAX (1 + 8 + 2 + 2 + QC_VALIDATORS_MAX * (1 + QC_MEMBER_NAME_MAX + 96))

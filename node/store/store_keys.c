@@ -327,9 +327,86 @@ int store_header_read(store_t *s, uint64_t height, qc_header_t *out) {
     return rc;
 }
 
+/* The height of the block holding record-log leaf `index` (< head.log_size): the lowest
+ * whose header's log size exceeds it (a binary search over headers, at most 64 reads). */
+static int leaf_block(store_t *s, uint64_t index, uint64_t *height) {
+    uint64_t lo = 1, hi = s->head.height;
+    for (int steps = 0; lo < hi && steps < 64; steps++) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        qc_header_t h;
+        int rc = store_header_read(s, mid, &h);
+        if (rc == QC_ERR_NOTFOUND) {
+            uint8_t k[SK_MAX_LEN];
+            return store_corrupt(k, sk_u64(k, SK_BLOCK, mid), "missing below the head");
+        }
+        if (rc != QC_OK) return rc;
+        if (h.log_size > index) hi = mid;
+        else lo = mid + 1;
+    }
+    *height = lo;
+    return QC_OK;
+}
+
+/* Fills s->leaf_cache with the leaf hashes of the block holding leaf `index`. */
+static int leaf_cache_load(store_t *s, uint64_t index) {
+    s->leaf_cache.height = 0;
+    uint64_t height = 0;
+    int rc = leaf_block(s, index, &height);
+    qc_block_t b;
+    if (rc == QC_OK) rc = store_block_get(s, height, &b, NULL);
+    if (rc != QC_OK) return rc;
+    uint64_t records = 0;
+    for (uint32_t i = 0; i < b.tx_count; i++) records += b.txs[i].record_count;
+    uint64_t first = b.header.log_size - records;
+    if (records > b.header.log_size || index < first || index >= b.header.log_size) {
+        uint8_t k[SK_MAX_LEN];
+        qc_block_free(&b);
+        return store_corrupt(k, sk_u64(k, SK_BLOCK, height), "its %llu records end the log at "
+                             "%llu, which does not hold leaf %llu", (unsigned long long)records,
+                             (unsigned long long)b.header.log_size, (unsigned long long)index);
+    }
+    qc_hash_t *h = realloc(s->leaf_cache.h, (size_t)(records ? records : 1) * sizeof *h);
+    if (h == NULL) {
+        qc_block_free(&b);
+        return QC_ERR_NOMEM;
+    }
+    s->leaf_cache.h = h;
+    size_t n = 0;
+    for (uint32_t i = 0; i < b.tx_count; i++)
+        for (uint32_t r = 0; r < b.txs[i].record_count; r++)
+            qc_record_leaf_hash(height, &b.txs[i].id, (uint16_t)r, b.txs[i].records[r].digest,
+                                &h[n++]);
+    qc_block_free(&b);
+    s->leaf_cache.height = height;
+    s->leaf_cache.first = first;
+    s->leaf_cache.count = records;
+    return QC_OK;
+}
+
+/* Record-log leaf hash `index` (< head.log_size), from its block's record. */
+static int log_leaf(store_t *s, uint64_t index, qc_hash_t *out) {
+    if (s->leaf_cache.height == 0 || s->leaf_cache.height > s->head.height ||
+        index < s->leaf_cache.first || index - s->leaf_cache.first >= s->leaf_cache.count) {
+        int rc = leaf_cache_load(s, index);
+        if (rc != QC_OK) return rc;
+    }
+    *out = s->leaf_cache.h[index - s->leaf_cache.first];
+    return QC_OK;
+}
+
 int store_log_get(void *ctx, uint32_t level, uint64_t index, qc_hash_t *out) {
     store_t *s = ctx;
     if (level >= 64 || index >= (s->head.log_size >> level)) return QC_ERR_RANGE;
+    if (level < STORE_NODE_LEVEL_MIN) { /* a complete subtree of at most 8 leaves */
+        qc_hash_t h[1u << (STORE_NODE_LEVEL_MIN - 1)];
+        uint64_t n = UINT64_C(1) << level;
+        for (uint64_t i = 0; i < n; i++) {
+            int rc = log_leaf(s, (index << level) + i, &h[i]);
+            if (rc != QC_OK) return rc;
+        }
+        merkle_root(out, h, n);
+        return QC_OK;
+    }
     uint8_t k[SK_MAX_LEN], v[SV_LOG_LEN];
     size_t klen = sk_log(k, level, index);
     int rc = store_get_fixed(s, k, klen, v, sizeof v);
