@@ -1,9 +1,9 @@
 /* clog.h - the per-city logs of docs/PROTOCOL.md §13: for each member city an append-only
  * RFC 6962 log of its record events (anchorings, endorsements, revocations, supersessions),
  * kept as per-city frontiers, and the state-map updates (city key -> city head) a block makes.
- * The same code is meant to serve the primary building a block, a backup checking it and the
- * store applying it, as sblock.h does for record statuses. (Issue 11: not yet wired into exec,
- * the node or the store; PROTOCOL §13's status note says so.) */
+ * The same code serves the primary building a block and a backup checking it (exec), the store
+ * applying it and rebuilding the frontiers at open (store_city.c, store_state.c), as sblock.h
+ * does for record statuses. */
 #ifndef QC_CLOG_H
 #define QC_CLOG_H
 

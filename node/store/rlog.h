@@ -1,11 +1,12 @@
 /* rlog.h - the chain's append-only record log: an RFC 6962 / RFC 9162 Merkle tree over every
  * record ever anchored, kept as stored complete-subtree hashes plus an in-memory frontier.
  *
- * Storage model (docs/MERKLE.md): the hash of every complete subtree is stored once, addressed
- * by (level, index): level 0 index i is leaf hash i; level k index j is the MTH of leaves
- * [j * 2^k, (j + 1) * 2^k). These never change once written. Appends write only newly
- * completed subtrees (through a put callback, into the store's pending batch) and never read;
- * roots at past sizes and proofs read O(log n) stored subtrees and never rebuild the tree.
+ * Storage model (docs/MERKLE.md): complete subtrees addressed by (level, index): level 0 index i
+ * is leaf hash i; level k index j is the MTH of leaves [j * 2^k, (j + 1) * 2^k). These never
+ * change once written. Appends hand every newly completed subtree to a put callback (the store
+ * keeps those from level 4 up and hashes lower ones from the blocks when its reader is asked)
+ * and never read; roots at past sizes and proofs read O(log n) subtrees through the reader and
+ * never rebuild the tree.
  *
  * Thread use: an rlog_t belongs to one writer. The reader functions take no rlog_t, so they
  * may run anywhere the reader's storage (e.g. a LevelDB snapshot) may be read. */

@@ -223,8 +223,8 @@ static int read_block_tx(store_t *s, uint64_t height, uint32_t tx_index, qc_head
     return rc;
 }
 
-/* A record index entry must sit in the log below the head, and the stored log leaf at its
- * index must be the leaf its fields hash to. */
+/* A record index entry must sit in the log below the head, and the log's leaf at its index
+ * (hashed from the block that holds it) must be the leaf its fields hash to. */
 static int record_entry(store_t *s, const uint8_t *k, size_t klen, const char *val,
                         size_t vlen, store_record_loc_t *out) {
     int rc = store_check_value(k, klen, val, vlen, SV_RECORD_LEN);
