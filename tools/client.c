@@ -464,3 +464,14 @@ void client_json_add_signed(json_t *j, const qc_tx_t *tx) {
     }
     free(body);
 }
+
+int client_file_digest(const char *cmd, const char *file, const char *salt_path, qc_hash_t *out) {
+    uint8_t salt[QC_SALT_BYTES];
+    char why[512];
+    if (salt_path && client_salt_read(salt_path, salt, why, sizeof why) != QC_OK)
+        return cli_fail(cmd, "%s", why);
+    int rc = client_hash_file_salted(file, salt_path ? salt : NULL, out);
+    sodium_memzero(salt, sizeof salt);
+    if (rc != QC_OK) return cli_fail(cmd, "%s: cannot read the file", file);
+    return -1;
+}

@@ -156,6 +156,10 @@ int client_hash_file_salted(const char *path, const uint8_t *salt, qc_hash_t *ou
 /* Reads a salt file: exactly 64 lowercase or uppercase hex characters, an optional final
  * newline, nothing else (at most 4 KiB read). QC_OK, or an error with why. */
 int client_salt_read(const char *path, uint8_t salt[QC_SALT_BYTES], char *why, size_t why_cap);
+
+/* The digest of FILE for command cmd, salted with the salt in file salt_path when it is
+ * non-NULL: -1 with *out filled, or the exit status after saying what failed. */
+int client_file_digest(const char *cmd, const char *file, const char *salt_path, qc_hash_t *out);
 /* Writes a fresh salt file (64 hex + newline, mode 0600, refusing to replace an existing
  * file: a salt is the only key to its record, so one is never overwritten). */
 int client_salt_write(const char *path, const uint8_t salt[QC_SALT_BYTES]);

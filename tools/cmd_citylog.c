@@ -55,18 +55,6 @@ typedef struct {
     qc_hash_t digest;
 } ask_t;
 
-/* The digest of FILE, salted with the salt in file salt_path when given: -1 with *out, or the
- * exit status after explaining. */
-static int file_digest(const char *cmd, const char *file, const char *salt_path, qc_hash_t *out) {
-    uint8_t salt[QC_SALT_BYTES];
-    char why[512];
-    if (salt_path && client_salt_read(salt_path, salt, why, sizeof why) != QC_OK)
-        return cli_fail(cmd, "%s", why);
-    int rc = client_hash_file_salted(file, salt_path ? salt : NULL, out);
-    sodium_memzero(salt, sizeof salt);
-    if (rc != QC_OK) return cli_fail(cmd, "%s: cannot read the file", file);
-    return -1;
-}
 
 /* The in-range leaves of verified proof p that anchor digest: their heights into heights
  * (the first cap of them); returns how many there are in all. */
@@ -324,7 +312,7 @@ int cli_city_log(int argc, char **argv) {
         if (optind != argc || out || target.api || target.config || from_s || to_s)
             return cli_usage_error(cmd, "--proof takes only --genesis, --digest, --file, --salt "
                                         "and --json (the proof names its city and range)");
-        int rc = file ? file_digest(cmd, file, salt, &ask.digest) : -1;
+        int rc = file ? client_file_digest(cmd, file, salt, &ask.digest) : -1;
         return rc >= 0 ? rc : offline(cmd, proof, target.genesis, &ask, json);
     }
     int rc = client_target_finish(cmd, argc, argv, bad, &target, NULL, &ask.city);
@@ -339,6 +327,6 @@ int cli_city_log(int argc, char **argv) {
         return CLI_EXIT_USAGE;
     if (out && strcmp(out, "-") == 0 && json)
         return cli_usage_error(cmd, "--json prints to stdout; write the proof to a file");
-    if (file && (rc = file_digest(cmd, file, salt, &ask.digest)) >= 0) return rc;
+    if (file && (rc = client_file_digest(cmd, file, salt, &ask.digest)) >= 0) return rc;
     return online(cmd, &target, &ask, out, json);
 }

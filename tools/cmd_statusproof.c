@@ -54,17 +54,6 @@ static int print(const char *cmd, bool json, const char *hex, const statusproof_
 }
 
 /* Offline: --proof P --genesis G. */
-/* The digest of FILE, salted with the salt in file salt_path when given. */
-static int file_digest(const char *cmd, const char *file, const char *salt_path, qc_hash_t *out) {
-    uint8_t salt[QC_SALT_BYTES];
-    char why[512];
-    if (salt_path && client_salt_read(salt_path, salt, why, sizeof why) != QC_OK)
-        return cli_fail(cmd, "%s", why);
-    int rc = client_hash_file_salted(file, salt_path ? salt : NULL, out);
-    sodium_memzero(salt, sizeof salt);
-    if (rc != QC_OK) return cli_fail(cmd, "%s: cannot read the file", file);
-    return -1;
-}
 
 static int offline(const char *cmd, const char *proof, const char *gpath, const char *file,
                    const char *salt, bool json) {
@@ -72,7 +61,7 @@ static int offline(const char *cmd, const char *proof, const char *gpath, const 
     char why[768] = "";
     if (g == NULL) return CLI_EXIT_FAIL;
     qc_hash_t fd;
-    int frc = file ? file_digest(cmd, file, salt, &fd) : -1;
+    int frc = file ? client_file_digest(cmd, file, salt, &fd) : -1;
     if (frc >= 0) {
         free(g);
         return frc;
@@ -151,7 +140,7 @@ int cli_status_proof(int argc, char **argv) {
         return cli_usage_error(cmd, "DIGEST must be 64 hex characters, got '%s'", digest_hex);
     if (out && strcmp(out, "-") == 0 && json)
         return cli_usage_error(cmd, "--json prints to stdout; write the proof to a file");
-    if (file && (rc = file_digest(cmd, file, salt, &digest)) >= 0) return rc;
+    if (file && (rc = client_file_digest(cmd, file, salt, &digest)) >= 0) return rc;
     char why[768], hex[65], path[200];
     qc_hash_hex(hex, &digest);
     client_target_t *t = malloc(sizeof *t);
