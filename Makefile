@@ -206,9 +206,11 @@ run-netns: deps-ensure $(BUILD)/bin/qchain $(BUILD)/bin/qchaind
 # against the test-only fault build build/chaos/bin/qchaind (-DQC_TEST_FAULTS), then the checker.
 # `make check` runs a short one (tests/it_chaos.py).
 MINUTES ?= 10
+# CHAOS_BUILD names its folder: the sanitizer pass's it_chaos builds build/chaos-asan with SAN=1.
+CHAOS_BUILD ?= build/chaos
 chaos-build: deps-ensure
-	@$(MAKE) --no-print-directory BUILD=build/chaos CFLAGS="$(CFLAGS) -DQC_TEST_FAULTS" \
-	  build/chaos/bin/qchaind
+	@$(MAKE) --no-print-directory BUILD=$(CHAOS_BUILD) CFLAGS="$(CFLAGS) -DQC_TEST_FAULTS" \
+	  $(CHAOS_BUILD)/bin/qchaind
 chaos: chaos-build $(BUILD)/bin/qchain
 	@BUILD=$(BUILD) python3 tests/chaos.py --seed $(or $(SEED),$(shell date +%s)) --minutes $(MINUTES)
 

@@ -17,7 +17,9 @@ from concurrent.futures import ThreadPoolExecutor
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.environ.get("BUILD", "build")
 QCHAIN = os.path.join(BUILD, "bin", "qchain")
-CHAOS_QCHAIND = os.path.join("build", "chaos", "bin", "qchaind")
+# The fault build (make chaos-build; the sanitizer pass builds its own and names it here).
+CHAOS_QCHAIND = os.environ.get("QC_CHAOS_QCHAIND", os.path.join("build", "chaos", "bin", "qchaind"))
+STOP_S = 30.0                          # at the end every node must stop cleanly (exit 0) this soon
 NETNS = os.path.join(ROOT, "testnet", "netns.sh")
 CITIES = ["jinan", "zibo", "taian", "liaocheng", "dezhou", "binzhou", "dongying", "jining", "heze"]
 PREFIX = os.environ.get("QC9_PREFIX", "qc9")
@@ -136,6 +138,7 @@ class Chaos:
         self.findings = []
         self.unexpected_exits = []
         self.restart_failures = []
+        self.unclean_stops = []      # (city, rc, log tail): at the end, SIGTERM did not give exit 0
         self.byz = None
         self.disk_city = None
         self.mount = None
@@ -538,12 +541,20 @@ class Chaos:
         self.checker_blind = planted_on_all or not planted_problems
         # What the Byzantine city's attacks cost the honest nodes, from their metrics.
         self.dropped = {}
+        self.refused = 0
         for c in alive:
             text = self.metrics_text(c)
             for line in text.splitlines():
                 if line.startswith("qchain_consensus_dropped_total{"):
                     reason = line.split('reason="')[1].split('"')[0]
                     self.dropped[reason] = self.dropped.get(reason, 0) + int(float(line.split()[-1]))
+                elif line.startswith("qchain_proposals_refused_total "):
+                    self.refused += int(float(line.split()[-1]))
+        # The conflicting proposals with a body it made (node/byz.c logs each twin block).
+        self.twins = 0
+        if self.byz:
+            self.twins = sum(1 for line in open(os.path.join(self.dir, self.byz + ".log"), errors="replace")
+                             if "byzantine: twin block:" in line)
         # Stalls: after each heal, the first commit (honest max height up) must come within the
         # bound; the longest gap between commits over the whole run is reported.
         stalls = []
@@ -562,6 +573,27 @@ class Chaos:
         return {"height": height, "top": top, "lost": lost, "found": found, "divergent": divergent,
                 "bad_receipts": bad_receipts, "longest": longest, "longest_at": longest_at, "worst_heal": worst_heal,
                 "violations": violations, "alive": alive}
+
+    def stop_all(self):
+        """Stops every node as an operator would (SIGTERM, after SIGCONT) once the checker is
+        done: each must exit 0 within STOP_S. Under the sanitizer build that is also where
+        LeakSanitizer reports, and an error there makes the exit status non-zero."""
+        self.stop.set()              # the monitor must not restart what is stopped here
+        with self.lock:
+            procs = list(self.procs.items())
+            self.expect_down.update(CITIES)
+        for c, p in procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGCONT)
+                p.send_signal(signal.SIGTERM)
+        for c, p in procs:
+            try:
+                rc = p.wait(timeout=STOP_S)
+            except subprocess.TimeoutExpired:
+                rc = "still running after %.0f s" % STOP_S
+            if rc != 0:
+                tail = "".join(open(os.path.join(self.dir, c + ".log"), errors="replace").readlines()[-12:])
+                self.unclean_stops.append((c, rc, tail))
 
     def report(self, r):
         print("\n==== chaos run: seed %d, %.0f s, schedule %s, byzantine %s" % (
@@ -582,8 +614,11 @@ class Chaos:
                 ("worst resume after a heal", "%.1f s (bound %.0f s)" % (r["worst_heal"], STALL_BOUND_S)),
                 ("heals over the bound", len(r["violations"])),
                 ("unexpected node exits", len(self.unexpected_exits)),
+                ("nodes not stopping cleanly", len(self.unclean_stops)),
                 ("nodes that did not restart", len(self.restart_failures)),
                 ("checker self-test (planted loss)", "BLIND: not detected" if self.checker_blind else "detected"),
+                ("byzantine twin blocks proposed", self.twins),
+                ("proposals refused by honest", self.refused),
                 ("honest drops (byzantine traffic)", ", ".join("%s %d" % kv for kv in sorted(self.dropped.items()) if kv[1]) or "none")]
         for k, v in rows:
             print("%-34s %s" % (k, v))
@@ -591,6 +626,8 @@ class Chaos:
             print("FINDING: %s" % f)
         for c, rc, _, tail in self.unexpected_exits:
             print("EXIT: %s rc %s\n%s" % (c, rc, tail))
+        for c, rc, tail in self.unclean_stops:
+            print("UNCLEAN STOP: %s rc %s\n%s" % (c, rc, tail))
         for h, hashes in r["divergent"][:5]:
             print("DIVERGENT at %d: %s" % (h, hashes))
         for d in r["lost"][:10]:
@@ -601,7 +638,7 @@ class Chaos:
             print("STALL: after healing %s, no commit for %.1f s" % (k, s))
         ok = (not r["lost"] and not r["divergent"] and not r["bad_receipts"] and not r["violations"]
               and r["height"] is not None and len(self.acked) > 0 and not self.checker_blind
-              and not self.unexpected_exits)
+              and not self.unexpected_exits and not self.unclean_stops)
         print("chaos: %s" % ("PASSED" if ok else "FAILED"))
         return ok
 
@@ -634,6 +671,7 @@ def main():
         t = time.time()
         r = ch.check()
         print("chaos: checker took %.0f s" % (time.time() - t))
+        ch.stop_all()
         ok = ch.report(r)
     finally:
         ch.stop.set()
