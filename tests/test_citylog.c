@@ -324,7 +324,8 @@ static void raw_edit(const char *dir, const uint8_t *k, size_t klen, const uint8
 }
 
 /* store_check holds the 'Y' spans and 'Z' nodes to the logs; a missing or lying span, or a
- * missing node, is corrupt (loud, in store_problem), never "not found" or a short proof. */
+ * missing or wrong node, is corrupt (loud, in store_problem), never "not found" or a short
+ * proof. */
 static void test_damage(void **state) {
     fx_t *f = *state;
     build_chain(f);
@@ -361,6 +362,25 @@ static void test_damage(void **state) {
     assert_int_equal(store_check(&f->s, NULL), QC_OK);
     assert_int_equal(store_city_leaf(&f->s, name, 2, &l), QC_OK);
     assert_int_equal(l.kind, QC_CITY_ENDORSE);
+    /* subtree (4, 0) as its 16 leaves hash: what the store must hold there */
+    qc_city_leaf_t leaves[16];
+    qc_hash_t lh[16], good;
+    assert_int_equal(store_city_leaves(&f->s, name, 0, 16, leaves), QC_OK);
+    for (size_t i = 0; i < 16; i++) qc_city_leaf_hash(&leaves[i], &lh[i]);
+    merkle_root(&good, lh, 16);
+    uint8_t gv[SV_LOG_LEN] = {STORE_FORMAT_VERSION};
+    memcpy(gv + 1, good.b, 32);
+    /* one bit of it flipped: the node no longer hashes from its leaves */
+    store_close(&f->s);
+    gv[7] ^= 0x20;
+    raw_edit(f->dir, k, sk_city_node(k, name, 4, 0), gv, sizeof gv);
+    assert_int_equal(store_open(&f->s, f->dir, &f->cfg), QC_OK);
+    assert_int_equal(store_check(&f->s, NULL), QC_ERR_CORRUPT);
+    store_close(&f->s);
+    gv[7] ^= 0x20;
+    raw_edit(f->dir, k, sk_city_node(k, name, 4, 0), gv, sizeof gv);
+    assert_int_equal(store_open(&f->s, f->dir, &f->cfg), QC_OK);
+    assert_int_equal(store_check(&f->s, NULL), QC_OK);
     store_close(&f->s);
     raw_edit(f->dir, k, sk_city_node(k, name, 4, 0), NULL, 0);
     assert_int_equal(store_open(&f->s, f->dir, &f->cfg), QC_OK);

@@ -823,33 +823,94 @@ static void test_corrupt_values_detected(void **state) {
     for (size_t i = 0; i < n; i++) corrupt_each_way(f, &ts[i], &cp);
 }
 
+/* Appends each ERROR line to user, a char[2048]. */
+static void capture_error(qc_log_level_t level, const char *line, void *user) {
+    char *buf = user;
+    size_t used = strlen(buf);
+    if (level == QC_LOG_ERROR && used < 2047) snprintf(buf + used, 2048 - used, "%s\n", line);
+}
+
+/* A format-5 ledger (record index with tx ids, the same blocks) is refused at open, and the
+ * ERROR line says what to do: move this ledger aside and fetch the chain from the peers. */
+static void test_format5_ledger_refused_with_advice(void **state) {
+    fx_t *f = *state;
+    apply_new(f, 1, 1);
+    store_close(&f->s);
+    uint8_t k[SK_MAX_LEN];
+    size_t klen = sk_single(k, SK_META), len;
+    uint8_t *meta = raw_get(f->dir, k, klen, &len);
+    meta[0] = 5;
+    raw_put(f->dir, k, klen, meta, len);
+    char line[2048] = "";
+    qc_log_level_t level = qc_log_get_level();
+    qc_log_set_level(QC_LOG_ERROR);
+    qc_log_set_sink(capture_error, line);
+    int rc = store_open(&f->s, f->dir, &f->cfg);
+    qc_log_set_sink(NULL, NULL);
+    qc_log_set_level(level);
+    assert_int_equal(rc, QC_ERR_STATE);
+    assert_non_null(strstr(line, "format version 5 is not one this build reads (6)"));
+    assert_non_null(strstr(line, "fetches the chain from its peers"));
+    meta[0] = STORE_FORMAT_VERSION;
+    raw_put(f->dir, k, klen, meta, len);
+    free(meta);
+    assert_int_equal(store_open(&f->s, f->dir, &f->cfg), QC_OK);
+}
+
 /* Well-formed values that point at the wrong thing are caught by cross-checks. */
+/* Puts back t's original value and requires the store whole again, so that each case's
+ * damage is its own (not one left by the case before). */
+static void restore_whole(fx_t *f, const target_t *t, const uint8_t *orig, size_t len) {
+    store_close(&f->s);
+    raw_put(f->dir, t->key, t->klen, orig, len);
+    assert_int_equal(store_open(&f->s, f->dir, &f->cfg), QC_OK);
+    assert_int_equal(store_check(&f->s, NULL), QC_OK);
+}
+
 static void test_plausible_but_wrong_values(void **state) {
     fx_t *f = *state;
     corpus_t cp;
     build_corpus(f, &cp);
     target_t t = {"block hash index -> block 2", {0}, 0, OP_HASH};
     t.klen = sk_hash(t.key, SK_HASH, cp.block1_hash.b);
-    uint8_t v[SV_RECORD_LEN];
+    size_t len;
+    store_close(&f->s);
+    uint8_t *orig = raw_get(f->dir, t.key, t.klen, &len);
+    uint8_t v[SV_TX_LEN];
     v[0] = STORE_FORMAT_VERSION;
     qc_put_u64(v + 1, 2);
     expect_detected(f, &t, &cp, v, SV_HEIGHT_LEN, QC_ERR_CORRUPT);
     qc_put_u64(v + 1, 7); /* above the head */
     expect_detected(f, &t, &cp, v, SV_HEIGHT_LEN, QC_ERR_CORRUPT);
+    restore_whole(f, &t, orig, len);
+    free(orig);
 
     t = (target_t){"tx index -> tx 1 of block 1", {0}, 0, OP_TX};
     t.klen = sk_hash(t.key, SK_TX, cp.tx_id.b);
+    store_close(&f->s);
+    orig = raw_get(f->dir, t.key, t.klen, &len);
     qc_put_u64(v + 1, 1);
     qc_put_u32(v + 9, 1);
     expect_detected(f, &t, &cp, v, SV_TX_LEN, QC_ERR_CORRUPT);
+    restore_whole(f, &t, orig, len);
+    free(orig);
 
-    t = (target_t){"record index with another tx id", {0}, 0, OP_RECORD};
+    /* The record index holds no tx id (format 6): the one the block holds at its tx index is
+     * hashed with its record index into the leaf, so either pointing elsewhere is caught. */
+    t = (target_t){"record index with another record index", {0}, 0, OP_RECORD};
     t.klen = sk_record(t.key, cp.digest, 0);
-    size_t len;
     store_close(&f->s);
-    uint8_t *orig = raw_get(f->dir, t.key, t.klen, &len);
-    orig[20] ^= 1;
+    orig = raw_get(f->dir, t.key, t.klen, &len);
+    assert_int_equal(len, SV_RECORD_LEN);
+    orig[14] ^= 1;
     expect_detected(f, &t, &cp, orig, len, QC_ERR_CORRUPT);
+    orig[14] ^= 1;
+    t.name = "record index naming a tx its block does not have";
+    uint32_t tx_index = qc_get_u32(orig + 9);
+    qc_put_u32(orig + 9, 1000);
+    expect_detected(f, &t, &cp, orig, len, QC_ERR_CORRUPT);
+    qc_put_u32(orig + 9, tx_index);
+    restore_whole(f, &t, orig, len);
     free(orig);
 
     t = (target_t){"interior log node with a flipped bit", {0}, 0, OP_CHECK};
@@ -858,6 +919,8 @@ static void test_plausible_but_wrong_values(void **state) {
     orig = raw_get(f->dir, t.key, t.klen, &len);
     orig[9] ^= 0x10;
     expect_detected(f, &t, &cp, orig, len, QC_ERR_CORRUPT);
+    orig[9] ^= 0x10;
+    restore_whole(f, &t, orig, len);
     free(orig);
 }
 
@@ -978,7 +1041,7 @@ static void apply_txs(fx_t *f, qc_tx_t *txs, uint32_t n) {
 /* Pinned: the stored value of d[1]'s status after test_record_status_persisted's block 2
  * (the store's version byte, then the canonical status of PROTOCOL §5.1). */
 #define PIN_STATUS_VALUE \
-    "05019d7ae4ed0712f2576fc0e7a61308ef124a3c4c4d724e0e98989e167bff27" \
+    "06019d7ae4ed0712f2576fc0e7a61308ef124a3c4c4d724e0e98989e167bff27" \
     "46a5056a696e616e00000000000000019fa357394aa43f116040b0f3cc56fcb2" \
     "7e154e4e048c665301c359bed00e0fb800000000000000010100000000000000" \
     "029cdb2a2218c59fb61602fa2652d9ce0072ef0e7f5f008cde288f5cdeec9b51" \
@@ -1229,6 +1292,7 @@ int main(void) {
         T(test_record_status_persisted),
         T(test_record_rules_refuse_blocks),
         T(test_chain_binding),
+        T(test_format5_ledger_refused_with_advice),
         T(test_membership_change),
         T(test_corrupt_values_detected),
         T(test_plausible_but_wrong_values),

@@ -46,6 +46,7 @@ void store_close(store_t *s) {
     clog_set_free(&s->clogs_next);
     clog_set_free(&s->group_clogs0);
     free(s->leaf_cache.h);
+    free(s->leaf_cache.tx_ids);
     memset(s, 0, sizeof *s);
 }
 
@@ -206,7 +207,12 @@ static int meta_check(const uint8_t *k, size_t klen, const uint8_t *v, size_t vl
     if (v[0] != STORE_FORMAT_VERSION) {
         QC_ERROR("store: format version %u is not one this build reads (%u)%s", v[0],
                  STORE_FORMAT_VERSION,
-                 v[0] < STORE_FORMAT_VERSION
+                 v[0] == 5
+                     ? ": the ledger was written by an older qchaind whose record index holds "
+                       "tx ids; its blocks are this build's: move this ledger directory aside "
+                       "and start this node, which fetches the chain from its peers "
+                       "(docs/OPERATIONS.md)"
+                 : v[0] < STORE_FORMAT_VERSION
                      ? ": the ledger was written by an older qchaind, whose blocks no current "
                        "node accepts (format 4: state roots without the city log heads; 3: "
                        "headers without the state root); move the data directory aside and "
@@ -574,7 +580,6 @@ static int batch_records(store_t *s, const qc_block_t *b, rlog_t *log, const qc_
             qc_put_u64(v + 1, height);
             qc_put_u32(v + 9, i);
             qc_put_u16(v + 13, (uint16_t)j);
-            memcpy(v + 15, tx->id.b, 32);
             batch_put(s, k, sk_record(k, digest, log->size), v, sizeof v);
             qc_hash_t leaf;
             if (leaves != NULL) leaf = leaves[next_leaf++];

@@ -32,11 +32,12 @@
 #include "smap.h"
 #include "share.h"
 
-#define STORE_FORMAT_VERSION 5     /* meta format and first byte of every stored value (2: headers
+#define STORE_FORMAT_VERSION 6     /* meta format and first byte of every stored value (2: headers
                                       carry next_validators_hash; governance state; 3: headers
                                       are version 2, carrying the genesis hash; record statuses;
                                       4: headers are version 3, carrying the state root;
-                                      5: per-city logs, their heads in the state map) */
+                                      5: per-city logs, their heads in the state map;
+                                      6: the record index holds no tx id) */
 #define STORE_RECORD_LIST_MAX 1024 /* most anchors of one digest that one listing returns */
 #define STORE_EPOCHS_MAX 4096      /* most membership changes one listing returns */
 #define STORE_CHECK_BLOCKS_MAX (UINT64_C(1) << 40) /* store_check refuses longer chains */
@@ -140,13 +141,16 @@ typedef struct {
     clog_set_t clogs;
     clog_set_t clogs_next;                 /* scratch of apply: the logs after the block */
     clog_set_t group_clogs0;               /* inside store_apply_blocks: the logs before it */
-    /* The record-log leaf hashes of the last block read for them (the log stores no subtree
-     * below level 4: reads hash those from the blocks' records). Durable blocks only. */
+    /* The record-log leaf hashes and tx ids of the last block read for them (the log stores
+     * no subtree below level 4 and the record index no tx id: reads take those from the
+     * blocks). Durable blocks only. */
     struct {
         uint64_t height;                   /* 0: empty */
         uint64_t first;                    /* log index of its first record */
         uint64_t count;
-        qc_hash_t *h;                      /* malloc'd */
+        uint32_t tx_count;
+        qc_hash_t *h;                      /* malloc'd: count leaf hashes */
+        qc_hash_t *tx_ids;                 /* malloc'd: tx_count ids */
     } leaf_cache;
 } store_t;
 

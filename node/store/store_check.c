@@ -132,6 +132,27 @@ static int count_family(store_t *s, uint8_t family, size_t want_klen, uint64_t w
     return rc;
 }
 
+/* Every stored record-log subtree (level >= STORE_NODE_LEVEL_MIN) is the hash of its two
+ * children: at the lowest stored level, hashed from the blocks' leaves; above, the stored
+ * children, checked before their parents because keys sort by level, then index. Together with
+ * the count, the stored log is exactly the one the blocks' records make. */
+static int check_log_value(void *ctx, const uint8_t *k, size_t klen, const uint8_t *v,
+                           size_t vlen) {
+    store_t *s = ctx;
+    if (klen != SK_LOG_LEN || vlen != SV_LOG_LEN) /* (count_family reported it already) */
+        return store_corrupt(k, klen, "key/value of %zu/%zu bytes", klen, vlen);
+    uint32_t level = k[1];
+    uint64_t index = qc_get_u64(k + 2);
+    qc_hash_t l, r, want;
+    int rc = store_log_get(s, level - 1, 2 * index, &l);
+    if (rc == QC_OK) rc = store_log_get(s, level - 1, 2 * index + 1, &r);
+    if (rc != QC_OK) return rc;
+    merkle_node_hash(&want, &l, &r);
+    if (memcmp(want.b, v + 1, 32) != 0)
+        return store_corrupt(k, klen, "is not the hash of its two children");
+    return QC_OK;
+}
+
 /* Stored complete subtrees of a tree of n leaves: n/16 + n/32 + ... (STORE_NODE_LEVEL_MIN) */
 static uint64_t log_nodes(uint64_t n) {
     uint64_t total = 0;
@@ -168,7 +189,6 @@ static int check_statuses(store_t *s, store_check_stats_t *st, uint64_t *stored)
         have_prev = true;
         st->statuses++;
         store_record_loc_t loc;
-        sv_record_decode((const uint8_t *)v, qc_get_u64(k + SK_HASH_LEN), &loc);
         uint8_t sk[SK_MAX_LEN];
         size_t sklen = sk_hash(sk, SK_STATUS, prev);
         char *sv;
@@ -181,6 +201,8 @@ static int check_statuses(store_t *s, store_check_stats_t *st, uint64_t *stored)
         if (rc != QC_OK) break;
         (*stored)++;
         leveldb_free(sv);
+        rc = store_record_entry(s, k, klen, v, vlen, &loc); /* its tx id is the block's */
+        if (rc != QC_OK) break;
         rc = store_record_status(s, prev, rs);
         if (rc == QC_ERR_NOTFOUND) rc = store_corrupt(sk, sklen, "vanished while checking");
         else if (rc == QC_OK && (rs->first_height != loc.height || rs->first_log_index != loc.log_index ||
@@ -269,6 +291,8 @@ static int check_families(store_t *s, store_check_stats_t *st, uint64_t epochs) 
     if (rc == QC_OK) rc = count_family(s, SK_RECORD, SK_RECORD_LEN, st->records, &n);
     if (rc == QC_OK) rc = count_family(s, SK_LOG, SK_LOG_LEN, log_nodes(s->head.log_size),
                                        &st->log_nodes);
+    if (rc == QC_OK)
+        rc = store_scan_family(s, SK_LOG, check_log_value, s, "checking the record-log nodes");
     if (rc == QC_OK) rc = count_family(s, SK_VALIDATORS, SK_U64_LEN, epochs, &n);
     uint64_t stored = 0;
     if (rc == QC_OK) rc = check_statuses(s, st, &stored);

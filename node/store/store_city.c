@@ -362,46 +362,61 @@ static int check_spans(store_t *s) {
 }
 
 /* The 'Z' family holds exactly the subtrees from STORE_NODE_LEVEL_MIN up that the logs' sizes
- * imply, each of its exact length. */
+ * imply, each of its exact length and the hash of its two children (at the lowest stored
+ * level hashed from the leaves the blocks replay to; above, the stored children, checked first
+ * since keys sort by city, level, index). */
+typedef struct {
+    store_t *s;
+    uint64_t want, count;
+    bool have_city;
+    node_ctx_t nc;            /* reading the city of the last key (have_city) */
+} node_check_t;
+
+static int check_node(void *ctx, const uint8_t *k, size_t klen, const uint8_t *v, size_t vlen) {
+    node_check_t *x = ctx;
+    if (++x->count > x->want)
+        return store_corrupt(k, klen, "more keys in this family than the city logs hold (%llu)",
+                             (unsigned long long)x->want);
+    char name[QC_MEMBER_NAME_MAX + 1] = "";
+    if (klen < 2 || k[1] > QC_MEMBER_NAME_MAX || klen != 2u + k[1] + 9)
+        return store_corrupt(k, klen, "key is %zu bytes", klen);
+    memcpy(name, k + 2, k[1]);
+    const clog_city_t *c = qc_member_name_valid(name) ? clog_find(&x->s->clogs, name) : NULL;
+    uint32_t level = k[2 + k[1]];
+    uint64_t index = qc_get_u64(k + klen - 8);
+    if (c == NULL || level < STORE_NODE_LEVEL_MIN || level >= 64 ||
+        index >= (c->log.size >> level))
+        return store_corrupt(k, klen, "lies outside every city log");
+    if (vlen != SV_LOG_LEN || v[0] != STORE_FORMAT_VERSION)
+        return store_corrupt(k, klen, "value of %zu bytes", vlen);
+    if (!x->have_city || strcmp(x->nc.cur.city, name) != 0) {
+        if (x->have_city) cursor_free(&x->nc.cur);
+        cursor_init(&x->nc.cur, x->s, c->name);
+        x->have_city = true;
+    }
+    qc_hash_t l, r, expect;
+    int rc = city_node_get(&x->nc, level - 1, 2 * index, &l);
+    if (rc == QC_OK) rc = city_node_get(&x->nc, level - 1, 2 * index + 1, &r);
+    if (rc != QC_OK) return rc;
+    merkle_node_hash(&expect, &l, &r);
+    if (memcmp(expect.b, v + 1, 32) != 0)
+        return store_corrupt(k, klen, "is not the hash of its two children");
+    return QC_OK;
+}
+
 static int check_nodes(store_t *s) {
-    uint64_t want = 0;
+    node_check_t x;
+    memset(&x, 0, sizeof x);
+    x.s = s;
     for (size_t i = 0; i < s->clogs.n; i++)
         for (uint32_t level = STORE_NODE_LEVEL_MIN; level < 64; level++)
-            want += s->clogs.c[i].log.size >> level;
-    uint8_t seek = SK_CITY_NODE;
-    leveldb_iterator_t *it = leveldb_create_iterator(s->db, s->ropts);
-    uint64_t count = 0;
-    int rc = QC_OK;
-    for (leveldb_iter_seek(it, (const char *)&seek, 1); leveldb_iter_valid(it) && rc == QC_OK;
-         leveldb_iter_next(it)) {
-        size_t klen, vlen;
-        const uint8_t *k = (const uint8_t *)leveldb_iter_key(it, &klen);
-        const uint8_t *v = (const uint8_t *)leveldb_iter_value(it, &vlen);
-        if (k[0] != SK_CITY_NODE) break;
-        if (++count > want) {
-            rc = store_corrupt(k, klen, "more keys in this family than the city logs hold (%llu)",
-                               (unsigned long long)want);
-            break;
-        }
-        char name[QC_MEMBER_NAME_MAX + 1] = "";
-        if (klen < 2 || k[1] > QC_MEMBER_NAME_MAX || klen != 2u + k[1] + 9) {
-            rc = store_corrupt(k, klen, "key is %zu bytes", klen);
-            break;
-        }
-        memcpy(name, k + 2, k[1]);
-        const clog_city_t *c = qc_member_name_valid(name) ? clog_find(&s->clogs, name) : NULL;
-        uint32_t level = k[2 + k[1]];
-        uint64_t index = qc_get_u64(k + klen - 8);
-        if (c == NULL || level < STORE_NODE_LEVEL_MIN || level >= 64 ||
-            index >= (c->log.size >> level))
-            rc = store_corrupt(k, klen, "lies outside every city log");
-        else if (vlen != SV_LOG_LEN || v[0] != STORE_FORMAT_VERSION)
-            rc = store_corrupt(k, klen, "value of %zu bytes", vlen);
-    }
-    rc = store_iter_finish(it, rc, "scanning the city-log nodes");
-    if (rc == QC_OK && count != want)
-        rc = store_corrupt(&seek, 1, "%llu keys in this family, the city logs imply %llu",
-                           (unsigned long long)count, (unsigned long long)want);
+            x.want += s->clogs.c[i].log.size >> level;
+    int rc = store_scan_family(s, SK_CITY_NODE, check_node, &x, "scanning the city-log nodes");
+    if (x.have_city) cursor_free(&x.nc.cur);
+    uint8_t family = SK_CITY_NODE;
+    if (rc == QC_OK && x.count != x.want)
+        rc = store_corrupt(&family, 1, "%llu keys in this family, the city logs imply %llu",
+                           (unsigned long long)x.count, (unsigned long long)x.want);
     return rc;
 }
 

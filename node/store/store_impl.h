@@ -16,7 +16,7 @@ enum {
     SK_CERT = 'C',       /* 'C' u64 height              -> CommitCert envelope */
     SK_HASH = 'K',       /* 'K' block hash              -> height */
     SK_TX = 'T',         /* 'T' tx id                   -> height, tx index */
-    SK_RECORD = 'R',     /* 'R' digest u64 log index    -> height, tx, record, tx id */
+    SK_RECORD = 'R',     /* 'R' digest u64 log index    -> height, tx index, record index */
     SK_LOG = 'L',        /* 'L' u8 level u64 index      -> subtree hash (level >= 4) */
     SK_VALIDATORS = 'V', /* 'V' u64 epoch               -> validator set */
     SK_EPOCH = 'E',      /* 'E' u64 first height        -> epoch in force from there */
@@ -37,7 +37,7 @@ enum {
 #define SV_HEAD_LEN (1 + 8 + 32 + 8 + 32 + 8)
 #define SV_HEIGHT_LEN (1 + 8)
 #define SV_TX_LEN (1 + 8 + 4)
-#define SV_RECORD_LEN (1 + 8 + 4 + 2 + 32)
+#define SV_RECORD_LEN (1 + 8 + 4 + 2) /* no tx id: the block holds it (format 6) */
 #define SV_LOG_LEN (1 + 32)
 #define SV_CITY_SPAN_LEN (1 + 8 + 4) /* height, leaf count */
 /* The lowest level of complete subtrees stored, for the record log ('L') and the city logs
@@ -100,6 +100,14 @@ int store_note(store_t *s, int rc);
 struct leveldb_iterator_t;
 int store_iter_finish(struct leveldb_iterator_t *it, int rc, const char *what);
 
+/* Calls fn for every key of `family`, in key order, with the key and value (borrowed until fn
+ * returns), until fn returns other than QC_OK; returns that, or the iterator's error (logged
+ * with `what`), or QC_OK. */
+typedef int (*store_scan_fn)(void *ctx, const uint8_t *k, size_t klen, const uint8_t *v,
+                             size_t vlen);
+int store_scan_family(store_t *s, uint8_t family, store_scan_fn fn, void *ctx,
+                      const char *what);
+
 /* Gets the value of key k. *val is leveldb-malloc'd (free with leveldb_free) and owned by the
  * caller on QC_OK. QC_ERR_NOTFOUND, or the mapped LevelDB error. */
 int store_get(store_t *s, const uint8_t *k, size_t klen, char **val, size_t *vlen);
@@ -120,6 +128,15 @@ int sv_validators_decode(const uint8_t *k, size_t klen, const uint8_t *v, size_t
                          qc_validator_set_t *vs);
 void sv_record_decode(const uint8_t v[SV_RECORD_LEN], uint64_t log_index,
                       store_record_loc_t *out);
+/* The id of transaction tx_index of durable block `height` (<= head), from the block (its
+ * leaf hashes and tx ids are cached, one block at a time). QC_ERR_RANGE if the block has no
+ * such transaction. */
+int store_block_tx_id(store_t *s, uint64_t height, uint32_t tx_index, qc_hash_t *out);
+/* A record index entry (key k, value val) decoded into *out, tx id included, and checked: it
+ * sits in the log below the head, and the log's leaf at its index (hashed from the block that
+ * holds it) is the leaf its fields and its block's tx id hash to. Else QC_ERR_CORRUPT. */
+int store_record_entry(store_t *s, const uint8_t *k, size_t klen, const char *val, size_t vlen,
+                       store_record_loc_t *out);
 
 /* The header stored in front of block `height`'s envelope, checked against the key;
  * *env_off gets the offset of the envelope in the value. */

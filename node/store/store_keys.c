@@ -173,6 +173,21 @@ int store_iter_finish(struct leveldb_iterator_t *it, int rc, const char *what) {
     return rc;
 }
 
+int store_scan_family(store_t *s, uint8_t family, store_scan_fn fn, void *ctx,
+                      const char *what) {
+    leveldb_iterator_t *it = leveldb_create_iterator(s->db, s->ropts);
+    int rc = QC_OK;
+    for (leveldb_iter_seek(it, (const char *)&family, 1); leveldb_iter_valid(it) && rc == QC_OK;
+         leveldb_iter_next(it)) {
+        size_t klen, vlen;
+        const uint8_t *k = (const uint8_t *)leveldb_iter_key(it, &klen);
+        if (klen == 0 || k[0] != family) break;
+        const uint8_t *v = (const uint8_t *)leveldb_iter_value(it, &vlen);
+        rc = fn(ctx, k, klen, v, vlen);
+    }
+    return store_iter_finish(it, rc, what);
+}
+
 int store_get(store_t *s, const uint8_t *k, size_t klen, char **val, size_t *vlen) {
     char *err = NULL;
     *val = leveldb_get(s->db, s->ropts, (const char *)k, klen, vlen, &err);
@@ -290,7 +305,7 @@ void sv_record_decode(const uint8_t v[SV_RECORD_LEN], uint64_t log_index,
     out->height = qc_get_u64(v + 1);
     out->tx_index = qc_get_u32(v + 9);
     out->record_index = qc_get_u16(v + 13);
-    memcpy(out->tx_id.b, v + 15, 32);
+    memset(out->tx_id.b, 0, 32); /* not stored: store_block_tx_id */
     out->log_index = log_index;
 }
 
@@ -347,50 +362,81 @@ static int leaf_block(store_t *s, uint64_t index, uint64_t *height) {
     return QC_OK;
 }
 
-/* Fills s->leaf_cache with the leaf hashes of the block holding leaf `index`. */
-static int leaf_cache_load(store_t *s, uint64_t index) {
+/* Fills s->leaf_cache with the leaf hashes and tx ids of durable block `height`. */
+static int leaf_cache_load(store_t *s, uint64_t height) {
     s->leaf_cache.height = 0;
-    uint64_t height = 0;
-    int rc = leaf_block(s, index, &height);
     qc_block_t b;
-    if (rc == QC_OK) rc = store_block_get(s, height, &b, NULL);
+    int rc = store_block_get(s, height, &b, NULL);
     if (rc != QC_OK) return rc;
     uint64_t records = 0;
     for (uint32_t i = 0; i < b.tx_count; i++) records += b.txs[i].record_count;
-    uint64_t first = b.header.log_size - records;
-    if (records > b.header.log_size || index < first || index >= b.header.log_size) {
+    if (records > b.header.log_size) {
         uint8_t k[SK_MAX_LEN];
         qc_block_free(&b);
-        return store_corrupt(k, sk_u64(k, SK_BLOCK, height), "its %llu records end the log at "
-                             "%llu, which does not hold leaf %llu", (unsigned long long)records,
-                             (unsigned long long)b.header.log_size, (unsigned long long)index);
+        return store_corrupt(k, sk_u64(k, SK_BLOCK, height), "its %llu records exceed the log "
+                             "size %llu", (unsigned long long)records,
+                             (unsigned long long)b.header.log_size);
     }
     qc_hash_t *h = realloc(s->leaf_cache.h, (size_t)(records ? records : 1) * sizeof *h);
-    if (h == NULL) {
+    if (h != NULL) s->leaf_cache.h = h;
+    qc_hash_t *ids = h ? realloc(s->leaf_cache.tx_ids, (size_t)(b.tx_count ? b.tx_count : 1) *
+                                                           sizeof *ids)
+                       : NULL;
+    if (ids == NULL) {
         qc_block_free(&b);
         return QC_ERR_NOMEM;
     }
-    s->leaf_cache.h = h;
+    s->leaf_cache.tx_ids = ids;
     size_t n = 0;
-    for (uint32_t i = 0; i < b.tx_count; i++)
+    for (uint32_t i = 0; i < b.tx_count; i++) {
+        ids[i] = b.txs[i].id;
         for (uint32_t r = 0; r < b.txs[i].record_count; r++)
             qc_record_leaf_hash(height, &b.txs[i].id, (uint16_t)r, b.txs[i].records[r].digest,
                                 &h[n++]);
-    qc_block_free(&b);
+    }
     s->leaf_cache.height = height;
-    s->leaf_cache.first = first;
+    s->leaf_cache.first = b.header.log_size - records;
     s->leaf_cache.count = records;
+    s->leaf_cache.tx_count = b.tx_count;
+    qc_block_free(&b);
     return QC_OK;
+}
+
+static bool leaf_cache_holds(const store_t *s, uint64_t height) {
+    return s->leaf_cache.height != 0 && s->leaf_cache.height == height &&
+           height <= s->head.height;
 }
 
 /* Record-log leaf hash `index` (< head.log_size), from its block's record. */
 static int log_leaf(store_t *s, uint64_t index, qc_hash_t *out) {
-    if (s->leaf_cache.height == 0 || s->leaf_cache.height > s->head.height ||
-        index < s->leaf_cache.first || index - s->leaf_cache.first >= s->leaf_cache.count) {
-        int rc = leaf_cache_load(s, index);
+    bool hit = s->leaf_cache.height != 0 && s->leaf_cache.height <= s->head.height &&
+               index >= s->leaf_cache.first && index - s->leaf_cache.first < s->leaf_cache.count;
+    if (!hit) {
+        uint64_t height = 0;
+        int rc = leaf_block(s, index, &height);
+        if (rc == QC_OK) rc = leaf_cache_load(s, height);
         if (rc != QC_OK) return rc;
+        if (index < s->leaf_cache.first || index - s->leaf_cache.first >= s->leaf_cache.count) {
+            uint8_t k[SK_MAX_LEN];
+            s->leaf_cache.height = 0;
+            return store_corrupt(k, sk_u64(k, SK_BLOCK, height), "its records end the log at "
+                                 "%llu, which does not hold leaf %llu",
+                                 (unsigned long long)(s->leaf_cache.first + s->leaf_cache.count),
+                                 (unsigned long long)index);
+        }
     }
     *out = s->leaf_cache.h[index - s->leaf_cache.first];
+    return QC_OK;
+}
+
+int store_block_tx_id(store_t *s, uint64_t height, uint32_t tx_index, qc_hash_t *out) {
+    QC_ASSERT(height >= 1 && height <= s->head.height);
+    if (!leaf_cache_holds(s, height)) {
+        int rc = leaf_cache_load(s, height);
+        if (rc != QC_OK) return rc;
+    }
+    if (tx_index >= s->leaf_cache.tx_count) return QC_ERR_RANGE;
+    *out = s->leaf_cache.tx_ids[tx_index];
     return QC_OK;
 }
 

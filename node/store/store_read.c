@@ -223,18 +223,22 @@ static int read_block_tx(store_t *s, uint64_t height, uint32_t tx_index, qc_head
     return rc;
 }
 
-/* A record index entry must sit in the log below the head, and the log's leaf at its index
- * (hashed from the block that holds it) must be the leaf its fields hash to. */
-static int record_entry(store_t *s, const uint8_t *k, size_t klen, const char *val,
-                        size_t vlen, store_record_loc_t *out) {
+int store_record_entry(store_t *s, const uint8_t *k, size_t klen, const char *val, size_t vlen,
+                       store_record_loc_t *out) {
     int rc = store_check_value(k, klen, val, vlen, SV_RECORD_LEN);
-    if (rc == QC_OK && vlen != SV_RECORD_LEN)
-        rc = store_corrupt(k, klen, "value is %zu bytes, expected %d", vlen, SV_RECORD_LEN);
+    if (rc == QC_OK && (klen != SK_RECORD_LEN || vlen != SV_RECORD_LEN))
+        rc = store_corrupt(k, klen, "entry is %zu/%zu bytes, expected %d/%d", klen, vlen,
+                           SK_RECORD_LEN, SV_RECORD_LEN);
     if (rc != QC_OK) return rc;
     sv_record_decode((const uint8_t *)val, qc_get_u64(k + SK_HASH_LEN), out);
     if (!height_valid(s, out->height) || out->log_index >= s->head.log_size)
         return store_corrupt(k, klen, "height %llu / log index beyond the head",
                              (unsigned long long)out->height);
+    rc = store_block_tx_id(s, out->height, out->tx_index, &out->tx_id);
+    if (rc == QC_ERR_RANGE)
+        return store_corrupt(k, klen, "names tx %u of block %llu, which has fewer",
+                             out->tx_index, (unsigned long long)out->height);
+    if (rc != QC_OK) return rc;
     qc_hash_t leaf, stored;
     qc_record_leaf_hash(out->height, &out->tx_id, out->record_index, k + 1, &leaf);
     rc = store_log_get(s, 0, out->log_index, &stored);
@@ -263,7 +267,7 @@ static int read_record_list(store_t *s, const uint8_t digest[32], uint64_t from_
             break;
         }
         const char *v = leveldb_iter_value(it, &vlen);
-        rc = record_entry(s, k, klen, v, vlen, &out[*n]);
+        rc = store_record_entry(s, k, klen, v, vlen, &out[*n]);
         if (rc == QC_OK) (*n)++;
         leveldb_iter_next(it);
     }
