@@ -143,6 +143,22 @@ int qc_recstat_decode(const uint8_t *buf, size_t len, qc_recstat_t *st) {
     return QC_OK;
 }
 
+int qc_recstat_as_of(const qc_recstat_t *st, uint64_t height, qc_recstat_t *out) {
+    if (height < st->first_height) return QC_ERR_NOTFOUND;
+    if (out != st) *out = *st;
+    if (out->state != QC_REC_VALID && out->state_height > height) {
+        out->state = QC_REC_VALID;
+        out->state_height = 0;
+        memset(&out->state_tx_id, 0, sizeof out->state_tx_id);
+        out->reason = 0;
+        memset(&out->superseded_by, 0, sizeof out->superseded_by);
+    }
+    uint8_t kept = 0; /* heights are non-decreasing: the endorsements up to height are a prefix */
+    while (kept < out->endorsement_count && out->endorsements[kept].height <= height) kept++;
+    out->endorsement_count = kept;
+    return QC_OK;
+}
+
 void qc_recstat_fresh(qc_recstat_t *st, const uint8_t digest[32], const char *owner,
                       uint64_t height, const qc_hash_t *tx_id, uint64_t log_index) {
     memcpy(st->digest.b, digest, 32);

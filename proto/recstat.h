@@ -56,6 +56,15 @@ int qc_recstat_decode(const uint8_t *buf, size_t len, qc_recstat_t *st);
 /* H("qchain/v1/record-status" 0x00 || encoding): the value the state map will commit to. */
 int qc_recstat_hash(const qc_recstat_t *st, qc_hash_t *out);
 
+/* The status a record had as of block `height`, derived from its status *st as of a later (or
+ * the same) block, since a status only ever grows (PROTOCOL §12.5): QC_ERR_NOTFOUND if the
+ * first anchoring is after `height` (not yet anchored then); else *out is *st with the
+ * revocation or supersession undone when it came after `height` (valid then) and only the
+ * endorsements committed up to `height`. The records it replaced (supersedes) are kept as
+ * they are: the status does not say when each was replaced (the old record's own status
+ * does). out may be st. */
+int qc_recstat_as_of(const qc_recstat_t *st, uint64_t height, qc_recstat_t *out);
+
 /* The status a first anchoring gives a digest: valid, owned by `owner` (borrowed, copied),
  * first anchored at (height, tx_id, log_index), no endorsements, nothing replaced. Sets only
  * the fields the encoding of such a status reads (the arrays stay untouched at count 0). */

@@ -107,6 +107,29 @@ def main():
     r = qchain("status-proof", "--proof", proof_path, "--genesis", C.genesis())
     check("revoked at height %d (reason 1: issued in error)" % v["height"] in r.stdout,
           "the saved proof verifies offline: %r" % r.stdout)
+    # the status as of earlier blocks, derived from the saved proof (PROTOCOL.md §12.5)
+    d_first, proof_h = sp["first_height"], sp["as_of_height"]
+
+    def as_of(h, ok=(0,)):
+        r = qchain("status-proof", "--proof", proof_path, "--genesis", C.genesis(), "--as-of", str(h),
+                   "--json", ok=ok)
+        return json.loads(r.stdout) if r.returncode == 0 else r
+    a = as_of(v["height"] - 1)
+    check(a["anchored"] and a["state"] == "valid" and a["as_of_height"] == v["height"] - 1
+          and a["proof_height"] == proof_h and a["supersedes"] == [A],
+          "D as of the block before its revocation: valid: %r" % a)
+    a = as_of(v["height"])
+    check(a["state"] == "revoked" and a["reason"] == 1, "D as of its revocation's block: revoked: %r" % a)
+    a = as_of(d_first - 1)
+    check(not a["anchored"] and a["as_of_height"] == d_first - 1,
+          "D as of the block before its first anchoring: not anchored: %r" % a)
+    r = as_of(proof_h + 1, ok=(1,))
+    check("cannot say what the status is at the later block %d" % (proof_h + 1) in r.stderr,
+          "a status as of a block after the proof's is refused: %r" % r.stderr)
+    r = qchain("status-proof", A, "--config", C.config("zibo"), "--as-of", str(s["height"] - 1))
+    check("as of block %d: valid; endorsed by zibo" % (s["height"] - 1) in r.stdout
+          and "derived from the proof as of block" in r.stdout,
+          "A fetched and shown as of the block before its supersession: %r" % r.stdout)
     sp = json.loads(qchain("status-proof", "cd" * 32, "--config", C.config("zibo"), "--json").stdout)
     check(sp["valid"] and not sp["anchored"], "status proof of a digest never anchored: %r" % sp)
     saved = json.load(open(proof_path))

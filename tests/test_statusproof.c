@@ -264,6 +264,90 @@ static void test_parser_refusals(void **state) {
     json_decref(genuine);
 }
 
+/* A status as of an earlier block (PROTOCOL §12.5): first anchored at 3, endorsed at 5 and
+ * twice at 7, revoked (or superseded) at 9. Each projection is a canonical status. */
+static void expect_as_of(const qc_recstat_t *st, uint64_t h, uint8_t state, uint8_t ends) {
+    qc_recstat_t out;
+    assert_int_equal(qc_recstat_as_of(st, h, &out), QC_OK);
+    assert_int_equal(out.state, state);
+    assert_int_equal(out.endorsement_count, ends);
+    assert_int_equal(out.supersedes_count, st->supersedes_count);
+    if (state == QC_REC_VALID) {
+        assert_int_equal(out.state_height, 0);
+        assert_int_equal(out.reason, 0);
+    } else {
+        assert_int_equal(out.state_height, st->state_height);
+    }
+    uint8_t enc[QC_RECSTAT_BYTES_MAX];
+    size_t len;
+    qc_recstat_t back;
+    assert_int_equal(qc_recstat_encode(&out, enc, sizeof enc, &len), QC_OK);
+    assert_int_equal(qc_recstat_decode(enc, len, &back), QC_OK);
+    uint8_t enc2[QC_RECSTAT_BYTES_MAX];
+    size_t len2;
+    assert_int_equal(qc_recstat_encode(&back, enc2, sizeof enc2, &len2), QC_OK);
+    assert_int_equal(len, len2);
+    assert_memory_equal(enc, enc2, len);
+}
+
+static void test_status_as_of(void **state) {
+    (void)state;
+    qc_recstat_t st;
+    uint8_t digest[32];
+    memset(digest, 0x42, sizeof digest);
+    qc_hash_t tx;
+    memset(tx.b, 0x11, sizeof tx.b);
+    qc_recstat_fresh(&st, digest, "jinan", 3, &tx, 7);
+    st.supersedes_count = 1;
+    memset(st.supersedes[0].b, 0x55, 32);
+    const char *cities[3] = {"zibo", "taian", "dezhou"};
+    const uint64_t heights[3] = {5, 7, 7};
+    for (int i = 0; i < 3; i++) {
+        qc_endorsement_t *e = &st.endorsements[i];
+        memset(e, 0, sizeof *e);
+        snprintf(e->city, sizeof e->city, "%s", cities[i]);
+        e->height = heights[i];
+        e->purpose = (uint16_t)(1 + i);
+        memset(e->tx_id.b, 0x20 + i, 32);
+    }
+    st.endorsement_count = 3;
+    st.state = QC_REC_REVOKED;
+    st.state_height = 9;
+    memset(st.state_tx_id.b, 0x33, 32);
+    st.reason = 2;
+    qc_recstat_t out;
+    assert_int_equal(qc_recstat_as_of(&st, 2, &out), QC_ERR_NOTFOUND); /* not anchored yet */
+    expect_as_of(&st, 3, QC_REC_VALID, 0);
+    expect_as_of(&st, 4, QC_REC_VALID, 0);
+    expect_as_of(&st, 5, QC_REC_VALID, 1);
+    expect_as_of(&st, 6, QC_REC_VALID, 1);
+    expect_as_of(&st, 7, QC_REC_VALID, 3);
+    expect_as_of(&st, 8, QC_REC_VALID, 3);
+    expect_as_of(&st, 9, QC_REC_REVOKED, 3);
+    expect_as_of(&st, UINT64_MAX, QC_REC_REVOKED, 3);
+    /* as of its own block a status is itself, byte for byte */
+    uint8_t a[QC_RECSTAT_BYTES_MAX], b[QC_RECSTAT_BYTES_MAX];
+    size_t alen, blen;
+    assert_int_equal(qc_recstat_as_of(&st, 9, &out), QC_OK);
+    assert_int_equal(qc_recstat_encode(&st, a, sizeof a, &alen), QC_OK);
+    assert_int_equal(qc_recstat_encode(&out, b, sizeof b, &blen), QC_OK);
+    assert_int_equal(alen, blen);
+    assert_memory_equal(a, b, alen);
+    /* superseded at 9: valid before, with no successor named */
+    st.state = QC_REC_SUPERSEDED;
+    st.reason = 0;
+    memset(st.superseded_by.b, 0x66, 32);
+    expect_as_of(&st, 8, QC_REC_VALID, 3);
+    expect_as_of(&st, 9, QC_REC_SUPERSEDED, 3);
+    assert_int_equal(qc_recstat_as_of(&st, 8, &out), QC_OK);
+    qc_hash_t zero = {{0}};
+    assert_memory_equal(out.superseded_by.b, zero.b, 32);
+    /* in place */
+    assert_int_equal(qc_recstat_as_of(&st, 6, &st), QC_OK);
+    assert_int_equal(st.state, QC_REC_VALID);
+    assert_int_equal(st.endorsement_count, 1);
+}
+
 int main(void) {
     qc_log_set_level(QC_LOG_OFF);
     assert_int_equal(qc_crypto_init(), QC_OK);
@@ -273,6 +357,7 @@ int main(void) {
         cmocka_unit_test(test_every_flip_refused),
         cmocka_unit_test(test_other_genesis_refused),
         cmocka_unit_test(test_parser_refusals),
+        cmocka_unit_test(test_status_as_of),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

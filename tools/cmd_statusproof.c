@@ -1,7 +1,8 @@
 /* cmd_statusproof.c - `qchain status-proof`: what the chain says of a record as of its latest
  * block (valid, revoked, superseded, its endorsements, or that it was never anchored), fetched
  * from a node and verified offline against the genesis before it is shown or written; or a
- * saved proof checked offline. A node can serve anything: only a verified proof is believed. */
+ * saved proof checked offline; and, with --as-of, the status at an earlier block derived from
+ * it. A node can serve anything: only a verified proof is believed. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,8 +17,8 @@
 
 static const char usage[] =
     "Usage: qchain status-proof (DIGEST | --file FILE) (--config NODE.json | --api URL --genesis G)\n"
-    "                           [--out P.json] [--json]\n"
-    "       qchain status-proof --proof P.json --genesis G [--file FILE] [--json]\n"
+    "                           [--out P.json] [--as-of H] [--json]\n"
+    "       qchain status-proof --proof P.json --genesis G [--file FILE] [--as-of H] [--json]\n"
     "Fetches the proof of a record's current status (docs/PROTOCOL.md §12) from a node and\n"
     "verifies it offline against the genesis: the status (owner, valid / revoked / superseded,\n"
     "endorsements) or the proof that the digest was never anchored, as of the node's latest\n"
@@ -27,36 +28,78 @@ static const char usage[] =
     "      --salt S        with --file: the record was anchored salted (anchor --salted), with\n"
     "                      the salt in file S\n"
     "  -o, --out PATH      also write the verified proof there ('-' for stdout)\n"
-    "      --proof P       verify the saved proof P offline (needs --genesis)\n" CLIENT_TARGET_USAGE
+    "      --proof P       verify the saved proof P offline (needs --genesis)\n"
+    "      --as-of H       also say what the status was as of block H (at most the proof's\n"
+    "                      block): a status only grows, so the verified proof settles it\n"
+    "                      (docs/PROTOCOL.md §12.5)\n" CLIENT_TARGET_USAGE
     "      --json          print the result as JSON\n"
     "  -h, --help          show this help\n"
     "Exit status: 0 proof verified (whatever the status says), 1 the proof does not verify or\n"
     "the node cannot be reached, 2 usage.\n";
 
-static int print(const char *cmd, bool json, const char *hex, const statusproof_result_t *res) {
+/* --as-of: none, or the block the status is wanted at. */
+typedef struct {
+    bool set;
+    uint64_t height;
+} as_of_t;
+
+/* Turns the verified *res (as of its block N) into the status as of block a->height <= N
+ * (qc_recstat_as_of); QC_ERR_RANGE with why for a later block. */
+static int derive_as_of(const as_of_t *a, statusproof_result_t *res, char *why, size_t cap) {
+    if (!a->set) return QC_OK;
+    if (a->height > res->block.height) {
+        snprintf(why, cap, "the proof is as of block %llu: it cannot say what the status is at "
+                 "the later block %llu (fetch a newer proof)", (unsigned long long)res->block.height,
+                 (unsigned long long)a->height);
+        return QC_ERR_RANGE;
+    }
+    if (res->anchored && qc_recstat_as_of(res->status, a->height, res->status) == QC_ERR_NOTFOUND)
+        res->anchored = false; /* first anchored after a->height */
+    return QC_OK;
+}
+
+static int print(const char *cmd, bool json, const char *hex, const statusproof_result_t *res,
+                 const as_of_t *a) {
     char words[2048];
     client_status_words(res, words, sizeof words);
+    if (a->set && !res->anchored) snprintf(words, sizeof words, "not anchored (yet)");
     if (json) {
         json_t *j = client_status_json(res);
         if (j == NULL) return cli_fail(cmd, "out of memory");
         json_object_set_new(j, "digest", json_string(hex));
         json_object_set_new(j, "valid", json_true());
+        if (a->set) {
+            json_object_set_new(j, "as_of_height", json_integer((json_int_t)a->height));
+            json_object_set_new(j, "proof_height", json_integer((json_int_t)res->block.height));
+        }
         return cli_print_json(cmd, j);
     }
-    printf("VALID proof: record %s\n  %s\n  as of block %llu (epoch %llu), committed by %u of %u "
-           "member cities (quorum %u)\n",
-           hex, words, (unsigned long long)res->block.height, (unsigned long long)res->block.epoch,
-           res->block.signers, res->block.members, res->block.quorum);
+    printf("VALID proof: record %s\n", hex);
+    if (a->set)
+        printf("  as of block %llu: %s\n  derived from the proof as of block %llu (epoch %llu), "
+               "committed by %u of %u member cities (quorum %u)\n",
+               (unsigned long long)a->height, words, (unsigned long long)res->block.height,
+               (unsigned long long)res->block.epoch, res->block.signers, res->block.members,
+               res->block.quorum);
+    else
+        printf("  %s\n  as of block %llu (epoch %llu), committed by %u of %u member cities "
+               "(quorum %u)\n", words, (unsigned long long)res->block.height,
+               (unsigned long long)res->block.epoch, res->block.signers, res->block.members,
+               res->block.quorum);
     if (res->anchored)
         printf("  owner %s, first anchored at height %llu\n", res->status->owner,
                (unsigned long long)res->status->first_height);
+    if (a->set && res->anchored && res->status->supersedes_count > 0)
+        printf("  the %u records it replaced are listed as of block %llu (when each was replaced "
+               "is in that record's own status)\n", res->status->supersedes_count,
+               (unsigned long long)res->block.height);
     return CLI_EXIT_OK;
 }
 
 /* Offline: --proof P --genesis G. */
 
 static int offline(const char *cmd, const char *proof, const char *gpath, const char *file,
-                   const char *salt, bool json) {
+                   const char *salt, const as_of_t *a, bool json) {
     genesis_t *g = client_genesis_open(cmd, gpath);
     char why[768] = "";
     if (g == NULL) return CLI_EXIT_FAIL;
@@ -93,7 +136,11 @@ static int offline(const char *cmd, const char *proof, const char *gpath, const 
         else printf("INVALID: %s\n", why);
         return CLI_EXIT_FAIL;
     }
-    rc = print(cmd, json, hex, &res);
+    if (derive_as_of(a, &res, why, sizeof why) != QC_OK) { /* valid, but not an answer */
+        statusproof_result_free(&res);
+        return cli_fail(cmd, "%s", why);
+    }
+    rc = print(cmd, json, hex, &res, a);
     statusproof_result_free(&res);
     return rc;
 }
@@ -102,12 +149,14 @@ int cli_status_proof(int argc, char **argv) {
     const char *cmd = argv[0], *file = NULL, *out = NULL, *proof = NULL, *digest_hex = NULL,
                *salt = NULL;
     bool json = false, bad = false;
+    as_of_t as_of = {false, 0};
     client_target_opts_t target = {0};
-    enum { O_FILE = 256, O_JSON, O_PROOF, O_SALT };
+    enum { O_FILE = 256, O_JSON, O_PROOF, O_SALT, O_AS_OF };
     static const struct option opts[] = {CLIENT_TARGET_OPTIONS,
                                          {"file", required_argument, NULL, O_FILE},
                                          {"proof", required_argument, NULL, O_PROOF},
                                          {"salt", required_argument, NULL, O_SALT},
+                                         {"as-of", required_argument, NULL, O_AS_OF},
                                          {"out", required_argument, NULL, 'o'},
                                          {"json", no_argument, NULL, O_JSON},
                                          {"help", no_argument, NULL, 'h'},
@@ -118,7 +167,11 @@ int cli_status_proof(int argc, char **argv) {
         if (c == O_FILE) file = optarg;
         else if (c == O_PROOF) proof = optarg;
         else if (c == O_SALT) salt = optarg;
-        else if (c == 'o') out = optarg;
+        else if (c == O_AS_OF) {
+            if (!cli_parse_u64(cmd, "--as-of", optarg, 1, INT64_MAX, &as_of.height))
+                return CLI_EXIT_USAGE;
+            as_of.set = true;
+        } else if (c == 'o') out = optarg;
         else if (c == O_JSON) json = true;
         else if (c == 'h') { fputs(usage, stdout); return CLI_EXIT_OK; }
         else bad = true;
@@ -128,8 +181,9 @@ int cli_status_proof(int argc, char **argv) {
         if (bad) return cli_usage_error(cmd, "unknown option or missing argument");
         if (target.genesis == NULL) return cli_usage_error(cmd, "--proof needs --genesis");
         if (optind != argc || out || target.api || target.config)
-            return cli_usage_error(cmd, "--proof takes only --genesis, --file, --salt and --json");
-        return offline(cmd, proof, target.genesis, file, salt, json);
+            return cli_usage_error(cmd, "--proof takes only --genesis, --file, --salt, --as-of "
+                                        "and --json");
+        return offline(cmd, proof, target.genesis, file, salt, &as_of, json);
     }
     int rc = client_target_finish(cmd, argc, argv, bad, &target, file, &digest_hex);
     if (rc >= 0) return rc;
@@ -160,6 +214,8 @@ int cli_status_proof(int argc, char **argv) {
         rc = QC_ERR_NOTFOUND;
     }
     if (rc == QC_OK) rc = client_status_verify(j, &t->genesis, &digest, &res, why, sizeof why);
+    if (rc == QC_OK && (rc = derive_as_of(&as_of, &res, why, sizeof why)) != QC_OK)
+        statusproof_result_free(&res);
     if (rc != QC_OK) {
         json_decref(j);
         free(t);
@@ -168,7 +224,7 @@ int cli_status_proof(int argc, char **argv) {
     if (out && strcmp(out, "-") == 0) rc = cli_print_json(cmd, json_incref(j));
     else if (out && (rc = client_write_json(out, j)) != QC_OK)
         rc = cli_fail(cmd, "%s: %s", out, qc_strerror(rc));
-    else rc = print(cmd, json, hex, &res);
+    else rc = print(cmd, json, hex, &res, &as_of);
     statusproof_result_free(&res);
     json_decref(j);
     free(t);
