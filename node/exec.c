@@ -151,6 +151,20 @@ static int state_tx(sblock_t *sb, clog_set_t *clogs, const qc_tx_t *tx, const go
     return rc;
 }
 
+/* Whether tx's events fit in its signer city's room in this block (CLOG_BLOCK_EVENTS_MAX,
+ * PROTOCOL §13.1): clogs is the set so far, the parent's the set the block started from. The
+ * city's name into *city (NULL for a transaction with no events). */
+static bool city_room(const clog_set_t *clogs, const exec_parent_t *parent, const qc_tx_t *tx,
+                      const gov_state_t *gov, const char **city) {
+    *city = NULL;
+    size_t events = clog_tx_events(tx);
+    if (events == 0) return true;
+    int m = qc_validators_find_seal(&gov->vs, &tx->signer);
+    QC_ASSERT(m >= 0); /* tx_valid_on checked it */
+    *city = gov->vs.members[m].name;
+    return clog_block_events(clogs, parent->clogs, *city) + events <= CLOG_BLOCK_EVENTS_MAX;
+}
+
 /* The city logs the block starts from: parent->clogs_after (or *local) becomes a copy of the
  * parent's. */
 static int clogs_start(const exec_parent_t *parent, clog_set_t *local, clog_set_t **out) {
@@ -215,7 +229,9 @@ static int build(const exec_parent_t *parent, const qc_tx_t *const *txs, uint32_
     for (uint32_t i = 0; i < n && rc == QC_OK; i++) {
         /* the lifecycle and sharing rules last: they change lc or sh when they allow the
          * transaction (each ignores the other's types) */
+        const char *city;
         if (tx_valid_on(txs[i], height, parent, gov_after, NULL, 0) != TX_OK ||
+            !city_room(clogs, parent, txs[i], gov_after, &city) || /* left for a later block */
             !idset_add(&seen, txs, i) ||
             lifecycle_on(&lc, txs[i], height, gov_after, log_after->size, NULL, 0) != TX_OK ||
             share_on(&sh, txs[i], height, gov_after, NULL, 0) != TX_OK)
@@ -278,6 +294,7 @@ static int check_txs(const qc_block_t *b, const exec_parent_t *parent, const exe
     if (rc == QC_OK) rc = lc_watch_txs(&lc, ptrs, b->tx_count);
     for (uint32_t i = 0; i < b->tx_count && rc == QC_OK; i++) {
         const qc_tx_t *tx = &b->txs[i];
+        const char *city;
         char gov_why[300] = "";
         tx_verdict_t v = tx_valid_on(tx, b->header.height, parent, gov, gov_why, sizeof gov_why);
         if (v != TX_OK) {
@@ -287,6 +304,10 @@ static int check_txs(const qc_block_t *b, const exec_parent_t *parent, const exe
         } else if (!idset_add(&seen, ptrs, i)) {
             WHY("tx %u: repeated in the block", i);
             rc = QC_ERR_DUPLICATE;
+        } else if (!city_room(clogs, parent, tx, gov, &city)) {
+            WHY("tx %u: %s would have more than %u events in this block", i, city,
+                (unsigned)CLOG_BLOCK_EVENTS_MAX);
+            rc = QC_ERR_INVALID;
         } else if (!(c->mempool && mempool_verified(c->mempool, tx))) {
             if (sig_checks) (*sig_checks)++;
             if (qc_tx_verify_sig(tx) != QC_OK) {

@@ -13,6 +13,7 @@
 #include "exec.h"
 #include "execchain.h"
 #include "merkle.h"
+#include "clog.h"
 #include "sblock.h"
 #include "testkeys.h"
 
@@ -21,7 +22,10 @@
 static qc_validator_set_t g_vs;
 static qc_hash_t g_genesis; /* this node's genesis hash */
 
-static void make_tx(qc_tx_t *tx, uint32_t member, uint64_t nonce, uint64_t expiry, int records) {
+/* An ANCHOR of `records` records: digest r is all bytes nonce * 7 + r, or, when `wide`
+ * (more than 256 records), the nonce and r written over that so that all are distinct. */
+static void make_tx_of(qc_tx_t *tx, uint32_t member, uint64_t nonce, uint64_t expiry,
+                       int records, bool wide) {
     qc_pubkey_t pk;
     qc_seckey_t sk;
     testkeys_keypair(TESTKEY_SEAL, member, &pk, &sk);
@@ -30,9 +34,17 @@ static void make_tx(qc_tx_t *tx, uint32_t member, uint64_t nonce, uint64_t expir
     for (int r = 0; r < records; r++) {
         qc_hash_t d;
         memset(d.b, (int)(nonce * 7 + (uint64_t)r), 32);
+        if (wide) {
+            memcpy(d.b, &nonce, sizeof nonce);
+            memcpy(d.b + 8, &r, sizeof r);
+        }
         assert_int_equal(qc_txb_add_record(&b, &d, "licence", NULL, NULL), QC_OK);
     }
     assert_int_equal(qc_txb_finish(&b, &sk, tx), QC_OK);
+}
+
+static void make_tx(qc_tx_t *tx, uint32_t member, uint64_t nonce, uint64_t expiry, int records) {
+    make_tx_of(tx, member, nonce, expiry, records, false);
 }
 
 typedef struct {
@@ -222,6 +234,56 @@ static void test_city_logs_in_state_root(void **state) {
     clog_set_free(&checked);
     qc_block_free(&b);
     free_batch(&bt);
+}
+
+/* One city gains at most CLOG_BLOCK_EVENTS_MAX events a block (PROTOCOL §13.1), so any block's
+ * events fit one completeness proof: the builder leaves a transaction that would exceed it
+ * for a later block (others still go in), and a block holding it is refused. */
+static void test_city_block_events_cap(void **state) {
+    (void)state;
+    enum { BIG = 98, ALL = BIG + 1 }; /* 98 x 1024 = 100,352 > 99,998 events of member 0 */
+    qc_tx_t *txs = calloc(ALL, sizeof *txs);
+    const qc_tx_t **ptrs = calloc(ALL, sizeof *ptrs);
+    assert_non_null(txs);
+    assert_non_null(ptrs);
+    for (uint32_t i = 0; i < BIG; i++) make_tx_of(&txs[i], 0, 1000 + i, 100, QC_TX_RECORDS_MAX, true);
+    make_tx_of(&txs[BIG], 1, 5000, 100, 3, true); /* another city's, after the one left out */
+    for (uint32_t i = 0; i < ALL; i++) ptrs[i] = &txs[i];
+    exec_parent_t parent = genesis_parent();
+    clog_set_t after = {0}, checked = {0};
+    parent.clogs_after = &after;
+    qc_block_t b;
+    rlog_t log1;
+    assert_int_equal(exec_build(&parent, ptrs, ALL, 1000, 0, 0, &b, &log1, NULL, NULL), QC_OK);
+    assert_int_equal(b.tx_count, BIG); /* 97 of member 0, then member 1's */
+    assert_memory_equal(b.txs[BIG - 1].id.b, txs[BIG].id.b, 32);
+    uint64_t kept = (uint64_t)(BIG - 1) * QC_TX_RECORDS_MAX;
+    assert_true(kept <= CLOG_BLOCK_EVENTS_MAX && kept + QC_TX_RECORDS_MAX > CLOG_BLOCK_EVENTS_MAX);
+    assert_int_equal(clog_find(&after, g_vs.members[0].name)->log.size, kept);
+    assert_int_equal(clog_find(&after, g_vs.members[1].name)->log.size, 3);
+    /* the block as built checks */
+    exec_check_t c = check_for(&b);
+    char why[200] = "";
+    rlog_t log_chk;
+    parent.clogs_after = &checked;
+    assert_int_equal(exec_check(&b, &parent, &c, &log_chk, NULL, NULL, NULL, why, sizeof why), QC_OK);
+    /* with the 98th transaction of member 0 as well: refused at that transaction */
+    qc_block_t bad = b;
+    bad.txs = calloc(ALL, sizeof *bad.txs);
+    assert_non_null(bad.txs);
+    memcpy(bad.txs, b.txs, BIG * sizeof *bad.txs); /* shallow: b owns them */
+    bad.txs[BIG] = txs[BIG - 1];
+    bad.tx_count = bad.header.tx_count = ALL;
+    assert_int_equal(exec_check(&bad, &parent, &c, &log_chk, NULL, NULL, NULL, why, sizeof why),
+                     QC_ERR_INVALID);
+    assert_string_equal(why, "tx 98: jinan would have more than 99998 events in this block");
+    free(bad.txs);
+    clog_set_free(&after);
+    clog_set_free(&checked);
+    qc_block_free(&b);
+    for (uint32_t i = 0; i < ALL; i++) qc_tx_free(&txs[i]);
+    free(txs);
+    free(ptrs);
 }
 
 /* Builds a valid 3-tx block on genesis, applies `tamper`, expects exec_check's code. */
@@ -760,6 +822,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_build_roots_filtering_and_check),
         cmocka_unit_test(test_city_logs_in_state_root),
+        cmocka_unit_test(test_city_block_events_cap),
         cmocka_unit_test(test_byzantine_blocks_refused),
         cmocka_unit_test(test_replay_of_committed_refused_and_cache),
         cmocka_unit_test(test_endorse_rules),

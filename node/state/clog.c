@@ -129,6 +129,24 @@ int clog_tx(clog_set_t *s, const qc_tx_t *tx, const char *city, uint64_t height,
     return rc;
 }
 
+size_t clog_tx_events(const qc_tx_t *tx) {
+    switch (tx->type) {
+    case QC_TX_ANCHOR: return tx->record_count;
+    case QC_TX_ENDORSE:
+    case QC_TX_REVOKE: return 1;
+    case QC_TX_SUPERSEDE: return 2;
+    default: return 0;
+    }
+}
+
+uint64_t clog_block_events(const clog_set_t *s, const clog_set_t *before, const char *city) {
+    const clog_city_t *now = clog_find(s, city);
+    const clog_city_t *then = before ? clog_find(before, city) : NULL;
+    uint64_t size = now ? now->log.size : 0, size0 = then ? then->log.size : 0;
+    QC_ASSERT(size >= size0);
+    return size - size0;
+}
+
 int clog_finish(clog_set_t *s, sblock_t *sb) {
     for (size_t i = 0; i < s->n; i++) {
         clog_city_t *c = &s->c[i];

@@ -58,6 +58,20 @@ int clog_tx(clog_set_t *s, const qc_tx_t *tx, const char *city, uint64_t height,
 #define CLOG_TX_LEAVES_MAX QC_TX_RECORDS_MAX
 void clog_tx_leaves(const qc_tx_t *tx, uint64_t height, qc_city_leaf_t *out, size_t *n);
 
+/* The most events (leaves) one city's log may gain in one block (PROTOCOL §13.1): a block
+ * with more is invalid, and a proposer leaves the transactions that would exceed it for a
+ * later block. So the proof of any one block's events, with its two bracketing leaves, fits
+ * in the CITYPROOF_LEAVES_MAX leaves of a completeness proof. */
+#define CLOG_BLOCK_EVENTS_MAX (CITYPROOF_LEAVES_MAX - 2u)
+
+/* The number of leaves clog_tx appends for tx: its record count for an ANCHOR, 1 for an
+ * ENDORSE or a REVOKE, 2 for a SUPERSEDE, 0 for other types. */
+size_t clog_tx_events(const qc_tx_t *tx);
+
+/* How many events city's log in s gained since `before` (the set at the block's start; NULL:
+ * empty): the block's events of that city so far. */
+uint64_t clog_block_events(const clog_set_t *s, const clog_set_t *before, const char *city);
+
 /* One replacing state-map update per city whose log grew since the last call
  * (qc_city_key(name) -> qc_city_head(size, root)), appended to sb; clears the marks.
  * QC_OK or sblock_put's error. */
