@@ -79,7 +79,7 @@ static int empty_get(void *ctx, const smap_pos_t *pos, smap_node_t *out) {
     return QC_ERR_NOTFOUND;
 }
 
-smap_reader_t sblock_empty_reader(void) { return (smap_reader_t){empty_get, NULL}; }
+smap_reader_t sblock_empty_reader(void) { return (smap_reader_t){empty_get, NULL, NULL}; }
 
 static int layers_get(void *ctx, const smap_pos_t *pos, smap_node_t *out) {
     const sblock_layers_t *l = ctx;
@@ -90,7 +90,13 @@ static int layers_get(void *ctx, const smap_pos_t *pos, smap_node_t *out) {
     return l->base.get(l->base.ctx, pos, out);
 }
 
+/* The base holds nearly every node a block reads (the layers hold only the pending blocks'). */
+static void layers_prefetch(void *ctx, const smap_pos_t *pos) {
+    const sblock_layers_t *l = ctx;
+    if (l->base.prefetch) l->base.prefetch(l->base.ctx, pos);
+}
+
 smap_reader_t sblock_layers_reader(sblock_layers_t *l) {
     QC_ASSERT(l->n == 0 || l->layers != NULL);
-    return (smap_reader_t){layers_get, l};
+    return (smap_reader_t){layers_get, l, layers_prefetch};
 }

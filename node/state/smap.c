@@ -141,9 +141,20 @@ static size_t split_at(const smap_update_t *u, unsigned d, size_t lo, size_t hi)
     return lo;
 }
 
+/* Hints the reader that the stored node below `slot` (at depth d, above key) will be read:
+ * while the other child's subtree is updated, its cache lines load. */
+static void prefetch_child(const apply_t *a, const smap_slot_t *slot, const qc_hash_t *key,
+                           unsigned d) {
+    if (a->r->prefetch == NULL || slot->kind != SMAP_INNER || d >= SMT_DEPTH) return;
+    smap_pos_t pos;
+    smap_pos_of(&pos, key, d);
+    a->r->prefetch(a->r->ctx, &pos);
+}
+
 /* Applies u[lo, hi) (all under this node) to the node at depth d and records its new value. */
 static int update_node(apply_t *a, unsigned d, smap_node_t *node, size_t lo, size_t hi) {
     size_t mid = split_at(a->u, d, lo, hi);
+    if (mid > lo && hi > mid) prefetch_child(a, &node->child[1], &a->u[mid].key, d + 1);
     int rc;
     if (mid > lo && (rc = update_child(a, d + 1, &node->child[0], lo, mid)) != QC_OK) return rc;
     if (hi > mid && (rc = update_child(a, d + 1, &node->child[1], mid, hi)) != QC_OK) return rc;

@@ -50,10 +50,10 @@ static bool pos_equal(const smap_pos_t *a, const smap_pos_t *b) {
     return a->depth == b->depth && memcmp(a->prefix.b, b->prefix.b, QC_HASH_BYTES) == 0;
 }
 
-/* The table slot holding pos, or the free slot where it would go. The table is never full,
- * so the probe ends within cap steps. */
-static uint64_t *find(const smap_mem_t *m, uint64_t *slot, size_t cap, const smap_pos_t *pos) {
-    uint64_t h = pos_hash(pos);
+/* The table slot holding pos (whose pos_hash is h), or the free slot where it would go. The
+ * table is never full, so the probe ends within cap steps. */
+static uint64_t *find_h(const smap_mem_t *m, uint64_t *slot, size_t cap, const smap_pos_t *pos,
+                        uint64_t h) {
     uint64_t tag = h >> 32;
     size_t i = (size_t)h & (cap - 1);
     for (size_t probes = 0; probes < cap; probes++) {
@@ -64,6 +64,10 @@ static uint64_t *find(const smap_mem_t *m, uint64_t *slot, size_t cap, const sma
     }
     QC_ASSERT(!"smap_mem: table full");
     return NULL;
+}
+
+static uint64_t *find(const smap_mem_t *m, uint64_t *slot, size_t cap, const smap_pos_t *pos) {
+    return find_h(m, slot, cap, pos, pos_hash(pos));
 }
 
 int smap_mem_new(smap_mem_t **out) {
@@ -97,8 +101,17 @@ static int mem_get(void *ctx, const smap_pos_t *pos, smap_node_t *out) {
     return QC_OK;
 }
 
+/* Starts loading pos's table slot (the node it names is a second, dependent miss, left to
+ * get: waiting for the slot here would stall the caller). */
+static void mem_prefetch(void *ctx, const smap_pos_t *pos) {
+    const smap_mem_t *m = ctx;
+    uint64_t h = pos_hash(pos);
+    const uint64_t *slot = &m->slot[(size_t)h & (m->cap - 1)];
+    __builtin_prefetch(slot, 0, 1);
+}
+
 smap_reader_t smap_mem_reader(smap_mem_t *m) {
-    return (smap_reader_t){.get = mem_get, .ctx = m};
+    return (smap_reader_t){.get = mem_get, .ctx = m, .prefetch = mem_prefetch};
 }
 
 /* Makes room for `more` further nodes: the dense array, and a table at most half full. */
@@ -126,14 +139,41 @@ static int reserve(smap_mem_t *m, size_t more) {
     return QC_OK;
 }
 
+/* Commit walks the write set in order but touches the table and the nodes at random places (a
+ * cache miss each, most of the cost): it hashes the position COMMIT_AHEAD writes ahead and
+ * prefetches its table slot, and half as far ahead prefetches the node that slot names, so
+ * both are in cache when their write comes. Hashes wait in a ring meanwhile. */
+#define COMMIT_AHEAD 16u
+
+static void prefetch_slot(const smap_mem_t *m, uint64_t h) {
+    __builtin_prefetch(&m->slot[(size_t)h & (m->cap - 1)], 0, 1);
+}
+
+static void prefetch_node(const smap_mem_t *m, uint64_t h) {
+    uint64_t s = m->slot[(size_t)h & (m->cap - 1)];
+    if (s != 0 && s >> 32 == h >> 32) __builtin_prefetch(&m->e[(uint32_t)s - 1u].node, 1, 1);
+}
+
 int smap_mem_commit(smap_mem_t *m, const smap_writes_t *ws) {
     int rc = reserve(m, ws->n);
     if (rc != QC_OK) return rc;
-    for (size_t i = 0; i < ws->n; i++) {
-        uint64_t *s = find(m, m->slot, m->cap, &ws->w[i].pos);
+    uint64_t ring[COMMIT_AHEAD];
+    size_t n = ws->n;
+    for (size_t i = 0; i < n && i < COMMIT_AHEAD; i++) {
+        ring[i] = pos_hash(&ws->w[i].pos);
+        prefetch_slot(m, ring[i]);
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (i + COMMIT_AHEAD / 2 < n) prefetch_node(m, ring[(i + COMMIT_AHEAD / 2) % COMMIT_AHEAD]);
+        uint64_t h = ring[i % COMMIT_AHEAD];
+        if (i + COMMIT_AHEAD < n) {
+            ring[i % COMMIT_AHEAD] = pos_hash(&ws->w[i + COMMIT_AHEAD].pos);
+            prefetch_slot(m, ring[i % COMMIT_AHEAD]);
+        }
+        uint64_t *s = find_h(m, m->slot, m->cap, &ws->w[i].pos, h);
         if (*s == 0) {
             m->e[m->n].pos = ws->w[i].pos;
-            *s = (pos_hash(&ws->w[i].pos) >> 32) << 32 | (uint64_t)(m->n + 1);
+            *s = (h >> 32) << 32 | (uint64_t)(m->n + 1);
             m->n++;
         }
         m->e[(uint32_t)*s - 1u].node = ws->w[i].node;
