@@ -45,7 +45,7 @@ void store_close(store_t *s) {
     clog_set_free(&s->clogs);
     clog_set_free(&s->clogs_next);
     clog_set_free(&s->group_clogs0);
-    free(s->leaf_cache.h);
+    free(s->leaf_cache.recs);
     free(s->leaf_cache.tx_ids);
     memset(s, 0, sizeof *s);
 }

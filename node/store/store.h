@@ -149,10 +149,20 @@ typedef struct {
         uint64_t first;                    /* log index of its first record */
         uint64_t count;
         uint32_t tx_count;
-        qc_hash_t *h;                      /* malloc'd: count leaf hashes */
+        struct store_leaf_rec *recs;       /* malloc'd: count records, leaf hashed on demand */
         qc_hash_t *tx_ids;                 /* malloc'd: tx_count ids */
     } leaf_cache;
 } store_t;
+
+/* One record of the cached block: what its leaf hashes, and the leaf once hashed (a record
+ * read needs one leaf, not the block's thousand). */
+struct store_leaf_rec {
+    qc_hash_t digest;
+    qc_hash_t leaf;
+    uint32_t tx_index;
+    uint16_t record_index;
+    bool hashed;
+};
 
 /* Opens (creating if missing) the store in directory `dir` (created 0700 if needed) and
  * binds it to cfg's chain. A new store gets its meta record, the genesis validator set and

@@ -362,7 +362,8 @@ static int leaf_block(store_t *s, uint64_t index, uint64_t *height) {
     return QC_OK;
 }
 
-/* Fills s->leaf_cache with the leaf hashes and tx ids of durable block `height`. */
+/* Fills s->leaf_cache with the records and tx ids of durable block `height` (leaves are
+ * hashed when first asked for). */
 static int leaf_cache_load(store_t *s, uint64_t height) {
     s->leaf_cache.height = 0;
     qc_block_t b;
@@ -377,8 +378,9 @@ static int leaf_cache_load(store_t *s, uint64_t height) {
                              "size %llu", (unsigned long long)records,
                              (unsigned long long)b.header.log_size);
     }
-    qc_hash_t *h = realloc(s->leaf_cache.h, (size_t)(records ? records : 1) * sizeof *h);
-    if (h != NULL) s->leaf_cache.h = h;
+    struct store_leaf_rec *h =
+        realloc(s->leaf_cache.recs, (size_t)(records ? records : 1) * sizeof *h);
+    if (h != NULL) s->leaf_cache.recs = h;
     qc_hash_t *ids = h ? realloc(s->leaf_cache.tx_ids, (size_t)(b.tx_count ? b.tx_count : 1) *
                                                            sizeof *ids)
                        : NULL;
@@ -390,9 +392,12 @@ static int leaf_cache_load(store_t *s, uint64_t height) {
     size_t n = 0;
     for (uint32_t i = 0; i < b.tx_count; i++) {
         ids[i] = b.txs[i].id;
-        for (uint32_t r = 0; r < b.txs[i].record_count; r++)
-            qc_record_leaf_hash(height, &b.txs[i].id, (uint16_t)r, b.txs[i].records[r].digest,
-                                &h[n++]);
+        for (uint32_t r = 0; r < b.txs[i].record_count; r++, n++) {
+            memcpy(h[n].digest.b, b.txs[i].records[r].digest, 32);
+            h[n].tx_index = i;
+            h[n].record_index = (uint16_t)r;
+            h[n].hashed = false;
+        }
     }
     s->leaf_cache.height = height;
     s->leaf_cache.first = b.header.log_size - records;
@@ -425,7 +430,13 @@ static int log_leaf(store_t *s, uint64_t index, qc_hash_t *out) {
                                  (unsigned long long)index);
         }
     }
-    *out = s->leaf_cache.h[index - s->leaf_cache.first];
+    struct store_leaf_rec *r = &s->leaf_cache.recs[index - s->leaf_cache.first];
+    if (!r->hashed) {
+        qc_record_leaf_hash(s->leaf_cache.height, &s->leaf_cache.tx_ids[r->tx_index],
+                            r->record_index, r->digest.b, &r->leaf);
+        r->hashed = true;
+    }
+    *out = r->leaf;
     return QC_OK;
 }
 
