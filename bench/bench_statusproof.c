@@ -6,8 +6,9 @@
  * (JSON parse + statusproof_verify against the genesis validators, as `qchain status-proof`).
  * Then city log completeness proofs (PROTOCOL §13) of one city over 1 and 10 blocks, built as
  * GET /v1/cities/{name}/log serves them and verified as `qchain city-log` does.
- * Also the rebuild of the state map (and city logs) when the store reopens. One core; prints
- * what it ran. */
+ * Receipts of random records, built as GET /v1/records/{d}/receipt serves them. Also the
+ * rebuild of the state map (and city logs) when the store reopens. One core; prints what it
+ * ran. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,26 @@ static void die(const char *what, int rc) {
 }
 
 #define CITY_PROOFS 50
+#define RECEIPTS 5000
+
+/* RECEIPTS receipts of random anchored records, built as GET /v1/records/{d}/receipt serves
+ * them (record index, the block's transaction, header, certificate, inclusion proof). */
+static void receipts(store_t *s, const store_config_t *cfg, unsigned blocks) {
+    double t0 = benchutil_now_s();
+    size_t path = 0;
+    for (unsigned i = 0; i < RECEIPTS; i++) {
+        qc_hash_t d;
+        chainbuilder_digest(1 + (i * 104729u) % blocks, (i * 13u) % TXS, (i * 37u) % RECS, &d);
+        receipt_t r;
+        int rc = api_build_receipt_in(s, cfg->chain_id, &cfg->genesis_hash, &d, NULL, &r);
+        if (rc != QC_OK) die("build receipt", rc);
+        path += r.path_len;
+        receipt_free(&r);
+    }
+    double s_all = benchutil_now_s() - t0;
+    printf("  receipts (as GET /v1/records/{d}/receipt)           %8.0f /s        (%u random "
+           "records, mean %zu path hashes)\n", RECEIPTS / s_all, RECEIPTS, path / RECEIPTS);
+}
 
 /* CITY_PROOFS completeness proofs of member 0's events over `span` blocks each (ranges spread
  * over the ledger): build + JSON, then parse + verify. */
@@ -156,6 +177,7 @@ int main(void) {
     printf("  parse + verify offline (as qchain status-proof)     %8.0f /s        (%u proofs, %u "
            "anchored, %u absent; target >= 2000/s)\n", PROOFS / verify_s, PROOFS, anchored,
            PROOFS - anchored);
+    receipts(&s, &cfg, blocks);
     for (unsigned span = 1; span <= 10 && span <= blocks; span *= 10)
         city_proofs(&s, &cb, &cfg, blocks, span);
     store_close(&s);

@@ -216,7 +216,7 @@ static void h_tx(http_req_t *req, http_res_t *res, void *data) {
 /* ---------------------------------------------------------------- records and receipts */
 
 /* The anchoring of digest by transaction tx_id, walking its anchorings in log order. */
-static int find_anchoring(node_t *n, const qc_hash_t *digest, const qc_hash_t *tx_id,
+static int find_anchoring(store_t *s, const qc_hash_t *digest, const qc_hash_t *tx_id,
                           store_record_loc_t *loc) {
     store_record_loc_t *locs = malloc(sizeof *locs * STORE_RECORD_LIST_MAX);
     if (locs == NULL) return QC_ERR_NOMEM;
@@ -225,8 +225,8 @@ static int find_anchoring(node_t *n, const qc_hash_t *digest, const qc_hash_t *t
     int rc = QC_ERR_NOTFOUND;
     while (more && rc == QC_ERR_NOTFOUND) {
         size_t count = 0;
-        int lrc = store_record_list(&n->store, digest->b, from, locs, STORE_RECORD_LIST_MAX,
-                                    &count, &more);
+        int lrc = store_record_list(s, digest->b, from, locs, STORE_RECORD_LIST_MAX, &count,
+                                    &more);
         if (lrc != QC_OK) { rc = lrc; break; }
         for (size_t i = 0; i < count && rc == QC_ERR_NOTFOUND; i++)
             if (memcmp(locs[i].tx_id.b, tx_id->b, 32) == 0) { *loc = locs[i]; rc = QC_OK; }
@@ -238,26 +238,32 @@ static int find_anchoring(node_t *n, const qc_hash_t *digest, const qc_hash_t *t
 }
 
 int api_build_receipt(node_t *n, const qc_hash_t *digest, const qc_hash_t *tx_id, receipt_t *out) {
+    return api_build_receipt_in(&n->store, n->genesis.chain_id, &n->genesis.hash, digest, tx_id,
+                                out);
+}
+
+int api_build_receipt_in(store_t *s, const char *chain_id, const qc_hash_t *genesis_hash,
+                         const qc_hash_t *digest, const qc_hash_t *tx_id, receipt_t *out) {
     memset(out, 0, sizeof *out);
     store_record_loc_t loc;
-    int rc = tx_id ? find_anchoring(n, digest, tx_id, &loc)
-                   : store_record_find(&n->store, digest->b, &loc);
+    int rc = tx_id ? find_anchoring(s, digest, tx_id, &loc)
+                   : store_record_find(s, digest->b, &loc);
     if (rc != QC_OK) return rc;
-    rc = store_block_tx(&n->store, loc.height, loc.tx_index, &out->header, &out->tx, &out->cert);
+    rc = store_block_tx(s, loc.height, loc.tx_index, &out->header, &out->tx, &out->cert);
     if (rc != QC_OK) return rc;
     if (memcmp(out->tx.id.b, loc.tx_id.b, 32) != 0) { /* the index and the block disagree */
         receipt_free(out);
         return QC_ERR_CORRUPT;
     }
-    snprintf(out->chain_id, sizeof out->chain_id, "%s", n->genesis.chain_id);
-    out->genesis_hash = n->genesis.hash;
+    snprintf(out->chain_id, sizeof out->chain_id, "%s", chain_id);
+    out->genesis_hash = *genesis_hash;
     out->digest = *digest;
     out->record_index = loc.record_index;
     out->log_index = loc.log_index;
     out->tree_size = out->header.log_size;
-    rc = store_log_inclusion_proof(&n->store, loc.log_index, out->tree_size, out->path, &out->path_len);
+    rc = store_log_inclusion_proof(s, loc.log_index, out->tree_size, out->path, &out->path_len);
     if (rc == QC_OK) {
-        rc = api_receipt_membership(&n->store, out->header.epoch, &out->membership,
+        rc = api_receipt_membership(s, out->header.epoch, &out->membership,
                                     &out->membership_len);
         if (rc == QC_ERR_NOTFOUND) rc = QC_ERR_CORRUPT; /* a stored block's epoch is known */
     }

@@ -55,6 +55,9 @@ void api_stop(api_t *a, void (*cb)(void *), void *user);
  * one receipt per anchoring). Caller frees with receipt_free. QC_ERR_NOTFOUND if never
  * anchored (by that transaction). */
 int api_build_receipt(node_t *n, const qc_hash_t *digest, const qc_hash_t *tx_id, receipt_t *out);
+/* The same from ledger s of the chain (chain_id, genesis_hash), all borrowed. */
+int api_build_receipt_in(store_t *s, const char *chain_id, const qc_hash_t *genesis_hash,
+                         const qc_hash_t *digest, const qc_hash_t *tx_id, receipt_t *out);
 
 /* The membership history a receipt for a block of `epoch` carries (docs/PROTOCOL.md §10.1):
  * steps for epochs 1..epoch in order, from s's epoch spans, validator sets, and the header
