@@ -138,7 +138,8 @@ class Chaos:
         self.findings = []
         self.unexpected_exits = []
         self.restart_failures = []
-        self.unclean_stops = []      # (city, rc, log tail): at the end, SIGTERM did not give exit 0
+        self.unclean_stops = []
+        self.client_deaths = 0      # (city, rc, log tail): at the end, SIGTERM did not give exit 0
         self.byz = None
         self.disk_city = None
         self.mount = None
@@ -151,11 +152,16 @@ class Chaos:
         sh("sh", NETNS, "up", timeout=60)
         os.makedirs(os.path.join(self.dir, "records"))
         self.net.probe_netem()
+        # Private copies of the binaries: a rebuild during a long run (relinking build/...) must
+        # not pull them from under the clients and nodes (it once killed the clients at 4 min).
+        global QCHAIN
+        QCHAIN = self.copy_bin(QCHAIN)
         sh(QCHAIN, "testnet", "--out", self.dir, "--host-base", SUBNET + ".0", "--force",
            "--chain-id", "qchain-chaos-%d" % self.seed)
         chaos_build = os.path.exists(CHAOS_QCHAIND)
         if chaos_build:
             self.qchaind = CHAOS_QCHAIND
+        self.qchaind = self.copy_bin(self.qchaind)
         # The Byzantine city is jinan, the primary of view 0, so that it equivocates as primary
         # from the first block (and again whenever the view comes round to it).
         if chaos_build and not self.args.no_byz:
@@ -169,6 +175,12 @@ class Chaos:
             self.delay_files[c] = os.path.join(self.dir, c, "fault-delay")
             open(self.delay_files[c], "w").write("")
             self.start(c)
+
+    def copy_bin(self, path):
+        dst = os.path.join(self.dir, "bin", os.path.basename(path))
+        os.makedirs(os.path.dirname(dst), exist_ok=True)
+        shutil.copy2(path, dst)
+        return dst
 
     def start(self, city):
         env = dict(os.environ)
@@ -235,7 +247,16 @@ class Chaos:
 
     # ---------------------------------------------------------------- threads
     def client(self, k):
-        """Anchors one record at a time at a rotating honest city, until stopped."""
+        """Anchors one record at a time at a rotating honest city, until stopped. A client that
+        fails on its own (not a refused anchor: its harness) is a finding and fails the run:
+        without load, "commits resume after a heal" is not tested."""
+        try:
+            self.client_loop(k)
+        except Exception as e:  # noqa: BLE001 - any harness failure must be reported
+            self.findings.append("client %d died at %.0f s: %r" % (k, time.time() - getattr(self, "t0", time.time()), e))
+            self.client_deaths += 1
+
+    def client_loop(self, k):
         n = 0
         cities = [c for c in self.honest()]
         while not self.stop.is_set():
@@ -615,6 +636,7 @@ class Chaos:
                 ("heals over the bound", len(r["violations"])),
                 ("unexpected node exits", len(self.unexpected_exits)),
                 ("nodes not stopping cleanly", len(self.unclean_stops)),
+                ("clients that died", self.client_deaths),
                 ("nodes that did not restart", len(self.restart_failures)),
                 ("checker self-test (planted loss)", "BLIND: not detected" if self.checker_blind else "detected"),
                 ("byzantine twin blocks proposed", self.twins),
@@ -638,7 +660,7 @@ class Chaos:
             print("STALL: after healing %s, no commit for %.1f s" % (k, s))
         ok = (not r["lost"] and not r["divergent"] and not r["bad_receipts"] and not r["violations"]
               and r["height"] is not None and len(self.acked) > 0 and not self.checker_blind
-              and not self.unexpected_exits and not self.unclean_stops)
+              and not self.unexpected_exits and not self.unclean_stops and not self.client_deaths)
         print("chaos: %s" % ("PASSED" if ok else "FAILED"))
         return ok
 
