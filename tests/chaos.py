@@ -138,8 +138,8 @@ class Chaos:
         self.findings = []
         self.unexpected_exits = []
         self.restart_failures = []
-        self.unclean_stops = []
-        self.client_deaths = 0      # (city, rc, log tail): at the end, SIGTERM did not give exit 0
+        self.unclean_stops = []      # (city, rc, log tail): at the end, SIGTERM did not give exit 0
+        self.client_deaths = 0       # client threads that died of a harness error
         self.byz = None
         self.disk_city = None
         self.mount = None
@@ -253,8 +253,10 @@ class Chaos:
         try:
             self.client_loop(k)
         except Exception as e:  # noqa: BLE001 - any harness failure must be reported
-            self.findings.append("client %d died at %.0f s: %r" % (k, time.time() - getattr(self, "t0", time.time()), e))
-            self.client_deaths += 1
+            at = time.time() - getattr(self, "t0", time.time())
+            with self.lock:
+                self.findings.append("client %d died at %.0f s: %r" % (k, at, e))
+                self.client_deaths += 1
 
     def client_loop(self, k):
         n = 0

@@ -130,7 +130,7 @@ size_t smap_pos_encode(const smap_pos_t *pos, uint8_t out[SMAP_POS_MAX_BYTES]);
 size_t smap_node_encode(const smap_node_t *node, uint8_t out[SMAP_NODE_MAX_BYTES]);
 int smap_node_decode(const smap_pos_t *pos, const uint8_t *in, size_t len, smap_node_t *out);
 
-/* ---- in-memory backend (tests, benchmarks) -------------------------------------------- */
+/* ---- in-memory backend (the node's resident map and pending layers; tests, benchmarks) -- */
 
 /* An open-addressing hash table of nodes by position; grows by doubling. */
 typedef struct smap_mem smap_mem_t;

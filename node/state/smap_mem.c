@@ -1,5 +1,7 @@
 /* smap_mem.c - the state map's in-memory node store (smap.h): an open-addressing hash table
- * of nodes by position, for tests and benchmarks (the node stores them in LevelDB). */
+ * of nodes by position. The node keeps its whole map in one (resident, rebuilt at open:
+ * MERKLE.md §8.4) and each pending block's writes in another (a layer its children read
+ * through); tests and benchmarks use it too. */
 #include <stdlib.h>
 #include <string.h>
 

@@ -141,9 +141,9 @@ typedef struct {
     clog_set_t clogs;
     clog_set_t clogs_next;                 /* scratch of apply: the logs after the block */
     clog_set_t group_clogs0;               /* inside store_apply_blocks: the logs before it */
-    /* The record-log leaf hashes and tx ids of the last block read for them (the log stores
-     * no subtree below level 4 and the record index no tx id: reads take those from the
-     * blocks). Durable blocks only. */
+    /* The records and tx ids of the last block read for them, each leaf hashed when first
+     * asked for (the log stores no subtree below level 4 and the record index no tx id: reads
+     * take those from the blocks). Durable blocks only. */
     struct {
         uint64_t height;                   /* 0: empty */
         uint64_t first;                    /* log index of its first record */
