@@ -879,6 +879,199 @@ static void test_layers_match_sequential(void **state) {
     free(ref.e);
 }
 
+/* ---- the map cache (smap_mem over a backing store) ----------------------------------------- */
+
+/* The backing store of a cache: a plain store plus a count of the reads that reached it. */
+typedef struct {
+    smap_mem_t *disk;
+    unsigned reads;
+} backing_t;
+
+static int backing_get(void *ctx, const smap_pos_t *pos, smap_node_t *out) {
+    backing_t *b = ctx;
+    b->reads++;
+    smap_reader_t r = smap_mem_reader(b->disk);
+    return r.get(r.ctx, pos, out);
+}
+
+static int backing_put(void *ctx, const smap_pos_t *pos, const smap_node_t *node) {
+    smap_write_t w = {.pos = *pos, .node = *node};
+    smap_writes_t one = {.w = &w, .n = 1, .cap = 1};
+    return smap_mem_commit(ctx, &one);
+}
+
+/* A cache held to a few hundred nodes over a "disk" (a plain store it flushes into) gives the
+ * roots, values and proofs of a plain map block after block; it stays within its bound after
+ * each eviction, never evicts a dirty node, and misses read through. */
+static void test_cache_matches_plain(void **state) {
+    (void)state;
+    rng_state = 0xcac4e;
+    smap_mem_t *plain, *cache;
+    backing_t b = {0};
+    assert_int_equal(smap_mem_new(&plain), QC_OK);
+    assert_int_equal(smap_mem_new(&cache), QC_OK);
+    assert_int_equal(smap_mem_new(&b.disk), QC_OK);
+    smap_reader_t backing = {.get = backing_get, .ctx = &b};
+    smap_mem_set_backing(cache, &backing, 1000);
+    ref_t ref = {0};
+    const size_t keep = 300;
+    qc_hash_t root_plain = {0}, root_cache = {0};
+    size_t evicted = 0;
+    for (unsigned blk = 0; blk < 60; blk++) {
+        smap_update_t u[BATCH_MAX];
+        memset(u, 0, sizeof u);
+        size_t n = 1 + rnd() % BATCH_MAX;
+        for (size_t i = 0; i < n; i++) {
+            case_key(&u[i].key, &ref);
+            rnd_hash(&u[i].value);
+            u[i].if_absent = rnd() % 3 == 0;
+        }
+        smap_update_t u2[BATCH_MAX];
+        memcpy(u2, u, sizeof u);
+        size_t n1, n2;
+        assert_int_equal(smap_prepare(u, n, &n1), QC_OK);
+        assert_int_equal(smap_prepare(u2, n, &n2), QC_OK);
+        for (size_t i = 0; i < n1; i++) ref_put_if(&ref, &u[i].key, &u[i].value, u[i].if_absent);
+        map_apply(plain, u, n1, &root_plain);
+        map_apply(cache, u2, n2, &root_cache);
+        assert_memory_equal(root_plain.b, root_cache.b, 32);
+        assert_int_equal(smap_mem_dirty(cache) > 0, true);
+        if (blk % 3 == 2) { /* flush every third block, then evict down to the bound */
+            assert_int_equal(smap_mem_each_dirty(cache, backing_put, b.disk), QC_OK);
+            smap_mem_mark_clean(cache);
+            assert_int_equal(smap_mem_dirty(cache), 0);
+            evicted += smap_mem_evict(cache, keep);
+            assert_true(smap_mem_count(cache) <= keep);
+        } else {
+            /* Unflushed: eviction may drop only clean nodes, so every dirty one stays. */
+            size_t dirty = smap_mem_dirty(cache);
+            evicted += smap_mem_evict(cache, 0);
+            assert_int_equal(smap_mem_count(cache), dirty);
+        }
+    }
+    assert_true(evicted > 0);
+    unsigned reads_before = b.reads;
+    check_map_against(cache, &ref, &root_cache); /* every key's value and proof */
+    assert_true(b.reads > reads_before);         /* some of them from the "disk" */
+    smap_mem_stats_t st;
+    smap_mem_stats(cache, &st);
+    assert_true(st.misses >= b.reads - reads_before && st.evicted >= evicted);
+    assert_true(smap_mem_count(cache) <= 1000 || smap_mem_dirty(cache) > 0); /* reads stay bounded */
+    qc_hash_t walked;
+    uint64_t keys, nodes;
+    assert_int_equal(smap_check(&(smap_reader_t){.get = smap_mem_reader(cache).get, .ctx = cache},
+                                &walked, &keys, &nodes), QC_OK);
+    assert_memory_equal(walked.b, root_plain.b, 32);
+    assert_int_equal(keys, ref.n);
+    assert_int_equal(nodes, smap_mem_count(plain));
+    /* And the disk alone (after a last flush) is the whole map. */
+    assert_int_equal(smap_mem_each_dirty(cache, backing_put, b.disk), QC_OK);
+    smap_reader_t dr = smap_mem_reader(b.disk);
+    qc_hash_t root_disk;
+    assert_int_equal(smap_root(&dr, &root_disk), QC_OK);
+    assert_memory_equal(root_disk.b, root_plain.b, 32);
+    free(ref.e);
+    smap_mem_free(plain);
+    smap_mem_free(cache);
+    smap_mem_free(b.disk);
+}
+
+/* Eviction keeps the table's probe runs whole: after dropping most of a large plain-shaped
+ * cache in random order, every remaining and every re-read node is found. */
+static void test_cache_evict_all_findable(void **state) {
+    (void)state;
+    rng_state = 0xe71c7;
+    smap_mem_t *disk, *cache;
+    backing_t b = {0};
+    assert_int_equal(smap_mem_new(&disk), QC_OK);
+    assert_int_equal(smap_mem_new(&cache), QC_OK);
+    b.disk = disk;
+    smap_reader_t backing = {.get = backing_get, .ctx = &b};
+    smap_mem_set_backing(cache, &backing, SIZE_MAX);
+    ref_t ref = {0};
+    qc_hash_t root = {0};
+    for (unsigned blk = 0; blk < 20; blk++) {
+        smap_update_t u[BATCH_MAX];
+        memset(u, 0, sizeof u);
+        size_t n = BATCH_MAX, n1;
+        for (size_t i = 0; i < n; i++) {
+            case_key(&u[i].key, &ref);
+            rnd_hash(&u[i].value);
+        }
+        assert_int_equal(smap_prepare(u, n, &n1), QC_OK);
+        for (size_t i = 0; i < n1; i++) ref_put_if(&ref, &u[i].key, &u[i].value, false);
+        map_apply(cache, u, n1, &root);
+        assert_int_equal(smap_mem_each_dirty(cache, backing_put, disk), QC_OK);
+        smap_mem_mark_clean(cache);
+    }
+    size_t all = smap_mem_count(cache);
+    assert_int_equal(all, smap_mem_count(disk));
+    for (size_t keep = all * 3 / 4; keep > 4; keep /= 2) {
+        smap_mem_evict(cache, keep);
+        assert_true(smap_mem_count(cache) <= keep);
+        check_map_against(cache, &ref, &root);
+    }
+    free(ref.e);
+    smap_mem_free(disk);
+    smap_mem_free(cache);
+}
+
+/* smap_check walks a whole map: root, keys and nodes as built; a node whose hash its parent
+ * does not hold, or a leaf whose hash is not its key's and value's, is corruption. */
+static void test_check_walk(void **state) {
+    (void)state;
+    rng_state = 0xc4ec;
+    smap_mem_t *m;
+    assert_int_equal(smap_mem_new(&m), QC_OK);
+    smap_reader_t r = smap_mem_reader(m);
+    qc_hash_t root, walked;
+    uint64_t keys, nodes;
+    assert_int_equal(smap_check(&r, &walked, &keys, &nodes), QC_OK); /* the empty map */
+    assert_true(smt_hash_is_empty(&walked) && keys == 0 && nodes == 0);
+    ref_t ref = {0};
+    for (int blk = 0; blk < 8; blk++) {
+        smap_update_t u[BATCH_MAX];
+        memset(u, 0, sizeof u);
+        random_batch(u, BATCH_MAX, &ref);
+        map_apply(m, u, BATCH_MAX, &root);
+    }
+    assert_int_equal(smap_check(&r, &walked, &keys, &nodes), QC_OK);
+    assert_memory_equal(walked.b, root.b, 32);
+    assert_int_equal(keys, ref.n);
+    assert_int_equal(nodes, smap_mem_count(m));
+    /* a changed inner hash in the top node: its child no longer matches */
+    smap_write_t w;
+    memset(&w, 0, sizeof w);
+    assert_int_equal(r.get(r.ctx, &w.pos, &w.node), QC_OK);
+    unsigned b = w.node.child[0].kind == SMAP_INNER ? 0 : 1;
+    assert_int_equal(w.node.child[b].kind, SMAP_INNER);
+    smap_write_t orig = w;
+    w.node.child[b].hash.b[7] ^= 1;
+    smap_writes_t one = {.w = &w, .n = 1, .cap = 1};
+    assert_int_equal(smap_mem_commit(m, &one), QC_OK);
+    assert_int_equal(smap_check(&r, &walked, &keys, &nodes), QC_ERR_CORRUPT);
+    one.w = &orig;
+    assert_int_equal(smap_mem_commit(m, &one), QC_OK);
+    assert_int_equal(smap_check(&r, &walked, &keys, &nodes), QC_OK);
+    /* a leaf whose value changed but not its hash */
+    smap_pos_t pos;
+    smap_pos_of(&pos, &ref.e[0].key, 1);
+    w.pos = pos;
+    for (unsigned d = 1; r.get(r.ctx, &w.pos, &w.node) == QC_OK; d++) {
+        orig = w;
+        smap_pos_of(&w.pos, &ref.e[0].key, d + 1);
+    }
+    w = orig; /* the deepest node on the key's path holds its leaf */
+    unsigned lb = smt_key_bit(&ref.e[0].key, w.pos.depth);
+    assert_int_equal(w.node.child[lb].kind, SMAP_LEAF);
+    w.node.child[lb].value.b[0] ^= 1;
+    one.w = &w;
+    assert_int_equal(smap_mem_commit(m, &one), QC_OK);
+    assert_int_equal(smap_check(&r, &walked, &keys, &nodes), QC_ERR_CORRUPT);
+    free(ref.e);
+    smap_mem_free(m);
+}
+
 int main(void) {
     if (qc_crypto_init() != QC_OK) return 1;
     const char *filter = getenv("QC_TEST_FILTER"); /* e.g. "test_tamper", to time one */
@@ -895,6 +1088,9 @@ int main(void) {
         cmocka_unit_test(test_full_depth),
         cmocka_unit_test(test_codecs_and_corruption),
         cmocka_unit_test(test_layers_match_sequential),
+        cmocka_unit_test(test_cache_matches_plain),
+        cmocka_unit_test(test_cache_evict_all_findable),
+        cmocka_unit_test(test_check_walk),
     };
     return cmocka_run_group_tests_name("smt", tests, NULL, NULL);
 }

@@ -361,3 +361,56 @@ int smap_node_decode(const smap_pos_t *pos, const uint8_t *in, size_t len, smap_
     if (off != len) return QC_ERR_CORRUPT;
     return node_check(pos, out);
 }
+
+/* One node of smap_check's walk: its position and the hash its parent's slot claims. */
+typedef struct {
+    smap_pos_t pos;
+    qc_hash_t want;
+} check_item_t;
+
+int smap_check(const smap_reader_t *r, qc_hash_t *root, uint64_t *keys, uint64_t *nodes) {
+    *keys = *nodes = 0;
+    memset(root, 0, sizeof *root);
+    /* Depth first, children pushed after their parent: at most one pending sibling per level. */
+    check_item_t *stack = malloc((2 * SMT_DEPTH + 2) * sizeof *stack);
+    if (stack == NULL) return QC_ERR_NOMEM;
+    size_t n = 0;
+    memset(&stack[0], 0, sizeof stack[0]);
+    n = 1;
+    int rc = QC_OK;
+    while (n > 0 && rc == QC_OK) {
+        check_item_t it = stack[--n];
+        smap_node_t node;
+        rc = node_read(r, &it.pos, &node);
+        if (rc == QC_ERR_NOTFOUND) { /* (the top only) the empty map */
+            rc = QC_OK;
+            break;
+        }
+        if (rc != QC_OK) break;
+        ++*nodes;
+        smap_slot_t sum;
+        node_summary(&node, &sum);
+        if (it.pos.depth == 0)
+            *root = sum.hash;
+        else if (memcmp(sum.hash.b, it.want.b, QC_HASH_BYTES) != 0)
+            rc = QC_ERR_CORRUPT; /* the node is not what its parent hashed */
+        for (unsigned b = 0; b < 2 && rc == QC_OK; b++) {
+            const smap_slot_t *c = &node.child[b];
+            if (c->kind == SMAP_LEAF) {
+                qc_hash_t h;
+                smt_leaf_hash(&h, &c->key, &c->value);
+                if (memcmp(h.b, c->hash.b, QC_HASH_BYTES) != 0) rc = QC_ERR_CORRUPT;
+                ++*keys;
+            } else if (c->kind == SMAP_INNER) {
+                QC_ASSERT(n < 2 * SMT_DEPTH + 2);
+                stack[n].pos = it.pos;
+                stack[n].pos.depth = (uint8_t)(it.pos.depth + 1);
+                if (b) stack[n].pos.prefix.b[it.pos.depth / 8] |= (uint8_t)(0x80u >> (it.pos.depth % 8));
+                stack[n].want = c->hash;
+                n++;
+            }
+        }
+    }
+    free(stack);
+    return rc;
+}

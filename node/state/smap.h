@@ -118,6 +118,13 @@ int smap_get(const smap_reader_t *r, const qc_hash_t *key, qc_hash_t *value);
  * smt_proof_encode. QC_OK, QC_ERR_CORRUPT, or the reader's error. */
 int smap_prove(const smap_reader_t *r, const qc_hash_t *key, smt_proof_t *p);
 
+/* Walks the whole map (an fsck): every stored node is read once and must hash to what its
+ * parent's slot says, every leaf to its key and value. *root gets the root it all hashes to
+ * (compare it with the certified one), *keys the keys, *nodes the nodes read. QC_OK,
+ * QC_ERR_CORRUPT (a node missing, malformed or not matching its parent), a read error, or
+ * QC_ERR_NOMEM. */
+int smap_check(const smap_reader_t *r, qc_hash_t *root, uint64_t *keys, uint64_t *nodes);
+
 /* The position of the node at `depth` (0..255) above key. */
 void smap_pos_of(smap_pos_t *pos, const qc_hash_t *key, unsigned depth);
 
@@ -130,10 +137,30 @@ size_t smap_pos_encode(const smap_pos_t *pos, uint8_t out[SMAP_POS_MAX_BYTES]);
 size_t smap_node_encode(const smap_node_t *node, uint8_t out[SMAP_NODE_MAX_BYTES]);
 int smap_node_decode(const smap_pos_t *pos, const uint8_t *in, size_t len, smap_node_t *out);
 
-/* ---- in-memory backend (the node's resident map and pending layers; tests, benchmarks) -- */
+/* ---- in-memory backend (the store's map cache, pending layers; tests, benchmarks) ------- */
 
-/* An open-addressing hash table of nodes by position; grows by doubling. */
+/* An open-addressing hash table of nodes by position; grows by doubling. A plain store holds
+ * every node it was given. A cache (smap_mem_set_backing) holds part of a map kept elsewhere:
+ * a read it misses goes to the backing store and the node stays as a clean entry; committed
+ * nodes are dirty until smap_mem_mark_clean (the owner wrote them to the backing store); clean
+ * entries can be evicted. */
 typedef struct smap_mem smap_mem_t;
+
+/* About the memory one cached node takes: its entry and, the table being at most half full,
+ * two to four 8-byte slots. For turning a byte budget into a node count. */
+#define SMAP_MEM_NODE_BYTES (sizeof(smap_pos_t) + sizeof(smap_node_t) + 1 + 24)
+
+typedef struct {
+    size_t nodes;      /* held now */
+    size_t dirty;      /* of which dirty */
+    size_t bytes;      /* allocated for entries and table */
+    uint64_t misses;   /* reads that went to the backing store */
+    uint64_t uncached; /* of which not kept (no memory) */
+    uint64_t evicted;  /* entries dropped by smap_mem_evict */
+} smap_mem_stats_t;
+
+/* Put callback of smap_mem_each_dirty: pos and node borrowed for the call. */
+typedef int (*smap_mem_put_fn)(void *ctx, const smap_pos_t *pos, const smap_node_t *node);
 
 /* *out gets an empty store (caller owns; smap_mem_free). QC_OK or QC_ERR_NOMEM. */
 int smap_mem_new(smap_mem_t **out);
@@ -144,5 +171,23 @@ smap_reader_t smap_mem_reader(smap_mem_t *m);
 int smap_mem_commit(smap_mem_t *m, const smap_writes_t *ws);
 /* Nodes stored. */
 size_t smap_mem_count(const smap_mem_t *m);
+
+/* Makes m (empty) a cache over backing (copied; its ctx borrowed for m's life): reads that
+ * miss go there, QC_ERR_NOTFOUND meaning "no such node", and keep what they read only while
+ * fewer than nodes_max entries are held (evicting clean ones first), so reads alone never
+ * grow it past that; commits always add. Before any other use. */
+void smap_mem_set_backing(smap_mem_t *m, const smap_reader_t *backing, size_t nodes_max);
+/* Entries committed since the last smap_mem_mark_clean. */
+size_t smap_mem_dirty(const smap_mem_t *m);
+/* Calls put for each dirty entry (in no particular order) until it returns other than QC_OK;
+ * returns that or QC_OK. m unchanged. */
+int smap_mem_each_dirty(const smap_mem_t *m, smap_mem_put_fn put, void *ctx);
+/* Every entry becomes clean (the owner made the dirty ones durable in the backing store). */
+void smap_mem_mark_clean(smap_mem_t *m);
+/* Drops clean entries, least recently read first (a clock over the entries), until at most
+ * `keep` remain or only dirty ones do; returns how many it dropped. Only for a cache: a plain
+ * store's evicted node would be lost. */
+size_t smap_mem_evict(smap_mem_t *m, size_t keep);
+void smap_mem_stats(const smap_mem_t *m, smap_mem_stats_t *out);
 
 #endif

@@ -1,7 +1,8 @@
 /* smap_mem.c - the state map's in-memory node store (smap.h): an open-addressing hash table
- * of nodes by position. The node keeps its whole map in one (resident, rebuilt at open:
- * MERKLE.md §8.4) and each pending block's writes in another (a layer its children read
- * through); tests and benchmarks use it too. */
+ * of nodes by position. The store keeps its map's cache in one (over the nodes it keeps in
+ * LevelDB, MERKLE.md §8.4: misses read through, written nodes stay dirty until flushed, clean
+ * ones are evicted to a bound) and each pending block's writes in another (a layer its
+ * children read through); tests and benchmarks use it too. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,12 +12,16 @@
 #define MEM_DENSE_MIN 64u /* nodes, ~230 bytes each */
 #define MEM_NODES_MAX (UINT32_MAX - 1u)
 
+#define ENTRY_DIRTY 1u /* written since the last smap_mem_mark_clean: never evicted */
+#define ENTRY_REF 2u   /* read since the eviction hand last passed */
+
 typedef struct {
     smap_pos_t pos;
     smap_node_t node;
+    uint8_t flags;
 } mem_entry_t;
 
-/* Nodes are never removed, so they live in a dense array in insertion order; the table maps
+/* Nodes live in a dense array (an evicted one's place takes the last); the table maps
  * positions to them with 8-byte slots (32-bit hash tag << 32 | index + 1; 0 is free), so a
  * probe touches 8 bytes, not a whole node. */
 struct smap_mem {
@@ -24,6 +29,11 @@ struct smap_mem {
     size_t n, e_cap;
     uint64_t *slot;
     size_t cap; /* a power of two; at most half full */
+    smap_reader_t backing; /* .get NULL: none (a plain store) */
+    size_t read_max;       /* a cache: reads keep a node only below this many entries */
+    size_t dirty;          /* entries with ENTRY_DIRTY */
+    size_t hand;           /* eviction's clock hand, an index into e */
+    smap_mem_stats_t stats;
 };
 
 static uint64_t mix64(uint64_t x) {
@@ -95,11 +105,38 @@ void smap_mem_free(smap_mem_t *m) {
 
 size_t smap_mem_count(const smap_mem_t *m) { return m->n; }
 
+static int reserve(smap_mem_t *m, size_t more);
+
+/* Adds a clean entry for pos (not in the table). QC_OK or QC_ERR_NOMEM. */
+static int insert_clean(smap_mem_t *m, const smap_pos_t *pos, const smap_node_t *node) {
+    int rc = reserve(m, 1);
+    if (rc != QC_OK) return rc;
+    uint64_t h = pos_hash(pos);
+    uint64_t *s = find_h(m, m->slot, m->cap, pos, h);
+    QC_ASSERT(*s == 0);
+    m->e[m->n] = (mem_entry_t){.pos = *pos, .node = *node, .flags = ENTRY_REF};
+    *s = (h >> 32) << 32 | (uint64_t)(m->n + 1);
+    m->n++;
+    return QC_OK;
+}
+
 static int mem_get(void *ctx, const smap_pos_t *pos, smap_node_t *out) {
     smap_mem_t *m = ctx;
     uint64_t s = *find(m, m->slot, m->cap, pos);
-    if (s == 0) return QC_ERR_NOTFOUND;
-    *out = m->e[(uint32_t)s - 1u].node;
+    if (s != 0) {
+        mem_entry_t *e = &m->e[(uint32_t)s - 1u];
+        e->flags |= ENTRY_REF;
+        *out = e->node;
+        return QC_OK;
+    }
+    if (m->backing.get == NULL) return QC_ERR_NOTFOUND;
+    m->stats.misses++;
+    int rc = m->backing.get(m->backing.ctx, pos, out);
+    if (rc != QC_OK) return rc;
+    /* Kept for the next read, within the bound; else (or when memory is short) it was still
+     * read right. */
+    if (m->n >= m->read_max) smap_mem_evict(m, m->read_max / 4 * 3);
+    if (m->n >= m->read_max || insert_clean(m, pos, out) != QC_OK) m->stats.uncached++;
     return QC_OK;
 }
 
@@ -175,10 +212,94 @@ int smap_mem_commit(smap_mem_t *m, const smap_writes_t *ws) {
         uint64_t *s = find_h(m, m->slot, m->cap, &ws->w[i].pos, h);
         if (*s == 0) {
             m->e[m->n].pos = ws->w[i].pos;
+            m->e[m->n].flags = 0;
             *s = (h >> 32) << 32 | (uint64_t)(m->n + 1);
             m->n++;
         }
-        m->e[(uint32_t)*s - 1u].node = ws->w[i].node;
+        mem_entry_t *e = &m->e[(uint32_t)*s - 1u];
+        e->node = ws->w[i].node;
+        if (!(e->flags & ENTRY_DIRTY)) m->dirty++;
+        e->flags |= ENTRY_DIRTY | ENTRY_REF;
     }
     return QC_OK;
+}
+
+void smap_mem_set_backing(smap_mem_t *m, const smap_reader_t *backing, size_t nodes_max) {
+    QC_ASSERT(m->n == 0 && backing != NULL && backing->get != NULL && nodes_max > 0);
+    m->backing = *backing;
+    m->read_max = nodes_max;
+}
+
+size_t smap_mem_dirty(const smap_mem_t *m) { return m->dirty; }
+
+int smap_mem_each_dirty(const smap_mem_t *m, smap_mem_put_fn put, void *ctx) {
+    for (size_t i = 0; i < m->n; i++) {
+        if (!(m->e[i].flags & ENTRY_DIRTY)) continue;
+        int rc = put(ctx, &m->e[i].pos, &m->e[i].node);
+        if (rc != QC_OK) return rc;
+    }
+    return QC_OK;
+}
+
+void smap_mem_mark_clean(smap_mem_t *m) {
+    for (size_t i = 0; i < m->n; i++) m->e[i].flags &= (uint8_t)~ENTRY_DIRTY;
+    m->dirty = 0;
+}
+
+/* Is slot index k cyclically in (i, j]? */
+static bool cyclic_in(size_t k, size_t i, size_t j) {
+    return i <= j ? (i < k && k <= j) : (i < k || k <= j);
+}
+
+/* Removes dense entry idx (clean) from the table (backward-shift deletion: the probe runs
+ * after it stay unbroken, no tombstones) and from the array (the last entry takes its place). */
+static void remove_at(smap_mem_t *m, size_t idx) {
+    QC_ASSERT(idx < m->n && !(m->e[idx].flags & ENTRY_DIRTY));
+    size_t mask = m->cap - 1;
+    uint64_t *s = find(m, m->slot, m->cap, &m->e[idx].pos);
+    QC_ASSERT(*s != 0 && (uint32_t)*s - 1u == idx);
+    size_t i = (size_t)(s - m->slot);
+    for (size_t j = (i + 1) & mask, steps = 0; m->slot[j] != 0 && steps < m->cap;
+         j = (j + 1) & mask, steps++) {
+        size_t home = (size_t)pos_hash(&m->e[(uint32_t)m->slot[j] - 1u].pos) & mask;
+        if (cyclic_in(home, i, j)) continue; /* still reachable from its home */
+        m->slot[i] = m->slot[j];
+        i = j;
+    }
+    m->slot[i] = 0;
+    size_t last = m->n - 1;
+    if (idx != last) {
+        uint64_t *ls = find(m, m->slot, m->cap, &m->e[last].pos);
+        QC_ASSERT(*ls != 0 && (uint32_t)*ls - 1u == last);
+        *ls = (*ls >> 32) << 32 | (uint64_t)(idx + 1);
+        m->e[idx] = m->e[last];
+    }
+    m->n--;
+}
+
+size_t smap_mem_evict(smap_mem_t *m, size_t keep) {
+    size_t evicted = 0;
+    /* Two sweeps at most: the first clears every reference bit it passes. */
+    for (size_t steps = 2 * m->n + 2; m->n > keep && m->n > m->dirty && steps > 0; steps--) {
+        if (m->hand >= m->n) m->hand = 0;
+        mem_entry_t *e = &m->e[m->hand];
+        if (e->flags & ENTRY_DIRTY) {
+            m->hand++;
+        } else if (e->flags & ENTRY_REF) {
+            e->flags &= (uint8_t)~ENTRY_REF;
+            m->hand++;
+        } else {
+            remove_at(m, m->hand); /* the last entry moved here: look at it next */
+            evicted++;
+        }
+    }
+    m->stats.evicted += evicted;
+    return evicted;
+}
+
+void smap_mem_stats(const smap_mem_t *m, smap_mem_stats_t *out) {
+    *out = m->stats;
+    out->nodes = m->n;
+    out->dirty = m->dirty;
+    out->bytes = m->e_cap * sizeof(mem_entry_t) + m->cap * sizeof(uint64_t);
 }
