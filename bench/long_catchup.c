@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+#include <jansson.h>
 #include <sodium.h>
 
 #include "benchutil.h"
@@ -53,6 +54,27 @@ static void on_signal(int sig) {
 }
 
 static void sleep_ms(long ms) { usleep((useconds_t)ms * 1000); }
+
+/* QC_BENCH_STATE_CACHE_MIB: the state map's mode for every node and the generated ledger
+ * (config ledger.state_cache_mib; 0 or unset: resident). */
+static uint32_t state_cache_mib(void) { return (uint32_t)env_u64("QC_BENCH_STATE_CACHE_MIB", 0); }
+
+/* Writes ledger.state_cache_mib into every node's node.json. */
+static int set_state_cache(const localnet_t *ln, uint32_t n, uint32_t mib) {
+    for (uint32_t i = 0; i < n; i++) {
+        char path[LOCALNET_PATH_MAX + 96];
+        snprintf(path, sizeof path, "%s/%s/node.json", ln->dir,
+                 ln->genesis->validators.members[i].name);
+        json_error_t err;
+        json_t *cfg = json_load_file(path, 0, &err);
+        if (cfg == NULL) return QC_ERR_IO;
+        int bad = json_object_set_new(cfg, "ledger", json_pack("{s:i}", "state_cache_mib", (json_int_t)mib));
+        if (!bad) bad = json_dump_file(cfg, path, JSON_INDENT(2));
+        json_decref(cfg);
+        if (bad) return QC_ERR_IO;
+    }
+    return QC_OK;
+}
 
 /* kB values from /proc/PID/status (0 when unreadable). */
 typedef struct {
@@ -108,6 +130,7 @@ static int make_chain(localnet_t *ln, const plan_t *p) {
     localnet_data_dir(ln, 0, dir, sizeof dir);
     snprintf(ledger, sizeof ledger, "%s/ledger", dir);
     store_config_t sc = {ln->genesis->chain_id, ln->genesis->hash, &ln->genesis->validators};
+    sc.state_cache_bytes = (size_t)state_cache_mib() << 20; /* paged: the map's nodes too */
     store_t s;
     int rc = store_open(&s, ledger, &sc);
     if (rc != QC_OK) return rc;
@@ -256,6 +279,7 @@ static int disk(const localnet_t *ln, const plan_t *p) {
     double records = (double)p->blocks * p->recs;
     uint64_t c0 = chainfill_dir_bytes(cons);
     store_config_t sc = {ln->genesis->chain_id, ln->genesis->hash, &ln->genesis->validators};
+    sc.state_cache_bytes = (size_t)state_cache_mib() << 20; /* (resident would drop its nodes) */
     chainfill_disk_t d;
     int rc = chainfill_disk(ledger, &sc, &d);
     if (rc != QC_OK) return rc;
@@ -294,7 +318,10 @@ int main(void) {
     printf("long_catchup: %u qchaind processes on loopback (ledgers in %s), a chain of %llu blocks"
            " x 1 tx x %u records\n", p.n, ln.dir, (unsigned long long)p.blocks, p.recs);
     fflush(stdout);
-    int rc = make_chain(&ln, &p);
+    if (state_cache_mib() > 0)
+        printf("  state map paged, %u MiB cached (ledger.state_cache_mib)\n", state_cache_mib());
+    int rc = state_cache_mib() > 0 ? set_state_cache(&ln, p.n, state_cache_mib()) : QC_OK;
+    if (rc == QC_OK) rc = make_chain(&ln, &p);
     if (rc == QC_OK) rc = start_full_nodes(&ln, &p);
     bool catchup = getenv("QC_BENCH_NO_CATCHUP") == NULL; /* memory of node 0 only */
     if (rc == QC_OK && catchup) rc = catch_up(&ln, &p);

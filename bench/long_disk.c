@@ -27,6 +27,9 @@ static int run_shape(const shape_t *sh, uint64_t records) {
     chainbuilder_init(&cb, CHAIN, 4, 0);
     qc_hash_t gh = {{0}};
     store_config_t cfg = {CHAIN, gh, &cb.vs};
+    /* QC_BENCH_STATE_CACHE_MIB: the state map paged with that cache (its nodes on disk too) */
+    const char *mib = getenv("QC_BENCH_STATE_CACHE_MIB");
+    cfg.state_cache_bytes = (size_t)(mib ? strtoull(mib, NULL, 10) : 0) << 20;
     store_t s;
     uint64_t blocks = records / ((uint64_t)sh->txs * sh->recs);
     int rc = store_open(&s, dir, &cfg);
@@ -56,8 +59,10 @@ int main(void) {
     uint64_t records = env ? strtoull(env, NULL, 10) : 1000000;
     if (records < 1000 || records > 100000000) return 2;
     printf("long_disk: ledger bytes per anchored record, LevelDB store in %s, %llu records per"
-           " shape (4 validators; record type \"licence\", reference \"doc-N\")\n",
-           getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (unsigned long long)records);
+           " shape (4 validators; record type \"licence\", reference \"doc-N\"); state map %s%s\n",
+           getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (unsigned long long)records,
+           getenv("QC_BENCH_STATE_CACHE_MIB") ? "paged, MiB cached: " : "resident (the default)",
+           getenv("QC_BENCH_STATE_CACHE_MIB") ? getenv("QC_BENCH_STATE_CACHE_MIB") : "");
     const shape_t shapes[] = {
         {"1 digest/tx, 100 txs a block", 100, 1},
         {"1 digest/tx, 1000 txs a block", 1000, 1},

@@ -92,6 +92,12 @@ typedef struct {
 } config_catchup_t;
 
 typedef struct {
+    /* The state map's memory (docs/MERKLE.md §8.4): 0 keeps it resident (all in memory, ~350
+     * bytes per record, nothing on disk); N pages it to the ledger with N MiB cached. */
+    uint32_t state_cache_mib;
+} config_ledger_t;
+
+typedef struct {
     char city[QC_MEMBER_NAME_MAX + 1];               /* this node's member name */
     /* Paths: absolute after config_load (relative ones are resolved against the directory of
      * the config file); as given when a writer fills them. */
@@ -105,6 +111,7 @@ typedef struct {
     config_mempool_t mempool;
     config_block_t block;
     config_catchup_t catchup;
+    config_ledger_t ledger;
 } config_t;
 
 /* Fills every optional field with its default; city and genesis_path become "". Key paths

@@ -335,7 +335,8 @@ static int open_state(node_t *n, char *why, size_t why_cap) {
         snprintf(info[i].api_address, sizeof info[i].api_address, "%s", n->genesis.info[i].api_address);
     }
     store_config_t sc = {n->genesis.chain_id, n->genesis.hash, &n->genesis.validators, info,
-                         n->genesis.consensus.checkpoint_interval};
+                         n->genesis.consensus.checkpoint_interval,
+                         (size_t)n->cfg.ledger.state_cache_mib << 20};
     int rc = store_open(&n->store, path, &sc);
     free(info);
     if (rc != QC_OK) { WHY("ledger %s: %s", path, qc_strerror(rc)); return rc; }

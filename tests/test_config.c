@@ -47,6 +47,7 @@ static void test_minimal_gets_defaults(void **state) {
     assert_int_equal(g_cfg.api.header_timeout_ms, 5000);
     assert_int_equal(g_cfg.block.max_txs, 0);
     assert_int_equal(g_cfg.catchup.peers, CONFIG_DEFAULT_CATCHUP_PEERS);
+    assert_int_equal(g_cfg.ledger.state_cache_mib, 0); /* resident */
 }
 
 static void test_every_field_parsed(void **state) {
@@ -67,7 +68,8 @@ static void test_every_field_parsed(void **state) {
         "\"wait_timeout_ms_max\":0},"
         "\"mempool\":{\"max_txs\":5,\"max_bytes\":1048576},"
         "\"block\":{\"max_txs\":100,\"max_bytes\":1048576},"
-        "\"catchup\":{\"batch_blocks\":16,\"peers\":2,\"request_timeout_ms\":900}}";
+        "\"catchup\":{\"batch_blocks\":16,\"peers\":2,\"request_timeout_ms\":900},"
+        "\"ledger\":{\"state_cache_mib\":96}}";
     char reason[256] = "";
     assert_int_equal(parse(text, "/cfg", reason, sizeof reason), QC_OK);
     assert_string_equal(g_cfg.city, "heze");
@@ -105,6 +107,7 @@ static void test_every_field_parsed(void **state) {
     assert_int_equal(g_cfg.catchup.batch_blocks, 16);
     assert_int_equal(g_cfg.catchup.peers, 2);
     assert_int_equal(g_cfg.catchup.request_timeout_ms, 900);
+    assert_int_equal(g_cfg.ledger.state_cache_mib, 96);
 
     /* Writer -> loader keeps every field: re-encoding gives the same text. */
     char *out, *again;

@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "chainbuilder.h"
 #include "merkle.h"
@@ -1272,6 +1274,184 @@ static void test_state_map(void **state) {
     free(st);
 }
 
+/* ---- the paged state map (MERKLE.md §8.4) ---------------------------------------------------- */
+
+/* Applies one built block (no leaf bookkeeping: the paged test's chain outgrows LEAVES_MAX). */
+static void paged_apply(fx_t *f, uint32_t n_txs, uint32_t recs) {
+    qc_block_t b;
+    qc_cert_t c;
+    assert_int_equal(chainbuilder_make(&f->cb, n_txs, recs, &b, &c), QC_OK);
+    assert_int_equal(store_apply_block(&f->s, &b, &c), QC_OK);
+    chainbuilder_advance(&f->cb, &b);
+    qc_block_free(&b);
+}
+
+/* Digests of blocks 1..52 (3 txs of 40 records each) prove present against the head's state
+ * root, and one never anchored proves absent. */
+static void paged_proofs_verify(fx_t *f, uint64_t samples) {
+    qc_header_t h;
+    assert_int_equal(store_header_get(&f->s, f->s.head.height, &h), QC_OK);
+    smt_proof_t *p = malloc(sizeof *p);
+    uint8_t *enc = malloc(SMT_PROOF_MAX_BYTES);
+    qc_recstat_t *st = malloc(sizeof *st);
+    assert_true(p && enc && st);
+    for (uint64_t i = 0; i <= samples; i++) {
+        qc_hash_t d, key, value;
+        bool present = i < samples;
+        if (present)
+            chainbuilder_digest(1 + i * 7919 % (f->s.head.height < 52 ? f->s.head.height : 52),
+                                (uint32_t)(i % 3),
+                                (uint32_t)(i * 31 % 40), &d);
+        else
+            memset(d.b, 0x5a, 32);
+        size_t len;
+        assert_int_equal(store_state_prove(&f->s, d.b, p), QC_OK);
+        assert_int_equal(p->kind == SMT_PROOF_PRESENT, present);
+        assert_int_equal(smt_proof_encode(p, enc, SMT_PROOF_MAX_BYTES, &len), QC_OK);
+        smt_map_key(&key, d.b);
+        if (present) {
+            assert_int_equal(store_record_status(&f->s, d.b, st), QC_OK);
+            assert_int_equal(qc_recstat_hash(st, &value), QC_OK);
+        }
+        assert_int_equal(smt_verify(&h.state_root, &key, present ? &value : NULL, enc, len),
+                         QC_OK);
+    }
+    free(p);
+    free(enc);
+    free(st);
+}
+
+/* Resumes the builder at the (re)opened store's head, reading the map the store keeps (its
+ * own stopped where a child process went on). */
+static smap_reader_t paged_state_rd;
+static void paged_resume(fx_t *f) {
+    store_head_t h;
+    rlog_t log;
+    store_head(&f->s, &h);
+    store_log_copy(&f->s, &log);
+    chainbuilder_resume(&f->cb, h.height, &h.hash, &log);
+    paged_state_rd = store_state_reader(&f->s);
+    f->cb.state_ext = &paged_state_rd;
+    f->cb.clogs_ext = &f->s.clogs;
+}
+
+/* A paged map held to the smallest cache: every block's root still matches its header (the
+ * store checks it on apply), proofs verify, the cache stays within its bound by evicting and
+ * writing snapshots; a clean reopen replays nothing, a crash replays the blocks since the last
+ * snapshot, and a wrong snapshot or a wrong stored node is rebuilt from every block without
+ * marking the ledger damaged (the map is derived). Going back to resident drops the nodes. */
+static void test_paged_state_map(void **state) {
+    fx_t *f = *state;
+    store_close(&f->s);
+    f->cfg.state_cache_bytes = STORE_STATE_CACHE_MIN;
+    assert_int_equal(store_open(&f->s, f->dir, &f->cfg), QC_OK);
+    for (int i = 0; i < 40; i++) paged_apply(f, 3, 40); /* 4,800 records, ~7,000 nodes */
+    store_state_stats_t ss;
+    store_state_stats(&f->s, &ss);
+    assert_true(ss.nodes_max > 0 && ss.cache.nodes <= ss.nodes_max);
+    assert_true(ss.snapshots_written > 0 && ss.cache.evicted > 0);
+    assert_true(ss.snapshot_height <= f->s.head.height);
+    paged_proofs_verify(f, 60);
+    store_state_stats(&f->s, &ss);
+    assert_true(ss.cache.misses > 0); /* some of them from LevelDB */
+
+    /* a clean close writes a snapshot at the head: the open replays nothing */
+    reopen(f);
+    store_state_stats(&f->s, &ss);
+    assert_int_equal(ss.snapshot_height, 40);
+    assert_int_equal(ss.replayed_blocks, 0);
+    assert_null(store_problem(&f->s));
+    paged_proofs_verify(f, 20);
+    /* the fsck walks every stored node (through the bounded cache) */
+    store_check_stats_t cs;
+    assert_int_equal(store_check(&f->s, &cs), QC_OK);
+    assert_int_equal(cs.state_keys, 4800 + 3); /* every record, each anchoring city's log head */
+    assert_true(cs.state_nodes > ss.nodes_max);
+    store_state_stats(&f->s, &ss);
+    assert_true(ss.cache.nodes <= ss.nodes_max);
+
+    /* a crash (no close) after more blocks: the open replays those since the last snapshot */
+    store_close(&f->s);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        if (store_open(&f->s, f->dir, &f->cfg) != QC_OK) _exit(2);
+        for (int i = 0; i < 12; i++) paged_apply(f, 3, 40);
+        _exit(0); /* no store_close: the cache's dirty nodes are lost */
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_int_equal(store_open(&f->s, f->dir, &f->cfg), QC_OK);
+    assert_int_equal(f->s.head.height, 52);
+    store_state_stats(&f->s, &ss);
+    assert_true(ss.replayed_blocks > 0 && ss.replayed_blocks <= 12);
+    assert_null(store_problem(&f->s));
+    paged_resume(f);
+    paged_apply(f, 2, 10);
+    paged_proofs_verify(f, 20);
+
+    /* a snapshot that does not decode: rebuilt from every block, not damage */
+    store_close(&f->s);
+    uint8_t k[SK_MAX_LEN];
+    size_t klen = sk_single(k, SK_MAP_SNAP);
+    assert_true(raw_has(f->dir, k, klen));
+    raw_put(f->dir, k, klen, "\x06", 1);
+    assert_int_equal(store_open(&f->s, f->dir, &f->cfg), QC_OK);
+    store_state_stats(&f->s, &ss);
+    assert_int_equal(ss.replayed_blocks, 53);
+    assert_null(store_problem(&f->s));
+    paged_resume(f);
+    paged_apply(f, 2, 10);
+
+    /* a stored node that decodes but is wrong (the root's, a hash flipped): the fsck finds
+     * it; at the next open the root misses the head's, so the map is rebuilt from every block */
+    store_close(&f->s);
+    uint8_t nk[2] = {SK_MAP_NODE, 0}; /* position depth 0 */
+    size_t vlen;
+    uint8_t *v = raw_get(f->dir, nk, sizeof nk, &vlen);
+    assert_true(vlen > 10 && v[2] == SMAP_INNER); /* version, format, first slot's kind */
+    v[5] ^= 0x40; /* inside the first slot's hash */
+    raw_put(f->dir, nk, sizeof nk, v, vlen);
+    free(v);
+    assert_int_equal(store_open(&f->s, f->dir, &f->cfg), QC_OK);
+    store_state_stats(&f->s, &ss);
+    assert_int_equal(ss.replayed_blocks, 54);
+    assert_int_equal(store_check(&f->s, &cs), QC_OK);
+    assert_null(store_problem(&f->s));
+    paged_resume(f);
+    paged_apply(f, 2, 10);
+    paged_proofs_verify(f, 20);
+
+    /* a wrong node below the top, which an open from the snapshot does not read: the fsck
+     * finds it */
+    store_close(&f->s);
+    uint8_t dk[3] = {SK_MAP_NODE, 1, 0x00}; /* position depth 1, prefix bit 0 */
+    v = raw_get(f->dir, dk, sizeof dk, &vlen);
+    assert_true(vlen > 10 && v[2] != SMAP_EMPTY);
+    v[5] ^= 0x40;
+    raw_put(f->dir, dk, sizeof dk, v, vlen);
+    free(v);
+    assert_int_equal(store_open(&f->s, f->dir, &f->cfg), QC_OK);
+    store_state_stats(&f->s, &ss);
+    assert_int_equal(ss.replayed_blocks, 0);
+    assert_null(store_problem(&f->s));
+    assert_int_equal(store_check(&f->s, &cs), QC_ERR_CORRUPT);
+    assert_non_null(strstr(store_problem(&f->s), "state map"));
+
+    /* back to resident: the stored nodes and snapshot are dropped */
+    store_close(&f->s);
+    f->cfg.state_cache_bytes = 0;
+    assert_int_equal(store_open(&f->s, f->dir, &f->cfg), QC_OK);
+    store_close(&f->s);
+    assert_false(raw_has(f->dir, k, klen));
+    assert_false(raw_has(f->dir, nk, sizeof nk));
+    assert_int_equal(store_open(&f->s, f->dir, &f->cfg), QC_OK);
+    paged_proofs_verify(f, 20);
+    f->cb.state_ext = NULL;
+    f->cb.clogs_ext = NULL;
+}
+
 int main(void) {
     qc_log_set_level(getenv("QC_TEST_LOG") ? QC_LOG_DEBUG : QC_LOG_OFF);
     assert_int_equal(qc_crypto_init(), QC_OK);
@@ -1279,6 +1459,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         T(test_empty_store),
         T(test_state_map),
+        T(test_paged_state_map),
         T(test_apply_and_read_back),
     T(test_apply_with_precomputed_leaves),
     T(test_block_tx_matches_full_read),

@@ -47,6 +47,7 @@ typedef struct {
     chainbuilder_t cb;
     qc_validator_set_t genesis_vs;
     store_config_t cfg;
+    int from_snapshot; /* reopens whose state map started from a snapshot (paged) */
 } crash_t;
 
 /* Block shapes vary with height: 1..4 txs of 1..60 records. */
@@ -115,6 +116,9 @@ static uint64_t verify_after_kill(crash_t *c, uint64_t acked, unsigned long long
                  (unsigned long long)s.head.height, (unsigned long long)acked);
     if (st.blocks != s.head.height) fail_msg("seed %llu: check saw %llu blocks", seed,
                                             (unsigned long long)st.blocks);
+    store_state_stats_t ss;
+    store_state_stats(&s, &ss);
+    c->from_snapshot += ss.replayed_blocks < s.head.height;
     uint64_t before = s.head.height;
     rc = apply_blocks(c, &s, 1, -1);
     if (rc != QC_OK || s.head.height != before + 1)
@@ -124,8 +128,8 @@ static uint64_t verify_after_kill(crash_t *c, uint64_t acked, unsigned long long
     return before + 1;
 }
 
-static void test_sigkill_during_applies(void **state) {
-    (void)state;
+/* The kill loop, with the state map resident (cache_bytes 0) or paged with that cache. */
+static void sigkills(size_t cache_bytes) {
     const char *env = getenv("QC_CRASH_SEED");
     unsigned long long seed = env ? strtoull(env, NULL, 10) : (unsigned long long)time(NULL);
     rng_state = seed;
@@ -136,6 +140,7 @@ static void test_sigkill_during_applies(void **state) {
     chainbuilder_init(&c.cb, CHAIN, 4, 0);
     c.genesis_vs = c.cb.vs;
     c.cfg = (store_config_t){CHAIN, {{0}}, &c.genesis_vs};
+    c.cfg.state_cache_bytes = cache_bytes;
     qc_sha256(&c.cfg.genesis_hash, CHAIN, strlen(CHAIN));
     c.cb.genesis_hash = c.cfg.genesis_hash;
     double start = now_s();
@@ -165,15 +170,31 @@ static void test_sigkill_during_applies(void **state) {
         acked = verify_after_kill(&c, acked, seed, kills);
     }
     print_message("store crash test: %d SIGKILLs in %.1f s, %d after acknowledged applies, "
-                  "final height %llu\n", kills, now_s() - start, mid_run,
-                  (unsigned long long)acked);
+                  "%d reopened from a state-map snapshot, final height %llu\n", kills,
+                  now_s() - start, mid_run, c.from_snapshot, (unsigned long long)acked);
     assert_true(mid_run >= 3); /* kills landed while blocks were being applied */
+    /* paged: most reopens started from a snapshot a killed child wrote */
+    if (cache_bytes > 0) assert_true(c.from_snapshot >= 3);
     assert_int_equal(tmpdir_remove(c.dir), 0);
+}
+
+static void test_sigkill_during_applies(void **state) {
+    (void)state;
+    sigkills(0);
+}
+
+/* The paged state map (MERKLE.md §8.4) at its smallest cache, so that snapshots are written
+ * every few blocks and kills land in them too: each reopen replays from the snapshot it finds
+ * (or rebuilds) and store_check walks every stored node against the head's root. */
+static void test_sigkill_paged_state_map(void **state) {
+    (void)state;
+    sigkills(STORE_STATE_CACHE_MIN);
 }
 
 int main(void) {
     qc_log_set_level(getenv("QC_TEST_LOG") ? QC_LOG_DEBUG : QC_LOG_OFF);
     assert_int_equal(qc_crypto_init(), QC_OK);
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_sigkill_during_applies)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_sigkill_during_applies),
+                                       cmocka_unit_test(test_sigkill_paged_state_map)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -730,6 +730,20 @@ static void h_metrics(http_req_t *req, http_res_t *res, void *data) {
     metric(&b, "qchain_checkpoint_sigs_conflicting_total", "counter",
            "Validly signed checkpoint notes that contradict this node's ledger (fork evidence).",
            n->notes.stats.sigs_conflicting);
+    store_state_stats_t ss;
+    store_state_stats(&n->store, &ss);
+    const struct { const char *name, *type, *help; uint64_t v; } statem[] = {
+        {"qchain_state_map_nodes", "gauge",
+         "State-map nodes in memory (resident: all of them; paged: the cache).", ss.cache.nodes},
+        {"qchain_state_map_dirty_nodes", "gauge",
+         "Paged state map: cached nodes not yet written to the ledger.", ss.cache.dirty},
+        {"qchain_state_map_reads_from_disk_total", "counter",
+         "Paged state map: node reads the cache missed.", ss.cache.misses},
+        {"qchain_state_map_snapshots_total", "counter",
+         "Paged state map: snapshots written (cache full, or a clean stop).",
+         ss.snapshots_written}};
+    for (size_t i = 0; i < sizeof statem / sizeof statem[0]; i++)
+        metric(&b, statem[i].name, statem[i].type, statem[i].help, statem[i].v);
     const net_stats_t *ns = net_stats(&n->net);
     prom_family(&b, "qchain_net_handshakes_refused_total", "counter",
                 "Peer-port connections refused before or during the handshake, by reason.");

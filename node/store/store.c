@@ -23,6 +23,9 @@ static int db_open(store_t *s, const char *dir) {
     /* Hashes and signatures do not compress; spare the CPU. */
     leveldb_options_set_compression(s->opts, leveldb_no_compression);
     leveldb_options_set_write_buffer_size(s->opts, 16u << 20);
+    /* LevelDB maps each open table file; a large ledger's would all stay mapped (and count in
+     * the node's resident memory) with the default 1,000 (docs/BENCHMARKS.md, long runs). */
+    leveldb_options_set_max_open_files(s->opts, STORE_OPEN_FILES_MAX);
     leveldb_readoptions_set_verify_checksums(s->ropts, 1);
     leveldb_writeoptions_set_sync(s->wopts, 1);
     return ldb_open(&s->db, s->opts, dir);
@@ -30,6 +33,9 @@ static int db_open(store_t *s, const char *dir) {
 
 void store_close(store_t *s) {
     if (s == NULL) return;
+    /* The map's snapshot at the head, so that the next open replays nothing; if this write
+     * fails, the next open replays the blocks since the last one. */
+    if (s->db) (void)store_state_flush(s);
     if (s->db) leveldb_close(s->db);
     if (s->batch) leveldb_writebatch_destroy(s->batch);
     if (s->wopts) leveldb_writeoptions_destroy(s->wopts);
@@ -64,6 +70,12 @@ static int batch_write(store_t *s, const char *what) {
     char *err = NULL;
     leveldb_write(s->db, s->wopts, s->batch, &err);
     leveldb_writebatch_clear(s->batch);
+    return err == NULL ? QC_OK : write_failed(s, err, what);
+}
+
+int store_write(store_t *s, leveldb_writebatch_t *b, const char *what) {
+    char *err = NULL;
+    leveldb_write(s->db, s->wopts, b, &err);
     return err == NULL ? QC_OK : write_failed(s, err, what);
 }
 
@@ -384,6 +396,11 @@ int store_open(store_t *s, const char *dir, const store_config_t *cfg) {
     snprintf(s->dir, sizeof s->dir, "%s", dir);
     snprintf(s->chain_id, sizeof s->chain_id, "%s", cfg->chain_id);
     s->genesis_hash = cfg->genesis_hash;
+    s->state_paged = cfg->state_cache_bytes > 0;
+    size_t cache_bytes = cfg->state_cache_bytes;
+    if (cache_bytes < STORE_STATE_CACHE_MIN) cache_bytes = STORE_STATE_CACHE_MIN;
+    s->state_nodes_max = s->state_paged ? cache_bytes / SMAP_MEM_NODE_BYTES : SIZE_MAX;
+    s->state_snap_height = UINT64_MAX;
     s->gov = malloc(sizeof *s->gov);
     s->gov_next = malloc(sizeof *s->gov_next);
     if (s->gov == NULL || s->gov_next == NULL) {
@@ -422,6 +439,9 @@ static int store_recover(store_t *s) {
     int rc = ldb_reopen(&s->db, s->opts, s->dir);
     if (rc == QC_OK) rc = head_load(s);
     if (rc == QC_OK) rc = head_check(s);
+    /* A failed sync may have been durable after all: the map then lacks the reopened head's
+     * block, and is loaded again (its snapshot and the blocks since). */
+    if (rc == QC_OK && s->head.height != before.height) s->state_stale = true;
     if (rc == QC_OK && s->state_stale && s->state_broken == QC_OK) {
         rc = store_state_rebuild(s);
         if (rc == QC_ERR_CORRUPT) {
@@ -843,6 +863,7 @@ static int apply(store_t *s, const qc_block_t *block, const qc_cert_t *cert,
     clog_set_t c = s->clogs;
     s->clogs = s->clogs_next;
     s->clogs_next = c;
+    store_state_maintain(s); /* (not inside a group: its blocks are not durable yet) */
     gov_state_t *t = s->gov;
     s->gov = s->gov_next;
     s->gov_next = t;
@@ -929,7 +950,10 @@ int store_apply_blocks(store_t *s, const qc_block_t *blocks, const qc_cert_t *ce
     free(s->group_txs);
     s->group_txs = NULL;
     s->group_txs_n = 0;
-    if (wrc == QC_OK) s->state_stale = false;
+    if (wrc == QC_OK) {
+        s->state_stale = false;
+        store_state_maintain(s);
+    }
     if (wrc != QC_OK) {
         s->head = head0;
         s->log = log0;

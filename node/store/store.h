@@ -62,7 +62,16 @@ typedef struct {
      * empty) and the genesis checkpoint interval (0: 1), the governance state's start. */
     const gov_info_t *genesis_info;
     uint32_t checkpoint_interval;
+    /* Where the state map lives (docs/MERKLE.md §8.4). 0: resident, all of it in memory
+     * (~350 bytes per record), never written, rebuilt from the blocks at every open. Else
+     * paged: its nodes in LevelDB (~250 bytes per record on disk), at most this many bytes of
+     * them cached in memory (at least STORE_STATE_CACHE_MIN), and a snapshot at each flush and
+     * clean close, so that an open replays only the blocks since. */
+    size_t state_cache_bytes;
 } store_config_t;
+
+#define STORE_STATE_CACHE_MIN (1u << 20)
+#define STORE_OPEN_FILES_MAX 128 /* LevelDB's max_open_files (its table cache) */
 
 /* The chain head: the last applied block and the state after it. */
 typedef struct {
@@ -123,9 +132,15 @@ typedef struct {
     qc_hash_t *group_txs;                  /* their tx ids, sorted (replay checks) */
     size_t group_txs_n;
     lc_state_t *group_lc;                  /* their record statuses (malloc'd, inside only) */
-    /* The state map after the head (docs/MERKLE.md §8), resident in memory: rebuilt from the
-     * blocks at open, updated by each applied block, never read from or written to LevelDB. */
+    /* The state map after the head (docs/MERKLE.md §8.4): a bounded cache over the nodes
+     * stored in LevelDB as of a snapshot height; each applied block's nodes stay dirty in it
+     * until a flush writes them with a snapshot at the head. */
     smap_mem_t *state;
+    bool state_paged;                      /* else resident: never written, never evicted */
+    size_t state_nodes_max;                /* paged: the cache's bound, in nodes */
+    uint64_t state_snap_height;            /* the stored snapshot's height (UINT64_MAX: none) */
+    uint64_t state_replayed;               /* blocks the last load replayed */
+    uint64_t state_flushes;                /* snapshots written since open */
     /* The resident map went ahead of the database (a group's write failed after its blocks
      * were added): store_recover rebuilds it. */
     bool state_stale;
@@ -136,8 +151,8 @@ typedef struct {
     sblock_t state_sb;                     /* scratch of apply: the block's map updates */
     smap_writes_t state_ws;                /* scratch of apply: the nodes they write */
     sh_state_t *group_sh;                  /* their sharing-state changes (inside only) */
-    /* The per-city logs' frontiers after the head (PROTOCOL §13), derived like the state map:
-     * rebuilt from the blocks at open (their spans and upper subtree hashes are stored). */
+    /* The per-city logs' frontiers after the head (PROTOCOL §13), kept with the state map's
+     * snapshot and brought to the head by the same replay at open. */
     clog_set_t clogs;
     clog_set_t clogs_next;                 /* scratch of apply: the logs after the block */
     clog_set_t group_clogs0;               /* inside store_apply_blocks: the logs before it */
@@ -219,12 +234,23 @@ int store_apply_block_exec(store_t *s, const qc_block_t *block, const qc_cert_t 
                            const smap_writes_t *state_writes);
 
 /* The state map (docs/MERKLE.md §8, PROTOCOL §12): each block's header carries its root after
- * the block; the store checks it on every apply (a mismatch: QC_ERR_INVALID) and keeps the map
- * resident, rebuilt from the stored blocks at open (time and memory: MERKLE.md §8.5).
+ * the block; the store checks it on every apply (a mismatch: QC_ERR_INVALID), keeps the map's
+ * nodes in LevelDB with a bounded cache of them in memory, and at open replays the blocks after
+ * its last snapshot (MERKLE.md §8.4, costs §8.5).
  * A reader of the map after the head (borrowed from the store; valid until its next apply). */
 smap_reader_t store_state_reader(store_t *s);
 /* The state map's root after the head. */
 int store_state_root(store_t *s, qc_hash_t *root);
+
+/* The state map's cache and snapshot, for metrics and tests. */
+typedef struct {
+    smap_mem_stats_t cache;
+    size_t nodes_max;           /* the cache's bound, in nodes */
+    uint64_t snapshot_height;   /* of the stored map; UINT64_MAX: none */
+    uint64_t replayed_blocks;   /* blocks the last load replayed after its snapshot */
+    uint64_t snapshots_written; /* since open */
+} store_state_stats_t;
+void store_state_stats(const store_t *s, store_state_stats_t *out);
 /* A proof (smt_proof_encode form) of digest's status, or of its absence, against the head's
  * state root: *p filled. QC_OK or a read error. */
 int store_state_prove(store_t *s, const uint8_t digest[32], smt_proof_t *p);
@@ -397,6 +423,8 @@ typedef struct {
     uint64_t statuses;         /* distinct digests anchored, each with its record status */
     /* the data-sharing trail: SHARE transactions committed, by op (DATASET..ACCESS) */
     uint64_t share_ops[5];
+    uint64_t state_keys;       /* keys in the state map (records' and cities'), each hashed */
+    uint64_t state_nodes;      /* its stored nodes, each checked against its parent */
 } store_check_stats_t;
 
 /* Full integrity check (an fsck; O(everything), for tests and operators): every block
@@ -405,7 +433,9 @@ typedef struct {
  * log_size matches the header; every anchored digest has one record status, naming its first
  * anchoring; the data-sharing families hold exactly the keys the committed SHARE transactions
  * imply, each value decoding as its family's and naming its own key's id (one sequential
- * scan per family, no point reads); no key of any family refers to anything above the head.
+ * scan per family, no point reads); no key of any family refers to anything above the head;
+ * the state map's every node hashes to its parent's slot and the whole to the head's state
+ * root (read through its cache when paged: every stored node once).
  * QC_OK, or QC_ERR_CORRUPT with the first problem logged. stats may be NULL. */
 int store_check(store_t *s, store_check_stats_t *stats);
 

@@ -282,6 +282,29 @@ static int check_share(store_t *s, const store_check_stats_t *st) {
     return rc;
 }
 
+/* The state map: one tree whose every node and leaf hashes right, to the head's root. */
+static int check_state_map(store_t *s, store_check_stats_t *st) {
+    if (s->state_stale) return s->state_broken != QC_OK ? s->state_broken : QC_ERR_CORRUPT;
+    smap_reader_t r = store_state_reader(s);
+    qc_hash_t root, want = {{0}};
+    uint8_t k[SK_MAX_LEN];
+    size_t klen = sk_single(k, SK_MAP_NODE);
+    int rc = smap_check(&r, &root, &st->state_keys, &st->state_nodes);
+    if (rc == QC_ERR_CORRUPT)
+        return store_corrupt(k, klen, "the state map's nodes do not hash to one tree (%llu "
+                             "nodes read)", (unsigned long long)st->state_nodes);
+    if (rc != QC_OK) return rc;
+    if (s->head.height > 0) {
+        qc_header_t h;
+        rc = store_header_get(s, s->head.height, &h);
+        if (rc != QC_OK) return rc;
+        want = h.state_root;
+    }
+    if (memcmp(root.b, want.b, QC_HASH_BYTES) != 0)
+        return store_corrupt(k, klen, "the state map's root is not the head's state root");
+    return QC_OK;
+}
+
 static int check_families(store_t *s, store_check_stats_t *st, uint64_t epochs) {
     uint64_t n;
     int rc = count_family(s, SK_BLOCK, SK_U64_LEN, s->head.height, &n);
@@ -299,6 +322,7 @@ static int check_families(store_t *s, store_check_stats_t *st, uint64_t epochs) 
     if (rc == QC_OK) rc = count_family(s, SK_STATUS, SK_HASH_LEN, stored, &n);
     if (rc == QC_OK) rc = check_share(s, st);
     if (rc == QC_OK) rc = store_city_check(s);
+    if (rc == QC_OK) rc = check_state_map(s, st);
     return rc;
 }
 

@@ -25,6 +25,9 @@ enum {
     SK_STATUS = 'S',     /* 'S' digest                  -> its record status (PROTOCOL §5.1) */
     SK_CITY_SPAN = 'Y',  /* 'Y' str8 city u64 first index -> the block holding leaves from there */
     SK_CITY_NODE = 'Z',  /* 'Z' str8 city u8 level u64 index -> city-log subtree hash (level >= 4) */
+    SK_MAP_NODE = 'X',   /* 'X' position (smap_pos_encode) -> state-map node, as of the 'U' height */
+    SK_MAP_SNAP = 'U',   /* "U"                         -> the height the 'X' nodes are at, its
+                                                           block hash, the city-log frontiers */
 };
 
 #define SK_U64_LEN 9      /* family + u64 */
@@ -84,9 +87,22 @@ int store_city_check(store_t *s);
 /* The rebuild's: appends block b's events to *clogs (nothing stored). */
 int store_city_replay(clog_set_t *clogs, const qc_block_t *b, const qc_validator_set_t *vs);
 
-/* Builds the resident state map from the stored blocks and statuses (store_state.c) and
- * checks it against the head's state root; replaces s->state. */
+/* Loads the state map (store_state.c): a fresh cache over the nodes stored in 'X', brought
+ * from the height of their snapshot ('U') to the head by replaying the blocks since (all of
+ * them when there is no usable snapshot), checked against the head's state root; replaces
+ * s->state and s->clogs. */
 int store_state_rebuild(store_t *s);
+/* After a durable block (not inside a group): holds the map cache to its bound, writing the
+ * dirty nodes with a snapshot at the head when clean ones no longer suffice. A failed write
+ * stops writing as any failed write does (the cache keeps its dirty nodes). */
+void store_state_maintain(store_t *s);
+/* Writes the dirty nodes and a snapshot at the head (store_close: the next open replays
+ * nothing). QC_OK, or the write's error. */
+int store_state_flush(store_t *s);
+/* Writes batch b (synced); on failure stops writing through this handle, as a block's failed
+ * write does, and returns the error. */
+struct leveldb_writebatch_t;
+int store_write(store_t *s, struct leveldb_writebatch_t *b, const char *what);
 /* The root that a block's state-map nodes (parents after children) give: its top node's,
  * or, for a block that changed nothing, the head's. QC_ERR_INVALID if the last is no top. */
 int store_state_writes_root(store_t *s, const smap_writes_t *ws, qc_hash_t *root);

@@ -83,6 +83,8 @@ static const char *family_name(uint8_t f) {
     case SK_STATUS: return "record status";
     case SK_CITY_SPAN: return "city-log span";
     case SK_CITY_NODE: return "city-log node";
+    case SK_MAP_NODE: return "state-map node";
+    case SK_MAP_SNAP: return "state-map snapshot";
     case SH_DATASET: return "dataset";
     case SH_NAME: return "dataset name";
     case SH_REQUEST: return "data request";
@@ -107,7 +109,9 @@ void sk_describe(char *out, size_t cap, const uint8_t *k, size_t klen) {
         else
             snprintf(out, cap, "%s %.*s (level %u, index %llu)", name, (int)k[1],
                      (const char *)(k + 2), t[0], (unsigned long long)qc_get_u64(t + 1));
-    } else if (klen == SK_U64_LEN)
+    } else if (k[0] == SK_MAP_NODE && klen >= 2)
+        snprintf(out, cap, "%s at depth %u", name, k[1]);
+    else if (klen == SK_U64_LEN)
         snprintf(out, cap, "%s %llu", name, (unsigned long long)qc_get_u64(k + 1));
     else if (klen == SK_LOG_LEN && k[0] == SK_LOG)
         snprintf(out, cap, "%s (level %u, index %llu)", name, k[1],
