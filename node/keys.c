@@ -424,10 +424,22 @@ int keys_passphrase_get(const char *file, char *buf, size_t cap, char *reason,
         if (rc != QC_OK) jsonv_prefix(&v, file);
         return rc;
     }
+    const char *creds = getenv("CREDENTIALS_DIRECTORY"); /* systemd's LoadCredential= */
+    if (creds != NULL && creds[0] != '\0') {
+        char path[4096];
+        int n = snprintf(path, sizeof path, "%s/%s", creds, KEYS_PASSPHRASE_CREDENTIAL);
+        if (n > 0 && (size_t)n < sizeof path && access(path, F_OK) == 0) {
+            int rc = passphrase_from_file(&v, path, buf, cap);
+            if (rc != QC_OK) jsonv_prefix(&v, path);
+            return rc;
+        }
+    }
     const char *env = getenv(KEYS_PASSPHRASE_ENV);
     if (env == NULL) {
-        return jsonv_fail(&v, QC_ERR_NOTFOUND, "no passphrase: set %s or pass --passphrase-file",
-                          KEYS_PASSPHRASE_ENV);
+        return jsonv_fail(&v, QC_ERR_NOTFOUND,
+                          "no passphrase: set %s, pass --passphrase-file, or (under systemd) "
+                          "LoadCredential=%s:FILE",
+                          KEYS_PASSPHRASE_ENV, KEYS_PASSPHRASE_CREDENTIAL);
     }
     size_t n = strlen(env);
     if (n == 0) return jsonv_fail(&v, QC_ERR_INVALID, "%s is empty", KEYS_PASSPHRASE_ENV);

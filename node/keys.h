@@ -98,10 +98,17 @@ int keys_load_public(const char *path, keys_role_t expect, qc_pubkey_t *pk,
 /* True if the file at path is an encrypted secret key file (false on any error). */
 bool keys_file_encrypted(const char *path);
 
-/* Gets the passphrase into buf (cap bytes incl. NUL): from file when non-NULL (its first line,
- * without the line ending; the file must not be accessible by group/others), else from the
- * environment variable KEYS_PASSPHRASE_ENV. QC_ERR_NOTFOUND if neither is given,
- * QC_ERR_INVALID if empty, QC_ERR_TOOBIG if longer than cap-1. Wipe buf after use. */
+/* The systemd credential (LoadCredential=KEYS_PASSPHRASE_CREDENTIAL:/root/only/file) that
+ * holds the passphrase of a service's encrypted keys: $CREDENTIALS_DIRECTORY/<this>. */
+#define KEYS_PASSPHRASE_CREDENTIAL "qchain-passphrase"
+
+/* Gets the passphrase into buf (cap bytes incl. NUL), from the first of: file when non-NULL
+ * (its first line, without the line ending; the file must not be accessible by group/others);
+ * the systemd credential $CREDENTIALS_DIRECTORY/KEYS_PASSPHRASE_CREDENTIAL when that variable
+ * is set and the file exists (the same rules); the environment variable KEYS_PASSPHRASE_ENV.
+ * QC_ERR_NOTFOUND if none is given, QC_ERR_INVALID if empty, QC_ERR_TOOBIG if longer than
+ * cap-1, QC_ERR_IO with the OS's reason (e.g. "Permission denied") in reason if a file cannot
+ * be read. Wipe buf after use. */
 int keys_passphrase_get(const char *file, char *buf, size_t cap, char *reason,
                         size_t reason_cap);
 

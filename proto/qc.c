@@ -89,8 +89,14 @@ int qc_file_read(const char *path, size_t max_bytes, uint8_t **out, size_t *len)
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return errno == ENOENT ? QC_ERR_NOTFOUND : QC_ERR_IO;
     struct stat st;
-    if (fstat(fd, &st) != 0) { close(fd); return QC_ERR_IO; }
-    if (!S_ISREG(st.st_mode)) { close(fd); return QC_ERR_INVALID; }
+    int err = 0;
+    if (fstat(fd, &st) != 0) err = errno;
+    else if (!S_ISREG(st.st_mode)) err = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+    if (err != 0) {
+        close(fd);
+        errno = err;
+        return err == EISDIR || err == EINVAL ? QC_ERR_INVALID : QC_ERR_IO;
+    }
     if ((uint64_t)st.st_size > max_bytes) { close(fd); return QC_ERR_TOOBIG; }
     size_t cap = (size_t)st.st_size;
     uint8_t *buf = malloc(cap + 1);
@@ -99,10 +105,16 @@ int qc_file_read(const char *path, size_t max_bytes, uint8_t **out, size_t *len)
     while (got < cap) {
         ssize_t r = read(fd, buf + got, cap - got);
         if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) break; /* file shrank underneath us: return what is there */
+        if (r < 0) { err = errno; break; }
+        if (r == 0) break; /* file shrank underneath us: return what is there */
         got += (size_t)r;
     }
     close(fd);
+    if (err != 0) {
+        free(buf);
+        errno = err;
+        return QC_ERR_IO;
+    }
     buf[got] = '\0';
     *out = buf;
     *len = got;
@@ -116,7 +128,9 @@ static int fsync_dir_of(const char *path) {
     free(copy);
     if (fd < 0) return QC_ERR_IO;
     int rc = fsync(fd) == 0 ? QC_OK : QC_ERR_IO;
+    int err = errno;
     close(fd);
+    errno = err;
     return rc;
 }
 
@@ -141,34 +155,49 @@ static int tmp_create(const char *path, unsigned mode, char **tmp, int *rc) {
     return -1;
 }
 
+static int write_atomic(const char *path, const void *data, size_t len, unsigned mode,
+                        bool exclusive, int *err);
+
 int qc_file_write_atomic(const char *path, const void *data, size_t len, unsigned mode,
                          bool exclusive) {
+    int err = 0;
+    int rc = write_atomic(path, data, len, mode, exclusive, &err);
+    if (rc == QC_ERR_IO && err != 0) errno = err; /* the first failing call's, for strerror */
+    return rc;
+}
+
+/* qc_file_write_atomic's body; *err gets the errno of the first system call that failed. */
+static int write_atomic(const char *path, const void *data, size_t len, unsigned mode,
+                        bool exclusive, int *err) {
     if (exclusive && access(path, F_OK) == 0) return QC_ERR_EXISTS;
     char *tmp;
     int rc = QC_OK;
     int fd = tmp_create(path, mode, &tmp, &rc);
-    if (fd < 0) return rc;
-    if (fchmod(fd, (mode_t)mode) != 0) rc = QC_ERR_IO; /* the umask may have narrowed it */
+    if (fd < 0) { *err = errno; return rc; }
+    if (fchmod(fd, (mode_t)mode) != 0) { rc = QC_ERR_IO; *err = errno; } /* the umask may have narrowed it */
     const uint8_t *p = data;
     size_t off = 0;
     while (rc == QC_OK && off < len) {
         ssize_t w = write(fd, p + off, len - off);
         if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) { rc = QC_ERR_IO; break; }
+        if (w <= 0) { rc = QC_ERR_IO; *err = w < 0 ? errno : ENOSPC; break; }
         off += (size_t)w;
     }
-    if (rc == QC_OK && fsync(fd) != 0) rc = QC_ERR_IO;
-    if (close(fd) != 0 && rc == QC_OK) rc = QC_ERR_IO;
+    if (rc == QC_OK && fsync(fd) != 0) { rc = QC_ERR_IO; *err = errno; }
+    if (close(fd) != 0 && rc == QC_OK) { rc = QC_ERR_IO; *err = errno; }
     if (rc == QC_OK && exclusive) {
         /* link() fails if the target appeared meanwhile; never replaces. */
-        if (link(tmp, path) != 0) rc = errno == EEXIST ? QC_ERR_EXISTS : QC_ERR_IO;
+        if (link(tmp, path) != 0) { rc = errno == EEXIST ? QC_ERR_EXISTS : QC_ERR_IO; *err = errno; }
         unlink(tmp);
     } else if (rc == QC_OK) {
-        if (rename(tmp, path) != 0) rc = QC_ERR_IO;
+        if (rename(tmp, path) != 0) { rc = QC_ERR_IO; *err = errno; }
     } else {
         unlink(tmp);
     }
-    if (rc == QC_OK) rc = fsync_dir_of(path);
+    if (rc == QC_OK) {
+        rc = fsync_dir_of(path);
+        if (rc == QC_ERR_IO) *err = errno;
+    }
     free(tmp);
     return rc;
 }
@@ -181,7 +210,7 @@ int qc_mkdirs(const char *path, unsigned mode) {
         if (*s == '/' || *s == '\0') {
             char c = *s;
             *s = '\0';
-            if (mkdir(p, (mode_t)mode) != 0 && errno != EEXIST) { rc = QC_ERR_IO; break; }
+            if (mkdir(p, (mode_t)mode) != 0 && errno != EEXIST) { rc = QC_ERR_IO; break; } /* errno kept */
             *s = c;
             if (c == '\0') break;
         }

@@ -65,16 +65,19 @@ int qc_hex_decode(uint8_t *out, size_t n, const char *hex);
 char *qc_hash_hex(char buf[65], const qc_hash_t *h);
 
 /* Reads a whole file (at most max_bytes) into a malloc'd buffer (NUL-terminated, NUL not
- * counted in *len). Caller owns *out. QC_ERR_NOTFOUND, QC_ERR_IO, QC_ERR_TOOBIG. */
+ * counted in *len). Caller owns *out. QC_ERR_NOTFOUND, QC_ERR_IO, QC_ERR_TOOBIG, or
+ * QC_ERR_INVALID for a directory or other non-regular file; on QC_ERR_IO and QC_ERR_INVALID
+ * errno holds the OS reason (EACCES, EISDIR, ...) for the caller's message. */
 int qc_file_read(const char *path, size_t max_bytes, uint8_t **out, size_t *len);
 /* Writes data to path atomically with the given mode: a fresh temp file beside it
  * (PATH.tmp<pid>.<random>, created with O_EXCL | O_NOFOLLOW, so a symlink or file planted
  * there is never written through), write, fsync, rename (or link when exclusive), fsync the
  * directory. A symlink at path itself is replaced, not followed. If exclusive, refuses
- * (QC_ERR_EXISTS) to replace an existing file. */
+ * (QC_ERR_EXISTS) to replace an existing file. On QC_ERR_IO errno holds the OS reason of the
+ * first call that failed. */
 int qc_file_write_atomic(const char *path, const void *data, size_t len, unsigned mode,
                          bool exclusive);
-/* mkdir -p with mode for created directories. */
+/* mkdir -p with mode for created directories. On QC_ERR_IO errno holds the OS reason. */
 int qc_mkdirs(const char *path, unsigned mode);
 
 /* Logging to stderr with UTC timestamp and level. Never pass secrets. */

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -359,6 +360,81 @@ static void test_passphrase_sources(void **state) {
     assert_non_null(strstr(fx->reason, "chmod 600"));
     tdir_write(file, fx->dir, "pass", "\nx\n", 3, 0600);
     assert_int_equal(keys_passphrase_get(file, buf, sizeof buf, NULL, 0), QC_ERR_INVALID);
+
+    /* A directory is named with the OS's reason, not "I/O error". */
+    assert_int_equal(chmod(fx->dir, 0700), 0);
+    assert_int_equal(keys_passphrase_get(fx->dir, buf, sizeof buf, fx->reason, sizeof fx->reason),
+                     QC_ERR_INVALID);
+    assert_non_null(strstr(fx->reason, "Is a directory"));
+    unsetenv(KEYS_PASSPHRASE_ENV);
+}
+
+/* systemd's LoadCredential=qchain-passphrase:FILE: $CREDENTIALS_DIRECTORY/qchain-passphrase is
+ * used when no file is named, before the environment; absent, the environment is used. */
+static void test_passphrase_credential(void **state) {
+    fx_t *fx = *state;
+    char buf[64], file[TDIR_PATH_MAX], creds[TDIR_PATH_MAX + 8];
+    snprintf(creds, sizeof creds, "%s/creds", fx->dir);
+    assert_int_equal(mkdir(creds, 0700), 0);
+    setenv("CREDENTIALS_DIRECTORY", creds, 1);
+    setenv(KEYS_PASSPHRASE_ENV, "from env", 1);
+    assert_int_equal(keys_passphrase_get(NULL, buf, sizeof buf, NULL, 0), QC_OK);
+    assert_string_equal(buf, "from env"); /* no credential file: the environment */
+    tdir_write(file, creds, KEYS_PASSPHRASE_CREDENTIAL, "from systemd\n", 13, 0400);
+    assert_int_equal(keys_passphrase_get(NULL, buf, sizeof buf, NULL, 0), QC_OK);
+    assert_string_equal(buf, "from systemd");
+    unsetenv(KEYS_PASSPHRASE_ENV);
+    assert_int_equal(keys_passphrase_get(NULL, buf, sizeof buf, NULL, 0), QC_OK);
+    assert_string_equal(buf, "from systemd");
+    /* A named file still wins. */
+    char named[TDIR_PATH_MAX];
+    tdir_write(named, fx->dir, "named", "named\n", 6, 0600);
+    assert_int_equal(keys_passphrase_get(named, buf, sizeof buf, NULL, 0), QC_OK);
+    assert_string_equal(buf, "named");
+    /* The credential obeys the same rules as a named file. */
+    assert_int_equal(chmod(file, 0644), 0);
+    assert_int_equal(keys_passphrase_get(NULL, buf, sizeof buf, fx->reason, sizeof fx->reason),
+                     QC_ERR_PERM);
+    assert_non_null(strstr(fx->reason, KEYS_PASSPHRASE_CREDENTIAL));
+    unsetenv("CREDENTIALS_DIRECTORY");
+    assert_int_equal(keys_passphrase_get(NULL, buf, sizeof buf, fx->reason, sizeof fx->reason),
+                     QC_ERR_NOTFOUND);
+    assert_non_null(strstr(fx->reason, "LoadCredential="));
+}
+
+/* A secret the process may not read is reported with the OS's reason ("Permission denied"),
+ * never as a bare "I/O error": the unit in OPERATIONS.md once failed that way as User=qchain
+ * with a root-only passphrase file. As root, a child drops to nobody to be refused. */
+static void test_unreadable_reports_os_reason(void **state) {
+    fx_t *fx = *state;
+    char file[TDIR_PATH_MAX];
+    tdir_write(file, fx->dir, "rootonly", "secret\n", 7, 0600);
+    if (geteuid() != 0) {
+        assert_int_equal(chmod(file, 0200), 0); /* owner may not read */
+        char buf[64];
+        assert_int_equal(keys_passphrase_get(file, buf, sizeof buf, fx->reason, sizeof fx->reason),
+                         QC_ERR_IO);
+        assert_non_null(strstr(fx->reason, "Permission denied"));
+        assert_null(strstr(fx->reason, "I/O error"));
+        return;
+    }
+    assert_int_equal(chmod(fx->dir, 0711), 0); /* nobody may pass through to the file */
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        char buf[64], why[256];
+        if (setgid(65534) != 0 || setuid(65534) != 0) _exit(3);
+        int rc = keys_passphrase_get(file, buf, sizeof buf, why, sizeof why);
+        _exit(rc == QC_ERR_IO && strstr(why, "Permission denied") != NULL &&
+                      strstr(why, "I/O error") == NULL
+                  ? 0
+                  : 1);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_int_equal(chmod(fx->dir, 0700), 0);
 }
 
 static void test_names_and_seeds(void **state) {
@@ -402,6 +478,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_public_file_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_create_cleans_up, setup, teardown),
         cmocka_unit_test_setup_teardown(test_passphrase_sources, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_passphrase_credential, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unreadable_reports_os_reason, setup, teardown),
         cmocka_unit_test(test_names_and_seeds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

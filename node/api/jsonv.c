@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
 
 #include <sodium.h>
@@ -54,6 +55,8 @@ int jsonv_read_file(const jsonv_t *v, const char *path, size_t max, uint8_t **bu
     int rc = qc_file_read(path, max, buf, len);
     if (rc == QC_ERR_NOTFOUND) return jsonv_fail(v, rc, "no such file");
     if (rc == QC_ERR_TOOBIG) return jsonv_fail(v, rc, "larger than %zu bytes", max);
+    if (rc == QC_ERR_IO || rc == QC_ERR_INVALID) /* errno: the OS's reason (qc_file_read) */
+        return jsonv_fail(v, rc, "cannot read: %s", strerror(errno));
     if (rc != QC_OK) return jsonv_fail(v, rc, "cannot read: %s", qc_strerror(rc));
     return QC_OK;
 }
@@ -62,6 +65,7 @@ int jsonv_write_file(const jsonv_t *v, const char *path, const void *data, size_
                      unsigned mode, bool exclusive) {
     int rc = qc_file_write_atomic(path, data, len, mode, exclusive);
     if (rc == QC_ERR_EXISTS) return jsonv_fail(v, rc, "already exists; refusing to replace it");
+    if (rc == QC_ERR_IO) return jsonv_fail(v, rc, "cannot write: %s", strerror(errno));
     if (rc != QC_OK) return jsonv_fail(v, rc, "cannot write: %s", qc_strerror(rc));
     return QC_OK;
 }
