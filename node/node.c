@@ -21,6 +21,7 @@ uint64_t node_now_ms(void) {
 /* ---------------------------------------------------------------- the core's outbox */
 
 static void send_msg(node_t *n, const pbft_msg_t *m) {
+    if (m->type == PBFT_MSG_COMMIT && m->from == n->self) votewatch_voted(&n->votes, m->height);
 #ifdef QC_TEST_FAULTS
     if (byz_send(n, m)) return; /* test build: the chaos run's Byzantine city */
 #endif
@@ -242,6 +243,28 @@ static void tell_links(node_t *n) {
     pbft_set_links(n->pbft, up > UINT16_MAX ? UINT16_MAX : (uint16_t)up, node_catching_up(n));
 }
 
+/* A validator the chain passes by is loud: WARN once, /healthz "not voting", a metric. */
+static void watch_votes(node_t *n) {
+    bool validator = n->self < n->store.validators.n;
+    switch (votewatch_observe(&n->votes, n->store.head.height, validator, uv_now(n->loop))) {
+    case VOTEWATCH_STOPPED:
+        QC_WARN("NOT VOTING: the chain reached block %llu without this node's commit votes (its "
+                "last was for block %llu; view %llu, %u of %u peers up%s): the consortium has one "
+                "node less of its fault margin; check the peers' links and views (qchain status "
+                "--all)",
+                (unsigned long long)n->store.head.height,
+                (unsigned long long)n->votes.voted_height, (unsigned long long)pbft_view(n->pbft),
+                net_stats(&n->net)->peers_up, n->store.validators.n - 1,
+                node_catching_up(n) ? ", catching up" : "");
+        break;
+    case VOTEWATCH_RESUMED:
+        QC_INFO("voting again (commit vote for block %llu)",
+                (unsigned long long)n->votes.voted_height);
+        break;
+    case VOTEWATCH_SAME: break;
+    }
+}
+
 static void on_tick(uv_timer_t *t) {
     node_t *n = t->data;
     node_epoch_resync(n);
@@ -261,6 +284,7 @@ static void on_tick(uv_timer_t *t) {
     }
     node_drive(n);
     node_catchup_tick(n);
+    watch_votes(n);
     qc_lograte_tick(&n->log_peer_blocks, uv_now(n->loop));
     qc_lograte_tick(&n->log_ledger_refused, uv_now(n->loop));
     node_note_tick(n);
@@ -595,6 +619,12 @@ bool node_health(const node_t *n, const char **status, char *why, size_t why_cap
         *status = "ledger rolled back";
         WHY("ledger head %llu is below block %llu this node had applied; catching up from peers",
             (unsigned long long)n->store.head.height, (unsigned long long)n->rollback_height);
+    } else if (n->votes.not_voting) {
+        *status = "not voting";
+        WHY("the chain reached block %llu without this validator's commit votes (its last was for "
+            "block %llu, view %llu): the consortium has one node less of its fault margin",
+            (unsigned long long)n->store.head.height, (unsigned long long)n->votes.voted_height,
+            (unsigned long long)pbft_view(n->pbft));
     } else {
         *status = "ok";
         WHY("%s", "");

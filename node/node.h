@@ -18,6 +18,7 @@
 #include "exec.h"
 #include "genesis.h"
 #include "mempool.h"
+#include "votewatch.h"
 #include "net.h"
 #include "notes.h"
 #include "pbft.h"
@@ -128,6 +129,7 @@ typedef struct node {
      * (a rolled-back ledger: node_health reports it until catch-up reaches it); else 0. */
     uint64_t rollback_height;
     bool ledger_write_failing;       /* a block waits for the disk (logged once per episode) */
+    votewatch_t votes;               /* is this validator voting while the chain grows? */
     /* The outbox's records could not be made durable. The outbox is kept for the retry, and its
      * bodies are borrowed from the core until the next input (pbft.h), so the core gets no
      * message or tick until the write succeeds (node_core_blocked). */
@@ -169,7 +171,8 @@ typedef struct {
 void node_status(const node_t *n, node_status_t *out);
 
 /* Whether the node is healthy (what /healthz answers). When it is not, *status gets a short
- * word for it ("ledger needs an operator", "storage failing", "ledger rolled back") and why a
+ * word for it ("ledger needs an operator", "storage failing", "ledger rolled back", "not
+ * voting") and why a
  * sentence naming the problem (why_cap bytes). docs/API.md "GET /healthz". */
 bool node_health(const node_t *n, const char **status, char *why, size_t why_cap);
 

@@ -702,6 +702,27 @@ static void h_metrics(http_req_t *req, http_res_t *res, void *data) {
          ps->rx_old_epoch}};
     for (size_t i = 0; i < sizeof reach / sizeof reach[0]; i++)
         metric(&b, reach[i].name, reach[i].type, reach[i].help, reach[i].v);
+    const char *health_status;
+    char health_why[512];
+    bool healthy = node_health(n, &health_status, health_why, sizeof health_why);
+    const struct { const char *name, *type, *help; uint64_t v; } alertm[] = {
+        {"qchain_healthy", "gauge", "1 when /healthz answers 200 (ok), 0 when it answers 503.",
+         healthy ? 1 : 0},
+        {"qchain_storage_failing", "gauge",
+         "1 while the ledger or the consensus state cannot write (full disk?); votes withheld.",
+         strcmp(health_status, "storage failing") == 0 ? 1 : 0},
+        {"qchain_lag_blocks", "gauge",
+         "Blocks the most advanced peer reported beyond this node's ledger head.",
+         s.max_peer_height > s.height ? s.max_peer_height - s.height : 0},
+        {"qchain_not_voting", "gauge",
+         "1 while the chain grows without this validator's commit votes (lost fault margin).",
+         n->votes.not_voting ? 1 : 0},
+        {"qchain_not_voting_episodes_total", "counter", "Times this validator stopped voting.",
+         n->votes.episodes},
+        {"qchain_last_vote_height", "gauge", "Highest block this node sent a commit vote for.",
+         n->votes.voted_height}};
+    for (size_t i = 0; i < sizeof alertm / sizeof alertm[0]; i++)
+        metric(&b, alertm[i].name, alertm[i].type, alertm[i].help, alertm[i].v);
     const gov_state_t *g = store_gov(&n->store);
     const struct { const char *name, *type, *help; uint64_t v; } govm[] = {
         {"qchain_epoch", "gauge", "Membership epoch in force for the next block.",
