@@ -15,7 +15,7 @@
 #   bench/long_*.c       -> $(BUILD)/bench/long_*  (run by `make bench-long`: minutes each)
 #
 # Targets: all, test (unit + sanitizer pass), check (unit only), asan, bench, bench-long, sim, clean,
-# deps.
+# deps, install (PREFIX, DESTDIR), deb (the Debian package; dist/).
 
 CC      ?= gcc
 BUILD   ?= build
@@ -78,7 +78,7 @@ BENCHES     := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 LONG_BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(LONG_SRC))
 
 .PHONY: all test check asan bench bench-long sim clean deps deps-ensure fuzz fuzz-short run test-long \
-        run-netns chaos chaos-build
+        run-netns chaos chaos-build install deb
 .DEFAULT_GOAL := all
 .SECONDARY:
 
@@ -213,6 +213,18 @@ chaos-build: deps-ensure
 	  $(CHAOS_BUILD)/bin/qchaind
 chaos: chaos-build $(BUILD)/bin/qchain
 	@BUILD=$(BUILD) python3 tests/chaos.py --seed $(or $(SEED),$(shell date +%s)) --minutes $(MINUTES)
+
+# ---------------------------------------------------------------- install, package (dist/)
+# `make install` puts qchaind, qchain, the systemd unit, alert rules, an example config and the
+# docs under $(DESTDIR)$(PREFIX); `make deb` builds build/deb/qchain_$(VERSION)_<arch>.deb
+# from this build with dpkg-deb (docs/OPERATIONS.md, "Installing").
+PREFIX  ?= /usr/local
+DESTDIR ?=
+VERSION ?= 0.9.0
+install: $(BUILD)/bin/qchaind $(BUILD)/bin/qchain
+	@sh dist/install.sh $(BUILD) "$(DESTDIR)" $(PREFIX)
+deb: deps-ensure $(BUILD)/bin/qchaind $(BUILD)/bin/qchain
+	@sh dist/mkdeb.sh $(BUILD) $(BUILD)/deb $(VERSION)
 
 clean:
 	rm -rf build

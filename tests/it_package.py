@@ -1,0 +1,257 @@
+"""it_package.py - the Debian package, built and installed as an operator would
+(docs/OPERATIONS.md, "Installing"): `dist/mkdeb.sh` builds it from this build with dpkg-deb;
+its control data, files and modes are checked; then, in a private mount namespace whose /etc,
+/usr and /var are throw-away overlays of this machine's (so nothing here changes), `dpkg -i`
+installs it for real (maintainer scripts included: the qchain user, /etc/qchain, /var/lib/qchain),
+`systemd-analyze verify` checks the unit, and the unit's command line is started as the unit
+would start it (User=, Group=, UMask=, and the passphrase of an encrypted node key as the
+systemd credential passphrase.conf configures) beside three nodes of this build: it links,
+/healthz says ok, every metric the shipped alert rules name is served, a record anchored
+elsewhere reaches it. The same key passphrase given as a root-only passphrase_file is refused
+with the OS's reason ("Permission denied"). `dpkg --purge` then removes the files and keeps
+the ledger. Needs root (mount namespaces, dpkg)."""
+import json, os, pwd, grp, re, shutil, signal, stat, subprocess, sys, tempfile, time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cluster import BIN, BUILD, NearApiCluster, port_base  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(HERE)
+PASSPHRASE = "correct horse battery staple"
+
+
+def sh(*args, ok=(0,), **kw):
+    r = subprocess.run(list(args), capture_output=True, text=True, timeout=120, **kw)
+    if r.returncode not in ok:
+        print("it_package: FAILED: %s -> %d\n%s%s" % (" ".join(args), r.returncode, r.stdout, r.stderr))
+        sys.exit(1)
+    return r
+
+
+def check(cond, msg):
+    if not cond:
+        print("it_package: FAILED: " + msg)
+        sys.exit(1)
+
+
+def unit_service(path):
+    """The [Service] settings of a unit file: {key: [values]} in order."""
+    out, section = {}, None
+    for line in open(path, encoding="utf-8"):
+        line = line.strip()
+        if not line or line[0] in "#;":
+            continue
+        if line.startswith("["):
+            section = line
+            continue
+        if section == "[Service]" and "=" in line:
+            k, v = line.split("=", 1)
+            out.setdefault(k, []).append(v)
+    return out
+
+
+def outer():
+    """Builds the package, checks what can be checked without installing it, then installs it
+    in a private mount namespace (inner) and checks the host is untouched afterwards."""
+    if os.geteuid() != 0:
+        print("it_package: needs root (dpkg -i in a private mount namespace); run `make check` as root")
+        return 1
+    tmp = tempfile.mkdtemp(prefix="qchain-it_package-")
+    try:
+        r = sh("sh", os.path.join(TOP, "dist", "mkdeb.sh"), BUILD, os.path.join(tmp, "deb"), "0.0.1~test")
+        deb = r.stdout.strip().splitlines()[-1]
+        check(os.path.isfile(deb) and deb.endswith(".deb"), "mkdeb.sh made a .deb: %r" % deb)
+        info = sh("dpkg-deb", "-f", deb).stdout
+        fields = dict(l.split(": ", 1) for l in info.splitlines() if ": " in l and not l.startswith(" "))
+        check(fields.get("Package") == "qchain" and fields.get("Version") == "0.0.1~test",
+              "control: package qchain, version 0.0.1~test: %r" % fields)
+        deps = [d.strip() for d in fields.get("Depends", "").split(",")]
+        for lib in ("libsodium23", "libleveldb1d", "libuv1", "libprotobuf-c1", "libjansson4", "adduser"):
+            check(lib in deps, "Depends names %s: %s" % (lib, fields.get("Depends")))
+        listing = sh("dpkg-deb", "-c", deb).stdout
+        entries = {}
+        for line in listing.splitlines():
+            parts = line.split()
+            entries[parts[-1].lstrip(".")] = (parts[0], parts[1])
+        want = {"/usr/bin/qchaind": "-rwxr-xr-x", "/usr/bin/qchain": "-rwxr-xr-x",
+                "/lib/systemd/system/qchaind.service": "-rw-r--r--",
+                "/usr/share/qchain/prometheus/qchain-alerts.yml": "-rw-r--r--",
+                "/usr/share/doc/qchain/examples/passphrase.conf": "-rw-r--r--",
+                "/usr/share/doc/qchain/examples/node.json.example": "-rw-r--r--",
+                "/usr/share/doc/qchain/OPERATIONS.md": "-rw-r--r--", "/": "drwxr-xr-x"}
+        for path, mode in want.items():
+            check(path in entries, "the package holds " + path)
+            check(entries[path] == (mode, "root/root"), "%s is %s root/root: %s" % (path, mode, entries[path]))
+        check(not any(p.startswith("/etc/") for p in entries), "no file under /etc (the city's own)")
+        # The real install, in a namespace of its own.
+        r = subprocess.run(["unshare", "--mount", "--propagation", "private", sys.executable,
+                            os.path.abspath(__file__), "--inner", deb, tmp], timeout=600)
+        check(r.returncode == 0, "the install in a private mount namespace passed (exit %d)" % r.returncode)
+        check(not os.path.exists("/usr/bin/qchaind"), "the host has no /usr/bin/qchaind afterwards")
+        try:
+            pwd.getpwnam("qchain")
+            check(False, "the host has no qchain user afterwards")
+        except KeyError:
+            pass
+        print("it_package: package built, installed, run and purged in a private namespace")
+        return 0
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def overlay(tmp, target):
+    name = target.strip("/").replace("/", "_")
+    upper, work = os.path.join(tmp, "ov", name, "u"), os.path.join(tmp, "ov", name, "w")
+    os.makedirs(upper)
+    os.makedirs(work)
+    sh("mount", "-t", "overlay", "overlay", "-o",
+       "lowerdir=%s,upperdir=%s,workdir=%s" % (target, upper, work), target)
+
+
+def inner(deb, tmp):
+    # /etc, /usr and /var of this namespace are overlays: dpkg, adduser and the node write
+    # into tmp, and the host never sees it. (/lib and /bin are links into /usr on Debian 12.)
+    for d in ("/etc", "/usr", "/var"):
+        overlay(tmp, d)
+    check(not os.path.exists("/usr/bin/qchaind"), "qchaind is not installed before the test")
+    r = sh("dpkg", "-i", deb, env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
+    user = pwd.getpwnam("qchain")
+    check(user.pw_uid < 1000 and user.pw_shell.endswith("nologin"),
+          "postinst made a system user qchain with no login shell: %r" % (user,))
+    group = grp.getgrnam("qchain")
+    st = os.stat("/var/lib/qchain")
+    check(stat.S_IMODE(st.st_mode) == 0o700 and st.st_uid == user.pw_uid,
+          "/var/lib/qchain is 0700 and qchain's: %o %d" % (stat.S_IMODE(st.st_mode), st.st_uid))
+    st = os.stat("/etc/qchain")
+    check(stat.S_IMODE(st.st_mode) == 0o750 and st.st_uid == 0 and st.st_gid == group.gr_gid,
+          "/etc/qchain is root:qchain 0750")
+    unit = "/lib/systemd/system/qchaind.service"
+    r = subprocess.run(["systemd-analyze", "verify", unit], capture_output=True, text=True, timeout=60)
+    check(r.returncode == 0, "systemd-analyze verify %s: %s%s" % (unit, r.stdout, r.stderr))
+    svc = unit_service(unit)
+    for key, value in [("User", "qchain"), ("Group", "qchain"), ("NoNewPrivileges", "true"),
+                       ("ProtectSystem", "strict"), ("PrivateTmp", "true"), ("Restart", "on-failure"),
+                       ("StateDirectory", "qchain"), ("StateDirectoryMode", "0700"), ("UMask", "0077")]:
+        check(svc.get(key) == [value], "the unit sets %s=%s: %r" % (key, value, svc.get(key)))
+    check(svc.get("ReadWritePaths") == ["/var/lib/qchain"], "the unit writes only /var/lib/qchain")
+    exec_start = svc["ExecStart"][0].split()
+    check(exec_start == ["/usr/bin/qchaind", "--config", "/etc/qchain/node.json"],
+          "ExecStart runs the installed qchaind: %r" % exec_start)
+    dropin = "/usr/share/doc/qchain/examples/passphrase.conf"
+    cred = unit_service(dropin).get("LoadCredential", [""])[0]
+    check(cred == "qchain-passphrase:/etc/qchain/passphrase", "passphrase.conf loads the credential: %r" % cred)
+    cred_name, cred_src = cred.split(":", 1)
+
+    # A four-city chain; jinan's node key is a new, encrypted one, put in the genesis.
+    C = NearApiCluster("it_package", port_base(33100, 300), 500)
+    C.tmp = os.path.join(tmp, "net")
+    os.makedirs(C.tmp)
+    C.make_testnet("it-package")
+    keydir = os.path.join(tmp, "jinan-keys")
+    os.makedirs(keydir, mode=0o700)
+    passfile = os.path.join(keydir, "pass")
+    with open(passfile, "w") as f:
+        f.write(PASSPHRASE + "\n")
+    os.chmod(passfile, 0o600)
+    C.qchain("keygen", "--role", "node", "--out", os.path.join(keydir, "node.key"), "--encrypt",
+             "--passphrase-file", passfile, "--kdf", "min")
+    pub = json.load(open(os.path.join(keydir, "node.pub")))["public"]
+    genesis = json.load(open(C.genesis()))
+    genesis["members"][0]["node_key"] = pub
+    with open(C.genesis(), "w") as f:
+        json.dump(genesis, f, indent=2)
+    # The node host's files, as OPERATIONS.md lays them out.
+    shutil.copy(C.genesis(), "/etc/qchain/genesis.json")
+    os.chmod("/etc/qchain/genesis.json", 0o644)
+    shutil.copy(os.path.join(keydir, "node.key"), "/etc/qchain/node.key")
+    os.chown("/etc/qchain/node.key", user.pw_uid, group.gr_gid)
+    os.chmod("/etc/qchain/node.key", 0o600)
+    shutil.copy(passfile, cred_src)  # root:root 0600: only PID 1 (here: this test) reads it
+    os.chmod(cred_src, 0o600)
+    cfg = json.load(open("/usr/share/doc/qchain/examples/node.json.example"))
+    check(set(cfg["keys"]) == {"node"}, "the example config names only the node key: %r" % cfg["keys"])
+    cfg["city"] = "jinan"
+    with open("/etc/qchain/node.json", "w") as f:
+        json.dump(cfg, f, indent=2)
+    os.chmod("/etc/qchain/node.json", 0o640)
+    os.chown("/etc/qchain/node.json", 0, group.gr_gid)
+
+    def as_unit(argv, env):
+        umask = int(svc["UMask"][0], 8)
+        return ["setpriv", "--reuid=" + svc["User"][0], "--regid=" + svc["Group"][0], "--init-groups",
+                "sh", "-c", 'umask %o && exec "$@"' % umask, "sh"] + argv, env
+
+    # The way the issue saw it fail: a root-only passphrase file read by the qchain user.
+    bad = dict(cfg, passphrase_file=cred_src)
+    with open("/etc/qchain/bad.json", "w") as f:
+        json.dump(bad, f)
+    os.chmod("/etc/qchain/bad.json", 0o644)
+    argv, env = as_unit(["/usr/bin/qchaind", "--config", "/etc/qchain/bad.json"], dict(os.environ))
+    r = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
+    check(r.returncode == 1 and "Permission denied" in r.stderr and "I/O error" not in r.stderr,
+          "a root-only passphrase_file is refused with the OS's reason: %d %s" % (r.returncode, r.stderr))
+
+    # The credential, as systemd's LoadCredential= hands it over: a directory only the service
+    # user can read, holding a 0400 copy.
+    creds = os.path.join(tmp, "credentials")
+    os.makedirs(creds)
+    shutil.copy(cred_src, os.path.join(creds, cred_name))
+    os.chown(os.path.join(creds, cred_name), user.pw_uid, group.gr_gid)
+    os.chmod(os.path.join(creds, cred_name), 0o400)
+    os.chown(creds, user.pw_uid, group.gr_gid)
+    os.chmod(creds, 0o500)
+    os.chmod(tmp, 0o711)
+    env = {k: v for k, v in os.environ.items() if k != "QCHAIN_PASSPHRASE"}
+    env["CREDENTIALS_DIRECTORY"] = creds
+    argv, env = as_unit(exec_start, env)
+    log = open(os.path.join(C.tmp, "jinan.log"), "w")
+    C.procs["jinan"] = subprocess.Popen(argv, env=env, stdout=log, stderr=log, cwd="/")
+    for c in C.cities[1:]:
+        C.start(c)
+    def main():
+        C.wait_for("jinan (installed) links to its three peers",
+                   lambda: (C.status("jinan") or {}).get("peers_up") == 3, secs=30)
+        code, health = C.api("jinan", "/healthz")
+        C.check(code == 200 and health == {"status": "ok"}, "/healthz of the installed node: %s %r" % (code, health))
+        metrics = C.metrics("jinan")
+        rules = open("/usr/share/qchain/prometheus/qchain-alerts.yml").read()
+        named = set(re.findall(r"\b(qchain_[a-z_]+)", "\n".join(
+            l for l in rules.splitlines() if l.strip().startswith("expr:"))))
+        C.check(len(named) >= 8, "the alert rules name qchain metrics: %r" % named)
+        for m in sorted(named):
+            C.check(re.search(r"^# TYPE %s " % m, metrics, re.M) is not None,
+                    "the installed node serves %s, which the alert rules use" % m)
+        C.check(re.search(r"^qchain_not_voting 0$", metrics, re.M) is not None, "qchain_not_voting 0")
+        doc = os.path.join(tmp, "record.txt")
+        with open(doc, "w") as f:
+            f.write("a licence anchored by zibo\n")
+        C.anchor("zibo", [doc])
+        C.wait_for("the record's block at jinan", lambda: ((C.status("jinan") or {}).get("height") or 0) >= 1)
+        C.wait_agreement(C.cities)
+        r = C.qchain("receipt", "--file", doc, "--api", "http://127.0.0.1:%d" % C.api_port("jinan"),
+                     "--genesis", C.genesis(), "--out", os.path.join(tmp, "r.json"))
+        C.check("VALID" in r.stdout, "jinan's receipt verifies: %s" % r.stdout)
+        after = C.metrics("jinan")
+        C.check(re.search(r"^qchain_last_vote_height [1-9]", after, re.M) is not None,
+                "the installed node voted: %s" % re.findall(r"^qchain_last_vote_height.*$", after, re.M))
+        C.procs["jinan"].send_signal(signal.SIGTERM)
+        C.check(C.procs["jinan"].wait(timeout=30) == 0, "the installed node stops cleanly on SIGTERM")
+        st = os.stat("/var/lib/qchain/ledger")
+        C.check(st.st_uid == user.pw_uid and stat.S_IMODE(st.st_mode) == 0o700,
+                "the ledger is qchain's, 0700")
+    C.run(main)
+    C.stop_all(signal.SIGTERM)
+    r = sh("dpkg", "--purge", "qchain", env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
+    check(not os.path.exists("/usr/bin/qchaind") and not os.path.exists(unit),
+          "dpkg --purge removes the binaries and the unit")
+    check(os.path.isdir("/var/lib/qchain/ledger") and os.path.isfile("/etc/qchain/node.key"),
+          "dpkg --purge keeps the ledger and the keys")
+    check("kept /var/lib/qchain" in r.stdout + r.stderr, "purge says it kept the ledger: %s" % r.stdout)
+    print("it_package: inner: %d checks passed in the namespace" % C.checks)
+    return 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == "--inner":
+        sys.exit(inner(sys.argv[2], sys.argv[3]))
+    sys.exit(outer())
