@@ -1,11 +1,14 @@
 /* test_cli.c - the qchain commands run in-process: keygen, genesis and testnet outputs, exit
  * codes (0 ok, 1 failure, 2 usage), --help and --json; the node-reading commands' argument
- * handling. */
+ * handling; the signing commands without a node config (--api --genesis --seal-key), --cacert,
+ * and the OS's reason in every "cannot read the file" message. A live consortium is
+ * tests/it_*.py's (it_client_opts.py for the signing host and TLS). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +33,7 @@ static const char *const k_cities[9] = {"jinan",  "zibo",    "taian",    "liaoch
 typedef struct {
     char dir[TDIR_PATH_MAX];
     char *out; /* captured stdout of the last run (malloc'd) */
+    char *err; /* captured stderr of the last run (malloc'd; also echoed to stderr) */
 } fx_t;
 
 static int setup(void **state) {
@@ -45,29 +49,62 @@ static int teardown(void **state) {
     fx_t *fx = *state;
     tdir_remove(fx->dir);
     free(fx->out);
+    free(fx->err);
     free(fx);
     unsetenv(KEYS_PASSPHRASE_ENV);
     return 0;
 }
 
-/* Runs `qchain ARGS...` (NULL-terminated) through cli_main, capturing stdout into fx->out. */
-static int run(fx_t *fx, ...) {
+/* Runs `qchain ARGS...` (NULL-terminated) through cli_main, capturing stdout into fx->out and
+ * stderr into fx->err (then echoed, so a failing test's log still shows it). */
+static int run_args(fx_t *fx, char *const *args) {
     char *argv[ARGV_MAX + 1];
     int argc = 0;
     argv[argc++] = (char *)"qchain";
-    va_list ap;
-    va_start(ap, fx);
-    for (char *a; (a = va_arg(ap, char *)) != NULL;) {
+    for (size_t i = 0; args[i] != NULL; i++) {
         assert_true(argc < ARGV_MAX);
-        argv[argc++] = a;
+        argv[argc++] = args[i];
     }
-    va_end(ap);
     argv[argc] = NULL;
     free(fx->out);
+    free(fx->err);
+    char err_path[TDIR_PATH_MAX + 16];
+    snprintf(err_path, sizeof err_path, "%s/.stderr", fx->dir);
+    fflush(stderr);
+    int saved_err = dup(2), fd = open(err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    assert_true(saved_err >= 0 && fd >= 0);
+    assert_int_equal(dup2(fd, 2), 2);
+    close(fd);
     tdir_capture_begin();
     int rc = cli_main(argc, argv);
     fx->out = tdir_capture_end();
+    fflush(stderr);
+    assert_int_equal(dup2(saved_err, 2), 2);
+    close(saved_err);
+    fx->err = tdir_read(err_path, NULL);
+    fputs(fx->err, stderr);
     return rc;
+}
+
+static int run(fx_t *fx, ...) {
+    char *args[ARGV_MAX + 1];
+    size_t n = 0;
+    va_list ap;
+    va_start(ap, fx);
+    for (char *a; (a = va_arg(ap, char *)) != NULL;) {
+        assert_true(n < ARGV_MAX);
+        args[n++] = a;
+    }
+    va_end(ap);
+    args[n] = NULL;
+    return run_args(fx, args);
+}
+
+/* Whether the last run's stderr contains needle (says what it was otherwise). */
+static bool err_has(const fx_t *fx, const char *needle) {
+    if (strstr(fx->err, needle) != NULL) return true;
+    print_error("stderr lacks \"%s\": %s\n", needle, fx->err);
+    return false;
 }
 
 static json_t *out_json(fx_t *fx) {
@@ -457,7 +494,31 @@ static void test_node_reading_commands(void **state) {
         assert_true(json_is_false(json_object_get(json_array_get(nodes, i), "up")));
         assert_non_null(jstr(json_array_get(nodes, i), "error"));
     }
+    /* zibo is the node asked (its config): down, asked where the config says; the others'
+     * advertised addresses are loopback ones, so they are said to be loopback-only */
+    assert_string_equal(jstr(json_array_get(nodes, 1), "city"), "zibo");
+    assert_string_equal(jstr(json_array_get(nodes, 1), "api"), "http://127.0.0.1:2032");
+    assert_null(json_object_get(json_array_get(nodes, 1), "loopback"));
+    assert_true(json_is_true(json_object_get(json_array_get(nodes, 2), "loopback")));
+    assert_non_null(strstr(jstr(json_array_get(nodes, 2), "error"),
+                           "loopback-only API address 127.0.0.1:2033: not reachable from here"));
     json_decref(j);
+    assert_int_equal(run(fx, "status", "--config", cfg, "--all", NULL), CLI_EXIT_FAIL);
+    assert_non_null(strstr(fx->out, "zibo         DOWN  http://127.0.0.1:2032"));
+    assert_non_null(strstr(fx->out, "jinan        UNREACHABLE  loopback-only API address 127.0.0.1:2031"));
+    /* --api of a node that is down: its own row comes first (no city known), then the members */
+    assert_int_equal(run(fx, "status", "--api", down, "--genesis", genesis, "--all", "--json", NULL),
+                     CLI_EXIT_FAIL);
+    j = out_json(fx);
+    nodes = json_object_get(j, "nodes");
+    assert_int_equal(json_array_size(nodes), 5);
+    assert_string_equal(jstr(json_array_get(nodes, 0), "api"), down);
+    assert_null(json_object_get(json_array_get(nodes, 0), "loopback"));
+    assert_string_equal(jstr(json_array_get(nodes, 1), "city"), "jinan");
+    json_decref(j);
+    assert_int_equal(run(fx, "status", "--help", NULL), CLI_EXIT_OK);
+    assert_non_null(strstr(fx->out, "A '*' after the VIEW number"));
+    assert_non_null(strstr(fx->out, "loopback-only"));
     assert_int_equal(run(fx, "status", "--config", cfg, NULL), CLI_EXIT_FAIL);
     assert_non_null(strstr(fx->out, "DOWN"));
 
@@ -988,6 +1049,347 @@ static void test_dataset_arguments(void **state) {
                      CLI_EXIT_FAIL);
 }
 
+/* qchain genesis --hash: the hash nodes use (qc_hash_ctx over the file's exact bytes, as
+ * genesis_load computes it), as one hex line or JSON; a changed byte changes the hash or makes
+ * the file invalid (1); a missing or unreadable file is a failure (1); other options with
+ * --hash are usage errors (2). */
+static void test_genesis_hash(void **state) {
+    fx_t *fx = *state;
+    char dir[TDIR_PATH_MAX], genesis[TDIR_PATH_MAX], changed[TDIR_PATH_MAX], hex[65], line[80];
+    tdir_path(dir, fx->dir, "hnet");
+    tdir_path(genesis, dir, "genesis.json");
+    assert_int_equal(run(fx, "testnet", "--out", dir, "--cities", "4", "--base-port", "1060", NULL),
+                     CLI_EXIT_OK);
+    size_t len;
+    char *bytes = tdir_read(genesis, &len);
+    qc_hash_t want;
+    qc_hash_ctx(&want, QC_CTX_GENESIS, bytes, len);
+    genesis_t *g = malloc(sizeof *g);
+    assert_non_null(g);
+    assert_int_equal(genesis_load(genesis, g, NULL, 0), QC_OK);
+    assert_memory_equal(g->hash.b, want.b, 32);
+    snprintf(line, sizeof line, "%s\n", qc_hash_hex(hex, &want));
+    assert_int_equal(run(fx, "genesis", "--hash", genesis, NULL), CLI_EXIT_OK);
+    assert_string_equal(fx->out, line);
+    assert_int_equal(run(fx, "genesis", "--json", "--hash", genesis, NULL), CLI_EXIT_OK);
+    json_t *j = out_json(fx);
+    assert_string_equal(jstr(j, "genesis"), genesis);
+    assert_string_equal(jstr(j, "hash"), hex);
+    assert_int_equal(json_object_size(j), 2);
+    json_decref(j);
+
+    /* One byte of a display name changed: still a genesis, of another chain. */
+    char *at = strstr(bytes, "Jinan");
+    assert_non_null(at);
+    at[1] = 'o';
+    tdir_write(changed, fx->dir, "changed.json", bytes, len, 0644);
+    assert_int_equal(run(fx, "genesis", "--hash", changed, NULL), CLI_EXIT_OK);
+    assert_int_equal(strlen(fx->out), 65);
+    assert_true(strncmp(fx->out, hex, 64) != 0);
+    /* One structural byte changed: not a genesis file. */
+    bytes[0] = '[';
+    tdir_write(changed, fx->dir, "changed.json", bytes, len, 0644);
+    assert_int_equal(run(fx, "genesis", "--hash", changed, NULL), CLI_EXIT_FAIL);
+    assert_string_equal(fx->out, "");
+    assert_true(err_has(fx, changed));
+    /* missing, a directory */
+    assert_int_equal(run(fx, "genesis", "--hash", "/nonexistent/genesis.json", NULL), CLI_EXIT_FAIL);
+    assert_true(err_has(fx, "/nonexistent/genesis.json"));
+    assert_string_equal(fx->out, "");
+    assert_int_equal(run(fx, "genesis", "--hash", dir, NULL), CLI_EXIT_FAIL);
+    assert_true(err_has(fx, "Is a directory"));
+    /* usage */
+    assert_int_equal(run(fx, "genesis", "--hash", NULL), CLI_EXIT_USAGE);
+    assert_int_equal(run(fx, "genesis", "--hash", genesis, "--out", changed, NULL), CLI_EXIT_USAGE);
+    assert_int_equal(run(fx, "genesis", "--chain-id", "c", "--hash", genesis, NULL), CLI_EXIT_USAGE);
+    assert_int_equal(run(fx, "genesis", "--hash", genesis, "stray", NULL), CLI_EXIT_USAGE);
+    assert_int_equal(run(fx, "genesis", "--help", NULL), CLI_EXIT_OK);
+    assert_non_null(strstr(fx->out, "qchain genesis --hash FILE"));
+    free(bytes);
+    free(g);
+}
+
+/* Every "cannot read the file" names the OS's reason: a directory ("Is a directory"), a
+ * missing file, and (not as root, who reads anything) a mode-000 file ("Permission denied"). */
+static void test_file_errors(void **state) {
+    fx_t *fx = *state;
+    char dir[TDIR_PATH_MAX], genesis[TDIR_PATH_MAX], cfg[TDIR_PATH_MAX], adir[TDIR_PATH_MAX],
+        doc[TDIR_PATH_MAX], locked[TDIR_PATH_MAX], salt[TDIR_PATH_MAX + 8], state_dir[TDIR_PATH_MAX];
+    tdir_path(dir, fx->dir, "fnet");
+    tdir_path(genesis, dir, "genesis.json");
+    tdir_path(cfg, dir, "zibo/node.json");
+    tdir_path(adir, fx->dir, "adir");
+    tdir_path(state_dir, fx->dir, "state-dir");
+    /* Nothing listens on these testnet ports (API 2071..2074) or on port 1 during the test. */
+    assert_int_equal(run(fx, "testnet", "--out", dir, "--cities", "4", "--base-port", "1070", NULL),
+                     CLI_EXIT_OK);
+    assert_int_equal(mkdir(adir, 0755), 0);
+    assert_int_equal(mkdir(state_dir, 0755), 0);
+    tdir_write(doc, fx->dir, "doc.txt", "permit\n", 7, 0644);
+    const char *eisdir = "cannot read the file: Is a directory";
+    const char *down = "http://127.0.0.1:1";
+    const char *hex = "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03";
+
+    assert_int_equal(run(fx, "anchor", adir, "--config", cfg, NULL), CLI_EXIT_FAIL);
+    assert_true(err_has(fx, eisdir));
+    assert_int_equal(run(fx, "anchor", adir, "--salted", "--config", cfg, NULL), CLI_EXIT_FAIL);
+    assert_true(err_has(fx, eisdir));
+    snprintf(salt, sizeof salt, "%s.salt", adir);
+    assert_int_equal(access(salt, F_OK), -1); /* nothing salted that was not read */
+    assert_int_equal(run(fx, "anchor", "/nonexistent/doc", "--config", cfg, NULL), CLI_EXIT_FAIL);
+    assert_true(err_has(fx, "/nonexistent/doc: cannot read the file: No such file or directory"));
+    assert_int_equal(run(fx, "verify", adir, "--receipt", doc, "--genesis", genesis, NULL), CLI_EXIT_FAIL);
+    assert_true(err_has(fx, eisdir));
+    assert_int_equal(run(fx, "verify", doc, "--receipt", adir, "--genesis", genesis, NULL), CLI_EXIT_FAIL);
+    assert_true(err_has(fx, "receipt") && err_has(fx, eisdir));
+    assert_int_equal(run(fx, "verify", doc, "--salt", adir, "--receipt", doc, "--genesis", genesis,
+                         NULL), CLI_EXIT_FAIL);
+    assert_true(err_has(fx, "salt") && err_has(fx, eisdir));
+    assert_int_equal(run(fx, "endorse", "--file", adir, "--purpose", "1", "--config", cfg, NULL),
+                     CLI_EXIT_FAIL);
+    assert_true(err_has(fx, eisdir));
+    assert_int_equal(run(fx, "receipt", "--file", adir, "--config", cfg, NULL), CLI_EXIT_FAIL);
+    assert_true(err_has(fx, eisdir));
+    assert_int_equal(run(fx, "status-proof", "--proof", adir, "--genesis", genesis, NULL), CLI_EXIT_FAIL);
+    assert_true(err_has(fx, eisdir));
+    assert_int_equal(run(fx, "city-log", "--proof", adir, "--genesis", genesis, NULL), CLI_EXIT_FAIL);
+    assert_true(err_has(fx, eisdir));
+    assert_int_equal(run(fx, "audit", "--genesis", genesis, "--state", state_dir, "--api", down,
+                         NULL), CLI_EXIT_FAIL);
+    assert_true(err_has(fx, eisdir));
+    assert_int_equal(run(fx, "dataset", "publish", "rain", "--schema-file", adir, "--config", cfg,
+                         "--api", down, NULL), CLI_EXIT_FAIL);
+    assert_true(err_has(fx, eisdir));
+    assert_int_equal(run(fx, "dataset", "access", hex, "--file", adir, "--config", cfg, "--api",
+                         down, NULL), CLI_EXIT_FAIL);
+    assert_true(err_has(fx, eisdir));
+    if (geteuid() != 0) { /* root reads a mode-000 file: only the directory cases above apply */
+        tdir_write(locked, fx->dir, "locked.txt", "secret\n", 7, 0000);
+        assert_int_equal(run(fx, "anchor", locked, "--config", cfg, NULL), CLI_EXIT_FAIL);
+        assert_true(err_has(fx, "cannot read the file: Permission denied"));
+        assert_int_equal(run(fx, "verify", locked, "--receipt", doc, "--genesis", genesis, NULL),
+                         CLI_EXIT_FAIL);
+        assert_true(err_has(fx, "cannot read the file: Permission denied"));
+        assert_int_equal(run(fx, "verify", doc, "--receipt", locked, "--genesis", genesis, NULL),
+                         CLI_EXIT_FAIL);
+        assert_true(err_has(fx, "cannot read the file: Permission denied"));
+    }
+}
+
+/* anchor, endorse, revoke, supersede and the dataset signing subcommands without a node
+ * config: --api, --genesis and --seal-key together (usage 2 otherwise); the signing city is
+ * found by the seal key (in the genesis when the node cannot be asked); a key of no member, or
+ * of another city than the --config's, is refused before anything is sent; an encrypted key
+ * takes its passphrase from --passphrase-file or QCHAIN_PASSPHRASE. The node is down, so a
+ * command that gets as far as submitting fails there (1), which shows it got that far. */
+static void test_signing_without_config(void **state) {
+    fx_t *fx = *state;
+    char dir[TDIR_PATH_MAX], g[TDIR_PATH_MAX], cfg[TDIR_PATH_MAX], zibo[TDIR_PATH_MAX],
+        jinan[TDIR_PATH_MAX], doc[TDIR_PATH_MAX], stray[TDIR_PATH_MAX], enc[TDIR_PATH_MAX],
+        pw[TDIR_PATH_MAX], badpw[TDIR_PATH_MAX];
+    tdir_path(dir, fx->dir, "knet");
+    tdir_path(g, dir, "genesis.json");
+    tdir_path(cfg, dir, "zibo/node.json");
+    tdir_path(zibo, dir, "zibo/keys/seal.key");
+    tdir_path(jinan, dir, "jinan/keys/seal.key");
+    tdir_path(stray, fx->dir, "stray.key");
+    tdir_path(enc, fx->dir, "enc.key");
+    /* Nothing listens on these testnet ports (API 2081..2084) or on port 1 during the test. */
+    assert_int_equal(run(fx, "testnet", "--out", dir, "--cities", "4", "--base-port", "1080", NULL),
+                     CLI_EXIT_OK);
+    tdir_write(doc, fx->dir, "doc.txt", "permit\n", 7, 0644);
+    tdir_write(pw, fx->dir, "pw.txt", "s3cret\n", 7, 0600);
+    tdir_write(badpw, fx->dir, "badpw.txt", "wrong\n", 6, 0600);
+    assert_int_equal(run(fx, "keygen", "--role", "seal", "--out", stray, NULL), CLI_EXIT_OK);
+    assert_int_equal(run(fx, "keygen", "--role", "seal", "--out", enc, "--encrypt", "--kdf", "min",
+                         "--passphrase-file", pw, NULL), CLI_EXIT_OK);
+    const char *down = "http://127.0.0.1:1";
+    const char *hex = "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03";
+    const char *hex2 = "6891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03";
+
+    static const char *const cmds[] = {"anchor", "endorse", "revoke", "supersede", "dataset"};
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+        assert_int_equal(run(fx, cmds[i], "--help", NULL), CLI_EXIT_OK);
+        assert_non_null(strstr(fx->out, "--seal-key FILE"));
+        assert_non_null(strstr(fx->out, "--genesis FILE"));
+        assert_non_null(strstr(fx->out, "--passphrase-file"));
+        assert_non_null(strstr(fx->out, "--cacert FILE"));
+        assert_non_null(strstr(fx->out, "/v1/members"));
+    }
+
+    /* usage: without a config all three; --genesis not with a config; an http(s) URL */
+    assert_int_equal(run(fx, "anchor", doc, "--api", down, NULL), CLI_EXIT_USAGE);
+    assert_int_equal(run(fx, "anchor", doc, "--api", down, "--genesis", g, NULL), CLI_EXIT_USAGE);
+    assert_int_equal(run(fx, "anchor", doc, "--genesis", g, "--seal-key", zibo, NULL), CLI_EXIT_USAGE);
+    assert_int_equal(run(fx, "anchor", doc, "--api", down, "--seal-key", zibo, NULL), CLI_EXIT_USAGE);
+    assert_true(err_has(fx, "--config NODE.json, or --api URL with --genesis FILE and --seal-key FILE"));
+    assert_int_equal(run(fx, "anchor", doc, "--config", cfg, "--genesis", g, NULL), CLI_EXIT_USAGE);
+    assert_int_equal(run(fx, "anchor", doc, "--api", "ftp://x", "--genesis", g, "--seal-key", zibo,
+                         NULL), CLI_EXIT_USAGE);
+    assert_int_equal(run(fx, "anchor", "--api", down, "--genesis", g, "--seal-key", zibo, NULL),
+                     CLI_EXIT_USAGE); /* no FILE */
+    assert_int_equal(run(fx, "endorse", hex, "--purpose", "1", "--api", down, "--genesis", g, NULL),
+                     CLI_EXIT_USAGE);
+    assert_int_equal(run(fx, "dataset", "publish", "rain", "--schema", hex, "--api", down,
+                         "--genesis", g, NULL), CLI_EXIT_USAGE);
+    assert_int_equal(run(fx, "dataset", "list", "--api", down, "--seal-key", zibo, NULL),
+                     CLI_EXIT_USAGE); /* reading takes no key */
+
+    /* well-formed: zibo's key is found in the genesis (the node cannot be asked), signs, and the
+     * submission fails (the node is down) */
+    const char *submit = "/v1/transactions?wait_ms=";
+    assert_int_equal(run(fx, "anchor", doc, "--api", down, "--genesis", g, "--seal-key", zibo, NULL),
+                     CLI_EXIT_FAIL);
+    assert_true(err_has(fx, submit));
+    assert_int_equal(run(fx, "endorse", hex, "--purpose", "1", "--api", down, "--genesis", g,
+                         "--seal-key", zibo, NULL), CLI_EXIT_FAIL);
+    assert_true(err_has(fx, submit));
+    assert_int_equal(run(fx, "revoke", hex, "--reason", "1", "--api", down, "--genesis", g,
+                         "--seal-key", zibo, "--json", NULL), CLI_EXIT_FAIL);
+    assert_true(err_has(fx, submit));
+    assert_int_equal(run(fx, "supersede", hex, hex2, "--api", down, "--genesis", g, "--seal-key",
+                         zibo, NULL), CLI_EXIT_FAIL);
+    assert_true(err_has(fx, submit));
+    assert_int_equal(run(fx, "dataset", "publish", "rain", "--schema", hex, "--api", down,
+                         "--genesis", g, "--seal-key", zibo, NULL), CLI_EXIT_FAIL);
+    assert_true(err_has(fx, submit));
+    /* --config with its own city's key: the same; with another city's key: refused first */
+    assert_int_equal(run(fx, "anchor", doc, "--config", cfg, "--seal-key", zibo, NULL), CLI_EXIT_FAIL);
+    assert_true(err_has(fx, submit));
+    assert_int_equal(run(fx, "anchor", doc, "--config", cfg, "--seal-key", jinan, NULL), CLI_EXIT_FAIL);
+    assert_true(err_has(fx, "is jinan's seal key, not that of the config's city zibo"));
+    assert_null(strstr(fx->err, submit));
+    /* a key of no member; a missing key file */
+    assert_int_equal(run(fx, "anchor", doc, "--api", down, "--genesis", g, "--seal-key", stray, NULL),
+                     CLI_EXIT_FAIL);
+    assert_true(err_has(fx, "is no genesis member's seal key, and the node could not be asked"));
+    assert_null(strstr(fx->err, submit));
+    assert_int_equal(run(fx, "anchor", doc, "--api", down, "--genesis", g, "--seal-key",
+                         "/nonexistent/seal.key", NULL), CLI_EXIT_FAIL);
+    assert_true(err_has(fx, "/nonexistent/seal.key"));
+    /* an encrypted key (of no member: its loading is what is tested): no passphrase, a wrong
+     * one, then the right one from the file and from the environment */
+    assert_int_equal(run(fx, "anchor", doc, "--api", down, "--genesis", g, "--seal-key", enc, NULL),
+                     CLI_EXIT_FAIL);
+    assert_true(err_has(fx, "passphrase"));
+    assert_int_equal(run(fx, "anchor", doc, "--api", down, "--genesis", g, "--seal-key", enc,
+                         "--passphrase-file", badpw, NULL), CLI_EXIT_FAIL);
+    assert_true(err_has(fx, "seal key"));
+    assert_null(strstr(fx->err, "no genesis member's"));
+    assert_int_equal(run(fx, "anchor", doc, "--api", down, "--genesis", g, "--seal-key", enc,
+                         "--passphrase-file", pw, NULL), CLI_EXIT_FAIL);
+    assert_true(err_has(fx, "no genesis member's seal key"));
+    setenv(KEYS_PASSPHRASE_ENV, "s3cret", 1);
+    assert_int_equal(run(fx, "endorse", hex, "--purpose", "2", "--api", down, "--genesis", g,
+                         "--seal-key", enc, NULL), CLI_EXIT_FAIL);
+    assert_true(err_has(fx, "no genesis member's seal key"));
+    unsetenv(KEYS_PASSPHRASE_ENV);
+}
+
+/* --cacert on every command that talks to a node: a missing, unreadable or non-PEM file is a
+ * failure (1) that names the file and the reason, before anything is sent; a PEM bundle is
+ * taken (the command goes on and fails only at the down node); no value is usage (2). */
+static void test_cacert(void **state) {
+    fx_t *fx = *state;
+    char dir[TDIR_PATH_MAX], g[TDIR_PATH_MAX], zibo[TDIR_PATH_MAX], doc[TDIR_PATH_MAX],
+        ca[TDIR_PATH_MAX], st[TDIR_PATH_MAX], adir[TDIR_PATH_MAX];
+    tdir_path(dir, fx->dir, "cnet");
+    tdir_path(g, dir, "genesis.json");
+    tdir_path(zibo, dir, "zibo/keys/seal.key");
+    tdir_path(st, fx->dir, "audit-state.json");
+    tdir_path(adir, fx->dir, "adir");
+    assert_int_equal(mkdir(adir, 0755), 0);
+    /* Nothing listens on these testnet ports (API 2091..2094) or on port 1 during the test. */
+    assert_int_equal(run(fx, "testnet", "--out", dir, "--cities", "4", "--base-port", "1090", NULL),
+                     CLI_EXIT_OK);
+    tdir_write(doc, fx->dir, "doc.txt", "permit\n", 7, 0644);
+    static const char pem[] = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+    tdir_write(ca, fx->dir, "ca.pem", pem, sizeof pem - 1, 0644);
+    char *hex = (char *)"5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03";
+    char *down = (char *)"https://127.0.0.1:1";
+    char *const cmds[][16] = {
+        {"status", "--api", down, "--genesis", g, NULL},
+        {"status", "--all", "--api", down, "--genesis", g, NULL},
+        {"receipt", hex, "--api", down, "--genesis", g, NULL},
+        {"block", "1", "--api", down, "--genesis", g, NULL},
+        {"status-proof", hex, "--api", down, "--genesis", g, NULL},
+        {"city-log", "zibo", "--from", "1", "--api", down, "--genesis", g, NULL},
+        {"member", "list", "--api", down, "--genesis", g, NULL},
+        {"audit", "--genesis", g, "--state", st, "--api", down, NULL},
+        {"anchor", doc, "--api", down, "--genesis", g, "--seal-key", zibo, NULL},
+        {"endorse", hex, "--purpose", "1", "--api", down, "--genesis", g, "--seal-key", zibo, NULL},
+        {"dataset", "list", "--api", down, NULL},
+        {"dataset", "grant", hex, "--api", down, "--genesis", g, "--seal-key", zibo, NULL},
+    };
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+        char *args[24];
+        size_t n = 0;
+        while (cmds[i][n] != NULL) { args[n] = cmds[i][n]; n++; }
+        args[n] = (char *)"--cacert";
+        args[n + 2] = NULL;
+        print_message("%s with --cacert\n", cmds[i][0]);
+        args[n + 1] = (char *)"/nonexistent/ca.pem";
+        assert_int_equal(run_args(fx, args), CLI_EXIT_FAIL);
+        assert_true(err_has(fx, "--cacert /nonexistent/ca.pem: cannot read the file: No such file "
+                                "or directory"));
+        assert_string_equal(fx->out, "");
+        args[n + 1] = adir;
+        assert_int_equal(run_args(fx, args), CLI_EXIT_FAIL);
+        assert_true(err_has(fx, "Is a directory"));
+        args[n + 1] = g;
+        assert_int_equal(run_args(fx, args), CLI_EXIT_FAIL);
+        assert_true(err_has(fx, "not a PEM CA bundle"));
+        args[n + 1] = ca; /* taken: the command gets to the (down) node */
+        assert_int_equal(run_args(fx, args), CLI_EXIT_FAIL);
+        assert_null(strstr(fx->err, "--cacert"));
+        assert_true(strstr(fx->err, "127.0.0.1:1") != NULL || strstr(fx->out, "127.0.0.1:1") != NULL);
+        args[n + 1] = NULL; /* --cacert without its value */
+        assert_int_equal(run_args(fx, args), CLI_EXIT_USAGE);
+        char *help[] = {cmds[i][0], (char *)"--help", NULL};
+        assert_int_equal(run_args(fx, help), CLI_EXIT_OK);
+        assert_non_null(strstr(fx->out, "--cacert FILE"));
+    }
+    assert_int_equal(access(st, F_OK), -1); /* the audit never got a checkpoint to save */
+}
+
+/* qchain audit with several nodes that cannot be reached reports every one of them, on stderr
+ * (text) and in "nodes" (--json), and writes no state. */
+static void test_audit_unreachable(void **state) {
+    fx_t *fx = *state;
+    char dir[TDIR_PATH_MAX], g[TDIR_PATH_MAX], cfg[TDIR_PATH_MAX], st[TDIR_PATH_MAX];
+    tdir_path(dir, fx->dir, "anet");
+    tdir_path(g, dir, "genesis.json");
+    tdir_path(cfg, dir, "taian/node.json");
+    tdir_path(st, fx->dir, "audit-state.json");
+    /* Nothing listens on these testnet ports (API 2101..2104) or on ports 1 and 2. */
+    assert_int_equal(run(fx, "testnet", "--out", dir, "--cities", "4", "--base-port", "1100", NULL),
+                     CLI_EXIT_OK);
+    assert_int_equal(run(fx, "audit", "--genesis", g, "--state", st, "--api", "http://127.0.0.1:1",
+                         "--api", "http://127.0.0.1:2", NULL), CLI_EXIT_FAIL);
+    assert_true(err_has(fx, "none of the 2 nodes served a valid quorum-signed checkpoint"));
+    assert_true(err_has(fx, "  http://127.0.0.1:1: cannot read its membership history"));
+    assert_true(err_has(fx, "  http://127.0.0.1:2: cannot read its membership history"));
+    assert_int_equal(run(fx, "audit", "--genesis", g, "--state", st, "--config", cfg, "--api",
+                         "http://127.0.0.1:2", "--json", NULL), CLI_EXIT_FAIL);
+    json_t *j = out_json(fx);
+    assert_string_equal(jstr(j, "verdict"), "error");
+    json_t *nodes = json_object_get(j, "nodes");
+    assert_int_equal(json_array_size(nodes), 2);
+    assert_string_equal(jstr(json_array_get(nodes, 0), "api"), "http://127.0.0.1:2103");
+    assert_non_null(strstr(jstr(json_array_get(nodes, 0), "error"), "127.0.0.1:2103"));
+    assert_non_null(strstr(jstr(json_array_get(nodes, 1), "error"), "127.0.0.1:2"));
+    assert_true(json_is_false(json_object_get(json_array_get(nodes, 1), "ok")));
+    json_decref(j);
+    /* one node: its error is the reason itself */
+    assert_int_equal(run(fx, "audit", "--genesis", g, "--state", st, "--api", "http://127.0.0.1:1",
+                         NULL), CLI_EXIT_FAIL);
+    assert_true(err_has(fx, "no node served a valid quorum-signed checkpoint: cannot read its "
+                            "membership history: GET http://127.0.0.1:1/"));
+    assert_int_equal(access(st, F_OK), -1);
+    assert_int_equal(run(fx, "audit", "--help", NULL), CLI_EXIT_OK);
+    assert_non_null(strstr(fx->out, "Every node is listed"));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_dispatch_and_help, setup, teardown),
@@ -1002,6 +1404,11 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_member_arguments, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lifecycle_arguments, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dataset_arguments, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_genesis_hash, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_file_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_signing_without_config, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cacert, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_audit_unreachable, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

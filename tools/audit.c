@@ -1,6 +1,7 @@
 /* audit.c - checkpoint audit: consistency of signed checkpoints over time and across nodes. */
 #include "audit.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -177,8 +178,13 @@ audit_verdict_t audit_run(const char *chain_id, const qc_hash_t *genesis_hash,
     r->had_prev = prev_text != NULL;
     fetch_all(r, chain_id, genesis_hash, genesis_vs, sources, count);
     if (r->newest < 0) {
-        snprintf(r->reason, sizeof r->reason, "no node served a valid quorum-signed checkpoint%s%s",
-                 count ? ": " : "", count ? r->seen[0].error : "");
+        /* one node: its error; several: each has its own in seen[] (the report lists them) */
+        if (count == 1)
+            snprintf(r->reason, sizeof r->reason, "no node served a valid quorum-signed "
+                     "checkpoint: %s", r->seen[0].error);
+        else
+            snprintf(r->reason, sizeof r->reason, "none of the %zu nodes served a valid "
+                     "quorum-signed checkpoint", count);
         return AUDIT_ERROR;
     }
     for (size_t i = 0; i < count; i++) {
@@ -224,9 +230,17 @@ int audit_state_load(const char *path, const genesis_t *g, char **note, uint64_t
     *epoch = 0;
     uint8_t *buf;
     size_t len;
+    errno = 0;
     int rc = qc_file_read(path, STATE_FILE_BYTES_MAX, &buf, &len);
     if (rc == QC_ERR_NOTFOUND) return rc;
-    if (rc != QC_OK) { WHY("%s: %s", path, qc_strerror(rc)); return rc; }
+    if (rc != QC_OK) { /* errno: the OS's reason (qc_file_read), e.g. EISDIR */
+        int err = errno;
+        WHY("%s: cannot read the file: %s", path, (rc == QC_ERR_IO || rc == QC_ERR_INVALID) && err
+                                                  ? strerror(err)
+                                                  : rc == QC_ERR_INVALID ? "not a regular file"
+                                                                         : qc_strerror(rc));
+        return rc;
+    }
     json_error_t jerr;
     json_t *j = json_loadb((const char *)buf, len, JSON_REJECT_DUPLICATES, &jerr);
     free(buf);

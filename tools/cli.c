@@ -1,6 +1,8 @@
 /* cli.c - the qchain command table, dispatch and the helpers the commands share. */
 #include "cli.h"
 
+#include "client.h"
+
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
@@ -56,9 +58,11 @@ static void print_main_usage(FILE *f) {
                "input, 2 usage error.\n");
 }
 
-/* Runs cmd with argv[0] replaced by "qchain NAME" so messages name the command. */
+/* Runs cmd with argv[0] replaced by "qchain NAME" so messages name the command. No --cacert
+ * of an earlier command in this process (tests run many) carries over. */
 static int run_command(const cli_cmd_t *cmd, int argc, char **argv) {
     char name[64];
+    client_set_cacert(NULL, NULL, 0);
     snprintf(name, sizeof name, "qchain %s", cmd->name);
     char *saved = argv[0];
     argv[0] = name;

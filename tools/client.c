@@ -3,6 +3,7 @@
 
 #include "cli.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,10 @@
 #include <sodium.h>
 
 #define WHY(...) do { if (why) snprintf(why, why_cap, __VA_ARGS__); } while (0)
+#define CLIENT_CACERT_BYTES_MAX (64u << 20) /* a system bundle is a few hundred KiB */
+
+/* --cacert of the running command ("" = libcurl's system store): client_set_cacert. */
+static char g_cacert[CONFIG_PATH_MAX];
 
 typedef struct {
     char *data;
@@ -57,6 +62,7 @@ int client_request(const char *method, const char *url, const char *content_type
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     if (hdrs) curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+    if (g_cacert[0]) curl_easy_setopt(c, CURLOPT_CAINFO, g_cacert);
     if (body) {
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)body_len);
@@ -74,6 +80,37 @@ int client_request(const char *method, const char *url, const char *content_type
     curl_slist_free_all(hdrs);
     curl_easy_cleanup(c);
     return ret;
+}
+
+int client_set_cacert(const char *path, char *why, size_t why_cap) {
+    g_cacert[0] = '\0';
+    if (path == NULL) return QC_OK;
+    if (strlen(path) >= sizeof g_cacert) { WHY("--cacert: the path is too long"); return QC_ERR_TOOBIG; }
+    uint8_t *pem;
+    size_t len;
+    errno = 0;
+    int rc = qc_file_read(path, CLIENT_CACERT_BYTES_MAX, &pem, &len);
+    if (rc != QC_OK) {
+        WHY("--cacert %s: cannot read the file: %s", path, client_file_error(rc, errno));
+        return rc;
+    }
+    bool has_cert = strstr((const char *)pem, "-----BEGIN CERTIFICATE-----") != NULL;
+    free(pem);
+    if (!has_cert) {
+        WHY("--cacert %s: not a PEM CA bundle (no BEGIN CERTIFICATE line)", path);
+        return QC_ERR_INVALID;
+    }
+    snprintf(g_cacert, sizeof g_cacert, "%s", path);
+    return QC_OK;
+}
+
+const char *client_file_error(int rc, int err) {
+    if ((rc == QC_ERR_IO || rc == QC_ERR_NOTFOUND || rc == QC_ERR_INVALID) && err != 0)
+        return strerror(err);
+    if (rc == QC_ERR_NOTFOUND) return "No such file or directory";
+    if (rc == QC_ERR_INVALID) return "not a regular file";
+    if (rc == QC_ERR_TOOBIG) return "the file is too large";
+    return qc_strerror(rc);
 }
 
 const char *client_error_message(const json_t *j) {
@@ -121,6 +158,98 @@ int client_identity_key(const client_identity_t *id, const char *path, keys_role
     return rc;
 }
 
+/* Copies URL into out without trailing slashes (the API paths are appended to it). */
+static void api_url_set(char *out, size_t cap, const char *url) {
+    snprintf(out, cap, "%s", url);
+    size_t n = strlen(out);
+    while (n > 0 && out[n - 1] == '/') out[--n] = '\0';
+}
+
+/* The member whose seal key is pk, into city (QC_MEMBER_NAME_MAX + 1 bytes): among the
+ * members in force the node at api_url lists, else (the node cannot be asked) among g's. */
+static int seal_city(const char *api_url, const genesis_t *g, const qc_pubkey_t *pk, char *city,
+                     char *why, size_t why_cap) {
+    char hex[2 * QC_PUBKEY_BYTES + 1], reason[256] = "";
+    qc_hex_encode(hex, pk->b, QC_PUBKEY_BYTES);
+    long status = 0;
+    json_t *j = NULL;
+    int rc = client_get(api_url, "/v1/members", 10000, &status, &j, reason, sizeof reason);
+    const json_t *list = json_object_get(j, "members"), *m;
+    size_t i;
+    if (rc == QC_OK && status == 200 && json_is_array(list)) {
+        rc = QC_ERR_NOTFOUND;
+        json_array_foreach(list, i, m) {
+            const char *key = json_string_value(json_object_get(m, "seal_key"));
+            const char *name = json_string_value(json_object_get(m, "name"));
+            if (key && name && strcmp(key, hex) == 0 && qc_member_name_valid(name)) {
+                snprintf(city, QC_MEMBER_NAME_MAX + 1, "%s", name);
+                rc = QC_OK;
+            }
+        }
+        json_decref(j);
+        if (rc != QC_OK) WHY("seal key %.16s... is no member's seal key on the chain (the "
+                             "node's /v1/members)", hex);
+        return rc;
+    }
+    if (rc == QC_OK) snprintf(reason, sizeof reason, "GET /v1/members: HTTP %ld", status);
+    json_decref(j);
+    for (uint32_t k = 0; k < g->validators.n; k++) {
+        if (sodium_memcmp(g->validators.members[k].seal_key.b, pk->b, QC_PUBKEY_BYTES) == 0) {
+            snprintf(city, QC_MEMBER_NAME_MAX + 1, "%s", g->validators.members[k].name);
+            return QC_OK;
+        }
+    }
+    WHY("seal key %.16s... is no genesis member's seal key, and the node could not be asked "
+        "for the members in force (%s)", hex, reason);
+    return QC_ERR_NOTFOUND;
+}
+
+int client_signer_check(const char *cmd, const client_target_opts_t *o) {
+    if (o->config && o->genesis)
+        return cli_usage_error(cmd, "--genesis is for use without --config (the config names "
+                                    "the genesis)");
+    if (o->config == NULL && (o->api == NULL || o->genesis == NULL || o->seal_key == NULL))
+        return cli_usage_error(cmd, "--config NODE.json, or --api URL with --genesis FILE and "
+                                    "--seal-key FILE, is required");
+    if (o->api && strncmp(o->api, "http://", 7) != 0 && strncmp(o->api, "https://", 8) != 0)
+        return cli_usage_error(cmd, "--api: expected http://host:port, got '%s'", o->api);
+    if (o->api && strlen(o->api) >= sizeof ((client_identity_t *)0)->api_url)
+        return cli_usage_error(cmd, "--api: the URL is too long");
+    return -1;
+}
+
+int client_identity_open(const client_target_opts_t *o, bool want_seal, client_identity_t *id,
+                         char *why, size_t why_cap) {
+    memset(id, 0, sizeof *id);
+    int rc = client_set_cacert(o->cacert, why, why_cap);
+    if (rc != QC_OK) return rc;
+    if (o->config) {
+        rc = client_identity_load(o->config, false, id, why, why_cap);
+        if (rc != QC_OK) return rc;
+    } else {
+        char reason[256] = "";
+        rc = genesis_load(o->genesis, &id->genesis, reason, sizeof reason);
+        if (rc != QC_OK) { WHY("genesis %s", reason); return rc; } /* reason names the path */
+    }
+    if (o->api) api_url_set(id->api_url, sizeof id->api_url, o->api);
+    if (o->passphrase_file)
+        snprintf(id->cfg.passphrase_file, sizeof id->cfg.passphrase_file, "%s", o->passphrase_file);
+    if (!want_seal) return QC_OK;
+    rc = client_identity_key(id, o->seal_key, KEYS_ROLE_SEAL, &id->seal, why, why_cap);
+    if (rc != QC_OK) return rc;
+    id->has_seal = true;
+    char city[QC_MEMBER_NAME_MAX + 1] = "";
+    if (o->seal_key) rc = seal_city(id->api_url, &id->genesis, &id->seal.pk, city, why, why_cap);
+    if (rc == QC_OK && o->config && o->seal_key && strcmp(city, id->cfg.city) != 0) {
+        WHY("--seal-key %s is %s's seal key, not that of the config's city %s", o->seal_key,
+            city, id->cfg.city);
+        rc = QC_ERR_INVALID;
+    }
+    if (rc == QC_OK && o->seal_key) memcpy(id->cfg.city, city, sizeof city);
+    if (rc != QC_OK) client_identity_wipe(id);
+    return rc;
+}
+
 void client_identity_wipe(client_identity_t *id) {
     if (id->has_seal) keys_pair_wipe(&id->seal);
     id->has_seal = false;
@@ -131,6 +260,9 @@ bool client_target_opt(int c, const char *arg, client_target_opts_t *o) {
     case 'c': o->config = arg; return true;
     case CLIENT_OPT_API: o->api = arg; return true;
     case CLIENT_OPT_GENESIS: o->genesis = arg; return true;
+    case CLIENT_OPT_CACERT: o->cacert = arg; return true;
+    case CLIENT_OPT_SEAL_KEY: o->seal_key = arg; return true;
+    case CLIENT_OPT_PASSPHRASE_FILE: o->passphrase_file = arg; return true;
     default: return false;
     }
 }
@@ -160,6 +292,8 @@ int client_target_load(const client_target_opts_t *o, client_target_t *t, char *
                        size_t why_cap) {
     memset(t, 0, sizeof *t);
     char reason[256] = "";
+    int crc = client_set_cacert(o->cacert, why, why_cap);
+    if (crc != QC_OK) return crc;
     if (o->config) {
         config_t *cfg = malloc(sizeof *cfg);
         uint32_t self;
@@ -167,15 +301,14 @@ int client_target_load(const client_target_opts_t *o, client_target_t *t, char *
         if (rc == QC_OK) rc = genesis_load(cfg->genesis_path, &t->genesis, reason, sizeof reason);
         if (rc == QC_OK) rc = config_apply_genesis(cfg, &t->genesis, &self, reason, sizeof reason);
         if (rc == QC_OK) snprintf(t->api_url, sizeof t->api_url, "http://%s", cfg->api.listen);
+        if (rc == QC_OK) snprintf(t->city, sizeof t->city, "%s", cfg->city);
         free(cfg);
         if (rc != QC_OK) WHY("%s: %s", o->config, rc == QC_ERR_NOMEM ? "out of memory" : reason);
         return rc;
     }
     int rc = genesis_load(o->genesis, &t->genesis, reason, sizeof reason);
-    if (rc != QC_OK) { WHY("genesis %s: %s", o->genesis, reason); return rc; }
-    snprintf(t->api_url, sizeof t->api_url, "%s", o->api);
-    size_t n = strlen(t->api_url);
-    while (n > 0 && t->api_url[n - 1] == '/') t->api_url[--n] = '\0';
+    if (rc != QC_OK) { WHY("genesis %s", reason); return rc; }
+    api_url_set(t->api_url, sizeof t->api_url, o->api);
     return QC_OK;
 }
 
@@ -293,8 +426,9 @@ int client_fetch_receipt(const char *api_url, const genesis_t *g, const qc_hash_
 int client_write_json(const char *path, const json_t *j) {
     char *text = json_dumps(j, JSON_INDENT(2));
     if (text == NULL) return QC_ERR_NOMEM;
-    int rc = qc_file_write_atomic(path, text, strlen(text), 0644, false);
+    int rc = qc_file_write_atomic(path, text, strlen(text), 0644, false), err = errno;
     free(text);
+    errno = err; /* the OS's reason when rc is QC_ERR_IO */
     return rc;
 }
 
@@ -304,7 +438,7 @@ int client_hash_file(const char *path, qc_hash_t *out) {
 
 int client_hash_file_salted(const char *path, const uint8_t *salt, qc_hash_t *out) {
     FILE *f = fopen(path, "rb");
-    if (f == NULL) return QC_ERR_NOTFOUND;
+    if (f == NULL) return errno == ENOENT ? QC_ERR_NOTFOUND : QC_ERR_IO; /* errno kept */
     crypto_hash_sha256_state st;
     crypto_hash_sha256_init(&st);
     if (salt != NULL) {
@@ -314,19 +448,23 @@ int client_hash_file_salted(const char *path, const uint8_t *salt, qc_hash_t *ou
     }
     unsigned char buf[65536];
     size_t n;
+    errno = 0;
     while ((n = fread(buf, 1, sizeof buf, f)) > 0) crypto_hash_sha256_update(&st, buf, n);
-    int rc = ferror(f) ? QC_ERR_IO : QC_OK;
+    int rc = ferror(f) ? QC_ERR_IO : QC_OK, err = errno; /* a directory: EISDIR */
     fclose(f);
     crypto_hash_sha256_final(&st, out->b);
+    errno = rc == QC_OK ? 0 : err;
     return rc;
 }
 
 int client_salt_read(const char *path, uint8_t salt[QC_SALT_BYTES], char *why, size_t why_cap) {
     uint8_t *text;
     size_t len;
+    errno = 0;
     int rc = qc_file_read(path, 4096, &text, &len);
     if (rc != QC_OK) {
-        snprintf(why, why_cap, "salt %s: %s", path, qc_strerror(rc));
+        snprintf(why, why_cap, "salt %s: cannot read the file: %s", path,
+                 client_file_error(rc, errno));
         return rc;
     }
     char hex[2 * QC_SALT_BYTES + 1];
@@ -433,7 +571,7 @@ genesis_t *client_genesis_open(const char *cmd, const char *path) {
         return NULL;
     }
     if (genesis_load(path, g, why, sizeof why) != QC_OK) {
-        cli_fail(cmd, "genesis %s: %s", path, why);
+        cli_fail(cmd, "genesis %s", why);
         free(g);
         return NULL;
     }
@@ -470,8 +608,9 @@ int client_file_digest(const char *cmd, const char *file, const char *salt_path,
     char why[512];
     if (salt_path && client_salt_read(salt_path, salt, why, sizeof why) != QC_OK)
         return cli_fail(cmd, "%s", why);
-    int rc = client_hash_file_salted(file, salt_path ? salt : NULL, out);
+    int rc = client_hash_file_salted(file, salt_path ? salt : NULL, out), err = errno;
     sodium_memzero(salt, sizeof salt);
-    if (rc != QC_OK) return cli_fail(cmd, "%s: cannot read the file", file);
+    if (rc != QC_OK)
+        return cli_fail(cmd, "%s: cannot read the file: %s", file, client_file_error(rc, err));
     return -1;
 }

@@ -15,21 +15,37 @@
 
 /* Performs one request. body may be NULL for GET. On transport success returns QC_OK with
  * *status set and *json the parsed JSON response (caller json_decref; NULL when the response
- * was not JSON). QC_ERR_IO (with why) when the node could not be reached. */
+ * was not JSON). QC_ERR_IO (with why) when the node could not be reached. An https:// URL is
+ * checked against the CA bundle of client_set_cacert, or libcurl's system store. */
 int client_request(const char *method, const char *url, const char *content_type,
                    const void *body, size_t body_len, long timeout_ms, long *status,
                    json_t **json, char *why, size_t why_cap);
+
+/* --cacert: the CA bundle (PEM) that every later request of this process trusts for https://
+ * URLs, e.g. of a TLS proxy in front of a node's API; NULL goes back to libcurl's system store.
+ * The file is read now: it must be a regular file holding at least one PEM certificate. One
+ * setting for the whole process (the CLI runs one command; cli_main resets it to NULL before
+ * each). path is copied. QC_OK, or an error with why (the OS's reason for an unreadable file). */
+int client_set_cacert(const char *path, char *why, size_t why_cap);
+
+/* Why a file could not be read (or written), in words, for rc from qc_file_read,
+ * client_hash_file* (or qc_file_write_atomic) and err the errno saved right after that call
+ * (with errno set to 0 before it): the OS's reason where there is one ("No such file or
+ * directory", "Permission denied", "Is a directory"), else "not a regular file" (QC_ERR_INVALID
+ * from qc_file_read) or qc_strerror(rc). Static storage. */
+const char *client_file_error(int rc, int err);
 
 /* The error message inside an API error body, or a generic text. Borrowed from j. */
 const char *client_error_message(const json_t *j);
 
 /* A city's identity for client commands, from its node config: API base URL
  * ("http://host:port"), genesis and, if want_seal, its seal key (passphrase from
- * QCHAIN_PASSPHRASE or the config's passphrase_file when the key is encrypted). */
+ * QCHAIN_PASSPHRASE or the config's passphrase_file when the key is encrypted). Without a
+ * config (client_identity_open), cfg is all zero but for city and passphrase_file. */
 typedef struct {
     config_t cfg;
     genesis_t genesis;
-    char api_url[CONFIG_ADDR_MAX + 16];
+    char api_url[CONFIG_ADDR_MAX + 64];
     keys_pair_t seal;
     bool has_seal;
 } client_identity_t;
@@ -46,25 +62,60 @@ void client_identity_wipe(client_identity_t *id);
 /* ---- reading commands (status, receipt, block): which node, and which chain ----
  *
  * They take either --config NODE.json (the node's API address and its genesis) or
- * --api URL plus --genesis GENESIS.json. CLIENT_TARGET_OPTIONS goes into a command's
- * struct option table (with "c:" in its short options); client_target_opt consumes them. */
+ * --api URL plus --genesis GENESIS.json, and --cacert FILE for an https:// URL.
+ * CLIENT_TARGET_OPTIONS goes into a command's struct option table (with "c:" in its short
+ * options); client_target_opt consumes them. */
 #define CLIENT_OPT_API 400
 #define CLIENT_OPT_GENESIS 401
+#define CLIENT_OPT_CACERT 402
+#define CLIENT_OPT_SEAL_KEY 403
+#define CLIENT_OPT_PASSPHRASE_FILE 404
+#define CLIENT_CACERT_OPTION {"cacert", required_argument, NULL, CLIENT_OPT_CACERT}
 #define CLIENT_TARGET_OPTIONS                                                                   \
     {"config", required_argument, NULL, 'c'}, {"api", required_argument, NULL, CLIENT_OPT_API}, \
-    {"genesis", required_argument, NULL, CLIENT_OPT_GENESIS}
+    {"genesis", required_argument, NULL, CLIENT_OPT_GENESIS}, CLIENT_CACERT_OPTION
+#define CLIENT_CACERT_USAGE                                                                     \
+    "      --cacert FILE   PEM CA bundle to trust for an https:// API (a TLS proxy in front\n"   \
+    "                      of the node); default: the system's CA store\n"
 #define CLIENT_TARGET_USAGE                                                                     \
     "  -c, --config FILE   a node config: its API address and genesis\n"                         \
-    "      --api URL       a node's API (http://host:port), with --genesis\n"                    \
-    "      --genesis FILE  the chain's genesis file (with --api)\n"
+    "      --api URL       a node's API (http://host:port or https://...), with --genesis\n"    \
+    "      --genesis FILE  the chain's genesis file (with --api)\n" CLIENT_CACERT_USAGE
+
+/* ---- signing commands (anchor, endorse, revoke, supersede, dataset publish/...): the
+ * target options plus the seal key. Either --config NODE.json (its API, genesis and keys.seal;
+ * --seal-key replaces the key, --api the API), or, with no node config at all, --api URL
+ * --genesis FILE --seal-key FILE: the seal key can then live on the city's signing host, not
+ * on the node's. An encrypted key's passphrase: --passphrase-file, else the config's
+ * passphrase_file, else QCHAIN_PASSPHRASE. With --seal-key the signing city is the member
+ * whose seal key it is (client_identity_open). */
+#define CLIENT_SIGNER_OPTIONS                                                                   \
+    CLIENT_TARGET_OPTIONS, {"seal-key", required_argument, NULL, CLIENT_OPT_SEAL_KEY},          \
+    {"passphrase-file", required_argument, NULL, CLIENT_OPT_PASSPHRASE_FILE}
+#define CLIENT_SIGNER_USAGE                                                                     \
+    "  -c, --config FILE   the city's node config (API address, genesis, seal key)\n"           \
+    "      --api URL       the node's API (http://host:port or https://...): instead of the\n"  \
+    "                      config's; without --config, with --genesis and --seal-key\n"        \
+    "      --genesis FILE  the chain's genesis file (without --config)\n"                       \
+    "      --seal-key FILE the city's seal secret key (qchain keygen --role seal), maybe\n"     \
+    "                      encrypted: instead of the config's keys.seal; required without\n"   \
+    "                      --config. The signing city is then the member whose seal key it\n"  \
+    "                      is (the node's /v1/members, or the genesis file if the node cannot\n"\
+    "                      say); with --config it must be the config's city\n"                \
+    "      --passphrase-file F  an encrypted seal key's passphrase is F's first line (mode\n"   \
+    "                      0600); default: the config's passphrase_file, else the\n"           \
+    "                      environment variable QCHAIN_PASSPHRASE\n" CLIENT_CACERT_USAGE
 
 typedef struct {
     const char *config, *api, *genesis; /* borrowed from argv */
+    const char *cacert;                 /* --cacert, or NULL */
+    const char *seal_key, *passphrase_file; /* signing commands only, or NULL */
 } client_target_opts_t;
 
 typedef struct {
     genesis_t genesis;
     char api_url[CONFIG_ADDR_MAX + 64];
+    char city[QC_MEMBER_NAME_MAX + 1]; /* the config's city; "" with --api */
 } client_target_t;
 
 /* true when getopt result c was one of CLIENT_TARGET_OPTIONS (stored in o). */
@@ -78,9 +129,26 @@ int client_target_check(const char *cmd, const client_target_opts_t *o);
 int client_target_finish(const char *cmd, int argc, char **argv, bool saw_bad_option,
                          const client_target_opts_t *o, const char *alternative,
                          const char **positional);
-/* Loads the genesis and the API URL. QC_OK, or an error with why. */
+/* Loads the genesis and the API URL, and sets --cacert (client_set_cacert). QC_OK, or an
+ * error with why. */
 int client_target_load(const client_target_opts_t *o, client_target_t *t, char *why,
                        size_t why_cap);
+
+/* Usage check of a signing command's options: --config (with --api, --seal-key,
+ * --passphrase-file allowed; --genesis not), or --api, --genesis and --seal-key without a
+ * config. CLI_EXIT_USAGE after explaining, or -1. */
+int client_signer_check(const char *cmd, const client_target_opts_t *o);
+/* The signing identity of a command's options (checked by client_signer_check): from the config
+ * as client_identity_load, with --api, --seal-key and --passphrase-file replacing its values;
+ * or without a config, the genesis file, the --api URL and the --seal-key key. With want_seal
+ * and --seal-key, cfg.city is the member whose seal key it is: among the members in force (the
+ * node's /v1/members: governance may have added a city or rotated a key since the genesis), or
+ * the genesis members when the node cannot be asked; with a config too it must be the config's
+ * city. Sets --cacert first. QC_OK, or an error with why: QC_ERR_NOTFOUND when no member has
+ * the seal key, QC_ERR_INVALID when it is another city's than the config's. id is wiped with
+ * client_identity_wipe. */
+int client_identity_open(const client_target_opts_t *o, bool want_seal, client_identity_t *id,
+                         char *why, size_t why_cap);
 
 /* POSTs signed transaction tx to api_url's /v1/transactions as JSON {body, sig}, waiting up to
  * wait_ms for its commit. Same results as client_request: *status 200 committed (the
@@ -145,10 +213,12 @@ int client_status_verify(const json_t *j, const genesis_t *g, const qc_hash_t *f
  * "CMD: error: genesis PATH: why" and returns NULL (the command then exits CLI_EXIT_FAIL). */
 genesis_t *client_genesis_open(const char *cmd, const char *path);
 
-/* Writes j as indented JSON to path atomically (mode 0644). QC_OK or an error. */
+/* Writes j as indented JSON to path atomically (mode 0644). QC_OK or an error (QC_ERR_IO
+ * with the OS's reason in errno: client_file_error). */
 int client_write_json(const char *path, const json_t *j);
 
-/* SHA-256 of a file's contents, streamed. QC_OK, QC_ERR_NOTFOUND, QC_ERR_IO. */
+/* SHA-256 of a file's contents, streamed. QC_OK, QC_ERR_NOTFOUND, QC_ERR_IO, with errno the
+ * OS's reason on failure (client_file_error). */
 int client_hash_file(const char *path, qc_hash_t *out);
 /* The digest of a salted record (PROTOCOL.md §5): SHA-256("qchain/v1/salted-record" 0x00 ||
  * salt || the file's contents), streamed; salt is QC_SALT_BYTES, borrowed. Errors as above. */
@@ -158,7 +228,8 @@ int client_hash_file_salted(const char *path, const uint8_t *salt, qc_hash_t *ou
 int client_salt_read(const char *path, uint8_t salt[QC_SALT_BYTES], char *why, size_t why_cap);
 
 /* The digest of FILE for command cmd, salted with the salt in file salt_path when it is
- * non-NULL: -1 with *out filled, or the exit status after saying what failed. */
+ * non-NULL: -1 with *out filled, or the exit status after saying what failed ("FILE: cannot
+ * read the file: <the OS's reason>"). */
 int client_file_digest(const char *cmd, const char *file, const char *salt_path, qc_hash_t *out);
 /* Writes a fresh salt file (64 hex + newline, mode 0600, refusing to replace an existing
  * file: a salt is the only key to its record, so one is never overwritten). */

@@ -1,6 +1,8 @@
 /* cmd_anchor.c - `qchain anchor FILE...`: hashes files locally, signs one ANCHOR transaction
  * with the city's seal key, submits it to the city's node, waits for the commit, then fetches,
- * verifies and writes a receipt next to each file (FILE.receipt.json). */
+ * verifies and writes a receipt next to each file (FILE.receipt.json). The seal key comes from
+ * the node config or, on a signing host without one, from --seal-key with --api and --genesis. */
+#include <errno.h>
 #include <getopt.h>
 #include <libgen.h>
 #include <stdio.h>
@@ -17,9 +19,12 @@
 
 static const char usage[] =
     "Usage: qchain anchor FILE... --config NODE.json [OPTIONS]\n"
+    "       qchain anchor FILE... --api URL --genesis GENESIS.json --seal-key SEAL.key [OPTIONS]\n"
     "Anchors the SHA-256 digests of FILEs (at most 1024) in one transaction signed with the\n"
     "city's seal key, waits for the consortium to commit it, and writes FILE.receipt.json.\n"
-    "  -c, --config FILE   the city's node config (API address, genesis, seal key)\n"
+    "The second form needs no node config: the seal key can stay on the city's signing host\n"
+    "while the node's host holds only the node key.\n"
+    CLIENT_SIGNER_USAGE
     "      --type TYPE     record type, [a-z0-9._-] (default: document)\n"
     "      --ref REF       external reference for every file (default: the file name)\n"
     "      --wait-ms MS    how long to wait for the commit (default 30000)\n"
@@ -34,7 +39,8 @@ static const char usage[] =
     "3 submitted but not committed within --wait-ms.\n";
 
 typedef struct {
-    const char *config, *type, *ref;
+    client_target_opts_t target;
+    const char *type, *ref;
     uint64_t wait_ms;
     bool receipts, json, salted;
     int nfiles;
@@ -44,18 +50,18 @@ typedef struct {
 static int parse(int argc, char **argv, anchor_opts_t *o) {
     enum { O_TYPE = 256, O_REF, O_WAIT, O_NORECEIPT, O_JSON, O_SALTED };
     static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'}, {"type", required_argument, NULL, O_TYPE},
+        CLIENT_SIGNER_OPTIONS, {"type", required_argument, NULL, O_TYPE},
         {"ref", required_argument, NULL, O_REF}, {"wait-ms", required_argument, NULL, O_WAIT},
         {"no-receipt", no_argument, NULL, O_NORECEIPT}, {"json", no_argument, NULL, O_JSON},
         {"salted", no_argument, NULL, O_SALTED},
         {"help", no_argument, NULL, 'h'}, {0, 0, 0, 0}};
-    *o = (anchor_opts_t){NULL, "document", NULL, 30000, true, false, false, 0, NULL};
+    *o = (anchor_opts_t){{0}, "document", NULL, 30000, true, false, false, 0, NULL};
     cli_getopt_reset();
     int c;
     bool bad = false;
     while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+        if (client_target_opt(c, optarg, &o->target)) continue;
         switch (c) {
-        case 'c': o->config = optarg; break;
         case O_TYPE: o->type = optarg; break;
         case O_REF: o->ref = optarg; break;
         case O_WAIT:
@@ -69,7 +75,8 @@ static int parse(int argc, char **argv, anchor_opts_t *o) {
         }
     }
     if (bad) return cli_usage_error(argv[0], "unknown option or missing argument");
-    if (o->config == NULL) return cli_usage_error(argv[0], "--config is required");
+    int rc = client_signer_check(argv[0], &o->target);
+    if (rc >= 0) return rc;
     o->nfiles = argc - optind;
     o->files = argv + optind;
     if (o->nfiles < 1) return cli_usage_error(argv[0], "name at least one FILE");
@@ -111,9 +118,11 @@ static int write_receipt(const char *cmd, const client_identity_t *id, const cha
                              sizeof why) != QC_OK)
         return cli_fail(cmd, "%s: %s", file, why);
     snprintf(path, sizeof path, "%s.receipt.json", file);
-    int rc = client_write_json(path, j);
+    errno = 0;
+    int rc = client_write_json(path, j), err = errno;
     json_decref(j);
-    if (rc != QC_OK) return cli_fail(cmd, "%s: %s", path, qc_strerror(rc));
+    if (rc != QC_OK)
+        return cli_fail(cmd, "%s: cannot write the file: %s", path, client_file_error(rc, err));
     snprintf(salt, sizeof salt, "%s.salt", file);
     json_array_append_new(summary, json_pack("{s:s, s:s, s:s, s:I, s:s?}", "file", file, "digest",
                                              qc_hash_hex(hex, digest), "receipt", path, "height",
@@ -130,12 +139,14 @@ static int salt_file(const char *cmd, const char *file, qc_hash_t *digest) {
     char path[4200];
     snprintf(path, sizeof path, "%s.salt", file);
     randombytes_buf(salt, sizeof salt);
-    int rc = client_hash_file_salted(file, salt, digest);
-    if (rc != QC_OK) rc = cli_fail(cmd, "%s: cannot read the file", file);
+    int rc = client_hash_file_salted(file, salt, digest), err = errno;
+    if (rc != QC_OK)
+        rc = cli_fail(cmd, "%s: cannot read the file: %s", file, client_file_error(rc, err));
     else if ((rc = client_salt_write(path, salt)) == QC_ERR_EXISTS)
         rc = cli_fail(cmd, "%s exists: it may be the salt of an earlier anchoring; move it away "
                       "first (a salt is never overwritten)", path);
-    else if (rc != QC_OK) rc = cli_fail(cmd, "%s: %s", path, qc_strerror(rc));
+    else if (rc != QC_OK)
+        rc = cli_fail(cmd, "%s: cannot write the file: %s", path, client_file_error(rc, errno));
     else rc = -1;
     sodium_memzero(salt, sizeof salt);
     return rc;
@@ -150,9 +161,7 @@ int cli_anchor(int argc, char **argv) {
     if (digests == NULL) return cli_fail(cmd, "out of memory");
     for (int i = 0; i < o.nfiles; i++) {
         if (o.salted) rc = salt_file(cmd, o.files[i], &digests[i]);
-        else if (client_hash_file(o.files[i], &digests[i]) != QC_OK)
-            rc = cli_fail(cmd, "%s: cannot read the file", o.files[i]);
-        else rc = -1;
+        else rc = client_file_digest(cmd, o.files[i], NULL, &digests[i]);
         if (rc >= 0) {
             free(digests);
             return rc;
@@ -160,7 +169,7 @@ int cli_anchor(int argc, char **argv) {
     }
     client_identity_t *id = calloc(1, sizeof *id);
     char why[512];
-    if (id == NULL || client_identity_load(o.config, true, id, why, sizeof why) != QC_OK) {
+    if (id == NULL || client_identity_open(&o.target, true, id, why, sizeof why) != QC_OK) {
         rc = cli_fail(cmd, "%s", id ? why : "out of memory");
         free(id);
         free(digests);
@@ -178,10 +187,12 @@ int cli_anchor(int argc, char **argv) {
     if (rc == CLI_EXIT_OK) {
         char idhex[65];
         if (o.json) {
-            cli_print_json(cmd, json_pack("{s:s, s:I, s:O}", "tx_id", qc_hash_hex(idhex, &tx.id),
-                                          "height", (json_int_t)height, "records", summary));
+            cli_print_json(cmd, json_pack("{s:s, s:I, s:s, s:O}", "tx_id", qc_hash_hex(idhex, &tx.id),
+                                          "height", (json_int_t)height, "city", id->cfg.city,
+                                          "records", summary));
         } else {
-            printf("committed tx %s in block %llu\n", qc_hash_hex(idhex, &tx.id), (unsigned long long)height);
+            printf("committed tx %s in block %llu, sealed by %s\n", qc_hash_hex(idhex, &tx.id),
+                   (unsigned long long)height, id->cfg.city);
             for (size_t i = 0; i < json_array_size(summary); i++) {
                 json_t *e = json_array_get(summary, i);
                 const char *salt = json_string_value(json_object_get(e, "salt"));

@@ -2,6 +2,7 @@
  * nodes, check it against the one accepted last time (a local state file) and against each
  * other with RFC 9162 consistency proofs, and report consistent growth or a fork with both
  * signed checkpoints as evidence. The algorithm is tools/audit.c; this file is HTTP and I/O. */
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -29,10 +30,14 @@ static const char usage[] =
     "  -g, --genesis FILE  the chain's genesis file (the first validators' node keys)\n"
     "  -s, --state FILE    the auditor's state: the last accepted checkpoint\n"
     "  -c, --config FILE   a node config: audit the node at its API address (repeatable)\n"
-    "      --api URL       a node's API, http://host:port (repeatable; up to 16 nodes)\n"
+    "      --api URL       a node's API, http://host:port or https://... (repeatable; up to\n"
+    "                      16 nodes)\n" CLIENT_CACERT_USAGE
     "      --json          print the result as JSON\n"
-    "Exit status: 0 consistent, 1 error (unreachable, invalid note, no proof), 2 usage,\n"
-    "4 fork detected.\n";
+    "Every node is listed with what it served or why it could not be used (unreachable, no\n"
+    "valid note): on stdout, or, when no verdict could be reached, on stderr after the error.\n"
+    "A node that fails does not stop the audit of the others: the verdict is theirs.\n"
+    "Exit status: 0 consistent, 1 error (no node served a valid note, invalid state, no\n"
+    "proof), 2 usage, 4 fork detected.\n";
 
 typedef struct {
     char url[CONFIG_ADDR_MAX + 64];
@@ -185,6 +190,18 @@ static void print_text(const audit_report_t *r, const audit_source_t *src, bool 
     }
 }
 
+/* No verdict: the reason, then every node, each failed one with its own error (not only the
+ * first: an operator fixing one address at a time would not see the others), on stderr. */
+static void print_error(const char *cmd, const audit_report_t *r, const audit_source_t *src) {
+    cli_fail(cmd, "%s", r->reason);
+    for (size_t i = 0; i < r->seen_count; i++) {
+        const audit_seen_t *s = &r->seen[i];
+        if (s->ok) fprintf(stderr, "  %s: ok, size %" PRIu64 " of epoch %" PRIu64 "\n", src[i].name,
+                           s->note.cp.size, s->epoch);
+        else fprintf(stderr, "  %s: %s\n", src[i].name, s->error[0] ? s->error : "not audited");
+    }
+}
+
 /* Writes both signed notes of a fork next to the state file. */
 static bool save_evidence(const char *path, const audit_report_t *r) {
     json_t *j = json_pack("{s:s, s:[{s:s, s:s}, {s:s, s:s}]}", "reason", r->reason, "checkpoints",
@@ -198,7 +215,7 @@ static bool save_evidence(const char *path, const audit_report_t *r) {
 }
 
 typedef struct {
-    const char *genesis, *state;
+    const char *genesis, *state, *cacert;
     const char *configs[AUDIT_SOURCES_MAX], *apis[AUDIT_SOURCES_MAX];
     size_t nconfig, napi;
     bool json;
@@ -207,7 +224,8 @@ typedef struct {
 static int parse_args(int argc, char **argv, audit_opts_t *o) {
     const char *cmd = argv[0];
     enum { O_API = 256, O_JSON };
-    static const struct option opts[] = {{"genesis", required_argument, NULL, 'g'},
+    static const struct option opts[] = {CLIENT_CACERT_OPTION,
+                                         {"genesis", required_argument, NULL, 'g'},
                                          {"state", required_argument, NULL, 's'},
                                          {"config", required_argument, NULL, 'c'},
                                          {"api", required_argument, NULL, O_API},
@@ -225,6 +243,7 @@ static int parse_args(int argc, char **argv, audit_opts_t *o) {
         else if (c == 'c') o->configs[o->nconfig++] = optarg;
         else if (c == O_API) o->apis[o->napi++] = optarg;
         else if (c == O_JSON) o->json = true;
+        else if (c == CLIENT_OPT_CACERT) o->cacert = optarg;
         else if (c == 'h') { fputs(usage, stdout); return CLI_EXIT_OK; }
         else bad = true;
     }
@@ -278,7 +297,8 @@ int cli_audit(int argc, char **argv) {
     uint64_t prev_epoch = 0;
     int exit_code = CLI_EXIT_FAIL;
     if (g == NULL || hs == NULL || r == NULL) { cli_fail(cmd, "out of memory"); goto done; }
-    if (genesis_load(o.genesis, g, why, sizeof why) != QC_OK) { cli_fail(cmd, "genesis %s: %s", o.genesis, why); goto done; }
+    if (client_set_cacert(o.cacert, why, sizeof why) != QC_OK) { cli_fail(cmd, "%s", why); goto done; }
+    if (genesis_load(o.genesis, g, why, sizeof why) != QC_OK) { cli_fail(cmd, "genesis %s", why); goto done; }
     rc = audit_state_load(o.state, g, &prev, &prev_epoch, why, sizeof why);
     if (rc != QC_OK && rc != QC_ERR_NOTFOUND) { cli_fail(cmd, "state %s", why); goto done; }
     if (!load_sources(cmd, &o, g, hs, src, &count)) goto done;
@@ -289,14 +309,16 @@ int cli_audit(int argc, char **argv) {
     bool have_evidence = v == AUDIT_FORK && save_evidence(evidence, r);
     if (v == AUDIT_CONSISTENT && r->advanced) {
         const audit_seen_t *n = &r->seen[r->newest];
-        if (audit_state_save(o.state, g, &n->note, n->text, n->epoch, cli_now_ms()) != QC_OK) {
-            cli_fail(cmd, "cannot write the state file %s", o.state);
+        int wrc = audit_state_save(o.state, g, &n->note, n->text, n->epoch, cli_now_ms());
+        if (wrc != QC_OK) {
+            cli_fail(cmd, "cannot write the state file %s: %s", o.state,
+                     client_file_error(wrc, errno));
             goto done;
         }
         saved = true;
     }
     if (o.json) cli_print_json(cmd, report_json(r, src, saved, have_evidence ? evidence : NULL));
-    else if (v == AUDIT_ERROR) cli_fail(cmd, "%s", r->reason);
+    else if (v == AUDIT_ERROR) print_error(cmd, r, src);
     else print_text(r, src, saved, o.state, have_evidence ? evidence : NULL);
     exit_code = v == AUDIT_CONSISTENT ? CLI_EXIT_OK : v == AUDIT_FORK ? AUDIT_EXIT_FORK : CLI_EXIT_FAIL;
 done:

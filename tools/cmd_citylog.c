@@ -3,6 +3,7 @@
  * fetched from a node and verified offline against the genesis before it is shown or written;
  * or a saved proof checked offline. It also answers "did this city anchor digest D in the
  * range?" either way with proof. A node can serve anything: only a verified proof is believed. */
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -200,10 +201,12 @@ static int offline(const char *cmd, const char *proof, const char *gpath, const 
     char why[768] = "";
     uint8_t *text;
     size_t len;
+    errno = 0;
     int rc = qc_file_read(proof, PROOF_FILE_BYTES_MAX, &text, &len);
     if (rc != QC_OK) {
+        int err = errno;
         free(g);
-        return cli_fail(cmd, "proof %s: %s", proof, qc_strerror(rc));
+        return cli_fail(cmd, "proof %s: cannot read the file: %s", proof, client_file_error(rc, err));
     }
     json_error_t jerr;
     json_t *j = json_loadb((const char *)text, len, JSON_REJECT_DUPLICATES, &jerr);
@@ -262,7 +265,7 @@ static int online(const char *cmd, const client_target_opts_t *target, const ask
     }
     if (out && strcmp(out, "-") == 0) rc = cli_print_json(cmd, json_incref(j));
     else if (out && (rc = client_write_json(out, j)) != QC_OK)
-        rc = cli_fail(cmd, "%s: %s", out, qc_strerror(rc));
+        rc = cli_fail(cmd, "%s: cannot write the file: %s", out, client_file_error(rc, errno));
     else rc = json ? print_json(cmd, &p, &r, ask, true) : print_text(&p, &r, ask, true);
     cityproof_free(&p);
     json_decref(j);

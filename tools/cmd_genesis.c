@@ -1,18 +1,27 @@
-/* cmd_genesis.c - `qchain genesis`: a genesis file from the member cities' public keys. */
+/* cmd_genesis.c - `qchain genesis`: a genesis file from the member cities' public keys, and
+ * `qchain genesis --hash FILE`: the hash that identifies an existing genesis file's chain. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "client.h"
 #include "genesis.h"
 
 static const char k_usage[] =
     "Usage: qchain genesis --chain-id ID --member SPEC [--member SPEC]... --out FILE [OPTIONS]\n"
+    "       qchain genesis --hash FILE [--json]\n"
     "\n"
     "Writes the genesis file of a new chain (format: docs/GENESIS.md) and prints its hash,\n"
     "by which nodes and auditors identify the chain. Give one --member per city, 4 to 64, in\n"
     "validator order.\n"
+    "\n"
+    "--hash FILE checks an existing genesis file as a node loads it and prints its hash, 64 hex\n"
+    "on one line: the hash nodes compare in their handshakes and serve as genesis_hash, and\n"
+    "that checkpoints and receipts name: SHA-256 of \"qchain/v1/genesis\", a zero byte and the\n"
+    "file's exact bytes. With --json: {\"genesis\": FILE, \"hash\": HEX}. Exit 1 when FILE\n"
+    "cannot be read or is not a valid genesis file.\n"
     "\n"
     "SPEC is comma-separated key=value pairs (values may not contain commas):\n"
     "  name=NAME           member name, [a-z0-9-], e.g. jinan (required)\n"
@@ -35,11 +44,12 @@ static const char k_usage[] =
     "  --block-max-txs N          consensus.block_max_txs (default %u)\n"
     "  --block-interval-ms N      consensus.block_interval_ms (default %u)\n"
     "  --force                    replace FILE if it exists\n"
+    "  --hash FILE                print the hash of genesis FILE (no other option but --json)\n"
     "  --json                     print the result as JSON\n"
     "  -h, --help                 show this help\n"
     "\n"
-    "Exit status: 0 written; 1 failure (invalid member, duplicate key, file exists, I/O);\n"
-    "2 usage error.\n";
+    "Exit status: 0 written (or hashed); 1 failure (invalid member, duplicate key, file\n"
+    "exists, I/O; with --hash: unreadable or invalid genesis); 2 usage error.\n";
 
 /* Loads KEY (a .pub file of role, or 64 hex chars) into *pk; explains failures. */
 static int member_key(const char *cmd, const char *name, keys_role_t role, const char *val,
@@ -100,8 +110,8 @@ static int add_member_spec(const char *cmd, const char *spec, genesis_t *g) {
 }
 
 typedef struct {
-    const char *chain_id, *out;
-    bool force, json;
+    const char *chain_id, *out, *hash;
+    bool force, json, building; /* building: an option of the writing form was given */
 } genesis_opts_t;
 
 /* Sets a consensus parameter or threshold from an option. Returns false after explaining. */
@@ -134,13 +144,14 @@ static bool numeric_option(const char *cmd, int c, const char *arg, genesis_t *g
 
 /* Parses argv, adding members to g. Returns -1 to go on, or an exit status. */
 static int parse_opts(int argc, char **argv, genesis_opts_t *o, genesis_t *g) {
-    enum { OPT_CHAIN = 256, OPT_MEMBER, OPT_OUT, OPT_FORCE, OPT_JSON, OPT_NUM = 512 };
+    enum { OPT_CHAIN = 256, OPT_MEMBER, OPT_OUT, OPT_FORCE, OPT_JSON, OPT_HASH, OPT_NUM = 512 };
     static const struct option opts[] = {
         {"chain-id", required_argument, NULL, OPT_CHAIN},
         {"member", required_argument, NULL, OPT_MEMBER},
         {"out", required_argument, NULL, OPT_OUT},
         {"force", no_argument, NULL, OPT_FORCE},
         {"json", no_argument, NULL, OPT_JSON},
+        {"hash", required_argument, NULL, OPT_HASH},
         {"time-ms", required_argument, NULL, OPT_NUM + 0},
         {"threshold", required_argument, NULL, OPT_NUM + 1},
         {"checkpoint-interval", required_argument, NULL, OPT_NUM + 2},
@@ -156,7 +167,11 @@ static int parse_opts(int argc, char **argv, genesis_opts_t *o, genesis_t *g) {
     int rc = -1;
     cli_getopt_reset();
     for (int c; rc < 0 && (c = getopt_long(argc, argv, "h", opts, NULL)) != -1;) {
-        if (c == OPT_CHAIN) o->chain_id = optarg;
+        o->building = o->building || (c != OPT_JSON && c != OPT_HASH && c != 'h' && c != '?');
+        if (c == OPT_HASH) o->hash = optarg;
+        else if (o->hash && o->building)
+            rc = cli_usage_error(cmd, "--hash takes no other option but --json");
+        else if (c == OPT_CHAIN) o->chain_id = optarg;
         else if (c == OPT_MEMBER) rc = add_member_spec(cmd, optarg, g);
         else if (c == OPT_OUT) o->out = optarg;
         else if (c == OPT_FORCE) o->force = true;
@@ -172,6 +187,8 @@ static int parse_opts(int argc, char **argv, genesis_opts_t *o, genesis_t *g) {
     if (rc >= 0) return rc;
     rc = cli_check_args(cmd, argc, argv, bad);
     if (rc >= 0) return rc;
+    if (o->hash && o->building) return cli_usage_error(cmd, "--hash takes no other option but --json");
+    if (o->hash) return -1;
     if (o->chain_id == NULL) return cli_usage_error(cmd, "--chain-id is required");
     if (!qc_chain_id_valid(o->chain_id)) {
         return cli_usage_error(cmd, "--chain-id: expected 1..%d chars of [A-Za-z0-9._-]",
@@ -185,6 +202,19 @@ static int parse_opts(int argc, char **argv, genesis_opts_t *o, genesis_t *g) {
     return -1;
 }
 
+/* --hash FILE: loads the genesis as a node does (genesis_load: strict parse, hash over the
+ * exact bytes) and prints the hash. */
+static int print_hash(const char *cmd, const char *path, bool json) {
+    genesis_t *g = client_genesis_open(cmd, path);
+    if (g == NULL) return CLI_EXIT_FAIL;
+    char hash[65];
+    qc_hash_hex(hash, &g->hash);
+    free(g);
+    if (json) return cli_print_json(cmd, json_pack("{s:s, s:s}", "genesis", path, "hash", hash));
+    printf("%s\n", hash);
+    return CLI_EXIT_OK;
+}
+
 int cli_genesis(int argc, char **argv) {
     const char *cmd = argv[0];
     genesis_opts_t o = {0};
@@ -193,6 +223,10 @@ int cli_genesis(int argc, char **argv) {
     genesis_init(g, "", cli_now_ms());
     int rc = parse_opts(argc, argv, &o, g);
     if (rc >= 0) goto done;
+    if (o.hash) {
+        rc = print_hash(cmd, o.hash, o.json);
+        goto done;
+    }
     snprintf(g->chain_id, sizeof g->chain_id, "%s", o.chain_id);
     char reason[512] = "";
     if (genesis_write(o.out, g, !o.force, reason, sizeof reason) != QC_OK) {

@@ -1,7 +1,8 @@
 /* cmd_life.c - `qchain endorse`, `qchain revoke` and `qchain supersede`: a city's record
- * lifecycle transactions (docs/RECORDS.md), signed with the city's seal key from its node
- * config, submitted to its node and waited for, as `qchain anchor` does. A record is named by
- * its digest (64 hex) or by the file it is the SHA-256 of. */
+ * lifecycle transactions (docs/RECORDS.md), signed with the city's seal key (from its node
+ * config, or --seal-key with --api and --genesis on a host without one), submitted to its node
+ * and waited for, as `qchain anchor` does. A record is named by its digest (64 hex) or by the
+ * file it is the SHA-256 of. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,24 +17,25 @@
 #define LIFE_TTL_BLOCKS 1000
 
 static const char usage_endorse[] =
-    "Usage: qchain endorse DIGEST|--file FILE --purpose N --config NODE.json [OPTIONS]\n"
+    "Usage: qchain endorse DIGEST|--file FILE --purpose N SIGNER [OPTIONS]\n"
     "Countersigns a record another city anchored, with a purpose code (1 e-seal recognition,\n"
     "2 licence acceptance, 3 data verified; any 1..65535 is allowed).\n"
     "      --purpose N     purpose code, 1..65535 (required)\n"
     "      --note TEXT     a note of at most 64 bytes of UTF-8\n";
 static const char usage_revoke[] =
-    "Usage: qchain revoke DIGEST|--file FILE --reason N --config NODE.json [OPTIONS]\n"
+    "Usage: qchain revoke DIGEST|--file FILE --reason N SIGNER [OPTIONS]\n"
     "Revokes one of the city's own records, with a reason code (1 issued in error, 2 expired\n"
     "or withdrawn, 3 key compromise, 4 court order; any 1..65535 is allowed).\n"
     "      --reason N      reason code, 1..65535 (required)\n";
 static const char usage_supersede[] =
-    "Usage: qchain supersede OLD NEW | --file OLD_FILE --new-file NEW_FILE --config NODE.json\n"
+    "Usage: qchain supersede OLD NEW | --file OLD_FILE --new-file NEW_FILE SIGNER [OPTIONS]\n"
     "Names NEW, a record the city anchored, as the replacement of OLD, another of its records.\n"
     "      --new-file F    the new record's file (with --file, instead of NEW)\n";
 static const char usage_common[] =
+    "SIGNER is --config NODE.json, or --api URL --genesis GENESIS.json --seal-key SEAL.key\n"
+    "with no node config (the seal key can stay on the city's signing host).\n"
     "      --file FILE     the record's file: its SHA-256 is the digest\n"
-    "  -c, --config FILE   the city's node config (API address, genesis, seal key)\n"
-    "      --api URL       submit to this node's API instead of the config's\n"
+    CLIENT_SIGNER_USAGE
     "      --wait-ms MS    how long to wait for the commit (default 30000)\n"
     "      --json          print the result as JSON\n"
     "  -h, --help          show this help\n"
@@ -42,7 +44,8 @@ static const char usage_common[] =
 
 typedef struct {
     uint16_t type;
-    const char *config, *api, *file, *new_file, *note;
+    client_target_opts_t target;
+    const char *file, *new_file, *note;
     uint64_t code, wait_ms;
     bool json;
     qc_life_op_t op;
@@ -58,8 +61,7 @@ static int help(uint16_t type) {
 /* The digest of a record named by a positional argument (64 hex) or a file. */
 static int record_digest(const char *cmd, const char *hex, const char *file, qc_hash_t *out) {
     if (file != NULL) {
-        if (client_hash_file(file, out) != QC_OK) return cli_fail(cmd, "%s: cannot read the file", file);
-        return -1;
+        return client_file_digest(cmd, file, NULL, out);
     }
     if (hex == NULL || strlen(hex) != 64 || qc_hex_decode(out->b, 32, hex) != QC_OK)
         return cli_usage_error(cmd, "a record is 64 hex characters of SHA-256, or --file FILE");
@@ -67,9 +69,9 @@ static int record_digest(const char *cmd, const char *hex, const char *file, qc_
 }
 
 static int parse(int argc, char **argv, life_opts_t *o) {
-    enum { O_FILE = 256, O_NEWFILE, O_PURPOSE, O_REASON, O_NOTE, O_API, O_WAIT, O_JSON };
+    enum { O_FILE = 256, O_NEWFILE, O_PURPOSE, O_REASON, O_NOTE, O_WAIT, O_JSON };
     static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'}, {"api", required_argument, NULL, O_API},
+        CLIENT_SIGNER_OPTIONS,
         {"file", required_argument, NULL, O_FILE}, {"new-file", required_argument, NULL, O_NEWFILE},
         {"purpose", required_argument, NULL, O_PURPOSE}, {"reason", required_argument, NULL, O_REASON},
         {"note", required_argument, NULL, O_NOTE}, {"wait-ms", required_argument, NULL, O_WAIT},
@@ -80,9 +82,8 @@ static int parse(int argc, char **argv, life_opts_t *o) {
     int c;
     bool bad = false, purpose = false, reason = false;
     while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+        if (client_target_opt(c, optarg, &o->target)) continue;
         switch (c) {
-        case 'c': o->config = optarg; break;
-        case O_API: o->api = optarg; break;
         case O_FILE: o->file = optarg; break;
         case O_NEWFILE: o->new_file = optarg; break;
         case O_NOTE: o->note = optarg; break;
@@ -101,7 +102,8 @@ static int parse(int argc, char **argv, life_opts_t *o) {
         }
     }
     if (bad) return cli_usage_error(cmd, "unknown option or missing argument");
-    if (o->config == NULL) return cli_usage_error(cmd, "--config is required");
+    int rc = client_signer_check(cmd, &o->target);
+    if (rc >= 0) return rc;
     bool endorse = o->type == QC_TX_ENDORSE, revoke = o->type == QC_TX_REVOKE;
     if ((endorse && !purpose) || (revoke && !reason))
         return cli_usage_error(cmd, "%s is required", endorse ? "--purpose" : "--reason");
@@ -116,7 +118,7 @@ static int parse(int argc, char **argv, life_opts_t *o) {
     if (o->type == QC_TX_SUPERSEDE && (o->file == NULL) != (o->new_file == NULL))
         return cli_usage_error(cmd, "give OLD NEW, or --file with --new-file");
     if (npos != want) return cli_usage_error(cmd, "expected %d record argument%s", want, want == 1 ? "" : "s");
-    int rc = record_digest(cmd, npos > 0 ? argv[optind] : NULL, o->file, &o->op.digest);
+    rc = record_digest(cmd, npos > 0 ? argv[optind] : NULL, o->file, &o->op.digest);
     if (rc < 0 && o->type == QC_TX_SUPERSEDE)
         rc = record_digest(cmd, npos > 1 ? argv[optind + 1] : NULL, o->new_file, &o->op.new_digest);
     if (rc < 0 && o->type == QC_TX_SUPERSEDE && sodium_memcmp(o->op.digest.b, o->op.new_digest.b, 32) == 0)
@@ -125,12 +127,13 @@ static int parse(int argc, char **argv, life_opts_t *o) {
 }
 
 /* What the transaction did, for people and for --json. */
-static json_t *result_json(const life_opts_t *o, const qc_tx_t *tx, uint64_t height) {
+static json_t *result_json(const life_opts_t *o, const qc_tx_t *tx, uint64_t height,
+                           const char *city) {
     char idhex[65], dhex[65], nhex[65];
-    json_t *j = json_pack("{s:s, s:s, s:I, s:s}", "type",
+    json_t *j = json_pack("{s:s, s:s, s:I, s:s, s:s}", "type",
                           o->type == QC_TX_ENDORSE ? "endorse" : o->type == QC_TX_REVOKE ? "revoke" : "supersede",
                           "tx_id", qc_hash_hex(idhex, &tx->id), "height", (json_int_t)height,
-                          "digest", qc_hash_hex(dhex, &o->op.digest));
+                          "city", city, "digest", qc_hash_hex(dhex, &o->op.digest));
     if (o->type == QC_TX_ENDORSE) {
         const char *name = qc_purpose_name(o->op.code);
         json_object_set_new(j, "purpose", json_integer(o->op.code));
@@ -148,10 +151,12 @@ static json_t *result_json(const life_opts_t *o, const qc_tx_t *tx, uint64_t hei
     return j;
 }
 
-static void print_result(const life_opts_t *o, const qc_tx_t *tx, uint64_t height) {
+static void print_result(const life_opts_t *o, const qc_tx_t *tx, uint64_t height,
+                         const char *city) {
     char idhex[65], dhex[65], nhex[65];
     qc_hash_hex(dhex, &o->op.digest);
-    printf("committed tx %s in block %llu\n", qc_hash_hex(idhex, &tx->id), (unsigned long long)height);
+    printf("committed tx %s in block %llu, sealed by %s\n", qc_hash_hex(idhex, &tx->id),
+           (unsigned long long)height, city);
     if (o->type == QC_TX_ENDORSE) {
         const char *name = qc_purpose_name(o->op.code);
         printf("  endorsed %s, purpose %u%s%s%s\n", dhex, o->op.code, name ? " (" : "",
@@ -174,12 +179,12 @@ static int run(int argc, char **argv, uint16_t type) {
     if (rc >= 0) return rc;
     client_identity_t *id = calloc(1, sizeof *id);
     char why[512];
-    if (id == NULL || client_identity_load(o.config, true, id, why, sizeof why) != QC_OK) {
+    if (id == NULL || client_identity_open(&o.target, true, id, why, sizeof why) != QC_OK) {
         rc = cli_fail(cmd, "%s", id ? why : "out of memory");
         free(id);
         return rc;
     }
-    const char *api = o.api ? o.api : id->api_url;
+    const char *api = id->api_url;
     qc_tx_t tx = {0};
     uint64_t nonce, height = 0;
     randombytes_buf(&nonce, sizeof nonce);
@@ -189,8 +194,8 @@ static int run(int argc, char **argv, uint16_t type) {
     else
         rc = client_submit_wait(cmd, api, &tx, o.wait_ms, &height);
     if (rc == CLI_EXIT_OK) {
-        if (o.json) rc = cli_print_json(cmd, result_json(&o, &tx, height));
-        else print_result(&o, &tx, height);
+        if (o.json) rc = cli_print_json(cmd, result_json(&o, &tx, height, id->cfg.city));
+        else print_result(&o, &tx, height, id->cfg.city);
     }
     qc_tx_free(&tx);
     client_identity_wipe(id);

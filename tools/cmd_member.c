@@ -457,7 +457,7 @@ static int run_signing(const char *cmd, member_opts_t *o) {
     keys_pair_t admin;
     bool have_admin = false;
     int rc = -1;
-    if (client_identity_load(o->target.config, false, id, why, sizeof why) != QC_OK ||
+    if (client_identity_open(&o->target, false, id, why, sizeof why) != QC_OK || /* --cacert */
         client_identity_key(id, o->key_file, KEYS_ROLE_ADMIN, &admin, why, sizeof why) != QC_OK)
         rc = cli_fail(cmd, "%s", why);
     else

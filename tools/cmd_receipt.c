@@ -1,6 +1,7 @@
 /* cmd_receipt.c - `qchain receipt DIGEST | --file FILE`: fetches a record's receipt from a
  * node, verifies it offline against the genesis (as `qchain verify` would) and only then
  * writes it. A node can serve anything; a receipt that does not verify is never written. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,8 +138,10 @@ int cli_receipt(int argc, char **argv) {
         if (o.salt && client_salt_read(o.salt, salt, why, sizeof why) != QC_OK)
             return cli_fail(cmd, "%s", why);
         rc = client_hash_file_salted(o.file, o.salt ? salt : NULL, &digest);
+        int err = errno;
         sodium_memzero(salt, sizeof salt);
-        if (rc != QC_OK) return cli_fail(cmd, "%s: cannot read the file", o.file);
+        if (rc != QC_OK)
+            return cli_fail(cmd, "%s: cannot read the file: %s", o.file, client_file_error(rc, err));
     } else {
         qc_hex_decode(digest.b, 32, o.digest_hex);
     }
@@ -164,7 +167,7 @@ int cli_receipt(int argc, char **argv) {
     } else if (strcmp(path, "-") == 0) {
         rc = cli_print_json(cmd, json_incref(j));
     } else if ((rc = client_write_json(path, j)) != QC_OK) {
-        rc = cli_fail(cmd, "%s: %s", path, qc_strerror(rc));
+        rc = cli_fail(cmd, "%s: cannot write the file: %s", path, client_file_error(rc, errno));
     } else {
         print_result(cmd, &o, t, hex, path, &res);
         rc = CLI_EXIT_OK;

@@ -1,8 +1,8 @@
 /* cmd_share.c - `qchain dataset`: the data-sharing trail (docs/RECORDS.md "Data-sharing
  * trail"). publish, request, grant, deny and access sign a SHARE transaction with the city's
- * seal key from its node config, submit it to its node and wait for the commit, as
- * `qchain endorse` does; list, show and requests read the catalogue, one dataset's trail and a
- * city's open requests from a node's API. */
+ * seal key (from its node config, or --seal-key with --api and --genesis), submit it to its
+ * node and wait for the commit, as `qchain endorse` does; list, show and requests read the
+ * catalogue, one dataset's trail and a city's open requests from a node's API. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,9 +18,12 @@
 
 static const char usage[] =
     "Usage: qchain dataset SUBCOMMAND [ARGS] --config NODE.json [OPTIONS]\n"
+    "       qchain dataset SUBCOMMAND [ARGS] --api URL [--genesis G --seal-key K] [OPTIONS]\n"
     "The data-sharing trail: datasets the cities publish, requests for them, the owners'\n"
     "answers and each access the requester attests. Only names, digests and codes go on chain.\n"
-    "Signing subcommands (the city's seal key; wait for the commit):\n"
+    "Signing subcommands (the city's seal key; wait for the commit): --config, or with no\n"
+    "node config --api URL --genesis FILE --seal-key FILE (the seal key can stay on the\n"
+    "city's signing host):\n"
     "  publish NAME          publish a dataset: --schema HEX|--schema-file F, and --terms TEXT\n"
     "                        or --terms-file F (its SHA-256 goes on chain)\n"
     "  request DATASET_ID    ask for a dataset: --purpose N (1 public service, 2 planning and\n"
@@ -32,16 +35,17 @@ static const char usage[] =
     "                        too long, 3 data not available, 4 legal restriction; any 1..65535)\n"
     "  access REQUEST_ID DIGEST|--file F   attest one use of a granted request, with the\n"
     "                        digest of what the city received\n"
-    "Reading subcommands (--config, or --api URL):\n"
+    "Reading subcommands (--config, or --api URL alone):\n"
     "  list                  the catalogue (--after ID, --limit N)\n"
     "  show DATASET_ID       a dataset and its trail, 100 requests a page (--from N)\n"
     "  requests [CITY]       open requests to and from a city (default: the config's city)\n"
     "Options:\n"
-    "  -c, --config FILE     the city's node config (API address, genesis, seal key)\n"
-    "      --api URL         talk to this node's API instead of the config's\n"
-    "      --wait-ms MS      how long to wait for the commit (default 30000)\n"
-    "      --json            print the result as JSON\n"
-    "  -h, --help            show this help\n"
+    CLIENT_SIGNER_USAGE
+    "                      (--genesis, --seal-key and --passphrase-file are for the signing\n"
+    "                      subcommands)\n"
+    "      --wait-ms MS    how long to wait for the commit (default 30000)\n"
+    "      --json          print the result as JSON\n"
+    "  -h, --help          show this help\n"
     "Exit status: 0 committed (or read), 1 failure or refused (the node's reason is printed),\n"
     "2 usage, 3 submitted but not committed within --wait-ms.\n";
 
@@ -55,7 +59,8 @@ static const struct { const char *name; sub_t sub; uint8_t op; } subs[] = {
 
 typedef struct {
     sub_t sub;
-    const char *config, *api, *schema, *schema_file, *terms, *terms_file, *text, *file, *after;
+    client_target_opts_t target;
+    const char *schema, *schema_file, *terms, *terms_file, *text, *file, *after;
     uint64_t purpose, reason, from, until, blocks, limit, wait_ms;
     bool has_purpose, has_reason, has_from, has_until, has_blocks, has_limit, json;
     const char *pos[2];
@@ -70,10 +75,10 @@ static int parse_hash(const char *cmd, const char *what, const char *hex, qc_has
 }
 
 static int parse_options(int argc, char **argv, share_opts_t *o) {
-    enum { O_API = 256, O_SCHEMA, O_SCHEMA_FILE, O_TERMS, O_TERMS_FILE, O_PURPOSE, O_TEXT,
+    enum { O_SCHEMA = 256, O_SCHEMA_FILE, O_TERMS, O_TERMS_FILE, O_PURPOSE, O_TEXT,
            O_FROM, O_UNTIL, O_BLOCKS, O_REASON, O_FILE, O_AFTER, O_LIMIT, O_WAIT, O_JSON };
     static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'}, {"api", required_argument, NULL, O_API},
+        CLIENT_SIGNER_OPTIONS,
         {"schema", required_argument, NULL, O_SCHEMA},
         {"schema-file", required_argument, NULL, O_SCHEMA_FILE},
         {"terms", required_argument, NULL, O_TERMS},
@@ -92,9 +97,8 @@ static int parse_options(int argc, char **argv, share_opts_t *o) {
         const char *num = NULL;
         uint64_t min = 1, max = UINT64_MAX >> 1, *dst = NULL;
         bool *flag = NULL;
+        if (client_target_opt(c, optarg, &o->target)) continue;
         switch (c) {
-        case 'c': o->config = optarg; break;
-        case O_API: o->api = optarg; break;
         case O_SCHEMA: o->schema = optarg; break;
         case O_SCHEMA_FILE: o->schema_file = optarg; break;
         case O_TERMS: o->terms = optarg; break;
@@ -141,12 +145,23 @@ static int check_options(const char *cmd, const share_opts_t *o) {
         {o->file != NULL, o->sub == S_ACCESS, "--file"},
         {o->after || o->has_limit, o->sub == S_LIST, "--after/--limit"},
         {o->wait_ms != 30000, sign, "--wait-ms"},
+        {o->target.genesis || o->target.seal_key || o->target.passphrase_file, sign,
+         "--genesis/--seal-key/--passphrase-file"},
     };
     for (size_t i = 0; i < sizeof opt / sizeof opt[0]; i++)
         if (opt[i].given && !opt[i].allowed)
             return cli_usage_error(cmd, "%s is not an option of this subcommand", opt[i].name);
-    if (o->config == NULL && (sign || (o->sub == S_REQUESTS && o->npos == 0) || o->api == NULL))
-        return cli_usage_error(cmd, "--config is required%s", sign ? "" : " (or --api URL)");
+    if (sign) {
+        int rc = client_signer_check(cmd, &o->target);
+        if (rc >= 0) return rc;
+    } else if (o->target.config == NULL && (o->sub == S_REQUESTS && o->npos == 0)) {
+        return cli_usage_error(cmd, "--config is required (or name the CITY)");
+    } else if (o->target.config == NULL && o->target.api == NULL) {
+        return cli_usage_error(cmd, "--config is required (or --api URL)");
+    } else if (o->target.api && strncmp(o->target.api, "http://", 7) != 0 &&
+               strncmp(o->target.api, "https://", 8) != 0) {
+        return cli_usage_error(cmd, "--api: expected http://host:port, got '%s'", o->target.api);
+    }
     int want = o->sub == S_LIST ? 0 : o->sub == S_PUBLISH || o->sub == S_REQUEST ||
                o->sub == S_GRANT || o->sub == S_DENY || o->sub == S_SHOW ? 1
                : o->sub == S_ACCESS ? (o->file ? 1 : 2) : (o->npos > 1 ? 1 : o->npos);
@@ -175,11 +190,12 @@ static int build_op(const char *cmd, share_opts_t *o, uint64_t head) {
             return cli_usage_error(cmd, "a dataset name is at most %d bytes", QC_DATASET_NAME_MAX);
         snprintf(op->name, sizeof op->name, "%s", o->pos[0]);
         if (o->schema) rc = parse_hash(cmd, "--schema", o->schema, &op->schema);
-        else if (client_hash_file(o->schema_file, &op->schema) != QC_OK)
-            return cli_fail(cmd, "%s: cannot read the file", o->schema_file);
+        else if ((rc = client_file_digest(cmd, o->schema_file, NULL, &op->schema)) >= 0)
+            return rc;
         op->terms_kind = o->terms_file ? QC_TERMS_DIGEST : QC_TERMS_TEXT;
-        if (o->terms_file && client_hash_file(o->terms_file, &op->terms_digest) != QC_OK)
-            return cli_fail(cmd, "%s: cannot read the file", o->terms_file);
+        if (rc < 0 && o->terms_file && (rc = client_file_digest(cmd, o->terms_file, NULL,
+                                                                &op->terms_digest)) >= 0)
+            return rc;
         if (o->terms && strlen(o->terms) > QC_TERMS_MAX)
             return cli_usage_error(cmd, "--terms is at most %d bytes", QC_TERMS_MAX);
         snprintf(op->terms, sizeof op->terms, "%s", o->terms ? o->terms : "");
@@ -207,8 +223,7 @@ static int build_op(const char *cmd, share_opts_t *o, uint64_t head) {
     default:
         op->op = QC_SHARE_ACCESS;
         rc = parse_hash(cmd, "REQUEST_ID", o->pos[0], &op->ref);
-        if (rc < 0 && o->file && client_hash_file(o->file, &op->digest) != QC_OK)
-            return cli_fail(cmd, "%s: cannot read the file", o->file);
+        if (rc < 0 && o->file) rc = client_file_digest(cmd, o->file, NULL, &op->digest);
         if (rc < 0 && !o->file) rc = parse_hash(cmd, "DIGEST", o->pos[1], &op->digest);
         return rc;
     }
@@ -216,19 +231,21 @@ static int build_op(const char *cmd, share_opts_t *o, uint64_t head) {
 
 /* What a signing subcommand did, for --json: the tx fields, its id and height, and the signed
  * transaction as POST /v1/transactions takes it. */
-static json_t *signed_json(const qc_tx_t *tx, uint64_t height) {
+static json_t *signed_json(const qc_tx_t *tx, uint64_t height, const char *city) {
     char idhex[65];
-    json_t *j = json_pack("{s:s, s:s, s:I}", "op", qc_share_op_name(tx->share->op), "tx_id",
-                          qc_hash_hex(idhex, &tx->id), "height", (json_int_t)height);
+    json_t *j = json_pack("{s:s, s:s, s:I, s:s}", "op", qc_share_op_name(tx->share->op), "tx_id",
+                          qc_hash_hex(idhex, &tx->id), "height", (json_int_t)height, "city", city);
     client_json_add_signed(j, tx);
     return j;
 }
 
-static void print_signed(const share_opts_t *o, const qc_tx_t *tx, uint64_t height) {
+static void print_signed(const share_opts_t *o, const qc_tx_t *tx, uint64_t height,
+                         const char *city) {
     char idhex[65], refhex[65];
     qc_hash_hex(idhex, &tx->id);
     qc_hash_hex(refhex, &o->op.ref);
-    printf("committed tx %s in block %llu\n", idhex, (unsigned long long)height);
+    printf("committed tx %s in block %llu, sealed by %s\n", idhex, (unsigned long long)height,
+           city);
     switch (o->op.op) {
     case QC_SHARE_DATASET: printf("  published dataset \"%s\": id %s\n", o->op.name, idhex); break;
     case QC_SHARE_REQUEST:
@@ -254,8 +271,8 @@ static int run_signing(const char *cmd, share_opts_t *o, client_identity_t *id, 
     else
         rc = client_submit_wait(cmd, api, &tx, o->wait_ms, &height);
     if (rc == CLI_EXIT_OK) {
-        if (o->json) rc = cli_print_json(cmd, signed_json(&tx, height));
-        else print_signed(o, &tx, height);
+        if (o->json) rc = cli_print_json(cmd, signed_json(&tx, height, id->cfg.city));
+        else print_signed(o, &tx, height, id->cfg.city);
     }
     qc_tx_free(&tx);
     return rc;
@@ -364,11 +381,14 @@ int cli_dataset(int argc, char **argv) {
     char why[512];
     bool sign = o.sub <= S_ACCESS;
     if (id == NULL) return cli_fail(name, "out of memory");
-    if (o.config != NULL && client_identity_load(o.config, sign, id, why, sizeof why) != QC_OK) {
+    /* reading without a config: only the --api URL (and --cacert) */
+    rc = sign || o.target.config ? client_identity_open(&o.target, sign, id, why, sizeof why)
+                                 : client_set_cacert(o.target.cacert, why, sizeof why);
+    if (rc != QC_OK) {
         free(id);
         return cli_fail(name, "%s", why);
     }
-    const char *api = o.api ? o.api : id->api_url;
+    const char *api = id->api_url[0] ? id->api_url : o.target.api;
     rc = sign ? run_signing(name, &o, id, api) : run_reading(name, &o, id, api);
     client_identity_wipe(id);
     free(id);

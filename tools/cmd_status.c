@@ -1,10 +1,13 @@
 /* cmd_status.c - `qchain status [--all]`: a node's (or every member node's) view of the chain:
  * height, head hash, consensus view and primary, peer links, lag behind its peers, mempool.
  * Each answer is checked to come from a node of the chain named by the genesis. */
+#include <arpa/inet.h>
 #include <getopt.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cli.h"
 #include "client.h"
@@ -14,14 +17,24 @@
 static const char usage[] =
     "Usage: qchain status (--config NODE.json | --api URL --genesis GENESIS.json) [--all] [--json]\n"
     "Shows what a node reports: height, head hash, view, primary, peer links up, lag behind its\n"
-    "most advanced peer, and transactions waiting in its mempool. With --all, asks every member\n"
-    "node in force (the node's /v1/members: governance may have changed them; the genesis list\n"
-    "if the node cannot say) at its API address.\n" CLIENT_TARGET_USAGE
+    "most advanced peer, and transactions waiting in its mempool. A '*' after the VIEW number\n"
+    "(e.g. 1*) means the node is in a view change: it has left the view before and moves to\n"
+    "view VIEW, whose primary is PRIMARY; it commits nothing until that view's NEW-VIEW is\n"
+    "installed (no '*': the node works normally in view VIEW).\n"
+    "With --all, asks every member node in force (the node's /v1/members: governance may have\n"
+    "changed them; the genesis list if the node cannot say) at its advertised API address,\n"
+    "except the node given here (--config/--api), which is shown as it answered at that\n"
+    "address (first, if it is not a member in force). A member whose advertised address is a\n"
+    "loopback one (127.x.x.x, ::1, localhost) that does not answer from here is shown as\n"
+    "UNREACHABLE with \"loopback-only API address ...: not reachable from here\" (\"loopback\":\n"
+    "true in --json): that address reaches its node only on the node's own host, so it is not\n"
+    "known to be down.\n" CLIENT_TARGET_USAGE
     "      --all           ask every member node in force\n"
     "      --json          print {\"chain_id\", \"nodes\": [...]} with each node's full status\n"
     "  -h, --help          show this help\n"
-    "Exit status: 0 every node asked answered for this chain, 1 a node was unreachable, refused\n"
-    "or belongs to another chain (the others are still shown), 2 usage.\n";
+    "Exit status: 0 every node asked answered for this chain, 1 a node was unreachable (a\n"
+    "loopback-only address included), refused or belongs to another chain (the others are still\n"
+    "shown), 2 usage.\n";
 
 /* Asks the node at url for its status. Returns the entry for the report ({"api", "up", ...
  * the node's status fields} or {"api", "up": false, "city", "error"}); *ok says whether the
@@ -56,6 +69,35 @@ static json_t *query(const client_target_t *t, const char *url, const char *expe
                      "error", why);
 }
 
+/* Whether an API address (HOST:PORT or [V6]:PORT) names a loopback host: 127.0.0.0/8, ::1
+ * (also ::ffff:127.x.x.x), localhost or NAME.localhost. Such an address reaches its node only
+ * from the node's own host. */
+static bool addr_loopback(const char *addr) {
+    char host[GENESIS_ADDR_MAX + 1];
+    const char *end = addr[0] == '[' ? strchr(++addr, ']') : strrchr(addr, ':');
+    size_t n = end ? (size_t)(end - addr) : strlen(addr);
+    if (n >= sizeof host) return false;
+    memcpy(host, addr, n);
+    host[n] = '\0';
+    struct in_addr a4;
+    struct in6_addr a6;
+    if (inet_pton(AF_INET, host, &a4) == 1) return (ntohl(a4.s_addr) >> 24) == 127;
+    if (inet_pton(AF_INET6, host, &a6) == 1)
+        return IN6_IS_ADDR_LOOPBACK(&a6) || (IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127);
+    return strcasecmp(host, "localhost") == 0 ||
+           (n > 10 && strcasecmp(host + n - 10, ".localhost") == 0);
+}
+
+/* A member that did not answer at its loopback-only advertised address addr: says why that is
+ * not "down" (entry e from query()). */
+static void mark_loopback(json_t *e, const char *addr) {
+    char msg[768];
+    snprintf(msg, sizeof msg, "loopback-only API address %s: not reachable from here (%s)", addr,
+             json_string_value(json_object_get(e, "error")));
+    json_object_set_new(e, "error", json_string(msg));
+    json_object_set_new(e, "loopback", json_true());
+}
+
 static json_int_t jint(const json_t *o, const char *key) {
     return json_integer_value(json_object_get(o, key));
 }
@@ -68,6 +110,11 @@ static void print_table(const client_target_t *t, const json_t *nodes) {
     for (size_t i = 0; i < json_array_size(nodes); i++) {
         const json_t *n = json_array_get(nodes, i);
         const char *city = json_string_value(json_object_get(n, "city"));
+        if (json_is_true(json_object_get(n, "loopback"))) {
+            printf("%-12s UNREACHABLE  %s\n", city ? city : "?",
+                   json_string_value(json_object_get(n, "error")));
+            continue;
+        }
         if (!json_is_true(json_object_get(n, "up"))) {
             printf("%-12s DOWN  %s: %s\n", city ? city : "?",
                    json_string_value(json_object_get(n, "api")),
@@ -115,8 +162,12 @@ int cli_status(int argc, char **argv) {
         return rc;
     }
     json_t *nodes = json_array();
-    bool all_ok = true, ok;
+    /* The node given here, as the config's city when there is one. */
+    bool all_ok, ok;
+    json_t *self = query(t, t->api_url, t->city[0] ? t->city : NULL, &all_ok);
     if (all) {
+        const char *self_city = json_string_value(json_object_get(self, "city"));
+        bool self_listed = false;
         /* The members in force and their addresses (governance may have changed both since
          * the genesis), from the given node; the genesis list when it cannot say. */
         long st = 0;
@@ -139,15 +190,23 @@ int cli_status(int argc, char **argv) {
                 name = "?";
                 addr = "invalid-address-in-members-list:0";
             }
+            if (self_city && strcmp(name, self_city) == 0 && !self_listed) {
+                json_array_append(nodes, self); /* as it answered where it was asked */
+                self_listed = true;
+                continue;
+            }
             snprintf(url, sizeof url, "http://%s", addr);
-            json_array_append_new(nodes, query(t, url, name, &ok));
+            json_t *e = query(t, url, name, &ok);
+            if (!ok && addr_loopback(addr)) mark_loopback(e, addr);
+            json_array_append_new(nodes, e);
             all_ok = all_ok && ok;
         }
+        if (!self_listed) json_array_insert(nodes, 0, self); /* not a member in force */
         json_decref(mem);
     } else {
-        json_array_append_new(nodes, query(t, t->api_url, NULL, &ok));
-        all_ok = ok;
+        json_array_append(nodes, self);
     }
+    json_decref(self);
     if (json) {
         char gh[65];
         cli_print_json(cmd, json_pack("{s:s, s:s, s:O}", "chain_id", t->genesis.chain_id,

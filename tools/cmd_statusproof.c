@@ -3,6 +3,7 @@
  * from a node and verified offline against the genesis before it is shown or written; or a
  * saved proof checked offline; and, with --as-of, the status at an earlier block derived from
  * it. A node can serve anything: only a verified proof is believed. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,10 +112,12 @@ static int offline(const char *cmd, const char *proof, const char *gpath, const 
     }
     uint8_t *text;
     size_t len;
+    errno = 0;
     int rc = qc_file_read(proof, PROOF_FILE_BYTES_MAX, &text, &len);
     if (rc != QC_OK) {
+        int err = errno;
         free(g);
-        return cli_fail(cmd, "proof %s: %s", proof, qc_strerror(rc));
+        return cli_fail(cmd, "proof %s: cannot read the file: %s", proof, client_file_error(rc, err));
     }
     json_error_t jerr;
     json_t *j = json_loadb((const char *)text, len, JSON_REJECT_DUPLICATES, &jerr);
@@ -223,7 +226,7 @@ int cli_status_proof(int argc, char **argv) {
     }
     if (out && strcmp(out, "-") == 0) rc = cli_print_json(cmd, json_incref(j));
     else if (out && (rc = client_write_json(out, j)) != QC_OK)
-        rc = cli_fail(cmd, "%s: %s", out, qc_strerror(rc));
+        rc = cli_fail(cmd, "%s: cannot write the file: %s", out, client_file_error(rc, errno));
     else rc = print(cmd, json, hex, &res, &as_of);
     statusproof_result_free(&res);
     json_decref(j);

@@ -1,5 +1,6 @@
 /* cmd_verify.c - `qchain verify [FILE] --receipt R --genesis G`: checks a receipt completely
  * offline against the chain's genesis file, and, given FILE, that FILE is the anchored record. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,17 +67,25 @@ int cli_verify(int argc, char **argv) {
         return cli_fail(cmd, "%s", why);
     }
     if (file) {
-        if (client_hash_file_salted(file, spath ? salt : NULL, &digest) != QC_OK) {
+        int hrc = client_hash_file_salted(file, spath ? salt : NULL, &digest), err = errno;
+        if (hrc != QC_OK) {
+            sodium_memzero(salt, sizeof salt);
             free(g);
-            return cli_fail(cmd, "%s: cannot read the file", file);
+            return cli_fail(cmd, "%s: cannot read the file: %s", file, client_file_error(hrc, err));
         }
         want = &digest;
     }
     sodium_memzero(salt, sizeof salt);
     uint8_t *text;
     size_t len;
+    errno = 0;
     int rc = qc_file_read(rpath, RECEIPT_FILE_BYTES_MAX, &text, &len);
-    if (rc != QC_OK) { free(g); return cli_fail(cmd, "receipt %s: %s", rpath, qc_strerror(rc)); }
+    if (rc != QC_OK) {
+        int err = errno;
+        free(g);
+        return cli_fail(cmd, "receipt %s: cannot read the file: %s", rpath,
+                        client_file_error(rc, err));
+    }
     json_error_t jerr;
     json_t *j = json_loadb((const char *)text, len, JSON_REJECT_DUPLICATES, &jerr);
     free(text);
