@@ -10,44 +10,25 @@ systemd credential passphrase.conf configures) beside three nodes of this build:
 elsewhere reaches it. The same key passphrase given as a root-only passphrase_file is refused
 with the OS's reason ("Permission denied"). `dpkg --purge` then removes the files and keeps
 the ledger. Needs root (mount namespaces, dpkg)."""
-import json, os, pwd, grp, re, shutil, signal, stat, subprocess, sys, tempfile, time
+import json, os, pwd, grp, re, shutil, signal, stat, subprocess, sys, tempfile
+
+import yaml
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cluster import BIN, BUILD, NearApiCluster, port_base  # noqa: E402
+from cluster import BUILD, NearApiCluster, port_base  # noqa: E402
+import pkgenv  # noqa: E402
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-TOP = os.path.dirname(HERE)
 PASSPHRASE = "correct horse battery staple"
 
 
 def sh(*args, ok=(0,), **kw):
-    r = subprocess.run(list(args), capture_output=True, text=True, timeout=120, **kw)
-    if r.returncode not in ok:
-        print("it_package: FAILED: %s -> %d\n%s%s" % (" ".join(args), r.returncode, r.stdout, r.stderr))
-        sys.exit(1)
-    return r
+    return pkgenv.sh(*args, ok=ok, name="it_package", **kw)
 
 
 def check(cond, msg):
     if not cond:
         print("it_package: FAILED: " + msg)
         sys.exit(1)
-
-
-def unit_service(path):
-    """The [Service] settings of a unit file: {key: [values]} in order."""
-    out, section = {}, None
-    for line in open(path, encoding="utf-8"):
-        line = line.strip()
-        if not line or line[0] in "#;":
-            continue
-        if line.startswith("["):
-            section = line
-            continue
-        if section == "[Service]" and "=" in line:
-            k, v = line.split("=", 1)
-            out.setdefault(k, []).append(v)
-    return out
 
 
 def outer():
@@ -58,8 +39,7 @@ def outer():
         return 1
     tmp = tempfile.mkdtemp(prefix="qchain-it_package-")
     try:
-        r = sh("sh", os.path.join(TOP, "dist", "mkdeb.sh"), BUILD, os.path.join(tmp, "deb"), "0.0.1~test")
-        deb = r.stdout.strip().splitlines()[-1]
+        deb = pkgenv.make_deb(BUILD, os.path.join(tmp, "deb"), "0.0.1~test", name="it_package")
         check(os.path.isfile(deb) and deb.endswith(".deb"), "mkdeb.sh made a .deb: %r" % deb)
         info = sh("dpkg-deb", "-f", deb).stdout
         fields = dict(l.split(": ", 1) for l in info.splitlines() if ": " in l and not l.startswith(" "))
@@ -99,20 +79,8 @@ def outer():
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def overlay(tmp, target):
-    name = target.strip("/").replace("/", "_")
-    upper, work = os.path.join(tmp, "ov", name, "u"), os.path.join(tmp, "ov", name, "w")
-    os.makedirs(upper)
-    os.makedirs(work)
-    sh("mount", "-t", "overlay", "overlay", "-o",
-       "lowerdir=%s,upperdir=%s,workdir=%s" % (target, upper, work), target)
-
-
 def inner(deb, tmp):
-    # /etc, /usr and /var of this namespace are overlays: dpkg, adduser and the node write
-    # into tmp, and the host never sees it. (/lib and /bin are links into /usr on Debian 12.)
-    for d in ("/etc", "/usr", "/var"):
-        overlay(tmp, d)
+    pkgenv.private_system(tmp)
     check(not os.path.exists("/usr/bin/qchaind"), "qchaind is not installed before the test")
     r = sh("dpkg", "-i", deb, env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
     user = pwd.getpwnam("qchain")
@@ -128,7 +96,7 @@ def inner(deb, tmp):
     unit = "/lib/systemd/system/qchaind.service"
     r = subprocess.run(["systemd-analyze", "verify", unit], capture_output=True, text=True, timeout=60)
     check(r.returncode == 0, "systemd-analyze verify %s: %s%s" % (unit, r.stdout, r.stderr))
-    svc = unit_service(unit)
+    svc = pkgenv.unit_settings(unit)
     for key, value in [("User", "qchain"), ("Group", "qchain"), ("NoNewPrivileges", "true"),
                        ("ProtectSystem", "strict"), ("PrivateTmp", "true"), ("Restart", "on-failure"),
                        ("StateDirectory", "qchain"), ("StateDirectoryMode", "0700"), ("UMask", "0077")]:
@@ -138,9 +106,9 @@ def inner(deb, tmp):
     check(exec_start == ["/usr/bin/qchaind", "--config", "/etc/qchain/node.json"],
           "ExecStart runs the installed qchaind: %r" % exec_start)
     dropin = "/usr/share/doc/qchain/examples/passphrase.conf"
-    cred = unit_service(dropin).get("LoadCredential", [""])[0]
+    cred = pkgenv.unit_settings(dropin).get("LoadCredential", [""])[0]
     check(cred == "qchain-passphrase:/etc/qchain/passphrase", "passphrase.conf loads the credential: %r" % cred)
-    cred_name, cred_src = cred.split(":", 1)
+    cred_src = cred.split(":", 1)[1]
 
     # A four-city chain; jinan's node key is a new, encrypted one, put in the genesis.
     C = NearApiCluster("it_package", port_base(33100, 300), 500)
@@ -176,34 +144,26 @@ def inner(deb, tmp):
     os.chmod("/etc/qchain/node.json", 0o640)
     os.chown("/etc/qchain/node.json", 0, group.gr_gid)
 
-    def as_unit(argv, env):
-        umask = int(svc["UMask"][0], 8)
-        return ["setpriv", "--reuid=" + svc["User"][0], "--regid=" + svc["Group"][0], "--init-groups",
-                "sh", "-c", 'umask %o && exec "$@"' % umask, "sh"] + argv, env
-
     # The way the issue saw it fail: a root-only passphrase file read by the qchain user.
     bad = dict(cfg, passphrase_file=cred_src)
     with open("/etc/qchain/bad.json", "w") as f:
         json.dump(bad, f)
     os.chmod("/etc/qchain/bad.json", 0o644)
-    argv, env = as_unit(["/usr/bin/qchaind", "--config", "/etc/qchain/bad.json"], dict(os.environ))
+    bad_svc = dict(svc, ExecStart=["/usr/bin/qchaind --config /etc/qchain/bad.json"])
+    argv, env = pkgenv.as_unit(bad_svc, os.path.join(tmp, "no-credentials"), dict(os.environ))
     r = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
     check(r.returncode == 1 and "Permission denied" in r.stderr and "I/O error" not in r.stderr,
           "a root-only passphrase_file is refused with the OS's reason: %d %s" % (r.returncode, r.stderr))
 
-    # The credential, as systemd's LoadCredential= hands it over: a directory only the service
-    # user can read, holding a 0400 copy.
-    creds = os.path.join(tmp, "credentials")
-    os.makedirs(creds)
-    shutil.copy(cred_src, os.path.join(creds, cred_name))
-    os.chown(os.path.join(creds, cred_name), user.pw_uid, group.gr_gid)
-    os.chmod(os.path.join(creds, cred_name), 0o400)
-    os.chown(creds, user.pw_uid, group.gr_gid)
-    os.chmod(creds, 0o500)
+    # With the drop-in: the credential as systemd's LoadCredential= hands it over (a directory
+    # only the service user can read, holding a 0400 copy).
+    dropin_dir = "/etc/systemd/system/qchaind.service.d"
+    os.makedirs(dropin_dir)
+    shutil.copy(dropin, dropin_dir)
     os.chmod(tmp, 0o711)
+    svc = pkgenv.unit_settings(*pkgenv.unit_files())
     env = {k: v for k, v in os.environ.items() if k != "QCHAIN_PASSPHRASE"}
-    env["CREDENTIALS_DIRECTORY"] = creds
-    argv, env = as_unit(exec_start, env)
+    argv, env = pkgenv.as_unit(svc, os.path.join(tmp, "credentials"), env)
     log = open(os.path.join(C.tmp, "jinan.log"), "w")
     C.procs["jinan"] = subprocess.Popen(argv, env=env, stdout=log, stderr=log, cwd="/")
     for c in C.cities[1:]:
@@ -215,6 +175,11 @@ def inner(deb, tmp):
         C.check(code == 200 and health == {"status": "ok"}, "/healthz of the installed node: %s %r" % (code, health))
         metrics = C.metrics("jinan")
         rules = open("/usr/share/qchain/prometheus/qchain-alerts.yml").read()
+        parsed = yaml.safe_load(rules)["groups"][0]["rules"]
+        for rule in parsed:
+            C.check(set(rule) >= {"alert", "expr", "labels", "annotations"} and
+                    rule["labels"].get("severity") in ("warning", "critical") and
+                    rule["annotations"].get("summary"), "alert rule is complete: %r" % rule)
         named = set(re.findall(r"\b(qchain_[a-z_]+)", "\n".join(
             l for l in rules.splitlines() if l.strip().startswith("expr:"))))
         C.check(len(named) >= 8, "the alert rules name qchain metrics: %r" % named)
