@@ -661,10 +661,11 @@ static void transfer_check(node_t *n) {
 void node_start_transfer(node_t *n, const pbft_fetch_t *f) {
     n->transfer_wanted = true;
     n->transfer_height = f->target.height;
+    transfer_check(n); /* the ledger may hold the target already: nothing to fetch */
+    if (!n->transfer_wanted) return;
     QC_INFO("state transfer: fetching blocks %llu..%llu from peers",
             (unsigned long long)n->store.head.height + 1, (unsigned long long)f->target.height);
-    transfer_check(n);
-    if (n->transfer_wanted) fetch_round(n);
+    fetch_round(n);
 }
 
 void node_catchup_tick(node_t *n) {
