@@ -424,6 +424,85 @@ def check_reads(digest, tx_id):
     check(s["city"] == "zibo" and s["peers"] == 3 and s["chain_id"] == "it-api", "status names the node")
 
 
+CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+
+
+def check_web():
+    """The embedded web application (docs/API.md "GET /"): the page and its security and
+    caching headers, 304 on a current ETag, HEAD, and a JSON 404 for an unknown name."""
+    status, hdrs, body = request("zibo", "GET", "/")
+    check(status == 200 and hdrs.get("content-type") == "text/html; charset=utf-8"
+          and re.search(rb"(?i)<!doctype html|<html", body[:512]), "GET / serves the HTML page")
+    want = {"content-security-policy": CSP, "x-content-type-options": "nosniff",
+            "referrer-policy": "no-referrer", "cross-origin-opener-policy": "same-origin",
+            "cache-control": "no-cache"}
+    check(all(hdrs.get(k) == v for k, v in want.items()),
+          "GET /: the security and caching headers: %r" % hdrs)
+    etag = hdrs.get("etag", "")
+    check(etag == '"%s"' % hashlib.sha256(body).hexdigest()[:16], "GET /: ETag %r is the bytes' hash" % etag)
+    check(request("zibo", "GET", "/index.html")[2] == body, "/index.html is /")
+    status, hdrs, data = request("zibo", "GET", "/", headers={"If-None-Match": etag})
+    check(status == 304 and data == b"" and hdrs.get("etag") == etag, "If-None-Match: the ETag -> 304")
+    status, hdrs, data = request("zibo", "HEAD", "/web/index.html")
+    check(status == 200 and data == b"" and hdrs.get("content-length") == str(len(body)), "HEAD /web/index.html")
+    for name in ("nope.js", "..%2Findex.html", "%2e%2e"):
+        hdrs = expect_error("zibo", "GET", "/web/" + name, 404, "not_found")
+        check(hdrs.get("x-content-type-options") == "nosniff", "a web 404 has the web headers")
+
+
+def check_genesis():
+    """GET /v1/genesis: the genesis file's exact bytes, whose hash is the chain's."""
+    status, hdrs, body = request("taian", "GET", "/v1/genesis")
+    check(status == 200 and hdrs.get("content-type") == "application/json", "GET /v1/genesis: 200 JSON")
+    check(body == open(C.genesis(), "rb").read(), "GET /v1/genesis serves the file byte for byte")
+    h = hashlib.sha256(b"qchain/v1/genesis\x00" + body).hexdigest()  # qc_hash_ctx(QC_CTX_GENESIS)
+    check(h == hdrs.get("x-qchain-genesis-hash") == get_json("taian", "/v1/status")["genesis_hash"],
+          "the body hashes to X-Qchain-Genesis-Hash and /v1/status's genesis_hash")
+
+
+def peers_view(city):
+    """GET /v1/peers, its shape checked against docs/API.md."""
+    p = get_json(city, "/v1/peers")
+    check(sorted(p) == ["best_height", "city", "height", "members"] and p["city"] == city,
+          "/v1/peers on %s: documented fields: %r" % (city, sorted(p)))
+    keys = ["api_address", "display_name", "height", "index", "lag", "link_up", "name",
+            "p2p_address", "self"]
+    for i, m in enumerate(p["members"]):
+        check(sorted(m) == keys and m["index"] == i, "/v1/peers member fields: %r" % m)
+        check(m["self"] == (m["name"] == city), "self marks only %s: %r" % (city, m))
+        check(m["lag"] == p["best_height"] - m["height"] >= 0, "lag = best_height - height: %r" % m)
+    check(p["best_height"] == max([p["height"]] + [m["height"] for m in p["members"]]),
+          "best_height is the highest head known")
+    return p
+
+
+def check_peers():
+    """GET /v1/peers on a running consortium: every member, every link up, the heads each
+    peer reported (probed about once a second each) reaching the common height."""
+    members = get_json("jinan", "/v1/members")["members"]
+    before = C.status("jinan")["height"]
+    p = peers_view("jinan")
+    after = C.status("jinan")["height"]
+    check([m["name"] for m in p["members"]] == CITIES, "/v1/peers lists every member in order")
+    check(before <= p["height"] <= after, "/v1/peers height is the node's own")
+    me = p["members"][0]
+    check(me["self"] and me["link_up"] and me["height"] == p["height"], "self: link up, own height")
+    for m, mm in zip(p["members"], members):
+        check(all(m[k] == mm[k] for k in ("name", "display_name", "api_address", "p2p_address")),
+              "/v1/peers names and addresses match /v1/members: %r" % m)
+    check(all(m["link_up"] for m in p["members"]), "every link up: %r" % p["members"])
+    for m in p["members"]:
+        check(m["height"] <= C.status(m["name"])["height"],
+              "a reported head is one %s has reached: %r" % (m["name"], m))
+
+    def level():
+        heights, view = C.heights(CITIES), peers_view("jinan")
+        return len(set(heights)) == 1 and all(m["height"] == heights[0] and m["lag"] == 0
+                                               for m in view["members"])
+    C.wait_for("every reported head at the common height", level)
+
+
 def check_metrics():
     status, hdrs, body = request("jinan", "GET", "/metrics")
     check(status == 200 and hdrs.get("content-type", "").startswith("text/plain; version=0.0.4"),
@@ -580,6 +659,9 @@ def main():
     check_request_errors(digest, tx_id)
     check_limits()
     check_reads(digest, tx_id)
+    check_web()
+    check_genesis()
+    check_peers()
 
     for i, city in enumerate(("zibo", "liaocheng", "jinan")):  # taian: wait_ms <= 3000
         C.anchor(city, C.write_docs("g%d" % i, i + 1))
@@ -600,6 +682,8 @@ def main():
     nodes = {n["city"]: n for n in json.loads(r.stdout)["nodes"]}
     check(not nodes["liaocheng"]["up"] and all(nodes[c]["up"] for c in CITIES[:3]),
           "status --all marks the stopped node down and exits 1")
+    C.wait_for("/v1/peers shows liaocheng's link down", lambda: [
+        m["link_up"] for m in peers_view("zibo")["members"]] == [True, True, True, False])
 
     C.stop_all(signal.SIGTERM)
     check(all(p.returncode == 0 for p in C.procs.values()), "SIGTERM stops every node with exit 0")

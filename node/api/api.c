@@ -4,6 +4,7 @@
 #include "api_gov.h"
 #include "api_life.h"
 #include "api_share.h"
+#include "api_web.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -846,8 +847,13 @@ int api_start(api_t *a, node_t *n, char *why, size_t why_cap) {
         {"GET", "/v1/cities/{name}/requests", h_city_requests},
         {"GET", "/v1/cities/{name}/log", h_city_log},
         {"GET", "/v1/status", h_status},
+        {"GET", "/v1/peers", h_peers},
+        {"GET", "/v1/genesis", h_genesis},
         {"GET", "/metrics", h_metrics},
         {"GET", "/healthz", h_health},
+        {"GET", "/", h_web_index},
+        {"GET", "/index.html", h_web_index},
+        {"GET", "/web/{name}", h_web_file},
     };
     for (size_t i = 0; i < sizeof routes / sizeof routes[0] && rc == QC_OK; i++)
         rc = http_route(&a->server, routes[i].m, routes[i].p, routes[i].h, a);
@@ -860,6 +866,13 @@ int api_start(api_t *a, node_t *n, char *why, size_t why_cap) {
         http_server_close(&a->server, NULL);
         return rc;
     }
+    /* GET /v1/genesis serves these bytes: the file as the node loaded it, or nothing. */
+    a->genesis_hash = n->genesis.hash;
+    rc = api_web_genesis_read(n->cfg.genesis_path, &n->genesis.hash, &a->genesis_file,
+                              &a->genesis_file_len);
+    if (rc != QC_OK)
+        QC_WARN("api: GET /v1/genesis will answer 500: %s %s", n->cfg.genesis_path,
+                rc == QC_ERR_CORRUPT ? "changed since the node loaded it" : qc_strerror(rc));
     uv_timer_init(n->loop, &a->sweep);
     a->sweep.data = a;
     uv_timer_start(&a->sweep, on_sweep, SWEEP_MS, SWEEP_MS);
@@ -870,7 +883,10 @@ int api_start(api_t *a, node_t *n, char *why, size_t why_cap) {
 }
 
 static void api_closed_step(api_t *a) {
-    if (--a->closing == 0 && a->closed_cb) a->closed_cb(a->closed_user);
+    if (--a->closing != 0) return;
+    free(a->genesis_file);
+    a->genesis_file = NULL;
+    if (a->closed_cb) a->closed_cb(a->closed_user);
 }
 
 static void on_sweep_closed(uv_handle_t *h) { api_closed_step(h->data); }

@@ -1,6 +1,8 @@
 /* api.h - the node's HTTP/JSON API (docs/API.md): submit signed transactions and wait for their
  * commit, records and their receipts, blocks, the latest checkpoint, consistency proofs,
- * members, status, Prometheus metrics and a health check. Runs on the node's loop. */
+ * members, status, Prometheus metrics and a health check; and for browsers the embedded web
+ * application, the genesis file and every member's link and head (api_web.h). Runs on the
+ * node's loop. */
 #ifndef QC_API_H
 #define QC_API_H
 
@@ -30,6 +32,11 @@ typedef struct api {
     api_waiter_t waiters[API_WAITERS_MAX];
     uint32_t waiter_count;
     prom_histogram_t commit_latency; /* submit-with-wait to commit, seconds */
+    uint8_t *genesis_file;          /* the genesis file's bytes, checked against the chain's
+                                     * genesis hash at start (GET /v1/genesis); owned; NULL when
+                                     * they could not be read or no longer match */
+    size_t genesis_file_len;
+    qc_hash_t genesis_hash;         /* the node's genesis hash (a copy) */
     void (*closed_cb)(void *);
     void *closed_user;
     int closing;

@@ -29,7 +29,7 @@
 #define HTTP_READ_BUF_BYTES 16384          /* unparsed input held per connection */
 #define HTTP_WRITE_BACKLOG_BYTES (1u << 20) /* stop parsing while more is unsent */
 #define HTTP_REJECT_SLACK 16               /* refused connections answered with 503 at once */
-#define HTTP_EXTRA_HEADER_BYTES 512
+#define HTTP_EXTRA_HEADER_BYTES 1024
 #define HTTP_ERROR_BODY_BYTES 1024
 #define HTTP_MESSAGE_BYTES 256
 #define HTTP_BODY_START_BYTES 65536         /* first body allocation; grows to the limit */

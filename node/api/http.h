@@ -207,7 +207,7 @@ json_t *http_req_json(http_req_t *req, http_res_t *res);
 void http_res_on_cancel(http_res_t *res, http_cancel_cb cb, void *data);
 
 /* Adds a response header (e.g. "Retry-After", "Location") before responding. Copied.
- * QC_ERR_INVALID for a bad name or a value with CR, LF or NUL; QC_ERR_TOOBIG past 512 bytes
+ * QC_ERR_INVALID for a bad name or a value with CR, LF or NUL; QC_ERR_TOOBIG past 1 KiB
  * of extra headers. Content-Type, Content-Length and Connection are set by the server. */
 int http_res_header(http_res_t *res, const char *name, const char *value);
 
