@@ -81,7 +81,7 @@ BENCHES     := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 LONG_BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(LONG_SRC))
 
 .PHONY: all test check asan bench bench-long sim clean deps deps-ensure fuzz fuzz-short run test-long \
-        run-netns chaos chaos-build install deb
+        run-netns chaos chaos-build install deb screenshots
 .DEFAULT_GOAL := all
 .SECONDARY:
 
@@ -241,6 +241,11 @@ install: $(BUILD)/bin/qchaind $(BUILD)/bin/qchain
 	@sh dist/install.sh $(BUILD) "$(DESTDIR)" $(PREFIX)
 deb: deps-ensure $(BUILD)/bin/qchaind $(BUILD)/bin/qchain
 	@sh dist/mkdeb.sh $(BUILD) $(BUILD)/deb $(VERSION)
+
+# The web page's screenshots in docs/ (docs/WEB.md), taken by its browser test; Chinese glyphs
+# need Debian's fonts-noto-cjk.
+screenshots: deps-ensure $(BINS)
+	@QC_WEB_SCREENSHOTS=docs BUILD=$(BUILD) python3 tests/it_web.py
 
 clean:
 	rm -rf build
