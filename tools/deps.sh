@@ -5,7 +5,7 @@
 set -u
 PKGS="build-essential pkg-config libsodium-dev libleveldb-dev libuv1-dev libprotobuf-c-dev \
 protobuf-c-compiler libcmocka-dev libjansson-dev node-llhttp clang libclang-rt-14-dev libcurl4-openssl-dev \
-python3 python3-yaml procps curl iproute2 nftables adduser systemd chromium"
+python3 python3-yaml procps curl iproute2 nftables adduser systemd chromium openssl"
 
 missing() {
   for p in $PKGS; do
