@@ -5,6 +5,7 @@
 #include "api_life.h"
 #include "api_share.h"
 #include "api_web.h"
+#include "qchain.pb-c.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -176,10 +177,133 @@ static uint8_t *tx_bytes(http_req_t *req, http_res_t *res, size_t *len) {
     return copy;
 }
 
+/* ---------------------------------------------------------------- batches */
+
+/* One transaction of a batch: node_submit's verdict as one entry of "results". bytes: a
+ * SignedTx protobuf (borrowed) or NULL when the entry did not even decode (why says so). */
+static json_t *batch_one(api_t *a, const uint8_t *bytes, size_t len, const char *why_bad,
+                         size_t *accepted) {
+    if (bytes == NULL)
+        return json_pack("{s:n, s:s, s:i, s:s}", "tx_id", "status", "rejected", "http", 400,
+                         "error", why_bad);
+    qc_hash_t id;
+    const char *why = NULL;
+    int rc = node_submit(a->node, bytes, len, &id, &why);
+    if (rc == QC_OK) {
+        (*accepted)++;
+        return pending_json(&id, "pending");
+    }
+    json_t *e = json_pack("{s:s, s:i, s:s}", "status", "rejected", "http", reject_status(rc),
+                          "error", why ? why : qc_strerror(rc));
+    /* the id is known whenever the bytes decoded (node_submit's contract) */
+    if (e) json_object_set_new(e, "tx_id", rc == QC_ERR_INVALID && why &&
+                                   strcmp(why, "transaction does not decode") == 0
+                                   ? json_null() : HEX(id.b, 32));
+    return e;
+}
+
+/* Answers a batch: 200 {"accepted", "rejected", "results": [one per transaction, in order]}.
+ * Takes ownership of results. */
+static void batch_respond(http_res_t *res, json_t *results, size_t accepted) {
+    size_t n = json_array_size(results);
+    http_respond_json(res, 200, json_pack("{s:I, s:I, s:o}", "accepted", (json_int_t)accepted,
+                                          "rejected", (json_int_t)(n - accepted), "results",
+                                          results));
+}
+
+/* A JSON array of {"body": hex, "sig": hex}: each is submitted on its own (a malformed entry
+ * is rejected alone, the others go on). */
+static void submit_json_batch(api_t *a, http_req_t *req, http_res_t *res) {
+    json_t *j = http_req_json(req, res);
+    if (j == NULL) return;
+    size_t n = json_array_size(j);
+    if (n == 0 || n > API_BATCH_TXS_MAX) {
+        json_decref(j);
+        http_respond_error(res, 400, "bad_request", "a batch holds 1 to %d transactions",
+                           API_BATCH_TXS_MAX);
+        return;
+    }
+    json_t *results = json_array();
+    size_t accepted = 0;
+    for (size_t i = 0; i < n && results; i++) {
+        json_t *e = json_array_get(j, i);
+        json_t *body = json_object_get(e, "body"), *sig = json_object_get(e, "sig");
+        uint8_t *bytes = NULL;
+        size_t len = 0;
+        if (json_is_object(e) && json_is_string(body) && json_is_string(sig) &&
+            json_object_size(e) == 2 && json_string_length(body) % 2 == 0 &&
+            json_string_length(body) / 2 <= QC_TX_BODY_BYTES_MAX) {
+            size_t bl = json_string_length(body) / 2;
+            qc_tx_t tx = {0};
+            tx.body = malloc(bl + 1);
+            tx.body_len = bl;
+            if (tx.body && qc_hex_decode(tx.body, bl, json_string_value(body)) == QC_OK &&
+                qc_hex_decode(tx.sig.b, 64, json_string_value(sig)) == QC_OK)
+                qc_tx_encode(&tx, &bytes, &len);
+            free(tx.body);
+        }
+        json_array_append_new(results, batch_one(a, bytes, len,
+                                                 "expected {\"body\": hex, \"sig\": 128 hex "
+                                                 "chars} and nothing else", &accepted));
+        free(bytes);
+    }
+    json_decref(j);
+    if (results == NULL) { http_respond_error(res, 500, "internal", "out of memory"); return; }
+    batch_respond(res, results, accepted);
+}
+
+/* A SignedTxBatch protobuf: each SignedTx is re-packed and submitted on its own. */
+static void submit_proto_batch(api_t *a, http_req_t *req, http_res_t *res) {
+    Qchain__SignedTxBatch *b = qchain__signed_tx_batch__unpack(NULL, req->body_len, req->body);
+    if (b == NULL || b->n_txs == 0 || b->n_txs > API_BATCH_TXS_MAX) {
+        if (b) qchain__signed_tx_batch__free_unpacked(b, NULL);
+        http_respond_error(res, 400, "bad_request",
+                           "expected a SignedTxBatch of 1 to %d transactions", API_BATCH_TXS_MAX);
+        return;
+    }
+    json_t *results = json_array();
+    size_t accepted = 0;
+    for (size_t i = 0; i < b->n_txs && results; i++) {
+        size_t len = qchain__signed_tx__get_packed_size(b->txs[i]);
+        uint8_t *bytes = malloc(len ? len : 1);
+        if (bytes) qchain__signed_tx__pack(b->txs[i], bytes);
+        json_array_append_new(results, batch_one(a, bytes, len, "out of memory", &accepted));
+        free(bytes);
+    }
+    qchain__signed_tx_batch__free_unpacked(b, NULL);
+    if (results == NULL) { http_respond_error(res, 500, "internal", "out of memory"); return; }
+    batch_respond(res, results, accepted);
+}
+
+/* Whether the body is a batch: a JSON array, or the SignedTxBatch content type. */
+static int batch_kind(http_req_t *req) {
+    const char *ct = http_req_header(req, "content-type");
+    if (ct == NULL) return 0;
+    if (strncmp(ct, "application/json", 16) == 0) {
+        for (size_t i = 0; i < req->body_len; i++) {
+            char c = (char)req->body[i];
+            if (c == ' ' || c == '\t' || c == '\r' || c == '\n') continue;
+            return c == '[' ? 1 : 0;
+        }
+        return 0;
+    }
+    if (strncmp(ct, "application/x-protobuf", 22) == 0 && strstr(ct, "SignedTxBatch") != NULL)
+        return 2;
+    return 0;
+}
+
 static void h_submit(http_req_t *req, http_res_t *res, void *data) {
     api_t *a = data;
     uint64_t wait_ms = 0;
     if (!api_query_u64(req, res, "wait_ms", a->node->cfg.api.wait_timeout_ms_max, &wait_ms, false)) return;
+    int kind = batch_kind(req);
+    if (kind != 0 && wait_ms > 0) {
+        http_respond_error(res, 400, "bad_request", "wait_ms is for one transaction; poll each "
+                           "of a batch with GET /v1/transactions/{id}?wait_ms=");
+        return;
+    }
+    if (kind == 1) { submit_json_batch(a, req, res); return; }
+    if (kind == 2) { submit_proto_batch(a, req, res); return; }
     size_t len;
     uint8_t *bytes = tx_bytes(req, res, &len);
     if (bytes == NULL) return;

@@ -13,6 +13,7 @@
 #include "statusproof.h"
 
 #define API_WAITERS_MAX 4096 /* long-polls waiting for a commit at once; more get 503 */
+#define API_BATCH_TXS_MAX 1024 /* signed transactions in one POST /v1/transactions batch */
 
 struct api;
 
