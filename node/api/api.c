@@ -147,27 +147,36 @@ static int reject_status(int rc) {
 }
 
 /* Accepts a SignedTx protobuf body, or JSON {"body": hex, "sig": hex}. */
+#define TX_JSON_SHAPE "expected {\"body\": hex, \"sig\": 128 hex chars} and nothing else"
+
+/* The SignedTx protobuf of a JSON {"body": hex, "sig": 128 hex} (nothing else), malloc'd into
+ * *out (caller frees), or NULL if j has another shape or bad hex. */
+static uint8_t *signed_tx_from_json(const json_t *j, size_t *len) {
+    json_t *body = json_object_get(j, "body"), *sig = json_object_get(j, "sig");
+    uint8_t *out = NULL;
+    if (!json_is_object(j) || !json_is_string(body) || !json_is_string(sig) ||
+        json_object_size(j) != 2 || json_string_length(body) % 2 != 0 ||
+        json_string_length(body) / 2 > QC_TX_BODY_BYTES_MAX)
+        return NULL;
+    size_t bl = json_string_length(body) / 2;
+    qc_tx_t tx = {0};
+    tx.body = malloc(bl + 1);
+    tx.body_len = bl;
+    if (tx.body && qc_hex_decode(tx.body, bl, json_string_value(body)) == QC_OK &&
+        qc_hex_decode(tx.sig.b, 64, json_string_value(sig)) == QC_OK)
+        qc_tx_encode(&tx, &out, len);
+    free(tx.body);
+    return out;
+}
+
 static uint8_t *tx_bytes(http_req_t *req, http_res_t *res, size_t *len) {
     const char *ct = http_req_header(req, "content-type");
     if (ct && strncmp(ct, "application/json", 16) == 0) {
         json_t *j = http_req_json(req, res);
         if (j == NULL) return NULL;
-        json_t *body = json_object_get(j, "body"), *sig = json_object_get(j, "sig");
-        uint8_t *out = NULL;
-        if (json_is_string(body) && json_is_string(sig) && json_object_size(j) == 2) {
-            size_t bl = json_string_length(body) / 2;
-            qc_tx_t tx = {0};
-            tx.body = malloc(bl + 1);
-            tx.body_len = bl;
-            if (tx.body && qc_hex_decode(tx.body, bl, json_string_value(body)) == QC_OK &&
-                qc_hex_decode(tx.sig.b, 64, json_string_value(sig)) == QC_OK)
-                qc_tx_encode(&tx, &out, len);
-            free(tx.body);
-        }
+        uint8_t *out = signed_tx_from_json(j, len);
         json_decref(j);
-        if (out == NULL)
-            http_respond_error(res, 400, "bad_request",
-                               "expected {\"body\": hex, \"sig\": 128 hex chars} and nothing else");
+        if (out == NULL) http_respond_error(res, 400, "bad_request", TX_JSON_SHAPE);
         return out;
     }
     uint8_t *copy = malloc(req->body_len ? req->body_len : 1);
@@ -226,25 +235,9 @@ static void submit_json_batch(api_t *a, http_req_t *req, http_res_t *res) {
     json_t *results = json_array();
     size_t accepted = 0;
     for (size_t i = 0; i < n && results; i++) {
-        json_t *e = json_array_get(j, i);
-        json_t *body = json_object_get(e, "body"), *sig = json_object_get(e, "sig");
-        uint8_t *bytes = NULL;
         size_t len = 0;
-        if (json_is_object(e) && json_is_string(body) && json_is_string(sig) &&
-            json_object_size(e) == 2 && json_string_length(body) % 2 == 0 &&
-            json_string_length(body) / 2 <= QC_TX_BODY_BYTES_MAX) {
-            size_t bl = json_string_length(body) / 2;
-            qc_tx_t tx = {0};
-            tx.body = malloc(bl + 1);
-            tx.body_len = bl;
-            if (tx.body && qc_hex_decode(tx.body, bl, json_string_value(body)) == QC_OK &&
-                qc_hex_decode(tx.sig.b, 64, json_string_value(sig)) == QC_OK)
-                qc_tx_encode(&tx, &bytes, &len);
-            free(tx.body);
-        }
-        json_array_append_new(results, batch_one(a, bytes, len,
-                                                 "expected {\"body\": hex, \"sig\": 128 hex "
-                                                 "chars} and nothing else", &accepted));
+        uint8_t *bytes = signed_tx_from_json(json_array_get(j, i), &len);
+        json_array_append_new(results, batch_one(a, bytes, len, TX_JSON_SHAPE, &accepted));
         free(bytes);
     }
     json_decref(j);
