@@ -63,6 +63,18 @@ def outer():
             check(path in entries, "the package holds " + path)
             check(entries[path] == (mode, "root/root"), "%s is %s root/root: %s" % (path, mode, entries[path]))
         check(not any(p.startswith("/etc/") for p in entries), "no file under /etc (the city's own)")
+        # make install: the same files under PREFIX, the unit pointing there.
+        stage = os.path.join(tmp, "stage")
+        env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+        sh("make", "-s", "--no-print-directory", "-C", pkgenv.TOP, "install", "BUILD=" + os.path.abspath(BUILD),
+           "DESTDIR=" + stage, "PREFIX=/opt/qchain", env=env)
+        for f in ("opt/qchain/bin/qchaind", "opt/qchain/bin/qchain",
+                  "opt/qchain/share/qchain/prometheus/qchain-alerts.yml",
+                  "opt/qchain/share/doc/qchain/examples/passphrase.conf"):
+            check(os.path.isfile(os.path.join(stage, f)), "make install put " + f)
+        unit_text = open(os.path.join(stage, "opt/qchain/lib/systemd/system/qchaind.service")).read()
+        check("ExecStart=/opt/qchain/bin/qchaind --config /etc/qchain/node.json" in unit_text and
+              "@BINDIR@" not in unit_text, "make install's unit runs the installed qchaind")
         # The real install, in a namespace of its own.
         r = subprocess.run(["unshare", "--mount", "--propagation", "private", sys.executable,
                             os.path.abspath(__file__), "--inner", deb, tmp], timeout=600)
