@@ -202,6 +202,40 @@ def loopback_checks():
           "status --all table: %r" % r.stdout)
 
 
+def metric_sum(city, family):
+    """The sum of every sample of a metric family on city's node."""
+    return sum(float(line.split()[-1]) for line in C.metrics(city).splitlines()
+               if line.startswith(family + " ") or line.startswith(family + "{"))
+
+
+def many_files(host):
+    """More files than one transaction holds: one transaction per 1024, sent as one batch
+    (POST /v1/transactions with an array), every receipt written and verified."""
+    api = "http://127.0.0.1:%d" % C.api_port("zibo")
+    d = os.path.join(host, "batch")
+    os.makedirs(d)
+    names = []
+    for i in range(1100):
+        names.append("batch/permit-%04d.txt" % i)
+        with open(os.path.join(host, names[-1]), "w") as f:
+            f.write("permit %d\n" % i)
+    accepted0 = metric_sum("zibo", "qchain_http_requests_total")
+    r = on_host(host, "anchor", *names, "--api", api, "--genesis", "genesis.json", "--seal-key",
+                "seal.key", "--passphrase-file", "pass.txt", "--wait-ms", "30000", "--json")
+    a = json.loads(r.stdout)
+    check(len(a["transactions"]) == 2 and len(a["records"]) == 1100 and
+          all(t["height"] >= 1 for t in a["transactions"]),
+          "1100 files: two transactions, 1100 receipts: %r" % {k: a[k] for k in ("transactions",)})
+    ids = {t["tx_id"] for t in a["transactions"]}
+    check(len(ids) == 2, "two distinct transactions")
+    requests = metric_sum("zibo", "qchain_http_requests_total") - accepted0
+    check(requests < 1100 + 10, "one submission request for both transactions, not one per "
+          "file (%d requests in all, receipts included)" % requests)
+    v = json.loads(on_host(host, "verify", names[-1], "--receipt", names[-1] + ".receipt.json",
+                           "--genesis", "genesis.json", "--json").stdout)
+    check(v["valid"] and v["file_matches"], "the last file's receipt verifies: %r" % v)
+
+
 def main():
     C.make_testnet("it-client-opts")
     host = make_signing_host()
@@ -210,6 +244,7 @@ def main():
     cacert, server = start_tls_proxy(C.api_port("jinan"), C.base + 450)
     tls_checks(host, digest, cacert)
     server.shutdown()
+    many_files(host)
     loopback_checks()
     C.stop_and_pass()
 

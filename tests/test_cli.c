@@ -58,13 +58,13 @@ static int teardown(void **state) {
 /* Runs `qchain ARGS...` (NULL-terminated) through cli_main, capturing stdout into fx->out and
  * stderr into fx->err (then echoed, so a failing test's log still shows it). */
 static int run_args(fx_t *fx, char *const *args) {
-    char *argv[ARGV_MAX + 1];
+    size_t n = 0;
+    while (args[n] != NULL) n++;
+    char **argv = calloc(n + 2, sizeof *argv);
+    assert_non_null(argv);
     int argc = 0;
     argv[argc++] = (char *)"qchain";
-    for (size_t i = 0; args[i] != NULL; i++) {
-        assert_true(argc < ARGV_MAX);
-        argv[argc++] = args[i];
-    }
+    for (size_t i = 0; i < n; i++) argv[argc++] = args[i];
     argv[argc] = NULL;
     free(fx->out);
     free(fx->err);
@@ -77,6 +77,7 @@ static int run_args(fx_t *fx, char *const *args) {
     close(fd);
     tdir_capture_begin();
     int rc = cli_main(argc, argv);
+    free(argv);
     fx->out = tdir_capture_end();
     fflush(stderr);
     assert_int_equal(dup2(saved_err, 2), 2);
@@ -1215,6 +1216,26 @@ static void test_signing_without_config(void **state) {
         assert_non_null(strstr(fx->out, "--passphrase-file"));
         assert_non_null(strstr(fx->out, "--cacert FILE"));
         assert_non_null(strstr(fx->out, "/v1/members"));
+    }
+
+    /* at most 64 transactions' worth of files (65536) in one run */
+    {
+        enum { N = 65537 };
+        char **many = calloc(N + 8, sizeof *many);
+        assert_non_null(many);
+        size_t k = 0;
+        many[k++] = "anchor";
+        for (int i = 0; i < N; i++) many[k++] = (char *)doc;
+        many[k++] = "--api";
+        many[k++] = (char *)down;
+        many[k++] = "--genesis";
+        many[k++] = (char *)g;
+        many[k++] = "--seal-key";
+        many[k++] = (char *)zibo;
+        many[k] = NULL;
+        assert_int_equal(run_args(fx, many), CLI_EXIT_USAGE);
+        assert_true(err_has(fx, "at most 65536 files"));
+        free(many);
     }
 
     /* usage: without a config all three; --genesis not with a config; an http(s) URL */

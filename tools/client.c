@@ -312,14 +312,36 @@ int client_target_load(const client_target_opts_t *o, client_target_t *t, char *
     return QC_OK;
 }
 
-int client_submit_tx(const char *api_url, const qc_tx_t *tx, uint64_t wait_ms, long *status,
-                     json_t **json, char *why, size_t why_cap) {
+/* {"body": hex, "sig": hex} of tx (new reference), or NULL. */
+static json_t *tx_json(const qc_tx_t *tx) {
     char *body_hex = malloc(2 * tx->body_len + 1), sig_hex[129];
-    if (body_hex == NULL) { WHY("out of memory"); return QC_ERR_NOMEM; }
+    if (body_hex == NULL) return NULL;
     qc_hex_encode(body_hex, tx->body, tx->body_len);
     qc_hex_encode(sig_hex, tx->sig.b, 64);
-    json_t *req = json_pack("{s:s, s:s}", "body", body_hex, "sig", sig_hex);
+    json_t *j = json_pack("{s:s, s:s}", "body", body_hex, "sig", sig_hex);
     free(body_hex);
+    return j;
+}
+
+int client_submit_batch(const char *api_url, const qc_tx_t *txs, size_t n, long *status,
+                        json_t **json, char *why, size_t why_cap) {
+    json_t *req = json_array();
+    for (size_t i = 0; i < n && req; i++)
+        if (json_array_append_new(req, tx_json(&txs[i])) != 0) { json_decref(req); req = NULL; }
+    char *text = req ? json_dumps(req, JSON_COMPACT) : NULL;
+    json_decref(req);
+    if (text == NULL) { WHY("out of memory"); return QC_ERR_NOMEM; }
+    char url[CONFIG_ADDR_MAX + 128];
+    snprintf(url, sizeof url, "%s/v1/transactions", api_url);
+    int rc = client_request("POST", url, "application/json", text, strlen(text), 60000, status,
+                            json, why, why_cap);
+    free(text);
+    return rc;
+}
+
+int client_submit_tx(const char *api_url, const qc_tx_t *tx, uint64_t wait_ms, long *status,
+                     json_t **json, char *why, size_t why_cap) {
+    json_t *req = tx_json(tx);
     char *text = req ? json_dumps(req, JSON_COMPACT) : NULL;
     json_decref(req);
     if (text == NULL) { WHY("out of memory"); return QC_ERR_NOMEM; }

@@ -154,6 +154,10 @@ int client_identity_open(const client_target_opts_t *o, bool want_seal, client_i
  * wait_ms for its commit. Same results as client_request: *status 200 committed (the
  * response has "height"), 202 pending, else refused (client_error_message has the node's
  * reason). */
+/* POSTs txs (n of them, at most 1024) as one batch (docs/API.md "Batches"): *status and the
+ * parsed {"accepted", "rejected", "results"} in *json (caller decrefs), or an error with why. */
+int client_submit_batch(const char *api_url, const qc_tx_t *txs, size_t n, long *status,
+                        json_t **json, char *why, size_t why_cap);
 int client_submit_tx(const char *api_url, const qc_tx_t *tx, uint64_t wait_ms, long *status,
                      json_t **json, char *why, size_t why_cap);
 

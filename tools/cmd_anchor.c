@@ -16,12 +16,16 @@
 #include "receipt.h"
 
 #define ANCHOR_TTL_BLOCKS 1000
+/* Files in one run: up to 64 transactions of QC_TX_RECORDS_MAX, submitted as one batch. */
+#define ANCHOR_TXS_MAX 64
+#define ANCHOR_FILES_MAX (QC_TX_RECORDS_MAX * ANCHOR_TXS_MAX)
 
 static const char usage[] =
     "Usage: qchain anchor FILE... --config NODE.json [OPTIONS]\n"
     "       qchain anchor FILE... --api URL --genesis GENESIS.json --seal-key SEAL.key [OPTIONS]\n"
-    "Anchors the SHA-256 digests of FILEs (at most 1024) in one transaction signed with the\n"
-    "city's seal key, waits for the consortium to commit it, and writes FILE.receipt.json.\n"
+    "Anchors the SHA-256 digests of FILEs in one transaction signed with the city's seal key\n"
+    "(more than 1024 files: one transaction per 1024, up to 64, sent in one batch request),\n"
+    "waits for the consortium to commit it, and writes FILE.receipt.json.\n"
     "The second form needs no node config: the seal key can stay on the city's signing host\n"
     "while the node's host holds only the node key.\n"
     CLIENT_SIGNER_USAGE
@@ -80,18 +84,18 @@ static int parse(int argc, char **argv, anchor_opts_t *o) {
     o->nfiles = argc - optind;
     o->files = argv + optind;
     if (o->nfiles < 1) return cli_usage_error(argv[0], "name at least one FILE");
-    if (o->nfiles > QC_TX_RECORDS_MAX) return cli_usage_error(argv[0], "at most %d files", QC_TX_RECORDS_MAX);
+    if (o->nfiles > ANCHOR_FILES_MAX) return cli_usage_error(argv[0], "at most %d files", ANCHOR_FILES_MAX);
     return -1;
 }
 
-/* Builds and signs the transaction. */
+/* Builds and signs the transaction of files first..first+count-1. */
 static int build_tx(const char *cmd, const anchor_opts_t *o, client_identity_t *id,
-                    const qc_hash_t *digests, uint64_t height, qc_tx_t *tx) {
+                    const qc_hash_t *digests, int first, int count, uint64_t height, qc_tx_t *tx) {
     qc_txb_t b;
     uint64_t nonce;
     randombytes_buf(&nonce, sizeof nonce);
     qc_txb_init(&b, id->genesis.chain_id, &id->seal.pk, nonce, height + ANCHOR_TTL_BLOCKS);
-    for (int i = 0; i < o->nfiles; i++) {
+    for (int i = first; i < first + count; i++) {
         char copy[4096];
         snprintf(copy, sizeof copy, "%s", o->files[i]);
         char ref[QC_EXTREF_MAX + 1];
@@ -152,6 +156,51 @@ static int salt_file(const char *cmd, const char *file, qc_hash_t *digest) {
     return rc;
 }
 
+/* Submits the ntx transactions of a run as one batch and waits for each commit (within
+ * wait_ms in all): CLI_EXIT_OK with heights[], 1 if any was refused (its reason printed; the
+ * others may still commit), CLIENT_EXIT_PENDING if one was not committed in time. */
+static int submit_many(const char *cmd, const char *api_url, const qc_tx_t *txs, int ntx,
+                       uint64_t wait_ms, uint64_t *heights) {
+    char why[256], idhex[65];
+    long status;
+    json_t *resp;
+    if (client_submit_batch(api_url, txs, (size_t)ntx, &status, &resp, why, sizeof why) != QC_OK)
+        return cli_fail(cmd, "%s", why);
+    int rc = -1;
+    json_t *results = json_object_get(resp, "results");
+    if (status != 200 || json_array_size(results) != (size_t)ntx)
+        rc = cli_fail(cmd, "the node refused the batch (HTTP %ld): %s", status,
+                      client_error_message(resp));
+    for (int t = 0; rc < 0 && t < ntx; t++) {
+        json_t *r = json_array_get(results, (size_t)t);
+        const char *st = json_string_value(json_object_get(r, "status"));
+        const char *err = json_string_value(json_object_get(r, "error"));
+        if (st == NULL || strcmp(st, "pending") != 0)
+            rc = cli_fail(cmd, "the node refused transaction %d of %d (%s): %s", t + 1, ntx,
+                          qc_hash_hex(idhex, &txs[t].id), err ? err : "no reason given");
+    }
+    json_decref(resp);
+    uint64_t deadline = cli_now_ms() + wait_ms;
+    for (int t = 0; rc < 0 && t < ntx; t++) {
+        uint64_t now = cli_now_ms(), left = deadline > now ? deadline - now : 0;
+        char path[128];
+        json_t *j = NULL;
+        snprintf(path, sizeof path, "/v1/transactions/%s?wait_ms=%llu", qc_hash_hex(idhex, &txs[t].id),
+                 (unsigned long long)left);
+        if (client_get(api_url, path, (long)left + 10000, &status, &j, why, sizeof why) != QC_OK)
+            rc = cli_fail(cmd, "%s", why);
+        else if (status == 200)
+            heights[t] = (uint64_t)json_integer_value(json_object_get(j, "height"));
+        else {
+            fprintf(stderr, "%s: submitted as %s but not committed within %llu ms\n", cmd, idhex,
+                    (unsigned long long)wait_ms);
+            rc = CLIENT_EXIT_PENDING;
+        }
+        json_decref(j);
+    }
+    return rc < 0 ? CLI_EXIT_OK : rc;
+}
+
 int cli_anchor(int argc, char **argv) {
     const char *cmd = argv[0];
     anchor_opts_t o;
@@ -175,23 +224,52 @@ int cli_anchor(int argc, char **argv) {
         free(digests);
         return rc;
     }
-    qc_tx_t tx = {0};
-    uint64_t height = 0;
-    rc = build_tx(cmd, &o, id, digests, client_current_height(id->api_url), &tx);
-    if (rc < 0) rc = client_submit_wait(cmd, id->api_url, &tx, o.wait_ms, &height);
+    int ntx = (o.nfiles + QC_TX_RECORDS_MAX - 1) / QC_TX_RECORDS_MAX;
+    qc_tx_t txs[ANCHOR_TXS_MAX] = {{0}};
+    uint64_t heights[ANCHOR_TXS_MAX] = {0}, head = client_current_height(id->api_url);
+    for (int t = 0; t < ntx && rc < 0; t++) {
+        int first = t * QC_TX_RECORDS_MAX;
+        int count = o.nfiles - first < QC_TX_RECORDS_MAX ? o.nfiles - first : QC_TX_RECORDS_MAX;
+        rc = build_tx(cmd, &o, id, digests, first, count, head, &txs[t]);
+    }
+    if (rc < 0 && ntx == 1) rc = client_submit_wait(cmd, id->api_url, &txs[0], o.wait_ms, &heights[0]);
+    else if (rc < 0) rc = submit_many(cmd, id->api_url, txs, ntx, o.wait_ms, heights);
     json_t *summary = json_array();
     for (int i = 0; rc == CLI_EXIT_OK && o.receipts && i < o.nfiles; i++) {
-        int r = write_receipt(cmd, id, o.files[i], &digests[i], &tx.id, o.salted, summary);
+        int r = write_receipt(cmd, id, o.files[i], &digests[i], &txs[i / QC_TX_RECORDS_MAX].id,
+                              o.salted, summary);
         if (r >= 0) rc = r;
     }
-    if (rc == CLI_EXIT_OK) {
+    if (rc == CLI_EXIT_OK && ntx > 1) {
         char idhex[65];
+        uint64_t lo = heights[0], hi = heights[0];
+        json_t *list = json_array();
+        for (int t = 0; t < ntx; t++) {
+            lo = heights[t] < lo ? heights[t] : lo;
+            hi = heights[t] > hi ? heights[t] : hi;
+            json_array_append_new(list, json_pack("{s:s, s:I}", "tx_id", qc_hash_hex(idhex, &txs[t].id),
+                                                  "height", (json_int_t)heights[t]));
+        }
         if (o.json) {
-            cli_print_json(cmd, json_pack("{s:s, s:I, s:s, s:O}", "tx_id", qc_hash_hex(idhex, &tx.id),
+            cli_print_json(cmd, json_pack("{s:o, s:s, s:O}", "transactions", list, "city",
+                                          id->cfg.city, "records", summary));
+        } else {
+            json_decref(list);
+            printf("committed %d transactions of %d files in blocks %llu..%llu (one batch), "
+                   "sealed by %s\n", ntx, o.nfiles, (unsigned long long)lo,
+                   (unsigned long long)hi, id->cfg.city);
+            printf("  %zu receipts written and verified\n", json_array_size(summary));
+        }
+    } else if (rc == CLI_EXIT_OK) {
+        char idhex[65];
+        const qc_tx_t *tx = &txs[0];
+        uint64_t height = heights[0];
+        if (o.json) {
+            cli_print_json(cmd, json_pack("{s:s, s:I, s:s, s:O}", "tx_id", qc_hash_hex(idhex, &tx->id),
                                           "height", (json_int_t)height, "city", id->cfg.city,
                                           "records", summary));
         } else {
-            printf("committed tx %s in block %llu, sealed by %s\n", qc_hash_hex(idhex, &tx.id),
+            printf("committed tx %s in block %llu, sealed by %s\n", qc_hash_hex(idhex, &tx->id),
                    (unsigned long long)height, id->cfg.city);
             for (size_t i = 0; i < json_array_size(summary); i++) {
                 json_t *e = json_array_get(summary, i);
@@ -205,7 +283,7 @@ int cli_anchor(int argc, char **argv) {
         }
     }
     json_decref(summary);
-    qc_tx_free(&tx);
+    for (int t = 0; t < ntx; t++) qc_tx_free(&txs[t]);
     client_identity_wipe(id);
     free(id);
     free(digests);
