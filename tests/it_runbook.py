@@ -23,7 +23,7 @@ OTHERS = ["zibo", "taian", "liaocheng"]
 # The blocks the runbook has, in order; a block added to the chapter must be added here (with
 # what it is checked for), so none is left unrun.
 BLOCKS = ["keys", "fingerprints", "genesis", "genesis-hash", "configure", "ready", "anchor",
-          "firewall", "backup", "restore", "upgrade", "rotate", "rotated"]
+          "firewall", "backup", "restore", "upgrade", "rotate", "rotated", "clock"]
 
 
 def check(cond, msg):
@@ -276,6 +276,10 @@ def inner(deb1, deb2, tmp):
     D.check(re.search(r"^\s*jinan\s.*seal %s" % new_seal[:16], epoch1, re.M) is not None and
             new_seal[:16] not in history[:history.index("epoch 1 from block")],
             "the history shows jinan's new seal key from epoch 1 on: %s" % history)
+
+    offsets = re.findall(r"this host is (-?\d+) s ahead", run("clock"))
+    D.check(len(offsets) == 3 and all(abs(int(o)) <= 2 for o in offsets),
+            "the clock check compares with the three other members: %r" % offsets)
 
     D.stop_all()
     for c, p in D.procs.items():

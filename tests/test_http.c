@@ -584,7 +584,8 @@ static void test_mem_routing(void **state) {
     /* HEAD on a GET route: same headers, no body */
     out = mem_feed(c, "HEAD /v1/records/q HTTP/1.1\r\n\r\n", &len);
     assert_non_null(strstr(out, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                                "Content-Length: 31\r\n\r\n"));
+                                "Content-Length: 31\r\nDate: "));
+    assert_non_null(strstr(out, " GMT\r\n\r\n")); /* the Date line, then the end of the head */
     assert_true(len > 31 && memcmp(out + len - 4, "\r\n\r\n", 4) == 0);
     /* absolute-form target: answered 400, connection kept (the request was well framed) */
     size_t before = len;
@@ -1154,7 +1155,8 @@ static void test_sock_backpressure(void **state) {
     char head[160];
     size_t one = (size_t)snprintf(head, sizeof head, "HTTP/1.1 200 OK\r\nContent-Type: "
                                   "application/octet-stream\r\nContent-Length: %d\r\n\r\n",
-                                  BIG_BYTES) + BIG_BYTES;
+                                  BIG_BYTES) + BIG_BYTES +
+                 37; /* "Date: Sun, 06 Dec 2026 17:40:00 GMT\r\n" */
     uv_read_start((uv_stream_t *)&c->tcp, client_alloc, client_read);
     bytes_wait_t w = {c, N * one};
     assert_true(run_until(fx, pred_bytes, &w, WAIT_MS));

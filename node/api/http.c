@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <strings.h>
 
 #include <llhttp.h>
@@ -436,7 +437,7 @@ static int conn_send(http_conn_t *c, int status, const char *ctype, const void *
     if (c->state == CONN_CLOSING) return QC_ERR_CLOSED;
     bool no_content = status == 204 || status == 304;
     size_t body_out = (head_only || no_content) ? 0 : len;
-    size_t head_cap = 192 + strlen(ctype) + extra_len;
+    size_t head_cap = 240 + strlen(ctype) + extra_len;
     http_write_t *w = malloc(sizeof *w + head_cap + body_out);
     if (!w) {
         conn_close(c);
@@ -444,14 +445,22 @@ static int conn_send(http_conn_t *c, int status, const char *ctype, const void *
     }
     const char *conn_hdr = close ? "Connection: close\r\n"
                                  : (c->http10 ? "Connection: keep-alive\r\n" : "");
+    /* RFC 9110 §6.6.1: an origin server with a clock sends Date (clients and operators compare
+     * it with their own: docs/OPERATIONS.md "Time"). Always 37 bytes. */
+    char date[48];
+    time_t now = time(NULL);
+    struct tm tm;
+    if (gmtime_r(&now, &tm) == NULL ||
+        strftime(date, sizeof date, "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm) == 0)
+        date[0] = '\0';
     int n;
     if (no_content) {
-        n = snprintf(w->data, head_cap, "HTTP/1.1 %d %s\r\n%s%.*s\r\n", status,
-                     status_reason(status), conn_hdr, (int)extra_len, extra ? extra : "");
+        n = snprintf(w->data, head_cap, "HTTP/1.1 %d %s\r\n%s%s%.*s\r\n", status,
+                     status_reason(status), conn_hdr, date, (int)extra_len, extra ? extra : "");
     } else {
         n = snprintf(w->data, head_cap,
-                     "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s%.*s\r\n",
-                     status, status_reason(status), ctype, len, conn_hdr, (int)extra_len,
+                     "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s%s%.*s\r\n",
+                     status, status_reason(status), ctype, len, conn_hdr, date, (int)extra_len,
                      extra ? extra : "");
     }
     QC_ASSERT(n > 0 && (size_t)n < head_cap);
