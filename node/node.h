@@ -110,6 +110,8 @@ typedef struct node {
     uint64_t last_view;
     uint64_t head_time_ms;           /* time of the ledger head block */
     uint64_t peer_heads[NET_PEERS_MAX]; /* ledger heads peers reported */
+    uint64_t peer_views[NET_PEERS_MAX]; /* their views, in the same replies */
+    uint32_t peer_links_up[NET_PEERS_MAX]; /* their links up, same; 0: not said (older build) */
     uint64_t fetch_ms;               /* last catch-up request */
     uint32_t fetch_rr;               /* round-robin over peers */
     uint64_t probe_ms;               /* last head probe */

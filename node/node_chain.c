@@ -722,8 +722,9 @@ void node_on_fetch(node_t *n, uint32_t peer, uint64_t from_height, uint32_t max)
     }
     uint8_t *buf;
     size_t len;
+    wire_head_t me = {head, pbft_view(n->pbft), net_stats(&n->net)->peers_up};
     if (wire_encode_blocks(k, (const uint8_t *const *)blocks, bl, (const uint8_t *const *)certs, cl,
-                           head, &buf, &len) == QC_OK) {
+                           &me, &buf, &len) == QC_OK) {
         net_send(&n->net, peer, buf, len);
         free(buf);
     }
@@ -792,6 +793,8 @@ static void apply_fetched(node_t *n, const wire_msg_t *m) {
 
 void node_on_blocks(node_t *n, uint32_t peer, const wire_msg_t *m) {
     n->peer_heads[peer] = m->head_height;
+    n->peer_views[peer] = m->head_view;
+    n->peer_links_up[peer] = m->head_peers_up;
     uint64_t before = n->store.head.height;
     apply_fetched(n, m);
     if (n->store.head.height > before)

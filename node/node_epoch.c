@@ -91,6 +91,8 @@ static void on_net_rebuilt(net_t *net) {
 void node_epoch_relink(node_t *n) {
     n->relink_at_ms = 0;
     memset(n->peer_heads, 0, sizeof n->peer_heads);
+    memset(n->peer_views, 0, sizeof n->peer_views);
+    memset(n->peer_links_up, 0, sizeof n->peer_links_up);
     if (n->net_open && !n->net_rebuilding) {
         n->net_open = false;
         n->net_rebuilding = true;

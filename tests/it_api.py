@@ -474,7 +474,7 @@ def peers_view(city):
     check(sorted(p) == ["best_height", "city", "height", "members"] and p["city"] == city,
           "/v1/peers on %s: documented fields: %r" % (city, sorted(p)))
     keys = ["api_address", "display_name", "height", "index", "lag", "link_up", "name",
-            "p2p_address", "self"]
+            "p2p_address", "peers_up", "self", "view"]
     for i, m in enumerate(p["members"]):
         check(sorted(m) == keys and m["index"] == i, "/v1/peers member fields: %r" % m)
         check(m["self"] == (m["name"] == city), "self marks only %s: %r" % (city, m))
@@ -508,6 +508,15 @@ def check_peers():
         return len(set(heights)) == 1 and all(m["height"] == heights[0] and m["lag"] == 0
                                                for m in view["members"])
     C.wait_for("every reported head at the common height", level)
+
+    # Each peer's view and links come with its head (catch-up replies, probed about once a
+    # second): they reach what the peer's own /v1/status says.
+    def views():
+        p = peers_view("jinan")
+        return all(m["view"] == C.status(m["name"])["view"] and
+                   m["peers_up"] == C.status(m["name"])["peers_up"] == len(CITIES) - 1
+                   for m in p["members"])
+    C.wait_for("every peer's view and links on the dashboard endpoint", views)
 
 
 def check_metrics():

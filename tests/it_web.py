@@ -143,6 +143,9 @@ def main():
         b.navigate(base + "/#/dashboard")
         b.wait_for("every city on the dashboard", "document.querySelectorAll("
                    "'#dash-cities tr[data-city][data-up=\"1\"]').length === 4", timeout_s=20)
+        b.wait_for("every city's view and peers up (as it reported them)", "document.querySelectorAll("
+                   "'#dash-cities td[data-peers-up=\"3\"]').length === 4 && [...document.querySelectorAll("
+                   "'#dash-cities td[data-view]')].every((td) => td.dataset.view !== '')", timeout_s=20)
         h0 = int(b.wait_for("a height", "document.getElementById('dash-height') &&"
                             " parseInt(document.getElementById('dash-height').textContent)") or 0)
         for i in range(3):

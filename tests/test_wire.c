@@ -347,16 +347,19 @@ static void test_other_kinds(void **state) {
 
     const uint8_t *blocks[2] = {tx, tx + 1}, *certs[2] = {tx + 2, tx};
     size_t bl[2] = {1, 2}, cl[2] = {1, 3};
-    assert_int_equal(wire_encode_blocks(2, blocks, bl, certs, cl, 77, &buf, &len), QC_OK);
+    wire_head_t head = {77, 5, 3};
+    assert_int_equal(wire_encode_blocks(2, blocks, bl, certs, cl, &head, &buf, &len), QC_OK);
     assert_int_equal(wire_decode(buf, len, g_scratch, &out), QC_OK);
     assert_int_equal(out.kind, WIRE_BLOCKS);
     assert_int_equal(out.block_count, 2);
     assert_int_equal(out.head_height, 77);
+    assert_int_equal(out.head_view, 5);
+    assert_int_equal(out.head_peers_up, 3);
     assert_int_equal(out.block_lens[1], 2);
     assert_memory_equal(out.certs[1], tx, 3);
     wire_msg_free(&out);
     free(buf);
-    assert_int_equal(wire_encode_blocks(WIRE_BLOCKS_MAX + 1, blocks, bl, certs, cl, 0, &buf, &len),
+    assert_int_equal(wire_encode_blocks(WIRE_BLOCKS_MAX + 1, blocks, bl, certs, cl, &head, &buf, &len),
                      QC_ERR_TOOBIG);
 
     qc_hash_t d;

@@ -232,6 +232,8 @@ export const STRINGS = {
     'dash.col-state': { zh: '连接', en: 'Link' },
     'dash.col-height': { zh: '高度', en: 'Height' },
     'dash.col-lag': { zh: '落后', en: 'Lag' },
+    'dash.col-view': { zh: '视图', en: 'View' },
+    'dash.col-links': { zh: '连接的节点', en: 'Peers up' },
     'dash.col-api': { zh: '接口地址', en: 'API address' },
     'dash.up': { zh: '在线', en: 'up' },
     'dash.down': { zh: '离线', en: 'down' },

@@ -248,6 +248,11 @@ function renderCities() {
             up === true ? t('dash.up') : up === false ? t('dash.down') : t('dash.unknown')),
         el('td', { 'data-label': t('dash.col-height'), class: 'num' }, height === null || height === undefined ? '—' : fmtNum(height)),
         el('td', { 'data-label': t('dash.col-lag'), class: 'num' }, m.lag === null || m.lag === undefined ? '—' : fmtNum(m.lag)),
+        /* view and peers up: as the member reported them with its head (null until it has) */
+        el('td', { 'data-label': t('dash.col-view'), class: 'num', 'data-view': m.view ?? '' },
+            m.view === null || m.view === undefined ? '—' : fmtNum(m.view)),
+        el('td', { 'data-label': t('dash.col-links'), class: 'num', 'data-peers-up': m.peers_up ?? '' },
+            m.peers_up === null || m.peers_up === undefined ? '—' : fmtNum(m.peers_up)),
         el('td', { 'data-label': t('dash.col-api'), class: 'addr' }, m.api_address || '—'));
         return tr;
     });

@@ -142,13 +142,23 @@ void h_peers(http_req_t *req, http_res_t *res, void *data) {
          * being reopened for a new epoch, none is up. */
         bool up = self || (n->net_open && net_peer_up(&n->net, i));
         uint64_t height = self ? own : n->peer_heads[i];
-        json_array_append_new(
-            list, json_pack("{s:I, s:s, s:s, s:b, s:b, s:I, s:I, s:s, s:s}", "index",
-                            (json_int_t)i, "name", vs->members[i].name, "display_name",
-                            g->info[i].display_name, "self", self, "link_up", up, "height",
-                            (json_int_t)height, "lag", (json_int_t)(best - height),
-                            "api_address", g->info[i].api_address, "p2p_address",
-                            g->info[i].p2p_address));
+        /* A peer's view and links come with its head in catch-up replies; null until one came
+         * (or from an older build, which does not send them). */
+        uint32_t links = self ? net_stats(&n->net)->peers_up : n->peer_links_up[i];
+        json_t *e = json_pack("{s:I, s:s, s:s, s:b, s:b, s:I, s:I, s:s, s:s}", "index",
+                              (json_int_t)i, "name", vs->members[i].name, "display_name",
+                              g->info[i].display_name, "self", self, "link_up", up, "height",
+                              (json_int_t)height, "lag", (json_int_t)(best - height),
+                              "api_address", g->info[i].api_address, "p2p_address",
+                              g->info[i].p2p_address);
+        if (e) {
+            bool known = self || links > 0;
+            json_object_set_new(e, "view", known ? json_integer((json_int_t)(self ? pbft_view(n->pbft)
+                                                                              : n->peer_views[i]))
+                                                 : json_null());
+            json_object_set_new(e, "peers_up", known ? json_integer((json_int_t)links) : json_null());
+        }
+        json_array_append_new(list, e);
     }
     http_respond_json(res, 200, json_pack("{s:s, s:I, s:I, s:o}", "city", n->cfg.city, "height",
                                           (json_int_t)own, "best_height", (json_int_t)best,

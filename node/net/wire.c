@@ -180,7 +180,7 @@ int wire_encode_fetch(uint64_t from_height, uint32_t max, uint8_t **out, size_t 
 
 int wire_encode_blocks(uint32_t n, const uint8_t *const *blocks, const size_t *block_lens,
                        const uint8_t *const *certs, const size_t *cert_lens,
-                       uint64_t head_height, uint8_t **out, size_t *len) {
+                       const wire_head_t *head, uint8_t **out, size_t *len) {
     if (n > WIRE_BLOCKS_MAX) return QC_ERR_TOOBIG;
     Qchain__Wire__StoredBlock sb[WIRE_BLOCKS_MAX];
     Qchain__Wire__StoredBlock *ptrs[WIRE_BLOCKS_MAX];
@@ -193,7 +193,9 @@ int wire_encode_blocks(uint32_t n, const uint8_t *const *blocks, const size_t *b
     Qchain__Wire__Blocks b = QCHAIN__WIRE__BLOCKS__INIT;
     b.n_blocks = n;
     b.blocks = ptrs;
-    b.head_height = head_height;
+    b.head_height = head->height;
+    b.view = head->view;
+    b.peers_up = head->peers_up;
     Qchain__Wire__Envelope e = QCHAIN__WIRE__ENVELOPE__INIT;
     e.kind_case = QCHAIN__WIRE__ENVELOPE__KIND_BLOCKS;
     e.blocks = &b;
@@ -373,6 +375,8 @@ static bool dec_blocks(const Qchain__Wire__Blocks *b, wire_msg_t *out) {
     }
     out->block_count = (uint32_t)b->n_blocks;
     out->head_height = b->head_height;
+    out->head_view = b->view;
+    out->head_peers_up = b->peers_up;
     return true;
 }
 

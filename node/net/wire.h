@@ -51,6 +51,8 @@ typedef struct {
     uint64_t from_height;            /* FETCH */
     uint32_t max;                    /* FETCH */
     uint64_t head_height;            /* BLOCKS */
+    uint64_t head_view;              /* BLOCKS: the sender's view */
+    uint32_t head_peers_up;          /* BLOCKS: its links up; 0 = not said (an older build) */
     uint32_t block_count;            /* BLOCKS */
     const uint8_t *blocks[WIRE_BLOCKS_MAX];
     size_t block_lens[WIRE_BLOCKS_MAX];
@@ -73,9 +75,15 @@ int wire_encode_consensus(const pbft_msg_t *m, const uint8_t *block, size_t bloc
                           uint8_t **out, size_t *len);
 int wire_encode_tx(const uint8_t *tx, size_t tx_len, uint8_t **out, size_t *len);
 int wire_encode_fetch(uint64_t from_height, uint32_t max, uint8_t **out, size_t *len);
+/* The sender's own state a BLOCKS reply carries besides the blocks. */
+typedef struct {
+    uint64_t height;   /* its ledger head */
+    uint64_t view;     /* its consensus view */
+    uint32_t peers_up; /* its authenticated peer links */
+} wire_head_t;
 int wire_encode_blocks(uint32_t n, const uint8_t *const *blocks, const size_t *block_lens,
                        const uint8_t *const *certs, const size_t *cert_lens,
-                       uint64_t head_height, uint8_t **out, size_t *len);
+                       const wire_head_t *head, uint8_t **out, size_t *len);
 int wire_encode_body_request(const qc_hash_t *digest, uint8_t **out, size_t *len);
 int wire_encode_body(const uint8_t *block, size_t block_len, uint8_t **out, size_t *len);
 int wire_encode_note_sig(const wire_note_sig_t *ns, uint8_t **out, size_t *len);
