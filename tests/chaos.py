@@ -27,7 +27,12 @@ SUBNET = os.environ.get("QC9_SUBNET", "10.99.0")
 ROOT_ADDR = SUBNET + ".254"           # the root namespace on the bridge: clients, checker
 STALL_BOUND_S = 45.0                   # commits must resume this soon after every heal
 CONVERGE_S = 90.0                      # after the last heal, honest nodes must agree this soon
-DISK_TMPFS_MB = 96                     # the disk-fill city's data directory is a tmpfs this big
+# The disk-fill city's data directory is a tmpfs of DISK_TMPFS_MB plus DISK_TMPFS_MB_PER_MIN for
+# each minute of the run: its ledger grows about 1.5 MB a minute under the clients' load, and
+# LevelDB keeps up to two 16 MiB write buffers (ledger and consensus state). A tmpfs sized for
+# ten minutes filled for good in the first hour-long run (docs/RELIABILITY.md, finding 6).
+DISK_TMPFS_MB = 96
+DISK_TMPFS_MB_PER_MIN = 4
 KINDS = ["kill", "pause", "partition", "oneway", "loss", "delay", "bandwidth", "diskfill"]
 
 
@@ -169,7 +174,9 @@ class Chaos:
         self.disk_city = self.rng.choice(CITIES[1:])
         data = os.path.join(self.dir, self.disk_city, "data")
         os.makedirs(data, mode=0o700, exist_ok=True)
-        sh("mount", "-t", "tmpfs", "-o", "size=%dm,mode=0700" % DISK_TMPFS_MB, "tmpfs", data)
+        seconds = self.args.seconds if self.args.seconds else (self.args.minutes or 2) * 60
+        size_mb = DISK_TMPFS_MB + DISK_TMPFS_MB_PER_MIN * int(seconds / 60 + 1)
+        sh("mount", "-t", "tmpfs", "-o", "size=%dm,mode=0700" % size_mb, "tmpfs", data)
         self.mount = data
         for c in CITIES:
             self.delay_files[c] = os.path.join(self.dir, c, "fault-delay")
@@ -508,6 +515,17 @@ class Chaos:
         if height is None:
             self.findings.append("honest nodes did not converge within %d s: %s" % (
                 CONVERGE_S, [(c, (self.status(c) or {}).get("height")) for c in alive]))
+            # Say why for each node behind: its /healthz, its data directory's disk, its log.
+            top_h = max([(self.status(c) or {}).get("height") or 0 for c in alive] or [0])
+            for c in alive:
+                if ((self.status(c) or {}).get("height") or 0) >= top_h:
+                    continue
+                code, hz = self.api(c, "/healthz", 2)
+                du = shutil.disk_usage(os.path.join(self.dir, c, "data"))
+                tail = "".join(open(os.path.join(self.dir, c + ".log"), errors="replace").readlines()[-12:])
+                self.findings.append("%s behind: /healthz %s %s; data dir %.0f of %.0f MiB used; "
+                                     "log tail:\n%s" % (c, code, hz, (du.total - du.free) / 2**20,
+                                                         du.total / 2**20, tail))
         # Identical blocks at every height on every honest node.
         top = min([(self.status(c) or {}).get("height") or 0 for c in alive] or [0])
 
