@@ -15,9 +15,9 @@ import hashlib, http.client, http.server, json, os, shutil, signal, ssl, subproc
 
 from cluster import BIN, NearApiCluster, port_base
 
-# 33000..33999 is this test's range: p2p at base+1..4, APIs at base+501..504, the TLS proxy at
+# 24000..24999 is this test's range (below the kernel's ephemeral ports, 32768 on): p2p at base+1..4, APIs at base+501..504, the TLS proxy at
 # base+450.
-C = NearApiCluster("it_client_opts", port_base(33000, 400), 500)
+C = NearApiCluster("it_client_opts", port_base(24000, 400), 500)
 check, fail, qchain = C.check, C.fail, C.qchain
 QCHAIN = os.path.abspath(os.path.join(BIN, "qchain"))
 PASSPHRASE = "correct horse battery staple"

@@ -123,7 +123,7 @@ def inner(deb, tmp):
     cred_src = cred.split(":", 1)[1]
 
     # A four-city chain; jinan's node key is a new, encrypted one, put in the genesis.
-    C = NearApiCluster("it_package", port_base(33100, 300), 500)
+    C = NearApiCluster("it_package", port_base(27000, 300), 500)  # below the ephemeral ports
     C.tmp = os.path.join(tmp, "net")
     os.makedirs(C.tmp)
     C.make_testnet("it-package")

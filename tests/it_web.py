@@ -15,7 +15,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from cluster import BIN, NearApiCluster, port_base  # noqa: E402
 import cdp  # noqa: E402
 
-C = NearApiCluster("it_web", port_base(35000, 400), 500)
+C = NearApiCluster("it_web", port_base(28000, 400), 500)  # below the ephemeral ports (32768 on)
 
 
 def state(b):
