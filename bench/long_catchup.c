@@ -129,7 +129,19 @@ static int make_chain(localnet_t *ln, const plan_t *p) {
     char dir[LOCALNET_PATH_MAX + 64], ledger[LOCALNET_PATH_MAX + 80];
     localnet_data_dir(ln, 0, dir, sizeof dir);
     snprintf(ledger, sizeof ledger, "%s/ledger", dir);
-    store_config_t sc = {ln->genesis->chain_id, ln->genesis->hash, &ln->genesis->validators};
+    /* The members' addresses and the checkpoint interval, as node_start gives them when it
+     * creates a ledger: the nodes started on this one take their peers' addresses from it. */
+    static gov_info_t info[QC_VALIDATORS_MAX];
+    for (uint32_t i = 0; i < ln->genesis->validators.n; i++) {
+        snprintf(info[i].display_name, sizeof info[i].display_name, "%s",
+                 ln->genesis->info[i].display_name);
+        snprintf(info[i].p2p_address, sizeof info[i].p2p_address, "%s",
+                 ln->genesis->info[i].p2p_address);
+        snprintf(info[i].api_address, sizeof info[i].api_address, "%s",
+                 ln->genesis->info[i].api_address);
+    }
+    store_config_t sc = {ln->genesis->chain_id, ln->genesis->hash, &ln->genesis->validators, info,
+                         ln->genesis->consensus.checkpoint_interval};
     sc.state_cache_bytes = (size_t)state_cache_mib() << 20; /* paged: the map's nodes too */
     store_t s;
     int rc = store_open(&s, ledger, &sc);
