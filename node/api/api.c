@@ -195,7 +195,8 @@ static json_t *batch_one(api_t *a, const uint8_t *bytes, size_t len, const char 
     if (bytes == NULL)
         return json_pack("{s:n, s:s, s:i, s:s}", "tx_id", "status", "rejected", "http", 400,
                          "error", why_bad);
-    qc_hash_t id;
+    static const qc_hash_t unset; /* node_submit sets the id whenever the bytes decode */
+    qc_hash_t id = unset;
     const char *why = NULL;
     int rc = node_submit(a->node, bytes, len, &id, &why);
     if (rc == QC_OK) {
@@ -204,10 +205,8 @@ static json_t *batch_one(api_t *a, const uint8_t *bytes, size_t len, const char 
     }
     json_t *e = json_pack("{s:s, s:i, s:s}", "status", "rejected", "http", reject_status(rc),
                           "error", why ? why : qc_strerror(rc));
-    /* the id is known whenever the bytes decoded (node_submit's contract) */
-    if (e) json_object_set_new(e, "tx_id", rc == QC_ERR_INVALID && why &&
-                                   strcmp(why, "transaction does not decode") == 0
-                                   ? json_null() : HEX(id.b, 32));
+    if (e) json_object_set_new(e, "tx_id", memcmp(id.b, unset.b, 32) == 0 ? json_null()
+                                                                          : HEX(id.b, 32));
     return e;
 }
 
