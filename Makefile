@@ -43,6 +43,10 @@ ifeq ($(SAN),fuzz)
   ALL_CFLAGS += -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
   LDFLAGS    += -fsanitize=address,undefined
 endif
+ifeq ($(SAN),thread)
+  ALL_CFLAGS += -fsanitize=thread -fno-omit-frame-pointer
+  LDFLAGS    += -fsanitize=thread
+endif
 ifeq ($(SAN),1)
   ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
   LDFLAGS    += -fsanitize=address,undefined
@@ -80,7 +84,7 @@ TESTS       := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 BENCHES     := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 LONG_BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(LONG_SRC))
 
-.PHONY: all test check asan bench bench-long sim clean deps deps-ensure fuzz fuzz-short run test-long \
+.PHONY: all test check asan tsan bench bench-long sim clean deps deps-ensure fuzz fuzz-short run test-long \
         run-netns chaos chaos-build install deb screenshots
 .DEFAULT_GOAL := all
 .SECONDARY:
@@ -166,6 +170,7 @@ $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIB_TEST) $(LIBS)
 test: deps-ensure
 	@$(MAKE) --no-print-directory check
 	@$(MAKE) --no-print-directory asan
+	@$(MAKE) --no-print-directory tsan
 	@$(MAKE) --no-print-directory fuzz-short
 
 check: deps-ensure $(TESTS) $(BINS)
@@ -173,6 +178,15 @@ check: deps-ensure $(TESTS) $(BINS)
 
 asan: deps-ensure
 	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 OPT=-O1 QC_SIM_SEEDS=$(or $(QC_SIM_SEEDS),300) check
+
+# ThreadSanitizer over what runs on more than one thread (the verification pool, proto/par.c):
+# the pool itself, block checks with it, and a live consortium admitting batches on it.
+TSAN_TESTS := test_par test_exec test_ingress
+tsan: deps-ensure
+	@$(MAKE) --no-print-directory BUILD=build/tsan SAN=thread OPT=-O1 \
+	  $(addprefix build/tsan/tests/,$(TSAN_TESTS)) build/tsan/bin/qchaind build/tsan/bin/qchain
+	@BUILD=build/tsan TSAN_OPTIONS="halt_on_error=1 exitcode=66" sh tests/run.sh \
+	  $(addprefix build/tsan/tests/,$(TSAN_TESTS))
 
 bench: deps-ensure $(BENCHES) $(BINS)
 	@sh bench/run.sh $(BENCHES)

@@ -72,11 +72,12 @@ static const field_t k_fields[] = {
     U32("catchup", "peers", catchup.peers, 1, QC_VALIDATORS_MAX),
     U32("catchup", "request_timeout_ms", catchup.request_timeout_ms, 10, HOUR_MS),
     U32("ledger", "state_cache_mib", ledger.state_cache_mib, 0, 1024 * 1024),
+    U32("verify", "workers", verify.workers, 0, 256),
 };
 #define FIELD_COUNT (sizeof k_fields / sizeof k_fields[0])
 
 static const char *const k_sections[] = {"keys", "p2p", "api", "mempool", "block", "catchup",
-                                         "ledger"};
+                                         "ledger", "verify"};
 #define SECTION_COUNT (sizeof k_sections / sizeof k_sections[0])
 
 static const char *const k_level_names[] = {"debug", "info", "warn", "error", "off"};

@@ -97,6 +97,13 @@ typedef struct {
     uint32_t state_cache_mib;
 } config_ledger_t;
 
+/* Threads that verify signatures (docs/ARCHITECTURE.md "Threads"): transactions admitted from
+ * peers and batches, a proposal's transactions, fetched blocks' certificates. 0 = one per
+ * online core; 1 = none beside the loop thread. */
+typedef struct {
+    uint32_t workers;
+} config_verify_t;
+
 typedef struct {
     char city[QC_MEMBER_NAME_MAX + 1];               /* this node's member name */
     /* Paths: absolute after config_load (relative ones are resolved against the directory of
@@ -112,6 +119,7 @@ typedef struct {
     config_block_t block;
     config_catchup_t catchup;
     config_ledger_t ledger;
+    config_verify_t verify;
 } config_t;
 
 /* Fills every optional field with its default; city and genesis_path become "". Key paths

@@ -276,6 +276,38 @@ static const char *const verdict_why[] = {
     [TX_SHARE] = "data-sharing rules refused",
 };
 
+typedef struct {
+    const qc_block_t *b;
+    const uint32_t *todo; /* indices of the transactions to verify */
+    uint8_t *verdict;     /* per tx: SIG_TRUSTED (the mempool verified it) or the worker's verdict */
+} sigjob_t;
+
+enum { SIG_TRUSTED = 0, SIG_GOOD, SIG_BAD };
+
+static void sig_one(void *ctx, uint32_t k) {
+    sigjob_t *j = ctx;
+    uint32_t i = j->todo[k];
+    j->verdict[i] = qc_tx_verify_sig(&j->b->txs[i]) == QC_OK ? SIG_GOOD : SIG_BAD;
+}
+
+/* The signature verdict of every transaction of b the mempool has not verified, computed on
+ * the pool's threads (mempool lookups stay on this thread). NULL when there is no pool or no
+ * memory: the checks then verify one by one. Caller frees. */
+static uint8_t *verify_sigs(const qc_block_t *b, const exec_check_t *c) {
+    if (c->par == NULL || par_workers(c->par) < 2 || b->tx_count < 2) return NULL;
+    uint8_t *verdict = malloc(b->tx_count);
+    uint32_t *todo = malloc(sizeof *todo * b->tx_count), n = 0;
+    if (verdict == NULL || todo == NULL) { free(verdict); free(todo); return NULL; }
+    for (uint32_t i = 0; i < b->tx_count; i++) {
+        verdict[i] = SIG_TRUSTED;
+        if (!(c->mempool && mempool_verified(c->mempool, &b->txs[i]))) todo[n++] = i;
+    }
+    sigjob_t j = {b, todo, verdict};
+    par_for(c->par, n, sig_one, &j);
+    free(todo);
+    return verdict;
+}
+
 /* Checks every transaction of b on parent and appends its records to log. */
 static int check_txs(const qc_block_t *b, const exec_parent_t *parent, const exec_check_t *c,
                      rlog_t *log, gov_state_t *gov, exec_leaves_t *leaves, uint32_t *sig_checks,
@@ -288,6 +320,7 @@ static int check_txs(const qc_block_t *b, const exec_parent_t *parent, const exe
     sh_state_t sh;
     sh_init(&sh, parent->shares, parent->shares_ctx);
     clog_set_t clogs_local = {0}, *clogs;
+    uint8_t *verdict = verify_sigs(b, c);
     int rc = clogs_start(parent, &clogs_local, &clogs);
     if (rc == QC_OK) rc = ptrs ? idset_init(&seen, b->tx_count) : QC_ERR_NOMEM;
     for (uint32_t i = 0; i < b->tx_count && rc == QC_OK; i++) ptrs[i] = &b->txs[i];
@@ -308,9 +341,10 @@ static int check_txs(const qc_block_t *b, const exec_parent_t *parent, const exe
             WHY("tx %u: %s would have more than %u events in this block", i, city,
                 (unsigned)CLOG_BLOCK_EVENTS_MAX);
             rc = QC_ERR_INVALID;
-        } else if (!(c->mempool && mempool_verified(c->mempool, tx))) {
+        } else if (verdict ? verdict[i] != SIG_TRUSTED
+                           : !(c->mempool && mempool_verified(c->mempool, tx))) {
             if (sig_checks) (*sig_checks)++;
-            if (qc_tx_verify_sig(tx) != QC_OK) {
+            if (verdict ? verdict[i] != SIG_GOOD : qc_tx_verify_sig(tx) != QC_OK) {
                 WHY("tx %u: signature does not verify", i);
                 rc = QC_ERR_SIGNATURE;
             }
@@ -329,6 +363,7 @@ static int check_txs(const qc_block_t *b, const exec_parent_t *parent, const exe
     clog_set_free(&clogs_local);
     sblock_free(&sb);
     free(seen.slot);
+    free(verdict);
     free(ptrs);
     lc_free(&lc);
     sh_free(&sh);
@@ -398,4 +433,47 @@ int exec_check(const qc_block_t *b, const exec_parent_t *parent, const exec_chec
     int rc = check(b, parent, c, log_after, g, leaves, sig_checks, why, why_cap);
     if (g != gov_after) free(g);
     return rc;
+}
+
+typedef struct {
+    const char *chain_id;
+    const qc_validator_set_t *vs;
+    const qc_block_t *blocks;
+    const qc_cert_t *certs;
+    int *rc;
+    char (*why)[160];
+} certjob_t;
+
+static void cert_one(void *ctx, uint32_t i) {
+    certjob_t *j = ctx;
+    qc_hash_t hash;
+    qc_header_hash(&j->blocks[i].header, &hash);
+    j->rc[i] = qc_cert_verify(&j->certs[i], j->chain_id, j->vs, &hash, j->why[i], sizeof j->why[i]);
+}
+
+size_t exec_certified(par_t *par, const char *chain_id, const qc_validator_set_t *vs,
+                      const qc_block_t *blocks, const qc_cert_t *certs, size_t k, int *rc,
+                      char *why, size_t why_cap) {
+    *rc = QC_OK;
+    if (k == 0) return 0;
+    int *rcs = calloc(k, sizeof *rcs);
+    char (*whys)[160] = calloc(k, sizeof *whys);
+    if (rcs == NULL || whys == NULL || k > UINT32_MAX) {
+        free(rcs);
+        free(whys);
+        *rc = QC_ERR_NOMEM;
+        WHY("out of memory");
+        return 0;
+    }
+    certjob_t j = {chain_id, vs, blocks, certs, rcs, whys};
+    par_for(par, (uint32_t)k, cert_one, &j);
+    size_t ok = 0;
+    while (ok < k && rcs[ok] == QC_OK) ok++;
+    if (ok < k) {
+        *rc = rcs[ok];
+        WHY("%s", whys[ok]);
+    }
+    free(rcs);
+    free(whys);
+    return ok;
 }

@@ -12,6 +12,7 @@
 #include "gov.h"
 #include "lifecycle.h"
 #include "mempool.h"
+#include "par.h"
 #include "rlog.h"
 #include "smap.h"
 #include "share.h"
@@ -85,6 +86,8 @@ typedef struct {
     uint64_t now_ms;                      /* this node's clock */
     uint64_t time_skew_ms_max;            /* allowed |block time - now| */
     const mempool_t *mempool;             /* may be NULL: signatures it verified are trusted */
+    par_t *par;                           /* may be NULL: the other signatures are verified on
+                                             its threads before the block's checks run */
 } exec_check_t;
 
 /* Backup: QC_OK if b is exactly the block its primary should have built on parent: header
@@ -100,5 +103,13 @@ typedef struct {
 int exec_check(const qc_block_t *b, const exec_parent_t *parent, const exec_check_t *c,
                rlog_t *log_after, gov_state_t *gov_after, exec_leaves_t *leaves,
                uint32_t *sig_checks, char *why, size_t why_cap);
+
+/* Catch-up: how many of the k blocks, from the first, carry a certificate that verifies
+ * (qc_cert_verify) against vs for the block's header hash. The certificates are verified
+ * together on par's threads (NULL: this one). When fewer than k, *rc and why (may be NULL) say
+ * why the first one was refused; out of memory returns 0 with *rc QC_ERR_NOMEM. */
+size_t exec_certified(par_t *par, const char *chain_id, const qc_validator_set_t *vs,
+                      const qc_block_t *blocks, const qc_cert_t *certs, size_t k, int *rc,
+                      char *why, size_t why_cap);
 
 #endif

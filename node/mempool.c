@@ -105,20 +105,21 @@ static int reject(mempool_t *mp, mempool_reject_t r, mempool_reject_t *why, int 
     return rc;
 }
 
-int mempool_add(mempool_t *mp, qc_tx_t *tx, const mempool_view_t *v, mempool_reject_t *why) {
-    if (strcmp(tx->chain_id, v->chain_id) != 0)
-        return reject(mp, MEMPOOL_REJECT_CHAIN, why, QC_ERR_INVALID);
+/* Every admission check but the signature, in the order of mempool_add's contract. Counts
+ * nothing. Returns MEMPOOL_REJECT_COUNT when tx passes them all. */
+static mempool_reject_t cheap_checks(const mempool_t *mp, const qc_tx_t *tx, const mempool_view_t *v,
+                                     int *rc) {
+    if (strcmp(tx->chain_id, v->chain_id) != 0) return *rc = QC_ERR_INVALID, MEMPOOL_REJECT_CHAIN;
     bool life = qc_tx_type_is_lifecycle(tx->type), share = tx->type == QC_TX_SHARE;
     if (tx->type != QC_TX_ANCHOR && !(tx->type == QC_TX_GOVERN && v->gov != NULL) &&
         !(life && v->records != NULL) && !(share && v->shares != NULL))
-        return reject(mp, MEMPOOL_REJECT_TYPE, why, QC_ERR_INVALID);
-    if (tx->expiry_height < v->next_height)
-        return reject(mp, MEMPOOL_REJECT_EXPIRED, why, QC_ERR_EXPIRED);
+        return *rc = QC_ERR_INVALID, MEMPOOL_REJECT_TYPE;
+    if (tx->expiry_height < v->next_height) return *rc = QC_ERR_EXPIRED, MEMPOOL_REJECT_EXPIRED;
     if (tx->expiry_height - v->next_height > QC_TX_TTL_BLOCKS_MAX)
-        return reject(mp, MEMPOOL_REJECT_EXPIRY_FAR, why, QC_ERR_INVALID);
+        return *rc = QC_ERR_INVALID, MEMPOOL_REJECT_EXPIRY_FAR;
     if ((tx->type == QC_TX_ANCHOR || life || share) &&
         qc_validators_find_seal(v->validators, &tx->signer) < 0)
-        return reject(mp, MEMPOOL_REJECT_MEMBER, why, QC_ERR_MEMBER);
+        return *rc = QC_ERR_MEMBER, MEMPOOL_REJECT_MEMBER;
     if (life) {
         /* against the head only: two pending transactions on one record are both admitted,
          * and the block builder keeps the first that the rules allow */
@@ -126,26 +127,44 @@ int mempool_add(mempool_t *mp, qc_tx_t *tx, const mempool_view_t *v, mempool_rej
         lc_init(&lc, v->records, v->records_ctx, LC_WATCHED);
         int lrc = lc_apply(&lc, tx, v->validators, v->next_height, 0, v->gov_why, v->gov_why_cap);
         lc_free(&lc);
-        if (lrc != QC_OK) return reject(mp, MEMPOOL_REJECT_RECORD, why, lrc);
+        if (lrc != QC_OK) return *rc = lrc, MEMPOOL_REJECT_RECORD;
     }
     if (share) { /* against the head only, as lifecycle transactions are */
         sh_state_t sh;
         sh_init(&sh, v->shares, v->shares_ctx);
         int src = sh_apply(&sh, tx, v->validators, v->next_height, v->gov_why, v->gov_why_cap);
         sh_free(&sh);
-        if (src != QC_OK) return reject(mp, MEMPOOL_REJECT_SHARE, why, src);
+        if (src != QC_OK) return *rc = src, MEMPOOL_REJECT_SHARE;
     }
     if (tx->type == QC_TX_GOVERN) {
         int grc = gov_check(v->gov, tx, v->next_height, v->gov_why, v->gov_why_cap);
-        if (grc != QC_OK) return reject(mp, MEMPOOL_REJECT_GOVERNANCE, why, grc);
+        if (grc != QC_OK) return *rc = grc, MEMPOOL_REJECT_GOVERNANCE;
     }
-    if (find_pos(mp, &tx->id) != NONE)
-        return reject(mp, MEMPOOL_REJECT_DUP_POOL, why, QC_ERR_DUPLICATE);
+    if (find_pos(mp, &tx->id) != NONE) return *rc = QC_ERR_DUPLICATE, MEMPOOL_REJECT_DUP_POOL;
     if (v->committed && v->committed(v->committed_ctx, &tx->id))
-        return reject(mp, MEMPOOL_REJECT_DUP_COMMITTED, why, QC_ERR_DUPLICATE);
+        return *rc = QC_ERR_DUPLICATE, MEMPOOL_REJECT_DUP_COMMITTED;
     if (mp->free_head == NONE || mp->bytes + tx->body_len > mp->limits.bytes_max)
-        return reject(mp, MEMPOOL_REJECT_FULL, why, QC_ERR_FULL);
-    if (qc_tx_verify_sig(tx) != QC_OK)
+        return *rc = QC_ERR_FULL, MEMPOOL_REJECT_FULL;
+    return MEMPOOL_REJECT_COUNT;
+}
+
+bool mempool_admissible(const mempool_t *mp, const qc_tx_t *tx, const mempool_view_t *v) {
+    int rc;
+    return cheap_checks(mp, tx, v, &rc) == MEMPOOL_REJECT_COUNT;
+}
+
+int mempool_add(mempool_t *mp, qc_tx_t *tx, const mempool_view_t *v, mempool_reject_t *why) {
+    return mempool_add_sig(mp, tx, v, MEMPOOL_SIG_UNKNOWN, why);
+}
+
+int mempool_add_sig(mempool_t *mp, qc_tx_t *tx, const mempool_view_t *v, mempool_sig_t sig,
+                    mempool_reject_t *why) {
+    int rc = QC_OK;
+    mempool_reject_t r = cheap_checks(mp, tx, v, &rc);
+    if (r != MEMPOOL_REJECT_COUNT) return reject(mp, r, why, rc);
+    if (sig == MEMPOOL_SIG_UNKNOWN) sig = qc_tx_verify_sig(tx) == QC_OK ? MEMPOOL_SIG_VALID
+                                                                       : MEMPOOL_SIG_INVALID;
+    if (sig != MEMPOOL_SIG_VALID)
         return reject(mp, MEMPOOL_REJECT_SIGNATURE, why, QC_ERR_SIGNATURE);
 
     uint32_t s = mp->free_head;

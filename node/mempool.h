@@ -84,6 +84,22 @@ void mempool_free(mempool_t *mp);
  * costly check) the signature. On QC_OK ownership of tx's buffers moves into the pool and *tx
  * is zeroed; on error the caller still owns tx, and *why (if non-NULL) names the reason. */
 int mempool_add(mempool_t *mp, qc_tx_t *tx, const mempool_view_t *view, mempool_reject_t *why);
+
+/* What the caller knows of a transaction's signature. */
+typedef enum {
+    MEMPOOL_SIG_UNKNOWN = 0, /* mempool_add_sig verifies it */
+    MEMPOOL_SIG_VALID,       /* verified by the caller (on worker threads: node_admit) */
+    MEMPOOL_SIG_INVALID,     /* the caller's verification failed */
+} mempool_sig_t;
+
+/* mempool_add with the signature check replaced by the caller's verdict `sig`, for a caller
+ * that verified many transactions' signatures at once on worker threads. Every other check
+ * runs here, in the same order and with the same reasons. */
+int mempool_add_sig(mempool_t *mp, qc_tx_t *tx, const mempool_view_t *view, mempool_sig_t sig,
+                    mempool_reject_t *why);
+/* true if tx passes every check of mempool_add but the signature, as the pool is now: worth
+ * verifying. Changes and counts nothing. */
+bool mempool_admissible(const mempool_t *mp, const qc_tx_t *tx, const mempool_view_t *view);
 /* A sentence for a client, e.g. "signature does not verify". */
 const char *mempool_reject_str(mempool_reject_t why);
 

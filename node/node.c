@@ -125,12 +125,7 @@ static void on_consensus(node_t *n, uint32_t peer, wire_msg_t *m) {
 static void on_tx(node_t *n, const wire_msg_t *m) {
     qc_tx_t tx;
     if (qc_tx_decode(m->bytes, m->len, &tx) != QC_OK) { n->stats.wire_malformed++; return; }
-    mempool_view_t v = {n->genesis.chain_id, &n->store.validators, n->store.head.height + 1,
-                        NULL, NULL, store_gov(&n->store), NULL, 0, store_record_status_cb,
-                        &n->store, store_share_cb, &n->store};
-    if (store_tx_find(&n->store, &tx.id, &(store_tx_loc_t){0}) == QC_OK ||
-        mempool_add(&n->mempool, &tx, &v, NULL) != QC_OK)
-        qc_tx_free(&tx);
+    node_gossip_tx(n, &tx);
 }
 
 static void on_message(net_t *net, uint32_t peer, const uint8_t *data, size_t len, void *user) {
@@ -294,6 +289,7 @@ static void on_tick(uv_timer_t *t) {
 
 static void on_check(uv_check_t *c) {
     node_t *n = c->data;
+    node_gossip_admit(n); /* before a proposal's check, which then trusts their signatures */
     if (n->drive_pending) {
         n->drive_pending = false;
         node_drive(n);
@@ -526,7 +522,10 @@ static void release(node_t *n) {
         node_pending_free(&n->pending[i]); /* safe on an unused (zeroed) slot */
     }
     memset(n->pending, 0, sizeof n->pending);
+    node_gossip_free(n);
     mempool_free(&n->mempool);
+    par_stop(n->par);
+    n->par = NULL;
     cstate_close(&n->cstate);
     store_close(&n->store);
     wire_crypto_wipe(&n->crypto);
@@ -552,6 +551,9 @@ int node_start(node_t *n, uv_loop_t *loop, const char *config_path, char *why, s
     if (rc == QC_OK) rc = open_state(n, why, why_cap);
     mempool_limits_t lim = {n->cfg.mempool.max_txs, n->cfg.mempool.max_bytes};
     if (rc == QC_OK && (rc = mempool_init(&n->mempool, &lim)) != QC_OK) WHY("mempool limits: %s", qc_strerror(rc));
+    if (rc == QC_OK && (rc = node_gossip_init(n)) != QC_OK) WHY("out of memory");
+    if (rc == QC_OK && (rc = par_start(&n->par, n->cfg.verify.workers)) != QC_OK)
+        WHY("starting %u verification threads: %s", n->cfg.verify.workers, qc_strerror(rc));
     if (rc == QC_OK) rc = check_identity(n, why, why_cap);
     if (rc == QC_OK) rc = node_start_core(n, why, why_cap);
     if (rc == QC_OK) rc = node_start_net(n, why, why_cap);
@@ -564,10 +566,10 @@ int node_start(node_t *n, uv_loop_t *loop, const char *config_path, char *why, s
     n->check.data = n;
     uv_check_start(&n->check, on_check);
     char genesis_hex[65];
-    QC_INFO("%s (validator %u of %u) at height %llu, view %llu; peers on %s; genesis %s", n->cfg.city,
-            n->self, n->store.validators.n, (unsigned long long)n->store.head.height,
-            (unsigned long long)pbft_view(n->pbft), n->cfg.p2p.listen,
-            qc_hash_hex(genesis_hex, &n->genesis.hash));
+    QC_INFO("%s (validator %u of %u) at height %llu, view %llu; peers on %s; genesis %s; "
+            "%u verification threads", n->cfg.city, n->self, n->store.validators.n,
+            (unsigned long long)n->store.head.height, (unsigned long long)pbft_view(n->pbft),
+            n->cfg.p2p.listen, qc_hash_hex(genesis_hex, &n->genesis.hash), par_workers(n->par));
     node_drive(n);
     return QC_OK;
 }

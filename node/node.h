@@ -18,6 +18,7 @@
 #include "exec.h"
 #include "genesis.h"
 #include "mempool.h"
+#include "par.h"
 #include "votewatch.h"
 #include "net.h"
 #include "notes.h"
@@ -28,6 +29,9 @@
 #define NODE_PENDING_MAX (4 * PBFT_WINDOW_MAX) /* proposed blocks held by digest */
 #define NODE_COMMIT_QUEUE_MAX (4 * PBFT_WINDOW_MAX)
 #define NODE_TICK_MS 10
+/* Transactions gossiped by peers waiting, within one loop turn, for their signatures to be
+ * verified together on the verification pool (node_admit.c). */
+#define NODE_GOSSIP_QUEUE_MAX 1024u
 /* A peer this many blocks ahead is in step (commits land a little apart on each node); more
  * than this, reported by f+1 peers, and this node is catching up (node_catching_up). */
 #define NODE_CATCHUP_SLACK_BLOCKS 1
@@ -76,6 +80,7 @@ typedef struct {
                                           could not be written (node_core_blocked) */
     uint64_t peer_bad_blocks;        /* catch-up blocks or certificates that failed checks */
     uint64_t sig_checks;             /* transaction signatures verified in proposals */
+    uint64_t admit_sig_checks;       /* signatures verified on admission by node_admit's pool */
     uint64_t persist_writes;
     uint64_t body_requests;
     uint64_t fatal;                  /* ledger refused a certified block: needs an operator */
@@ -101,6 +106,9 @@ typedef struct node {
                                         nodes' grace, node_epoch.c) */
     char submit_why[256];            /* node_submit's refusal sentence when it is not static */
     mempool_t mempool;
+    par_t *par;                      /* verification threads (config verify.workers) */
+    qc_tx_t *gossipq;                /* NODE_GOSSIP_QUEUE_MAX, heap: peers' transactions to admit */
+    uint32_t gossipq_len;
     notes_t notes;                   /* checkpoint-note signatures (notes.h) */
     node_pending_t pending[NODE_PENDING_MAX];
     pbft_committed_t commitq[NODE_COMMIT_QUEUE_MAX]; /* committed, waiting for a body */
@@ -154,6 +162,19 @@ void node_stop(node_t *n, void (*cb)(node_t *));
  * it to every peer. QC_OK, or an error with the client-visible reason in *why. *tx_id is set
  * whenever the bytes decode. */
 int node_submit(node_t *n, const uint8_t *bytes, size_t len, qc_hash_t *tx_id, const char **why);
+
+/* One transaction's verdict from node_submit_many: rc QC_OK (admitted and gossiped) or an
+ * error; tx_id NULL when its bytes did not decode (or were NULL); why the client-visible
+ * reason when rc != QC_OK (NULL for a NULL entry: the caller knows why). Borrowed for the call. */
+typedef void (*node_submit_cb)(void *user, uint32_t i, int rc, const qc_hash_t *tx_id,
+                               const char *why);
+
+/* node_submit for count transactions at once (bytes[i] may be NULL: refused as such): their
+ * signatures are verified on the verification pool's threads, then each is admitted in order
+ * exactly as node_submit would, and cb reports each, in order of admission. Returns QC_OK, or
+ * QC_ERR_NOMEM with nothing admitted and cb not called. */
+int node_submit_many(node_t *n, uint32_t count, const uint8_t *const *bytes, const size_t *lens,
+                     node_submit_cb cb, void *user);
 
 /* Heights and roles for status views. */
 typedef struct {

@@ -40,6 +40,14 @@ node_pending_t *node_pending_add_raw(node_t *n, const qc_hash_t *digest, const u
                                      size_t len);
 void node_persist_bodies(node_t *n, cstate_body_t *out, size_t cap, size_t *count);
 
+/* node_admit.c: peers' transactions. node_gossip_tx queues tx (ownership moves; it is
+ * dropped if already committed; a full queue is admitted first); node_gossip_admit admits the
+ * queue, signatures verified together on the pool (on_check, once per loop turn). */
+int node_gossip_init(node_t *n);
+void node_gossip_free(node_t *n);
+void node_gossip_tx(node_t *n, qc_tx_t *tx);
+void node_gossip_admit(node_t *n);
+
 void node_want_validate(node_t *n, const pbft_validate_t *v);
 void node_try_validations(node_t *n);
 void node_queue_commit(node_t *n, const pbft_committed_t *c);

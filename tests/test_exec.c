@@ -298,8 +298,20 @@ static void expect_refused(void (*tamper)(qc_block_t *, exec_check_t *), int cod
     exec_check_t c = check_for(&b);
     tamper(&b, &c);
     char why[300] = "";
-    assert_int_equal(exec_check(&b, &parent, &c, &log1, NULL, NULL, NULL, why, sizeof why), code);
+    uint32_t sigs = 0;
+    assert_int_equal(exec_check(&b, &parent, &c, &log1, NULL, NULL, &sigs, why, sizeof why), code);
     if (why_want) assert_string_equal(why, why_want);
+    /* the same verdict, reason and count with the signatures verified on four threads */
+    par_t *par;
+    assert_int_equal(par_start(&par, 4), QC_OK);
+    c.par = par;
+    char why_par[300] = "";
+    uint32_t sigs_par = 0;
+    assert_int_equal(exec_check(&b, &parent, &c, &log1, NULL, NULL, &sigs_par, why_par,
+                                sizeof why_par), code);
+    assert_string_equal(why_par, why);
+    assert_int_equal(sigs_par, sigs);
+    par_stop(par);
     qc_block_free(&b);
     free_batch(&bt);
 }
@@ -810,6 +822,149 @@ static void test_trusted_replay_matches_full_application(void **state) {
         for (int i = 0; i < PER; i++) qc_tx_free(&t[b][i]);
 }
 
+/* A block of 64 transactions checked with its signatures verified on 1, 2, 3 and 8 threads:
+ * valid everywhere; with any one signature broken, refused at that transaction with the same
+ * reason; transactions the mempool verified are not verified again. */
+static void test_parallel_signatures(void **state) {
+    (void)state;
+    enum { N = 64 };
+    qc_tx_t txs[N];
+    const qc_tx_t *ptrs[N];
+    for (uint32_t i = 0; i < N; i++) {
+        make_tx(&txs[i], i % 9, 1000 + i, 100, 1);
+        ptrs[i] = &txs[i];
+    }
+    exec_parent_t parent = genesis_parent();
+    qc_block_t b;
+    rlog_t log1;
+    assert_int_equal(exec_build(&parent, ptrs, N, 2000000, 0, 0, &b, &log1, NULL, NULL), QC_OK);
+    static const uint32_t workers[] = {1, 2, 3, 8};
+    for (size_t w = 0; w < sizeof workers / sizeof *workers; w++) {
+        par_t *par;
+        assert_int_equal(par_start(&par, workers[w]), QC_OK);
+        exec_check_t c = check_for(&b);
+        c.par = par;
+        char why[300] = "";
+        uint32_t sigs = 0;
+        assert_int_equal(exec_check(&b, &parent, &c, &log1, NULL, NULL, &sigs, why, sizeof why), QC_OK);
+        assert_int_equal(sigs, N);
+        for (uint32_t bad = 0; bad < N; bad += 21) {
+            b.txs[bad].sig.b[bad % 64] ^= 0x10;
+            char want[64];
+            snprintf(want, sizeof want, "tx %u: signature does not verify", bad);
+            assert_int_equal(exec_check(&b, &parent, &c, &log1, NULL, NULL, NULL, why, sizeof why),
+                             QC_ERR_SIGNATURE);
+            assert_string_equal(why, want);
+            b.txs[bad].sig.b[bad % 64] ^= 0x10;
+        }
+        /* the first half admitted (and verified) by the mempool: only the rest is verified */
+        mempool_t mp;
+        mempool_limits_t lim = {N, 1 << 20};
+        assert_int_equal(mempool_init(&mp, &lim), QC_OK);
+        mempool_view_t v = {CHAIN, &g_vs, 1, NULL, NULL};
+        for (uint32_t i = 0; i < N / 2; i++) {
+            qc_tx_t copy;
+            assert_int_equal(qc_tx_clone(&b.txs[i], &copy), QC_OK);
+            assert_int_equal(mempool_add(&mp, &copy, &v, NULL), QC_OK);
+        }
+        c.mempool = &mp;
+        sigs = 0;
+        assert_int_equal(exec_check(&b, &parent, &c, &log1, NULL, NULL, &sigs, why, sizeof why), QC_OK);
+        assert_int_equal(sigs, N / 2);
+        mempool_free(&mp);
+        par_stop(par);
+    }
+    qc_block_free(&b);
+    for (uint32_t i = 0; i < N; i++) qc_tx_free(&txs[i]);
+}
+
+/* k chained blocks, each with a certificate of its header hash by a quorum of g_vs (the
+ * validators' node keys from testkeys). */
+static void certified_chain(qc_block_t *blocks, qc_cert_t *certs, uint32_t k) {
+    exec_parent_t parent = genesis_parent();
+    rlog_t logs[16];
+    assert_true(k <= 16);
+    for (uint32_t h = 0; h < k; h++) {
+        qc_tx_t tx;
+        make_tx(&tx, h % 9, 5000 + h, 100, 1);
+        const qc_tx_t *ptr = &tx;
+        assert_int_equal(exec_build(&parent, &ptr, 1, 2000000 + h, 0, 0, &blocks[h], &logs[h],
+                                    NULL, NULL), QC_OK);
+        qc_tx_free(&tx);
+        qc_hash_t hash;
+        qc_header_hash(&blocks[h].header, &hash);
+        memset(&certs[h], 0, sizeof certs[h]);
+        certs[h].epoch = g_vs.epoch;
+        certs[h].height = blocks[h].header.height;
+        certs[h].block_hash = hash;
+        uint8_t msg[128];
+        size_t len = qc_commit_vote_bytes(msg, CHAIN, certs[h].epoch, certs[h].height, 0, &hash);
+        uint32_t q = qc_quorum(g_vs.n);
+        for (uint32_t v = 0; v < q; v++) {
+            qc_pubkey_t pk;
+            qc_seckey_t sk;
+            testkeys_keypair(TESTKEY_NODE, v, &pk, &sk);
+            certs[h].votes[v].validator = v;
+            qc_sign_ctx(&certs[h].votes[v].sig, &sk, QC_CTX_COMMIT, msg, len);
+        }
+        certs[h].vote_count = q;
+        parent.height = blocks[h].header.height;
+        parent.hash = hash;
+        parent.time_ms = blocks[h].header.time_ms;
+        parent.log = &logs[h];
+    }
+}
+
+/* Catch-up's certificate check (exec_certified) on 1 and 4 threads: every block of a valid
+ * reply; with a forged vote, a vote of a non-member, or a short quorum at block j, the first j
+ * blocks and the reason of block j. */
+static void test_certified_prefix(void **state) {
+    (void)state;
+    enum { K = 12 };
+    qc_block_t blocks[K];
+    qc_cert_t certs[K];
+    certified_chain(blocks, certs, K);
+    static const uint32_t workers[] = {1, 4};
+    for (size_t w = 0; w < 2; w++) {
+        par_t *par;
+        assert_int_equal(par_start(&par, workers[w]), QC_OK);
+        int rc = -1;
+        char why[160] = "";
+        assert_int_equal(exec_certified(par, CHAIN, &g_vs, blocks, certs, K, &rc, why, sizeof why), K);
+        assert_int_equal(rc, QC_OK);
+        assert_int_equal(exec_certified(par, CHAIN, &g_vs, blocks, certs, 0, &rc, why, sizeof why), 0);
+        assert_int_equal(rc, QC_OK);
+
+        certs[7].votes[1].sig.b[0] ^= 1; /* forged: blocks 0..6 stand */
+        certs[9].votes[0].sig.b[0] ^= 1; /* a later one changes nothing */
+        assert_int_equal(exec_certified(par, CHAIN, &g_vs, blocks, certs, K, &rc, why, sizeof why), 7);
+        assert_int_equal(rc, QC_ERR_SIGNATURE);
+        assert_string_equal(why, "signature by zibo's node key is invalid");
+        certs[7].votes[1].sig.b[0] ^= 1;
+        certs[9].votes[0].sig.b[0] ^= 1;
+
+        certs[3].votes[2].validator = 40;
+        assert_int_equal(exec_certified(par, CHAIN, &g_vs, blocks, certs, K, &rc, why, sizeof why), 3);
+        assert_int_equal(rc, QC_ERR_MEMBER);
+        certs[3].votes[2].validator = 2;
+
+        certs[0].vote_count--;
+        assert_int_equal(exec_certified(par, CHAIN, &g_vs, blocks, certs, K, &rc, why, sizeof why), 0);
+        assert_int_equal(rc, QC_ERR_QUORUM);
+        certs[0].vote_count++;
+
+        /* a certificate moved to another block's header */
+        qc_cert_t keep = certs[5];
+        certs[5] = certs[4];
+        assert_int_equal(exec_certified(par, CHAIN, &g_vs, blocks, certs, K, &rc, why, sizeof why), 5);
+        assert_int_equal(rc, QC_ERR_INVALID);
+        assert_string_equal(why, "certificate is for a different block hash");
+        certs[5] = keep;
+        par_stop(par);
+    }
+    for (uint32_t h = 0; h < K; h++) qc_block_free(&blocks[h]);
+}
+
 static int setup(void **state) {
     (void)state;
     testkeys_validators(&g_vs, 9, 0);
@@ -830,6 +985,8 @@ int main(void) {
         cmocka_unit_test(test_supersede_rules),
         cmocka_unit_test(test_lifecycle_limits_and_overlay),
         cmocka_unit_test(test_trusted_replay_matches_full_application),
+        cmocka_unit_test(test_parallel_signatures),
+        cmocka_unit_test(test_certified_prefix),
     };
     return cmocka_run_group_tests_name("exec", tests, setup, NULL);
 }

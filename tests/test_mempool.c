@@ -226,6 +226,62 @@ static void test_churn_keeps_index_correct(void **state) {
     mempool_free(&mp);
 }
 
+/* The caller's verdict (mempool_add_sig, as node_admit uses it after verifying on threads):
+ * every other check still runs first with its own reason; INVALID is refused as a bad
+ * signature, VALID is trusted; mempool_admissible predicts that and counts nothing. */
+static void test_caller_verified(void **state) {
+    (void)state;
+    mempool_t mp;
+    mempool_limits_t lim = {2, 1 << 20};
+    assert_int_equal(mempool_init(&mp, &lim), QC_OK);
+    mempool_view_t v = view_at(10);
+    mempool_reject_t why;
+    qc_tx_t tx;
+
+    make_tx(&tx, 0, 1, 100, CHAIN);
+    assert_true(mempool_admissible(&mp, &tx, &v));
+    assert_int_equal(mempool_add_sig(&mp, &tx, &v, MEMPOOL_SIG_INVALID, &why), QC_ERR_SIGNATURE);
+    assert_int_equal(why, MEMPOOL_REJECT_SIGNATURE);
+    assert_int_equal(mp.rejected[MEMPOOL_REJECT_SIGNATURE], 1);
+    assert_int_equal(mp.count, 0);
+    assert_int_equal(mempool_add_sig(&mp, &tx, &v, MEMPOOL_SIG_VALID, &why), QC_OK);
+    assert_int_equal(mp.count, 1);
+
+    /* a duplicate, an expired and a non-member transaction: not admissible, and refused for
+     * that reason whatever the caller says of the signature */
+    make_tx(&tx, 0, 1, 100, CHAIN);
+    assert_false(mempool_admissible(&mp, &tx, &v));
+    assert_int_equal(mempool_add_sig(&mp, &tx, &v, MEMPOOL_SIG_VALID, &why), QC_ERR_DUPLICATE);
+    assert_int_equal(why, MEMPOOL_REJECT_DUP_POOL);
+    qc_tx_free(&tx);
+    make_tx(&tx, 1, 2, 5, CHAIN);
+    assert_false(mempool_admissible(&mp, &tx, &v));
+    assert_int_equal(mempool_add_sig(&mp, &tx, &v, MEMPOOL_SIG_INVALID, &why), QC_ERR_EXPIRED);
+    assert_int_equal(why, MEMPOOL_REJECT_EXPIRED);
+    qc_tx_free(&tx);
+    make_tx(&tx, 30, 3, 100, CHAIN);
+    assert_false(mempool_admissible(&mp, &tx, &v));
+    assert_int_equal(mempool_add_sig(&mp, &tx, &v, MEMPOOL_SIG_VALID, &why), QC_ERR_MEMBER);
+    qc_tx_free(&tx);
+
+    /* UNKNOWN verifies here, as mempool_add does: a broken signature is refused */
+    make_tx(&tx, 2, 4, 100, CHAIN);
+    tx.sig.b[0] ^= 1;
+    assert_true(mempool_admissible(&mp, &tx, &v)); /* the signature is not its business */
+    assert_int_equal(mempool_add_sig(&mp, &tx, &v, MEMPOOL_SIG_UNKNOWN, &why), QC_ERR_SIGNATURE);
+    tx.sig.b[0] ^= 1;
+    assert_int_equal(mempool_add_sig(&mp, &tx, &v, MEMPOOL_SIG_UNKNOWN, &why), QC_OK);
+
+    /* full: not admissible; mempool_admissible counted none of the refusals above */
+    make_tx(&tx, 3, 5, 100, CHAIN);
+    assert_false(mempool_admissible(&mp, &tx, &v));
+    assert_int_equal(mp.rejected[MEMPOOL_REJECT_SIGNATURE], 2);
+    assert_int_equal(mp.rejected[MEMPOOL_REJECT_DUP_POOL], 1);
+    assert_int_equal(mp.rejected[MEMPOOL_REJECT_FULL], 0);
+    qc_tx_free(&tx);
+    mempool_free(&mp);
+}
+
 static int setup(void **state) {
     (void)state;
     testkeys_validators(&g_vs, 9, 0);
@@ -304,6 +360,7 @@ static void test_lifecycle_admission(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_caller_verified),
         cmocka_unit_test(test_admission_reasons),
         cmocka_unit_test(test_bounds),
         cmocka_unit_test(test_take_release_commit),

@@ -188,39 +188,70 @@ static uint8_t *tx_bytes(http_req_t *req, http_res_t *res, size_t *len) {
 
 /* ---------------------------------------------------------------- batches */
 
-/* One transaction of a batch: node_submit's verdict as one entry of "results". bytes: a
- * SignedTx protobuf (borrowed) or NULL when the entry did not even decode (why says so). */
-static json_t *batch_one(api_t *a, const uint8_t *bytes, size_t len, const char *why_bad,
-                         size_t *accepted) {
-    if (bytes == NULL)
-        return json_pack("{s:n, s:s, s:i, s:s}", "tx_id", "status", "rejected", "http", 400,
-                         "error", why_bad);
-    static const qc_hash_t unset; /* node_submit sets the id whenever the bytes decode */
-    qc_hash_t id = unset;
-    const char *why = NULL;
-    int rc = node_submit(a->node, bytes, len, &id, &why);
+/* A batch's transactions, submitted together (node_submit_many: their signatures verified on
+ * the verification threads); entries that did not decode are NULL with a reason. */
+typedef struct {
+    uint32_t n;
+    uint8_t **bytes;     /* SignedTx protobufs, owned; NULL: the entry is refused */
+    size_t *lens;
+    const char **why_bad;/* per NULL entry: why (static) */
+    json_t *results;     /* one entry per transaction, in order */
+    size_t accepted;
+} batch_t;
+
+static void batch_free(batch_t *b) {
+    for (uint32_t i = 0; b->bytes && i < b->n; i++) free(b->bytes[i]);
+    free(b->bytes);
+    free(b->lens);
+    free(b->why_bad);
+    json_decref(b->results);
+}
+
+static bool batch_alloc(batch_t *b, uint32_t n) {
+    *b = (batch_t){n, calloc(n, sizeof *b->bytes), calloc(n, sizeof *b->lens),
+                   calloc(n, sizeof *b->why_bad), json_array(), 0};
+    for (uint32_t i = 0; b->results && i < n; i++)
+        if (json_array_append_new(b->results, json_null()) != 0) return false;
+    return b->bytes && b->lens && b->why_bad && b->results;
+}
+
+/* node_submit_cb: one entry of "results", as POST /v1/transactions answers one transaction. */
+static void batch_one(void *user, uint32_t i, int rc, const qc_hash_t *id, const char *why) {
+    batch_t *b = user;
+    json_t *e;
     if (rc == QC_OK) {
-        (*accepted)++;
-        return pending_json(&id, "pending");
+        b->accepted++;
+        e = pending_json(id, "pending");
+    } else if (b->bytes[i] == NULL) {
+        e = json_pack("{s:n, s:s, s:i, s:s}", "tx_id", "status", "rejected", "http", 400,
+                      "error", b->why_bad[i]);
+    } else {
+        e = json_pack("{s:s, s:i, s:s}", "status", "rejected", "http", reject_status(rc),
+                      "error", why ? why : qc_strerror(rc));
+        if (e) json_object_set_new(e, "tx_id", id ? HEX(id->b, 32) : json_null());
     }
-    json_t *e = json_pack("{s:s, s:i, s:s}", "status", "rejected", "http", reject_status(rc),
-                          "error", why ? why : qc_strerror(rc));
-    if (e) json_object_set_new(e, "tx_id", memcmp(id.b, unset.b, 32) == 0 ? json_null()
-                                                                          : HEX(id.b, 32));
-    return e;
+    json_array_set_new(b->results, i, e ? e : json_null());
 }
 
-/* Answers a batch: 200 {"accepted", "rejected", "results": [one per transaction, in order]}.
- * Takes ownership of results. */
-static void batch_respond(http_res_t *res, json_t *results, size_t accepted) {
-    size_t n = json_array_size(results);
-    http_respond_json(res, 200, json_pack("{s:I, s:I, s:o}", "accepted", (json_int_t)accepted,
-                                          "rejected", (json_int_t)(n - accepted), "results",
-                                          results));
+/* Submits the batch and answers 200 {"accepted", "rejected", "results": [one per transaction,
+ * in order]}. Frees the batch. */
+static void batch_run(api_t *a, batch_t *b, http_res_t *res) {
+    if (node_submit_many(a->node, b->n, (const uint8_t *const *)b->bytes, b->lens, batch_one, b) !=
+        QC_OK) {
+        batch_free(b);
+        http_respond_error(res, 500, "internal", "out of memory");
+        return;
+    }
+    json_t *results = b->results;
+    b->results = NULL;
+    http_respond_json(res, 200, json_pack("{s:I, s:I, s:o}", "accepted", (json_int_t)b->accepted,
+                                          "rejected", (json_int_t)(b->n - b->accepted),
+                                          "results", results));
+    batch_free(b);
 }
 
-/* A JSON array of {"body": hex, "sig": hex}: each is submitted on its own (a malformed entry
- * is rejected alone, the others go on). */
+/* A JSON array of {"body": hex, "sig": hex}: a malformed entry is rejected alone, the others
+ * go on. */
 static void submit_json_batch(api_t *a, http_req_t *req, http_res_t *res) {
     json_t *j = http_req_json(req, res);
     if (j == NULL) return;
@@ -231,40 +262,46 @@ static void submit_json_batch(api_t *a, http_req_t *req, http_res_t *res) {
                            API_BATCH_TXS_MAX);
         return;
     }
-    json_t *results = json_array();
-    size_t accepted = 0;
-    for (size_t i = 0; i < n && results; i++) {
-        size_t len = 0;
-        uint8_t *bytes = signed_tx_from_json(json_array_get(j, i), &len);
-        json_array_append_new(results, batch_one(a, bytes, len, TX_JSON_SHAPE, &accepted));
-        free(bytes);
+    batch_t b;
+    if (!batch_alloc(&b, (uint32_t)n)) {
+        json_decref(j);
+        batch_free(&b);
+        http_respond_error(res, 500, "internal", "out of memory");
+        return;
+    }
+    for (uint32_t i = 0; i < b.n; i++) {
+        b.bytes[i] = signed_tx_from_json(json_array_get(j, i), &b.lens[i]);
+        b.why_bad[i] = TX_JSON_SHAPE;
     }
     json_decref(j);
-    if (results == NULL) { http_respond_error(res, 500, "internal", "out of memory"); return; }
-    batch_respond(res, results, accepted);
+    batch_run(a, &b, res);
 }
 
-/* A SignedTxBatch protobuf: each SignedTx is re-packed and submitted on its own. */
+/* A SignedTxBatch protobuf: each SignedTx is re-packed and submitted. */
 static void submit_proto_batch(api_t *a, http_req_t *req, http_res_t *res) {
-    Qchain__SignedTxBatch *b = qchain__signed_tx_batch__unpack(NULL, req->body_len, req->body);
-    if (b == NULL || b->n_txs == 0 || b->n_txs > API_BATCH_TXS_MAX) {
-        if (b) qchain__signed_tx_batch__free_unpacked(b, NULL);
+    Qchain__SignedTxBatch *pb = qchain__signed_tx_batch__unpack(NULL, req->body_len, req->body);
+    if (pb == NULL || pb->n_txs == 0 || pb->n_txs > API_BATCH_TXS_MAX) {
+        if (pb) qchain__signed_tx_batch__free_unpacked(pb, NULL);
         http_respond_error(res, 400, "bad_request",
                            "expected a SignedTxBatch of 1 to %d transactions", API_BATCH_TXS_MAX);
         return;
     }
-    json_t *results = json_array();
-    size_t accepted = 0;
-    for (size_t i = 0; i < b->n_txs && results; i++) {
-        size_t len = qchain__signed_tx__get_packed_size(b->txs[i]);
-        uint8_t *bytes = malloc(len ? len : 1);
-        if (bytes) qchain__signed_tx__pack(b->txs[i], bytes);
-        json_array_append_new(results, batch_one(a, bytes, len, "out of memory", &accepted));
-        free(bytes);
+    batch_t b;
+    bool ok = batch_alloc(&b, (uint32_t)pb->n_txs);
+    for (uint32_t i = 0; ok && i < b.n; i++) {
+        size_t len = qchain__signed_tx__get_packed_size(pb->txs[i]);
+        b.bytes[i] = malloc(len ? len : 1);
+        b.lens[i] = len;
+        b.why_bad[i] = "out of memory";
+        if (b.bytes[i]) qchain__signed_tx__pack(pb->txs[i], b.bytes[i]);
     }
-    qchain__signed_tx_batch__free_unpacked(b, NULL);
-    if (results == NULL) { http_respond_error(res, 500, "internal", "out of memory"); return; }
-    batch_respond(res, results, accepted);
+    qchain__signed_tx_batch__free_unpacked(pb, NULL);
+    if (!ok) {
+        batch_free(&b);
+        http_respond_error(res, 500, "internal", "out of memory");
+        return;
+    }
+    batch_run(a, &b, res);
 }
 
 /* Whether the body is a batch: a JSON array, or the SignedTxBatch content type. */
@@ -852,6 +889,16 @@ static void h_metrics(http_req_t *req, http_res_t *res, void *data) {
          n->stats.epoch_switches}};
     for (size_t i = 0; i < sizeof govm / sizeof govm[0]; i++)
         metric(&b, govm[i].name, govm[i].type, govm[i].help, govm[i].v);
+    metric(&b, "qchain_verify_workers", "gauge",
+           "Threads that verify signatures, counting the loop thread (config verify.workers).",
+           par_workers(n->par));
+    prom_family(&b, "qchain_tx_signatures_verified_total", "counter",
+                "Transaction signatures verified: on admission (clients' and peers'), and in "
+                "proposals (those the mempool had not verified).");
+    prom_sample_u64(&b, "qchain_tx_signatures_verified_total", (const char *[]){"stage", "admission"},
+                    1, n->stats.admit_sig_checks);
+    prom_sample_u64(&b, "qchain_tx_signatures_verified_total", (const char *[]){"stage", "proposal"},
+                    1, n->stats.sig_checks);
     metric(&b, "qchain_proposals_refused_total", "counter", "Proposed blocks refused.", n->stats.proposals_invalid);
     metric(&b, "qchain_proposals_built_total", "counter", "Blocks this node proposed.", n->stats.proposals_built);
     metric(&b, "qchain_consensus_syncs_total", "counter",
@@ -889,9 +936,14 @@ static void h_metrics(http_req_t *req, http_res_t *res, void *data) {
         const char *labels[] = {"reason", net_fail_name((net_fail_t)r)};
         prom_sample_u64(&b, "qchain_net_handshakes_refused_total", labels, 1, ns->hs_fail[r]);
     }
-    uint64_t dup_identity = 0;
-    for (uint32_t p = 0; p < n->net.cfg.n; p++)
-        if (p != n->net.cfg.self) dup_identity += net_peer_stats(&n->net, p)->dup_identity;
+    uint64_t dup_identity = 0, bytes_out = 0, bytes_in = 0;
+    for (uint32_t p = 0; p < n->net.cfg.n; p++) {
+        if (p == n->net.cfg.self) continue;
+        const net_peer_stats_t *pst = net_peer_stats(&n->net, p);
+        dup_identity += pst->dup_identity;
+        bytes_out += pst->bytes_out;
+        bytes_in += pst->bytes_in;
+    }
     const struct { const char *name, *type, *help; uint64_t v; } netm[] = {
         {"qchain_net_accepted_total", "counter", "Inbound peer-port TCP connections accepted.",
          ns->accepted},
@@ -902,6 +954,10 @@ static void h_metrics(http_req_t *req, http_res_t *res, void *data) {
         {"qchain_net_dup_identity_total", "counter",
          "Second live connections that claimed a peer's key while its link was up (two nodes "
          "with one key?).", dup_identity},
+        {"qchain_net_bytes_sent_total", "counter",
+         "Bytes queued for peer links (framed and encrypted, as on the wire).", bytes_out},
+        {"qchain_net_bytes_received_total", "counter",
+         "Bytes read from authenticated peer links (framed and encrypted).", bytes_in},
         {"qchain_log_suppressed_total", "counter",
          "Log lines the rate limits left out (peer links and HTTP).",
          ns->log_suppressed + a->server.log_accept.suppressed_total}};

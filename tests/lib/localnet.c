@@ -155,6 +155,23 @@ static const char *city(const localnet_t *ln, uint32_t i) {
     return ln->genesis->validators.members[i].name;
 }
 
+int localnet_config_u32(localnet_t *ln, const char *section, const char *key, uint32_t value) {
+    for (uint32_t i = 0; i < ln->n; i++) {
+        char cfg[LOCALNET_PATH_MAX + 64];
+        snprintf(cfg, sizeof cfg, "%s/%s/node.json", ln->dir, city(ln, i));
+        json_t *root = json_load_file(cfg, 0, NULL), *sec = root ? json_object_get(root, section) : NULL;
+        if (root && sec == NULL) {
+            sec = json_object();
+            json_object_set_new(root, section, sec);
+        }
+        int rc = sec && json_object_set_new(sec, key, json_integer(value)) == 0 &&
+                         json_dump_file(root, cfg, JSON_INDENT(2)) == 0 ? QC_OK : QC_ERR_IO;
+        json_decref(root);
+        if (rc != QC_OK) return rc;
+    }
+    return QC_OK;
+}
+
 /* Execs qchaind for node i, under the command in QC_LOCALNET_WRAP (words split on spaces,
  * e.g. "valgrind --tool=callgrind") when i is QC_LOCALNET_WRAP_NODE (default 0): profiling. */
 static void exec_node(char *daemon, char *cfg, uint32_t i) {

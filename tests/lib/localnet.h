@@ -41,6 +41,9 @@ int localnet_bin_dir(char *out, size_t cap);
 /* Makes the testnet of n (4 or 9) cities with chain_id in a fresh scratch directory, on a base
  * port whose 2n ports are free now. bin_dir is copied. On error nothing is left behind. */
 int localnet_create(localnet_t *ln, const char *bin_dir, uint32_t n, const char *chain_id);
+/* Sets SECTION.KEY to value in every node's config (node.json), before the nodes start, e.g.
+ * ("verify", "workers", 4). QC_ERR_IO if a config cannot be read or written. */
+int localnet_config_u32(localnet_t *ln, const char *section, const char *key, uint32_t value);
 /* Starts every node. QC_ERR_IO if a fork fails (the started ones keep running: call stop). */
 int localnet_start(localnet_t *ln);
 /* Starts node i alone (not running yet). QC_ERR_IO if the fork fails. */
