@@ -180,8 +180,9 @@ asan: deps-ensure
 	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 OPT=-O1 QC_SIM_SEEDS=$(or $(QC_SIM_SEEDS),300) check
 
 # ThreadSanitizer over what runs on more than one thread (the verification pool, proto/par.c):
-# the pool itself, block checks with it, and a live consortium admitting batches on it.
-TSAN_TESTS := test_par test_exec test_ingress
+# the pool itself, block checks with it, a live consortium admitting batches on it, and
+# qchain verify over many files.
+TSAN_TESTS := test_par test_exec test_ingress test_cli
 tsan: deps-ensure
 	@$(MAKE) --no-print-directory BUILD=build/tsan SAN=thread OPT=-O1 \
 	  $(addprefix build/tsan/tests/,$(TSAN_TESTS)) build/tsan/bin/qchaind build/tsan/bin/qchain

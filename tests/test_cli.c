@@ -22,7 +22,10 @@
 #include "config.h"
 #include "genesis.h"
 #include "keys.h"
+#include "api.h"
 #include "receiptex.h"
+#include "receiptfx.h"
+#include "store.h"
 #include "tdir.h"
 
 #define ARGV_MAX 32
@@ -599,6 +602,279 @@ static void test_verify_across_epochs(void **state) {
                         "INVALID: the switch block of epoch 1 does not certify this member list\n");
     receiptex_free(x);
     free(x);
+}
+
+/* ---------------------------------------------------------------- verify FILE... */
+
+/* More files than `qchain verify` checks in one batch (1024), so the run crosses a batch. */
+#define MANY_FILES 1030
+#define MANY_RECS_PER_TX 16
+
+/* MANY_FILES documents anchored on a four-member chain (receiptfx_open) in one block of
+ * transactions of MANY_RECS_PER_TX records, signed by the members in turn; each file's receipt
+ * is FILE.receipt.json and every tenth file (i % 10 == 3) is salted with FILE.salt beside it,
+ * as `qchain anchor [--salted]` leaves them. */
+typedef struct {
+    receiptfx_t *f;
+    char genesis[TDIR_PATH_MAX];
+    char *path[MANY_FILES];      /* malloc'd */
+    qc_hash_t digest[MANY_FILES];
+    uint32_t signer[MANY_FILES];
+} manyfx_t;
+
+static bool many_salted(uint32_t i) { return i % 10 == 3; }
+
+/* FILE.receipt.json of file i, in a static buffer (one use at a time). */
+static char *many_receipt_path(const manyfx_t *m, uint32_t i) {
+    static char out[TDIR_PATH_MAX + 32];
+    snprintf(out, sizeof out, "%s.receipt.json", m->path[i]);
+    return out;
+}
+
+static void many_build(manyfx_t *m, const char *dir) {
+    m->f = receiptfx_open(4);
+    tdir_write(m->genesis, dir, "genesis.json", m->f->genesis_json, m->f->genesis_len, 0644);
+    for (uint32_t i = 0; i < MANY_FILES; i++) {
+        char name[32], text[32], salt_path[TDIR_PATH_MAX + 8];
+        snprintf(name, sizeof name, "doc-%04u.txt", i);
+        int len = snprintf(text, sizeof text, "permit %u\n", i);
+        m->path[i] = malloc(TDIR_PATH_MAX);
+        assert_non_null(m->path[i]);
+        tdir_write(m->path[i], dir, name, text, (size_t)len, 0644);
+        if (!many_salted(i)) {
+            assert_int_equal(client_hash_file(m->path[i], &m->digest[i]), QC_OK);
+            continue;
+        }
+        uint8_t salt[QC_SALT_BYTES];
+        for (int k = 0; k < QC_SALT_BYTES; k++) salt[k] = (uint8_t)(i + (uint32_t)k);
+        snprintf(salt_path, sizeof salt_path, "%s.salt", m->path[i]);
+        assert_int_equal(client_salt_write(salt_path, salt), QC_OK);
+        assert_int_equal(client_hash_file_salted(m->path[i], salt, &m->digest[i]), QC_OK);
+    }
+    enum { NTX = (MANY_FILES + MANY_RECS_PER_TX - 1) / MANY_RECS_PER_TX };
+    qc_tx_t *txs = calloc(NTX, sizeof *txs);
+    assert_non_null(txs);
+    for (uint32_t t = 0; t < NTX; t++) {
+        uint32_t first = t * MANY_RECS_PER_TX;
+        uint32_t n = MANY_FILES - first < MANY_RECS_PER_TX ? MANY_FILES - first : MANY_RECS_PER_TX;
+        assert_int_equal(chainbuilder_tx(&m->f->cb, t % 4, t, &m->digest[first], n, &txs[t]),
+                         QC_OK);
+        for (uint32_t i = first; i < first + n; i++) m->signer[i] = t % 4;
+    }
+    qc_block_t b;
+    qc_cert_t cert;
+    assert_int_equal(chainbuilder_block(&m->f->cb, txs, NTX, &b, &cert), QC_OK);
+    assert_int_equal(store_apply_block(&m->f->node->store, &b, &cert), QC_OK);
+    chainbuilder_advance(&m->f->cb, &b);
+    qc_block_free(&b);
+    free(txs);
+    for (uint32_t i = 0; i < MANY_FILES; i++) {
+        receipt_t r;
+        assert_int_equal(api_build_receipt(m->f->node, &m->digest[i], NULL, &r), QC_OK);
+        json_t *j = receipt_to_json(&r);
+        assert_non_null(j);
+        assert_int_equal(client_write_json(many_receipt_path(m, i), j), QC_OK);
+        json_decref(j);
+        receipt_free(&r);
+    }
+}
+
+static void many_free(manyfx_t *m) {
+    for (uint32_t i = 0; i < MANY_FILES; i++) free(m->path[i]);
+    receiptfx_close(m->f);
+}
+
+/* Runs `qchain verify --genesis G [extra...] FILES` over the files order[0..n) (indices into
+ * m->path; -1 names a file that does not exist). */
+static int many_run(fx_t *fx, const manyfx_t *m, const char *const *extra, const int *order,
+                    uint32_t n) {
+    char **args = calloc(n + 16, sizeof *args);
+    assert_non_null(args);
+    uint32_t k = 0;
+    args[k++] = (char *)"verify";
+    args[k++] = (char *)"--genesis";
+    args[k++] = (char *)m->genesis;
+    for (; extra && *extra; extra++) args[k++] = (char *)*extra;
+    for (uint32_t i = 0; i < n; i++)
+        args[k++] = order[i] < 0 ? (char *)"/nonexistent/doc.txt" : m->path[order[i]];
+    int rc = run_args(fx, args);
+    free(args);
+    return rc;
+}
+
+/* The start of the line a valid file gets, into out: "FILE: VALID: anchored by City 1 (zibo)
+ * in block 1 at " (then the time, "committed by 3 of 4 member cities (quorum 3) of epoch 0"). */
+static void many_valid_prefix(const manyfx_t *m, uint32_t i, char *out, size_t cap) {
+    const char *name = m->f->vs.members[m->signer[i]].name;
+    snprintf(out, cap, "%s: VALID: anchored by City %u (%s) in block 1 at ", m->path[i],
+             m->signer[i], name);
+}
+
+/* The next line of *text (NUL-terminated in place); NULL at the end. */
+static char *next_line(char **text) {
+    char *line = *text, *nl = line ? strchr(line, '\n') : NULL;
+    if (nl == NULL) return NULL;
+    *nl = '\0';
+    *text = nl + 1;
+    return line;
+}
+
+/* `qchain verify FILE... --genesis G`: every file's receipt found beside it (FILE.receipt.json,
+ * FILE.salt when salted), checked on worker threads, reported one line per file in argument
+ * order (across the 1024-file batches) with a summary; a tampered receipt, a missing one, a
+ * changed document and a missing file are each INVALID with their reason while the others stay
+ * VALID (exit 1); --json gives the same as an array; the usage errors exit 2; the single-receipt
+ * form is unchanged beside it. */
+static void test_verify_many_files(void **state) {
+    fx_t *fx = *state;
+    manyfx_t *m = calloc(1, sizeof *m);
+    assert_non_null(m);
+    many_build(m, fx->dir);
+    int *order = calloc(MANY_FILES, sizeof *order);
+    assert_non_null(order);
+    for (uint32_t i = 0; i < MANY_FILES; i++) order[i] = (int)(MANY_FILES - 1 - i); /* reversed */
+
+    /* all valid, text, the default worker count */
+    assert_int_equal(many_run(fx, m, NULL, order, MANY_FILES), CLI_EXIT_OK);
+    char *cursor = fx->out, *line, want[TDIR_PATH_MAX + 256];
+    for (uint32_t k = 0; k < MANY_FILES; k++) {
+        uint32_t i = (uint32_t)order[k];
+        line = next_line(&cursor);
+        assert_non_null(line);
+        many_valid_prefix(m, i, want, sizeof want);
+        if (strncmp(line, want, strlen(want)) != 0)
+            fail_msg("line %u: %s\nwant: %s...", k, line, want);
+        const char *tail = "of epoch 0, salted";
+        assert_int_equal(strstr(line, tail) != NULL, many_salted(i));
+        if (strstr(line, "committed by 3 of 4 member cities (quorum 3) of epoch 0") == NULL)
+            fail_msg("line %u: %s", k, line);
+    }
+    assert_string_equal(next_line(&cursor), "1030 files: 1030 valid, 0 invalid");
+    assert_null(next_line(&cursor));
+
+    /* all valid, --json, three workers: the array in argument order across both batches */
+    static const char *const json3[] = {"--json", "--workers", "3", NULL};
+    assert_int_equal(many_run(fx, m, json3, order, MANY_FILES), CLI_EXIT_OK);
+    json_t *arr = out_json(fx);
+    assert_int_equal(json_array_size(arr), MANY_FILES);
+    for (uint32_t k = 0; k < MANY_FILES; k++) {
+        uint32_t i = (uint32_t)order[k];
+        json_t *e = json_array_get(arr, k);
+        char hex[65];
+        assert_string_equal(jstr(e, "file"), m->path[i]);
+        assert_string_equal(jstr(e, "receipt"), many_receipt_path(m, i));
+        assert_true(json_is_true(json_object_get(e, "valid")));
+        assert_true(json_is_true(json_object_get(e, "file_matches")));
+        assert_int_equal(json_is_true(json_object_get(e, "salted")), many_salted(i));
+        assert_string_equal(jstr(e, "digest"), qc_hash_hex(hex, &m->digest[i]));
+        assert_string_equal(jstr(e, "city"), m->f->vs.members[m->signer[i]].name);
+    }
+    json_decref(arr);
+
+    /* one receipt tampered (its seal signature), one missing, one document changed, one file
+     * that does not exist, one salt replaced; files 3, 13 and 23 are salted */
+    char *text = tdir_read(many_receipt_path(m, 7), NULL);
+    json_t *j = json_loads(text, 0, NULL);
+    free(text);
+    assert_non_null(j);
+    receiptfx_hex_flip(j, "tx.sig", 0, 0x01);
+    assert_int_equal(client_write_json(many_receipt_path(m, 7), j), QC_OK);
+    json_decref(j);
+    assert_int_equal(unlink(many_receipt_path(m, 11)), 0);
+    FILE *doc = fopen(m->path[2], "ab");
+    assert_non_null(doc);
+    fputs("amended\n", doc);
+    fclose(doc);
+    char salt23[TDIR_PATH_MAX + 8];
+    uint8_t other_salt[QC_SALT_BYTES] = {0x23};
+    snprintf(salt23, sizeof salt23, "%s.salt", m->path[23]);
+    assert_int_equal(unlink(salt23), 0);
+    assert_int_equal(client_salt_write(salt23, other_salt), QC_OK);
+    static const int mixed[] = {9, 3, 7, 0, 11, 2, 13, -1, 5, 23};
+    static const bool mixed_valid[] = {true, true, false, true, false, false, true, false, true,
+                                       false};
+    const uint32_t nmixed = sizeof mixed / sizeof mixed[0];
+    static const char *const workers4[] = {"--workers", "4", NULL};
+    assert_int_equal(many_run(fx, m, workers4, mixed, nmixed), CLI_EXIT_FAIL);
+    char *lines[16];
+    uint32_t nlines = 0;
+    cursor = fx->out;
+    while (nlines < 16 && (lines[nlines] = next_line(&cursor)) != NULL) nlines++;
+    assert_int_equal(nlines, nmixed + 1);
+    for (uint32_t k = 0; k < nmixed; k++) {
+        if (mixed_valid[k]) {
+            many_valid_prefix(m, (uint32_t)mixed[k], want, sizeof want);
+            if (strncmp(lines[k], want, strlen(want)) != 0) fail_msg("line %u: %s", k, lines[k]);
+        }
+    }
+    snprintf(want, sizeof want, "%s: INVALID: the transaction's seal signature is invalid",
+             m->path[7]);
+    assert_string_equal(lines[2], want);
+    snprintf(want, sizeof want, "%s: INVALID: receipt %s: cannot read the file: No such file or "
+             "directory", m->path[11], many_receipt_path(m, 11));
+    assert_string_equal(lines[4], want);
+    snprintf(want, sizeof want, "%s: INVALID: document digest does not match the anchored digest",
+             m->path[2]);
+    assert_string_equal(lines[5], want);
+    assert_non_null(strstr(lines[1], ", salted")); /* 3 */
+    assert_non_null(strstr(lines[6], ", salted")); /* 13 */
+    assert_null(strstr(lines[0], ", salted"));
+    assert_string_equal(lines[7], "/nonexistent/doc.txt: INVALID: cannot read the file: "
+                                  "No such file or directory");
+    snprintf(want, sizeof want, "%s: INVALID: document digest does not match the anchored digest "
+             "(hashed with the salt in %s)", m->path[23], salt23);
+    assert_string_equal(lines[9], want);
+    assert_string_equal(lines[nmixed], "10 files: 5 valid, 5 invalid");
+
+    /* the same as JSON */
+    static const char *const json2[] = {"--workers", "2", "--json", NULL};
+    assert_int_equal(many_run(fx, m, json2, mixed, nmixed), CLI_EXIT_FAIL);
+    arr = out_json(fx);
+    assert_int_equal(json_array_size(arr), nmixed);
+    for (uint32_t k = 0; k < nmixed; k++) {
+        json_t *e = json_array_get(arr, k);
+        bool exists = mixed[k] >= 0;
+        assert_string_equal(jstr(e, "file"), exists ? m->path[mixed[k]] : "/nonexistent/doc.txt");
+        assert_int_equal(json_is_true(json_object_get(e, "valid")), mixed_valid[k]);
+        assert_int_equal(json_object_get(e, "reason") != NULL, !mixed_valid[k]);
+        assert_int_equal(json_is_true(json_object_get(e, "salted")),
+                         exists && many_salted((uint32_t)mixed[k]));
+    }
+    assert_string_equal(jstr(json_array_get(arr, 2), "reason"),
+                        "the transaction's seal signature is invalid");
+    json_decref(arr);
+
+    /* the single-receipt form beside it, as before: a FILE and its --receipt */
+    assert_int_equal(run(fx, "verify", m->path[0], "--receipt", many_receipt_path(m, 0),
+                         "--genesis", m->genesis, NULL), CLI_EXIT_OK);
+    assert_non_null(strstr(fx->out, "VALID: record "));
+    assert_non_null(strstr(fx->out, "\n  the file matches the anchored digest\n"));
+    assert_int_equal(run(fx, "verify", m->path[7], "--receipt", many_receipt_path(m, 7),
+                         "--genesis", m->genesis, NULL), CLI_EXIT_FAIL);
+    assert_string_equal(fx->out, "INVALID: the transaction's seal signature is invalid\n");
+
+    /* usage: --salt or --workers with the wrong form, a bad count, no FILE, too many files */
+    assert_int_equal(run(fx, "verify", m->path[3], m->path[13], "--salt", "x.salt", "--genesis",
+                         m->genesis, NULL), CLI_EXIT_USAGE);
+    assert_int_equal(run(fx, "verify", m->path[0], "--receipt", many_receipt_path(m, 0),
+                         "--genesis", m->genesis, "--workers", "2", NULL), CLI_EXIT_USAGE);
+    assert_int_equal(run(fx, "verify", m->path[0], m->path[1], "--receipt",
+                         many_receipt_path(m, 0), "--genesis", m->genesis, NULL), CLI_EXIT_USAGE);
+    assert_int_equal(run(fx, "verify", m->path[0], "--genesis", m->genesis, "--workers", "257",
+                         NULL), CLI_EXIT_USAGE);
+    assert_int_equal(run(fx, "verify", m->path[0], NULL), CLI_EXIT_USAGE);
+    assert_true(err_has(fx, "--genesis is required"));
+    assert_int_equal(run(fx, "verify", "--genesis", m->genesis, NULL), CLI_EXIT_USAGE);
+    assert_string_equal(fx->out, "");
+    int *zeros = calloc(65537, sizeof *zeros);
+    assert_non_null(zeros);
+    assert_int_equal(many_run(fx, m, NULL, zeros, 65537), CLI_EXIT_USAGE);
+    assert_true(err_has(fx, "at most 65536 files in one run, got 65537"));
+    assert_string_equal(fx->out, "");
+    free(zeros);
+    free(order);
+    many_free(m);
+    free(m);
 }
 
 /* `qchain city-log`: the offline path on the completeness proofs of docs/PROTOCOL.md §13.5
@@ -1421,6 +1697,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_testnet, setup, teardown),
         cmocka_unit_test_setup_teardown(test_node_reading_commands, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verify_across_epochs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_verify_many_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_city_log, setup, teardown),
         cmocka_unit_test_setup_teardown(test_member_arguments, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lifecycle_arguments, setup, teardown),
