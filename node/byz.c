@@ -39,7 +39,7 @@ static void send_encoded(node_t *n, uint32_t peer, const pbft_msg_t *m, const ui
                          size_t block_len) {
     uint8_t *buf;
     size_t len;
-    if (wire_encode_consensus(m, block, block_len, &buf, &len) != QC_OK) return;
+    if (wire_encode_consensus(m, block, block_len, NULL, 0, &buf, &len) != QC_OK) return;
     net_send(&n->net, peer, buf, len);
     remember(buf, len);
     free(buf);

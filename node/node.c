@@ -1,6 +1,7 @@
 /* node.c - qchaind's lifecycle, event loop and peer-message dispatch around the PBFT core. */
 #include "node_internal.h"
 #include "byz.h"
+#include "compact.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,13 +28,21 @@ static void send_msg(node_t *n, const pbft_msg_t *m) {
 #endif
     const uint8_t *block = NULL;
     size_t block_len = 0;
+    uint8_t *compact = NULL;
+    size_t compact_len = 0;
     if (m->type == PBFT_MSG_PREPREPARE && m->from == n->self) {
+        /* The backups hold the transactions gossiped to them on admission: name them by id
+         * (compact.h). Should encoding fail, the whole block goes. */
         node_pending_t *e = node_pending_find(n, &m->digest);
-        if (e && e->raw) { block = e->raw; block_len = e->raw_len; }
+        if (e && e->raw && compact_encode(&e->block, &compact, &compact_len) == QC_OK)
+            n->stats.compact_sent++;
+        else if (e && e->raw) { block = e->raw; block_len = e->raw_len; }
     }
     uint8_t *buf;
     size_t len;
-    if (wire_encode_consensus(m, block, block_len, &buf, &len) != QC_OK) {
+    int rc = wire_encode_consensus(m, block, block_len, compact, compact_len, &buf, &len);
+    free(compact);
+    if (rc != QC_OK) {
         QC_ERROR("cannot encode %s", pbft_msg_type_name(m->type));
         return;
     }
@@ -105,6 +114,16 @@ void node_drive(node_t *n) {
 static void on_consensus(node_t *n, uint32_t peer, wire_msg_t *m) {
     pbft_msg_t *c = &m->consensus;
     if (c->from != peer) { n->stats.wire_malformed++; return; } /* no relaying: sender signs */
+    if (c->type == PBFT_MSG_PREPREPARE && m->compact_len > 0) {
+        /* Rebuilt from the mempool; with a transaction missing it is stepped all the same, and
+         * the validation it causes asks the peers for the whole body. */
+        node_pending_t *e = node_pending_find(n, &c->digest);
+        if ((e == NULL || e->raw == NULL) &&
+            node_pending_add_compact(n, &c->digest, m->compact, m->compact_len) == QC_ERR_INVALID) {
+            n->stats.wire_malformed++;
+            return;
+        }
+    }
     if (c->type == PBFT_MSG_PREPREPARE && m->len > 0) {
         /* Decoded once, kept only if its header hash is the digest the PRE-PREPARE names. */
         node_pending_t *e = node_pending_find(n, &c->digest);

@@ -83,6 +83,9 @@ typedef struct {
     uint64_t admit_sig_checks;       /* signatures verified on admission by node_admit's pool */
     uint64_t persist_writes;
     uint64_t body_requests;
+    uint64_t compact_sent;           /* own PRE-PREPAREs sent as compact blocks (compact.h) */
+    uint64_t compact_rebuilt;        /* compact proposals rebuilt from the mempool */
+    uint64_t compact_fetched;        /* compact proposals missing a transaction: body fetched */
     uint64_t fatal;                  /* ledger refused a certified block: needs an operator */
     uint64_t epoch_switches;         /* membership epochs this node moved into */
 } node_stats_t;

@@ -3,6 +3,7 @@
  * and catch-up from peers (every fetched block is checked against its quorum certificate, so
  * no single peer is trusted). */
 #include "node_internal.h"
+#include "compact.h"
 #include "exec.h"
 
 #include <stdio.h>
@@ -116,6 +117,25 @@ node_pending_t *node_pending_add_raw(node_t *n, const qc_hash_t *digest, const u
     if (e == NULL) e = pending_placeholder(n, digest);
     body_install(e, &b);
     return e;
+}
+
+static const qc_tx_t *held_tx(void *ctx, const qc_hash_t *id) {
+    return mempool_get(&((node_t *)ctx)->mempool, id);
+}
+
+int node_pending_add_compact(node_t *n, const qc_hash_t *digest, const uint8_t *buf, size_t len) {
+    node_gossip_admit(n); /* the gossip of its transactions may have come in this loop turn */
+    body_t b;
+    uint32_t missing = 0;
+    int rc = compact_rebuild(buf, len, digest, held_tx, n, &b.block, &missing);
+    if (rc == QC_ERR_NOTFOUND) n->stats.compact_fetched++;
+    if (rc != QC_OK) return rc;
+    /* Kept as the canonical Block bytes: what the consensus state stores and peers are served. */
+    rc = qc_block_encode(&b.block, &b.raw, &b.raw_len);
+    if (rc != QC_OK) { qc_block_free(&b.block); return rc; }
+    body_install(pending_placeholder(n, digest), &b);
+    n->stats.compact_rebuilt++;
+    return QC_OK;
 }
 
 void node_persist_bodies(node_t *n, cstate_body_t *out, size_t cap, size_t *count) {

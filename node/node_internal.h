@@ -38,6 +38,11 @@ void node_pending_free(node_pending_t *e);
 /* Records a proposed block (raw protobuf bytes, copied) whose header hash is digest. */
 node_pending_t *node_pending_add_raw(node_t *n, const qc_hash_t *digest, const uint8_t *raw,
                                      size_t len);
+/* Records a proposed block sent as a CompactBlock (compact.h) whose header hash is digest,
+ * rebuilt from the mempool (peers' gossip queued this loop turn admitted first). QC_OK (in
+ * the pending set), QC_ERR_NOTFOUND (a transaction is not held: the body is fetched when the
+ * block is to be validated), QC_ERR_INVALID (malformed: nothing kept), QC_ERR_NOMEM. */
+int node_pending_add_compact(node_t *n, const qc_hash_t *digest, const uint8_t *buf, size_t len);
 void node_persist_bodies(node_t *n, cstate_body_t *out, size_t cap, size_t *count);
 
 /* node_admit.c: peers' transactions. node_gossip_tx queues tx (ownership moves; it is

@@ -114,22 +114,9 @@ static long post_json(fx_t *fx, const char *q, json_t *arr, json_t **out) {
     return st;
 }
 
-/* Waits up to 20 s for the commit of tx id on node i (GETs with wait_ms; a node that has not
- * heard of it yet answers 404 at once): true if committed. */
+/* Waits up to 20 s for the commit of tx id on node i: true if committed. */
 static bool committed(fx_t *fx, uint32_t i, const char *id_hex) {
-    char path[160];
-    snprintf(path, sizeof path, "/v1/transactions/%s?wait_ms=2000", id_hex);
-    for (int tries = 0; tries < 40; tries++) {
-        long status = 0;
-        char *body = NULL;
-        size_t len = 0;
-        if (localnet_get(&fx->ln, i, path, &status, &body, &len) != QC_OK) return false;
-        bool ok = status == 200 && strstr(body, "\"committed\"") != NULL;
-        free(body);
-        if (ok) return true;
-        if (status == 404) usleep(250 * 1000);
-    }
-    return false;
+    return localnet_tx_committed(&fx->ln, i, id_hex, 20000);
 }
 
 static const char *field(json_t *results, size_t i, const char *key) {
@@ -177,19 +164,8 @@ static void test_json_batch(void **state) {
     qc_tx_free(&bad);
 }
 
-/* The value of an unlabelled metric (or one sample, "name{labels}") on node i; -1 if absent. */
 static long long metric(fx_t *fx, uint32_t i, const char *sample) {
-    long status = 0;
-    char *body = NULL;
-    size_t len = 0;
-    assert_int_equal(localnet_get(&fx->ln, i, "/metrics", &status, &body, &len), QC_OK);
-    assert_int_equal(status, 200);
-    long long v = -1;
-    size_t n = strlen(sample);
-    for (char *line = body; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
-        if (strncmp(line, sample, n) == 0 && line[n] == ' ') { v = atoll(line + n + 1); break; }
-    free(body);
-    return v;
+    return localnet_metric(&fx->ln, i, sample);
 }
 
 #define ADMITTED "qchain_tx_signatures_verified_total{stage=\"admission\"}"

@@ -57,7 +57,7 @@ static void fill_vc(pbft_view_change_t *vc, uint16_t replica, uint8_t prepared) 
 static void roundtrip(const pbft_msg_t *m, const uint8_t *block, size_t block_len, wire_msg_t *out) {
     uint8_t *buf;
     size_t len;
-    assert_int_equal(wire_encode_consensus(m, block, block_len, &buf, &len), QC_OK);
+    assert_int_equal(wire_encode_consensus(m, block, block_len, NULL, 0, &buf, &len), QC_OK);
     assert_int_equal(wire_decode(buf, len, g_scratch, out), QC_OK);
     free(buf);
     assert_int_equal(out->kind, WIRE_CONSENSUS);
@@ -193,7 +193,7 @@ static void expect_encoded_refused(const pbft_msg_t *m) {
     uint8_t *buf;
     size_t len;
     wire_msg_t out;
-    assert_int_equal(wire_encode_consensus(m, NULL, 0, &buf, &len), QC_OK);
+    assert_int_equal(wire_encode_consensus(m, NULL, 0, NULL, 0, &buf, &len), QC_OK);
     assert_int_equal(wire_decode(buf, len, g_scratch, &out), QC_ERR_INVALID);
     free(buf);
 }
@@ -217,7 +217,7 @@ static void test_commit_cert_message(void **state) {
     uint8_t *buf;
     size_t len;
     m.type = PBFT_MSG_PREPARE; /* a body on a type that has none: the encoder drops it */
-    assert_int_equal(wire_encode_consensus(&m, NULL, 0, &buf, &len), QC_OK);
+    assert_int_equal(wire_encode_consensus(&m, NULL, 0, NULL, 0, &buf, &len), QC_OK);
     assert_int_equal(wire_decode(buf, len, g_scratch, &out), QC_OK);
     assert_null(out.consensus.cert);
     wire_msg_free(&out);
@@ -254,7 +254,7 @@ static void test_checkpoint_cert_message(void **state) {
 
     uint8_t *buf;
     size_t len;
-    assert_int_equal(wire_encode_consensus(&m, NULL, 0, &buf, &len), QC_OK);
+    assert_int_equal(wire_encode_consensus(&m, NULL, 0, NULL, 0, &buf, &len), QC_OK);
     for (size_t n = 0; n < len; n++) /* every truncation */
         assert_int_equal(wire_decode(buf, n, g_scratch, &out), QC_ERR_INVALID);
     free(buf);
@@ -386,34 +386,48 @@ static void test_malformed_refused(void **state) {
     m.from = 1;
     uint8_t *buf;
     size_t len;
-    assert_int_equal(wire_encode_consensus(&m, NULL, 0, &buf, &len), QC_OK);
+    assert_int_equal(wire_encode_consensus(&m, NULL, 0, NULL, 0, &buf, &len), QC_OK);
     for (size_t n = 0; n < len; n++) assert_int_equal(wire_decode(buf, n, g_scratch, &out), QC_ERR_INVALID);
     free(buf);
     const uint8_t junk[] = {0xff, 0x01, 0x02, 0x03, 0x04};
     assert_int_equal(wire_decode(junk, sizeof junk, g_scratch, &out), QC_ERR_INVALID);
 
     m.from = PBFT_N_MAX; /* replica out of range */
-    assert_int_equal(wire_encode_consensus(&m, NULL, 0, &buf, &len), QC_OK);
+    assert_int_equal(wire_encode_consensus(&m, NULL, 0, NULL, 0, &buf, &len), QC_OK);
     assert_int_equal(wire_decode(buf, len, g_scratch, &out), QC_ERR_INVALID);
     free(buf);
     m.from = 1;
     m.type = (pbft_msg_type_t)99;
-    assert_int_equal(wire_encode_consensus(&m, NULL, 0, &buf, &len), QC_OK);
+    assert_int_equal(wire_encode_consensus(&m, NULL, 0, NULL, 0, &buf, &len), QC_OK);
     assert_int_equal(wire_decode(buf, len, g_scratch, &out), QC_ERR_INVALID);
     free(buf);
     m.type = PBFT_MSG_PREPARE; /* a block may only ride on a PRE-PREPARE */
-    assert_int_equal(wire_encode_consensus(&m, junk, sizeof junk, &buf, &len), QC_OK);
+    assert_int_equal(wire_encode_consensus(&m, junk, sizeof junk, NULL, 0, &buf, &len), QC_OK);
     assert_int_equal(wire_decode(buf, len, g_scratch, &out), QC_ERR_INVALID);
     free(buf);
+    /* nor a compact block; and a PRE-PREPARE carries one of the two, not both */
+    assert_int_equal(wire_encode_consensus(&m, NULL, 0, junk, sizeof junk, &buf, &len), QC_OK);
+    assert_int_equal(wire_decode(buf, len, g_scratch, &out), QC_ERR_INVALID);
+    free(buf);
+    m.type = PBFT_MSG_PREPREPARE;
+    assert_int_equal(wire_encode_consensus(&m, junk, sizeof junk, junk, sizeof junk, &buf, &len),
+                     QC_ERR_INVALID);
+    assert_int_equal(wire_encode_consensus(&m, NULL, 0, junk, sizeof junk, &buf, &len), QC_OK);
+    assert_int_equal(wire_decode(buf, len, g_scratch, &out), QC_OK);
+    assert_int_equal(out.compact_len, sizeof junk); /* its contents are compact_rebuild's to judge */
+    assert_memory_equal(out.compact, junk, sizeof junk);
+    assert_int_equal(out.len, 0);
+    wire_msg_free(&out);
+    free(buf);
     m.type = PBFT_MSG_VIEW_CHANGE; /* VIEW-CHANGE without its body */
-    assert_int_equal(wire_encode_consensus(&m, NULL, 0, &buf, &len), QC_OK);
+    assert_int_equal(wire_encode_consensus(&m, NULL, 0, NULL, 0, &buf, &len), QC_OK);
     assert_int_equal(wire_decode(buf, len, g_scratch, &out), QC_ERR_INVALID);
     free(buf);
     static pbft_view_change_t vc;
     fill_vc(&vc, 1, 2);
     vc.stable.sigs[3].replica = PBFT_N_MAX; /* a signer index out of range inside a proof */
     m.vc = &vc;
-    assert_int_equal(wire_encode_consensus(&m, NULL, 0, &buf, &len), QC_OK);
+    assert_int_equal(wire_encode_consensus(&m, NULL, 0, NULL, 0, &buf, &len), QC_OK);
     assert_int_equal(wire_decode(buf, len, g_scratch, &out), QC_ERR_INVALID);
     free(buf);
 }
@@ -585,7 +599,7 @@ static void test_verify_by_epoch(void **state) {
 static void check_seed(const char *name, const pbft_msg_t *m) {
     uint8_t *buf, *file;
     size_t len, file_len;
-    assert_int_equal(wire_encode_consensus(m, NULL, 0, &buf, &len), QC_OK);
+    assert_int_equal(wire_encode_consensus(m, NULL, 0, NULL, 0, &buf, &len), QC_OK);
     char path[512];
     const char *dir = getenv("QC_WIRE_WRITE_SEEDS");
     if (dir) {

@@ -899,6 +899,18 @@ static void h_metrics(http_req_t *req, http_res_t *res, void *data) {
                     1, n->stats.admit_sig_checks);
     prom_sample_u64(&b, "qchain_tx_signatures_verified_total", (const char *[]){"stage", "proposal"},
                     1, n->stats.sig_checks);
+    prom_family(&b, "qchain_proposals_compact_total", "counter",
+                "Compact proposals (transactions by id): sent as primary, rebuilt from the "
+                "mempool, or missing a transaction (the body was fetched).");
+    prom_sample_u64(&b, "qchain_proposals_compact_total", (const char *[]){"result", "sent"}, 1,
+                    n->stats.compact_sent);
+    prom_sample_u64(&b, "qchain_proposals_compact_total", (const char *[]){"result", "rebuilt"}, 1,
+                    n->stats.compact_rebuilt);
+    prom_sample_u64(&b, "qchain_proposals_compact_total", (const char *[]){"result", "fetched"}, 1,
+                    n->stats.compact_fetched);
+    metric(&b, "qchain_body_requests_total", "counter",
+           "Requests for a proposed block's body this node sent (it had none, or could not "
+           "rebuild a compact one).", n->stats.body_requests);
     metric(&b, "qchain_proposals_refused_total", "counter", "Proposed blocks refused.", n->stats.proposals_invalid);
     metric(&b, "qchain_proposals_built_total", "counter", "Blocks this node proposed.", n->stats.proposals_built);
     metric(&b, "qchain_consensus_syncs_total", "counter",

@@ -137,7 +137,8 @@ static int pack_envelope(const Qchain__Wire__Envelope *e, uint8_t **out, size_t 
 }
 
 int wire_encode_consensus(const pbft_msg_t *m, const uint8_t *block, size_t block_len,
-                          uint8_t **out, size_t *len) {
+                          const uint8_t *compact, size_t compact_len, uint8_t **out, size_t *len) {
+    if (block_len && compact_len) return QC_ERR_INVALID;
     arena_t a = {NULL, false};
     Qchain__Wire__Consensus c = QCHAIN__WIRE__CONSENSUS__INIT;
     c.type = (uint32_t)m->type;
@@ -153,6 +154,7 @@ int wire_encode_consensus(const pbft_msg_t *m, const uint8_t *block, size_t bloc
     if (m->type == PBFT_MSG_COMMIT_CERT && m->cert) c.cert = enc_cert(&a, m->cert);
     if (m->type == PBFT_MSG_CHECKPOINT_CERT && m->ckpt) c.ckpt = enc_ckpt(&a, m->ckpt);
     if (block && block_len) c.block = bin(block, block_len);
+    if (compact && compact_len) c.compact = bin(compact, compact_len);
     Qchain__Wire__Envelope e = QCHAIN__WIRE__ENVELOPE__INIT;
     e.kind_case = QCHAIN__WIRE__ENVELOPE__KIND_CONSENSUS;
     e.consensus = &c;
@@ -359,9 +361,12 @@ static bool dec_consensus(const Qchain__Wire__Consensus *c, wire_scratch_t *s, w
         if (!dec_nv(c->nv, s)) return false;
         m->nv = &s->nv;
     }
-    if (c->block.len && m->type != PBFT_MSG_PREPREPARE) return false;
+    if ((c->block.len || c->compact.len) && m->type != PBFT_MSG_PREPREPARE) return false;
+    if (c->block.len && c->compact.len) return false;
     out->bytes = c->block.data;
     out->len = c->block.len;
+    out->compact = c->compact.len ? c->compact.data : NULL;
+    out->compact_len = c->compact.len;
     return true;
 }
 

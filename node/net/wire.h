@@ -47,6 +47,9 @@ typedef struct {
     const uint8_t *bytes;            /* CONSENSUS: attached block (may be len 0); TX: SignedTx;
                                         BODY: Block. Borrowed from the message. */
     size_t len;
+    const uint8_t *compact;          /* CONSENSUS (PRE-PREPARE): a CompactBlock instead of the
+                                        block (compact.h), or NULL. Borrowed. */
+    size_t compact_len;
     qc_hash_t digest;                /* BODY_REQUEST */
     uint64_t from_height;            /* FETCH */
     uint32_t max;                    /* FETCH */
@@ -71,8 +74,10 @@ int wire_decode(const uint8_t *buf, size_t len, wire_scratch_t *scratch, wire_ms
 void wire_msg_free(wire_msg_t *m);
 
 /* Encoders: *out is malloc'd and owned by the caller. */
+/* block: the PRE-PREPARE's whole block, or compact: its CompactBlock (at most one; both may be
+ * NULL / 0). */
 int wire_encode_consensus(const pbft_msg_t *m, const uint8_t *block, size_t block_len,
-                          uint8_t **out, size_t *len);
+                          const uint8_t *compact, size_t compact_len, uint8_t **out, size_t *len);
 int wire_encode_tx(const uint8_t *tx, size_t tx_len, uint8_t **out, size_t *len);
 int wire_encode_fetch(uint64_t from_height, uint32_t max, uint8_t **out, size_t *len);
 /* The sender's own state a BLOCKS reply carries besides the blocks. */

@@ -36,7 +36,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (m.kind == WIRE_CONSENSUS) {
         uint8_t *out;
         size_t len;
-        if (wire_encode_consensus(&m.consensus, m.bytes, m.len, &out, &len) != QC_OK) abort();
+        if (wire_encode_consensus(&m.consensus, m.bytes, m.len, m.compact, m.compact_len, &out, &len) != QC_OK) abort();
         check_reencoding(&m.consensus, out, len, again);
         free(out);
     }

@@ -213,6 +213,15 @@ int localnet_start_node(localnet_t *ln, uint32_t i) {
     return QC_OK;
 }
 
+void localnet_kill_node(localnet_t *ln, uint32_t i) {
+    QC_ASSERT(i < ln->n);
+    if (ln->pids[i] <= 0) return;
+    kill(ln->pids[i], SIGKILL);
+    waitpid(ln->pids[i], NULL, 0);
+    registry_set(ln->pids[i], 0);
+    ln->pids[i] = 0;
+}
+
 int localnet_start(localnet_t *ln) {
     for (uint32_t i = 0; i < ln->n; i++) {
         int rc = localnet_start_node(ln, i);
@@ -342,6 +351,38 @@ json_t *localnet_status(const localnet_t *ln, uint32_t i) {
     json_t *j = code == 200 ? json_loads(body, 0, NULL) : NULL;
     free(body);
     return j;
+}
+
+long long localnet_metric(const localnet_t *ln, uint32_t i, const char *sample) {
+    long status = 0;
+    char *body = NULL;
+    if (localnet_get(ln, i, "/metrics", &status, &body, NULL) != QC_OK) return -1;
+    long long v = -1;
+    size_t n = strlen(sample);
+    for (const char *line = body; status == 200 && line && *line;) {
+        if (strncmp(line, sample, n) == 0 && line[n] == ' ') { v = atoll(line + n + 1); break; }
+        line = strchr(line, '\n');
+        if (line) line++;
+    }
+    free(body);
+    return v;
+}
+
+bool localnet_tx_committed(const localnet_t *ln, uint32_t i, const char *id_hex,
+                           uint32_t timeout_ms) {
+    char path[160];
+    snprintf(path, sizeof path, "/v1/transactions/%s?wait_ms=2000", id_hex);
+    uint64_t deadline = mono_ms() + timeout_ms;
+    while (mono_ms() < deadline) {
+        long status = 0;
+        char *body = NULL;
+        bool ok = localnet_get(ln, i, path, &status, &body, NULL) == QC_OK && status == 200 &&
+                  strstr(body, "\"committed\"") != NULL;
+        free(body);
+        if (ok) return true;
+        if (status != 200) usleep(200 * 1000);
+    }
+    return false;
 }
 
 void localnet_print_logs(const localnet_t *ln, int lines) {

@@ -48,6 +48,8 @@ int localnet_config_u32(localnet_t *ln, const char *section, const char *key, ui
 int localnet_start(localnet_t *ln);
 /* Starts node i alone (not running yet). QC_ERR_IO if the fork fails. */
 int localnet_start_node(localnet_t *ln, uint32_t i);
+/* SIGKILL to node i (a crash) and reaps it; it may be started again. No-op if not running. */
+void localnet_kill_node(localnet_t *ln, uint32_t i);
 /* The data directory of node i (DIR/CITY/data, as `qchain testnet` configures it). */
 void localnet_data_dir(const localnet_t *ln, uint32_t i, char *out, size_t cap);
 /* Waits until every node reports peers_up == n-1, at most timeout_ms. QC_ERR_TIMEOUT or
@@ -78,6 +80,13 @@ typedef struct {
 size_t localnet_body_cb(char *p, size_t size, size_t nmemb, void *user);
 /* GET /v1/status of node i as JSON (new reference), or NULL. */
 json_t *localnet_status(const localnet_t *ln, uint32_t i);
+/* The value of one sample of node i's /metrics: an unlabelled name, or "name{labels}" exactly
+ * as served. -1 if the node does not answer or serves no such sample. */
+long long localnet_metric(const localnet_t *ln, uint32_t i, const char *sample);
+/* Waits up to timeout_ms until node i answers GET /v1/transactions/ID "committed" (polls with
+ * wait_ms; a node that does not know the id yet, or does not answer, is asked again). */
+bool localnet_tx_committed(const localnet_t *ln, uint32_t i, const char *id_hex,
+                           uint32_t timeout_ms);
 /* Prints the last lines of every node's log to stderr (after a failure). */
 void localnet_print_logs(const localnet_t *ln, int lines);
 
