@@ -186,7 +186,8 @@ TSAN_TESTS := test_par test_exec test_ingress test_cli
 tsan: deps-ensure
 	@$(MAKE) --no-print-directory BUILD=build/tsan SAN=thread OPT=-O1 \
 	  $(addprefix build/tsan/tests/,$(TSAN_TESTS)) build/tsan/bin/qchaind build/tsan/bin/qchain
-	@BUILD=build/tsan TSAN_OPTIONS="halt_on_error=1 exitcode=66" sh tests/run.sh \
+	@BUILD=build/tsan TSAN_OPTIONS="halt_on_error=1 exitcode=66 suppressions=$(CURDIR)/tests/tsan.supp" \
+	  sh tests/run.sh \
 	  $(addprefix build/tsan/tests/,$(TSAN_TESTS))
 
 bench: deps-ensure $(BENCHES) $(BINS)

@@ -593,7 +593,8 @@ int node_start(node_t *n, uv_loop_t *loop, const char *config_path, char *why, s
     return QC_OK;
 }
 
-/* Each of the three asynchronous closes (tick, check, net) ends here; the last one frees. */
+/* Each asynchronous close (tick, check, net, and a ledger write in flight) ends here; the
+ * last one frees. */
 static void stop_step(node_t *n) {
     if (--n->closing_handles > 0) return;
     release(n);
@@ -607,12 +608,13 @@ static void on_net_closed(net_t *net) {
 }
 
 void node_net_closed(node_t *n) { stop_step(n); }
+void node_stop_step(node_t *n) { stop_step(n); }
 
 void node_stop(node_t *n, void (*cb)(node_t *)) {
     if (n->stopping) return;
     n->stopping = true;
     n->stopped_cb = cb;
-    n->closing_handles = 3;
+    n->closing_handles = 3 + (n->apply_inflight ? 1 : 0); /* + a ledger write in flight */
     uv_timer_stop(&n->tick);
     uv_check_stop(&n->check);
     uv_close((uv_handle_t *)&n->tick, on_handle_closed);

@@ -46,6 +46,7 @@ typedef struct {
     bool used;
     uint8_t state;              /* pending_state_t */
     bool persisted;             /* body written to cstate */
+    bool applying;              /* committed, its ledger write in flight: never evicted */
     qc_hash_t digest;           /* header hash */
     qc_block_t block;           /* owned */
     uint8_t *raw;               /* owned protobuf Block bytes */
@@ -130,6 +131,8 @@ typedef struct node {
     uint64_t noted_height;           /* highest height whose checkpoint note this node signed */
     uint64_t last_propose_ms;        /* when this node last proposed (batching) */
     bool drive_pending;              /* peer frames were stepped; drain the outbox in on_check */
+    bool apply_inflight;             /* the first commit's ledger write runs on libuv's pool */
+    uv_work_t apply_req;
     uint32_t probe_rr;
     bool transfer_wanted;
     uint64_t transfer_height;

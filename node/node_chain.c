@@ -51,9 +51,10 @@ static node_pending_t *pending_slot(node_t *n) {
     for (size_t i = 0; i < NODE_PENDING_MAX; i++) {
         node_pending_t *e = &n->pending[i];
         if (!e->used) return e;
+        if (e->applying) continue; /* its write is in flight (node_process_commits) */
         if (!e->want && (victim == NULL || pending_height(e) < pending_height(victim))) victim = e;
     }
-    if (victim == NULL) victim = &n->pending[0];
+    if (victim == NULL) victim = &n->pending[n->pending[0].applying ? 1 : 0];
     node_pending_free(victim);
     return victim;
 }
@@ -499,8 +500,63 @@ static void commitq_pop(node_t *n) {
 }
 
 /* Applies what the core committed, in order, while bodies are at hand. */
+static void apply_write_work(uv_work_t *req) {
+    store_apply_write(&((node_t *)req->data)->store);
+}
+
+/* The commit queue's first block (pending entry e) is durable in the ledger: the mempool,
+ * clients and the core hear of it. */
+static void commit_applied(node_t *n, node_pending_t *e, const qc_cert_t *cert, uint64_t h) {
+    qc_block_t block = e->block; /* after_apply frees pending entries: keep the block */
+    memset(&e->block, 0, sizeof e->block);
+    node_pending_free(e);
+    commitq_pop(n);
+    after_apply(n, &block, cert, false);
+    qc_block_free(&block);
+    pbft_applied(n->pbft, h);
+}
+
+/* The ledger would not take committed block h: a failing disk (retried), else an operator's
+ * matter. */
+static void commit_refused(node_t *n, uint64_t h, int rc) {
+    if (rc == QC_ERR_IO) {
+        ledger_write_failed(n, h, rc);
+        return;
+    }
+    n->stats.fatal++;
+    QC_LOG_RATED(&n->log_ledger_refused, uv_now(n->loop), QC_LOG_ERROR,
+                 "ledger refused committed block %llu: %s", (unsigned long long)h, qc_strerror(rc));
+}
+
+/* The synced write of the commit queue's first block returned (on the loop thread). */
+static void apply_write_done(uv_work_t *req, int status) {
+    (void)status; /* never cancelled */
+    node_t *n = req->data;
+    QC_ASSERT(n->apply_inflight && n->commitq_len > 0);
+    n->apply_inflight = false;
+    int rc = store_apply_end(&n->store);
+    const pbft_committed_t *c = &n->commitq[0];
+    uint64_t h = c->cert.height;
+    node_pending_t *e = node_pending_find(n, &c->cert.digest);
+    QC_ASSERT(e != NULL && e->applying); /* kept from eviction meanwhile (pending_slot) */
+    e->applying = false;
+    if (n->stopping) { /* the block is durable or not; either way node_stop may go on */
+        node_stop_step(n);
+        return;
+    }
+    if (rc != QC_OK) {
+        commit_refused(n, h, rc);
+        return;
+    }
+    qc_cert_t cert;
+    wire_cert_from_pbft(&c->cert, &cert);
+    commit_applied(n, e, &cert, h);
+    node_process_commits(n);
+    n->drive_pending = true; /* the core's answer to pbft_applied, in on_check */
+}
+
 void node_process_commits(node_t *n) {
-    while (n->commitq_len > 0 && !n->stopping) {
+    while (n->commitq_len > 0 && !n->stopping && !n->apply_inflight) {
         const pbft_committed_t *c = &n->commitq[0];
         uint64_t h = c->cert.height;
         if (h <= n->store.head.height) { /* applied earlier through catch-up */
@@ -525,28 +581,25 @@ void node_process_commits(node_t *n) {
         wire_cert_from_pbft(&c->cert, &cert);
         /* A block this node checked or built comes with its records' leaf hashes; one it only
          * learned by certificate (a NEW-VIEW re-proposal) is hashed by the store. */
-        int rc = e->state == PENDING_VALID && e->state_exec
-                     ? store_apply_block_exec(&n->store, &e->block, &cert, e->leaves.n ? e->leaves.h : NULL,
-                                              e->leaves.n, &e->state_writes)
-                     : store_apply_block(&n->store, &e->block, &cert);
-        if (rc == QC_ERR_IO) {
-            ledger_write_failed(n, h, rc);
-            return;
-        }
+        bool exec = e->state == PENDING_VALID && e->state_exec;
+        int rc = store_apply_begin(&n->store, &e->block, &cert,
+                                   exec && e->leaves.n ? e->leaves.h : NULL, exec ? e->leaves.n : 0,
+                                   exec ? &e->state_writes : NULL);
         if (rc != QC_OK) {
-            n->stats.fatal++;
-            QC_LOG_RATED(&n->log_ledger_refused, uv_now(n->loop), QC_LOG_ERROR,
-                         "ledger refused committed block %llu: %s", (unsigned long long)h,
-                         qc_strerror(rc));
+            commit_refused(n, h, rc);
             return;
         }
-        qc_block_t block = e->block; /* after_apply frees pending entries: keep the block */
-        memset(&e->block, 0, sizeof e->block);
-        node_pending_free(e);
-        commitq_pop(n);
-        after_apply(n, &block, &cert, false);
-        qc_block_free(&block);
-        pbft_applied(n->pbft, h);
+        /* The synced write runs on libuv's thread pool; meanwhile the loop reads, verifies and
+         * votes on the next heights (block h stays pending: their parent). The next commit
+         * waits for this one (apply_write_done), so the ledger's order is the commit order. */
+        e->applying = true;
+        n->apply_inflight = true;
+        n->apply_req.data = n;
+        if (uv_queue_work(n->loop, &n->apply_req, apply_write_work, apply_write_done) != 0) {
+            apply_write_work(&n->apply_req); /* cannot happen with a valid loop; stay correct */
+            apply_write_done(&n->apply_req, 0);
+        }
+        return;
     }
 }
 
@@ -791,6 +844,7 @@ static size_t certified_prefix(node_t *n, const qc_block_t *blocks, const qc_cer
  * one fsync per reply rather than per block, which bounded catch-up at the disk's sync rate;
  * docs/BENCHMARKS.md "Long runs"). */
 static void apply_fetched(node_t *n, const wire_msg_t *m) {
+    if (n->apply_inflight) return; /* a commit's write is in flight; asked again later */
     qc_block_t *blocks = calloc(m->block_count + 1, sizeof *blocks);
     qc_cert_t *certs = calloc(m->block_count + 1, sizeof *certs);
     size_t k = 0;

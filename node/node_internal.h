@@ -16,6 +16,8 @@ int node_start_core(node_t *n, char *why, size_t why_cap);
 int node_start_net(node_t *n, char *why, size_t why_cap);
 void node_restart_notes(node_t *n);
 void node_net_closed(node_t *n);
+/* One of node_stop's asynchronous closes ended (the last one releases the node). */
+void node_stop_step(node_t *n);
 
 /* node_epoch.c: membership changes (docs/GOVERNANCE.md). */
 int node_epoch_config(node_t *n, pbft_epoch_t *ep);

@@ -114,9 +114,12 @@ static long post_json(fx_t *fx, const char *q, json_t *arr, json_t **out) {
     return st;
 }
 
-/* Waits up to 20 s for the commit of tx id on node i: true if committed. */
+/* Waits up to 20 s for the commit of tx id on node i: true if committed (else the nodes' logs
+ * are printed). */
 static bool committed(fx_t *fx, uint32_t i, const char *id_hex) {
-    return localnet_tx_committed(&fx->ln, i, id_hex, 20000);
+    bool ok = localnet_tx_committed(&fx->ln, i, id_hex, 20000);
+    if (!ok) localnet_print_logs(&fx->ln, 60); /* why, before the scratch directory goes */
+    return ok;
 }
 
 static const char *field(json_t *results, size_t i, const char *key) {

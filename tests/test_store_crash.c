@@ -3,13 +3,15 @@
  * parent kills it with SIGKILL at a random moment (during open, mid-batch, mid-fsync), then
  * reopens the store and requires: it opens, store_check passes (every block 1..head readable
  * and chained, the log root at every block matches its header, no key of any family above the
- * head), no acknowledged block was lost, and it accepts the next block from its head.
+ * head), no acknowledged block was lost, and it accepts the next block from its head; also
+ * with each block's write on another thread, as the node applies commits.
  * Deterministic per seed: QC_CRASH_SEED=<n> replays a run's kill schedule. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,12 +50,43 @@ typedef struct {
     qc_validator_set_t genesis_vs;
     store_config_t cfg;
     int from_snapshot; /* reopens whose state map started from a snapshot (paged) */
+    bool threaded;     /* writes on another thread (store_apply_begin/write/end) */
 } crash_t;
 
 /* Block shapes vary with height: 1..4 txs of 1..60 records. */
 static void shape(uint64_t height, uint32_t *n_txs, uint32_t *recs) {
     *n_txs = 1 + (uint32_t)(height * 7 % 4);
     *recs = 1 + (uint32_t)(height * 13 % 60);
+}
+
+static void *writer(void *arg) {
+    store_apply_write(arg);
+    return NULL;
+}
+
+/* As the node applies a commit (node_process_commits): begin, the synced write on another
+ * thread while this one reads the store (which still reads as the head before the block),
+ * then end. */
+static int apply_threaded(store_t *s, const qc_block_t *b, const qc_cert_t *cert) {
+    store_head_t before, during;
+    store_head(s, &before);
+    int rc = store_apply_begin(s, b, cert, NULL, 0, NULL);
+    if (rc != QC_OK) return rc;
+    assert_true(store_apply_inflight(s));
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, writer, s), 0);
+    qc_header_t h;
+    for (int i = 0; i < 20; i++) { /* reads meanwhile: the head before, whole */
+        store_head(s, &during);
+        assert_int_equal(during.height, before.height);
+        if (before.height > 0) assert_int_equal(store_header_get(s, before.height, &h), QC_OK);
+        assert_int_equal(store_header_get(s, b->header.height, &h), QC_ERR_NOTFOUND);
+    }
+    assert_int_equal(pthread_join(t, NULL), 0);
+    rc = store_apply_end(s);
+    assert_false(store_apply_inflight(s));
+    if (rc == QC_OK) assert_int_equal(s->head.height, b->header.height);
+    return rc;
 }
 
 /* Opens the store, resumes the builder at its head and applies `count` blocks. */
@@ -73,7 +106,7 @@ static int apply_blocks(crash_t *c, store_t *s, uint64_t count, int ack_fd) {
         qc_block_t b;
         qc_cert_t cert;
         rc = chainbuilder_make(&c->cb, n_txs, recs, &b, &cert);
-        if (rc == QC_OK) rc = store_apply_block(s, &b, &cert);
+        if (rc == QC_OK) rc = c->threaded ? apply_threaded(s, &b, &cert) : store_apply_block(s, &b, &cert);
         if (rc == QC_OK) chainbuilder_advance(&c->cb, &b);
         qc_block_free(&b);
         if (rc != QC_OK) break;
@@ -128,8 +161,9 @@ static uint64_t verify_after_kill(crash_t *c, uint64_t acked, unsigned long long
     return before + 1;
 }
 
-/* The kill loop, with the state map resident (cache_bytes 0) or paged with that cache. */
-static void sigkills(size_t cache_bytes) {
+/* The kill loop, with the state map resident (cache_bytes 0) or paged with that cache, and
+ * the writes on the applying thread or (threaded) on another. */
+static void sigkills(size_t cache_bytes, bool threaded) {
     const char *env = getenv("QC_CRASH_SEED");
     unsigned long long seed = env ? strtoull(env, NULL, 10) : (unsigned long long)time(NULL);
     rng_state = seed;
@@ -141,6 +175,7 @@ static void sigkills(size_t cache_bytes) {
     c.genesis_vs = c.cb.vs;
     c.cfg = (store_config_t){CHAIN, {{0}}, &c.genesis_vs};
     c.cfg.state_cache_bytes = cache_bytes;
+    c.threaded = threaded;
     qc_sha256(&c.cfg.genesis_hash, CHAIN, strlen(CHAIN));
     c.cb.genesis_hash = c.cfg.genesis_hash;
     double start = now_s();
@@ -180,7 +215,7 @@ static void sigkills(size_t cache_bytes) {
 
 static void test_sigkill_during_applies(void **state) {
     (void)state;
-    sigkills(0);
+    sigkills(0, false);
 }
 
 /* The paged state map (MERKLE.md §8.4) at its smallest cache, so that snapshots are written
@@ -188,13 +223,22 @@ static void test_sigkill_during_applies(void **state) {
  * (or rebuilds) and store_check walks every stored node against the head's root. */
 static void test_sigkill_paged_state_map(void **state) {
     (void)state;
-    sigkills(STORE_STATE_CACHE_MIN);
+    sigkills(STORE_STATE_CACHE_MIN, false);
+}
+
+/* The node's way (node_process_commits): each block's synced write on another thread while
+ * the applying thread reads the store, kills landing in the write, between write and end, and
+ * in the end's state-map snapshots (paged, smallest cache). */
+static void test_sigkill_threaded_writes(void **state) {
+    (void)state;
+    sigkills(STORE_STATE_CACHE_MIN, true);
 }
 
 int main(void) {
     qc_log_set_level(getenv("QC_TEST_LOG") ? QC_LOG_DEBUG : QC_LOG_OFF);
     assert_int_equal(qc_crypto_init(), QC_OK);
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_sigkill_during_applies),
-                                       cmocka_unit_test(test_sigkill_paged_state_map)};
+                                       cmocka_unit_test(test_sigkill_paged_state_map),
+                                       cmocka_unit_test(test_sigkill_threaded_writes)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -788,8 +788,13 @@ static int run_share(store_t *s, sh_state_t *sh, const qc_block_t *b) {
     return rc;
 }
 
-static int apply(store_t *s, const qc_block_t *block, const qc_cert_t *cert,
-                 const qc_hash_t *leaves, size_t leaf_count, const smap_writes_t *given) {
+/* Everything of applying a block but its write: the checks, and the block's batch in s->batch
+ * (or its error, the batch cleared). *p is what publish makes of it once the batch is durable;
+ * until then the store's state is the head's, and the scratch it used (gov_next, clogs_next,
+ * the state-map writes) must not be touched. */
+static int prepare(store_t *s, const qc_block_t *block, const qc_cert_t *cert,
+                   const qc_hash_t *leaves, size_t leaf_count, const smap_writes_t *given,
+                   store_inflight_t *p) {
     QC_ASSERT(s != NULL && block != NULL && cert != NULL);
     QC_ASSERT(block->tx_count == 0 || block->txs != NULL);
     if (s->write_error != QC_OK || s->db == NULL) {
@@ -845,10 +850,21 @@ static int apply(store_t *s, const qc_block_t *block, const qc_cert_t *cert,
     if (rc == QC_OK) {
         batch_indexes(s, block, &hash, next_vs, &head);
         if (s->group != NULL) rc = group_add_txs(s, block);
-        if (rc == QC_OK) rc = batch_write(s, "writing a block");
     }
-    leveldb_writebatch_clear(s->batch);
-    if (rc != QC_OK) return rc;
+    if (rc != QC_OK) {
+        leveldb_writebatch_clear(s->batch);
+        return rc;
+    }
+    *p = (store_inflight_t){.active = true, .height = block->header.height, .head = head,
+                            .log = log, .state_ws = state_ws, .switched = next_vs != NULL};
+    return QC_OK;
+}
+
+/* The block of *p is durable (or, inside a group, in the group's batch): the store's state
+ * moves to it. */
+static void publish(store_t *s, const store_inflight_t *p) {
+    const smap_writes_t *state_ws = p->state_ws;
+    const qc_validator_set_t *next_vs = p->switched ? &s->gov_next->vs : NULL;
     /* The block is durable (or, inside a group, in the group's batch, and the next block reads
      * the map after this one): its nodes go into the resident map. A group whose write then
      * fails leaves the map ahead of the ledger, as does a failed commit here: store_recover
@@ -858,8 +874,8 @@ static int apply(store_t *s, const qc_block_t *block, const qc_cert_t *cert,
         s->state_stale = true;
         s->write_error = store_note(s, QC_ERR_NOMEM);
     }
-    s->head = head;
-    s->log = log;
+    s->head = p->head;
+    s->log = p->log;
     clog_set_t c = s->clogs;
     s->clogs = s->clogs_next;
     s->clogs_next = c;
@@ -871,11 +887,47 @@ static int apply(store_t *s, const qc_block_t *block, const qc_cert_t *cert,
         s->validators = s->gov->vs;
         qc_validators_hash(&s->validators, &s->validators_hash);
         QC_INFO("store: epoch %llu in force from block %llu (%u validators)",
-                (unsigned long long)s->validators.epoch,
-                (unsigned long long)block->header.height + 1, s->validators.n);
+                (unsigned long long)s->validators.epoch, (unsigned long long)p->height + 1,
+                s->validators.n);
     }
+}
+
+static int apply(store_t *s, const qc_block_t *block, const qc_cert_t *cert,
+                 const qc_hash_t *leaves, size_t leaf_count, const smap_writes_t *given) {
+    QC_ASSERT(!s->inflight.active); /* store_apply_end first */
+    store_inflight_t p;
+    int rc = prepare(s, block, cert, leaves, leaf_count, given, &p);
+    if (rc != QC_OK) return rc;
+    rc = batch_write(s, "writing a block");
+    leveldb_writebatch_clear(s->batch);
+    if (rc != QC_OK) return rc;
+    publish(s, &p);
     return QC_OK;
 }
+
+int store_apply_begin(store_t *s, const qc_block_t *block, const qc_cert_t *cert,
+                      const qc_hash_t *leaves, size_t leaf_count,
+                      const smap_writes_t *state_writes) {
+    QC_ASSERT(s->group == NULL && !s->inflight.active);
+    return prepare(s, block, cert, leaves, leaf_count, state_writes, &s->inflight);
+}
+
+void store_apply_write(store_t *s) {
+    QC_ASSERT(s->inflight.active && s->inflight.err == NULL);
+    leveldb_write(s->db, s->wopts, s->batch, &s->inflight.err);
+}
+
+int store_apply_end(store_t *s) {
+    QC_ASSERT(s->inflight.active);
+    store_inflight_t p = s->inflight;
+    memset(&s->inflight, 0, sizeof s->inflight);
+    leveldb_writebatch_clear(s->batch);
+    if (p.err != NULL) return write_failed(s, p.err, "writing a block");
+    publish(s, &p);
+    return QC_OK;
+}
+
+bool store_apply_inflight(const store_t *s) { return s->inflight.active; }
 
 int store_apply_block(store_t *s, const qc_block_t *block, const qc_cert_t *cert) {
     return apply(s, block, cert, NULL, 0, NULL);

@@ -103,6 +103,17 @@ typedef struct {
     uint64_t epoch;
 } store_epoch_span_t;
 
+/* A block store_apply_begin prepared: its batch (the store's) waits for store_apply_write. */
+typedef struct {
+    bool active;
+    uint64_t height;
+    store_head_t head;                     /* the head after it */
+    rlog_t log;                            /* the record log after it */
+    const smap_writes_t *state_ws;         /* its state-map nodes (borrowed until the end) */
+    bool switched;                         /* gov_next's set is in force after it */
+    char *err;                             /* LevelDB's error from the write (malloc'd) */
+} store_inflight_t;
+
 /* An open store. Fields are private to store.c; public so callers can embed it. */
 typedef struct {
     struct leveldb_t *db;
@@ -111,6 +122,7 @@ typedef struct {
     struct leveldb_readoptions_t *ropts;   /* verify_checksums */
     struct leveldb_writeoptions_t *wopts;  /* sync */
     struct leveldb_writebatch_t *batch;    /* reused by every apply */
+    store_inflight_t inflight;             /* store_apply_begin .. store_apply_end */
     char chain_id[QC_CHAIN_ID_MAX + 1];
     qc_hash_t genesis_hash;
     store_head_t head;                     /* cached; equals the stored head record */
@@ -229,6 +241,25 @@ int store_apply_block_leaves(store_t *s, const qc_block_t *block, const qc_cert_
  * (else QC_ERR_INVALID). The caller vouches that they are exactly the block's update of the
  * map at the head (exec computed them from the same reader). state_writes NULL: the store
  * computes them itself. */
+/* store_apply_block_exec in three steps, so that the synced write can run on another thread
+ * while the caller's thread goes on (the node's loop: docs/ARCHITECTURE.md "Threads"):
+ *   store_apply_begin  (caller's thread) every check, and the block's batch; QC_OK or the
+ *                      error store_apply_block_exec would give (nothing to end then);
+ *   store_apply_write  (any one thread) the synced write of that batch, and nothing else;
+ *   store_apply_end    (caller's thread, after the write returned) QC_OK: the store's state
+ *                      is the block's; or the write's error (QC_ERR_IO: the head unchanged,
+ *                      the write retried by applying the block again, as after any failed
+ *                      write).
+ * Between begin and end the store reads as the head before the block, is read only from the
+ * caller's thread, and takes no other apply (asserted); leaves and state_writes stay valid. */
+int store_apply_begin(store_t *s, const qc_block_t *block, const qc_cert_t *cert,
+                      const qc_hash_t *leaves, size_t leaf_count,
+                      const smap_writes_t *state_writes);
+void store_apply_write(store_t *s);
+int store_apply_end(store_t *s);
+/* true between store_apply_begin's QC_OK and store_apply_end. */
+bool store_apply_inflight(const store_t *s);
+
 int store_apply_block_exec(store_t *s, const qc_block_t *block, const qc_cert_t *cert,
                            const qc_hash_t *leaves, size_t leaf_count,
                            const smap_writes_t *state_writes);
