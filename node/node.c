@@ -161,8 +161,8 @@ static void on_message(net_t *net, uint32_t peer, const uint8_t *data, size_t le
     case WIRE_TX: on_tx(n, &m); break;
     case WIRE_FETCH: node_on_fetch(n, peer, m.from_height, m.max); break;
     case WIRE_BLOCKS: node_on_blocks(n, peer, &m); break;
-    case WIRE_BODY_REQUEST: node_on_body_request(n, peer, &m.digest); break;
-    case WIRE_BODY: node_on_body(n, m.bytes, m.len); break;
+    case WIRE_BODY_REQUEST: node_on_body_request(n, peer, &m); break;
+    case WIRE_BODY: node_on_body(n, &m); break;
     case WIRE_NOTE_SIG: notes_on_sig(&n->notes, peer, &m.note_sig); break;
     }
     wire_msg_free(&m);

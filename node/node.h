@@ -62,6 +62,9 @@ typedef struct {
     uint64_t want_view;
     qc_hash_t want_parent;
     uint64_t requested_ms;      /* last body request, for rate limiting */
+    qc_hash_t *missing;         /* a compact proposal's transactions not held (malloc'd): */
+    uint32_t missing_n;         /*   the first body request asks for these alone */
+    bool missing_asked;         /*   asked; the next request is for the whole block */
 } node_pending_t;
 
 /* Called after each block is durably applied (borrowed for the call). */
@@ -87,6 +90,7 @@ typedef struct {
     uint64_t compact_sent;           /* own PRE-PREPAREs sent as compact blocks (compact.h) */
     uint64_t compact_rebuilt;        /* compact proposals rebuilt from the mempool */
     uint64_t compact_fetched;        /* compact proposals missing a transaction: body fetched */
+    uint64_t compact_completed;      /* ... rebuilt from a reply holding only the missing ones */
     uint64_t fatal;                  /* ledger refused a certified block: needs an operator */
     uint64_t epoch_switches;         /* membership epochs this node moved into */
 } node_stats_t;

@@ -38,6 +38,7 @@ void node_pending_free(node_pending_t *e) {
     clog_set_free(&e->clogs_after);
     free(e->gov_after);
     free(e->raw);
+    free(e->missing);
     memset(e, 0, sizeof *e);
 }
 
@@ -128,8 +129,20 @@ int node_pending_add_compact(node_t *n, const qc_hash_t *digest, const uint8_t *
     node_gossip_admit(n); /* the gossip of its transactions may have come in this loop turn */
     body_t b;
     uint32_t missing = 0;
-    int rc = compact_rebuild(buf, len, digest, held_tx, n, &b.block, &missing);
-    if (rc == QC_ERR_NOTFOUND) n->stats.compact_fetched++;
+    qc_hash_t ids[WIRE_MISSING_MAX];
+    int rc = compact_rebuild_ids(buf, len, digest, held_tx, n, &b.block, &missing, ids,
+                                 WIRE_MISSING_MAX);
+    if (rc == QC_ERR_NOTFOUND) {
+        /* The header is the digest's (a placeholder is no room taken from genuine bodies): the
+         * first body request asks for the missing ones alone, when there are few enough. */
+        n->stats.compact_fetched++;
+        node_pending_t *e = pending_placeholder(n, digest);
+        if (!e->raw && e->missing == NULL && missing > 0 && missing <= WIRE_MISSING_MAX &&
+            (e->missing = malloc(sizeof *e->missing * missing)) != NULL) {
+            memcpy(e->missing, ids, sizeof *ids * missing);
+            e->missing_n = missing;
+        }
+    }
     if (rc != QC_OK) return rc;
     /* Kept as the canonical Block bytes: what the consensus state stores and peers are served. */
     rc = qc_block_encode(&b.block, &b.raw, &b.raw_len);
@@ -158,7 +171,12 @@ static void request_body(node_t *n, node_pending_t *e) {
     e->requested_ms = now;
     uint8_t *buf;
     size_t len;
-    if (wire_encode_body_request(&e->digest, &buf, &len) != QC_OK) return;
+    /* First the transactions a compact proposal named that this node lacks; then the block. */
+    bool partial = e->missing_n > 0 && !e->missing_asked;
+    if (wire_encode_body_request(&e->digest, partial ? e->missing : NULL, partial ? e->missing_n : 0,
+                                 &buf, &len) != QC_OK)
+        return;
+    e->missing_asked = e->missing_asked || partial;
     net_broadcast(&n->net, buf, len);
     free(buf);
     n->stats.body_requests++;
@@ -891,24 +909,75 @@ void node_on_blocks(node_t *n, uint32_t peer, const wire_msg_t *m) {
     node_process_commits(n);
 }
 
-void node_on_body_request(node_t *n, uint32_t peer, const qc_hash_t *digest) {
-    node_pending_t *e = node_pending_find(n, digest);
+/* The Body answering a request that names the transactions the asker lacks: a CompactBlock
+ * with those whole. Returns false (the whole block goes) when the block does not decode. */
+static bool answer_missing(node_t *n, uint32_t peer, const wire_msg_t *m, const qc_block_t *have,
+                           const uint8_t *raw, size_t len) {
+    qc_block_t decoded;
+    const qc_block_t *b = have;
+    if (b == NULL) {
+        if (qc_block_decode(raw, len, &decoded) != QC_OK) return false;
+        b = &decoded;
+    }
+    qc_hash_t ids[WIRE_MISSING_MAX] = {{{0}}};
+    for (uint32_t i = 0; i < m->missing_count; i++) memcpy(ids[i].b, m->missing[i], 32);
+    uint8_t *c, *buf;
+    size_t clen, blen;
+    bool ok = compact_encode_with(b, ids, m->missing_count, &c, &clen) == QC_OK;
+    if (b == &decoded) qc_block_free(&decoded);
+    if (!ok) return false;
+    if (wire_encode_body(NULL, 0, c, clen, &buf, &blen) == QC_OK) {
+        net_send(&n->net, peer, buf, blen);
+        free(buf);
+    }
+    free(c);
+    return true;
+}
+
+void node_on_body_request(node_t *n, uint32_t peer, const wire_msg_t *m) {
+    node_pending_t *e = node_pending_find(n, &m->digest);
     uint8_t *raw = NULL;
     size_t len = 0;
     bool owned = false;
     if (e && e->raw) { raw = e->raw; len = e->raw_len; }
-    else if (cstate_body(&n->cstate, digest, &raw, &len) == QC_OK) owned = true;
+    else if (cstate_body(&n->cstate, &m->digest, &raw, &len) == QC_OK) owned = true;
     if (raw == NULL) return;
     uint8_t *buf;
     size_t blen;
-    if (wire_encode_body(raw, len, &buf, &blen) == QC_OK) {
+    if (!(m->missing_count > 0 && answer_missing(n, peer, m, e && e->raw ? &e->block : NULL, raw, len)) &&
+        wire_encode_body(raw, len, NULL, 0, &buf, &blen) == QC_OK) {
         net_send(&n->net, peer, buf, blen);
         free(buf);
     }
     if (owned) free(raw);
 }
 
-void node_on_body(node_t *n, const uint8_t *raw, size_t len) {
+/* A Body holding a CompactBlock (the transactions this node asked for whole): rebuilt with the
+ * mempool's for the rest. Missing one still, the next request asks for the whole block. */
+static void on_compact_body(node_t *n, const uint8_t *buf, size_t len) {
+    qc_hash_t h;
+    if (compact_digest(buf, len, &h) != QC_OK) { n->stats.wire_malformed++; return; }
+    node_pending_t *e = node_pending_find(n, &h);
+    if (e == NULL || e->raw) return; /* only bodies someone here waits for */
+    body_t b;
+    uint32_t missing;
+    int rc = compact_rebuild(buf, len, &h, held_tx, n, &b.block, &missing);
+    if (rc == QC_ERR_INVALID) n->stats.wire_malformed++;
+    if (rc != QC_OK) return;
+    if (qc_block_encode(&b.block, &b.raw, &b.raw_len) != QC_OK) {
+        qc_block_free(&b.block);
+        return;
+    }
+    body_install(e, &b);
+    n->stats.compact_completed++;
+    node_try_validations(n);
+    node_process_commits(n);
+}
+
+void node_on_body(node_t *n, const wire_msg_t *m) {
+    if (m->compact) { on_compact_body(n, m->compact, m->compact_len); return; }
+    const uint8_t *raw = m->bytes;
+    size_t len = m->len;
     body_t body;
     if (qc_block_decode(raw, len, &body.block) != QC_OK) { n->stats.wire_malformed++; return; }
     qc_hash_t h;

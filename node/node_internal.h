@@ -64,8 +64,8 @@ void node_start_transfer(node_t *n, const pbft_fetch_t *f);
 
 void node_on_fetch(node_t *n, uint32_t peer, uint64_t from_height, uint32_t max);
 void node_on_blocks(node_t *n, uint32_t peer, const wire_msg_t *m);
-void node_on_body_request(node_t *n, uint32_t peer, const qc_hash_t *digest);
-void node_on_body(node_t *n, const uint8_t *raw, size_t len);
+void node_on_body_request(node_t *n, uint32_t peer, const wire_msg_t *m);
+void node_on_body(node_t *n, const wire_msg_t *m);
 void node_catchup_tick(node_t *n);
 /* Whether this node is catching up, as it tells the core (pbft_set_links): a state transfer
  * the core asked for is in progress, or at least f+1 peers (so at least one honest one)

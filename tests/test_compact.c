@@ -150,6 +150,49 @@ static void test_missing_and_other_signature(void **state) {
     free(p);
 }
 
+/* A backup lacking some: it learns which (compact_rebuild_ids), asks for them, and the answer
+ * (compact_encode_with: those whole) rebuilds the block with nothing else held anew; the
+ * answer is smaller than the block, and compact_digest reads the digest it claims. */
+static void test_missing_ones_answered(void **state) {
+    (void)state;
+    pool_t *p = malloc(sizeof *p);
+    pool_init(p);
+    qc_block_t b, got;
+    qc_hash_t digest, claimed;
+    make_block(p, N, &b, &digest);
+    uint8_t *c;
+    size_t clen;
+    assert_int_equal(compact_encode(&b, &c, &clen), QC_OK);
+    assert_int_equal(compact_digest(c, clen, &claimed), QC_OK);
+    assert_memory_equal(claimed.b, digest.b, 32);
+    p->held[2] = p->held[9] = p->held[33] = false;
+    qc_hash_t ids[2];
+    uint32_t missing;
+    assert_int_equal(compact_rebuild_ids(c, clen, &digest, lookup, p, &got, &missing, ids, 2),
+                     QC_ERR_NOTFOUND);
+    assert_int_equal(missing, 3); /* all counted, the first two listed */
+    assert_memory_equal(ids[0].b, p->txs[2].id.b, 32);
+    assert_memory_equal(ids[1].b, p->txs[9].id.b, 32);
+    free(c);
+
+    qc_hash_t want[3] = {p->txs[2].id, p->txs[9].id, p->txs[33].id};
+    assert_int_equal(compact_encode_with(&b, want, 3, &c, &clen), QC_OK);
+    assert_int_equal(compact_rebuild(c, clen, &digest, lookup, p, &got, &missing), QC_OK);
+    assert_same_block(&b, &got);
+    qc_block_free(&got);
+    uint8_t *raw;
+    size_t rlen;
+    assert_int_equal(qc_block_encode(&b, &raw, &rlen), QC_OK);
+    assert_true(clen * 2 < rlen);
+    free(raw);
+    free(c);
+    static const uint8_t junk[] = {1, 2, 3};
+    assert_int_equal(compact_digest(junk, sizeof junk, &claimed), QC_ERR_INVALID);
+    qc_block_free(&b);
+    pool_free(p);
+    free(p);
+}
+
 /* Packs a hand-made CompactBlock: header of b, and per transaction mode 'i' (id), 't' (whole
  * tx), 'b' (both), 'n' (neither), 's' (a 31-byte id). */
 static void pack(const qc_block_t *b, const char *modes, uint8_t **out, size_t *len) {
@@ -262,6 +305,7 @@ int main(void) {
         cmocka_unit_test(test_rebuild_exact),
         cmocka_unit_test(test_missing_and_other_signature),
         cmocka_unit_test(test_mixed_and_malformed),
+        cmocka_unit_test(test_missing_ones_answered),
     };
     return cmocka_run_group_tests_name("compact", tests, setup, NULL);
 }

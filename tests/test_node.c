@@ -14,6 +14,7 @@
 
 #include "cli.h"
 #include "keys.h"
+#include "compact.h"
 #include "node_internal.h"
 #include "tdir.h"
 
@@ -184,9 +185,28 @@ static void test_hostile_bodies_take_no_slot(void **state) {
     assert_int_equal(store_block_raw(&n->store, 1, &raw, &raw_len, NULL, NULL), QC_OK);
     assert_null(node_pending_add_raw(n, &digest, raw, raw_len));
     assert_int_equal(pending_used(n), before);
-    node_on_body(n, raw, raw_len); /* a body nobody asked for is not kept */
-    node_on_body(n, junk, sizeof junk);
+    wire_msg_t body = {.kind = WIRE_BODY, .bytes = raw, .len = raw_len};
+    node_on_body(n, &body); /* a body nobody asked for is not kept */
+    body = (wire_msg_t){.kind = WIRE_BODY, .bytes = junk, .len = sizeof junk};
+    node_on_body(n, &body);
     assert_int_equal(pending_used(n), before);
+    /* nor a compact one (a proposal's, or a Body's), malformed, mislabelled or unasked for */
+    qc_block_t b1;
+    assert_int_equal(qc_block_decode(raw, raw_len, &b1), QC_OK);
+    uint8_t *c;
+    size_t clen;
+    assert_int_equal(compact_encode(&b1, &c, &clen), QC_OK);
+    qc_block_free(&b1);
+    uint64_t malformed = n->stats.wire_malformed;
+    assert_int_equal(node_pending_add_compact(n, &digest, junk, sizeof junk), QC_ERR_INVALID);
+    assert_int_equal(node_pending_add_compact(n, &digest, c, clen), QC_ERR_INVALID);
+    body = (wire_msg_t){.kind = WIRE_BODY, .compact = c, .compact_len = clen};
+    node_on_body(n, &body);
+    body = (wire_msg_t){.kind = WIRE_BODY, .compact = junk, .compact_len = sizeof junk};
+    node_on_body(n, &body);
+    assert_int_equal(n->stats.wire_malformed, malformed + 1); /* the junk Body */
+    assert_int_equal(pending_used(n), before);
+    free(c);
     /* under its true digest it is accepted once, and a second copy is the same entry */
     qc_header_t h;
     qc_hash_t real;

@@ -1,7 +1,7 @@
 /* test_proposals.c - compact proposals on a live four-node consortium (docs/NETWORK.md
  * "Compact proposals"): the primary names the transactions by id, every backup rebuilds its
  * blocks from the gossip it holds and fetches no body; a backup that was down while a
- * transaction was gossiped lacks it, fetches the whole body, and commits it all the same. */
+ * transaction was gossiped lacks it, asks for that one alone, and commits the block. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -24,6 +24,7 @@
 #define SENT "qchain_proposals_compact_total{result=\"sent\"}"
 #define REBUILT "qchain_proposals_compact_total{result=\"rebuilt\"}"
 #define FETCHED "qchain_proposals_compact_total{result=\"fetched\"}"
+#define COMPLETED "qchain_proposals_compact_total{result=\"completed\"}"
 
 typedef struct {
     localnet_t ln;
@@ -115,7 +116,7 @@ static void test_backups_rebuild(void **state) {
 
 /* Nodes 2 and 3 down: node 0 gossips a transaction to node 1 alone, and without a quorum it
  * stays uncommitted. Node 3 comes back: the proposal that holds it names a transaction node 3
- * never saw, so node 3 fetches the body, and the three of them commit it. */
+ * never saw, so node 3 asks for it, rebuilds the block, and the three of them commit it. */
 static void test_missing_transaction_fetched(void **state) {
     fx_t *fx = *state;
     localnet_kill_node(&fx->ln, 2);
@@ -130,6 +131,8 @@ static void test_missing_transaction_fetched(void **state) {
     }
     assert_true(localnet_tx_committed(&fx->ln, 0, hex, 20000));
     assert_true(localnet_metric(&fx->ln, 3, FETCHED) >= 1);
+    /* it asked for the one it lacked, and a reply holding that one whole completed the block */
+    assert_true(localnet_metric(&fx->ln, 3, COMPLETED) >= 1);
     assert_true(localnet_metric(&fx->ln, 3, "qchain_body_requests_total") >= 1);
     assert_int_equal(localnet_start_node(&fx->ln, 2), QC_OK); /* teardown stops all four */
 }

@@ -364,17 +364,40 @@ static void test_other_kinds(void **state) {
 
     qc_hash_t d;
     fill_hash(&d, 0x31);
-    assert_int_equal(wire_encode_body_request(&d, &buf, &len), QC_OK);
+    assert_int_equal(wire_encode_body_request(&d, NULL, 0, &buf, &len), QC_OK);
     assert_int_equal(wire_decode(buf, len, g_scratch, &out), QC_OK);
     assert_int_equal(out.kind, WIRE_BODY_REQUEST);
     assert_memory_equal(out.digest.b, d.b, 32);
+    assert_int_equal(out.missing_count, 0);
     wire_msg_free(&out);
     free(buf);
-    assert_int_equal(wire_encode_body(tx, 3, &buf, &len), QC_OK);
+    /* naming the transactions the asker lacks: at most WIRE_MISSING_MAX */
+    static qc_hash_t ids[WIRE_MISSING_MAX + 1];
+    for (int i = 0; i <= WIRE_MISSING_MAX; i++) fill_hash(&ids[i], (uint8_t)i);
+    assert_int_equal(wire_encode_body_request(&d, ids, WIRE_MISSING_MAX, &buf, &len), QC_OK);
+    assert_int_equal(wire_decode(buf, len, g_scratch, &out), QC_OK);
+    assert_int_equal(out.missing_count, WIRE_MISSING_MAX);
+    assert_memory_equal(out.missing[7], ids[7].b, 32);
+    assert_memory_equal(out.missing[WIRE_MISSING_MAX - 1], ids[WIRE_MISSING_MAX - 1].b, 32);
+    wire_msg_free(&out);
+    free(buf);
+    assert_int_equal(wire_encode_body_request(&d, ids, WIRE_MISSING_MAX + 1, &buf, &len),
+                     QC_ERR_INVALID);
+    assert_int_equal(wire_encode_body(tx, 3, NULL, 0, &buf, &len), QC_OK);
     assert_int_equal(wire_decode(buf, len, g_scratch, &out), QC_OK);
     assert_int_equal(out.kind, WIRE_BODY);
+    assert_int_equal(out.len, 3);
+    assert_null(out.compact);
     wire_msg_free(&out);
     free(buf);
+    assert_int_equal(wire_encode_body(NULL, 0, tx, 3, &buf, &len), QC_OK); /* a CompactBlock */
+    assert_int_equal(wire_decode(buf, len, g_scratch, &out), QC_OK);
+    assert_int_equal(out.compact_len, 3);
+    assert_int_equal(out.len, 0);
+    wire_msg_free(&out);
+    free(buf);
+    assert_int_equal(wire_encode_body(tx, 3, tx, 3, &buf, &len), QC_ERR_INVALID); /* not both */
+    assert_int_equal(wire_encode_body(NULL, 0, NULL, 0, &buf, &len), QC_ERR_INVALID);
 }
 
 static void test_malformed_refused(void **state) {

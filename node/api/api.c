@@ -901,13 +901,16 @@ static void h_metrics(http_req_t *req, http_res_t *res, void *data) {
                     1, n->stats.sig_checks);
     prom_family(&b, "qchain_proposals_compact_total", "counter",
                 "Compact proposals (transactions by id): sent as primary, rebuilt from the "
-                "mempool, or missing a transaction (the body was fetched).");
+                "mempool, missing a transaction (fetched), completed by a reply holding only "
+                "the missing ones.");
     prom_sample_u64(&b, "qchain_proposals_compact_total", (const char *[]){"result", "sent"}, 1,
                     n->stats.compact_sent);
     prom_sample_u64(&b, "qchain_proposals_compact_total", (const char *[]){"result", "rebuilt"}, 1,
                     n->stats.compact_rebuilt);
     prom_sample_u64(&b, "qchain_proposals_compact_total", (const char *[]){"result", "fetched"}, 1,
                     n->stats.compact_fetched);
+    prom_sample_u64(&b, "qchain_proposals_compact_total", (const char *[]){"result", "completed"},
+                    1, n->stats.compact_completed);
     metric(&b, "qchain_body_requests_total", "counter",
            "Requests for a proposed block's body this node sent (it had none, or could not "
            "rebuild a compact one).", n->stats.body_requests);

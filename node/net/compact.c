@@ -9,7 +9,18 @@
 
 #include "wire.pb-c.h"
 
+static bool among(const qc_hash_t *id, const qc_hash_t *set, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (memcmp(id->b, set[i].b, QC_HASH_BYTES) == 0) return true;
+    return false;
+}
+
 int compact_encode(const qc_block_t *b, uint8_t **out, size_t *len) {
+    return compact_encode_with(b, NULL, 0, out, len);
+}
+
+int compact_encode_with(const qc_block_t *b, const qc_hash_t *whole, size_t whole_n,
+                        uint8_t **out, size_t *len) {
     uint8_t hdr[QC_HEADER_BYTES_MAX];
     size_t hlen;
     int rc = qc_header_encode(&b->header, hdr, sizeof hdr, &hlen);
@@ -17,12 +28,27 @@ int compact_encode(const qc_block_t *b, uint8_t **out, size_t *len) {
     uint32_t n = b->tx_count;
     Qchain__Wire__CompactTx *txs = calloc(n ? n : 1, sizeof *txs);
     Qchain__Wire__CompactTx **ptrs = calloc(n ? n : 1, sizeof *ptrs);
-    if (txs == NULL || ptrs == NULL) { free(txs); free(ptrs); return QC_ERR_NOMEM; }
-    for (uint32_t i = 0; i < n; i++) {
+    uint8_t **bodies = calloc(n ? n : 1, sizeof *bodies);
+    if (txs == NULL || ptrs == NULL || bodies == NULL) {
+        free(txs); free(ptrs); free(bodies);
+        return QC_ERR_NOMEM;
+    }
+    rc = QC_OK;
+    for (uint32_t i = 0; i < n && rc == QC_OK; i++) {
         qchain__wire__compact_tx__init(&txs[i]);
-        txs[i].id.data = (uint8_t *)b->txs[i].id.b;
-        txs[i].id.len = QC_HASH_BYTES;
         ptrs[i] = &txs[i];
+        if (whole_n > 0 && among(&b->txs[i].id, whole, whole_n)) {
+            rc = qc_tx_encode(&b->txs[i], &bodies[i], &txs[i].tx.len);
+            txs[i].tx.data = bodies[i];
+        } else {
+            txs[i].id.data = (uint8_t *)b->txs[i].id.b;
+            txs[i].id.len = QC_HASH_BYTES;
+        }
+    }
+    if (rc != QC_OK) {
+        for (uint32_t i = 0; i < n; i++) free(bodies[i]);
+        free(bodies); free(txs); free(ptrs);
+        return rc;
     }
     Qchain__Wire__CompactBlock m = QCHAIN__WIRE__COMPACT_BLOCK__INIT;
     m.header.data = hdr;
@@ -33,8 +59,20 @@ int compact_encode(const qc_block_t *b, uint8_t **out, size_t *len) {
     *out = malloc(*len ? *len : 1);
     rc = *out ? QC_OK : QC_ERR_NOMEM;
     if (rc == QC_OK) qchain__wire__compact_block__pack(&m, *out);
+    for (uint32_t i = 0; i < n; i++) free(bodies[i]);
+    free(bodies);
     free(txs);
     free(ptrs);
+    return rc;
+}
+
+int compact_digest(const uint8_t *buf, size_t len, qc_hash_t *out) {
+    Qchain__Wire__CompactBlock *m = qchain__wire__compact_block__unpack(NULL, len, buf);
+    if (m == NULL) return QC_ERR_INVALID;
+    qc_header_t h;
+    int rc = qc_header_decode(m->header.data, m->header.len, &h) == QC_OK ? QC_OK : QC_ERR_INVALID;
+    if (rc == QC_OK) qc_header_hash(&h, out);
+    qchain__wire__compact_block__free_unpacked(m, NULL);
     return rc;
 }
 
@@ -64,6 +102,12 @@ static int entry(const Qchain__Wire__CompactTx *e, const char *chain_id, compact
 
 int compact_rebuild(const uint8_t *buf, size_t len, const qc_hash_t *digest,
                     compact_lookup_fn lookup, void *ctx, qc_block_t *out, uint32_t *missing) {
+    return compact_rebuild_ids(buf, len, digest, lookup, ctx, out, missing, NULL, 0);
+}
+
+int compact_rebuild_ids(const uint8_t *buf, size_t len, const qc_hash_t *digest,
+                        compact_lookup_fn lookup, void *ctx, qc_block_t *out, uint32_t *missing,
+                        qc_hash_t *ids, uint32_t ids_cap) {
     memset(out, 0, sizeof *out);
     *missing = 0;
     Qchain__Wire__CompactBlock *m = qchain__wire__compact_block__unpack(NULL, len, buf);
@@ -84,7 +128,11 @@ int compact_rebuild(const uint8_t *buf, size_t len, const qc_hash_t *digest,
     /* Every entry is read, so a malformed one anywhere is malformed, and *missing counts all. */
     for (size_t i = 0; rc == QC_OK && i < m->n_txs; i++) {
         int erc = entry(m->txs[i], b.header.chain_id, lookup, ctx, &b.txs[b.tx_count]);
-        if (erc == QC_ERR_NOTFOUND) { (*missing)++; continue; }
+        if (erc == QC_ERR_NOTFOUND) {
+            if (*missing < ids_cap) memcpy(ids[*missing].b, m->txs[i]->id.data, QC_HASH_BYTES);
+            (*missing)++;
+            continue;
+        }
         if (erc != QC_OK) { rc = erc; break; }
         b.tx_count++;
     }

@@ -13,6 +13,12 @@ typedef const qc_tx_t *(*compact_lookup_fn)(void *ctx, const qc_hash_t *id);
 /* Encodes b as a CompactBlock (wire.proto) naming every transaction by id. *out is malloc'd
  * and owned by the caller. QC_OK, QC_ERR_NOMEM, or QC_ERR_INVALID (header does not encode). */
 int compact_encode(const qc_block_t *b, uint8_t **out, size_t *len);
+/* As compact_encode, with the transactions whose ids are among whole[0..whole_n) sent whole:
+ * the answer to a backup that lacks them. */
+int compact_encode_with(const qc_block_t *b, const qc_hash_t *whole, size_t whole_n,
+                        uint8_t **out, size_t *len);
+/* The hash of a CompactBlock's header (the digest it claims), or QC_ERR_INVALID. */
+int compact_digest(const uint8_t *buf, size_t len, qc_hash_t *out);
 
 /* Rebuilds the block a CompactBlock of buf[0..len) names, whose header hash must be digest:
  *   QC_OK           *out is the whole block (owned by the caller: qc_block_free), its
@@ -27,5 +33,10 @@ int compact_encode(const qc_block_t *b, uint8_t **out, size_t *len);
  *   QC_ERR_NOMEM. */
 int compact_rebuild(const uint8_t *buf, size_t len, const qc_hash_t *digest,
                     compact_lookup_fn lookup, void *ctx, qc_block_t *out, uint32_t *missing);
+/* compact_rebuild that also lists the ids of the missing transactions, the first ids_cap of
+ * them, in ids (ids may be NULL with ids_cap 0). */
+int compact_rebuild_ids(const uint8_t *buf, size_t len, const qc_hash_t *digest,
+                        compact_lookup_fn lookup, void *ctx, qc_block_t *out, uint32_t *missing,
+                        qc_hash_t *ids, uint32_t ids_cap);
 
 #endif

@@ -204,18 +204,27 @@ int wire_encode_blocks(uint32_t n, const uint8_t *const *blocks, const size_t *b
     return pack_envelope(&e, out, len);
 }
 
-int wire_encode_body_request(const qc_hash_t *digest, uint8_t **out, size_t *len) {
+int wire_encode_body_request(const qc_hash_t *digest, const qc_hash_t *missing, uint32_t count,
+                             uint8_t **out, size_t *len) {
+    if (count > WIRE_MISSING_MAX) return QC_ERR_INVALID;
     Qchain__Wire__BodyRequest r = QCHAIN__WIRE__BODY_REQUEST__INIT;
     r.digest = bin(digest->b, 32);
+    ProtobufCBinaryData ids[WIRE_MISSING_MAX];
+    for (uint32_t i = 0; i < count; i++) ids[i] = bin(missing[i].b, 32);
+    r.n_missing = count;
+    r.missing = count ? ids : NULL;
     Qchain__Wire__Envelope e = QCHAIN__WIRE__ENVELOPE__INIT;
     e.kind_case = QCHAIN__WIRE__ENVELOPE__KIND_BODY_REQUEST;
     e.body_request = &r;
     return pack_envelope(&e, out, len);
 }
 
-int wire_encode_body(const uint8_t *block, size_t block_len, uint8_t **out, size_t *len) {
+int wire_encode_body(const uint8_t *block, size_t block_len, const uint8_t *compact,
+                     size_t compact_len, uint8_t **out, size_t *len) {
+    if ((block_len > 0) == (compact_len > 0)) return QC_ERR_INVALID;
     Qchain__Wire__Body b = QCHAIN__WIRE__BODY__INIT;
-    b.block = bin(block, block_len);
+    if (block_len) b.block = bin(block, block_len);
+    if (compact_len) b.compact = bin(compact, compact_len);
     Qchain__Wire__Envelope e = QCHAIN__WIRE__ENVELOPE__INIT;
     e.kind_case = QCHAIN__WIRE__ENVELOPE__KIND_BODY;
     e.body = &b;
@@ -420,13 +429,21 @@ int wire_decode(const uint8_t *buf, size_t len, wire_scratch_t *scratch, wire_ms
         break;
     case QCHAIN__WIRE__ENVELOPE__KIND_BODY_REQUEST:
         out->kind = WIRE_BODY_REQUEST;
-        ok = get_hash(e->body_request->digest, &out->digest);
+        ok = get_hash(e->body_request->digest, &out->digest) &&
+             e->body_request->n_missing <= WIRE_MISSING_MAX;
+        for (size_t i = 0; ok && i < e->body_request->n_missing; i++) {
+            ok = e->body_request->missing[i].len == 32;
+            out->missing[i] = e->body_request->missing[i].data;
+        }
+        if (ok) out->missing_count = (uint32_t)e->body_request->n_missing;
         break;
     case QCHAIN__WIRE__ENVELOPE__KIND_BODY:
         out->kind = WIRE_BODY;
         out->bytes = e->body->block.data;
         out->len = e->body->block.len;
-        ok = out->len > 0;
+        out->compact = e->body->compact.len ? e->body->compact.data : NULL;
+        out->compact_len = e->body->compact.len;
+        ok = (out->len > 0) != (out->compact_len > 0);
         break;
     case QCHAIN__WIRE__ENVELOPE__KIND_NOTE_SIG:
         out->kind = WIRE_NOTE_SIG;

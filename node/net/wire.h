@@ -11,6 +11,7 @@
 #include "store.h"
 
 #define WIRE_BLOCKS_MAX 32 /* blocks in one Blocks reply */
+#define WIRE_MISSING_MAX 256 /* transaction ids in one BodyRequest */
 
 typedef enum {
     WIRE_CONSENSUS = 1,
@@ -47,10 +48,12 @@ typedef struct {
     const uint8_t *bytes;            /* CONSENSUS: attached block (may be len 0); TX: SignedTx;
                                         BODY: Block. Borrowed from the message. */
     size_t len;
-    const uint8_t *compact;          /* CONSENSUS (PRE-PREPARE): a CompactBlock instead of the
-                                        block (compact.h), or NULL. Borrowed. */
+    const uint8_t *compact;          /* CONSENSUS (PRE-PREPARE) and BODY: a CompactBlock
+                                        instead of the block (compact.h), or NULL. Borrowed. */
     size_t compact_len;
     qc_hash_t digest;                /* BODY_REQUEST */
+    uint32_t missing_count;          /* BODY_REQUEST: ids the asker lacks (<= WIRE_MISSING_MAX) */
+    const uint8_t *missing[WIRE_MISSING_MAX]; /* 32 bytes each, borrowed */
     uint64_t from_height;            /* FETCH */
     uint32_t max;                    /* FETCH */
     uint64_t head_height;            /* BLOCKS */
@@ -89,8 +92,13 @@ typedef struct {
 int wire_encode_blocks(uint32_t n, const uint8_t *const *blocks, const size_t *block_lens,
                        const uint8_t *const *certs, const size_t *cert_lens,
                        const wire_head_t *head, uint8_t **out, size_t *len);
-int wire_encode_body_request(const qc_hash_t *digest, uint8_t **out, size_t *len);
-int wire_encode_body(const uint8_t *block, size_t block_len, uint8_t **out, size_t *len);
+/* missing: ids of the block's transactions the asker lacks (count <= WIRE_MISSING_MAX; 0: the
+ * whole block). */
+int wire_encode_body_request(const qc_hash_t *digest, const qc_hash_t *missing, uint32_t count,
+                             uint8_t **out, size_t *len);
+/* block: the whole block, or compact: a CompactBlock (exactly one). */
+int wire_encode_body(const uint8_t *block, size_t block_len, const uint8_t *compact,
+                     size_t compact_len, uint8_t **out, size_t *len);
 int wire_encode_note_sig(const wire_note_sig_t *ns, uint8_t **out, size_t *len);
 
 #define WIRE_EPOCH_CACHE 4 /* older epochs whose node keys wire_verify_cb keeps */
