@@ -84,8 +84,8 @@
 #define WAIT_MS 10000u           /* long-poll of a sampled submission */
 #define STATUS_EVERY_S 0.05
 #define WATCHDOG_S 240           /* per cluster */
-#define TARGET_REC_4 54000.0
-#define TARGET_REC_9 20000.0
+#define TARGET_REC_4 60000.0    /* issue 14's targets on the 2-core machine */
+#define TARGET_REC_9 25000.0
 #define TARGET_SIG_SHARE 0.60
 #define TARGET_P50_MS 10.0
 #define LOOKUP_CONNS 8           /* keep-alive connections for the record-lookup figure */
@@ -1478,7 +1478,7 @@ static const char *verdict(bool met) { return met ? "MET" : "MISSED"; }
 
 static void print_targets(const opts_t *o, const result_t r4[2], const result_t r9[2]) {
     double share = r4[0].full.tx_s / bound_sig_tx(o, &r4[0]);
-    printf("  targets (issue 4):\n");
+    printf("  targets (issue 14, 2-core machine):\n");
     printf("    4 nodes, 100 digests/tx >= %.0f records/s: %8.0f  %s\n", TARGET_REC_4,
            r4[1].full.tx_s * 100, verdict(r4[1].full.tx_s * 100 >= TARGET_REC_4));
     printf("    9 nodes, 100 digests/tx >= %.0f records/s: %8.0f  %s\n", TARGET_REC_9,

@@ -34,7 +34,10 @@ static void send_msg(node_t *n, const pbft_msg_t *m) {
         /* The backups hold the transactions gossiped to them on admission: name them by id
          * (compact.h). Should encoding fail, the whole block goes. */
         node_pending_t *e = node_pending_find(n, &m->digest);
-        if (e && e->raw && compact_encode(&e->block, &compact, &compact_len) == QC_OK)
+        qc_hash_t h = {{0}};
+        if (e && e->raw) qc_header_hash(&e->block.header, &h); /* decoded with its raw bytes */
+        if (e && e->raw && memcmp(h.b, m->digest.b, 32) == 0 &&
+            compact_encode(&e->block, &compact, &compact_len) == QC_OK)
             n->stats.compact_sent++;
         else if (e && e->raw) { block = e->raw; block_len = e->raw_len; }
     }
