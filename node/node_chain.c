@@ -517,7 +517,7 @@ static void commitq_pop(node_t *n) {
     n->commitq_len--;
 }
 
-/* Applies what the core committed, in order, while bodies are at hand. */
+/* On libuv's thread pool: the synced write of the block store_apply_begin prepared. */
 static void apply_write_work(uv_work_t *req) {
     store_apply_write(&((node_t *)req->data)->store);
 }
@@ -573,6 +573,8 @@ static void apply_write_done(uv_work_t *req, int status) {
     n->drive_pending = true; /* the core's answer to pbft_applied, in on_check */
 }
 
+/* Applies what the core committed, in order, while bodies are at hand: one block's write in
+ * flight at a time. */
 void node_process_commits(node_t *n) {
     while (n->commitq_len > 0 && !n->stopping && !n->apply_inflight) {
         const pbft_committed_t *c = &n->commitq[0];
