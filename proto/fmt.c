@@ -5,6 +5,7 @@
 #include "fmt_internal.h"
 #include "merkle.h"
 #include "qchain.pb-c.h"
+#include "sha256.h"
 
 #include <stdlib.h>
 #include <stdio.h>
@@ -15,16 +16,16 @@
 /* ------------------------------------------------------------------ contexts */
 
 /* Feeds ctx || 0x00 into a SHA-256 state. */
-static void sha_ctx_init(crypto_hash_sha256_state *st, const char *ctx) {
-    crypto_hash_sha256_init(st);
-    crypto_hash_sha256_update(st, (const unsigned char *)ctx, strlen(ctx) + 1);
+static void sha_ctx_init(qc_sha256_state_t *st, const char *ctx) {
+    qc_sha256_init(st);
+    qc_sha256_update(st, (const unsigned char *)ctx, strlen(ctx) + 1);
 }
 
 void qc_hash_ctx(qc_hash_t *out, const char *ctx, const void *msg, size_t len) {
-    crypto_hash_sha256_state st;
+    qc_sha256_state_t st;
     sha_ctx_init(&st, ctx);
-    crypto_hash_sha256_update(&st, msg, len);
-    crypto_hash_sha256_final(&st, out->b);
+    qc_sha256_update(&st, msg, len);
+    qc_sha256_final(&st, out->b);
 }
 
 /* Builds ctx || 0 || msg in buf (stack when small). Returns NULL on allocation failure. */
@@ -298,23 +299,23 @@ uint32_t qc_quorum(uint32_t n) {
 
 void qc_validators_hash(const qc_validator_set_t *vs, qc_hash_t *out) {
     QC_ASSERT(vs->n <= QC_VALIDATORS_MAX);
-    crypto_hash_sha256_state st;
+    qc_sha256_state_t st;
     sha_ctx_init(&st, QC_CTX_VALIDATORS);
     uint8_t head[12];
     qc_put_u64(head, vs->epoch);
     qc_put_u16(head + 8, (uint16_t)vs->n);
     qc_put_u16(head + 10, (uint16_t)vs->governance_threshold);
-    crypto_hash_sha256_update(&st, head, sizeof head);
+    qc_sha256_update(&st, head, sizeof head);
     for (uint32_t i = 0; i < vs->n; i++) {
         const qc_member_t *m = &vs->members[i];
         uint8_t nlen = (uint8_t)strnlen(m->name, QC_MEMBER_NAME_MAX);
-        crypto_hash_sha256_update(&st, &nlen, 1);
-        crypto_hash_sha256_update(&st, (const uint8_t *)m->name, nlen);
-        crypto_hash_sha256_update(&st, m->node_key.b, QC_PUBKEY_BYTES);
-        crypto_hash_sha256_update(&st, m->seal_key.b, QC_PUBKEY_BYTES);
-        crypto_hash_sha256_update(&st, m->admin_key.b, QC_PUBKEY_BYTES);
+        qc_sha256_update(&st, &nlen, 1);
+        qc_sha256_update(&st, (const uint8_t *)m->name, nlen);
+        qc_sha256_update(&st, m->node_key.b, QC_PUBKEY_BYTES);
+        qc_sha256_update(&st, m->seal_key.b, QC_PUBKEY_BYTES);
+        qc_sha256_update(&st, m->admin_key.b, QC_PUBKEY_BYTES);
     }
-    crypto_hash_sha256_final(&st, out->b);
+    qc_sha256_final(&st, out->b);
 }
 
 int qc_validators_find_seal(const qc_validator_set_t *vs, const qc_pubkey_t *k) {

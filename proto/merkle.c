@@ -1,6 +1,7 @@
 /* merkle.c - RFC 6962 §2.1 Merkle Tree Hash, audit paths and consistency proofs, and the
  * RFC 9162 §2.1.3.2 / §2.1.4.2 verifiers; iterative, bounded, allocation-free. */
 #include "merkle.h"
+#include "sha256.h"
 
 #include <string.h>
 
@@ -11,11 +12,11 @@
 
 void merkle_leaf_hash(qc_hash_t *out, const void *data, size_t len) {
     static const uint8_t prefix = LEAF_PREFIX;
-    crypto_hash_sha256_state st;
-    crypto_hash_sha256_init(&st);
-    crypto_hash_sha256_update(&st, &prefix, 1);
-    if (len > 0) crypto_hash_sha256_update(&st, data, (unsigned long long)len);
-    crypto_hash_sha256_final(&st, out->b);
+    qc_sha256_state_t st;
+    qc_sha256_init(&st);
+    qc_sha256_update(&st, &prefix, 1);
+    if (len > 0) qc_sha256_update(&st, data, (unsigned long long)len);
+    qc_sha256_final(&st, out->b);
 }
 
 void merkle_node_hash(qc_hash_t *out, const qc_hash_t *l, const qc_hash_t *r) {

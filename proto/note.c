@@ -1,6 +1,7 @@
 /* note.c - C2SP signed notes and tlog checkpoints with Ed25519 signatures (see note.h). */
 #include "note.h"
 #include "merkle.h"
+#include "sha256.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -59,14 +60,14 @@ static bool key_name_valid(const char *name, size_t len) {
 /* ---------------------------------------------------------------- keys */
 
 uint32_t note_key_id(const char *name, const qc_pubkey_t *pk) {
-    crypto_hash_sha256_state st;
+    qc_sha256_state_t st;
     uint8_t type = NOTE_ED25519, nl = '\n', h[32];
-    crypto_hash_sha256_init(&st);
-    crypto_hash_sha256_update(&st, (const uint8_t *)name, strlen(name));
-    crypto_hash_sha256_update(&st, &nl, 1);
-    crypto_hash_sha256_update(&st, &type, 1);
-    crypto_hash_sha256_update(&st, pk->b, QC_PUBKEY_BYTES);
-    crypto_hash_sha256_final(&st, h);
+    qc_sha256_init(&st);
+    qc_sha256_update(&st, (const uint8_t *)name, strlen(name));
+    qc_sha256_update(&st, &nl, 1);
+    qc_sha256_update(&st, &type, 1);
+    qc_sha256_update(&st, pk->b, QC_PUBKEY_BYTES);
+    qc_sha256_final(&st, h);
     return qc_get_u32(h);
 }
 

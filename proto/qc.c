@@ -1,5 +1,6 @@
 /* qc.c - shared base: error names, libsodium init, SHA-256, hex, atomic file I/O, logging. */
 #include "qc.h"
+#include "sha256.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -49,7 +50,7 @@ void qc_assert_fail(const char *expr, const char *file, int line) {
 int qc_crypto_init(void) { return sodium_init() < 0 ? QC_ERR_CRYPTO : QC_OK; }
 
 void qc_sha256(qc_hash_t *out, const void *data, size_t len) {
-    crypto_hash_sha256(out->b, (const unsigned char *)data, (unsigned long long)len);
+    qc_sha256_bytes(out->b, data, len);
 }
 
 void qc_hex_encode(char *out, const uint8_t *in, size_t n) {

@@ -2,14 +2,7 @@
  * bounded (at most 256 levels) and allocation-free, for the node and for offline verifiers. */
 #include "smt.h"
 
-#include <stdatomic.h>
 #include <string.h>
-
-#if defined(__x86_64__)
-#include <cpuid.h>
-#include <immintrin.h>
-#define SMT_HAVE_SHANI_CODE 1
-#endif
 
 #define CTX_KEY "qchain/v1/state-key"
 #define CTX_LEAF "qchain/v1/smt-leaf"
@@ -19,94 +12,11 @@
 
 /* ---- SHA-256 of short messages -------------------------------------------------------------
  * The map hashes ~10 nodes per inserted record, so SHA-256's speed is its cost (docs/MERKLE.md
- * §8.5). libsodium 1.0.18's SHA-256 is portable C (~400 ns for a node's 83 bytes on the
- * benchmark machine); where the CPU has the SHA extensions this computes the same function with
- * them (~5x faster), else it calls libsodium. tests/test_smt.c checks both give equal digests. */
-#define SHORT_MAX 183 /* messages up to 183 bytes fit three padded blocks */
-
-#ifdef SMT_HAVE_SHANI_CODE
-static const uint32_t sha256_k[64] = {
-    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
-    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
-    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
-    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
-};
-
-/* SHA-256 of msg (len <= SHORT_MAX) with the SHA extensions: pad into one or two blocks, run
- * the compression 4 rounds at a time (sha256rnds2 twice) with the message schedule made by
- * sha256msg1/msg2, and write the big-endian state. */
-__attribute__((target("sha,sse4.1,ssse3"))) static void sha256_short_ni(uint8_t out[32],
-                                                                       const uint8_t *msg,
-                                                                       size_t len) {
-    uint8_t buf[192];
-    size_t blocks = (len + 9 + 63) / 64;
-    memset(buf, 0, sizeof buf);
-    memcpy(buf, msg, len);
-    buf[len] = 0x80;
-    uint64_t bits = (uint64_t)len * 8;
-    for (unsigned i = 0; i < 8; i++) buf[blocks * 64 - 1 - i] = (uint8_t)(bits >> (8 * i));
-
-    const __m128i mask = _mm_set_epi64x(0x0c0d0e0f08090a0bll, 0x0405060700010203ll);
-    /* Initial state H0..H7 arranged as ABEF / CDGH. */
-    __m128i state0 = _mm_set_epi32(0x6a09e667, 0xbb67ae85, 0x510e527f, 0x9b05688c);
-    __m128i state1 = _mm_set_epi32(0x3c6ef372, (int)0xa54ff53a, 0x1f83d9ab, 0x5be0cd19);
-    for (size_t b = 0; b < blocks; b++) {
-        __m128i abef = state0, cdgh = state1, w[4];
-        for (unsigned g = 0; g < 16; g++) {
-            __m128i x;
-            if (g < 4) {
-                x = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(buf + 64 * b + 16 * g)),
-                                     mask);
-            } else {
-                x = _mm_sha256msg1_epu32(w[g % 4], w[(g + 1) % 4]);
-                x = _mm_add_epi32(x, _mm_alignr_epi8(w[(g + 3) % 4], w[(g + 2) % 4], 4));
-                x = _mm_sha256msg2_epu32(x, w[(g + 3) % 4]);
-            }
-            w[g % 4] = x;
-            __m128i m = _mm_add_epi32(x, _mm_loadu_si128((const __m128i *)&sha256_k[4 * g]));
-            state1 = _mm_sha256rnds2_epu32(state1, state0, m);
-            state0 = _mm_sha256rnds2_epu32(state0, state1, _mm_shuffle_epi32(m, 0x0e));
-        }
-        state0 = _mm_add_epi32(state0, abef);
-        state1 = _mm_add_epi32(state1, cdgh);
-    }
-    /* ABEF / CDGH back to A..H, big-endian. */
-    __m128i feba = _mm_shuffle_epi32(state0, 0x1b);
-    __m128i dchg = _mm_shuffle_epi32(state1, 0xb1);
-    __m128i dcba = _mm_blend_epi16(feba, dchg, 0xf0);
-    __m128i hgfe = _mm_alignr_epi8(dchg, feba, 8);
-    const __m128i bswap = _mm_set_epi64x(0x0c0d0e0f08090a0bll, 0x0405060700010203ll);
-    _mm_storeu_si128((__m128i *)out, _mm_shuffle_epi8(dcba, bswap));
-    _mm_storeu_si128((__m128i *)(out + 16), _mm_shuffle_epi8(hgfe, bswap));
-}
-
-/* Whether the CPU has SHA, SSE4.1 and SSSE3 (cpuid once: under a hypervisor it traps). */
-static bool have_shani(void) {
-    static _Atomic int cached = -1;
-    int v = atomic_load_explicit(&cached, memory_order_relaxed);
-    if (v < 0) {
-        unsigned a, b, c, d;
-        bool sha = __get_cpuid_count(7, 0, &a, &b, &c, &d) && ((b >> 29) & 1);
-        bool sse = __get_cpuid(1, &a, &b, &c, &d) && ((c >> 19) & 1) && ((c >> 9) & 1);
-        v = sha && sse;
-        atomic_store_explicit(&cached, v, memory_order_relaxed);
-    }
-    return v == 1;
-}
-#endif
+ * §8.5): qc_sha256 uses the CPU's SHA extensions where it has them (proto/sha256.c). */
+#define SHORT_MAX 183 /* the longest message the map hashes: three padded blocks */
 
 static void sha256_short(qc_hash_t *out, const uint8_t *msg, size_t len) {
     QC_ASSERT(len <= SHORT_MAX);
-#ifdef SMT_HAVE_SHANI_CODE
-    if (have_shani()) {
-        sha256_short_ni(out->b, msg, len);
-        return;
-    }
-#endif
     qc_sha256(out, msg, len);
 }
 

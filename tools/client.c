@@ -1,5 +1,6 @@
 /* client.c - the CLI's HTTP client (libcurl), identity loading and file hashing. */
 #include "client.h"
+#include "sha256.h"
 
 #include "cli.h"
 
@@ -461,20 +462,20 @@ int client_hash_file(const char *path, qc_hash_t *out) {
 int client_hash_file_salted(const char *path, const uint8_t *salt, qc_hash_t *out) {
     FILE *f = fopen(path, "rb");
     if (f == NULL) return errno == ENOENT ? QC_ERR_NOTFOUND : QC_ERR_IO; /* errno kept */
-    crypto_hash_sha256_state st;
-    crypto_hash_sha256_init(&st);
+    qc_sha256_state_t st;
+    qc_sha256_init(&st);
     if (salt != NULL) {
-        crypto_hash_sha256_update(&st, (const uint8_t *)QC_CTX_SALTED_RECORD,
+        qc_sha256_update(&st, (const uint8_t *)QC_CTX_SALTED_RECORD,
                                   sizeof QC_CTX_SALTED_RECORD); /* with its 0x00 */
-        crypto_hash_sha256_update(&st, salt, QC_SALT_BYTES);
+        qc_sha256_update(&st, salt, QC_SALT_BYTES);
     }
     unsigned char buf[65536];
     size_t n;
     errno = 0;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0) crypto_hash_sha256_update(&st, buf, n);
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0) qc_sha256_update(&st, buf, n);
     int rc = ferror(f) ? QC_ERR_IO : QC_OK, err = errno; /* a directory: EISDIR */
     fclose(f);
-    crypto_hash_sha256_final(&st, out->b);
+    qc_sha256_final(&st, out->b);
     errno = rc == QC_OK ? 0 : err;
     return rc;
 }
