@@ -181,8 +181,8 @@ asan: deps-ensure
 
 # ThreadSanitizer over what runs on more than one thread (the verification pool, proto/par.c):
 # the pool itself, block checks with it, a live consortium admitting batches on it, and
-# qchain verify over many files.
-TSAN_TESTS := test_par test_exec test_ingress test_cli
+# qchain verify over many files; and a node stopped while its ledger write runs on libuv's pool.
+TSAN_TESTS := test_par test_exec test_ingress test_cli test_node_stop
 tsan: deps-ensure
 	@$(MAKE) --no-print-directory BUILD=build/tsan SAN=thread OPT=-O1 \
 	  $(addprefix build/tsan/tests/,$(TSAN_TESTS)) build/tsan/bin/qchaind build/tsan/bin/qchain

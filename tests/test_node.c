@@ -17,6 +17,7 @@
 #include "compact.h"
 #include "node_internal.h"
 #include "tdir.h"
+#include "uvwait.h"
 
 #define NODES 4
 
@@ -32,36 +33,16 @@ typedef struct {
 typedef bool (*pred_fn)(fx_t *);
 
 typedef struct {
-    fx_t *f;
     pred_fn pred;
-    bool met;
-} waiter_t;
+    fx_t *f;
+} pred_call_t;
 
-static void on_poll(uv_timer_t *t) {
-    waiter_t *w = t->data;
-    if (w->pred(w->f)) {
-        w->met = true;
-        uv_stop(t->loop);
-    }
-}
+static bool call_pred(void *arg) { return ((pred_call_t *)arg)->pred(((pred_call_t *)arg)->f); }
 
-static void on_deadline(uv_timer_t *t) { uv_stop(t->loop); }
-
-/* Runs the loop until pred holds (true) or secs pass (false). */
+/* Runs the loop until pred holds (true) or ms pass (false). */
 static bool run_until(fx_t *f, pred_fn pred, uint64_t ms) {
-    waiter_t w = {f, pred, pred(f)};
-    if (w.met) return true;
-    uv_timer_t poll, deadline;
-    uv_timer_init(&f->loop, &poll);
-    uv_timer_init(&f->loop, &deadline);
-    poll.data = &w;
-    uv_timer_start(&poll, on_poll, 5, 5);
-    uv_timer_start(&deadline, on_deadline, ms, 0);
-    uv_run(&f->loop, UV_RUN_DEFAULT);
-    uv_close((uv_handle_t *)&poll, NULL);
-    uv_close((uv_handle_t *)&deadline, NULL);
-    uv_run(&f->loop, UV_RUN_NOWAIT);
-    return w.met;
+    pred_call_t c = {pred, f};
+    return uvwait_until(&f->loop, call_pred, &c, 5, ms);
 }
 
 static bool all_linked(fx_t *f) {

@@ -914,6 +914,7 @@ int store_apply_begin(store_t *s, const qc_block_t *block, const qc_cert_t *cert
 
 void store_apply_write(store_t *s) {
     QC_ASSERT(s->inflight.active && s->inflight.err == NULL);
+    if (s->test_write_hook != NULL) s->test_write_hook(s->test_write_ctx);
     leveldb_write(s->db, s->wopts, s->batch, &s->inflight.err);
 }
 

@@ -179,6 +179,9 @@ typedef struct {
         struct store_leaf_rec *recs;       /* malloc'd: count records, leaf hashed on demand */
         qc_hash_t *tx_ids;                 /* malloc'd: tx_count ids */
     } leaf_cache;
+    /* Tests only; NULL otherwise (store_open clears it): called first in store_apply_write. */
+    void (*test_write_hook)(void *ctx);
+    void *test_write_ctx;
 } store_t;
 
 /* One record of the cached block: what its leaf hashes, and the leaf once hashed (a record
