@@ -1514,7 +1514,8 @@ static void print_targets(const opts_t *o, const result_t r4[2], const result_t 
            verdict(share >= TARGET_SIG_SHARE));
     printf("    4 nodes, p50 latency at 10%% load <= %.0f ms: %.1f ms (1 digest), %.1f ms (100 "
            "digests)  %s\n", TARGET_P50_MS, r4[0].low.p50_ms, r4[1].low.p50_ms,
-           verdict(r4[0].low.samples > 0 && r4[0].low.p50_ms <= TARGET_P50_MS));
+           verdict(r4[0].low.samples > 0 && r4[0].low.p50_ms <= TARGET_P50_MS &&
+                   r4[1].low.samples > 0 && r4[1].low.p50_ms <= TARGET_P50_MS));
 }
 
 /* QC_BENCH_WORKERS: "N" or "N,M,..." (verify.workers values, 0 = one per core); none: -1. */
