@@ -51,6 +51,78 @@ def nsx(city, *cmd, **kw):
     return sh("ip", "netns", "exec", "%s-%s" % (PREFIX, city), *cmd, **kw)
 
 
+# Receipts verified offline per `qchain verify FILE... --genesis G --json` process (its
+# many-files mode, on one worker thread per core), instead of one process per receipt.
+VERIFY_CHUNK = 2000
+
+
+def verify_receipts(qchain, genesis, jobs, scratch, chunk=VERIFY_CHUNK):
+    """Verifies offline, with nothing but the genesis file, each job (file, receipt, digest):
+    that the receipt proves the record was anchored and committed by a quorum, and that file's
+    SHA-256 is the anchored digest (and, with digest not None, that it is digest). Returns one
+    (ok, reason) per job, in order. The many-files mode reads FILE.receipt.json beside each
+    FILE: a receipt that is not there already is paired under scratch, by symlinks to the file
+    and to the receipt. Anything that keeps a chunk's per-file answers from being read (an exit
+    status other than 0 or 1, output that is not the expected JSON, a timeout) fails every job
+    of that chunk, so nothing passes unread."""
+    args, made = [], False
+    for i, (f, receipt, _) in enumerate(jobs):
+        if os.path.abspath(receipt) == os.path.abspath(f) + ".receipt.json":
+            args.append(f)
+            continue
+        if not made:
+            os.makedirs(scratch, exist_ok=True)
+            made = True
+        link = os.path.join(os.path.abspath(scratch), "%d-%s" % (i, os.path.basename(f)))
+        for path, target in ((link, f), (link + ".receipt.json", receipt)):
+            if os.path.lexists(path):
+                os.unlink(path)
+            os.symlink(os.path.abspath(target), path)
+        args.append(link)
+    out = []
+    for first in range(0, len(jobs), chunk):
+        part, names = jobs[first:first + chunk], args[first:first + chunk]
+        try:
+            r = subprocess.run([qchain, "verify"] + names + ["--genesis", genesis, "--json"],
+                               capture_output=True, text=True, timeout=120 + 0.5 * len(names))
+            rc, stdout, stderr = r.returncode, r.stdout, r.stderr
+        except subprocess.TimeoutExpired:
+            rc, stdout, stderr = "timeout", "", ""
+        results = None
+        if rc in (0, 1):
+            try:
+                results = json.loads(stdout)
+            except ValueError:
+                results = None
+        whole = None         # why the whole chunk fails, if it does
+        if rc not in (0, 1):
+            whole = "exit %s" % rc
+        elif not isinstance(results, list) or len(results) != len(names) or \
+                not all(isinstance(x, dict) for x in results):
+            whole = "exit %s with output that is not one JSON object per file" % rc
+        if whole is None:
+            verdicts = []
+            for name, (_, _, digest), x in zip(names, part, results):
+                if x.get("file") != name:
+                    verdicts.append((False, "answer out of order: %r for %s" % (x.get("file"), name)))
+                elif x.get("valid") is not True:
+                    verdicts.append((False, "INVALID: %s" % x.get("reason")))
+                elif x.get("file_matches") is not True:
+                    verdicts.append((False, "valid receipt, but the file was not checked against it"))
+                elif digest is not None and x.get("digest") != digest:
+                    verdicts.append((False, "the receipt proves %s, not %s" % (x.get("digest"), digest)))
+                else:
+                    verdicts.append((True, ""))
+            if rc == 1 and all(ok for ok, _ in verdicts):
+                whole = "exit 1 with every file valid"
+        if whole is not None:
+            tail = (stderr or stdout).strip()[-300:]
+            verdicts = [(False, "qchain verify of a chunk of %d files: %s: %s" % (len(names), whole, tail))
+                        ] * len(names)
+        out.extend(verdicts)
+    return out
+
+
 class Net:
     """The faults that live in the network: per-namespace nftables rules (partitions, loss) and
     tc qdiscs (bandwidth, netem delay where the kernel has it). Rules are rebuilt whole from
@@ -536,50 +608,74 @@ class Chaos:
                 hashes[c] = b["header"]["hash"] if code == 200 else None
             return h, hashes
         genesis = os.path.join(self.dir, "genesis.json")
-
-        def verify(f, receipt):
-            r = subprocess.run([QCHAIN, "verify", f, "--receipt", receipt, "--genesis", genesis],
-                               capture_output=True, text=True, timeout=30)
-            return r.returncode == 0, r.stdout + r.stderr
+        every = self.args.verify_every
 
         def record(item):
-            """(on every honest node?, problems) for one acknowledged record: its presence on
-            each honest node; the client's receipt offline (every verify_every-th record, and
-            the first and last); one honest node's own receipt, rotating, for every 5th."""
-            idx, (city, f, digest, receipt) = item
-            problems = []
+            """(on every honest node?, digest, city, client receipt job or None, (node, its
+            receipt job) or None, problems) for one acknowledged record: its presence on each
+            honest node; its client's receipt, to verify offline for every verify_every-th
+            record (and the first and last); one honest node's own receipt, rotating, for every
+            5th of those, fetched here and saved to verify offline with the others. The
+            receipts are verified afterwards, many to a `qchain verify` process
+            (verify_receipts)."""
+            idx, last, (city, f, digest, receipt) = item
+            problems, client_job, node_job = [], None, None
             on_all = all(self.api(c, "/v1/records/%s" % digest, 5)[0] == 200 for c in alive)
-            if idx % self.args.verify_every == 0 or idx == len(self.acked) - 1:
-                ok, out = verify(f, receipt)
-                if not ok:
-                    problems.append((digest, out))
-            if idx % (5 * self.args.verify_every) == 0 and alive:
+            if idx % every == 0 or last:
+                client_job = (f, receipt, digest)
+            if idx % (5 * every) == 0 and alive:
                 c = alive[(idx // 5) % len(alive)]
                 code, rec = self.api(c, "/v1/records/%s/receipt" % digest, 5)
-                path = receipt + ".%s.json" % c
-                ok = False
                 if code == 200:
-                    json.dump(rec, open(path, "w"))
-                    ok, _ = verify(f, path)
-                if not ok:
+                    # FILE.receipt.json in a folder of this node's, beside a link to FILE.
+                    d = os.path.join(self.dir, "node-receipts", c)
+                    os.makedirs(d, exist_ok=True)
+                    link = os.path.join(d, os.path.basename(f))
+                    if not os.path.lexists(link):
+                        os.symlink(os.path.abspath(f), link)
+                    with open(link + ".receipt.json", "w") as out:
+                        json.dump(rec, out)
+                    node_job = (c, (link, link + ".receipt.json", digest))
+                else:
                     problems.append((digest, "%s's receipt: HTTP %s" % (c, code)))
-            return on_all, digest, city, problems
-        self.verified = 0
+            return on_all, digest, city, client_job, node_job, problems
+        self.verified = self.verified_nodes = 0
+        # The planted record (the checker's self-test, below) goes through every step with the
+        # real ones, its receipts verified in the same process as theirs.
+        items = [(i, i == len(self.acked) - 1, a) for i, a in enumerate(self.acked)] + \
+                [(0, False, self.planted)]
         with ThreadPoolExecutor(max_workers=6) as pool:
             divergent = [(h, hs) for h, hs in pool.map(block_hashes, range(1, top + 1))
                          if len(set(hs.values())) != 1]
-            for on_all, digest, city, problems in pool.map(record, enumerate(self.acked)):
-                if on_all:
-                    found += 1
-                else:
-                    lost.append((city, digest))
-                bad_receipts.extend(problems)
-        self.verified = sum(1 for i in range(len(self.acked))
-                            if i % self.args.verify_every == 0 or i == len(self.acked) - 1)
+            rows = list(pool.map(record, items))
+        # Every selected receipt, verified offline in batches: (row, client's?, what, job).
+        checks = []
+        for n, (_, _, _, client_job, node_job, _) in enumerate(rows):
+            if client_job:
+                checks.append((n, True, "client receipt %s" % client_job[1], client_job))
+            if node_job:
+                checks.append((n, False, "%s's receipt" % node_job[0], node_job[1]))
+        verdicts = verify_receipts(QCHAIN, genesis, [job for _, _, _, job in checks],
+                                   os.path.join(self.dir, "verify-pairs"))
+        client_failed = set()    # rows whose client receipt failed
+        for (n, client, what, _), (ok, reason) in zip(checks, verdicts):
+            if not ok:
+                rows[n][5].append((rows[n][1], "%s: %s" % (what, reason)))
+                if client:
+                    client_failed.add(n)
+        for n, (on_all, digest, city, client_job, node_job, problems) in enumerate(rows[:-1]):
+            if on_all:
+                found += 1
+            else:
+                lost.append((city, digest))
+            bad_receipts.extend(problems)
+            self.verified += client_job is not None
+            self.verified_nodes += n % (5 * every) == 0 and bool(alive)
         # The checker's self-test: a record that was never anchored, planted as if acknowledged,
-        # must be reported missing with a receipt that does not verify, or the checker is blind.
-        planted_on_all, _, _, planted_problems = record((0, self.planted))
-        self.checker_blind = planted_on_all or not planted_problems
+        # must be reported missing, and its receipt must fail offline verification (in the same
+        # batch as the real ones), or the checker is blind.
+        planted_on_all = rows[-1][0]
+        self.checker_blind = planted_on_all or (len(rows) - 1) not in client_failed
         # What the Byzantine city's attacks cost the honest nodes, from their metrics.
         self.dropped = {}
         self.refused = 0
@@ -646,7 +742,7 @@ class Chaos:
                 ("acknowledged found on all honest", r["found"]),
                 ("acknowledged lost", len(r["lost"])),
                 ("receipts verified offline", "%d client + %d honest nodes' own" % (
-                    self.verified, len(self.acked[::5 * self.args.verify_every]))),
+                    self.verified, self.verified_nodes)),
                 ("receipts failing offline verify", len(r["bad_receipts"])),
                 ("final height (honest, converged)", r["height"] if r["height"] is not None else "NOT CONVERGED"),
                 ("heights compared", r["top"]),
