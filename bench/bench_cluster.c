@@ -46,7 +46,8 @@
  * QC_BENCH_BATCH=N (transactions per full-load request, 1..1024, default 256; 1 sends one
  * SignedTx per request as before batches existed), QC_BENCH_WORKERS=N or N,M,... (verify.workers
  * written into every node's config; several values rerun everything once per value and end
- * with one row per value), QC_BENCH_CONNS, QC_BENCH_WINDOW, QC_BENCH_POOL_MIB (memory for
+ * with one row per value), QC_BENCH_BLOCK_MAX_BYTES=N (block.max_bytes written into every
+ * node's config: the primary's cap on a proposal), QC_BENCH_CONNS, QC_BENCH_WINDOW, QC_BENCH_POOL_MIB (memory for
  * pre-signed transactions, default 512), QC_BENCH_POOL_TXS=N (exactly N pre-signed full-load
  * transactions and no signer thread: exercises the INVALID path), QC_LOCALNET_WRAP (localnet.h). */
 #define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
@@ -1463,6 +1464,9 @@ static int run_cluster(opts_t *o, const char *bin_dir, uint32_t n, result_t res[
     size_t per_node = n <= 4 ? 16 : 8; /* submissions wait on the nodes' synced writes */
     if (getenv("QC_BENCH_CONNS")) per_node = (size_t)atol(getenv("QC_BENCH_CONNS"));
     rc = keep ? set_verify_workers(&ln, o->workers) : QC_ERR_NOMEM;
+    const char *block_bytes = getenv("QC_BENCH_BLOCK_MAX_BYTES"); /* the proposers' block cap */
+    if (rc == QC_OK && block_bytes != NULL)
+        rc = localnet_config_u32(&ln, "block", "max_bytes", (uint32_t)strtoul(block_bytes, NULL, 10));
     if (rc == QC_OK) rc = localnet_start(&ln);
     if (rc == QC_OK) rc = localnet_wait_up(&ln, 30000);
     if (rc == QC_OK) rc = gen_init(&g, &ln, per_node);
