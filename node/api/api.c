@@ -425,7 +425,11 @@ int api_build_receipt_in(store_t *s, const char *chain_id, const qc_hash_t *gene
     return rc;
 }
 
-static json_t *record_status_json(node_t *n, const qc_hash_t *digest, json_t *receipt) {
+/* The anchorings of digest with their cities, around the receipt JSON (owned). known, when not
+ * NULL, is a transaction already loaded (the receipt's): an anchoring by it names its city
+ * without reading its block again. */
+static json_t *record_status_json(node_t *n, const qc_hash_t *digest, json_t *receipt,
+                                  const qc_tx_t *known) {
     store_record_loc_t locs[16];
     size_t count = 0;
     bool more = false;
@@ -439,13 +443,15 @@ static json_t *record_status_json(node_t *n, const qc_hash_t *digest, json_t *re
             /* the city by the seal key in force at the anchoring's height: a key rotated or
              * a city removed since must not turn an old anchoring into "?" */
             uint64_t epoch;
-            if (store_tx_get(&n->store, &locs[i].tx_id, &tl, &tx) == QC_OK) {
+            bool reuse = known != NULL && memcmp(known->id.b, locs[i].tx_id.b, 32) == 0;
+            if (reuse || store_tx_get(&n->store, &locs[i].tx_id, &tl, &tx) == QC_OK) {
+                const qc_tx_t *t = reuse ? known : &tx;
                 if (store_epoch_at(&n->store, locs[i].height, &epoch) == QC_OK &&
                     store_validators(&n->store, epoch, vs) == QC_OK) {
-                    int c = qc_validators_find_seal(vs, &tx.signer);
+                    int c = qc_validators_find_seal(vs, &t->signer);
                     if (c >= 0) snprintf(city, sizeof city, "%s", vs->members[c].name);
                 }
-                qc_tx_free(&tx);
+                if (!reuse) qc_tx_free(&tx);
             }
             char dhex[65], thex[65], path[200];
             snprintf(path, sizeof path, "/v1/records/%s/receipt?tx=%s", qc_hash_hex(dhex, digest),
@@ -467,8 +473,10 @@ static json_t *record_status_json(node_t *n, const qc_hash_t *digest, json_t *re
 }
 
 /* The receipt JSON of the digest in the route (the anchoring by ?tx=ID when given), or NULL
- * after answering 400/404/500. */
-static json_t *receipt_for(api_t *a, http_req_t *req, http_res_t *res, qc_hash_t *d) {
+ * after answering 400/404/500. With keep, the receipt itself is left there for the caller to
+ * receipt_free (only when the JSON is returned). */
+static json_t *receipt_for(api_t *a, http_req_t *req, http_res_t *res, qc_hash_t *d,
+                           receipt_t *keep) {
     if (!api_param_hash(req, res, "digest", d)) return NULL;
     char txhex[80];
     qc_hash_t tx;
@@ -493,15 +501,20 @@ static json_t *receipt_for(api_t *a, http_req_t *req, http_res_t *res, qc_hash_t
         return NULL;
     }
     json_t *j = receipt_to_json(&r);
-    receipt_free(&r);
+    if (j == NULL) http_respond_error(res, 500, "internal", "out of memory");
+    if (j != NULL && keep != NULL) *keep = r; /* the caller frees it */
+    else receipt_free(&r);
     return j;
 }
 
 /* GET /v1/records/{digest}: every anchoring of the digest, and the first one's receipt. */
 static void h_record(http_req_t *req, http_res_t *res, void *data) {
     qc_hash_t d;
-    json_t *j = receipt_for(data, req, res, &d);
-    if (j) http_respond_json(res, 200, record_status_json(((api_t *)data)->node, &d, j));
+    receipt_t r;
+    json_t *j = receipt_for(data, req, res, &d, &r);
+    if (j == NULL) return;
+    http_respond_json(res, 200, record_status_json(((api_t *)data)->node, &d, j, &r.tx));
+    receipt_free(&r);
 }
 
 /* The status proof JSON of digest d as of the head, or NULL after answering 404/500. */
@@ -533,7 +546,7 @@ static void h_receipt(http_req_t *req, http_res_t *res, void *data) {
         http_respond_error(res, 400, "bad_request", "query parameter status must be 0 or 1");
         return;
     }
-    json_t *j = receipt_for(data, req, res, &d);
+    json_t *j = receipt_for(data, req, res, &d, NULL);
     if (j == NULL) return;
     if (q == QC_OK && flag[0] == '1') {
         json_t *sp = status_proof_for(data, res, &d);
