@@ -174,6 +174,8 @@ int mempool_add_sig(mempool_t *mp, qc_tx_t *tx, const mempool_view_t *v, mempool
     memset(tx, 0, sizeof *tx);
     slot->used = true;
     slot->proposed_height = 0;
+    slot->sent_known = false;
+    slot->sent_ms = 0;
     slot->next = NONE;
     slot->prev = mp->fifo_tail;
     if (mp->fifo_tail != NONE) mp->slots[mp->fifo_tail].next = s;
@@ -235,6 +237,26 @@ uint32_t mempool_take(mempool_t *mp, uint64_t height, uint32_t txs_max, size_t b
             out[n++] = &slot->tx;
         }
         s = next;
+    }
+    return n;
+}
+
+uint32_t mempool_resend(mempool_t *mp, uint64_t now_ms, uint64_t age_ms, uint32_t max,
+                        bool (*skip)(void *ctx, const qc_tx_t *tx), void *skip_ctx,
+                        const qc_tx_t **out) {
+    uint32_t n = 0;
+    uint32_t s = mp->fifo_head;
+    for (uint32_t steps = 0; s != NONE && steps < mp->limits.txs_max; steps++) {
+        mempool_slot_t *slot = &mp->slots[s];
+        if (!slot->sent_known) {
+            slot->sent_known = true;
+            slot->sent_ms = now_ms;
+        } else if (n < max && slot->proposed_height == 0 && now_ms - slot->sent_ms >= age_ms &&
+                   (skip == NULL || !skip(skip_ctx, &slot->tx))) {
+            slot->sent_ms = now_ms;
+            out[n++] = &slot->tx;
+        }
+        s = slot->next;
     }
     return n;
 }

@@ -301,6 +301,7 @@ static void on_tick(uv_timer_t *t) {
     }
     node_drive(n);
     node_catchup_tick(n);
+    node_resend_tick(n);
     watch_votes(n);
     qc_lograte_tick(&n->log_peer_blocks, uv_now(n->loop));
     qc_lograte_tick(&n->log_ledger_refused, uv_now(n->loop));

@@ -32,6 +32,9 @@
 /* Transactions gossiped by peers waiting, within one loop turn, for their signatures to be
  * verified together on the verification pool (node_admit.c). */
 #define NODE_GOSSIP_QUEUE_MAX 1024u
+/* Transactions sent to the peers again at most each resend round (node_resend_tick), of those
+ * that waited unproposed for a quarter view timeout while the chain stood still. */
+#define NODE_RESEND_MAX 256u
 /* A peer this many blocks ahead is in step (commits land a little apart on each node); more
  * than this, reported by f+1 peers, and this node is catching up (node_catching_up). */
 #define NODE_CATCHUP_SLACK_BLOCKS 1
@@ -87,6 +90,7 @@ typedef struct {
     uint64_t admit_sig_checks;       /* signatures verified on admission by node_admit's pool */
     uint64_t persist_writes;
     uint64_t body_requests;
+    uint64_t txs_resent;             /* unproposed transactions sent to the peers again */
     uint64_t compact_sent;           /* own PRE-PREPAREs sent as compact blocks (compact.h) */
     uint64_t compact_rebuilt;        /* compact proposals rebuilt from the mempool */
     uint64_t compact_fetched;        /* compact proposals missing a transaction: body fetched */
@@ -117,6 +121,7 @@ typedef struct node {
     par_t *par;                      /* verification threads (config verify.workers) */
     qc_tx_t *gossipq;                /* NODE_GOSSIP_QUEUE_MAX, heap: peers' transactions to admit */
     uint32_t gossipq_len;
+    uint64_t resend_last_ms;         /* loop time of the last resend round (node_resend_tick) */
     notes_t notes;                   /* checkpoint-note signatures (notes.h) */
     node_pending_t pending[NODE_PENDING_MAX];
     pbft_committed_t commitq[NODE_COMMIT_QUEUE_MAX]; /* committed, waiting for a body */

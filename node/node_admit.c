@@ -129,6 +129,64 @@ void node_gossip_admit(node_t *n) {
     n->gossipq_len = 0;
 }
 
+/* The ids of the transactions in the proposals this node holds, sorted: mempool_resend
+ * passes those over (their primary has them). */
+typedef struct {
+    qc_hash_t *ids;
+    size_t n;
+} pending_ids_t;
+
+static int hash_cmp(const void *a, const void *b) { return memcmp(a, b, QC_HASH_BYTES); }
+
+static bool in_pending_proposal(void *ctx, const qc_tx_t *tx) {
+    const pending_ids_t *p = ctx;
+    return p->n > 0 && bsearch(&tx->id, p->ids, p->n, sizeof *p->ids, hash_cmp) != NULL;
+}
+
+/* Collects them (at most NODE_PENDING_MAX x QC_BLOCK_TXS_MAX). QC_ERR_NOMEM: try next round. */
+static int pending_ids(const node_t *n, pending_ids_t *p) {
+    size_t total = 0;
+    for (size_t i = 0; i < NODE_PENDING_MAX; i++)
+        if (n->pending[i].used && n->pending[i].block.txs != NULL) total += n->pending[i].block.tx_count;
+    p->n = 0;
+    p->ids = total ? malloc(total * sizeof *p->ids) : NULL;
+    if (total && p->ids == NULL) return QC_ERR_NOMEM;
+    for (size_t i = 0; i < NODE_PENDING_MAX; i++) {
+        const node_pending_t *e = &n->pending[i];
+        if (!e->used || e->block.txs == NULL) continue;
+        for (uint32_t t = 0; t < e->block.tx_count; t++) p->ids[p->n++] = e->block.txs[t].id;
+    }
+    if (p->n > 1) qsort(p->ids, p->n, sizeof *p->ids, hash_cmp);
+    return QC_OK;
+}
+
+void node_resend_tick(node_t *n) {
+    uint64_t now = uv_now(n->loop), timeout = n->genesis.consensus.view_timeout_ms;
+    if (now - n->resend_last_ms < timeout / 8) return;
+    n->resend_last_ms = now;
+    /* Only while the chain stands still: under load, waiting is queueing, not a lost message,
+     * and sending the queue again would cost every link its bytes a second time. The round
+     * still runs, so the transactions admitted meanwhile get their first stamp. */
+    bool stalled = node_now_ms() - n->last_apply_ms >= timeout / 4;
+    pending_ids_t p = {NULL, 0};
+    if (stalled && pending_ids(n, &p) != QC_OK) return;
+    const qc_tx_t *out[NODE_RESEND_MAX];
+    uint32_t k = mempool_resend(&n->mempool, now, timeout / 4, stalled ? NODE_RESEND_MAX : 0,
+                                stalled ? in_pending_proposal : NULL, &p, out);
+    for (uint32_t i = 0; i < k; i++) {
+        uint8_t *bytes, *buf;
+        size_t len, blen;
+        if (qc_tx_encode(out[i], &bytes, &len) != QC_OK) continue;
+        if (wire_encode_tx(bytes, len, &buf, &blen) == QC_OK) {
+            net_broadcast(&n->net, buf, blen);
+            free(buf);
+            n->stats.txs_resent++;
+        }
+        free(bytes);
+    }
+    free(p.ids);
+}
+
 void node_gossip_tx(node_t *n, qc_tx_t *tx) {
     if (committed(n, &tx->id)) { qc_tx_free(tx); return; }
     if (n->gossipq_len == NODE_GOSSIP_QUEUE_MAX) node_gossip_admit(n);

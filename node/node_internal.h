@@ -54,6 +54,12 @@ int node_gossip_init(node_t *n);
 void node_gossip_free(node_t *n);
 void node_gossip_tx(node_t *n, qc_tx_t *tx);
 void node_gossip_admit(node_t *n);
+/* Each eighth of a view timeout, while no block has been applied for a quarter of one: sends
+ * the peers again the transactions (at most NODE_RESEND_MAX) that have waited unproposed for
+ * a quarter view timeout since they were last sent (well before a holder's view timer fires). Gossip goes out once, at admission; a primary
+ * that missed it (a link down, a restart) would never propose them, while only the nodes
+ * holding them run the backlog timer: too few, alone, for a view change. Called every tick. */
+void node_resend_tick(node_t *n);
 
 void node_want_validate(node_t *n, const pbft_validate_t *v);
 void node_try_validations(node_t *n);

@@ -182,6 +182,51 @@ static void test_take_release_commit(void **state) {
     mempool_free(&mp);
 }
 
+static bool skip_second(void *ctx, const qc_tx_t *tx) {
+    return memcmp(tx->id.b, ((const qc_hash_t *)ctx)->b, 32) == 0;
+}
+
+/* mempool_resend: a transaction is first stamped (its admission broadcast was its first
+ * sending), then returned once age_ms has passed since it was last sent, oldest first, at most
+ * max a call, never while a proposal holds it or the caller passes it over (then it is not
+ * stamped either), and stamped again when returned. */
+static void test_resend(void **state) {
+    (void)state;
+    mempool_t mp;
+    mempool_limits_t lim = {16, 1 << 20};
+    assert_int_equal(mempool_init(&mp, &lim), QC_OK);
+    mempool_view_t v = view_at(1);
+    qc_hash_t ids[4];
+    for (uint64_t i = 0; i < 3; i++) {
+        qc_tx_t tx;
+        make_tx(&tx, 3, 40 + i, 100, CHAIN);
+        ids[i] = tx.id;
+        assert_int_equal(mempool_add(&mp, &tx, &v, NULL), QC_OK);
+    }
+    const qc_tx_t *out[16];
+    assert_int_equal(mempool_resend(&mp, 1000, 500, 16, NULL, NULL, out), 0); /* first met: stamped */
+    assert_int_equal(mempool_resend(&mp, 1499, 500, 16, NULL, NULL, out), 0); /* too soon */
+    qc_tx_t tx;
+    make_tx(&tx, 3, 43, 100, CHAIN);
+    ids[3] = tx.id;
+    assert_int_equal(mempool_add(&mp, &tx, &v, NULL), QC_OK);
+    const qc_tx_t *taken[1];
+    assert_int_equal(mempool_take(&mp, 2, 1, 1 << 20, taken), 1); /* ids[0] in a proposal */
+    assert_int_equal(mempool_resend(&mp, 1500, 500, 1, NULL, NULL, out), 1); /* max 1: the oldest free */
+    assert_memory_equal(out[0]->id.b, ids[1].b, 32);              /* ids[3] only stamped */
+    assert_int_equal(mempool_resend(&mp, 1500, 500, 16, NULL, NULL, out), 1);
+    assert_memory_equal(out[0]->id.b, ids[2].b, 32);
+    assert_int_equal(mempool_resend(&mp, 1999, 500, 16, NULL, NULL, out), 0); /* all sent at 1500 */
+    mempool_release_above(&mp, 0);                                /* ids[0] free again */
+    assert_int_equal(mempool_resend(&mp, 2000, 500, 16, skip_second, &ids[1], out), 3);
+    assert_memory_equal(out[0]->id.b, ids[0].b, 32); /* ids[1] passed over by the caller */
+    assert_memory_equal(out[1]->id.b, ids[2].b, 32);
+    assert_memory_equal(out[2]->id.b, ids[3].b, 32);
+    assert_int_equal(mempool_resend(&mp, 2000, 500, 16, NULL, NULL, out), 1); /* not stamped */
+    assert_memory_equal(out[0]->id.b, ids[1].b, 32);
+    mempool_free(&mp);
+}
+
 static void test_verified_cache(void **state) {
     (void)state;
     mempool_t mp;
@@ -364,6 +409,7 @@ int main(void) {
         cmocka_unit_test(test_admission_reasons),
         cmocka_unit_test(test_bounds),
         cmocka_unit_test(test_take_release_commit),
+        cmocka_unit_test(test_resend),
         cmocka_unit_test(test_verified_cache),
         cmocka_unit_test(test_churn_keeps_index_correct),
         cmocka_unit_test(test_lifecycle_admission),

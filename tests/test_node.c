@@ -228,6 +228,47 @@ static void test_catching_up_needs_f_plus_1_reports(void **state) {
     memcpy(n->peer_heads, saved, sizeof saved);
 }
 
+static qc_hash_t resend_id; /* test_tx_held_by_one_backup_is_resent's transaction */
+
+static bool resend_committed_everywhere(fx_t *f) {
+    for (int i = 0; i < NODES; i++)
+        if (store_tx_find(&f->nodes[i]->store, &resend_id, &(store_tx_loc_t){0}) != QC_OK)
+            return false;
+    return true;
+}
+
+/* A transaction that only one backup holds (its gossip at admission never left: a link was
+ * down, or the primary restarted meanwhile) is still committed everywhere, and without a view
+ * change: the backup sends it to its peers again after half a view timeout (node_resend_tick).
+ * Before, it waited in that backup's mempool alone, whose backlog timer then started a view
+ * change that no other node joined. */
+static void test_tx_held_by_one_backup_is_resent(void **state) {
+    fx_t *f = *state;
+    assert_true(run_until(f, all_linked, 10000));
+    uint64_t changes[NODES];
+    for (int i = 0; i < NODES; i++) changes[i] = pbft_stats(f->nodes[i]->pbft)->view_changes;
+    node_t *b = f->nodes[2]; /* taian, a backup */
+    assert_int_not_equal(pbft_primary(b->pbft), 2);
+    uint64_t resent = b->stats.txs_resent;
+    uint8_t *bytes;
+    size_t len;
+    make_tx(f, 3, 7, &bytes, &len);
+    qc_tx_t tx;
+    assert_int_equal(qc_tx_decode(bytes, len, &tx), QC_OK);
+    free(bytes);
+    resend_id = tx.id;
+    mempool_view_t v = {b->genesis.chain_id, &b->store.validators, b->store.head.height + 1,
+                        NULL, NULL, store_gov(&b->store), b->submit_why, sizeof b->submit_why,
+                        store_record_status_cb, &b->store, store_share_cb, &b->store};
+    assert_int_equal(mempool_add(&b->mempool, &tx, &v, NULL), QC_OK); /* admitted, not sent */
+    for (int i = 0; i < NODES; i++)
+        if (i != 2) assert_null(mempool_get(&f->nodes[i]->mempool, &resend_id));
+    assert_true(run_until(f, resend_committed_everywhere, 3 * b->genesis.consensus.view_timeout_ms));
+    assert_true(b->stats.txs_resent > resent);
+    for (int i = 0; i < NODES; i++)
+        assert_int_equal(pbft_stats(f->nodes[i]->pbft)->view_changes, changes[i]);
+}
+
 static bool timers_held_past_timeout(fx_t *f) {
     for (int i = 1; i <= 2; i++)
         if (pbft_stats(f->nodes[i]->pbft)->timer_held_ticks <
@@ -266,6 +307,7 @@ int main(void) {
         cmocka_unit_test(test_commit_everywhere_and_replay_refused),
         cmocka_unit_test(test_hostile_bodies_take_no_slot),
         cmocka_unit_test(test_catching_up_needs_f_plus_1_reports),
+        cmocka_unit_test(test_tx_held_by_one_backup_is_resent),
         cmocka_unit_test(test_view_timer_held_below_quorum),
     };
     qc_log_set_level(QC_LOG_WARN);

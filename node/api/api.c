@@ -924,6 +924,9 @@ static void h_metrics(http_req_t *req, http_res_t *res, void *data) {
                     n->stats.compact_fetched);
     prom_sample_u64(&b, "qchain_proposals_compact_total", (const char *[]){"result", "completed"},
                     1, n->stats.compact_completed);
+    metric(&b, "qchain_txs_resent_total", "counter",
+           "Transactions sent to the peers again after waiting unproposed while the chain "
+           "stood still.", n->stats.txs_resent);
     metric(&b, "qchain_body_requests_total", "counter",
            "Requests for a proposed block's body this node sent (it had none, or could not "
            "rebuild a compact one).", n->stats.body_requests);
