@@ -61,7 +61,7 @@ typedef struct {
     uint64_t sent_ms;          /* the caller's clock when last sent to the peers (if sent_known) */
     uint32_t prev, next;       /* FIFO links (slot indices), UINT32_MAX = none */
     bool used;
-    bool sent_known;           /* false until mempool_resend first meets the slot */
+    bool sent_known;           /* false until a mempool_resend call first meets the slot */
 } mempool_slot_t;
 
 typedef struct {
@@ -117,9 +117,9 @@ uint32_t mempool_take(mempool_t *mp, uint64_t height, uint32_t txs_max, size_t b
                       const qc_tx_t **out);
 /* Transactions to send to the peers again, oldest first: up to max of those not in a proposal
  * of this node's that were last sent at least age_ms before now_ms and that skip (may be NULL)
- * does not pass over; each returned one is stamped as sent at now_ms. A transaction this call
- * has not met before (admitted since the last call) is stamped now and not returned: its
- * broadcast at admission was its first sending. Stores borrowed pointers in out (valid until
+ * does not pass over; each returned one is stamped as sent at now_ms. A transaction no call
+ * has met before is stamped now and not returned: it counts as just sent (its broadcast at
+ * admission was its first sending). Stores borrowed pointers in out (valid until
  * the pool changes); returns the count. Walks the pool once. */
 uint32_t mempool_resend(mempool_t *mp, uint64_t now_ms, uint64_t age_ms, uint32_t max,
                         bool (*skip)(void *ctx, const qc_tx_t *tx), void *skip_ctx,

@@ -165,14 +165,14 @@ void node_resend_tick(node_t *n) {
     if (now - n->resend_last_ms < timeout / 8) return;
     n->resend_last_ms = now;
     /* Only while the chain stands still: under load, waiting is queueing, not a lost message,
-     * and sending the queue again would cost every link its bytes a second time. The round
-     * still runs, so the transactions admitted meanwhile get their first stamp. */
-    bool stalled = node_now_ms() - n->last_apply_ms >= timeout / 4;
+     * sending the queue again would cost every link its bytes a second time, and the pool is
+     * not walked at all. A transaction first met in a stall counts as sent then. */
+    if (node_now_ms() - n->last_apply_ms < timeout / 4) return;
     pending_ids_t p = {NULL, 0};
-    if (stalled && pending_ids(n, &p) != QC_OK) return;
+    if (pending_ids(n, &p) != QC_OK) return;
     const qc_tx_t *out[NODE_RESEND_MAX];
-    uint32_t k = mempool_resend(&n->mempool, now, timeout / 4, stalled ? NODE_RESEND_MAX : 0,
-                                stalled ? in_pending_proposal : NULL, &p, out);
+    uint32_t k = mempool_resend(&n->mempool, now, timeout / 4, NODE_RESEND_MAX,
+                                in_pending_proposal, &p, out);
     for (uint32_t i = 0; i < k; i++) {
         uint8_t *bytes, *buf;
         size_t len, blen;
