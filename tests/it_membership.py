@@ -93,6 +93,11 @@ def decide(changes, epoch, voters):
                           "--json").stdout)
     pid = r["proposal"]["id"]
     for v in voters:
+        # the proposal is committed at jinan; a voter's node may apply that block a moment
+        # later (under load, or catching up after a restart), and refuses an approval of a
+        # proposal it does not know yet
+        C.wait_for("%s knows proposal %s" % (v, pid[:12]),
+                   lambda: C.api(v, "/v1/governance/proposals/" + pid)[0] == 200, secs=30)
         p = json.loads(qchain("member", "approve", pid, "--config", C.config(v), "--json").stdout)
         if p["proposal"]["status"] != "open":
             break

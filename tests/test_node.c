@@ -239,9 +239,9 @@ static bool resend_committed_everywhere(fx_t *f) {
 
 /* A transaction that only one backup holds (its gossip at admission never left: a link was
  * down, or the primary restarted meanwhile) is still committed everywhere, and without a view
- * change: the backup sends it to its peers again after half a view timeout (node_resend_tick).
- * Before, it waited in that backup's mempool alone, whose backlog timer then started a view
- * change that no other node joined. */
+ * change: the chain standing still, the backup sends it to its peers again a quarter view
+ * timeout later (node_resend_tick). Before, it waited in that backup's mempool alone, whose
+ * backlog timer then started a view change that no other node joined. */
 static void test_tx_held_by_one_backup_is_resent(void **state) {
     fx_t *f = *state;
     assert_true(run_until(f, all_linked, 10000));
