@@ -85,6 +85,9 @@ def main():
 
     v = json.loads(life("revoke", "jinan", D, "--reason", "1").stdout)
     check(v["reason_name"] == "issued in error", "jinan revokes D: %r" % v)
+    # committed at jinan; taian may apply that block a moment later (under load)
+    C.wait_for("taian at height %d" % v["height"],
+               lambda: (C.status("taian") or {}).get("height", 0) >= v["height"])
     r = record("taian", D)
     check(r["state"] == "revoked" and r["revoked"] == {"height": v["height"], "reason": 1,
                                                        "reason_name": "issued in error", "tx_id": v["tx_id"]},
