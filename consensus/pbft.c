@@ -1222,6 +1222,15 @@ int pbft_validated(pbft_t *p, uint64_t height, const qc_hash_t *digest, bool ok)
 
 void pbft_set_backlog(pbft_t *p, bool pending) { p->backlog = pending; }
 
+int pbft_suspect_primary(pbft_t *p) {
+    if (outbox_busy(p)) return QC_ERR_FULL;
+    if (p->mode != PBFT_MODE_NORMAL || is_primary(p) || !is_member(p) || !pbft_timer_may_run(p))
+        return QC_ERR_STATE;
+    p->stats.suspicions++;
+    pbft_start_view_change(p, p->view + 1);
+    return QC_OK;
+}
+
 void pbft_set_links(pbft_t *p, uint16_t peers_up, bool catching_up) {
     p->peers_up = peers_up;
     p->catching_up = catching_up;

@@ -367,6 +367,7 @@ typedef struct {
     uint64_t finals_sent;         /* CHECKPOINT-CERTs of past epochs sent to laggards */
     uint64_t old_certs_sent;      /* COMMIT-CERTs of the epoch just left sent to laggards */
     uint64_t timer_held_ticks;    /* ticks the view timer stood still (pbft_set_links) */
+    uint64_t suspicions;          /* view changes started by pbft_suspect_primary */
     uint64_t held_max_ticks;      /* longest a durable vote waited in the held queue */
 } pbft_stats_t;
 
@@ -567,6 +568,15 @@ int pbft_set_next_epoch(pbft_t *p, uint64_t decided_height, const pbft_epoch_t *
 /* Whether the application holds work that the primary should have proposed: while true a
  * backup's view timer runs even if the primary sends heartbeats. */
 void pbft_set_backlog(pbft_t *p, bool pending);
+
+/* The host's evidence that the primary passes over work it should propose (node/censor.h: a
+ * transaction this replica holds and sent again was left out of blocks with room for it):
+ * a backup in the normal case starts a view change to the next view now, as its view timer
+ * would on expiry, since a primary that keeps committing other blocks resets that timer.
+ * Safe to call on any evidence: a view change started alone is joined only by the f+1 rule,
+ * as with the timer (OSDI §4.5.2). QC_OK (started), QC_ERR_STATE (the primary, not in the
+ * normal case, or the view timer may not run: pbft_set_links), QC_ERR_FULL (outbox). */
+int pbft_suspect_primary(pbft_t *p);
 
 /* What the host knows about its reach: peers_up, the other validators it has working links to
  * now; catching_up, whether it is still fetching blocks that peers already committed. While

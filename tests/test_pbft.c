@@ -906,6 +906,44 @@ static void test_invalid_block_gets_no_vote(void **state) {
     for (int i = 0; i < 4; i++) assert_int_equal(C.node[i].height, 1);
 }
 
+/* The host's suspicion (a primary that passes over a transaction while it commits others,
+ * node/censor.h) starts a view change at once, as the timer would; one replica alone moves
+ * no one (f+1 rule), a second makes the rest follow, and the new view commits. The primary
+ * and a replica already changing views refuse. */
+static void test_suspect_primary(void **state) {
+    (void)state;
+    start(4);
+    commit_blocks(1);
+    assert_int_equal(pc_primary(&C), 0);
+    assert_int_equal(pbft_suspect_primary(C.node[0].core), QC_ERR_STATE);
+    assert_int_equal(pbft_suspect_primary(C.node[1].core), QC_OK);
+    assert_int_equal(pbft_stats(C.node[1].core)->suspicions, 1);
+    assert_int_equal(pbft_mode(C.node[1].core), PBFT_MODE_VIEW_CHANGE);
+    assert_int_equal(pbft_view(C.node[1].core), 1);
+    assert_int_equal(pbft_suspect_primary(C.node[1].core), QC_ERR_STATE);
+    assert_int_equal(pbft_stats(C.node[1].core)->suspicions, 1);
+    pc_drain(&C, 1);
+    pc_run(&C, SIZE_MAX);
+    for (int i = 2; i < 4; i++) { /* one suspicion alone: f + 1 = 2 not reached */
+        assert_int_equal(pbft_mode(C.node[i].core), PBFT_MODE_NORMAL);
+        assert_int_equal(pbft_view(C.node[i].core), 0);
+    }
+    pbft_set_links(C.node[2].core, 1, false); /* below a quorum: the timer may not run */
+    assert_int_equal(pbft_suspect_primary(C.node[2].core), QC_ERR_STATE);
+    pbft_set_links(C.node[2].core, 3, false);
+    assert_int_equal(pbft_suspect_primary(C.node[2].core), QC_OK);
+    pc_drain(&C, 2);
+    pc_run(&C, SIZE_MAX);
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(pbft_mode(C.node[i].core), PBFT_MODE_NORMAL);
+        assert_int_equal(pbft_view(C.node[i].core), 1);
+    }
+    assert_int_equal(pbft_stats(C.node[0].core)->suspicions, 0);
+    assert_int_equal(pbft_stats(C.node[3].core)->suspicions, 0);
+    commit_blocks(1);
+    for (int i = 0; i < 4; i++) assert_int_equal(C.node[i].height, 2);
+}
+
 static void test_full_outbox_refuses_input(void **state) {
     (void)state;
     start(4);
@@ -1005,6 +1043,7 @@ int main(void) {
         cmocka_unit_test_teardown(test_epoch_shift_resends_old_vote_as_old_index, teardown),
         cmocka_unit_test_teardown(test_checkpoint_cert_checked, teardown),
         cmocka_unit_test_teardown(test_invalid_block_gets_no_vote, teardown),
+        cmocka_unit_test_teardown(test_suspect_primary, teardown),
         cmocka_unit_test_teardown(test_full_outbox_refuses_input, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
