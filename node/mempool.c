@@ -94,6 +94,27 @@ const qc_tx_t *mempool_get(const mempool_t *mp, const qc_hash_t *tx_id) {
     return pos == NONE ? NULL : &mp->slots[mp->table[pos] - 1].tx;
 }
 
+bool mempool_seen(const mempool_t *mp, const qc_hash_t *tx_id, uint64_t *seen_ms) {
+    uint32_t pos = find_pos(mp, tx_id);
+    if (pos == NONE) return false;
+    if (seen_ms) *seen_ms = mp->slots[mp->table[pos] - 1].seen_ms;
+    return true;
+}
+
+const qc_tx_t *mempool_oldest_free(const mempool_t *mp, bool (*skip)(void *ctx, const qc_tx_t *tx),
+                                   void *skip_ctx, uint32_t steps_max, uint64_t *seen_ms) {
+    uint32_t s = mp->fifo_head;
+    for (uint32_t steps = 0; s != NONE && steps < steps_max && steps < mp->limits.txs_max; steps++) {
+        const mempool_slot_t *slot = &mp->slots[s];
+        if (slot->proposed_height == 0 && (skip == NULL || !skip(skip_ctx, &slot->tx))) {
+            if (seen_ms) *seen_ms = slot->seen_ms;
+            return &slot->tx;
+        }
+        s = slot->next;
+    }
+    return NULL;
+}
+
 bool mempool_verified(const mempool_t *mp, const qc_tx_t *tx) {
     const qc_tx_t *have = mempool_get(mp, &tx->id);
     return have != NULL && sodium_memcmp(have->sig.b, tx->sig.b, QC_SIG_BYTES) == 0;
@@ -108,7 +129,7 @@ static int reject(mempool_t *mp, mempool_reject_t r, mempool_reject_t *why, int 
 /* Every admission check but the signature, in the order of mempool_add's contract. Counts
  * nothing. Returns MEMPOOL_REJECT_COUNT when tx passes them all. */
 static mempool_reject_t cheap_checks(const mempool_t *mp, const qc_tx_t *tx, const mempool_view_t *v,
-                                     int *rc) {
+                                     int *rc, bool held) {
     if (strcmp(tx->chain_id, v->chain_id) != 0) return *rc = QC_ERR_INVALID, MEMPOOL_REJECT_CHAIN;
     bool life = qc_tx_type_is_lifecycle(tx->type), share = tx->type == QC_TX_SHARE;
     if (tx->type != QC_TX_ANCHOR && !(tx->type == QC_TX_GOVERN && v->gov != NULL) &&
@@ -140,9 +161,11 @@ static mempool_reject_t cheap_checks(const mempool_t *mp, const qc_tx_t *tx, con
         int grc = gov_check(v->gov, tx, v->next_height, v->gov_why, v->gov_why_cap);
         if (grc != QC_OK) return *rc = grc, MEMPOOL_REJECT_GOVERNANCE;
     }
-    if (find_pos(mp, &tx->id) != NONE) return *rc = QC_ERR_DUPLICATE, MEMPOOL_REJECT_DUP_POOL;
+    if (!held && find_pos(mp, &tx->id) != NONE)
+        return *rc = QC_ERR_DUPLICATE, MEMPOOL_REJECT_DUP_POOL;
     if (v->committed && v->committed(v->committed_ctx, &tx->id))
         return *rc = QC_ERR_DUPLICATE, MEMPOOL_REJECT_DUP_COMMITTED;
+    if (held) return MEMPOOL_REJECT_COUNT;
     if (mp->free_head == NONE || mp->bytes + tx->body_len > mp->limits.bytes_max)
         return *rc = QC_ERR_FULL, MEMPOOL_REJECT_FULL;
     return MEMPOOL_REJECT_COUNT;
@@ -150,7 +173,12 @@ static mempool_reject_t cheap_checks(const mempool_t *mp, const qc_tx_t *tx, con
 
 bool mempool_admissible(const mempool_t *mp, const qc_tx_t *tx, const mempool_view_t *v) {
     int rc;
-    return cheap_checks(mp, tx, v, &rc) == MEMPOOL_REJECT_COUNT;
+    return cheap_checks(mp, tx, v, &rc, false) == MEMPOOL_REJECT_COUNT;
+}
+
+bool mempool_still_valid(const mempool_t *mp, const qc_tx_t *tx, const mempool_view_t *v) {
+    int rc;
+    return cheap_checks(mp, tx, v, &rc, true) == MEMPOOL_REJECT_COUNT;
 }
 
 int mempool_add(mempool_t *mp, qc_tx_t *tx, const mempool_view_t *v, mempool_reject_t *why) {
@@ -160,7 +188,7 @@ int mempool_add(mempool_t *mp, qc_tx_t *tx, const mempool_view_t *v, mempool_rej
 int mempool_add_sig(mempool_t *mp, qc_tx_t *tx, const mempool_view_t *v, mempool_sig_t sig,
                     mempool_reject_t *why) {
     int rc = QC_OK;
-    mempool_reject_t r = cheap_checks(mp, tx, v, &rc);
+    mempool_reject_t r = cheap_checks(mp, tx, v, &rc, false);
     if (r != MEMPOOL_REJECT_COUNT) return reject(mp, r, why, rc);
     if (sig == MEMPOOL_SIG_UNKNOWN) sig = qc_tx_verify_sig(tx) == QC_OK ? MEMPOOL_SIG_VALID
                                                                        : MEMPOOL_SIG_INVALID;
@@ -176,6 +204,7 @@ int mempool_add_sig(mempool_t *mp, qc_tx_t *tx, const mempool_view_t *v, mempool
     slot->proposed_height = 0;
     slot->sent_known = false;
     slot->sent_ms = 0;
+    slot->seen_ms = v->now_ms;
     slot->next = NONE;
     slot->prev = mp->fifo_tail;
     if (mp->fifo_tail != NONE) mp->slots[mp->fifo_tail].next = s;

@@ -37,6 +37,9 @@ typedef struct {
      * refuses them. */
     sh_lookup_fn shares;
     void *shares_ctx;
+    /* The caller's clock (ms, monotonic): an admitted transaction keeps it as when this node
+     * first held it (mempool_seen, mempool_oldest_free); 0 when unknown. */
+    uint64_t now_ms;
 } mempool_view_t;
 
 typedef enum {
@@ -59,6 +62,7 @@ typedef struct {
     qc_tx_t tx;
     uint64_t proposed_height;  /* 0 = free to propose; else height of the proposal holding it */
     uint64_t sent_ms;          /* the caller's clock when last sent to the peers (if sent_known) */
+    uint64_t seen_ms;          /* the caller's clock at admission (mempool_view_t.now_ms) */
     uint32_t prev, next;       /* FIFO links (slot indices), UINT32_MAX = none */
     bool used;
     bool sent_known;           /* false until a mempool_resend call first meets the slot */
@@ -102,11 +106,22 @@ int mempool_add_sig(mempool_t *mp, qc_tx_t *tx, const mempool_view_t *view, memp
 /* true if tx passes every check of mempool_add but the signature, as the pool is now: worth
  * verifying. Changes and counts nothing. */
 bool mempool_admissible(const mempool_t *mp, const qc_tx_t *tx, const mempool_view_t *view);
+/* true if tx, held in the pool, would still be admitted at view but for being held: every
+ * check but the signature, the duplicate in the pool and the room (what a primary building on
+ * the same head would check). Changes and counts nothing. */
+bool mempool_still_valid(const mempool_t *mp, const qc_tx_t *tx, const mempool_view_t *view);
 /* A sentence for a client, e.g. "signature does not verify". */
 const char *mempool_reject_str(mempool_reject_t why);
 
 /* The admitted transaction with this id, or NULL. Borrowed until the pool changes. */
 const qc_tx_t *mempool_get(const mempool_t *mp, const qc_hash_t *tx_id);
+/* true if the pool holds tx_id; *seen_ms (may be NULL) its admission time. */
+bool mempool_seen(const mempool_t *mp, const qc_hash_t *tx_id, uint64_t *seen_ms);
+/* The oldest held transaction that is in no proposal of this node's and that skip (may be
+ * NULL) does not pass over, looking at most at steps_max transactions from the oldest; NULL
+ * if none. *seen_ms (may be NULL) its admission time. Borrowed until the pool changes. */
+const qc_tx_t *mempool_oldest_free(const mempool_t *mp, bool (*skip)(void *ctx, const qc_tx_t *tx),
+                                   void *skip_ctx, uint32_t steps_max, uint64_t *seen_ms);
 /* true if a transaction with the same id and signature was admitted (signature verified). */
 bool mempool_verified(const mempool_t *mp, const qc_tx_t *tx);
 

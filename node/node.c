@@ -202,7 +202,8 @@ int node_submit(node_t *n, const uint8_t *bytes, size_t len, qc_hash_t *tx_id, c
     }
     mempool_view_t v = {n->genesis.chain_id, &n->store.validators, n->store.head.height + 1,
                         NULL, NULL, store_gov(&n->store), n->submit_why, sizeof n->submit_why,
-                        store_record_status_cb, &n->store, store_share_cb, &n->store};
+                        store_record_status_cb, &n->store, store_share_cb, &n->store,
+                        uv_now(n->loop)};
     mempool_reject_t r;
     rc = mempool_add(&n->mempool, &tx, &v, &r);
     if (rc != QC_OK) {
@@ -575,6 +576,7 @@ int node_start(node_t *n, uv_loop_t *loop, const char *config_path, char *why, s
     mempool_limits_t lim = {n->cfg.mempool.max_txs, n->cfg.mempool.max_bytes};
     if (rc == QC_OK && (rc = mempool_init(&n->mempool, &lim)) != QC_OK) WHY("mempool limits: %s", qc_strerror(rc));
     if (rc == QC_OK && (rc = node_gossip_init(n)) != QC_OK) WHY("out of memory");
+    if (rc == QC_OK) censor_init(&n->censor, n->genesis.consensus.view_timeout_ms);
     if (rc == QC_OK && (rc = par_start(&n->par, n->cfg.verify.workers)) != QC_OK)
         WHY("starting %u verification threads: %s", n->cfg.verify.workers, qc_strerror(rc));
     if (rc == QC_OK) rc = check_identity(n, why, why_cap);

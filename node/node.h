@@ -13,6 +13,7 @@
 
 #include <uv.h>
 
+#include "censor.h"
 #include "config.h"
 #include "cstate.h"
 #include "exec.h"
@@ -91,6 +92,10 @@ typedef struct {
     uint64_t persist_writes;
     uint64_t body_requests;
     uint64_t txs_resent;             /* unproposed transactions sent to the peers again */
+    uint64_t censor_resent;          /* watched transactions sent again after a block passed
+                                        them over (censor.h) */
+    uint64_t censor_suspicions;      /* view changes this node asked for because the primary
+                                        passed a transaction over (pbft_suspect_primary) */
     uint64_t compact_sent;           /* own PRE-PREPAREs sent as compact blocks (compact.h) */
     uint64_t compact_rebuilt;        /* compact proposals rebuilt from the mempool */
     uint64_t compact_fetched;        /* compact proposals missing a transaction: body fetched */
@@ -137,6 +142,7 @@ typedef struct node {
     uint32_t fetch_rr;               /* round-robin over peers */
     uint64_t probe_ms;               /* last head probe */
     uint64_t last_apply_ms;          /* when the last block was applied */
+    uint64_t last_apply_mono_ms;     /* the same on the loop's monotonic clock (uv_now) */
     uint64_t noted_height;           /* highest height whose checkpoint note this node signed */
     uint64_t last_propose_ms;        /* when this node last proposed (batching) */
     bool drive_pending;              /* peer frames were stepped; drain the outbox in on_check */
@@ -155,6 +161,12 @@ typedef struct node {
     uint64_t rollback_height;
     bool ledger_write_failing;       /* a block waits for the disk (logged once per episode) */
     votewatch_t votes;               /* is this validator voting while the chain grows? */
+    /* Tests only (NULL otherwise): as primary, leave out of every block the transactions this
+     * says to (a censoring primary, tests/test_node.c). */
+    bool (*test_propose_skip)(void *ctx, const qc_tx_t *tx);
+    void *test_propose_ctx;
+    censor_t censor;                 /* is the primary passing a transaction over? */
+    bool censor_suspect;             /* censor_block said so: node_watch_tick asks the core */
     /* The outbox's records could not be made durable. The outbox is kept for the retry, and its
      * bodies are borrowed from the core until the next input (pbft.h), so the core gets no
      * message or tick until the write succeeds (node_core_blocked). */

@@ -4,6 +4,7 @@
  * arrival order. Clients' batches (POST /v1/transactions) come through node_submit_many;
  * transactions gossiped by peers wait in a bounded queue until the end of the loop turn. */
 #include "node_internal.h"
+#include "clog.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +24,8 @@ static void verify_one(void *ctx, uint32_t k) {
 static mempool_view_t head_view(node_t *n, char *why, size_t why_cap) {
     return (mempool_view_t){n->genesis.chain_id, &n->store.validators, n->store.head.height + 1,
                             NULL, NULL, store_gov(&n->store), why, why_cap,
-                            store_record_status_cb, &n->store, store_share_cb, &n->store};
+                            store_record_status_cb, &n->store, store_share_cb, &n->store,
+                            uv_now(n->loop)};
 }
 
 /* For each txs[i] with live[i]: sig[i] = its signature's verdict if the transaction passes
@@ -160,30 +162,132 @@ static int pending_ids(const node_t *n, pending_ids_t *p) {
     return QC_OK;
 }
 
+/* Sends tx to every peer; false if it could not be encoded. */
+static bool broadcast_tx(node_t *n, const qc_tx_t *tx) {
+    uint8_t *bytes, *buf;
+    size_t len, blen;
+    if (qc_tx_encode(tx, &bytes, &len) != QC_OK) return false;
+    bool ok = wire_encode_tx(bytes, len, &buf, &blen) == QC_OK;
+    if (ok) {
+        net_broadcast(&n->net, buf, blen);
+        free(buf);
+    }
+    free(bytes);
+    return ok;
+}
+
+/* ---------------------------------------------------------------- the censorship watch */
+
+/* Looked at from the oldest when picking the transaction to watch. */
+#define WATCH_PICK_STEPS 64u
+
+/* Whether this node is a backup in the normal case of its view, following by votes: only
+ * then can it judge the primary's blocks. */
+static bool judging_backup(node_t *n) {
+    return pbft_mode(n->pbft) == PBFT_MODE_NORMAL && pbft_primary(n->pbft) != n->self &&
+           !node_catching_up(n) && !node_core_blocked(n);
+}
+
+typedef struct {
+    pending_ids_t *pending;
+    mempool_view_t view;
+    const mempool_t *mp;
+} pick_ctx_t;
+
+static bool not_watchable(void *ctx, const qc_tx_t *tx) {
+    pick_ctx_t *k = ctx;
+    return in_pending_proposal(k->pending, tx) || !mempool_still_valid(k->mp, tx, &k->view);
+}
+
+/* Acts on a suspicion node_watch_block raised, then makes sure a transaction is watched. */
+/* p: the pending proposals' ids when have_p, else filled here if needed (caller frees). */
+static void watch_tick(node_t *n, bool have_p, pending_ids_t *p) {
+    censor_t *c = &n->censor;
+    if (!judging_backup(n)) {
+        n->censor_suspect = false;
+        censor_clear(c);
+        return;
+    }
+    if (n->censor_suspect) {
+        n->censor_suspect = false;
+        uint16_t primary = pbft_primary(n->pbft);
+        uint64_t view = pbft_view(n->pbft);
+        if (pbft_suspect_primary(n->pbft) == QC_OK) {
+            n->stats.censor_suspicions++;
+            char id[2 * 8 + 1];
+            qc_hex_encode(id, c->id.b, 8);
+            QC_WARN("transaction %s... was passed over by the blocks of view %llu (primary %s) "
+                    "after it was sent again: asking for a view change",
+                    id, (unsigned long long)view,
+                    primary < n->store.validators.n ? n->store.validators.members[primary].name
+                                                    : "?");
+        }
+        censor_clear(c);
+        return;
+    }
+    if (c->watching && !mempool_seen(&n->mempool, &c->id, NULL)) censor_clear(c);
+    if (c->watching || n->mempool.count == n->mempool.reserved) return;
+    if (!have_p && pending_ids(n, p) != QC_OK) return;
+    pick_ctx_t k = {p, head_view(n, NULL, 0), &n->mempool};
+    uint64_t seen;
+    const qc_tx_t *tx = mempool_oldest_free(&n->mempool, not_watchable, &k, WATCH_PICK_STEPS, &seen);
+    if (tx) censor_watch(c, &tx->id, seen, pbft_view(n->pbft));
+}
+
+void node_watch_block(node_t *n, const qc_block_t *b) {
+    censor_t *c = &n->censor;
+    if (!c->watching) return;
+    const qc_tx_t *w = mempool_get(&n->mempool, &c->id);
+    if (w == NULL) { censor_clear(c); return; }
+    bool holds = false;
+    uint64_t newest = 0;
+    for (uint32_t i = 0; i < b->tx_count && !holds; i++) {
+        uint64_t seen;
+        if (memcmp(b->txs[i].id.b, c->id.b, QC_HASH_BYTES) == 0) holds = true;
+        else if (mempool_seen(&n->mempool, &b->txs[i].id, &seen) && seen > newest) newest = seen;
+    }
+    bool room = true;
+    if (!holds) {
+        mempool_view_t v = head_view(n, NULL, 0);
+        if (!mempool_still_valid(&n->mempool, w, &v)) { censor_clear(c); return; }
+        /* its city's events in the block: an honest primary leaves the rest of a city's
+         * transactions for a later block once the city's room is used (exec.c city_room) */
+        int m = qc_validators_find_seal(&n->store.validators, &w->signer);
+        size_t events = clog_tx_events(w);
+        for (uint32_t i = 0; i < b->tx_count && m >= 0 && events > 0; i++)
+            if (qc_validators_find_seal(&n->store.validators, &b->txs[i].signer) == m)
+                events += clog_tx_events(&b->txs[i]);
+        room = events <= CLOG_BLOCK_EVENTS_MAX;
+    }
+    switch (censor_block(c, uv_now(n->loop), pbft_view(n->pbft), holds, room, newest)) {
+    case CENSOR_RESEND:
+        if (broadcast_tx(n, w)) n->stats.censor_resent++;
+        break;
+    case CENSOR_SUSPECT: n->censor_suspect = true; break;
+    case CENSOR_NONE: break;
+    }
+}
+
+/* ---------------------------------------------------------------- resend */
+
 void node_resend_tick(node_t *n) {
     uint64_t now = uv_now(n->loop), timeout = n->genesis.consensus.view_timeout_ms;
     if (now - n->resend_last_ms < timeout / 8) return;
     n->resend_last_ms = now;
+    pending_ids_t p = {NULL, 0};
+    bool have = false;
     /* Only while the chain stands still: under load, waiting is queueing, not a lost message,
      * sending the queue again would cost every link its bytes a second time, and the pool is
      * not walked at all. A transaction first met in a stall counts as sent then. */
-    if (node_now_ms() - n->last_apply_ms < timeout / 4) return;
-    pending_ids_t p = {NULL, 0};
-    if (pending_ids(n, &p) != QC_OK) return;
-    const qc_tx_t *out[NODE_RESEND_MAX];
-    uint32_t k = mempool_resend(&n->mempool, now, timeout / 4, NODE_RESEND_MAX,
-                                in_pending_proposal, &p, out);
-    for (uint32_t i = 0; i < k; i++) {
-        uint8_t *bytes, *buf;
-        size_t len, blen;
-        if (qc_tx_encode(out[i], &bytes, &len) != QC_OK) continue;
-        if (wire_encode_tx(bytes, len, &buf, &blen) == QC_OK) {
-            net_broadcast(&n->net, buf, blen);
-            free(buf);
-            n->stats.txs_resent++;
-        }
-        free(bytes);
+    if (now - n->last_apply_mono_ms >= timeout / 4 && pending_ids(n, &p) == QC_OK) {
+        have = true;
+        const qc_tx_t *out[NODE_RESEND_MAX];
+        uint32_t k = mempool_resend(&n->mempool, now, timeout / 4, NODE_RESEND_MAX,
+                                    in_pending_proposal, &p, out);
+        for (uint32_t i = 0; i < k; i++)
+            if (broadcast_tx(n, out[i])) n->stats.txs_resent++;
     }
+    watch_tick(n, have, &p);
     free(p.ids);
 }
 

@@ -486,6 +486,7 @@ static void after_apply(node_t *n, const qc_block_t *b, const qc_cert_t *cert, b
         QC_WARN("ledger writing again: block %llu applied", (unsigned long long)b->header.height);
     }
     n->head_time_ms = b->header.time_ms;
+    if (!caught_up) node_watch_block(n, b); /* before the pool drops the block's txs */
     mempool_commit(&n->mempool, b->header.height, b->txs, b->tx_count);
     n->stats.blocks_applied++;
     if (caught_up) n->stats.blocks_caught_up++;
@@ -497,6 +498,7 @@ static void after_apply(node_t *n, const qc_block_t *b, const qc_cert_t *cert, b
         if (b->txs[i].share != NULL) n->stats.share_committed[b->txs[i].share->op - 1]++;
     }
     n->last_apply_ms = node_now_ms();
+    n->last_apply_mono_ms = uv_now(n->loop);
     cstate_set_applied(&n->cstate, b->header.height);
     node_epoch_after_apply(n, b);
     if (n->rollback_height != 0 && b->header.height >= n->rollback_height) {
@@ -663,6 +665,12 @@ void node_maybe_propose(node_t *n) {
         gov_state_t *gov_after = malloc(sizeof *gov_after);
         uint32_t k = gov_after ? mempool_take(&n->mempool, height, max_txs, n->cfg.block.max_bytes,
                                               picked) : 0;
+        if (n->test_propose_skip) { /* tests: a censoring primary */
+            uint32_t kept = 0;
+            for (uint32_t i = 0; i < k; i++)
+                if (!n->test_propose_skip(n->test_propose_ctx, picked[i])) picked[kept++] = picked[i];
+            k = kept;
+        }
         qc_block_t b;
         rlog_t log_after;
         exec_leaves_t leaves = {0};

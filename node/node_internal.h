@@ -60,6 +60,13 @@ void node_gossip_admit(node_t *n);
  * that missed it (a link down, a restart) would never propose them, while only the nodes
  * holding them run the backlog timer: too few, alone, for a view change. Called every tick. */
 void node_resend_tick(node_t *n);
+/* The watch on a primary passing a transaction over (censor.h, docs/NETWORK.md "A primary
+ * that passes a transaction over"): node_resend_tick also picks the transaction to watch (the
+ * oldest this backup holds, valid at its head and in no proposal it holds) and asks the core
+ * for a view change when node_watch_block found cause; node_watch_block feeds each block
+ * applied in the normal course (not catch-up) to the watch, before the mempool drops the
+ * block's transactions, and sends the watched one again on its first pass-over. */
+void node_watch_block(node_t *n, const qc_block_t *b);
 
 void node_want_validate(node_t *n, const pbft_validate_t *v);
 void node_try_validations(node_t *n);

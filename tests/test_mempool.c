@@ -227,6 +227,57 @@ static void test_resend(void **state) {
     mempool_free(&mp);
 }
 
+/* What the censorship watch (node/censor.h) reads: each transaction's admission time, the
+ * oldest one free to propose (a proposal's and the caller's skipped ones passed, within a
+ * step bound), and whether a held one is still valid at a later head. */
+static void test_oldest_free_and_still_valid(void **state) {
+    (void)state;
+    mempool_t mp;
+    mempool_limits_t lim = {16, 1 << 20};
+    assert_int_equal(mempool_init(&mp, &lim), QC_OK);
+    mempool_view_t v = view_at(1);
+    uint64_t seen = 1;
+    assert_null(mempool_oldest_free(&mp, NULL, NULL, 64, &seen));
+    qc_hash_t ids[3];
+    for (uint64_t i = 0; i < 3; i++) {
+        qc_tx_t tx;
+        make_tx(&tx, 3, 60 + i, i == 0 ? 5 : 100, CHAIN);
+        ids[i] = tx.id;
+        v.now_ms = 1000 + 10 * i;
+        assert_int_equal(mempool_add(&mp, &tx, &v, NULL), QC_OK);
+    }
+    assert_true(mempool_seen(&mp, &ids[1], &seen));
+    assert_int_equal(seen, 1010);
+    assert_true(mempool_seen(&mp, &ids[2], NULL));
+    assert_false(mempool_seen(&mp, &(qc_hash_t){{0}}, &seen));
+    const qc_tx_t *t = mempool_oldest_free(&mp, NULL, NULL, 64, &seen);
+    assert_non_null(t);
+    assert_memory_equal(t->id.b, ids[0].b, 32);
+    assert_int_equal(seen, 1000);
+    const qc_tx_t *taken[1];
+    assert_int_equal(mempool_take(&mp, 2, 1, 1 << 20, taken), 1); /* ids[0] in a proposal */
+    t = mempool_oldest_free(&mp, NULL, NULL, 64, &seen);
+    assert_memory_equal(t->id.b, ids[1].b, 32);
+    assert_int_equal(seen, 1010);
+    t = mempool_oldest_free(&mp, skip_second, &ids[1], 64, &seen); /* the caller passes one over */
+    assert_memory_equal(t->id.b, ids[2].b, 32);
+    assert_null(mempool_oldest_free(&mp, skip_second, &ids[1], 2, &seen)); /* the step bound */
+    /* held: valid where mempool_admissible refuses it as a duplicate; not once expired or
+     * committed */
+    const qc_tx_t *held = mempool_get(&mp, &ids[0]);
+    assert_false(mempool_admissible(&mp, held, &v));
+    assert_true(mempool_still_valid(&mp, held, &v));
+    mempool_view_t later = view_at(6);
+    assert_false(mempool_still_valid(&mp, held, &later)); /* expiry 5 < 6 */
+    assert_true(mempool_still_valid(&mp, mempool_get(&mp, &ids[1]), &later));
+    mempool_view_t done = view_at(1);
+    done.committed = committed_set;
+    done.committed_ctx = &ids[1];
+    assert_false(mempool_still_valid(&mp, mempool_get(&mp, &ids[1]), &done));
+    assert_true(mempool_still_valid(&mp, mempool_get(&mp, &ids[2]), &done));
+    mempool_free(&mp);
+}
+
 static void test_verified_cache(void **state) {
     (void)state;
     mempool_t mp;
@@ -410,6 +461,7 @@ int main(void) {
         cmocka_unit_test(test_bounds),
         cmocka_unit_test(test_take_release_commit),
         cmocka_unit_test(test_resend),
+        cmocka_unit_test(test_oldest_free_and_still_valid),
         cmocka_unit_test(test_verified_cache),
         cmocka_unit_test(test_churn_keeps_index_correct),
         cmocka_unit_test(test_lifecycle_admission),

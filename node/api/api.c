@@ -927,6 +927,12 @@ static void h_metrics(http_req_t *req, http_res_t *res, void *data) {
     metric(&b, "qchain_txs_resent_total", "counter",
            "Transactions sent to the peers again after waiting unproposed while the chain "
            "stood still.", n->stats.txs_resent);
+    metric(&b, "qchain_censor_resent_total", "counter",
+           "Watched transactions sent to the peers again after a block with room passed them "
+           "over.", n->stats.censor_resent);
+    metric(&b, "qchain_censor_suspicions_total", "counter",
+           "View changes this node asked for because the primary kept passing a transaction "
+           "over.", n->stats.censor_suspicions);
     metric(&b, "qchain_body_requests_total", "counter",
            "Requests for a proposed block's body this node sent (it had none, or could not "
            "rebuild a compact one).", n->stats.body_requests);
