@@ -147,6 +147,15 @@ class Cluster:
     def heights(self, cities):
         return [(self.status(c) or {}).get("height") for c in cities]
 
+    def wait_height(self, cities, height, secs=30):
+        """Waits until every node of cities (a name or a list) has applied block `height`. A
+        block committed at one node (as the CLI or the client saw it) reaches the others a
+        moment later, later still under load: a read at another node waits for it first."""
+        cities = [cities] if isinstance(cities, str) else list(cities)
+        self.wait_for("%s at height %d" % (", ".join(cities), height),
+                      lambda: all(((self.status(c) or {}).get("height") or 0) >= height
+                                  for c in cities), secs=secs)
+
     def qchain(self, *args, ok=(0,)):
         r = subprocess.run([os.path.join(BIN, "qchain")] + list(args), capture_output=True,
                            text=True, timeout=60)

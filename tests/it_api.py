@@ -581,6 +581,8 @@ def check_cli(digest, file, height):
           and zr["cert"]["height"] == z["height"], "second anchoring: its own block %r" % z)
     r = qchain("verify", copy, "--receipt", copy + ".receipt.json", "--genesis", genesis, "--json")
     check(json.loads(r.stdout)["city"] == "zibo", "second anchoring's receipt proves zibo's seal")
+    # committed at zibo; taian and jinan, read below, may apply that block a moment later
+    C.wait_height(["taian", "jinan"], z["height"])
     r = qchain("receipt", digest, "--tx", z["tx_id"], "--config", C.config("taian"), "--out", "-")
     got = json.loads(r.stdout)  # another node's certificate may carry another quorum of votes
     check(all(got[k] == zr[k] for k in ("record", "tx", "header", "inclusion")),
@@ -602,6 +604,8 @@ def check_cli(digest, file, height):
     open(salted, "w").write("Business licence JN-2026-000123\n")
     r = qchain("anchor", salted, "--salted", "--config", C.config("jinan"), "--wait-ms", "15000", "--json")
     sj = json.loads(r.stdout)["records"][0]
+    # committed at jinan; taian, whose receipt of it is fetched below, may apply that block later
+    C.wait_height("taian", json.loads(r.stdout)["height"])
     salt_file = salted + ".salt"
     plain = hashlib.sha256(open(salted, "rb").read()).hexdigest()
     salt = bytes.fromhex(open(salt_file).read().strip())

@@ -62,6 +62,9 @@ def main():
                           key[:-4] + ".pub", "--config", C.config("jinan"), "--json").stdout)
     pid = r["proposal"]["id"]
     for v in ("zibo", "taian"):
+        # the proposal is committed at jinan; a voter's node may apply that block a moment
+        # later (under load), and refuses an approval of a proposal it does not know yet
+        C.wait_height(v, r["height"])
         p = json.loads(qchain("member", "approve", pid, "--config", C.config(v), "--json").stdout)
     check(p["proposal"]["status"] == "passed", "the rotation passed: %s" % p["proposal"])
     for i in range(interval + 2):  # blocks up to the switch height

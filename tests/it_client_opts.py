@@ -179,7 +179,10 @@ def tls_checks(host, digest, cacert):
     check(nodes[0]["city"] == "jinan" and nodes[0]["api"] == url and nodes[0]["up"]
           and all(n["up"] for n in nodes) and len(nodes) == 4,
           "status --all through the proxy: jinan as asked, the others at their addresses: %r" % nodes)
-    # taian endorses zibo's record with no config, through the proxy
+    # taian endorses zibo's record with no config, through the proxy; the record was committed
+    # at zibo, and jinan (behind the proxy) may apply that block a moment later
+    C.wait_for("jinan knows zibo's record %s" % digest[:12],
+               lambda: C.api("jinan", "/v1/records/" + digest)[0] == 200, secs=30)
     e = on_host(host, "endorse", digest, "--purpose", "1", "--api", url, "--genesis", "genesis.json",
                 "--seal-key", os.path.join(C.tmp, "taian", "keys", "seal.key"), "--cacert", cacert,
                 "--wait-ms", "15000", "--json")

@@ -60,6 +60,8 @@ def main():
     check(p["changes"] == [{"kind": "threshold", "threshold": 2}] and p["threshold"] == 3,
           "the change and the threshold in force are shown: %s" % p)
     check(p["vote_expiry_height"] >= 500 and p["epoch"] == 0, "vote expiry is head + 500")
+    # committed at jinan; zibo, read below, may apply that block a moment later (under load)
+    C.wait_height("zibo", r["height"])
     lst = member_json("list", "--config", zibo)
     check([x["id"] for x in lst["open"]] == [pid] and lst["open"][0]["approvals"] == ["jinan"],
           "member list --json shows it open with 1 approval on another node: %s" % lst["open"])
@@ -83,6 +85,8 @@ def main():
     r = member_json("approve", pid[:12], "--config", zibo)
     check(r["proposal"]["approvals"] == ["jinan", "zibo"] and r["proposal"]["status"] == "open",
           "zibo approved by a prefix: %s" % r["proposal"])
+    # committed at zibo; jinan (read below) and taian (approves below) may apply it a moment later
+    C.wait_height(["jinan", "taian"], r["height"])
     r = member("approve", pid, "--config", zibo, ok=(1,))
     check("zibo already approved" in r.stderr, "a second approval by zibo is refused with the "
           "reason: " + r.stderr)
@@ -114,6 +118,7 @@ def main():
     p = r["proposal"]
     check(p["status"] == "passed" and p["approvals"] == ["jinan", "zibo", "taian"],
           "taian's approval passed it: %s" % p)
+    C.wait_height("jinan", r["height"])  # committed at taian; jinan is read below
     lst = member_json("list", "--config", jinan)
     w = lst["waiting"]
     check(lst["open"] == [] and w is not None and w["proposal"]["id"] == pid and

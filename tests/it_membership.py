@@ -181,6 +181,9 @@ def main():
     decide(["--remove", "liaocheng"], 3, ["zibo", "taian"])
     C.wait_for("liaocheng no longer votes",
                lambda: (C.status("liaocheng") or {}).get("validator") is False, secs=30)
+    # decide() waited for epoch 3 at jinan and the voters; dezhou may switch a moment later
+    C.wait_for("epoch 3 in force at dezhou",
+               lambda: (C.status("dezhou") or {}).get("epoch") == 3, secs=60)
     code, m = C.api("dezhou", "/v1/members")
     check([x["name"] for x in m["members"]] ==
           ["jinan", "zibo", "taian", "dezhou", "binzhou", "dongying"],

@@ -261,6 +261,11 @@ def inner(deb1, deb2, tmp):
     new_seal = json.load(open(os.path.join(D.ops, "signing", "seal-2.pub")))["public"]
     ids = re.findall(r"\b[0-9a-f]{16,64}\b", rotated)
     D.check(ids, "the proposal's id is printed: %s" % rotated)
+    # the proposal is committed at jinan; zibo (listed below) and taian (approves below) may
+    # apply that block a moment later
+    h = D.status("jinan").get("height") or 0
+    D.wait_for("zibo and taian at jinan's height %d" % h,
+               lambda: all((D.status(c).get("height") or 0) >= h for c in ("zibo", "taian")))
     lst = json.loads(D.qchain("member", "list", "--config", D.config("zibo"), "--json").stdout)
     D.check(len(lst["open"]) == 1, "one open proposal: %r" % lst["open"])
     pid = lst["open"][0]["id"]

@@ -52,6 +52,8 @@ def main():
     p = done("publish", "zibo", "air-quality-daily", "--schema", SCHEMA, "--terms", "cite the source")
     D = p["tx_id"]
     check(p["op"] == "dataset", "zibo publishes: %r" % p)
+    # committed at zibo; taian and jinan, which request it below, may apply it a moment later
+    C.wait_height(["taian", "jinan"], p["height"])
     refused("publish", "zibo", ["air-quality-daily", "--schema", SCHEMA],
             'zibo already published a dataset named "air-quality-daily" (id %s)' % D)
     refused("request", "zibo", [D, "--purpose", "1"], "dataset %s is zibo's own" % D)
@@ -62,6 +64,9 @@ def main():
     q1 = done("request", "taian", D, "--purpose", "2", "--text", "flood model", "--blocks", "500")
     q2 = done("request", "jinan", D, "--purpose", "1")
     R1, R2 = q1["tx_id"], q2["tx_id"]
+    # committed at taian and jinan; liaocheng (read below) and zibo (answers below) may apply
+    # them a moment later
+    C.wait_height(["liaocheng", "zibo"], max(q1["height"], q2["height"]))
     to_zibo = api_ok("liaocheng", "/v1/cities/zibo/requests")
     check(sorted(x["id"] for x in to_zibo["to"]) == sorted([R1, R2]) and to_zibo["from"] == []
           and all(x["dataset_name"] == "air-quality-daily" and x["owner"] == "zibo" and x["state"] == "open"
@@ -80,6 +85,8 @@ def main():
 
     g = done("grant", "zibo", R1)
     n = done("deny", "zibo", R2, "--reason", "3")
+    # committed at zibo; jinan and taian, whose accesses follow, may apply them a moment later
+    C.wait_height(["jinan", "taian"], max(g["height"], n["height"]))
     refused("grant", "zibo", [R1], "request %s was already granted at height %d; a request is answered once"
             % (R1, g["height"]))
     refused("deny", "zibo", [R2, "--reason", "1"], "request %s was already denied at height %d" % (R2, n["height"]))
@@ -113,7 +120,9 @@ def main():
 
     # a period over: a grant for blocks h+1..h+2 leaves no block for an access after it
     q3 = done("request", "taian", D, "--purpose", "4", "--blocks", "2")
-    done("grant", "zibo", q3["tx_id"])
+    C.wait_height("zibo", q3["height"])  # committed at taian; zibo grants it
+    g3 = done("grant", "zibo", q3["tx_id"])
+    C.wait_height("taian", g3["height"])  # committed at zibo; taian's access is refused by it
     refused("access", "taian", [q3["tx_id"], "--file", received],
             "request %s allows access in blocks" % q3["tx_id"])
 
@@ -122,7 +131,8 @@ def main():
     check(code == 409 and "already committed" in j["error"]["message"], "replay refused: %s %r" % (code, j))
 
     # the catalogue pages; the CLI reads what the API serves
-    done("publish", "jinan", "bus-stops", "--schema", SCHEMA, "--terms-file", received)
+    bus = done("publish", "jinan", "bus-stops", "--schema", SCHEMA, "--terms-file", received)
+    C.wait_height(["taian", "liaocheng"], bus["height"])  # committed at jinan; read at these below
     page = api_ok("taian", "/v1/datasets?limit=1")
     check(len(page["datasets"]) == 1 and isinstance(page["next"], str), "first page of one: %r" % page)
     rest = api_ok("taian", "/v1/datasets?limit=1&after=" + page["next"])
