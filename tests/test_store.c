@@ -515,6 +515,51 @@ static void test_digest_anchored_twice(void **state) {
 }
 
 
+/* A block whose synced write has happened (store_apply_write, on libuv's pool in the node)
+ * but is not yet published (store_apply_end, back on the loop): readers on the loop see the
+ * ledger at the head, as if the write had not happened. Before, its index entries were
+ * already visible and pointed above the head, so a client's lookup of a transaction or record
+ * of that block, or of the membership, was answered "corrupt" and marked the ledger damaged
+ * (/healthz) for good. */
+static void test_reads_see_the_head_while_a_write_is_in_flight(void **state) {
+    fx_t *f = *state;
+    apply_new(f, 2, 2);
+    qc_hash_t d[1];
+    chainbuilder_digest(4242, 0, 0, &d[0]);
+    store_record_loc_t r;
+    assert_int_equal(store_record_find(&f->s, d[0].b, &r), QC_ERR_NOTFOUND);
+    qc_tx_t txs[1];
+    qc_block_t b;
+    qc_cert_t c;
+    assert_int_equal(chainbuilder_tx(&f->cb, 0, 0, d, 1, &txs[0]), QC_OK);
+    assert_int_equal(chainbuilder_block(&f->cb, txs, 1, &b, &c), QC_OK);
+    qc_hash_t hash;
+    qc_header_hash(&b.header, &hash);
+    assert_int_equal(store_apply_begin(&f->s, &b, &c, NULL, 0, NULL), QC_OK);
+    store_apply_write(&f->s);
+    store_tx_loc_t loc;
+    uint64_t at;
+    assert_int_equal(store_tx_find(&f->s, &b.txs[0].id, &loc), QC_ERR_NOTFOUND);
+    assert_int_equal(store_record_find(&f->s, d[0].b, &r), QC_ERR_NOTFOUND);
+    assert_int_equal(store_height_by_hash(&f->s, &hash, &at), QC_ERR_NOTFOUND);
+    qc_header_t hdr;
+    assert_int_equal(store_header_get(&f->s, 2, &hdr), QC_ERR_NOTFOUND);
+    assert_null(store_problem(&f->s));
+    assert_int_equal(store_tx_find(&f->s, &b.txs[0].id, &loc), QC_ERR_NOTFOUND); /* again */
+    assert_int_equal(store_apply_end(&f->s), QC_OK);
+    assert_null(store_problem(&f->s));
+    assert_int_equal(store_tx_find(&f->s, &b.txs[0].id, &loc), QC_OK);
+    assert_int_equal(loc.height, 2);
+    assert_int_equal(store_record_find(&f->s, d[0].b, &r), QC_OK);
+    assert_int_equal(r.height, 2);
+    assert_int_equal(store_height_by_hash(&f->s, &hash, &at), QC_OK);
+    assert_int_equal(at, 2);
+    remember_leaves(f, &b);
+    chainbuilder_advance(&f->cb, &b);
+    qc_block_free(&b);
+    check_all(f, 2);
+}
+
 static void test_reopen_preserves_state(void **state) {
     fx_t *f = *state;
     apply_new(f, 3, 3);
@@ -1469,6 +1514,7 @@ int main(void) {
         T(test_digest_anchored_twice),
         T(test_apply_blocks_in_one_write),
         T(test_apply_blocks_stops_at_refusal),
+        T(test_reads_see_the_head_while_a_write_is_in_flight),
         T(test_reopen_preserves_state),
         T(test_record_status_persisted),
         T(test_record_rules_refuse_blocks),

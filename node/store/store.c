@@ -31,10 +31,13 @@ static int db_open(store_t *s, const char *dir) {
     return ldb_open(&s->db, s->opts, dir);
 }
 
+static void read_snapshot_drop(store_t *s);
+
 void store_close(store_t *s) {
     if (s == NULL) return;
     /* The map's snapshot at the head, so that the next open replays nothing; if this write
      * fails, the next open replays the blocks since the last one. */
+    if (s->db) read_snapshot_drop(s);
     if (s->db) (void)store_state_flush(s);
     if (s->db) leveldb_close(s->db);
     if (s->batch) leveldb_writebatch_destroy(s->batch);
@@ -905,11 +908,27 @@ static int apply(store_t *s, const qc_block_t *block, const qc_cert_t *cert,
     return QC_OK;
 }
 
+/* Reads from now on see the database as it is now (the head), whatever is written meanwhile. */
+static void read_snapshot_take(store_t *s) {
+    QC_ASSERT(s->read_snap == NULL);
+    s->read_snap = leveldb_create_snapshot(s->db);
+    leveldb_readoptions_set_snapshot(s->ropts, s->read_snap);
+}
+
+static void read_snapshot_drop(store_t *s) {
+    if (s->read_snap == NULL) return;
+    leveldb_readoptions_set_snapshot(s->ropts, NULL);
+    leveldb_release_snapshot(s->db, s->read_snap);
+    s->read_snap = NULL;
+}
+
 int store_apply_begin(store_t *s, const qc_block_t *block, const qc_cert_t *cert,
                       const qc_hash_t *leaves, size_t leaf_count,
                       const smap_writes_t *state_writes) {
     QC_ASSERT(s->group == NULL && !s->inflight.active);
-    return prepare(s, block, cert, leaves, leaf_count, state_writes, &s->inflight);
+    int rc = prepare(s, block, cert, leaves, leaf_count, state_writes, &s->inflight);
+    if (rc == QC_OK) read_snapshot_take(s); /* the write runs on another thread from here */
+    return rc;
 }
 
 void store_apply_write(store_t *s) {
@@ -920,6 +939,7 @@ void store_apply_write(store_t *s) {
 
 int store_apply_end(store_t *s) {
     QC_ASSERT(s->inflight.active);
+    read_snapshot_drop(s);
     store_inflight_t p = s->inflight;
     memset(&s->inflight, 0, sizeof s->inflight);
     leveldb_writebatch_clear(s->batch);

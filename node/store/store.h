@@ -123,6 +123,10 @@ typedef struct {
     struct leveldb_writeoptions_t *wopts;  /* sync */
     struct leveldb_writebatch_t *batch;    /* reused by every apply */
     store_inflight_t inflight;             /* store_apply_begin .. store_apply_end */
+    /* Taken at store_apply_begin, released at store_apply_end: while a block's write is in
+     * flight every read (ropts) sees the ledger at the published head, not the block's index
+     * entries, which would point above the head. */
+    const struct leveldb_snapshot_t *read_snap;
     char chain_id[QC_CHAIN_ID_MAX + 1];
     qc_hash_t genesis_hash;
     store_head_t head;                     /* cached; equals the stored head record */
