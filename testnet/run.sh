@@ -53,6 +53,26 @@ api() { # api CITY_INDEX PATH
   curl -sf --max-time 3 "http://127.0.0.1:$((BASE + 1000 + $1))$2" || true
 }
 field() { python3 -c "import json,sys; d=json.load(sys.stdin); print(d$1)" 2>/dev/null || true; }
+height() { api "$1" /v1/status | field "['height']"; } # height CITY_INDEX
+# wait_height H CITY_INDEX...: a block committed through one city (the client returns once that
+# node has it) reaches the others a moment later, later still under load; a read at another
+# node waits first (30 s at most) until that node has applied block H.
+wait_height() {
+  wh_h=$1; shift
+  case $wh_h in '' | *[!0-9]*) echo "no height to wait for (a node's /v1/status did not answer)"; exit 1 ;; esac
+  wh_end=$(($(date +%s) + 30))
+  for wh_n in "$@"; do
+    while :; do
+      wh_got=$(height "$wh_n")
+      case $wh_got in '' | *[!0-9]*) ;; *) [ "$wh_got" -ge "$wh_h" ] && break ;; esac
+      if [ "$(date +%s)" -ge $wh_end ]; then
+        echo "$(echo "$CITIES" | cut -d' ' -f"$wh_n")'s node did not reach height $wh_h within 30 s (it is at ${wh_got:-?}); see $OUT/logs/"
+        exit 1
+      fi
+      sleep 0.2
+    done
+  done
+}
 
 say "waiting for the nine nodes to connect"
 i=0
@@ -80,6 +100,8 @@ say "anchoring sample records (each city signs with its own seal key)"
 "$QCHAIN" anchor "$R/taian-data-sharing.txt" --config "$OUT/taian/node.json" --type data-sharing
 
 say "every node holds the same chain"
+h=$(height 3) # taian's anchor, committed at taian: every node shows it
+wait_height "$h" 1 2 3 4 5 6 7 8 9
 n=1
 for c in $CITIES; do
   api $n /v1/status | python3 -c "import json,sys; d=json.load(sys.stdin); print('    %-10s height %d  head %s  records %d  view %d' % (d['city'], d['height'], d['head_hash'][:16], d['log_size'], d['view']))"
@@ -105,6 +127,10 @@ if "$QCHAIN" revoke "$LICENCE" --reason 1 --config "$OUT/zibo/node.json" 2>"$OUT
   echo "zibo revoked jinan's licence: this must never happen"; exit 1
 fi
 echo "    (zibo may not revoke jinan's licence: $(sed 's/.*HTTP 400): //' "$OUT/logs/refused.txt"))"
+# taian's revocation (and zibo's endorsement before it), committed at taian, as liaocheng and
+# dezhou (statuses, city log) and zibo (a status proof) serve them
+h=$(height 3)
+wait_height "$h" 2 4 5
 show_status() { # show_status CITY_INDEX DIGEST NAME
   api "$1" "/v1/records/$2" | python3 -c "
 import json, sys
