@@ -140,6 +140,12 @@ typedef struct node {
     uint32_t peer_links_up[NET_PEERS_MAX]; /* their links up, same; 0: not said (older build) */
     uint64_t fetch_ms;               /* last catch-up request */
     uint32_t fetch_rr;               /* round-robin over peers */
+    /* Catch-up streaming (node_on_blocks): the next range, asked of stream_peer before the
+     * reply before it was applied; stream_from 0: none in flight. */
+    uint32_t stream_peer;
+    uint64_t stream_from;
+    uint64_t stream_ms;              /* loop time it was asked */
+    uint64_t stream_requests;        /* pipelined requests sent (tests, metrics) */
     uint64_t probe_ms;               /* last head probe */
     uint64_t last_apply_ms;          /* when the last block was applied */
     uint64_t last_apply_mono_ms;     /* the same on the loop's monotonic clock (uv_now) */

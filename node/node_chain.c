@@ -725,14 +725,15 @@ void node_maybe_propose(node_t *n) {
 
 /* ---------------------------------------------------------------- catch-up */
 
-static void send_fetch(node_t *n, uint32_t peer) {
+static void send_fetch_from(node_t *n, uint32_t peer, uint64_t from) {
     uint8_t *buf;
     size_t len;
-    if (wire_encode_fetch(n->store.head.height + 1, n->cfg.catchup.batch_blocks, &buf, &len) != QC_OK)
-        return;
+    if (wire_encode_fetch(from, n->cfg.catchup.batch_blocks, &buf, &len) != QC_OK) return;
     net_send(&n->net, peer, buf, len);
     free(buf);
 }
+
+static void send_fetch(node_t *n, uint32_t peer) { send_fetch_from(n, peer, n->store.head.height + 1); }
 
 /* Asks up to catchup.peers peers that are ahead (or all, when none reported) for blocks. */
 static void fetch_round(node_t *n) {
@@ -787,7 +788,10 @@ void node_catchup_tick(node_t *n) {
     for (uint32_t i = 0; i < n->store.validators.n; i++)
         if (n->peer_heads[i] > best) best = n->peer_heads[i];
     bool behind = best > n->store.head.height || n->transfer_wanted;
-    if (behind && node_now_ms() - n->fetch_ms >= CATCHUP_INTERVAL_MS) {
+    /* a stream that answered within the interval needs no help (and the peers no duplicate
+     * work); one that stalled is helped by the round, which asks several */
+    bool streaming = n->stream_from != 0 && uv_now(n->loop) - n->stream_ms < CATCHUP_INTERVAL_MS;
+    if (behind && !streaming && node_now_ms() - n->fetch_ms >= CATCHUP_INTERVAL_MS) {
         QC_INFO("catching up: height %llu, peers report %llu", (unsigned long long)n->store.head.height,
                 (unsigned long long)best);
         fetch_round(n);
@@ -841,6 +845,9 @@ static int take_fetched(node_t *n, const wire_msg_t *m, uint32_t i, uint64_t nex
     /* A block below the head (the same range asked of several peers) is skipped by its
      * certificate's height, without decoding its transactions. */
     if (cert->height < next) return 0;
+    /* Past a gap: an earlier reply was not applied (a commit's write was in flight, a block
+     * refused) while this one was already asked for; nothing wrong with the peer. */
+    if (cert->height > next) return -1;
     if (qc_block_decode(m->blocks[i], m->block_lens[i], b) != QC_OK) return -1;
     if (b->header.height == next && cert->height == next) return 1;
     n->stats.peer_bad_blocks++; /* a gap: asked again */
@@ -905,16 +912,47 @@ static void apply_fetched(node_t *n, const wire_msg_t *m) {
     free(certs);
 }
 
+/* The heights of a reply's first and last blocks, by their certificates; false if it has none
+ * or they do not decode (apply_fetched then finds out which). */
+static bool reply_span(const wire_msg_t *m, uint64_t *first, uint64_t *last) {
+    qc_cert_t c;
+    if (m->block_count == 0 || qc_cert_decode(m->certs[0], m->cert_lens[0], &c) != QC_OK) return false;
+    *first = c.height;
+    uint32_t i = m->block_count - 1;
+    if (qc_cert_decode(m->certs[i], m->cert_lens[i], &c) != QC_OK) return false;
+    *last = c.height;
+    return *last >= *first;
+}
+
 void node_on_blocks(node_t *n, uint32_t peer, const wire_msg_t *m) {
     n->peer_heads[peer] = m->head_height;
     n->peer_views[peer] = m->head_view;
     n->peer_links_up[peer] = m->head_peers_up;
-    uint64_t before = n->store.head.height;
+    uint64_t before = n->store.head.height, first, last;
+    bool span = reply_span(m, &first, &last);
+    if (n->stream_from != 0 && peer == n->stream_peer && span && first >= n->stream_from)
+        n->stream_from = 0; /* the streamed reply is in (applied below, or past a gap) */
+    /* Streaming: a reply that continues the ledger has the range after it asked for at once,
+     * from the same peer, which reads and sends it while this node verifies and applies this
+     * one (a link delivers in order). Before, each next request waited for the apply, and the
+     * round every CATCHUP_INTERVAL_MS asked up to catchup.peers peers for the same range. */
+    bool streamed = false;
+    if (span && first <= before + 1 && last > before && m->head_height > last && !n->apply_inflight) {
+        send_fetch_from(n, peer, last + 1);
+        n->stream_peer = peer;
+        n->stream_from = last + 1;
+        n->stream_ms = uv_now(n->loop);
+        n->stream_requests++;
+        streamed = true;
+    }
     apply_fetched(n, m);
     if (n->store.head.height > before)
         QC_INFO("caught up blocks %llu..%llu from %s", (unsigned long long)before + 1,
                 (unsigned long long)n->store.head.height, n->store.validators.members[peer].name);
-    if (m->head_height > n->store.head.height && n->store.head.height > before) send_fetch(n, peer);
+    if (streamed && n->store.head.height < last) n->stream_from = 0; /* not all applied: the
+                                                 streamed reply will find a gap; the round asks */
+    if (!streamed && m->head_height > n->store.head.height && n->store.head.height > before)
+        send_fetch(n, peer);
     transfer_check(n);
     node_process_commits(n);
 }

@@ -297,6 +297,67 @@ static void submit_unique(fx_t *f, int via, int city, uint64_t nonce, qc_hash_t 
     free(bytes);
 }
 
+static int stream_node = -1, stream_via = -1; /* test_catch_up_streams's nodes */
+
+static bool one_stopped(fx_t *f) { return f->stopped == 1; }
+
+static bool watched_committed_at_via(fx_t *f) {
+    return store_tx_find(&f->nodes[stream_via]->store, &watched_id, &(store_tx_loc_t){0}) == QC_OK;
+}
+
+static bool stream_node_caught_up(fx_t *f) {
+    return f->nodes[stream_node]->store.head.height >= f->nodes[stream_via]->store.head.height;
+}
+
+/* A node that was down while 40 blocks were committed catches up by streaming (node_on_blocks):
+ * each reply that continues its ledger has the range after it asked for at once from the
+ * same peer, so that peer reads and sends it while this node applies (with 4 blocks a reply:
+ * ten replies, nine streamed requests at least); every block is applied after its certificate
+ * is checked, none refused, and the ledger ends on the same head as its peers'. */
+static void test_catch_up_streams(void **state) {
+    fx_t *f = *state;
+    assert_true(run_until(f, all_linked, 10000));
+    int primary = pbft_primary(f->nodes[0]->pbft);
+    stream_node = (primary + 3) % NODES;
+    stream_via = (primary + 1) % NODES;
+    node_t *old = f->nodes[stream_node];
+    f->stopped = 0;
+    old->on_commit_user = f;
+    node_stop(old, on_stopped);
+    assert_true(run_until(f, one_stopped, 10000));
+    qc_log_set_tag(NULL); /* it may name the stopped node's city (borrowed) */
+    free(old);
+    uint64_t start = f->nodes[stream_via]->store.head.height;
+    for (uint64_t k = 0; k < 40; k++) { /* one transaction, one block, at a time */
+        submit_unique(f, stream_via, stream_via, 7000 + k, &watched_id);
+        assert_true(run_until(f, watched_committed_at_via, 10000));
+    }
+    assert_true(f->nodes[stream_via]->store.head.height >= start + 40);
+    char cfg[TDIR_PATH_MAX + 64], why[512];
+    snprintf(cfg, sizeof cfg, "%s/%s/node.json", f->dir, cities[stream_node]);
+    node_t *n = calloc(1, sizeof *n);
+    assert_non_null(n);
+    assert_int_equal(node_start(n, &f->loop, cfg, why, sizeof why), QC_OK);
+    f->nodes[stream_node] = n;
+    f->stopped = 0;
+    n->cfg.catchup.batch_blocks = 4; /* many replies for a short chain */
+    n->cfg.catchup.peers = 1;
+    assert_true(run_until(f, stream_node_caught_up, 30000));
+    assert_true(n->stats.blocks_caught_up >= 40);
+    assert_true(n->stream_requests >= 9);
+    assert_int_equal(n->stats.peer_bad_blocks, 0);
+    qc_header_t mine, theirs;
+    uint64_t h = f->nodes[stream_via]->store.head.height;
+    assert_int_equal(store_header_get(&n->store, start + 40, &mine), QC_OK);
+    assert_int_equal(store_header_get(&f->nodes[stream_via]->store, start + 40, &theirs), QC_OK);
+    qc_hash_t a, b;
+    qc_header_hash(&mine, &a);
+    qc_header_hash(&theirs, &b);
+    assert_memory_equal(a.b, b.b, 32);
+    assert_true(n->store.head.height >= h);
+    assert_true(run_until(f, all_linked, 10000));
+}
+
 static bool skip_watched(void *ctx, const qc_tx_t *tx) {
     (void)ctx;
     return memcmp(tx->id.b, watched_id.b, QC_HASH_BYTES) == 0;
@@ -387,6 +448,7 @@ int main(void) {
         cmocka_unit_test(test_hostile_bodies_take_no_slot),
         cmocka_unit_test(test_catching_up_needs_f_plus_1_reports),
         cmocka_unit_test(test_tx_held_by_one_backup_is_resent),
+        cmocka_unit_test(test_catch_up_streams),
         cmocka_unit_test(test_censoring_primary_is_replaced),
         cmocka_unit_test(test_view_timer_held_below_quorum),
     };

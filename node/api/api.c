@@ -943,6 +943,9 @@ static void h_metrics(http_req_t *req, http_res_t *res, void *data) {
     metric(&b, "qchain_blocks_caught_up_total", "counter",
            "Blocks applied from catch-up replies after checking their certificates.",
            n->stats.blocks_caught_up);
+    metric(&b, "qchain_catchup_streamed_total", "counter",
+           "Catch-up requests sent before the reply before them was applied (streaming).",
+           n->stream_requests);
     metric(&b, "qchain_peer_blocks_refused_total", "counter",
            "Fetched blocks or certificates from peers that failed their checks.",
            n->stats.peer_bad_blocks);
