@@ -36,6 +36,25 @@ void qc_sha256_final(qc_sha256_state_t *st, uint8_t out[QC_SHA256_BYTES]);
 /* One call: out = SHA-256(data[0..len)). */
 void qc_sha256_bytes(uint8_t out[QC_SHA256_BYTES], const void *data, size_t len);
 
+/* Batches: n independent messages, any lengths; out[i] = SHA-256(data[i][0..len[i])) for every
+ * i < n (data[i] may be NULL where len[i] is 0; the same pointer may appear more than once;
+ * n may be 0, and then nothing is read or written).
+ * With the SHA extensions, messages go through two at a time, the rounds of the two
+ * compressions interleaved (one compression is a chain of dependent sha256rnds2; a second,
+ * independent one runs while the first waits); when one message of the pair ends, the next
+ * message of the batch takes its place. The gain is bounded by the CPU's sha256rnds2
+ * throughput against its latency: on the 2-core Xeon of bench_smt (family 6 model 207) about
+ * 1.4x the hashes a second of qc_sha256_bytes one by one, for 70- and 83-byte messages.
+ * Without the extensions, qc_sha256_bytes in a loop. The digests are the same either way.
+ * out[0..n) must not overlap any data[i]: a digest may be written while another message is
+ * still being read. */
+void qc_sha256_many(uint8_t (*out)[QC_SHA256_BYTES], const uint8_t *const *data, const size_t *len,
+                    size_t n);
+/* Two messages: out0 = SHA-256(d0[0..l0)), out1 = SHA-256(d1[0..l1)), as qc_sha256_many with
+ * n = 2; here the outputs may overlap the inputs (they are written last). */
+void qc_sha256_x2(uint8_t out0[QC_SHA256_BYTES], const void *d0, size_t l0,
+                  uint8_t out1[QC_SHA256_BYTES], const void *d1, size_t l1);
+
 /* Whether hashes started from now on use the SHA extensions. */
 bool qc_sha256_accelerated(void);
 /* Tests and benchmarks: enable (true, the default) or disable the SHA extensions for hashes
