@@ -172,7 +172,8 @@ typedef struct node {
     bool (*test_propose_skip)(void *ctx, const qc_tx_t *tx);
     void *test_propose_ctx;
     censor_t censor;                 /* is the primary passing a transaction over? */
-    bool censor_suspect;             /* censor_block said so: node_watch_tick asks the core */
+    bool censor_suspect;             /* censor_block said so: node_resend_tick asks the core, */
+    uint64_t censor_suspect_view;    /* ... if still in this view (else it is stale) */
     /* The outbox's records could not be made durable. The outbox is kept for the retry, and its
      * bodies are borrowed from the core until the next input (pbft.h), so the core gets no
      * message or tick until the write succeeds (node_core_blocked). */

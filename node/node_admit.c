@@ -212,7 +212,9 @@ static void watch_tick(node_t *n, bool have_p, pending_ids_t *p) {
         n->censor_suspect = false;
         uint16_t primary = pbft_primary(n->pbft);
         uint64_t view = pbft_view(n->pbft);
-        if (pbft_suspect_primary(n->pbft) == QC_OK) {
+        /* a suspicion of an earlier view's primary is stale: the others may have replaced it
+         * already (their suspicions and the f+1 rule), and its successor gets a fresh watch */
+        if (view == n->censor_suspect_view && pbft_suspect_primary(n->pbft) == QC_OK) {
             n->stats.censor_suspicions++;
             char id[2 * 8 + 1];
             qc_hex_encode(id, c->id.b, 8);
@@ -263,7 +265,10 @@ void node_watch_block(node_t *n, const qc_block_t *b) {
     case CENSOR_RESEND:
         if (broadcast_tx(n, w)) n->stats.censor_resent++;
         break;
-    case CENSOR_SUSPECT: n->censor_suspect = true; break;
+    case CENSOR_SUSPECT:
+        n->censor_suspect = true;
+        n->censor_suspect_view = pbft_view(n->pbft);
+        break;
     case CENSOR_NONE: break;
     }
 }

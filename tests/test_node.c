@@ -358,6 +358,19 @@ static void test_catch_up_streams(void **state) {
     assert_true(run_until(f, all_linked, 10000));
 }
 
+static bool never(fx_t *f) {
+    (void)f;
+    return false;
+}
+
+static bool one_normal_view(fx_t *f) {
+    for (int i = 0; i < NODES; i++)
+        if (pbft_mode(f->nodes[i]->pbft) != PBFT_MODE_NORMAL ||
+            pbft_view(f->nodes[i]->pbft) != pbft_view(f->nodes[0]->pbft))
+            return false;
+    return true;
+}
+
 static bool skip_watched(void *ctx, const qc_tx_t *tx) {
     (void)ctx;
     return memcmp(tx->id.b, watched_id.b, QC_HASH_BYTES) == 0;
@@ -398,6 +411,15 @@ static void test_censoring_primary_is_replaced(void **state) {
     assert_int_equal(f->nodes[primary]->stats.censor_suspicions, 0);
     assert_true(suspicions >= 2); /* f + 1 backups: the third joins them */
     assert_true(resent >= 1);
+    /* and it settles: every node in the normal case of one view, none moving on alone (a
+     * suspicion still pending from the old view must not be held against the new primary) */
+    assert_true(run_until(f, one_normal_view, 10000));
+    uint64_t settled = pbft_view(f->nodes[0]->pbft);
+    run_until(f, never, 3 * f->nodes[0]->genesis.consensus.view_timeout_ms / 2);
+    for (int i = 0; i < NODES; i++) {
+        assert_int_equal(pbft_view(f->nodes[i]->pbft), settled);
+        assert_int_equal(pbft_mode(f->nodes[i]->pbft), PBFT_MODE_NORMAL);
+    }
 }
 
 static int stay[2]; /* test_view_timer_held_below_quorum: the two nodes left running */
