@@ -54,6 +54,7 @@ void store_close(store_t *s) {
     clog_set_free(&s->clogs);
     clog_set_free(&s->clogs_next);
     clog_set_free(&s->group_clogs0);
+    store_leaf_cache_drop(s);
     free(s->leaf_cache.recs);
     free(s->leaf_cache.tx_ids);
     memset(s, 0, sizeof *s);
@@ -438,7 +439,7 @@ void store_head(const store_t *s, store_head_t *out) {
  * failed sync), the new one; the caller's next block is then checked against that. */
 static int store_recover(store_t *s) {
     store_head_t before = s->head;
-    s->leaf_cache.height = 0; /* the reopened head is the judge of what is durable */
+    store_leaf_cache_drop(s); /* the reopened head is the judge of what is durable */
     int rc = ldb_reopen(&s->db, s->opts, s->dir);
     if (rc == QC_OK) rc = head_load(s);
     if (rc == QC_OK) rc = head_check(s);

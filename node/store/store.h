@@ -182,6 +182,10 @@ typedef struct {
         uint32_t tx_count;
         struct store_leaf_rec *recs;       /* malloc'd: count records, leaf hashed on demand */
         qc_hash_t *tx_ids;                 /* malloc'd: tx_count ids */
+        /* The block itself, decoded (while height != 0): a read of one of its transactions
+         * (a receipt, GET /v1/transactions) takes it from here rather than reading and
+         * unpacking the whole stored block again. */
+        qc_block_t block;
     } leaf_cache;
     /* Tests only; NULL otherwise (store_open clears it): called first in store_apply_write. */
     void (*test_write_hook)(void *ctx);

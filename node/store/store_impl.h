@@ -148,6 +148,11 @@ void sv_record_decode(const uint8_t v[SV_RECORD_LEN], uint64_t log_index,
  * leaf hashes and tx ids are cached, one block at a time). QC_ERR_RANGE if the block has no
  * such transaction. */
 int store_block_tx_id(store_t *s, uint64_t height, uint32_t tx_index, qc_hash_t *out);
+/* The decoded durable block `height` (1..head), from the leaf cache, loading it there if it
+ * holds another: borrowed until the next store call. */
+int store_cached_block(store_t *s, uint64_t height, const qc_block_t **out);
+/* Empties the leaf cache (frees its block): after a reopen, and at close. */
+void store_leaf_cache_drop(store_t *s);
 /* A record index entry (key k, value val) decoded into *out, tx id included, and checked: it
  * sits in the log below the head, and the log's leaf at its index (hashed from the block that
  * holds it) is the leaf its fields and its block's tx id hash to. Else QC_ERR_CORRUPT. */

@@ -368,8 +368,13 @@ static int leaf_block(store_t *s, uint64_t index, uint64_t *height) {
 
 /* Fills s->leaf_cache with the records and tx ids of durable block `height` (leaves are
  * hashed when first asked for). */
-static int leaf_cache_load(store_t *s, uint64_t height) {
+void store_leaf_cache_drop(store_t *s) {
+    if (s->leaf_cache.height != 0) qc_block_free(&s->leaf_cache.block);
     s->leaf_cache.height = 0;
+}
+
+static int leaf_cache_load(store_t *s, uint64_t height) {
+    store_leaf_cache_drop(s);
     qc_block_t b;
     int rc = store_block_get(s, height, &b, NULL);
     if (rc != QC_OK) return rc;
@@ -407,7 +412,7 @@ static int leaf_cache_load(store_t *s, uint64_t height) {
     s->leaf_cache.first = b.header.log_size - records;
     s->leaf_cache.count = records;
     s->leaf_cache.tx_count = b.tx_count;
-    qc_block_free(&b);
+    s->leaf_cache.block = b; /* owned by the cache from here (store_leaf_cache_drop) */
     return QC_OK;
 }
 
@@ -427,7 +432,7 @@ static int log_leaf(store_t *s, uint64_t index, qc_hash_t *out) {
         if (rc != QC_OK) return rc;
         if (index < s->leaf_cache.first || index - s->leaf_cache.first >= s->leaf_cache.count) {
             uint8_t k[SK_MAX_LEN];
-            s->leaf_cache.height = 0;
+            store_leaf_cache_drop(s);
             return store_corrupt(k, sk_u64(k, SK_BLOCK, height), "its records end the log at "
                                  "%llu, which does not hold leaf %llu",
                                  (unsigned long long)(s->leaf_cache.first + s->leaf_cache.count),
@@ -441,6 +446,16 @@ static int log_leaf(store_t *s, uint64_t index, qc_hash_t *out) {
         r->hashed = true;
     }
     *out = r->leaf;
+    return QC_OK;
+}
+
+int store_cached_block(store_t *s, uint64_t height, const qc_block_t **out) {
+    QC_ASSERT(height >= 1 && height <= s->head.height);
+    if (!leaf_cache_holds(s, height)) {
+        int rc = leaf_cache_load(s, height);
+        if (rc != QC_OK) return rc;
+    }
+    *out = &s->leaf_cache.block;
     return QC_OK;
 }
 
