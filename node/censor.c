@@ -23,6 +23,22 @@ void censor_clear(censor_t *c) {
     c->passes = 0;
 }
 
+static uint64_t lat_now(const censor_t *c, uint64_t now_ms) {
+    uint64_t drop = now_ms > c->lat_at_ms ? (now_ms - c->lat_at_ms) / 4 : 0;
+    return c->lat_ms > drop ? c->lat_ms - drop : 0;
+}
+
+void censor_latency(censor_t *c, uint64_t now_ms, uint64_t latency_ms) {
+    uint64_t cur = lat_now(c, now_ms);
+    c->lat_ms = latency_ms > cur ? latency_ms : cur;
+    c->lat_at_ms = now_ms;
+}
+
+uint64_t censor_grace(const censor_t *c, uint64_t now_ms) {
+    uint64_t twice = 2 * lat_now(c, now_ms);
+    return twice > c->grace_ms ? twice : c->grace_ms;
+}
+
 censor_action_t censor_block(censor_t *c, uint64_t now_ms, uint64_t view, bool holds_it,
                              bool room, uint64_t newest_seen_ms) {
     if (!c->watching) return CENSOR_NONE;
@@ -37,7 +53,7 @@ censor_action_t censor_block(censor_t *c, uint64_t now_ms, uint64_t view, bool h
         c->passes = 0;
         return CENSOR_NONE;
     }
-    if (!room || newest_seen_ms == 0 || newest_seen_ms < c->ref_ms + c->grace_ms)
+    if (!room || newest_seen_ms == 0 || newest_seen_ms < c->ref_ms + censor_grace(c, now_ms))
         return CENSOR_NONE;
     c->passes++;
     if (!c->resent) {

@@ -32,7 +32,19 @@ typedef struct {
     bool resent;
     uint32_t passes;     /* blocks that passed it over since ref_ms */
     uint64_t suspicions; /* CENSOR_SUSPECT returned, over the watch's life */
+    uint64_t lat_ms;     /* the longest a committed transaction took here, from admission to
+                            commit, lately (censor_latency: it decays by 1 ms every 4 ms) */
+    uint64_t lat_at_ms;  /* when lat_ms was last set */
 } censor_t;
+
+/* Feeds the longest admission-to-commit time of a committed block's transactions that this
+ * node had admitted. Under load, transactions wait in queues (mempools, links) for seconds,
+ * and a link's queue can hold one transaction back from the primary for longer than another
+ * that reached this node later took to be committed: the pass-over test allows for that. */
+void censor_latency(censor_t *c, uint64_t now_ms, uint64_t latency_ms);
+
+/* The allowance in force: grace_ms, or twice the recent latency if that is longer. */
+uint64_t censor_grace(const censor_t *c, uint64_t now_ms);
 
 void censor_init(censor_t *c, uint64_t grace_ms);
 
@@ -48,7 +60,7 @@ void censor_clear(censor_t *c);
  * transaction's city had room left in the block for its events; newest_seen_ms, the latest
  * time this node admitted any of the block's other transactions (0: none it held); view, the
  * view now. The block passes the transaction over when, in the watch's view, it has room and
- * includes one that reached this node at least grace_ms after ref_ms: an honest primary takes
+ * includes one that reached this node at least censor_grace after ref_ms: an honest primary takes
  * transactions oldest first (mempool_take), and had the watched one that much earlier. The
  * first pass says CENSOR_RESEND (ref_ms becomes now_ms: the count starts again once the
  * primary surely has it), CENSOR_PASSES_AFTER_RESEND more say CENSOR_SUSPECT (and the count

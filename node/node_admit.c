@@ -21,9 +21,16 @@ static void verify_one(void *ctx, uint32_t k) {
     j->sig[i] = qc_tx_verify_sig(&j->txs[i]) == QC_OK ? MEMPOOL_SIG_VALID : MEMPOOL_SIG_INVALID;
 }
 
+static bool committed_cb(void *ctx, const qc_hash_t *id) {
+    return store_tx_find(ctx, id, &(store_tx_loc_t){0}) == QC_OK;
+}
+
+/* What admission checks against: the ledger head, committed transactions included (a peer's
+ * gossip can wait in the queue while the block holding it is applied, and must not then be
+ * admitted again: it would wait in the mempool until it expired, never proposable). */
 static mempool_view_t head_view(node_t *n, char *why, size_t why_cap) {
     return (mempool_view_t){n->genesis.chain_id, &n->store.validators, n->store.head.height + 1,
-                            NULL, NULL, store_gov(&n->store), why, why_cap,
+                            committed_cb, &n->store, store_gov(&n->store), why, why_cap,
                             store_record_status_cb, &n->store, store_share_cb, &n->store,
                             uv_now(n->loop)};
 }
@@ -238,16 +245,21 @@ static void watch_tick(node_t *n, bool have_p, pending_ids_t *p) {
 
 void node_watch_block(node_t *n, const qc_block_t *b) {
     censor_t *c = &n->censor;
+    uint64_t now = uv_now(n->loop);
+    bool holds = false;
+    uint64_t newest = 0, oldest = UINT64_MAX;
+    for (uint32_t i = 0; i < b->tx_count; i++) {
+        uint64_t seen;
+        if (c->watching && memcmp(b->txs[i].id.b, c->id.b, QC_HASH_BYTES) == 0) holds = true;
+        else if (mempool_seen(&n->mempool, &b->txs[i].id, &seen) && seen != 0) {
+            if (seen > newest) newest = seen;
+            if (seen < oldest) oldest = seen;
+        }
+    }
+    if (oldest != UINT64_MAX && now > oldest) censor_latency(c, now, now - oldest);
     if (!c->watching) return;
     const qc_tx_t *w = mempool_get(&n->mempool, &c->id);
     if (w == NULL) { censor_clear(c); return; }
-    bool holds = false;
-    uint64_t newest = 0;
-    for (uint32_t i = 0; i < b->tx_count && !holds; i++) {
-        uint64_t seen;
-        if (memcmp(b->txs[i].id.b, c->id.b, QC_HASH_BYTES) == 0) holds = true;
-        else if (mempool_seen(&n->mempool, &b->txs[i].id, &seen) && seen > newest) newest = seen;
-    }
     bool room = true;
     if (!holds) {
         mempool_view_t v = head_view(n, NULL, 0);
@@ -261,7 +273,7 @@ void node_watch_block(node_t *n, const qc_block_t *b) {
                 events += clog_tx_events(&b->txs[i]);
         room = events <= CLOG_BLOCK_EVENTS_MAX;
     }
-    switch (censor_block(c, uv_now(n->loop), pbft_view(n->pbft), holds, room, newest)) {
+    switch (censor_block(c, now, pbft_view(n->pbft), holds, room, newest)) {
     case CENSOR_RESEND:
         if (broadcast_tx(n, w)) n->stats.censor_resent++;
         break;

@@ -106,6 +106,26 @@ static void test_clear_and_rewatch(void **state) {
     assert_int_equal(censor_block(&c, 8000, 0, false, true, 8000), CENSOR_RESEND);
 }
 
+/* Under load the allowance grows to twice the longest recent admission-to-commit time (link and
+ * mempool queues can hold one transaction back from the primary that long), decays back by
+ * 1 ms every 4 ms, and never falls below grace_ms. */
+static void test_grace_follows_latency(void **state) {
+    (void)state;
+    censor_t c = watching_at(1000, 0);
+    assert_int_equal(censor_grace(&c, 1000), GRACE);
+    censor_latency(&c, 10000, 5000); /* a transaction took 5 s */
+    assert_int_equal(censor_grace(&c, 10000), 10000);
+    assert_int_equal(censor_grace(&c, 14000), 8000); /* 1 s decayed */
+    censor_latency(&c, 14000, 100);                  /* a fast one does not lower it */
+    assert_int_equal(censor_grace(&c, 14000), 8000);
+    assert_int_equal(censor_grace(&c, 60000), GRACE);
+    /* a block including one that arrived 3 s after the watched one is no pass-over while
+     * transactions take 5 s; it is once the allowance has decayed */
+    censor_latency(&c, 20000, 5000);
+    assert_int_equal(censor_block(&c, 20000, 0, false, true, 1000 + 3000), CENSOR_NONE);
+    assert_int_equal(censor_block(&c, 40000, 0, false, true, 1000 + 3000), CENSOR_RESEND);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_idle),
@@ -113,6 +133,7 @@ int main(void) {
         cmocka_unit_test(test_included_ends_watch),
         cmocka_unit_test(test_new_view_restarts),
         cmocka_unit_test(test_clear_and_rewatch),
+        cmocka_unit_test(test_grace_follows_latency),
     };
     return cmocka_run_group_tests_name("censor", tests, NULL, NULL);
 }
