@@ -297,6 +297,37 @@ static void submit_unique(fx_t *f, int via, int city, uint64_t nonce, qc_hash_t 
     free(bytes);
 }
 
+/* A peer's gossip waits in the admission queue until the end of the loop turn; if the block
+ * holding that transaction is applied meanwhile, admission must refuse it as committed. Before,
+ * admission did not look at the ledger, so such a transaction stayed in the mempool, never
+ * proposable, until it expired; the censorship watch picked it as the oldest and, seeing newer
+ * ones committed past it, suspected honest primaries (9-node bench_cluster runs). The race is
+ * made here by queueing a committed transaction directly. */
+static void test_gossip_of_a_committed_tx_is_not_admitted(void **state) {
+    fx_t *f = *state;
+    assert_true(run_until(f, all_linked, 10000));
+    qc_tx_t tx, copy;
+    make_unique_tx(f, 1, 6000, &tx);
+    assert_int_equal(qc_tx_clone(&tx, &copy), QC_OK);
+    uint8_t *bytes;
+    size_t len;
+    assert_int_equal(qc_tx_encode(&tx, &bytes, &len), QC_OK);
+    qc_tx_free(&tx);
+    const char *why = NULL;
+    assert_int_equal(node_submit(f->nodes[1], bytes, len, &watched_id, &why), QC_OK);
+    free(bytes);
+    assert_true(run_until(f, watched_committed_everywhere, 10000));
+    node_t *b = f->nodes[2];
+    assert_null(mempool_get(&b->mempool, &watched_id));
+    tx = copy; /* the same transaction again */
+    uint64_t dup = b->mempool.rejected[MEMPOOL_REJECT_DUP_COMMITTED];
+    b->gossipq[b->gossipq_len++] = tx; /* queued before its block was applied */
+    node_gossip_admit(b);
+    assert_int_equal(b->gossipq_len, 0);
+    assert_null(mempool_get(&b->mempool, &watched_id));
+    assert_int_equal(b->mempool.rejected[MEMPOOL_REJECT_DUP_COMMITTED], dup + 1);
+}
+
 static int stream_node = -1, stream_via = -1; /* test_catch_up_streams's nodes */
 
 static bool one_stopped(fx_t *f) { return f->stopped == 1; }
@@ -471,6 +502,7 @@ int main(void) {
         cmocka_unit_test(test_catching_up_needs_f_plus_1_reports),
         cmocka_unit_test(test_tx_held_by_one_backup_is_resent),
         cmocka_unit_test(test_catch_up_streams),
+        cmocka_unit_test(test_gossip_of_a_committed_tx_is_not_admitted),
         cmocka_unit_test(test_censoring_primary_is_replaced),
         cmocka_unit_test(test_view_timer_held_below_quorum),
     };
