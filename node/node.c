@@ -489,38 +489,73 @@ static bool add_peer(net_config_t *nc, const qc_pubkey_t *key, const char *addr)
 /* Peer links follow the set in force: its members at their validator indices; then, while a
  * passed change waits for its epoch, the members it adds (learners now: they sync before they
  * vote); then this node itself if it is not a member (a learner: it has the highest index, so
- * the members dial it and it only knocks, whatever epoch its own ledger is in). */
-int node_start_net(node_t *n, char *why, size_t why_cap) {
-    net_config_t nc;
-    net_config_default(&nc);
-    nc.node_sk = n->crypto.node_sk;
+ * the members dial it and it only knocks, whatever epoch its own ledger is in). Fills nc's
+ * peers, self and learner from the store's set and governance state. */
+static int net_peers_build(node_t *n, net_config_t *nc, char *why, size_t why_cap) {
     const gov_state_t *g = store_gov(&n->store);
-    nc.n = 0;
+    nc->n = 0;
     for (uint32_t i = 0; i < n->store.validators.n; i++)
-        if (!add_peer(&nc, &n->store.validators.members[i].node_key, g->info[i].p2p_address)) {
+        if (!add_peer(nc, &n->store.validators.members[i].node_key, g->info[i].p2p_address)) {
             WHY("p2p address of member %u is too long", i);
             return QC_ERR_INVALID;
         }
-    nc.self = n->self;
+    nc->self = n->self;
     bool placed = n->self != PBFT_NOT_MEMBER;
     for (uint32_t i = 0; g->waiting && i < g->next_vs.n; i++) {
         const qc_pubkey_t *k = &g->next_vs.members[i].node_key;
         if (qc_validators_find_node(&n->store.validators, k) >= 0) continue;
         bool own = memcmp(k->b, n->node_pk.b, 32) == 0;
         if (own) { /* this learner: where the members put it */
-            nc.self = nc.n;
+            nc->self = nc->n;
             placed = true;
         }
-        if (!add_peer(&nc, k, own ? n->cfg.p2p.listen : g->next_info[i].p2p_address)) {
+        if (!add_peer(nc, k, own ? n->cfg.p2p.listen : g->next_info[i].p2p_address)) {
             WHY("p2p address of joining member %s is too long", g->next_vs.members[i].name);
             return QC_ERR_INVALID;
         }
     }
-    nc.learner = n->self == PBFT_NOT_MEMBER;
+    nc->learner = n->self == PBFT_NOT_MEMBER;
     if (!placed) {
-        nc.self = nc.n;
-        if (!add_peer(&nc, &n->node_pk, n->cfg.p2p.listen)) { WHY("too many peers"); return QC_ERR_INVALID; }
+        nc->self = nc->n;
+        if (!add_peer(nc, &n->node_pk, n->cfg.p2p.listen)) { WHY("too many peers"); return QC_ERR_INVALID; }
     }
+    return QC_OK;
+}
+
+/* A digest of the links nc describes: peers (index, key, address), own index, learner. */
+static void net_peers_digest(const net_config_t *nc, qc_hash_t *out) {
+    crypto_hash_sha256_state st;
+    crypto_hash_sha256_init(&st);
+    uint32_t head[3] = {nc->n, nc->self, nc->learner};
+    crypto_hash_sha256_update(&st, (const uint8_t *)head, sizeof head);
+    for (uint32_t i = 0; i < nc->n; i++) {
+        crypto_hash_sha256_update(&st, nc->peers[i].node_key.b, 32);
+        crypto_hash_sha256_update(&st, (const uint8_t *)nc->peers[i].addr, strlen(nc->peers[i].addr) + 1);
+    }
+    crypto_hash_sha256_final(&st, out->b);
+}
+
+bool node_net_unchanged(node_t *n) {
+    if (!n->net_open) return false;
+    net_config_t *nc = calloc(1, sizeof *nc);
+    char why[200];
+    qc_hash_t d;
+    bool same = nc != NULL && net_peers_build(n, nc, why, sizeof why) == QC_OK;
+    if (same) net_peers_digest(nc, &d);
+    free(nc);
+    return same && memcmp(d.b, n->net_peers.b, QC_HASH_BYTES) == 0;
+}
+
+int node_start_net(node_t *n, char *why, size_t why_cap) {
+    net_config_t nc;
+    net_config_default(&nc);
+    nc.node_sk = n->crypto.node_sk;
+    int rc = net_peers_build(n, &nc, why, why_cap);
+    if (rc != QC_OK) {
+        sodium_memzero(&nc.node_sk, sizeof nc.node_sk);
+        return rc;
+    }
+    net_peers_digest(&nc, &n->net_peers);
     nc.chain = n->genesis.hash;
     if (strlen(n->cfg.p2p.listen) >= sizeof nc.listen_addr) { WHY("p2p.listen is too long"); return QC_ERR_INVALID; }
     memcpy(nc.listen_addr, n->cfg.p2p.listen, strlen(n->cfg.p2p.listen) + 1);
@@ -534,7 +569,7 @@ int node_start_net(node_t *n, char *why, size_t why_cap) {
     nc.pending_max = n->cfg.p2p.pending_max;
     nc.pending_per_source_max = n->cfg.p2p.pending_per_source_max;
     nc.accepts_per_tick_max = n->cfg.p2p.accepts_per_tick_max;
-    int rc = net_init(&n->net, n->loop, &nc, on_message, on_peer_state, n);
+    rc = net_init(&n->net, n->loop, &nc, on_message, on_peer_state, n);
     sodium_memzero(&nc.node_sk, sizeof nc.node_sk);
     if (rc != QC_OK) { WHY("peer links on %s: %s", nc.listen_addr, qc_strerror(rc)); return rc; }
     n->net_open = true;

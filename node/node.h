@@ -102,6 +102,8 @@ typedef struct {
     uint64_t compact_completed;      /* ... rebuilt from a reply holding only the missing ones */
     uint64_t fatal;                  /* ledger refused a certified block: needs an operator */
     uint64_t epoch_switches;         /* membership epochs this node moved into */
+    uint64_t peer_relinks;           /* times the peer links were closed and reopened because a
+                                        membership change changed them (node_epoch_relink) */
 } node_stats_t;
 
 typedef struct node {
@@ -119,6 +121,8 @@ typedef struct node {
     net_t net;
     bool net_open;
     bool net_rebuilding;             /* closing the links to reopen them for a new epoch */
+    qc_hash_t net_peers;             /* digest of the links the net was opened with (peers'
+                                        indices, keys, addresses; own index; learner) */
     uint64_t relink_at_ms;           /* >0: reopen the links for the new epoch then (departed
                                         nodes' grace, node_epoch.c) */
     char submit_why[256];            /* node_submit's refusal sentence when it is not static */

@@ -90,6 +90,13 @@ static void on_net_rebuilt(net_t *net) {
 
 void node_epoch_relink(node_t *n) {
     n->relink_at_ms = 0;
+    /* A change that leaves every link as it is (a threshold, a seal or admin key) keeps them:
+     * closing them would drop what is in flight and stall consensus and catch-up meanwhile. */
+    if (n->net_open && !n->net_rebuilding && node_net_unchanged(n)) {
+        QC_INFO("epoch %llu: peer links unchanged, kept", (unsigned long long)n->store.validators.epoch);
+        return;
+    }
+    n->stats.peer_relinks++;
     memset(n->peer_heads, 0, sizeof n->peer_heads);
     memset(n->peer_views, 0, sizeof n->peer_views);
     memset(n->peer_links_up, 0, sizeof n->peer_links_up);

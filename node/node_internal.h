@@ -14,6 +14,9 @@ void node_drive(node_t *n);
  * checkpoint-note signing under it; node_net_closed ends a node_stop whose links closed. */
 int node_start_core(node_t *n, char *why, size_t why_cap);
 int node_start_net(node_t *n, char *why, size_t why_cap);
+/* True when the links are open and node_start_net would open the same ones now (same peers
+ * at the same indices with the same keys and addresses, same own index and role). */
+bool node_net_unchanged(node_t *n);
 void node_restart_notes(node_t *n);
 void node_net_closed(node_t *n);
 /* One of node_stop's asynchronous closes ended (the last one releases the node). */
@@ -25,7 +28,8 @@ void node_epoch_decide(node_t *n, uint64_t decided_height, const qc_validator_se
 void node_epoch_after_apply(node_t *n, const qc_block_t *b);
 void node_epoch_switched(node_t *n, const pbft_epoch_switch_t *sw);
 void node_epoch_resync(node_t *n);
-/* Reopens the peer links for the membership the ledger has now (node_start_net's rules). */
+/* Reopens the peer links for the membership the ledger has now (node_start_net's rules);
+ * keeps them, and the peers' reported heads, when that membership leaves them unchanged. */
 void node_epoch_relink(node_t *n);
 /* Every tick: reopens the links once a switch's grace for departed nodes is over. */
 void node_epoch_tick(node_t *n);

@@ -154,6 +154,8 @@ def main():
     check("enacted" in member("show", pid, "--config", jinan).stdout, "member show prints it")
     check(metric("jinan", "qchain_epoch") == 1 and metric("jinan", "qchain_epoch_switches_total") == 1,
           "metrics: epoch 1, one switch")
+    check(all(metric(c, "qchain_peer_relinks_total") == 0 for c in C.cities),
+          "a threshold change leaves the peer links as they were: none reopened")
 
     # ---- the chain goes on in epoch 1
     anchor("jinan", C.write_docs("after", 2))

@@ -285,16 +285,21 @@ static void make_unique_tx(fx_t *f, int city, uint64_t nonce, qc_tx_t *out) {
     sign_anchor(f, city, nonce, &d, f->nodes[city]->store.head.height + 10000, "NT-C", out);
 }
 
-static void submit_unique(fx_t *f, int via, int city, uint64_t nonce, qc_hash_t *id) {
-    qc_tx_t tx;
-    make_unique_tx(f, city, nonce, &tx);
+/* Submits *tx (freed here) to node via, as a client would; *id gets its id. */
+static void submit_tx(fx_t *f, int via, qc_tx_t *tx, qc_hash_t *id) {
     uint8_t *bytes;
     size_t len;
-    assert_int_equal(qc_tx_encode(&tx, &bytes, &len), QC_OK);
-    qc_tx_free(&tx);
+    assert_int_equal(qc_tx_encode(tx, &bytes, &len), QC_OK);
+    qc_tx_free(tx);
     const char *why = NULL;
     assert_int_equal(node_submit(f->nodes[via], bytes, len, id, &why), QC_OK);
     free(bytes);
+}
+
+static void submit_unique(fx_t *f, int via, int city, uint64_t nonce, qc_hash_t *id) {
+    qc_tx_t tx;
+    make_unique_tx(f, city, nonce, &tx);
+    submit_tx(f, via, &tx, id);
 }
 
 /* A peer's gossip waits in the admission queue until the end of the loop turn; if the block
@@ -332,6 +337,32 @@ static int stream_node = -1, stream_via = -1; /* test_catch_up_streams's nodes *
 
 static bool one_stopped(fx_t *f) { return f->stopped == 1; }
 
+/* Stops node i and frees it (f->nodes[i] dangles until restart_node). */
+static void stop_node(fx_t *f, int i) {
+    node_t *old = f->nodes[i];
+    f->stopped = 0;
+    old->on_commit_user = f;
+    node_stop(old, on_stopped);
+    assert_true(run_until(f, one_stopped, 10000));
+    qc_log_set_tag(NULL); /* it may name the stopped node's city (borrowed) */
+    free(old);
+}
+
+/* Starts node i again on its data, catching up 4 blocks a reply from one peer at a time. */
+static node_t *restart_node(fx_t *f, int i) {
+    char cfg[TDIR_PATH_MAX + 64], why[512];
+    snprintf(cfg, sizeof cfg, "%s/%s/node.json", f->dir, cities[i]);
+    node_t *n = calloc(1, sizeof *n);
+    assert_non_null(n);
+    assert_int_equal(node_start(n, &f->loop, cfg, why, sizeof why), QC_OK);
+    f->nodes[i] = n;
+    f->stopped = 0;
+    n->cfg.catchup.batch_blocks = 4; /* many replies for a short chain */
+    n->cfg.catchup.peers = 1;
+    return n;
+}
+
+
 static bool watched_committed_at_via(fx_t *f) {
     return store_tx_find(&f->nodes[stream_via]->store, &watched_id, &(store_tx_loc_t){0}) == QC_OK;
 }
@@ -351,28 +382,14 @@ static void test_catch_up_streams(void **state) {
     int primary = pbft_primary(f->nodes[0]->pbft);
     stream_node = (primary + 3) % NODES;
     stream_via = (primary + 1) % NODES;
-    node_t *old = f->nodes[stream_node];
-    f->stopped = 0;
-    old->on_commit_user = f;
-    node_stop(old, on_stopped);
-    assert_true(run_until(f, one_stopped, 10000));
-    qc_log_set_tag(NULL); /* it may name the stopped node's city (borrowed) */
-    free(old);
+    stop_node(f, stream_node);
     uint64_t start = f->nodes[stream_via]->store.head.height;
     for (uint64_t k = 0; k < 40; k++) { /* one transaction, one block, at a time */
         submit_unique(f, stream_via, stream_via, 7000 + k, &watched_id);
         assert_true(run_until(f, watched_committed_at_via, 10000));
     }
     assert_true(f->nodes[stream_via]->store.head.height >= start + 40);
-    char cfg[TDIR_PATH_MAX + 64], why[512];
-    snprintf(cfg, sizeof cfg, "%s/%s/node.json", f->dir, cities[stream_node]);
-    node_t *n = calloc(1, sizeof *n);
-    assert_non_null(n);
-    assert_int_equal(node_start(n, &f->loop, cfg, why, sizeof why), QC_OK);
-    f->nodes[stream_node] = n;
-    f->stopped = 0;
-    n->cfg.catchup.batch_blocks = 4; /* many replies for a short chain */
-    n->cfg.catchup.peers = 1;
+    node_t *n = restart_node(f, stream_node);
     assert_true(run_until(f, stream_node_caught_up, 30000));
     assert_true(n->stats.blocks_caught_up >= 40);
     assert_true(n->stream_requests >= 9);
@@ -387,6 +404,120 @@ static void test_catch_up_streams(void **state) {
     assert_memory_equal(a.b, b.b, 32);
     assert_true(n->store.head.height >= h);
     assert_true(run_until(f, all_linked, 10000));
+}
+
+/* A GOVERN transaction carrying op, signed by city's admin key, submitted through node via. */
+static void submit_gov(fx_t *f, int via, int city, uint64_t nonce, const qc_gov_op_t *op,
+                       qc_hash_t *id) {
+    char path[TDIR_PATH_MAX + 64], why[256];
+    snprintf(path, sizeof path, "%s/%s/keys/admin.key", f->dir, cities[city]);
+    keys_pair_t kp;
+    assert_int_equal(keys_load_secret(path, NULL, KEYS_ROLE_ADMIN, &kp, why, sizeof why), QC_OK);
+    qc_tx_t tx;
+    assert_int_equal(qc_gov_tx_build("node-test", &kp.sk, nonce,
+                                     f->nodes[via]->store.head.height + 1000, op, &tx), QC_OK);
+    keys_pair_wipe(&kp);
+    submit_tx(f, via, &tx, id);
+}
+
+static bool one_normal_view(fx_t *f);
+
+static int gov_down = -1; /* test_threshold_change_keeps_links's stopped node */
+
+static bool running_in_epoch_1(fx_t *f) {
+    for (int i = 0; i < NODES; i++)
+        if (i != gov_down && (f->nodes[i]->store.head.epoch < 1 ||
+                              pbft_epoch_number(f->nodes[i]->pbft) < 1))
+            return false;
+    return true;
+}
+
+static bool down_node_caught_up_in_epoch_1(fx_t *f) {
+    node_t *n = f->nodes[gov_down];
+    return n->store.head.height >= f->nodes[stream_via]->store.head.height &&
+           pbft_epoch_number(n->pbft) >= 1;
+}
+
+/* A membership change that leaves every peer link as it was (here the approval threshold) moves
+ * the consortium into the next epoch without closing a link: on the nodes that switch with the
+ * core, and on a node that was down meanwhile and crosses the switch by catch-up (it restarts
+ * its core in the new epoch, node_epoch_resync, and its catch-up goes on over the same links).
+ * Before, every switch closed and reopened every link (node_epoch_relink), dropping what was
+ * in flight, consensus messages and catch-up replies alike. Leaves epoch 1, threshold 4. */
+static void test_threshold_change_keeps_links(void **state) {
+    fx_t *f = *state;
+    assert_true(run_until(f, all_linked, 10000));
+    int primary = pbft_primary(f->nodes[0]->pbft);
+    gov_down = (primary + 3) % NODES;
+    stream_via = (primary + 1) % NODES; /* (watched_committed_at_via's node) */
+    int other = (primary + 2) % NODES;
+    stop_node(f, gov_down);
+    uint64_t relinks[NODES] = {0}, switches[NODES] = {0};
+    for (int i = 0; i < NODES; i++)
+        if (i != gov_down) {
+            relinks[i] = f->nodes[i]->stats.peer_relinks;
+            switches[i] = f->nodes[i]->stats.epoch_switches;
+        }
+    /* Proposed by one city, approved by two more: the threshold of 3 is met (the down city's
+     * admin signs too; its node need not run for that). */
+    qc_gov_op_t *op = calloc(1, sizeof *op);
+    assert_non_null(op);
+    op->op = QC_GOV_PROPOSE;
+    op->vote_expiry_height = f->nodes[stream_via]->store.head.height + 1000;
+    op->change_count = 1;
+    op->changes[0].kind = QC_CHANGE_THRESHOLD;
+    op->changes[0].threshold = 4;
+    qc_hash_t proposal;
+    submit_gov(f, stream_via, stream_via, 9001, op, &proposal);
+    watched_id = proposal;
+    assert_true(run_until(f, watched_committed_at_via, 10000));
+    const int approvers[2] = {other, gov_down};
+    for (int k = 0; k < 2; k++) {
+        memset(op, 0, sizeof *op);
+        op->op = QC_GOV_APPROVE;
+        op->proposal = proposal;
+        submit_gov(f, stream_via, approvers[k], 9002 + (uint64_t)k, op, &watched_id);
+        assert_true(run_until(f, watched_committed_at_via, 10000));
+    }
+    free(op);
+    /* Blocks until the checkpoint that switches, then a dozen more in the new epoch. */
+    for (uint64_t k = 0; k < 40 && !running_in_epoch_1(f); k++) {
+        submit_unique(f, stream_via, stream_via, 9100 + k, &watched_id);
+        assert_true(run_until(f, watched_committed_at_via, 10000));
+    }
+    assert_true(run_until(f, running_in_epoch_1, 10000));
+    for (uint64_t k = 0; k < 12; k++) {
+        submit_unique(f, stream_via, stream_via, 9200 + k, &watched_id);
+        assert_true(run_until(f, watched_committed_at_via, 10000));
+    }
+    assert_int_equal(store_gov(&f->nodes[stream_via]->store)->vs.governance_threshold, 4);
+    for (int i = 0; i < NODES; i++) {
+        if (i == gov_down) continue;
+        assert_true(f->nodes[i]->stats.epoch_switches > switches[i]);
+        assert_int_equal(f->nodes[i]->stats.peer_relinks, relinks[i]);
+    }
+    /* The down node restarts in epoch 0 and catches up across the switch, 4 blocks a reply. */
+    node_t *n = restart_node(f, gov_down);
+    assert_int_equal(n->store.head.epoch, 0);
+    assert_true(run_until(f, down_node_caught_up_in_epoch_1, 30000));
+    assert_int_equal(n->stats.peer_bad_blocks, 0);
+    assert_int_equal(n->stats.peer_relinks, 0);
+    assert_true(n->stats.epoch_switches >= 1);
+    qc_header_t mine, theirs;
+    uint64_t h = f->nodes[stream_via]->store.head.height;
+    assert_int_equal(store_header_get(&n->store, h, &mine), QC_OK);
+    assert_int_equal(store_header_get(&f->nodes[stream_via]->store, h, &theirs), QC_OK);
+    qc_hash_t a, b;
+    qc_header_hash(&mine, &a);
+    qc_header_hash(&theirs, &b);
+    assert_memory_equal(a.b, b.b, 32);
+    assert_true(run_until(f, all_linked, 10000));
+    /* It restarted its core in epoch 1 at view 0; the next block's votes (f + 1 senders in the
+     * consortium's view) bring it into that view (pbft's join rule). */
+    submit_unique(f, stream_via, stream_via, 9300, &watched_id);
+    assert_true(run_until(f, watched_committed_everywhere, 10000));
+    assert_true(run_until(f, one_normal_view, 10000));
+    gov_down = -1;
 }
 
 static bool never(fx_t *f) {
@@ -504,7 +635,8 @@ int main(void) {
         cmocka_unit_test(test_catch_up_streams),
         cmocka_unit_test(test_gossip_of_a_committed_tx_is_not_admitted),
         cmocka_unit_test(test_censoring_primary_is_replaced),
-        cmocka_unit_test(test_view_timer_held_below_quorum),
+        cmocka_unit_test(test_threshold_change_keeps_links), /* leaves epoch 1, threshold 4 */
+        cmocka_unit_test(test_view_timer_held_below_quorum), /* last: stops two nodes */
     };
     qc_log_set_level(QC_LOG_WARN);
     return cmocka_run_group_tests_name("node", tests, setup, teardown);

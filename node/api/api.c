@@ -899,7 +899,10 @@ static void h_metrics(http_req_t *req, http_res_t *res, void *data) {
         {"qchain_governance_change_waiting", "gauge",
          "1 while a passed membership change waits for its checkpoint.", g->waiting ? 1 : 0},
         {"qchain_epoch_switches_total", "counter", "Membership epochs this node moved into.",
-         n->stats.epoch_switches}};
+         n->stats.epoch_switches},
+        {"qchain_peer_relinks_total", "counter",
+         "Times a membership change changed the peer links, which were closed and reopened.",
+         n->stats.peer_relinks}};
     for (size_t i = 0; i < sizeof govm / sizeof govm[0]; i++)
         metric(&b, govm[i].name, govm[i].type, govm[i].help, govm[i].v);
     metric(&b, "qchain_verify_workers", "gauge",
