@@ -180,7 +180,7 @@ static void on_peer_state(net_t *net, uint32_t peer, bool up, void *user) {
     QC_INFO("peer %s %s", peer < n->store.validators.n ? n->store.validators.members[peer].name : "?",
             up ? "up" : "down");
     if (up) notes_on_peer_up(&n->notes, peer);
-    if (up) {
+    if (up && !(n->test_no_rounds && peer != n->test_catchup_peer)) {
         uint8_t *buf;
         size_t len;
         if (wire_encode_fetch(n->store.head.height + 1, n->cfg.catchup.batch_blocks, &buf, &len) == QC_OK) {

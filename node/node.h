@@ -151,6 +151,10 @@ typedef struct node {
     uint64_t stream_ms;              /* loop time it was asked */
     uint64_t stream_requests;        /* pipelined requests sent (tests, metrics) */
     uint64_t probe_ms;               /* last head probe */
+    bool test_no_rounds;             /* tests: catch-up asks test_catchup_peer only (when its
+                                        link comes up), with no round or head probe, so one
+                                        stream alone moves catch-up on */
+    uint32_t test_catchup_peer;
     uint64_t last_apply_ms;          /* when the last block was applied */
     uint64_t last_apply_mono_ms;     /* the same on the loop's monotonic clock (uv_now) */
     uint64_t noted_height;           /* highest height whose checkpoint note this node signed */

@@ -726,6 +726,7 @@ void node_maybe_propose(node_t *n) {
 /* ---------------------------------------------------------------- catch-up */
 
 static void send_fetch_from(node_t *n, uint32_t peer, uint64_t from) {
+    if (n->test_no_rounds && peer != n->test_catchup_peer) return;
     uint8_t *buf;
     size_t len;
     if (wire_encode_fetch(from, n->cfg.catchup.batch_blocks, &buf, &len) != QC_OK) return;
@@ -772,7 +773,7 @@ void node_start_transfer(node_t *n, const pbft_fetch_t *f) {
 
 void node_catchup_tick(node_t *n) {
     uint64_t now = node_now_ms();
-    if (now - n->probe_ms >= PROBE_INTERVAL_MS) {
+    if (now - n->probe_ms >= PROBE_INTERVAL_MS && !n->test_no_rounds) {
         /* A node that restarted or lost messages learns peers' heads from these replies. */
         n->probe_ms = now;
         uint32_t nv = n->store.validators.n;
@@ -791,7 +792,8 @@ void node_catchup_tick(node_t *n) {
     /* a stream that answered within the interval needs no help (and the peers no duplicate
      * work); one that stalled is helped by the round, which asks several */
     bool streaming = n->stream_from != 0 && uv_now(n->loop) - n->stream_ms < CATCHUP_INTERVAL_MS;
-    if (behind && !streaming && node_now_ms() - n->fetch_ms >= CATCHUP_INTERVAL_MS) {
+    if (behind && !streaming && node_now_ms() - n->fetch_ms >= CATCHUP_INTERVAL_MS &&
+        !n->test_no_rounds) {
         QC_INFO("catching up: height %llu, peers report %llu", (unsigned long long)n->store.head.height,
                 (unsigned long long)best);
         fetch_round(n);
@@ -949,9 +951,12 @@ void node_on_blocks(node_t *n, uint32_t peer, const wire_msg_t *m) {
     if (n->store.head.height > before)
         QC_INFO("caught up blocks %llu..%llu from %s", (unsigned long long)before + 1,
                 (unsigned long long)n->store.head.height, n->store.validators.members[peer].name);
-    if (streamed && n->store.head.height < last) n->stream_from = 0; /* not all applied: the
-                                                 streamed reply will find a gap; the round asks */
-    if (!streamed && m->head_height > n->store.head.height && n->store.head.height > before)
+    /* Not all applied (an epoch's last block ends what can be checked now; the next set
+     * certifies the rest): the streamed request finds a gap, so ask again from the head. */
+    bool stopped = streamed && n->store.head.height < last;
+    if (stopped) n->stream_from = 0;
+    if ((!streamed || stopped) && m->head_height > n->store.head.height &&
+        n->store.head.height > before)
         send_fetch(n, peer);
     transfer_check(n);
     node_process_commits(n);

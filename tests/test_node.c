@@ -497,12 +497,30 @@ static void test_threshold_change_keeps_links(void **state) {
         assert_int_equal(f->nodes[i]->stats.peer_relinks, relinks[i]);
     }
     /* The down node restarts in epoch 0 and catches up across the switch, 4 blocks a reply. */
+    store_epoch_span_t spans[2];
+    size_t count = 0;
+    assert_int_equal(store_epochs(&f->nodes[stream_via]->store, spans, 2, &count), QC_OK);
+    assert_int_equal(count, 2);
+    uint64_t last_of_0 = spans[1].first_height - 1;
     node_t *n = restart_node(f, gov_down);
     assert_int_equal(n->store.head.epoch, 0);
+    assert_true(n->store.head.height < last_of_0);
+    /* Replies of 3, 5 or 7 blocks (every node's batch), so that a reply holds the switch block
+     * and blocks after it: it is applied up to the switch only (the next set certifies the
+     * rest), and the request the stream had sent already, for the blocks after that reply,
+     * finds a gap. Asking one peer, with no rounds, only the stream's own follow-up can go on. */
+    uint64_t gap = last_of_0 - n->store.head.height;
+    uint32_t batch = 3;
+    while (gap % batch == 0) batch += 2;
+    assert_true(gap > batch);
+    for (int i = 0; i < NODES; i++) f->nodes[i]->cfg.catchup.batch_blocks = batch;
+    n->test_no_rounds = true; /* one stream alone must carry it across the switch */
+    n->test_catchup_peer = (uint32_t)stream_via;
     assert_true(run_until(f, down_node_caught_up_in_epoch_1, 30000));
     assert_int_equal(n->stats.peer_bad_blocks, 0);
     assert_int_equal(n->stats.peer_relinks, 0);
     assert_true(n->stats.epoch_switches >= 1);
+    n->test_no_rounds = false; /* (it follows by catch-up until it joins the view) */
     qc_header_t mine, theirs;
     uint64_t h = f->nodes[stream_via]->store.head.height;
     assert_int_equal(store_header_get(&n->store, h, &mine), QC_OK);
