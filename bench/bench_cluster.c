@@ -591,6 +591,8 @@ typedef struct {
     double nodes_cores, gen_cores, node_cores_min, node_cores_max;
     long rss_kib_min, rss_kib_max, hwm_kib_max;
     double peer_bytes_tx, api_bytes_tx; /* per committed transaction; <0: unknown */
+    double served_bytes_tx;             /* of peer_bytes_tx, catch-up replies; <0: unknown */
+    uint64_t resent, censor_resent, body_requests; /* all nodes, in the window; UINT64_MAX: unknown */
     double mean_tx_s;                   /* committed, mean over the nodes; <0: unknown */
     double slowest_share;               /* the slowest node's committed rate / node 0's */
     uint32_t slowest_node;
@@ -609,6 +611,10 @@ typedef struct {
     double node_t[QC_VALIDATORS_MAX];    /* when node i's status answered; 0: it did not */
     uint64_t node_log[QC_VALIDATORS_MAX];
     uint64_t node_caught[QC_VALIDATORS_MAX]; /* qchain_blocks_caught_up_total; UINT64_MAX: unknown */
+    uint64_t node_served[QC_VALIDATORS_MAX]; /* qchain_catchup_served_bytes_total; same */
+    uint64_t node_resent[QC_VALIDATORS_MAX]; /* qchain_txs_resent_total; same */
+    uint64_t node_cresent[QC_VALIDATORS_MAX]; /* qchain_censor_resent_total; same */
+    uint64_t node_bodyreq[QC_VALIDATORS_MAX]; /* qchain_body_requests_total; same */
     wire_t wire;
 } snap_t;
 
@@ -804,6 +810,10 @@ static void on_probe(gen_t *g, slot_t *sl) {
     if (code != 200 || sl->resp.data == NULL || s == NULL) return;
     if (sl == &g->probes[2 * sl->node + 1]) {
         s->node_caught[sl->node] = metric_value(sl->resp.data, "qchain_blocks_caught_up_total");
+        s->node_served[sl->node] = metric_value(sl->resp.data, "qchain_catchup_served_bytes_total");
+        s->node_resent[sl->node] = metric_value(sl->resp.data, "qchain_txs_resent_total");
+        s->node_cresent[sl->node] = metric_value(sl->resp.data, "qchain_censor_resent_total");
+        s->node_bodyreq[sl->node] = metric_value(sl->resp.data, "qchain_body_requests_total");
         return;
     }
     json_t *j = json_loads(sl->resp.data, 0, NULL);
@@ -909,7 +919,9 @@ static void probes_start(gen_t *g, snap_t *s) {
 static bool snapshot(gen_t *g, snap_t *s) {
     const localnet_t *ln = g->ln;
     memset(s, 0, sizeof *s);
-    for (uint32_t i = 0; i < ln->n; i++) s->node_caught[i] = UINT64_MAX;
+    for (uint32_t i = 0; i < ln->n; i++)
+        s->node_caught[i] = s->node_served[i] = s->node_resent[i] = s->node_cresent[i] =
+            s->node_bodyreq[i] = UINT64_MAX;
     if (!node_log(ln, 0, &s->node_log[0], &s->height, &s->node_t[0])) {
         fprintf(stderr, "bench_cluster: node 0 did not answer GET /v1/status in 3 tries of 5 s "
                 "at the edge of the measured window\n");
@@ -993,6 +1005,16 @@ static void phase_nodes(const gen_t *g, const snap_t *a, const snap_t *b, phase_
     r->mean_tx_s = counted == ln->n ? sum / counted / g->pool->digests : -1;
 }
 
+/* The sum over n nodes of a counter's growth from a to b; UINT64_MAX if any is unknown. */
+static uint64_t counter_sum(uint32_t n, const uint64_t *a, const uint64_t *b) {
+    uint64_t sum = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        if (a[i] == UINT64_MAX || b[i] == UINT64_MAX || b[i] < a[i]) return UINT64_MAX;
+        sum += b[i] - a[i];
+    }
+    return sum;
+}
+
 /* The per-node resources and wire bytes of the window a..b into r. */
 static void phase_resources(const gen_t *g, const snap_t *a, const snap_t *b, phase_res_t *r) {
     const localnet_t *ln = g->ln;
@@ -1016,6 +1038,11 @@ static void phase_resources(const gen_t *g, const snap_t *a, const snap_t *b, ph
     bool ok = a->wire.ok && b->wire.ok && txs > 0;
     r->peer_bytes_tx = ok && b->wire.peer >= a->wire.peer ? (double)(b->wire.peer - a->wire.peer) / txs : -1;
     r->api_bytes_tx = ok && b->wire.api_in >= a->wire.api_in ? (double)(b->wire.api_in - a->wire.api_in) / txs : -1;
+    uint64_t served = counter_sum(ln->n, a->node_served, b->node_served);
+    r->served_bytes_tx = txs > 0 && served != UINT64_MAX ? (double)served / txs : -1;
+    r->resent = counter_sum(ln->n, a->node_resent, b->node_resent);
+    r->censor_resent = counter_sum(ln->n, a->node_cresent, b->node_cresent);
+    r->body_requests = counter_sum(ln->n, a->node_bodyreq, b->node_bodyreq);
     phase_nodes(g, a, b, r);
 }
 
@@ -1265,6 +1292,13 @@ static void print_phase(const char *what, const phase_res_t *r, uint32_t digests
     printf("; TCP payload per committed tx: ");
     if (r->peer_bytes_tx >= 0) printf("%.0f B between the nodes (all links)", r->peer_bytes_tx);
     else printf("unknown between the nodes");
+    if (r->served_bytes_tx >= 0) printf(" of which %.0f B catch-up replies", r->served_bytes_tx);
+    if (r->resent != UINT64_MAX && r->resent > 0)
+        printf(", %llu txs resent in stalls", (unsigned long long)r->resent);
+    if (r->censor_resent != UINT64_MAX && r->censor_resent > 0)
+        printf(", %llu resent passed over", (unsigned long long)r->censor_resent);
+    if (r->body_requests != UINT64_MAX && r->body_requests > 0)
+        printf(", %llu body requests", (unsigned long long)r->body_requests);
     if (r->api_bytes_tx >= 0) printf(", %.0f B into their APIs", r->api_bytes_tx);
     else printf(", unknown into their APIs (a connection closed)");
     if (r->refilled) printf("; %zu txs signed during the window by the generator's signer thread", r->refilled);

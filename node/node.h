@@ -39,6 +39,9 @@
 /* A peer this many blocks ahead is in step (commits land a little apart on each node); more
  * than this, reported by f+1 peers, and this node is catching up (node_catching_up). */
 #define NODE_CATCHUP_SLACK_BLOCKS 1
+/* How far ahead a peer may be, for less than a round's interval, before a node fetches blocks
+ * (node_catchup_due). */
+#define NODE_ROUND_SLACK_BLOCKS 2
 /* After a switch that removed or re-keyed a node, the old links stay up this long, so that
  * node can fetch the blocks that tell it it left (node_epoch.c). */
 #define NODE_DEPART_GRACE_MS 2000
@@ -77,6 +80,8 @@ typedef void (*node_commit_cb)(void *user, const qc_block_t *block, const qc_cer
 typedef struct {
     uint64_t blocks_applied;
     uint64_t blocks_caught_up;       /* applied from catch-up replies */
+    uint64_t fetch_served_blocks;    /* blocks sent to peers in replies to their fetches */
+    uint64_t fetch_served_bytes;     /* those replies' frames, head-only ones included */
     uint64_t txs_committed;
     uint64_t records_committed;
     uint64_t lifecycle_committed[3];  /* ENDORSE, REVOKE, SUPERSEDE transactions committed */
@@ -151,12 +156,15 @@ typedef struct node {
     uint64_t stream_ms;              /* loop time it was asked */
     uint64_t stream_requests;        /* pipelined requests sent (tests, metrics) */
     uint64_t probe_ms;               /* last head probe */
+    uint64_t behind_target;          /* a peer's reported head not reached yet; 0: none */
+    uint64_t behind_since_ms;        /* loop time it was first seen (node_catchup_tick) */
     bool test_no_rounds;             /* tests: catch-up asks test_catchup_peer only (when its
                                         link comes up), with no round or head probe, so one
                                         stream alone moves catch-up on */
     uint32_t test_catchup_peer;
     uint64_t last_apply_ms;          /* when the last block was applied */
     uint64_t last_apply_mono_ms;     /* the same on the loop's monotonic clock (uv_now) */
+    uint64_t apply_gap_ms;           /* recent gap between blocks under load (node_resend_tick) */
     uint64_t noted_height;           /* highest height whose checkpoint note this node signed */
     uint64_t last_propose_ms;        /* when this node last proposed (batching) */
     bool drive_pending;              /* peer frames were stepped; drain the outbox in on_check */

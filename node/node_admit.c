@@ -287,6 +287,12 @@ void node_watch_block(node_t *n, const qc_block_t *b) {
 
 /* ---------------------------------------------------------------- resend */
 
+uint64_t node_resend_still_ms(uint64_t view_timeout_ms, uint64_t apply_gap_ms) {
+    uint64_t still = 2 * apply_gap_ms;
+    if (still > 2 * view_timeout_ms) still = 2 * view_timeout_ms;
+    return still > view_timeout_ms / 4 ? still : view_timeout_ms / 4;
+}
+
 void node_resend_tick(node_t *n) {
     uint64_t now = uv_now(n->loop), timeout = n->genesis.consensus.view_timeout_ms;
     if (now - n->resend_last_ms < timeout / 8) return;
@@ -295,11 +301,16 @@ void node_resend_tick(node_t *n) {
     bool have = false;
     /* Only while the chain stands still: under load, waiting is queueing, not a lost message,
      * sending the queue again would cost every link its bytes a second time, and the pool is
-     * not walked at all. A transaction first met in a stall counts as sent then. */
-    if (now - n->last_apply_mono_ms >= timeout / 4 && pending_ids(n, &p) == QC_OK) {
+     * not walked at all. A transaction first met in a stall counts as sent then. Standing
+     * still is measured against the chain's own pace (node_resend_still_ms): with large blocks
+     * a second apart, half a second without one is the normal course, not a stall. */
+    uint64_t still = node_resend_still_ms(timeout, n->apply_gap_ms);
+    /* (a node that peers are ahead of is the one behind, not a chain standing still) */
+    if (now - n->last_apply_mono_ms >= still && n->behind_target == 0 && pending_ids(n, &p) == QC_OK) {
         have = true;
         const qc_tx_t *out[NODE_RESEND_MAX];
-        uint32_t k = mempool_resend(&n->mempool, now, timeout / 4, NODE_RESEND_MAX,
+        /* each again at most once per such stall's length */
+        uint32_t k = mempool_resend(&n->mempool, now, still, NODE_RESEND_MAX,
                                     in_pending_proposal, &p, out);
         for (uint32_t i = 0; i < k; i++)
             if (broadcast_tx(n, out[i])) n->stats.txs_resent++;

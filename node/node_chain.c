@@ -498,7 +498,15 @@ static void after_apply(node_t *n, const qc_block_t *b, const qc_cert_t *cert, b
         if (b->txs[i].share != NULL) n->stats.share_committed[b->txs[i].share->op - 1]++;
     }
     n->last_apply_ms = node_now_ms();
-    n->last_apply_mono_ms = uv_now(n->loop);
+    uint64_t mono = uv_now(n->loop);
+    /* The block cadence under load (node_resend_tick): the largest recent gap between two
+     * blocks applied in the normal course while transactions still waited after the second;
+     * an eighth decays at every block. */
+    n->apply_gap_ms -= n->apply_gap_ms / 8;
+    if (n->last_apply_mono_ms != 0 && !caught_up && n->mempool.count > 0 &&
+        mono - n->last_apply_mono_ms > n->apply_gap_ms)
+        n->apply_gap_ms = mono - n->last_apply_mono_ms;
+    n->last_apply_mono_ms = mono;
     cstate_set_applied(&n->cstate, b->header.height);
     node_epoch_after_apply(n, b);
     if (n->rollback_height != 0 && b->header.height >= n->rollback_height) {
@@ -771,16 +779,28 @@ void node_start_transfer(node_t *n, const pbft_fetch_t *f) {
     fetch_round(n);
 }
 
+bool node_catchup_due(uint64_t head, uint64_t best, bool transfer_wanted, uint64_t behind_ms) {
+    if (transfer_wanted) return true;
+    if (best <= head) return false;
+    return best > head + NODE_ROUND_SLACK_BLOCKS || behind_ms >= CATCHUP_INTERVAL_MS;
+}
+
 void node_catchup_tick(node_t *n) {
-    uint64_t now = node_now_ms();
+    uint64_t now = node_now_ms(), mono = uv_now(n->loop), head = n->store.head.height;
     if (now - n->probe_ms >= PROBE_INTERVAL_MS && !n->test_no_rounds) {
-        /* A node that restarted or lost messages learns peers' heads from these replies. */
+        /* Peers' heads, from one peer a second: the reply to a request for no blocks. Blocks
+         * are fetched by the rounds below, when they are due. */
         n->probe_ms = now;
         uint32_t nv = n->store.validators.n;
         for (uint32_t k = 0; k < nv; k++) {
             uint32_t peer = (n->probe_rr + k) % nv;
             if (peer == n->self || !net_peer_up(&n->net, peer)) continue;
-            send_fetch(n, peer);
+            uint8_t *buf;
+            size_t len;
+            if (wire_encode_fetch(head + 1, 0, &buf, &len) == QC_OK) {
+                net_send(&n->net, peer, buf, len);
+                free(buf);
+            }
             n->probe_rr = (peer + 1) % nv;
             break;
         }
@@ -788,13 +808,20 @@ void node_catchup_tick(node_t *n) {
     uint64_t best = 0;
     for (uint32_t i = 0; i < n->store.validators.n; i++)
         if (n->peer_heads[i] > best) best = n->peer_heads[i];
-    bool behind = best > n->store.head.height || n->transfer_wanted;
+    /* How long this node has been behind a height a peer reported, without reaching it. */
+    if (best <= head || (n->behind_target != 0 && head >= n->behind_target)) n->behind_target = 0;
+    if (best > head && n->behind_target == 0) {
+        n->behind_target = best;
+        n->behind_since_ms = mono;
+    }
+    uint64_t behind_ms = n->last_apply_mono_ms == 0 ? UINT64_MAX /* none applied yet */
+                         : n->behind_target != 0 ? mono - n->behind_since_ms : 0;
+    bool behind = node_catchup_due(head, best, n->transfer_wanted, behind_ms);
     /* a stream that answered within the interval needs no help (and the peers no duplicate
      * work); one that stalled is helped by the round, which asks several */
-    bool streaming = n->stream_from != 0 && uv_now(n->loop) - n->stream_ms < CATCHUP_INTERVAL_MS;
-    if (behind && !streaming && node_now_ms() - n->fetch_ms >= CATCHUP_INTERVAL_MS &&
-        !n->test_no_rounds) {
-        QC_INFO("catching up: height %llu, peers report %llu", (unsigned long long)n->store.head.height,
+    bool streaming = n->stream_from != 0 && mono - n->stream_ms < CATCHUP_INTERVAL_MS;
+    if (behind && !streaming && now - n->fetch_ms >= CATCHUP_INTERVAL_MS && !n->test_no_rounds) {
+        QC_INFO("catching up: height %llu, peers report %llu", (unsigned long long)head,
                 (unsigned long long)best);
         fetch_round(n);
     }
@@ -834,6 +861,8 @@ void node_on_fetch(node_t *n, uint32_t peer, uint64_t from_height, uint32_t max)
                            &me, &buf, &len) == QC_OK) {
         net_send(&n->net, peer, buf, len);
         free(buf);
+        n->stats.fetch_served_blocks += k;
+        n->stats.fetch_served_bytes += len;
     }
     for (uint32_t i = 0; i < k; i++) { free(blocks[i]); free(certs[i]); }
 }

@@ -84,6 +84,16 @@ void node_on_blocks(node_t *n, uint32_t peer, const wire_msg_t *m);
 void node_on_body_request(node_t *n, uint32_t peer, const wire_msg_t *m);
 void node_on_body(node_t *n, const wire_msg_t *m);
 void node_catchup_tick(node_t *n);
+/* How long the chain must have stood still before node_resend_tick sends waiting transactions
+ * again: a quarter view timeout, or twice the recent gap between blocks under load
+ * (node_t.apply_gap_ms) when that is longer, at most two view timeouts. */
+uint64_t node_resend_still_ms(uint64_t view_timeout_ms, uint64_t apply_gap_ms);
+/* Whether a catch-up round is due for a node at `head` whose peers reported `best`, and that
+ * has been behind a reported height for `behind_ms` without reaching it: always during a
+ * state transfer; else when a peer is more than NODE_ROUND_SLACK_BLOCKS ahead, or ahead at all
+ * for a round's interval. Under load a peer is often a block ahead for a moment; consensus
+ * brings that block, and fetching it would have the peer read and send it for nothing. */
+bool node_catchup_due(uint64_t head, uint64_t best, bool transfer_wanted, uint64_t behind_ms);
 /* Whether this node is catching up, as it tells the core (pbft_set_links): a state transfer
  * the core asked for is in progress, or at least f+1 peers (so at least one honest one)
  * reported a ledger head more than NODE_CATCHUP_SLACK_BLOCKS above ours. One lying peer can

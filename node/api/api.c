@@ -946,6 +946,12 @@ static void h_metrics(http_req_t *req, http_res_t *res, void *data) {
     metric(&b, "qchain_blocks_caught_up_total", "counter",
            "Blocks applied from catch-up replies after checking their certificates.",
            n->stats.blocks_caught_up);
+    metric(&b, "qchain_catchup_served_blocks_total", "counter",
+           "Blocks this node sent to peers answering their catch-up requests and head probes.",
+           n->stats.fetch_served_blocks);
+    metric(&b, "qchain_catchup_served_bytes_total", "counter",
+           "Bytes of those replies (frames before encryption), head-only replies included.",
+           n->stats.fetch_served_bytes);
     metric(&b, "qchain_catchup_streamed_total", "counter",
            "Catch-up requests sent before the reply before them was applied (streaming).",
            n->stream_requests);
