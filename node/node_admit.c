@@ -293,6 +293,15 @@ uint64_t node_resend_still_ms(uint64_t view_timeout_ms, uint64_t apply_gap_ms) {
     return still > view_timeout_ms / 4 ? still : view_timeout_ms / 4;
 }
 
+bool node_resend_due(uint64_t now_ms, uint64_t last_apply_ms, uint64_t still_ms,
+                     uint64_t view_timeout_ms, bool behind, uint64_t behind_since_ms) {
+    /* A node that a peer reported a higher head to is the one behind, not a chain standing
+     * still; for two view timeouts at most, so that a peer lying about its head cannot stop
+     * this node's resends for good. */
+    bool lagging = behind && now_ms - behind_since_ms < 2 * view_timeout_ms;
+    return now_ms - last_apply_ms >= still_ms && !lagging;
+}
+
 void node_resend_tick(node_t *n) {
     uint64_t now = uv_now(n->loop), timeout = n->genesis.consensus.view_timeout_ms;
     if (now - n->resend_last_ms < timeout / 8) return;
@@ -305,8 +314,9 @@ void node_resend_tick(node_t *n) {
      * still is measured against the chain's own pace (node_resend_still_ms): with large blocks
      * a second apart, half a second without one is the normal course, not a stall. */
     uint64_t still = node_resend_still_ms(timeout, n->apply_gap_ms);
-    /* (a node that peers are ahead of is the one behind, not a chain standing still) */
-    if (now - n->last_apply_mono_ms >= still && n->behind_target == 0 && pending_ids(n, &p) == QC_OK) {
+    if (node_resend_due(now, n->last_apply_mono_ms, still, timeout, n->behind_target != 0,
+                        n->behind_since_ms) &&
+        pending_ids(n, &p) == QC_OK) {
         have = true;
         const qc_tx_t *out[NODE_RESEND_MAX];
         /* each again at most once per such stall's length */

@@ -255,6 +255,10 @@ static void test_catchup_and_resend_follow_the_pace(void **state) {
     assert_int_equal(node_resend_still_ms(2000, 100), 500);
     assert_int_equal(node_resend_still_ms(2000, 1400), 2800); /* blocks 1.4 s apart */
     assert_int_equal(node_resend_still_ms(2000, 60000), 4000); /* at most two timeouts */
+    assert_false(node_resend_due(10000, 9600, 500, 2000, false, 0)); /* applied 400 ms ago */
+    assert_true(node_resend_due(10000, 9500, 500, 2000, false, 0));  /* stood still 500 ms */
+    assert_false(node_resend_due(10000, 5000, 500, 2000, true, 9000)); /* behind a peer: lagging */
+    assert_true(node_resend_due(10000, 5000, 500, 2000, true, 6000)); /* ... for 4 s: a liar? */
 }
 
 /* A head probe (a fetch for at most 0 blocks) is answered with the head alone; a fetch for
