@@ -59,6 +59,14 @@ static void sleep_ms(long ms) { usleep((useconds_t)ms * 1000); }
  * (config ledger.state_cache_mib; 0 or unset: resident). */
 static uint32_t state_cache_mib(void) { return (uint32_t)env_u64("QC_BENCH_STATE_CACHE_MIB", 0); }
 
+/* QC_BENCH_FILL_CACHE_MIB: the paged map's cache while the chain is generated (default: the
+ * nodes' own). The pages written are the same whatever the cache, so a large one generates a
+ * paged ledger of 10 million records at nearly the resident map's speed, and the nodes then
+ * run on the small cache being measured. */
+static uint32_t fill_cache_mib(void) {
+    return (uint32_t)env_u64("QC_BENCH_FILL_CACHE_MIB", state_cache_mib());
+}
+
 /* Writes ledger.state_cache_mib into every node's node.json. */
 static int set_state_cache(const localnet_t *ln, uint32_t n, uint32_t mib) {
     for (uint32_t i = 0; i < n; i++) {
@@ -142,7 +150,8 @@ static int make_chain(localnet_t *ln, const plan_t *p) {
     }
     store_config_t sc = {ln->genesis->chain_id, ln->genesis->hash, &ln->genesis->validators, info,
                          ln->genesis->consensus.checkpoint_interval};
-    sc.state_cache_bytes = (size_t)state_cache_mib() << 20; /* paged: the map's nodes too */
+    /* paged: the map's nodes are written too */
+    sc.state_cache_bytes = state_cache_mib() > 0 ? (size_t)fill_cache_mib() << 20 : 0;
     store_t s;
     int rc = store_open(&s, ledger, &sc);
     if (rc != QC_OK) return rc;
@@ -151,8 +160,17 @@ static int make_chain(localnet_t *ln, const plan_t *p) {
     double fill_s = now_s() - t0;
     t0 = now_s();
     if (rc == QC_OK) chainfill_compact(&s);
+    store_close(&s); /* paged: writes the map's nodes still in the cache, and its snapshot */
+    if (rc == QC_OK && state_cache_mib() > 0) {
+        /* ... which the compaction above has not seen: reopen (the snapshot is at the head,
+         * nothing is replayed) and compact again, so the nodes start on settled tables. */
+        rc = store_open(&s, ledger, &sc);
+        if (rc == QC_OK) {
+            chainfill_compact(&s);
+            store_close(&s);
+        }
+    }
     double compact_s = now_s() - t0;
-    store_close(&s);
     if (rc != QC_OK) return rc;
     printf("  chain generated into %s's ledger: %llu blocks in %.1f s (%.0f blocks/s, unsynced"
            " writes), compacted in %.1f s; ledger %.1f MiB\n",
@@ -331,7 +349,8 @@ int main(void) {
            " x 1 tx x %u records\n", p.n, ln.dir, (unsigned long long)p.blocks, p.recs);
     fflush(stdout);
     if (state_cache_mib() > 0)
-        printf("  state map paged, %u MiB cached (ledger.state_cache_mib)\n", state_cache_mib());
+        printf("  state map paged, %u MiB cached (ledger.state_cache_mib); %u MiB while the chain"
+               " is generated\n", state_cache_mib(), fill_cache_mib());
     int rc = state_cache_mib() > 0 ? set_state_cache(&ln, p.n, state_cache_mib()) : QC_OK;
     if (rc == QC_OK) rc = make_chain(&ln, &p);
     if (rc == QC_OK) rc = start_full_nodes(&ln, &p);
