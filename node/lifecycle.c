@@ -19,6 +19,7 @@ void lc_init(lc_state_t *s, lc_lookup_fn lookup, void *ctx, lc_mode_t mode) {
 void lc_free(lc_state_t *s) {
     for (size_t i = 0; i < s->cap; i++) free(s->tab[i].enc);
     free(s->tab);
+    free(s->changed);
     memset(s, 0, sizeof *s);
 }
 
@@ -54,6 +55,16 @@ static long find_or_insert(lc_state_t *s, const uint8_t d[32]) {
         size_t cap = s->cap ? 2 * s->cap : 64;
         lc_entry_t *tab = calloc(cap, sizeof *tab);
         if (tab == NULL) return -1;
+        /* the dirty entries move: their list is rebuilt in the order it had */
+        for (size_t j = 0; j < s->changed_n; j++) s->tab[s->changed[j]].dirty = false;
+        for (size_t j = 0; j < s->changed_n; j++) {
+            size_t k = s->changed[j];
+            size_t at = place(tab, cap, s->tab[k].digest);
+            tab[at] = s->tab[k];
+            tab[at].dirty = true;
+            s->tab[k].used = false;
+            s->changed[j] = at;
+        }
         for (size_t k = 0; k < s->cap; k++)
             if (s->tab[k].used) tab[place(tab, cap, s->tab[k].digest)] = s->tab[k];
         free(s->tab);
@@ -118,11 +129,19 @@ static int put_at(lc_state_t *s, long i, const qc_recstat_t *st) {
     int rc = qc_recstat_encode(st, buf, sizeof buf, &len);
     QC_ASSERT(rc == QC_OK); /* the rules only make statuses the encoding allows */
     lc_entry_t *e = &s->tab[i];
+    if (!e->dirty && s->changed_n == s->changed_cap) {
+        size_t cap = s->changed_cap ? 2 * s->changed_cap : 64;
+        size_t *changed = realloc(s->changed, cap * sizeof *changed);
+        if (changed == NULL) return QC_ERR_NOMEM;
+        s->changed = changed;
+        s->changed_cap = cap;
+    }
     uint8_t *enc = realloc(e->enc, len);
     if (enc == NULL) return QC_ERR_NOMEM;
     memcpy(enc, buf, len);
     e->enc = enc;
     e->enc_len = len;
+    if (!e->dirty) s->changed[s->changed_n++] = (size_t)i;
     e->resolved = e->exists = e->dirty = true;
     return QC_OK;
 }
@@ -329,9 +348,9 @@ int lc_apply(lc_state_t *s, const qc_tx_t *tx, const qc_validator_set_t *vs, uin
 int lc_each_changed(const lc_state_t *s,
                     int (*cb)(void *ctx, const uint8_t digest[32], const uint8_t *enc, size_t len),
                     void *ctx) {
-    for (size_t i = 0; i < s->cap; i++) {
-        const lc_entry_t *e = &s->tab[i];
-        if (!e->used || !e->dirty) continue;
+    for (size_t j = 0; j < s->changed_n; j++) {
+        const lc_entry_t *e = &s->tab[s->changed[j]];
+        QC_ASSERT(e->used && e->dirty);
         int rc = cb(ctx, e->digest, e->enc, e->enc_len);
         if (rc != QC_OK) return rc;
     }
@@ -339,5 +358,6 @@ int lc_each_changed(const lc_state_t *s,
 }
 
 void lc_clear_changed(lc_state_t *s) {
-    for (size_t i = 0; i < s->cap; i++) s->tab[i].dirty = false;
+    for (size_t j = 0; j < s->changed_n; j++) s->tab[s->changed[j]].dirty = false;
+    s->changed_n = 0;
 }

@@ -738,6 +738,64 @@ static void test_lifecycle_limits_and_overlay(void **state) {
     lc_free(&lc);
 }
 
+typedef struct {
+    uint8_t seen[256];
+    size_t n;
+} changed_t;
+
+static int collect_changed(void *ctx, const uint8_t digest[32], const uint8_t *enc, size_t len) {
+    changed_t *c = ctx;
+    assert_true(len > 0 && enc != NULL);
+    assert_true(c->n < sizeof c->seen);
+    c->seen[c->n++] = digest[0];
+    return QC_OK;
+}
+
+static void apply_anchor(lc_state_t *lc, uint64_t nonce, uint8_t d) {
+    qc_tx_t tx;
+    char why[300];
+    anchor(&tx, JINAN, nonce, d);
+    assert_int_equal(lc_apply(lc, &tx, &g_vs, 1, 0, why, sizeof why), QC_OK);
+    qc_tx_free(&tx);
+}
+
+/* The changes lc_each_changed reports are exactly those since lc_clear_changed, in the order
+ * they first changed, also across the table's growth; and both cost the changes, not the
+ * overlay (a chain-long overlay, as tests/lib/chainbuilder keeps, walked its whole table for
+ * every block before). */
+static void test_lifecycle_changes_across_growth(void **state) {
+    (void)state;
+    lc_state_t lc;
+    lc_init(&lc, NULL, NULL, LC_ALL);
+    for (unsigned d = 1; d <= 150; d++) apply_anchor(&lc, d, (uint8_t)d);
+    assert_true(lc.cap >= 300); /* grew from 64 with the changes marked */
+    changed_t c = {{0}, 0};
+    assert_int_equal(lc_each_changed(&lc, collect_changed, &c), QC_OK);
+    assert_int_equal(c.n, 150);
+    for (unsigned i = 0; i < 150; i++) assert_int_equal(c.seen[i], i + 1);
+    lc_clear_changed(&lc);
+    c.n = 0;
+    assert_int_equal(lc_each_changed(&lc, collect_changed, &c), QC_OK);
+    assert_int_equal(c.n, 0);
+    for (unsigned d = 151; d <= 153; d++) apply_anchor(&lc, d, (uint8_t)d);
+    qc_tx_t tx;
+    char why[300];
+    life(&tx, QC_TX_REVOKE, JINAN, 154, 5, 0, 2); /* an entry from before the clear */
+    assert_int_equal(lc_apply(&lc, &tx, &g_vs, 2, 0, why, sizeof why), QC_OK);
+    qc_tx_free(&tx);
+    apply_anchor(&lc, 155, 151); /* a later anchoring of one changed already: no new change */
+    assert_int_equal(lc_each_changed(&lc, collect_changed, &c), QC_OK);
+    assert_int_equal(c.n, 4);
+    assert_int_equal(c.seen[0], 151);
+    assert_int_equal(c.seen[1], 152);
+    assert_int_equal(c.seen[2], 153);
+    assert_int_equal(c.seen[3], 5);
+    size_t dirty = 0;
+    for (size_t i = 0; i < lc.cap; i++) dirty += lc.tab[i].used && lc.tab[i].dirty;
+    assert_int_equal(dirty, 4);
+    lc_free(&lc);
+}
+
 static int ledger_lookup(void *ctx, const uint8_t digest[32], qc_recstat_t *out) {
     return lc_get(ctx, digest, out);
 }
@@ -984,6 +1042,7 @@ int main(void) {
         cmocka_unit_test(test_revoke_rules),
         cmocka_unit_test(test_supersede_rules),
         cmocka_unit_test(test_lifecycle_limits_and_overlay),
+        cmocka_unit_test(test_lifecycle_changes_across_growth),
         cmocka_unit_test(test_trusted_replay_matches_full_application),
         cmocka_unit_test(test_parallel_signatures),
         cmocka_unit_test(test_certified_prefix),
