@@ -78,6 +78,11 @@ class Cluster:
                 p.kill()
                 p.wait()
 
+    def remove_dir(self):
+        """Removes the test's directory (ledgers, logs, documents): after it passed; a failed
+        test keeps it for whoever looks into the failure."""
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
     def stop_and_pass(self):
         """Stops every node with SIGTERM, checks each exited cleanly (a sanitizer report makes
         a node exit non-zero), prints the pass line and removes the test's directory."""

@@ -109,6 +109,7 @@ def run(c):
     other_genesis(c, urls)
     c.stop_all(signal.SIGTERM)
     print("it_audit: %d checks passed" % c.checks)
+    c.remove_dir()
 
 
 if __name__ == "__main__":

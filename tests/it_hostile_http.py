@@ -266,6 +266,7 @@ def main():
     check(all(p.returncode == 0 for p in C.procs.values()),
           "SIGTERM stops every node with exit 0: %s" % {c: p.returncode for c, p in C.procs.items()})
     print("it_hostile_http: %d checks passed" % C.checks)
+    C.remove_dir()
 
 
 if __name__ == "__main__":

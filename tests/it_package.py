@@ -124,6 +124,7 @@ def inner(deb, tmp):
 
     # A four-city chain; jinan's node key is a new, encrypted one, put in the genesis.
     C = NearApiCluster("it_package", port_base(27000, 300), 500)  # below the ephemeral ports
+    os.rmdir(C.tmp)  # the directory it made: this cluster's lives under tmp, which outer removes
     C.tmp = os.path.join(tmp, "net")
     os.makedirs(C.tmp)
     C.make_testnet("it-package")

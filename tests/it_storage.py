@@ -240,6 +240,8 @@ def main():
     check_full_disk(FULL)
     C.stop_all(signal.SIGTERM)
     print("it_storage: %d checks passed" % C.checks)
+    kill_small_disk_node()
+    C.remove_dir()
 
 
 if __name__ == "__main__":
