@@ -55,14 +55,12 @@ static long find_or_insert(lc_state_t *s, const uint8_t d[32]) {
         size_t cap = s->cap ? 2 * s->cap : 64;
         lc_entry_t *tab = calloc(cap, sizeof *tab);
         if (tab == NULL) return -1;
-        /* the dirty entries move: their list is rebuilt in the order it had */
-        for (size_t j = 0; j < s->changed_n; j++) s->tab[s->changed[j]].dirty = false;
+        /* the dirty entries move first: their list keeps its order with their new indices */
         for (size_t j = 0; j < s->changed_n; j++) {
             size_t k = s->changed[j];
             size_t at = place(tab, cap, s->tab[k].digest);
             tab[at] = s->tab[k];
-            tab[at].dirty = true;
-            s->tab[k].used = false;
+            s->tab[k].used = false; /* (not copied again below) */
             s->changed[j] = at;
         }
         for (size_t k = 0; k < s->cap; k++)
