@@ -62,7 +62,7 @@ typedef struct {
     exec_leaves_t leaves;       /* its records' leaf hashes (state VALID), for the store */
     smap_writes_t state_writes; /* the state-map nodes it writes (state VALID), for the store */
     bool state_exec;            /* state_writes are exec's for this block on its parent */
-    smap_mem_t *state_layer;    /* the same nodes by position, made when a child reads them */
+    smap_windex_t *state_layer; /* an index of them by position, made when a child reads them */
     clog_set_t clogs_after;     /* the per-city logs after the block (state VALID) */
     gov_state_t *gov_after;     /* governance state after the block (state VALID; owned) */
     bool want;                  /* the core asked to validate it */
@@ -138,6 +138,10 @@ typedef struct node {
     uint64_t resend_last_ms;         /* loop time of the last resend round (node_resend_tick) */
     notes_t notes;                   /* checkpoint-note signatures (notes.h) */
     node_pending_t pending[NODE_PENDING_MAX];
+    /* The largest write set a dropped pending block left, kept for the next block to fill: a
+     * block's set is ~10 nodes a record (100 MiB and more at full load), and memory reused
+     * costs no page faults (node_pending_drop, node_ws_take). */
+    smap_writes_t state_ws_spare;
     pbft_committed_t commitq[NODE_COMMIT_QUEUE_MAX]; /* committed, waiting for a body */
     size_t commitq_len;
     uv_timer_t tick;

@@ -34,12 +34,38 @@ void node_pending_free(node_pending_t *e) {
     qc_block_free(&e->block);
     exec_leaves_free(&e->leaves);
     smap_writes_free(&e->state_writes);
-    smap_mem_free(e->state_layer);
+    smap_windex_free(e->state_layer);
     clog_set_free(&e->clogs_after);
     free(e->gov_after);
     free(e->raw);
     free(e->missing);
     memset(e, 0, sizeof *e);
+}
+
+/* Nodes a spare write set may hold however little the blocks need (~1 MiB). */
+#define NODE_WS_SPARE_SLACK 4096u
+
+void node_pending_drop(node_t *n, node_pending_t *e) {
+    /* A set 8 times larger than its block needed goes (load fell: an idle node does not keep a
+     * full-load block's memory); otherwise the larger of it and the spare is kept. */
+    const smap_writes_t *ws = &e->state_writes;
+    bool oversized = ws->cap > NODE_WS_SPARE_SLACK && ws->n < ws->cap / 8;
+    if (!oversized && ws->cap > n->state_ws_spare.cap) {
+        smap_writes_t t = n->state_ws_spare;
+        n->state_ws_spare = e->state_writes;
+        e->state_writes = t; /* the smaller one, freed with the entry */
+        smap_writes_reset(&n->state_ws_spare);
+    }
+    node_pending_free(e);
+}
+
+/* The spare write set (empty, maybe with memory) for a new pending block; the spare is then
+ * none until another is dropped. */
+static smap_writes_t ws_take(node_t *n) {
+    smap_writes_t ws = n->state_ws_spare;
+    memset(&n->state_ws_spare, 0, sizeof n->state_ws_spare);
+    smap_writes_reset(&ws);
+    return ws;
 }
 
 static uint64_t pending_height(const node_pending_t *e) {
@@ -56,7 +82,7 @@ static node_pending_t *pending_slot(node_t *n) {
         if (!e->want && (victim == NULL || pending_height(e) < pending_height(victim))) victim = e;
     }
     if (victim == NULL) victim = &n->pending[n->pending[0].applying ? 1 : 0];
-    node_pending_free(victim);
+    node_pending_drop(n, victim);
     return victim;
 }
 
@@ -64,7 +90,7 @@ static node_pending_t *pending_slot(node_t *n) {
 static void pending_gc(node_t *n) {
     for (size_t i = 0; i < NODE_PENDING_MAX; i++) {
         node_pending_t *e = &n->pending[i];
-        if (e->used && e->raw && e->block.header.height <= n->store.head.height) node_pending_free(e);
+        if (e->used && e->raw && e->block.header.height <= n->store.head.height) node_pending_drop(n, e);
     }
 }
 
@@ -204,15 +230,14 @@ static size_t seen_slot(const qc_hash_t *id, size_t cap) {
 }
 
 /* Builds the set over the collected ancestors. false on allocation failure. */
-static int state_layer_make(smap_mem_t **out, const smap_writes_t *ws);
 
 static bool seen_build(seen_ctx_t *s) {
     for (size_t a = 0; a < s->anc_count; a++) {
         /* a pending block's nodes by position, made when a child first reads through it */
         node_pending_t *anc = (node_pending_t *)s->anc[a]; /* the node's own entry */
-        if (anc->state_layer == NULL && state_layer_make(&anc->state_layer, &anc->state_writes) != QC_OK)
+        if (anc->state_layer == NULL && smap_windex_new(&anc->state_writes, &anc->state_layer) != QC_OK)
             return false;
-        s->layer[a] = smap_mem_reader(anc->state_layer);
+        s->layer[a] = smap_windex_reader(anc->state_layer);
     }
     s->layers = (sblock_layers_t){s->layer, s->anc_count, store_state_reader(&s->n->store)};
     s->state = sblock_layers_reader(&s->layers);
@@ -353,16 +378,6 @@ static bool parent_state(node_t *n, uint64_t height, const qc_hash_t *parent, ex
     return false;
 }
 
-/* The nodes a pending block writes, by position, for its children's reads. */
-static int state_layer_make(smap_mem_t **out, const smap_writes_t *ws) {
-    int rc = smap_mem_new(out);
-    if (rc == QC_OK && (rc = smap_mem_commit(*out, ws)) != QC_OK) {
-        smap_mem_free(*out);
-        *out = NULL;
-    }
-    return rc;
-}
-
 /* ---------------------------------------------------------------- validation */
 
 void node_want_validate(node_t *n, const pbft_validate_t *v) {
@@ -400,7 +415,8 @@ static void validate_one(node_t *n, node_pending_t *e) {
     uint32_t sigs = 0;
     exec_leaves_free(&e->leaves);
     smap_writes_reset(&e->state_writes);
-    smap_mem_free(e->state_layer);
+    if (e->state_writes.cap == 0) e->state_writes = ws_take(n);
+    smap_windex_free(e->state_layer);
     e->state_layer = NULL;
     e->state_exec = false;
     parent.state_writes = &e->state_writes;
@@ -537,7 +553,7 @@ static void apply_write_work(uv_work_t *req) {
 static void commit_applied(node_t *n, node_pending_t *e, const qc_cert_t *cert, uint64_t h) {
     qc_block_t block = e->block; /* after_apply frees pending entries: keep the block */
     memset(&e->block, 0, sizeof e->block);
-    node_pending_free(e);
+    node_pending_drop(n, e);
     commitq_pop(n);
     after_apply(n, &block, cert, false);
     qc_block_free(&block);
@@ -682,7 +698,7 @@ void node_maybe_propose(node_t *n) {
         qc_block_t b;
         rlog_t log_after;
         exec_leaves_t leaves = {0};
-        smap_writes_t state_writes = {0};
+        smap_writes_t state_writes = ws_take(n);
         clog_set_t clogs_after = {0};
         parent.state_writes = &state_writes;
         parent.clogs_after = &clogs_after;
@@ -722,7 +738,7 @@ void node_maybe_propose(node_t *n) {
         e->state_exec = true;
         e->gov_after = gov_after;
         e->state = PENDING_VALID;
-        if (pbft_propose(n->pbft, height, &digest) != QC_OK) { node_pending_free(e); break; }
+        if (pbft_propose(n->pbft, height, &digest) != QC_OK) { node_pending_drop(n, e); break; }
         n->stats.proposals_built++;
         n->last_propose_ms = node_now_ms();
         node_drive(n);

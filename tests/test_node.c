@@ -141,6 +141,12 @@ static void test_commit_everywhere_and_replay_refused(void **state) {
     assert_true(run_until(f, all_at_height_1, 10000));
     for (int i = 1; i < NODES; i++)
         assert_memory_equal(f->nodes[i]->store.head.hash.b, f->nodes[0]->store.head.hash.b, 32);
+    /* each node executed the block (built or checked it) and kept its state-map write set's
+     * memory for the next block (node_pending_drop) */
+    for (int i = 0; i < NODES; i++) {
+        assert_true(f->nodes[i]->state_ws_spare.cap > 0);
+        assert_int_equal(f->nodes[i]->state_ws_spare.n, 0);
+    }
     store_tx_loc_t loc;
     assert_int_equal(store_tx_find(&f->nodes[3]->store, &id, &loc), QC_OK);
     assert_int_equal(loc.height, 1);

@@ -803,17 +803,19 @@ static void test_codecs_and_corruption(void **state) {
     smap_mem_free(m);
 }
 
-/* Pending blocks read through their ancestors' write sets (sblock_layers_t): block C built on
- * B built on A, each read through the layers of its uncommitted ancestors over the committed
- * map, gives exactly the roots and nodes of applying A, B, C one after another, and the empty
- * reader reads as the empty map. */
+/* Pending blocks read through their ancestors' write sets (sblock_layers_t, each set read in
+ * place through an smap_windex_t, as the node does): block C built on B built on A, each read
+ * through the layers of its uncommitted ancestors over the committed map, gives exactly the
+ * roots and nodes of applying A, B, C one after another; the index answers every position its
+ * set wrote with that node and any other with QC_ERR_NOTFOUND; the empty reader reads as the
+ * empty map. */
 static void test_layers_match_sequential(void **state) {
     (void)state;
     rng_state = 0x1a7e;
-    smap_mem_t *base, *seq, *la;
+    smap_mem_t *base, *seq;
+    smap_windex_t *la = NULL;
     assert_int_equal(smap_mem_new(&base), QC_OK);
     assert_int_equal(smap_mem_new(&seq), QC_OK);
-    assert_int_equal(smap_mem_new(&la), QC_OK);
     ref_t ref = {0};
     smap_update_t u[3][60];
     memset(u, 0, sizeof u);
@@ -853,10 +855,23 @@ static void test_layers_match_sequential(void **state) {
         size_t n;
         assert_int_equal(smap_prepare(v, 60, &n), QC_OK);
         sblock_layers_t l = {layers, (size_t)(b - 1), smap_mem_reader(base)};
-        if (b == 2) layers[0] = smap_mem_reader(la);
+        if (b == 2) layers[0] = smap_windex_reader(la);
         smap_reader_t r = sblock_layers_reader(&l);
         assert_int_equal(smap_apply(&r, v, n, &ws[b - 1], &got[b - 1]), QC_OK);
-        if (b == 1) assert_int_equal(smap_mem_commit(la, &ws[0]), QC_OK);
+        if (b == 1) {
+            assert_int_equal(smap_windex_new(&ws[0], &la), QC_OK);
+            smap_reader_t xr = smap_windex_reader(la);
+            smap_node_t node;
+            for (size_t i = 0; i < ws[0].n; i++) {
+                memset(&node, 0xee, sizeof node);
+                assert_int_equal(xr.get(xr.ctx, &ws[0].w[i].pos, &node), QC_OK);
+                assert_memory_equal(&node, &ws[0].w[i].node, sizeof node);
+            }
+            smap_pos_t other = ws[0].w[0].pos; /* the same prefix one level down: not written */
+            other.depth = (uint8_t)(other.depth + 1);
+            assert_int_equal(xr.get(xr.ctx, &other, &node), QC_ERR_NOTFOUND);
+            assert_true(ws[0].n > 100); /* enough nodes to probe past collisions */
+        }
         assert_memory_equal(got[b - 1].b, want[b - 1].b, 32);
         assert_int_equal(ws[b - 1].n, want_ws[b - 1].n);
         assert_memory_equal(ws[b - 1].w, want_ws[b - 1].w, ws[b - 1].n * sizeof *ws[b - 1].w);
@@ -877,7 +892,7 @@ static void test_layers_match_sequential(void **state) {
     }
     smap_mem_free(base);
     smap_mem_free(seq);
-    smap_mem_free(la);
+    smap_windex_free(la);
     free(ref.e);
 }
 

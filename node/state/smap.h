@@ -190,4 +190,15 @@ void smap_mem_mark_clean(smap_mem_t *m);
 size_t smap_mem_evict(smap_mem_t *m, size_t keep);
 void smap_mem_stats(const smap_mem_t *m, smap_mem_stats_t *out);
 
+/* An index by position over a write set, read in place: a pending block's nodes for its
+ * children's reads, at 16 bytes a node instead of a copy of every node. ws is borrowed and must
+ * stay unchanged while the index lives. */
+typedef struct smap_windex smap_windex_t;
+
+/* *out gets the index over ws (caller owns; smap_windex_free). QC_OK or QC_ERR_NOMEM. */
+int smap_windex_new(const smap_writes_t *ws, smap_windex_t **out);
+void smap_windex_free(smap_windex_t *x);
+/* A reader over x (borrowed): get answers QC_ERR_NOTFOUND for a position ws did not write. */
+smap_reader_t smap_windex_reader(smap_windex_t *x);
+
 #endif

@@ -303,3 +303,66 @@ void smap_mem_stats(const smap_mem_t *m, smap_mem_stats_t *out) {
     out->dirty = m->dirty;
     out->bytes = m->e_cap * sizeof(mem_entry_t) + m->cap * sizeof(uint64_t);
 }
+
+/* ---- an index over one write set (a pending block's nodes, for its children's reads) ---- */
+
+struct smap_windex {
+    const smap_writes_t *ws;
+    uint64_t *slot; /* as smap_mem's table: tag << 32 | index into ws->w + 1; 0 is free */
+    size_t cap;     /* a power of two; at most half full */
+};
+
+static uint64_t *windex_find(const smap_windex_t *x, const smap_pos_t *pos, uint64_t h) {
+    uint64_t tag = h >> 32;
+    size_t i = (size_t)h & (x->cap - 1);
+    for (size_t probes = 0; probes < x->cap; probes++) {
+        uint64_t s = x->slot[i];
+        if (s == 0) return &x->slot[i];
+        if (s >> 32 == tag && pos_equal(&x->ws->w[(uint32_t)s - 1u].pos, pos)) return &x->slot[i];
+        i = (i + 1) & (x->cap - 1);
+    }
+    QC_ASSERT(!"smap_windex: table full");
+    return NULL;
+}
+
+int smap_windex_new(const smap_writes_t *ws, smap_windex_t **out) {
+    *out = NULL;
+    if (ws->n > MEM_NODES_MAX) return QC_ERR_NOMEM;
+    smap_windex_t *x = calloc(1, sizeof *x);
+    if (x == NULL) return QC_ERR_NOMEM;
+    x->ws = ws;
+    x->cap = MEM_CAP_MIN;
+    while (x->cap < 2 * ws->n) x->cap *= 2;
+    x->slot = calloc(x->cap, sizeof *x->slot);
+    if (x->slot == NULL) {
+        free(x);
+        return QC_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < ws->n; i++) {
+        uint64_t h = pos_hash(&ws->w[i].pos);
+        uint64_t *s = windex_find(x, &ws->w[i].pos, h);
+        /* A write set holds each position once (smap_apply); were one repeated, the later
+         * write would be the node, as in smap_mem_commit. */
+        *s = (h >> 32) << 32 | (uint64_t)(i + 1);
+    }
+    *out = x;
+    return QC_OK;
+}
+
+void smap_windex_free(smap_windex_t *x) {
+    if (x == NULL) return;
+    free(x->slot);
+    free(x);
+}
+
+static int windex_get(void *ctx, const smap_pos_t *pos, smap_node_t *out) {
+    const smap_windex_t *x = ctx;
+    uint64_t s = *windex_find(x, pos, pos_hash(pos));
+    if (s == 0) return QC_ERR_NOTFOUND;
+    *out = x->ws->w[(uint32_t)s - 1u].node;
+    return QC_OK;
+}
+
+smap_reader_t smap_windex_reader(smap_windex_t *x) {
+    return (smap_reader_t){.get = windex_get, .ctx = x, .prefetch = NULL};
+}
