@@ -581,7 +581,7 @@ static void release(node_t *n) {
         node_pending_free(&n->pending[i]); /* safe on an unused (zeroed) slot */
     }
     memset(n->pending, 0, sizeof n->pending);
-    smap_writes_free(&n->state_ws_spare);
+    for (size_t i = 0; i < NODE_WS_SPARES; i++) smap_writes_free(&n->state_ws_spare[i]);
     node_gossip_free(n);
     mempool_free(&n->mempool);
     par_stop(n->par);

@@ -28,6 +28,7 @@
 #include "wire.h"
 
 #define NODE_PENDING_MAX (4 * PBFT_WINDOW_MAX) /* proposed blocks held by digest */
+#define NODE_WS_SPARES 3u /* state-map write sets kept for reuse (node_pending_drop) */
 #define NODE_COMMIT_QUEUE_MAX (4 * PBFT_WINDOW_MAX)
 #define NODE_TICK_MS 10
 /* Transactions gossiped by peers waiting, within one loop turn, for their signatures to be
@@ -138,10 +139,10 @@ typedef struct node {
     uint64_t resend_last_ms;         /* loop time of the last resend round (node_resend_tick) */
     notes_t notes;                   /* checkpoint-note signatures (notes.h) */
     node_pending_t pending[NODE_PENDING_MAX];
-    /* The largest write set a dropped pending block left, kept for the next block to fill: a
-     * block's set is ~10 nodes a record (100 MiB and more at full load), and memory reused
-     * costs no page faults (node_pending_drop, node_ws_take). */
-    smap_writes_t state_ws_spare;
+    /* The largest write sets dropped pending blocks left, kept for the next blocks to fill (as
+     * many as blocks in flight at full load): a block's set is ~10 nodes a record (100 MiB and
+     * more at full load), and memory reused costs no page faults (node_pending_drop). */
+    smap_writes_t state_ws_spare[NODE_WS_SPARES];
     pbft_committed_t commitq[NODE_COMMIT_QUEUE_MAX]; /* committed, waiting for a body */
     size_t commitq_len;
     uv_timer_t tick;

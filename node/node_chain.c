@@ -47,23 +47,29 @@ void node_pending_free(node_pending_t *e) {
 
 void node_pending_drop(node_t *n, node_pending_t *e) {
     /* A set 8 times larger than its block needed goes (load fell: an idle node does not keep a
-     * full-load block's memory); otherwise the larger of it and the spare is kept. */
+     * full-load block's memory); otherwise it replaces the smallest spare if larger. */
     const smap_writes_t *ws = &e->state_writes;
     bool oversized = ws->cap > NODE_WS_SPARE_SLACK && ws->n < ws->cap / 8;
-    if (!oversized && ws->cap > n->state_ws_spare.cap) {
-        smap_writes_t t = n->state_ws_spare;
-        n->state_ws_spare = e->state_writes;
+    smap_writes_t *least = &n->state_ws_spare[0];
+    for (size_t i = 1; i < NODE_WS_SPARES; i++)
+        if (n->state_ws_spare[i].cap < least->cap) least = &n->state_ws_spare[i];
+    if (!oversized && ws->cap > least->cap) {
+        smap_writes_t t = *least;
+        *least = e->state_writes;
         e->state_writes = t; /* the smaller one, freed with the entry */
-        smap_writes_reset(&n->state_ws_spare);
+        smap_writes_reset(least);
     }
     node_pending_free(e);
 }
 
-/* The spare write set (empty, maybe with memory) for a new pending block; the spare is then
- * none until another is dropped. */
+/* The largest spare write set (empty, maybe with memory) for a new pending block; its place is
+ * then empty until another is dropped. */
 static smap_writes_t ws_take(node_t *n) {
-    smap_writes_t ws = n->state_ws_spare;
-    memset(&n->state_ws_spare, 0, sizeof n->state_ws_spare);
+    smap_writes_t *most = &n->state_ws_spare[0];
+    for (size_t i = 1; i < NODE_WS_SPARES; i++)
+        if (n->state_ws_spare[i].cap > most->cap) most = &n->state_ws_spare[i];
+    smap_writes_t ws = *most;
+    memset(most, 0, sizeof *most);
     smap_writes_reset(&ws);
     return ws;
 }
