@@ -21,6 +21,7 @@ static void verify_one(void *ctx, uint32_t k) {
     j->sig[i] = qc_tx_verify_sig(&j->txs[i]) == QC_OK ? MEMPOOL_SIG_VALID : MEMPOOL_SIG_INVALID;
 }
 
+/* Is transaction id in the ledger? (ctx: the node's store; also mempool_view_t's callback.) */
 static bool committed_cb(void *ctx, const qc_hash_t *id) {
     return store_tx_find(ctx, id, &(store_tx_loc_t){0}) == QC_OK;
 }
@@ -53,10 +54,6 @@ static void verify_admissible(node_t *n, const qc_tx_t *txs, const bool *live, u
     free(todo);
 }
 
-static bool committed(node_t *n, const qc_hash_t *id) {
-    return store_tx_find(&n->store, id, &(store_tx_loc_t){0}) == QC_OK;
-}
-
 int node_submit_many(node_t *n, uint32_t count, const uint8_t *const *bytes, const size_t *lens,
                      node_submit_cb cb, void *user) {
     if (count == 0) return QC_OK;
@@ -73,7 +70,7 @@ int node_submit_many(node_t *n, uint32_t count, const uint8_t *const *bytes, con
             cb(user, i, QC_ERR_INVALID, NULL, "transaction does not decode");
             continue;
         }
-        if (committed(n, &txs[i].id)) {
+        if (committed_cb(&n->store, &txs[i].id)) {
             cb(user, i, QC_ERR_DUPLICATE, &txs[i].id,
                mempool_reject_str(MEMPOOL_REJECT_DUP_COMMITTED));
             qc_tx_free(&txs[i]);
@@ -330,7 +327,7 @@ void node_resend_tick(node_t *n) {
 }
 
 void node_gossip_tx(node_t *n, qc_tx_t *tx) {
-    if (committed(n, &tx->id)) { qc_tx_free(tx); return; }
+    if (committed_cb(&n->store, &tx->id)) { qc_tx_free(tx); return; }
     if (n->gossipq_len == NODE_GOSSIP_QUEUE_MAX) node_gossip_admit(n);
     n->gossipq[n->gossipq_len++] = *tx;
     memset(tx, 0, sizeof *tx);
