@@ -140,8 +140,8 @@ typedef struct node {
     notes_t notes;                   /* checkpoint-note signatures (notes.h) */
     node_pending_t pending[NODE_PENDING_MAX];
     /* The largest write sets dropped pending blocks left, kept for the next blocks to fill (as
-     * many as blocks in flight at full load): a block's set is ~10 nodes a record (100 MiB and
-     * more at full load), and memory reused costs no page faults (node_pending_drop). */
+     * many as blocks in flight at full load): a block's set is ~10 nodes a record (tens of MiB
+     * at full load), and memory reused costs no page faults (node_pending_drop). */
     smap_writes_t state_ws_spare[NODE_WS_SPARES];
     pbft_committed_t commitq[NODE_COMMIT_QUEUE_MAX]; /* committed, waiting for a body */
     size_t commitq_len;

@@ -236,7 +236,6 @@ static size_t seen_slot(const qc_hash_t *id, size_t cap) {
 }
 
 /* Builds the set over the collected ancestors. false on allocation failure. */
-
 static bool seen_build(seen_ctx_t *s) {
     for (size_t a = 0; a < s->anc_count; a++) {
         /* a pending block's nodes by position, made when a child first reads through it */

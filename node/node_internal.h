@@ -41,8 +41,9 @@ bool node_core_blocked(const node_t *n);
 node_pending_t *node_pending_find(node_t *n, const qc_hash_t *digest);
 /* Frees everything a pending entry owns and zeroes it (safe on a zeroed, unused slot). */
 void node_pending_free(node_pending_t *e);
-/* node_pending_free, keeping e's state-map write set as the node's spare when it is the larger
- * (memory the next block fills without page faults). */
+/* node_pending_free, keeping e's state-map write set in place of the node's smallest spare when
+ * it is larger and not 8 times what its block needed (memory a later block fills without page
+ * faults; an oversized one is freed, so a node whose load fell lets it go). */
 void node_pending_drop(node_t *n, node_pending_t *e);
 /* Records a proposed block (raw protobuf bytes, copied) whose header hash is digest. */
 node_pending_t *node_pending_add_raw(node_t *n, const qc_hash_t *digest, const uint8_t *raw,
