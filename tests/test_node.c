@@ -697,8 +697,65 @@ static void test_view_timer_held_below_quorum(void **state) {
     }
 }
 
+/* A pending entry with a write set of cap nodes, n of them used. */
+static void entry_with_set(node_pending_t *e, size_t cap, size_t n) {
+    memset(e, 0, sizeof *e);
+    e->state_writes.w = calloc(cap, sizeof *e->state_writes.w);
+    assert_non_null(e->state_writes.w);
+    e->state_writes.cap = cap;
+    e->state_writes.n = n;
+}
+
+static size_t spare_caps(const node_t *n, size_t *largest) {
+    size_t kept = 0;
+    *largest = 0;
+    for (size_t k = 0; k < NODE_WS_SPARES; k++) {
+        const smap_writes_t *ws = &n->state_ws_spare[k];
+        if (ws->cap > 0) kept++;
+        if (ws->cap > *largest) *largest = ws->cap;
+        assert_int_equal(ws->n, 0); /* a spare is empty: the next block fills it from 0 */
+    }
+    return kept;
+}
+
+/* node_pending_drop keeps the largest write sets, up to NODE_WS_SPARES, replacing the smallest;
+ * a set 8 times larger than its block needed is freed instead (load fell), as is a smaller one
+ * when every spare is larger. Under the sanitizers, nothing leaks and nothing is freed twice. */
+static void test_spare_write_sets(void **state) {
+    (void)state;
+    node_t *n = calloc(1, sizeof *n);
+    assert_non_null(n);
+    node_pending_t e;
+    size_t largest;
+    for (size_t k = 0; k < NODE_WS_SPARES; k++) {
+        entry_with_set(&e, 1000 * (k + 1), 900 * (k + 1));
+        node_pending_drop(n, &e);
+        assert_null(e.state_writes.w); /* the entry is zeroed */
+        assert_int_equal(spare_caps(n, &largest), k + 1);
+    }
+    assert_int_equal(largest, 1000 * NODE_WS_SPARES);
+    entry_with_set(&e, 500, 500); /* smaller than every spare: freed */
+    node_pending_drop(n, &e);
+    assert_int_equal(spare_caps(n, &largest), NODE_WS_SPARES);
+    for (size_t k = 0; k < NODE_WS_SPARES; k++) assert_true(n->state_ws_spare[k].cap >= 1000);
+    entry_with_set(&e, 1u << 20, 1000); /* load fell: 8 times too large, freed */
+    node_pending_drop(n, &e);
+    assert_int_equal(spare_caps(n, &largest), NODE_WS_SPARES);
+    assert_int_equal(largest, 1000 * NODE_WS_SPARES);
+    entry_with_set(&e, 1u << 20, 1u << 19); /* a full-load block: replaces the smallest */
+    node_pending_drop(n, &e);
+    assert_int_equal(spare_caps(n, &largest), NODE_WS_SPARES);
+    assert_int_equal(largest, 1u << 20);
+    for (size_t k = 0; k < NODE_WS_SPARES; k++) {
+        assert_true(n->state_ws_spare[k].cap >= 2000); /* the 1000 one went */
+        smap_writes_free(&n->state_ws_spare[k]);
+    }
+    free(n);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_spare_write_sets),
         cmocka_unit_test(test_commit_everywhere_and_replay_refused),
         cmocka_unit_test(test_hostile_bodies_take_no_slot),
         cmocka_unit_test(test_catching_up_needs_f_plus_1_reports),
