@@ -191,7 +191,7 @@ size_t smap_mem_evict(smap_mem_t *m, size_t keep);
 void smap_mem_stats(const smap_mem_t *m, smap_mem_stats_t *out);
 
 /* An index by position over a write set, read in place: a pending block's nodes for its
- * children's reads, at 16 bytes a node instead of a copy of every node. ws is borrowed and must
+ * children's reads, at 16-32 bytes a node instead of a copy of every node. ws is borrowed and must
  * stay unchanged while the index lives. */
 typedef struct smap_windex smap_windex_t;
 

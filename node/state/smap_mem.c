@@ -3,6 +3,7 @@
  * LevelDB, MERKLE.md §8.4: misses read through, written nodes stay dirty until flushed, clean
  * ones are evicted to a bound) and each pending block's writes in another (a layer its
  * children read through); tests and benchmarks use it too. */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -62,20 +63,29 @@ static bool pos_equal(const smap_pos_t *a, const smap_pos_t *b) {
     return a->depth == b->depth && memcmp(a->prefix.b, b->prefix.b, QC_HASH_BYTES) == 0;
 }
 
-/* The table slot holding pos (whose pos_hash is h), or the free slot where it would go. The
- * table is never full, so the probe ends within cap steps. */
-static uint64_t *find_h(const smap_mem_t *m, uint64_t *slot, size_t cap, const smap_pos_t *pos,
-                        uint64_t h) {
+/* The table slot holding pos (whose pos_hash is h), or the free slot where it would go, in a
+ * table whose slots index an array of records that each begin with their smap_pos_t (a
+ * mem_entry_t, or a write set's smap_write_t: both tables share this probe). The table is
+ * never full, so the probe ends within cap steps. */
+static uint64_t *probe(uint64_t *slot, size_t cap, const void *base, size_t stride,
+                       const smap_pos_t *pos, uint64_t h) {
     uint64_t tag = h >> 32;
     size_t i = (size_t)h & (cap - 1);
     for (size_t probes = 0; probes < cap; probes++) {
         uint64_t s = slot[i];
         if (s == 0) return &slot[i];
-        if (s >> 32 == tag && pos_equal(&m->e[(uint32_t)s - 1u].pos, pos)) return &slot[i];
+        const smap_pos_t *at = (const void *)((const char *)base + ((uint32_t)s - 1u) * stride);
+        if (s >> 32 == tag && pos_equal(at, pos)) return &slot[i];
         i = (i + 1) & (cap - 1);
     }
     QC_ASSERT(!"smap_mem: table full");
     return NULL;
+}
+
+static uint64_t *find_h(const smap_mem_t *m, uint64_t *slot, size_t cap, const smap_pos_t *pos,
+                        uint64_t h) {
+    _Static_assert(offsetof(mem_entry_t, pos) == 0, "probe reads the position first");
+    return probe(slot, cap, m->e, sizeof *m->e, pos, h);
 }
 
 static uint64_t *find(const smap_mem_t *m, uint64_t *slot, size_t cap, const smap_pos_t *pos) {
@@ -313,16 +323,8 @@ struct smap_windex {
 };
 
 static uint64_t *windex_find(const smap_windex_t *x, const smap_pos_t *pos, uint64_t h) {
-    uint64_t tag = h >> 32;
-    size_t i = (size_t)h & (x->cap - 1);
-    for (size_t probes = 0; probes < x->cap; probes++) {
-        uint64_t s = x->slot[i];
-        if (s == 0) return &x->slot[i];
-        if (s >> 32 == tag && pos_equal(&x->ws->w[(uint32_t)s - 1u].pos, pos)) return &x->slot[i];
-        i = (i + 1) & (x->cap - 1);
-    }
-    QC_ASSERT(!"smap_windex: table full");
-    return NULL;
+    _Static_assert(offsetof(smap_write_t, pos) == 0, "probe reads the position first");
+    return probe(x->slot, x->cap, x->ws->w, sizeof *x->ws->w, pos, h);
 }
 
 int smap_windex_new(const smap_writes_t *ws, smap_windex_t **out) {
