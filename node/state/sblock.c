@@ -96,7 +96,12 @@ static void layers_prefetch(void *ctx, const smap_pos_t *pos) {
     if (l->base.prefetch) l->base.prefetch(l->base.ctx, pos);
 }
 
+static void layers_prefetch_node(void *ctx, const smap_pos_t *pos) {
+    const sblock_layers_t *l = ctx;
+    if (l->base.prefetch_node) l->base.prefetch_node(l->base.ctx, pos);
+}
+
 smap_reader_t sblock_layers_reader(sblock_layers_t *l) {
     QC_ASSERT(l->n == 0 || l->layers != NULL);
-    return (smap_reader_t){layers_get, l, layers_prefetch};
+    return (smap_reader_t){layers_get, l, layers_prefetch, layers_prefetch_node};
 }

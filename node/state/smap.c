@@ -121,11 +121,64 @@ int smap_root(const smap_reader_t *r, qc_hash_t *root) {
 
 /* ---- batch update -------------------------------------------------------------------------- */
 
+/* Reads ahead of the batch pass (MERKLE.md §8.4): the pass visits the keys in order, and below
+ * the batch's shared top (depth ~log2 n) each key's nodes are its own, read one after the
+ * other, each a cache miss on its table slot and then on the node. So while key i is updated,
+ * the slots of key i + PF_SLOT_KEYS's probable positions are hinted, and the nodes of key
+ * i + PF_NODE_KEYS's (whose slots were hinted three keys before). */
+#define PF_SLOT_KEYS 6u
+#define PF_NODE_KEYS 3u
+#define PF_DEPTHS_MAX 16u /* positions hinted a key, at most */
+
 typedef struct {
     const smap_reader_t *r;
     smap_writes_t *ws;
     const smap_update_t *u;
+    size_t n;
+    size_t pf_slot, pf_node; /* the next key whose slots, whose nodes, are to be hinted */
+    unsigned pf_top;         /* hint depths pf_top + 1 .. pf_top + pf_depths */
+    unsigned pf_depths;
+    uint8_t pf_ring[8];      /* pf_depths when key k's slots were hinted, at k % 8 */
+    unsigned land16;         /* depth where keys landed lately (moving average, x16) */
 } apply_t;
+
+_Static_assert(PF_SLOT_KEYS - PF_NODE_KEYS + 1 < 8, "a key's depths stay in the ring");
+
+static void hint_key(const apply_t *a, size_t i, unsigned depths,
+                     void (*fn)(void *, const smap_pos_t *)) {
+    smap_pos_t pos;
+    for (unsigned k = 1; k <= depths; k++) {
+        smap_pos_of(&pos, &a->u[i].key, a->pf_top + k);
+        fn(a->r->ctx, &pos);
+    }
+}
+
+/* Hints the reader about the keys ahead of key i (a no-op for readers without hints); a key's
+ * nodes are hinted at the positions its slots were. */
+static void read_ahead(apply_t *a, size_t i) {
+    if (a->r->prefetch == NULL || a->r->prefetch_node == NULL) return;
+    if (a->pf_slot < i) a->pf_slot = i; /* keys behind i are done: no hints for them */
+    if (a->pf_node < i) a->pf_node = i;
+    for (; a->pf_slot < a->n && a->pf_slot <= i + PF_SLOT_KEYS; a->pf_slot++) {
+        a->pf_ring[a->pf_slot % 8] = (uint8_t)a->pf_depths;
+        hint_key(a, a->pf_slot, a->pf_depths, a->r->prefetch);
+    }
+    for (; a->pf_node < a->pf_slot && a->pf_node <= i + PF_NODE_KEYS; a->pf_node++)
+        hint_key(a, a->pf_node, a->pf_ring[a->pf_node % 8], a->r->prefetch_node);
+}
+
+/* A key's slot landed at depth d: the hints follow where keys land (the deepest node a key
+ * reads is one above), so they track the map's size without being told it. */
+static void landed(apply_t *a, unsigned d) {
+    a->land16 = a->land16 - a->land16 / 8 + 2 * d; /* 1/8 of the way to d (x16) */
+    /* Down to the landing depth itself: one level below the average key's deepest read, for
+     * the keys that land deeper than the average. */
+    unsigned deepest = (a->land16 + 8) / 16;
+    unsigned depths = deepest > a->pf_top ? deepest - a->pf_top : 1;
+    if (depths > PF_DEPTHS_MAX) depths = PF_DEPTHS_MAX;
+    if (a->pf_top + depths >= SMT_DEPTH) depths = SMT_DEPTH - 1 - a->pf_top;
+    a->pf_depths = depths;
+}
 
 static int update_child(apply_t *a, unsigned d, smap_slot_t *slot, size_t lo, size_t hi);
 
@@ -170,6 +223,7 @@ static int update_child(apply_t *a, unsigned d, smap_slot_t *slot, size_t lo, si
     if (hi - lo == 1 && (slot->kind == SMAP_EMPTY ||
                          (slot->kind == SMAP_LEAF && key_equal(&slot->key, &u[lo].key)))) {
         if (slot->kind == SMAP_EMPTY || !u[lo].if_absent) slot_leaf(slot, &u[lo].key, &u[lo].value);
+        landed(a, d);
         return QC_OK;
     }
     /* Two or more distinct keys now live here, so they differ below depth d: d < 256 unless a
@@ -177,6 +231,7 @@ static int update_child(apply_t *a, unsigned d, smap_slot_t *slot, size_t lo, si
     if (d >= SMT_DEPTH) return QC_ERR_CORRUPT;
     smap_node_t node;
     if (slot->kind == SMAP_INNER) {
+        read_ahead(a, lo);
         smap_pos_t pos;
         smap_pos_of(&pos, &u[lo].key, d);
         int rc = node_read(a->r, &pos, &node);
@@ -200,7 +255,10 @@ int smap_apply(const smap_reader_t *r, const smap_update_t *u, size_t n, smap_wr
     int rc = top_read(r, &top);
     if (rc != QC_OK) return rc;
     if (n > 0) {
-        apply_t a = {.r = r, .ws = ws, .u = u};
+        unsigned lg = 0;
+        while (lg < 24 && ((size_t)2 << lg) <= n) lg++; /* floor(log2 n) */
+        apply_t a = {.r = r, .ws = ws, .u = u, .n = n, .pf_top = lg, .pf_depths = 4,
+                     .land16 = 16 * (lg + 5)};
         rc = update_node(&a, 0, &top, 0, n);
         if (rc != QC_OK) return rc;
     }

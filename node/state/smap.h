@@ -55,11 +55,15 @@ typedef struct {
 /* Storage the map reads. get fills *out with the node at pos and returns QC_OK,
  * QC_ERR_NOTFOUND if none is stored, or another negative error (QC_ERR_CORRUPT, QC_ERR_IO).
  * pos and out are borrowed for the call. prefetch (may be NULL) is a hint that get(pos) comes
- * soon: a memory store starts loading its cache lines, so the miss overlaps other work. */
+ * soon: a memory store starts loading its cache lines, so the miss overlaps other work.
+ * prefetch_node (may be NULL) is the second step of the same hint, given some time after
+ * prefetch(pos) when the position's table slot should be in cache: start loading the node it
+ * names. Hints never change what get answers, and a position that holds no node is fine. */
 typedef struct {
     int (*get)(void *ctx, const smap_pos_t *pos, smap_node_t *out);
     void *ctx;
     void (*prefetch)(void *ctx, const smap_pos_t *pos);
+    void (*prefetch_node)(void *ctx, const smap_pos_t *pos);
 } smap_reader_t;
 
 /* One update: map key -> value hash. With if_absent set it inserts only if the key is not in

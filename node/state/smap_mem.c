@@ -159,8 +159,20 @@ static void mem_prefetch(void *ctx, const smap_pos_t *pos) {
     __builtin_prefetch(slot, 0, 1);
 }
 
+/* The second step: the home slot (loaded by mem_prefetch, if the hint came early enough)
+ * names the node, whose first lines start loading; a slot probed further is left to get. */
+static void mem_prefetch_node(void *ctx, const smap_pos_t *pos) {
+    const smap_mem_t *m = ctx;
+    uint64_t h = pos_hash(pos);
+    uint64_t s = m->slot[(size_t)h & (m->cap - 1)];
+    if (s == 0 || s >> 32 != h >> 32 || (uint32_t)s - 1u >= m->n) return;
+    const char *e = (const char *)&m->e[(uint32_t)s - 1u];
+    for (size_t off = 0; off < sizeof(mem_entry_t); off += 64) __builtin_prefetch(e + off, 0, 1);
+}
+
 smap_reader_t smap_mem_reader(smap_mem_t *m) {
-    return (smap_reader_t){.get = mem_get, .ctx = m, .prefetch = mem_prefetch};
+    return (smap_reader_t){.get = mem_get, .ctx = m, .prefetch = mem_prefetch,
+                           .prefetch_node = mem_prefetch_node};
 }
 
 /* Makes room for `more` further nodes: the dense array, and a table at most half full. */
