@@ -470,6 +470,64 @@ static void test_leveldb_damage_is_corruption(void **state) {
     assert_null(f->cs.db);
 }
 
+/* Bytes in the directory's table files. */
+static long tables_bytes(const char *dir) {
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    long total = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        size_t len = strlen(e->d_name);
+        if (len < 4 || strcmp(e->d_name + len - 4, ".ldb") != 0) continue;
+        char path[1400];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        struct stat st;
+        assert_int_equal(stat(path, &st), 0);
+        total += (long)st.st_size;
+    }
+    closedir(d);
+    return total;
+}
+
+/* The database is written without compression now, but an older build's wrote Snappy tables
+ * (LevelDB's default): a restart on such a directory reads every record and body. */
+static void test_older_compressed_tables_read(void **state) {
+    fx_t *f = *state;
+    static uint8_t body[8000];
+    memset(body, 'q', sizeof body); /* compresses to a few hundred bytes */
+    pbft_persist_t r = slot_rec(1, 4, 2);
+    cstate_body_t b = {4, {{4}}, body, sizeof body};
+    assert_int_equal(cstate_write(&f->cs, &r, 1, &b, 1), QC_OK);
+    cstate_close(&f->cs);
+
+    /* What the older build's compaction left: the same data in Snappy-compressed tables. */
+    leveldb_options_t *o = leveldb_options_create();
+    leveldb_options_set_compression(o, leveldb_snappy_compression);
+    char *err = NULL;
+    leveldb_t *db = leveldb_open(o, f->dir, &err);
+    assert_null(err);
+    leveldb_compact_range(db, NULL, 0, NULL, 0);
+    leveldb_close(db);
+    leveldb_options_destroy(o);
+    long bytes = tables_bytes(f->dir);
+    assert_true(bytes > 0 && bytes < (long)sizeof body / 2); /* compressed, so really Snappy */
+
+    pbft_persist_t got[CSTATE_RECORDS_MAX];
+    size_t n;
+    assert_int_equal(cstate_open(&f->cs, f->dir), QC_OK);
+    assert_int_equal(load(&f->cs, got, &n), QC_OK);
+    const pbft_persist_t *slot = find(got, n, PBFT_REC_SLOT, 4);
+    assert_non_null(slot);
+    assert_int_equal(slot->slot.vote.view, 2);
+    uint8_t *rb;
+    size_t rl;
+    qc_hash_t d4 = {{4}};
+    assert_int_equal(cstate_body(&f->cs, &d4, &rb, &rl), QC_OK);
+    assert_int_equal(rl, sizeof body);
+    assert_memory_equal(rb, body, sizeof body);
+    free(rb);
+}
+
 /* The consensus state holds this node's votes: its directory is 0700 like the ledger's, and
  * an existing one created more open (by an older build: 0755) is tightened. */
 static void test_dir_is_private(void **state) {
@@ -518,6 +576,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_epoch_deletes_older_records_but_final, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_bodies_refused, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_leveldb_damage_is_corruption, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_older_compressed_tables_read, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_dir_is_private, fx_setup, fx_teardown),
         cmocka_unit_test(test_open_failure),
     };

@@ -36,6 +36,10 @@ int cstate_open(cstate_t *cs, const char *dir) {
     cs->opts = leveldb_options_create();
     leveldb_options_set_create_if_missing(cs->opts, 1);
     leveldb_options_set_paranoid_checks(cs->opts, 1);
+    /* Its values are votes, certificates and proposal bodies: hashes and signatures, which do
+     * not compress; Snappy trying cost ~1% of a node's CPU at full load (BENCHMARKS.md "Sixth
+     * session"). Tables written before stay readable: LevelDB marks each block's compression. */
+    leveldb_options_set_compression(cs->opts, leveldb_no_compression);
     int rc = ldb_open(&cs->db, cs->opts, dir);
     if (rc != QC_OK) {
         QC_ERROR("consensus state %s: %s", dir, qc_strerror(rc));
