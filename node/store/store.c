@@ -582,20 +582,22 @@ static int put_log_node(void *ctx, uint32_t level, uint64_t index, const qc_hash
     return QC_OK;
 }
 
-/* One record index entry of a block, before it is put. */
+/* One index entry of a block before it is put: a record's ('R': digest, log index) or a
+ * transaction's ('T': tx id). Both indexes put a block's entries in key order (batch_records
+ * says why). */
 typedef struct {
-    uint64_t lead;         /* the digest's first 8 bytes, big-endian: most compares end here */
-    const uint8_t *digest; /* borrowed from the block */
-    uint64_t log_index;
+    uint64_t lead;       /* the hash's first 8 bytes, big-endian: most compares end here */
+    const uint8_t *hash; /* the digest or tx id, borrowed from the block */
+    uint64_t log_index;  /* records only (0 for a tx) */
     uint32_t tx;
     uint16_t record;
-} rec_put_t;
+} idx_put_t;
 
-/* Orders entries as their keys (sk_record: digest, then big-endian log index) order. */
-static int rec_put_cmp(const void *a, const void *b) {
-    const rec_put_t *x = a, *y = b;
+/* Orders entries as their keys order (hash, then big-endian log index). */
+static int idx_put_cmp(const void *a, const void *b) {
+    const idx_put_t *x = a, *y = b;
     if (x->lead != y->lead) return x->lead < y->lead ? -1 : 1;
-    int c = memcmp(x->digest, y->digest, 32);
+    int c = memcmp(x->hash, y->hash, 32);
     if (c != 0) return c;
     return (x->log_index > y->log_index) - (x->log_index < y->log_index);
 }
@@ -615,7 +617,7 @@ static int batch_records(store_t *s, const qc_block_t *b, rlog_t *log, const qc_
      * that every put searches from its head, and a block's digests are random, so in block
      * order each put's search misses the cache all the way down; sorted, each one walks
      * nodes the previous put just touched (BENCHMARKS.md "Sixth session"). */
-    rec_put_t *puts = malloc((records > 0 ? records : 1) * sizeof *puts);
+    idx_put_t *puts = malloc((records > 0 ? records : 1) * sizeof *puts);
     if (puts == NULL) return QC_ERR_NOMEM;
     size_t n = 0;
     int rc = QC_OK;
@@ -623,7 +625,7 @@ static int batch_records(store_t *s, const qc_block_t *b, rlog_t *log, const qc_
         const qc_tx_t *tx = &b->txs[i];
         for (uint32_t j = 0; j < tx->record_count; j++) {
             const uint8_t *digest = tx->records[j].digest;
-            puts[n++] = (rec_put_t){.lead = qc_get_u64(digest), .digest = digest,
+            puts[n++] = (idx_put_t){.lead = qc_get_u64(digest), .hash = digest,
                                     .log_index = log->size, .tx = i, .record = (uint16_t)j};
             qc_hash_t leaf;
             if (leaves != NULL) leaf = leaves[next_leaf++];
@@ -633,14 +635,14 @@ static int batch_records(store_t *s, const qc_block_t *b, rlog_t *log, const qc_
         }
     }
     if (rc == QC_OK) {
-        qsort(puts, n, sizeof *puts, rec_put_cmp);
+        qsort(puts, n, sizeof *puts, idx_put_cmp);
         for (size_t i = 0; i < n; i++) {
             uint8_t k[SK_MAX_LEN], v[SV_RECORD_LEN];
             v[0] = STORE_FORMAT_VERSION;
             qc_put_u64(v + 1, height);
             qc_put_u32(v + 9, puts[i].tx);
             qc_put_u16(v + 13, puts[i].record);
-            batch_put(s, k, sk_record(k, puts[i].digest, puts[i].log_index), v, sizeof v);
+            batch_put(s, k, sk_record(k, puts[i].hash, puts[i].log_index), v, sizeof v);
         }
     }
     free(puts);
@@ -694,19 +696,6 @@ static int batch_block(store_t *s, const qc_block_t *b, const qc_cert_t *cert) {
     return rc;
 }
 
-/* One tx index entry of a block, before it is put. */
-typedef struct {
-    uint64_t lead;     /* the tx id's first 8 bytes, big-endian */
-    const uint8_t *id; /* borrowed from the block */
-    uint32_t tx;
-} tx_put_t;
-
-static int tx_put_cmp(const void *a, const void *b) {
-    const tx_put_t *x = a, *y = b;
-    if (x->lead != y->lead) return x->lead < y->lead ? -1 : 1;
-    return memcmp(x->id, y->id, 32);
-}
-
 /* Block-hash and tx index entries, the membership change and the new head. */
 static void batch_indexes(store_t *s, const qc_block_t *b, const qc_hash_t *hash,
                           const qc_validator_set_t *next_vs, const store_head_t *head) {
@@ -717,10 +706,10 @@ static void batch_indexes(store_t *s, const qc_block_t *b, const qc_hash_t *hash
     batch_put(s, k, sk_hash(k, SK_HASH, hash->b), v, SV_HEIGHT_LEN);
     /* In key order, as the record index (batch_records); without memory for the order, in
      * block order (the same batch, slower to insert). */
-    tx_put_t *order = malloc((b->tx_count > 0 ? b->tx_count : 1) * sizeof *order);
+    idx_put_t *order = malloc((b->tx_count > 0 ? b->tx_count : 1) * sizeof *order);
     for (uint32_t i = 0; order != NULL && i < b->tx_count; i++)
-        order[i] = (tx_put_t){.lead = qc_get_u64(b->txs[i].id.b), .id = b->txs[i].id.b, .tx = i};
-    if (order != NULL) qsort(order, b->tx_count, sizeof *order, tx_put_cmp);
+        order[i] = (idx_put_t){.lead = qc_get_u64(b->txs[i].id.b), .hash = b->txs[i].id.b, .tx = i};
+    if (order != NULL) qsort(order, b->tx_count, sizeof *order, idx_put_cmp);
     for (uint32_t i = 0; i < b->tx_count; i++) {
         uint32_t t = order != NULL ? order[i].tx : i;
         v[0] = STORE_FORMAT_VERSION;
