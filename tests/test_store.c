@@ -877,8 +877,9 @@ static void capture_error(qc_log_level_t level, const char *line, void *user) {
     if (level == QC_LOG_ERROR && used < 2047) snprintf(buf + used, 2048 - used, "%s\n", line);
 }
 
-/* A format-5 ledger (record index with tx ids, the same blocks) is refused at open, and the
- * ERROR line says what to do: move this ledger aside and fetch the chain from the peers. */
+/* A format-5 or -6 ledger (record index with tx ids, or keyed by digest alone; the same
+ * blocks) is refused at open, and the ERROR line says what to do: move this ledger aside and
+ * fetch the chain from the peers. */
 static void test_format5_ledger_refused_with_advice(void **state) {
     fx_t *f = *state;
     apply_new(f, 1, 1);
@@ -886,18 +887,21 @@ static void test_format5_ledger_refused_with_advice(void **state) {
     uint8_t k[SK_MAX_LEN];
     size_t klen = sk_single(k, SK_META), len;
     uint8_t *meta = raw_get(f->dir, k, klen, &len);
-    meta[0] = 5;
-    raw_put(f->dir, k, klen, meta, len);
-    char line[2048] = "";
-    qc_log_level_t level = qc_log_get_level();
-    qc_log_set_level(QC_LOG_ERROR);
-    qc_log_set_sink(capture_error, line);
-    int rc = store_open(&f->s, f->dir, &f->cfg);
-    qc_log_set_sink(NULL, NULL);
-    qc_log_set_level(level);
-    assert_int_equal(rc, QC_ERR_STATE);
-    assert_non_null(strstr(line, "format version 5 is not one this build reads (6)"));
-    assert_non_null(strstr(line, "fetches the chain from its peers"));
+    for (uint8_t old = 5; old <= 6; old++) {
+        meta[0] = old;
+        raw_put(f->dir, k, klen, meta, len);
+        char line[2048] = "", want[64];
+        qc_log_level_t level = qc_log_get_level();
+        qc_log_set_level(QC_LOG_ERROR);
+        qc_log_set_sink(capture_error, line);
+        int rc = store_open(&f->s, f->dir, &f->cfg);
+        qc_log_set_sink(NULL, NULL);
+        qc_log_set_level(level);
+        assert_int_equal(rc, QC_ERR_STATE);
+        snprintf(want, sizeof want, "format version %u is not one this build reads (7)", old);
+        assert_non_null(strstr(line, want));
+        assert_non_null(strstr(line, "fetches the chain from its peers"));
+    }
     meta[0] = STORE_FORMAT_VERSION;
     raw_put(f->dir, k, klen, meta, len);
     free(meta);
@@ -1088,7 +1092,7 @@ static void apply_txs(fx_t *f, qc_tx_t *txs, uint32_t n) {
 /* Pinned: the stored value of d[1]'s status after test_record_status_persisted's block 2
  * (the store's version byte, then the canonical status of PROTOCOL §5.1). */
 #define PIN_STATUS_VALUE \
-    "06019d7ae4ed0712f2576fc0e7a61308ef124a3c4c4d724e0e98989e167bff27" \
+    "07019d7ae4ed0712f2576fc0e7a61308ef124a3c4c4d724e0e98989e167bff27" \
     "46a5056a696e616e00000000000000019fa357394aa43f116040b0f3cc56fcb2" \
     "7e154e4e048c665301c359bed00e0fb800000000000000010100000000000000" \
     "029cdb2a2218c59fb61602fa2652d9ce0072ef0e7f5f008cde288f5cdeec9b51" \
@@ -1117,7 +1121,7 @@ static void test_record_status_persisted(void **state) {
     /* plain anchoring stores no status: the first anchoring implies it (no cost per record) */
     store_close(&f->s);
     uint8_t k0[SK_MAX_LEN];
-    size_t k0len = sk_hash(k0, SK_STATUS, d[0].b);
+    size_t k0len = sk_status(k0, d[0].b);
     assert_false(raw_has(f->dir, k0, k0len));
     assert_int_equal(store_open(&f->s, f->dir, &f->cfg), QC_OK);
     /* block 2: zibo endorses d0, jinan revokes d1 */
@@ -1141,7 +1145,7 @@ static void test_record_status_persisted(void **state) {
     /* the stored value is the version byte and the canonical encoding, pinned */
     store_close(&f->s);
     uint8_t k[SK_MAX_LEN];
-    size_t klen = sk_hash(k, SK_STATUS, d[1].b), vlen;
+    size_t klen = sk_status(k, d[1].b), vlen;
     uint8_t *v = raw_get(f->dir, k, klen, &vlen);
     uint8_t enc[QC_RECSTAT_BYTES_MAX];
     size_t enc_len;
@@ -1331,17 +1335,37 @@ static void paged_apply(fx_t *f, uint32_t n_txs, uint32_t recs) {
     qc_block_free(&b);
 }
 
-/* Digests of blocks 1..52 (3 txs of 40 records each) prove present against the head's state
- * root, and one never anchored proves absent. */
-static void paged_proofs_verify(fx_t *f, uint64_t samples) {
+/* The status proof of digest d (present or absent) verifies against the head's state root,
+ * a present one with the status the store reads for it (from 'S' or its first anchoring, not
+ * from the map). */
+static void status_proof_verifies(fx_t *f, const qc_hash_t *d, bool present) {
     qc_header_t h;
     assert_int_equal(store_header_get(&f->s, f->s.head.height, &h), QC_OK);
     smt_proof_t *p = malloc(sizeof *p);
     uint8_t *enc = malloc(SMT_PROOF_MAX_BYTES);
     qc_recstat_t *st = malloc(sizeof *st);
     assert_true(p && enc && st);
+    qc_hash_t key, value;
+    size_t len;
+    assert_int_equal(store_state_prove(&f->s, d->b, p), QC_OK);
+    assert_int_equal(p->kind == SMT_PROOF_PRESENT, present);
+    assert_int_equal(smt_proof_encode(p, enc, SMT_PROOF_MAX_BYTES, &len), QC_OK);
+    smt_map_key(&key, d->b);
+    if (present) {
+        assert_int_equal(store_record_status(&f->s, d->b, st), QC_OK);
+        assert_int_equal(qc_recstat_hash(st, &value), QC_OK);
+    }
+    assert_int_equal(smt_verify(&h.state_root, &key, present ? &value : NULL, enc, len), QC_OK);
+    free(p);
+    free(enc);
+    free(st);
+}
+
+/* Digests of blocks 1..52 (3 txs of 40 records each) prove present against the head's state
+ * root, and one never anchored proves absent. */
+static void paged_proofs_verify(fx_t *f, uint64_t samples) {
     for (uint64_t i = 0; i <= samples; i++) {
-        qc_hash_t d, key, value;
+        qc_hash_t d;
         bool present = i < samples;
         if (present)
             chainbuilder_digest(1 + i * 7919 % (f->s.head.height < 52 ? f->s.head.height : 52),
@@ -1349,21 +1373,8 @@ static void paged_proofs_verify(fx_t *f, uint64_t samples) {
                                 (uint32_t)(i * 31 % 40), &d);
         else
             memset(d.b, 0x5a, 32);
-        size_t len;
-        assert_int_equal(store_state_prove(&f->s, d.b, p), QC_OK);
-        assert_int_equal(p->kind == SMT_PROOF_PRESENT, present);
-        assert_int_equal(smt_proof_encode(p, enc, SMT_PROOF_MAX_BYTES, &len), QC_OK);
-        smt_map_key(&key, d.b);
-        if (present) {
-            assert_int_equal(store_record_status(&f->s, d.b, st), QC_OK);
-            assert_int_equal(qc_recstat_hash(st, &value), QC_OK);
-        }
-        assert_int_equal(smt_verify(&h.state_root, &key, present ? &value : NULL, enc, len),
-                         QC_OK);
+        status_proof_verifies(f, &d, present);
     }
-    free(p);
-    free(enc);
-    free(st);
 }
 
 /* Resumes the builder at the (re)opened store's head, reading the map the store keeps (its
@@ -1497,6 +1508,123 @@ static void test_paged_state_map(void **state) {
     f->cb.clogs_ext = NULL;
 }
 
+/* Counts the keys of `family` in the (closed) database at dir; for 'X' also the deepest
+ * position's depth (its second byte). */
+static uint64_t raw_count(const char *dir, uint8_t family, unsigned *max_depth) {
+    leveldb_t *db = raw_open(dir);
+    leveldb_readoptions_t *ro = leveldb_readoptions_create();
+    leveldb_iterator_t *it = leveldb_create_iterator(db, ro);
+    uint64_t n = 0;
+    if (max_depth) *max_depth = 0;
+    for (leveldb_iter_seek(it, (const char *)&family, 1); leveldb_iter_valid(it);
+         leveldb_iter_next(it)) {
+        size_t kl;
+        const uint8_t *k = (const uint8_t *)leveldb_iter_key(it, &kl);
+        if (k[0] != family) break;
+        n++;
+        if (max_depth && kl >= 2 && k[1] > *max_depth) *max_depth = k[1];
+    }
+    leveldb_iter_destroy(it);
+    leveldb_readoptions_destroy(ro);
+    leveldb_close(db);
+    return n;
+}
+
+/* Paged, only the map's nodes above the cut depth are stored; the others are hashed from the
+ * record index, the statuses and the anchor-tx table when the cache misses them (MERKLE.md
+ * §8.4). With re-anchorings, endorsements and revocations spread over the map and the
+ * smallest cache, every block's root (the builder's own map computes it; the store checks it
+ * on apply) comes out right; no stored node lies at or below the cut; proofs of changed and
+ * re-anchored records verify; a rebuild from nothing (the snapshot lost) gives the head's root
+ * and the chain goes on; a wrong anchor-tx entry is found by the fsck. */
+static void test_paged_subtrees_computed(void **state) {
+    fx_t *f = *state;
+    store_close(&f->s);
+    f->cfg.state_cache_bytes = STORE_STATE_CACHE_MIN;
+    assert_int_equal(store_open(&f->s, f->dir, &f->cfg), QC_OK);
+    for (int i = 0; i < 30; i++) paged_apply(f, 3, 40); /* 3,600 records */
+    uint32_t nonce = 1000;
+    for (uint64_t h = 31; h <= 44; h++) {
+        uint64_t old = h - 29; /* a block of the first thirty */
+        qc_hash_t again[4], endorsed, revoked;
+        for (uint32_t r = 0; r < 4; r++) chainbuilder_digest(old, 0, r, &again[r]);
+        chainbuilder_digest(old, 0, 5, &endorsed);
+        chainbuilder_digest(old, 0, 6, &revoked);
+        qc_tx_t txs[4];
+        /* member 1 anchors four of member 0's records again (they stay member 0's) */
+        assert_int_equal(chainbuilder_tx(&f->cb, 1, nonce++, again, 4, &txs[0]), QC_OK);
+        life_tx(f, QC_TX_ENDORSE, 1, nonce++, &endorsed, NULL, 2, &txs[1]);
+        life_tx(f, QC_TX_REVOKE, 0, nonce++, &revoked, NULL, 1, &txs[2]);
+        assert_int_equal(chainbuilder_tx(&f->cb, 2, 3, NULL, 40, &txs[3]), QC_OK);
+        apply_txs(f, txs, 4);
+    }
+    store_state_stats_t ss;
+    store_state_stats(&f->s, &ss);
+    unsigned cut = store_subtree_cut(f->s.head.log_size);
+    assert_int_equal(cut, 7); /* 4,216 records: floor(log2) 12, less 5 */
+    assert_int_equal(ss.cut_depth, cut);
+    assert_true(ss.subtrees_computed > 0);
+    assert_true(ss.cache.evicted > 0);
+    qc_hash_t d;
+    for (uint64_t old = 2; old <= 15; old += 13) {
+        for (uint32_t r = 0; r < 7; r++) {
+            chainbuilder_digest(old, 0, r, &d);
+            status_proof_verifies(f, &d, true);
+        }
+        chainbuilder_digest(old, 1, 3, &d);
+        status_proof_verifies(f, &d, true);
+    }
+    qc_recstat_t *st = malloc(sizeof *st);
+    assert_non_null(st);
+    chainbuilder_digest(9, 0, 6, &d);
+    assert_int_equal(store_record_status(&f->s, d.b, st), QC_OK);
+    assert_int_equal(st->state, QC_REC_REVOKED);
+    chainbuilder_digest(9, 0, 1, &d);
+    assert_int_equal(store_record_status(&f->s, d.b, st), QC_OK);
+    assert_string_equal(st->owner, f->cb.vs.members[0].name); /* the first anchoring's */
+    free(st);
+
+    /* stored: only nodes above the cut, at most one per position there */
+    store_close(&f->s);
+    unsigned deepest;
+    uint64_t stored = raw_count(f->dir, SK_MAP_NODE, &deepest);
+    assert_true(stored > 0 && stored < (UINT64_C(1) << cut));
+    assert_true(deepest < cut);
+    assert_int_equal(raw_count(f->dir, SK_ANCHOR_TX, NULL), 30 * 3 + 14 * 2);
+    assert_int_equal(store_open(&f->s, f->dir, &f->cfg), QC_OK);
+    store_check_stats_t cs;
+    assert_int_equal(store_check(&f->s, &cs), QC_OK);
+    assert_int_equal(cs.anchor_txs, 30 * 3 + 14 * 2);
+
+    /* the snapshot lost: the open builds the stored part from the records, then the chain goes
+     * on with the same roots */
+    store_close(&f->s);
+    uint8_t k[SK_MAX_LEN];
+    size_t klen = sk_single(k, SK_MAP_SNAP);
+    raw_put(f->dir, k, klen, "\x07", 1);
+    assert_int_equal(store_open(&f->s, f->dir, &f->cfg), QC_OK);
+    store_state_stats(&f->s, &ss);
+    assert_int_equal(ss.replayed_blocks, 44);
+    assert_null(store_problem(&f->s));
+    for (int i = 0; i < 3; i++) paged_apply(f, 3, 40);
+    chainbuilder_digest(9, 0, 6, &d);
+    status_proof_verifies(f, &d, true);
+    store_close(&f->s);
+    uint64_t rebuilt = raw_count(f->dir, SK_MAP_NODE, &deepest);
+    assert_true(rebuilt >= stored && deepest < cut);
+
+    /* an anchor-tx entry naming another transaction: the fsck finds it */
+    klen = sk_anchor_tx(k, 5, 1);
+    size_t vlen;
+    uint8_t *v = raw_get(f->dir, k, klen, &vlen);
+    v[4] ^= 1; /* inside the tx id */
+    raw_put(f->dir, k, klen, v, vlen);
+    free(v);
+    assert_int_equal(store_open(&f->s, f->dir, &f->cfg), QC_OK);
+    assert_int_equal(store_check(&f->s, &cs), QC_ERR_CORRUPT);
+    assert_non_null(strstr(store_problem(&f->s), "anchor tx of block 5, tx 1"));
+}
+
 int main(void) {
     qc_log_set_level(getenv("QC_TEST_LOG") ? QC_LOG_DEBUG : QC_LOG_OFF);
     assert_int_equal(qc_crypto_init(), QC_OK);
@@ -1505,6 +1633,7 @@ int main(void) {
         T(test_empty_store),
         T(test_state_map),
         T(test_paged_state_map),
+        T(test_paged_subtrees_computed),
         T(test_apply_and_read_back),
     T(test_apply_with_precomputed_leaves),
     T(test_block_tx_matches_full_read),

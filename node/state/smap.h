@@ -192,6 +192,11 @@ void smap_mem_mark_clean(smap_mem_t *m);
  * `keep` remain or only dirty ones do; returns how many it dropped. Only for a cache: a plain
  * store's evicted node would be lost. */
 size_t smap_mem_evict(smap_mem_t *m, size_t keep);
+/* Offers a cache (m has a backing store) a node read or computed elsewhere: kept as a clean
+ * entry if pos is not held yet, evicting first as a read does so that offers never grow m past
+ * its bound; an entry already held (maybe dirty) is left as it is. Without memory nothing is
+ * kept. pos and node are copied. */
+void smap_mem_offer(smap_mem_t *m, const smap_pos_t *pos, const smap_node_t *node);
 void smap_mem_stats(const smap_mem_t *m, smap_mem_stats_t *out);
 
 /* An index by position over a write set, read in place: a pending block's nodes for its

@@ -145,9 +145,15 @@ static int mem_get(void *ctx, const smap_pos_t *pos, smap_node_t *out) {
     if (rc != QC_OK) return rc;
     /* Kept for the next read, within the bound; else (or when memory is short) it was still
      * read right. */
-    if (m->n >= m->read_max) smap_mem_evict(m, m->read_max / 4 * 3);
-    if (m->n >= m->read_max || insert_clean(m, pos, out) != QC_OK) m->stats.uncached++;
+    smap_mem_offer(m, pos, out);
     return QC_OK;
+}
+
+void smap_mem_offer(smap_mem_t *m, const smap_pos_t *pos, const smap_node_t *node) {
+    QC_ASSERT(m->backing.get != NULL);
+    if (*find(m, m->slot, m->cap, pos) != 0) return;
+    if (m->n >= m->read_max) smap_mem_evict(m, m->read_max / 4 * 3);
+    if (m->n >= m->read_max || insert_clean(m, pos, node) != QC_OK) m->stats.uncached++;
 }
 
 /* Starts loading pos's table slot (the node it names is a second, dependent miss, left to

@@ -49,6 +49,7 @@ void store_close(store_t *s) {
     free(s->gov_next);
     free(s->group_gov0);
     smap_mem_free(s->state);
+    free(s->state_jc);
     sblock_free(&s->state_sb);
     smap_writes_free(&s->state_ws);
     clog_set_free(&s->clogs);
@@ -223,11 +224,11 @@ static int meta_check(const uint8_t *k, size_t klen, const uint8_t *v, size_t vl
     if (v[0] != STORE_FORMAT_VERSION) {
         QC_ERROR("store: format version %u is not one this build reads (%u)%s", v[0],
                  STORE_FORMAT_VERSION,
-                 v[0] == 5
-                     ? ": the ledger was written by an older qchaind whose record index holds "
-                       "tx ids; its blocks are this build's: move this ledger directory aside "
-                       "and start this node, which fetches the chain from its peers "
-                       "(docs/OPERATIONS.md)"
+                 v[0] == 5 || v[0] == 6
+                     ? ": the ledger was written by an older qchaind whose record index is "
+                       "keyed by digest alone; its blocks are this build's: move this ledger "
+                       "directory aside and start this node, which fetches the chain from its "
+                       "peers (docs/OPERATIONS.md)"
                  : v[0] < STORE_FORMAT_VERSION
                      ? ": the ledger was written by an older qchaind, whose blocks no current "
                        "node accepts (format 4: state roots without the city log heads; 3: "
@@ -586,14 +587,15 @@ static int put_log_node(void *ctx, uint32_t level, uint64_t index, const qc_hash
  * transaction's ('T': tx id). Both indexes put a block's entries in key order (batch_records
  * says why). */
 typedef struct {
-    uint64_t lead;       /* the hash's first 8 bytes, big-endian: most compares end here */
+    uint64_t lead;       /* the key's first 8 bytes after the family, big-endian: most compares
+                            end here (a record's: mk4, then the digest's first 4 bytes) */
     const uint8_t *hash; /* the digest or tx id, borrowed from the block */
     uint64_t log_index;  /* records only (0 for a tx) */
     uint32_t tx;
     uint16_t record;
 } idx_put_t;
 
-/* Orders entries as their keys order (hash, then big-endian log index). */
+/* Orders entries as their keys order (lead, hash, then big-endian log index). */
 static int idx_put_cmp(const void *a, const void *b) {
     const idx_put_t *x = a, *y = b;
     if (x->lead != y->lead) return x->lead < y->lead ? -1 : 1;
@@ -625,7 +627,10 @@ static int batch_records(store_t *s, const qc_block_t *b, rlog_t *log, const qc_
         const qc_tx_t *tx = &b->txs[i];
         for (uint32_t j = 0; j < tx->record_count; j++) {
             const uint8_t *digest = tx->records[j].digest;
-            puts[n++] = (idx_put_t){.lead = qc_get_u64(digest), .hash = digest,
+            qc_hash_t mk;
+            smt_map_key(&mk, digest);
+            uint64_t lead = (uint64_t)qc_get_u32(mk.b) << 32 | qc_get_u32(digest);
+            puts[n++] = (idx_put_t){.lead = lead, .hash = digest,
                                     .log_index = log->size, .tx = i, .record = (uint16_t)j};
             qc_hash_t leaf;
             if (leaves != NULL) leaf = leaves[next_leaf++];
@@ -642,7 +647,11 @@ static int batch_records(store_t *s, const qc_block_t *b, rlog_t *log, const qc_
             qc_put_u64(v + 1, height);
             qc_put_u32(v + 9, puts[i].tx);
             qc_put_u16(v + 13, puts[i].record);
-            batch_put(s, k, sk_record(k, puts[i].hash, puts[i].log_index), v, sizeof v);
+            uint8_t mk4[SK_MK_BYTES];
+            qc_put_u32(mk4, (uint32_t)(puts[i].lead >> 32));
+            sk_mapped(k, SK_RECORD, mk4, puts[i].hash);
+            qc_put_u64(k + SK_MAPPED_LEN, puts[i].log_index);
+            batch_put(s, k, SK_RECORD_LEN, v, sizeof v);
         }
     }
     free(puts);
@@ -718,6 +727,21 @@ static void batch_indexes(store_t *s, const qc_block_t *b, const qc_hash_t *hash
         batch_put(s, k, sk_hash(k, SK_TX, b->txs[t].id.b), v, sizeof v);
     }
     free(order);
+    /* 'J': each ANCHOR's tx id and owner by (height, tx index), so that a record's fresh status
+     * follows from its 'R' entry without reading the block (the paged map, store_state.c). */
+    for (uint32_t i = 0; i < b->tx_count; i++) {
+        const qc_tx_t *tx = &b->txs[i];
+        if (tx->type != QC_TX_ANCHOR || tx->record_count == 0) continue;
+        int m = qc_validators_find_seal(&s->validators, &tx->signer);
+        QC_ASSERT(m >= 0); /* run_lifecycle refused other signers */
+        uint8_t jv[SV_ANCHOR_TX_MAX];
+        size_t nl = strlen(s->validators.members[m].name);
+        jv[0] = STORE_FORMAT_VERSION;
+        memcpy(jv + 1, tx->id.b, 32);
+        jv[33] = (uint8_t)nl;
+        memcpy(jv + 34, s->validators.members[m].name, nl);
+        batch_put(s, k, sk_anchor_tx(k, height, i), jv, 34 + nl);
+    }
     if (next_vs != NULL) batch_put_membership(s, next_vs, height + 1);
     batch_put_head(s, head);
 }
@@ -756,7 +780,7 @@ static int run_governance(store_t *s, const qc_block_t *b, bool *switched, bool 
 static int batch_put_status(void *ctx, const uint8_t digest[32], const uint8_t *enc, size_t len) {
     store_t *s = ctx;
     uint8_t k[SK_MAX_LEN];
-    return batch_put_versioned(s, k, sk_hash(k, SK_STATUS, digest), enc, len, NULL, 0);
+    return batch_put_versioned(s, k, sk_status(k, digest), enc, len, NULL, 0);
 }
 
 /* Runs the block's transactions through the lifecycle rules on lc (the statuses after the

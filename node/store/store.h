@@ -32,12 +32,14 @@
 #include "smap.h"
 #include "share.h"
 
-#define STORE_FORMAT_VERSION 6     /* meta format and first byte of every stored value (2: headers
+#define STORE_FORMAT_VERSION 7     /* meta format and first byte of every stored value (2: headers
                                       carry next_validators_hash; governance state; 3: headers
                                       are version 2, carrying the genesis hash; record statuses;
                                       4: headers are version 3, carrying the state root;
                                       5: per-city logs, their heads in the state map;
-                                      6: the record index holds no tx id) */
+                                      6: the record index holds no tx id;
+                                      7: record index and statuses keyed by the first 4 bytes
+                                      of the map key before the digest, anchor-tx table 'J') */
 #define STORE_RECORD_LIST_MAX 1024 /* most anchors of one digest that one listing returns */
 #define STORE_EPOCHS_MAX 4096      /* most membership changes one listing returns */
 #define STORE_CHECK_BLOCKS_MAX (UINT64_C(1) << 40) /* store_check refuses longer chains */
@@ -157,6 +159,13 @@ typedef struct {
     uint64_t state_snap_height;            /* the stored snapshot's height (UINT64_MAX: none) */
     uint64_t state_replayed;               /* blocks the last load replayed */
     uint64_t state_flushes;                /* snapshots written since open */
+    /* Paged: map nodes below the cut depth are not stored but computed from the ledger when
+     * the cache misses them (store_subtree.c); those go into state_fill (the cache being
+     * read: s->state, or the one a load builds) with the city keys of state_fill_clogs. */
+    smap_mem_t *state_fill;
+    const clog_set_t *state_fill_clogs;
+    struct store_jent *state_jc;           /* paged: cache of 'J' entries (malloc'd on use) */
+    uint64_t state_computed;               /* subtrees computed since open */
     /* The resident map went ahead of the database (a group's write failed after its blocks
      * were added): store_recover rebuilds it. */
     bool state_stale;
@@ -291,6 +300,8 @@ typedef struct {
     uint64_t snapshot_height;   /* of the stored map; UINT64_MAX: none */
     uint64_t replayed_blocks;   /* blocks the last load replayed after its snapshot */
     uint64_t snapshots_written; /* since open */
+    uint64_t subtrees_computed; /* paged: nodes below the cut computed from the ledger */
+    unsigned cut_depth;         /* paged: nodes at this depth and below are not stored */
 } store_state_stats_t;
 void store_state_stats(const store_t *s, store_state_stats_t *out);
 /* A proof (smt_proof_encode form) of digest's status, or of its absence, against the head's
@@ -463,6 +474,7 @@ int store_epochs(store_t *s, store_epoch_span_t *out, size_t cap, size_t *n);
 typedef struct {
     uint64_t blocks, txs, records, log_nodes, epochs;
     uint64_t statuses;         /* distinct digests anchored, each with its record status */
+    uint64_t anchor_txs;       /* ANCHORs with records, each with its 'J' entry */
     /* the data-sharing trail: SHARE transactions committed, by op (DATASET..ACCESS) */
     uint64_t share_ops[5];
     uint64_t state_keys;       /* keys in the state map (records' and cities'), each hashed */

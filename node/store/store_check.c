@@ -30,9 +30,33 @@ static int check_records(store_t *s, const qc_block_t *b, uint32_t i, uint64_t *
     return QC_OK;
 }
 
-/* Every tx of block b is indexed at (height, i), and its records in the log. */
-static int check_block_txs(store_t *s, const qc_block_t *b, uint64_t *log_index) {
+/* An ANCHOR with records has its 'J' entry: its id, and as owner the member whose seal key
+ * signed it in vs (the set of the block's epoch). */
+static int check_anchor_tx(store_t *s, const qc_block_t *b, uint32_t i,
+                           const qc_validator_set_t *vs) {
+    const qc_tx_t *tx = &b->txs[i];
+    if (tx->type != QC_TX_ANCHOR || tx->record_count == 0) return QC_OK;
+    uint8_t k[SK_MAX_LEN];
+    size_t klen = sk_anchor_tx(k, b->header.height, i);
+    const qc_hash_t *id;
+    const char *owner;
+    int rc = store_anchor_tx_get(s, b->header.height, i, &id, &owner);
+    if (rc == QC_ERR_NOTFOUND) return store_corrupt(k, klen, "missing");
+    if (rc != QC_OK) return rc;
+    int m = qc_validators_find_seal(vs, &tx->signer);
+    if (memcmp(id->b, tx->id.b, 32) != 0 || m < 0 || strcmp(owner, vs->members[m].name) != 0)
+        return store_corrupt(k, klen, "names another transaction or owner");
+    return QC_OK;
+}
+
+/* Every tx of block b is indexed at (height, i), and its records in the log; each ANCHOR's
+ * 'J' entry is right (*anchors counts them). */
+static int check_block_txs(store_t *s, const qc_block_t *b, uint64_t *log_index,
+                           const qc_validator_set_t *vs, uint64_t *anchors) {
     for (uint32_t i = 0; i < b->tx_count; i++) {
+        int jrc = check_anchor_tx(s, b, i, vs);
+        if (jrc != QC_OK) return jrc;
+        *anchors += b->txs[i].type == QC_TX_ANCHOR && b->txs[i].record_count > 0;
         store_tx_loc_t loc;
         uint8_t k[SK_MAX_LEN];
         size_t klen = sk_hash(k, SK_TX, b->txs[i].id.b);
@@ -78,12 +102,18 @@ static int check_block_links(store_t *s, const qc_block_t *b, qc_hash_t *prev,
 
 static int check_chain(store_t *s, store_check_stats_t *st) {
     qc_hash_t prev = {{0}};
-    uint64_t log_index = 0;
+    uint64_t log_index = 0, vs_epoch = UINT64_MAX;
+    qc_validator_set_t *vs = malloc(sizeof *vs);
+    if (vs == NULL) return QC_ERR_NOMEM;
     for (uint64_t height = 1; height <= s->head.height; height++) {
         qc_block_t b;
         qc_cert_t cert;
         int rc = store_block_get(s, height, &b, &cert);
-        if (rc == QC_OK) rc = check_block_txs(s, &b, &log_index);
+        if (rc == QC_OK && b.header.epoch != vs_epoch) {
+            rc = store_validators(s, b.header.epoch, vs);
+            vs_epoch = rc == QC_OK ? b.header.epoch : UINT64_MAX;
+        }
+        if (rc == QC_OK) rc = check_block_txs(s, &b, &log_index, vs, &st->anchor_txs);
         if (rc == QC_OK) rc = check_block_links(s, &b, &prev, log_index);
         if (rc == QC_OK) {
             st->blocks++;
@@ -92,8 +122,12 @@ static int check_chain(store_t *s, store_check_stats_t *st) {
                 if (b.txs[i].share != NULL) st->share_ops[b.txs[i].share->op - 1]++;
         }
         qc_block_free(&b);
-        if (rc != QC_OK) return rc;
+        if (rc != QC_OK) {
+            free(vs);
+            return rc;
+        }
     }
+    free(vs);
     st->records = log_index;
     return QC_OK;
 }
@@ -184,13 +218,13 @@ static int check_statuses(store_t *s, store_check_stats_t *st, uint64_t *stored)
             rc = store_corrupt(k, klen, "record index entry of %zu/%zu bytes", klen, vlen);
             break;
         }
-        if (have_prev && memcmp(prev, k + 1, 32) == 0) continue;
-        memcpy(prev, k + 1, 32);
+        if (have_prev && memcmp(prev, k + SK_DIGEST_AT, 32) == 0) continue;
+        memcpy(prev, k + SK_DIGEST_AT, 32);
         have_prev = true;
         st->statuses++;
         store_record_loc_t loc;
         uint8_t sk[SK_MAX_LEN];
-        size_t sklen = sk_hash(sk, SK_STATUS, prev);
+        size_t sklen = sk_mapped(sk, SK_STATUS, k + 1, prev);
         char *sv;
         size_t svlen;
         rc = store_get(s, sk, sklen, &sv, &svlen);
@@ -312,6 +346,7 @@ static int check_families(store_t *s, store_check_stats_t *st, uint64_t epochs) 
     if (rc == QC_OK) rc = count_family(s, SK_HASH, SK_HASH_LEN, s->head.height, &n);
     if (rc == QC_OK) rc = count_family(s, SK_TX, SK_HASH_LEN, st->txs, &n);
     if (rc == QC_OK) rc = count_family(s, SK_RECORD, SK_RECORD_LEN, st->records, &n);
+    if (rc == QC_OK) rc = count_family(s, SK_ANCHOR_TX, SK_ANCHOR_TX_LEN, st->anchor_txs, &n);
     if (rc == QC_OK) rc = count_family(s, SK_LOG, SK_LOG_LEN, log_nodes(s->head.log_size),
                                        &st->log_nodes);
     if (rc == QC_OK)
@@ -319,7 +354,7 @@ static int check_families(store_t *s, store_check_stats_t *st, uint64_t epochs) 
     if (rc == QC_OK) rc = count_family(s, SK_VALIDATORS, SK_U64_LEN, epochs, &n);
     uint64_t stored = 0;
     if (rc == QC_OK) rc = check_statuses(s, st, &stored);
-    if (rc == QC_OK) rc = count_family(s, SK_STATUS, SK_HASH_LEN, stored, &n);
+    if (rc == QC_OK) rc = count_family(s, SK_STATUS, SK_MAPPED_LEN, stored, &n);
     if (rc == QC_OK) rc = check_share(s, st);
     if (rc == QC_OK) rc = store_city_check(s);
     if (rc == QC_OK) rc = check_state_map(s, st);

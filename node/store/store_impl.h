@@ -16,13 +16,14 @@ enum {
     SK_CERT = 'C',       /* 'C' u64 height              -> CommitCert envelope */
     SK_HASH = 'K',       /* 'K' block hash              -> height */
     SK_TX = 'T',         /* 'T' tx id                   -> height, tx index */
-    SK_RECORD = 'R',     /* 'R' digest u64 log index    -> height, tx index, record index */
+    SK_RECORD = 'R',     /* 'R' mk4 digest u64 log index -> height, tx index, record index */
     SK_LOG = 'L',        /* 'L' u8 level u64 index      -> subtree hash (level >= 4) */
     SK_VALIDATORS = 'V', /* 'V' u64 epoch               -> validator set */
     SK_EPOCH = 'E',      /* 'E' u64 first height        -> epoch in force from there */
     SK_GOV = 'G',        /* "G"                         -> governance state after the head */
     SK_PROPOSAL = 'P',   /* 'P' proposal id             -> its latest record */
-    SK_STATUS = 'S',     /* 'S' digest                  -> its record status (PROTOCOL §5.1) */
+    SK_STATUS = 'S',     /* 'S' mk4 digest              -> its record status (PROTOCOL §5.1) */
+    SK_ANCHOR_TX = 'J',  /* 'J' u64 height u32 tx index -> an ANCHOR's tx id and owner city */
     SK_CITY_SPAN = 'Y',  /* 'Y' str8 city u64 first index -> the block holding leaves from there */
     SK_CITY_NODE = 'Z',  /* 'Z' str8 city u8 level u64 index -> city-log subtree hash (level >= 4) */
     SK_MAP_NODE = 'X',   /* 'X' position (smap_pos_encode) -> state-map node, as of the 'U' height */
@@ -32,7 +33,14 @@ enum {
 
 #define SK_U64_LEN 9      /* family + u64 */
 #define SK_HASH_LEN 33    /* family + 32 bytes */
-#define SK_RECORD_LEN 41  /* family + digest + u64 */
+/* 'R' and 'S' keys put the first 4 bytes of the digest's state-map key (mk4, smt_map_key)
+ * before the digest (format 7), so that the records under a map position of depth <= 32 are one
+ * range of keys: the paged state map computes its small subtrees from them (store_state.c). */
+#define SK_MK_BYTES 4
+#define SK_DIGEST_AT (1 + SK_MK_BYTES) /* where the digest starts in an 'R' or 'S' key */
+#define SK_MAPPED_LEN (1 + SK_MK_BYTES + 32) /* family + mk4 + digest: an 'S' key */
+#define SK_RECORD_LEN (SK_MAPPED_LEN + 8)    /* family + mk4 + digest + u64 */
+#define SK_ANCHOR_TX_LEN (1 + 8 + 4)         /* family + u64 height + u32 tx index */
 #define SK_LOG_LEN 10     /* family + u8 level + u64 */
 #define SK_MAX_LEN 48     /* the longest: a city-log node, 1 + 1 + 32 + 1 + 8 = 43 */
 
@@ -41,6 +49,8 @@ enum {
 #define SV_HEIGHT_LEN (1 + 8)
 #define SV_TX_LEN (1 + 8 + 4)
 #define SV_RECORD_LEN (1 + 8 + 4 + 2) /* no tx id: the block holds it (format 6) */
+#define SV_ANCHOR_TX_MIN (1 + 32 + 1 + 1) /* version, tx id, str8 owner (1..32 bytes) */
+#define SV_ANCHOR_TX_MAX (1 + 32 + 1 + QC_MEMBER_NAME_MAX)
 #define SV_LOG_LEN (1 + 32)
 #define SV_CITY_SPAN_LEN (1 + 8 + 4) /* height, leaf count */
 /* The lowest level of complete subtrees stored, for the record log ('L') and the city logs
@@ -55,7 +65,17 @@ enum {
 size_t sk_single(uint8_t *k, uint8_t family);
 size_t sk_u64(uint8_t *k, uint8_t family, uint64_t v);
 size_t sk_hash(uint8_t *k, uint8_t family, const uint8_t h[32]);
+/* 'R' mk4 digest u64 log index (computes the digest's map key: one SHA-256). */
 size_t sk_record(uint8_t *k, const uint8_t digest[32], uint64_t log_index);
+/* 'S' mk4 digest. */
+size_t sk_status(uint8_t *k, const uint8_t digest[32]);
+/* family mk4 digest, mk4 given (the first 4 bytes of the digest's map key). */
+size_t sk_mapped(uint8_t *k, uint8_t family, const uint8_t mk4[SK_MK_BYTES],
+                 const uint8_t digest[32]);
+/* 'J' u64 height u32 tx index. */
+size_t sk_anchor_tx(uint8_t *k, uint64_t height, uint32_t tx_index);
+/* 'X' position (smap_pos_encode). */
+size_t sk_map_node(uint8_t k[1 + SMAP_POS_MAX_BYTES], const smap_pos_t *pos);
 size_t sk_log(uint8_t *k, uint32_t level, uint64_t index);
 /* 'Y' str8 city u64 first index; 'Z' str8 city u8 level u64 index (city a member name). */
 size_t sk_city_span(uint8_t *k, const char *city, uint64_t first_index);
@@ -92,6 +112,26 @@ int store_city_replay(clog_set_t *clogs, const qc_block_t *b, const qc_validator
  * them when there is no usable snapshot), checked against the head's state root; replaces
  * s->state and s->clogs. */
 int store_state_rebuild(store_t *s);
+
+/* ---- the paged map's small subtrees (store_subtree.c) ----------------------------------- */
+
+/* The depth from which paged map nodes are not stored (MERKLE.md §8.4): floor(log2(log_size))
+ * - 5, at least 0, at most 32, so a node there holds ~32-64 keys on average. Never decreases
+ * as the log grows, so no node below it was ever stored. */
+unsigned store_subtree_cut(uint64_t log_size);
+/* The node at pos hashed from the ledger ('R' entries under its position, their 'S' statuses
+ * and 'J' transactions, and the city heads of s->state_fill_clogs), as of the durable head;
+ * the nodes below it are offered to s->state_fill as clean entries. QC_OK; QC_ERR_NOTFOUND
+ * (no key there, or one key below the top); QC_ERR_CORRUPT (an entry that does not decode,
+ * or more keys than a missing stored node could explain); QC_ERR_NOMEM; a read error. */
+int store_subtree_compute(store_t *s, const smap_pos_t *pos, smap_node_t *out);
+/* Writes every map node above the cut, hashed from the records alone (no city key), into 'X'
+ * in batches: the paged map's rebuild from nothing. *written gets their count. */
+int store_subtree_build(store_t *s, uint64_t *written);
+/* The 'J' entry (height, tx_index): tx id and owner (pointers into a cache entry, valid until
+ * the next call). QC_OK, QC_ERR_NOTFOUND, QC_ERR_CORRUPT, QC_ERR_NOMEM, a read error. */
+int store_anchor_tx_get(store_t *s, uint64_t height, uint32_t tx_index, const qc_hash_t **id,
+                        const char **owner);
 /* After a durable block (not inside a group): holds the map cache to its bound, writing the
  * dirty nodes with a snapshot at the head when clean ones no longer suffice. A failed write
  * stops writing as any failed write does (the cache keeps its dirty nodes). */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ldb.h"
+#include "smt.h"
 #include "store_impl.h"
 
 /* What the last corrupt value or LevelDB error of this thread was, for store_note: the store
@@ -30,10 +31,38 @@ size_t sk_hash(uint8_t *k, uint8_t family, const uint8_t h[32]) {
     return SK_HASH_LEN;
 }
 
+size_t sk_mapped(uint8_t *k, uint8_t family, const uint8_t mk4[SK_MK_BYTES],
+                 const uint8_t digest[32]) {
+    k[0] = family;
+    memcpy(k + 1, mk4, SK_MK_BYTES);
+    memcpy(k + SK_DIGEST_AT, digest, 32);
+    return SK_MAPPED_LEN;
+}
+
+size_t sk_status(uint8_t *k, const uint8_t digest[32]) {
+    qc_hash_t mk;
+    smt_map_key(&mk, digest);
+    return sk_mapped(k, SK_STATUS, mk.b, digest);
+}
+
 size_t sk_record(uint8_t *k, const uint8_t digest[32], uint64_t log_index) {
-    sk_hash(k, SK_RECORD, digest);
-    qc_put_u64(k + SK_HASH_LEN, log_index);
+    qc_hash_t mk;
+    smt_map_key(&mk, digest);
+    sk_mapped(k, SK_RECORD, mk.b, digest);
+    qc_put_u64(k + SK_MAPPED_LEN, log_index);
     return SK_RECORD_LEN;
+}
+
+size_t sk_map_node(uint8_t k[1 + SMAP_POS_MAX_BYTES], const smap_pos_t *pos) {
+    k[0] = SK_MAP_NODE;
+    return 1 + smap_pos_encode(pos, k + 1);
+}
+
+size_t sk_anchor_tx(uint8_t *k, uint64_t height, uint32_t tx_index) {
+    k[0] = SK_ANCHOR_TX;
+    qc_put_u64(k + 1, height);
+    qc_put_u32(k + 9, tx_index);
+    return SK_ANCHOR_TX_LEN;
 }
 
 size_t sk_log(uint8_t *k, uint32_t level, uint64_t index) {
@@ -81,6 +110,7 @@ static const char *family_name(uint8_t f) {
     case SK_VALIDATORS: return "validator set of epoch";
     case SK_EPOCH: return "epoch change at height";
     case SK_STATUS: return "record status";
+    case SK_ANCHOR_TX: return "anchor tx of block";
     case SK_CITY_SPAN: return "city-log span";
     case SK_CITY_NODE: return "city-log node";
     case SK_MAP_NODE: return "state-map node";
@@ -111,6 +141,17 @@ void sk_describe(char *out, size_t cap, const uint8_t *k, size_t klen) {
                      (const char *)(k + 2), t[0], (unsigned long long)qc_get_u64(t + 1));
     } else if (k[0] == SK_MAP_NODE && klen >= 2)
         snprintf(out, cap, "%s at depth %u", name, k[1]);
+    else if ((k[0] == SK_RECORD && klen == SK_RECORD_LEN) ||
+             (k[0] == SK_STATUS && klen == SK_MAPPED_LEN)) {
+        qc_hex_encode(hex, k + SK_DIGEST_AT, 32);
+        if (klen == SK_RECORD_LEN)
+            snprintf(out, cap, "%s %s at log index %llu", name, hex,
+                     (unsigned long long)qc_get_u64(k + SK_MAPPED_LEN));
+        else
+            snprintf(out, cap, "%s %s", name, hex);
+    } else if (k[0] == SK_ANCHOR_TX && klen == SK_ANCHOR_TX_LEN)
+        snprintf(out, cap, "%s %llu, tx %u", name, (unsigned long long)qc_get_u64(k + 1),
+                 qc_get_u32(k + 9));
     else if (klen == SK_U64_LEN)
         snprintf(out, cap, "%s %llu", name, (unsigned long long)qc_get_u64(k + 1));
     else if (klen == SK_LOG_LEN && k[0] == SK_LOG)
@@ -118,11 +159,7 @@ void sk_describe(char *out, size_t cap, const uint8_t *k, size_t klen) {
                  (unsigned long long)qc_get_u64(k + 2));
     else if (klen >= SK_HASH_LEN) {
         qc_hex_encode(hex, k + 1, 32);
-        if (klen == SK_RECORD_LEN)
-            snprintf(out, cap, "%s %s at log index %llu", name, hex,
-                     (unsigned long long)qc_get_u64(k + SK_HASH_LEN));
-        else
-            snprintf(out, cap, "%s %s", name, hex);
+        snprintf(out, cap, "%s %s", name, hex);
     } else
         snprintf(out, cap, "%s (%zu-byte key)", name, klen);
 }

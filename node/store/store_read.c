@@ -220,7 +220,7 @@ int store_record_entry(store_t *s, const uint8_t *k, size_t klen, const char *va
         rc = store_corrupt(k, klen, "entry is %zu/%zu bytes, expected %d/%d", klen, vlen,
                            SK_RECORD_LEN, SV_RECORD_LEN);
     if (rc != QC_OK) return rc;
-    sv_record_decode((const uint8_t *)val, qc_get_u64(k + SK_HASH_LEN), out);
+    sv_record_decode((const uint8_t *)val, qc_get_u64(k + SK_MAPPED_LEN), out);
     if (!height_valid(s, out->height) || out->log_index >= s->head.log_size)
         return store_corrupt(k, klen, "height %llu / log index beyond the head",
                              (unsigned long long)out->height);
@@ -230,7 +230,7 @@ int store_record_entry(store_t *s, const uint8_t *k, size_t klen, const char *va
                              out->tx_index, (unsigned long long)out->height);
     if (rc != QC_OK) return rc;
     qc_hash_t leaf, stored;
-    qc_record_leaf_hash(out->height, &out->tx_id, out->record_index, k + 1, &leaf);
+    qc_record_leaf_hash(out->height, &out->tx_id, out->record_index, k + SK_DIGEST_AT, &leaf);
     rc = store_log_get(s, 0, out->log_index, &stored);
     if (rc == QC_OK && memcmp(leaf.b, stored.b, 32) != 0)
         rc = store_corrupt(k, klen, "does not match the record log's leaf");
@@ -250,7 +250,7 @@ static int read_record_list(store_t *s, const uint8_t digest[32], uint64_t from_
     for (size_t i = 0; i <= cap && rc == QC_OK && leveldb_iter_valid(it); i++) {
         size_t klen, vlen;
         const uint8_t *k = (const uint8_t *)leveldb_iter_key(it, &klen);
-        if (klen < SK_HASH_LEN || memcmp(k, seek, SK_HASH_LEN) != 0) break;
+        if (klen < SK_MAPPED_LEN || memcmp(k, seek, SK_MAPPED_LEN) != 0) break;
         if (i == cap) { *more = true; break; }
         if (klen != SK_RECORD_LEN) {
             rc = store_corrupt(k, klen, "record index key is %zu bytes", klen);
@@ -308,7 +308,7 @@ static int derive_record_status(store_t *s, const uint8_t digest[32], qc_recstat
  * first anchoring implies. */
 static int read_record_status(store_t *s, const uint8_t digest[32], qc_recstat_t *out) {
     uint8_t k[SK_MAX_LEN];
-    size_t klen = sk_hash(k, SK_STATUS, digest);
+    size_t klen = sk_status(k, digest);
     char *val;
     size_t vlen;
     int rc = store_get(s, k, klen, &val, &vlen);

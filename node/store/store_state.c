@@ -19,19 +19,17 @@
 
 /* ---- the nodes in LevelDB ----------------------------------------------------------------- */
 
-static size_t node_key(uint8_t k[1 + SMAP_POS_MAX_BYTES], const smap_pos_t *pos) {
-    k[0] = SK_MAP_NODE;
-    return 1 + smap_pos_encode(pos, k + 1);
-}
-
-/* The cache's backing reader: the node stored at pos ('X'), as of the snapshot height. */
+/* The cache's backing reader: the node stored at pos ('X', above the cut; as of the snapshot
+ * height), else the node hashed from the ledger (store_subtree.c): below the cut none is
+ * stored, and above it one may not be yet (the cut rose since the node last changed). */
 static int disk_get(void *ctx, const smap_pos_t *pos, smap_node_t *out) {
     store_t *s = ctx;
     uint8_t k[1 + SMAP_POS_MAX_BYTES];
-    size_t klen = node_key(k, pos);
+    size_t klen = sk_map_node(k, pos);
     char *v;
     size_t vlen;
     int rc = store_get(s, k, klen, &v, &vlen);
+    if (rc == QC_ERR_NOTFOUND) return store_subtree_compute(s, pos, out);
     if (rc != QC_OK) return rc;
     if (vlen < 1 || (uint8_t)v[0] != STORE_FORMAT_VERSION ||
         smap_node_decode(pos, (const uint8_t *)v + 1, vlen - 1, out) != QC_OK)
@@ -41,12 +39,19 @@ static int disk_get(void *ctx, const smap_pos_t *pos, smap_node_t *out) {
     return rc;
 }
 
+typedef struct {
+    leveldb_writebatch_t *b;
+    unsigned cut; /* nodes at this depth and deeper are not written */
+} node_batch_t;
+
 static int batch_node(void *ctx, const smap_pos_t *pos, const smap_node_t *node) {
+    node_batch_t *nb = ctx;
+    if (pos->depth >= nb->cut) return QC_OK; /* hashed from the ledger when next read */
     uint8_t k[1 + SMAP_POS_MAX_BYTES], v[1 + SMAP_NODE_MAX_BYTES];
-    size_t klen = node_key(k, pos);
+    size_t klen = sk_map_node(k, pos);
     v[0] = STORE_FORMAT_VERSION;
     size_t vlen = 1 + smap_node_encode(node, v + 1);
-    leveldb_writebatch_put(ctx, (const char *)k, klen, (const char *)v, vlen);
+    leveldb_writebatch_put(nb->b, (const char *)k, klen, (const char *)v, vlen);
     return QC_OK;
 }
 
@@ -137,7 +142,12 @@ static int write_nodes(store_t *s, smap_mem_t *m, const clog_set_t *clogs, bool 
     leveldb_writebatch_t *b = leveldb_writebatch_create();
     uint8_t k[SK_MAX_LEN];
     size_t klen = sk_single(k, SK_MAP_SNAP);
-    int rc = smap_mem_each_dirty(m, batch_node, b);
+    /* The cut as of the head the map is brought to (a replay's too): it never decreases, so
+     * no node below it was ever written, and one above it that is not is computed when read.
+     * Every dirty node becomes clean: those below the cut are hashed again from the ledger,
+     * which holds their block, if they are evicted. */
+    node_batch_t nb = {.b = b, .cut = store_subtree_cut(s->head.log_size)};
+    int rc = smap_mem_each_dirty(m, batch_node, &nb);
     uint8_t *v = NULL;
     size_t vlen = 0;
     if (rc == QC_OK && with_snap) rc = snap_encode(s, clogs, &v, &vlen);
@@ -228,6 +238,8 @@ void store_state_stats(const store_t *s, store_state_stats_t *out) {
     out->snapshot_height = s->state_snap_height;
     out->replayed_blocks = s->state_replayed;
     out->snapshots_written = s->state_flushes;
+    out->subtrees_computed = s->state_computed;
+    out->cut_depth = s->state_paged ? store_subtree_cut(s->head.log_size) : 0;
 }
 
 /* ---- keeping the cache bounded -------------------------------------------------------------- */
@@ -259,6 +271,7 @@ typedef struct {
     smap_writes_t ws;
     clog_set_t clogs;
     bool snap_dropped; /* a replay write removed the snapshot */
+    bool no_anchors;   /* the records' part of the map is built (paged, from nothing) */
     qc_hash_t *digests; /* replay from a snapshot: every digest a lifecycle tx named */
     size_t nd, dcap;
 } load_t;
@@ -318,7 +331,7 @@ static int replay_blocks(load_t *l, uint64_t from) {
         uint64_t log_index = b.header.log_size - records;
         for (uint32_t i = 0; i < b.tx_count && rc == QC_OK; i++) {
             const qc_tx_t *tx = &b.txs[i];
-            if (tx->type == QC_TX_ANCHOR) {
+            if (tx->type == QC_TX_ANCHOR && !l->no_anchors) {
                 int city = qc_validators_find_seal(vs, &tx->signer);
                 if (city < 0) {
                     uint8_t k[SK_MAX_LEN];
@@ -347,11 +360,12 @@ static int replay_blocks(load_t *l, uint64_t from) {
 /* One stored status (key k, value v) replaces its record's fresh one. */
 static int status_set(load_t *l, const uint8_t *k, size_t klen, const uint8_t *v, size_t vlen,
                       qc_recstat_t *st) {
-    if (klen != SK_HASH_LEN || vlen < 2 || v[0] != STORE_FORMAT_VERSION ||
-        qc_recstat_decode(v + 1, vlen - 1, st) != QC_OK || memcmp(st->digest.b, k + 1, 32) != 0)
+    if (klen != SK_MAPPED_LEN || vlen < 2 || v[0] != STORE_FORMAT_VERSION ||
+        qc_recstat_decode(v + 1, vlen - 1, st) != QC_OK ||
+        memcmp(st->digest.b, k + SK_DIGEST_AT, 32) != 0)
         return store_corrupt(k, klen, "stored record status (%zu bytes) does not decode as this "
                              "digest's", vlen);
-    int rc = sblock_set(&l->sb, k + 1, v + 1, vlen - 1);
+    int rc = sblock_set(&l->sb, k + SK_DIGEST_AT, v + 1, vlen - 1);
     if (rc == QC_OK && l->sb.n >= REBUILD_BATCH_MAX) rc = load_flush(l);
     return rc;
 }
@@ -383,7 +397,7 @@ static int replay_named_statuses(load_t *l, qc_recstat_t *st) {
     for (size_t i = 0; i < l->nd && rc == QC_OK; i++) {
         if (i > 0 && memcmp(l->digests[i].b, l->digests[i - 1].b, QC_HASH_BYTES) == 0) continue;
         uint8_t k[SK_MAX_LEN];
-        size_t klen = sk_hash(k, SK_STATUS, l->digests[i].b);
+        size_t klen = sk_status(k, l->digests[i].b);
         char *v;
         size_t vlen;
         rc = store_get(l->s, k, klen, &v, &vlen);
@@ -402,10 +416,22 @@ static int replay_named_statuses(load_t *l, qc_recstat_t *st) {
  * nothing; checked against the head's state root. */
 static int load_from(load_t *l, uint64_t from) {
     store_t *s = l->s;
-    int rc = replay_blocks(l, from);
+    int rc = QC_OK;
+    if (from == 0 && s->state_paged) {
+        /* Paged from nothing: the nodes above the cut straight from the record index and the
+         * statuses (each record's latest status), then only the city logs from the blocks. */
+        uint64_t written;
+        rc = store_subtree_build(s, &written);
+        l->no_anchors = true;
+        if (rc == QC_OK)
+            QC_INFO("store: %s: state map: %llu nodes above depth %u hashed from the records",
+                    s->dir, (unsigned long long)written, store_subtree_cut(s->head.log_size));
+    }
+    if (rc == QC_OK) rc = replay_blocks(l, from);
     qc_recstat_t *st = malloc(sizeof *st);
     if (st == NULL) rc = rc == QC_OK ? QC_ERR_NOMEM : rc;
-    if (rc == QC_OK) rc = from == 0 ? replay_all_statuses(l, st) : replay_named_statuses(l, st);
+    if (rc == QC_OK && !l->no_anchors)
+        rc = from == 0 ? replay_all_statuses(l, st) : replay_named_statuses(l, st);
     if (rc == QC_OK) rc = load_flush(l);
     free(st);
     qc_hash_t root = {{0}};
@@ -425,6 +451,9 @@ static int load_from(load_t *l, uint64_t from) {
 }
 
 static void load_free(load_t *l) {
+    /* Computed nodes go to the store's cache again (l->m is its own by now if the load won). */
+    l->s->state_fill = l->s->state;
+    l->s->state_fill_clogs = &l->s->clogs;
     smap_mem_free(l->m);
     sblock_free(&l->sb);
     smap_writes_free(&l->ws);
@@ -440,6 +469,8 @@ static int load_new(load_t *l, store_t *s) {
     if (rc != QC_OK || !s->state_paged) return rc;
     smap_reader_t disk = {.get = disk_get, .ctx = s};
     smap_mem_set_backing(l->m, &disk, s->state_nodes_max);
+    s->state_fill = l->m;
+    s->state_fill_clogs = &l->clogs;
     return QC_OK;
 }
 
