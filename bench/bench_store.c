@@ -108,10 +108,12 @@ static int synced_puts(void) {
     return QC_OK;
 }
 
-/* One record index entry as the store writes it: 'R' || digest || log index, 15-byte value. */
-#define IDX_KEY_LEN 41
+/* One record index entry as the store writes it (format 7): 'R' || the first 4 bytes of the
+ * digest's map key || digest || log index, 15-byte value. Map key and digest are both uniform,
+ * so 36 random bytes stand for them. */
+#define IDX_KEY_LEN 45
 typedef struct {
-    uint64_t lead; /* the digest's first 8 bytes, big-endian, as the store sorts */
+    uint64_t lead; /* the key's first 8 bytes after the family, big-endian, as the store sorts */
     uint8_t k[IDX_KEY_LEN];
 } idx_key_t;
 
@@ -152,14 +154,14 @@ static int index_order(uint32_t batches, uint32_t per) {
         leveldb_writeoptions_set_sync(w, 1);
         leveldb_writebatch_t *wb = leveldb_writebatch_create();
         leveldb_t *db = leveldb_open(o, dir, &err);
-        uint8_t v[15] = {6};
+        uint8_t v[15] = {STORE_FORMAT_VERSION};
         uint64_t log_index = 0;
         double cpu = 0;
         for (uint32_t b = 0; b < batches && db != NULL && err == NULL; b++) {
             for (uint32_t i = 0; i < per; i++, log_index++) {
                 keys[i].k[0] = 'R';
-                randombytes_buf(keys[i].k + 1, 32);
-                qc_put_u64(keys[i].k + 33, log_index);
+                randombytes_buf(keys[i].k + 1, 36);
+                qc_put_u64(keys[i].k + 37, log_index);
                 keys[i].lead = qc_get_u64(keys[i].k + 1);
             }
             double t0 = cpu_s();

@@ -689,6 +689,16 @@ static void raw_put(const char *dir, const uint8_t *k, size_t kl, const void *v,
     leveldb_close(db);
 }
 
+static void raw_delete(const char *dir, const uint8_t *k, size_t kl) {
+    leveldb_t *db = raw_open(dir);
+    leveldb_writeoptions_t *wo = leveldb_writeoptions_create();
+    char *err = NULL;
+    leveldb_delete(db, wo, (const char *)k, kl, &err);
+    assert_null(err);
+    leveldb_writeoptions_destroy(wo);
+    leveldb_close(db);
+}
+
 /* A malloc'd copy of the stored value of k (must exist). */
 /* Whether key k is in the (closed) database at dir. */
 static bool raw_has(const char *dir, const uint8_t *k, size_t kl) {
@@ -1613,16 +1623,40 @@ static void test_paged_subtrees_computed(void **state) {
     uint64_t rebuilt = raw_count(f->dir, SK_MAP_NODE, &deepest);
     assert_true(rebuilt >= stored && deepest < cut);
 
+    /* a node stored at the cut, which no build writes (it would shadow the computed one):
+     * the fsck finds it */
+    smap_pos_t at_cut;
+    memset(&at_cut, 0, sizeof at_cut);
+    at_cut.depth = (uint8_t)cut;
+    uint8_t xk[1 + SMAP_POS_MAX_BYTES], rk[2] = {SK_MAP_NODE, 0};
+    size_t xklen = sk_map_node(xk, &at_cut), vlen;
+    uint8_t *v = raw_get(f->dir, rk, sizeof rk, &vlen); /* any node's value */
+    raw_put(f->dir, xk, xklen, v, vlen);
+    free(v);
+    assert_int_equal(store_open(&f->s, f->dir, &f->cfg), QC_OK);
+    assert_int_equal(store_check(&f->s, &cs), QC_ERR_CORRUPT);
+    assert_non_null(strstr(store_problem(&f->s), "at or below the cut depth 7"));
+    store_close(&f->s);
+    raw_delete(f->dir, xk, xklen);
+
     /* an anchor-tx entry naming another transaction: the fsck finds it */
     klen = sk_anchor_tx(k, 5, 1);
-    size_t vlen;
-    uint8_t *v = raw_get(f->dir, k, klen, &vlen);
+    v = raw_get(f->dir, k, klen, &vlen);
     v[4] ^= 1; /* inside the tx id */
     raw_put(f->dir, k, klen, v, vlen);
     free(v);
     assert_int_equal(store_open(&f->s, f->dir, &f->cfg), QC_OK);
     assert_int_equal(store_check(&f->s, &cs), QC_ERR_CORRUPT);
-    assert_non_null(strstr(store_problem(&f->s), "anchor tx of block 5, tx 1"));
+    assert_non_null(strstr(store_problem(&f->s), "anchor tx of block 5, tx 1: names another"));
+    /* one cut short: the fsck says it does not decode */
+    store_close(&f->s);
+    v = raw_get(f->dir, k, klen, &vlen);
+    v[4] ^= 1;
+    raw_put(f->dir, k, klen, v, vlen - 1);
+    free(v);
+    assert_int_equal(store_open(&f->s, f->dir, &f->cfg), QC_OK);
+    assert_int_equal(store_check(&f->s, &cs), QC_ERR_CORRUPT);
+    assert_non_null(strstr(store_problem(&f->s), "anchor tx of block 5, tx 1: entry of"));
 }
 
 int main(void) {

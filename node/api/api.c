@@ -973,6 +973,9 @@ static void h_metrics(http_req_t *req, http_res_t *res, void *data) {
          "Paged state map: cached nodes not yet written to the ledger.", ss.cache.dirty},
         {"qchain_state_map_reads_from_disk_total", "counter",
          "Paged state map: node reads the cache missed.", ss.cache.misses},
+        {"qchain_state_map_subtrees_computed_total", "counter",
+         "Paged state map: missed nodes hashed from the record index (not stored).",
+         ss.subtrees_computed},
         {"qchain_state_map_snapshots_total", "counter",
          "Paged state map: snapshots written (cache full, or a clean stop).",
          ss.snapshots_written}};

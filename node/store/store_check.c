@@ -316,9 +316,27 @@ static int check_share(store_t *s, const store_check_stats_t *st) {
     return rc;
 }
 
-/* The state map: one tree whose every node and leaf hashes right, to the head's root. */
+/* A stored map node lies above the cut (a node below it would shadow the one the ledger
+ * gives, and no build writes one). */
+static int check_node_depth(void *ctx, const uint8_t *k, size_t klen, const uint8_t *v,
+                            size_t vlen) {
+    (void)v, (void)vlen;
+    const store_t *s = ctx;
+    unsigned cut = store_subtree_cut(s->head.log_size);
+    if (klen < 2 || k[1] >= cut)
+        return store_corrupt(k, klen, "stored at or below the cut depth %u", cut);
+    return QC_OK;
+}
+
+/* The state map: one tree whose every node and leaf hashes right, to the head's root; paged,
+ * no stored node at or below the cut. */
 static int check_state_map(store_t *s, store_check_stats_t *st) {
     if (s->state_stale) return s->state_broken != QC_OK ? s->state_broken : QC_ERR_CORRUPT;
+    if (s->state_paged) {
+        int rc = store_scan_family(s, SK_MAP_NODE, check_node_depth, s,
+                                   "checking the stored state map");
+        if (rc != QC_OK) return rc;
+    }
     smap_reader_t r = store_state_reader(s);
     qc_hash_t root, want = {{0}};
     uint8_t k[SK_MAX_LEN];

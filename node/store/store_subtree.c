@@ -166,6 +166,10 @@ static int gather(store_t *s, const smap_pos_t *pos, const clog_set_t *clogs, kv
             size_t sklen;
             const uint8_t *sk = (const uint8_t *)leveldb_iter_key(st, &sklen);
             if (sk[0] != SK_STATUS) { st_valid = false; break; }
+            if (sklen != SK_MAPPED_LEN) {
+                rc = store_corrupt(sk, sklen, "key of %zu bytes", sklen);
+                break;
+            }
             cmp = memcmp(sk + 1, k + 1, SK_MAPPED_LEN - 1);
             if (cmp >= 0) {
                 if (cmp == 0) sv = (const uint8_t *)leveldb_iter_value(st, &svlen);
@@ -174,6 +178,7 @@ static int gather(store_t *s, const smap_pos_t *pos, const clog_set_t *clogs, kv
             leveldb_iter_next(st); /* a status below this record's: a digest not under pos */
             st_valid = leveldb_iter_valid(st);
         }
+        if (rc != QC_OK) break;
         if (sv != NULL) {
             /* version byte, then the status: u8 1, the digest, ... (PROTOCOL §5.1) */
             if (svlen < 2 + 32 || sv[0] != STORE_FORMAT_VERSION || sv[1] != 1 ||

@@ -24,8 +24,8 @@ int chainfill_blocks(chainbuilder_t *cb, store_t *s, uint64_t blocks, uint32_t t
 void chainfill_compact(store_t *s);
 
 /* Approximate on-disk bytes of each key family of docs/STORAGE.md, in the order of
- * CHAINFILL_FAMILIES ("MHBCKTRLVESYZXU"); out has room for sizeof CHAINFILL_FAMILIES - 1 values. */
-#define CHAINFILL_FAMILIES "MHBCKTRLVESYZXU"
+ * CHAINFILL_FAMILIES ("MHBCKTRJLVESYZXU"); out has room for sizeof CHAINFILL_FAMILIES - 1 values. */
+#define CHAINFILL_FAMILIES "MHBCKTRJLVESYZXU"
 void chainfill_family_bytes(store_t *s, uint64_t *out);
 
 /* What a ledger directory takes on disk: as it is now, and after a full compaction. */
