@@ -1549,10 +1549,19 @@ static uint64_t raw_count(const char *dir, uint8_t family, unsigned *max_depth) 
  * and the chain goes on; a wrong anchor-tx entry is found by the fsck. */
 static void test_paged_subtrees_computed(void **state) {
     fx_t *f = *state;
+    for (int i = 0; i < 5; i++) paged_apply(f, 3, 40); /* resident: no anchor-tx table */
     store_close(&f->s);
+    assert_int_equal(raw_count(f->dir, SK_ANCHOR_TX, NULL), 0);
+    /* paged from nothing: the table written from the blocks, the nodes from the records */
     f->cfg.state_cache_bytes = STORE_STATE_CACHE_MIN;
     assert_int_equal(store_open(&f->s, f->dir, &f->cfg), QC_OK);
-    for (int i = 0; i < 30; i++) paged_apply(f, 3, 40); /* 3,600 records */
+    store_state_stats_t ss;
+    store_state_stats(&f->s, &ss);
+    assert_int_equal(ss.replayed_blocks, 5);
+    store_close(&f->s);
+    assert_int_equal(raw_count(f->dir, SK_ANCHOR_TX, NULL), 5 * 3);
+    assert_int_equal(store_open(&f->s, f->dir, &f->cfg), QC_OK);
+    for (int i = 0; i < 25; i++) paged_apply(f, 3, 40); /* 3,600 records in all */
     uint32_t nonce = 1000;
     for (uint64_t h = 31; h <= 44; h++) {
         uint64_t old = h - 29; /* a block of the first thirty */
@@ -1568,7 +1577,6 @@ static void test_paged_subtrees_computed(void **state) {
         assert_int_equal(chainbuilder_tx(&f->cb, 2, 3, NULL, 40, &txs[3]), QC_OK);
         apply_txs(f, txs, 4);
     }
-    store_state_stats_t ss;
     store_state_stats(&f->s, &ss);
     unsigned cut = store_subtree_cut(f->s.head.log_size);
     assert_int_equal(cut, 7); /* 4,216 records: floor(log2) 12, less 5 */
@@ -1657,6 +1665,17 @@ static void test_paged_subtrees_computed(void **state) {
     assert_int_equal(store_open(&f->s, f->dir, &f->cfg), QC_OK);
     assert_int_equal(store_check(&f->s, &cs), QC_ERR_CORRUPT);
     assert_non_null(strstr(store_problem(&f->s), "anchor tx of block 5, tx 1: entry of"));
+
+    /* back to resident: the table goes with the stored nodes (only the paged map reads it) */
+    store_close(&f->s);
+    f->cfg.state_cache_bytes = 0;
+    assert_int_equal(store_open(&f->s, f->dir, &f->cfg), QC_OK);
+    assert_int_equal(store_check(&f->s, &cs), QC_OK);
+    assert_int_equal(cs.anchor_txs, 0);
+    store_close(&f->s);
+    assert_int_equal(raw_count(f->dir, SK_ANCHOR_TX, NULL), 0);
+    assert_int_equal(raw_count(f->dir, SK_MAP_NODE, NULL), 0);
+    assert_int_equal(store_open(&f->s, f->dir, &f->cfg), QC_OK);
 }
 
 int main(void) {

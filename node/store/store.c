@@ -727,9 +727,9 @@ static void batch_indexes(store_t *s, const qc_block_t *b, const qc_hash_t *hash
         batch_put(s, k, sk_hash(k, SK_TX, b->txs[t].id.b), v, sizeof v);
     }
     free(order);
-    /* 'J': each ANCHOR's tx id and owner by (height, tx index), so that a record's fresh status
-     * follows from its 'R' entry without reading the block (the paged map, store_state.c). */
-    for (uint32_t i = 0; i < b->tx_count; i++) {
+    /* 'J' (paged only): each ANCHOR's tx id and owner by (height, tx index), so that a record's
+     * fresh status follows from its 'R' entry without reading the block (store_subtree.c). */
+    for (uint32_t i = 0; s->state_paged && i < b->tx_count; i++) {
         const qc_tx_t *tx = &b->txs[i];
         if (tx->type != QC_TX_ANCHOR || tx->record_count == 0) continue;
         int m = qc_validators_find_seal(&s->validators, &tx->signer);

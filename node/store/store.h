@@ -474,7 +474,7 @@ int store_epochs(store_t *s, store_epoch_span_t *out, size_t cap, size_t *n);
 typedef struct {
     uint64_t blocks, txs, records, log_nodes, epochs;
     uint64_t statuses;         /* distinct digests anchored, each with its record status */
-    uint64_t anchor_txs;       /* ANCHORs with records, each with its 'J' entry */
+    uint64_t anchor_txs;       /* paged: ANCHORs with records, each with its 'J' entry */
     /* the data-sharing trail: SHARE transactions committed, by op (DATASET..ACCESS) */
     uint64_t share_ops[5];
     uint64_t state_keys;       /* keys in the state map (records' and cities'), each hashed */

@@ -167,9 +167,9 @@ static int write_nodes(store_t *s, smap_mem_t *m, const clog_set_t *clogs, bool 
     return QC_OK;
 }
 
-/* Drops every stored node and the snapshot: a replay from the first block starts empty. */
+/* Drops every stored node and the snapshot, and resident also the anchor-tx table ('J', kept
+ * only for the paged map): a replay from the first block starts empty. */
 static int clear_nodes(store_t *s) {
-    uint8_t seek = SK_MAP_NODE;
     leveldb_writebatch_t *b = leveldb_writebatch_create();
     uint8_t sk[SK_MAX_LEN];
     size_t sklen = sk_single(sk, SK_MAP_SNAP), pending = 0;
@@ -182,20 +182,23 @@ static int clear_nodes(store_t *s) {
         pending++;
     }
     if (rc == QC_ERR_NOTFOUND || rc == QC_ERR_CORRUPT) rc = QC_OK;
-    leveldb_iterator_t *it = leveldb_create_iterator(s->db, s->ropts);
-    for (leveldb_iter_seek(it, (const char *)&seek, 1); leveldb_iter_valid(it) && rc == QC_OK;
-         leveldb_iter_next(it)) {
-        size_t klen;
-        const char *k = leveldb_iter_key(it, &klen);
-        if ((uint8_t)k[0] != SK_MAP_NODE) break;
-        leveldb_writebatch_delete(b, k, klen);
-        if (++pending >= CLEAR_BATCH_KEYS) {
-            rc = store_write(s, b, "dropping the stored state map");
-            leveldb_writebatch_clear(b);
-            pending = 0;
+    const uint8_t families[2] = {SK_MAP_NODE, SK_ANCHOR_TX};
+    for (size_t f = 0; f < (s->state_paged ? 1u : 2u) && rc == QC_OK; f++) {
+        leveldb_iterator_t *it = leveldb_create_iterator(s->db, s->ropts);
+        for (leveldb_iter_seek(it, (const char *)&families[f], 1);
+             leveldb_iter_valid(it) && rc == QC_OK; leveldb_iter_next(it)) {
+            size_t klen;
+            const char *k = leveldb_iter_key(it, &klen);
+            if ((uint8_t)k[0] != families[f]) break;
+            leveldb_writebatch_delete(b, k, klen);
+            if (++pending >= CLEAR_BATCH_KEYS) {
+                rc = store_write(s, b, "dropping the stored state map");
+                leveldb_writebatch_clear(b);
+                pending = 0;
+            }
         }
+        rc = store_iter_finish(it, rc, "reading the stored state map");
     }
-    rc = store_iter_finish(it, rc, "reading the stored state map");
     if (rc == QC_OK && pending > 0) rc = store_write(s, b, "dropping the stored state map");
     leveldb_writebatch_destroy(b);
     if (rc == QC_OK) s->state_snap_height = UINT64_MAX;
@@ -271,7 +274,10 @@ typedef struct {
     smap_writes_t ws;
     clog_set_t clogs;
     bool snap_dropped; /* a replay write removed the snapshot */
-    bool no_anchors;   /* the records' part of the map is built (paged, from nothing) */
+    bool no_anchors;   /* paged from nothing: the records' part is built from the index, and
+                          the replay only writes the anchor-tx table and the city logs */
+    leveldb_writebatch_t *jb; /* those 'J' puts, written every CLEAR_BATCH_KEYS */
+    size_t jn;
     qc_hash_t *digests; /* replay from a snapshot: every digest a lifecycle tx named */
     size_t nd, dcap;
 } load_t;
@@ -309,8 +315,35 @@ static int note_digest(load_t *l, const qc_hash_t *d) {
     return QC_OK;
 }
 
+/* The city heads the replay changed go into the map after everything else it replayed. */
+static int replay_finish(load_t *l) {
+    int rc = clog_finish(&l->clogs, &l->sb);
+    return rc == QC_OK ? load_flush(l) : rc;
+}
+
+/* Paged from nothing: a 'J' entry (an ANCHOR's id and owner) batched; the map then hashes
+ * records' fresh statuses from them. */
+static int put_anchor_tx(load_t *l, uint64_t height, uint32_t tx, const qc_hash_t *id,
+                         const char *owner) {
+    if (l->jb == NULL && (l->jb = leveldb_writebatch_create()) == NULL) return QC_ERR_NOMEM;
+    uint8_t k[SK_MAX_LEN], v[SV_ANCHOR_TX_MAX];
+    size_t nl = strlen(owner);
+    v[0] = STORE_FORMAT_VERSION;
+    memcpy(v + 1, id->b, 32);
+    v[33] = (uint8_t)nl;
+    memcpy(v + 34, owner, nl);
+    leveldb_writebatch_put(l->jb, (const char *)k, sk_anchor_tx(k, height, tx), (const char *)v,
+                           34 + nl);
+    if (++l->jn < CLEAR_BATCH_KEYS) return QC_OK;
+    int rc = store_write(l->s, l->jb, "writing the anchor-tx table");
+    leveldb_writebatch_clear(l->jb);
+    l->jn = 0;
+    return rc;
+}
+
 /* Blocks from+1..head: every record's anchoring (insert if absent), the city logs' events,
- * and (when from > 0) the digests their lifecycle transactions name. */
+ * and (when from > 0) the digests their lifecycle transactions name; paged from nothing, each
+ * ANCHOR's 'J' entry and the city logs only, the heads left for replay_finish. */
 static int replay_blocks(load_t *l, uint64_t from) {
     store_t *s = l->s;
     qc_validator_set_t *vs = malloc(sizeof *vs);
@@ -340,6 +373,10 @@ static int replay_blocks(load_t *l, uint64_t from) {
                     break;
                 }
                 rc = sblock_anchor(&l->sb, tx, vs->members[city].name, h, log_index);
+            } else if (tx->type == QC_TX_ANCHOR && tx->record_count > 0) {
+                int city = qc_validators_find_seal(vs, &tx->signer);
+                rc = city >= 0 ? put_anchor_tx(l, h, i, &tx->id, vs->members[city].name)
+                               : QC_ERR_CORRUPT;
             } else if (from > 0 && tx->life != NULL) {
                 rc = note_digest(l, &tx->life->digest);
                 if (rc == QC_OK && tx->type == QC_TX_SUPERSEDE)
@@ -352,8 +389,8 @@ static int replay_blocks(load_t *l, uint64_t from) {
         if (rc == QC_OK && l->sb.n >= REBUILD_BATCH_MAX) rc = load_flush(l);
     }
     free(vs);
-    if (rc == QC_OK) rc = clog_finish(&l->clogs, &l->sb);
-    if (rc == QC_OK) rc = load_flush(l);
+    if (rc == QC_OK && l->jn > 0) rc = store_write(s, l->jb, "writing the anchor-tx table");
+    if (rc == QC_OK && !l->no_anchors) rc = replay_finish(l);
     return rc;
 }
 
@@ -418,16 +455,21 @@ static int load_from(load_t *l, uint64_t from) {
     store_t *s = l->s;
     int rc = QC_OK;
     if (from == 0 && s->state_paged) {
-        /* Paged from nothing: the nodes above the cut straight from the record index and the
-         * statuses (each record's latest status), then only the city logs from the blocks. */
+        /* Paged from nothing: the blocks once for the anchor-tx table (the resident map keeps
+         * none) and the city logs; then the nodes above the cut straight from the record index,
+         * the statuses (each record's latest) and that table; then the city heads on top. */
         uint64_t written;
-        rc = store_subtree_build(s, &written);
         l->no_anchors = true;
-        if (rc == QC_OK)
+        rc = replay_blocks(l, from);
+        if (rc == QC_OK) rc = store_subtree_build(s, &written);
+        if (rc == QC_OK) {
             QC_INFO("store: %s: state map: %llu nodes above depth %u hashed from the records",
                     s->dir, (unsigned long long)written, store_subtree_cut(s->head.log_size));
+            rc = replay_finish(l);
+        }
+    } else {
+        rc = replay_blocks(l, from);
     }
-    if (rc == QC_OK) rc = replay_blocks(l, from);
     qc_recstat_t *st = malloc(sizeof *st);
     if (st == NULL) rc = rc == QC_OK ? QC_ERR_NOMEM : rc;
     if (rc == QC_OK && !l->no_anchors)
@@ -459,6 +501,7 @@ static void load_free(load_t *l) {
     smap_writes_free(&l->ws);
     clog_set_free(&l->clogs);
     free(l->digests);
+    if (l->jb != NULL) leveldb_writebatch_destroy(l->jb);
     memset(l, 0, sizeof *l);
 }
 
