@@ -375,8 +375,10 @@ static int replay_blocks(load_t *l, uint64_t from) {
                 rc = sblock_anchor(&l->sb, tx, vs->members[city].name, h, log_index);
             } else if (tx->type == QC_TX_ANCHOR && tx->record_count > 0) {
                 int city = qc_validators_find_seal(vs, &tx->signer);
+                uint8_t k[SK_MAX_LEN];
                 rc = city >= 0 ? put_anchor_tx(l, h, i, &tx->id, vs->members[city].name)
-                               : QC_ERR_CORRUPT;
+                               : store_corrupt(k, sk_u64(k, SK_BLOCK, h), "an ANCHOR not "
+                                               "signed by a member's seal key");
             } else if (from > 0 && tx->life != NULL) {
                 rc = note_digest(l, &tx->life->digest);
                 if (rc == QC_OK && tx->type == QC_TX_SUPERSEDE)
@@ -389,7 +391,11 @@ static int replay_blocks(load_t *l, uint64_t from) {
         if (rc == QC_OK && l->sb.n >= REBUILD_BATCH_MAX) rc = load_flush(l);
     }
     free(vs);
-    if (rc == QC_OK && l->jn > 0) rc = store_write(s, l->jb, "writing the anchor-tx table");
+    if (rc == QC_OK && l->jn > 0) {
+        rc = store_write(s, l->jb, "writing the anchor-tx table");
+        leveldb_writebatch_clear(l->jb);
+        l->jn = 0;
+    }
     if (rc == QC_OK && !l->no_anchors) rc = replay_finish(l);
     return rc;
 }
