@@ -188,6 +188,9 @@ size_t smap_mem_dirty(const smap_mem_t *m);
 int smap_mem_each_dirty(const smap_mem_t *m, smap_mem_put_fn put, void *ctx);
 /* Every entry becomes clean (the owner made the dirty ones durable in the backing store). */
 void smap_mem_mark_clean(smap_mem_t *m);
+/* Every entry at `depth` or deeper becomes clean (the backing store gives those nodes without
+ * their being written: the paged map computes them from the ledger); returns how many did. */
+size_t smap_mem_mark_clean_from(smap_mem_t *m, unsigned depth);
 /* Drops clean entries, least recently read first (a clock over the entries), until at most
  * `keep` remain or only dirty ones do; returns how many it dropped. Only for a cache: a plain
  * store's evicted node would be lost. */

@@ -274,6 +274,18 @@ void smap_mem_mark_clean(smap_mem_t *m) {
     m->dirty = 0;
 }
 
+size_t smap_mem_mark_clean_from(smap_mem_t *m, unsigned depth) {
+    size_t cleaned = 0;
+    for (size_t i = 0; i < m->n && m->dirty > 0; i++) {
+        mem_entry_t *e = &m->e[i];
+        if (!(e->flags & ENTRY_DIRTY) || e->pos.depth < depth) continue;
+        e->flags &= (uint8_t)~ENTRY_DIRTY;
+        m->dirty--;
+        cleaned++;
+    }
+    return cleaned;
+}
+
 /* Is slot index k cyclically in (i, j]? */
 static bool cyclic_in(size_t k, size_t i, size_t j) {
     return i <= j ? (i < k && k <= j) : (i < k || k <= j);

@@ -402,6 +402,8 @@ int store_open(store_t *s, const char *dir, const store_config_t *cfg) {
     snprintf(s->chain_id, sizeof s->chain_id, "%s", cfg->chain_id);
     s->genesis_hash = cfg->genesis_hash;
     s->state_paged = cfg->state_cache_bytes > 0;
+    s->state_snap_records = cfg->state_snapshot_records ? cfg->state_snapshot_records
+                                                        : STORE_STATE_SNAP_RECORDS;
     size_t cache_bytes = cfg->state_cache_bytes;
     if (cache_bytes < STORE_STATE_CACHE_MIN) cache_bytes = STORE_STATE_CACHE_MIN;
     s->state_nodes_max = s->state_paged ? cache_bytes / SMAP_MEM_NODE_BYTES : SIZE_MAX;

@@ -66,13 +66,19 @@ typedef struct {
     uint32_t checkpoint_interval;
     /* Where the state map lives (docs/MERKLE.md §8.4). 0: resident, all of it in memory
      * (~350 bytes per record), never written, rebuilt from the blocks at every open. Else
-     * paged: its nodes in LevelDB (170.8 bytes per record on disk measured), at most this many bytes of
-     * them cached in memory (at least STORE_STATE_CACHE_MIN), and a snapshot at each flush and
-     * clean close, so that an open replays only the blocks since. */
+     * paged: its nodes above the cut depth in LevelDB (1.4 bytes per record on disk measured;
+     * the others are hashed from the ledger when read), at most this many bytes of nodes
+     * cached in memory (at least STORE_STATE_CACHE_MIN), and a snapshot when the stored part's
+     * changes fill the cache, every state_snapshot_records records and at a clean close, so
+     * that an open replays only the blocks since. */
     size_t state_cache_bytes;
+    /* Paged: the most records anchored between two snapshots, so that a crash costs the next
+     * open at most that many records' replay (0: STORE_STATE_SNAP_RECORDS). */
+    uint64_t state_snapshot_records;
 } store_config_t;
 
 #define STORE_STATE_CACHE_MIN (1u << 20)
+#define STORE_STATE_SNAP_RECORDS (UINT64_C(1) << 20)
 #define STORE_OPEN_FILES_MAX 128 /* LevelDB's max_open_files (its table cache) */
 
 /* The chain head: the last applied block and the state after it. */
@@ -159,6 +165,8 @@ typedef struct {
     uint64_t state_snap_height;            /* the stored snapshot's height (UINT64_MAX: none) */
     uint64_t state_replayed;               /* blocks the last load replayed */
     uint64_t state_flushes;                /* snapshots written since open */
+    uint64_t state_snap_log_size;          /* paged: the log size at the last snapshot */
+    uint64_t state_snap_records;           /* paged: records between snapshots at most */
     /* Paged: map nodes below the cut depth are not stored but computed from the ledger when
      * the cache misses them (store_subtree.c); those go into state_fill (the cache being
      * read: s->state, or the one a load builds) with the city keys of state_fill_clogs. */

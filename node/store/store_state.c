@@ -163,6 +163,7 @@ static int write_nodes(store_t *s, smap_mem_t *m, const clog_set_t *clogs, bool 
     if (rc != QC_OK) return rc;
     smap_mem_mark_clean(m);
     s->state_snap_height = with_snap ? s->head.height : UINT64_MAX;
+    if (with_snap) s->state_snap_log_size = s->head.log_size;
     s->state_flushes += with_snap;
     return QC_OK;
 }
@@ -256,13 +257,24 @@ int store_state_flush(store_t *s) {
 }
 
 void store_state_maintain(store_t *s) {
-    if (!s->state_paged || s->state_stale || s->group != NULL || smap_mem_count(s->state) <= s->state_nodes_max)
-        return;
+    if (!s->state_paged || s->state_stale || s->group != NULL) return;
+    bool full = smap_mem_count(s->state) > s->state_nodes_max;
+    bool due = s->head.log_size - s->state_snap_log_size >= s->state_snap_records &&
+               s->state_snap_height != s->head.height;
+    if (!full && !due) return;
     /* Down to three quarters, so that the next flush waits for a quarter's new nodes. */
     size_t keep = s->state_nodes_max / 4 * 3;
-    smap_mem_evict(s->state, keep);
-    if (smap_mem_count(s->state) <= s->state_nodes_max || s->write_error != QC_OK) return;
-    if (write_nodes(s, s->state, &s->clogs, true) == QC_OK) smap_mem_evict(s->state, keep);
+    if (full) {
+        /* Dirty nodes at or below the cut need no write to be dropped: the ledger, which
+         * holds their blocks, gives them again. Only the stored part's changes (or many
+         * records since the last snapshot, which bounds a crash's replay) make a snapshot. */
+        smap_mem_mark_clean_from(s->state, store_subtree_cut(s->head.log_size));
+        smap_mem_evict(s->state, keep);
+        full = smap_mem_count(s->state) > s->state_nodes_max;
+    }
+    if ((!full && !due) || s->write_error != QC_OK) return;
+    if (write_nodes(s, s->state, &s->clogs, true) == QC_OK && full)
+        smap_mem_evict(s->state, keep);
 }
 
 /* ---- load: snapshot + replay ---------------------------------------------------------------- */
@@ -293,6 +305,7 @@ static int load_flush(load_t *l) {
     sblock_reset(&l->sb);
     if (rc != QC_OK || smap_mem_count(l->m) <= l->s->state_nodes_max) return rc;
     size_t keep = l->s->state_nodes_max / 4 * 3;
+    smap_mem_mark_clean_from(l->m, store_subtree_cut(l->s->head.log_size));
     smap_mem_evict(l->m, keep);
     if (smap_mem_count(l->m) <= l->s->state_nodes_max) return QC_OK;
     rc = write_nodes(l->s, l->m, NULL, false);
@@ -573,6 +586,7 @@ int store_state_rebuild(store_t *s) {
         return rc;
     }
     s->state_replayed = s->head.height - from;
+    s->state_snap_log_size = s->head.log_size; /* written below when anything was replayed */
     bool dropped = l.snap_dropped;
     smap_mem_free(s->state);
     s->state = l.m;
