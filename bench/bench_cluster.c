@@ -47,7 +47,8 @@
  * SignedTx per request as before batches existed), QC_BENCH_WORKERS=N or N,M,... (verify.workers
  * written into every node's config; several values rerun everything once per value and end
  * with one row per value), QC_BENCH_BLOCK_MAX_BYTES=N (block.max_bytes written into every
- * node's config: the primary's cap on a proposal), QC_BENCH_CONNS, QC_BENCH_WINDOW, QC_BENCH_POOL_MIB (memory for
+ * node's config: the primary's cap on a proposal), QC_BENCH_STATE_CACHE_MIB=N
+ * (ledger.state_cache_mib: the state map paged), QC_BENCH_CONNS, QC_BENCH_WINDOW, QC_BENCH_POOL_MIB (memory for
  * pre-signed transactions, default 512), QC_BENCH_POOL_TXS=N (exactly N pre-signed full-load
  * transactions and no signer thread: exercises the INVALID path), QC_LOCALNET_WRAP (localnet.h). */
 #define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
@@ -1501,6 +1502,10 @@ static int run_cluster(opts_t *o, const char *bin_dir, uint32_t n, result_t res[
     const char *block_bytes = getenv("QC_BENCH_BLOCK_MAX_BYTES"); /* the proposers' block cap */
     if (rc == QC_OK && block_bytes != NULL)
         rc = localnet_config_u32(&ln, "block", "max_bytes", (uint32_t)strtoul(block_bytes, NULL, 10));
+    const char *cache_mib = getenv("QC_BENCH_STATE_CACHE_MIB"); /* the state map paged */
+    if (rc == QC_OK && cache_mib != NULL)
+        rc = localnet_config_u32(&ln, "ledger", "state_cache_mib",
+                                 (uint32_t)strtoul(cache_mib, NULL, 10));
     if (rc == QC_OK) rc = localnet_start(&ln);
     if (rc == QC_OK) rc = localnet_wait_up(&ln, 30000);
     if (rc == QC_OK) rc = gen_init(&g, &ln, per_node);
