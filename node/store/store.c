@@ -737,12 +737,8 @@ static void batch_indexes(store_t *s, const qc_block_t *b, const qc_hash_t *hash
         int m = qc_validators_find_seal(&s->validators, &tx->signer);
         QC_ASSERT(m >= 0); /* run_lifecycle refused other signers */
         uint8_t jv[SV_ANCHOR_TX_MAX];
-        size_t nl = strlen(s->validators.members[m].name);
-        jv[0] = STORE_FORMAT_VERSION;
-        memcpy(jv + 1, tx->id.b, 32);
-        jv[33] = (uint8_t)nl;
-        memcpy(jv + 34, s->validators.members[m].name, nl);
-        batch_put(s, k, sk_anchor_tx(k, height, i), jv, 34 + nl);
+        size_t jlen = sv_anchor_tx_encode(jv, &tx->id, s->validators.members[m].name);
+        batch_put(s, k, sk_anchor_tx(k, height, i), jv, jlen);
     }
     if (next_vs != NULL) batch_put_membership(s, next_vs, height + 1);
     batch_put_head(s, head);

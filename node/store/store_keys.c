@@ -58,6 +58,17 @@ size_t sk_map_node(uint8_t k[1 + SMAP_POS_MAX_BYTES], const smap_pos_t *pos) {
     return 1 + smap_pos_encode(pos, k + 1);
 }
 
+size_t sv_anchor_tx_encode(uint8_t v[SV_ANCHOR_TX_MAX], const qc_hash_t *tx_id,
+                           const char *owner) {
+    size_t nl = strlen(owner);
+    QC_ASSERT(nl >= 1 && nl <= QC_MEMBER_NAME_MAX);
+    v[0] = STORE_FORMAT_VERSION;
+    memcpy(v + 1, tx_id->b, 32);
+    v[33] = (uint8_t)nl;
+    memcpy(v + 34, owner, nl);
+    return 34 + nl;
+}
+
 size_t sk_anchor_tx(uint8_t *k, uint64_t height, uint32_t tx_index) {
     k[0] = SK_ANCHOR_TX;
     qc_put_u64(k + 1, height);

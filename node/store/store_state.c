@@ -340,13 +340,9 @@ static int put_anchor_tx(load_t *l, uint64_t height, uint32_t tx, const qc_hash_
                          const char *owner) {
     if (l->jb == NULL && (l->jb = leveldb_writebatch_create()) == NULL) return QC_ERR_NOMEM;
     uint8_t k[SK_MAX_LEN], v[SV_ANCHOR_TX_MAX];
-    size_t nl = strlen(owner);
-    v[0] = STORE_FORMAT_VERSION;
-    memcpy(v + 1, id->b, 32);
-    v[33] = (uint8_t)nl;
-    memcpy(v + 34, owner, nl);
+    size_t vlen = sv_anchor_tx_encode(v, id, owner);
     leveldb_writebatch_put(l->jb, (const char *)k, sk_anchor_tx(k, height, tx), (const char *)v,
-                           34 + nl);
+                           vlen);
     if (++l->jn < CLEAR_BATCH_KEYS) return QC_OK;
     int rc = store_write(l->s, l->jb, "writing the anchor-tx table");
     leveldb_writebatch_clear(l->jb);
