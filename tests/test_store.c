@@ -1651,6 +1651,49 @@ static void test_paged_subtrees_computed(void **state) {
     store_close(&f->s);
     raw_delete(f->dir, xk, xklen);
 
+    /* a record index entry filed under another digest's map key: the proof whose subtree is
+     * hashed from that range says so (and proves nothing) */
+    chainbuilder_digest(9, 0, 1, &d);
+    qc_hash_t other = d, mk_d, mk_other;
+    other.b[31] ^= 1;
+    smt_map_key(&mk_d, d.b);
+    smt_map_key(&mk_other, other.b);
+    assert_memory_not_equal(mk_d.b, mk_other.b, SK_MK_BYTES);
+    uint8_t ek[SK_MAX_LEN], bad[SK_MAX_LEN];
+    sk_record(ek, d.b, 0);
+    size_t rvlen;
+    uint8_t *rv = NULL;
+    { /* d's own entry: its log index is not known here, so find it by prefix */
+        leveldb_t *db = raw_open(f->dir);
+        leveldb_readoptions_t *ro = leveldb_readoptions_create();
+        leveldb_iterator_t *it = leveldb_create_iterator(db, ro);
+        leveldb_iter_seek(it, (const char *)ek, SK_MAPPED_LEN);
+        assert_true(leveldb_iter_valid(it));
+        size_t kl;
+        const char *kk = leveldb_iter_key(it, &kl);
+        assert_int_equal(kl, SK_RECORD_LEN);
+        assert_memory_equal(kk, ek, SK_MAPPED_LEN);
+        memcpy(ek, kk, kl);
+        const char *vv = leveldb_iter_value(it, &rvlen);
+        rv = malloc(rvlen);
+        memcpy(rv, vv, rvlen);
+        leveldb_iter_destroy(it);
+        leveldb_readoptions_destroy(ro);
+        leveldb_close(db);
+    }
+    sk_mapped(bad, SK_RECORD, mk_d.b, other.b); /* d's mk4, another digest */
+    memcpy(bad + SK_MAPPED_LEN, ek + SK_MAPPED_LEN, 8);
+    raw_put(f->dir, bad, SK_RECORD_LEN, rv, rvlen);
+    free(rv);
+    assert_int_equal(store_open(&f->s, f->dir, &f->cfg), QC_OK);
+    smt_proof_t *pf = malloc(sizeof *pf);
+    assert_non_null(pf);
+    assert_int_equal(store_state_prove(&f->s, d.b, pf), QC_ERR_CORRUPT);
+    free(pf);
+    assert_non_null(strstr(store_problem(&f->s), "filed under another map key"));
+    store_close(&f->s);
+    raw_delete(f->dir, bad, SK_RECORD_LEN);
+
     /* an anchor-tx entry naming another transaction: the fsck finds it */
     klen = sk_anchor_tx(k, 5, 1);
     v = raw_get(f->dir, k, klen, &vlen);
