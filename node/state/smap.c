@@ -40,7 +40,7 @@ static int writes_push(smap_writes_t *ws, const smap_pos_t *pos, const smap_node
 }
 
 /* The slot a node stands for in its parent: empty, the lone leaf lifted up, or inner. */
-static void node_summary(const smap_node_t *n, smap_slot_t *out) {
+void smap_node_summary(const smap_node_t *n, smap_slot_t *out) {
     uint8_t k0 = n->child[0].kind, k1 = n->child[1].kind;
     if (k0 == SMAP_EMPTY && k1 == SMAP_EMPTY) {
         memset(out, 0, sizeof *out);
@@ -55,7 +55,7 @@ static void node_summary(const smap_node_t *n, smap_slot_t *out) {
     }
 }
 
-static void slot_leaf(smap_slot_t *s, const qc_hash_t *key, const qc_hash_t *value) {
+void smap_slot_leaf(smap_slot_t *s, const qc_hash_t *key, const qc_hash_t *value) {
     s->kind = SMAP_LEAF;
     s->key = *key;
     s->value = *value;
@@ -105,7 +105,7 @@ static int top_read(const smap_reader_t *r, smap_node_t *out) {
 
 void smap_top_root(const smap_node_t *top, qc_hash_t *root) {
     smap_slot_t s;
-    node_summary(top, &s);
+    smap_node_summary(top, &s);
     *root = s.hash;
 }
 
@@ -114,7 +114,7 @@ int smap_root(const smap_reader_t *r, qc_hash_t *root) {
     int rc = top_read(r, &top);
     if (rc != QC_OK) return rc;
     smap_slot_t s;
-    node_summary(&top, &s);
+    smap_node_summary(&top, &s);
     *root = s.hash;
     return QC_OK;
 }
@@ -222,7 +222,7 @@ static int update_child(apply_t *a, unsigned d, smap_slot_t *slot, size_t lo, si
     const smap_update_t *u = a->u;
     if (hi - lo == 1 && (slot->kind == SMAP_EMPTY ||
                          (slot->kind == SMAP_LEAF && key_equal(&slot->key, &u[lo].key)))) {
-        if (slot->kind == SMAP_EMPTY || !u[lo].if_absent) slot_leaf(slot, &u[lo].key, &u[lo].value);
+        if (slot->kind == SMAP_EMPTY || !u[lo].if_absent) smap_slot_leaf(slot, &u[lo].key, &u[lo].value);
         landed(a, d);
         return QC_OK;
     }
@@ -242,7 +242,7 @@ static int update_child(apply_t *a, unsigned d, smap_slot_t *slot, size_t lo, si
     }
     int rc = update_node(a, d, &node, lo, hi);
     if (rc != QC_OK) return rc;
-    node_summary(&node, slot);
+    smap_node_summary(&node, slot);
     return QC_OK;
 }
 
@@ -263,7 +263,7 @@ int smap_apply(const smap_reader_t *r, const smap_update_t *u, size_t n, smap_wr
         if (rc != QC_OK) return rc;
     }
     smap_slot_t s;
-    node_summary(&top, &s);
+    smap_node_summary(&top, &s);
     *root = s.hash;
     return QC_OK;
 }
@@ -315,7 +315,7 @@ static int walk(const smap_reader_t *r, const qc_hash_t *key, smt_proof_t *p, sm
     int rc = top_read(r, &node);
     if (rc != QC_OK) return rc;
     smap_slot_t top;
-    node_summary(&node, &top);
+    smap_node_summary(&node, &top);
     if (top.kind != SMAP_INNER) { /* the empty map, or a single key lifted to the root */
         *end = top;
         *end_depth = 0;
@@ -447,7 +447,7 @@ int smap_check(const smap_reader_t *r, qc_hash_t *root, uint64_t *keys, uint64_t
         if (rc != QC_OK) break;
         ++*nodes;
         smap_slot_t sum;
-        node_summary(&node, &sum);
+        smap_node_summary(&node, &sum);
         if (it.pos.depth == 0)
             *root = sum.hash;
         else if (memcmp(sum.hash.b, it.want.b, QC_HASH_BYTES) != 0)

@@ -93,6 +93,12 @@ void smap_writes_free(smap_writes_t *ws);
  * update: reusing it spares page faults). */
 void smap_writes_reset(smap_writes_t *ws);
 
+/* The slot a node stands for in its parent: empty, its lone leaf lifted up, or inner (the
+ * node's hash). */
+void smap_node_summary(const smap_node_t *n, smap_slot_t *out);
+/* *s becomes the leaf slot of key -> value (kind, key, value and leaf hash). */
+void smap_slot_leaf(smap_slot_t *s, const qc_hash_t *key, const qc_hash_t *value);
+
 /* The map's root hash (32 zero bytes for the empty map): one read. */
 int smap_root(const smap_reader_t *r, qc_hash_t *root);
 /* The root a depth-0 node (a write set's last entry) gives, without reading anything. */

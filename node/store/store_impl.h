@@ -77,6 +77,9 @@ size_t sk_anchor_tx(uint8_t *k, uint64_t height, uint32_t tx_index);
 /* An anchor-tx value: version, tx id, str8 owner (a member name); returns its length. */
 size_t sv_anchor_tx_encode(uint8_t v[SV_ANCHOR_TX_MAX], const qc_hash_t *tx_id,
                            const char *owner);
+/* Puts a state-map node into batch b: key 'X' position, value version byte and the node. */
+void store_batch_map_node(struct leveldb_writebatch_t *b, const smap_pos_t *pos,
+                          const smap_node_t *node);
 /* 'X' position (smap_pos_encode). */
 size_t sk_map_node(uint8_t k[1 + SMAP_POS_MAX_BYTES], const smap_pos_t *pos);
 size_t sk_log(uint8_t *k, uint32_t level, uint64_t index);

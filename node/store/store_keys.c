@@ -69,6 +69,15 @@ size_t sv_anchor_tx_encode(uint8_t v[SV_ANCHOR_TX_MAX], const qc_hash_t *tx_id,
     return 34 + nl;
 }
 
+void store_batch_map_node(struct leveldb_writebatch_t *b, const smap_pos_t *pos,
+                          const smap_node_t *node) {
+    uint8_t k[1 + SMAP_POS_MAX_BYTES], v[1 + SMAP_NODE_MAX_BYTES];
+    size_t klen = sk_map_node(k, pos);
+    v[0] = STORE_FORMAT_VERSION;
+    size_t vlen = 1 + smap_node_encode(node, v + 1);
+    leveldb_writebatch_put(b, (const char *)k, klen, (const char *)v, vlen);
+}
+
 size_t sk_anchor_tx(uint8_t *k, uint64_t height, uint32_t tx_index) {
     k[0] = SK_ANCHOR_TX;
     qc_put_u64(k + 1, height);

@@ -47,11 +47,7 @@ typedef struct {
 static int batch_node(void *ctx, const smap_pos_t *pos, const smap_node_t *node) {
     node_batch_t *nb = ctx;
     if (pos->depth >= nb->cut) return QC_OK; /* hashed from the ledger when next read */
-    uint8_t k[1 + SMAP_POS_MAX_BYTES], v[1 + SMAP_NODE_MAX_BYTES];
-    size_t klen = sk_map_node(k, pos);
-    v[0] = STORE_FORMAT_VERSION;
-    size_t vlen = 1 + smap_node_encode(node, v + 1);
-    leveldb_writebatch_put(nb->b, (const char *)k, klen, (const char *)v, vlen);
+    store_batch_map_node(nb->b, pos, node);
     return QC_OK;
 }
 

@@ -104,19 +104,21 @@ static int kv_cmp(const void *a, const void *b) {
     return memcmp(((const kv_t *)a)->key.b, ((const kv_t *)b)->key.b, QC_HASH_BYTES);
 }
 
+/* The first d (<= 32) bits of a 32-bit word. */
+static uint32_t mk_mask(unsigned d) {
+    return d == 0 ? 0 : d >= 32 ? UINT32_MAX : ~(UINT32_MAX >> d);
+}
+
 /* Do the 4 bytes at mk share the first d (<= 32) bits of prefix? */
 static bool mk_under(const uint8_t *mk, const qc_hash_t *prefix, unsigned d) {
-    uint32_t mask = d == 0 ? 0 : d >= 32 ? UINT32_MAX : ~(UINT32_MAX >> d);
-    return ((qc_get_u32(mk) ^ qc_get_u32(prefix->b)) & mask) == 0;
+    return ((qc_get_u32(mk) ^ qc_get_u32(prefix->b)) & mk_mask(d)) == 0;
 }
 
 /* The first 1 + 4 bytes of a family's range under pos: the prefix's first min(depth, 32) bits,
  * the rest zero. */
 static void range_start(uint8_t out[1 + SK_MK_BYTES], uint8_t family, const smap_pos_t *pos) {
-    unsigned d = pos->depth < 32 ? pos->depth : 32;
-    uint32_t mask = d == 0 ? 0 : d >= 32 ? UINT32_MAX : ~(UINT32_MAX >> d);
     out[0] = family;
-    qc_put_u32(out + 1, qc_get_u32(pos->prefix.b) & mask);
+    qc_put_u32(out + 1, qc_get_u32(pos->prefix.b) & mk_mask(pos->depth));
 }
 
 /* Appends to b (map key, value hash) of every record under pos, as of the durable head: its
@@ -230,10 +232,7 @@ static void slot_of(const kv_t *kv, size_t n, unsigned depth, smap_slot_t *out, 
     memset(out, 0, sizeof *out);
     if (n == 0) return;
     if (n == 1) {
-        out->kind = SMAP_LEAF;
-        out->key = kv[0].key;
-        out->value = kv[0].value;
-        smt_leaf_hash(&out->hash, &kv[0].key, &kv[0].value);
+        smap_slot_leaf(out, &kv[0].key, &kv[0].value);
         return;
     }
     smap_node_t node;
@@ -243,8 +242,7 @@ static void slot_of(const kv_t *kv, size_t n, unsigned depth, smap_slot_t *out, 
         smap_pos_of(&pos, &kv[0].key, depth);
         emit(ctx, &pos, &node);
     }
-    out->kind = SMAP_INNER;
-    smt_node_hash(&out->hash, &node.child[0].hash, &node.child[1].hash);
+    smap_node_summary(&node, out); /* inner: two or more keys */
 }
 
 /* The node at `depth` above kv[0..n) (n >= 1; distinct keys, so the recursion ends above
@@ -289,11 +287,7 @@ typedef struct {
 } build_t;
 
 static void build_put(build_t *w, const smap_pos_t *pos, const smap_node_t *node) {
-    uint8_t k[1 + SMAP_POS_MAX_BYTES], v[1 + SMAP_NODE_MAX_BYTES];
-    size_t klen = sk_map_node(k, pos);
-    v[0] = STORE_FORMAT_VERSION;
-    size_t vlen = 1 + smap_node_encode(node, v + 1);
-    leveldb_writebatch_put(w->b, (const char *)k, klen, (const char *)v, vlen);
+    store_batch_map_node(w->b, pos, node);
     w->written++;
     if (++w->pending >= BUILD_BATCH_KEYS && w->rc == QC_OK) {
         w->rc = store_write(w->s, w->b, "writing the state map");
@@ -306,22 +300,14 @@ static void build_put(build_t *w, const smap_pos_t *pos, const smap_node_t *node
  * the parent node is written if it holds two or more keys, or is the top. */
 static void combine(build_t *w, const smap_slot_t *l, const smap_slot_t *r, unsigned depth,
                     uint64_t index, smap_slot_t *out) {
-    memset(out, 0, sizeof *out);
-    if (l->kind == SMAP_EMPTY && r->kind == SMAP_EMPTY) return;
-    bool lone = (l->kind == SMAP_EMPTY && r->kind == SMAP_LEAF) ||
-                (r->kind == SMAP_EMPTY && l->kind == SMAP_LEAF);
-    if (lone && depth > 0) {
-        *out = l->kind == SMAP_LEAF ? *l : *r;
-        return;
-    }
     smap_node_t node = {.child = {*l, *r}};
+    smap_node_summary(&node, out);
+    if (out->kind != SMAP_INNER && !(depth == 0 && out->kind == SMAP_LEAF)) return;
     smap_pos_t pos;
     memset(&pos, 0, sizeof pos);
     pos.depth = (uint8_t)depth;
     if (depth > 0) qc_put_u32(pos.prefix.b, (uint32_t)(index << (32 - depth)));
     build_put(w, &pos, &node);
-    out->kind = SMAP_INNER;
-    smt_node_hash(&out->hash, &l->hash, &r->hash);
 }
 
 int store_subtree_build(store_t *s, uint64_t *written) {
