@@ -143,6 +143,7 @@ typedef struct node {
      * many as blocks in flight at full load): a block's set is ~10 nodes a record (tens of MiB
      * at full load), and memory reused costs no page faults (node_pending_drop). */
     smap_writes_t state_ws_spare[NODE_WS_SPARES];
+    size_t state_ws_need; /* nodes recent blocks' sets held, decaying (ws_give) */
     pbft_committed_t commitq[NODE_COMMIT_QUEUE_MAX]; /* committed, waiting for a body */
     size_t commitq_len;
     uv_timer_t tick;

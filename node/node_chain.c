@@ -45,25 +45,36 @@ void node_pending_free(node_pending_t *e) {
 /* Nodes a spare write set may hold however little the blocks need (~1 MiB). */
 #define NODE_WS_SPARE_SLACK 4096u
 
-void node_pending_drop(node_t *n, node_pending_t *e) {
-    /* A set 8 times larger than its block needed goes (load fell: an idle node does not keep a
-     * full-load block's memory); otherwise it replaces the smallest spare if larger. */
-    const smap_writes_t *ws = &e->state_writes;
-    bool oversized = ws->cap > NODE_WS_SPARE_SLACK && ws->n < ws->cap / 8;
+/* Returns a write set to the spares (ownership passes): it replaces the smallest spare if
+ * larger, and whichever is left over is freed. A set 8 times larger than recent blocks need
+ * goes (load fell: an idle node does not keep a full-load block's memory). "Recent" is a need
+ * that follows a larger block at once and decays by an eighth with each smaller one, so the
+ * sizes of full-load blocks, which vary several-fold from one to the next, keep their sets. */
+static void ws_give(node_t *n, smap_writes_t *ws) {
+    if (ws->n > 0) {
+        size_t decayed = n->state_ws_need - n->state_ws_need / 8;
+        n->state_ws_need = ws->n > decayed ? ws->n : decayed;
+    }
+    bool oversized = ws->cap > NODE_WS_SPARE_SLACK && ws->cap / 8 > n->state_ws_need;
     smap_writes_t *least = &n->state_ws_spare[0];
     for (size_t i = 1; i < NODE_WS_SPARES; i++)
         if (n->state_ws_spare[i].cap < least->cap) least = &n->state_ws_spare[i];
     if (!oversized && ws->cap > least->cap) {
         smap_writes_t t = *least;
-        *least = e->state_writes;
-        e->state_writes = t; /* the smaller one, freed with the entry */
+        *least = *ws;
+        *ws = t; /* the smaller one, freed below */
         smap_writes_reset(least);
     }
+    smap_writes_free(ws);
+}
+
+void node_pending_drop(node_t *n, node_pending_t *e) {
+    ws_give(n, &e->state_writes);
     node_pending_free(e);
 }
 
 /* The largest spare write set (empty, maybe with memory) for a new pending block; its place is
- * then empty until another is dropped. */
+ * then empty until another is given back (ws_give). */
 static smap_writes_t ws_take(node_t *n) {
     smap_writes_t *most = &n->state_ws_spare[0];
     for (size_t i = 1; i < NODE_WS_SPARES; i++)
@@ -713,7 +724,7 @@ void node_maybe_propose(node_t *n) {
         seen_free(seen);
         if (rc != QC_OK) {
             exec_leaves_free(&leaves);
-            smap_writes_free(&state_writes);
+            ws_give(n, &state_writes); /* back unused: a proposal that found nothing to take */
             clog_set_free(&clogs_after);
             free(gov_after);
             break;
@@ -723,7 +734,7 @@ void node_maybe_propose(node_t *n) {
         if (b.tx_count == 0 || qc_block_encode(&b, &raw, &raw_len) != QC_OK) {
             qc_block_free(&b);
             exec_leaves_free(&leaves);
-            smap_writes_free(&state_writes);
+            ws_give(n, &state_writes);
             clog_set_free(&clogs_after);
             free(gov_after);
             break;
