@@ -90,14 +90,19 @@ static int layers_get(void *ctx, const smap_pos_t *pos, smap_node_t *out) {
     return l->base.get(l->base.ctx, pos, out);
 }
 
-/* The base holds nearly every node a block reads (the layers hold only the pending blocks'). */
+/* A read asks each layer before the base, and each asking is a miss on its table unless
+ * hinted: the layers and the base all get the hints. */
 static void layers_prefetch(void *ctx, const smap_pos_t *pos) {
     const sblock_layers_t *l = ctx;
+    for (size_t i = 0; i < l->n; i++)
+        if (l->layers[i].prefetch) l->layers[i].prefetch(l->layers[i].ctx, pos);
     if (l->base.prefetch) l->base.prefetch(l->base.ctx, pos);
 }
 
 static void layers_prefetch_node(void *ctx, const smap_pos_t *pos) {
     const sblock_layers_t *l = ctx;
+    for (size_t i = 0; i < l->n; i++)
+        if (l->layers[i].prefetch_node) l->layers[i].prefetch_node(l->layers[i].ctx, pos);
     if (l->base.prefetch_node) l->base.prefetch_node(l->base.ctx, pos);
 }
 

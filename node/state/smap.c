@@ -20,21 +20,27 @@ void smap_pos_of(smap_pos_t *pos, const qc_hash_t *key, unsigned depth) {
 
 void smap_writes_free(smap_writes_t *ws) {
     free(ws->w);
+    free(ws->h);
     memset(ws, 0, sizeof *ws);
 }
 
 void smap_writes_reset(smap_writes_t *ws) { ws->n = 0; }
 
 static int writes_push(smap_writes_t *ws, const smap_pos_t *pos, const smap_node_t *node) {
+    QC_ASSERT(ws->cap == 0 || ws->h != NULL); /* not a set built by hand to be read */
     if (ws->n == ws->cap) {
         size_t cap = ws->cap == 0 ? 256 : ws->cap * 2;
         smap_write_t *w = realloc(ws->w, cap * sizeof *w);
         if (w == NULL) return QC_ERR_NOMEM;
-        ws->w = w;
+        ws->w = w; /* cap stays until both arrays have grown */
+        uint64_t *h = realloc(ws->h, cap * sizeof *h);
+        if (h == NULL) return QC_ERR_NOMEM;
+        ws->h = h;
         ws->cap = cap;
     }
     ws->w[ws->n].pos = *pos;
     ws->w[ws->n].node = *node;
+    ws->h[ws->n] = smap_pos_hash(pos);
     ws->n++;
     return QC_OK;
 }

@@ -22,6 +22,8 @@
 #include "qc.h"
 #include "smt.h"
 
+#include <string.h>
+
 /* Most updates in one batch: the most records one block can carry (8192 transactions of 1024
  * records, docs/PROTOCOL.md §2). */
 #define SMAP_BATCH_MAX (8192u * 1024u)
@@ -81,12 +83,41 @@ typedef struct {
 } smap_write_t;
 
 /* The nodes one smap_apply wrote, each position once, parents after children. Owned by the
- * caller: zero-initialise, pass to smap_apply (which appends), smap_writes_free when done. */
+ * caller: zero-initialise, pass to smap_apply (which appends), smap_writes_free when done.
+ * h[i] is smap_pos_hash(&w[i].pos), taken while the position was in cache, so that the
+ * tables that later index the set (smap_mem_commit, smap_windex_new) need not load each
+ * write again to hash it; a set built by hand, only to be read, may leave h NULL (hashed when
+ * needed). */
 typedef struct {
     smap_write_t *w;
+    uint64_t *h;
     size_t n;
     size_t cap;
 } smap_writes_t;
+
+/* The hash of a position that the in-memory tables (smap_mem, smap_windex) index by: the
+ * depth, then the 64-bit words holding prefix bits, each through a 64-bit finaliser. */
+static inline uint64_t smap_mix64(uint64_t x) {
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ull;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebull;
+    x ^= x >> 31;
+    return x;
+}
+
+static inline uint64_t smap_pos_hash(const smap_pos_t *pos) {
+    /* The depth mixed first: xored raw into the prefix word it would collide with prefixes
+     * of neighbouring depths. */
+    uint64_t h = smap_mix64(pos->depth + 0x9e3779b97f4a7c15ull);
+    /* Only the words holding prefix bits (the rest are zero). */
+    for (unsigned i = 0; i < ((unsigned)pos->depth + 63) / 64; i++) {
+        uint64_t w;
+        memcpy(&w, pos->prefix.b + 8 * i, 8);
+        h = smap_mix64(h ^ w);
+    }
+    return h;
+}
 
 void smap_writes_free(smap_writes_t *ws);
 /* Empties ws but keeps its memory, for the next block (a block's write set is ~10 nodes per

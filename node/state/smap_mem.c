@@ -37,40 +37,28 @@ struct smap_mem {
     smap_mem_stats_t stats;
 };
 
-static uint64_t mix64(uint64_t x) {
-    x ^= x >> 30;
-    x *= 0xbf58476d1ce4e5b9ull;
-    x ^= x >> 27;
-    x *= 0x94d049bb133111ebull;
-    x ^= x >> 31;
-    return x;
-}
+/* The slot where a probe for hash h starts: from the tag bits (h's upper half) that the slot
+ * keeps, so that growing the table and backward-shift deletion place entries from their slots
+ * alone, without loading each entry to hash its position again (a cache miss apiece). */
+static size_t home_of(uint64_t h, size_t cap) { return (size_t)(h >> 32) & (cap - 1); }
 
-static uint64_t pos_hash(const smap_pos_t *pos) {
-    /* The depth mixed first: xored raw into the prefix word it would collide with prefixes
-     * of neighbouring depths. */
-    uint64_t h = mix64(pos->depth + 0x9e3779b97f4a7c15ull);
-    /* Only the words holding prefix bits (the rest are zero). */
-    for (unsigned i = 0; i < ((unsigned)pos->depth + 63) / 64; i++) {
-        uint64_t w;
-        memcpy(&w, pos->prefix.b + 8 * i, 8);
-        h = mix64(h ^ w);
-    }
-    return h;
+/* The hash of write i of ws (smap.h: kept by smap_apply; a set built by hand has none). */
+static uint64_t write_hash(const smap_writes_t *ws, size_t i) {
+    return ws->h != NULL ? ws->h[i] : smap_pos_hash(&ws->w[i].pos);
 }
 
 static bool pos_equal(const smap_pos_t *a, const smap_pos_t *b) {
     return a->depth == b->depth && memcmp(a->prefix.b, b->prefix.b, QC_HASH_BYTES) == 0;
 }
 
-/* The table slot holding pos (whose pos_hash is h), or the free slot where it would go, in a
+/* The table slot holding pos (whose smap_pos_hash is h), or the free slot where it would go, in a
  * table whose slots index an array of records that each begin with their smap_pos_t (a
  * mem_entry_t, or a write set's smap_write_t: both tables share this probe). The table is
  * never full, so the probe ends within cap steps. */
 static uint64_t *probe(uint64_t *slot, size_t cap, const void *base, size_t stride,
                        const smap_pos_t *pos, uint64_t h) {
     uint64_t tag = h >> 32;
-    size_t i = (size_t)h & (cap - 1);
+    size_t i = home_of(h, cap);
     for (size_t probes = 0; probes < cap; probes++) {
         uint64_t s = slot[i];
         if (s == 0) return &slot[i];
@@ -89,7 +77,7 @@ static uint64_t *find_h(const smap_mem_t *m, uint64_t *slot, size_t cap, const s
 }
 
 static uint64_t *find(const smap_mem_t *m, uint64_t *slot, size_t cap, const smap_pos_t *pos) {
-    return find_h(m, slot, cap, pos, pos_hash(pos));
+    return find_h(m, slot, cap, pos, smap_pos_hash(pos));
 }
 
 int smap_mem_new(smap_mem_t **out) {
@@ -121,7 +109,7 @@ static int reserve(smap_mem_t *m, size_t more);
 static int insert_clean(smap_mem_t *m, const smap_pos_t *pos, const smap_node_t *node) {
     int rc = reserve(m, 1);
     if (rc != QC_OK) return rc;
-    uint64_t h = pos_hash(pos);
+    uint64_t h = smap_pos_hash(pos);
     uint64_t *s = find_h(m, m->slot, m->cap, pos, h);
     QC_ASSERT(*s == 0);
     m->e[m->n] = (mem_entry_t){.pos = *pos, .node = *node, .flags = ENTRY_REF};
@@ -160,8 +148,8 @@ void smap_mem_offer(smap_mem_t *m, const smap_pos_t *pos, const smap_node_t *nod
  * get: waiting for the slot here would stall the caller). */
 static void mem_prefetch(void *ctx, const smap_pos_t *pos) {
     const smap_mem_t *m = ctx;
-    uint64_t h = pos_hash(pos);
-    const uint64_t *slot = &m->slot[(size_t)h & (m->cap - 1)];
+    uint64_t h = smap_pos_hash(pos);
+    const uint64_t *slot = &m->slot[home_of(h, m->cap)];
     __builtin_prefetch(slot, 0, 1);
 }
 
@@ -169,8 +157,8 @@ static void mem_prefetch(void *ctx, const smap_pos_t *pos) {
  * names the node, whose first lines start loading; a slot probed further is left to get. */
 static void mem_prefetch_node(void *ctx, const smap_pos_t *pos) {
     const smap_mem_t *m = ctx;
-    uint64_t h = pos_hash(pos);
-    uint64_t s = m->slot[(size_t)h & (m->cap - 1)];
+    uint64_t h = smap_pos_hash(pos);
+    uint64_t s = m->slot[home_of(h, m->cap)];
     if (s == 0 || s >> 32 != h >> 32 || (uint32_t)s - 1u >= m->n) return;
     const char *e = (const char *)&m->e[(uint32_t)s - 1u];
     for (size_t off = 0; off < sizeof(mem_entry_t); off += 64) __builtin_prefetch(e + off, 0, 1);
@@ -198,8 +186,12 @@ static int reserve(smap_mem_t *m, size_t more) {
     if (cap == m->cap) return QC_OK;
     uint64_t *slot = calloc(cap, sizeof *slot);
     if (slot == NULL) return QC_ERR_NOMEM;
-    for (size_t i = 0; i < m->cap; i++)
-        if (m->slot[i] != 0) *find(m, slot, cap, &m->e[(uint32_t)m->slot[i] - 1u].pos) = m->slot[i];
+    for (size_t i = 0; i < m->cap; i++) {
+        if (m->slot[i] == 0) continue;
+        size_t j = home_of(m->slot[i], cap); /* the tag is h's upper half: no entry loaded */
+        while (slot[j] != 0) j = (j + 1) & (cap - 1); /* positions are unique: no compare */
+        slot[j] = m->slot[i];
+    }
     free(m->slot);
     m->slot = slot;
     m->cap = cap;
@@ -207,36 +199,29 @@ static int reserve(smap_mem_t *m, size_t more) {
 }
 
 /* Commit walks the write set in order but touches the table and the nodes at random places (a
- * cache miss each, most of the cost): it hashes the position COMMIT_AHEAD writes ahead and
- * prefetches its table slot, and half as far ahead prefetches the node that slot names, so
- * both are in cache when their write comes. Hashes wait in a ring meanwhile. */
+ * cache miss each, most of the cost): it prefetches the table slot of the write COMMIT_AHEAD
+ * ahead (its hash kept in the write set) and, half as far ahead, the node that slot names, so
+ * both are in cache when their write comes. */
 #define COMMIT_AHEAD 16u
 
 static void prefetch_slot(const smap_mem_t *m, uint64_t h) {
-    __builtin_prefetch(&m->slot[(size_t)h & (m->cap - 1)], 0, 1);
+    __builtin_prefetch(&m->slot[home_of(h, m->cap)], 0, 1);
 }
 
 static void prefetch_node(const smap_mem_t *m, uint64_t h) {
-    uint64_t s = m->slot[(size_t)h & (m->cap - 1)];
+    uint64_t s = m->slot[home_of(h, m->cap)];
     if (s != 0 && s >> 32 == h >> 32) __builtin_prefetch(&m->e[(uint32_t)s - 1u].node, 1, 1);
 }
 
 int smap_mem_commit(smap_mem_t *m, const smap_writes_t *ws) {
     int rc = reserve(m, ws->n);
     if (rc != QC_OK) return rc;
-    uint64_t ring[COMMIT_AHEAD];
     size_t n = ws->n;
-    for (size_t i = 0; i < n && i < COMMIT_AHEAD; i++) {
-        ring[i] = pos_hash(&ws->w[i].pos);
-        prefetch_slot(m, ring[i]);
-    }
+    for (size_t i = 0; i < n && i < COMMIT_AHEAD; i++) prefetch_slot(m, write_hash(ws, i));
     for (size_t i = 0; i < n; i++) {
-        if (i + COMMIT_AHEAD / 2 < n) prefetch_node(m, ring[(i + COMMIT_AHEAD / 2) % COMMIT_AHEAD]);
-        uint64_t h = ring[i % COMMIT_AHEAD];
-        if (i + COMMIT_AHEAD < n) {
-            ring[i % COMMIT_AHEAD] = pos_hash(&ws->w[i + COMMIT_AHEAD].pos);
-            prefetch_slot(m, ring[i % COMMIT_AHEAD]);
-        }
+        if (i + COMMIT_AHEAD / 2 < n) prefetch_node(m, write_hash(ws, i + COMMIT_AHEAD / 2));
+        if (i + COMMIT_AHEAD < n) prefetch_slot(m, write_hash(ws, i + COMMIT_AHEAD));
+        uint64_t h = write_hash(ws, i);
         uint64_t *s = find_h(m, m->slot, m->cap, &ws->w[i].pos, h);
         if (*s == 0) {
             m->e[m->n].pos = ws->w[i].pos;
@@ -301,7 +286,7 @@ static void remove_at(smap_mem_t *m, size_t idx) {
     size_t i = (size_t)(s - m->slot);
     for (size_t j = (i + 1) & mask, steps = 0; m->slot[j] != 0 && steps < m->cap;
          j = (j + 1) & mask, steps++) {
-        size_t home = (size_t)pos_hash(&m->e[(uint32_t)m->slot[j] - 1u].pos) & mask;
+        size_t home = home_of(m->slot[j], m->cap); /* from the tag: no entry loaded */
         if (cyclic_in(home, i, j)) continue; /* still reachable from its home */
         m->slot[i] = m->slot[j];
         i = j;
@@ -370,8 +355,14 @@ int smap_windex_new(const smap_writes_t *ws, smap_windex_t **out) {
         free(x);
         return QC_ERR_NOMEM;
     }
+    /* Each insert is a miss on a random slot: the slot COMMIT_AHEAD writes ahead starts
+     * loading meanwhile. */
+    for (size_t i = 0; i < ws->n && i < COMMIT_AHEAD; i++)
+        __builtin_prefetch(&x->slot[home_of(write_hash(ws, i), x->cap)], 1, 1);
     for (size_t i = 0; i < ws->n; i++) {
-        uint64_t h = pos_hash(&ws->w[i].pos);
+        if (i + COMMIT_AHEAD < ws->n)
+            __builtin_prefetch(&x->slot[home_of(write_hash(ws, i + COMMIT_AHEAD), x->cap)], 1, 1);
+        uint64_t h = write_hash(ws, i);
         uint64_t *s = windex_find(x, &ws->w[i].pos, h);
         /* A write set holds each position once (smap_apply); were one repeated, the later
          * write would be the node, as in smap_mem_commit. */
@@ -389,12 +380,29 @@ void smap_windex_free(smap_windex_t *x) {
 
 static int windex_get(void *ctx, const smap_pos_t *pos, smap_node_t *out) {
     const smap_windex_t *x = ctx;
-    uint64_t s = *windex_find(x, pos, pos_hash(pos));
+    uint64_t s = *windex_find(x, pos, smap_pos_hash(pos));
     if (s == 0) return QC_ERR_NOTFOUND;
     *out = x->ws->w[(uint32_t)s - 1u].node;
     return QC_OK;
 }
 
+/* The hints of a layered read (sblock_layers_reader): the position's slot here, then the
+ * write it names, as mem_prefetch and mem_prefetch_node do for the base. */
+static void windex_prefetch(void *ctx, const smap_pos_t *pos) {
+    const smap_windex_t *x = ctx;
+    __builtin_prefetch(&x->slot[home_of(smap_pos_hash(pos), x->cap)], 0, 1);
+}
+
+static void windex_prefetch_node(void *ctx, const smap_pos_t *pos) {
+    const smap_windex_t *x = ctx;
+    uint64_t h = smap_pos_hash(pos);
+    uint64_t s = x->slot[home_of(h, x->cap)];
+    if (s == 0 || s >> 32 != h >> 32 || (uint32_t)s - 1u >= x->ws->n) return;
+    const char *w = (const char *)&x->ws->w[(uint32_t)s - 1u];
+    for (size_t off = 0; off < sizeof(smap_write_t); off += 64) __builtin_prefetch(w + off, 0, 1);
+}
+
 smap_reader_t smap_windex_reader(smap_windex_t *x) {
-    return (smap_reader_t){.get = windex_get, .ctx = x, .prefetch = NULL};
+    return (smap_reader_t){.get = windex_get, .ctx = x, .prefetch = windex_prefetch,
+                           .prefetch_node = windex_prefetch_node};
 }
