@@ -28,6 +28,7 @@ typedef struct {
 struct smap_mem {
     mem_entry_t *e;
     size_t n, e_cap;
+    size_t e_ready; /* entries whose pages were prefaulted or written (entry_ready) */
     uint64_t *slot;
     size_t cap; /* a power of two; at most half full */
     smap_reader_t backing; /* .get NULL: none (a plain store) */
@@ -105,6 +106,18 @@ size_t smap_mem_count(const smap_mem_t *m) { return m->n; }
 
 static int reserve(smap_mem_t *m, size_t more);
 
+/* Entries prefaulted at a time as the dense array grows into fresh memory (~256 KiB). */
+#define MEM_PREFAULT (256u * 1024u / sizeof(mem_entry_t))
+
+/* Before entry m->n (reserved) is first written: its pages, and the next chunk's, backed in one
+ * call rather than a fault a page (the map's growth is a node's steadiest source of faults). */
+static void entry_ready(smap_mem_t *m) {
+    if (m->n < m->e_ready) return;
+    size_t k = m->e_cap - m->n < MEM_PREFAULT ? m->e_cap - m->n : MEM_PREFAULT;
+    qc_mem_prefault(&m->e[m->n], k * sizeof *m->e);
+    m->e_ready = m->n + k;
+}
+
 /* Adds a clean entry for pos (not in the table). QC_OK or QC_ERR_NOMEM. */
 static int insert_clean(smap_mem_t *m, const smap_pos_t *pos, const smap_node_t *node) {
     int rc = reserve(m, 1);
@@ -112,6 +125,7 @@ static int insert_clean(smap_mem_t *m, const smap_pos_t *pos, const smap_node_t 
     uint64_t h = smap_pos_hash(pos);
     uint64_t *s = find_h(m, m->slot, m->cap, pos, h);
     QC_ASSERT(*s == 0);
+    entry_ready(m);
     m->e[m->n] = (mem_entry_t){.pos = *pos, .node = *node, .flags = ENTRY_REF};
     *s = (h >> 32) << 32 | (uint64_t)(m->n + 1);
     m->n++;
@@ -180,12 +194,14 @@ static int reserve(smap_mem_t *m, size_t more) {
         if (e == NULL) return QC_ERR_NOMEM;
         m->e = e;
         m->e_cap = e_cap;
+        m->e_ready = m->n; /* what realloc kept is backed; the rest maybe not */
     }
     size_t cap = m->cap;
     while (need * 2 > cap) cap *= 2;
     if (cap == m->cap) return QC_OK;
     uint64_t *slot = calloc(cap, sizeof *slot);
     if (slot == NULL) return QC_ERR_NOMEM;
+    qc_mem_prefault(slot, cap * sizeof *slot); /* filled at random places: every page soon */
     for (size_t i = 0; i < m->cap; i++) {
         if (m->slot[i] == 0) continue;
         size_t j = home_of(m->slot[i], cap); /* the tag is h's upper half: no entry loaded */
@@ -224,6 +240,7 @@ int smap_mem_commit(smap_mem_t *m, const smap_writes_t *ws) {
         uint64_t h = write_hash(ws, i);
         uint64_t *s = find_h(m, m->slot, m->cap, &ws->w[i].pos, h);
         if (*s == 0) {
+            entry_ready(m);
             m->e[m->n].pos = ws->w[i].pos;
             m->e[m->n].flags = 0;
             *s = (h >> 32) << 32 | (uint64_t)(m->n + 1);
@@ -355,6 +372,7 @@ int smap_windex_new(const smap_writes_t *ws, smap_windex_t **out) {
         free(x);
         return QC_ERR_NOMEM;
     }
+    qc_mem_prefault(x->slot, x->cap * sizeof *x->slot); /* filled at random places */
     /* Each insert is a miss on a random slot: the slot COMMIT_AHEAD writes ahead starts
      * loading meanwhile. */
     for (size_t i = 0; i < ws->n && i < COMMIT_AHEAD; i++)
