@@ -38,11 +38,14 @@ static mempool_view_t head_view(node_t *n, char *why, size_t why_cap) {
 
 /* For each txs[i] with live[i]: sig[i] = its signature's verdict if the transaction passes
  * every other check (verified on the pool's threads), else MEMPOOL_SIG_UNKNOWN (mempool_add_sig
- * then refuses it for its reason, or verifies it itself if the pool changed meanwhile). */
+ * then refuses it for its reason, or verifies it itself if the pool changed meanwhile).
+ * committed_asked: the caller has just asked the ledger whether each live one is committed (at
+ * this head: the loop thread runs this through to the adds), so that lookup is not repeated. */
 static void verify_admissible(node_t *n, const qc_tx_t *txs, const bool *live, uint32_t count,
-                              mempool_sig_t *sig) {
+                              mempool_sig_t *sig, bool committed_asked) {
     char why[256];
     mempool_view_t v = head_view(n, why, sizeof why);
+    if (committed_asked) v.committed = NULL;
     uint32_t *todo = malloc(sizeof *todo * (count ? count : 1)), k = 0;
     for (uint32_t i = 0; i < count; i++) {
         sig[i] = MEMPOOL_SIG_UNKNOWN;
@@ -78,13 +81,15 @@ int node_submit_many(node_t *n, uint32_t count, const uint8_t *const *bytes, con
         }
         live[i] = true;
     }
-    verify_admissible(n, txs, live, count, sig);
+    verify_admissible(n, txs, live, count, sig, true);
     mempool_view_t v = head_view(n, n->submit_why, sizeof n->submit_why);
+    mempool_view_t asked = v; /* committed: asked above, at this head */
+    asked.committed = NULL;
     for (uint32_t i = 0; i < count; i++) {
         if (!live[i]) continue;
         qc_hash_t id = txs[i].id;
         mempool_reject_t r;
-        int rc = mempool_add_sig(&n->mempool, &txs[i], &v, sig[i], &r);
+        int rc = mempool_add_sig(&n->mempool, &txs[i], &asked, sig[i], &r);
         if (rc != QC_OK) {
             qc_tx_free(&txs[i]);
             cb(user, i, rc, &id,
@@ -126,10 +131,14 @@ void node_gossip_admit(node_t *n) {
     bool live[NODE_GOSSIP_QUEUE_MAX];
     mempool_sig_t sig[NODE_GOSSIP_QUEUE_MAX];
     for (uint32_t i = 0; i < count; i++) live[i] = true;
-    verify_admissible(n, n->gossipq, live, count, sig);
-    mempool_view_t v = head_view(n, NULL, 0);
+    verify_admissible(n, n->gossipq, live, count, sig, false);
+    /* Whether each is committed was asked by verify_admissible, at this head, for those it
+     * found admissible (a verdict in sig); the others are asked again, for their reason. */
+    mempool_view_t v = head_view(n, NULL, 0), asked = v;
+    asked.committed = NULL;
     for (uint32_t i = 0; i < count; i++)
-        if (mempool_add_sig(&n->mempool, &n->gossipq[i], &v, sig[i], NULL) != QC_OK)
+        if (mempool_add_sig(&n->mempool, &n->gossipq[i],
+                            sig[i] == MEMPOOL_SIG_UNKNOWN ? &v : &asked, sig[i], NULL) != QC_OK)
             qc_tx_free(&n->gossipq[i]);
     memset(n->gossipq, 0, sizeof *n->gossipq * count);
     n->gossipq_len = 0;
@@ -327,7 +336,8 @@ void node_resend_tick(node_t *n) {
 }
 
 void node_gossip_tx(node_t *n, qc_tx_t *tx) {
-    if (committed_cb(&n->store, &tx->id)) { qc_tx_free(tx); return; }
+    /* Not asked here whether tx is committed: admission asks, at the head it admits at (the
+     * ledger can move while tx waits), and one lookup a transaction is enough. */
     if (n->gossipq_len == NODE_GOSSIP_QUEUE_MAX) node_gossip_admit(n);
     n->gossipq[n->gossipq_len++] = *tx;
     memset(tx, 0, sizeof *tx);

@@ -55,9 +55,9 @@ node_pending_t *node_pending_add_raw(node_t *n, const qc_hash_t *digest, const u
 int node_pending_add_compact(node_t *n, const qc_hash_t *digest, const uint8_t *buf, size_t len);
 void node_persist_bodies(node_t *n, cstate_body_t *out, size_t cap, size_t *count);
 
-/* node_admit.c: peers' transactions. node_gossip_tx queues tx (ownership moves; it is
- * dropped if already committed; a full queue is admitted first); node_gossip_admit admits the
- * queue, signatures verified together on the pool (on_check, once per loop turn). */
+/* node_admit.c: peers' transactions. node_gossip_tx queues tx (ownership moves; a full queue
+ * is admitted first); node_gossip_admit admits the queue, signatures verified together on the
+ * pool (on_check, once per loop turn), refusing those already committed at that head. */
 int node_gossip_init(node_t *n);
 void node_gossip_free(node_t *n);
 void node_gossip_tx(node_t *n, qc_tx_t *tx);

@@ -364,9 +364,11 @@ static void submit_unique(fx_t *f, int via, int city, uint64_t nonce, qc_hash_t 
 static void test_gossip_of_a_committed_tx_is_not_admitted(void **state) {
     fx_t *f = *state;
     assert_true(run_until(f, all_linked, 10000));
-    qc_tx_t tx, copy;
+    qc_tx_t tx, copy, copy2, copy3;
     make_unique_tx(f, 1, 6000, &tx);
     assert_int_equal(qc_tx_clone(&tx, &copy), QC_OK);
+    assert_int_equal(qc_tx_clone(&tx, &copy2), QC_OK);
+    assert_int_equal(qc_tx_clone(&tx, &copy3), QC_OK);
     uint8_t *bytes;
     size_t len;
     assert_int_equal(qc_tx_encode(&tx, &bytes, &len), QC_OK);
@@ -384,6 +386,23 @@ static void test_gossip_of_a_committed_tx_is_not_admitted(void **state) {
     assert_int_equal(b->gossipq_len, 0);
     assert_null(mempool_get(&b->mempool, &watched_id));
     assert_int_equal(b->mempool.rejected[MEMPOOL_REJECT_DUP_COMMITTED], dup + 1);
+    /* gossiped again after its block: queued (the ledger is asked once, at admission), then
+     * refused there, once */
+    assert_memory_equal(copy2.id.b, watched_id.b, 32);
+    node_gossip_tx(b, &copy2); /* ownership moves */
+    assert_int_equal(b->gossipq_len, 1);
+    node_gossip_admit(b);
+    assert_int_equal(b->gossipq_len, 0);
+    assert_null(mempool_get(&b->mempool, &watched_id));
+    assert_int_equal(b->mempool.rejected[MEMPOOL_REJECT_DUP_COMMITTED], dup + 2);
+    /* and through the API: refused before any other check, not counted by the mempool */
+    assert_int_equal(qc_tx_encode(&copy3, &bytes, &len), QC_OK);
+    qc_hash_t id;
+    assert_int_equal(node_submit(b, bytes, len, &id, &why), QC_ERR_DUPLICATE);
+    free(bytes);
+    assert_string_equal(why, "duplicate: already committed");
+    assert_int_equal(b->mempool.rejected[MEMPOOL_REJECT_DUP_COMMITTED], dup + 2);
+    qc_tx_free(&copy3);
 }
 
 static int stream_node = -1, stream_via = -1; /* test_catch_up_streams's nodes */
