@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 #define NONE UINT32_MAX
 #define TOMB UINT32_MAX
 
