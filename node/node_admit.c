@@ -37,19 +37,16 @@ static mempool_view_t head_view(node_t *n, char *why, size_t why_cap) {
 }
 
 /* For each txs[i] with live[i]: sig[i] = its signature's verdict if the transaction passes
- * every other check (verified on the pool's threads), else MEMPOOL_SIG_UNKNOWN (mempool_add_sig
- * then refuses it for its reason, or verifies it itself if the pool changed meanwhile).
- * committed_asked: the caller has just asked the ledger whether each live one is committed (at
- * this head: the loop thread runs this through to the adds), so that lookup is not repeated. */
+ * every other check against v (verified on the pool's threads), else MEMPOOL_SIG_UNKNOWN
+ * (mempool_add_sig then refuses it for its reason, or verifies it itself if the pool changed
+ * meanwhile). v is the head's view, without its committed lookup where the caller asked that
+ * already: the loop thread runs this through to the adds, so the head does not move. */
 static void verify_admissible(node_t *n, const qc_tx_t *txs, const bool *live, uint32_t count,
-                              mempool_sig_t *sig, bool committed_asked) {
-    char why[256];
-    mempool_view_t v = head_view(n, why, sizeof why);
-    if (committed_asked) v.committed = NULL;
+                              mempool_sig_t *sig, const mempool_view_t *v) {
     uint32_t *todo = malloc(sizeof *todo * (count ? count : 1)), k = 0;
     for (uint32_t i = 0; i < count; i++) {
         sig[i] = MEMPOOL_SIG_UNKNOWN;
-        if (todo && live[i] && mempool_admissible(&n->mempool, &txs[i], &v)) todo[k++] = i;
+        if (todo && live[i] && mempool_admissible(&n->mempool, &txs[i], v)) todo[k++] = i;
     }
     sigjob_t j = {txs, todo, sig};
     if (todo) par_for(n->par, k, verify_one, &j);
@@ -81,10 +78,9 @@ int node_submit_many(node_t *n, uint32_t count, const uint8_t *const *bytes, con
         }
         live[i] = true;
     }
-    verify_admissible(n, txs, live, count, sig, true);
-    mempool_view_t v = head_view(n, n->submit_why, sizeof n->submit_why);
-    mempool_view_t asked = v; /* committed: asked above, at this head */
-    asked.committed = NULL;
+    mempool_view_t asked = head_view(n, n->submit_why, sizeof n->submit_why);
+    asked.committed = NULL; /* asked above, at this head */
+    verify_admissible(n, txs, live, count, sig, &asked);
     for (uint32_t i = 0; i < count; i++) {
         if (!live[i]) continue;
         qc_hash_t id = txs[i].id;
@@ -131,10 +127,10 @@ void node_gossip_admit(node_t *n) {
     bool live[NODE_GOSSIP_QUEUE_MAX];
     mempool_sig_t sig[NODE_GOSSIP_QUEUE_MAX];
     for (uint32_t i = 0; i < count; i++) live[i] = true;
-    verify_admissible(n, n->gossipq, live, count, sig, false);
+    mempool_view_t v = head_view(n, NULL, 0), asked = v;
+    verify_admissible(n, n->gossipq, live, count, sig, &v);
     /* Whether each is committed was asked by verify_admissible, at this head, for those it
      * found admissible (a verdict in sig); the others are asked again, for their reason. */
-    mempool_view_t v = head_view(n, NULL, 0), asked = v;
     asked.committed = NULL;
     for (uint32_t i = 0; i < count; i++)
         if (mempool_add_sig(&n->mempool, &n->gossipq[i],

@@ -40,7 +40,9 @@ struct smap_mem {
 
 /* The slot where a probe for hash h starts: from the tag bits (h's upper half) that the slot
  * keeps, so that growing the table and backward-shift deletion place entries from their slots
- * alone, without loading each entry to hash its position again (a cache miss apiece). */
+ * alone, without loading each entry to hash its position again (a cache miss apiece). A table
+ * past 2^32 slots (over 2^31 nodes) starts probes in its first 2^32 only: still correct, the
+ * probe wraps over the whole table. */
 static size_t home_of(uint64_t h, size_t cap) { return (size_t)(h >> 32) & (cap - 1); }
 
 /* The hash of write i of ws (smap.h: kept by smap_apply; a set built by hand has none). */
@@ -79,6 +81,21 @@ static uint64_t *find_h(const smap_mem_t *m, uint64_t *slot, size_t cap, const s
 
 static uint64_t *find(const smap_mem_t *m, uint64_t *slot, size_t cap, const smap_pos_t *pos) {
     return find_h(m, slot, cap, pos, smap_pos_hash(pos));
+}
+
+/* Read-ahead for a table of that shape: start loading pos's home slot; later, once that slot
+ * is in cache, the record it names (a slot probed further is left to the read). */
+static void hint_slot(const uint64_t *slot, size_t cap, const smap_pos_t *pos) {
+    __builtin_prefetch(&slot[home_of(smap_pos_hash(pos), cap)], 0, 1);
+}
+
+static void hint_record(const uint64_t *slot, size_t cap, const void *base, size_t stride,
+                        size_t n, const smap_pos_t *pos) {
+    uint64_t h = smap_pos_hash(pos);
+    uint64_t s = slot[home_of(h, cap)];
+    if (s == 0 || s >> 32 != h >> 32 || (uint32_t)s - 1u >= n) return;
+    const char *r = (const char *)base + ((uint32_t)s - 1u) * stride;
+    for (size_t off = 0; off < stride; off += 64) __builtin_prefetch(r + off, 0, 1);
 }
 
 int smap_mem_new(smap_mem_t **out) {
@@ -162,20 +179,14 @@ void smap_mem_offer(smap_mem_t *m, const smap_pos_t *pos, const smap_node_t *nod
  * get: waiting for the slot here would stall the caller). */
 static void mem_prefetch(void *ctx, const smap_pos_t *pos) {
     const smap_mem_t *m = ctx;
-    uint64_t h = smap_pos_hash(pos);
-    const uint64_t *slot = &m->slot[home_of(h, m->cap)];
-    __builtin_prefetch(slot, 0, 1);
+    hint_slot(m->slot, m->cap, pos);
 }
 
 /* The second step: the home slot (loaded by mem_prefetch, if the hint came early enough)
- * names the node, whose first lines start loading; a slot probed further is left to get. */
+ * names the node, whose lines start loading. */
 static void mem_prefetch_node(void *ctx, const smap_pos_t *pos) {
     const smap_mem_t *m = ctx;
-    uint64_t h = smap_pos_hash(pos);
-    uint64_t s = m->slot[home_of(h, m->cap)];
-    if (s == 0 || s >> 32 != h >> 32 || (uint32_t)s - 1u >= m->n) return;
-    const char *e = (const char *)&m->e[(uint32_t)s - 1u];
-    for (size_t off = 0; off < sizeof(mem_entry_t); off += 64) __builtin_prefetch(e + off, 0, 1);
+    hint_record(m->slot, m->cap, m->e, sizeof *m->e, m->n, pos);
 }
 
 smap_reader_t smap_mem_reader(smap_mem_t *m) {
@@ -405,19 +416,15 @@ static int windex_get(void *ctx, const smap_pos_t *pos, smap_node_t *out) {
 }
 
 /* The hints of a layered read (sblock_layers_reader): the position's slot here, then the
- * write it names, as mem_prefetch and mem_prefetch_node do for the base. */
+ * write it names, as for the base. */
 static void windex_prefetch(void *ctx, const smap_pos_t *pos) {
     const smap_windex_t *x = ctx;
-    __builtin_prefetch(&x->slot[home_of(smap_pos_hash(pos), x->cap)], 0, 1);
+    hint_slot(x->slot, x->cap, pos);
 }
 
 static void windex_prefetch_node(void *ctx, const smap_pos_t *pos) {
     const smap_windex_t *x = ctx;
-    uint64_t h = smap_pos_hash(pos);
-    uint64_t s = x->slot[home_of(h, x->cap)];
-    if (s == 0 || s >> 32 != h >> 32 || (uint32_t)s - 1u >= x->ws->n) return;
-    const char *w = (const char *)&x->ws->w[(uint32_t)s - 1u];
-    for (size_t off = 0; off < sizeof(smap_write_t); off += 64) __builtin_prefetch(w + off, 0, 1);
+    hint_record(x->slot, x->cap, x->ws->w, sizeof *x->ws->w, x->ws->n, pos);
 }
 
 smap_reader_t smap_windex_reader(smap_windex_t *x) {
