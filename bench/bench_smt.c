@@ -132,11 +132,13 @@ static void commit(backend_t *b, const smap_writes_t *ws) {
         if (b->kind == BACKEND_MEMORY) return;
     }
     leveldb_writebatch_t *wb = leveldb_writebatch_create();
-    for (size_t i = 0; i < ws->n; i++) {
+    for (size_t i = 0, off = 0; i < ws->n; i++) {
         uint8_t k[1 + SMAP_POS_MAX_BYTES], v[SMAP_NODE_MAX_BYTES];
         k[0] = 'S';
-        size_t klen = 1 + smap_pos_encode(&ws->w[i].pos, k + 1);
-        size_t vlen = smap_node_encode(&ws->w[i].node, v);
+        size_t klen = 1 + smap_pos_encode(smap_writes_pos(ws, off), k + 1);
+        smap_node_t node;
+        off = smap_writes_node(ws, off, &node);
+        size_t vlen = smap_node_encode(&node, v);
         leveldb_writebatch_put(wb, (const char *)k, klen, (const char *)v, vlen);
     }
     char *err = NULL;

@@ -42,7 +42,7 @@ void node_pending_free(node_pending_t *e) {
     memset(e, 0, sizeof *e);
 }
 
-/* Nodes a spare write set may hold however little the blocks need (~1 MiB). */
+/* Nodes a spare write set may hold however little the blocks need (~0.5 MiB packed). */
 #define NODE_WS_SPARE_SLACK 4096u
 
 /* Returns a write set to the spares (ownership passes): it replaces the smallest spare if

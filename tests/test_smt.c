@@ -484,7 +484,8 @@ static void test_read_ahead_hints(void **state) {
     assert_int_equal(smap_apply(&plain, u, n, &plain_ws, &plain_root), QC_OK);
     assert_memory_equal(hinted_root.b, plain_root.b, 32);
     assert_int_equal(ws.n, plain_ws.n);
-    assert_memory_equal(ws.w, plain_ws.w, ws.n * sizeof *ws.w);
+    assert_int_equal(ws.len, plain_ws.len);
+    assert_memory_equal(ws.b, plain_ws.b, ws.len);
 
     /* 1,000 keys into 50,000: ~9 nodes read each below depth 0, ~5 of them below the top
      * (depth log2 1000 = 9) where the hints aim. */
@@ -980,39 +981,38 @@ static void test_layers_match_sequential(void **state) {
             assert_int_equal(smap_windex_new(&ws[0], &la), QC_OK);
             smap_reader_t xr = smap_windex_reader(la);
             smap_node_t node;
+            /* every write is found, its node as written (the packed form read back), its
+             * position hash kept; hints, for held positions or not, change no answer */
+            smap_node_t want_node;
+            size_t off = 0;
             for (size_t i = 0; i < ws[0].n; i++) {
+                const smap_pos_t *pos = smap_writes_pos(&ws[0], off);
+                assert_true(ws[0].h[i] == smap_pos_hash(pos));
+                xr.prefetch(xr.ctx, pos);
+                xr.prefetch_node(xr.ctx, pos);
                 memset(&node, 0xee, sizeof node);
-                assert_int_equal(xr.get(xr.ctx, &ws[0].w[i].pos, &node), QC_OK);
-                assert_memory_equal(&node, &ws[0].w[i].node, sizeof node);
+                assert_int_equal(xr.get(xr.ctx, pos, &node), QC_OK);
+                size_t next = smap_writes_node(&ws[0], off, &want_node);
+                assert_memory_equal(&node, &want_node, sizeof node);
+                assert_int_equal(smap_writes_node(&ws[0], off, &node), next);
+                assert_true(next > off && next <= ws[0].len);
+                if (i + 1 == ws[0].n) assert_int_equal(off, ws[0].last);
+                off = next;
             }
-            smap_pos_t other = ws[0].w[0].pos; /* the same prefix one level down: not written */
+            assert_int_equal(off, ws[0].len);
+            assert_true(ws[0].len < ws[0].n * (sizeof(smap_pos_t) + sizeof(smap_node_t)));
+            /* the same prefix one level down: not written */
+            smap_pos_t other = *smap_writes_pos(&ws[0], 0);
             other.depth = (uint8_t)(other.depth + 1);
+            xr.prefetch(xr.ctx, &other);
+            xr.prefetch_node(xr.ctx, &other);
             assert_int_equal(xr.get(xr.ctx, &other, &node), QC_ERR_NOTFOUND);
             assert_true(ws[0].n > 100); /* enough nodes to probe past collisions */
-            /* the set kept each write's position hash; an index over the same writes without
-             * them (a set built by hand: hashed when needed) answers the same, and hints,
-             * for held positions or not, change no answer */
-            for (size_t i = 0; i < ws[0].n; i++)
-                assert_true(ws[0].h[i] == smap_pos_hash(&ws[0].w[i].pos));
-            smap_writes_t bare = {.w = ws[0].w, .n = ws[0].n, .cap = ws[0].cap};
-            smap_windex_t *xb;
-            assert_int_equal(smap_windex_new(&bare, &xb), QC_OK);
-            smap_reader_t br = smap_windex_reader(xb);
-            for (size_t i = 0; i < ws[0].n; i++) {
-                xr.prefetch(xr.ctx, &ws[0].w[i].pos);
-                br.prefetch_node(br.ctx, &ws[0].w[i].pos);
-                memset(&node, 0xee, sizeof node);
-                assert_int_equal(br.get(br.ctx, &ws[0].w[i].pos, &node), QC_OK);
-                assert_memory_equal(&node, &ws[0].w[i].node, sizeof node);
-            }
-            br.prefetch(br.ctx, &other);
-            br.prefetch_node(br.ctx, &other);
-            assert_int_equal(br.get(br.ctx, &other, &node), QC_ERR_NOTFOUND);
-            smap_windex_free(xb);
         }
         assert_memory_equal(got[b - 1].b, want[b - 1].b, 32);
         assert_int_equal(ws[b - 1].n, want_ws[b - 1].n);
-        assert_memory_equal(ws[b - 1].w, want_ws[b - 1].w, ws[b - 1].n * sizeof *ws[b - 1].w);
+        assert_int_equal(ws[b - 1].len, want_ws[b - 1].len);
+        assert_memory_equal(ws[b - 1].b, want_ws[b - 1].b, ws[b - 1].len);
     }
     /* committing the pending write sets in order reaches the sequential map */
     assert_int_equal(smap_mem_commit(base, &ws[0]), QC_OK);
@@ -1050,9 +1050,11 @@ static int backing_get(void *ctx, const smap_pos_t *pos, smap_node_t *out) {
 }
 
 static int backing_put(void *ctx, const smap_pos_t *pos, const smap_node_t *node) {
-    smap_write_t w = {.pos = *pos, .node = *node};
-    smap_writes_t one = {.w = &w, .n = 1, .cap = 1};
-    return smap_mem_commit(ctx, &one);
+    smap_writes_t one = {0};
+    int rc = smap_writes_add(&one, pos, node);
+    if (rc == QC_OK) rc = smap_mem_commit(ctx, &one);
+    smap_writes_free(&one);
+    return rc;
 }
 
 /* A cache held to a few hundred nodes over a "disk" (a plain store it flushes into) gives the
@@ -1195,18 +1197,16 @@ static void test_check_walk(void **state) {
     assert_int_equal(keys, ref.n);
     assert_int_equal(nodes, smap_mem_count(m));
     /* a changed inner hash in the top node: its child no longer matches */
-    smap_write_t w;
+    struct { smap_pos_t pos; smap_node_t node; } w, orig;
     memset(&w, 0, sizeof w);
     assert_int_equal(r.get(r.ctx, &w.pos, &w.node), QC_OK);
     unsigned b = w.node.child[0].kind == SMAP_INNER ? 0 : 1;
     assert_int_equal(w.node.child[b].kind, SMAP_INNER);
-    smap_write_t orig = w;
+    orig = w;
     w.node.child[b].hash.b[7] ^= 1;
-    smap_writes_t one = {.w = &w, .n = 1, .cap = 1};
-    assert_int_equal(smap_mem_commit(m, &one), QC_OK);
+    assert_int_equal(backing_put(m, &w.pos, &w.node), QC_OK);
     assert_int_equal(smap_check(&r, &walked, &keys, &nodes), QC_ERR_CORRUPT);
-    one.w = &orig;
-    assert_int_equal(smap_mem_commit(m, &one), QC_OK);
+    assert_int_equal(backing_put(m, &orig.pos, &orig.node), QC_OK);
     assert_int_equal(smap_check(&r, &walked, &keys, &nodes), QC_OK);
     /* a leaf whose value changed but not its hash */
     smap_pos_t pos;
@@ -1220,11 +1220,83 @@ static void test_check_walk(void **state) {
     unsigned lb = smt_key_bit(&ref.e[0].key, w.pos.depth);
     assert_int_equal(w.node.child[lb].kind, SMAP_LEAF);
     w.node.child[lb].value.b[0] ^= 1;
-    one.w = &w;
-    assert_int_equal(smap_mem_commit(m, &one), QC_OK);
+    assert_int_equal(backing_put(m, &w.pos, &w.node), QC_OK);
     assert_int_equal(smap_check(&r, &walked, &keys, &nodes), QC_ERR_CORRUPT);
     free(ref.e);
     smap_mem_free(m);
+}
+
+/* A write set packs each write as its position, a length byte and the node's storage encoding
+ * less the format byte: every pair of slot kinds reads back as written (the fields a kind does
+ * not use zero), at the offsets and lengths the format says, the last write's offset kept and
+ * each position's hash; smap_node_encode is the format byte then the same bytes. A set at its
+ * size limit refuses a write (QC_ERR_TOOBIG) and is left as it was. */
+static void test_packed_writes(void **state) {
+    (void)state;
+    rng_state = 0x9acced;
+    smap_writes_t ws = {0};
+    smap_node_t nodes[9];
+    smap_pos_t pos[9];
+    size_t offs[9], want_len = 0;
+    for (unsigned k = 0; k < 9; k++) {
+        memset(&nodes[k], 0, sizeof nodes[k]);
+        for (unsigned b = 0; b < 2; b++) {
+            smap_slot_t *c = &nodes[k].child[b];
+            c->kind = (uint8_t)(b == 0 ? k % 3 : k / 3);
+            if (c->kind != SMAP_EMPTY) rnd_hash(&c->hash);
+            if (c->kind == SMAP_LEAF) {
+                rnd_hash(&c->key);
+                rnd_hash(&c->value);
+            }
+        }
+        qc_hash_t key;
+        rnd_hash(&key);
+        smap_pos_of(&pos[k], &key, 3 + 29 * k);
+        offs[k] = ws.len;
+        assert_int_equal(smap_writes_add(&ws, &pos[k], &nodes[k]), QC_OK);
+        assert_int_equal(ws.last, offs[k]);
+        size_t node_len = 0;
+        for (unsigned b = 0; b < 2; b++) {
+            uint8_t kind = nodes[k].child[b].kind;
+            node_len += 1 + (kind == SMAP_LEAF ? 96 : kind == SMAP_INNER ? 32 : 0);
+        }
+        want_len += SMAP_POS_MAX_BYTES + 1 + node_len;
+        assert_int_equal(ws.len, want_len);
+        assert_int_equal(ws.b[offs[k] + SMAP_POS_MAX_BYTES], node_len);
+        uint8_t enc[SMAP_NODE_MAX_BYTES];
+        assert_int_equal(smap_node_encode(&nodes[k], enc), 1 + node_len);
+        assert_int_equal(enc[0], SMAP_NODE_FORMAT);
+        assert_memory_equal(enc + 1, ws.b + offs[k] + SMAP_POS_MAX_BYTES + 1, node_len);
+    }
+    assert_int_equal(ws.n, 9);
+    for (size_t i = 0, off = 0; i < 9; i++) {
+        assert_int_equal(off, offs[i]);
+        assert_memory_equal(smap_writes_pos(&ws, off), &pos[i], sizeof pos[i]);
+        assert_true(ws.h[i] == smap_pos_hash(&pos[i]));
+        smap_node_t got;
+        memset(&got, 0xee, sizeof got);
+        off = smap_writes_node(&ws, off, &got);
+        assert_memory_equal(&got, &nodes[i], sizeof got);
+        assert_int_equal(off, i + 1 < 9 ? offs[i + 1] : ws.len);
+    }
+    /* at the limit: the fields say so without 4 GiB behind them (nothing is written) */
+    smap_writes_t full = ws;
+    full.len = SMAP_WRITES_BYTES_MAX - 100;
+    full.b_cap = SMAP_WRITES_BYTES_MAX;
+    assert_int_equal(smap_writes_add(&full, &pos[0], &nodes[8]), QC_ERR_TOOBIG);
+    assert_int_equal(full.n, 9);
+    assert_int_equal(full.len, SMAP_WRITES_BYTES_MAX - 100);
+    assert_ptr_equal(full.b, ws.b);
+    /* a reset set keeps its memory and starts again at offset 0 */
+    uint8_t *b = ws.b;
+    smap_writes_reset(&ws);
+    assert_int_equal(ws.n, 0);
+    assert_int_equal(ws.len, 0);
+    assert_int_equal(smap_writes_add(&ws, &pos[4], &nodes[4]), QC_OK);
+    assert_ptr_equal(ws.b, b);
+    assert_int_equal(ws.last, 0);
+    smap_writes_free(&ws);
+    assert_null(ws.b);
 }
 
 int main(void) {
@@ -1247,6 +1319,7 @@ int main(void) {
         cmocka_unit_test(test_cache_matches_plain),
         cmocka_unit_test(test_cache_evict_all_findable),
         cmocka_unit_test(test_check_walk),
+        cmocka_unit_test(test_packed_writes),
     };
     return cmocka_run_group_tests_name("smt", tests, NULL, NULL);
 }

@@ -19,30 +19,94 @@ void smap_pos_of(smap_pos_t *pos, const qc_hash_t *key, unsigned depth) {
 }
 
 void smap_writes_free(smap_writes_t *ws) {
-    free(ws->w);
+    free(ws->b);
     free(ws->h);
     memset(ws, 0, sizeof *ws);
 }
 
-void smap_writes_reset(smap_writes_t *ws) { ws->n = 0; }
+void smap_writes_reset(smap_writes_t *ws) {
+    ws->n = 0;
+    ws->len = 0;
+    ws->last = 0;
+}
 
-static int writes_push(smap_writes_t *ws, const smap_pos_t *pos, const smap_node_t *node) {
-    QC_ASSERT(ws->cap == 0 || ws->h != NULL); /* not a set built by hand to be read */
+/* Writes node in the packed form (smap_node_encode less its format byte); returns its length. */
+static size_t node_pack(const smap_node_t *node, uint8_t *out) {
+    size_t off = 0;
+    for (unsigned b = 0; b < 2; b++) {
+        const smap_slot_t *c = &node->child[b];
+        QC_ASSERT(c->kind <= SMAP_INNER);
+        out[off++] = c->kind;
+        if (c->kind == SMAP_EMPTY) continue;
+        memcpy(out + off, c->hash.b, QC_HASH_BYTES);
+        off += QC_HASH_BYTES;
+        if (c->kind != SMAP_LEAF) continue;
+        memcpy(out + off, c->key.b, QC_HASH_BYTES);
+        memcpy(out + off + QC_HASH_BYTES, c->value.b, QC_HASH_BYTES);
+        off += 2 * QC_HASH_BYTES;
+    }
+    return off;
+}
+
+/* Reads a node node_pack wrote (trusted: the set's own bytes); returns the bytes read. The
+ * fields a slot's kind does not use come out zero, as smap_apply and the codecs leave them. */
+static size_t node_unpack(const uint8_t *in, smap_node_t *out) {
+    static const uint8_t zero[3 * QC_HASH_BYTES];
+    size_t off = 0;
+    for (unsigned b = 0; b < 2; b++) {
+        smap_slot_t *c = &out->child[b];
+        uint8_t kind = in[off++];
+        QC_ASSERT(kind <= SMAP_INNER);
+        c->kind = kind;
+        /* each field written once: copied, or zero where the kind has none */
+        const uint8_t *hash = kind == SMAP_EMPTY ? zero : in + off;
+        off += kind == SMAP_EMPTY ? 0 : QC_HASH_BYTES;
+        const uint8_t *kv = kind == SMAP_LEAF ? in + off : zero;
+        off += kind == SMAP_LEAF ? 2 * QC_HASH_BYTES : 0;
+        memcpy(c->hash.b, hash, QC_HASH_BYTES);
+        memcpy(c->key.b, kv, QC_HASH_BYTES);
+        memcpy(c->value.b, kv + QC_HASH_BYTES, QC_HASH_BYTES);
+    }
+    return off;
+}
+
+/* A packed write: the position, the node's length, the node. */
+#define WRITE_BYTES_MAX (SMAP_POS_MAX_BYTES + 1 + SMAP_NODE_MAX_BYTES - 1)
+
+int smap_writes_add(smap_writes_t *ws, const smap_pos_t *pos, const smap_node_t *node) {
     if (ws->n == ws->cap) {
         size_t cap = ws->cap == 0 ? 256 : ws->cap * 2;
-        smap_write_t *w = realloc(ws->w, cap * sizeof *w);
-        if (w == NULL) return QC_ERR_NOMEM;
-        ws->w = w; /* cap stays until both arrays have grown */
         uint64_t *h = realloc(ws->h, cap * sizeof *h);
         if (h == NULL) return QC_ERR_NOMEM;
         ws->h = h;
         ws->cap = cap;
     }
-    ws->w[ws->n].pos = *pos;
-    ws->w[ws->n].node = *node;
+    if (ws->b_cap - ws->len < WRITE_BYTES_MAX) {
+        if (ws->len > SMAP_WRITES_BYTES_MAX - WRITE_BYTES_MAX) return QC_ERR_TOOBIG;
+        size_t b_cap = ws->b_cap == 0 ? 256 * 128 : ws->b_cap * 2;
+        if (b_cap > SMAP_WRITES_BYTES_MAX) b_cap = SMAP_WRITES_BYTES_MAX;
+        uint8_t *b = realloc(ws->b, b_cap);
+        if (b == NULL) return QC_ERR_NOMEM;
+        ws->b = b;
+        ws->b_cap = b_cap;
+    }
+    uint8_t *at = ws->b + ws->len;
+    memcpy(at, pos, SMAP_POS_MAX_BYTES);
+    size_t len = node_pack(node, at + SMAP_POS_MAX_BYTES + 1);
+    at[SMAP_POS_MAX_BYTES] = (uint8_t)len;
     ws->h[ws->n] = smap_pos_hash(pos);
+    ws->last = ws->len;
+    ws->len += SMAP_POS_MAX_BYTES + 1 + len;
     ws->n++;
     return QC_OK;
+}
+
+size_t smap_writes_node(const smap_writes_t *ws, size_t off, smap_node_t *out) {
+    QC_ASSERT(off < ws->len);
+    const uint8_t *at = ws->b + off + SMAP_POS_MAX_BYTES;
+    size_t len = node_unpack(at + 1, out);
+    QC_ASSERT(len == at[0]);
+    return off + SMAP_POS_MAX_BYTES + 1 + len;
 }
 
 /* The slot a node stands for in its parent: empty, the lone leaf lifted up, or inner. */
@@ -219,7 +283,7 @@ static int update_node(apply_t *a, unsigned d, smap_node_t *node, size_t lo, siz
     if (hi > mid && (rc = update_child(a, d + 1, &node->child[1], mid, hi)) != QC_OK) return rc;
     smap_pos_t pos;
     smap_pos_of(&pos, &a->u[lo].key, d);
-    return writes_push(a->ws, &pos, node);
+    return smap_writes_add(a->ws, &pos, node);
 }
 
 /* Applies u[lo, hi) (non-empty, all under this slot) to the subtree at depth d (1..256) that
@@ -387,21 +451,8 @@ size_t smap_pos_encode(const smap_pos_t *pos, uint8_t out[SMAP_POS_MAX_BYTES]) {
 }
 
 size_t smap_node_encode(const smap_node_t *node, uint8_t out[SMAP_NODE_MAX_BYTES]) {
-    size_t off = 0;
-    out[off++] = SMAP_NODE_FORMAT;
-    for (unsigned b = 0; b < 2; b++) {
-        const smap_slot_t *c = &node->child[b];
-        QC_ASSERT(c->kind <= SMAP_INNER);
-        out[off++] = c->kind;
-        if (c->kind == SMAP_EMPTY) continue;
-        memcpy(out + off, c->hash.b, QC_HASH_BYTES);
-        off += QC_HASH_BYTES;
-        if (c->kind != SMAP_LEAF) continue;
-        memcpy(out + off, c->key.b, QC_HASH_BYTES);
-        memcpy(out + off + QC_HASH_BYTES, c->value.b, QC_HASH_BYTES);
-        off += 2 * QC_HASH_BYTES;
-    }
-    return off;
+    out[0] = SMAP_NODE_FORMAT;
+    return 1 + node_pack(node, out + 1);
 }
 
 int smap_node_decode(const smap_pos_t *pos, const uint8_t *in, size_t len, smap_node_t *out) {

@@ -77,23 +77,44 @@ typedef struct {
     bool if_absent;
 } smap_update_t;
 
+/* The nodes one smap_apply wrote, each position once, parents after children (the top node,
+ * depth 0, is last). Owned by the caller: zero-initialise, pass to smap_apply (which appends)
+ * or smap_writes_add, smap_writes_free when done.
+ *
+ * The writes are packed in b, one after another, each as its position (a smap_pos_t, 33
+ * bytes, alignment 1, so it is read in place), one length byte, and the node as
+ * smap_node_encode writes it less the format byte: 66 bytes for a node of two inner children,
+ * the common kind, 194 for two leaves. A write takes ~100 bytes rather than the 227 of a
+ * position and a node struct: a block's set is ~10 nodes per update, so this halves the
+ * memory each block writes and later reads twice (MERKLE.md §8.4). Walk it with
+ * smap_writes_pos / smap_writes_node from offset 0; `last` is the last write's offset.
+ * h[i] is smap_pos_hash of write i, taken while the position was in cache, so that the tables
+ * that later index the set (smap_mem_commit, smap_windex_new) need not load each write again
+ * to hash it. The set stays under 4 GiB (offsets are 32-bit in those tables). */
 typedef struct {
-    smap_pos_t pos;
-    smap_node_t node;
-} smap_write_t;
-
-/* The nodes one smap_apply wrote, each position once, parents after children. Owned by the
- * caller: zero-initialise, pass to smap_apply (which appends), smap_writes_free when done.
- * h[i] is smap_pos_hash(&w[i].pos), taken while the position was in cache, so that the
- * tables that later index the set (smap_mem_commit, smap_windex_new) need not load each
- * write again to hash it; a set built by hand, only to be read, may leave h NULL (hashed when
- * needed). */
-typedef struct {
-    smap_write_t *w;
+    uint8_t *b;
+    size_t len;   /* bytes of b in use */
+    size_t b_cap; /* bytes of b allocated */
     uint64_t *h;
-    size_t n;
-    size_t cap;
+    size_t n;     /* writes */
+    size_t cap;   /* writes h has room for */
+    size_t last;  /* the last write's offset in b (n > 0) */
 } smap_writes_t;
+
+#define SMAP_WRITES_BYTES_MAX ((size_t)UINT32_MAX - 1u)
+
+_Static_assert(sizeof(smap_pos_t) == SMAP_POS_MAX_BYTES && _Alignof(smap_pos_t) == 1,
+               "a packed write's position is read in place");
+
+/* Appends the write pos -> node. QC_OK, QC_ERR_NOMEM, or QC_ERR_TOOBIG (the set would pass
+ * SMAP_WRITES_BYTES_MAX). */
+int smap_writes_add(smap_writes_t *ws, const smap_pos_t *pos, const smap_node_t *node);
+/* The position of the write at offset off (a pointer into ws->b, valid until ws changes). */
+static inline const smap_pos_t *smap_writes_pos(const smap_writes_t *ws, size_t off) {
+    return (const smap_pos_t *)(const void *)(ws->b + off);
+}
+/* The node of the write at offset off into *out; returns the next write's offset. */
+size_t smap_writes_node(const smap_writes_t *ws, size_t off, smap_node_t *out);
 
 /* The hash of a position that the in-memory tables (smap_mem, smap_windex) index by: the
  * depth, then the 64-bit words holding prefix bits, each through a 64-bit finaliser. */

@@ -4,6 +4,7 @@
  * ones are evicted to a bound) and each pending block's writes in another (a layer its
  * children read through); tests and benchmarks use it too. */
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,19 +46,18 @@ struct smap_mem {
  * probe wraps over the whole table. */
 static size_t home_of(uint64_t h, size_t cap) { return (size_t)(h >> 32) & (cap - 1); }
 
-/* The hash of write i of ws (smap.h: kept by smap_apply; a set built by hand has none). */
-static uint64_t write_hash(const smap_writes_t *ws, size_t i) {
-    return ws->h != NULL ? ws->h[i] : smap_pos_hash(&ws->w[i].pos);
-}
+/* The hash of write i of ws (smap.h: kept as the set was written). */
+static uint64_t write_hash(const smap_writes_t *ws, size_t i) { return ws->h[i]; }
 
 static bool pos_equal(const smap_pos_t *a, const smap_pos_t *b) {
     return a->depth == b->depth && memcmp(a->prefix.b, b->prefix.b, QC_HASH_BYTES) == 0;
 }
 
 /* The table slot holding pos (whose smap_pos_hash is h), or the free slot where it would go, in a
- * table whose slots index an array of records that each begin with their smap_pos_t (a
- * mem_entry_t, or a write set's smap_write_t: both tables share this probe). The table is
- * never full, so the probe ends within cap steps. */
+ * table whose slots name records that each begin with their smap_pos_t, at base + (index - 1)
+ * x stride: smap_mem's mem_entry_t array (stride its size), or a write set's packed bytes
+ * (stride 1: the slot holds the write's offset). The table is never full, so the probe ends
+ * within cap steps. */
 static uint64_t *probe(uint64_t *slot, size_t cap, const void *base, size_t stride,
                        const smap_pos_t *pos, uint64_t h) {
     uint64_t tag = h >> 32;
@@ -90,12 +90,13 @@ static void hint_slot(const uint64_t *slot, size_t cap, const smap_pos_t *pos) {
 }
 
 static void hint_record(const uint64_t *slot, size_t cap, const void *base, size_t stride,
-                        size_t n, const smap_pos_t *pos) {
+                        size_t n, size_t bytes, const smap_pos_t *pos) {
     uint64_t h = smap_pos_hash(pos);
     uint64_t s = slot[home_of(h, cap)];
     if (s == 0 || s >> 32 != h >> 32 || (uint32_t)s - 1u >= n) return;
-    const char *r = (const char *)base + ((uint32_t)s - 1u) * stride;
-    for (size_t off = 0; off < stride; off += 64) __builtin_prefetch(r + off, 0, 1);
+    uintptr_t r = (uintptr_t)base + ((uint32_t)s - 1u) * stride;
+    for (uintptr_t line = r & ~(uintptr_t)63; line < r + bytes; line += 64)
+        __builtin_prefetch((const void *)line, 0, 1);
 }
 
 int smap_mem_new(smap_mem_t **out) {
@@ -186,7 +187,7 @@ static void mem_prefetch(void *ctx, const smap_pos_t *pos) {
  * names the node, whose lines start loading. */
 static void mem_prefetch_node(void *ctx, const smap_pos_t *pos) {
     const smap_mem_t *m = ctx;
-    hint_record(m->slot, m->cap, m->e, sizeof *m->e, m->n, pos);
+    hint_record(m->slot, m->cap, m->e, sizeof *m->e, m->n, sizeof *m->e, pos);
 }
 
 smap_reader_t smap_mem_reader(smap_mem_t *m) {
@@ -245,20 +246,21 @@ int smap_mem_commit(smap_mem_t *m, const smap_writes_t *ws) {
     if (rc != QC_OK) return rc;
     size_t n = ws->n;
     for (size_t i = 0; i < n && i < COMMIT_AHEAD; i++) prefetch_slot(m, write_hash(ws, i));
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0, off = 0; i < n; i++) {
         if (i + COMMIT_AHEAD / 2 < n) prefetch_node(m, write_hash(ws, i + COMMIT_AHEAD / 2));
         if (i + COMMIT_AHEAD < n) prefetch_slot(m, write_hash(ws, i + COMMIT_AHEAD));
         uint64_t h = write_hash(ws, i);
-        uint64_t *s = find_h(m, m->slot, m->cap, &ws->w[i].pos, h);
+        const smap_pos_t *pos = smap_writes_pos(ws, off);
+        uint64_t *s = find_h(m, m->slot, m->cap, pos, h);
         if (*s == 0) {
             entry_ready(m);
-            m->e[m->n].pos = ws->w[i].pos;
+            m->e[m->n].pos = *pos;
             m->e[m->n].flags = 0;
             *s = (h >> 32) << 32 | (uint64_t)(m->n + 1);
             m->n++;
         }
         mem_entry_t *e = &m->e[(uint32_t)*s - 1u];
-        e->node = ws->w[i].node;
+        off = smap_writes_node(ws, off, &e->node);
         if (!(e->flags & ENTRY_DIRTY)) m->dirty++;
         e->flags |= ENTRY_DIRTY | ENTRY_REF;
     }
@@ -361,18 +363,17 @@ void smap_mem_stats(const smap_mem_t *m, smap_mem_stats_t *out) {
 
 struct smap_windex {
     const smap_writes_t *ws;
-    uint64_t *slot; /* as smap_mem's table: tag << 32 | index into ws->w + 1; 0 is free */
+    uint64_t *slot; /* as smap_mem's table: tag << 32 | the write's offset in ws->b + 1; 0 free */
     size_t cap;     /* a power of two; at most half full */
 };
 
 static uint64_t *windex_find(const smap_windex_t *x, const smap_pos_t *pos, uint64_t h) {
-    _Static_assert(offsetof(smap_write_t, pos) == 0, "probe reads the position first");
-    return probe(x->slot, x->cap, x->ws->w, sizeof *x->ws->w, pos, h);
+    return probe(x->slot, x->cap, x->ws->b, 1, pos, h);
 }
 
 int smap_windex_new(const smap_writes_t *ws, smap_windex_t **out) {
     *out = NULL;
-    if (ws->n > MEM_NODES_MAX) return QC_ERR_NOMEM;
+    if (ws->n > MEM_NODES_MAX || ws->len > SMAP_WRITES_BYTES_MAX) return QC_ERR_NOMEM;
     smap_windex_t *x = calloc(1, sizeof *x);
     if (x == NULL) return QC_ERR_NOMEM;
     x->ws = ws;
@@ -388,14 +389,15 @@ int smap_windex_new(const smap_writes_t *ws, smap_windex_t **out) {
      * loading meanwhile. */
     for (size_t i = 0; i < ws->n && i < COMMIT_AHEAD; i++)
         __builtin_prefetch(&x->slot[home_of(write_hash(ws, i), x->cap)], 1, 1);
-    for (size_t i = 0; i < ws->n; i++) {
+    for (size_t i = 0, off = 0; i < ws->n; i++) {
         if (i + COMMIT_AHEAD < ws->n)
             __builtin_prefetch(&x->slot[home_of(write_hash(ws, i + COMMIT_AHEAD), x->cap)], 1, 1);
         uint64_t h = write_hash(ws, i);
-        uint64_t *s = windex_find(x, &ws->w[i].pos, h);
+        uint64_t *s = windex_find(x, smap_writes_pos(ws, off), h);
         /* A write set holds each position once (smap_apply); were one repeated, the later
          * write would be the node, as in smap_mem_commit. */
-        *s = (h >> 32) << 32 | (uint64_t)(i + 1);
+        *s = (h >> 32) << 32 | (uint64_t)(off + 1);
+        off += SMAP_POS_MAX_BYTES + 1 + ws->b[off + SMAP_POS_MAX_BYTES];
     }
     *out = x;
     return QC_OK;
@@ -411,7 +413,7 @@ static int windex_get(void *ctx, const smap_pos_t *pos, smap_node_t *out) {
     const smap_windex_t *x = ctx;
     uint64_t s = *windex_find(x, pos, smap_pos_hash(pos));
     if (s == 0) return QC_ERR_NOTFOUND;
-    *out = x->ws->w[(uint32_t)s - 1u].node;
+    smap_writes_node(x->ws, (uint32_t)s - 1u, out);
     return QC_OK;
 }
 
@@ -424,7 +426,8 @@ static void windex_prefetch(void *ctx, const smap_pos_t *pos) {
 
 static void windex_prefetch_node(void *ctx, const smap_pos_t *pos) {
     const smap_windex_t *x = ctx;
-    hint_record(x->slot, x->cap, x->ws->w, sizeof *x->ws->w, x->ws->n, pos);
+    /* The lines of a write whose node has two inner children (100 bytes), the common kind. */
+    hint_record(x->slot, x->cap, x->ws->b, 1, x->ws->len, SMAP_POS_MAX_BYTES + 1 + 66, pos);
 }
 
 smap_reader_t smap_windex_reader(smap_windex_t *x) {

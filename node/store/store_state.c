@@ -225,9 +225,11 @@ int store_state_prove(store_t *s, const uint8_t digest[32], smt_proof_t *p) {
 
 int store_state_writes_root(store_t *s, const smap_writes_t *ws, qc_hash_t *root) {
     if (ws->n == 0) return store_state_root(s, root); /* a block without records */
-    const smap_write_t *top = &ws->w[ws->n - 1]; /* parents after children: the top is last */
-    if (top->pos.depth != 0) return QC_ERR_INVALID;
-    smap_top_root(&top->node, root);
+    /* parents after children: the top is last */
+    if (smap_writes_pos(ws, ws->last)->depth != 0) return QC_ERR_INVALID;
+    smap_node_t top;
+    smap_writes_node(ws, ws->last, &top);
+    smap_top_root(&top, root);
     return QC_OK;
 }
 
