@@ -1226,6 +1226,21 @@ static void test_check_walk(void **state) {
     smap_mem_free(m);
 }
 
+/* A node of random hashes, keys and values whose children's kinds are shape's two base-3
+ * digits (shape 0..8: every pair of kinds), the fields a kind does not use zero. */
+static void rnd_node_shape(smap_node_t *node, unsigned shape) {
+    memset(node, 0, sizeof *node);
+    for (unsigned b = 0; b < 2; b++) {
+        smap_slot_t *c = &node->child[b];
+        c->kind = (uint8_t)(b == 0 ? shape % 3 : shape / 3);
+        if (c->kind != SMAP_EMPTY) rnd_hash(&c->hash);
+        if (c->kind == SMAP_LEAF) {
+            rnd_hash(&c->key);
+            rnd_hash(&c->value);
+        }
+    }
+}
+
 /* A write set packs each write as its position, a length byte and the node's storage encoding
  * less the format byte: every pair of slot kinds reads back as written (the fields a kind does
  * not use zero), at the offsets and lengths the format says, the last write's offset kept and
@@ -1239,16 +1254,7 @@ static void test_packed_writes(void **state) {
     smap_pos_t pos[9];
     size_t offs[9], want_len = 0;
     for (unsigned k = 0; k < 9; k++) {
-        memset(&nodes[k], 0, sizeof nodes[k]);
-        for (unsigned b = 0; b < 2; b++) {
-            smap_slot_t *c = &nodes[k].child[b];
-            c->kind = (uint8_t)(b == 0 ? k % 3 : k / 3);
-            if (c->kind != SMAP_EMPTY) rnd_hash(&c->hash);
-            if (c->kind == SMAP_LEAF) {
-                rnd_hash(&c->key);
-                rnd_hash(&c->value);
-            }
-        }
+        rnd_node_shape(&nodes[k], k);
         qc_hash_t key;
         rnd_hash(&key);
         smap_pos_of(&pos[k], &key, 3 + 29 * k);
@@ -1299,6 +1305,103 @@ static void test_packed_writes(void **state) {
     assert_null(ws.b);
 }
 
+static int count_put(void *ctx, const smap_pos_t *pos, const smap_node_t *node) {
+    (void)pos;
+    (void)node;
+    (*(unsigned *)ctx)++;
+    return QC_OK;
+}
+
+/* The resident map keeps each node packed in one of three size classes by its packed length
+ * (two inner children or an inner one beside an empty slot: 66 bytes at most; a leaf beside
+ * either: 130; two leaves: 194). A node committed again with another shape moves class, taking the moved-out
+ * class's last entry into its hole: every position stays found with its latest node, dirty
+ * entries are counted once, eviction of clean ones in any class leaves the rest found, and the
+ * bytes held are what the classes need, less than a position and a node struct apiece. */
+static void test_mem_size_classes(void **state) {
+    (void)state;
+    rng_state = 0xc1a55;
+    enum { POSITIONS = 60 };
+    smap_pos_t pos[POSITIONS];
+    smap_node_t node[POSITIONS];
+    smap_mem_t *m;
+    assert_int_equal(smap_mem_new(&m), QC_OK);
+    smap_reader_t r = smap_mem_reader(m);
+    for (unsigned round = 0; round < 12; round++) {
+        smap_writes_t ws = {0};
+        for (unsigned k = 0; k < POSITIONS; k++) {
+            if (round == 0) {
+                qc_hash_t key;
+                rnd_hash(&key);
+                smap_pos_of(&pos[k], &key, 1 + k);
+            }
+            /* a shape a round: position k cycles through all nine pairs of kinds */
+            unsigned shape = (k + round * 5) % 9;
+            rnd_node_shape(&node[k], shape);
+            if (round > 0 && k % 4 == 3) continue; /* a quarter keep their node this round */
+            assert_int_equal(smap_writes_add(&ws, &pos[k], &node[k]), QC_OK);
+        }
+        if (round > 0) /* the skipped ones: what they held stays (undo this round's draw) */
+            for (unsigned k = 3; k < POSITIONS; k += 4) {
+                smap_node_t kept;
+                assert_int_equal(r.get(r.ctx, &pos[k], &kept), QC_OK);
+                node[k] = kept;
+            }
+        assert_int_equal(smap_mem_commit(m, &ws), QC_OK);
+        smap_writes_free(&ws);
+        assert_int_equal(smap_mem_count(m), POSITIONS);
+        assert_int_equal(smap_mem_dirty(m), POSITIONS); /* dirty since round 0, counted once */
+        for (unsigned k = 0; k < POSITIONS; k++) {
+            smap_node_t got;
+            memset(&got, 0xee, sizeof got);
+            assert_int_equal(r.get(r.ctx, &pos[k], &got), QC_OK);
+            assert_memory_equal(&got, &node[k], sizeof got);
+        }
+    }
+    smap_mem_stats_t st;
+    smap_mem_stats(m, &st);
+    assert_int_equal(st.nodes, POSITIONS);
+    /* every dirty node is handed out once, as held */
+    unsigned seen = 0;
+    assert_int_equal(smap_mem_each_dirty(m, count_put, &seen), QC_OK);
+    assert_int_equal(seen, POSITIONS);
+    /* clean, then evicted down to a third: what stays is found as it was; the rest is gone */
+    smap_mem_mark_clean(m);
+    assert_int_equal(smap_mem_dirty(m), 0);
+    assert_int_equal(smap_mem_evict(m, POSITIONS / 3), POSITIONS - POSITIONS / 3);
+    assert_int_equal(smap_mem_count(m), POSITIONS / 3);
+    unsigned found = 0;
+    for (unsigned k = 0; k < POSITIONS; k++) {
+        smap_node_t got;
+        int rc = r.get(r.ctx, &pos[k], &got);
+        if (rc == QC_ERR_NOTFOUND) continue;
+        assert_int_equal(rc, QC_OK);
+        assert_memory_equal(&got, &node[k], sizeof got);
+        found++;
+    }
+    assert_int_equal(found, POSITIONS / 3);
+    smap_mem_free(m);
+
+    /* a map of random keys: about half its nodes in the smallest class, so it holds less
+     * than a position and a node struct for each node */
+    assert_int_equal(smap_mem_new(&m), QC_OK);
+    ref_t ref = {0};
+    qc_hash_t root;
+    for (int blk = 0; blk < 8; blk++) {
+        smap_update_t u[BATCH_MAX];
+        memset(u, 0, sizeof u);
+        random_batch(u, BATCH_MAX, &ref);
+        map_apply(m, u, BATCH_MAX, &root);
+    }
+    smap_mem_stats(m, &st);
+    assert_true(st.nodes > 1000);
+    assert_true(st.entry_bytes < st.nodes * (sizeof(smap_pos_t) + sizeof(smap_node_t)) * 3 / 4);
+    assert_true(st.entry_bytes > st.nodes * 100); /* no class smaller than 101 bytes */
+    assert_true(st.bytes > st.entry_bytes);
+    free(ref.e);
+    smap_mem_free(m);
+}
+
 int main(void) {
     if (qc_crypto_init() != QC_OK) return 1;
     const char *filter = getenv("QC_TEST_FILTER"); /* e.g. "test_tamper", to time one */
@@ -1320,6 +1423,7 @@ int main(void) {
         cmocka_unit_test(test_cache_evict_all_findable),
         cmocka_unit_test(test_check_walk),
         cmocka_unit_test(test_packed_writes),
+        cmocka_unit_test(test_mem_size_classes),
     };
     return cmocka_run_group_tests_name("smt", tests, NULL, NULL);
 }

@@ -31,7 +31,7 @@ void smap_writes_reset(smap_writes_t *ws) {
 }
 
 /* Writes node in the packed form (smap_node_encode less its format byte); returns its length. */
-static size_t node_pack(const smap_node_t *node, uint8_t *out) {
+size_t smap_node_pack(const smap_node_t *node, uint8_t *out) {
     size_t off = 0;
     for (unsigned b = 0; b < 2; b++) {
         const smap_slot_t *c = &node->child[b];
@@ -50,7 +50,7 @@ static size_t node_pack(const smap_node_t *node, uint8_t *out) {
 
 /* Reads a node node_pack wrote (trusted: the set's own bytes); returns the bytes read. The
  * fields a slot's kind does not use come out zero, as smap_apply and the codecs leave them. */
-static size_t node_unpack(const uint8_t *in, smap_node_t *out) {
+size_t smap_node_unpack(const uint8_t *in, smap_node_t *out) {
     static const uint8_t zero[3 * QC_HASH_BYTES];
     size_t off = 0;
     for (unsigned b = 0; b < 2; b++) {
@@ -92,7 +92,7 @@ int smap_writes_add(smap_writes_t *ws, const smap_pos_t *pos, const smap_node_t 
     }
     uint8_t *at = ws->b + ws->len;
     memcpy(at, pos, SMAP_POS_MAX_BYTES);
-    size_t len = node_pack(node, at + SMAP_POS_MAX_BYTES + 1);
+    size_t len = smap_node_pack(node, at + SMAP_POS_MAX_BYTES + 1);
     at[SMAP_POS_MAX_BYTES] = (uint8_t)len;
     ws->h[ws->n] = smap_pos_hash(pos);
     ws->last = ws->len;
@@ -104,7 +104,7 @@ int smap_writes_add(smap_writes_t *ws, const smap_pos_t *pos, const smap_node_t 
 size_t smap_writes_node(const smap_writes_t *ws, size_t off, smap_node_t *out) {
     QC_ASSERT(off < ws->len);
     const uint8_t *at = ws->b + off + SMAP_POS_MAX_BYTES;
-    size_t len = node_unpack(at + 1, out);
+    size_t len = smap_node_unpack(at + 1, out);
     QC_ASSERT(len == at[0]);
     return off + SMAP_POS_MAX_BYTES + 1 + len;
 }
@@ -452,7 +452,7 @@ size_t smap_pos_encode(const smap_pos_t *pos, uint8_t out[SMAP_POS_MAX_BYTES]) {
 
 size_t smap_node_encode(const smap_node_t *node, uint8_t out[SMAP_NODE_MAX_BYTES]) {
     out[0] = SMAP_NODE_FORMAT;
-    return 1 + node_pack(node, out + 1);
+    return 1 + smap_node_pack(node, out + 1);
 }
 
 int smap_node_decode(const smap_pos_t *pos, const uint8_t *in, size_t len, smap_node_t *out) {

@@ -106,6 +106,12 @@ typedef struct {
 _Static_assert(sizeof(smap_pos_t) == SMAP_POS_MAX_BYTES && _Alignof(smap_pos_t) == 1,
                "a packed write's position is read in place");
 
+/* A node packed (smap_node_encode less its format byte, at most SMAP_NODE_MAX_BYTES - 1):
+ * returns its length. Unpacking is for the packer's own bytes only (the kinds unchecked but
+ * asserted): the fields a slot's kind does not use come out zero; returns the bytes read. */
+size_t smap_node_pack(const smap_node_t *node, uint8_t *out);
+size_t smap_node_unpack(const uint8_t *in, smap_node_t *out);
+
 /* Appends the write pos -> node. QC_OK, QC_ERR_NOMEM, or QC_ERR_TOOBIG (the set would pass
  * SMAP_WRITES_BYTES_MAX). */
 int smap_writes_add(smap_writes_t *ws, const smap_pos_t *pos, const smap_node_t *node);
@@ -208,14 +214,16 @@ int smap_node_decode(const smap_pos_t *pos, const uint8_t *in, size_t len, smap_
  * entries can be evicted. */
 typedef struct smap_mem smap_mem_t;
 
-/* About the memory one cached node takes: its entry and, the table being at most half full,
- * two to four 8-byte slots. For turning a byte budget into a node count. */
+/* About the most memory one cached node takes: its entry unpacked (packed, smap_mem.c's size
+ * classes, it takes 101-229 bytes) and, the table being at most half full, two to four 8-byte
+ * slots. For turning a byte budget into a node count. */
 #define SMAP_MEM_NODE_BYTES (sizeof(smap_pos_t) + sizeof(smap_node_t) + 1 + 24)
 
 typedef struct {
     size_t nodes;      /* held now */
     size_t dirty;      /* of which dirty */
     size_t bytes;      /* allocated for entries and table */
+    size_t entry_bytes; /* of which the entries held (packed, smap_mem.c's size classes) */
     uint64_t misses;   /* reads that went to the backing store */
     uint64_t uncached; /* of which not kept (no memory) */
     uint64_t evicted;  /* entries dropped by smap_mem_evict */
