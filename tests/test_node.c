@@ -720,6 +720,7 @@ static void test_view_timer_held_below_quorum(void **state) {
 static void entry_with_set(node_pending_t *e, size_t cap, size_t n) {
     memset(e, 0, sizeof *e);
     e->state_writes.b = calloc(cap, 100); /* a packed write's size, about */
+    e->state_writes.b_cap = cap * 100;
     e->state_writes.h = calloc(cap, sizeof *e->state_writes.h);
     assert_non_null(e->state_writes.b);
     assert_non_null(e->state_writes.h);

@@ -457,23 +457,19 @@ size_t smap_node_encode(const smap_node_t *node, uint8_t out[SMAP_NODE_MAX_BYTES
 
 int smap_node_decode(const smap_pos_t *pos, const uint8_t *in, size_t len, smap_node_t *out) {
     memset(out, 0, sizeof *out);
+    /* The format byte, then each child's kind and the length it implies, checked before the
+     * packed node is read (smap_node_unpack trusts its input). */
     size_t off = 0;
     if (len < 1 || in[off++] != SMAP_NODE_FORMAT) return QC_ERR_CORRUPT;
     for (unsigned b = 0; b < 2; b++) {
-        smap_slot_t *c = &out->child[b];
         if (off >= len || in[off] > SMAP_INNER) return QC_ERR_CORRUPT;
-        c->kind = in[off++];
-        if (c->kind == SMAP_EMPTY) continue;
-        size_t need = c->kind == SMAP_LEAF ? 3 * QC_HASH_BYTES : QC_HASH_BYTES;
+        uint8_t kind = in[off++];
+        size_t need = kind == SMAP_LEAF ? 3 * QC_HASH_BYTES : kind == SMAP_INNER ? QC_HASH_BYTES : 0;
         if (len - off < need) return QC_ERR_CORRUPT;
-        memcpy(c->hash.b, in + off, QC_HASH_BYTES);
-        if (c->kind == SMAP_LEAF) {
-            memcpy(c->key.b, in + off + QC_HASH_BYTES, QC_HASH_BYTES);
-            memcpy(c->value.b, in + off + 2 * QC_HASH_BYTES, QC_HASH_BYTES);
-        }
         off += need;
     }
     if (off != len) return QC_ERR_CORRUPT;
+    smap_node_unpack(in + 1, out);
     return node_check(pos, out);
 }
 
