@@ -58,12 +58,15 @@ static uint64_t head_height(const char *api) {
 }
 
 /* Signs, submits and times one transaction: its latency in ms, or -1 (not committed in time
- * or refused: the reason on stderr). */
-static double one(const client_identity_t *id, const char *api, uint32_t records, uint64_t height) {
+ * or refused: the reason on stderr). The transaction expires 1000 blocks above *height, which
+ * the committed reply then moves to its block's height (a run commits a block a transaction,
+ * so a height read once would let transactions expire after 1000 of them). */
+static double one(const client_identity_t *id, const char *api, uint32_t records,
+                  uint64_t *height) {
     qc_txb_t b;
     uint64_t nonce;
     randombytes_buf(&nonce, sizeof nonce);
-    int rc = qc_txb_init(&b, id->genesis.chain_id, &id->seal.pk, nonce, height + 1000);
+    int rc = qc_txb_init(&b, id->genesis.chain_id, &id->seal.pk, nonce, *height + 1000);
     for (uint32_t i = 0; i < records && rc == QC_OK; i++) {
         qc_hash_t d;
         randombytes_buf(d.b, sizeof d.b);
@@ -88,6 +91,8 @@ static double one(const client_identity_t *id, const char *api, uint32_t records
     free(buf);
     const char *st = json_string_value(json_object_get(resp, "status"));
     bool ok = rc == QC_OK && status == 200 && st && strcmp(st, "committed") == 0;
+    uint64_t at = ok ? (uint64_t)json_integer_value(json_object_get(resp, "height")) : 0;
+    if (at > *height) *height = at;
     if (!ok) fprintf(stderr, "long_latency: not committed (HTTP %ld%s%s)\n", status,
                      rc == QC_OK ? "" : ": ", rc == QC_OK ? "" : why);
     json_decref(resp);
@@ -100,7 +105,7 @@ static int measure(const opts_t *o, const client_identity_t *id, const char *api
     size_t n = 0, failed = 0;
     uint64_t height = head_height(api);
     for (uint32_t k = 0; k < o->count + WARMUP; k++) {
-        double v = one(id, api, o->records, height);
+        double v = one(id, api, o->records, &height);
         if (k < WARMUP) continue;
         if (v < 0) failed++;
         else ms[n++] = v;
