@@ -126,6 +126,31 @@ static void test_latest_per_key_and_gc(void **state) {
     assert_int_equal(cstate_body(cs, &d9, &b, &bl), QC_OK);
     free(b);
     assert_int_equal(cs->writes, 1); /* synced batches since this open */
+
+    /* The next checkpoint's scan starts above the last one's, but a slot or body put below
+     * that floor afterwards (here 4 and 3, under the checkpoint at 6) still goes at 8. */
+    assert_int_equal(cs->slot_floor, 7);
+    pbft_persist_t low = slot_rec(8, 4, 4);
+    uint8_t body3[] = "block three";
+    qc_hash_t d3 = {{3}};
+    cstate_body_t low_body = {3, d3, body3, sizeof body3};
+    assert_int_equal(cstate_write(cs, &low, 1, NULL, 0), QC_OK);
+    assert_int_equal(cs->slot_floor, 4);
+    assert_int_equal(cstate_write(cs, NULL, 0, &low_body, 1), QC_OK);
+    assert_int_equal(cs->slot_floor, 3);
+    assert_int_equal(load(cs, got, &n), QC_OK);
+    assert_non_null(find(got, n, PBFT_REC_SLOT, 4));
+    ck.seq = 9;
+    ck.checkpoint.height = 8;
+    assert_int_equal(cstate_write(cs, &ck, 1, NULL, 0), QC_OK);
+    assert_int_equal(cs->slot_floor, 9);
+    assert_int_equal(load(cs, got, &n), QC_OK);
+    assert_int_equal(n, 3); /* view, checkpoint, slot 9 */
+    assert_null(find(got, n, PBFT_REC_SLOT, 4));
+    assert_non_null(find(got, n, PBFT_REC_SLOT, 9));
+    assert_int_equal(cstate_body(cs, &d3, &b, &bl), QC_ERR_NOTFOUND);
+    assert_int_equal(cstate_body(cs, &d9, &b, &bl), QC_OK);
+    free(b);
 }
 
 static void test_corrupt_record_refused(void **state) {
