@@ -103,10 +103,9 @@ int smap_writes_add(smap_writes_t *ws, const smap_pos_t *pos, const smap_node_t 
 
 size_t smap_writes_node(const smap_writes_t *ws, size_t off, smap_node_t *out) {
     QC_ASSERT(off < ws->len);
-    const uint8_t *at = ws->b + off + SMAP_POS_MAX_BYTES;
-    size_t len = smap_node_unpack(at + 1, out);
-    QC_ASSERT(len == at[0]);
-    return off + SMAP_POS_MAX_BYTES + 1 + len;
+    size_t len = smap_node_unpack(smap_writes_packed(ws, off), out);
+    QC_ASSERT(len == smap_writes_len(ws, off));
+    return smap_writes_next(ws, off);
 }
 
 /* The slot a node stands for in its parent: empty, the lone leaf lifted up, or inner. */

@@ -110,6 +110,9 @@ _Static_assert(sizeof(smap_pos_t) == SMAP_POS_MAX_BYTES && _Alignof(smap_pos_t) 
  * returns its length. Unpacking is for the packer's own bytes only (the kinds unchecked but
  * asserted): the fields a slot's kind does not use come out zero; returns the bytes read. */
 size_t smap_node_pack(const smap_node_t *node, uint8_t *out);
+/* The packed length of the common node, two inner children (each a kind byte and a hash):
+ * smap_mem's smallest class holds up to it, and the read-ahead hints load that much of a node. */
+#define SMAP_NODE_PACKED_INNER2 (2u * (1u + QC_HASH_BYTES))
 size_t smap_node_unpack(const uint8_t *in, smap_node_t *out);
 
 /* Appends the write pos -> node. QC_OK, QC_ERR_NOMEM, or QC_ERR_TOOBIG (the set would pass
@@ -118,6 +121,17 @@ int smap_writes_add(smap_writes_t *ws, const smap_pos_t *pos, const smap_node_t 
 /* The position of the write at offset off (a pointer into ws->b, valid until ws changes). */
 static inline const smap_pos_t *smap_writes_pos(const smap_writes_t *ws, size_t off) {
     return (const smap_pos_t *)(const void *)(ws->b + off);
+}
+/* The packed node's length of the write at offset off, and the packed bytes themselves. */
+static inline size_t smap_writes_len(const smap_writes_t *ws, size_t off) {
+    return ws->b[off + SMAP_POS_MAX_BYTES];
+}
+static inline const uint8_t *smap_writes_packed(const smap_writes_t *ws, size_t off) {
+    return ws->b + off + SMAP_POS_MAX_BYTES + 1;
+}
+/* The offset of the write after the one at off. */
+static inline size_t smap_writes_next(const smap_writes_t *ws, size_t off) {
+    return off + SMAP_POS_MAX_BYTES + 1 + smap_writes_len(ws, off);
 }
 /* The node of the write at offset off into *out; returns the next write's offset. */
 size_t smap_writes_node(const smap_writes_t *ws, size_t off, smap_node_t *out);

@@ -23,7 +23,8 @@
 #define ENTRY_FLAGS SMAP_POS_MAX_BYTES /* offsets in an entry */
 #define ENTRY_LEN (SMAP_POS_MAX_BYTES + 1)
 #define ENTRY_NODE (SMAP_POS_MAX_BYTES + 2)
-static const size_t class_node_max[MEM_CLASSES] = {66, 130, SMAP_NODE_MAX_BYTES - 1};
+static const size_t class_node_max[MEM_CLASSES] = {SMAP_NODE_PACKED_INNER2, 130,
+                                                      SMAP_NODE_MAX_BYTES - 1};
 #define CLASS_STRIDE(c) (ENTRY_NODE + class_node_max[c])
 
 /* A table slot: the position hash's upper 32 bits, the class (2 bits) and the entry's index
@@ -313,7 +314,7 @@ static void prefetch_slot(const smap_mem_t *m, uint64_t h) {
 
 static void prefetch_entry(const smap_mem_t *m, uint64_t h) {
     uint64_t s = m->slot[home_of(h, m->cap)];
-    if (s != 0 && s >> 32 == h >> 32) prefetch_lines(slot_entry(m, s), ENTRY_NODE + 66, 1);
+    if (s != 0 && s >> 32 == h >> 32) prefetch_lines(slot_entry(m, s), ENTRY_NODE + SMAP_NODE_PACKED_INNER2, 1);
 }
 
 int smap_mem_commit(smap_mem_t *m, const smap_writes_t *ws) {
@@ -321,11 +322,8 @@ int smap_mem_commit(smap_mem_t *m, const smap_writes_t *ws) {
      * to the class of its node's length (a node moving class leaves a hole that takes its
      * class's last entry). */
     size_t more[MEM_CLASSES] = {0};
-    for (size_t i = 0, off = 0; i < ws->n; i++) {
-        size_t len = ws->b[off + SMAP_POS_MAX_BYTES];
-        more[class_of(len)]++;
-        off += SMAP_POS_MAX_BYTES + 1 + len;
-    }
+    for (size_t i = 0, off = 0; i < ws->n; i++, off = smap_writes_next(ws, off))
+        more[class_of(smap_writes_len(ws, off))]++;
     int rc = reserve(m, more);
     if (rc != QC_OK) return rc;
     size_t n = ws->n;
@@ -335,9 +333,9 @@ int smap_mem_commit(smap_mem_t *m, const smap_writes_t *ws) {
         if (i + COMMIT_AHEAD < n) prefetch_slot(m, write_hash(ws, i + COMMIT_AHEAD));
         uint64_t h = write_hash(ws, i);
         const smap_pos_t *pos = smap_writes_pos(ws, off);
-        size_t len = ws->b[off + SMAP_POS_MAX_BYTES];
-        const uint8_t *packed = ws->b + off + SMAP_POS_MAX_BYTES + 1;
-        off += SMAP_POS_MAX_BYTES + 1 + len;
+        size_t len = smap_writes_len(ws, off);
+        const uint8_t *packed = smap_writes_packed(ws, off);
+        off = smap_writes_next(ws, off);
         unsigned c = class_of(len);
         uint64_t *s = find_h(m, m->slot, m->cap, pos, h);
         uint8_t flags = 0;
@@ -512,7 +510,7 @@ int smap_windex_new(const smap_writes_t *ws, smap_windex_t **out) {
         /* A write set holds each position once (smap_apply); were one repeated, the later
          * write would be the node, as in smap_mem_commit. */
         *s = (h >> 32) << 32 | (uint64_t)(off + 1);
-        off += SMAP_POS_MAX_BYTES + 1 + ws->b[off + SMAP_POS_MAX_BYTES];
+        off = smap_writes_next(ws, off);
     }
     *out = x;
     return QC_OK;
@@ -545,7 +543,8 @@ static void windex_prefetch_node(void *ctx, const smap_pos_t *pos) {
     uint64_t s = x->slot[home_of(h, x->cap)];
     if (s == 0 || s >> 32 != h >> 32 || (uint32_t)s - 1u >= x->ws->len) return;
     /* The lines of a write whose node has two inner children (100 bytes), the common kind. */
-    prefetch_lines(x->ws->b + ((uint32_t)s - 1u), SMAP_POS_MAX_BYTES + 1 + 66, 0);
+    prefetch_lines(x->ws->b + ((uint32_t)s - 1u), SMAP_POS_MAX_BYTES + 1 + SMAP_NODE_PACKED_INNER2,
+                   0);
 }
 
 smap_reader_t smap_windex_reader(smap_windex_t *x) {
