@@ -329,6 +329,54 @@ static void test_proofs_verify_against_headers(void **state) {
     assert_int_equal(store_log_consistency_proof(&f->s, 1, n + 1, proof, &len), QC_ERR_RANGE);
 }
 
+/* Headers come from the header cache once read, each the one of its own height: the cache
+ * is cut to 4 slots so that the 9 heights share them, read in both orders and again after a
+ * reopen. A height above the head is not found and leaves no trace for the block that later
+ * takes it. */
+static void test_header_cache(void **state) {
+    fx_t *f = *state;
+    qc_hash_t want[11];
+    for (uint64_t h = 1; h <= 10; h++) {
+        qc_block_t b;
+        qc_cert_t c;
+        assert_int_equal(chainbuilder_make(&f->cb, 1 + (uint32_t)h % 3, 2, &b, &c), QC_OK);
+        qc_header_hash(&b.header, &want[h]);
+        if (h <= 9) {
+            assert_int_equal(store_apply_block(&f->s, &b, &c), QC_OK);
+            chainbuilder_advance(&f->cb, &b);
+            qc_block_free(&b);
+            continue;
+        }
+        /* height 10: asked for before it exists, then applied */
+        qc_header_t hdr;
+        f->s.hdr_cache_cap = 4;
+        assert_int_equal(store_header_get(&f->s, 10, &hdr), QC_ERR_NOTFOUND);
+        for (int round = 0; round < 3; round++) {
+            if (round == 2) {
+                reopen(f);
+                assert_non_null(f->s.hdr_cache);
+                f->s.hdr_cache_cap = 4;
+            }
+            for (uint64_t k = 1; k <= 18; k++) {
+                uint64_t ht = round == 0 ? 10 - (k + 1) / 2 : 1 + (k * 5) % 9; /* repeats */
+                qc_hash_t got;
+                assert_int_equal(store_header_get(&f->s, ht, &hdr), QC_OK);
+                assert_int_equal(hdr.height, ht);
+                qc_header_hash(&hdr, &got);
+                assert_hash_equal(&got, &want[ht]);
+            }
+        }
+        assert_int_equal(store_apply_block(&f->s, &b, &c), QC_OK);
+        qc_block_free(&b);
+        assert_int_equal(store_header_get(&f->s, 10, &hdr), QC_OK);
+        qc_hash_t got;
+        qc_header_hash(&hdr, &got);
+        assert_hash_equal(&got, &want[10]);
+        assert_int_equal(store_header_get(&f->s, 2, &hdr), QC_OK); /* 10's slot, 4 slots */
+        assert_int_equal(hdr.height, 2);
+    }
+}
+
 /* Applying (b, c) fails with want and changes nothing: same bytes, same head, still valid. */
 static void expect_refused(fx_t *f, qc_block_t *b, qc_cert_t *c, int want) {
     qc_hash_t before, after;
@@ -1758,6 +1806,7 @@ int main(void) {
     T(test_apply_with_precomputed_leaves),
     T(test_block_tx_matches_full_read),
         T(test_proofs_verify_against_headers),
+        T(test_header_cache),
         T(test_refusals_leave_store_unchanged),
         T(test_duplicate_transactions_refused),
         T(test_digest_anchored_twice),

@@ -56,6 +56,7 @@ void store_close(store_t *s) {
     clog_set_free(&s->clogs_next);
     clog_set_free(&s->group_clogs0);
     store_leaf_cache_drop(s);
+    free(s->hdr_cache);
     free(s->leaf_cache.recs);
     free(s->leaf_cache.tx_ids);
     memset(s, 0, sizeof *s);
@@ -414,6 +415,8 @@ int store_open(store_t *s, const char *dir, const store_config_t *cfg) {
         store_close(s);
         return QC_ERR_NOMEM;
     }
+    s->hdr_cache = calloc(STORE_HDR_CACHE_SLOTS, sizeof *s->hdr_cache); /* NULL: no cache */
+    s->hdr_cache_cap = STORE_HDR_CACHE_SLOTS;
     int rc = db_open(s, dir);
     if (rc == QC_OK) rc = meta_load(s, cfg);
     if (rc == QC_ERR_NOTFOUND) rc = store_create(s, cfg);
@@ -443,6 +446,7 @@ void store_head(const store_t *s, store_head_t *out) {
 static int store_recover(store_t *s) {
     store_head_t before = s->head;
     store_leaf_cache_drop(s); /* the reopened head is the judge of what is durable */
+    if (s->hdr_cache) memset(s->hdr_cache, 0, sizeof *s->hdr_cache * STORE_HDR_CACHE_SLOTS);
     int rc = ldb_reopen(&s->db, s->opts, s->dir);
     if (rc == QC_OK) rc = head_load(s);
     if (rc == QC_OK) rc = head_check(s);

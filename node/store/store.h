@@ -204,10 +204,23 @@ typedef struct {
          * unpacking the whole stored block again. */
         qc_block_t block;
     } leaf_cache;
+    /* Headers read lately (store_header_read), at height % hdr_cache_cap: a stored header is
+     * read with its whole block, and a receipt's search for the block holding a log index
+     * reads ~log2(height) of them, the same top ones every time. Durable heights only (at or
+     * below the head); NULL if its allocation failed (then nothing is cached). */
+    struct store_hdr_slot *hdr_cache;
+    uint32_t hdr_cache_cap; /* slots used: STORE_HDR_CACHE_SLOTS (tests may lower it) */
     /* Tests only; NULL otherwise (store_open clears it): called first in store_apply_write. */
     void (*test_write_hook)(void *ctx);
     void *test_write_ctx;
 } store_t;
+
+/* Slots of the header cache (~1.3 MiB). */
+#define STORE_HDR_CACHE_SLOTS 4096u
+struct store_hdr_slot {
+    uint64_t height; /* 0: empty (no block has height 0) */
+    qc_header_t h;
+};
 
 /* One record of the cached block: what its leaf hashes, and the leaf once hashed (a record
  * read needs one leaf, not the block's thousand). */

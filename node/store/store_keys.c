@@ -392,6 +392,13 @@ int store_header_parse(const uint8_t *k, size_t klen, const char *val, size_t vl
 }
 
 int store_header_read(store_t *s, uint64_t height, qc_header_t *out) {
+    /* A durable block never changes, so neither does its header: kept once read. */
+    bool durable = height != 0 && height <= s->head.height && s->hdr_cache != NULL;
+    struct store_hdr_slot *e = durable ? &s->hdr_cache[height % s->hdr_cache_cap] : NULL;
+    if (e != NULL && e->height == height) {
+        *out = e->h;
+        return QC_OK;
+    }
     uint8_t k[SK_MAX_LEN];
     size_t klen = sk_u64(k, SK_BLOCK, height), off;
     char *val;
@@ -400,6 +407,10 @@ int store_header_read(store_t *s, uint64_t height, qc_header_t *out) {
     if (rc != QC_OK) return rc;
     rc = store_header_parse(k, klen, val, vlen, height, out, &off);
     leveldb_free(val);
+    if (rc == QC_OK && e != NULL) {
+        e->height = height;
+        e->h = *out;
+    }
     return rc;
 }
 
