@@ -639,6 +639,7 @@ typedef struct {
     size_t nlat, cap_lat;
     qc_hash_t *keep;                     /* first record digests of the first transactions */
     size_t keep_n, keep_cap;
+    uint64_t keep_seen;                  /* digests offered to keep_digest this phase */
     phase_res_t r;
 } gen_t;
 
@@ -740,6 +741,21 @@ static size_t varint_put(uint8_t *p, uint64_t v) {
     return i;
 }
 
+/* Keeps d in g->keep as a uniform sample of every digest the phase submitted (reservoir
+ * sampling), so the lookups after it spread over the whole ledger, as an auditor's would, not
+ * over the first blocks. */
+static void keep_digest(gen_t *g, const qc_hash_t *d) {
+    if (g->keep_cap == 0) return;
+    g->keep_seen++;
+    if (g->keep_n < g->keep_cap) {
+        g->keep[g->keep_n++] = *d;
+        return;
+    }
+    uint64_t j = g->keep_seen <= UINT32_MAX ? randombytes_uniform((uint32_t)g->keep_seen)
+                                            : (uint64_t)randombytes_random() % g->keep_seen;
+    if (j < g->keep_cap) g->keep[j] = *d;
+}
+
 /* Moves up to k transactions from the pool into sl's body: one SignedTx when !batch, else a
  * SignedTxBatch (field 1, repeated SignedTx). Returns how many; marks the phase dry when the
  * pool had fewer. */
@@ -757,7 +773,7 @@ static size_t take_txs(gen_t *g, slot_t *sl, size_t k, bool batch) {
         }
         memcpy(sl->body + sl->body_len, t->buf, t->len);
         sl->body_len += t->len;
-        if (g->keep_n < g->keep_cap) g->keep[g->keep_n++] = t->digest0;
+        keep_digest(g, &t->digest0);
         pool_pop(g->pool);
     }
     return n;
@@ -1459,6 +1475,7 @@ static int run_digests(opts_t *o, gen_t *g, result_t *res, qc_hash_t *keep, size
     g->pool = &pool;
     g->keep = keep;
     g->keep_n = 0;
+    g->keep_seen = 0;
     g->keep_cap = keep_cap;
     json_t *s0 = localnet_status(ln, 0);
     uint64_t log_before = s0 ? (uint64_t)json_integer_value(json_object_get(s0, "log_size")) : 0;
