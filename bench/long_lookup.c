@@ -72,8 +72,9 @@ int main(void) {
     qc_hash_t gh = {{0}};
     store_config_t cfg = {CHAIN, gh, &cb.vs};
     printf("long_lookup: store_tx_find on a ledger of %llu 1-digest transactions (%u a block),"
-           " LevelDB store in %s, table cache %u files\n", (unsigned long long)blocks * TXS_PER_BLOCK,
-           TXS_PER_BLOCK, getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", STORE_OPEN_FILES_MAX);
+           " LevelDB store in %s, table cache %u files\n",
+           (unsigned long long)blocks * TXS_PER_BLOCK, TXS_PER_BLOCK,
+           getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", STORE_OPEN_FILES_MAX);
     store_t s;
     double t0 = benchutil_now_s();
     int rc = store_open(&s, dir, &cfg);

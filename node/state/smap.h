@@ -110,10 +110,10 @@ _Static_assert(sizeof(smap_pos_t) == SMAP_POS_MAX_BYTES && _Alignof(smap_pos_t) 
  * returns its length. Unpacking is for the packer's own bytes only (the kinds unchecked but
  * asserted): the fields a slot's kind does not use come out zero; returns the bytes read. */
 size_t smap_node_pack(const smap_node_t *node, uint8_t *out);
+size_t smap_node_unpack(const uint8_t *in, smap_node_t *out);
 /* The packed length of the common node, two inner children (each a kind byte and a hash):
  * smap_mem's smallest class holds up to it, and the read-ahead hints load that much of a node. */
 #define SMAP_NODE_PACKED_INNER2 (2u * (1u + QC_HASH_BYTES))
-size_t smap_node_unpack(const uint8_t *in, smap_node_t *out);
 
 /* Appends the write pos -> node. QC_OK, QC_ERR_NOMEM, or QC_ERR_TOOBIG (the set would pass
  * SMAP_WRITES_BYTES_MAX). */

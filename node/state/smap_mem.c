@@ -314,7 +314,8 @@ static void prefetch_slot(const smap_mem_t *m, uint64_t h) {
 
 static void prefetch_entry(const smap_mem_t *m, uint64_t h) {
     uint64_t s = m->slot[home_of(h, m->cap)];
-    if (s != 0 && s >> 32 == h >> 32) prefetch_lines(slot_entry(m, s), ENTRY_NODE + SMAP_NODE_PACKED_INNER2, 1);
+    if (s != 0 && s >> 32 == h >> 32)
+        prefetch_lines(slot_entry(m, s), ENTRY_NODE + SMAP_NODE_PACKED_INNER2, 1);
 }
 
 int smap_mem_commit(smap_mem_t *m, const smap_writes_t *ws) {
