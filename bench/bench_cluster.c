@@ -637,7 +637,7 @@ typedef struct {
     size_t paced;                        /* open loop: submissions so far */
     double *lat_ms;
     size_t nlat, cap_lat;
-    qc_hash_t *keep;                     /* first record digests of the first transactions */
+    qc_hash_t *keep;                     /* first record digests: a uniform sample (keep_digest) */
     size_t keep_n, keep_cap;
     uint64_t keep_seen;                  /* digests offered to keep_digest this phase */
     phase_res_t r;
