@@ -274,12 +274,19 @@ static const char *rec_decode(const uint8_t *k, size_t kl, const uint8_t *v, siz
 
 /* ---------------------------------------------------------------- write */
 
+/* What one cstate_write's batch does to cstate_t.slot_floor once it is written. */
+typedef struct {
+    uint64_t floor_next; /* the floor its checkpoints' deletions give (0: none) */
+    uint64_t put_min;    /* its lowest slot or body height put (UINT64_MAX: none) */
+} floor_move_t;
+
 /* Deletes slot records and kept bodies at or below height. Bounded by what exists: the scans
  * start at cs->slot_floor, not at the families' first key, since LevelDB keeps the deletions of
  * every earlier checkpoint as tombstones until a compaction drops them, and a seek from the
  * first key walked over all of them (5.8% of a node's CPU with a block a transaction,
  * BENCHMARKS.md "Tenth session"). The new floor takes effect once the batch is written. */
-static void gc_below(cstate_t *cs, leveldb_writebatch_t *b, uint64_t height) {
+static void gc_below(cstate_t *cs, leveldb_writebatch_t *b, uint64_t height,
+                     floor_move_t *mv) {
     leveldb_iterator_t *it = leveldb_create_iterator(cs->db, cs->ropts);
     uint8_t start[9] = {'s'};
     qc_put_u64(start + 1, cs->slot_floor);
@@ -302,7 +309,7 @@ static void gc_below(cstate_t *cs, leveldb_writebatch_t *b, uint64_t height) {
         leveldb_writebatch_delete(b, (const char *)k, kl);
     }
     leveldb_iter_destroy(it);
-    if (height + 1 > cs->floor_next) cs->floor_next = height + 1;
+    if (height + 1 > mv->floor_next) mv->floor_next = height + 1;
 }
 
 /* Records an EPOCH makes deletable: every kind but FINAL (past epochs' certificates) and
@@ -352,7 +359,7 @@ static void gc_older_epochs(cstate_t *cs, leveldb_writebatch_t *b, const pbft_pe
 
 /* Puts recs[i] into the batch, with the deletions it implies. QC_OK or QC_ERR_NOMEM. */
 static int batch_record(cstate_t *cs, leveldb_writebatch_t *b, const pbft_persist_t *recs,
-                        size_t i) {
+                        size_t i, floor_move_t *mv) {
     const pbft_persist_t *r = &recs[i];
     uint8_t key[KEY_BYTES_MAX];
     size_t kl = rec_key(r, key);
@@ -365,8 +372,8 @@ static int batch_record(cstate_t *cs, leveldb_writebatch_t *b, const pbft_persis
     if (r->kind == PBFT_REC_EPOCH) gc_older_epochs(cs, b, recs, i);
     leveldb_writebatch_put(b, (const char *)key, kl, (const char *)val, len); /* copies */
     if (val != fixed) free(val);
-    if (r->kind == PBFT_REC_CHECKPOINT) gc_below(cs, b, r->checkpoint.height);
-    if (r->kind == PBFT_REC_SLOT && r->slot.height < cs->put_min) cs->put_min = r->slot.height;
+    if (r->kind == PBFT_REC_CHECKPOINT) gc_below(cs, b, r->checkpoint.height, mv);
+    if (r->kind == PBFT_REC_SLOT && r->slot.height < mv->put_min) mv->put_min = r->slot.height;
     return QC_OK;
 }
 
@@ -379,10 +386,9 @@ int cstate_write(cstate_t *cs, const pbft_persist_t *recs, size_t count,
         cs->write_error = QC_OK;
     }
     leveldb_writebatch_t *b = leveldb_writebatch_create();
-    cs->floor_next = 0;
-    cs->put_min = UINT64_MAX;
+    floor_move_t mv = {0, UINT64_MAX};
     for (size_t i = 0; i < count; i++) {
-        if (batch_record(cs, b, recs, i) != QC_OK) {
+        if (batch_record(cs, b, recs, i, &mv) != QC_OK) {
             leveldb_writebatch_destroy(b);
             QC_ERROR("consensus state write: out of memory");
             return QC_ERR_NOMEM;
@@ -396,7 +402,7 @@ int cstate_write(cstate_t *cs, const pbft_persist_t *recs, size_t count,
     }
     for (size_t i = 0; i < body_count; i++) {
         uint8_t bkey[33] = {'b'}, hkey[41] = {'h'};
-        if (bodies[i].height < cs->put_min) cs->put_min = bodies[i].height;
+        if (bodies[i].height < mv.put_min) mv.put_min = bodies[i].height;
         memcpy(bkey + 1, bodies[i].digest.b, 32);
         qc_put_u64(hkey + 1, bodies[i].height);
         memcpy(hkey + 9, bodies[i].digest.b, 32);
@@ -415,8 +421,8 @@ int cstate_write(cstate_t *cs, const pbft_persist_t *recs, size_t count,
     if (cs->applied_height > cs->applied_written) cs->applied_written = cs->applied_height;
     /* Written: the checkpoints' deletions stand, and so do this batch's puts, some of which may
      * lie below them (the scans read the database, not the batch). */
-    if (cs->floor_next > cs->slot_floor) cs->slot_floor = cs->floor_next;
-    if (cs->put_min < cs->slot_floor) cs->slot_floor = cs->put_min;
+    if (mv.floor_next > cs->slot_floor) cs->slot_floor = mv.floor_next;
+    if (mv.put_min < cs->slot_floor) cs->slot_floor = mv.put_min;
     return QC_OK;
 }
 

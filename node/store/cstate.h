@@ -33,8 +33,6 @@ typedef struct {
     /* No slot record ('s') or body index entry ('h') below this height is stored: checkpoints'
      * deletions scan from here (0 after an open: the first one scans from the start). */
     uint64_t slot_floor;
-    uint64_t floor_next; /* within a cstate_write: the floor its checkpoints' deletions give */
-    uint64_t put_min;    /* within a cstate_write: its lowest slot or body height put */
 } cstate_t;
 
 /* Opens (creating) the LevelDB at dir (created 0700, or tightened to it). QC_OK,
