@@ -140,13 +140,17 @@ static tx_verdict_t lifecycle_on(lc_state_t *lc, const qc_tx_t *tx, uint64_t hei
 
 /* An included transaction's effect on the state map: its records' first anchorings, and the
  * events it adds to its signer's city log (PROTOCOL §13.1). */
-static int state_tx(sblock_t *sb, clog_set_t *clogs, const qc_tx_t *tx, const gov_state_t *gov,
-                    uint64_t height, uint64_t log_index) {
+static int state_tx(sblock_t *sb, clog_set_t *clogs, const exec_parent_t *parent,
+                    const qc_tx_t *tx, const gov_state_t *gov, uint64_t height,
+                    uint64_t log_index) {
     if (tx->type != QC_TX_ANCHOR && !qc_tx_type_is_lifecycle(tx->type)) return QC_OK;
     int m = qc_validators_find_seal(&gov->vs, &tx->signer);
     QC_ASSERT(m >= 0); /* tx_valid_on checked it */
     const char *city = gov->vs.members[m].name;
-    int rc = clog_tx(clogs, tx, city, height, NULL);
+    clog_sink_t keep;
+    bool kept = parent->city_nodes != NULL && clogs == parent->clogs_after;
+    if (kept) keep = clog_nodes_sink(parent->city_nodes, clogs);
+    int rc = clog_tx(clogs, tx, city, height, kept ? &keep : NULL);
     if (rc == QC_OK && tx->type == QC_TX_ANCHOR) rc = sblock_anchor(sb, tx, city, height, log_index);
     return rc;
 }
@@ -169,6 +173,7 @@ static bool city_room(const clog_set_t *clogs, const exec_parent_t *parent, cons
  * parent's. */
 static int clogs_start(const exec_parent_t *parent, clog_set_t *local, clog_set_t **out) {
     *out = parent->clogs_after ? parent->clogs_after : local;
+    if (parent->city_nodes != NULL) parent->city_nodes->n = 0;
     static const clog_set_t none;
     return clog_set_copy(*out, parent->clogs ? parent->clogs : &none);
 }
@@ -238,7 +243,7 @@ static int build(const exec_parent_t *parent, const qc_tx_t *const *txs, uint32_
             continue;
         rc = qc_tx_clone(txs[i], &out->txs[out->tx_count]);
         if (rc == QC_OK) out->tx_count++;
-        if (rc == QC_OK) rc = state_tx(&sb, clogs, txs[i], gov_after, height, log_after->size);
+        if (rc == QC_OK) rc = state_tx(&sb, clogs, parent, txs[i], gov_after, height, log_after->size);
         if (rc == QC_OK) rc = append_records(log_after, height, txs[i], leaves);
         if (rc == QC_OK && txs[i]->type == QC_TX_GOVERN)
             gov_apply(gov_after, txs[i], height, NULL, NULL);
@@ -355,7 +360,7 @@ static int check_txs(const qc_block_t *b, const exec_parent_t *parent, const exe
             WHY("tx %u: %s: %s", i, verdict_why[v], gov_why);
             rc = v == TX_LOOKUP ? QC_ERR_IO : QC_ERR_INVALID;
         }
-        if (rc == QC_OK) rc = state_tx(&sb, clogs, tx, gov, b->header.height, log->size);
+        if (rc == QC_OK) rc = state_tx(&sb, clogs, parent, tx, gov, b->header.height, log->size);
         if (rc == QC_OK) rc = append_records(log, b->header.height, tx, leaves);
         if (rc == QC_OK && tx->type == QC_TX_GOVERN) gov_apply(gov, tx, b->header.height, NULL, NULL);
     }

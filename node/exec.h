@@ -62,6 +62,10 @@ typedef struct {
      * earlier set, overwritten), which the node keeps for the block's children; NULL: not
      * kept. */
     clog_set_t *clogs_after;
+    /* Out, with clogs_after: the subtree hashes the block's events complete in those logs
+     * (emptied first; clog.h clog_nodes_t), which the node hands to the store with
+     * clogs_after at commit (store_given_t); NULL: not kept. */
+    clog_nodes_t *city_nodes;
 } exec_parent_t;
 
 /* Primary: builds block parent.height+1 from candidate transactions (borrowed; cloned into the

@@ -65,6 +65,7 @@ typedef struct {
     bool state_exec;            /* state_writes are exec's for this block on its parent */
     smap_windex_t *state_layer; /* an index of them by position, made when a child reads them */
     clog_set_t clogs_after;     /* the per-city logs after the block (state VALID) */
+    clog_nodes_t city_nodes;    /* the subtree hashes its events complete in them, for the store */
     gov_state_t *gov_after;     /* governance state after the block (state VALID; owned) */
     bool want;                  /* the core asked to validate it */
     uint64_t want_view;

@@ -36,6 +36,7 @@ void node_pending_free(node_pending_t *e) {
     smap_writes_free(&e->state_writes);
     smap_windex_free(e->state_layer);
     clog_set_free(&e->clogs_after);
+    clog_nodes_free(&e->city_nodes);
     free(e->gov_after);
     free(e->raw);
     free(e->missing);
@@ -437,6 +438,7 @@ static void validate_one(node_t *n, node_pending_t *e) {
     e->state_exec = false;
     parent.state_writes = &e->state_writes;
     parent.clogs_after = &e->clogs_after;
+    parent.city_nodes = &e->city_nodes;
     /* The core orders blocks of its own epoch only: one whose parent already switched to the
      * next set is not for this epoch's consensus (the core discards it at the switch). */
     int rc = parent.validators->epoch == pbft_epoch_number(n->pbft)
@@ -641,12 +643,16 @@ void node_process_commits(node_t *n) {
         if (!e->raw) { request_body(n, e); return; }
         qc_cert_t cert;
         wire_cert_from_pbft(&c->cert, &cert);
-        /* A block this node checked or built comes with its records' leaf hashes; one it only
-         * learned by certificate (a NEW-VIEW re-proposal) is hashed by the store. */
+        /* A block this node checked or built comes with what exec computed: its records' leaf
+         * hashes, its state-map nodes, its city logs and their subtree hashes; one it only
+         * learned by certificate (a NEW-VIEW re-proposal) is computed by the store. */
         bool exec = e->state == PENDING_VALID && e->state_exec;
-        int rc = store_apply_begin(&n->store, &e->block, &cert,
-                                   exec && e->leaves.n ? e->leaves.h : NULL, exec ? e->leaves.n : 0,
-                                   exec ? &e->state_writes : NULL);
+        store_given_t given = {.leaves = exec && e->leaves.n ? e->leaves.h : NULL,
+                               .leaf_count = exec ? e->leaves.n : 0,
+                               .state_writes = exec ? &e->state_writes : NULL,
+                               .clogs_after = exec ? &e->clogs_after : NULL,
+                               .city_nodes = exec ? &e->city_nodes : NULL};
+        int rc = store_apply_begin(&n->store, &e->block, &cert, &given);
         if (rc != QC_OK) {
             commit_refused(n, h, rc);
             return;
@@ -716,8 +722,10 @@ void node_maybe_propose(node_t *n) {
         exec_leaves_t leaves = {0};
         smap_writes_t state_writes = ws_take(n);
         clog_set_t clogs_after = {0};
+        clog_nodes_t city_nodes = {0};
         parent.state_writes = &state_writes;
         parent.clogs_after = &clogs_after;
+        parent.city_nodes = &city_nodes;
         int rc = k == 0 ? QC_ERR_NOTFOUND
                         : exec_build(&parent, picked, k, node_now_ms(), n->self,
                                      pbft_view(n->pbft), &b, &log_after, gov_after, &leaves);
@@ -726,6 +734,7 @@ void node_maybe_propose(node_t *n) {
             exec_leaves_free(&leaves);
             ws_give(n, &state_writes); /* back unused: a proposal that found nothing to take */
             clog_set_free(&clogs_after);
+            clog_nodes_free(&city_nodes);
             free(gov_after);
             break;
         }
@@ -736,6 +745,7 @@ void node_maybe_propose(node_t *n) {
             exec_leaves_free(&leaves);
             ws_give(n, &state_writes);
             clog_set_free(&clogs_after);
+            clog_nodes_free(&city_nodes);
             free(gov_after);
             break;
         }
@@ -751,6 +761,7 @@ void node_maybe_propose(node_t *n) {
         e->leaves = leaves;
         e->state_writes = state_writes;
         e->clogs_after = clogs_after;
+        e->city_nodes = city_nodes;
         e->state_exec = true;
         e->gov_after = gov_after;
         e->state = PENDING_VALID;

@@ -295,6 +295,99 @@ static void test_apply_with_precomputed_leaves(void **state) {
     check_all(f, 2);
 }
 
+/* What exec hands the store for b's city logs: the logs after it (from the store's, marks
+ * cleared as exec's clog_finish leaves them) and the subtree hashes its events complete. */
+static void exec_city_logs(fx_t *f, const qc_block_t *b, clog_set_t *after, clog_nodes_t *nodes) {
+    assert_int_equal(clog_set_copy(after, &f->s.clogs), QC_OK);
+    nodes->n = 0;
+    clog_sink_t keep = clog_nodes_sink(nodes, after);
+    for (uint32_t i = 0; i < b->tx_count; i++) {
+        int m = qc_validators_find_seal(&f->cb.vs, &b->txs[i].signer);
+        assert_true(m >= 0);
+        assert_int_equal(clog_tx(after, &b->txs[i], f->cb.vs.members[m].name, b->header.height,
+                                 &keep),
+                         QC_OK);
+    }
+    sblock_t sb = {0};
+    assert_int_equal(clog_finish(after, &sb), QC_OK);
+    sblock_free(&sb);
+}
+
+/* The city logs exec computed are taken as they are (each event hashed once per node), after
+ * checks that refuse a set that is not the block's on the head; the ledger then holds what a
+ * replay writes (store_check), and a reopen, which replays, finds the same logs. */
+static void test_apply_with_given_city_logs(void **state) {
+    fx_t *f = *state;
+    apply_new(f, 4, 5); /* every city's log starts at 5: the block's nodes do not start at 0 */
+    clog_set_t after = {0};
+    clog_nodes_t nodes = {0};
+    for (int round = 0; round < 2; round++) {
+        qc_block_t b;
+        qc_cert_t c;
+        /* 8 txs x 12 records, signed by the 4 members in turn: 24 events a city a block */
+        assert_int_equal(chainbuilder_make(&f->cb, 8, 12, &b, &c), QC_OK);
+        exec_city_logs(f, &b, &after, &nodes);
+        /* round 0: sizes 5 -> 29 complete level-4 subtree 0; round 1: 29 -> 53, subtrees 1
+         * and 2 at level 4 and 0 at level 5 */
+        assert_int_equal(nodes.n, round == 0 ? 4u : 12u);
+        store_given_t given = {.clogs_after = &after};
+        qc_hash_t before, now;
+        db_digest(&f->s, &before);
+        assert_int_equal(store_apply_block_exec(&f->s, &b, &c, &given), QC_ERR_INVALID);
+        given = (store_given_t){.city_nodes = &nodes};
+        assert_int_equal(store_apply_block_exec(&f->s, &b, &c, &given), QC_ERR_INVALID);
+        given.clogs_after = &after;
+        nodes.n--; /* one node short */
+        assert_int_equal(store_apply_block_exec(&f->s, &b, &c, &given), QC_ERR_INVALID);
+        nodes.n++;
+        clog_node_t keep = nodes.v[0];
+        nodes.v[0].level = CLOG_NODE_LEVEL_KEPT - 1; /* below what the store keeps */
+        assert_int_equal(store_apply_block_exec(&f->s, &b, &c, &given), QC_ERR_INVALID);
+        nodes.v[0] = keep;
+        nodes.v[0].index += 4; /* past the city's log after the block */
+        assert_int_equal(store_apply_block_exec(&f->s, &b, &c, &given), QC_ERR_INVALID);
+        nodes.v[0] = keep;
+        nodes.v[0].city = (uint32_t)after.n;
+        assert_int_equal(store_apply_block_exec(&f->s, &b, &c, &given), QC_ERR_INVALID);
+        nodes.v[0] = keep;
+        after.c[1].log.size++; /* one event more than the block has */
+        assert_int_equal(store_apply_block_exec(&f->s, &b, &c, &given), QC_ERR_INVALID);
+        after.c[1].log.size--;
+        char name[sizeof after.c[2].name];
+        memcpy(name, after.c[2].name, sizeof name);
+        memcpy(after.c[2].name, after.c[3].name, sizeof name); /* another city's log */
+        assert_int_equal(store_apply_block_exec(&f->s, &b, &c, &given), QC_ERR_INVALID);
+        memcpy(after.c[2].name, name, sizeof name);
+        db_digest(&f->s, &now);
+        assert_hash_equal(&before, &now);
+        uint64_t first = f->s.head.log_size;
+        assert_int_equal(store_apply_block_exec(&f->s, &b, &c, &given), QC_OK);
+        check_readback(f, &b, &c, first);
+        remember_leaves(f, &b);
+        chainbuilder_advance(&f->cb, &b);
+        qc_block_free(&b);
+        assert_int_equal(f->s.clogs.n, after.n);
+        for (size_t i = 0; i < after.n; i++) {
+            qc_hash_t want, got;
+            rlog_root(&after.c[i].log, &want);
+            rlog_root(&f->s.clogs.c[i].log, &got);
+            assert_int_equal(f->s.clogs.c[i].log.size, 5u + 24u * (uint64_t)(round + 1));
+            assert_hash_equal(&want, &got);
+        }
+    }
+    check_all(f, 3); /* every span and stored subtree, hashed again from the blocks */
+    reopen(f);       /* the logs rebuilt by replaying the blocks */
+    for (size_t i = 0; i < after.n; i++) {
+        qc_hash_t want, got;
+        rlog_root(&after.c[i].log, &want);
+        rlog_root(&f->s.clogs.c[i].log, &got);
+        assert_hash_equal(&want, &got);
+    }
+    check_all(f, 3);
+    clog_set_free(&after);
+    clog_nodes_free(&nodes);
+}
+
 static void test_proofs_verify_against_headers(void **state) {
     fx_t *f = *state;
     uint32_t shapes[][2] = {{2, 3}, {1, 1}, {4, 5}, {1, 16}, {3, 7}, {5, 1}, {2, 9}};
@@ -583,7 +676,7 @@ static void test_reads_see_the_head_while_a_write_is_in_flight(void **state) {
     assert_int_equal(chainbuilder_block(&f->cb, txs, 1, &b, &c), QC_OK);
     qc_hash_t hash;
     qc_header_hash(&b.header, &hash);
-    assert_int_equal(store_apply_begin(&f->s, &b, &c, NULL, 0, NULL), QC_OK);
+    assert_int_equal(store_apply_begin(&f->s, &b, &c, NULL), QC_OK);
     store_apply_write(&f->s);
     store_tx_loc_t loc;
     uint64_t at;
@@ -1360,11 +1453,12 @@ static void test_state_map(void **state) {
     *top_hash ^= 1;
     qc_hash_t before, after;
     db_digest(&f->s, &before);
-    assert_int_equal(store_apply_block_exec(&f->s, &b, &c, NULL, 0, &ws), QC_ERR_INVALID);
+    store_given_t given = {.state_writes = &ws};
+    assert_int_equal(store_apply_block_exec(&f->s, &b, &c, &given), QC_ERR_INVALID);
     db_digest(&f->s, &after);
     assert_hash_equal(&before, &after);
     *top_hash ^= 1;
-    assert_int_equal(store_apply_block_exec(&f->s, &b, &c, NULL, 0, &ws), QC_OK);
+    assert_int_equal(store_apply_block_exec(&f->s, &b, &c, &given), QC_OK);
     remember_leaves(f, &b);
     chainbuilder_advance(&f->cb, &b);
     qc_block_free(&b);
@@ -1800,6 +1894,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         T(test_empty_store),
         T(test_state_map),
+        T(test_apply_with_given_city_logs),
         T(test_paged_state_map),
         T(test_paged_subtrees_computed),
         T(test_apply_and_read_back),

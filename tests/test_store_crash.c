@@ -70,7 +70,7 @@ static void *writer(void *arg) {
 static int apply_threaded(store_t *s, const qc_block_t *b, const qc_cert_t *cert) {
     store_head_t before, during;
     store_head(s, &before);
-    int rc = store_apply_begin(s, b, cert, NULL, 0, NULL);
+    int rc = store_apply_begin(s, b, cert, NULL);
     if (rc != QC_OK) return rc;
     assert_true(store_apply_inflight(s));
     pthread_t t;

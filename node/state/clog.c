@@ -52,6 +52,34 @@ static int city_of(clog_set_t *s, const char *name, clog_city_t **out) {
     return QC_OK;
 }
 
+void clog_nodes_free(clog_nodes_t *x) {
+    free(x->v);
+    memset(x, 0, sizeof *x);
+}
+
+static int keep_node(void *ctx, const char *city, uint32_t level, uint64_t index,
+                     const qc_hash_t *h) {
+    clog_nodes_t *x = ctx;
+    if (level < CLOG_NODE_LEVEL_KEPT) return QC_OK;
+    const clog_city_t *c = clog_find(x->set, city);
+    QC_ASSERT(c != NULL); /* clog_tx appends to a city of the set */
+    if (x->n == x->cap) {
+        size_t cap = x->cap ? 2 * x->cap : 64;
+        clog_node_t *v = realloc(x->v, cap * sizeof *v);
+        if (v == NULL) return QC_ERR_NOMEM;
+        x->v = v;
+        x->cap = cap;
+    }
+    x->v[x->n++] = (clog_node_t){.city = (uint32_t)(c - x->set->c), .level = level,
+                                 .index = index, .h = *h};
+    return QC_OK;
+}
+
+clog_sink_t clog_nodes_sink(clog_nodes_t *x, const clog_set_t *s) {
+    x->set = s;
+    return (clog_sink_t){.leaf = NULL, .node = keep_node, .ctx = x};
+}
+
 typedef struct {
     const clog_sink_t *sink;
     const char *city;

@@ -44,6 +44,34 @@ typedef struct {
     void *ctx;
 } clog_sink_t;
 
+/* The lowest level of the subtree hashes the store keeps of a city log (STORAGE.md: the 'Z'
+ * family; a lower subtree is hashed from its leaves when read). */
+#define CLOG_NODE_LEVEL_KEPT 4u
+
+/* One subtree hash a block's events completed in a city log: city is the city's index in the
+ * set appended to (a set's cities keep their indexes: new ones are appended). */
+typedef struct {
+    uint32_t city, level;
+    uint64_t index;
+    qc_hash_t h;
+} clog_node_t;
+
+/* The subtree hashes from level CLOG_NODE_LEVEL_KEPT up that one block's events completed, in
+ * the order they were completed: what exec hands the store with the logs after the block, so
+ * that a node hashes each event once (store.h store_given_t). Owned by the caller:
+ * zero-initialise; clog_nodes_free. */
+typedef struct {
+    clog_node_t *v;
+    size_t n, cap;
+    const clog_set_t *set; /* while collecting (clog_nodes_sink): the set appended to */
+} clog_nodes_t;
+
+void clog_nodes_free(clog_nodes_t *x);
+/* A sink for clog_tx on set s that appends each completed subtree hash from level
+ * CLOG_NODE_LEVEL_KEPT up to x (not emptied first). x and s are borrowed while the sink is
+ * used; an append that finds no memory fails the clog_tx with QC_ERR_NOMEM. */
+clog_sink_t clog_nodes_sink(clog_nodes_t *x, const clog_set_t *s);
+
 /* Appends the §13.1 leaves of tx (borrowed), committed at `height` and signed by the seal key
  * of member `city`, to that city's log: one per record of an ANCHOR, one for an ENDORSE or a
  * REVOKE, two for a SUPERSEDE; nothing for other types. sink may be NULL. QC_OK; QC_ERR_INVALID

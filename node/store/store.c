@@ -866,8 +866,10 @@ static int run_share(store_t *s, sh_state_t *sh, const qc_block_t *b) {
  * until then the store's state is the head's, and the scratch it used (gov_next, clogs_next,
  * the state-map writes) must not be touched. */
 static int prepare(store_t *s, const qc_block_t *block, const qc_cert_t *cert,
-                   const qc_hash_t *leaves, size_t leaf_count, const smap_writes_t *given,
-                   store_inflight_t *p) {
+                   const store_given_t *g, store_inflight_t *p) {
+    static const store_given_t none;
+    if (g == NULL) g = &none;
+    const smap_writes_t *given = g->state_writes;
     QC_ASSERT(s != NULL && block != NULL && cert != NULL);
     QC_ASSERT(block->tx_count == 0 || block->txs != NULL);
     if (s->write_error != QC_OK || s->db == NULL) {
@@ -910,10 +912,14 @@ static int prepare(store_t *s, const qc_block_t *block, const qc_cert_t *cert,
     if (sh == &local_sh) sh_init(&local_sh, store_share_cb, s);
     if (rc == QC_OK) rc = run_share(s, sh, block);
     if (sh == &local_sh) sh_free(&local_sh);
-    if (rc == QC_OK) rc = store_city_apply(s, block, &s->validators, given ? NULL : &s->state_sb);
+    if (rc == QC_OK && (g->clogs_after == NULL) != (g->city_nodes == NULL))
+        rc = REFUSE("city logs given without their nodes, or nodes without their logs");
+    if (rc == QC_OK)
+        rc = store_city_apply(s, block, &s->validators, g->clogs_after, g->city_nodes,
+                              given ? NULL : &s->state_sb);
     const smap_writes_t *state_ws = NULL;
     if (rc == QC_OK) rc = run_state(s, block, given, &state_ws);
-    if (rc == QC_OK) rc = batch_records(s, block, &log, leaves, leaf_count);
+    if (rc == QC_OK) rc = batch_records(s, block, &log, g->leaves, g->leaf_count);
     if (rc == QC_OK) rc = batch_block(s, block, cert);
     const qc_validator_set_t *next_vs = switched ? &s->gov_next->vs : NULL;
     store_head_t head = {.height = block->header.height, .hash = hash, .log_size = log.size,
@@ -966,10 +972,10 @@ static void publish(store_t *s, const store_inflight_t *p) {
 }
 
 static int apply(store_t *s, const qc_block_t *block, const qc_cert_t *cert,
-                 const qc_hash_t *leaves, size_t leaf_count, const smap_writes_t *given) {
+                 const store_given_t *given) {
     QC_ASSERT(!s->inflight.active); /* store_apply_end first */
     store_inflight_t p;
-    int rc = prepare(s, block, cert, leaves, leaf_count, given, &p);
+    int rc = prepare(s, block, cert, given, &p);
     if (rc != QC_OK) return rc;
     rc = batch_write(s, "writing a block");
     leveldb_writebatch_clear(s->batch);
@@ -993,10 +999,9 @@ static void read_snapshot_drop(store_t *s) {
 }
 
 int store_apply_begin(store_t *s, const qc_block_t *block, const qc_cert_t *cert,
-                      const qc_hash_t *leaves, size_t leaf_count,
-                      const smap_writes_t *state_writes) {
+                      const store_given_t *given) {
     QC_ASSERT(s->group == NULL && !s->inflight.active);
-    int rc = prepare(s, block, cert, leaves, leaf_count, state_writes, &s->inflight);
+    int rc = prepare(s, block, cert, given, &s->inflight);
     if (rc == QC_OK) read_snapshot_take(s); /* the write runs on another thread from here */
     return rc;
 }
@@ -1021,18 +1026,18 @@ int store_apply_end(store_t *s) {
 bool store_apply_inflight(const store_t *s) { return s->inflight.active; }
 
 int store_apply_block(store_t *s, const qc_block_t *block, const qc_cert_t *cert) {
-    return apply(s, block, cert, NULL, 0, NULL);
+    return apply(s, block, cert, NULL);
 }
 
 int store_apply_block_leaves(store_t *s, const qc_block_t *block, const qc_cert_t *cert,
                              const qc_hash_t *leaves, size_t leaf_count) {
-    return apply(s, block, cert, leaves, leaf_count, NULL);
+    store_given_t g = {.leaves = leaves, .leaf_count = leaf_count};
+    return apply(s, block, cert, &g);
 }
 
 int store_apply_block_exec(store_t *s, const qc_block_t *block, const qc_cert_t *cert,
-                           const qc_hash_t *leaves, size_t leaf_count,
-                           const smap_writes_t *state_writes) {
-    return apply(s, block, cert, leaves, leaf_count, state_writes);
+                           const store_given_t *given) {
+    return apply(s, block, cert, given);
 }
 
 int store_apply_blocks(store_t *s, const qc_block_t *blocks, const qc_cert_t *certs,
@@ -1077,7 +1082,7 @@ int store_apply_blocks(store_t *s, const qc_block_t *blocks, const qc_cert_t *ce
     s->group = leveldb_writebatch_create();
     int rc = QC_OK;
     size_t k = 0;
-    while (k < count && (rc = apply(s, &blocks[k], &certs[k], NULL, 0, NULL)) == QC_OK) k++;
+    while (k < count && (rc = apply(s, &blocks[k], &certs[k], NULL)) == QC_OK) k++;
     int wrc = QC_OK;
     if (k > 0) {
         char *err = NULL;

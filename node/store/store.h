@@ -276,12 +276,32 @@ int store_apply_blocks(store_t *s, const qc_block_t *blocks, const qc_cert_t *ce
 int store_apply_block_leaves(store_t *s, const qc_block_t *block, const qc_cert_t *cert,
                              const qc_hash_t *leaves, size_t leaf_count);
 
-/* As store_apply_block_leaves, also given the state-map nodes the block writes as exec
- * computed them on the ledger head (exec_parent_t.state_writes; borrowed), so the map is
- * updated once per block per node: the root those nodes give must be the header's state root
- * (else QC_ERR_INVALID). The caller vouches that they are exactly the block's update of the
- * map at the head (exec computed them from the same reader). state_writes NULL: the store
- * computes them itself. */
+/* What exec computed for a block on the ledger head (node/exec.h), given to the store so that
+ * a node computes it once per block. Borrowed; any part may be absent (NULL), and the store
+ * then computes that part itself.
+ *   leaves, leaf_count  as store_apply_block_leaves;
+ *   state_writes        the state-map nodes the block writes (exec_parent_t.state_writes): the
+ *                       root they give must be the header's state root (else QC_ERR_INVALID);
+ *   clogs_after,        the per-city logs after the block and the subtree hashes its events
+ *   city_nodes          completed (exec_parent_t.clogs_after, .city_nodes; both or neither):
+ *                       each city's growth must be its events in the block, every log the
+ *                       store has must be there under the same index, and every node must lie
+ *                       in the block's part of its log (else QC_ERR_INVALID).
+ * The caller vouches that the writes, logs and nodes are exactly the block's, computed on the
+ * store's head (exec computed them from the same readers and the same logs); the checks above
+ * catch a set that belongs to another block or parent, not a hash computed wrong. */
+typedef struct {
+    const qc_hash_t *leaves;
+    size_t leaf_count;
+    const smap_writes_t *state_writes;
+    const clog_set_t *clogs_after;
+    const clog_nodes_t *city_nodes;
+} store_given_t;
+
+/* As store_apply_block, given what exec computed (store_given_t; NULL: nothing given). */
+int store_apply_block_exec(store_t *s, const qc_block_t *block, const qc_cert_t *cert,
+                           const store_given_t *given);
+
 /* store_apply_block_exec in three steps, so that the synced write can run on another thread
  * while the caller's thread goes on (the node's loop: docs/ARCHITECTURE.md "Threads"):
  *   store_apply_begin  (caller's thread) every check, and the block's batch; QC_OK or the
@@ -292,18 +312,13 @@ int store_apply_block_leaves(store_t *s, const qc_block_t *block, const qc_cert_
  *                      the write retried by applying the block again, as after any failed
  *                      write).
  * Between begin and end the store reads as the head before the block, is read only from the
- * caller's thread, and takes no other apply (asserted); leaves and state_writes stay valid. */
+ * caller's thread, and takes no other apply (asserted); what *given points to stays valid. */
 int store_apply_begin(store_t *s, const qc_block_t *block, const qc_cert_t *cert,
-                      const qc_hash_t *leaves, size_t leaf_count,
-                      const smap_writes_t *state_writes);
+                      const store_given_t *given);
 void store_apply_write(store_t *s);
 int store_apply_end(store_t *s);
 /* true between store_apply_begin's QC_OK and store_apply_end. */
 bool store_apply_inflight(const store_t *s);
-
-int store_apply_block_exec(store_t *s, const qc_block_t *block, const qc_cert_t *cert,
-                           const qc_hash_t *leaves, size_t leaf_count,
-                           const smap_writes_t *state_writes);
 
 /* The state map (docs/MERKLE.md §8, PROTOCOL §12): each block's header carries its root after
  * the block; the store checks it on every apply (a mismatch: QC_ERR_INVALID), keeps the map's

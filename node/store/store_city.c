@@ -65,11 +65,100 @@ static void put_spans(store_t *s, uint64_t height) {
     }
 }
 
+#define REFUSE(...) (QC_WARN("store: refusing block: " __VA_ARGS__), QC_ERR_INVALID)
+
+/* Whether the logs after (given with block b) extend the head's by exactly b's events, each
+ * city under its index. QC_OK, QC_ERR_INVALID or QC_ERR_NOMEM. */
+static int given_logs_check(const store_t *s, const qc_block_t *b, const qc_validator_set_t *vs,
+                            const clog_set_t *after) {
+    const clog_set_t *before = &s->clogs;
+    if (after->n < before->n || after->n > CLOG_CITIES_MAX)
+        return REFUSE("%zu city logs given, the head has %zu", after->n, before->n);
+    for (size_t i = 0; i < before->n; i++)
+        if (strcmp(after->c[i].name, before->c[i].name) != 0 ||
+            after->c[i].log.size < before->c[i].log.size)
+            return REFUSE("city log %zu given is not the head's %s extended", i, before->c[i].name);
+    uint64_t *events = calloc(after->n + 1, sizeof *events); /* +1: never a zero-size call */
+    int32_t *city_of_member = malloc((vs->n + 1) * sizeof *city_of_member);
+    int rc = events && city_of_member ? QC_OK : QC_ERR_NOMEM;
+    for (uint32_t m = 0; rc == QC_OK && m < vs->n; m++) city_of_member[m] = -2; /* not looked up */
+    for (uint32_t i = 0; rc == QC_OK && i < b->tx_count; i++) {
+        const qc_tx_t *tx = &b->txs[i];
+        size_t k = clog_tx_events(tx);
+        if (k == 0) continue;
+        int m = qc_validators_find_seal(vs, &tx->signer);
+        if (m < 0) { rc = REFUSE("tx %u with city events is not signed by a member's seal key", i); break; }
+        if (city_of_member[m] == -2) {
+            const clog_city_t *c = clog_find(after, vs->members[m].name);
+            city_of_member[m] = c ? (int32_t)(c - after->c) : -1;
+        }
+        if (city_of_member[m] < 0) { rc = REFUSE("no city log given for %s", vs->members[m].name); break; }
+        events[city_of_member[m]] += k;
+    }
+    for (size_t i = 0; rc == QC_OK && i < after->n; i++) {
+        uint64_t was = i < before->n ? before->c[i].log.size : 0;
+        if (after->c[i].log.size - was != events[i])
+            rc = REFUSE("city log of %s given %llu events longer, the block has %llu",
+                        after->c[i].name, (unsigned long long)(after->c[i].log.size - was),
+                        (unsigned long long)events[i]);
+    }
+    free(events);
+    free(city_of_member);
+    return rc;
+}
+
+/* Whether nodes are exactly as many as the logs' growth completes, each inside the block's
+ * part of its log. QC_OK or QC_ERR_INVALID. */
+static int given_nodes_check(const store_t *s, const clog_set_t *after, const clog_nodes_t *nodes) {
+    uint64_t want = 0;
+    for (size_t i = 0; i < after->n; i++) {
+        uint64_t was = i < s->clogs.n ? s->clogs.c[i].log.size : 0;
+        for (uint32_t level = STORE_NODE_LEVEL_MIN; level < 64; level++)
+            want += (after->c[i].log.size >> level) - (was >> level);
+    }
+    if (nodes->n != want)
+        return REFUSE("%zu city-log nodes given, the logs' growth completes %llu", nodes->n,
+                      (unsigned long long)want);
+    for (size_t k = 0; k < nodes->n; k++) {
+        const clog_node_t *x = &nodes->v[k];
+        if (x->city >= after->n || x->level < STORE_NODE_LEVEL_MIN || x->level >= 64)
+            return REFUSE("city-log node %zu names city %u, level %u", k, x->city, x->level);
+        uint64_t was = x->city < s->clogs.n ? s->clogs.c[x->city].log.size : 0;
+        uint64_t size = after->c[x->city].log.size;
+        if (x->index >= (size >> x->level) || x->index < (was >> x->level))
+            return REFUSE("city-log node %zu (level %u, index %llu) is not one the block completes",
+                          k, x->level, (unsigned long long)x->index);
+    }
+    return QC_OK;
+}
+
+/* As replay into s->clogs_next with the store's sink, from what exec computed. */
+static int apply_given(store_t *s, const qc_block_t *b, const qc_validator_set_t *vs,
+                       const clog_set_t *after, const clog_nodes_t *nodes) {
+    int rc = given_logs_check(s, b, vs, after);
+    if (rc == QC_OK) rc = given_nodes_check(s, after, nodes);
+    if (rc == QC_OK) rc = clog_set_copy(&s->clogs_next, after);
+    if (rc != QC_OK) return rc;
+    for (size_t i = 0; i < s->clogs_next.n; i++) /* exec's clog_finish cleared the marks */
+        s->clogs_next.c[i].grown = s->clogs_next.c[i].log.size >
+                                   (i < s->clogs.n ? s->clogs.c[i].log.size : 0);
+    for (size_t k = 0; k < nodes->n; k++) {
+        const clog_node_t *x = &nodes->v[k];
+        put_node(s, s->clogs_next.c[x->city].name, x->level, x->index, &x->h);
+    }
+    return QC_OK;
+}
+
 int store_city_apply(store_t *s, const qc_block_t *b, const qc_validator_set_t *vs,
-                     sblock_t *sb) {
-    int rc = clog_set_copy(&s->clogs_next, &s->clogs);
-    clog_sink_t sink = {NULL, put_node, s};
-    if (rc == QC_OK) rc = replay(&s->clogs_next, b, vs, &sink);
+                     const clog_set_t *after, const clog_nodes_t *nodes, sblock_t *sb) {
+    int rc;
+    if (after != NULL) {
+        rc = apply_given(s, b, vs, after, nodes);
+    } else {
+        rc = clog_set_copy(&s->clogs_next, &s->clogs);
+        clog_sink_t sink = {NULL, put_node, s};
+        if (rc == QC_OK) rc = replay(&s->clogs_next, b, vs, &sink);
+    }
     if (rc != QC_OK) return rc;
     put_spans(s, b->header.height);
     if (sb != NULL) return clog_finish(&s->clogs_next, sb);

@@ -103,10 +103,14 @@ void store_problem_clear(void);
 const char *store_last_problem(void);
 
 /* Apply's city-log step (store_city.c): s->clogs_next becomes the logs after block b (the
- * head's plus its events, with vs the set in force), every leaf and subtree hash appended
- * into the batch; when sb is non-NULL the moved city heads go into it. */
+ * head's plus its events, with vs the set in force), every span and subtree hash appended
+ * into the batch; when sb is non-NULL the moved city heads go into it. With after and nodes
+ * (store_given_t: both or neither) the logs and hashes are exec's, checked against the block
+ * and the head (QC_ERR_INVALID) rather than computed again. */
 int store_city_apply(store_t *s, const qc_block_t *b, const qc_validator_set_t *vs,
-                     sblock_t *sb);
+                     const clog_set_t *after, const clog_nodes_t *nodes, sblock_t *sb);
+_Static_assert(STORE_NODE_LEVEL_MIN == CLOG_NODE_LEVEL_KEPT,
+               "exec keeps the city-log nodes the store stores");
 /* store_check's part: the 'Y' and 'Z' families hold exactly the city logs' leaves and
  * subtree hashes (each key inside its city's log, each value of its exact length). */
 int store_city_check(store_t *s);
