@@ -598,6 +598,8 @@ static void release(node_t *n) {
 int node_start(node_t *n, uv_loop_t *loop, const char *config_path, char *why, size_t why_cap) {
     memset(n, 0, sizeof *n);
     n->loop = loop;
+    uv_update_time(loop);
+    n->started_mono_ms = uv_now(loop);
     n->log_peer_blocks = (qc_lograte_t)QC_LOGRATE_INIT("blocks from peers refused", QC_LOG_WARN, 10,
                                                        QC_LOGRATE_WINDOW_MS);
     n->log_ledger_refused = (qc_lograte_t)QC_LOGRATE_INIT("committed blocks the ledger refused",

@@ -138,6 +138,7 @@ typedef struct node {
     qc_tx_t *gossipq;                /* NODE_GOSSIP_QUEUE_MAX, heap: peers' transactions to admit */
     uint32_t gossipq_len;
     uint64_t resend_last_ms;         /* loop time of the last resend round (node_resend_tick) */
+    uint64_t started_mono_ms;        /* loop time node_start ran (uv_now) */
     notes_t notes;                   /* checkpoint-note signatures (notes.h) */
     node_pending_t pending[NODE_PENDING_MAX];
     /* The largest write sets dropped pending blocks left, kept for the next blocks to fill (as

@@ -289,19 +289,22 @@ void node_watch_block(node_t *n, const qc_block_t *b) {
 
 /* ---------------------------------------------------------------- resend */
 
-uint64_t node_resend_still_ms(uint64_t view_timeout_ms, uint64_t apply_gap_ms) {
+uint64_t node_resend_still_ms(uint64_t view_timeout_ms, uint64_t apply_gap_ms, bool applied) {
+    if (!applied) return view_timeout_ms;
     uint64_t still = 2 * apply_gap_ms;
     if (still > 2 * view_timeout_ms) still = 2 * view_timeout_ms;
     return still > view_timeout_ms / 4 ? still : view_timeout_ms / 4;
 }
 
-bool node_resend_due(uint64_t now_ms, uint64_t last_apply_ms, uint64_t still_ms,
-                     uint64_t view_timeout_ms, bool behind, uint64_t behind_since_ms) {
+bool node_resend_due(uint64_t now_ms, uint64_t last_apply_ms, uint64_t started_ms,
+                     uint64_t still_ms, uint64_t view_timeout_ms, bool behind,
+                     uint64_t behind_since_ms) {
     /* A node that a peer reported a higher head to is the one behind, not a chain standing
      * still; for two view timeouts at most, so that a peer lying about its head cannot stop
      * this node's resends for good. */
     bool lagging = behind && now_ms - behind_since_ms < 2 * view_timeout_ms;
-    return now_ms - last_apply_ms >= still_ms && !lagging;
+    uint64_t since = last_apply_ms != 0 ? last_apply_ms : started_ms;
+    return now_ms - since >= still_ms && !lagging;
 }
 
 void node_resend_tick(node_t *n) {
@@ -315,9 +318,10 @@ void node_resend_tick(node_t *n) {
      * not walked at all. A transaction first met in a stall counts as sent then. Standing
      * still is measured against the chain's own pace (node_resend_still_ms): with large blocks
      * a second apart, half a second without one is the normal course, not a stall. */
-    uint64_t still = node_resend_still_ms(timeout, n->apply_gap_ms);
-    if (node_resend_due(now, n->last_apply_mono_ms, still, timeout, n->behind_target != 0,
-                        n->behind_since_ms) &&
+    bool applied = n->last_apply_mono_ms != 0;
+    uint64_t still = node_resend_still_ms(timeout, n->apply_gap_ms, applied);
+    if (node_resend_due(now, n->last_apply_mono_ms, n->started_mono_ms, still, timeout,
+                        n->behind_target != 0, n->behind_since_ms) &&
         pending_ids(n, &p) == QC_OK) {
         have = true;
         const qc_tx_t *out[NODE_RESEND_MAX];

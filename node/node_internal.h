@@ -90,13 +90,17 @@ void node_on_body(node_t *n, const wire_msg_t *m);
 void node_catchup_tick(node_t *n);
 /* How long the chain must have stood still before node_resend_tick sends waiting transactions
  * again: a quarter view timeout, or twice the recent gap between blocks under load
- * (node_t.apply_gap_ms) when that is longer, at most two view timeouts. */
-uint64_t node_resend_still_ms(uint64_t view_timeout_ms, uint64_t apply_gap_ms);
+ * (node_t.apply_gap_ms) when that is longer, at most two view timeouts; a whole view timeout
+ * while this node has applied no block since it started (applied false): it knows no pace
+ * yet, and a start under load is queueing, which sending everything again only slows. */
+uint64_t node_resend_still_ms(uint64_t view_timeout_ms, uint64_t apply_gap_ms, bool applied);
 /* Whether node_resend_tick sends again now (loop times, ms): the last block was applied
- * still_ms ago or more, and this node has not been behind a peer's reported head (behind, since
+ * still_ms ago or more (last_apply_ms 0: none since the node started at started_ms, counted
+ * from then), and this node has not been behind a peer's reported head (behind, since
  * behind_since_ms) for less than two view timeouts. */
-bool node_resend_due(uint64_t now_ms, uint64_t last_apply_ms, uint64_t still_ms,
-                     uint64_t view_timeout_ms, bool behind, uint64_t behind_since_ms);
+bool node_resend_due(uint64_t now_ms, uint64_t last_apply_ms, uint64_t started_ms,
+                     uint64_t still_ms, uint64_t view_timeout_ms, bool behind,
+                     uint64_t behind_since_ms);
 /* Whether a catch-up round is due for a node at `head` whose peers reported `best`, and that
  * has been behind a reported height for `behind_ms` without reaching it: always during a
  * state transfer; else when a peer is more than NODE_ROUND_SLACK_BLOCKS ahead, or ahead at all
