@@ -60,6 +60,7 @@ void pbft_install_epoch(pbft_t *p, const pbft_epoch_t *ep) {
     memset(p->vc_valid, 0, sizeof p->vc_valid);
     memset(p->vc_views, 0, sizeof p->vc_views);
     p->own_nv_valid = false;
+    memset(p->nv_reply_tick, 0, sizeof p->nv_reply_tick); /* indices are the new epoch's */
     p->early_count = 0; /* early messages are of the old epoch's views (seed 622572) */
 }
 
@@ -639,9 +640,18 @@ static int on_commit_cert(pbft_t *p, const pbft_msg_t *m) {
     return QC_OK;
 }
 
+/* HEARTBEAT: from the primary of the current view, it holds the view timer (primary_heard).
+ * One of a later view feeds the join rule; one of a lower view from that view's primary means
+ * it has not joined ours, and if we are our view's primary it gets our NEW-VIEW (a lone
+ * primary of a lower view never times out while idle, so nothing else would bring it in). */
 static int on_heartbeat(pbft_t *p, const pbft_msg_t *m) {
     if (p->mode != PBFT_MODE_NORMAL || m->view != p->view) {
         note_later_view(p, m);
+        if (m->view < p->view && m->from == primary_of(p, m->view)) {
+            pbft_stmt_t st;
+            pbft_msg_stmt(m, &st);
+            pbft_answer_lower_view(p, m->from, &st, &m->sig);
+        }
         return drop(&p->stats.rx_stale, QC_ERR_STATE);
     }
     if (m->from != primary_of(p, m->view)) return drop(&p->stats.rx_malformed, QC_ERR_INVALID);

@@ -366,6 +366,7 @@ typedef struct {
     uint64_t gc_slots;            /* log slots freed by garbage collection */
     uint64_t finals_sent;         /* CHECKPOINT-CERTs of past epochs sent to laggards */
     uint64_t old_certs_sent;      /* COMMIT-CERTs of the epoch just left sent to laggards */
+    uint64_t nv_lower_replies;    /* NEW-VIEWs resent to replicas found in a lower view */
     uint64_t timer_held_ticks;    /* ticks the view timer stood still (pbft_set_links) */
     uint64_t suspicions;          /* view changes started by pbft_suspect_primary */
     uint64_t held_max_ticks;      /* longest a durable vote waited in the held queue */
@@ -481,6 +482,8 @@ typedef struct pbft {
     uint64_t vc_views[PBFT_N_MAX]; /* highest view each replica validly asked for (join rule) */
     bool own_nv_valid;           /* own_nv is the NEW-VIEW of the current view (built here as
                                     primary, or received and checked) */
+    uint64_t nv_reply_tick[PBFT_N_MAX]; /* now_ticks of the last NEW-VIEW sent to each replica
+                                    found in a lower view (0: never; pbft_answer_lower_view) */
     size_t held_count;
     size_t early_count;
     size_t out_msg_count;

@@ -71,5 +71,6 @@ void pbft_finalize_held(pbft_t *p, pbft_msg_t *m, bool *drop);
 void pbft_enter_view(pbft_t *p, const pbft_new_view_t *nv, const pbft_checkpoint_cert_t *base);
 void pbft_keep_new_view(pbft_t *p, const pbft_new_view_t *nv);
 pbft_msg_t pbft_nv_msg(const pbft_t *p, uint16_t to);
+void pbft_answer_lower_view(pbft_t *p, uint16_t to, const pbft_stmt_t *st, const qc_sig_t *sig);
 
 #endif

@@ -24,6 +24,32 @@ pbft_msg_t pbft_nv_msg(const pbft_t *p, uint16_t to) {
     return m;
 }
 
+/* Whether replica `to`, found in a lower view, is due this primary's NEW-VIEW now: normal mode
+ * in a view whose NEW-VIEW it holds, and none sent to `to` in the last base view timeout. */
+static bool lower_view_answer_due(const pbft_t *p, uint16_t to) {
+    if (p->mode != PBFT_MODE_NORMAL || !is_primary(p) || !p->own_nv_valid || to >= p->ep.n ||
+        to == p->ep.self)
+        return false;
+    uint64_t last_ticks = p->nv_reply_tick[to];
+    return last_ticks == 0 || p->now_ticks >= last_ticks + p->cfg.view_timeout_ticks;
+}
+
+/* A replica `to` still in a lower view (its VIEW-CHANGE or HEARTBEAT of that view, statement
+ * st signed sig) gets this primary's stored NEW-VIEW of the current view, which it accepts as a
+ * later view's and enters durably (pbft_on_new_view). Only in normal mode with own_nv valid, so
+ * it resends a message already persisted and broadcast, signing nothing; at most once per base
+ * view timeout per sender (nv_reply_tick), and the signature is checked only when an answer is
+ * due, so a flood costs at most one verification per sender per timeout once answered. Without
+ * it an idle cluster (only the primary's HEARTBEATs) never shows f+1 senders of the view and
+ * the join rule never fires for the laggard. */
+void pbft_answer_lower_view(pbft_t *p, uint16_t to, const pbft_stmt_t *st, const qc_sig_t *sig) {
+    if (!lower_view_answer_due(p, to) || !pbft_verify(p, st, sig)) return;
+    p->nv_reply_tick[to] = p->now_ticks ? p->now_ticks : 1;
+    p->stats.nv_lower_replies++;
+    pbft_msg_t nv = pbft_nv_msg(p, to);
+    pbft_hold_msg(p, &nv);
+}
+
 /* Bodies of held VIEW-CHANGE/NEW-VIEW messages are bound when they leave, and a message whose
  * body was superseded meanwhile (a later view) is dropped instead of sent with wrong content. */
 void pbft_finalize_held(pbft_t *p, pbft_msg_t *m, bool *drop_it) {
@@ -183,6 +209,15 @@ int pbft_on_view_change(pbft_t *p, const pbft_msg_t *m) {
         pbft_msg_t nv = pbft_nv_msg(p, m->from); /* the sender missed our NEW-VIEW: again */
         pbft_hold_msg(p, &nv);
         return drop(&p->stats.rx_stale, QC_ERR_STATE);
+    }
+    if (vc->view < p->view && vc->epoch == p->ep.epoch && lower_view_answer_due(p, m->from)) {
+        /* the sender is behind: bring it in (hashed only when an answer is due) */
+        qc_hash_t hash;
+        pbft_view_change_hash(vc, &hash);
+        pbft_stmt_t st;
+        pbft_stmt_make(&st, PBFT_MSG_VIEW_CHANGE, vc->replica, vc->epoch, vc->view,
+                       vc->stable.height, &hash, NULL);
+        pbft_answer_lower_view(p, m->from, &st, &vc->sig);
     }
     if (vc->view < p->view || (vc->view == p->view && p->mode == PBFT_MODE_NORMAL))
         return drop(&p->stats.rx_stale, QC_ERR_STATE);

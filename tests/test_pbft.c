@@ -944,6 +944,150 @@ static void test_suspect_primary(void **state) {
     for (int i = 0; i < 4; i++) assert_int_equal(C.node[i].height, 2);
 }
 
+/* ---------------------------------------------------------------- rejoining while idle */
+/* Moves every live replica to `view` through suspicions of its primary (pbft_suspect_primary),
+ * one view at a time, with no proposals (at most 16 rounds of suspicions). */
+static void move_live_to_view(uint64_t view) {
+    for (int round = 0; round < 16 && pbft_view(C.node[pc_primary(&C)].core) < view; round++) {
+        for (int i = 0; i < C.n; i++)
+            if (!C.node[i].down && pbft_suspect_primary(C.node[i].core) == QC_OK)
+                pc_drain(&C, i);
+        pc_run(&C, SIZE_MAX);
+    }
+    for (int i = 0; i < C.n; i++) {
+        if (C.node[i].down) continue;
+        assert_int_equal(pbft_view(C.node[i].core), view);
+        assert_int_equal(pbft_mode(C.node[i].core), PBFT_MODE_NORMAL);
+    }
+}
+
+/* Ticks the cluster (idle: nothing is proposed) until replica `who` is in `view` in normal
+ * mode or max_ticks pass; returns the ticks taken, or -1 if it never got there. */
+static int ticks_to_join(int who, uint64_t view, int max_ticks) {
+    for (int t = 0; t < max_ticks; t++) {
+        if (pbft_view(C.node[who].core) == view && pbft_mode(C.node[who].core) == PBFT_MODE_NORMAL)
+            return t;
+        pc_tick(&C, 1);
+    }
+    return -1;
+}
+
+/* One block after the join: every replica commits it and `who`'s COMMIT is counted. */
+static void commit_with(int who) {
+    uint64_t h = C.node[pc_primary(&C)].height + 1;
+    commit_blocks(1);
+    for (int i = 0; i < C.n; i++) assert_int_equal(C.node[i].height, h);
+    bool voted = false;
+    const pbft_commit_cert_t *c = &C.node[pc_primary(&C)].certs[h % PC_HEIGHT_MAX];
+    for (uint8_t k = 0; k < c->count; k++) voted |= c->sigs[k].replica == who;
+    for (int i = 0; i < C.n; i++) {
+        const pbft_t *p = C.node[i].core;
+        const pbft_slot_t *sl = &p->slots[h % p->cfg.window];
+        if (i != who && sl->height == h) voted |= sl->commits[who].valid;
+    }
+    assert_true(voted);
+}
+
+/* A replica restarts in view 0 while the cluster, idle, moved to view 2 without it: only the
+ * primary's HEARTBEATs are sent, so f+1 senders of view 2 never show and the join rule never
+ * fires. As a backup of view 0 its timer fires and sends VIEW-CHANGE(1); the primary of view 2
+ * answers that lower view's VIEW-CHANGE with its NEW-VIEW, which brings it in. */
+static void test_restart_joins_later_view_when_idle(void **state) {
+    (void)state;
+    start(4);
+    commit_blocks(2);
+    pc_crash(&C, 3);
+    move_live_to_view(2);
+    assert_int_equal(pbft_view(C.node[3].core), 0);
+    assert_int_equal(pc_restart(&C, 3), QC_OK);
+    assert_int_equal(pbft_view(C.node[3].core), 0);
+    int t = ticks_to_join(3, 2, 3 * 10); /* view timeout 10: its timer, then one answer */
+    assert_true(t >= 0);
+    assert_true(pbft_stats(C.node[2].core)->nv_lower_replies >= 1);
+    bool nv_durable = false; /* entered through the durable path: view 2's NEW_VIEW record */
+    for (size_t k = 0; k < C.node[3].disk_count; k++)
+        nv_durable |= C.node[3].disk[k].kind == PBFT_REC_NEW_VIEW &&
+                      C.node[3].disk[k].new_view->view == 2;
+    assert_true(nv_durable);
+    commit_with(3);
+}
+
+/* The same with the laggard the primary of its view 0: idle, its timer never runs and it only
+ * sends HEARTBEAT(0); the primary of view 2 answers that with its NEW-VIEW, at most once per
+ * base view timeout per sender even though HEARTBEATs keep coming. */
+static void test_restart_primary_joins_later_view_when_idle(void **state) {
+    (void)state;
+    start(4);
+    commit_blocks(2);
+    pc_crash(&C, 0);
+    move_live_to_view(2);
+    assert_int_equal(pc_restart(&C, 0), QC_OK);
+    assert_int_equal(pbft_view(C.node[0].core), 0);
+    assert_int_equal(pbft_primary(C.node[0].core), 0);
+    int t = ticks_to_join(0, 2, 3 * 10);
+    assert_true(t >= 0);
+    assert_int_equal(pbft_stats(C.node[2].core)->nv_lower_replies, 1);
+    commit_with(0);
+    /* Rate limit: HEARTBEATs of view 0 from replica 0, three within one base timeout, get one
+     * NEW-VIEW; one after the timeout gets another. Only the primary of view 2 answers. */
+    pc_tick(&C, 10);
+    uint64_t before = pbft_stats(C.node[2].core)->nv_lower_replies;
+    for (int k = 0; k < 3; k++) {
+        pbft_msg_t hb = signed_msg(PBFT_MSG_HEARTBEAT, 0, 0, 0, 0, NULL);
+        for (int i = 1; i < 4; i++) pc_inject(&C, i, &hb);
+        pc_run(&C, SIZE_MAX);
+    }
+    assert_int_equal(pbft_stats(C.node[2].core)->nv_lower_replies, before + 1);
+    assert_int_equal(pbft_stats(C.node[1].core)->nv_lower_replies, 0);
+    assert_int_equal(pbft_stats(C.node[3].core)->nv_lower_replies, 0);
+    pc_tick(&C, 9);
+    pbft_msg_t hb = signed_msg(PBFT_MSG_HEARTBEAT, 0, 0, 0, 0, NULL);
+    pc_inject(&C, 2, &hb);
+    pc_run(&C, SIZE_MAX);
+    assert_int_equal(pbft_stats(C.node[2].core)->nv_lower_replies, before + 1);
+    pc_tick(&C, 1);
+    pc_inject(&C, 2, &hb);
+    pc_run(&C, SIZE_MAX);
+    assert_int_equal(pbft_stats(C.node[2].core)->nv_lower_replies, before + 2);
+    /* a forged one (replica 1 signing as 0) gets nothing, and a view's non-primary neither */
+    pc_tick(&C, 10);
+    pbft_msg_t bad = hb;
+    pbft_stmt_t st;
+    pbft_msg_stmt(&bad, &st);
+    pc_sign(&C, 1, &st, &bad.sig);
+    pc_inject(&C, 2, &bad);
+    pbft_msg_t not_primary = signed_msg(PBFT_MSG_HEARTBEAT, 3, 0, 0, 0, NULL);
+    pc_inject(&C, 2, &not_primary);
+    pc_run(&C, SIZE_MAX);
+    assert_int_equal(pbft_stats(C.node[2].core)->nv_lower_replies, before + 2);
+}
+
+/* Epoch resync (node_epoch_resync): replica 3 missed the switch to epoch 1, in which the
+ * others then moved to view 2 while idle; its host carries its ledger across and restarts its
+ * core, which has no record of epoch 1 and so starts in view 0. It reaches view 2 through the
+ * primary's answer and then votes. */
+static void test_epoch_restart_joins_later_view_when_idle(void **state) {
+    (void)state;
+    epoch_switch_without_3();
+    commit_blocks(2);
+    move_live_to_view(2);
+    pc_node_t *j = &C.node[3];
+    pc_crash(&C, 3);
+    for (uint64_t h = j->height + 1; h <= C.node[0].height; h++) {
+        j->ledger[h % PC_HEIGHT_MAX] = C.node[0].ledger[h % PC_HEIGHT_MAX];
+        j->certs[h % PC_HEIGHT_MAX] = C.node[0].certs[h % PC_HEIGHT_MAX];
+    }
+    j->height = C.node[0].height;
+    j->cfg.epoch = (pbft_epoch_t){.epoch = 1, .n = 5, .self = 3, .base_height = 4,
+                                  .base_digest = C.node[0].ledger[4]};
+    assert_int_equal(pc_restart(&C, 3), QC_OK);
+    assert_int_equal(pbft_epoch_number(j->core), 1);
+    assert_int_equal(pbft_view(j->core), 0);
+    int t = ticks_to_join(3, 2, 3 * 10);
+    assert_true(t >= 0);
+    commit_with(3);
+}
+
 static void test_full_outbox_refuses_input(void **state) {
     (void)state;
     start(4);
@@ -1044,6 +1188,9 @@ int main(void) {
         cmocka_unit_test_teardown(test_checkpoint_cert_checked, teardown),
         cmocka_unit_test_teardown(test_invalid_block_gets_no_vote, teardown),
         cmocka_unit_test_teardown(test_suspect_primary, teardown),
+        cmocka_unit_test_teardown(test_restart_joins_later_view_when_idle, teardown),
+        cmocka_unit_test_teardown(test_restart_primary_joins_later_view_when_idle, teardown),
+        cmocka_unit_test_teardown(test_epoch_restart_joins_later_view_when_idle, teardown),
         cmocka_unit_test_teardown(test_full_outbox_refuses_input, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
