@@ -474,35 +474,35 @@ static int store_recover(store_t *s) {
 
 /* ------------------------------------------------------------------ applying a block */
 
-#define REFUSE(...) (QC_WARN("store: refusing block: " __VA_ARGS__), QC_ERR_INVALID)
 
 /* The header and certificate against the head, the chain and the membership in force. */
 static int check_header(const store_t *s, const qc_block_t *b, const qc_cert_t *cert,
                         const qc_hash_t *hash) {
     const qc_header_t *h = &b->header;
     unsigned long long want = (unsigned long long)s->head.height + 1;
-    if (h->height != want) return REFUSE("height %llu, expected %llu",
-                                         (unsigned long long)h->height, want);
+    if (h->height != want) return STORE_REFUSE("height %llu, expected %llu",
+                                               (unsigned long long)h->height, want);
     if (memcmp(h->prev_hash.b, s->head.hash.b, 32) != 0)
-        return REFUSE("previous hash is not the head's (height %llu)", want);
+        return STORE_REFUSE("previous hash is not the head's (height %llu)", want);
     if (strcmp(h->chain_id, s->chain_id) != 0)
-        return REFUSE("chain id \"%s\", this ledger is \"%s\"", h->chain_id, s->chain_id);
+        return STORE_REFUSE("chain id \"%s\", this ledger is \"%s\"", h->chain_id, s->chain_id);
     if (memcmp(h->genesis_hash.b, s->genesis_hash.b, 32) != 0) {
         char got[65], ours[65];
-        return REFUSE("it names genesis %s, this ledger's is %s", qc_hash_hex(got, &h->genesis_hash),
-                      qc_hash_hex(ours, &s->genesis_hash));
+        return STORE_REFUSE("it names genesis %s, this ledger's is %s",
+                            qc_hash_hex(got, &h->genesis_hash),
+                            qc_hash_hex(ours, &s->genesis_hash));
     }
     if (h->tx_count != b->tx_count || b->tx_count > QC_BLOCK_TXS_MAX)
-        return REFUSE("header says %u txs, block has %u", h->tx_count, b->tx_count);
+        return STORE_REFUSE("header says %u txs, block has %u", h->tx_count, b->tx_count);
     if (h->epoch != s->head.epoch || memcmp(h->validators_hash.b, s->validators_hash.b, 32))
-        return REFUSE("epoch %llu or validators hash is not the epoch in force (%llu)",
-                      (unsigned long long)h->epoch, (unsigned long long)s->head.epoch);
+        return STORE_REFUSE("epoch %llu or validators hash is not the epoch in force (%llu)",
+                            (unsigned long long)h->epoch, (unsigned long long)s->head.epoch);
     if (h->proposer >= s->validators.n)
-        return REFUSE("proposer %u, epoch has %u validators", h->proposer, s->validators.n);
+        return STORE_REFUSE("proposer %u, epoch has %u validators", h->proposer, s->validators.n);
     if (cert->height != h->height || cert->epoch != h->epoch ||
         memcmp(cert->block_hash.b, hash->b, 32) != 0)
-        return REFUSE("certificate is for another block (height %llu)",
-                      (unsigned long long)cert->height);
+        return STORE_REFUSE("certificate is for another block (height %llu)",
+                            (unsigned long long)cert->height);
     return QC_OK;
 }
 
@@ -557,10 +557,10 @@ static int check_txs(store_t *s, const qc_block_t *b) {
     qc_hash_t root;
     int rc = qc_block_tx_root(b, &root);
     if (rc != QC_OK) return rc;
-    if (memcmp(root.b, b->header.tx_root.b, 32) != 0) return REFUSE("tx root mismatch");
+    if (memcmp(root.b, b->header.tx_root.b, 32) != 0) return STORE_REFUSE("tx root mismatch");
     for (uint32_t i = 0; i < b->tx_count; i++)
         if (strcmp(b->txs[i].chain_id, s->chain_id) != 0)
-            return REFUSE("tx %u is for chain \"%s\"", i, b->txs[i].chain_id);
+            return STORE_REFUSE("tx %u is for chain \"%s\"", i, b->txs[i].chain_id);
     rc = check_txs_distinct(b);
     for (uint32_t i = 0; i < b->tx_count && rc == QC_OK; i++) {
         uint8_t k[SK_MAX_LEN], v[SV_TX_LEN];
@@ -619,7 +619,7 @@ static int batch_records(store_t *s, const qc_block_t *b, rlog_t *log, const qc_
     size_t records = 0;
     for (uint32_t i = 0; i < b->tx_count; i++) records += b->txs[i].record_count;
     if (leaves != NULL && records != leaf_count)
-        return REFUSE("%zu leaf hashes given for %zu records", leaf_count, records);
+        return STORE_REFUSE("%zu leaf hashes given for %zu records", leaf_count, records);
     size_t next_leaf = 0;
     /* The index entries go into the batch in key order: LevelDB's memtable is a skip list
      * that every put searches from its head, and a block's digests are random, so in block
@@ -665,9 +665,9 @@ static int batch_records(store_t *s, const qc_block_t *b, rlog_t *log, const qc_
     qc_hash_t root;
     rlog_root(log, &root);
     if (log->size != b->header.log_size || memcmp(root.b, b->header.log_root.b, 32) != 0)
-        return REFUSE("record log after it is size %llu with another root than the header's"
-                      " (size %llu)", (unsigned long long)log->size,
-                      (unsigned long long)b->header.log_size);
+        return STORE_REFUSE("record log after it is size %llu with another root than the header's"
+                            " (size %llu)", (unsigned long long)log->size,
+                            (unsigned long long)b->header.log_size);
     return QC_OK;
 }
 
@@ -762,7 +762,8 @@ static int run_governance(store_t *s, const qc_block_t *b, bool *switched, bool 
         if (tx->type != QC_TX_GOVERN) continue;
         char why[256];
         int rc = gov_check(s->gov_next, tx, height, why, sizeof why);
-        if (rc != QC_OK) return REFUSE("block %llu tx %u: %s", (unsigned long long)height, i, why);
+        if (rc != QC_OK)
+            return STORE_REFUSE("block %llu tx %u: %s", (unsigned long long)height, i, why);
         gov_apply(s->gov_next, tx, height, batch_put_proposal, s);
         any = true;
     }
@@ -772,9 +773,9 @@ static int run_governance(store_t *s, const qc_block_t *b, bool *switched, bool 
     *changed = any || ended;
     if (s->gov_record_error != QC_OK) return s->gov_record_error;
     if (memcmp(next_hash.b, b->header.next_validators_hash.b, 32) != 0)
-        return REFUSE("block %llu's next validators hash is not what its governance gives (%s)",
-                      (unsigned long long)height,
-                      *switched ? "a new epoch starts after it" : "no epoch ends here");
+        return STORE_REFUSE("block %llu's next validators hash is not what its governance "
+                            "gives (%s)", (unsigned long long)height,
+                            *switched ? "a new epoch starts after it" : "no epoch ends here");
     return QC_OK;
 }
 
@@ -795,7 +796,7 @@ static int run_lifecycle(store_t *s, lc_state_t *lc, const qc_block_t *b, sblock
         char why[300];
         int rc = lc_apply(lc, tx, &s->validators, height, log_index, why, sizeof why);
         if (rc == QC_ERR_STATE || rc == QC_ERR_MEMBER)
-            return REFUSE("block %llu tx %u: %s", (unsigned long long)height, i, why);
+            return STORE_REFUSE("block %llu tx %u: %s", (unsigned long long)height, i, why);
         if (rc == QC_OK && sb != NULL && tx->type == QC_TX_ANCHOR) {
             int m = qc_validators_find_seal(&s->validators, &tx->signer);
             QC_ASSERT(m >= 0); /* lc_apply refused other signers */
@@ -827,9 +828,9 @@ static int run_state(store_t *s, const qc_block_t *b, const smap_writes_t *given
     if (rc != QC_OK) return rc;
     if (memcmp(root.b, b->header.state_root.b, QC_HASH_BYTES) != 0) {
         char got[65], want[65];
-        return REFUSE("block %llu: state root %s, the record statuses after it give %s",
-                      (unsigned long long)b->header.height, qc_hash_hex(got, &b->header.state_root),
-                      qc_hash_hex(want, &root));
+        return STORE_REFUSE("block %llu: state root %s, the record statuses after it give %s",
+                            (unsigned long long)b->header.height,
+                            qc_hash_hex(got, &b->header.state_root), qc_hash_hex(want, &root));
     }
     return QC_OK;
 }
@@ -853,7 +854,8 @@ static int run_share(store_t *s, sh_state_t *sh, const qc_block_t *b) {
         char why[300];
         int rc = sh_apply(sh, &b->txs[i], &s->validators, b->header.height, why, sizeof why);
         if (rc == QC_ERR_STATE || rc == QC_ERR_MEMBER)
-            return REFUSE("block %llu tx %u: %s", (unsigned long long)b->header.height, i, why);
+            return STORE_REFUSE("block %llu tx %u: %s", (unsigned long long)b->header.height, i,
+                                why);
         if (rc != QC_OK) return rc;
     }
     int rc = sh_each_changed(sh, batch_share, s);
@@ -913,7 +915,7 @@ static int prepare(store_t *s, const qc_block_t *block, const qc_cert_t *cert,
     if (rc == QC_OK) rc = run_share(s, sh, block);
     if (sh == &local_sh) sh_free(&local_sh);
     if (rc == QC_OK && (g->clogs_after == NULL) != (g->city_nodes == NULL))
-        rc = REFUSE("city logs given without their nodes, or nodes without their logs");
+        rc = STORE_REFUSE("city logs given without their nodes, or nodes without their logs");
     if (rc == QC_OK)
         rc = store_city_apply(s, block, &s->validators, g->clogs_after, g->city_nodes,
                               given ? NULL : &s->state_sb);

@@ -65,7 +65,6 @@ static void put_spans(store_t *s, uint64_t height) {
     }
 }
 
-#define REFUSE(...) (QC_WARN("store: refusing block: " __VA_ARGS__), QC_ERR_INVALID)
 
 /* Whether the logs after (given with block b) extend the head's by exactly b's events, each
  * city under its index. QC_OK, QC_ERR_INVALID or QC_ERR_NOMEM. */
@@ -73,11 +72,12 @@ static int given_logs_check(const store_t *s, const qc_block_t *b, const qc_vali
                             const clog_set_t *after) {
     const clog_set_t *before = &s->clogs;
     if (after->n < before->n || after->n > CLOG_CITIES_MAX)
-        return REFUSE("%zu city logs given, the head has %zu", after->n, before->n);
+        return STORE_REFUSE("%zu city logs given, the head has %zu", after->n, before->n);
     for (size_t i = 0; i < before->n; i++)
         if (strcmp(after->c[i].name, before->c[i].name) != 0 ||
             after->c[i].log.size < before->c[i].log.size)
-            return REFUSE("city log %zu given is not the head's %s extended", i, before->c[i].name);
+            return STORE_REFUSE("city log %zu given is not the head's %s extended", i,
+                                before->c[i].name);
     uint64_t *events = calloc(after->n + 1, sizeof *events); /* +1: never a zero-size call */
     int32_t *city_of_member = malloc((vs->n + 1) * sizeof *city_of_member);
     int rc = events && city_of_member ? QC_OK : QC_ERR_NOMEM;
@@ -87,20 +87,26 @@ static int given_logs_check(const store_t *s, const qc_block_t *b, const qc_vali
         size_t k = clog_tx_events(tx);
         if (k == 0) continue;
         int m = qc_validators_find_seal(vs, &tx->signer);
-        if (m < 0) { rc = REFUSE("tx %u with city events is not signed by a member's seal key", i); break; }
+        if (m < 0) {
+            rc = STORE_REFUSE("tx %u with city events is not signed by a member's seal key", i);
+            break;
+        }
         if (city_of_member[m] == -2) {
             const clog_city_t *c = clog_find(after, vs->members[m].name);
             city_of_member[m] = c ? (int32_t)(c - after->c) : -1;
         }
-        if (city_of_member[m] < 0) { rc = REFUSE("no city log given for %s", vs->members[m].name); break; }
+        if (city_of_member[m] < 0) {
+            rc = STORE_REFUSE("no city log given for %s", vs->members[m].name);
+            break;
+        }
         events[city_of_member[m]] += k;
     }
     for (size_t i = 0; rc == QC_OK && i < after->n; i++) {
         uint64_t was = i < before->n ? before->c[i].log.size : 0;
         if (after->c[i].log.size - was != events[i])
-            rc = REFUSE("city log of %s given %llu events longer, the block has %llu",
-                        after->c[i].name, (unsigned long long)(after->c[i].log.size - was),
-                        (unsigned long long)events[i]);
+            rc = STORE_REFUSE("city log of %s given %llu events longer, the block has %llu",
+                              after->c[i].name, (unsigned long long)(after->c[i].log.size - was),
+                              (unsigned long long)events[i]);
     }
     free(events);
     free(city_of_member);
@@ -117,17 +123,17 @@ static int given_nodes_check(const store_t *s, const clog_set_t *after, const cl
             want += (after->c[i].log.size >> level) - (was >> level);
     }
     if (nodes->n != want)
-        return REFUSE("%zu city-log nodes given, the logs' growth completes %llu", nodes->n,
-                      (unsigned long long)want);
+        return STORE_REFUSE("%zu city-log nodes given, the logs' growth completes %llu", nodes->n,
+                            (unsigned long long)want);
     for (size_t k = 0; k < nodes->n; k++) {
         const clog_node_t *x = &nodes->v[k];
         if (x->city >= after->n || x->level < STORE_NODE_LEVEL_MIN || x->level >= 64)
-            return REFUSE("city-log node %zu names city %u, level %u", k, x->city, x->level);
+            return STORE_REFUSE("city-log node %zu names city %u, level %u", k, x->city, x->level);
         uint64_t was = x->city < s->clogs.n ? s->clogs.c[x->city].log.size : 0;
         uint64_t size = after->c[x->city].log.size;
         if (x->index >= (size >> x->level) || x->index < (was >> x->level))
-            return REFUSE("city-log node %zu (level %u, index %llu) is not one the block completes",
-                          k, x->level, (unsigned long long)x->index);
+            return STORE_REFUSE("city-log node %zu (level %u, index %llu) is not one the block "
+                                "completes", k, x->level, (unsigned long long)x->index);
     }
     return QC_OK;
 }

@@ -89,6 +89,10 @@ size_t sk_city_node(uint8_t *k, const char *city, uint32_t level, uint64_t index
 /* "block 42", "tx 3f2a..", "log node (3, 17)": for error messages. */
 void sk_describe(char *out, size_t cap, const uint8_t *k, size_t klen);
 
+/* Logs "store: refusing block: <why>" at WARN and yields QC_ERR_INVALID: a block (or what a
+ * caller gave with it) that the ledger must not take, the ledger unchanged. */
+#define STORE_REFUSE(...) (QC_WARN("store: refusing block: " __VA_ARGS__), QC_ERR_INVALID)
+
 /* Logs "store: corrupt <key>: <why>" at ERROR and returns QC_ERR_CORRUPT. */
 int store_corrupt(const uint8_t *k, size_t klen, const char *why, ...)
     __attribute__((format(printf, 3, 4)));
