@@ -314,6 +314,13 @@ static bool watched_committed_everywhere(fx_t *f) {
 static void test_tx_held_by_one_backup_is_resent(void **state) {
     fx_t *f = *state;
     assert_true(run_until(f, all_linked, 10000));
+    /* Before its first block a node's stillness counts from its start (node_resend_due), so
+     * node_start must have stamped it: a zero stamp is the clock's zero, and a resend from the
+     * first round. */
+    for (int i = 0; i < NODES; i++) {
+        assert_true(f->nodes[i]->started_mono_ms != 0);
+        assert_true(f->nodes[i]->started_mono_ms <= uv_now(f->nodes[i]->loop));
+    }
     uint64_t changes[NODES];
     for (int i = 0; i < NODES; i++) changes[i] = pbft_stats(f->nodes[i]->pbft)->view_changes;
     node_t *b = f->nodes[2]; /* taian, a backup */
